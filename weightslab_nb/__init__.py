@@ -1,0 +1,38 @@
+"""weightslab_nb: inspect and steer PyTorch training from inside a Jupyter notebook.
+
+``import weightslab_nb as wl`` starts nothing: no threads, no files, no torch import. The first
+call that needs a session creates one (``wl.current_session()``).
+"""
+
+from __future__ import annotations
+
+from weightslab_nb.api import (discard_samples, get_current_experiment_hash,
+                               get_discarded_samples, get_samples_by_tag, query_sample_history,
+                               query_signal_history, register_categorical_tag, save_signals,
+                               set_categorical_tag, start_training, tag_samples, watch_or_edit)
+from weightslab_nb.errors import TrainingStopped, UnknownSampleError
+from weightslab_nb.session import Session, current_session, new_session, set_current_session
+
+__version__ = "0.1.0"
+
+_PANELS = {"dashboard": "dashboard", "LossCurves": "curves", "SampleGrid": "grid",
+           "TagEditor": "tags", "TrainingControls": "controls"}
+
+
+def __getattr__(name: str):
+    # panels import anywidget/ipywidgets: load them only when asked for
+    if name in _PANELS:
+        import importlib
+
+        module = importlib.import_module(f"weightslab_nb.panels.{_PANELS[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module 'weightslab_nb' has no attribute {name!r}")
+
+
+__all__ = [
+    "watch_or_edit", "save_signals", "tag_samples", "register_categorical_tag",
+    "set_categorical_tag", "discard_samples", "get_samples_by_tag", "get_discarded_samples",
+    "query_signal_history", "query_sample_history", "get_current_experiment_hash",
+    "start_training", "Session", "current_session", "new_session", "set_current_session",
+    "TrainingStopped", "UnknownSampleError", *_PANELS,
+]

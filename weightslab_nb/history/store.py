@@ -1,0 +1,315 @@
+"""History store: columnar in-memory buffers flushed by a writer thread into a DuckDB file.
+
+Three layers, each row carrying the experiment it belongs to:
+
+* global   — one row per (signal, step): mean, min, max and count of the logged batch values;
+* sample   — one row per (signal, sample, step): the per-sample value;
+* instance — reserved for per-annotation values (``annotation_id >= 1``).
+
+Appends (any thread, typically training) take a short lock to hand over a reference to the
+batch's arrays. A writer thread moves pending chunks into DuckDB every ``flush_interval``
+seconds, or sooner when ``flush_rows`` rows are waiting. Queries read DuckDB and the rows not
+yet flushed, so a value is visible as soon as it was appended. The global layer is also kept
+whole in memory, because live curves read it many times a second.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from weightslab_nb.history.buffers import (GLOBAL_DTYPES, GrowableColumns, SampleChunk,
+                                           concat_chunks)
+
+log = logging.getLogger(__name__)
+
+SampleDims = Callable[[int], tuple[list, list]]
+"""``f(start) -> (sample_ids, origins)`` of the sample-table rows ``start, start+1, ...``."""
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS signals (id INTEGER PRIMARY KEY, name VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS experiments (id INTEGER PRIMARY KEY, hash VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS samples (row BIGINT PRIMARY KEY, sample_id VARCHAR NOT NULL,
+                                    id_is_int BOOLEAN NOT NULL, origin VARCHAR);
+CREATE TABLE IF NOT EXISTS global_history (signal INTEGER, step BIGINT, mean DOUBLE,
+                                           min DOUBLE, max DOUBLE, count BIGINT, exp INTEGER);
+CREATE TABLE IF NOT EXISTS sample_history (signal INTEGER, row BIGINT, step BIGINT,
+                                           value DOUBLE, exp INTEGER);
+"""
+
+
+class HistoryStore:
+    """Buffered, persisted history of every logged signal.
+
+    Parameters
+    ----------
+    path : callable
+        Returns the DuckDB file to use; asked on the first flush, when the file and its
+        directory are created (so the run directory can still be chosen until then).
+    sample_dims : callable
+        Gives the ids and origins of sample-table rows, so the file can name samples.
+    flush_interval : float, default 0.5
+        Seconds between flushes by the writer thread.
+    flush_rows : int, default 200_000
+        Pending per-sample rows that wake the writer early.
+    """
+
+    def __init__(self, path: Callable[[], Path], sample_dims: SampleDims,
+                 flush_interval: float = 0.5, flush_rows: int = 200_000):
+        self._path = path
+        self.path: Path | None = None
+        self._sample_dims = sample_dims
+        self._flush_interval = flush_interval
+        self._flush_rows = flush_rows
+        self._lock = threading.Lock()        # buffers; held for list appends only
+        self._flush_lock = threading.Lock()  # DuckDB + the hand-over of pending rows
+        self._signal_ids: dict[str, int] = {}
+        self._exp_ids: dict[str, int] = {}
+        self._global: dict[int, GrowableColumns] = {}
+        self._global_pending: list[tuple] = []
+        self._pending: list[SampleChunk] = []
+        self._pending_rows = 0
+        self._written = {"signals": 0, "experiments": 0, "samples": 0}
+        self._con = None
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._writer: threading.Thread | None = None
+        self.flush_error: BaseException | None = None
+
+    # ---------------------------------------------------------------- dimensions
+    def signal_id(self, name: str) -> int:
+        with self._lock:
+            sid = self._signal_ids.get(name)
+            if sid is None:
+                sid = self._signal_ids[name] = len(self._signal_ids)
+            return sid
+
+    def experiment_id(self, exp_hash: str) -> int:
+        with self._lock:
+            eid = self._exp_ids.get(exp_hash)
+            if eid is None:
+                eid = self._exp_ids[exp_hash] = len(self._exp_ids)
+            return eid
+
+    @property
+    def connected(self) -> bool:
+        """True once the DuckDB file was opened (the run directory is fixed from then on)."""
+        return self._con is not None
+
+    def signal_names(self) -> list[str]:
+        with self._lock:
+            return list(self._signal_ids)
+
+    # ---------------------------------------------------------------- appends
+    def append_global(self, signal: int, step: int, mean: float, vmin: float, vmax: float,
+                      count: int, exp: int) -> None:
+        """Record one per-step aggregate of ``signal``."""
+        row = (signal, step, mean, vmin, vmax, count, exp)
+        with self._lock:
+            cols = self._global.get(signal)
+            if cols is None:
+                cols = self._global[signal] = GrowableColumns(GLOBAL_DTYPES)
+            cols.append(step=step, mean=mean, min=vmin, max=vmax, count=count, exp=exp)
+            self._global_pending.append(row)
+        self._ensure_writer()
+
+    def append_samples(self, signal: int, step: int, rows: np.ndarray, values: np.ndarray,
+                       exp: int) -> None:
+        """Record per-sample values; ``rows`` and ``values`` must not be modified afterwards."""
+        chunk = SampleChunk(signal, step, exp, rows, values)
+        with self._lock:
+            self._pending.append(chunk)
+            self._pending_rows += len(chunk)
+            wake = self._pending_rows >= self._flush_rows
+        if wake:
+            self._wake.set()
+        self._ensure_writer()
+
+    # ---------------------------------------------------------------- reads
+    def global_names(self) -> list[str]:
+        """Signals that have at least one global point, in the order they first appeared."""
+        with self._lock:
+            names = {v: k for k, v in self._signal_ids.items()}
+            return [names[s] for s in self._global]
+
+    def global_series(self, name: str, start: int = 0) -> dict[str, np.ndarray]:
+        """Points ``start, start+1, ...`` of a signal's global curve (empty arrays if none)."""
+        with self._lock:
+            sid = self._signal_ids.get(name)
+            cols = self._global.get(sid) if sid is not None else None
+            if cols is None:
+                return {k: np.empty(0, dtype=d) for k, d in GLOBAL_DTYPES.items()}
+            return cols.view(start)
+
+    def global_count(self, name: str) -> int:
+        with self._lock:
+            sid = self._signal_ids.get(name)
+            cols = self._global.get(sid) if sid is not None else None
+            return 0 if cols is None else cols.n
+
+    def query_samples(self, rows: np.ndarray | None = None, signal: str | None = None,
+                      exp_hash: str | None = None) -> dict[str, np.ndarray]:
+        """Per-sample history as columns ``signal, row, step, value, exp`` (ids, not names).
+
+        ``rows`` restricts to those sample-table rows; ``signal``/``exp_hash`` to one signal/run
+        (an unknown name gives no rows). Sorted by (row, signal, step).
+        """
+        sig = self._signal_ids.get(signal) if signal is not None else None
+        exp = self._exp_ids.get(exp_hash) if exp_hash is not None else None
+        if (signal is not None and sig is None) or (exp_hash is not None and exp is None):
+            return _empty_sample_columns()
+        with self._flush_lock:
+            with self._lock:
+                pending = list(self._pending)
+            parts = [self._query_db(rows, sig, exp)]
+            if pending:
+                parts.append(_filter(concat_chunks(pending), rows, sig, exp))
+        out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        order = np.lexsort((out["step"], out["signal"], out["row"]))
+        return {k: v[order] for k, v in out.items()}
+
+    def names_by_id(self) -> tuple[dict[int, str], dict[int, str]]:
+        with self._lock:
+            return ({v: k for k, v in self._signal_ids.items()},
+                    {v: k for k, v in self._exp_ids.items()})
+
+    def _query_db(self, rows, sig, exp) -> dict[str, np.ndarray]:
+        if self._con is None:
+            return _empty_sample_columns()
+        where, params = [], []
+        if rows is not None:
+            rows = np.asarray(rows, dtype=np.int64)
+            if len(rows) == 1:
+                where.append("row = ?")
+                params.append(int(rows[0]))
+            else:
+                where.append("row IN (SELECT unnest(?::BIGINT[]))")
+                params.append(rows.tolist())
+        if sig is not None:
+            where.append("signal = ?")
+            params.append(sig)
+        if exp is not None:
+            where.append("exp = ?")
+            params.append(exp)
+        sql = "SELECT signal, row, step, value, exp FROM sample_history"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        res = self._con.execute(sql, params).fetchnumpy()
+        return {k: np.asarray(res[k]) for k in ("signal", "row", "step", "value", "exp")}
+
+    # ---------------------------------------------------------------- writer
+    def _ensure_writer(self) -> None:
+        if self._writer is None and not self._stop.is_set():
+            with self._lock:
+                if self._writer is None:
+                    self._writer = threading.Thread(target=self._run, name="wl-history-writer",
+                                                    daemon=True)
+                    self._writer.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self._flush_interval)
+            self._wake.clear()
+            try:
+                self.flush()
+            except Exception as exc:  # keep training alive; the error is reported on close
+                self.flush_error = exc
+                log.exception("history flush failed")
+
+    def flush(self) -> None:
+        """Write every pending row to DuckDB now (from the calling thread)."""
+        with self._flush_lock:
+            with self._lock:
+                chunks, self._pending, self._pending_rows = self._pending, [], 0
+                glob, self._global_pending = self._global_pending, []
+                signals = list(self._signal_ids.items())
+                exps = list(self._exp_ids.items())
+            new_dims = (len(signals) > self._written["signals"]
+                        or len(exps) > self._written["experiments"])
+            if not (chunks or glob or (new_dims and self._con is not None)):
+                return  # nothing recorded yet: create no file
+            try:
+                self._write(chunks, glob, signals, exps)
+            except BaseException:
+                with self._lock:  # put the rows back: nothing recorded is lost
+                    self._pending[:0] = chunks
+                    self._pending_rows += sum(len(c) for c in chunks)
+                    self._global_pending[:0] = glob
+                raise
+
+    def _write(self, chunks, glob, signals, exps) -> None:
+        import pyarrow as pa
+
+        con = self._connect()
+        con.execute("BEGIN")
+        try:
+            for table, items in (("signals", signals), ("experiments", exps)):
+                new = items[self._written[table]:]
+                if new:
+                    con.executemany(f"INSERT INTO {table} VALUES (?, ?)", [(i, n) for n, i in new])
+            ids, origins = self._sample_dims(self._written["samples"])
+            if ids:
+                start = self._written["samples"]
+                dims = pa.table({
+                    "row": np.arange(start, start + len(ids), dtype=np.int64),
+                    "sample_id": [str(s) for s in ids],
+                    "id_is_int": [isinstance(s, int) for s in ids],
+                    "origin": origins})
+                con.execute("INSERT INTO samples SELECT * FROM dims")
+            if glob:
+                g = pa.table(dict(zip(("signal", "step", "mean", "min", "max", "count", "exp"),
+                                      map(list, zip(*glob)))))
+                con.execute("INSERT INTO global_history SELECT * FROM g")
+            if chunks:
+                s = pa.table(concat_chunks(chunks))
+                con.execute("INSERT INTO sample_history SELECT * FROM s")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        self._written["signals"] = len(signals)
+        self._written["experiments"] = len(exps)
+        self._written["samples"] += len(ids)
+
+    def _connect(self):
+        if self._con is None:
+            import duckdb
+
+            self.path = Path(self._path())
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._con = duckdb.connect(str(self.path))
+            self._con.execute(_SCHEMA)
+        return self._con
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop the writer, flush what is left and close the file. Safe to call twice."""
+        self._stop.set()
+        self._wake.set()
+        if self._writer is not None:
+            self._writer.join(timeout)
+        self.flush()
+        with self._flush_lock:
+            if self._con is not None:
+                self._con.close()
+                self._con = None
+
+
+def _empty_sample_columns() -> dict[str, np.ndarray]:
+    return {"signal": np.empty(0, np.int32), "row": np.empty(0, np.int64),
+            "step": np.empty(0, np.int64), "value": np.empty(0, np.float64),
+            "exp": np.empty(0, np.int32)}
+
+
+def _filter(cols: dict[str, np.ndarray], rows, sig, exp) -> dict[str, np.ndarray]:
+    mask = np.ones(len(cols["row"]), dtype=bool)
+    if rows is not None:
+        mask &= np.isin(cols["row"], rows)
+    if sig is not None:
+        mask &= cols["signal"] == sig
+    if exp is not None:
+        mask &= cols["exp"] == exp
+    return {k: v[mask] for k, v in cols.items()}

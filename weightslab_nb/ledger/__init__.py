@@ -1,0 +1,1 @@
+"""The ledger: what the session knows about every sample and every watched object."""

@@ -1,0 +1,62 @@
+"""Normalising sample ids: ints and strings work everywhere.
+
+Ids arrive as torch tensors, numpy arrays, lists, tuples or a single scalar. They leave as a
+list of Python ``int`` / ``str`` values, or, on the hot path, as an ``int64`` numpy array.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+SampleId = int | str
+
+
+def as_int_array(ids) -> np.ndarray | None:
+    """Return ``ids`` as an int64 array when they are integers held in an array, else None.
+
+    This is the fast path for the ids a watched loader yields (a LongTensor).
+    """
+    if hasattr(ids, "detach") and hasattr(ids, "dtype"):  # torch.Tensor, without importing torch
+        if ids.dtype.is_floating_point or ids.dtype.is_complex:
+            return None
+        return ids.detach().cpu().numpy().astype(np.int64, copy=False).reshape(-1)
+    if isinstance(ids, np.ndarray) and ids.dtype.kind in "iu":
+        return ids.astype(np.int64, copy=False).reshape(-1)
+    return None
+
+
+def normalize_one(value, argument: str = "sample_ids") -> SampleId:
+    """Return one id as ``int`` or ``str``; raise ``TypeError`` for anything else."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{argument}: sample ids are ints or strings, got a bool ({value!r})")
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, str):
+        return value
+    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+        return normalize_one(value.item(), argument)
+    raise TypeError(f"{argument}: sample ids are ints or strings, got {type(value).__name__} "
+                    f"({value!r})")
+
+
+def normalize_ids(ids, argument: str = "sample_ids") -> list[SampleId]:
+    """Return ``ids`` as a list of ``int``/``str``.
+
+    A single int or str is a one-element list. Raises ``TypeError`` naming ``argument`` for
+    floats, bools, None or nested sequences.
+    """
+    if ids is None:
+        raise TypeError(f"{argument}: expected a sample id or a sequence of ids, got None")
+    if isinstance(ids, (str, int, np.integer)) and not isinstance(ids, (bool, np.bool_)):
+        return [normalize_one(ids, argument)]
+    arr = as_int_array(ids)
+    if arr is not None:
+        return arr.tolist()
+    if hasattr(ids, "tolist") and not isinstance(ids, (list, tuple)):
+        ids = ids.tolist()
+    if not isinstance(ids, Iterable):
+        raise TypeError(f"{argument}: expected a sample id or a sequence of ids, "
+                        f"got {type(ids).__name__}")
+    return [normalize_one(v, argument) for v in ids]

@@ -1,0 +1,193 @@
+"""Paged, sorted and filtered views of the sample table (what the sample grid asks for)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+from weightslab_nb.ledger.sample_table import SampleTable, tag_column
+
+DISCARDED_FILTERS = ("all", "active", "discarded")
+MAX_PAGE = 500
+FIXED_SORT_COLUMNS = ("sample_id", "target", "prediction")
+
+
+@dataclass(frozen=True)
+class GridQuery:
+    """One page request.
+
+    Attributes
+    ----------
+    offset, limit : int
+        Rows ``[offset, offset + limit)`` of the filtered, sorted view; ``1 <= limit <= 500``.
+    sort_by : str or None
+        ``"sample_id"``, ``"target"``, ``"prediction"`` or a ``signals//<name>`` column; None keeps
+        insertion order. Missing values sort last in both directions.
+    descending : bool
+    tags : tuple of str
+        Every listed tag is required: a boolean tag name, or ``"name=value"`` for a categorical tag.
+    discarded : {"all", "active", "discarded"}
+    origin : str or None
+    signal, signal_min, signal_max : str, float, float
+        Keep rows whose ``signal`` column lies in ``[signal_min, signal_max]`` (either bound may be
+        None).
+    """
+
+    offset: int = 0
+    limit: int = 48
+    sort_by: str | None = None
+    descending: bool = True
+    tags: tuple[str, ...] = field(default_factory=tuple)
+    discarded: str = "all"
+    origin: str | None = None
+    signal: str | None = None
+    signal_min: float | None = None
+    signal_max: float | None = None
+
+    @classmethod
+    def from_message(cls, msg: dict) -> "GridQuery":
+        """Validate a browser message; raise ``ValueError`` naming the first bad field."""
+        if not isinstance(msg, dict):
+            raise ValueError("page request: expected an object")
+        names = {f.name for f in fields(cls)}
+        kw = {k: v for k, v in msg.items() if k in names}
+        q = cls(**{**kw, "tags": tuple(kw.get("tags") or ())})
+        q.validate()
+        return q
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the first field that is out of range or of a wrong type."""
+        for name in ("offset", "limit"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool):
+                raise ValueError(f"{name}: expected an integer, got {v!r}")
+        if self.offset < 0:
+            raise ValueError(f"offset: must be >= 0, got {self.offset}")
+        if not 1 <= self.limit <= MAX_PAGE:
+            raise ValueError(f"limit: must be in 1..{MAX_PAGE}, got {self.limit}")
+        if not isinstance(self.descending, bool):
+            raise ValueError(f"descending: expected true/false, got {self.descending!r}")
+        if self.discarded not in DISCARDED_FILTERS:
+            raise ValueError(f"discarded: expected one of {DISCARDED_FILTERS}, got {self.discarded!r}")
+        for name in ("sort_by", "origin", "signal"):
+            v = getattr(self, name)
+            if v is not None and not isinstance(v, str):
+                raise ValueError(f"{name}: expected a string or null, got {v!r}")
+        if not all(isinstance(t, str) and t for t in self.tags):
+            raise ValueError(f"tags: expected a list of tag names, got {list(self.tags)!r}")
+        for name in ("signal_min", "signal_max"):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))
+                                  or math.isnan(v)):
+                raise ValueError(f"{name}: expected a number or null, got {v!r}")
+
+
+@dataclass
+class GridPage:
+    """The answer to a :class:`GridQuery`; see ``docs/internals.md`` for the row layout."""
+
+    total: int
+    active: int
+    matched: int
+    loss_column: str | None
+    columns: list[str]
+    rows: list[dict]
+
+
+def sortable_columns(table: SampleTable) -> list[str]:
+    return [*FIXED_SORT_COLUMNS, *table.signals]
+
+
+def select_rows(table: SampleTable, q: GridQuery) -> np.ndarray:
+    """Rows (annotation_id 0) passing the filters of ``q``, sorted as asked.
+
+    Raises ``ValueError`` for an unknown sort column, origin, tag or signal.
+    """
+    n = len(table)
+    mask = table.annotation_id[:n] == 0
+    if q.origin is not None:
+        if q.origin not in table.origins:
+            raise ValueError(f"origin: unknown origin {q.origin!r}; known: {table.origins}")
+        mask &= table.origin_code[:n] == table.origins.index(q.origin)
+    if q.discarded != "all":
+        disc = table.discarded[:n]
+        mask &= disc if q.discarded == "discarded" else ~disc
+    for spec in q.tags:
+        mask &= _tag_filter(table, spec)
+    if q.signal is not None:
+        values = _signal_values(table, q.signal, "signal")
+        with np.errstate(invalid="ignore"):
+            if q.signal_min is not None:
+                mask &= values >= q.signal_min
+            if q.signal_max is not None:
+                mask &= values <= q.signal_max
+    rows = np.flatnonzero(mask)
+    if q.sort_by is not None:
+        rows = rows[_order(table, rows, q.sort_by, q.descending)]
+    return rows
+
+
+def _tag_filter(table: SampleTable, spec: str) -> np.ndarray:
+    name, sep, value = spec.partition("=")
+    if not sep:
+        try:
+            return table.tag_mask(name)
+        except KeyError as exc:
+            raise ValueError(str(exc.args[0])) from None
+    cat = table.cat_tags.get(tag_column(name))
+    if cat is None:
+        raise ValueError(f"tags: {name!r} is not a categorical tag")
+    if value not in cat.values:
+        raise ValueError(f"tags: {value!r} is not a value of {name!r}; values: {cat.values}")
+    return cat.codes[: len(table)] == cat.values.index(value)
+
+
+def _signal_values(table: SampleTable, column: str, argument: str) -> np.ndarray:
+    if column in ("target", "prediction"):
+        return getattr(table, column)[: len(table)]
+    if column not in table.signals:
+        raise ValueError(f"{argument}: unknown column {column!r}; sortable: {sortable_columns(table)}")
+    return table.signals[column][: len(table)]
+
+
+def _order(table: SampleTable, rows: np.ndarray, column: str, descending: bool) -> np.ndarray:
+    if column == "sample_id":
+        ids = table.sample_id[rows].tolist()
+        # ints before strings; each group in its natural order
+        order = sorted(range(len(ids)), key=lambda i: (isinstance(ids[i], str), ids[i]),
+                       reverse=descending)
+        return np.asarray(order, dtype=np.int64)
+    values = _signal_values(table, column, "sort_by")[rows]
+    nan = np.isnan(values)
+    key = np.where(nan, np.inf, -values if descending else values)
+    return np.argsort(key, kind="stable")
+
+
+def page_rows(table: SampleTable, rows: np.ndarray, loss_column: str | None) -> list[dict]:
+    """Row dicts for the grid (NaN becomes None)."""
+    out = []
+    tag_cols = list(table.bool_tags.items())
+    cat_cols = list(table.cat_tags.items())
+    for r in rows.tolist():
+        signals = {c: _num(a[r]) for c, a in table.signals.items()}
+        out.append({
+            "sample_id": table.sample_id[r],
+            "origin": table.origins[table.origin_code[r]],
+            "target": _num(table.target[r]),
+            "prediction": _num(table.prediction[r]),
+            "loss": signals.get(loss_column) if loss_column else None,
+            "discarded": bool(table.discarded[r]),
+            "tags": [c[4:] for c, a in tag_cols if a[r]],
+            "categorical": {c[4:]: cat.values[cat.codes[r]] for c, cat in cat_cols if cat.codes[r] >= 0},
+            "signals": signals,
+        })
+    return out
+
+
+def _num(v: float):
+    v = float(v)
+    if math.isnan(v):
+        return None
+    return int(v) if v.is_integer() and abs(v) < 2**53 else v

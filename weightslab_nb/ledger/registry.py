@@ -1,0 +1,35 @@
+"""Registry of watched objects, by kind and name."""
+
+from __future__ import annotations
+
+KINDS = ("model", "data", "optimizer", "logger", "signal", "hyperparameters")
+
+
+class Registry:
+    """Watched objects: ``registry.get("data", "train_loader")``; re-registering a name replaces."""
+
+    def __init__(self):
+        self._items: dict[str, dict[str, object]] = {k: {} for k in KINDS}
+
+    def add(self, kind: str, name: str, obj) -> None:
+        self._items[kind][name] = obj
+
+    def get(self, kind: str, name: str):
+        try:
+            return self._items[kind][name]
+        except KeyError:
+            known = ", ".join(self._items[kind]) or "none"
+            raise KeyError(f"no {kind} named {name!r} is watched (watched: {known})") from None
+
+    def all(self, kind: str) -> dict[str, object]:
+        return dict(self._items[kind])
+
+    def loaders(self) -> list:
+        return list(self._items["data"].values())
+
+    def loader_for_origin(self, origin: str):
+        """The first loader of ``origin`` (or named ``origin``), else None."""
+        for name, loader in self._items["data"].items():
+            if origin in (loader.origin, name):
+                return loader
+        return None

@@ -1,0 +1,295 @@
+"""The sample table: one row per ``(sample_id, annotation_id)``, stored column by column.
+
+Columns are numpy arrays grown by doubling, so the training thread writes a batch with a handful
+of positional assignments (no pandas on the hot path). :meth:`SampleTable.dataframe` builds the
+pandas view on demand.
+
+The table is not thread-safe by itself: :class:`weightslab_nb.session.Session` serialises every
+mutation under its lock.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from weightslab_nb.errors import UnknownSampleError
+from weightslab_nb.ledger.ids import SampleId, as_int_array, normalize_ids
+
+SIGNAL_PREFIX = "signals//"
+TAG_PREFIX = "tag:"
+# Dense int ids get an array lookup table as long as it stays this many times the row count.
+_LUT_SLACK = 4
+
+
+def signal_column(name: str) -> str:
+    """Column name of a per-sample signal: ``"train-loss"`` -> ``"signals//train-loss"``."""
+    return name if name.startswith("signals") else SIGNAL_PREFIX + name
+
+
+def tag_column(name: str) -> str:
+    """Column name of a tag: ``"hard"`` -> ``"tag:hard"``."""
+    return name if name.startswith(TAG_PREFIX) else TAG_PREFIX + name
+
+
+class CategoricalColumn:
+    """One categorical tag: int16 codes per row (-1 = no value) and its allowed values."""
+
+    def __init__(self, capacity: int, values: list[str]):
+        self.codes = np.full(capacity, -1, dtype=np.int16)
+        self.values: list[str] = list(values)
+
+    def code_of(self, value: str) -> int:
+        """Return the code of ``value``, registering it when new."""
+        try:
+            return self.values.index(value)
+        except ValueError:
+            self.values.append(value)
+            return len(self.values) - 1
+
+
+class SampleTable:
+    """Per-sample state of a run: origin, target, prediction, discarded, signals and tags."""
+
+    def __init__(self, capacity: int = 1024):
+        self._n = 0
+        self._cap = 0
+        self.sample_id = np.empty(0, dtype=object)
+        self.annotation_id = np.empty(0, dtype=np.int32)
+        self.origin_code = np.empty(0, dtype=np.int16)
+        self.origins: list[str] = []
+        self.target = np.empty(0, dtype=np.float64)
+        self.prediction = np.empty(0, dtype=np.float64)
+        self.discarded = np.empty(0, dtype=bool)
+        self.last_step = np.empty(0, dtype=np.int64)
+        self.signals: dict[str, np.ndarray] = {}
+        self.bool_tags: dict[str, np.ndarray] = {}
+        self.cat_tags: dict[str, CategoricalColumn] = {}
+        self._row_of: dict[tuple[SampleId, int], int] = {}
+        self._lut = np.full(0, -1, dtype=np.int64)  # int sample id -> row (annotation 0)
+        self._grow(capacity)
+
+    # ---------------------------------------------------------------- size and growth
+    def __len__(self) -> int:
+        return self._n
+
+    def _grow(self, need: int) -> None:
+        if need <= self._cap:
+            return
+        cap = max(need, 2 * self._cap, 1024)
+
+        def grown(arr: np.ndarray, fill) -> np.ndarray:
+            out = np.full(cap, fill, dtype=arr.dtype)
+            out[: self._n] = arr[: self._n]
+            return out
+
+        self.sample_id = grown(self.sample_id, None)
+        self.annotation_id = grown(self.annotation_id, 0)
+        self.origin_code = grown(self.origin_code, -1)
+        self.target = grown(self.target, np.nan)
+        self.prediction = grown(self.prediction, np.nan)
+        self.discarded = grown(self.discarded, False)
+        self.last_step = grown(self.last_step, -1)
+        self.signals = {k: grown(v, np.nan) for k, v in self.signals.items()}
+        self.bool_tags = {k: grown(v, False) for k, v in self.bool_tags.items()}
+        for col in self.cat_tags.values():
+            col.codes = grown(col.codes, -1)
+        self._cap = cap
+
+    # ---------------------------------------------------------------- rows
+    def origin_index(self, origin: str) -> int:
+        """Code of ``origin`` (registered when new)."""
+        if origin not in self.origins:
+            self.origins.append(origin)
+        return self.origins.index(origin)
+
+    def add_samples(self, sample_ids, origin: str, annotation_id: int = 0) -> np.ndarray:
+        """Add rows for ids not yet known; return the rows of all given ids, in order.
+
+        Raises
+        ------
+        ValueError
+            If an id already belongs to another origin (sample ids are unique across splits);
+            nothing is added then.
+        """
+        ids = normalize_ids(sample_ids)
+        code = self.origin_index(origin)
+        rows = np.empty(len(ids), dtype=np.int64)
+        new: list[tuple[int, SampleId]] = []
+        for i, sid in enumerate(ids):
+            row = self._row_of.get((sid, annotation_id))
+            if row is None:
+                new.append((i, sid))
+                rows[i] = -1
+            elif self.origin_code[row] != code:
+                other = self.origins[self.origin_code[row]]
+                raise ValueError(
+                    f"sample id {sid!r} already belongs to origin {other!r}, not {origin!r}: "
+                    "sample ids must be unique across splits. Give the loader distinct ids "
+                    "(watch_or_edit(..., id_prefix='val/') or a dataset attribute sample_ids).")
+            else:
+                rows[i] = row
+        if new:
+            start = self._n
+            self._grow(start + len(new))
+            new_rows = np.arange(start, start + len(new))
+            self.sample_id[start : start + len(new)] = [sid for _, sid in new]
+            self.annotation_id[new_rows] = annotation_id
+            self.origin_code[new_rows] = code
+            for (i, sid), row in zip(new, new_rows):
+                self._row_of[(sid, annotation_id)] = int(row)
+                rows[i] = row
+            self._n = start + len(new)
+            if annotation_id == 0:
+                self._index_ints([sid for _, sid in new], new_rows)
+        return rows
+
+    def _index_ints(self, ids: list[SampleId], rows: np.ndarray) -> None:
+        ints = [(s, r) for s, r in zip(ids, rows) if isinstance(s, int) and s >= 0]
+        if not ints:
+            return
+        top = max(s for s, _ in ints)
+        if top >= _LUT_SLACK * max(self._n, 256):
+            return  # sparse ids: the dict serves them
+        if top >= len(self._lut):
+            lut = np.full(max(top + 1, 2 * len(self._lut)), -1, dtype=np.int64)
+            lut[: len(self._lut)] = self._lut
+            self._lut = lut
+        s_arr = np.fromiter((s for s, _ in ints), dtype=np.int64, count=len(ints))
+        r_arr = np.fromiter((r for _, r in ints), dtype=np.int64, count=len(ints))
+        self._lut[s_arr] = r_arr
+
+    def rows_for(self, sample_ids, annotation_id: int = 0, argument: str = "sample_ids") -> np.ndarray:
+        """Rows of known ids, in the given order.
+
+        Raises
+        ------
+        UnknownSampleError
+            If any id is not in the table (the error lists the first ones).
+        TypeError
+            If an id is not an int or a str.
+        """
+        if annotation_id == 0:
+            arr = as_int_array(sample_ids)
+            if arr is not None and (arr.size == 0 or (arr.min() >= 0 and arr.max() < len(self._lut))):
+                rows = self._lut[arr]
+                if rows.size == 0 or rows.min() >= 0:
+                    return rows
+        ids = normalize_ids(sample_ids, argument)
+        get = self._row_of.get
+        rows = np.fromiter((get((s, annotation_id), -1) for s in ids), dtype=np.int64, count=len(ids))
+        if rows.size and rows.min() < 0:
+            missing = [s for s, r in zip(ids, rows) if r < 0]
+            raise UnknownSampleError(missing, argument)
+        return rows
+
+    def has(self, sample_id: SampleId, annotation_id: int = 0) -> bool:
+        return (sample_id, annotation_id) in self._row_of
+
+    def sample_rows(self, origin: str | None = None) -> np.ndarray:
+        """Rows with annotation_id 0, optionally of one origin."""
+        mask = self.annotation_id[: self._n] == 0
+        if origin is not None:
+            if origin not in self.origins:
+                return np.empty(0, dtype=np.int64)
+            mask &= self.origin_code[: self._n] == self.origins.index(origin)
+        return np.flatnonzero(mask)
+
+    def ids_of(self, rows: np.ndarray) -> list[SampleId]:
+        return self.sample_id[rows].tolist()
+
+    # ---------------------------------------------------------------- hot-path writes
+    def write_signal(self, rows: np.ndarray, name: str, values: np.ndarray) -> None:
+        col = signal_column(name)
+        arr = self.signals.get(col)
+        if arr is None:
+            arr = self.signals[col] = np.full(self._cap, np.nan)
+        arr[rows] = values
+
+    def write_column(self, column: str, rows: np.ndarray, values: np.ndarray) -> None:
+        """Write ``target``, ``prediction`` or ``last_step`` for ``rows``."""
+        getattr(self, column)[rows] = values
+
+    # ---------------------------------------------------------------- tags and discards
+    def set_discarded(self, rows: np.ndarray, value: bool) -> None:
+        self.discarded[rows] = value
+
+    def ensure_bool_tag(self, name: str) -> np.ndarray:
+        col = tag_column(name)
+        if col in self.cat_tags:
+            raise ValueError(f"tag: {name!r} is a categorical tag; use set_categorical_tag")
+        if col not in self.bool_tags:
+            self.bool_tags[col] = np.zeros(self._cap, dtype=bool)
+        return self.bool_tags[col]
+
+    def ensure_categorical(self, name: str, values: list[str]) -> CategoricalColumn:
+        col = tag_column(name)
+        if col in self.bool_tags:
+            raise ValueError(f"name: {name!r} is already a boolean tag; pick another name")
+        cat = self.cat_tags.get(col)
+        if cat is None:
+            cat = self.cat_tags[col] = CategoricalColumn(self._cap, values)
+        else:
+            for v in values:
+                cat.code_of(v)
+        return cat
+
+    def tag_mask(self, name: str) -> np.ndarray:
+        """Boolean membership over all rows: a boolean tag, or "has any value" for a categorical one.
+
+        Raises ``KeyError`` naming the tag when it does not exist.
+        """
+        col = tag_column(name)
+        if col in self.bool_tags:
+            return self.bool_tags[col][: self._n]
+        if col in self.cat_tags:
+            return self.cat_tags[col].codes[: self._n] >= 0
+        raise KeyError(f"tag: no tag named {name!r}; known tags: {self.tag_names()}")
+
+    def tag_names(self) -> list[str]:
+        return [c[len(TAG_PREFIX):] for c in [*self.bool_tags, *self.cat_tags]]
+
+    # ---------------------------------------------------------------- views
+    def counts(self) -> tuple[int, int]:
+        """(total, active) over rows with annotation_id 0."""
+        mask = self.annotation_id[: self._n] == 0
+        total = int(mask.sum())
+        return total, total - int((self.discarded[: self._n] & mask).sum())
+
+    def dataframe(self):
+        """A pandas copy with a ``(sample_id, annotation_id)`` MultiIndex.
+
+        Columns: ``origin`` (categorical), ``target``, ``prediction`` (nullable ints when all
+        known values are whole numbers), ``discarded``, one ``signals//<name>`` column per
+        per-sample signal (float64, NaN = never recorded) and one ``tag:<name>`` column per tag
+        (bool, or a pandas Categorical with the registered values).
+        """
+        import pandas as pd
+
+        n = self._n
+        index = pd.MultiIndex.from_arrays(
+            [pd.Index(self.sample_id[:n], dtype=object), self.annotation_id[:n].copy()],
+            names=["sample_id", "annotation_id"])
+        data: dict[str, object] = {
+            "origin": pd.Categorical.from_codes(self.origin_code[:n], categories=self.origins)
+            if self.origins else pd.Categorical([None] * n),
+            "target": _maybe_int(self.target[:n]),
+            "prediction": _maybe_int(self.prediction[:n]),
+            "discarded": self.discarded[:n].copy(),
+        }
+        for col, arr in self.signals.items():
+            data[col] = arr[:n].copy()
+        for col, arr in self.bool_tags.items():
+            data[col] = arr[:n].copy()
+        for col, cat in self.cat_tags.items():
+            data[col] = pd.Categorical.from_codes(cat.codes[:n], categories=list(cat.values))
+        return pd.DataFrame(data, index=index)
+
+
+def _maybe_int(values: np.ndarray):
+    """Nullable integers when every known value is whole (class labels), else floats."""
+    import pandas as pd
+
+    known = values[~np.isnan(values)]
+    if known.size and np.all(known == np.round(known)):
+        return pd.Series(values).astype("Int64").array
+    return values.copy()

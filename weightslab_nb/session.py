@@ -1,0 +1,665 @@
+"""The Session: the one object that owns every piece of state of a run.
+
+Module-level functions (``wl.tag_samples(...)``) act on the *current* session, created on first
+use. Tests and advanced users create their own (``Session(root_log_dir=...)``) and call the same
+methods on it. Every mutation takes ``session.lock`` for a vectorised write only, never across
+user code, I/O or a flush.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from weightslab_nb.control import Controller, TrainingHandle
+from weightslab_nb.experiment import default_root_log_dir, experiment_hash
+from weightslab_nb.history import HistoryStore
+from weightslab_nb.ledger.ids import SampleId, normalize_ids
+from weightslab_nb.ledger.query import GridPage, GridQuery, page_rows, select_rows, sortable_columns
+from weightslab_nb.ledger.registry import Registry
+from weightslab_nb.ledger.sample_table import SampleTable, signal_column, tag_column
+from weightslab_nb.ledger.selection import Selection
+from weightslab_nb.watch.batches import class_predictions, per_sample, scalar_targets, to_values
+
+log = logging.getLogger(__name__)
+
+TAG_MODES = ("add", "remove", "set")
+UNASSIGNED_ORIGIN = "unassigned"
+
+
+@dataclass
+class ChangeCounters:
+    """Counters that only grow; panels poll them to know what to refresh."""
+
+    table: int = 0
+    history: int = 0
+    controller: int = 0
+    tags: int = 0
+    hyperparameters: int = 0
+
+
+class Session:
+    """All state of one training run: watched objects, samples, history and training control.
+
+    Parameters
+    ----------
+    root_log_dir : str or Path, optional
+        Where the run writes its files (the history database, exports). Default: the
+        ``root_log_dir`` key of the watched hyperparameters, else a fresh
+        ``./weightslab_runs/<experiment_name>-<timestamp>-<hex>`` directory. Nothing is
+        written until the first value is recorded.
+    flush_interval : float, default 0.5
+        Seconds between background flushes of the history to disk.
+
+    Use as a context manager to make it current and close it afterwards::
+
+        with Session(root_log_dir=tmp) as s:
+            loader = s.watch_or_edit(dataset, flag="data", loader_name="train_loader")
+    """
+
+    def __init__(self, root_log_dir: str | Path | None = None, flush_interval: float = 0.5):
+        self.lock = threading.RLock()
+        self.changes = ChangeCounters()
+        self.registry = Registry()
+        self.table = SampleTable()
+        self.selection = Selection()
+        self.controller = Controller(on_change=self._controller_changed)
+        self._root_log_dir = Path(root_log_dir) if root_log_dir is not None else None
+        self._hp = None
+        self._exp_hash: str | None = None
+        self._exp_id = 0
+        self._loss_column: str | None = None
+        self.history = HistoryStore(lambda: self.root_log_dir / "history.duckdb", self._sample_dims,
+                                    flush_interval=flush_interval)
+        self._closed = False
+        self._previous: Session | None = None
+
+    # ---------------------------------------------------------------- lifecycle
+    @property
+    def root_log_dir(self) -> Path:
+        """The run directory (decided on first use; see the class docstring)."""
+        if self._root_log_dir is None:
+            name = self._hp.get("experiment_name") if self._hp is not None else None
+            self._root_log_dir = default_root_log_dir(name if isinstance(name, str) else None)
+        return self._root_log_dir
+
+    def set_root_log_dir(self, path: str | Path) -> None:
+        """Choose the run directory; raises ``RuntimeError`` once history was written elsewhere."""
+        path = Path(path)
+        if self.history.connected and path != self._root_log_dir:
+            raise RuntimeError(f"root_log_dir: history is already written under "
+                               f"{self._root_log_dir}; set the directory before training starts")
+        self._root_log_dir = path
+
+    def activate(self) -> "Session":
+        """Make this the session that module-level ``wl.*`` functions act on."""
+        set_current_session(self)
+        return self
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop training (at the next batch boundary), flush history and close files.
+
+        Safe to call twice. A training thread that does not reach a batch boundary within
+        ``timeout`` seconds is left running (it is a daemon thread) and a warning is logged.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        self.controller.stop()
+        if not self.controller.join(timeout):
+            log.warning("training thread did not stop within %.1f s", timeout)
+        self.history.close()
+        if current_session(create=False) is self:
+            set_current_session(self._previous)
+
+    def __enter__(self) -> "Session":
+        self._previous = current_session(create=False)
+        return self.activate()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------- watching
+    def watch_or_edit(self, obj, obj_name: str | None = None, flag: str | None = None, **kwargs):
+        """Register a model, data, optimizer, logger, loss/metric or hyperparameters.
+
+        Parameters
+        ----------
+        obj : object
+            What to watch: a ``torch.nn.Module`` (``flag="model"``), a map-style ``Dataset`` or a
+            ``DataLoader`` over one (``"data"``/``"dataset"``/``"dataloader"``), a
+            ``torch.optim.Optimizer`` (``"optimizer"``), any logger object (``"logger"``), a
+            callable loss or metric (``"loss"``/``"metric"``/``"signal"``) or a dict
+            (``"hyperparameters"``/``"hp"``/``"params"``/``"parameters"``).
+        obj_name : str, optional
+            Name to register under (a loader's ``loader_name``, a signal's name).
+        flag : str, optional
+            One of the names above, matched exactly. None infers the kind from the type.
+        **kwargs
+            model: ``device``. data: ``loader_name`` (default ``"train_loader"``), ``origin``
+            (default: the loader name without a trailing ``_loader``), ``batch_size`` (default
+            32, or the DataLoader's), ``shuffle``, ``drop_last``, ``is_training`` (default: the
+            origin is not val/valid/validation/test/eval), ``sample_ids`` (one per dataset
+            index; default the index, or the dataset's ``sample_ids`` attribute), ``id_prefix``,
+            ``seed``, and any other ``DataLoader`` keyword (``num_workers``, ``collate_fn``...).
+            loss/metric: ``signal_name`` or ``name``, ``per_sample`` (default False),
+            ``log`` (default True). logger: ``log_dir``.
+
+        Returns
+        -------
+        The model (moved to ``device``), a :class:`~weightslab_nb.watch.data.WatchedLoader`, the
+        optimizer, the logger, a :class:`~weightslab_nb.watch.metric.WatchedSignal`, or a live
+        :class:`~weightslab_nb.watch.hyperparameters.HyperParameters` handle.
+
+        Raises
+        ------
+        ValueError
+            Unknown flag (the message lists the accepted ones) or bad argument values.
+        TypeError
+            An object of the wrong type for its flag, or unexpected keywords.
+        """
+        from weightslab_nb.watch import watch_or_edit
+
+        return watch_or_edit(self, obj, obj_name, flag, **kwargs)
+
+    def _register(self, kind: str, name: str, obj) -> None:
+        with self.lock:
+            self.registry.add(kind, name, obj)
+            if kind == "model":
+                self._refresh_experiment_hash()
+
+    def _register_hyperparameters(self, name: str, data: dict):
+        from weightslab_nb.watch.hyperparameters import HyperParameters
+
+        handle = HyperParameters(data, on_change=self._hyperparameter_changed)
+        with self.lock:
+            self._hp = handle
+            self.registry.add("hyperparameters", name, handle)
+            root = data.get("root_log_dir")
+            if root is not None:
+                self.set_root_log_dir(root)
+            self._refresh_experiment_hash()
+        return handle
+
+    def _hyperparameter_changed(self, key: str, value) -> None:
+        with self.lock:
+            self._refresh_experiment_hash()
+            self.changes.hyperparameters += 1
+
+    def _refresh_experiment_hash(self) -> None:
+        hp = self._hp.to_dict() if self._hp is not None else {}
+        models = [repr(m) for m in self.registry.all("model").values()]
+        self._exp_hash = experiment_hash(hp, models)
+        self._exp_id = self.history.experiment_id(self._exp_hash)
+
+    def get_current_experiment_hash(self) -> str | None:
+        """Hash of the current hyperparameters and model architecture (24 hex digits).
+
+        None until a model or hyperparameters are watched.
+        """
+        return self._exp_hash
+
+    def _register_samples(self, sample_ids: list, origin: str, targets: np.ndarray | None) -> np.ndarray:
+        with self.lock:
+            rows = self.table.add_samples(sample_ids, origin)
+            if targets is not None:
+                self.table.write_column("target", rows, targets)
+            self.changes.table += 1
+        return rows
+
+    def _sample_dims(self, start: int) -> tuple[list, list]:
+        with self.lock:
+            n = len(self.table)
+            ids = self.table.sample_id[start:n].tolist()
+            codes = self.table.origin_code[start:n]
+            return ids, [self.table.origins[c] for c in codes]
+
+    # ---------------------------------------------------------------- recording (hot path)
+    def record_batch(self, name: str, batch_ids, values, preds=None, targets=None,
+                     step: int | None = None, log: bool = True) -> None:
+        """Record one per-sample value for each sample of a batch.
+
+        Parameters
+        ----------
+        name : str
+            Signal name; the table column is ``signals//<name>``.
+        batch_ids : LongTensor, ndarray or sequence of int/str, length B
+        values : Tensor, ndarray or sequence, shape ``[B]`` or ``[B, ...]`` (averaged per sample)
+        preds, targets : optional
+            ``[B, C]`` scores or ``[B]`` values; ``[B]`` targets. Stored as ``prediction`` /
+            ``target`` when they have one value per sample, ignored otherwise.
+        step : int, optional
+            Defaults to the current training step.
+        log : bool, default True
+            Also record the batch mean/min/max as one global point.
+
+        Raises
+        ------
+        UnknownSampleError
+            If an id was never registered by a watched loader (nothing is recorded).
+        ValueError
+            If ``values`` does not have one entry per id.
+        """
+        rows = self.table.rows_for(batch_ids, argument="batch_ids")
+        vals = per_sample(to_values(values, name), len(rows), name)
+        pred = class_predictions(preds, len(rows))
+        targ = scalar_targets(targets, len(rows))
+        self._write_batch(name, rows, vals, pred, targ, step, log)
+
+    def _write_batch(self, name, rows, vals, pred, targ, step, log) -> None:
+        step = self.controller.step if step is None else int(step)
+        column = signal_column(name)
+        with self.lock:
+            self.table.write_signal(rows, name, vals)
+            if pred is not None:
+                self.table.prediction[rows] = pred
+            if targ is not None:
+                self.table.target[rows] = targ
+            self.table.last_step[rows] = step
+            if self._loss_column is None:
+                self._loss_column = column
+            self.changes.table += 1
+        hist_name = column[len("signals//"):] if column.startswith("signals//") else column
+        sig = self.history.signal_id(hist_name)
+        self.history.append_samples(sig, step, rows, vals, self._exp_id)
+        if log and len(vals):
+            self.history.append_global(sig, step, float(vals.mean()), float(vals.min()),
+                                       float(vals.max()), len(vals), self._exp_id)
+            self.changes.history += 1
+
+    def record_scalar(self, name: str, value: float, count: int = 1, vmin: float | None = None,
+                      vmax: float | None = None, step: int | None = None) -> None:
+        """Record one global point (mean ``value``, band ``[vmin, vmax]``) for ``name``."""
+        step = self.controller.step if step is None else int(step)
+        sig = self.history.signal_id(name)
+        self.history.append_global(sig, step, value, value if vmin is None else vmin,
+                                   value if vmax is None else vmax, count, self._exp_id)
+        self.changes.history += 1
+
+    def save_signals(self, signals: dict, batch_ids, preds_raw=None, targets=None, preds=None,
+                     step: int | None = None, log: bool = True) -> None:
+        """Record per-sample signals of one batch, with optional predictions and targets.
+
+        Parameters
+        ----------
+        signals : dict[str, Tensor | ndarray | float]
+            Name -> values of shape ``[B]`` (``[B, ...]`` is averaged per sample; a scalar is
+            broadcast to the batch). Names may carry the ``signals//`` prefix or not.
+        batch_ids : sequence of int/str or LongTensor, length B
+            Ids not seen before are added (origin ``"unassigned"``).
+        preds_raw : ``[B, C]`` scores, optional
+            Their argmax is stored as the prediction when ``preds`` is not given.
+        targets : ``[B]``, optional
+        preds : ``[B]``, optional
+        step : int, optional
+            Defaults to the current training step.
+        log : bool, default True
+            Also record each signal's batch mean/min/max as a global curve point.
+
+        Raises
+        ------
+        TypeError, ValueError
+            Wrong types, or a signal whose first dimension is not B; nothing is recorded then.
+        """
+        if not isinstance(signals, dict) or not signals:
+            raise TypeError("signals: expected a non-empty dict of name -> values")
+        ids = normalize_ids(batch_ids, "batch_ids")
+        b = len(ids)
+        prepared = []
+        for name, values in signals.items():
+            if not isinstance(name, str) or not name:
+                raise TypeError(f"signals: names must be non-empty strings, got {name!r}")
+            prepared.append((name, per_sample(to_values(values, f"signals[{name!r}]"), b,
+                                              f"signals[{name!r}]")))
+        pred = class_predictions(preds if preds is not None else preds_raw, b)
+        targ = scalar_targets(targets, b)
+        with self.lock:
+            unknown = [s for s in ids if not self.table.has(s)]
+            if unknown:
+                self.table.add_samples(unknown, UNASSIGNED_ORIGIN)
+            rows = self.table.rows_for(ids, argument="batch_ids")
+        for i, (name, vals) in enumerate(prepared):
+            self._write_batch(name, rows, vals, pred if i == 0 else None,
+                              targ if i == 0 else None, step, log)
+
+    # ---------------------------------------------------------------- tags and discards
+    def tag_samples(self, sample_ids, tag: str, mode: str = "add") -> None:
+        """Add, remove or set a boolean tag on samples.
+
+        Parameters
+        ----------
+        sample_ids : int, str or sequence of them
+        tag : str
+            Tag name; the table column is ``tag:<tag>``. Created by ``"add"``/``"set"``.
+        mode : {"add", "remove", "set"}, default "add"
+            ``"set"`` replaces the tag's membership within the origins of the given samples: they
+            have the tag afterwards, every other sample of those origins loses it. (The reference
+            implementation treats "set" as "add"; we implement what the word says.)
+
+        Raises
+        ------
+        UnknownSampleError
+            Unknown ids (nothing changes).
+        ValueError
+            Bad ``mode``, an empty tag name, ``"remove"`` of a tag that does not exist, or a
+            categorical tag's name.
+        """
+        if mode not in TAG_MODES:
+            raise ValueError(f"mode: expected one of {TAG_MODES}, got {mode!r}")
+        _check_name(tag, "tag")
+        with self.lock:
+            rows = self.table.rows_for(sample_ids)
+            if mode == "remove":
+                if tag_column(tag) not in self.table.bool_tags:
+                    raise ValueError(f"tag: no boolean tag named {tag!r}; known tags: "
+                                     f"{self.table.tag_names()}")
+                self.table.bool_tags[tag_column(tag)][rows] = False
+            else:
+                col = self.table.ensure_bool_tag(tag)
+                if mode == "set":
+                    origins = np.unique(self.table.origin_code[rows])
+                    col[: len(self.table)][np.isin(self.table.origin_code[: len(self.table)],
+                                                   origins)] = False
+                col[rows] = True
+            self.changes.table += 1
+            self.changes.tags += 1
+
+    def register_tag(self, name: str) -> None:
+        """Create an empty boolean tag (so panels can offer it before any sample has it)."""
+        _check_name(name, "name")
+        with self.lock:
+            self.table.ensure_bool_tag(name)
+            self.changes.tags += 1
+            self.changes.table += 1
+
+    def register_categorical_tag(self, name: str, values) -> None:
+        """Declare a categorical tag and its allowed values (extends an existing one).
+
+        Parameters
+        ----------
+        name : str
+        values : sequence of str
+            Non-empty, distinct strings; order is kept (panels show them in this order).
+
+        Raises
+        ------
+        TypeError, ValueError
+            Values that are not non-empty strings, or a name already used by a boolean tag.
+        """
+        _check_name(name, "name")
+        if isinstance(values, str) or not hasattr(values, "__iter__"):
+            raise TypeError(f"values: expected a list of strings, got {type(values).__name__}")
+        values = list(values)
+        for v in values:
+            if not isinstance(v, str) or not v:
+                raise TypeError(f"values: every value must be a non-empty string, got {v!r}")
+        with self.lock:
+            self.table.ensure_categorical(name, list(dict.fromkeys(values)))
+            self.changes.tags += 1
+            self.changes.table += 1
+
+    def set_categorical_tag(self, sample_ids, tag: str, value: str | None) -> None:
+        """Set one value of a categorical tag on samples; ``""`` or None clears it.
+
+        A value not yet registered is added to the tag's values; a tag not yet registered is
+        created.
+
+        Raises
+        ------
+        UnknownSampleError
+            Unknown ids (nothing changes).
+        TypeError, ValueError
+            A non-string value, or a name used by a boolean tag.
+        """
+        _check_name(tag, "tag")
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"value: expected a string, '' or None, got {type(value).__name__}")
+        with self.lock:
+            rows = self.table.rows_for(sample_ids)
+            cat = self.table.ensure_categorical(tag, [])
+            cat.codes[rows] = -1 if not value else cat.code_of(value)
+            self.changes.table += 1
+            self.changes.tags += 1
+
+    def discard_samples(self, sample_ids, discarded: bool = True) -> None:
+        """Mark samples as discarded (skipped by watched loaders from the next batch on) or
+        restore them with ``discarded=False``.
+
+        Raises
+        ------
+        UnknownSampleError
+            Unknown ids (nothing changes).
+        TypeError
+            ``discarded`` is not a bool.
+        """
+        if not isinstance(discarded, (bool, np.bool_)):
+            raise TypeError(f"discarded: expected True or False, got {discarded!r}")
+        with self.lock:
+            rows = self.table.rows_for(sample_ids)
+            self.table.set_discarded(rows, bool(discarded))
+            self.changes.table += 1
+
+    def get_samples_by_tag(self, tag: str, origin: str | None = "train",
+                           limit: int | None = None) -> list[SampleId]:
+        """Ids of samples having ``tag`` (a boolean tag, or any value of a categorical one).
+
+        Parameters
+        ----------
+        tag : str
+            ``"name"``, or ``"name=value"`` for one value of a categorical tag.
+        origin : str or None, default "train"
+            An origin or a loader name (``"train_loader"`` means ``"train"``); None for all.
+        limit : int, optional
+            At most this many ids, in table order.
+
+        Raises
+        ------
+        ValueError
+            Unknown tag or origin, or a negative limit.
+        """
+        from weightslab_nb.ledger.query import _tag_filter
+
+        with self.lock:
+            mask = _tag_filter(self.table, tag) & self._origin_mask(origin)
+            return self._ids_limited(mask, limit)
+
+    def get_discarded_samples(self, origin: str | None = "train",
+                              limit: int | None = None) -> list[SampleId]:
+        """Ids of discarded samples of ``origin`` (an origin or loader name; None for all)."""
+        with self.lock:
+            n = len(self.table)
+            mask = self.table.discarded[:n] & self._origin_mask(origin)
+            return self._ids_limited(mask, limit)
+
+    def resolve_origin(self, origin: str) -> str:
+        """The origin meant by ``origin``: itself, or the origin of a loader of that name.
+
+        Raises ``ValueError`` listing the known origins when neither matches.
+        """
+        if origin in self.table.origins:
+            return origin
+        loader = self.registry.all("data").get(origin)
+        if loader is not None:
+            return loader.origin
+        raise ValueError(f"origin: unknown origin {origin!r}; known: {self.table.origins or 'none'}")
+
+    def _origin_mask(self, origin: str | None) -> np.ndarray:
+        n = len(self.table)
+        mask = self.table.annotation_id[:n] == 0
+        if origin is not None:
+            code = self.table.origins.index(self.resolve_origin(origin))
+            mask &= self.table.origin_code[:n] == code
+        return mask
+
+    def _ids_limited(self, mask: np.ndarray, limit: int | None) -> list[SampleId]:
+        if limit is not None and (not isinstance(limit, int) or limit < 0):
+            raise ValueError(f"limit: expected a non-negative int or None, got {limit!r}")
+        rows = np.flatnonzero(mask)
+        if limit is not None:
+            rows = rows[:limit]
+        return self.table.ids_of(rows)
+
+    # ---------------------------------------------------------------- history queries
+    def query_signal_history(self, signal_name: str, exp_hash: str | None = None) -> list[tuple]:
+        """Every per-sample value of a signal: ``[(sample_id, step, value, experiment_hash)]``.
+
+        Sorted by sample (table order) then step. ``exp_hash`` restricts to one run.
+        """
+        cols = self.history.query_samples(signal=_history_name(signal_name), exp_hash=exp_hash)
+        _, exps = self.history.names_by_id()
+        ids = self.table.sample_id[cols["row"]]
+        return [(sid, int(st), float(v), exps[int(e)])
+                for sid, st, v, e in zip(ids, cols["step"], cols["value"], cols["exp"])]
+
+    def query_sample_history(self, sample_id, signal_name: str | None = None,
+                             exp_hash: str | None = None) -> list[tuple]:
+        """The logged history of one sample: ``[(signal_name, step, value, experiment_hash)]``.
+
+        Sorted by signal then step.
+
+        Raises
+        ------
+        UnknownSampleError
+            If ``sample_id`` is not known.
+        """
+        rows = self.table.rows_for([sample_id], argument="sample_id")
+        cols = self.history.query_samples(rows=rows, signal=None if signal_name is None else
+                                          _history_name(signal_name), exp_hash=exp_hash)
+        sigs, exps = self.history.names_by_id()
+        return [(sigs[int(s)], int(st), float(v), exps[int(e)])
+                for s, st, v, e in zip(cols["signal"], cols["step"], cols["value"], cols["exp"])]
+
+    # ---------------------------------------------------------------- views for users and panels
+    @property
+    def dataframe(self):
+        """The sample table as a pandas DataFrame indexed by ``(sample_id, annotation_id)``."""
+        with self.lock:
+            return self.table.dataframe()
+
+    def counts(self) -> tuple[int, int]:
+        """(total, active) samples."""
+        with self.lock:
+            return self.table.counts()
+
+    def global_signal_names(self) -> list[str]:
+        return self.history.global_names()
+
+    def global_series(self, name: str, start: int = 0) -> dict[str, np.ndarray]:
+        """Points ``start...`` of a signal's curve: ``step, mean, min, max, count, exp`` arrays."""
+        return self.history.global_series(name, start)
+
+    def tag_summary(self) -> dict:
+        """Counts per tag: ``{"boolean": {name: n}, "categorical": {name: {"values", "counts"}}}``."""
+        with self.lock:
+            n = len(self.table)
+            out = {"boolean": {c[4:]: int(a[:n].sum()) for c, a in self.table.bool_tags.items()},
+                   "categorical": {}}
+            for c, cat in self.table.cat_tags.items():
+                counts = np.bincount(cat.codes[:n][cat.codes[:n] >= 0], minlength=len(cat.values))
+                out["categorical"][c[4:]] = {"values": list(cat.values),
+                                             "counts": dict(zip(cat.values, counts.tolist()))}
+            return out
+
+    def grid_page(self, query: GridQuery) -> GridPage:
+        """One page of the sample grid (see :class:`~weightslab_nb.ledger.query.GridQuery`)."""
+        query.validate()
+        with self.lock:
+            rows = select_rows(self.table, query)
+            total, active = self.table.counts()
+            page = rows[query.offset : query.offset + query.limit]
+            return GridPage(total=total, active=active, matched=len(rows),
+                            loss_column=self._loss_column, columns=sortable_columns(self.table),
+                            rows=page_rows(self.table, page, self._loss_column))
+
+    def sample_input(self, sample_id):
+        """The inputs part of ``dataset[i]`` for a sample (for thumbnails and signals).
+
+        Raises
+        ------
+        UnknownSampleError
+            Unknown id. ``LookupError`` if no watched loader holds the sample.
+        """
+        from weightslab_nb.watch.batches import unpack_batch
+
+        row = int(self.table.rows_for([sample_id], argument="sample_id")[0])
+        origin = self.table.origins[self.table.origin_code[row]]
+        for loader in self.registry.loaders():
+            if loader.origin == origin:
+                try:
+                    index = loader.index_of(self.table.sample_id[row])
+                except KeyError:
+                    continue
+                return unpack_batch(loader.dataset[index])[0]
+        raise LookupError(f"sample_id: {sample_id!r} is not held by any watched loader")
+
+    # ---------------------------------------------------------------- training
+    def start_training(self, train_fn, *args, **kwargs) -> TrainingHandle:
+        """Run ``train_fn(*args, **kwargs)`` in a background thread and return at once.
+
+        The function is the user's ordinary training loop over watched loaders. Pause, resume
+        and stop take effect at the next batch boundary of a watched training loader (a stop
+        raises :class:`~weightslab_nb.errors.TrainingStopped` there, which ends the run
+        cleanly). An exception is kept in ``handle.error`` (state ``"error"``), shown in the
+        controls panel and logged; it is never swallowed silently.
+
+        Raises
+        ------
+        RuntimeError
+            If a run of this session is still in progress.
+        TypeError
+            If ``train_fn`` is not callable.
+        """
+        if not callable(train_fn):
+            raise TypeError(f"train_fn: expected a callable, got {type(train_fn).__name__}")
+        return self.controller.start(train_fn, args, kwargs)
+
+    def _controller_changed(self) -> None:
+        self.changes.controller += 1
+
+    def __repr__(self) -> str:
+        total, active = self.table.counts()
+        return (f"<Session {self.controller.state} step={self.controller.step} samples={total} "
+                f"active={active} root_log_dir={str(self._root_log_dir)!r}>")
+
+
+def _check_name(name, argument: str) -> None:
+    if not isinstance(name, str) or not name or name != name.strip():
+        raise ValueError(f"{argument}: expected a non-empty name without surrounding spaces, "
+                         f"got {name!r}")
+
+
+def _history_name(name: str) -> str:
+    return name[len("signals//"):] if name.startswith("signals//") else name
+
+
+# ---------------------------------------------------------------- current session
+_current: Session | None = None
+_current_lock = threading.Lock()
+
+
+def current_session(create: bool = True) -> Session | None:
+    """The session module-level functions act on; created on first use when ``create``."""
+    global _current
+    with _current_lock:
+        if (_current is None or _current._closed) and create:
+            _current = Session()
+        return _current
+
+
+def set_current_session(session: Session | None) -> None:
+    """Make ``session`` current (None: the next use creates a fresh one)."""
+    global _current
+    with _current_lock:
+        _current = session
+
+
+def new_session(**kwargs) -> Session:
+    """Create a :class:`Session` with ``kwargs`` and make it current.
+
+    The previous current session is not closed; close it first if it still trains.
+    """
+    return Session(**kwargs).activate()

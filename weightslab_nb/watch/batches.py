@@ -1,0 +1,88 @@
+"""Splitting a batch into inputs and targets, and turning model outputs into values to store."""
+
+from __future__ import annotations
+
+import numpy as np
+
+INPUT_KEYS = ("image", "input", "x", "data")
+TARGET_KEYS = ("label", "target", "y", "mask")
+ID_KEYS = ("id", "sample_id", "idx", "index")
+
+
+def unpack_batch(batch):
+    """Return ``(inputs, targets, ids)`` of a batch; any part may be None.
+
+    A tuple or list is read by position (``[0]`` inputs, ``[1]`` targets, ``[2]`` ids); a dict by
+    the first present key of ``image/input/x/data``, ``label/target/y/mask`` and
+    ``id/sample_id/idx/index``; anything else is taken as the inputs.
+    """
+    if isinstance(batch, (tuple, list)):
+        parts = list(batch) + [None, None, None]
+        return parts[0], parts[1], parts[2]
+    if isinstance(batch, dict):
+        def first(keys):
+            return next((batch[k] for k in keys if k in batch), None)
+        return first(INPUT_KEYS), first(TARGET_KEYS), first(ID_KEYS)
+    return batch, None, None
+
+
+def to_values(x, argument: str) -> np.ndarray:
+    """A float64 numpy copy of a tensor, array, list or number (no autograd graph kept)."""
+    if hasattr(x, "detach"):
+        x = x.detach()
+        if x.dtype.is_complex:
+            raise TypeError(f"{argument}: complex values cannot be recorded")
+        return x.to("cpu").double().numpy().copy()
+    try:
+        return np.array(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{argument}: expected a tensor, array or number, got "
+                        f"{type(x).__name__}") from None
+
+
+def per_sample(values: np.ndarray, batch_size: int, argument: str) -> np.ndarray:
+    """Reduce ``values`` to shape ``[B]``: ``[B, ...]`` is averaged per sample, a scalar broadcast.
+
+    Raises ``ValueError`` naming ``argument`` when the first dimension is not ``batch_size``.
+    """
+    if values.ndim == 0:
+        return np.full(batch_size, float(values))
+    if values.shape[0] != batch_size:
+        raise ValueError(f"{argument}: first dimension is {values.shape[0]} but the batch has "
+                         f"{batch_size} sample ids")
+    if values.ndim > 1:
+        values = values.reshape(batch_size, -1).mean(axis=1)
+    return values
+
+
+def class_predictions(preds, batch_size: int) -> np.ndarray | None:
+    """Predicted label per sample: argmax of ``[B, C]`` scores, or ``[B]`` values as given.
+
+    Returns None when ``preds`` has another shape (masks, boxes): nothing is stored then.
+    """
+    if preds is None or not hasattr(preds, "shape") or len(preds.shape) == 0:
+        return None
+    if preds.shape[0] != batch_size:
+        return None
+    if len(preds.shape) == 2 and preds.shape[1] > 1:
+        if hasattr(preds, "detach"):
+            return preds.detach().argmax(1).cpu().numpy().astype(np.float64)
+        return np.asarray(preds).argmax(1).astype(np.float64)
+    if len(preds.shape) == 1 or (len(preds.shape) == 2 and preds.shape[1] == 1):
+        return to_values(preds, "preds").reshape(batch_size)
+    return None
+
+
+def scalar_targets(targets, batch_size: int) -> np.ndarray | None:
+    """One number per sample (class index or regression value), else None."""
+    if targets is None or not hasattr(targets, "shape"):
+        if isinstance(targets, (list, tuple)) and len(targets) == batch_size:
+            try:
+                return np.asarray(targets, dtype=np.float64)
+            except (TypeError, ValueError):
+                return None
+        return None
+    shape = tuple(targets.shape)
+    if shape == (batch_size,) or shape == (batch_size, 1):
+        return to_values(targets, "targets").reshape(batch_size)
+    return None

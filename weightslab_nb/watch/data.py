@@ -1,0 +1,201 @@
+"""Watched data loaders: yield ``(inputs, targets, sample_ids)`` over the active samples.
+
+The loader owns a batch sampler that draws dataset indices in (shuffled) order and drops the
+samples that are discarded at the moment each batch is drawn. With ``num_workers=0`` a discard
+therefore takes effect from the next batch on; with worker processes, batches already prefetched
+(at most ``num_workers * prefetch_factor``) still contain the samples they were drawn with.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import deque
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from weightslab_nb.ledger.ids import normalize_ids
+from weightslab_nb.watch.batches import scalar_targets, unpack_batch
+
+if TYPE_CHECKING:
+    from weightslab_nb.session import Session
+
+EVAL_ORIGINS = ("val", "valid", "validation", "test", "eval", "evaluation")
+# DataLoader settings carried over when a DataLoader is watched.
+_CARRIED = ("num_workers", "collate_fn", "pin_memory", "timeout", "worker_init_fn",
+            "multiprocessing_context", "generator", "persistent_workers", "pin_memory_device")
+
+_current = threading.local()
+
+
+def last_batch_ids():
+    """Ids of the batch the calling thread's watched loader yielded last (or None)."""
+    return getattr(_current, "ids", None)
+
+
+def origin_from_name(loader_name: str) -> str:
+    """``"train_loader"`` -> ``"train"``; other names are kept."""
+    return loader_name[: -len("_loader")] if loader_name.endswith("_loader") and \
+        len(loader_name) > len("_loader") else loader_name
+
+
+class ActiveBatchSampler:
+    """Batches of dataset indices drawn from the samples that are not discarded."""
+
+    def __init__(self, loader: "WatchedLoader", batch_size: int, shuffle: bool, drop_last: bool,
+                 seed: int | None):
+        self.loader = loader
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self._rng = np.random.default_rng(seed)
+        self.drawn: deque[np.ndarray] = deque()
+
+    def __len__(self) -> int:
+        active = self.loader.active_count()
+        return active // self.batch_size if self.drop_last else math.ceil(active / self.batch_size)
+
+    def __iter__(self):
+        self.drawn.clear()
+        n = len(self.loader.rows)
+        order = self._rng.permutation(n) if self.shuffle else np.arange(n)
+        pos = 0
+        while pos < n:
+            batch, pos = self._next_batch(order, pos)
+            if len(batch) == 0 or (self.drop_last and len(batch) < self.batch_size):
+                return
+            self.drawn.append(batch)
+            yield batch.tolist()
+
+    def _next_batch(self, order: np.ndarray, pos: int) -> tuple[np.ndarray, int]:
+        discarded = self.loader.session.table.discarded
+        rows = self.loader.rows
+        taken: list[np.ndarray] = []
+        need = self.batch_size
+        while need > 0 and pos < len(order):
+            chunk = order[pos : pos + need]
+            pos += len(chunk)
+            chunk = chunk[~discarded[rows[chunk]]]
+            taken.append(chunk)
+            need -= len(chunk)
+        return (taken[0] if len(taken) == 1 else np.concatenate(taken)), pos
+
+
+class WatchedLoader:
+    """A map-style dataset (or DataLoader) watched by a session.
+
+    Iterating yields ``(inputs, targets, sample_ids)`` per batch; ``sample_ids`` is a LongTensor
+    for int ids and a list of str otherwise. A training loader waits at each batch boundary while
+    the session is paused and counts one training step per batch.
+
+    Use :func:`weightslab_nb.watch_or_edit` (``flag="data"``) to create one.
+    """
+
+    def __init__(self, session: "Session", source, name: str, origin: str | None = None,
+                 batch_size: int | None = None, shuffle: bool | None = None,
+                 drop_last: bool | None = None, is_training: bool | None = None,
+                 sample_ids=None, id_prefix: str | None = None, seed: int | None = None,
+                 **loader_kwargs):
+        from torch.utils.data import DataLoader, IterableDataset, RandomSampler
+
+        if isinstance(source, DataLoader):
+            carried = {k: getattr(source, k) for k in _CARRIED if hasattr(source, k)}
+            if carried.get("num_workers", 0) > 0:
+                carried["prefetch_factor"] = source.prefetch_factor
+            loader_kwargs = {**carried, **loader_kwargs}
+            batch_size = batch_size or source.batch_size or 1
+            shuffle = isinstance(source.sampler, RandomSampler) if shuffle is None else shuffle
+            drop_last = source.drop_last if drop_last is None else drop_last
+            dataset = source.dataset
+        else:
+            dataset = source
+        if isinstance(dataset, IterableDataset) or not hasattr(dataset, "__getitem__"):
+            raise TypeError(f"obj: watched data must be a map-style Dataset (with __getitem__ and "
+                            f"__len__) or a DataLoader over one, got {type(dataset).__name__}")
+        self.session = session
+        self.dataset = dataset
+        self.name = name
+        self.origin = origin or origin_from_name(name)
+        self.is_training = (self.origin not in EVAL_ORIGINS) if is_training is None else is_training
+        self.batch_size = int(batch_size or 32)
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size: must be >= 1, got {batch_size}")
+        self.sample_ids = self._resolve_ids(sample_ids, id_prefix)
+        self._index_of: dict | None = None
+        self.rows = session._register_samples(self.sample_ids, self.origin,
+                                              self._known_targets())
+        self.sampler = ActiveBatchSampler(self, self.batch_size, bool(shuffle), bool(drop_last),
+                                          seed)
+        self._loader = DataLoader(dataset, batch_sampler=self.sampler, **loader_kwargs)
+
+    # ---------------------------------------------------------------- ids
+    def _resolve_ids(self, sample_ids, id_prefix):
+        n = len(self.dataset)
+        ids = sample_ids if sample_ids is not None else getattr(self.dataset, "sample_ids", None)
+        if ids is None:
+            ids = list(range(n)) if id_prefix is None else [f"{id_prefix}{i}" for i in range(n)]
+        else:
+            ids = normalize_ids(ids, "sample_ids")
+            if id_prefix is not None:
+                ids = [f"{id_prefix}{s}" for s in ids]
+        if len(ids) != n:
+            raise ValueError(f"sample_ids: {len(ids)} ids for a dataset of {n} samples")
+        if len(set(ids)) != n:
+            raise ValueError("sample_ids: ids must be unique within a dataset")
+        return ids
+
+    def _known_targets(self) -> np.ndarray | None:
+        """Labels readable without loading samples: TensorDataset tensors or ``.targets``."""
+        tensors = getattr(self.dataset, "tensors", None)
+        targets = tensors[1] if tensors is not None and len(tensors) > 1 else \
+            getattr(self.dataset, "targets", None)
+        return scalar_targets(targets, len(self.dataset)) if targets is not None else None
+
+    def index_of(self, sample_id) -> int:
+        """Dataset index of ``sample_id`` (KeyError if it is not in this loader)."""
+        if self._index_of is None:
+            self._index_of = {s: i for i, s in enumerate(self.sample_ids)}
+        return self._index_of[sample_id]
+
+    def active_count(self) -> int:
+        return int((~self.session.table.discarded[self.rows]).sum())
+
+    # ---------------------------------------------------------------- iteration
+    def __len__(self) -> int:
+        return len(self.sampler)
+
+    def __iter__(self):
+        controller = self.session.controller
+        if self.is_training:
+            controller.new_epoch()
+        int_ids = all(isinstance(s, int) for s in self.sample_ids[:1])
+        ids_arr = np.asarray(self.sample_ids, dtype=np.int64 if int_ids else object)
+        it = iter(self._loader)
+        drawn = self.sampler.drawn
+        while True:
+            if self.is_training:
+                controller.batch_boundary()
+            try:
+                batch = next(it)
+            except StopIteration:
+                return
+            indices = drawn.popleft()
+            ids = self._ids_for(ids_arr[indices], int_ids)
+            inputs, targets, _ = unpack_batch(batch)
+            _current.ids = ids
+            if self.is_training:
+                controller.advance_step()
+            yield inputs, targets, ids
+
+    @staticmethod
+    def _ids_for(ids: np.ndarray, int_ids: bool):
+        if int_ids:
+            import torch
+
+            return torch.from_numpy(ids)
+        return ids.tolist()
+
+    def __repr__(self) -> str:
+        return (f"<WatchedLoader {self.name!r} origin={self.origin!r} samples={len(self.rows)} "
+                f"active={self.active_count()} batch_size={self.batch_size}>")

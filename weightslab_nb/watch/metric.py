@@ -1,0 +1,68 @@
+"""Watched losses and metrics: call the wrapped object, record what it returned."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from weightslab_nb.watch.batches import to_values
+from weightslab_nb.watch.data import last_batch_ids
+
+if TYPE_CHECKING:
+    from weightslab_nb.session import Session
+
+
+class WatchedSignal:
+    """A loss or metric whose outputs are recorded by the session.
+
+    Call it like the wrapped object, with an extra keyword ``batch_ids`` (the ids the watched
+    loader yielded; when omitted, the ids of the batch the calling thread drew last are used).
+
+    * ``per_sample=True``: the object must return one value per sample (``[B]``, or ``[B, ...]``
+      averaged per sample). The values are stored per sample (latest value in the sample table,
+      every value in the per-sample history), the first two positional arguments are read as
+      predictions (argmax of ``[B, C]`` scores) and targets, and the ``[B]`` values are returned
+      unchanged, so ``loss.mean().backward()`` works.
+    * otherwise the (scalar) result is returned unchanged and, with ``log=True``, logged per step.
+
+    With ``log=True`` the batch mean, min and max go to the global history (one curve point per
+    step).
+    """
+
+    def __init__(self, session: "Session", fn, name: str, per_sample: bool = False,
+                 log: bool = True):
+        if not callable(fn):
+            raise TypeError(f"obj: a loss/metric must be callable, got {type(fn).__name__}")
+        self.session = session
+        self.fn = fn
+        self.name = name
+        self.per_sample = per_sample
+        self.log = log
+
+    def __call__(self, *args, batch_ids=None, **kwargs):
+        out = self.fn(*args, **kwargs)
+        if self.per_sample:
+            ids = batch_ids if batch_ids is not None else last_batch_ids()
+            if ids is None:
+                raise ValueError(f"batch_ids: signal {self.name!r} is per-sample; pass "
+                                 "batch_ids= (the ids a watched loader yielded)")
+            self.session.record_batch(self.name, ids, out,
+                                      preds=args[0] if args else None,
+                                      targets=args[1] if len(args) > 1 else None,
+                                      log=self.log)
+        elif self.log:
+            values = to_values(out, self.name)
+            self.session.record_scalar(self.name, float(values.mean()) if values.size else
+                                       float("nan"), count=max(values.size, 1),
+                                       vmin=float(values.min()) if values.size else None,
+                                       vmax=float(values.max()) if values.size else None)
+        return out
+
+    def __getattr__(self, item):
+        # attributes of the wrapped loss (reduction, weight, ...) stay reachable
+        if item == "fn":
+            raise AttributeError(item)
+        return getattr(self.fn, item)
+
+    def __repr__(self) -> str:
+        kind = "per-sample" if self.per_sample else "scalar"
+        return f"<WatchedSignal {self.name!r} {kind} log={self.log} of {self.fn!r}>"
