@@ -104,13 +104,14 @@ class Controller:
         TrainingStopped
             When a stop was requested.
         """
-        if self._stop_requested.is_set():
-            raise TrainingStopped("training stopped on request")
         if not self._gate.is_set():
             self._set_state("paused")
             self._gate.wait()
-            if self._stop_requested.is_set():
-                raise TrainingStopped("training stopped on request")
+        if self._stop_requested.is_set():
+            self._stop_requested.clear()  # honoured once: a later loop may run again
+            self.stop_reason = "requested"
+            self._set_state("stopped")
+            raise TrainingStopped("training stopped on request")
         if self._state != "running":
             self._set_state("running")
 
@@ -169,6 +170,8 @@ class Controller:
             reason = "requested" if self._stop_requested.is_set() else "completed"
         except TrainingStopped:
             reason = "requested"
+        finally:
+            self._stop_requested.clear()
         except BaseException as exc:  # surfaced in the handle and the controls panel
             with self._cond:
                 self.error = exc

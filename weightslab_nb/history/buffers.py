@@ -8,23 +8,28 @@ import numpy as np
 
 
 class GrowableColumns:
-    """Parallel numpy columns appended to in place (amortised doubling)."""
+    """Rows appended as tuples (cheap on the hot path), read back as numpy columns."""
 
-    def __init__(self, dtypes: dict[str, np.dtype], capacity: int = 256):
-        self._cols = {k: np.empty(capacity, dtype=d) for k, d in dtypes.items()}
-        self.n = 0
+    def __init__(self, dtypes: dict[str, np.dtype]):
+        self._dtypes = dtypes
+        self._rows: list[tuple] = []
 
-    def append(self, **values) -> None:
-        n = self.n
-        if n == len(next(iter(self._cols.values()))):
-            self._cols = {k: np.resize(v, 2 * len(v)) for k, v in self._cols.items()}
-        for k, v in values.items():
-            self._cols[k][n] = v
-        self.n = n + 1
+    @property
+    def n(self) -> int:
+        return len(self._rows)
+
+    def append(self, row: tuple) -> None:
+        """Append one row, its values in the order of ``dtypes``."""
+        self._rows.append(row)
 
     def view(self, start: int = 0) -> dict[str, np.ndarray]:
-        """Copies of rows ``[start, n)``; safe to hand to another thread."""
-        return {k: v[start : self.n].copy() for k, v in self._cols.items()}
+        """Columns of rows ``[start, n)`` as fresh arrays; safe to hand to another thread."""
+        rows = self._rows[start:]
+        if not rows:
+            return {k: np.empty(0, dtype=d) for k, d in self._dtypes.items()}
+        cols = zip(*rows)
+        return {k: np.fromiter(c, dtype=d, count=len(rows))
+                for (k, d), c in zip(self._dtypes.items(), cols)}
 
 
 GLOBAL_DTYPES = {"step": np.int64, "mean": np.float64, "min": np.float64, "max": np.float64,

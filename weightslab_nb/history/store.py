@@ -108,13 +108,12 @@ class HistoryStore:
     def append_global(self, signal: int, step: int, mean: float, vmin: float, vmax: float,
                       count: int, exp: int) -> None:
         """Record one per-step aggregate of ``signal``."""
-        row = (signal, step, mean, vmin, vmax, count, exp)
         with self._lock:
             cols = self._global.get(signal)
             if cols is None:
                 cols = self._global[signal] = GrowableColumns(GLOBAL_DTYPES)
-            cols.append(step=step, mean=mean, min=vmin, max=vmax, count=count, exp=exp)
-            self._global_pending.append(row)
+            cols.append((step, mean, vmin, vmax, count, exp))
+            self._global_pending.append((signal, step, mean, vmin, vmax, count, exp))
         self._ensure_writer()
 
     def append_samples(self, signal: int, step: int, rows: np.ndarray, values: np.ndarray,

@@ -1,0 +1,310 @@
+// LossCurves view: every global signal as a per-step mean line with its min/max band, drawn on
+// a canvas. Python sends only new points; see weightslab_nb/panels/curves.py for the protocol.
+
+import "./lib/base.css";
+import "./styles/curves.css";
+import { ema } from "./lib/downsample";
+import { h } from "./lib/dom";
+import { formatCount, formatNumber, formatTick } from "./lib/format";
+import type { AnyModel, Buffer, Message, RenderProps } from "./lib/model";
+import { Channel, PALETTE, cssVar, errorBar } from "./lib/panel";
+import { extent, logTicks, makeScale, nearestIndex, niceTicks, pad } from "./lib/scale";
+import { Series, type PointsHeader } from "./lib/series";
+import { decodeArrays, type ArrayMeta } from "./lib/wire";
+import { Throttle } from "./lib/query";
+
+const MARGIN = { left: 58, right: 14, top: 10, bottom: 26 };
+
+function render({ model, el }: RenderProps) {
+  const series = new Map<string, Series>();
+  const colors = new Map<string, string>();
+  const hidden = new Set<string>();
+  let hoverX: number | null = null;
+  let synced = false;
+
+  const errors = errorBar(model);
+  const logBox = h("input", { type: "checkbox", class: "wl-curves-log" });
+  const bandBox = h("input", { type: "checkbox", class: "wl-curves-band", checked: true });
+  const smoothing = h("input", { type: "range", class: "wl-curves-smoothing", min: "0", max: "0.99", step: "0.01", value: "0" });
+  const smoothingValue = h("span", { class: "wl-curves-smoothing-value wl-muted", text: "0" });
+  const status = h("span", { class: "wl-curves-status wl-muted" });
+  const canvas = h("canvas", { class: "wl-curves-canvas" });
+  const readout = h("div", { class: "wl-curves-readout" });
+  const empty = h("div", { class: "wl-curves-empty", text: "No curves yet: they appear when training records a signal." });
+  const plot = h("div", { class: "wl-curves-plot" }, canvas, readout, empty);
+  const legend = h("div", { class: "wl-curves-legend" });
+  const root = h("div", { class: "wl-panel wl-curves", "data-points": "0" },
+    errors.el,
+    h("div", { class: "wl-row wl-curves-toolbar" },
+      h("span", { class: "wl-title", text: "Curves" }),
+      h("label", {}, logBox, " log scale"),
+      h("label", {}, bandBox, " min/max band"),
+      h("label", {}, "smoothing ", smoothing, " ", smoothingValue),
+      status),
+    plot, legend);
+  el.appendChild(root);
+
+  // ------------------------------------------------------------------ data
+  const bound = () => Math.max(16, Number(model.get("max_points")) || 4000);
+  const resync = new Throttle(1000);
+  const requestSync = () => resync.call(() => channel.send("sync"));
+
+  function colorOf(name: string): string {
+    let c = colors.get(name);
+    if (!c) {
+      c = PALETTE[colors.size % PALETTE.length];
+      colors.set(name, c);
+    }
+    return c;
+  }
+
+  function applyPoints(h0: PointsHeader, metas: ArrayMeta[], buffers: Buffer[]): void {
+    let s = series.get(h0.signal);
+    if (!s) {
+      s = new Series(h0.signal);
+      series.set(h0.signal, s);
+      colorOf(h0.signal);
+    }
+    const result = s.apply(h0, decodeArrays(metas, buffers));
+    if (result === "gap") {
+      requestSync();
+      return;
+    }
+    s.compact(2 * bound(), bound());
+  }
+
+  function onMessage(msg: Message, buffers: Buffer[]): void {
+    try {
+      if (msg.type === "snapshot") {
+        series.clear();
+        let at = 0;
+        for (const entry of msg.series as any[]) {
+          const metas = entry.arrays as ArrayMeta[];
+          applyPoints({ ...entry, reset: true }, metas, buffers.slice(at, at + metas.length));
+          at += metas.length;
+        }
+        synced = true;
+      } else if (msg.type === "points") {
+        if (!synced) return; // the snapshot that is on its way covers these points
+        applyPoints(msg as unknown as PointsHeader, msg.arrays, buffers);
+      } else {
+        return;
+      }
+      updateLegend();
+      schedule();
+    } catch (err) {
+      status.textContent = `could not read curve data: ${(err as Error).message}`;
+    }
+  }
+
+  const channel = new Channel(model, onMessage);
+
+  // ------------------------------------------------------------------ legend
+  function updateLegend(): void {
+    let total = 0;
+    const items: HTMLElement[] = [];
+    for (const [name, s] of series) {
+      total += s.covered;
+      let item = legend.querySelector<HTMLElement>(`[data-signal="${CSS.escape(name)}"]`);
+      if (!item) {
+        const box = h("input", { type: "checkbox", checked: !hidden.has(name) });
+        box.addEventListener("change", () => {
+          if (box.checked) hidden.delete(name);
+          else hidden.add(name);
+          item!.classList.toggle("is-hidden", !box.checked);
+          schedule();
+        });
+        item = h("label", { class: "wl-curves-legend-item", "data-signal": name, title: name },
+          box,
+          h("span", { class: "wl-curves-swatch", style: `background:${colorOf(name)}` }),
+          h("span", { class: "wl-curves-name", text: name }),
+          h("span", { class: "wl-curves-last" }),
+          h("span", { class: "wl-curves-count" }));
+      }
+      item.dataset.points = String(s.covered);
+      const last = s.last();
+      item.querySelector(".wl-curves-last")!.textContent = last ? formatNumber(last.mean) : "";
+      item.querySelector(".wl-curves-count")!.textContent = `(${formatCount(s.covered)} pts)`;
+      items.push(item);
+    }
+    legend.replaceChildren(...items);
+    root.dataset.points = String(total);
+    status.textContent = `${formatCount(total)} points`;
+    empty.hidden = series.size > 0;
+  }
+
+  // ------------------------------------------------------------------ drawing
+  let frame = 0;
+  function schedule(): void {
+    if (!frame) frame = requestAnimationFrame(() => { frame = 0; draw(); });
+  }
+
+  function draw(): void {
+    const width = plot.clientWidth || 600;
+    const height = Math.max(120, Number(model.get("height")) || 260);
+    const dpr = window.devicePixelRatio || 1;
+    if (canvas.width !== Math.round(width * dpr) || canvas.height !== Math.round(height * dpr)) {
+      canvas.width = Math.round(width * dpr);
+      canvas.height = Math.round(height * dpr);
+      canvas.style.height = `${height}px`;
+    }
+    const ctx = canvas.getContext("2d");
+    if (!ctx) return;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, width, height);
+
+    const log = logBox.checked;
+    const band = bandBox.checked;
+    const k = Number(smoothing.value);
+    const visible = [...series.values()].filter((s) => !hidden.has(s.name) && s.length > 0);
+    const fg = cssVar(root, "--jp-ui-font-color2", "#666");
+    const grid = cssVar(root, "--jp-border-color2", "#ddd");
+    const font = `${cssVar(root, "--jp-ui-font-size0", "11px")} ${cssVar(root, "--jp-ui-font-family", "sans-serif")}`;
+    readout.textContent = "";
+    if (visible.length === 0) return;
+
+    const rows = visible.map((s) => s.rows());
+    const xs = extent(rows.map((r) => r.step));
+    const ys = extent(rows.flatMap((r) => (band ? [r.min, r.max, r.mean] : [r.mean])), log);
+    if (!xs || !ys) return;
+    const xd: [number, number] = xs[0] === xs[1] ? [xs[0] - 1, xs[1] + 1] : xs;
+    const yd = pad(ys, log);
+    const x0 = MARGIN.left, x1 = width - MARGIN.right, y0 = height - MARGIN.bottom, y1 = MARGIN.top;
+    const sx = makeScale(xd, [x0, x1]);
+    const sy = makeScale(yd, [y0, y1], log);
+
+    // axes and grid
+    ctx.font = font;
+    ctx.lineWidth = 1;
+    ctx.strokeStyle = grid;
+    ctx.fillStyle = fg;
+    ctx.textAlign = "right";
+    ctx.textBaseline = "middle";
+    for (const t of log ? logTicks(yd[0], yd[1]) : niceTicks(yd[0], yd[1], 5)) {
+      const y = Math.round(sy(t)) + 0.5;
+      if (!(y >= y1 - 1 && y <= y0 + 1)) continue;
+      ctx.beginPath(); ctx.moveTo(x0, y); ctx.lineTo(x1, y); ctx.stroke();
+      ctx.fillText(formatTick(t), x0 - 6, y);
+    }
+    ctx.textAlign = "center";
+    ctx.textBaseline = "top";
+    for (const t of niceTicks(xd[0], xd[1], Math.max(2, Math.floor((x1 - x0) / 90)))) {
+      if (!Number.isInteger(t)) continue;
+      const x = Math.round(sx(t)) + 0.5;
+      ctx.beginPath(); ctx.moveTo(x, y0); ctx.lineTo(x, y0 + 4); ctx.stroke();
+      ctx.fillText(formatTick(t), x, y0 + 6);
+    }
+    ctx.beginPath(); ctx.moveTo(x0, y1); ctx.lineTo(x0, y0); ctx.lineTo(x1, y0); ctx.stroke();
+
+    ctx.save();
+    ctx.beginPath(); ctx.rect(x0, y1, x1 - x0, y0 - y1); ctx.clip();
+    const floor = (v: number) => (log && !(v > 0) ? yd[0] : v);
+    visible.forEach((s, i) => {
+      const r = rows[i];
+      const color = colorOf(s.name);
+      const n = r.step.length;
+      if (band) {
+        ctx.globalAlpha = 0.18;
+        ctx.fillStyle = color;
+        ctx.beginPath();
+        let open = false;
+        const flush = (end: number, start: number) => {
+          for (let j = end; j >= start; j--) ctx.lineTo(sx(r.step[j]), sy(floor(r.min[j])));
+          ctx.closePath();
+        };
+        let segStart = 0;
+        for (let j = 0; j < n; j++) {
+          const ok = Number.isFinite(r.max[j]) && Number.isFinite(r.min[j]);
+          if (!ok) {
+            if (open) { flush(j - 1, segStart); open = false; }
+            continue;
+          }
+          const x = sx(r.step[j]), y = sy(floor(r.max[j]));
+          if (!open) { ctx.moveTo(x, y); open = true; segStart = j; } else ctx.lineTo(x, y);
+        }
+        if (open) flush(n - 1, segStart);
+        ctx.fill();
+        ctx.globalAlpha = 1;
+      }
+      const line = (values: ArrayLike<number>, alpha: number, widthPx: number) => {
+        ctx.globalAlpha = alpha;
+        ctx.strokeStyle = color;
+        ctx.lineWidth = widthPx;
+        ctx.beginPath();
+        let pen = false;
+        for (let j = 0; j < n; j++) {
+          const y = sy(values[j]);
+          if (!Number.isFinite(y)) { pen = false; continue; }
+          const x = sx(r.step[j]);
+          if (pen) ctx.lineTo(x, y); else { ctx.moveTo(x, y); pen = true; }
+        }
+        if (n === 1 && pen) ctx.arc(sx(r.step[0]), sy(values[0]), 1.5, 0, 2 * Math.PI);
+        ctx.stroke();
+        ctx.globalAlpha = 1;
+      };
+      if (k > 0) {
+        line(r.mean, 0.3, 1);
+        line(ema(r.mean, k), 1, 1.6);
+      } else {
+        line(r.mean, 1, 1.4);
+      }
+    });
+    ctx.restore();
+
+    if (hoverX !== null && hoverX >= x0 && hoverX <= x1) {
+      const step = xd[0] + ((hoverX - x0) / (x1 - x0)) * (xd[1] - xd[0]);
+      const lines: string[] = [];
+      let at: number | null = null;
+      visible.forEach((s, i) => {
+        const r = rows[i];
+        const j = nearestIndex(r.step, step);
+        if (j < 0) return;
+        at ??= r.step[j];
+        const mean = k > 0 ? ema(r.mean, k)[j] : r.mean[j];
+        const range = band && r.min[j] !== r.max[j] ? ` [${formatNumber(r.min[j])}, ${formatNumber(r.max[j])}]` : "";
+        lines.push(`${s.name}: ${formatNumber(mean)}${range}`);
+      });
+      if (at !== null) {
+        const x = Math.round(sx(at)) + 0.5;
+        ctx.strokeStyle = fg;
+        ctx.setLineDash([3, 3]);
+        ctx.beginPath(); ctx.moveTo(x, y1); ctx.lineTo(x, y0); ctx.stroke();
+        ctx.setLineDash([]);
+        readout.textContent = [`step ${formatCount(at)}`, ...lines].join("\n");
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ events
+  const onControls = () => {
+    smoothingValue.textContent = Number(smoothing.value).toFixed(2);
+    schedule();
+  };
+  logBox.addEventListener("change", onControls);
+  bandBox.addEventListener("change", onControls);
+  smoothing.addEventListener("input", onControls);
+  canvas.addEventListener("mousemove", (e) => {
+    hoverX = e.clientX - canvas.getBoundingClientRect().left;
+    schedule();
+  });
+  canvas.addEventListener("mouseleave", () => { hoverX = null; schedule(); });
+  const resize = new ResizeObserver(() => schedule());
+  resize.observe(plot);
+  const onHeight = () => schedule();
+  model.on("change:height", onHeight);
+
+  updateLegend();
+  channel.send("sync");
+
+  return () => {
+    resize.disconnect();
+    resync.cancel();
+    if (frame) cancelAnimationFrame(frame);
+    model.off("change:height", onHeight);
+    channel.dispose();
+    errors.dispose();
+  };
+}
+
+export default { render };
+export type { AnyModel };

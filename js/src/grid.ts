@@ -1,0 +1,363 @@
+// SampleGrid view: one page of samples (thumbnail, label, prediction, loss, tags), sorted and
+// filtered by Python; selection with click / shift-click / ctrl-click; actions on the selection.
+// Protocol: see weightslab_nb/panels/grid.py.
+
+import "./lib/base.css";
+import "./styles/grid.css";
+import { h, setOptions } from "./lib/dom";
+import { columnLabel, formatNumber } from "./lib/format";
+import type { Buffer, Message, RenderProps } from "./lib/model";
+import { Channel, errorBar } from "./lib/panel";
+import { clampOffset, defaultGridState, pageLabel, pageRequest, Throttle, type DiscardedFilter } from "./lib/query";
+import { clickSelect, emptySelection, idKey, selectAll, selectedIds, type SampleId, type SelectionState } from "./lib/selection";
+import { toBytes } from "./lib/wire";
+
+interface Row {
+  sample_id: SampleId;
+  origin: string;
+  target: number | null;
+  prediction: number | null;
+  loss: number | null;
+  discarded: boolean;
+  tags: string[];
+  categorical: Record<string, string>;
+  signals: Record<string, number | null>;
+}
+
+function render({ model, el }: RenderProps) {
+  const state = defaultGridState(Number(model.get("page_size")) || 48);
+  let selection: SelectionState = emptySelection();
+  let rows: Row[] = [];
+  let urls: string[] = [];
+  let latestReq = -1;
+  let matched = 0;
+  let columns: string[] = ["sample_id", "target", "prediction"];
+
+  const errors = errorBar(model);
+  const num = (cls: string) => h("span", { class: `wl-grid-num ${cls}`, text: "0" });
+  const total = num("wl-grid-total");
+  const active = num("wl-grid-active");
+  const matchedEl = num("wl-grid-matched");
+  const selectedEl = num("wl-grid-selected");
+
+  const sortSel = h("select", { class: "wl-grid-sort", title: "Sort by" });
+  const orderBtn = h("button", { class: "wl-btn wl-grid-order", title: "Sort direction" });
+  const discardedSel = h("select", { class: "wl-grid-discarded", title: "Discarded samples" });
+  setOptions(discardedSel, [["all", "all samples"], ["active", "active only"], ["discarded", "discarded only"]]);
+  const originSel = h("select", { class: "wl-grid-origin", title: "Origin (split)" });
+  const tagFilterSel = h("select", { class: "wl-grid-tag-filter", title: "Require a tag" });
+  const tagChips = h("span", { class: "wl-grid-filter-chips" });
+  const signalSel = h("select", { class: "wl-grid-signal", title: "Filter by a signal range" });
+  const minInput = h("input", { type: "text", class: "wl-grid-signal-min", placeholder: "min", size: 6 });
+  const maxInput = h("input", { type: "text", class: "wl-grid-signal-max", placeholder: "max", size: 6 });
+
+  const prevBtn = h("button", { class: "wl-btn wl-grid-prev", text: "‹ prev" });
+  const nextBtn = h("button", { class: "wl-btn wl-grid-next", text: "next ›" });
+  const pageEl = h("span", { class: "wl-grid-page wl-muted" });
+  const sizeSel = h("select", { class: "wl-grid-page-size", title: "Samples per page" });
+  setOptions(sizeSel, ["24", "48", "96", "192"].map((v) => [v, `${v} / page`]));
+  sizeSel.value = String(state.limit);
+  if (sizeSel.value !== String(state.limit)) {
+    sizeSel.append(h("option", { value: String(state.limit), text: `${state.limit} / page` }));
+    sizeSel.value = String(state.limit);
+  }
+
+  const cells = h("div", { class: "wl-grid-cells" });
+
+  const actionTagSel = h("select", { class: "wl-grid-action-tag", title: "Boolean tag" });
+  const addTagBtn = h("button", { class: "wl-btn wl-grid-add-tag", text: "add tag" });
+  const removeTagBtn = h("button", { class: "wl-btn wl-grid-remove-tag", text: "remove tag" });
+  const catSel = h("select", { class: "wl-grid-cat-value", title: "Categorical tag value" });
+  const setCatBtn = h("button", { class: "wl-btn wl-grid-set-cat", text: "set" });
+  const clearCatBtn = h("button", { class: "wl-btn wl-grid-clear-cat", text: "clear" });
+  const discardBtn = h("button", { class: "wl-btn wl-grid-discard", text: "discard" });
+  const restoreBtn = h("button", { class: "wl-btn wl-grid-restore", text: "restore" });
+  const selectPageBtn = h("button", { class: "wl-btn wl-grid-select-page", text: "select page" });
+  const clearSelBtn = h("button", { class: "wl-btn wl-grid-clear-selection", text: "clear selection" });
+  const status = h("span", { class: "wl-status wl-grid-status" });
+
+  const root = h("div", { class: "wl-panel wl-grid" },
+    errors.el,
+    h("div", { class: "wl-row wl-grid-counters" },
+      h("span", { class: "wl-title", text: "Samples" }),
+      h("span", { class: "wl-grid-counter" }, "total ", total),
+      h("span", { class: "wl-grid-counter" }, "active ", active),
+      h("span", { class: "wl-grid-counter" }, "matched ", matchedEl),
+      h("span", { class: "wl-grid-counter" }, "selected ", selectedEl)),
+    h("div", { class: "wl-row wl-grid-filters" },
+      h("label", {}, "sort ", sortSel), orderBtn,
+      discardedSel, originSel, tagFilterSel, tagChips,
+      h("label", {}, signalSel, " ", minInput, "–", maxInput)),
+    h("div", { class: "wl-row wl-grid-pager" }, prevBtn, nextBtn, pageEl, sizeSel),
+    cells,
+    h("div", { class: "wl-row wl-grid-actions" },
+      h("span", { class: "wl-muted", text: "selection:" }),
+      actionTagSel, addTagBtn, removeTagBtn,
+      catSel, setCatBtn, clearCatBtn,
+      discardBtn, restoreBtn, selectPageBtn, clearSelBtn),
+    h("div", { class: "wl-row" }, status));
+  el.appendChild(root);
+
+  const channel = new Channel(model, onOther);
+
+  // ------------------------------------------------------------------ requests
+  function requestPage(): void {
+    const q = pageRequest(state);
+    if (!q.ok) {
+      setStatus(q.error, "error");
+      return;
+    }
+    latestReq = channel.request("page", q.fields, onPage);
+  }
+  const refresh = new Throttle(1000);
+  const filterDebounce = { t: 0 as ReturnType<typeof setTimeout> | 0 };
+  function requery(resetOffset = true): void {
+    if (resetOffset) state.offset = 0;
+    requestPage();
+  }
+
+  function onPage(msg: Message, buffers: Buffer[]): void {
+    if (msg.req !== latestReq) return; // a newer request is on its way
+    if (msg.ok === false) {
+      setStatus(String(msg.message ?? "page request failed"), "error");
+      return;
+    }
+    matched = Number(msg.matched) || 0;
+    const fixed = clampOffset(state.offset, state.limit, matched);
+    if (fixed !== state.offset) {
+      state.offset = fixed;
+      requestPage();
+      return;
+    }
+    total.textContent = String(Number(msg.total) || 0);
+    active.textContent = String(Number(msg.active) || 0);
+    matchedEl.textContent = String(matched);
+    if (Array.isArray(msg.columns)) {
+      columns = msg.columns;
+      updateColumnSelects();
+    }
+    for (const u of urls) URL.revokeObjectURL(u);
+    urls = [];
+    rows = (msg.rows as Row[]) ?? [];
+    const thumbs = rows.map((_, i) => {
+      const b = buffers[i];
+      if (!b) return "";
+      const bytes = toBytes(b);
+      const u = URL.createObjectURL(new Blob([bytes.slice()], { type: "image/png" }));
+      urls.push(u);
+      return u;
+    });
+    drawCells(thumbs);
+    pageEl.textContent = pageLabel(state.offset, rows.length, matched);
+    prevBtn.disabled = state.offset === 0;
+    nextBtn.disabled = state.offset + rows.length >= matched;
+  }
+
+  function onOther(msg: Message): void {
+    if (msg.type === "selection" && Array.isArray(msg.sample_ids)) {
+      // the shared selection changed elsewhere (tag editor, user code)
+      selection = { ids: new Map(msg.sample_ids.map((id: SampleId) => [idKey(id), id])), anchor: null };
+      updateSelection(false);
+    }
+  }
+
+  // ------------------------------------------------------------------ cells
+  function drawCells(thumbs: string[]): void {
+    if (rows.length === 0) {
+      cells.replaceChildren(h("div", { class: "wl-grid-empty", text: "No samples match." }));
+      return;
+    }
+    cells.replaceChildren(...rows.map((r, i) => {
+      const mismatch = r.prediction !== null && r.target !== null && r.prediction !== r.target;
+      const chips = [
+        ...r.tags.map((t) => h("span", { class: "wl-grid-chip", "data-tag": t, text: t, title: t })),
+        ...Object.entries(r.categorical ?? {}).map(([k, v]) =>
+          h("span", { class: "wl-grid-chip wl-grid-chip-cat", "data-tag": k, text: `${k}=${v}`, title: `${k}=${v}` })),
+      ];
+      const title = [
+        `sample ${r.sample_id} (${r.origin})`,
+        `target ${formatNumber(r.target)}  prediction ${formatNumber(r.prediction)}`,
+        ...Object.entries(r.signals ?? {}).map(([c, v]) => `${columnLabel(c)}: ${formatNumber(v)}`),
+        r.discarded ? "discarded" : "",
+      ].filter(Boolean).join("\n");
+      const cell = h("div", {
+        class: "wl-grid-cell", "data-sample-id": String(r.sample_id), "data-index": String(i), title,
+      },
+        thumbs[i] ? h("img", { class: "wl-grid-thumb", src: thumbs[i], alt: `sample ${r.sample_id}`, draggable: false }) : h("div", { class: "wl-grid-thumb" }),
+        h("div", { class: "wl-grid-meta" },
+          h("span", { class: "wl-grid-id", text: `#${r.sample_id}` }),
+          h("span", { class: "wl-grid-loss", title: "loss", text: formatNumber(r.loss, 3) })),
+        h("div", { class: "wl-grid-meta" },
+          h("span", { class: "wl-grid-target", text: `y=${formatNumber(r.target)}` }),
+          h("span", { class: `wl-grid-prediction${mismatch ? " wl-grid-mismatch" : ""}`, text: `ŷ=${formatNumber(r.prediction)}` })),
+        chips.length ? h("div", { class: "wl-grid-chips" }, ...chips) : null);
+      cell.classList.toggle("is-discarded", r.discarded);
+      cell.dataset.discarded = String(r.discarded);
+      return cell;
+    }));
+    updateSelection(false);
+  }
+
+  function updateSelection(report: boolean): void {
+    for (const cell of cells.querySelectorAll<HTMLElement>(".wl-grid-cell")) {
+      const r = rows[Number(cell.dataset.index)];
+      const on = r !== undefined && selection.ids.has(idKey(r.sample_id));
+      cell.classList.toggle("is-selected", on);
+      cell.setAttribute("aria-selected", String(on));
+    }
+    const n = selection.ids.size;
+    selectedEl.textContent = String(n);
+    for (const b of [addTagBtn, removeTagBtn, setCatBtn, clearCatBtn, discardBtn, restoreBtn, clearSelBtn]) b.disabled = n === 0;
+    addTagBtn.disabled ||= !actionTagSel.value;
+    removeTagBtn.disabled ||= !actionTagSel.value;
+    setCatBtn.disabled ||= !catSel.value;
+    clearCatBtn.disabled ||= !catSel.value;
+    if (report) channel.send("select", { sample_ids: selectedIds(selection) });
+  }
+
+  cells.addEventListener("click", (e) => {
+    const cell = (e.target as HTMLElement).closest<HTMLElement>(".wl-grid-cell");
+    if (!cell) return;
+    const r = rows[Number(cell.dataset.index)];
+    if (!r) return;
+    selection = clickSelect(selection, rows.map((x) => x.sample_id), r.sample_id, {
+      shift: e.shiftKey, toggle: e.ctrlKey || e.metaKey,
+    });
+    updateSelection(true);
+  });
+
+  // ------------------------------------------------------------------ actions
+  function setStatus(text: string, kind: "ok" | "error" | "" = ""): void {
+    status.textContent = text;
+    status.classList.toggle("is-error", kind === "error");
+    status.classList.toggle("is-ok", kind === "ok");
+  }
+
+  function act(action: string, extra: Record<string, unknown> = {}): void {
+    const ids = selectedIds(selection);
+    if (ids.length === 0) return;
+    setStatus(`${action}…`);
+    channel.request("action", { action, sample_ids: ids, ...extra }, (reply) => {
+      setStatus(String(reply.message ?? (reply.ok ? "done" : "failed")), reply.ok ? "ok" : "error");
+      if (reply.ok) requestPage();
+    });
+  }
+  const catParts = (): [string, string] => {
+    const v = catSel.value;
+    const i = v.indexOf("=");
+    return [v.slice(0, i), v.slice(i + 1)];
+  };
+  addTagBtn.addEventListener("click", () => act("add_tag", { tag: actionTagSel.value }));
+  removeTagBtn.addEventListener("click", () => act("remove_tag", { tag: actionTagSel.value }));
+  setCatBtn.addEventListener("click", () => { const [t, v] = catParts(); act("set_categorical", { tag: t, value: v }); });
+  clearCatBtn.addEventListener("click", () => { const [t] = catParts(); act("clear_categorical", { tag: t }); });
+  discardBtn.addEventListener("click", () => act("discard"));
+  restoreBtn.addEventListener("click", () => act("restore"));
+  selectPageBtn.addEventListener("click", () => {
+    selection = selectAll(selection, rows.map((r) => r.sample_id));
+    updateSelection(true);
+  });
+  clearSelBtn.addEventListener("click", () => {
+    selection = emptySelection();
+    updateSelection(true);
+  });
+  actionTagSel.addEventListener("change", () => updateSelection(false));
+  catSel.addEventListener("change", () => updateSelection(false));
+
+  // ------------------------------------------------------------------ filters and paging
+  function updateColumnSelects(): void {
+    setOptions(sortSel, [["", "recorded order"], ...columns.map((c): [string, string] => [c, columnLabel(c)])]);
+    sortSel.value = state.sortBy ?? "";
+    const signalCols = columns.filter((c) => c !== "sample_id");
+    setOptions(signalSel, [["", "signal range…"], ...signalCols.map((c): [string, string] => [c, columnLabel(c)])]);
+    signalSel.value = state.signal ?? "";
+  }
+
+  function updateTagSelects(): void {
+    const tags: string[] = model.get("tags") ?? [];
+    const cats: Record<string, string[]> = model.get("categorical") ?? {};
+    const catValues = Object.entries(cats).flatMap(([k, vs]) => vs.map((v): [string, string] => [`${k}=${v}`, `${k}=${v}`]));
+    setOptions(actionTagSel, tags.length ? tags.map((t): [string, string] => [t, t]) : [["", "(no tags)"]]);
+    setOptions(catSel, catValues.length ? catValues : [["", "(no categorical tags)"]]);
+    setOptions(tagFilterSel, [["", "+ tag filter"], ...tags.map((t): [string, string] => [t, t]), ...catValues], false);
+    tagFilterSel.value = "";
+    const origins: string[] = model.get("origins") ?? [];
+    setOptions(originSel, [["", "all origins"], ...origins.map((o): [string, string] => [o, o])]);
+    originSel.value = state.origin ?? "";
+    updateSelection(false);
+  }
+
+  function drawTagChips(): void {
+    tagChips.replaceChildren(...state.tags.map((t) =>
+      h("span", { class: "wl-grid-filter-chip", "data-tag": t, title: "remove this filter", text: `${t} ×`,
+        onclick: () => { state.tags = state.tags.filter((x) => x !== t); drawTagChips(); requery(); } })));
+  }
+
+  function updateOrder(): void {
+    orderBtn.textContent = state.descending ? "↓ desc" : "↑ asc";
+  }
+
+  sortSel.addEventListener("change", () => { state.sortBy = sortSel.value || null; requery(); });
+  orderBtn.addEventListener("click", () => { state.descending = !state.descending; updateOrder(); requery(); });
+  discardedSel.addEventListener("change", () => { state.discarded = discardedSel.value as DiscardedFilter; requery(); });
+  originSel.addEventListener("change", () => { state.origin = originSel.value || null; requery(); });
+  tagFilterSel.addEventListener("change", () => {
+    const t = tagFilterSel.value;
+    tagFilterSel.value = "";
+    if (t && !state.tags.includes(t)) {
+      state.tags.push(t);
+      drawTagChips();
+      requery();
+    }
+  });
+  signalSel.addEventListener("change", () => { state.signal = signalSel.value || null; requery(); });
+  const onBound = () => {
+    state.signalMin = minInput.value;
+    state.signalMax = maxInput.value;
+    if (filterDebounce.t) clearTimeout(filterDebounce.t);
+    filterDebounce.t = setTimeout(() => { filterDebounce.t = 0; if (state.signal) requery(); }, 300);
+  };
+  minInput.addEventListener("input", onBound);
+  maxInput.addEventListener("input", onBound);
+  prevBtn.addEventListener("click", () => { state.offset = Math.max(0, state.offset - state.limit); requestPage(); });
+  nextBtn.addEventListener("click", () => {
+    if (state.offset + state.limit < matched) { state.offset += state.limit; requestPage(); }
+  });
+  sizeSel.addEventListener("change", () => { state.limit = Number(sizeSel.value); requery(); });
+
+  // ------------------------------------------------------------------ traits
+  const onVersion = () => refresh.call(requestPage);
+  const onCounts = () => {
+    total.textContent = String(Number(model.get("total")) || 0);
+    active.textContent = String(Number(model.get("active")) || 0);
+  };
+  model.on("change:version", onVersion);
+  model.on("change:total", onCounts);
+  model.on("change:active", onCounts);
+  model.on("change:tags", updateTagSelects);
+  model.on("change:categorical", updateTagSelects);
+  model.on("change:origins", updateTagSelects);
+
+  onCounts();
+  updateOrder();
+  updateColumnSelects();
+  updateTagSelects();
+  drawTagChips();
+  requestPage();
+
+  return () => {
+    refresh.cancel();
+    if (filterDebounce.t) clearTimeout(filterDebounce.t);
+    for (const u of urls) URL.revokeObjectURL(u);
+    model.off("change:version", onVersion);
+    model.off("change:total", onCounts);
+    model.off("change:active", onCounts);
+    model.off("change:tags", updateTagSelects);
+    model.off("change:categorical", updateTagSelects);
+    model.off("change:origins", updateTagSelects);
+    channel.dispose();
+    errors.dispose();
+  };
+}
+
+export default { render };

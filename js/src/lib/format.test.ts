@@ -1,0 +1,29 @@
+import { describe, expect, it } from "vitest";
+import { columnLabel, formatCount, formatNumber, formatRate, formatTick, parseValueList } from "./format";
+
+describe("format", () => {
+  it("formats numbers compactly", () => {
+    expect(formatNumber(1797)).toBe("1,797");
+    expect(formatNumber(0.123456)).toBe("0.1235");
+    expect(formatNumber(2.5e-5)).toBe("2.5e-5");
+    expect(formatNumber(null)).toBe("–");
+    expect(formatNumber(NaN)).toBe("–");
+    expect(formatNumber(-Infinity)).toBe("-∞");
+  });
+
+  it("formats counts, rates and ticks", () => {
+    expect(formatCount(1234567)).toBe("1,234,567");
+    expect(formatCount(-1000)).toBe("-1,000");
+    expect(formatRate(0)).toBe("–");
+    expect(formatRate(12.345)).toBe("12.3 steps/s");
+    expect(formatRate(250.4)).toBe("250 steps/s");
+    expect(formatTick(0.0001)).toBe("1e-4");
+    expect(formatTick(2.5)).toBe("2.5");
+  });
+
+  it("strips the signals// prefix and parses value lists", () => {
+    expect(columnLabel("signals//train-loss")).toBe("train-loss");
+    expect(columnLabel("target")).toBe("target");
+    expect(parseValueList(" a, b ,c,,a ")).toEqual(["a", "b", "c"]);
+  });
+});

@@ -1,0 +1,278 @@
+"""Real training on the digits data set in a background thread, steered from the main thread.
+
+Everything is real: the digits data, an MLP, Adam, a watched per-sample CrossEntropyLoss, the
+training thread, the history writer and its DuckDB file. Threads are awaited with the handle's
+waits and events, never with sleeps.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from types import SimpleNamespace
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+import weightslab_nb as wl
+from weightslab_nb.demo import digits_mlp, train_digits
+
+WAIT = 30.0          # upper bound for any wait on the training thread
+BATCH = 64
+EPOCH_STEPS = 29     # ceil(1797 / 64)
+
+
+@pytest.fixture
+def run(session, digits):
+    """The tutorial setup: hyperparameters, model, loader, optimizer and a per-sample loss."""
+    hp = wl.watch_or_edit({"experiment_name": "it", "optimizer": {"lr": 1e-2}}, flag="hp")
+    model = wl.watch_or_edit(digits_mlp(hidden=32), flag="model", device="cpu")
+    loader = wl.watch_or_edit(digits, flag="data", loader_name="train_loader",
+                              batch_size=BATCH, shuffle=True, seed=0)
+    opt = wl.watch_or_edit(torch.optim.Adam(model.parameters(), lr=hp["optimizer"]["lr"]),
+                           flag="optimizer")
+    loss = wl.watch_or_edit(nn.CrossEntropyLoss(reduction="none"), flag="loss",
+                            signal_name="train-loss", per_sample=True)
+    return SimpleNamespace(session=session, hp=hp, model=model, loader=loader, opt=opt,
+                           loss=loss, yielded=[])
+
+
+def recording_train(r, epochs=1000, max_steps=None, fail_at=None):
+    """train_digits, plus: append each batch's ids to ``r.yielded``; optionally break at a step
+    the way a real bug would (a target out of range for the loss)."""
+    steps = 0
+    for _ in range(epochs):
+        for x, y, ids in r.loader:
+            r.yielded.append(ids.tolist())
+            r.opt.zero_grad()
+            logits = r.model(x)
+            if fail_at is not None and steps + 1 == fail_at:
+                logits = logits[:, :3]  # targets up to 9 are out of bounds for 3 classes
+            r.loss(logits, y, batch_ids=ids).mean().backward()
+            r.opt.step()
+            steps += 1
+            if max_steps is not None and steps >= max_steps:
+                return steps
+    return steps
+
+
+def _flat(batches):
+    return {i for batch in batches for i in batch}
+
+
+# ---------------------------------------------------------------- lifecycle
+def test_start_training_returns_at_once_and_trains_in_the_background(run):
+    t0 = time.monotonic()
+    handle = wl.start_training(train_digits, run.loader, run.model, run.opt, run.loss,
+                               epochs=100, max_steps=2000)
+    elapsed = time.monotonic() - t0
+    state, step = handle.state, handle.step
+    assert elapsed < 1.0
+    assert state == "running" and step < 50
+    assert handle.thread is not threading.current_thread()
+    assert handle.wait_for_step(10, WAIT)
+    assert handle.stop(WAIT)
+
+
+def test_a_run_that_finishes_is_completed_and_recorded_every_sample(run):
+    handle = wl.start_training(train_digits, run.loader, run.model, run.opt, run.loss,
+                               epochs=2)
+    assert handle.wait(WAIT)
+    assert handle.error is None
+    assert handle.state == "stopped" and handle.stop_reason == "completed"
+    assert handle.result == 2 * EPOCH_STEPS and handle.step == 2 * EPOCH_STEPS
+    assert handle.epoch == 2
+
+    history = wl.query_signal_history("train-loss")
+    assert len(history) == 2 * 1797
+    h = wl.get_current_experiment_hash()
+    assert {exp for *_, exp in history} == {h}
+    first_epoch = {sid for sid, step, _, _ in history if step <= EPOCH_STEPS}
+    assert first_epoch == set(range(1797))
+
+    # the table holds each sample's latest value, the curve one point per step
+    latest = {}
+    for sid, step, value, _ in history:  # sorted by sample then step
+        latest[sid] = value
+    df = run.session.dataframe.xs(0, level="annotation_id")
+    np.testing.assert_allclose(df.loc[list(latest), "signals//train-loss"].to_numpy(),
+                               list(latest.values()))
+    curve = run.session.global_series("train-loss")
+    assert curve["step"].tolist() == list(range(1, 2 * EPOCH_STEPS + 1))
+    assert curve["count"].sum() == 2 * 1797
+    assert (curve["min"] <= curve["mean"]).all() and (curve["mean"] <= curve["max"]).all()
+    assert curve["mean"][-5:].mean() < 0.5 * curve["mean"][:5].mean()  # it learns
+
+
+def test_the_history_file_holds_the_run_after_close(run, tmp_path):
+    handle = wl.start_training(train_digits, run.loader, run.model, run.opt, run.loss,
+                               epochs=1)
+    assert handle.wait(WAIT)
+    run.session.close()
+    with duckdb.connect(str(tmp_path / "run" / "history.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM sample_history").fetchone()[0] == 1797
+        assert con.execute("SELECT count(*) FROM global_history").fetchone()[0] == EPOCH_STEPS
+        assert con.execute("SELECT count(DISTINCT sample_id) FROM samples").fetchone()[0] == 1797
+
+
+def test_throughput_is_positive_while_running(run):
+    handle = wl.start_training(train_digits, run.loader, run.model, run.opt, run.loss,
+                               epochs=1000, max_steps=100_000)
+    assert handle.wait_for_step(10, WAIT)
+    snap = run.session.controller.snapshot()
+    assert snap["state"] == "running"
+    assert snap["steps_per_second"] > 0
+    assert handle.stop(WAIT)
+    assert handle.steps_per_second == 0.0
+
+
+def test_a_second_start_while_running_is_refused(run):
+    handle = wl.start_training(train_digits, run.loader, run.model, run.opt, run.loss,
+                               epochs=1000, max_steps=100_000)
+    assert handle.wait_for_step(2, WAIT)
+    with pytest.raises(RuntimeError):
+        wl.start_training(train_digits, run.loader, run.model, run.opt, run.loss)
+    assert handle.state == "running"
+    assert handle.stop(WAIT)
+
+
+# ---------------------------------------------------------------- pause / resume / stop
+def test_pause_holds_within_one_batch_and_resume_continues(run):
+    handle = wl.start_training(recording_train, run, max_steps=400)
+    assert handle.wait_for_step(5, WAIT)
+    at_request = handle.step
+    handle.pause()
+    assert handle.wait_paused(WAIT)
+    assert handle.state == "paused"
+    held = handle.step
+    assert at_request <= held <= at_request + 1  # at most one batch drawn after the request
+    assert len(run.yielded) == held              # and that batch was fully trained on
+    points = len(run.session.global_series("train-loss")["step"])
+
+    assert not handle.wait_for_step(held + 1, timeout=0.5)  # timed wait: nothing moves
+    assert handle.step == held and len(run.yielded) == held
+    assert len(run.session.global_series("train-loss")["step"]) == points
+
+    handle.resume()
+    assert handle.wait_for_step(held + 5, WAIT)
+    assert handle.wait(WAIT)
+    assert handle.stop_reason == "completed" and handle.result == 400
+
+
+def test_stop_ends_the_thread_with_reason_requested(run):
+    handle = wl.start_training(recording_train, run)
+    assert handle.wait_for_step(3, WAIT)
+    at_request = handle.step
+    assert handle.stop(WAIT)
+    assert not handle.thread.is_alive()
+    assert handle.state == "stopped" and handle.stop_reason == "requested"
+    assert len(run.yielded) <= at_request + 1
+
+
+# ---------------------------------------------------------------- errors surface
+def test_an_exception_in_the_training_function_is_reported_not_swallowed(run):
+    handle = wl.start_training(recording_train, run, fail_at=4)
+    assert handle.wait(WAIT)
+    assert handle.state == "error"
+    assert isinstance(handle.error, IndexError)
+    error = run.session.controller.snapshot()["error"]
+    assert error.startswith("IndexError") and "out of bounds" in error
+    assert str(handle.error) in error
+    assert handle.step == 4 and handle.stop_reason is None
+
+
+# ---------------------------------------------------------------- steering the data
+def test_samples_discarded_while_paused_are_never_yielded_again(run):
+    handle = wl.start_training(recording_train, run, max_steps=160)
+    assert handle.wait_for_step(5, WAIT)
+    handle.pause()
+    assert handle.wait_paused(WAIT) and handle.state == "paused"
+    discarded = list(range(0, 1797, 2))  # every other sample: 899 of them
+    wl.discard_samples(discarded)
+    marker = len(run.yielded)
+    paused_step = handle.step
+    assert run.session.counts() == (1797, 898)
+
+    handle.resume()
+    assert handle.wait_for_step(paused_step + 2 * 15, WAIT)  # two epochs of 898 samples
+    handle.pause()
+    assert handle.wait_paused(WAIT) and handle.state == "paused"
+    after = run.yielded[marker:]
+    assert not (_flat(after) & set(discarded))
+    assert _flat(after) == set(range(1, 1797, 2))  # every active sample is still visited
+
+    # the history agrees: no discarded sample has a value after the pause
+    late = {sid for sid, step, _, _ in wl.query_signal_history("train-loss")
+            if step > paused_step}
+    assert not late & set(discarded)
+
+    # restoring brings samples back from the next batch on
+    restored = discarded[:100]
+    wl.discard_samples(restored, discarded=False)
+    marker = len(run.yielded)
+    handle.resume()
+    assert handle.wait(WAIT)
+    assert handle.stop_reason == "completed"
+    again = _flat(run.yielded[marker:])
+    assert set(restored) <= again
+    assert not again & set(discarded[100:])
+
+
+def test_samples_discarded_while_running_stop_being_yielded_from_the_next_batch(run):
+    handle = wl.start_training(recording_train, run)
+    assert handle.wait_for_step(5, WAIT)
+    discarded = list(range(1000))
+    wl.discard_samples(discarded)
+    marker = len(run.yielded)  # batch `marker` may have been drawn before the discard
+    assert handle.wait_for_step(handle.step + 30, WAIT)
+    assert handle.stop(WAIT)
+    assert len(run.yielded) > marker + 20
+    assert not _flat(run.yielded[marker + 1:]) & set(discarded)
+    assert wl.get_discarded_samples(limit=3) == [0, 1, 2]
+
+
+def test_tags_set_from_the_main_thread_during_training_are_visible_at_once(run):
+    handle = wl.start_training(recording_train, run)
+    assert handle.wait_for_step(3, WAIT)
+
+    wl.tag_samples([5, 9, 1700], "hard")
+    wl.register_categorical_tag("quality", ["ok", "blurry"])
+    wl.set_categorical_tag([9, 10], "quality", "blurry")
+    wl.set_categorical_tag([11], "quality", "mislabeled")  # auto-registered value
+    assert wl.get_samples_by_tag("hard", origin="train") == [5, 9, 1700]
+    assert wl.get_samples_by_tag("quality", origin="train_loader") == [9, 10, 11]
+    assert wl.get_samples_by_tag("quality=blurry") == [9, 10]
+
+    step = handle.step
+    assert handle.wait_for_step(step + 5, WAIT)  # training went on
+    assert handle.state == "running"
+    df = run.session.dataframe.xs(0, level="annotation_id")
+    assert df.index[df["tag:hard"]].tolist() == [5, 9, 1700]
+    assert df.loc[[9, 10, 11], "tag:quality"].tolist() == ["blurry", "blurry", "mislabeled"]
+    assert list(df["tag:quality"].cat.categories) == ["ok", "blurry", "mislabeled"]
+    assert pd.isna(df.loc[12, "tag:quality"])
+    assert df["signals//train-loss"].notna().sum() >= (step + 5) * BATCH - BATCH
+    assert handle.stop(WAIT)
+
+
+def test_hyperparameter_edits_during_training_start_a_new_experiment_in_the_history(run):
+    handle = wl.start_training(recording_train, run)
+    assert handle.wait_for_step(3, WAIT)
+    handle.pause()
+    assert handle.wait_paused(WAIT)
+    h1 = wl.get_current_experiment_hash()
+    run.hp["optimizer"]["lr"] = 1e-3
+    h2 = wl.get_current_experiment_hash()
+    assert h2 != h1
+    paused_step = handle.step
+    handle.resume()
+    assert handle.wait_for_step(paused_step + 3, WAIT)
+    assert handle.stop(WAIT)
+    old = wl.query_signal_history("train-loss", exp_hash=h1)
+    new = wl.query_signal_history("train-loss", exp_hash=h2)
+    assert old and new
+    assert max(step for _, step, _, _ in old) <= paused_step < min(step for _, step, _, _ in new)

@@ -1,0 +1,217 @@
+"""Sample ids and the sample table: what ``session.dataframe`` shows and which row a value lands on."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import TensorDataset
+
+from weightslab_nb import UnknownSampleError
+from weightslab_nb.demo import digits_mlp
+from weightslab_nb.ledger.ids import normalize_ids
+from weightslab_nb.ledger.sample_table import SampleTable
+
+
+# ---------------------------------------------------------------- ids
+@pytest.mark.parametrize("ids, expected", [
+    (torch.tensor([3, 1, 2]), [3, 1, 2]),
+    (np.array([3, 1, 2], dtype=np.int32), [3, 1, 2]),
+    ([3, "a", np.int64(7)], [3, "a", 7]),
+    ((1, 2), [1, 2]),
+    (5, [5]),
+    ("img_1", ["img_1"]),
+    (np.array(["a", "b"]), ["a", "b"]),
+    ([torch.tensor(4), np.int16(5)], [4, 5]),
+])
+def test_ids_of_every_common_container_become_plain_ints_and_strings(ids, expected):
+    out = normalize_ids(ids)
+    assert out == expected
+    assert all(type(v) in (int, str) for v in out)
+
+
+@pytest.mark.parametrize("bad", [None, 1.5, [1.0], [True], torch.tensor([0.5]), [[1, 2]]])
+def test_ids_that_are_not_ints_or_strings_are_a_type_error_naming_the_argument(bad):
+    with pytest.raises(TypeError, match="batch_ids"):
+        normalize_ids(bad, "batch_ids")
+
+
+# ---------------------------------------------------------------- unknown ids
+def test_unknown_sample_error_is_a_key_error_listing_the_missing_ids(session, small_dataset):
+    session.watch_or_edit(small_dataset, flag="data", loader_name="train_loader")
+    with pytest.raises(UnknownSampleError) as err:
+        session.tag_samples([1, 99, "ghost"], "hard")
+    assert isinstance(err.value, KeyError)
+    assert err.value.missing == [99, "ghost"]
+    message = str(err.value)
+    assert "99" in message and "'ghost'" in message and "sample_ids" in message
+
+
+def test_unknown_sample_error_shows_the_first_ten_and_counts_the_rest(session, small_dataset):
+    session.watch_or_edit(small_dataset, flag="data", loader_name="train_loader")
+    with pytest.raises(UnknownSampleError) as err:
+        session.discard_samples(list(range(100, 125)))
+    assert err.value.missing == list(range(100, 110))
+    assert "25 unknown" in str(err.value) and "15 more" in str(err.value)
+
+
+def test_a_long_tensor_with_an_unregistered_id_in_range_is_unknown(session, small_dataset):
+    session.watch_or_edit(small_dataset, flag="data", loader_name="train_loader")
+    session.watch_or_edit(TensorDataset(torch.zeros(2, 4), torch.zeros(2)), flag="data",
+                          loader_name="extra_loader", sample_ids=[30, 31])
+    # 25 lies between the known ids 0..19 and 30..31
+    with pytest.raises(UnknownSampleError) as err:
+        session.record_batch("loss", torch.tensor([0, 25, 30]), torch.ones(3))
+    assert err.value.missing == [25]
+    assert "signals//loss" not in session.dataframe.columns
+
+
+def test_sparse_and_huge_int_ids_work_everywhere(session):
+    ids = [10**12 + 7 * i for i in range(5)]
+    ds = TensorDataset(torch.zeros(5, 2), torch.arange(5))
+    loader = session.watch_or_edit(ds, flag="data", loader_name="train_loader", sample_ids=ids,
+                                   batch_size=5)
+    _, _, got = next(iter(loader))
+    assert got.tolist() == ids
+    session.record_batch("loss", got, torch.arange(5.0))
+    session.tag_samples(ids[3], "hard")
+    assert session.get_samples_by_tag("hard") == [ids[3]]
+    assert session.dataframe.loc[(ids[4], 0), "signals//loss"] == 4.0
+
+
+# ---------------------------------------------------------------- dataframe layout
+def test_dataframe_has_the_documented_index_and_columns(session, small_dataset):
+    loader = session.watch_or_edit(small_dataset, flag="data", loader_name="train_loader",
+                                   batch_size=4)
+    lossf = session.watch_or_edit(nn.CrossEntropyLoss(reduction="none"), flag="loss",
+                                  name="train-loss", per_sample=True)
+    x, y, ids = next(iter(loader))
+    lossf(torch.randn(4, 3), y, batch_ids=ids)
+    session.tag_samples([0], "hard")
+    session.register_categorical_tag("weather", ["rainy", "sunny"])
+
+    df = session.dataframe
+    assert isinstance(df.index, pd.MultiIndex)
+    assert list(df.index.names) == ["sample_id", "annotation_id"]
+    assert (df.index.get_level_values("annotation_id") == 0).all()
+    assert list(df.index.get_level_values("sample_id")) == list(range(20))
+    assert {"origin", "target", "prediction", "discarded", "signals//train-loss", "tag:hard",
+            "tag:weather"} <= set(df.columns)
+    assert df["discarded"].dtype == bool
+    assert df["tag:hard"].dtype == bool
+    assert isinstance(df["tag:weather"].dtype, pd.CategoricalDtype)
+    assert list(df["tag:weather"].cat.categories) == ["rainy", "sunny"]
+    assert df["signals//train-loss"].notna().sum() == 4
+    assert df.filter(like="signals").columns.tolist() == ["signals//train-loss"]
+
+
+def test_an_empty_session_has_an_empty_dataframe_with_the_same_index(session):
+    df = session.dataframe
+    assert len(df) == 0
+    assert list(df.index.names) == ["sample_id", "annotation_id"]
+    assert {"origin", "target", "prediction", "discarded"} <= set(df.columns)
+
+
+def test_dataframe_is_a_copy_that_user_edits_do_not_leak_into(session, small_dataset):
+    session.watch_or_edit(small_dataset, flag="data", loader_name="train_loader")
+    df = session.dataframe
+    df.loc[(0, 0), "discarded"] = True
+    assert session.get_discarded_samples() == []
+    assert not session.dataframe.loc[(0, 0), "discarded"]
+
+
+def test_targets_of_a_tensor_dataset_are_known_before_training(session, digits):
+    session.watch_or_edit(digits, flag="data", loader_name="train_loader")
+    df = session.dataframe
+    assert len(df) == 1797
+    assert df["target"].tolist() == digits.tensors[1].tolist()
+    assert df["prediction"].isna().all()
+    assert session.counts() == (1797, 1797)
+
+
+def test_per_sample_loss_values_land_on_the_rows_of_their_sample_ids(session, digits):
+    model = digits_mlp(hidden=16)
+    loader = session.watch_or_edit(digits, flag="data", loader_name="train_loader",
+                                   batch_size=50, shuffle=True, seed=1)
+    lossf = session.watch_or_edit(nn.CrossEntropyLoss(reduction="none"), flag="loss",
+                                  signal_name="train-loss", per_sample=True)
+    seen = []
+    with torch.no_grad():
+        for i, (x, y, ids) in enumerate(loader):
+            lossf(model(x), y, batch_ids=ids)
+            seen.extend(ids.tolist())
+            if i == 2:
+                break
+    assert len(seen) == 150 and seen != sorted(seen)
+
+    # the same values, computed by hand from the dataset for those ids
+    idx = torch.tensor(seen)
+    with torch.no_grad():
+        logits = model(digits.tensors[0][idx])
+        expected = nn.functional.cross_entropy(logits, digits.tensors[1][idx], reduction="none")
+    df = session.dataframe.xs(0, level="annotation_id")
+    np.testing.assert_allclose(df.loc[seen, "signals//train-loss"].to_numpy(), expected.numpy(),
+                               rtol=1e-6)
+    assert df.loc[seen, "prediction"].tolist() == logits.argmax(1).tolist()
+    assert df.loc[seen, "target"].tolist() == digits.tensors[1][idx].tolist()
+    untouched = sorted(set(range(1797)) - set(seen))
+    assert df.loc[untouched, "signals//train-loss"].isna().all()
+    assert df.loc[untouched, "prediction"].isna().all()
+
+
+def test_a_per_sample_loss_called_without_batch_ids_uses_the_batch_just_drawn(session,
+                                                                              small_dataset):
+    loader = session.watch_or_edit(small_dataset, flag="data", loader_name="train_loader",
+                                   batch_size=6, shuffle=True, seed=2)
+    lossf = session.watch_or_edit(lambda out, y: (out - y.float()).abs(), flag="loss",
+                                  name="err", per_sample=True)
+    for _, y, ids in loader:
+        lossf(torch.zeros(len(ids)), y)  # no batch_ids: the ids the loader yielded last
+    df = session.dataframe.xs(0, level="annotation_id")
+    assert df["signals//err"].tolist() == [float(i % 3) for i in range(20)]
+
+
+def test_a_later_value_replaces_the_earlier_one_in_the_table(session, small_dataset):
+    session.watch_or_edit(small_dataset, flag="data", loader_name="train_loader")
+    session.save_signals({"loss": torch.tensor([1.0, 2.0])}, [3, 4], step=1)
+    session.save_signals({"loss": torch.tensor([5.0])}, [4], step=2)
+    df = session.dataframe
+    assert df.loc[(3, 0), "signals//loss"] == 1.0
+    assert df.loc[(4, 0), "signals//loss"] == 5.0
+
+
+def test_string_ids_index_the_dataframe(session, small_dataset):
+    names = [f"s{i}" for i in range(20)]
+    session.watch_or_edit(small_dataset, flag="data", loader_name="train_loader",
+                          sample_ids=names)
+    session.save_signals({"loss": np.arange(3.0)}, ["s5", "s0", "s19"])
+    df = session.dataframe
+    assert df.loc[("s5", 0), "signals//loss"] == 0.0
+    assert df.loc[("s0", 0), "signals//loss"] == 1.0
+    assert df.loc[("s19", 0), "signals//loss"] == 2.0
+    assert df.loc[("s19", 0), "target"] == 19 % 3
+
+
+def test_ids_are_unique_per_origin_in_the_table():
+    table = SampleTable()
+    rows = table.add_samples([5, 6, "a"], "train")
+    assert table.add_samples(["a", 5], "train").tolist() == [rows[2], rows[0]]
+    with pytest.raises(ValueError, match="unique across splits"):
+        table.add_samples([7, 6], "val")
+    assert len(table) == 3 and not table.has(7)
+
+
+def test_the_table_grows_past_its_initial_capacity_keeping_every_value():
+    table = SampleTable(capacity=4)
+    table.add_samples(list(range(3)), "train")
+    table.write_signal(np.arange(3), "loss", np.array([0.0, 1.0, 2.0]))
+    table.ensure_bool_tag("hard")[1] = True
+    table.add_samples(list(range(3, 5000)), "train")
+    df = table.dataframe()
+    assert len(df) == 5000
+    assert df["signals//loss"].iloc[:3].tolist() == [0.0, 1.0, 2.0]
+    assert df["signals//loss"].iloc[3:].isna().all()
+    assert df["tag:hard"].sum() == 1 and df["tag:hard"].iloc[1]
+    assert table.rows_for(torch.tensor([4999, 0])).tolist() == [4999, 0]

@@ -1,0 +1,273 @@
+"""SampleGrid: pages, sorting, filtering, thumbnails, selection and actions, against a real Session
+trained a few steps on the real digits data."""
+
+from __future__ import annotations
+
+import io
+import threading
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch import nn
+
+from weightslab_nb.demo import digits_mlp, train_digits
+from weightslab_nb.panels.grid import SampleGrid
+
+
+class Capture:
+    """Records what a widget sends (replaces ``widget.send``), with event-based waiting."""
+
+    def __init__(self, widget):
+        self.messages: list[tuple[dict, list]] = []
+        self._cond = threading.Condition()
+        widget.send = self._send
+
+    def _send(self, content, buffers=None):
+        with self._cond:
+            self.messages.append((content, list(buffers or [])))
+            self._cond.notify_all()
+
+    def wait_for(self, predicate, timeout=5.0):
+        with self._cond:
+            assert self._cond.wait_for(lambda: any(predicate(m) for m, _ in self.messages), timeout)
+            return next((m, b) for m, b in self.messages if predicate(m))
+
+    def reply(self, req):
+        return self.wait_for(lambda m: m.get("req") == req)
+
+
+@pytest.fixture
+def trained(session, digits):
+    loader = session.watch_or_edit(digits, flag="data", loader_name="train_loader", batch_size=64,
+                                   shuffle=False)
+    model = digits_mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    loss = session.watch_or_edit(nn.CrossEntropyLoss(reduction="none"), flag="loss",
+                                 name="train-loss", per_sample=True)
+    train_digits(loader, model, opt, loss, max_steps=5)
+    return session
+
+
+@pytest.fixture
+def grid(trained):
+    g = SampleGrid(trained)
+    cap = Capture(g)
+    yield g, cap
+    g.close()
+
+
+def ask(widget, cap, req, **content):
+    widget._handle_custom_msg({"req": req, **content}, [])
+    return cap.reply(req)
+
+
+def png_size(buf) -> tuple[str, tuple[int, int]]:
+    img = Image.open(io.BytesIO(bytes(buf)))
+    img.load()
+    return img.mode, img.size
+
+
+LOSS = "signals//train-loss"
+
+
+def test_page_reply_has_totals_rows_and_one_decodable_png_per_row(grid):
+    g, cap = grid
+    reply, buffers = ask(g, cap, 1, type="page", offset=0, limit=12)
+    assert reply["type"] == "page" and reply["ok"] is True
+    assert (reply["total"], reply["active"], reply["matched"]) == (1797, 1797, 1797)
+    assert reply["loss_column"] == LOSS and LOSS in reply["columns"]
+    assert len(reply["rows"]) == 12 and len(buffers) == 12
+    assert [r["sample_id"] for r in reply["rows"]] == list(range(12))
+    for row, buf in zip(reply["rows"], buffers):
+        assert png_size(buf) == ("L", (8, 8)) and row["thumbnail_error"] is None
+    assert {"target", "prediction", "loss", "tags", "categorical", "discarded"} <= set(reply["rows"][0])
+
+
+def test_pages_sort_by_signal_and_by_id_both_ways(grid, trained):
+    g, cap = grid
+    desc = ask(g, cap, 1, type="page", limit=50, sort_by=LOSS, descending=True)[0]["rows"]
+    losses = [r["loss"] for r in desc]
+    assert losses == sorted(losses, reverse=True)
+    assert losses[0] == np.nanmax(trained.dataframe[LOSS].to_numpy())
+    asc = ask(g, cap, 2, type="page", limit=50, sort_by=LOSS, descending=False)[0]["rows"]
+    assert [r["loss"] for r in asc] == sorted(r["loss"] for r in asc)
+    ids = ask(g, cap, 3, type="page", limit=5, sort_by="sample_id", descending=True)[0]["rows"]
+    assert [r["sample_id"] for r in ids] == [1796, 1795, 1794, 1793, 1792]
+    second = ask(g, cap, 4, type="page", offset=5, limit=5, sort_by="sample_id", descending=True)[0]
+    assert [r["sample_id"] for r in second["rows"]] == [1791, 1790, 1789, 1788, 1787]
+
+
+def test_pages_filter_by_discarded_state_tag_origin_and_signal_range(grid, trained):
+    g, cap = grid
+    trained.discard_samples([3, 4, 5])
+    trained.tag_samples([4, 10], "odd")
+    trained.register_categorical_tag("quality", ["good", "bad"])
+    trained.set_categorical_tag([7, 8], "quality", "bad")
+    page = ask(g, cap, 1, type="page", discarded="discarded")[0]
+    assert (page["total"], page["active"], page["matched"]) == (1797, 1794, 3)
+    assert [r["discarded"] for r in page["rows"]] == [True] * 3
+    assert ask(g, cap, 2, type="page", discarded="active")[0]["matched"] == 1794
+    page = ask(g, cap, 3, type="page", tags=["odd"])[0]
+    assert [r["sample_id"] for r in page["rows"]] == [4, 10] and page["rows"][0]["tags"] == ["odd"]
+    page = ask(g, cap, 4, type="page", tags=["quality=bad"])[0]
+    assert [(r["sample_id"], r["categorical"]) for r in page["rows"]] == [(7, {"quality": "bad"}), (8, {"quality": "bad"})]
+    assert ask(g, cap, 5, type="page", tags=["odd"], discarded="active")[0]["matched"] == 1
+    assert ask(g, cap, 6, type="page", origin="train")[0]["matched"] == 1797
+    losses = trained.dataframe[LOSS].to_numpy()
+    lo, hi = np.nanquantile(losses, [0.25, 0.75])
+    page = ask(g, cap, 7, type="page", signal=LOSS, signal_min=float(lo), signal_max=float(hi), limit=500)[0]
+    expected = int(((losses >= lo) & (losses <= hi)).sum())
+    assert page["matched"] == expected
+    assert all(lo <= r["loss"] <= hi for r in page["rows"])
+
+
+def test_actions_change_the_ledger_and_report_success(grid, trained):
+    g, cap = grid
+    trained.register_tag("suspect")
+    trained.register_categorical_tag("shape", ["round", "sharp"])
+    reply = ask(g, cap, 1, type="action", action="add_tag", sample_ids=[1, 2, 3], tag="suspect")[0]
+    assert reply == {"type": "action_result", "req": 1, "ok": True, "message": "tagged 3 samples 'suspect'",
+                     "action": "add_tag", "count": 3}
+    assert trained.get_samples_by_tag("suspect") == [1, 2, 3]
+    ask(g, cap, 2, type="action", action="remove_tag", sample_ids=[2], tag="suspect")
+    assert trained.get_samples_by_tag("suspect") == [1, 3]
+    ask(g, cap, 3, type="action", action="set_categorical", sample_ids=[5, 6], tag="shape", value="sharp")
+    df = trained.dataframe
+    assert df.loc[(5, 0), "tag:shape"] == "sharp" and df.loc[(6, 0), "tag:shape"] == "sharp"
+    ask(g, cap, 4, type="action", action="clear_categorical", sample_ids=[5], tag="shape")
+    assert trained.get_samples_by_tag("shape=sharp") == [6]
+    ask(g, cap, 5, type="action", action="discard", sample_ids=[7, 8])
+    assert trained.get_discarded_samples() == [7, 8] and trained.counts() == (1797, 1795)
+    ask(g, cap, 6, type="action", action="restore", sample_ids=[8])
+    assert trained.get_discarded_samples() == [7]
+    assert g.flush()
+    assert (g.total, g.active) == (1797, 1796)
+    assert g.tags == ["suspect"] and g.categorical == {"shape": ["round", "sharp"]}
+    assert g.error == ""
+
+
+def ledger_state(session):
+    return (session.dataframe.to_json(), session.tag_summary(), session.selection.get())
+
+
+@pytest.mark.parametrize("content, reply_type, fragment", [
+    ({"type": "page", "limit": 0}, "page", "limit"),
+    ({"type": "page", "limit": "12"}, "page", "limit"),
+    ({"type": "page", "sort_by": "signals//nope"}, "page", "sort_by"),
+    ({"type": "page", "tags": "odd"}, "page", "tags"),
+    ({"type": "page", "tags": ["missing"]}, "page", "missing"),
+    ({"type": "page", "discarded": "maybe"}, "page", "discarded"),
+    ({"type": "page", "signal_min": "low"}, "page", "signal_min"),
+    ({"type": "page", "origin": "nowhere"}, "page", "origin"),
+    ({"type": "action", "action": "explode", "sample_ids": [1]}, "action_result", "action"),
+    ({"type": "action", "action": "add_tag", "sample_ids": [1], "tag": "never-created"}, "action_result", "never-created"),
+    ({"type": "action", "action": "add_tag", "sample_ids": [1.5], "tag": "suspect"}, "action_result", "sample_ids"),
+    ({"type": "action", "action": "add_tag", "sample_ids": [True], "tag": "suspect"}, "action_result", "sample_ids"),
+    ({"type": "action", "action": "add_tag", "sample_ids": "1", "tag": "suspect"}, "action_result", "sample_ids"),
+    ({"type": "action", "action": "add_tag", "sample_ids": [], "tag": "suspect"}, "action_result", "sample_ids"),
+    ({"type": "action", "action": "add_tag", "sample_ids": [1, 99999], "tag": "suspect"}, "action_result", "99999"),
+    ({"type": "action", "action": "discard", "sample_ids": [1], "tag": "suspect"}, "action_result", "no tag"),
+    ({"type": "action", "action": "set_categorical", "sample_ids": [1], "tag": "shape", "value": "square"}, "action_result", "square"),
+    ({"type": "select", "sample_ids": [1, "ghost"]}, "select_result", "ghost"),
+    ({"type": "select", "sample_ids": [[1]]}, "select_result", "sample_ids"),
+    ({"type": "frobnicate"}, "error", "unknown message type"),
+])
+def test_invalid_messages_change_nothing_and_show_an_error(grid, trained, content, reply_type, fragment):
+    g, cap = grid
+    trained.register_tag("suspect")
+    trained.register_categorical_tag("shape", ["round"])
+    before = ledger_state(trained)
+    reply = ask(g, cap, 41, **content)[0]
+    assert reply["type"] == reply_type and reply["ok"] is False and fragment in reply["message"]
+    assert ledger_state(trained) == before
+    assert g.flush()
+    assert fragment in g.error
+    # a later valid request clears the error
+    ask(g, cap, 42, type="page", limit=1)
+    assert g.flush() and g.error == ""
+
+
+def test_messages_without_req_or_of_the_wrong_shape_only_set_the_error(grid):
+    g, cap = grid
+    g._handle_custom_msg(["not", "an", "object"], [])
+    g._handle_custom_msg({"type": "page", "req": {"x": 1}}, [])
+    assert g.flush()
+    assert "req" in g.error
+    assert not [m for m, _ in cap.messages if m.get("type") == "page"]
+    g._handle_custom_msg({"type": "clear_error"}, [])
+    assert g.flush() and g.error == ""
+
+
+def test_selection_goes_to_the_session_and_comes_back_when_changed_elsewhere(grid, trained):
+    g, cap = grid
+    reply = ask(g, cap, 1, type="select", sample_ids=[5, 3, 5, 9])[0]
+    assert reply == {"type": "select_result", "req": 1, "ok": True, "count": 3}
+    assert trained.selection.get() == [5, 3, 9]
+    assert g.flush()
+    assert not [m for m, _ in cap.messages if m.get("type") == "selection"]  # its own change
+    trained.selection.set([1, 2])
+    msg, _ = cap.wait_for(lambda m: m.get("type") == "selection")
+    assert msg["sample_ids"] == [1, 2]
+    g._handle_custom_msg({"type": "select", "sample_ids": []}, [])
+    assert trained.selection.get() == []
+
+
+def test_version_grows_when_the_table_changes(grid, trained):
+    g, _ = grid
+    assert g.flush()
+    v = g.version
+    assert g.flush() and g.version == v  # nothing changed
+    trained.discard_samples([0])
+    assert g.flush()
+    assert g.version > v and g.active == 1796
+
+
+def test_a_user_thumbnail_callable_replaces_the_default(trained):
+    seen = []
+
+    def big_red(x):
+        seen.append(tuple(x.shape))
+        return Image.new("RGB", (16, 16), (255, 0, 0))
+
+    g = SampleGrid(trained, thumbnail=big_red)
+    cap = Capture(g)
+    try:
+        _, buffers = ask(g, cap, 1, type="page", limit=3)
+        assert [png_size(b) for b in buffers] == [("RGB", (16, 16))] * 3
+        assert seen == [(1, 8, 8)] * 3
+        ask(g, cap, 2, type="page", limit=3)
+        assert len(seen) == 3  # cached per sample
+    finally:
+        g.close()
+
+
+def test_samples_without_a_drawable_input_get_a_placeholder(session):
+    session.save_signals({"loss": [0.5, 0.7]}, batch_ids=["a", "b"])  # ids no loader holds
+    g = SampleGrid(session)
+    cap = Capture(g)
+    try:
+        reply, buffers = ask(g, cap, 1, type="page")
+        assert [r["sample_id"] for r in reply["rows"]] == ["a", "b"]
+        assert all("LookupError" in r["thumbnail_error"] for r in reply["rows"])
+        assert [png_size(b)[1] for b in buffers] == [(1, 1), (1, 1)]
+    finally:
+        g.close()
+
+
+def test_the_grid_uses_the_current_session_and_close_stops_its_publisher(trained):
+    g = SampleGrid()
+    assert g.session is trained
+    publisher = g._publisher
+    assert publisher.alive
+    g.close()
+    assert not publisher.alive
+    assert not [t for t in threading.enumerate() if t.name.startswith("wl-SampleGrid")]
+
+
+def test_bad_constructor_arguments_are_refused(session):
+    with pytest.raises(ValueError, match="page_size"):
+        SampleGrid(session, page_size=0)
+    with pytest.raises(TypeError, match="thumbnail"):
+        SampleGrid(session, thumbnail="not callable")

@@ -1,0 +1,164 @@
+"""LossCurves: every global signal as a per-step mean line with its min/max band.
+
+Protocol (browser view: ``js/src/curves.ts``)
+---------------------------------------------
+browser -> Python
+    ``{"type": "sync", "req"?}``: send me everything (on first display, or after a gap).
+    ``{"type": "clear_error"}``
+Python -> browser
+    ``{"type": "snapshot", "req"?, "series": [{"signal", "start": 0, "n", "downsampled",
+    "arrays": [descriptors]}, ...], "total_points"}`` with each series' buffers in order
+    (``step`` int64, ``mean``/``min``/``max`` float64, plus ``weight`` float64 when downsampled).
+    A series longer than ``max_points`` is reduced to at most ``max_points`` rows by
+    :func:`bucket_series` (min/max buckets plus the exact last point).
+
+    ``{"type": "points", "signal", "start", "n", "downsampled": false, "arrays"}`` with buffers
+    (``step``, ``mean``, ``min``, ``max``): points ``start .. start+n-1`` of a signal, sent by the
+    publisher only after a snapshot, and only the points not sent before. A view whose copy does
+    not end at ``start`` asks for a new snapshot.
+
+``n`` always counts raw points, so ``start + n`` is where the next message starts.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+import traitlets
+
+from weightslab_nb.panels._base import SENT, Panel, static_asset
+from weightslab_nb.panels.wire import encode_arrays
+
+COLUMNS = ("step", "mean", "min", "max")
+
+
+def bucket_series(series: dict, target: int) -> dict:
+    """Reduce a curve to at most ``target`` rows, keeping its envelope and its last point.
+
+    The last point is kept exactly; the others fall into equal buckets of consecutive points,
+    each becoming one row: the bucket's first step, the mean of its means (weighted by
+    ``weight``, NaN ignored), the min of its mins, the max of its maxes, and ``weight`` = the raw
+    points it stands for. The browser (``js/src/lib/downsample.ts``) applies the same rule.
+
+    Parameters
+    ----------
+    series : dict
+        ``step``, ``mean``, ``min``, ``max`` arrays of equal length (``weight`` optional).
+    target : int
+        At least 2.
+
+    Returns
+    -------
+    dict with ``step``, ``mean``, ``min``, ``max``, ``weight`` (the input, with ``weight`` of
+    ones, when it is already short enough).
+    """
+    if target < 2:
+        raise ValueError(f"target: must be >= 2, got {target}")
+    step = np.asarray(series["step"])
+    n = len(step)
+    weight = np.asarray(series["weight"], dtype=np.float64) if "weight" in series else np.ones(n)
+    mean = np.asarray(series["mean"], dtype=np.float64)
+    lo = np.asarray(series["min"], dtype=np.float64)
+    hi = np.asarray(series["max"], dtype=np.float64)
+    if n <= target:
+        return {"step": step, "mean": mean, "min": lo, "max": hi, "weight": weight}
+    body = n - 1
+    size = math.ceil(body / (target - 1))
+    starts = np.arange(0, body, size)
+    w = weight[:body]
+    m = mean[:body]
+    valid = ~np.isnan(m)
+    wsum = np.add.reduceat(np.where(valid, w, 0.0), starts)
+    msum = np.add.reduceat(np.where(valid, m * w, 0.0), starts)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        bmean = np.where(wsum > 0, msum / np.where(wsum > 0, wsum, 1.0), np.nan)
+    return {
+        "step": np.append(step[starts], step[body]),
+        "mean": np.append(bmean, mean[body]),
+        "min": np.append(np.fmin.reduceat(lo[:body], starts), lo[body]),
+        "max": np.append(np.fmax.reduceat(hi[:body], starts), hi[body]),
+        "weight": np.append(np.add.reduceat(w, starts), weight[body]),
+    }
+
+
+class LossCurves(Panel):
+    """Live curves of every global signal (``session.global_signal_names()``).
+
+    Parameters
+    ----------
+    session : Session, optional
+        Default: the current session.
+    max_points : int, default 4000
+        Longest series sent as is in a snapshot; longer ones are bucketed. The browser
+        re-buckets its copy to this size when it grows past twice this.
+    height : int, default 260
+        Plot height in pixels.
+    """
+
+    _esm = static_asset("curves.js")
+    _css = static_asset("curves.css")
+    _poll_interval = 0.1  # <= 10 Hz
+    _reply_types = {"sync": "snapshot"}
+
+    max_points = traitlets.Int(4000).tag(sync=True)
+    height = traitlets.Int(260).tag(sync=True)
+
+    def __init__(self, session=None, *, max_points: int = 4000, height: int = 260, **kwargs):
+        if not isinstance(max_points, int) or max_points < 16:
+            raise ValueError(f"max_points: expected an int >= 16, got {max_points!r}")
+        self._send_lock = threading.Lock()
+        self._cursors: dict[str, int] = {}
+        self._synced = False
+        self._seen_history = -1
+        self.points_sent = 0
+        super().__init__(session, max_points=max_points, height=height, **kwargs)
+
+    def _handlers(self) -> dict:
+        return {"sync": self._on_sync}
+
+    # ---------------------------------------------------------------- publisher thread
+    def _poll(self):
+        if not self._synced:
+            return None  # no view has asked yet: the first snapshot will carry everything
+        counter = self.session.changes.history
+        if counter == self._seen_history:
+            return None
+        self._seen_history = counter
+        with self._send_lock:
+            for name in self.session.global_signal_names():
+                start = self._cursors.get(name, 0)
+                series = self.session.global_series(name, start)
+                n = len(series["step"])
+                if n == 0:
+                    continue
+                metas, buffers = encode_arrays({c: series[c] for c in COLUMNS})
+                self.send({"type": "points", "signal": name, "start": start, "n": n,
+                           "downsampled": False, "arrays": metas}, buffers)
+                self._cursors[name] = start + n
+                self.points_sent += n
+        return None
+
+    # ---------------------------------------------------------------- messages
+    def _on_sync(self, msg: dict):
+        req = msg.get("req")
+        with self._send_lock:
+            self._seen_history = self.session.changes.history
+            entries, buffers, total = [], [], 0
+            for name in self.session.global_signal_names():
+                series = self.session.global_series(name, 0)
+                n = len(series["step"])
+                downsampled = n > self.max_points
+                cols = ({c: series[c] for c in COLUMNS} if not downsampled
+                        else bucket_series(series, self.max_points))
+                metas, bufs = encode_arrays(cols)
+                entries.append({"signal": name, "start": 0, "n": n, "downsampled": downsampled,
+                                "arrays": metas})
+                buffers.extend(bufs)
+                self._cursors[name] = n
+                total += n
+            self._synced = True
+            self.send({"type": "snapshot", "req": req, "ok": True, "series": entries,
+                       "total_points": total}, buffers)
+        return SENT

@@ -1,0 +1,73 @@
+"""dashboard(): the panels laid out together (controls and curves on top, grid and tags below)."""
+
+from __future__ import annotations
+
+import ipywidgets
+
+from weightslab_nb.panels._base import resolve_session
+from weightslab_nb.panels.controls import TrainingControls
+from weightslab_nb.panels.curves import LossCurves
+from weightslab_nb.panels.grid import SampleGrid
+from weightslab_nb.panels.tags import TagEditor
+
+
+class Dashboard(ipywidgets.VBox):
+    """The four panels of one session in one box.
+
+    Attributes
+    ----------
+    controls : TrainingControls
+    curves : LossCurves
+    grid : SampleGrid
+    tags : TagEditor
+    """
+
+    def __init__(self, session=None, thumbnail=None, **kwargs):
+        session = resolve_session(session)
+        self.session = session
+        self.controls = TrainingControls(session, layout=ipywidgets.Layout(width="260px", flex="0 0 auto"))
+        self.curves = LossCurves(session, layout=ipywidgets.Layout(flex="1 1 auto", min_width="0"))
+        self.grid = SampleGrid(session, thumbnail=thumbnail,
+                               layout=ipywidgets.Layout(flex="1 1 auto", min_width="0"))
+        self.tags = TagEditor(session, layout=ipywidgets.Layout(width="300px", flex="0 0 auto"))
+        top = ipywidgets.HBox([self.controls, self.curves],
+                              layout=ipywidgets.Layout(width="100%", align_items="stretch"))
+        bottom = ipywidgets.HBox([self.grid, self.tags],
+                                 layout=ipywidgets.Layout(width="100%", align_items="flex-start"))
+        super().__init__([top, bottom], **kwargs)
+        self.add_class("wl-dashboard")
+
+    @property
+    def panels(self) -> tuple:
+        return (self.controls, self.curves, self.grid, self.tags)
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until every panel reflects the session as of now."""
+        return all([p.flush(timeout) for p in self.panels])
+
+    def close(self) -> None:
+        """Stop every panel's publisher and close the widgets."""
+        for panel in getattr(self, "panels", ()):
+            panel.close()
+        for child in list(self.children):
+            child.close()
+        super().close()
+
+
+def dashboard(session=None, thumbnail=None) -> Dashboard:
+    """Controls and curves on top, the sample grid and tag editor below, for one session.
+
+    Parameters
+    ----------
+    session : Session, optional
+        Default: the current session.
+    thumbnail : callable, optional
+        ``thumbnail(sample_input) -> PNG bytes | PIL image | array`` for the grid.
+
+    Returns
+    -------
+    Dashboard
+        An ``ipywidgets.VBox``; its panels are ``.controls``, ``.curves``, ``.grid``, ``.tags``;
+        ``.close()`` closes them all.
+    """
+    return Dashboard(session, thumbnail=thumbnail)

@@ -1,0 +1,176 @@
+"""SampleGrid: pages of samples with thumbnails, sorted and filtered by the session.
+
+Protocol (browser view: ``js/src/grid.ts``)
+-------------------------------------------
+browser -> Python
+    ``{"type": "page", "req", offset, limit, sort_by, descending, tags, discarded, origin,
+    signal, signal_min, signal_max}`` (the :class:`~weightslab_nb.ledger.query.GridQuery`
+    fields; absent ones take their defaults).
+    ``{"type": "select", "sample_ids": [...], "req"?}``: the browser's selection becomes
+    ``session.selection`` (the tag editor applies to it).
+    ``{"type": "action", "req", "action", "sample_ids", "tag"?, "value"?}`` with ``action`` one of
+    ``add_tag``/``remove_tag`` (a known boolean ``tag``), ``set_categorical`` (a known categorical
+    ``tag`` and one of its ``value``s), ``clear_categorical`` (``tag``), ``discard``, ``restore``.
+    ``{"type": "clear_error"}``
+Python -> browser
+    ``{"type": "page", "req", "ok": true, total, active, matched, offset, limit, loss_column,
+    columns, rows}`` with one PNG buffer per row (``rows[i]`` has the GridPage row keys plus
+    ``thumbnail_error``: None or why the placeholder image was sent).
+    ``{"type": "action_result", "req", "ok", "message"}`` (``select`` with a req:
+    ``select_result``). A failed request: ``{"type": <its reply type>, "req", "ok": false,
+    "message"}``.
+    ``{"type": "selection", "sample_ids"}`` when ``session.selection`` was changed elsewhere.
+Traits
+    ``version`` grows when ``session.changes.table`` moved (the view re-requests its page, at
+    most once a second); ``total``/``active`` counters, ``tags`` (boolean tag names),
+    ``categorical`` (name -> values), ``origins``, ``page_size``, ``error``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import traitlets
+
+from weightslab_nb.panels._base import Panel, static_asset
+from weightslab_nb.panels.messages import MessageError, apply_action, check_action, ids_field
+from weightslab_nb.panels.thumbnails import ThumbnailCache, placeholder_png
+
+log = logging.getLogger(__name__)
+
+QUERY_FIELDS = ("offset", "limit", "sort_by", "descending", "tags", "discarded", "origin",
+                "signal", "signal_min", "signal_max")
+
+
+def _origins(session) -> list[str]:
+    # adapter until the session offers ``origins()``: a copy of the table's origin list
+    if hasattr(session, "origins") and callable(session.origins):
+        return list(session.origins())
+    with session.lock:
+        return list(session.table.origins)
+
+
+def _unknown_ids(session, ids: list) -> list:
+    # adapter until the session offers a membership check for many ids
+    with session.lock:
+        return [s for s in ids if not session.table.has(s)]
+
+
+def _plain(v):
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.floating):
+        return float(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    return v
+
+
+class SampleGrid(Panel):
+    """A page of samples: thumbnail, target, prediction, loss, tags; discarded ones greyed.
+
+    Parameters
+    ----------
+    session : Session, optional
+        Default: the current session.
+    thumbnail : callable, optional
+        ``thumbnail(sample_input) -> PNG bytes | PIL image | array``; default: min-max
+        normalised grey or RGB image of the input (see :mod:`weightslab_nb.panels.thumbnails`).
+    page_size : int, default 48
+    """
+
+    _esm = static_asset("grid.js")
+    _css = static_asset("grid.css")
+    _poll_interval = 0.5  # counters at 2 Hz; the view re-requests pages at most at 1 Hz
+    _reply_types = {"page": "page", "action": "action_result", "select": "select_result"}
+
+    version = traitlets.Int(0).tag(sync=True)
+    total = traitlets.Int(0).tag(sync=True)
+    active = traitlets.Int(0).tag(sync=True)
+    tags = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    categorical = traitlets.Dict().tag(sync=True)
+    origins = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    page_size = traitlets.Int(48).tag(sync=True)
+
+    def __init__(self, session=None, *, thumbnail=None, page_size: int = 48, **kwargs):
+        if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= 500:
+            raise ValueError(f"page_size: expected an int in 1..500, got {page_size!r}")
+        self.thumbnails = ThumbnailCache(thumbnail)
+        self._seen_table = -1
+        self._seen_tags = -1
+        self._seen_selection = -1
+        self._own_selection = -1
+        self._version = 0
+        super().__init__(session, page_size=page_size, **kwargs)
+
+    def _handlers(self) -> dict:
+        return {"page": self._on_page, "select": self._on_select, "action": self._on_action}
+
+    # ---------------------------------------------------------------- publisher thread
+    def _poll(self):
+        s = self.session
+        out: dict = {}
+        table, tags = s.changes.table, s.changes.tags
+        if table != self._seen_table:
+            self._seen_table = table
+            self._version += 1
+            total, active = s.counts()
+            out.update(version=self._version, total=total, active=active, origins=_origins(s))
+        if tags != self._seen_tags:
+            self._seen_tags = tags
+            summary = s.tag_summary()
+            out.update(tags=list(summary["boolean"]),
+                       categorical={k: list(v["values"]) for k, v in summary["categorical"].items()})
+        version = s.selection.version
+        if version != self._seen_selection:
+            self._seen_selection = version
+            if version != self._own_selection:
+                self.send({"type": "selection", "sample_ids": s.selection.get()})
+        return out
+
+    # ---------------------------------------------------------------- messages
+    def _on_page(self, msg: dict):
+        from weightslab_nb.ledger.query import GridQuery
+
+        fields = {k: msg[k] for k in QUERY_FIELDS if k in msg}
+        if "tags" in fields and not isinstance(fields["tags"], list):
+            raise MessageError(f"tags: expected a list of tag names, got {fields['tags']!r}")
+        if fields.get("limit") is None:
+            fields["limit"] = self.page_size
+        query = GridQuery.from_message(fields)
+        page = self.session.grid_page(query)
+        rows, buffers = [], []
+        for row in page.rows:
+            row = {k: _plain(v) for k, v in row.items()}
+            sid = row["sample_id"]
+            try:
+                png = self.thumbnails.get(sid, lambda sid=sid: self.session.sample_input(sid))
+                row["thumbnail_error"] = None
+            except Exception as exc:  # a sample without a drawable input still gets a cell
+                log.debug("thumbnail of %r failed", sid, exc_info=True)
+                png = placeholder_png()
+                row["thumbnail_error"] = f"{type(exc).__name__}: {exc}"
+            rows.append(row)
+            buffers.append(png)
+        reply = {"total": page.total, "active": page.active, "matched": page.matched,
+                 "offset": query.offset, "limit": query.limit, "loss_column": page.loss_column,
+                 "columns": list(page.columns), "rows": rows}
+        return reply, buffers
+
+    def _on_select(self, msg: dict):
+        ids = ids_field(msg, allow_empty=True)
+        unknown = _unknown_ids(self.session, ids)
+        if unknown:
+            raise MessageError(f"sample_ids: {len(unknown)} unknown id(s): {unknown[:5]!r}")
+        selection = self.session.selection
+        selection.set(ids)
+        self._own_selection = selection.version
+        return {"count": len(ids)}
+
+    def _on_action(self, msg: dict):
+        ids = ids_field(msg)
+        action, tag, value = check_action(self.session, msg)
+        message = apply_action(self.session, action, ids, tag, value)
+        self._publisher.wake()
+        return {"message": message, "action": action, "count": len(ids)}

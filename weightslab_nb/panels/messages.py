@@ -1,0 +1,151 @@
+"""Validation of browser messages, and the sample actions shared by the grid and the tag editor.
+
+Every field a browser sends is checked here before anything changes; a bad message raises
+:class:`MessageError` naming the field, the panel shows it in its ``error`` trait and, when the
+message carried a ``req``, answers with ``ok: false``.
+"""
+
+from __future__ import annotations
+
+import math
+
+#: Actions on samples: grid ``{type: "action", action, sample_ids, tag?, value?}`` and tag editor
+#: ``{type: "apply", action, tag?, value?}`` (on the shared selection).
+ACTIONS = ("add_tag", "remove_tag", "set_categorical", "clear_categorical", "discard", "restore")
+MAX_IDS = 1_000_000
+MAX_NAME = 200
+MAX_VALUES = 1000
+
+
+class MessageError(ValueError):
+    """A browser message with a missing, mistyped or out-of-range field; nothing was changed."""
+
+
+def request_id(msg: dict):
+    """The ``req`` of a message: a non-negative int, a short string, or None when absent."""
+    req = msg.get("req")
+    if req is None:
+        return None
+    if isinstance(req, bool) or not isinstance(req, (int, str)):
+        raise MessageError(f"req: expected an integer or a string, got {req!r}")
+    if isinstance(req, int) and not 0 <= req < 2**53:
+        raise MessageError(f"req: out of range: {req}")
+    if isinstance(req, str) and len(req) > 64:
+        raise MessageError("req: longer than 64 characters")
+    return req
+
+
+def name_field(msg: dict, field: str, *, required: bool = True) -> str | None:
+    """A tag (or value) name: a non-empty string without surrounding spaces or control characters."""
+    value = msg.get(field)
+    if value is None:
+        if required:
+            raise MessageError(f"{field}: required")
+        return None
+    if not isinstance(value, str):
+        raise MessageError(f"{field}: expected a string, got {type(value).__name__}")
+    if not value or value != value.strip():
+        raise MessageError(f"{field}: expected a non-empty name without surrounding spaces, got {value!r}")
+    if len(value) > MAX_NAME:
+        raise MessageError(f"{field}: longer than {MAX_NAME} characters")
+    if any(ord(c) < 32 for c in value):
+        raise MessageError(f"{field}: control characters are not allowed")
+    return value
+
+
+def ids_field(msg: dict, field: str = "sample_ids", *, allow_empty: bool = False) -> list:
+    """A list of sample ids (ints or strings; no floats, bools or nesting)."""
+    ids = msg.get(field)
+    if not isinstance(ids, list):
+        raise MessageError(f"{field}: expected a list of sample ids, got {type(ids).__name__}")
+    if not ids and not allow_empty:
+        raise MessageError(f"{field}: no samples given (select some first)")
+    if len(ids) > MAX_IDS:
+        raise MessageError(f"{field}: at most {MAX_IDS} ids per message")
+    for v in ids:
+        if isinstance(v, bool) or not isinstance(v, (int, str)):
+            raise MessageError(f"{field}: sample ids are integers or strings, got {v!r}")
+    return list(dict.fromkeys(ids))
+
+
+def values_field(msg: dict, field: str = "values") -> list[str]:
+    """A non-empty list of distinct category values."""
+    values = msg.get(field)
+    if not isinstance(values, list) or not values:
+        raise MessageError(f"{field}: expected a non-empty list of strings")
+    if len(values) > MAX_VALUES:
+        raise MessageError(f"{field}: at most {MAX_VALUES} values")
+    return list(dict.fromkeys(name_field({field: v}, field) for v in values))
+
+
+def number_field(msg: dict, field: str, *, required: bool = False):
+    value = msg.get(field)
+    if value is None:
+        if required:
+            raise MessageError(f"{field}: required")
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise MessageError(f"{field}: expected a finite number, got {value!r}")
+    return value
+
+
+def check_action(session, msg: dict) -> tuple[str, str | None, str | None]:
+    """Validate ``action``, ``tag`` and ``value`` of an action message against the tag registry.
+
+    Returns ``(action, tag, value)``.
+    """
+    action = msg.get("action")
+    if action not in ACTIONS:
+        raise MessageError(f"action: expected one of {ACTIONS}, got {action!r}")
+    if action in ("discard", "restore"):
+        if msg.get("tag") is not None or msg.get("value") is not None:
+            raise MessageError(f"{action}: takes no tag or value")
+        return action, None, None
+    tag = name_field(msg, "tag")
+    summary = session.tag_summary()
+    if action in ("add_tag", "remove_tag"):
+        if tag not in summary["boolean"]:
+            raise MessageError(f"tag: no boolean tag named {tag!r}; known: {sorted(summary['boolean'])}"
+                               " (create it in the tag editor first)")
+        if msg.get("value") is not None:
+            raise MessageError(f"{action}: takes no value")
+        return action, tag, None
+    cats = summary["categorical"]
+    if tag not in cats:
+        raise MessageError(f"tag: no categorical tag named {tag!r}; known: {sorted(cats)}")
+    if action == "clear_categorical":
+        if msg.get("value") not in (None, ""):
+            raise MessageError("clear_categorical: takes no value")
+        return action, tag, None
+    value = name_field(msg, "value")
+    if value not in cats[tag]["values"]:
+        raise MessageError(f"value: {value!r} is not a value of {tag!r}; values: {cats[tag]['values']}")
+    return action, tag, value
+
+
+def apply_action(session, action: str, ids: list, tag: str | None, value: str | None) -> str:
+    """Run a validated action through the session; return a message for the panel.
+
+    Session errors (unknown ids, ...) propagate; the session changes nothing then.
+    """
+    n = len(ids)
+    noun = "sample" if n == 1 else "samples"
+    if action == "add_tag":
+        session.tag_samples(ids, tag, mode="add")
+        return f"tagged {n} {noun} {tag!r}"
+    if action == "remove_tag":
+        session.tag_samples(ids, tag, mode="remove")
+        return f"removed {tag!r} from {n} {noun}"
+    if action == "set_categorical":
+        session.set_categorical_tag(ids, tag, value)
+        return f"set {tag}={value} on {n} {noun}"
+    if action == "clear_categorical":
+        session.set_categorical_tag(ids, tag, None)
+        return f"cleared {tag!r} on {n} {noun}"
+    if action == "discard":
+        session.discard_samples(ids, discarded=True)
+        return f"discarded {n} {noun}"
+    if action == "restore":
+        session.discard_samples(ids, discarded=False)
+        return f"restored {n} {noun}"
+    raise MessageError(f"action: expected one of {ACTIONS}, got {action!r}")
