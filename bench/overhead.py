@@ -124,7 +124,8 @@ class Discards:
         self.discarded: set[int] = set()
 
     def _discard(self, k: int) -> None:
-        pool = np.setdiff1d(np.arange(self.n), np.fromiter(self.discarded, int, len(self.discarded)))
+        taken = np.fromiter(self.discarded, int, len(self.discarded))
+        pool = np.setdiff1d(np.arange(self.n), taken)
         ids = self.rng.choice(pool, size=k, replace=False).tolist()
         self.session.discard_samples(ids)
         self.discarded.update(ids)
@@ -203,8 +204,8 @@ def main(argv=None) -> int:
         "bare_mean_step_s": float(all_bare.sum(1).mean()),
         "instrumented_mean_step_s": float(all_inst.sum(1).mean()),
         "phases_median_s": {
-            "bare": dict(zip(PHASES, np.median(all_bare, 0).tolist())),
-            "instrumented": dict(zip(PHASES, np.median(all_inst, 0).tolist())),
+            "bare": dict(zip(PHASES, np.median(all_bare, 0).tolist(), strict=True)),
+            "instrumented": dict(zip(PHASES, np.median(all_inst, 0).tolist(), strict=True)),
         },
         "samples": total, "active": active, "curve_points": int(recorded),
         "close_s": close_s, "rounds_detail": rounds,

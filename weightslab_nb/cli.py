@@ -389,7 +389,11 @@ def _run_headless(args) -> int:
 
         def train(epochs: int) -> int:
             steps = 0
-            for _ in range(epochs):
+            for epoch in range(epochs):
+                if epoch == 1 and args.discard:
+                    # hold the loop at the first batch boundary of epoch 2, as the pause button
+                    # does; the main thread discards, then resumes
+                    session.controller.pause()
                 for inputs, targets, ids in loader:
                     if discard_event.is_set():
                         yielded_after.extend(i for i in ids.tolist() if i in discarded_set)
@@ -411,15 +415,10 @@ def _run_headless(args) -> int:
         discarded: list = []
         try:
             if args.discard:
-                # after the first epoch: hold the loop at its next batch boundary, discard, resume
-                while not handle.wait_for_step(steps_per_epoch, timeout=0.2):
-                    _advance(bar, handle)
-                    if handle.state in ("stopped", "error"):
-                        break
-                _advance(bar, handle)
-                handle.pause()
+                # after the first epoch the loop waits at its pause gate: discard, then resume
                 while not handle.wait_paused(timeout=0.2):
-                    pass
+                    _advance(bar, handle)
+                _advance(bar, handle)
                 if handle.state == "paused":
                     discard_step = handle.step
                     discarded = _highest_loss(session.dataframe, args.discard)

@@ -170,16 +170,16 @@ class Controller:
             reason = "requested" if self._stop_requested.is_set() else "completed"
         except TrainingStopped:
             reason = "requested"
-        finally:
-            self._stop_requested.clear()
         except BaseException as exc:  # surfaced in the handle and the controls panel
             with self._cond:
                 self.error = exc
                 self.error_text = f"{type(exc).__name__}: {exc}"
                 handle.traceback = traceback.format_exc()
             log.error("training function raised\n%s", handle.traceback)
+            self._stop_requested.clear()
             self._set_state("error")
             return
+        self._stop_requested.clear()  # a stop is honoured once
         with self._cond:
             self.stop_reason = reason
         self._set_state("stopped")

@@ -545,6 +545,18 @@ class Session:
         with self.lock:
             return self.table.counts()
 
+    def origins(self) -> list[str]:
+        """Known origins (splits), in the order their first sample was registered."""
+        with self.lock:
+            return list(self.table.origins)
+
+    def unknown_ids(self, sample_ids) -> list:
+        """The ids of ``sample_ids`` that are not in the table (raises ``TypeError`` for ids
+        that are neither int nor str)."""
+        ids = normalize_ids(sample_ids)
+        with self.lock:
+            return [s for s in ids if not self.table.has(s)]
+
     def global_signal_names(self) -> list[str]:
         return self.history.global_names()
 

@@ -23,9 +23,9 @@ function render({ model, el }: RenderProps) {
   const rateEl = h("dd", { class: "wl-controls-rate" });
   const message = h("div", { class: "wl-controls-message" });
   const status = h("span", { class: "wl-status wl-controls-status" });
-  const pauseBtn = h("button", { class: "wl-btn wl-btn-pause", text: "⏸ pause" });
-  const resumeBtn = h("button", { class: "wl-btn wl-btn-resume", text: "▶ resume" });
-  const stopBtn = h("button", { class: "wl-btn wl-btn-stop", text: "⏹ stop" });
+  const pauseBtn = h("button", { class: "wl-btn wl-btn-pause", text: "pause" });
+  const resumeBtn = h("button", { class: "wl-btn wl-btn-resume", text: "resume" });
+  const stopBtn = h("button", { class: "wl-btn wl-btn-stop", text: "stop" });
 
   const root = h("div", { class: "wl-panel wl-controls" },
     errors.el,

@@ -155,11 +155,12 @@ function render({ model, el }: RenderProps) {
 
   function onOther(msg: Message): void {
     if (msg.type === "selection" && Array.isArray(msg.sample_ids)) {
-      // the shared selection changed elsewhere (tag editor, user code)
+      // the shared selection changed elsewhere (tag editor, user code) or was asked for
       selection = { ids: new Map(msg.sample_ids.map((id: SampleId) => [idKey(id), id])), anchor: null };
       updateSelection(false);
     }
   }
+  const askSelection = () => channel.request("get_selection", {}, (reply) => { if (reply.ok) onOther(reply); });
 
   // ------------------------------------------------------------------ cells
   function drawCells(thumbs: string[]): void {
@@ -343,6 +344,7 @@ function render({ model, el }: RenderProps) {
   updateColumnSelects();
   updateTagSelects();
   drawTagChips();
+  askSelection();
   requestPage();
 
   return () => {

@@ -156,13 +156,6 @@ def test_generated_notebook_when_the_repository_copy_is_missing(tmp_path, monkey
     nbformat.validate(nbformat.reads(path.read_text(), as_version=4))
 
 
-def test_repository_notebook_is_stored_without_outputs():
-    nb = json.loads((REPO / "notebooks" / cli.NOTEBOOK_NAME).read_text())
-    for cell in nb["cells"]:
-        if cell["cell_type"] == "code":
-            assert cell["outputs"] == [] and cell["execution_count"] is None
-
-
 # ---------------------------------------------------------------- JupyterLab
 def test_lab_command():
     cmd = cli.lab_command(Path("/tmp/w"), 8123, "abc", open_browser=False)

@@ -212,6 +212,9 @@ def test_selection_goes_to_the_session_and_comes_back_when_changed_elsewhere(gri
     assert msg["sample_ids"] == [1, 2]
     g._handle_custom_msg({"type": "select", "sample_ids": []}, [])
     assert trained.selection.get() == []
+    trained.selection.set([4])
+    assert ask(g, cap, 2, type="get_selection")[0] == {"type": "selection", "req": 2, "ok": True,
+                                                       "sample_ids": [4]}
 
 
 def test_version_grows_when_the_table_changes(grid, trained):

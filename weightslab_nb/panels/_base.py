@@ -126,8 +126,9 @@ class Panel(anywidget.AnyWidget):
         label = kind if isinstance(kind, str) else "message"
         self._publisher.set_error("request", f"{label!r} message rejected: {text}")
         if req is not None:
-            self.send({"type": self._reply_types.get(kind, "error"), "req": req, "ok": False,
-                       "message": text})
+            known = isinstance(kind, str) and kind in self._dispatch
+            reply_type = self._reply_types.get(kind, "action_result") if known else "error"
+            self.send({"type": reply_type, "req": req, "ok": False, "message": text})
 
     def _on_clear_error(self, _msg: dict):
         self._publisher.clear_errors()

@@ -11,6 +11,8 @@ browser -> Python
     ``{"type": "action", "req", "action", "sample_ids", "tag"?, "value"?}`` with ``action`` one of
     ``add_tag``/``remove_tag`` (a known boolean ``tag``), ``set_categorical`` (a known categorical
     ``tag`` and one of its ``value``s), ``clear_categorical`` (``tag``), ``discard``, ``restore``.
+    ``{"type": "get_selection", "req"}``: answered with ``{"type": "selection", "req", "ok": true,
+    "sample_ids"}`` (a view asks once when it appears).
     ``{"type": "clear_error"}``
 Python -> browser
     ``{"type": "page", "req", "ok": true, total, active, matched, offset, limit, loss_column,
@@ -33,7 +35,7 @@ import logging
 import numpy as np
 import traitlets
 
-from weightslab_nb.panels._base import Panel, static_asset
+from weightslab_nb.panels._base import Panel, resolve_session, static_asset
 from weightslab_nb.panels.messages import MessageError, apply_action, check_action, ids_field
 from weightslab_nb.panels.thumbnails import ThumbnailCache, placeholder_png
 
@@ -41,20 +43,6 @@ log = logging.getLogger(__name__)
 
 QUERY_FIELDS = ("offset", "limit", "sort_by", "descending", "tags", "discarded", "origin",
                 "signal", "signal_min", "signal_max")
-
-
-def _origins(session) -> list[str]:
-    # adapter until the session offers ``origins()``: a copy of the table's origin list
-    if hasattr(session, "origins") and callable(session.origins):
-        return list(session.origins())
-    with session.lock:
-        return list(session.table.origins)
-
-
-def _unknown_ids(session, ids: list) -> list:
-    # adapter until the session offers a membership check for many ids
-    with session.lock:
-        return [s for s in ids if not session.table.has(s)]
 
 
 def _plain(v):
@@ -83,7 +71,8 @@ class SampleGrid(Panel):
     _esm = static_asset("grid.js")
     _css = static_asset("grid.css")
     _poll_interval = 0.5  # counters at 2 Hz; the view re-requests pages at most at 1 Hz
-    _reply_types = {"page": "page", "action": "action_result", "select": "select_result"}
+    _reply_types = {"page": "page", "action": "action_result", "select": "select_result",
+                    "get_selection": "selection"}
 
     version = traitlets.Int(0).tag(sync=True)
     total = traitlets.Int(0).tag(sync=True)
@@ -99,13 +88,14 @@ class SampleGrid(Panel):
         self.thumbnails = ThumbnailCache(thumbnail)
         self._seen_table = -1
         self._seen_tags = -1
-        self._seen_selection = -1
         self._own_selection = -1
         self._version = 0
+        self._seen_selection = resolve_session(session).selection.version  # views ask on render
         super().__init__(session, page_size=page_size, **kwargs)
 
     def _handlers(self) -> dict:
-        return {"page": self._on_page, "select": self._on_select, "action": self._on_action}
+        return {"page": self._on_page, "select": self._on_select, "action": self._on_action,
+                "get_selection": self._on_get_selection}
 
     # ---------------------------------------------------------------- publisher thread
     def _poll(self):
@@ -116,7 +106,7 @@ class SampleGrid(Panel):
             self._seen_table = table
             self._version += 1
             total, active = s.counts()
-            out.update(version=self._version, total=total, active=active, origins=_origins(s))
+            out.update(version=self._version, total=total, active=active, origins=s.origins())
         if tags != self._seen_tags:
             self._seen_tags = tags
             summary = s.tag_summary()
@@ -160,13 +150,16 @@ class SampleGrid(Panel):
 
     def _on_select(self, msg: dict):
         ids = ids_field(msg, allow_empty=True)
-        unknown = _unknown_ids(self.session, ids)
+        unknown = self.session.unknown_ids(ids)
         if unknown:
             raise MessageError(f"sample_ids: {len(unknown)} unknown id(s): {unknown[:5]!r}")
         selection = self.session.selection
         selection.set(ids)
         self._own_selection = selection.version
         return {"count": len(ids)}
+
+    def _on_get_selection(self, _msg: dict):
+        return {"sample_ids": self.session.selection.get()}
 
     def _on_action(self, msg: dict):
         ids = ids_field(msg)

@@ -45,8 +45,10 @@ def to_image_array(x) -> np.ndarray:
             t = t.float()
         arr = t.numpy()
     elif hasattr(x, "mode") and hasattr(x, "convert") and hasattr(x, "size"):  # PIL image
-        img = x if x.mode in ("L", "RGB") else x.convert("RGB" if x.mode in ("RGBA", "P", "CMYK", "YCbCr", "LA") else "L")
-        arr = np.asarray(img)
+        if x.mode in ("L", "RGB", "I", "I;16", "F"):  # numeric modes keep their range
+            arr = np.asarray(x)
+        else:
+            arr = np.asarray(x.convert("L" if x.mode in ("1", "LA", "La") else "RGB"))
     elif isinstance(x, (str, bytes, dict)) or x is None:
         raise TypeError(f"thumbnail: cannot draw a {type(x).__name__} as an image")
     else:

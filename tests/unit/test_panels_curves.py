@@ -1,0 +1,160 @@
+"""LossCurves: a snapshot on sync, then only new points; long series are bucketed."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from weightslab_nb.panels.curves import LossCurves
+from weightslab_nb.panels.wire import decode_arrays
+
+
+class Capture:
+    def __init__(self, widget):
+        self.messages: list[tuple[dict, list]] = []
+        self._cond = threading.Condition()
+        widget.send = self._send
+
+    def _send(self, content, buffers=None):
+        with self._cond:
+            self.messages.append((content, list(buffers or [])))
+            self._cond.notify_all()
+
+    def of_type(self, kind):
+        with self._cond:
+            return [(m, b) for m, b in self.messages if m.get("type") == kind]
+
+
+def record(session, name, values, start_step=0):
+    for i, v in enumerate(values):
+        session.record_scalar(name, float(v), vmin=float(v) - 1, vmax=float(v) + 1, step=start_step + i)
+
+
+def snapshot_series(msg, buffers):
+    out, at = {}, 0
+    for entry in msg["series"]:
+        k = len(entry["arrays"])
+        out[entry["signal"]] = (entry, decode_arrays(entry["arrays"], buffers[at:at + k]))
+        at += k
+    assert at == len(buffers)
+    return out
+
+
+@pytest.fixture
+def curves(session):
+    panel = LossCurves(session)
+    cap = Capture(panel)
+    yield panel, cap
+    panel.close()
+
+
+def test_nothing_is_sent_before_a_view_asks(curves, session):
+    panel, cap = curves
+    record(session, "loss", [3, 2, 1])
+    assert panel.flush()
+    assert cap.messages == []
+
+
+def test_sync_sends_a_snapshot_then_only_new_points(curves, session):
+    panel, cap = curves
+    record(session, "loss", [3, 2, 1])
+    record(session, "acc", [0.1, 0.2])
+    panel._handle_custom_msg({"type": "sync", "req": 7}, [])
+    [(snap, buffers)] = cap.of_type("snapshot")
+    assert snap["req"] == 7 and snap["ok"] is True and snap["total_points"] == 5
+    series = snapshot_series(snap, buffers)
+    entry, arrays = series["loss"]
+    assert (entry["start"], entry["n"], entry["downsampled"]) == (0, 3, False)
+    assert arrays["step"].tolist() == [0, 1, 2] and arrays["mean"].tolist() == [3, 2, 1]
+    assert arrays["min"].tolist() == [2, 1, 0] and arrays["max"].tolist() == [4, 3, 2]
+
+    assert panel.flush()
+    assert cap.of_type("points") == []  # nothing new yet
+    record(session, "loss", [0.5, 0.25], start_step=3)
+    assert panel.flush()
+    [(msg, bufs)] = cap.of_type("points")
+    assert {k: msg[k] for k in ("signal", "start", "n", "downsampled")} == \
+        {"signal": "loss", "start": 3, "n": 2, "downsampled": False}
+    got = decode_arrays(msg["arrays"], bufs)
+    assert got["step"].tolist() == [3, 4] and got["mean"].tolist() == [0.5, 0.25]
+    record(session, "loss", [0.1], start_step=5)
+    record(session, "new-signal", [9.0])
+    assert panel.flush()
+    later = [(m["signal"], m["start"], m["n"]) for m, _ in cap.of_type("points")[1:]]
+    assert sorted(later) == [("loss", 5, 1), ("new-signal", 0, 1)]
+    assert panel.points_sent == 4
+
+
+def test_a_second_sync_resends_everything_from_the_start(curves, session):
+    panel, cap = curves
+    record(session, "loss", [1, 2])
+    panel._handle_custom_msg({"type": "sync"}, [])
+    record(session, "loss", [3], start_step=2)
+    panel._handle_custom_msg({"type": "sync"}, [])
+    snaps = cap.of_type("snapshot")
+    assert [s["series"][0]["n"] for s, _ in snaps] == [2, 3]
+    assert panel.flush()
+    assert cap.of_type("points") == []  # the second snapshot already covered point 2
+
+
+def test_long_series_are_bucketed_in_the_snapshot_and_later_points_are_raw(session):
+    panel = LossCurves(session, max_points=100)
+    cap = Capture(panel)
+    try:
+        rng = np.random.default_rng(0)
+        values = rng.normal(size=1000)
+        values[417] = 50.0
+        record(session, "loss", values)
+        panel._handle_custom_msg({"type": "sync"}, [])
+        [(snap, buffers)] = cap.of_type("snapshot")
+        entry, arrays = snapshot_series(snap, buffers)["loss"]
+        assert entry["downsampled"] is True and entry["n"] == 1000
+        assert len(arrays["step"]) <= 100
+        assert arrays["max"].max() == 51.0 and arrays["min"].min() == (values - 1).min()
+        assert arrays["step"][-1] == 999 and arrays["mean"][-1] == values[-1]
+        assert arrays["weight"].sum() == 1000
+        record(session, "loss", [7.0], start_step=1000)
+        assert panel.flush()
+        [(msg, bufs)] = cap.of_type("points")
+        assert (msg["start"], msg["n"], msg["downsampled"]) == (1000, 1, False)
+        assert decode_arrays(msg["arrays"], bufs)["mean"].tolist() == [7.0]
+    finally:
+        panel.close()
+
+
+def test_points_recorded_while_training_runs_all_arrive_exactly_once(curves, session):
+    panel, cap = curves
+    panel._handle_custom_msg({"type": "sync"}, [])
+    done = threading.Event()
+
+    def writer():
+        record(session, "loss", np.arange(2000.0))
+        done.set()
+
+    t = threading.Thread(target=writer)
+    t.start()
+    assert done.wait(30)
+    t.join(5)
+    assert panel.flush()
+    steps = [s for m, b in cap.of_type("points") for s in decode_arrays(m["arrays"], b)["step"].tolist()]
+    assert steps == list(range(2000))
+
+
+def test_invalid_messages_and_arguments_are_reported(curves):
+    panel, cap = curves
+    panel._handle_custom_msg({"type": "points", "req": 3}, [])
+    [(reply, _)] = cap.messages
+    assert reply == {"type": "error", "req": 3, "ok": False,
+                     "message": "type: unknown message type 'points'; expected one of ['clear_error', 'sync']"}
+    assert panel.flush() and "unknown message type" in panel.error
+    with pytest.raises(ValueError, match="max_points"):
+        LossCurves(panel.session, max_points=3)
+
+
+def test_close_stops_the_publisher(session):
+    panel = LossCurves(session)
+    publisher = panel._publisher
+    panel.close()
+    assert not publisher.alive
