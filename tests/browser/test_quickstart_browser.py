@@ -1,0 +1,97 @@
+"""The quickstart in a real JupyterLab + Chromium: live curves, the grid, a discard by click."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from tests.browser.conftest import ARTIFACTS, open_notebook, run_all
+
+pytestmark = pytest.mark.browser
+
+DONE_PROMPT = re.compile(r"^\[\d+\]:$")
+
+
+def _int(locator) -> int:
+    return int((locator.text_content() or "0").strip() or 0)
+
+
+def _wait_until_done(last_prompt, page, timeout_s: float = 120) -> None:
+    """Wait until the last code cell shows an execution count (the whole notebook ran)."""
+    deadline = time.monotonic() + timeout_s
+    while not DONE_PROMPT.match((last_prompt.text_content() or "").strip()):
+        assert time.monotonic() < deadline, f"the notebook did not finish within {timeout_s} s"
+        page.wait_for_timeout(100)
+
+
+def _watch_points(page, want_distinct: int = 4, timeout_s: float = 30) -> list[int]:
+    """Read the curves panel's point count every 100 ms until it took ``want_distinct`` values."""
+    curves = page.locator(".wl-curves").first
+    series: list[int] = []
+    deadline = time.monotonic() + timeout_s
+    while len(set(series)) < want_distinct and time.monotonic() < deadline:
+        series.append(int(curves.get_attribute("data-points") or 0))
+        page.wait_for_timeout(100)
+    return series
+
+
+def _append_training_cell(root) -> None:
+    """After the quickstart's last cell, start training again so the panels can be watched
+    live (the quickstart itself trains for only a few seconds)."""
+    import nbformat
+
+    path = root / "01_quickstart.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(
+        "# added by the browser test: train until the controls panel stops it\n"
+        "handle = wl.start_training(train, epochs=100_000)\n"
+        "assert handle.wait_for_step(handle.step + 5, timeout=30)"))
+    nbformat.write(nb, path)
+
+
+def test_quickstart_live_panels_and_discard_by_click(lab, browser_page):
+    from playwright.sync_api import expect
+
+    base, token, root = lab
+    _append_training_cell(root)
+    page = browser_page
+    open_notebook(page, base, token, "01_quickstart.ipynb")
+    run_all(page)
+    _wait_until_done(page.locator(".jp-CodeCell .jp-InputPrompt").last, page)
+    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']")
+    assert errors.count() == 0, errors.first.inner_text()
+
+    points = _watch_points(page)
+    assert len(set(points)) >= 4 and points[-1] > points[0], \
+        f"the curve did not grow live while training: {points}"
+
+    grid = page.locator(".wl-grid").first
+    grid.scroll_into_view_if_needed()
+    expect(grid.locator(".wl-grid-total")).to_have_text("1797", timeout=20_000)
+    active_before = _int(grid.locator(".wl-grid-active"))
+    assert 1700 < active_before < 1797  # the notebook discarded 20 and restored 5
+
+    cell = grid.locator(".wl-grid-cell:not(.is-discarded)").first
+    cell.wait_for(timeout=20_000)
+    sample_id = cell.get_attribute("data-sample-id")
+    cell.click()
+    expect(cell).to_have_class(re.compile(r"\bis-selected\b"), timeout=10_000)
+    expect(grid.locator(".wl-grid-selected")).to_have_text("1", timeout=10_000)
+    grid.locator(".wl-grid-discard").click()
+    expect(grid.locator(".wl-grid-active")).to_have_text(str(active_before - 1), timeout=20_000)
+    discarded = grid.locator(f".wl-grid-cell[data-sample-id='{sample_id}']")
+    expect(discarded).to_have_class(re.compile(r"\bis-discarded\b"), timeout=20_000)
+
+    controls = page.locator(".wl-controls").first
+    expect(controls.locator(".wl-controls-state")).to_have_attribute("data-state", "running")
+    controls.locator(".wl-btn-stop").click()
+    expect(controls.locator(".wl-controls-state")).to_have_attribute("data-state", "stopped",
+                                                                       timeout=20_000)
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator(".wl-dashboard, .wl-grid").first.screenshot(
+        path=str(ARTIFACTS / "quickstart-dashboard.png"))
+    page.screenshot(path=str(ARTIFACTS / "quickstart-page.png"))
+    assert not page.errors, page.errors
