@@ -70,7 +70,12 @@ class Controller:
         self._changed()
 
     def stop(self) -> None:
-        """Ask training to end at the next batch boundary (a paused run ends at once)."""
+        """Ask training to end at the next batch boundary (a paused run ends at once).
+
+        Does nothing when no run is in progress (state idle, stopped or error).
+        """
+        if self._state not in ("running", "paused"):
+            return
         self._stop_requested.set()
         self._gate.set()
         self._changed()

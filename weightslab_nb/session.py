@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 TAG_MODES = ("add", "remove", "set")
 UNASSIGNED_ORIGIN = "unassigned"
+NO_EXPERIMENT = -1  # history rows recorded before any model or hyperparameters were watched
 
 
 @dataclass
@@ -71,7 +72,7 @@ class Session:
         self._root_log_dir = Path(root_log_dir) if root_log_dir is not None else None
         self._hp = None
         self._exp_hash: str | None = None
-        self._exp_id = 0
+        self._exp_id = NO_EXPERIMENT
         self._loss_column: str | None = None
         self.history = HistoryStore(lambda: self.root_log_dir / "history.duckdb", self._sample_dims,
                                     flush_interval=flush_interval)
@@ -245,7 +246,8 @@ class Session:
             If ``values`` does not have one entry per id.
         """
         rows = self.table.rows_for(batch_ids, argument="batch_ids")
-        vals = per_sample(to_values(values, name), len(rows), name)
+        argument = f"values (signal {name!r})"
+        vals = per_sample(to_values(values, argument), len(rows), argument)
         pred = class_predictions(preds, len(rows))
         targ = scalar_targets(targets, len(rows))
         self._write_batch(name, rows, vals, pred, targ, step, log)
@@ -512,7 +514,7 @@ class Session:
         cols = self.history.query_samples(signal=_history_name(signal_name), exp_hash=exp_hash)
         _, exps = self.history.names_by_id()
         ids = self.table.sample_id[cols["row"]]
-        return [(sid, int(st), float(v), exps[int(e)])
+        return [(sid, int(st), float(v), exps.get(int(e)))
                 for sid, st, v, e in zip(ids, cols["step"], cols["value"], cols["exp"])]
 
     def query_sample_history(self, sample_id, signal_name: str | None = None,
@@ -530,7 +532,7 @@ class Session:
         cols = self.history.query_samples(rows=rows, signal=None if signal_name is None else
                                           _history_name(signal_name), exp_hash=exp_hash)
         sigs, exps = self.history.names_by_id()
-        return [(sigs[int(s)], int(st), float(v), exps[int(e)])
+        return [(sigs[int(s)], int(st), float(v), exps.get(int(e)))
                 for s, st, v, e in zip(cols["signal"], cols["step"], cols["value"], cols["exp"])]
 
     # ---------------------------------------------------------------- views for users and panels
@@ -580,6 +582,8 @@ class Session:
         """One page of the sample grid (see :class:`~weightslab_nb.ledger.query.GridQuery`)."""
         query.validate()
         with self.lock:
+            if query.origin is not None:
+                query = replace(query, origin=self.resolve_origin(query.origin))
             rows = select_rows(self.table, query)
             total, active = self.table.counts()
             page = rows[query.offset : query.offset + query.limit]

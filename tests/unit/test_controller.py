@@ -195,9 +195,6 @@ def test_a_stop_honoured_during_a_run_does_not_stop_a_later_loop(session, loader
     assert run_epochs(loader) == 5  # the user's next loop, in the main thread, runs whole
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Controller.stop on a finished run leaves "
-                   "_stop_requested set, so the next loop over a training loader raises "
-                   "TrainingStopped at its first batch")
 def test_stopping_a_run_that_already_ended_does_not_stop_the_next_loop(session, loader):
     handle = session.start_training(run_epochs, loader)
     assert handle.wait(WAIT) and handle.stop_reason == "completed"

@@ -89,9 +89,6 @@ def test_filter_by_origin_accepts_the_origin(grid):
     assert page.total == 30  # totals stay those of the whole table
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: ledger.query.select_rows only accepts origins, "
-                   "not loader names, against DESIGN 'every function that takes origin= "
-                   "accepts either the origin or the loader name'")
 def test_filter_by_origin_accepts_the_loader_name(grid):
     page = grid.grid_page(GridQuery(origin="val_loader", limit=100))
     assert page.matched == 10

@@ -71,9 +71,6 @@ def test_an_unknown_signal_has_an_empty_history(quiet):
     assert quiet.query_signal_history("never-logged") == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Session.query_signal_history/query_sample_history "
-                   "raise KeyError(0) when values were recorded before any model or "
-                   "hyperparameters were watched (no experiment registered)")
 def test_history_works_without_a_watched_model_or_hyperparameters(session):
     # save_signals alone is a documented way to record; the hash is then None
     session.save_signals({"loss": [1.0, 2.0]}, [0, 1], step=0)
@@ -300,8 +297,6 @@ def test_record_batch_with_a_wrong_length_records_nothing(quiet):
     _assert_unchanged(quiet, before, "loss")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Session.record_batch reports a length mismatch "
-                   "under the signal's name, not the argument 'values' it concerns")
 def test_record_batch_length_error_names_the_values_argument(quiet):
     with pytest.raises(ValueError, match="values"):
         quiet.record_batch("loss", [0, 1, 2], [5.0, 6.0], step=1)

@@ -380,9 +380,6 @@ def test_colliding_ids_between_two_origins_are_a_clear_value_error(session, smal
     assert (after["origin"] == "train").all()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: SampleTable.add_samples registers the new origin "
-                   "before detecting the id collision, so a rejected loader's origin "
-                   "becomes 'known'")
 def test_a_rejected_loader_leaves_no_origin_behind(session, small_dataset):
     session.watch_or_edit(small_dataset, flag="data", loader_name="train_loader")
     session.tag_samples([0], "hard")

@@ -112,7 +112,6 @@ class SampleTable:
             nothing is added then.
         """
         ids = normalize_ids(sample_ids)
-        code = self.origin_index(origin)
         rows = np.empty(len(ids), dtype=np.int64)
         new: list[tuple[int, SampleId]] = []
         for i, sid in enumerate(ids):
@@ -120,7 +119,7 @@ class SampleTable:
             if row is None:
                 new.append((i, sid))
                 rows[i] = -1
-            elif self.origin_code[row] != code:
+            elif self.origins[self.origin_code[row]] != origin:
                 other = self.origins[self.origin_code[row]]
                 raise ValueError(
                     f"sample id {sid!r} already belongs to origin {other!r}, not {origin!r}: "
@@ -128,6 +127,7 @@ class SampleTable:
                     "(watch_or_edit(..., id_prefix='val/') or a dataset attribute sample_ids).")
             else:
                 rows[i] = row
+        code = self.origin_index(origin)  # only once nothing can fail any more
         if new:
             start = self._n
             self._grow(start + len(new))
