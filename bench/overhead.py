@@ -164,7 +164,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     dataset = digits_dataset()
     with tempfile.TemporaryDirectory(prefix="wl-bench-") as tmp:
-        session = wl.Session(root_log_dir=Path(tmp) / "run")
+        session = wl.Session(root_log_dir=Path(tmp) / "run", flush_interval=float(__import__("os").environ.get("WL_FLUSH", "0.5")))
         with session:
             bare = build_bare(dataset, args.seed)
             inst = build_instrumented(session, dataset, args.seed)

@@ -8,8 +8,11 @@ user code, I/O or a flush.
 
 from __future__ import annotations
 
+import atexit
+import functools
 import logging
 import threading
+import weakref
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -23,7 +26,9 @@ from weightslab_nb.ledger.query import GridPage, GridQuery, page_rows, select_ro
 from weightslab_nb.ledger.registry import Registry
 from weightslab_nb.ledger.sample_table import SampleTable, signal_column, tag_column
 from weightslab_nb.ledger.selection import Selection
-from weightslab_nb.watch.batches import class_predictions, per_sample, scalar_targets, to_values
+from weightslab_nb.ledger.pending import (BatchQueue, PendingBatch, PreparedBatch, check_values,
+                                          detach, last_wins)
+from weightslab_nb.watch.data import last_batch_rows
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +79,15 @@ class Session:
         self._exp_hash: str | None = None
         self._exp_id = NO_EXPERIMENT
         self._loss_column: str | None = None
+        self._sinks: dict[str, tuple[str, int]] = {}
+        self._pending = BatchQueue()
         self.history = HistoryStore(lambda: self.root_log_dir / "history.duckdb", self._sample_dims,
-                                    flush_interval=flush_interval)
+                                    flush_interval=flush_interval, before_flush=self.drain)
         self._closed = False
         self._previous: Session | None = None
+        # flush and close the history file when the interpreter exits without close()
+        self._at_exit = functools.partial(_close_at_exit, weakref.ref(self))
+        atexit.register(self._at_exit)
 
     # ---------------------------------------------------------------- lifecycle
     @property
@@ -114,6 +124,7 @@ class Session:
         if not self.controller.join(timeout):
             log.warning("training thread did not stop within %.1f s", timeout)
         self.history.close()
+        atexit.unregister(self._at_exit)
         if current_session(create=False) is self:
             set_current_session(self._previous)
 
@@ -245,33 +256,64 @@ class Session:
         ValueError
             If ``values`` does not have one entry per id.
         """
-        rows = self.table.rows_for(batch_ids, argument="batch_ids")
-        argument = f"values (signal {name!r})"
-        vals = per_sample(to_values(values, argument), len(rows), argument)
-        pred = class_predictions(preds, len(rows))
-        targ = scalar_targets(targets, len(rows))
-        self._write_batch(name, rows, vals, pred, targ, step, log)
+        rows = last_batch_rows(self, batch_ids)
+        if rows is None:
+            rows = self.table.rows_for(batch_ids, argument="batch_ids")
+        values = check_values(values, len(rows), f"values (signal {name!r})")
+        self._enqueue(name, rows, values, detach(preds), detach(targets), step, log)
 
-    def _write_batch(self, name, rows, vals, pred, targ, step, log) -> None:
+    def _sink(self, name: str) -> tuple[str, int]:
+        """(table column, history signal id) of a signal name, cached."""
+        sink = self._sinks.get(name)
+        if sink is None:
+            column = signal_column(name)
+            sink = self._sinks[name] = (column, self.history.signal_id(_history_name(column)))
+        return sink
+
+    def _enqueue(self, name, rows, values, preds, targets, step, log) -> None:
+        """Hand a validated batch over to the queue (the hot path: no conversion, no lock
+        beyond one list append)."""
+        column, sig = self._sink(name)
+        if self._loss_column is None:
+            self._loss_column = column
         step = self.controller.step if step is None else int(step)
-        column = signal_column(name)
-        with self.lock:
-            self.table.write_signal(rows, name, vals)
-            if pred is not None:
-                self.table.prediction[rows] = pred
-            if targ is not None:
-                self.table.target[rows] = targ
-            self.table.last_step[rows] = step
-            if self._loss_column is None:
-                self._loss_column = column
-            self.changes.table += 1
-        hist_name = column[len("signals//"):] if column.startswith("signals//") else column
-        sig = self.history.signal_id(hist_name)
-        self.history.append_samples(sig, step, rows, vals, self._exp_id)
-        if log and len(vals):
-            self.history.append_global(sig, step, float(vals.mean()), float(vals.min()),
-                                       float(vals.max()), len(vals), self._exp_id)
+        self._pending.put(PendingBatch(column, sig, rows, values, preds, targets, step,
+                                       self._exp_id, log))
+        self.changes.table += 1
+        if log:
             self.changes.history += 1
+        self.history.wake_soon()
+
+    def drain(self) -> None:
+        """Apply every batch recorded so far to the sample table and history buffers.
+
+        Readers call it before reading; the history writer calls it before each flush. Must not
+        be called while holding ``session.lock``.
+        """
+        self._pending.drain(self._apply_batches)
+
+    def _apply_batches(self, batches: list[PreparedBatch]) -> None:
+        by_column: dict[str, list[PreparedBatch]] = {}
+        for p in batches:
+            by_column.setdefault(p.batch.column, []).append(p)
+        with self.lock:
+            for column, group in by_column.items():
+                rows = np.concatenate([p.batch.rows for p in group])
+                values = np.concatenate([p.values for p in group])
+                steps = np.concatenate([np.full(len(p.values), p.batch.step) for p in group])
+                rows_l, values_l, steps_l = last_wins(rows, values, steps)
+                self.table.write_signal(rows_l, column, values_l)
+                self.table.last_step[rows_l] = steps_l
+            for attr in ("preds", "targets"):
+                known = [p for p in batches if getattr(p, attr) is not None]
+                if known:
+                    rows, values = last_wins(np.concatenate([p.batch.rows for p in known]),
+                                             np.concatenate([getattr(p, attr) for p in known]))
+                    column = "prediction" if attr == "preds" else "target"
+                    self.table.write_column(column, rows, values)
+        for p in batches:
+            b = p.batch
+            self.history.append_samples(b.signal, b.step, b.rows, p.values, b.exp, p.stats)
 
     def record_scalar(self, name: str, value: float, count: int = 1, vmin: float | None = None,
                       vmax: float | None = None, step: int | None = None) -> None:
@@ -310,23 +352,20 @@ class Session:
         if not isinstance(signals, dict) or not signals:
             raise TypeError("signals: expected a non-empty dict of name -> values")
         ids = normalize_ids(batch_ids, "batch_ids")
-        b = len(ids)
-        prepared = []
+        checked = []
         for name, values in signals.items():
             if not isinstance(name, str) or not name:
                 raise TypeError(f"signals: names must be non-empty strings, got {name!r}")
-            prepared.append((name, per_sample(to_values(values, f"signals[{name!r}]"), b,
-                                              f"signals[{name!r}]")))
-        pred = class_predictions(preds if preds is not None else preds_raw, b)
-        targ = scalar_targets(targets, b)
+            checked.append((name, check_values(values, len(ids), f"signals[{name!r}]")))
+        preds = detach(preds if preds is not None else preds_raw)
         with self.lock:
             unknown = [s for s in ids if not self.table.has(s)]
             if unknown:
                 self.table.add_samples(unknown, UNASSIGNED_ORIGIN)
             rows = self.table.rows_for(ids, argument="batch_ids")
-        for i, (name, vals) in enumerate(prepared):
-            self._write_batch(name, rows, vals, pred if i == 0 else None,
-                              targ if i == 0 else None, step, log)
+        for i, (name, values) in enumerate(checked):
+            self._enqueue(name, rows, values, preds if i == 0 else None,
+                          detach(targets) if i == 0 else None, step, log)
 
     # ---------------------------------------------------------------- tags and discards
     def tag_samples(self, sample_ids, tag: str, mode: str = "add") -> None:
@@ -511,6 +550,7 @@ class Session:
 
         Sorted by sample (table order) then step. ``exp_hash`` restricts to one run.
         """
+        self.drain()
         cols = self.history.query_samples(signal=_history_name(signal_name), exp_hash=exp_hash)
         _, exps = self.history.names_by_id()
         ids = self.table.sample_id[cols["row"]]
@@ -529,6 +569,7 @@ class Session:
             If ``sample_id`` is not known.
         """
         rows = self.table.rows_for([sample_id], argument="sample_id")
+        self.drain()
         cols = self.history.query_samples(rows=rows, signal=None if signal_name is None else
                                           _history_name(signal_name), exp_hash=exp_hash)
         sigs, exps = self.history.names_by_id()
@@ -539,6 +580,7 @@ class Session:
     @property
     def dataframe(self):
         """The sample table as a pandas DataFrame indexed by ``(sample_id, annotation_id)``."""
+        self.drain()
         with self.lock:
             return self.table.dataframe()
 
@@ -560,10 +602,13 @@ class Session:
             return [s for s in ids if not self.table.has(s)]
 
     def global_signal_names(self) -> list[str]:
+        """Signals with at least one curve point, in the order they first appeared."""
+        self.drain()
         return self.history.global_names()
 
     def global_series(self, name: str, start: int = 0) -> dict[str, np.ndarray]:
         """Points ``start...`` of a signal's curve: ``step, mean, min, max, count, exp`` arrays."""
+        self.drain()
         return self.history.global_series(name, start)
 
     def tag_summary(self) -> dict:
@@ -581,6 +626,7 @@ class Session:
     def grid_page(self, query: GridQuery) -> GridPage:
         """One page of the sample grid (see :class:`~weightslab_nb.ledger.query.GridQuery`)."""
         query.validate()
+        self.drain()
         with self.lock:
             if query.origin is not None:
                 query = replace(query, origin=self.resolve_origin(query.origin))
@@ -640,6 +686,12 @@ class Session:
         total, active = self.table.counts()
         return (f"<Session {self.controller.state} step={self.controller.step} samples={total} "
                 f"active={active} root_log_dir={str(self._root_log_dir)!r}>")
+
+
+def _close_at_exit(ref: "weakref.ref[Session]") -> None:
+    session = ref()
+    if session is not None:
+        session.close(timeout=2.0)
 
 
 def _check_name(name, argument: str) -> None:

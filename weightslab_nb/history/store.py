@@ -56,11 +56,16 @@ class HistoryStore:
         Seconds between flushes by the writer thread.
     flush_rows : int, default 200_000
         Pending per-sample rows that wake the writer early.
+    before_flush : callable, optional
+        Called (without locks held) at the start of every flush, e.g. to move rows recorded
+        elsewhere into this store first.
     """
 
     def __init__(self, path: Callable[[], Path], sample_dims: SampleDims,
-                 flush_interval: float = 0.5, flush_rows: int = 200_000):
+                 flush_interval: float = 0.5, flush_rows: int = 200_000,
+                 before_flush: Callable[[], object] = lambda: None):
         self._path = path
+        self._before_flush = before_flush
         self.path: Path | None = None
         self._sample_dims = sample_dims
         self._flush_interval = flush_interval
@@ -109,21 +114,29 @@ class HistoryStore:
                       count: int, exp: int) -> None:
         """Record one per-step aggregate of ``signal``."""
         with self._lock:
-            cols = self._global.get(signal)
-            if cols is None:
-                cols = self._global[signal] = GrowableColumns(GLOBAL_DTYPES)
-            cols.append((step, mean, vmin, vmax, count, exp))
-            self._global_pending.append((signal, step, mean, vmin, vmax, count, exp))
+            self._append_global_locked(signal, step, mean, vmin, vmax, count, exp)
         self._ensure_writer()
 
+    def _append_global_locked(self, signal, step, mean, vmin, vmax, count, exp) -> None:
+        cols = self._global.get(signal)
+        if cols is None:
+            cols = self._global[signal] = GrowableColumns(GLOBAL_DTYPES)
+        cols.append((step, mean, vmin, vmax, count, exp))
+        self._global_pending.append((signal, step, mean, vmin, vmax, count, exp))
+
     def append_samples(self, signal: int, step: int, rows: np.ndarray, values: np.ndarray,
-                       exp: int) -> None:
-        """Record per-sample values; ``rows`` and ``values`` must not be modified afterwards."""
+                       exp: int, stats: tuple[float, float, float] | None = None) -> None:
+        """Record per-sample values; ``rows`` and ``values`` must not be modified afterwards.
+
+        ``stats`` = (mean, min, max) also records one global point of ``len(values)`` samples.
+        """
         chunk = SampleChunk(signal, step, exp, rows, values)
         with self._lock:
             self._pending.append(chunk)
             self._pending_rows += len(chunk)
             wake = self._pending_rows >= self._flush_rows
+            if stats is not None:
+                self._append_global_locked(signal, step, *stats, len(values), exp)
         if wake:
             self._wake.set()
         self._ensure_writer()
@@ -201,6 +214,11 @@ class HistoryStore:
         return {k: np.asarray(res[k]) for k in ("signal", "row", "step", "value", "exp")}
 
     # ---------------------------------------------------------------- writer
+    def wake_soon(self) -> None:
+        """Make sure the writer thread runs (it flushes within ``flush_interval``)."""
+        if self._writer is None:
+            self._ensure_writer()
+
     def _ensure_writer(self) -> None:
         if self._writer is None and not self._stop.is_set():
             with self._lock:
@@ -221,6 +239,7 @@ class HistoryStore:
 
     def flush(self) -> None:
         """Write every pending row to DuckDB now (from the calling thread)."""
+        self._before_flush()
         with self._flush_lock:
             with self._lock:
                 chunks, self._pending, self._pending_rows = self._pending, [], 0

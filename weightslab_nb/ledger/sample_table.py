@@ -66,6 +66,7 @@ class SampleTable:
         self.cat_tags: dict[str, CategoricalColumn] = {}
         self._row_of: dict[tuple[SampleId, int], int] = {}
         self._lut = np.full(0, -1, dtype=np.int64)  # int sample id -> row (annotation 0)
+        self.discard_version = 0  # grows on every discard/restore; loaders re-filter on change
         self._grow(capacity)
 
     # ---------------------------------------------------------------- size and growth
@@ -212,6 +213,7 @@ class SampleTable:
     # ---------------------------------------------------------------- tags and discards
     def set_discarded(self, rows: np.ndarray, value: bool) -> None:
         self.discarded[rows] = value
+        self.discard_version += 1
 
     def ensure_bool_tag(self, name: str) -> np.ndarray:
         col = tag_column(name)

@@ -32,7 +32,7 @@ def to_values(x, argument: str) -> np.ndarray:
         x = x.detach()
         if x.dtype.is_complex:
             raise TypeError(f"{argument}: complex values cannot be recorded")
-        return x.to("cpu").double().numpy().copy()
+        return np.array(_cpu_numpy(x), dtype=np.float64)  # always a copy
     try:
         return np.array(x, dtype=np.float64)
     except (TypeError, ValueError):
@@ -66,7 +66,10 @@ def class_predictions(preds, batch_size: int) -> np.ndarray | None:
         return None
     if len(preds.shape) == 2 and preds.shape[1] > 1:
         if hasattr(preds, "detach"):
-            return preds.detach().argmax(1).cpu().numpy().astype(np.float64)
+            preds = preds.detach()
+            if preds.device.type != "cpu":  # reduce on the device, move B values
+                return preds.argmax(1).cpu().numpy().astype(np.float64)
+            preds = _cpu_numpy(preds)
         return np.asarray(preds).argmax(1).astype(np.float64)
     if len(preds.shape) == 1 or (len(preds.shape) == 2 and preds.shape[1] == 1):
         return to_values(preds, "preds").reshape(batch_size)
@@ -86,3 +89,13 @@ def scalar_targets(targets, batch_size: int) -> np.ndarray | None:
     if shape == (batch_size,) or shape == (batch_size, 1):
         return to_values(targets, "targets").reshape(batch_size)
     return None
+
+
+def _cpu_numpy(tensor) -> np.ndarray:
+    """A numpy view (or copy) of a detached tensor, whatever its device and dtype."""
+    if tensor.device.type != "cpu":
+        tensor = tensor.cpu()
+    try:
+        return tensor.numpy()
+    except TypeError:  # dtypes numpy lacks (bfloat16, ...)
+        return tensor.double().numpy()

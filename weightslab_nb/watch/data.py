@@ -34,6 +34,14 @@ def last_batch_ids():
     return getattr(_current, "ids", None)
 
 
+def last_batch_rows(session, ids) -> np.ndarray | None:
+    """Sample-table rows of ``ids`` when they are the very object the calling thread's watched
+    loader of ``session`` yielded last (the hot path skips the id lookup then), else None."""
+    if ids is not None and getattr(_current, "ids", None) is ids and _current.session is session:
+        return _current.rows
+    return None
+
+
 def origin_from_name(loader_name: str) -> str:
     """``"train_loader"`` -> ``"train"``; other names are kept."""
     return loader_name[: -len("_loader")] if loader_name.endswith("_loader") and \
@@ -60,26 +68,20 @@ class ActiveBatchSampler:
         self.drawn.clear()
         n = len(self.loader.rows)
         order = self._rng.permutation(n) if self.shuffle else np.arange(n)
+        table = self.loader.session.table
+        version = -1
         pos = 0
-        while pos < n:
-            batch, pos = self._next_batch(order, pos)
+        while True:
+            if table.discard_version != version:  # drop what was discarded since the last look
+                version = table.discard_version
+                order = order[pos:][~table.discarded[self.loader.rows[order[pos:]]]]
+                pos = 0
+            batch = order[pos : pos + self.batch_size]
+            pos += len(batch)
             if len(batch) == 0 or (self.drop_last and len(batch) < self.batch_size):
                 return
             self.drawn.append(batch)
             yield batch.tolist()
-
-    def _next_batch(self, order: np.ndarray, pos: int) -> tuple[np.ndarray, int]:
-        discarded = self.loader.session.table.discarded
-        rows = self.loader.rows
-        taken: list[np.ndarray] = []
-        need = self.batch_size
-        while need > 0 and pos < len(order):
-            chunk = order[pos : pos + need]
-            pos += len(chunk)
-            chunk = chunk[~discarded[rows[chunk]]]
-            taken.append(chunk)
-            need -= len(chunk)
-        return (taken[0] if len(taken) == 1 else np.concatenate(taken)), pos
 
 
 class WatchedLoader:
@@ -183,7 +185,7 @@ class WatchedLoader:
             indices = drawn.popleft()
             ids = self._ids_for(ids_arr[indices], int_ids)
             inputs, targets, _ = unpack_batch(batch)
-            _current.ids = ids
+            _current.ids, _current.rows, _current.session = ids, self.rows[indices], self.session
             if self.is_training:
                 controller.advance_step()
             yield inputs, targets, ids

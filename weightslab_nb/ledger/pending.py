@@ -1,0 +1,121 @@
+"""Per-sample batches recorded on the hot path and applied to the ledger later, in bulk.
+
+The training thread only checks shapes and appends a :class:`PendingBatch` holding references to
+its (detached) tensors. Converting them to numpy, taking the argmax of the predictions and
+writing the sample table and history happen in :meth:`BatchQueue.drain`, run by the history
+writer thread every flush interval and by every reader before it reads, so a reader always sees
+everything recorded before its call.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from weightslab_nb.watch.batches import class_predictions, per_sample, scalar_targets, to_values
+
+
+@dataclass
+class PendingBatch:
+    """One recorded batch of one signal, as the training thread handed it over."""
+
+    column: str            # sample-table column, "signals//<name>"
+    signal: int            # history signal id
+    rows: np.ndarray       # int64 sample-table rows, length B
+    values: object         # detached tensor or float64 array, shape [B] / [B, ...] / scalar
+    preds: object | None   # detached [B, C] scores or [B] values
+    targets: object | None
+    step: int
+    exp: int
+    log: bool
+
+
+@dataclass
+class PreparedBatch:
+    """A :class:`PendingBatch` converted to numpy."""
+
+    batch: PendingBatch
+    values: np.ndarray            # float64 [B]
+    preds: np.ndarray | None      # float64 [B]
+    targets: np.ndarray | None    # float64 [B]
+    stats: tuple[float, float, float] | None  # mean, min, max when logged
+
+
+def detach(x):
+    """Drop the autograd graph of a tensor (anything else is returned as it is)."""
+    return x.detach() if hasattr(x, "detach") else x
+
+
+def check_values(values, batch_size: int, argument: str):
+    """Validate ``values`` for a batch of ``batch_size`` now, so errors reach the caller.
+
+    Returns a detached tensor or a float64 array. Raises ``ValueError``/``TypeError`` naming
+    ``argument`` for a wrong first dimension or a non-numeric type.
+    """
+    if hasattr(values, "detach") and hasattr(values, "shape"):
+        if values.dtype.is_complex:
+            raise TypeError(f"{argument}: complex values cannot be recorded")
+        values = values.detach()
+    else:
+        values = to_values(values, argument)
+    shape = tuple(values.shape)
+    if shape and shape[0] != batch_size:
+        raise ValueError(f"{argument}: first dimension is {shape[0]} but the batch has "
+                         f"{batch_size} sample ids")
+    return values
+
+
+def prepare(batch: PendingBatch) -> PreparedBatch:
+    b = len(batch.rows)
+    values = per_sample(to_values(batch.values, batch.column), b, batch.column)
+    stats = None
+    if batch.log and b:
+        stats = (float(np.add.reduce(values)) / b, float(np.minimum.reduce(values)),
+                 float(np.maximum.reduce(values)))
+    return PreparedBatch(batch, values, class_predictions(batch.preds, b),
+                         scalar_targets(batch.targets, b), stats)
+
+
+def last_wins(rows: np.ndarray, *columns: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Keep the last occurrence of each row (later batches overwrite earlier ones)."""
+    if len(rows) < 2:
+        return (rows, *columns)
+    _, first_of_reversed = np.unique(rows[::-1], return_index=True)
+    keep = len(rows) - 1 - first_of_reversed
+    return (rows[keep], *(c[keep] for c in columns))
+
+
+class BatchQueue:
+    """Hand-over point between the training thread and the ledger.
+
+    ``put`` holds a lock for one list append; ``drain`` swaps the list out and applies it with
+    ``apply``, one drain at a time so that later batches always land after earlier ones.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._drain_lock = threading.Lock()
+        self._items: list[PendingBatch] = []
+
+    def put(self, batch: PendingBatch) -> None:
+        with self._lock:
+            self._items.append(batch)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+    def drain(self, apply: Callable[[list[PreparedBatch]], None]) -> int:
+        """Convert and apply everything queued so far; return the number of batches.
+
+        Never call it while holding a lock that ``apply`` takes.
+        """
+        with self._drain_lock:
+            with self._lock:
+                items, self._items = self._items, []
+            if items:
+                apply([prepare(b) for b in items])
+            return len(items)
