@@ -249,6 +249,11 @@ class Session:
         log : bool, default True
             Also record the batch mean/min/max as one global point.
 
+        Shapes are checked at once; the conversion to numpy and the writes happen when the
+        batch is applied, in bulk, by the next reader or the history writer (within
+        ``flush_interval``). Tensors are referenced until then, not copied: do not modify them
+        in place after recording (losses and model outputs never are in an ordinary loop).
+
         Raises
         ------
         UnknownSampleError

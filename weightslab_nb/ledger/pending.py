@@ -9,6 +9,7 @@ everything recorded before its call.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from weightslab_nb.watch.batches import class_predictions, per_sample, scalar_targets, to_values
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -116,6 +119,12 @@ class BatchQueue:
         with self._drain_lock:
             with self._lock:
                 items, self._items = self._items, []
-            if items:
-                apply([prepare(b) for b in items])
+            prepared = []
+            for batch in items:
+                try:
+                    prepared.append(prepare(batch))
+                except Exception:  # shapes were checked when recorded; report, keep the rest
+                    log.exception("could not convert a recorded batch of %s", batch.column)
+            if prepared:
+                apply(prepared)
             return len(items)

@@ -1,0 +1,57 @@
+"""Batches recorded on the hot path are applied later, in bulk: what a reader can rely on."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+
+def test_the_latest_batch_wins_for_a_sample_recorded_twice_before_a_read(session):
+    session.save_signals({"loss": [1.0, 2.0]}, [0, 1], step=1)
+    session.save_signals({"loss": [5.0]}, [1], step=2)
+    session.save_signals({"loss": [7.0, 8.0]}, [1, 0], step=3)
+    df = session.dataframe
+    assert df.loc[(0, 0), "signals//loss"] == 8.0
+    assert df.loc[(1, 0), "signals//loss"] == 7.0
+    steps = [step for _, step, _, _ in session.query_sample_history(1)]
+    assert steps == [1, 2, 3]
+
+
+def test_a_recorded_tensor_is_readable_at_once_without_a_flush(session):
+    loss = torch.tensor([0.5, 1.5, 2.5], requires_grad=True) * 2
+    session.save_signals({"loss": loss}, ["a", "b", "c"], step=4)
+    df = session.dataframe
+    assert df.loc[("b", 0), "signals//loss"] == pytest.approx(3.0)
+    assert session.global_series("loss")["max"].tolist() == [5.0]
+
+
+def test_a_wrong_length_is_refused_when_recorded_and_leaves_no_trace(session):
+    session.save_signals({"loss": [1.0, 2.0]}, [0, 1], step=1)
+    with pytest.raises(ValueError, match="first dimension is 3"):
+        session.save_signals({"loss": torch.ones(3)}, [0, 1], step=2)
+    assert [s for _, s, _, _ in session.query_signal_history("loss")] == [1, 1]
+    assert len(session.global_series("loss")["step"]) == 1
+
+
+def test_readers_racing_a_recording_thread_see_every_batch_exactly_once(session):
+    session.save_signals({"loss": np.zeros(64)}, list(range(64)), step=0)
+    done = threading.Event()
+
+    def record():
+        for step in range(1, 301):
+            session.save_signals({"loss": np.full(64, float(step))}, list(range(64)), step=step)
+        done.set()
+
+    worker = threading.Thread(target=record)
+    worker.start()
+    while not done.is_set():  # read as fast as possible while the other thread records
+        session.global_series("loss")
+        session.dataframe
+    worker.join(timeout=30)
+    series = session.global_series("loss")
+    assert series["step"].tolist() == list(range(301))
+    assert len(session.query_signal_history("loss")) == 301 * 64
+    assert (session.dataframe["signals//loss"] == 300.0).all()
