@@ -57,9 +57,16 @@ def chromium_path() -> str:
     return CHROMIUM
 
 
+THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
+
+
 @pytest.fixture
-def lab(tmp_path):
-    """Start JupyterLab on a copy of notebooks/; yield (base_url, token, root_dir)."""
+def lab(tmp_path, request):
+    """Start JupyterLab on a copy of notebooks/; yield (base_url, token, root_dir).
+
+    Parametrize indirectly with "light" or "dark" to choose the theme (default light).
+    """
+    theme = THEMES[getattr(request, "param", "light")]
     root = tmp_path / "root"
     root.mkdir()
     for notebook in (REPO / "notebooks").glob("*.ipynb"):  # not the run folders nbval leaves
@@ -74,6 +81,7 @@ def lab(tmp_path):
     notif = tmp_path / "lab-settings" / "@jupyterlab" / "apputils-extension"
     notif.mkdir(parents=True)
     (notif / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
+    (notif / "themes.jupyterlab-settings").write_text(f'{{"theme": "{theme}"}}')
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
            f"--port={port}", f"--IdentityProvider.token={token}",
            f"--ServerApp.root_dir={root}", "--allow-root", "--LabApp.news_url="]

@@ -51,13 +51,16 @@ def _append_training_cell(root) -> None:
     nbformat.write(nb, path)
 
 
-def test_quickstart_live_panels_and_discard_by_click(lab, browser_page):
+@pytest.mark.parametrize("lab", ["light", "dark"], indirect=True)
+def test_quickstart_live_panels_and_discard_by_click(lab, browser_page, request):
     from playwright.sync_api import expect
 
     base, token, root = lab
     _append_training_cell(root)
     page = browser_page
     open_notebook(page, base, token, "01_quickstart.ipynb")
+    dark = request.node.callspec.params["lab"] == "dark"
+    expect(page.locator("body")).to_have_attribute("data-jp-theme-light", str(not dark).lower())
     run_all(page)
     _wait_until_done(page.locator(".jp-CodeCell .jp-InputPrompt").last, page)
     errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']")
@@ -91,7 +94,8 @@ def test_quickstart_live_panels_and_discard_by_click(lab, browser_page):
                                                                        timeout=20_000)
 
     ARTIFACTS.mkdir(exist_ok=True)
+    theme = request.node.callspec.params["lab"]
     page.locator(".wl-dashboard, .wl-grid").first.screenshot(
-        path=str(ARTIFACTS / "quickstart-dashboard.png"))
-    page.screenshot(path=str(ARTIFACTS / "quickstart-page.png"))
+        path=str(ARTIFACTS / f"quickstart-dashboard-{theme}.png"))
+    page.screenshot(path=str(ARTIFACTS / f"quickstart-page-{theme}.png"))
     assert not page.errors, page.errors
