@@ -10,21 +10,7 @@ import pytest
 from weightslab_nb.panels.curves import LossCurves
 from weightslab_nb.panels.wire import decode_arrays
 
-
-class Capture:
-    def __init__(self, widget):
-        self.messages: list[tuple[dict, list]] = []
-        self._cond = threading.Condition()
-        widget.send = self._send
-
-    def _send(self, content, buffers=None):
-        with self._cond:
-            self.messages.append((content, list(buffers or [])))
-            self._cond.notify_all()
-
-    def of_type(self, kind):
-        with self._cond:
-            return [(m, b) for m, b in self.messages if m.get("type") == kind]
+from tests.panel_capture import Capture
 
 
 def record(session, name, values, start_step=0):

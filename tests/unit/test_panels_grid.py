@@ -15,27 +15,7 @@ from torch import nn
 from weightslab_nb.demo import digits_mlp, train_digits
 from weightslab_nb.panels.grid import SampleGrid
 
-
-class Capture:
-    """Records what a widget sends (replaces ``widget.send``), with event-based waiting."""
-
-    def __init__(self, widget):
-        self.messages: list[tuple[dict, list]] = []
-        self._cond = threading.Condition()
-        widget.send = self._send
-
-    def _send(self, content, buffers=None):
-        with self._cond:
-            self.messages.append((content, list(buffers or [])))
-            self._cond.notify_all()
-
-    def wait_for(self, predicate, timeout=5.0):
-        with self._cond:
-            assert self._cond.wait_for(lambda: any(predicate(m) for m, _ in self.messages), timeout)
-            return next((m, b) for m, b in self.messages if predicate(m))
-
-    def reply(self, req):
-        return self.wait_for(lambda m: m.get("req") == req)
+from tests.panel_capture import Capture
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 
 import ipywidgets
 import pytest
@@ -12,27 +11,12 @@ from torch import nn
 from weightslab_nb.demo import digits_mlp
 from weightslab_nb.panels import Dashboard, LossCurves, SampleGrid, TagEditor, TrainingControls, dashboard
 
-
-class Capture:
-    def __init__(self, widget):
-        self.messages: list[dict] = []
-        self._cond = threading.Condition()
-        widget.send = self._send
-
-    def _send(self, content, buffers=None):
-        with self._cond:
-            self.messages.append(content)
-            self._cond.notify_all()
-
-    def reply(self, req):
-        with self._cond:
-            assert self._cond.wait_for(lambda: any(m.get("req") == req for m in self.messages), 5)
-            return next(m for m in self.messages if m.get("req") == req)
+from tests.panel_capture import Capture
 
 
 def ask(widget, cap, req, **content):
     widget._handle_custom_msg({"req": req, **content}, [])
-    return cap.reply(req)
+    return cap.reply(req)[0]
 
 
 @pytest.fixture

@@ -272,19 +272,17 @@ class HistoryStore:
             ids, origins = self._sample_dims(self._written["samples"])
             if ids:
                 start = self._written["samples"]
-                dims = pa.table({
+                con.from_arrow(pa.table({
                     "row": np.arange(start, start + len(ids), dtype=np.int64),
                     "sample_id": [str(s) for s in ids],
                     "id_is_int": [isinstance(s, int) for s in ids],
-                    "origin": origins})
-                con.execute("INSERT INTO samples SELECT * FROM dims")
+                    "origin": origins})).insert_into("samples")
             if glob:
-                g = pa.table(dict(zip(("signal", "step", "mean", "min", "max", "count", "exp"),
-                                      map(list, zip(*glob)))))
-                con.execute("INSERT INTO global_history SELECT * FROM g")
+                columns = ("signal", "step", "mean", "min", "max", "count", "exp")
+                con.from_arrow(pa.table(dict(zip(columns, map(list, zip(*glob)))))
+                               ).insert_into("global_history")
             if chunks:
-                s = pa.table(concat_chunks(chunks))
-                con.execute("INSERT INTO sample_history SELECT * FROM s")
+                con.from_arrow(pa.table(concat_chunks(chunks))).insert_into("sample_history")
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
