@@ -7,9 +7,11 @@ call that needs a session creates one (``wl.current_session()``).
 from __future__ import annotations
 
 from weightslab_nb.api import (discard_samples, get_current_experiment_hash,
-                               get_discarded_samples, get_samples_by_tag, query_sample_history,
-                               query_signal_history, register_categorical_tag, save_signals,
-                               set_categorical_tag, start_training, tag_samples, watch_or_edit)
+                               get_discarded_samples, get_samples_by_tag, query_instance_history,
+                               query_sample_history, query_signal_history,
+                               register_categorical_tag, save_instance_signals, save_signals,
+                               set_categorical_tag, start_training, tag_samples, watch_or_edit,
+                               write_dataframe, write_history)
 from weightslab_nb.errors import TrainingStopped, UnknownSampleError
 from weightslab_nb.session import Session, current_session, new_session, set_current_session
 
@@ -33,6 +35,7 @@ __all__ = [
     "watch_or_edit", "save_signals", "tag_samples", "register_categorical_tag",
     "set_categorical_tag", "discard_samples", "get_samples_by_tag", "get_discarded_samples",
     "query_signal_history", "query_sample_history", "get_current_experiment_hash",
-    "start_training", "Session", "current_session", "new_session", "set_current_session",
+    "start_training", "save_instance_signals", "query_instance_history", "write_history",
+    "write_dataframe", "Session", "current_session", "new_session", "set_current_session",
     "TrainingStopped", "UnknownSampleError", *_PANELS,
 ]

@@ -28,6 +28,8 @@ from weightslab_nb.ledger.sample_table import SampleTable, signal_column, tag_co
 from weightslab_nb.ledger.selection import Selection
 from weightslab_nb.ledger.pending import (BatchQueue, PendingBatch, PreparedBatch, check_values,
                                           detach, last_wins)
+from weightslab_nb.ledger.sample_table import annotation_ids
+from weightslab_nb.watch.batches import to_values
 from weightslab_nb.watch.data import last_batch_rows
 
 log = logging.getLogger(__name__)
@@ -81,6 +83,7 @@ class Session:
         self._loss_column: str | None = None
         self._sinks: dict[str, tuple[str, int]] = {}
         self._pending = BatchQueue()
+        self._applied_listeners: list = []
         self.history = HistoryStore(lambda: self.root_log_dir / "history.duckdb", self._sample_dims,
                                     flush_interval=flush_interval, before_flush=self.drain)
         self._closed = False
@@ -223,12 +226,13 @@ class Session:
             self.changes.table += 1
         return rows
 
-    def _sample_dims(self, start: int) -> tuple[list, list]:
+    def _sample_dims(self, start: int) -> tuple[list, list, list]:
         with self.lock:
             n = len(self.table)
             ids = self.table.sample_id[start:n].tolist()
+            annotations = self.table.annotation_id[start:n].tolist()
             codes = self.table.origin_code[start:n]
-            return ids, [self.table.origins[c] for c in codes]
+            return ids, annotations, [self.table.origins[c] for c in codes]
 
     # ---------------------------------------------------------------- recording (hot path)
     def record_batch(self, name: str, batch_ids, values, preds=None, targets=None,
@@ -319,6 +323,14 @@ class Session:
         for p in batches:
             b = p.batch
             self.history.append_samples(b.signal, b.step, b.rows, p.values, b.exp, p.stats)
+        for listener in self._applied_listeners:
+            listener(batches)  # e.g. dynamic signals; may call session methods (drain re-enters)
+
+    def add_applied_listener(self, listener) -> None:
+        """Call ``listener(batches)`` after each bulk apply, from the draining thread, with the
+        :class:`~weightslab_nb.ledger.pending.PreparedBatch` list just applied. No session lock
+        is held then: the listener may read and write through session methods."""
+        self._applied_listeners.append(listener)
 
     def record_scalar(self, name: str, value: float, count: int = 1, vmin: float | None = None,
                       vmax: float | None = None, step: int | None = None) -> None:
@@ -371,6 +383,69 @@ class Session:
         for i, (name, values) in enumerate(checked):
             self._enqueue(name, rows, values, preds if i == 0 else None,
                           detach(targets) if i == 0 else None, step, log)
+
+    def save_instance_signals(self, signals: dict, batch_ids, batch_idx, step: int | None = None,
+                              origin: str | None = None, targets=None, log: bool = True) -> None:
+        """Record per-instance values (detection boxes, segmentation masks) of one batch.
+
+        Parameters
+        ----------
+        signals : dict[str, Tensor | ndarray]
+            Name -> flat values, one per instance (length N, all instances of the batch).
+        batch_ids : sequence of int/str or LongTensor, length B
+            The sample id of each batch position.
+        batch_idx : sequence of int or LongTensor, length N
+            For each instance, the batch position (0..B-1) of its sample.
+        step : int, optional
+            Defaults to the current training step.
+        origin : str, optional
+            Origin of samples not registered yet (default ``"unassigned"``); known samples keep
+            theirs.
+        targets : length-N sequence, optional
+            One target per instance; stored when each is a single number.
+        log : bool, default True
+            Also record each signal's mean/min/max over the instances as a global point.
+
+        Instances get annotation ids 1, 2, ... in the order they appear for each sample within
+        this call (annotation id 0 is the sample's own row); the values land at
+        ``(sample_id, annotation_id)`` rows of the sample table and in the instance history.
+
+        Raises
+        ------
+        ValueError
+            A ``batch_idx`` entry outside ``0..B-1`` or a signal whose length is not N; nothing
+            is recorded then.
+        TypeError
+            Non-numeric values or ids of the wrong type.
+        """
+        if not isinstance(signals, dict) or not signals:
+            raise TypeError("signals: expected a non-empty dict of name -> values")
+        ids = normalize_ids(batch_ids, "batch_ids")
+        positions = np.asarray(to_values(batch_idx, "batch_idx"))
+        if positions.ndim != 1 or not np.all(positions == np.round(positions)):
+            raise ValueError("batch_idx: expected a flat sequence of integer batch positions")
+        positions = positions.astype(np.int64)
+        if positions.size and (positions.min() < 0 or positions.max() >= len(ids)):
+            raise ValueError(f"batch_idx: positions must lie in 0..{len(ids) - 1}")
+        checked = [(name, check_values(values, len(positions), f"signals[{name!r}]"))
+                   for name, values in signals.items()]
+        annotation = annotation_ids(positions)
+        with self.lock:
+            unknown = [s for s in ids if not self.table.has(s)]
+            if unknown:
+                self.table.add_samples(unknown, origin or UNASSIGNED_ORIGIN)
+            sample_rows = self.table.rows_for(ids, argument="batch_ids")
+            rows = np.empty(len(positions), dtype=np.int64)
+            for ann in np.unique(annotation):
+                at = np.flatnonzero(annotation == ann)
+                for code in np.unique(self.table.origin_code[sample_rows[positions[at]]]):
+                    part = at[self.table.origin_code[sample_rows[positions[at]]] == code]
+                    rows[part] = self.table.add_samples([ids[p] for p in positions[part]],
+                                                        self.table.origins[code], int(ann))
+            self.changes.table += 1
+        for i, (name, values) in enumerate(checked):
+            self._enqueue(name, rows, values, None, detach(targets) if i == 0 else None, step,
+                          log)
 
     # ---------------------------------------------------------------- tags and discards
     def tag_samples(self, sample_ids, tag: str, mode: str = "add") -> None:
@@ -580,6 +655,109 @@ class Session:
         sigs, exps = self.history.names_by_id()
         return [(sigs[int(s)], int(st), float(v), exps.get(int(e)))
                 for s, st, v, e in zip(cols["signal"], cols["step"], cols["value"], cols["exp"])]
+
+    def query_instance_history(self, sample_id, annotation_id: int, signal_name: str | None = None,
+                               exp_hash: str | None = None) -> list[tuple]:
+        """The logged history of one instance: ``[(signal_name, step, value, experiment_hash)]``.
+
+        ``annotation_id`` is 1-based (0 is the sample's own row, see
+        :meth:`query_sample_history`). Sorted by signal then step.
+
+        Raises
+        ------
+        UnknownSampleError
+            If the ``(sample_id, annotation_id)`` pair is not known.
+        """
+        if isinstance(annotation_id, bool) or not isinstance(annotation_id, (int, np.integer)):
+            raise TypeError(f"annotation_id: expected an int, got {annotation_id!r}")
+        rows = self.table.rows_for([sample_id], annotation_id=int(annotation_id),
+                                   argument="sample_id/annotation_id")
+        self.drain()
+        cols = self.history.query_samples(rows=rows, signal=None if signal_name is None else
+                                          _history_name(signal_name), exp_hash=exp_hash)
+        sigs, exps = self.history.names_by_id()
+        return [(sigs[int(s)], int(st), float(v), exps.get(int(e)))
+                for s, st, v, e in zip(cols["signal"], cols["step"], cols["value"], cols["exp"])]
+
+    def history_frame(self, layer: str, signals=None, exp_hash: str | None = None,
+                      sample_ids=None, annotation_ids=None):
+        """One history layer as a pandas DataFrame (the source of ``write_history``).
+
+        Parameters
+        ----------
+        layer : {"global", "sample", "instance"}
+        signals : str or list of str, optional
+            Keep these signal names only.
+        exp_hash : str, optional
+            Keep one run; None keeps every run.
+        sample_ids, annotation_ids : optional
+            Keep these samples / annotation ids (ignored by the global layer; annotation ids
+            only filter the instance layer). Unknown ids match nothing.
+
+        Returns
+        -------
+        DataFrame
+            global: ``graph_name, experiment_hash, step, metric_value, metric_min, metric_max,
+            count``; sample: ``graph_name, experiment_hash, sample_id, step, metric_value``;
+            instance: the sample columns plus ``annotation_id``. Global rows are sorted by name
+            and step; the others by sample-table row (the order samples were registered),
+            signal and step.
+        """
+        import pandas as pd
+
+        if layer not in ("global", "sample", "instance"):
+            raise ValueError(f"layer: expected 'global', 'sample' or 'instance', got {layer!r}")
+        names = [signals] if isinstance(signals, str) else (None if signals is None else list(signals))
+        self.drain()
+        sig_names, exps = self.history.names_by_id()
+        if layer == "global":
+            parts = [self.history.query_global(_history_name(n), exp_hash) for n in names] \
+                if names is not None else [self.history.query_global(None, exp_hash)]
+            cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+            frame = pd.DataFrame({
+                "graph_name": [sig_names[int(s)] for s in cols["signal"]],
+                "experiment_hash": [exps.get(int(e)) for e in cols["exp"]],
+                "step": cols["step"], "metric_value": cols["mean"], "metric_min": cols["min"],
+                "metric_max": cols["max"], "count": cols["count"]})
+            return frame.sort_values(["graph_name", "step"], kind="stable", ignore_index=True)
+        cols = self.history.query_samples(exp_hash=exp_hash)
+        with self.lock:
+            ann = self.table.annotation_id[cols["row"]]
+            keep = ann == 0 if layer == "sample" else ann >= 1
+            if names is not None:
+                wanted = [self.history._signal_ids.get(_history_name(n), -1) for n in names]
+                keep &= np.isin(cols["signal"], wanted)
+            if sample_ids is not None:
+                wanted_ids = set(normalize_ids(sample_ids, "sample_id"))
+                keep &= np.fromiter((s in wanted_ids for s in self.table.sample_id[cols["row"]]),
+                                    dtype=bool, count=len(keep))
+            if layer == "instance" and annotation_ids is not None:
+                keep &= np.isin(ann, np.atleast_1d(np.asarray(annotation_ids, dtype=np.int64)))
+            rows = cols["row"][keep]
+            data = {"graph_name": [sig_names[int(s)] for s in cols["signal"][keep]],
+                    "experiment_hash": [exps.get(int(e)) for e in cols["exp"][keep]],
+                    "sample_id": self.table.sample_id[rows].tolist()}
+            if layer == "instance":
+                data["annotation_id"] = self.table.annotation_id[rows].astype(np.int64)
+        data["step"] = cols["step"][keep]
+        data["metric_value"] = cols["value"][keep]
+        return pd.DataFrame(data)
+
+    def write_history(self, path=None, format: str = "json", type_of_history=None,
+                      graph_name=None, experiment_hash=None, sample_id=None, instance_id=None):
+        """Export signal history to a file; see :func:`weightslab_nb.history.export.write_history`."""
+        from weightslab_nb.history.export import write_history
+
+        return write_history(self, path, format, type_of_history, graph_name, experiment_hash,
+                             sample_id, instance_id)
+
+    def write_dataframe(self, path=None, format: str = "json", columns=None, sample_id=None,
+                        instance_id=None):
+        """Export the sample table to a file; see
+        :func:`weightslab_nb.history.export.write_dataframe`."""
+        from weightslab_nb.history.export import write_dataframe
+
+        return write_dataframe(self, path, format, columns, sample_id, instance_id)
 
     # ---------------------------------------------------------------- views for users and panels
     @property

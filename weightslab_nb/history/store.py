@@ -4,7 +4,10 @@ Three layers, each row carrying the experiment it belongs to:
 
 * global   — one row per (signal, step): mean, min, max and count of the logged batch values;
 * sample   — one row per (signal, sample, step): the per-sample value;
-* instance — reserved for per-annotation values (``annotation_id >= 1``).
+* instance — one row per (signal, sample, annotation, step): per-instance values.
+
+The sample and instance layers share one table keyed by sample-table row: a row stands for one
+``(sample_id, annotation_id)``, and ``annotation_id >= 1`` makes it an instance.
 
 Appends (any thread, typically training) take a short lock to hand over a reference to the
 batch's arrays. A writer thread moves pending chunks into DuckDB every ``flush_interval``
@@ -27,14 +30,15 @@ from weightslab_nb.history.buffers import (GLOBAL_DTYPES, GrowableColumns, Sampl
 
 log = logging.getLogger(__name__)
 
-SampleDims = Callable[[int], tuple[list, list]]
-"""``f(start) -> (sample_ids, origins)`` of the sample-table rows ``start, start+1, ...``."""
+SampleDims = Callable[[int], tuple[list, list, list]]
+"""``f(start) -> (sample_ids, annotation_ids, origins)`` of the sample-table rows ``start, ...``."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS signals (id INTEGER PRIMARY KEY, name VARCHAR NOT NULL);
 CREATE TABLE IF NOT EXISTS experiments (id INTEGER PRIMARY KEY, hash VARCHAR NOT NULL);
 CREATE TABLE IF NOT EXISTS samples (row BIGINT PRIMARY KEY, sample_id VARCHAR NOT NULL,
-                                    id_is_int BOOLEAN NOT NULL, origin VARCHAR);
+                                    id_is_int BOOLEAN NOT NULL, annotation_id INTEGER NOT NULL,
+                                    origin VARCHAR);
 CREATE TABLE IF NOT EXISTS global_history (signal INTEGER, step BIGINT, mean DOUBLE,
                                            min DOUBLE, max DOUBLE, count BIGINT, exp INTEGER);
 CREATE TABLE IF NOT EXISTS sample_history (signal INTEGER, row BIGINT, step BIGINT,
@@ -184,6 +188,28 @@ class HistoryStore:
         order = np.lexsort((out["step"], out["signal"], out["row"]))
         return {k: v[order] for k, v in out.items()}
 
+    def query_global(self, signal: str | None = None,
+                     exp_hash: str | None = None) -> dict[str, np.ndarray]:
+        """Global points as columns ``signal, step, mean, min, max, count, exp`` (ids), in the
+        order recorded per signal. ``signal``/``exp_hash`` restrict (an unknown name: no rows)."""
+        names = [signal] if signal is not None else self.global_names()
+        exp = self._exp_ids.get(exp_hash) if exp_hash is not None else None
+        parts = []
+        for name in names:
+            cols = self.global_series(name)
+            sig = self._signal_ids.get(name)
+            if sig is None or (exp_hash is not None and exp is None):
+                continue
+            keep = cols["exp"] == exp if exp is not None else slice(None)
+            part = {k: v[keep] for k, v in cols.items()}
+            part["signal"] = np.full(len(part["step"]), sig, dtype=np.int32)
+            parts.append(part)
+        keys = ("signal", *GLOBAL_DTYPES)
+        if not parts:
+            return {k: np.empty(0, dtype=np.int32 if k == "signal" else GLOBAL_DTYPES[k])
+                    for k in keys}
+        return {k: np.concatenate([p[k] for p in parts]) for k in keys}
+
     def names_by_id(self) -> tuple[dict[int, str], dict[int, str]]:
         with self._lock:
             return ({v: k for k, v in self._signal_ids.items()},
@@ -269,13 +295,14 @@ class HistoryStore:
                 new = items[self._written[table]:]
                 if new:
                     con.executemany(f"INSERT INTO {table} VALUES (?, ?)", [(i, n) for n, i in new])
-            ids, origins = self._sample_dims(self._written["samples"])
+            ids, annotations, origins = self._sample_dims(self._written["samples"])
             if ids:
                 start = self._written["samples"]
                 con.from_arrow(pa.table({
                     "row": np.arange(start, start + len(ids), dtype=np.int64),
                     "sample_id": [str(s) for s in ids],
                     "id_is_int": [isinstance(s, int) for s in ids],
+                    "annotation_id": np.asarray(annotations, dtype=np.int32),
                     "origin": origins})).insert_into("samples")
             if glob:
                 columns = ("signal", "step", "mean", "min", "max", "count", "exp")

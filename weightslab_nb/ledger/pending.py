@@ -100,7 +100,7 @@ class BatchQueue:
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._drain_lock = threading.Lock()
+        self._drain_lock = threading.RLock()  # listeners run inside a drain and may read
         self._items: list[PendingBatch] = []
 
     def put(self, batch: PendingBatch) -> None:

@@ -31,6 +31,21 @@ def tag_column(name: str) -> str:
     return name if name.startswith(TAG_PREFIX) else TAG_PREFIX + name
 
 
+def annotation_ids(positions: np.ndarray) -> np.ndarray:
+    """1-based annotation ids: the order in which each position appears in ``positions``.
+
+    ``[0, 1, 0, 0, 2, 1] -> [1, 1, 2, 3, 1, 2]``
+    """
+    n = len(positions)
+    order = np.argsort(positions, kind="stable")
+    sorted_pos = positions[order]
+    starts = np.flatnonzero(np.r_[True, sorted_pos[1:] != sorted_pos[:-1]]) if n else order
+    run_start = np.repeat(starts, np.diff(np.r_[starts, n]))
+    out = np.empty(n, dtype=np.int64)
+    out[order] = np.arange(n) - run_start + 1
+    return out
+
+
 class CategoricalColumn:
     """One categorical tag: int16 codes per row (-1 = no value) and its allowed values."""
 
@@ -263,11 +278,13 @@ class SampleTable:
         Columns: ``origin`` (categorical), ``target``, ``prediction`` (nullable ints when all
         known values are whole numbers), ``discarded``, one ``signals//<name>`` column per
         per-sample signal (float64, NaN = never recorded) and one ``tag:<name>`` column per tag
-        (bool, or a pandas Categorical with the registered values).
+        (bool, or a pandas Categorical with the registered values). Discards and boolean tags
+        belong to samples: on instance rows (``annotation_id >= 1``) they are missing (NA).
         """
         import pandas as pd
 
         n = self._n
+        instance = self.annotation_id[:n] > 0
         index = pd.MultiIndex.from_arrays(
             [pd.Index(self.sample_id[:n], dtype=object), self.annotation_id[:n].copy()],
             names=["sample_id", "annotation_id"])
@@ -276,12 +293,12 @@ class SampleTable:
             if self.origins else pd.Categorical([None] * n),
             "target": _maybe_int(self.target[:n]),
             "prediction": _maybe_int(self.prediction[:n]),
-            "discarded": self.discarded[:n].copy(),
+            "discarded": _sample_level(self.discarded[:n], instance),
         }
         for col, arr in self.signals.items():
             data[col] = arr[:n].copy()
         for col, arr in self.bool_tags.items():
-            data[col] = arr[:n].copy()
+            data[col] = _sample_level(arr[:n], instance)
         for col, cat in self.cat_tags.items():
             data[col] = pd.Categorical.from_codes(cat.codes[:n], categories=list(cat.values))
         return pd.DataFrame(data, index=index)
@@ -295,3 +312,14 @@ def _maybe_int(values: np.ndarray):
     if known.size and np.all(known == np.round(known)):
         return pd.Series(values).astype("Int64").array
     return values.copy()
+
+
+def _sample_level(values: np.ndarray, instance: np.ndarray):
+    """A bool column, as nullable booleans with NA on instance rows when there are any."""
+    if not instance.any():
+        return values.copy()
+    import pandas as pd
+
+    out = pd.array(values, dtype="boolean")
+    out[instance] = pd.NA
+    return out
