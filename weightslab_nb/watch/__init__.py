@@ -103,14 +103,16 @@ def _signal(session, obj, name, kwargs):
     signal_name = kwargs.pop("signal_name", None) or kwargs.pop("name", None) or name \
         or type(obj).__name__
     per_sample = bool(kwargs.pop("per_sample", False))
+    per_instance = bool(kwargs.pop("per_instance", False))
     log = bool(kwargs.pop("log", True))
-    if kwargs.pop("per_instance", False):
-        raise NotImplementedError("per_instance: per-instance signals are not available yet; "
-                                  "use per_sample=True")
     _no_extra("loss/metric/signal", kwargs)
+    if per_sample and per_instance:
+        raise ValueError("per_sample, per_instance: choose one (one value per sample, or one "
+                         "value per instance)")
     if not isinstance(signal_name, str) or not signal_name:
         raise ValueError(f"signal_name: expected a non-empty string, got {signal_name!r}")
-    wrapped = WatchedSignal(session, obj, signal_name, per_sample=per_sample, log=log)
+    wrapped = WatchedSignal(session, obj, signal_name, per_sample=per_sample, log=log,
+                            per_instance=per_instance)
     session._register("signal", signal_name, wrapped)
     return wrapped
 

@@ -24,23 +24,33 @@ class WatchedSignal:
       unchanged, so ``loss.mean().backward()`` works.
     * otherwise the (scalar) result is returned unchanged and, with ``log=True``, logged per step.
 
+    * ``per_instance=True``: the object returns one value per instance, flat and sample-major
+      (detection boxes, masks). The instance -> batch position map is read from a ``batch_idx=``
+      keyword (consumed, not passed on) or from a dict argument holding ``"batch_idx"``; the
+      values are stored at ``(sample_id, annotation_id >= 1)`` through
+      :meth:`~weightslab_nb.session.Session.save_instance_signals`.
+
     With ``log=True`` the batch mean, min and max go to the global history (one curve point per
     step).
     """
 
     def __init__(self, session: "Session", fn, name: str, per_sample: bool = False,
-                 log: bool = True):
+                 log: bool = True, per_instance: bool = False):
         if not callable(fn):
             raise TypeError(f"obj: a loss/metric must be callable, got {type(fn).__name__}")
         self.session = session
         self.fn = fn
         self.name = name
         self.per_sample = per_sample
+        self.per_instance = per_instance
         self.log = log
 
     def __call__(self, *args, batch_ids=None, **kwargs):
+        batch_idx = kwargs.pop("batch_idx", None) if self.per_instance else None
         out = self.fn(*args, **kwargs)
-        if self.per_sample:
+        if self.per_instance:
+            self._record_instances(out, args, kwargs, batch_ids, batch_idx)
+        elif self.per_sample:
             ids = batch_ids if batch_ids is not None else last_batch_ids()
             if ids is None:
                 raise ValueError(f"batch_ids: signal {self.name!r} is per-sample; pass "
@@ -57,6 +67,20 @@ class WatchedSignal:
                                        vmax=float(values.max()) if values.size else None)
         return out
 
+    def _record_instances(self, out, args, kwargs, batch_ids, batch_idx) -> None:
+        if batch_idx is None:
+            batch = next((a for a in (*args, *kwargs.values())
+                          if isinstance(a, dict) and "batch_idx" in a), None)
+            if batch is None:
+                raise ValueError(f"batch_idx: signal {self.name!r} is per-instance; pass "
+                                 "batch_idx= or a batch dict holding 'batch_idx'")
+            batch_idx = batch["batch_idx"]
+        ids = batch_ids if batch_ids is not None else last_batch_ids()
+        if ids is None:
+            raise ValueError(f"batch_ids: signal {self.name!r} is per-instance; pass batch_ids= "
+                             "(the ids a watched loader yielded)")
+        self.session.save_instance_signals({self.name: out}, ids, batch_idx, log=self.log)
+
     def __getattr__(self, item):
         # attributes of the wrapped loss (reduction, weight, ...) stay reachable
         if item == "fn":
@@ -64,5 +88,6 @@ class WatchedSignal:
         return getattr(self.fn, item)
 
     def __repr__(self) -> str:
-        kind = "per-sample" if self.per_sample else "scalar"
+        kind = "per-instance" if self.per_instance else "per-sample" if self.per_sample else \
+            "scalar"
         return f"<WatchedSignal {self.name!r} {kind} log={self.log} of {self.fn!r}>"
