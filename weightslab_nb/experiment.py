@@ -1,25 +1,68 @@
-"""Experiment identity (the hash of what defines a run) and where a run writes its files."""
+"""Experiment identity (the hash of what defines a run), its manifest, checkpoints, and where a
+run writes its files.
+
+A run directory (``root_log_dir``) holds::
+
+    history.duckdb          signal history (global, per sample, per instance)
+    ledger.parquet          the sample table: discards, tags, latest signals, targets, predictions
+    ledger.json             the tag registry (categorical values) and the step reached
+    manifest.json           one entry per experiment hash the run went through
+    checkpoints/<hash>/step_<N>.pt   model and optimizer state
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import secrets
+import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 HASH_LENGTH = 24
+MANIFEST = "manifest.json"
 
 
-def experiment_hash(hyperparameters: dict, architectures: list[str]) -> str:
-    """A 24-hex-digit hash of the hyperparameters and the model architectures.
+def experiment_hash(hyperparameters: dict, architectures: list[str], data_state: str = "") -> str:
+    """A 24-hex-digit hash of the hyperparameters, the model architectures and the data state.
 
-    Two runs with equal hyperparameters (compared as canonical JSON, keys sorted, non-JSON values
-    by ``repr``) and equal model structure (``repr`` of each watched model) share a hash.
+    Equal hyperparameters (compared as canonical JSON: keys sorted, non-JSON values by ``repr``),
+    equal model structure (``repr`` of each watched model) and an equal data state (see
+    :func:`data_state_digest`) give equal hashes; changing any of them changes the hash.
     """
-    payload = json.dumps({"hp": hyperparameters, "models": architectures}, sort_keys=True,
-                         default=repr)
+    payload = json.dumps({"hp": hyperparameters, "models": architectures, "data": data_state},
+                         sort_keys=True, default=repr)
     return hashlib.sha256(payload.encode()).hexdigest()[:HASH_LENGTH]
+
+
+def data_state_digest(table) -> str:
+    """Digest of which samples are discarded and which carry each tag (value).
+
+    Empty when nothing is discarded or tagged, so a fresh run's hash depends on its
+    hyperparameters and models only.
+    """
+    n = len(table)
+    parts: list[bytes] = []
+    if table.discarded[:n].any():
+        parts.append(b"discarded" + np.packbits(table.discarded[:n]).tobytes())
+    for column in sorted(table.bool_tags):
+        values = table.bool_tags[column][:n]
+        if values.any():
+            parts.append(column.encode() + np.packbits(values).tobytes())
+    for column in sorted(table.cat_tags):
+        cat = table.cat_tags[column]
+        codes = cat.codes[:n]
+        if (codes >= 0).any():
+            parts.append(column.encode() + json.dumps(cat.values).encode() + codes.tobytes())
+    if not parts:
+        return ""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part)
+    return digest.hexdigest()
 
 
 def default_root_log_dir(experiment_name: str | None = None) -> Path:
@@ -27,3 +70,77 @@ def default_root_log_dir(experiment_name: str | None = None) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     name = experiment_name or "run"
     return Path.cwd() / "weightslab_runs" / f"{name}-{stamp}-{secrets.token_hex(2)}"
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename: readers see the old
+    or the new content, never a partial file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class Manifest:
+    """``manifest.json``: the experiments (hashes) a run directory went through, in order.
+
+    A hash under which nothing was recorded before the next change (several ``watch_or_edit``
+    calls in a row, a tag added then removed) is skipped when it was not written yet.
+
+    Each entry: ``{"experiment_hash", "started_at" (ISO time), "step", "hyperparameters",
+    "models" (architecture strings), "discarded" (count), "tags" (counts)}``.
+    """
+
+    def __init__(self, root: Path):
+        self.path = Path(root) / MANIFEST
+
+    def entries(self) -> list[dict]:
+        if not self.path.exists():
+            return []
+        return json.loads(self.path.read_text())["experiments"]
+
+    def record(self, entries: list[dict]) -> None:
+        """Append entries whose hash is not yet the last one recorded."""
+        current = self.entries()
+        for entry in entries:
+            if not current or current[-1]["experiment_hash"] != entry["experiment_hash"]:
+                current.append(entry)
+        write_atomic(self.path, json.dumps({"experiments": current}, indent=1,
+                                           default=repr).encode())
+
+
+def save_checkpoint(root: Path, exp_hash: str | None, step: int, models: dict,
+                    optimizers: dict) -> Path:
+    """Save every watched model's and optimizer's ``state_dict`` under
+    ``<root>/checkpoints/<hash>/step_<step>.pt`` (atomically) and return the path."""
+    import io
+
+    import torch
+
+    payload = {"step": step, "experiment_hash": exp_hash,
+               "models": {name: m.state_dict() for name, m in models.items()},
+               "optimizers": {name: o.state_dict() for name, o in optimizers.items()}}
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    path = Path(root) / "checkpoints" / (exp_hash or "none") / f"step_{step}.pt"
+    write_atomic(path, buffer.getvalue())
+    return path
+
+
+def load_checkpoint(path: Path, models: dict, optimizers: dict) -> int:
+    """Load a checkpoint written by :func:`save_checkpoint` into the given objects (matched by
+    name); return its step. Raises ``KeyError`` naming a watched object the file lacks."""
+    import torch
+
+    payload = torch.load(path, map_location="cpu", weights_only=False)
+    for kind, objects in (("models", models), ("optimizers", optimizers)):
+        for name, obj in objects.items():
+            if name not in payload[kind]:
+                raise KeyError(f"checkpoint {path} has no {kind[:-1]} named {name!r}")
+            obj.load_state_dict(payload[kind][name])
+    return int(payload["step"])

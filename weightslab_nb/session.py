@@ -12,6 +12,7 @@ import atexit
 import functools
 import logging
 import threading
+import time
 import weakref
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from weightslab_nb.control import Controller, TrainingHandle
-from weightslab_nb.experiment import default_root_log_dir, experiment_hash
+from weightslab_nb.experiment import data_state_digest, default_root_log_dir, experiment_hash
 from weightslab_nb.history import HistoryStore
 from weightslab_nb.ledger.ids import SampleId, normalize_ids
 from weightslab_nb.ledger.query import GridPage, GridQuery, page_rows, select_rows, sortable_columns
@@ -62,6 +63,15 @@ class Session:
         written until the first value is recorded.
     flush_interval : float, default 0.5
         Seconds between background flushes of the history to disk.
+    checkpoint_every : int, optional
+        Save model and optimizer state every this many training steps (default: the
+        ``checkpoint_every`` hyperparameter, else never; :meth:`save_checkpoint` saves on
+        demand).
+
+    Reopening: when ``root_log_dir`` (given here, or by the hyperparameters before any data is
+    watched) already holds a run, its samples, tags, categorical values, discards, latest
+    signals and history are loaded, and the step count continues where it stopped. Watch the
+    same data again (same sample ids and origins) to keep training it.
 
     Use as a context manager to make it current and close it afterwards::
 
@@ -69,7 +79,8 @@ class Session:
             loader = s.watch_or_edit(dataset, flag="data", loader_name="train_loader")
     """
 
-    def __init__(self, root_log_dir: str | Path | None = None, flush_interval: float = 0.5):
+    def __init__(self, root_log_dir: str | Path | None = None, flush_interval: float = 0.5,
+                 checkpoint_every: int | None = None):
         self.lock = threading.RLock()
         self.changes = ChangeCounters()
         self.registry = Registry()
@@ -85,12 +96,18 @@ class Session:
         self._pending = BatchQueue()
         self._applied_listeners: list = []
         self.history = HistoryStore(lambda: self.root_log_dir / "history.duckdb", self._sample_dims,
-                                    flush_interval=flush_interval, before_flush=self.drain)
+                                    flush_interval=flush_interval, before_flush=self._before_flush)
+        self._checkpoint_every = checkpoint_every
+        self._manifest_pending: list[dict] = []
+        self._persisted = (0, 0, 0)  # change counters at the last ledger snapshot
+        self._next_snapshot = 0.0
         self._closed = False
         self._previous: Session | None = None
         # flush and close the history file when the interpreter exits without close()
         self._at_exit = functools.partial(_close_at_exit, weakref.ref(self))
         atexit.register(self._at_exit)
+        if self._root_log_dir is not None:
+            self._restore_if_present()
 
     # ---------------------------------------------------------------- lifecycle
     @property
@@ -108,6 +125,29 @@ class Session:
             raise RuntimeError(f"root_log_dir: history is already written under "
                                f"{self._root_log_dir}; set the directory before training starts")
         self._root_log_dir = path
+        self._restore_if_present()
+
+    def _restore_if_present(self) -> None:
+        """Load the run stored under ``root_log_dir``, if any (only into an empty session)."""
+        from weightslab_nb.ledger import persist
+
+        with self.lock:
+            if len(self.table) or self.history.connected:
+                return
+            restored = self.history.restore()
+            if restored is None:
+                return
+            samples, last_step = restored
+            for start, end in _runs(samples):
+                _, annotation, origin = samples[start]
+                self.table.add_samples([s for s, _, _ in samples[start:end]], origin, annotation)
+            step = persist.restore(self._root_log_dir, self.table)
+            self.controller.step = max(last_step, step or 0)
+            self._persisted = (self.changes.table, self.changes.tags, self.table.discard_version)
+            self.changes.table += 1
+            self.changes.tags += 1
+            self._refresh_experiment_hash()
+            self.changes.history += 1
 
     def activate(self) -> "Session":
         """Make this the session that module-level ``wl.*`` functions act on."""
@@ -126,7 +166,7 @@ class Session:
         self.controller.stop()
         if not self.controller.join(timeout):
             log.warning("training thread did not stop within %.1f s", timeout)
-        self.history.close()
+        self.history.close()  # drains, then saves the ledger and manifest (see _before_flush)
         atexit.unregister(self._at_exit)
         if current_session(create=False) is self:
             set_current_session(self._previous)
@@ -206,10 +246,85 @@ class Session:
             self.changes.hyperparameters += 1
 
     def _refresh_experiment_hash(self) -> None:
+        """Recompute the hash (call under ``self.lock``); a new one is queued for the manifest."""
+        if self._hp is None and not self.registry.all("model"):
+            return  # no experiment yet: nothing defines one
         hp = self._hp.to_dict() if self._hp is not None else {}
         models = [repr(m) for m in self.registry.all("model").values()]
-        self._exp_hash = experiment_hash(hp, models)
-        self._exp_id = self.history.experiment_id(self._exp_hash)
+        new = experiment_hash(hp, models, data_state_digest(self.table))
+        if new == self._exp_hash:
+            return
+        self._exp_hash = new
+        self._exp_id = self.history.experiment_id(new)
+        tags = self.table.tag_names()
+        pending = self._manifest_pending
+        if pending and pending[-1]["recorded_before"] == self.changes.history:
+            pending.pop()  # nothing was recorded under that hash: only the newer one matters
+        pending.append({
+            "recorded_before": self.changes.history,
+            "experiment_hash": new, "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "step": self.controller.step, "hyperparameters": hp, "models": models,
+            "discarded": int(self.table.discarded[: len(self.table)].sum()), "tags": tags})
+
+    # ---------------------------------------------------------------- persistence
+    def _before_flush(self) -> None:
+        """Run by every history flush (writer thread, close): apply queued batches, then save
+        the manifest and, when the ledger changed, a snapshot of it."""
+        from weightslab_nb.experiment import Manifest
+        from weightslab_nb.ledger import persist
+
+        self.drain()
+        with self.lock:
+            entries, self._manifest_pending = self._manifest_pending, []
+            state = (self.changes.table, self.changes.tags, self.table.discard_version)
+            # registering samples alone is not worth a file; recordings, tags and discards are
+            worth = self.history.has_data() or state[1:] != self._persisted[1:]
+            due = state != self._persisted and worth and (
+                self._closed or time.monotonic() >= self._next_snapshot)
+            if due:
+                cols, registry = persist.snapshot(self.table)
+                step = self.controller.step
+        if not (entries or due) or not (due or self.history.has_data()):
+            self._manifest_pending[:0] = entries
+            return
+        if entries:
+            Manifest(self.root_log_dir).record(
+                [{k: v for k, v in e.items() if k != "recorded_before"} for e in entries])
+        if due:
+            started = time.monotonic()
+            persist.save(self.root_log_dir, cols, registry, step)
+            self._persisted = state
+            # keep snapshots to a small share of the time: at least 5 s apart
+            self._next_snapshot = time.monotonic() + max(5.0, 20 * (time.monotonic() - started))
+
+    def save_checkpoint(self) -> Path:
+        """Save every watched model's and optimizer's state now; return the file.
+
+        The file is ``<root_log_dir>/checkpoints/<experiment hash>/step_<step>.pt``. Call it
+        between steps (from the training loop, or while paused) for a consistent state.
+        """
+        from weightslab_nb.experiment import save_checkpoint
+
+        return save_checkpoint(self.root_log_dir, self._exp_hash, self.controller.step,
+                               self.registry.all("model"), self.registry.all("optimizer"))
+
+    def load_checkpoint(self, path: str | Path) -> int:
+        """Load a checkpoint into the watched models and optimizers (by name); return its step.
+
+        Raises ``KeyError`` if a watched model or optimizer is missing from the file.
+        """
+        from weightslab_nb.experiment import load_checkpoint
+
+        return load_checkpoint(Path(path), self.registry.all("model"),
+                               self.registry.all("optimizer"))
+
+    def _after_step(self, step: int) -> None:
+        """Called by training loaders after each step: periodic checkpoints."""
+        every = self._checkpoint_every
+        if every is None and self._hp is not None:
+            every = self._hp.get("checkpoint_every")
+        if every and step % int(every) == 0:
+            self.save_checkpoint()
 
     def get_current_experiment_hash(self) -> str | None:
         """Hash of the current hyperparameters and model architecture (24 hex digits).
@@ -488,6 +603,7 @@ class Session:
                 col[rows] = True
             self.changes.table += 1
             self.changes.tags += 1
+            self._refresh_experiment_hash()
 
     def register_tag(self, name: str) -> None:
         """Create an empty boolean tag (so panels can offer it before any sample has it)."""
@@ -545,6 +661,7 @@ class Session:
             cat.codes[rows] = -1 if not value else cat.code_of(value)
             self.changes.table += 1
             self.changes.tags += 1
+            self._refresh_experiment_hash()
 
     def discard_samples(self, sample_ids, discarded: bool = True) -> None:
         """Mark samples as discarded (skipped by watched loaders from the next batch on) or
@@ -563,6 +680,7 @@ class Session:
             rows = self.table.rows_for(sample_ids)
             self.table.set_discarded(rows, bool(discarded))
             self.changes.table += 1
+            self._refresh_experiment_hash()
 
     def get_samples_by_tag(self, tag: str, origin: str | None = "train",
                            limit: int | None = None) -> list[SampleId]:
@@ -869,6 +987,16 @@ class Session:
         total, active = self.table.counts()
         return (f"<Session {self.controller.state} step={self.controller.step} samples={total} "
                 f"active={active} root_log_dir={str(self._root_log_dir)!r}>")
+
+
+def _runs(samples: list[tuple]) -> list[tuple[int, int]]:
+    """``[start, end)`` runs of consecutive restored rows sharing annotation id and origin."""
+    runs, start = [], 0
+    for i in range(1, len(samples) + 1):
+        if i == len(samples) or samples[i][1:] != samples[start][1:]:
+            runs.append((start, i))
+            start = i
+    return runs
 
 
 def _close_at_exit(ref: "weakref.ref[Session]") -> None:

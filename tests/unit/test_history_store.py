@@ -124,9 +124,16 @@ def test_the_duckdb_file_holds_every_row_after_close(make_session, small_dataset
 def test_a_session_that_records_nothing_writes_no_files(make_session, small_dataset, tmp_path):
     s = make_session("empty")
     s.watch_or_edit(small_dataset, flag="data", loader_name="train_loader")
-    s.tag_samples([1], "hard")
     s.close()
     assert not (tmp_path / "empty").exists()
+
+
+def test_a_tag_alone_is_persisted_under_the_run_directory(make_session, small_dataset, tmp_path):
+    s = make_session("tagged")
+    s.watch_or_edit(small_dataset, flag="data", loader_name="train_loader")
+    s.tag_samples([1], "hard")
+    s.close()
+    assert (tmp_path / "tagged" / "ledger.parquet").exists()
 
 
 def test_close_is_safe_to_call_twice(session):

@@ -109,9 +109,45 @@ class HistoryStore:
         """True once the DuckDB file was opened (the run directory is fixed from then on)."""
         return self._con is not None
 
+    def has_data(self) -> bool:
+        """True once anything was recorded (flushed or not)."""
+        with self._lock:
+            return self._con is not None or bool(self._pending) or bool(self._global_pending)
+
     def signal_names(self) -> list[str]:
         with self._lock:
             return list(self._signal_ids)
+
+    def restore(self) -> tuple[list[tuple], int] | None:
+        """Reopen an existing file: load its signal and experiment names and the global curves.
+
+        Returns ``(samples, last_step)``, ``samples`` being ``(sample_id, annotation_id,
+        origin)`` per sample-table row in row order (ids typed back to int where they were), or
+        None when the file does not exist yet. Call before anything is appended.
+        """
+        if not Path(self._path()).exists():
+            return None
+        con = self._connect()
+        with self._flush_lock, self._lock:
+            self._signal_ids = {n: i for i, n in con.execute(
+                "SELECT id, name FROM signals ORDER BY id").fetchall()}
+            self._exp_ids = {h: i for i, h in con.execute(
+                "SELECT id, hash FROM experiments ORDER BY id").fetchall()}
+            glob = con.execute("SELECT signal, step, mean, min, max, count, exp "
+                               "FROM global_history ORDER BY rowid").fetchall()
+            for signal, *point in glob:
+                cols = self._global.get(signal)
+                if cols is None:
+                    cols = self._global[signal] = GrowableColumns(GLOBAL_DTYPES)
+                cols.append(tuple(point))
+            samples = [(int(s) if is_int else s, ann, origin) for s, is_int, ann, origin in
+                       con.execute("SELECT sample_id, id_is_int, annotation_id, origin "
+                                   "FROM samples ORDER BY row").fetchall()]
+            last = con.execute("SELECT greatest((SELECT max(step) FROM global_history), "
+                               "(SELECT max(step) FROM sample_history))").fetchone()[0]
+            self._written = {"signals": len(self._signal_ids),
+                             "experiments": len(self._exp_ids), "samples": len(samples)}
+        return samples, int(last or 0)
 
     # ---------------------------------------------------------------- appends
     def append_global(self, signal: int, step: int, mean: float, vmin: float, vmax: float,

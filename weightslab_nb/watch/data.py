@@ -187,7 +187,7 @@ class WatchedLoader:
             inputs, targets, _ = unpack_batch(batch)
             _current.ids, _current.rows, _current.session = ids, self.rows[indices], self.session
             if self.is_training:
-                controller.advance_step()
+                self.session._after_step(controller.advance_step())
             yield inputs, targets, ids
 
     @staticmethod
