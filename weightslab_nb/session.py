@@ -22,6 +22,7 @@ import numpy as np
 from weightslab_nb.control import Controller, TrainingHandle
 from weightslab_nb.experiment import data_state_digest, default_root_log_dir, experiment_hash
 from weightslab_nb.history import HistoryStore
+from weightslab_nb.errors import UnknownSampleError
 from weightslab_nb.ledger.ids import SampleId, normalize_ids
 from weightslab_nb.ledger.query import GridPage, GridQuery, page_rows, select_rows, sortable_columns
 from weightslab_nb.ledger.registry import Registry
@@ -483,18 +484,23 @@ class Session:
         """
         if not isinstance(signals, dict) or not signals:
             raise TypeError("signals: expected a non-empty dict of name -> values")
-        ids = normalize_ids(batch_ids, "batch_ids")
+        try:  # known ids: vectorised look-up
+            rows, ids = self.table.rows_for(batch_ids, argument="batch_ids"), None
+            n = len(rows)
+        except UnknownSampleError:
+            rows, ids = None, normalize_ids(batch_ids, "batch_ids")
+            n = len(ids)
         checked = []
         for name, values in signals.items():
             if not isinstance(name, str) or not name:
                 raise TypeError(f"signals: names must be non-empty strings, got {name!r}")
-            checked.append((name, check_values(values, len(ids), f"signals[{name!r}]")))
+            checked.append((name, check_values(values, n, f"signals[{name!r}]")))
         preds = detach(preds if preds is not None else preds_raw)
-        with self.lock:
-            unknown = [s for s in ids if not self.table.has(s)]
-            if unknown:
+        if rows is None:
+            with self.lock:
+                unknown = [s for s in ids if not self.table.has(s)]
                 self.table.add_samples(unknown, UNASSIGNED_ORIGIN)
-            rows = self.table.rows_for(ids, argument="batch_ids")
+                rows = self.table.rows_for(ids, argument="batch_ids")
         for i, (name, values) in enumerate(checked):
             self._enqueue(name, rows, values, preds if i == 0 else None,
                           detach(targets) if i == 0 else None, step, log)

@@ -130,11 +130,17 @@ class SampleTable:
         ids = normalize_ids(sample_ids)
         rows = np.empty(len(ids), dtype=np.int64)
         new: list[tuple[int, SampleId]] = []
+        repeated: list[tuple[int, SampleId]] = []  # a new id given more than once
+        first_seen: dict[SampleId, int] = {}
+        lookup = self._lookup
         for i, sid in enumerate(ids):
-            row = self._row_of.get((sid, annotation_id))
+            row = lookup(sid, annotation_id)
             if row is None:
+                if sid in first_seen:
+                    repeated.append((i, sid))
+                    continue
+                first_seen[sid] = len(new)
                 new.append((i, sid))
-                rows[i] = -1
             elif self.origins[self.origin_code[row]] != origin:
                 other = self.origins[self.origin_code[row]]
                 raise ValueError(
@@ -151,28 +157,42 @@ class SampleTable:
             self.sample_id[start : start + len(new)] = [sid for _, sid in new]
             self.annotation_id[new_rows] = annotation_id
             self.origin_code[new_rows] = code
-            for (i, sid), row in zip(new, new_rows):
-                self._row_of[(sid, annotation_id)] = int(row)
-                rows[i] = row
+            rows[[i for i, _ in new]] = new_rows
             self._n = start + len(new)
-            if annotation_id == 0:
-                self._index_ints([sid for _, sid in new], new_rows)
+            in_lut = self._index_ints([sid for _, sid in new], new_rows) if annotation_id == 0 \
+                else ()
+            for (_, sid), row, dense in zip(new, new_rows.tolist(),
+                                            in_lut if len(in_lut) else [False] * len(new)):
+                if not dense:  # ids the look-up table does not hold go to the dict
+                    self._row_of[(sid, annotation_id)] = row
+            for i, sid in repeated:
+                rows[i] = new_rows[first_seen[sid]]
         return rows
 
-    def _index_ints(self, ids: list[SampleId], rows: np.ndarray) -> None:
-        ints = [(s, r) for s, r in zip(ids, rows) if isinstance(s, int) and s >= 0]
-        if not ints:
-            return
-        top = max(s for s, _ in ints)
+    def _lookup(self, sample_id: SampleId, annotation_id: int) -> int | None:
+        """Row of one id (the look-up table for dense int ids, else the dict), or None."""
+        if annotation_id == 0 and type(sample_id) is int and 0 <= sample_id < len(self._lut):
+            row = int(self._lut[sample_id])
+            if row >= 0:
+                return row
+        return self._row_of.get((sample_id, annotation_id))
+
+    def _index_ints(self, ids: list[SampleId], rows: np.ndarray) -> np.ndarray:
+        """Put dense non-negative int ids into the look-up table; return which ones went in."""
+        is_int = np.fromiter((type(s) is int and s >= 0 for s in ids), dtype=bool, count=len(ids))
+        if not is_int.any():
+            return is_int
+        s_arr = np.fromiter((s if ok else 0 for s, ok in zip(ids, is_int)), dtype=np.int64,
+                            count=len(ids))
+        top = int(s_arr[is_int].max())
         if top >= _LUT_SLACK * max(self._n, 256):
-            return  # sparse ids: the dict serves them
+            return np.zeros(len(ids), dtype=bool)  # sparse ids: the dict serves them
         if top >= len(self._lut):
             lut = np.full(max(top + 1, 2 * len(self._lut)), -1, dtype=np.int64)
             lut[: len(self._lut)] = self._lut
             self._lut = lut
-        s_arr = np.fromiter((s for s, _ in ints), dtype=np.int64, count=len(ints))
-        r_arr = np.fromiter((r for _, r in ints), dtype=np.int64, count=len(ints))
-        self._lut[s_arr] = r_arr
+        self._lut[s_arr[is_int]] = rows[is_int]
+        return is_int
 
     def rows_for(self, sample_ids, annotation_id: int = 0, argument: str = "sample_ids") -> np.ndarray:
         """Rows of known ids, in the given order.
@@ -191,15 +211,16 @@ class SampleTable:
                 if rows.size == 0 or rows.min() >= 0:
                     return rows
         ids = normalize_ids(sample_ids, argument)
-        get = self._row_of.get
-        rows = np.fromiter((get((s, annotation_id), -1) for s in ids), dtype=np.int64, count=len(ids))
+        lookup = self._lookup
+        rows = np.fromiter(((r if (r := lookup(s, annotation_id)) is not None else -1)
+                            for s in ids), dtype=np.int64, count=len(ids))
         if rows.size and rows.min() < 0:
             missing = [s for s, r in zip(ids, rows) if r < 0]
             raise UnknownSampleError(missing, argument)
         return rows
 
     def has(self, sample_id: SampleId, annotation_id: int = 0) -> bool:
-        return (sample_id, annotation_id) in self._row_of
+        return self._lookup(sample_id, annotation_id) is not None
 
     def sample_rows(self, origin: str | None = None) -> np.ndarray:
         """Rows with annotation_id 0, optionally of one origin."""

@@ -1,0 +1,431 @@
+"""Registered custom signals, and the dispatcher that fires dynamic ones.
+
+A :class:`SignalRegistry` belongs to one session. It listens to the session's applied batches
+(``Session.add_applied_listener``): each time a batch of per-sample values is applied to the
+ledger, every enabled dynamic signal subscribed to that batch's signal counts it and, on every
+``compute_every_n_steps``-th batch, is called. This happens in whichever thread drains the
+session (the history writer every flush interval, or a reader), never in the training thread
+unless the training loop itself reads, and without any session lock held: a signal may call
+any ``wl.*`` function (queries, tagging, ``save_signals``).
+
+While a signal runs, other drains wait (drains are serialised), so readers see at most one
+signal call's delay. Keep per-sample signals cheap, or use ``batched=True``.
+
+Failures never reach training or the drain: each failing call is logged and recorded in
+:attr:`SignalRegistry.errors`; after :data:`MAX_CONSECUTIVE_FAILURES` failing calls in a row the
+signal is disabled (re-register it, or call :meth:`SignalRegistry.enable`, to run it again).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from weightslab_nb.signals.context import BatchSignalContext, SharedFrame, SignalContext
+
+if TYPE_CHECKING:
+    from weightslab_nb.ledger.pending import PreparedBatch
+    from weightslab_nb.session import Session
+
+log = logging.getLogger(__name__)
+
+SIGNAL_PREFIX = "signals//"
+MAX_CONSECUTIVE_FAILURES = 3
+MAX_ERRORS_KEPT = 200
+
+
+def column_of(name: str) -> str:
+    """Table column of a signal name (the rule of the sample table: names starting with
+    ``"signals"`` are kept, others get the ``signals//`` prefix)."""
+    return name if name.startswith("signals") else SIGNAL_PREFIX + name
+
+
+def history_name(column: str) -> str:
+    """History name of a column: the column without its ``signals//`` prefix."""
+    return column[len(SIGNAL_PREFIX):] if column.startswith(SIGNAL_PREFIX) else column
+
+
+@dataclass(eq=False)
+class Signal:
+    """One registered signal: its options and its running state.
+
+    ``seen`` counts the batches of the subscribed metric applied since registration,
+    ``fired`` the batches the signal was called for, ``calls`` the calls of the function (one
+    per sample, or one per batch when ``batched``), ``failures`` every failing call and
+    ``consecutive_failures`` the current streak. ``enabled`` turns False after
+    :data:`MAX_CONSECUTIVE_FAILURES` failing calls in a row; ``last_error`` is the last
+    failure's message.
+    """
+
+    name: str
+    fn: Callable
+    subscribe_to: str | None = None
+    compute_every_n_steps: int = 1
+    include_history: bool = False
+    include_history_metadata: bool = False
+    log: bool = True
+    batched: bool = False
+    seen: int = 0
+    fired: int = 0
+    calls: int = 0
+    failures: int = 0
+    consecutive_failures: int = 0
+    enabled: bool = True
+    last_error: str | None = None
+
+    @property
+    def column(self) -> str:
+        """The sample-table column holding the values: ``signals//<name>``."""
+        return column_of(self.name)
+
+    @property
+    def subscribed_column(self) -> str | None:
+        return None if self.subscribe_to is None else column_of(self.subscribe_to)
+
+    @property
+    def is_dynamic(self) -> bool:
+        return self.subscribe_to is not None
+
+    @property
+    def is_static(self) -> bool:
+        return self.subscribe_to is None
+
+    def __repr__(self) -> str:
+        kind = (f"dynamic on {self.subscribe_to!r} every {self.compute_every_n_steps}"
+                if self.is_dynamic else "static")
+        state = "enabled" if self.enabled else f"disabled ({self.last_error})"
+        return (f"<Signal {self.name!r} {kind}{' batched' if self.batched else ''} "
+                f"fired={self.fired} calls={self.calls} failures={self.failures} {state}>")
+
+
+@dataclass
+class SignalError:
+    """One failing call of a signal, as kept in :attr:`SignalRegistry.errors`."""
+
+    signal: str
+    message: str            # "ValueError: ..." (or why the signal was disabled)
+    traceback: str
+    step: int | None
+    sample_id: object = None  # the sample of a per-sample call, None for a batch call
+    disabled: bool = False    # this failure disabled the signal
+    time: float = field(default_factory=time.time)
+
+
+class SignalRegistry:
+    """The custom signals of one session (see the module docstring).
+
+    ``registry.get(name)``, ``name in registry``, ``list(registry)`` (the :class:`Signal`
+    records), :meth:`remove`, :meth:`enable`; ``errors`` (a list of :class:`SignalError`, most
+    recent last, at most :data:`MAX_ERRORS_KEPT`) and ``version`` (grows on every
+    registration, removal, failure and disabling: panels poll it).
+    """
+
+    def __init__(self, session: "Session"):
+        self.session = session
+        self._lock = threading.Lock()             # the dict, errors, counters: short holds only
+        self._dispatch_lock = threading.RLock()   # held while dispatching (user code runs)
+        self._signals: dict[str, Signal] = {}
+        self._by_column: dict[str, list[Signal]] = {}
+        self._errors: deque[SignalError] = deque(maxlen=MAX_ERRORS_KEPT)
+        self._backlog: deque = deque()
+        self._dispatching = False
+        self.version = 0
+
+    # ---------------------------------------------------------------- registration
+    def add(self, signal: Signal) -> Signal:
+        """Register ``signal``, replacing one of the same name (its counters start afresh).
+
+        Raises ``ValueError`` when the subscription would form a cycle (a signal that, through
+        other signals, subscribes to itself).
+        """
+        with self._lock:
+            seen, name = {signal.name}, signal.subscribe_to
+            while name is not None:
+                target = history_name(column_of(name))
+                if target in seen:
+                    raise ValueError(f"subscribe_to: {signal.subscribe_to!r} would make signal "
+                                     f"{signal.name!r} fire itself (a subscription cycle)")
+                seen.add(target)
+                upstream = self._signals.get(target)
+                name = upstream.subscribe_to if upstream is not None else None
+            self._signals[signal.name] = signal
+            self._reindex()
+            self.version += 1
+        return signal
+
+    def remove(self, name: str) -> Signal:
+        """Unregister a signal (its recorded values stay); ``KeyError`` if unknown."""
+        with self._lock:
+            key = history_name(column_of(name))
+            if key not in self._signals:
+                raise KeyError(f"name: no signal named {name!r}; registered: {self.names()}")
+            signal = self._signals.pop(key)
+            self._reindex()
+            self.version += 1
+            return signal
+
+    def enable(self, name: str) -> Signal:
+        """Re-enable a disabled signal and reset its failure streak."""
+        signal = self.get(name)
+        with self._lock:
+            signal.enabled = True
+            signal.consecutive_failures = 0
+            signal.last_error = None
+            self.version += 1
+        return signal
+
+    def get(self, name: str) -> Signal:
+        """The :class:`Signal` registered as ``name`` (with or without ``signals//``)."""
+        with self._lock:
+            signal = self._signals.get(history_name(column_of(name)))
+        if signal is None:
+            raise KeyError(f"name: no signal named {name!r}; registered: {self.names()}")
+        return signal
+
+    def names(self) -> list[str]:
+        return list(self._signals)
+
+    def static(self) -> list[Signal]:
+        with self._lock:
+            return [s for s in self._signals.values() if s.is_static]
+
+    def dynamic(self) -> list[Signal]:
+        with self._lock:
+            return [s for s in self._signals.values() if s.is_dynamic]
+
+    @property
+    def errors(self) -> list[SignalError]:
+        with self._lock:
+            return list(self._errors)
+
+    def __contains__(self, name) -> bool:
+        return isinstance(name, str) and history_name(column_of(name)) in self._signals
+
+    def __iter__(self):
+        with self._lock:
+            return iter(list(self._signals.values()))
+
+    def __len__(self) -> int:
+        return len(self._signals)
+
+    def _reindex(self) -> None:
+        by_column: dict[str, list[Signal]] = {}
+        for s in self._signals.values():
+            if s.is_dynamic:
+                by_column.setdefault(s.subscribed_column, []).append(s)
+        self._by_column = by_column
+
+    def __repr__(self) -> str:
+        return f"<SignalRegistry {self.names()} errors={len(self._errors)}>"
+
+    # ---------------------------------------------------------------- calling user code
+    def call(self, signal: Signal, ctx, step: int | None, sample_id=None):
+        """Run ``signal.fn(ctx)``; return ``(ok, result)``. A failure is recorded (and may
+        disable the signal); it is never raised."""
+        try:
+            result = signal.fn(ctx)
+        except Exception as exc:  # a user bug must not stop training or the drain
+            self.failed(signal, exc, step, sample_id)
+            return False, None
+        signal.calls += 1
+        signal.consecutive_failures = 0
+        return True, result
+
+    def failed(self, signal: Signal, exc: BaseException, step: int | None,
+               sample_id=None) -> None:
+        """Record one failing call of ``signal``; disable it after too many in a row."""
+        message = f"{type(exc).__name__}: {exc}"
+        tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        with self._lock:
+            signal.calls += 1
+            signal.failures += 1
+            signal.consecutive_failures += 1
+            signal.last_error = message
+            disable = signal.enabled and signal.consecutive_failures >= MAX_CONSECUTIVE_FAILURES
+            if disable:
+                signal.enabled = False
+            self._errors.append(SignalError(signal.name, message, tb, step, sample_id, disable))
+            self.version += 1
+        where = f" (sample {sample_id!r})" if sample_id is not None else ""
+        if signal.consecutive_failures == 1:
+            log.error("signal %r failed at step %s%s:\n%s", signal.name, step, where, tb)
+        else:
+            log.error("signal %r failed at step %s%s: %s", signal.name, step, where, message)
+        if disable:
+            log.error("signal %r disabled after %d failing calls in a row (last: %s); fix it and "
+                      "register it again", signal.name, signal.consecutive_failures, message)
+
+    # ---------------------------------------------------------------- dynamic dispatch
+    def on_applied(self, batches: list["PreparedBatch"]) -> None:
+        """Applied-batch listener: fire the dynamic signals subscribed to these batches.
+
+        Batches applied while a dispatch is already running in this thread (a signal that
+        reads through the session drains again) are queued and handled after the current
+        one, in order, so signals never nest. Never raises.
+        """
+        try:
+            by_column = self._by_column
+            if not by_column:
+                return
+            relevant = [p for p in batches if p.batch.column in by_column]
+            if not relevant:
+                return
+            with self._dispatch_lock:
+                self._backlog.extend(relevant)
+                if self._dispatching:
+                    return
+                self._dispatching = True
+                try:
+                    while self._backlog:
+                        self._dispatch(self._backlog.popleft())
+                finally:
+                    self._dispatching = False
+        except Exception:
+            log.exception("dynamic signal dispatch failed")
+
+    def _dispatch(self, prepared: "PreparedBatch") -> None:
+        for signal in list(self._by_column.get(prepared.batch.column, ())):
+            signal.seen += 1
+            if signal.enabled and signal.seen % signal.compute_every_n_steps == 0:
+                try:
+                    self._fire(signal, prepared)
+                except Exception:
+                    log.exception("could not fire signal %r", signal.name)
+
+    def _fire(self, signal: Signal, prepared: "PreparedBatch") -> None:
+        session = self.session
+        batch = prepared.batch
+        step = int(batch.step)
+        with session.lock:
+            table = session.table
+            rows = np.asarray(batch.rows, dtype=np.int64)
+            keep = table.annotation_id[rows] == 0  # sample rows only (not instances)
+            rows = rows[keep]
+            ids = table.sample_id[rows].tolist()
+            origins = [table.origins[c] for c in table.origin_code[rows]]
+        values = np.asarray(prepared.values, dtype=np.float64)[keep]
+        if not ids:
+            return
+        signal.fired += 1
+        history = (self._histories(signal, rows, step) if signal.include_history else None)
+        frame = SharedFrame(session)
+        if signal.batched:
+            ctx = BatchSignalContext(ids, origins=origins, step=step,
+                                     subscribed_values=values.copy(),
+                                     subscribed_history=None if history is None else
+                                     {sid: h for sid, h in zip(ids, history)},
+                                     subscribe_to=signal.subscribe_to, signal_name=signal.name,
+                                     session=session, dataframe=frame)
+            out = self.batch_result(signal, ctx, len(ids), step)
+            if out is None:
+                return
+        else:
+            out = np.full(len(ids), np.nan)
+            for i, sid in enumerate(ids):
+                ctx = SignalContext(sid, origin=origins[i], step=step,
+                                    subscribed_value=float(values[i]),
+                                    subscribed_history=None if history is None else history[i],
+                                    subscribe_to=signal.subscribe_to, signal_name=signal.name,
+                                    session=session, dataframe=frame)
+                value = self.sample_result(signal, ctx, step, sid)
+                if value is not None:
+                    out[i] = value
+                if not signal.enabled:
+                    break
+        self.save(signal, ids, out, step)
+
+    def sample_result(self, signal: Signal, ctx, step, sample_id) -> float | None:
+        """Call a per-sample signal; its value as a float, or None (no value, or a failure)."""
+        ok, result = self.call(signal, ctx, step, sample_id)
+        if not ok or result is None:
+            return None
+        try:
+            return _scalar(result)
+        except (TypeError, ValueError) as exc:
+            signal.calls -= 1  # the call is counted once, as the failure it turned out to be
+            self.failed(signal, exc, step, sample_id)
+            return None
+
+    def batch_result(self, signal: Signal, ctx, size: int, step) -> np.ndarray | None:
+        """Call a batched signal; its ``[size]`` float64 values, or None."""
+        ok, result = self.call(signal, ctx, step)
+        if not ok or result is None:
+            return None
+        try:
+            return _vector(result, size)
+        except (TypeError, ValueError) as exc:
+            signal.calls -= 1
+            self.failed(signal, exc, step)
+            return None
+
+    def save(self, signal: Signal, ids: list, values: np.ndarray, step: int | None,
+             log_values: bool | None = None) -> int:
+        """Record the non-NaN ``values`` with ``save_signals``; return how many."""
+        have = ~np.isnan(values)
+        n = int(have.sum())
+        if n == 0:
+            return 0
+        if n < len(ids):
+            ids = [ids[i] for i in np.flatnonzero(have)]
+            values = values[have]
+        self.session.save_signals({signal.name: values}, ids, step=step,
+                                  log=signal.log if log_values is None else log_values)
+        return n
+
+    def _histories(self, signal: Signal, rows: np.ndarray, step: int) -> list[list[dict]]:
+        """Earlier values (steps before ``step``) of the subscribed signal for each row: one
+        history query for the whole batch."""
+        cols = self.session.history.query_samples(rows=np.unique(rows),
+                                                  signal=history_name(signal.subscribed_column))
+        keep = cols["step"] < step
+        h_rows, h_steps, h_values = cols["row"][keep], cols["step"][keep], cols["value"][keep]
+        lo = np.searchsorted(h_rows, rows, side="left")  # rows are sorted (then by step)
+        hi = np.searchsorted(h_rows, rows, side="right")
+        steps_l, values_l = h_steps.tolist(), h_values.tolist()
+        if signal.include_history_metadata:
+            return [[{"signal_value": values_l[j], "model_age": steps_l[j]} for j in range(a, b)]
+                    for a, b in zip(lo.tolist(), hi.tolist())]
+        return [[{"signal_value": values_l[j]} for j in range(a, b)]
+                for a, b in zip(lo.tolist(), hi.tolist())]
+
+
+def _scalar(result) -> float:
+    if isinstance(result, (str, bytes)):
+        raise TypeError(f"a signal must return a number or None, got {type(result).__name__} "
+                        f"{result!r}")
+    if hasattr(result, "detach"):
+        result = result.detach()
+        if result.numel() != 1:
+            raise ValueError(f"a per-sample signal must return one number, got a tensor of "
+                             f"shape {tuple(result.shape)} (use batched=True for batches)")
+        return float(result.item())
+    if isinstance(result, np.ndarray) and result.size != 1:
+        raise ValueError(f"a per-sample signal must return one number, got an array of shape "
+                         f"{result.shape} (use batched=True for batches)")
+    return float(result)
+
+
+def _vector(result, size: int) -> np.ndarray:
+    if isinstance(result, (str, bytes, dict)):
+        raise TypeError(f"a batched signal must return {size} values (array-like), got "
+                        f"{type(result).__name__}")
+    if hasattr(result, "detach"):
+        result = result.detach().cpu()
+        if result.dtype.is_complex:
+            raise TypeError("a batched signal returned complex values")
+        result = result.double().numpy()
+    elif isinstance(result, (list, tuple)):
+        result = [np.nan if v is None else v for v in result]
+    arr = np.asarray(result, dtype=np.float64)
+    if arr.ndim == 0 or arr.size != size:
+        raise ValueError(f"a batched signal must return one value per sample ({size}), got "
+                         f"shape {arr.shape}")
+    return arr.reshape(size).copy()
