@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 TAG_MODES = ("add", "remove", "set")
 UNASSIGNED_ORIGIN = "unassigned"
+HISTORY_STATS = ("mean", "last", "max", "min", "count")
 NO_EXPERIMENT = -1  # history rows recorded before any model or hyperparameters were watched
 
 
@@ -931,18 +932,73 @@ class Session:
             return out
 
     def grid_page(self, query: GridQuery) -> GridPage:
-        """One page of the sample grid (see :class:`~weightslab_nb.ledger.query.GridQuery`)."""
+        """One page of the sample grid (see :class:`~weightslab_nb.ledger.query.GridQuery`).
+
+        ``sort_by`` may also be ``"<signals column>@<stat>"`` with stat ``mean``, ``last``,
+        ``max``, ``min`` or ``count``: a statistic of each sample's whole history.
+        """
         query.validate()
         self.drain()
+        history_sort = None
+        if query.sort_by is not None and "@" in query.sort_by:
+            history_sort = self.history_statistic(*query.sort_by.rsplit("@", 1))
         with self.lock:
             if query.origin is not None:
                 query = replace(query, origin=self.resolve_origin(query.origin))
-            rows = select_rows(self.table, query)
+            rows = select_rows(self.table, query, history_sort)
             total, active = self.table.counts()
             page = rows[query.offset : query.offset + query.limit]
             return GridPage(total=total, active=active, matched=len(rows),
                             loss_column=self._loss_column, columns=sortable_columns(self.table),
                             rows=page_rows(self.table, page, self._loss_column))
+
+    def history_statistic(self, signal: str, stat: str) -> np.ndarray:
+        """One value per sample-table row: ``stat`` of each row's history of ``signal``.
+
+        Parameters
+        ----------
+        signal : str
+            Signal name, with or without the ``signals//`` prefix.
+        stat : {"mean", "last", "max", "min", "count"}
+
+        Returns
+        -------
+        ndarray, float64, length = number of table rows (NaN where a row has no history).
+
+        Raises
+        ------
+        ValueError
+            Unknown statistic or signal.
+        """
+        if stat not in HISTORY_STATS:
+            raise ValueError(f"stat: expected one of {HISTORY_STATS}, got {stat!r}")
+        name = _history_name(signal)
+        if name not in self.history.signal_names():
+            raise ValueError(f"signal: no history for {signal!r}; known: "
+                             f"{self.history.signal_names()}")
+        self.drain()
+        return self.history.sample_stats(name, len(self.table))[stat].astype(np.float64)
+
+    def sample_series(self, sample_ids, signal: str, max_points: int = 64) -> dict:
+        """Recent history of each sample, for sparklines: ``{sample_id: (steps, values)}``.
+
+        At most the last ``max_points`` points per sample (int64 steps, float64 values); samples
+        without history map to empty arrays. Unknown ids raise ``UnknownSampleError``.
+        """
+        rows = self.table.rows_for(sample_ids)
+        self.drain()
+        cols = self.history.query_samples(rows=rows, signal=_history_name(signal))
+        out = {}
+        for sid, row in zip(self.table.ids_of(rows), rows.tolist()):
+            mine = cols["row"] == row
+            out[sid] = (cols["step"][mine][-max_points:], cols["value"][mine][-max_points:])
+        return out
+
+    def samples_at_step(self, signal: str, step: int) -> list:
+        """Ids of the samples that recorded ``signal`` at training step ``step`` (its batch)."""
+        self.drain()
+        cols = self.history.query_samples(signal=_history_name(signal), step=int(step))
+        return self.table.ids_of(np.unique(cols["row"]))
 
     def sample_input(self, sample_id):
         """The inputs part of ``dataset[i]`` for a sample (for thumbnails and signals).

@@ -33,7 +33,12 @@ import secrets
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import duckdb
 import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from weightslab_nb.ledger.ids import normalize_ids
 
@@ -152,8 +157,6 @@ def write_history(session, path=None, format: str = "json", type_of_history=None
                             "(FORMAT csv, HEADER true)")
     else:
         def write(tmp: Path) -> None:
-            import pyarrow.parquet as pq
-
             pq.write_table(_history_table(frames), tmp)
     _write_atomically(target, write)
     return target
@@ -198,7 +201,6 @@ def _history_layer(session, layer, names, scope, ids, annotations):
 
 def _layer_table(layer: str, frame):
     """(Arrow table of one layer for JSON, names of columns holding raw JSON tokens)."""
-    import pyarrow as pa
 
     columns, raw = {}, set()
     for name in LAYER_COLUMNS[layer]:
@@ -211,12 +213,12 @@ def _layer_table(layer: str, frame):
     return pa.table(columns), raw
 
 
-def _history_table(frames: dict) -> "pa.Table":
+def _history_table(frames: dict) -> pa.Table:
     """The selected layers stacked into the flat CSV/Parquet table (n/a fields null)."""
-    import pyarrow as pa
 
     # one sample_id type for every layer: int64 if all exported ids are ints, else string
-    id_kinds = {_id_kind(f["sample_id"]) for f in frames.values() if "sample_id" in f.columns}
+    id_kinds = {_id_kind(f["sample_id"]) for f in frames.values()
+                if "sample_id" in f.columns and len(f)}
     id_type = pa.int64() if id_kinds <= {"integer", "empty"} else pa.string()
     parts = []
     for layer, frame in frames.items():
@@ -234,14 +236,12 @@ def _history_table(frames: dict) -> "pa.Table":
 
 
 def _id_kind(ids) -> str:
-    import pandas as pd
 
     return pd.api.types.infer_dtype(ids, skipna=True)
 
 
-def _typed(name: str, values) -> "pa.Array":
+def _typed(name: str, values) -> pa.Array:
     """A history column with its fixed Arrow type (strings keep None/NaN as null)."""
-    import pyarrow as pa
 
     if name in ("graph_name", "experiment_hash"):
         return pa.array(values, type=pa.string(), from_pandas=True)
@@ -334,9 +334,7 @@ def write_dataframe(session, path=None, format: str = "json", columns=None, samp
                     out.write(b"\n")
         else:
             def write(tmp: Path) -> None:
-                import pyarrow.parquet as pq
-
-                pq.write_table(table, tmp)
+                    pq.write_table(table, tmp)
     _write_atomically(target, write)
     return target
 
@@ -376,7 +374,6 @@ def _choose_columns(requested: list[str] | None, available: list[str]) -> list[s
 
 def _dataframe_table(frame, mixed: str):
     """(Arrow table of the exported rows, names of columns holding raw JSON tokens)."""
-    import pyarrow as pa
 
     table = pa.Table.from_pandas(frame.drop(columns="sample_id"), preserve_index=False)
     ids, is_raw = _id_array(frame["sample_id"], mixed=mixed)
@@ -404,8 +401,7 @@ def _graph_names(graph_name) -> list[str] | None:
     for name in items:
         if not isinstance(name, str):
             raise TypeError(f"graph_name: expected signal names (str), got {name!r}")
-    return sorted({n[len(_SIGNAL_PREFIX):] if n.startswith(_SIGNAL_PREFIX) else n
-                   for n in items})
+    return sorted({n.removeprefix(_SIGNAL_PREFIX) for n in items})
 
 
 def _sample_ids(sample_id) -> list | None:
@@ -492,15 +488,13 @@ def _write_atomically(target: Path, write: Callable[[Path], None]) -> None:
 
 
 # ====================================================================== Arrow / JSON encoding
-def _id_array(ids, mixed: str) -> tuple["pa.Array", bool]:
+def _id_array(ids, mixed: str) -> tuple[pa.Array, bool]:
     """Sample ids (ints and/or strings, None for missing) as one Arrow column.
 
     All ints → int64; all strings → string. Mixed ids → strings (``mixed="str"``: ints in
     decimal) or JSON tokens (``mixed="json"``: ``5`` and ``"img"``; the second value of the
     result is then True, meaning the column is to be embedded as raw JSON).
     """
-    import pandas as pd
-    import pyarrow as pa
 
     kind = _id_kind(ids)
     if kind in ("integer", "empty"):
@@ -513,10 +507,8 @@ def _id_array(ids, mixed: str) -> tuple["pa.Array", bool]:
     return tokens.take(pa.array(codes, mask=codes < 0)), mixed == "json"
 
 
-def _json_ready(table: "pa.Table") -> "pa.Table":
+def _json_ready(table: pa.Table) -> pa.Table:
     """Dictionary columns decoded to their values, non-finite floats turned into nulls."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     columns = []
     for col in table.columns:
@@ -528,7 +520,7 @@ def _json_ready(table: "pa.Table") -> "pa.Table":
     return pa.table(columns, names=[f"c{i}" for i in range(len(columns))])
 
 
-def _write_json_records(con, out, table: "pa.Table", raw: set[str]) -> None:
+def _write_json_records(con, out, table: pa.Table, raw: set[str]) -> None:
     """Write ``table`` to the binary file ``out`` as a JSON array of row objects.
 
     Keys are the column names, in column order. DuckDB renders each value (``to_json``:
@@ -559,8 +551,6 @@ class _duckdb:
     """A private in-memory DuckDB connection, closed on exit (the store's file is not used)."""
 
     def __enter__(self):
-        import duckdb
-
         self.con = duckdb.connect(":memory:")
         return self.con
 

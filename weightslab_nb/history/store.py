@@ -204,11 +204,11 @@ class HistoryStore:
             return 0 if cols is None else cols.n
 
     def query_samples(self, rows: np.ndarray | None = None, signal: str | None = None,
-                      exp_hash: str | None = None) -> dict[str, np.ndarray]:
+                      exp_hash: str | None = None, step: int | None = None) -> dict[str, np.ndarray]:
         """Per-sample history as columns ``signal, row, step, value, exp`` (ids, not names).
 
-        ``rows`` restricts to those sample-table rows; ``signal``/``exp_hash`` to one signal/run
-        (an unknown name gives no rows). Sorted by (row, signal, step).
+        ``rows`` restricts to those sample-table rows; ``signal``/``exp_hash``/``step`` to one
+        signal/run/step (an unknown name gives no rows). Sorted by (row, signal, step).
         """
         sig = self._signal_ids.get(signal) if signal is not None else None
         exp = self._exp_ids.get(exp_hash) if exp_hash is not None else None
@@ -217,9 +217,9 @@ class HistoryStore:
         with self._flush_lock:
             with self._lock:
                 pending = list(self._pending)
-            parts = [self._query_db(rows, sig, exp)]
+            parts = [self._query_db(rows, sig, exp, step)]
             if pending:
-                parts.append(_filter(concat_chunks(pending), rows, sig, exp))
+                parts.append(_filter(concat_chunks(pending), rows, sig, exp, step))
         out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
         order = np.lexsort((out["step"], out["signal"], out["row"]))
         return {k: v[order] for k, v in out.items()}
@@ -251,7 +251,43 @@ class HistoryStore:
             return ({v: k for k, v in self._signal_ids.items()},
                     {v: k for k, v in self._exp_ids.items()})
 
-    def _query_db(self, rows, sig, exp) -> dict[str, np.ndarray]:
+    def sample_stats(self, signal: str, n_rows: int) -> dict[str, np.ndarray]:
+        """Per-row statistics of a signal's whole per-sample history, arrays of ``n_rows``:
+        ``mean``, ``min``, ``max``, ``last`` (value at the highest step) and ``count``
+        (NaN / 0 for rows without values). Aggregated inside DuckDB plus the unflushed rows."""
+        out = {"sum": np.zeros(n_rows), "count": np.zeros(n_rows, np.int64),
+               "min": np.full(n_rows, np.inf), "max": np.full(n_rows, -np.inf),
+               "last_step": np.full(n_rows, -1, np.int64), "last": np.full(n_rows, np.nan)}
+        sig = self._signal_ids.get(signal)
+        if sig is None:
+            return _finish_stats(out)
+        with self._flush_lock:
+            with self._lock:
+                pending = [c for c in self._pending if c.signal == sig]
+            parts = []
+            if self._con is not None:
+                res = self._con.execute(
+                    "SELECT row, sum(value) AS sum, count(*) AS count, min(value) AS min, "
+                    "max(value) AS max, max(step) AS last_step, arg_max(value, step) AS last "
+                    "FROM sample_history WHERE signal = ? GROUP BY row", [sig]).fetchnumpy()
+                parts.append({k: np.asarray(v) for k, v in res.items()})
+        if pending:
+            parts.append(_aggregate(concat_chunks(pending)))
+        for part in parts:
+            r = part["row"]
+            keep = r < n_rows
+            r = r[keep]
+            part = {k: v[keep] for k, v in part.items()}
+            out["sum"][r] += part["sum"]
+            out["count"][r] += part["count"]
+            out["min"][r] = np.minimum(out["min"][r], part["min"])
+            out["max"][r] = np.maximum(out["max"][r], part["max"])
+            later = part["last_step"] >= out["last_step"][r]
+            out["last_step"][r[later]] = part["last_step"][later]
+            out["last"][r[later]] = part["last"][later]
+        return _finish_stats(out)
+
+    def _query_db(self, rows, sig, exp, step=None) -> dict[str, np.ndarray]:
         if self._con is None:
             return _empty_sample_columns()
         where, params = [], []
@@ -269,6 +305,9 @@ class HistoryStore:
         if exp is not None:
             where.append("exp = ?")
             params.append(exp)
+        if step is not None:
+            where.append("step = ?")
+            params.append(int(step))
         sql = "SELECT signal, row, step, value, exp FROM sample_history"
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -383,8 +422,31 @@ def _empty_sample_columns() -> dict[str, np.ndarray]:
             "exp": np.empty(0, np.int32)}
 
 
-def _filter(cols: dict[str, np.ndarray], rows, sig, exp) -> dict[str, np.ndarray]:
+def _aggregate(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per-row sum, count, min, max, last step and value of history columns (numpy group-by)."""
+    order = np.lexsort((cols["step"], cols["row"]))
+    row, step, value = cols["row"][order], cols["step"][order], cols["value"][order]
+    starts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
+    ends = np.r_[starts[1:], len(row)] - 1
+    return {"row": row[starts], "sum": np.add.reduceat(value, starts),
+            "count": np.diff(np.r_[starts, len(row)]),
+            "min": np.minimum.reduceat(value, starts), "max": np.maximum.reduceat(value, starts),
+            "last_step": step[ends], "last": value[ends]}
+
+
+def _finish_stats(acc: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    seen = acc["count"] > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(seen, acc["sum"] / np.maximum(acc["count"], 1), np.nan)
+    return {"mean": mean, "min": np.where(seen, acc["min"], np.nan),
+            "max": np.where(seen, acc["max"], np.nan), "last": acc["last"],
+            "count": acc["count"]}
+
+
+def _filter(cols: dict[str, np.ndarray], rows, sig, exp, step=None) -> dict[str, np.ndarray]:
     mask = np.ones(len(cols["row"]), dtype=bool)
+    if step is not None:
+        mask &= cols["step"] == step
     if rows is not None:
         mask &= np.isin(cols["row"], rows)
     if sig is not None:

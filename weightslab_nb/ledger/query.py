@@ -96,14 +96,22 @@ class GridPage:
     rows: list[dict]
 
 
+SORT_STATS = ("mean", "last", "max")
+
+
 def sortable_columns(table: SampleTable) -> list[str]:
-    return [*FIXED_SORT_COLUMNS, *table.signals]
+    """What the grid can sort by: fixed columns, each signal's latest value, and
+    ``<signal column>@<stat>`` for a statistic of each sample's history."""
+    return [*FIXED_SORT_COLUMNS, *table.signals,
+            *(f"{c}@{s}" for c in table.signals for s in SORT_STATS)]
 
 
-def select_rows(table: SampleTable, q: GridQuery) -> np.ndarray:
+def select_rows(table: SampleTable, q: GridQuery, sort_values: np.ndarray | None = None) -> np.ndarray:
     """Rows (annotation_id 0) passing the filters of ``q``, sorted as asked.
 
-    Raises ``ValueError`` for an unknown sort column, origin, tag or signal.
+    ``sort_values`` (one per table row) replaces the column named by ``q.sort_by``, for sorts
+    by a history statistic. Raises ``ValueError`` for an unknown sort column, origin, tag or
+    signal.
     """
     n = len(table)
     mask = table.annotation_id[:n] == 0
@@ -124,7 +132,9 @@ def select_rows(table: SampleTable, q: GridQuery) -> np.ndarray:
             if q.signal_max is not None:
                 mask &= values <= q.signal_max
     rows = np.flatnonzero(mask)
-    if q.sort_by is not None:
+    if sort_values is not None:
+        rows = rows[_order_values(sort_values[rows], q.descending)]
+    elif q.sort_by is not None:
         rows = rows[_order(table, rows, q.sort_by, q.descending)]
     return rows
 
@@ -159,7 +169,10 @@ def _order(table: SampleTable, rows: np.ndarray, column: str, descending: bool) 
         order = sorted(range(len(ids)), key=lambda i: (isinstance(ids[i], str), ids[i]),
                        reverse=descending)
         return np.asarray(order, dtype=np.int64)
-    values = _signal_values(table, column, "sort_by")[rows]
+    return _order_values(_signal_values(table, column, "sort_by")[rows], descending)
+
+
+def _order_values(values: np.ndarray, descending: bool) -> np.ndarray:
     nan = np.isnan(values)
     key = np.where(nan, np.inf, -values if descending else values)
     return np.argsort(key, kind="stable")

@@ -312,7 +312,8 @@ def image_view(data):
     """A normalised image view of ``data``, or None when it does not look like an image.
 
     Accepted: a PIL image; a tensor or array of shape ``[H, W]``, ``[C, H, W]`` or
-    ``[H, W, C]`` with C in 1, 3, 4 (channels-first wins when both fit), optionally with a
+    ``[H, W, C]`` with C in 1, 3, 4 (when both ends fit, the smaller one is the channels, and
+    channels-first wins a tie), optionally with a
     leading batch dimension of 1; H and W at least 2. Returns a contiguous float32 torch tensor
     ``[C, H, W]`` scaled to ``[0, 1]`` (uint8 / 255, uint16 / 65535, other integers within
     0..255 / 255, floats already in [0, 1] unchanged, any other range min-max scaled). A 2-D
@@ -326,7 +327,9 @@ def image_view(data):
     if arr.ndim == 2:
         arr = arr[None]
     elif arr.ndim == 3:
-        if from_pil or (arr.shape[0] not in _IMAGE_CHANNELS and arr.shape[-1] in _IMAGE_CHANNELS):
+        first, last = arr.shape[0], arr.shape[-1]
+        if from_pil or (last in _IMAGE_CHANNELS
+                        and (first not in _IMAGE_CHANNELS or last < first)):
             arr = np.moveaxis(arr, -1, 0)
         elif arr.shape[0] not in _IMAGE_CHANNELS:
             return None
