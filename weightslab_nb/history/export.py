@@ -16,8 +16,10 @@ Both write one file in one of :data:`FORMATS` and return its path. The rules the
 * **Validated first.** Every argument is checked before any directory or file is created; bad
   values raise ``ValueError`` (bad value) or ``TypeError`` (wrong type) naming the argument and
   what it accepts.
-* **Formats.** ``"json"`` (strict JSON: NaN, missing values and also +/-inf become ``null``),
-  ``"csv"`` (missing values are empty fields) and ``"parquet"`` (typed columns, via pyarrow).
+* **Formats.** ``"json"`` (strict JSON: missing values, NaN and also +/-inf become ``null``),
+  ``"csv"`` (missing values and fields that do not apply are empty) and ``"parquet"`` (typed
+  columns, via pyarrow). In the sample table a NaN signal means "never recorded" and is
+  missing; in the history it is a recorded value, kept as ``nan`` in CSV and Parquet.
 
 JSON and CSV for the history are produced by DuckDB from Arrow columns, so a million rows take
 about a second; floats are written in their shortest round-trip form (reading the file back
@@ -26,6 +28,7 @@ gives the exact same doubles).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -95,8 +98,8 @@ def write_history(session, path=None, format: str = "json", type_of_history=None
     Path
         The file written.
 
-    Output
-    ------
+    Notes
+    -----
     JSON: an object with one key per selected layer, in the order global, sample, instance;
     each a list of row objects whose keys are exactly, in order:
     ``graph_name, experiment_hash, step, metric_value`` (global),
@@ -116,7 +119,8 @@ def write_history(session, path=None, format: str = "json", type_of_history=None
     ``session.history_frame("global")`` has them.
 
     Rows are ordered as ``session.history_frame`` returns them: global rows by signal name and
-    step, the others by sample (registration order), signal and step.
+    step; sample and instance rows by sample-table row (the order samples and instances were
+    first seen), then signal (the order signals were first recorded), then step.
 
     Raises
     ------
@@ -201,7 +205,6 @@ def _history_layer(session, layer, names, scope, ids, annotations):
 
 def _layer_table(layer: str, frame):
     """(Arrow table of one layer for JSON, names of columns holding raw JSON tokens)."""
-
     columns, raw = {}, set()
     for name in LAYER_COLUMNS[layer]:
         if name == "sample_id":
@@ -215,7 +218,6 @@ def _layer_table(layer: str, frame):
 
 def _history_table(frames: dict) -> pa.Table:
     """The selected layers stacked into the flat CSV/Parquet table (n/a fields null)."""
-
     # one sample_id type for every layer: int64 if all exported ids are ints, else string
     id_kinds = {_id_kind(f["sample_id"]) for f in frames.values()
                 if "sample_id" in f.columns and len(f)}
@@ -232,7 +234,7 @@ def _history_table(frames: dict) -> pa.Table:
             "annotation_id": _typed("annotation_id", frame["annotation_id"])
             if "annotation_id" in frame.columns else pa.nulls(n, pa.int64()),
         }))
-    return pa.concat_tables(parts)
+    return pa.concat_tables(parts).select(list(HISTORY_TABLE_COLUMNS))
 
 
 def _id_kind(ids) -> str:
@@ -242,7 +244,6 @@ def _id_kind(ids) -> str:
 
 def _typed(name: str, values) -> pa.Array:
     """A history column with its fixed Arrow type (strings keep None/NaN as null)."""
-
     if name in ("graph_name", "experiment_hash"):
         return pa.array(values, type=pa.string(), from_pandas=True)
     if name in ("step", "annotation_id"):
@@ -283,8 +284,8 @@ def write_dataframe(session, path=None, format: str = "json", columns=None, samp
     Path
         The file written.
 
-    Output
-    ------
+    Notes
+    -----
     One row per ``(sample_id, annotation_id)``, in table order; ``sample_id`` and
     ``annotation_id`` come first, then the chosen columns.
     JSON: a list of row objects. Missing values (NaN, NA, no category) and +/-inf are null,
@@ -334,7 +335,7 @@ def write_dataframe(session, path=None, format: str = "json", columns=None, samp
                     out.write(b"\n")
         else:
             def write(tmp: Path) -> None:
-                    pq.write_table(table, tmp)
+                pq.write_table(table, tmp)
     _write_atomically(target, write)
     return target
 
@@ -374,7 +375,6 @@ def _choose_columns(requested: list[str] | None, available: list[str]) -> list[s
 
 def _dataframe_table(frame, mixed: str):
     """(Arrow table of the exported rows, names of columns holding raw JSON tokens)."""
-
     table = pa.Table.from_pandas(frame.drop(columns="sample_id"), preserve_index=False)
     ids, is_raw = _id_array(frame["sample_id"], mixed=mixed)
     return table.add_column(0, "sample_id", ids), ({"sample_id"} if is_raw else set())
@@ -495,7 +495,6 @@ def _id_array(ids, mixed: str) -> tuple[pa.Array, bool]:
     decimal) or JSON tokens (``mixed="json"``: ``5`` and ``"img"``; the second value of the
     result is then True, meaning the column is to be embedded as raw JSON).
     """
-
     kind = _id_kind(ids)
     if kind in ("integer", "empty"):
         return pa.array(ids, type=pa.int64(), from_pandas=True), False
@@ -509,7 +508,6 @@ def _id_array(ids, mixed: str) -> tuple[pa.Array, bool]:
 
 def _json_ready(table: pa.Table) -> pa.Table:
     """Dictionary columns decoded to their values, non-finite floats turned into nulls."""
-
     columns = []
     for col in table.columns:
         if pa.types.is_dictionary(col.type):
@@ -547,15 +545,14 @@ def _write_json_records(con, out, table: pa.Table, raw: set[str]) -> None:
     out.write(b"\n]" if table.num_rows else b"]")
 
 
-class _duckdb:
+@contextlib.contextmanager
+def _duckdb():
     """A private in-memory DuckDB connection, closed on exit (the store's file is not used)."""
-
-    def __enter__(self):
-        self.con = duckdb.connect(":memory:")
-        return self.con
-
-    def __exit__(self, *exc) -> None:
-        self.con.close()
+    con = duckdb.connect(":memory:")
+    try:
+        yield con
+    finally:
+        con.close()
 
 
 def _sql_string(text: str) -> str:

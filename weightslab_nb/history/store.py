@@ -88,6 +88,8 @@ class HistoryStore:
         self._stop = threading.Event()
         self._writer: threading.Thread | None = None
         self.flush_error: BaseException | None = None
+        self.flushes = 0  # completed flushes of the writer thread
+        self._flushed = threading.Condition()
 
     # ---------------------------------------------------------------- dimensions
     def signal_id(self, name: str) -> int:
@@ -337,6 +339,15 @@ class HistoryStore:
             except Exception as exc:  # keep training alive; the error is reported on close
                 self.flush_error = exc
                 log.exception("history flush failed")
+            with self._flushed:
+                self.flushes += 1
+                self._flushed.notify_all()
+
+    def wait_for_writer(self, flushes: int = 1, timeout: float | None = None) -> bool:
+        """Wait until the writer thread completed ``flushes`` more flushes; False on timeout."""
+        with self._flushed:
+            target = self.flushes + flushes
+            return self._flushed.wait_for(lambda: self.flushes >= target, timeout)
 
     def flush(self) -> None:
         """Write every pending row to DuckDB now (from the calling thread)."""
