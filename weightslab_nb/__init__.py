@@ -6,6 +6,7 @@ call that needs a session creates one (``wl.current_session()``).
 
 from __future__ import annotations
 
+from weightslab_nb.api import auto_tag_loss_shapes, compute_signals, signal
 from weightslab_nb.api import (discard_samples, get_current_experiment_hash,
                                get_discarded_samples, get_samples_by_tag, query_instance_history,
                                query_sample_history, query_signal_history,
@@ -14,6 +15,7 @@ from weightslab_nb.api import (discard_samples, get_current_experiment_hash,
                                write_dataframe, write_history)
 from weightslab_nb.errors import TrainingStopped, UnknownSampleError
 from weightslab_nb.session import Session, current_session, new_session, set_current_session
+from weightslab_nb.signals import BatchSignalContext, SignalContext
 
 __version__ = "0.1.0"
 
@@ -37,5 +39,6 @@ __all__ = [
     "query_signal_history", "query_sample_history", "get_current_experiment_hash",
     "start_training", "save_instance_signals", "query_instance_history", "write_history",
     "write_dataframe", "Session", "current_session", "new_session", "set_current_session",
-    "TrainingStopped", "UnknownSampleError", *_PANELS,
+    "TrainingStopped", "UnknownSampleError", "signal", "compute_signals", "SignalContext",
+    "BatchSignalContext", "auto_tag_loss_shapes", *_PANELS,
 ]

@@ -835,13 +835,16 @@ class Session:
         names = [signals] if isinstance(signals, str) else (None if signals is None else list(signals))
         self.drain()
         sig_names, exps = self.history.names_by_id()
+        name_of = _lookup_array(sig_names)
+        hash_of = _lookup_array(exps)  # index -1 (no experiment) gives None
         if layer == "global":
             parts = [self.history.query_global(_history_name(n), exp_hash) for n in names] \
                 if names is not None else [self.history.query_global(None, exp_hash)]
+            parts = parts or [self.history.query_global("", None)]  # no names: no rows
             cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
             frame = pd.DataFrame({
-                "graph_name": [sig_names[int(s)] for s in cols["signal"]],
-                "experiment_hash": [exps.get(int(e)) for e in cols["exp"]],
+                "graph_name": name_of[cols["signal"]],
+                "experiment_hash": hash_of[cols["exp"]],
                 "step": cols["step"], "metric_value": cols["mean"], "metric_min": cols["min"],
                 "metric_max": cols["max"], "count": cols["count"]})
             return frame.sort_values(["graph_name", "step"], kind="stable", ignore_index=True)
@@ -859,8 +862,8 @@ class Session:
             if layer == "instance" and annotation_ids is not None:
                 keep &= np.isin(ann, np.atleast_1d(np.asarray(annotation_ids, dtype=np.int64)))
             rows = cols["row"][keep]
-            data = {"graph_name": [sig_names[int(s)] for s in cols["signal"][keep]],
-                    "experiment_hash": [exps.get(int(e)) for e in cols["exp"][keep]],
+            data = {"graph_name": name_of[cols["signal"][keep]],
+                    "experiment_hash": hash_of[cols["exp"][keep]],
                     "sample_id": self.table.sample_id[rows].tolist()}
             if layer == "instance":
                 data["annotation_id"] = self.table.annotation_id[rows].astype(np.int64)
@@ -1049,6 +1052,15 @@ class Session:
         total, active = self.table.counts()
         return (f"<Session {self.controller.state} step={self.controller.step} samples={total} "
                 f"active={active} root_log_dir={str(self._root_log_dir)!r}>")
+
+
+def _lookup_array(names: dict[int, str]) -> np.ndarray:
+    """Object array mapping ids 0..n-1 to names, with one extra None slot at the end so that
+    id -1 (no experiment) maps to None."""
+    out = np.full(max(names, default=-1) + 2, None, dtype=object)
+    for i, name in names.items():
+        out[i] = name
+    return out
 
 
 def _runs(samples: list[tuple]) -> list[tuple[int, int]]:

@@ -46,6 +46,17 @@ def record(session, step, ids=(0, 1, 2, 3, 4), values=None, name="loss"):
 
 
 # ---------------------------------------------------------------- the decorator
+def test_the_public_names_are_exported_without_importing_torch():
+    import subprocess
+    import sys
+
+    assert (wl.signal, wl.compute_signals, wl.SignalContext) == (signal, compute_signals,
+                                                                 SignalContext)
+    assert wl.BatchSignalContext is BatchSignalContext and callable(wl.auto_tag_loss_shapes)
+    code = "import sys, weightslab_nb as wl; wl.signal; assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_name_defaults_to_the_function_name_and_the_function_is_returned(session):
     def brightness(ctx):
         return 1.0

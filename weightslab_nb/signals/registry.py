@@ -269,7 +269,7 @@ class SignalRegistry:
 
         Batches applied while a dispatch is already running in this thread (a signal that
         reads through the session drains again) are queued and handled after the current
-        one, in order, so signals never nest. Never raises.
+        ones, in order, so signals never nest. Never raises.
         """
         try:
             by_column = self._by_column
@@ -285,22 +285,38 @@ class SignalRegistry:
                 self._dispatching = True
                 try:
                     while self._backlog:
-                        self._dispatch(self._backlog.popleft())
+                        pending = list(self._backlog)
+                        self._backlog.clear()
+                        self._dispatch(pending)
                 finally:
                     self._dispatching = False
         except Exception:
             log.exception("dynamic signal dispatch failed")
 
-    def _dispatch(self, prepared: "PreparedBatch") -> None:
-        for signal in list(self._by_column.get(prepared.batch.column, ())):
-            signal.seen += 1
-            if signal.enabled and signal.seen % signal.compute_every_n_steps == 0:
-                try:
-                    self._fire(signal, prepared)
-                except Exception:
-                    log.exception("could not fire signal %r", signal.name)
+    def _dispatch(self, batches: list["PreparedBatch"]) -> None:
+        """Count the batches per subscribed signal, then fire the due ones in order. Histories
+        are fetched with one query per signal for all of its due batches."""
+        due: list[tuple[Signal, "PreparedBatch"]] = []
+        for prepared in batches:
+            for signal in list(self._by_column.get(prepared.batch.column, ())):
+                signal.seen += 1
+                if signal.enabled and signal.seen % signal.compute_every_n_steps == 0:
+                    due.append((signal, prepared))
+        histories: dict[int, dict] = {}
+        for signal, prepared in due:
+            if signal.include_history and id(signal) not in histories:
+                rows = np.concatenate([np.asarray(p.batch.rows, dtype=np.int64)
+                                       for s, p in due if s is signal])
+                histories[id(signal)] = self._query_history(signal, rows)
+        for signal, prepared in due:
+            if not signal.enabled:  # disabled by an earlier batch of this round
+                continue
+            try:
+                self._fire(signal, prepared, histories.get(id(signal)))
+            except Exception:
+                log.exception("could not fire signal %r", signal.name)
 
-    def _fire(self, signal: Signal, prepared: "PreparedBatch") -> None:
+    def _fire(self, signal: Signal, prepared: "PreparedBatch", cols: dict | None) -> None:
         session = self.session
         batch = prepared.batch
         step = int(batch.step)
@@ -315,7 +331,11 @@ class SignalRegistry:
         if not ids:
             return
         signal.fired += 1
-        history = (self._histories(signal, rows, step) if signal.include_history else None)
+        history = None
+        if signal.include_history:
+            if cols is None:
+                cols = self._query_history(signal, rows)
+            history = _entries(cols, rows, step, signal.include_history_metadata)
         frame = SharedFrame(session)
         if signal.batched:
             ctx = BatchSignalContext(ids, origins=origins, step=step,
@@ -380,21 +400,30 @@ class SignalRegistry:
                                   log=signal.log if log_values is None else log_values)
         return n
 
-    def _histories(self, signal: Signal, rows: np.ndarray, step: int) -> list[list[dict]]:
-        """Earlier values (steps before ``step``) of the subscribed signal for each row: one
-        history query for the whole batch."""
+    def _query_history(self, signal: Signal, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """Every recorded value of the subscribed signal for ``rows``: columns ``row, step,
+        value`` sorted by row then step (one history query)."""
         cols = self.session.history.query_samples(rows=np.unique(rows),
                                                   signal=history_name(signal.subscribed_column))
-        keep = cols["step"] < step
-        h_rows, h_steps, h_values = cols["row"][keep], cols["step"][keep], cols["value"][keep]
-        lo = np.searchsorted(h_rows, rows, side="left")  # rows are sorted (then by step)
-        hi = np.searchsorted(h_rows, rows, side="right")
-        steps_l, values_l = h_steps.tolist(), h_values.tolist()
-        if signal.include_history_metadata:
-            return [[{"signal_value": values_l[j], "model_age": steps_l[j]} for j in range(a, b)]
-                    for a, b in zip(lo.tolist(), hi.tolist())]
-        return [[{"signal_value": values_l[j]} for j in range(a, b)]
-                for a, b in zip(lo.tolist(), hi.tolist())]
+        return {"row": cols["row"], "step": cols["step"], "value": cols["value"]}
+
+
+def _entries(cols: dict[str, np.ndarray], rows: np.ndarray, step: int,
+             metadata: bool) -> list[list[dict]]:
+    """History entries of each of ``rows`` recorded at steps before ``step``, oldest first."""
+    lo = np.searchsorted(cols["row"], rows, side="left")
+    hi = np.searchsorted(cols["row"], rows, side="right")
+    steps, values = cols["step"], cols["value"]
+    out = []
+    for a, b in zip(lo.tolist(), hi.tolist()):
+        b = a + int(np.searchsorted(steps[a:b], step, side="left"))  # steps sorted per row
+        v = values[a:b].tolist()
+        if metadata:
+            out.append([{"signal_value": x, "model_age": m}
+                        for x, m in zip(v, steps[a:b].tolist())])
+        else:
+            out.append([{"signal_value": x} for x in v])
+    return out
 
 
 def _scalar(result) -> float:

@@ -1,0 +1,154 @@
+"""The step highlight shared by the panels of one session: "the batch of step N".
+
+Clicking a point of a curve (:class:`~weightslab_nb.panels.curves.LossCurves`) puts the ids of
+the samples that recorded that signal at that step on the session's :class:`HighlightBus`; the
+sample grid (another widget) polls the bus, shows a chip and can restrict its pages to those
+samples (:func:`highlight_page`). The bus lives here, keyed per session in a
+``WeakKeyDictionary``, so it goes away with its session.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+#: Most ids one highlight may hold (a step's batch is far smaller in practice).
+MAX_HIGHLIGHT = 1_000_000
+
+
+@dataclass(frozen=True)
+class Highlight:
+    """One highlighted step: ``sample_ids`` recorded ``signal`` at training step ``step``."""
+
+    version: int
+    signal: str
+    step: int
+    sample_ids: tuple
+    members: frozenset
+
+    @property
+    def count(self) -> int:
+        return len(self.sample_ids)
+
+    def info(self) -> dict:
+        """What the views get (no ids: the grid asks for its pages)."""
+        return {"version": self.version, "signal": self.signal, "step": self.step,
+                "count": self.count}
+
+    def __contains__(self, sample_id) -> bool:
+        return sample_id in self.members
+
+
+class HighlightBus:
+    """The current highlight of one session; thread-safe.
+
+    ``version`` grows on every change (set or clear); panels poll it and registered publishers
+    are woken at once (:meth:`add_listener`).
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._version = 0
+        self._current: Highlight | None = None
+        self._listeners: weakref.WeakSet = weakref.WeakSet()
+
+    @property
+    def version(self) -> int:
+        return self._version
+
+    def get(self) -> Highlight | None:
+        """The current highlight, or None."""
+        with self._lock:
+            return self._current
+
+    def info(self) -> dict:
+        """``Highlight.info()`` of the current highlight, or ``{"version"}`` alone when none."""
+        with self._lock:
+            if self._current is None:
+                return {"version": self._version}
+            return self._current.info()
+
+    def set(self, signal: str, step: int, sample_ids) -> Highlight:
+        ids = tuple(dict.fromkeys(sample_ids))
+        if len(ids) > MAX_HIGHLIGHT:
+            raise ValueError(f"sample_ids: at most {MAX_HIGHLIGHT} ids can be highlighted")
+        with self._lock:
+            self._version += 1
+            self._current = Highlight(self._version, signal, int(step), ids, frozenset(ids))
+            current = self._current
+        self._notify()
+        return current
+
+    def clear(self) -> bool:
+        """Remove the highlight; False when there was none (nothing changes then)."""
+        with self._lock:
+            if self._current is None:
+                return False
+            self._version += 1
+            self._current = None
+        self._notify()
+        return True
+
+    def add_listener(self, publisher) -> None:
+        """Wake ``publisher`` (anything with ``wake()``) on every change; held weakly."""
+        self._listeners.add(publisher)
+
+    def remove_listener(self, publisher) -> None:
+        self._listeners.discard(publisher)
+
+    def _notify(self) -> None:
+        for p in list(self._listeners):
+            try:
+                p.wake()
+            except Exception:  # a closed panel: never let one listener break the others
+                pass
+
+
+_buses: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_buses_lock = threading.Lock()
+
+
+def highlight_bus(session) -> HighlightBus:
+    """The highlight bus of ``session`` (created on first use)."""
+    with _buses_lock:
+        bus = _buses.get(session)
+        if bus is None:
+            bus = _buses[session] = HighlightBus()
+        return bus
+
+
+def highlight_page(session, query, sample_ids):
+    """Like ``session.grid_page(query)``, restricted to ``sample_ids`` (unknown ids are skipped).
+
+    The filters and the sort of ``query`` apply as usual; ``matched`` counts the highlighted
+    samples that pass them. Works around ``GridQuery`` having no id filter: totals, the loss
+    column and the sortable columns come from ``session.grid_page``; the rows are selected with
+    the same functions ``grid_page`` uses (``ledger.query.select_rows``/``page_rows``).
+    """
+    from weightslab_nb.ledger.query import GridPage, GridQuery, page_rows, select_rows
+
+    query.validate()
+    meta = session.grid_page(GridQuery(limit=1))  # totals, loss column, columns (drains too)
+    history_sort = None
+    if query.sort_by is not None and "@" in query.sort_by:
+        history_sort = session.history_statistic(*query.sort_by.rsplit("@", 1))
+    with session.lock:
+        if query.origin is not None:
+            query = replace(query, origin=session.resolve_origin(query.origin))
+        table = session.table
+        n = len(table)
+        if history_sort is not None and len(history_sort) < n:  # rows registered meanwhile
+            history_sort = np.concatenate([history_sort, np.full(n - len(history_sort), np.nan)])
+        rows = select_rows(table, query, history_sort)
+        known = [s for s in sample_ids if table.has(s)]
+        wanted = table.rows_for(known) if known else np.empty(0, dtype=np.int64)
+        rows = rows[np.isin(rows, wanted)]
+        total, active = table.counts()
+        page = rows[query.offset: query.offset + query.limit]
+        return GridPage(total=total, active=active, matched=len(rows),
+                        loss_column=meta.loss_column, columns=list(meta.columns),
+                        rows=page_rows(table, page, meta.loss_column))
+
