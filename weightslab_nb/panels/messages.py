@@ -149,3 +149,28 @@ def apply_action(session, action: str, ids: list, tag: str | None, value: str | 
         session.discard_samples(ids, discarded=False)
         return f"restored {n} {noun}"
     raise MessageError(f"action: expected one of {ACTIONS}, got {action!r}")
+
+
+def int_field(msg: dict, field: str, *, lo: int = 0, hi: int = 2**53 - 1, default=None,
+              required: bool = False):
+    """An integer in ``[lo, hi]`` (no bools, no floats); ``default`` when absent or null."""
+    value = msg.get(field)
+    if value is None:
+        if required:
+            raise MessageError(f"{field}: required")
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise MessageError(f"{field}: expected an integer, got {value!r}")
+    if not lo <= value <= hi:
+        raise MessageError(f"{field}: must be in {lo}..{hi}, got {value}")
+    return value
+
+
+def bool_field(msg: dict, field: str, *, default: bool = False) -> bool:
+    """``true``/``false``; ``default`` when absent or null."""
+    value = msg.get(field)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise MessageError(f"{field}: expected true or false, got {value!r}")
+    return value
