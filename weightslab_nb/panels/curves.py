@@ -4,6 +4,15 @@ Protocol (browser view: ``js/src/curves.ts``)
 ---------------------------------------------
 browser -> Python
     ``{"type": "sync", "req"?}``: send me everything (on first display, or after a gap).
+    ``{"type": "step_click", "req"?, "signal", "step"}`` (a click on the plot: the nearest point
+    of the curve nearest to the pointer): ``signal`` must be a curve name
+    (``session.global_signal_names()``), ``step`` an integer >= 0 at which some samples recorded
+    it (``session.samples_at_step``). Those samples become the session's step highlight
+    (:mod:`weightslab_nb.panels.highlight`), which the sample grid shows. Answered with
+    ``{"type": "step_result", "req", "ok", "signal", "step", "count", "version", "message"}``;
+    an invalid one changes nothing and sets ``error``.
+    ``{"type": "clear_highlight", "req"?}``: remove the step highlight (answered with
+    ``{"type": "highlight_result", "req", "ok", "message"}``).
     ``{"type": "clear_error"}``
 Python -> browser
     ``{"type": "snapshot", "req"?, "series": [{"signal", "start": 0, "n", "downsampled",
@@ -18,6 +27,10 @@ Python -> browser
     not end at ``start`` asks for a new snapshot.
 
 ``n`` always counts raw points, so ``start + n`` is where the next message starts.
+Traits
+    ``highlight``: ``{"version", "signal", "step", "count"}`` of the session's step highlight
+    (``{"version"}`` alone when there is none); the view draws a vertical marker at ``step``.
+    ``max_points``, ``height``, ``error``.
 """
 
 from __future__ import annotations
@@ -28,7 +41,9 @@ import threading
 import numpy as np
 import traitlets
 
-from weightslab_nb.panels._base import SENT, Panel, static_asset
+from weightslab_nb.panels._base import SENT, Panel, resolve_session, static_asset
+from weightslab_nb.panels.highlight import highlight_bus
+from weightslab_nb.panels.messages import MessageError, int_field, name_field
 from weightslab_nb.panels.wire import encode_arrays
 
 COLUMNS = ("step", "mean", "min", "max")
@@ -100,10 +115,12 @@ class LossCurves(Panel):
     _esm = static_asset("curves.js")
     _css = static_asset("curves.css")
     _poll_interval = 0.1  # <= 10 Hz
-    _reply_types = {"sync": "snapshot"}
+    _reply_types = {"sync": "snapshot", "step_click": "step_result",
+                    "clear_highlight": "highlight_result"}
 
     max_points = traitlets.Int(4000).tag(sync=True)
     height = traitlets.Int(260).tag(sync=True)
+    highlight = traitlets.Dict().tag(sync=True)
 
     def __init__(self, session=None, *, max_points: int = 4000, height: int = 260, **kwargs):
         if not isinstance(max_points, int) or max_points < 16:
@@ -113,18 +130,28 @@ class LossCurves(Panel):
         self._synced = False
         self._seen_history = -1
         self.points_sent = 0
-        super().__init__(session, max_points=max_points, height=height, **kwargs)
+        session = resolve_session(session)
+        self._bus = highlight_bus(session)
+        self._seen_highlight = self._bus.version
+        super().__init__(session, max_points=max_points, height=height,
+                         highlight=self._bus.info(), **kwargs)
+        self._bus.add_listener(self._publisher)
 
     def _handlers(self) -> dict:
-        return {"sync": self._on_sync}
+        return {"sync": self._on_sync, "step_click": self._on_step_click,
+                "clear_highlight": self._on_clear_highlight}
 
     # ---------------------------------------------------------------- publisher thread
     def _poll(self):
+        out = None
+        if self._bus.version != self._seen_highlight:
+            self._seen_highlight = self._bus.version
+            out = {"highlight": self._bus.info()}
         if not self._synced:
-            return None  # no view has asked yet: the first snapshot will carry everything
+            return out  # no view has asked yet: the first snapshot will carry everything
         counter = self.session.changes.history
         if counter == self._seen_history:
-            return None
+            return out
         self._seen_history = counter
         with self._send_lock:
             for name in self.session.global_signal_names():
@@ -138,7 +165,7 @@ class LossCurves(Panel):
                            "downsampled": False, "arrays": metas}, buffers)
                 self._cursors[name] = start + n
                 self.points_sent += n
-        return None
+        return out
 
     # ---------------------------------------------------------------- messages
     def _on_sync(self, msg: dict):
@@ -162,3 +189,28 @@ class LossCurves(Panel):
             self.send({"type": "snapshot", "req": req, "ok": True, "series": entries,
                        "total_points": total}, buffers)
         return SENT
+
+    def _on_step_click(self, msg: dict):
+        signal = name_field(msg, "signal")
+        step = int_field(msg, "step", required=True)
+        known = self.session.global_signal_names()
+        if signal not in known:
+            raise MessageError(f"signal: no curve named {signal!r}; known: {known}")
+        ids = self.session.samples_at_step(signal, step)
+        if not ids:
+            raise MessageError(f"step: no sample recorded {signal!r} at step {step} "
+                               "(a curve without per-sample values, or a step without a point)")
+        highlight = self._bus.set(signal, step, ids)
+        noun = "sample" if highlight.count == 1 else "samples"
+        return {**highlight.info(),
+                "message": f"step {step}: {highlight.count} {noun} highlighted in the grid"}
+
+    def _on_clear_highlight(self, _msg: dict):
+        cleared = self._bus.clear()
+        return {"message": "highlight cleared" if cleared else "no highlight"}
+
+    def close(self, timeout: float = 5.0) -> None:
+        bus = getattr(self, "_bus", None)
+        if bus is not None and getattr(self, "_publisher", None) is not None:
+            bus.remove_listener(self._publisher)
+        super().close(timeout)
