@@ -105,8 +105,8 @@ def loss_shape_codes(trajectories) -> np.ndarray:
                         np.where(last == first, 0.0, -np.inf * np.sign(last - first)))
 
     decide(span <= FLAT_RANGE * level, "Flat_high")
-    decide((rises[:, -1] > SPIKE_RISE * safe_span) & (rises[:, -2] <= SPIKE_OTHER_RISES * safe_span),
-           "Spiked")
+    decide((rises[:, -1] > SPIKE_RISE * safe_span)
+           & (rises[:, -2] <= SPIKE_OTHER_RISES * safe_span), "Spiked")
     decide(path > NOISE_PATH * safe_span, "high_variance")
     decide((trough > TROUGH_WINDOW[0] * n) & (trough < TROUGH_WINDOW[1] * n)
            & (last - lo > REBOUND * safe_span), "U_Shape")

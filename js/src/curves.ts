@@ -1,5 +1,7 @@
 // LossCurves view: every global signal as a per-step mean line with its min/max band, drawn on
 // a canvas. Python sends only new points; see weightslab_nb/panels/curves.py for the protocol.
+// A click on the plot picks the nearest point of the nearest curve and sends `step_click`: that
+// step's batch becomes the session's highlight (the grid shows it; a vertical marker here).
 
 import "./lib/base.css";
 import "./styles/curves.css";
@@ -8,6 +10,7 @@ import { h } from "./lib/dom";
 import { formatCount, formatNumber, formatTick } from "./lib/format";
 import type { AnyModel, Buffer, Message, RenderProps } from "./lib/model";
 import { Channel, PALETTE, cssVar, errorBar } from "./lib/panel";
+import { pickPoint, type PickSeries, type PlotFrame } from "./lib/pick";
 import { extent, logTicks, makeScale, nearestIndex, niceTicks, pad } from "./lib/scale";
 import { Series, type PointsHeader } from "./lib/series";
 import { decodeArrays, type ArrayMeta } from "./lib/wire";
@@ -21,6 +24,8 @@ function render({ model, el }: RenderProps) {
   const hidden = new Set<string>();
   let hoverX: number | null = null;
   let synced = false;
+  let frameOf: PlotFrame | null = null; // the plot area of the last draw (for clicks)
+  let pickable: PickSeries[] = [];
 
   const errors = errorBar(model);
   const logBox = h("input", { type: "checkbox", class: "wl-curves-log" });
@@ -28,6 +33,9 @@ function render({ model, el }: RenderProps) {
   const smoothing = h("input", { type: "range", class: "wl-curves-smoothing", min: "0", max: "0.99", step: "0.01", value: "0" });
   const smoothingValue = h("span", { class: "wl-curves-smoothing-value wl-muted", text: "0" });
   const status = h("span", { class: "wl-curves-status wl-muted" });
+  const highlightText = h("span", { class: "wl-curves-highlight-text" });
+  const highlightClear = h("button", { class: "wl-btn wl-curves-highlight-clear", text: "×", title: "Clear the step highlight" });
+  const highlightChip = h("span", { class: "wl-curves-highlight", hidden: true }, highlightText, highlightClear);
   const canvas = h("canvas", { class: "wl-curves-canvas" });
   const readout = h("div", { class: "wl-curves-readout" });
   const empty = h("div", { class: "wl-curves-empty", text: "No curves yet: they appear when training records a signal." });
@@ -40,6 +48,7 @@ function render({ model, el }: RenderProps) {
       h("label", {}, logBox, " log scale"),
       h("label", {}, bandBox, " min/max band"),
       h("label", {}, "smoothing ", smoothing, " ", smoothingValue),
+      highlightChip,
       status),
     plot, legend);
   el.appendChild(root);
@@ -98,6 +107,12 @@ function render({ model, el }: RenderProps) {
   }
 
   const channel = new Channel(model, onMessage);
+
+  /** The session's step highlight (the `highlight` trait), or null. */
+  function highlightOf(): { step: number; count: number; signal: string } | null {
+    const hl = model.get("highlight") ?? {};
+    return typeof hl.step === "number" ? { step: hl.step, count: Number(hl.count) || 0, signal: String(hl.signal ?? "") } : null;
+  }
 
   // ------------------------------------------------------------------ legend
   function updateLegend(): void {
@@ -172,6 +187,8 @@ function render({ model, el }: RenderProps) {
     const x0 = MARGIN.left, x1 = width - MARGIN.right, y0 = height - MARGIN.bottom, y1 = MARGIN.top;
     const sx = makeScale(xd, [x0, x1]);
     const sy = makeScale(yd, [y0, y1], log);
+    frameOf = { x0, x1, y0, y1, xDomain: xd, yDomain: yd, log };
+    pickable = visible.map((s, i) => ({ name: s.name, step: rows[i].step, mean: rows[i].mean }));
 
     // axes and grid
     ctx.font = font;
@@ -251,6 +268,20 @@ function render({ model, el }: RenderProps) {
     });
     ctx.restore();
 
+    const hl = highlightOf();
+    if (hl && hl.step >= xd[0] && hl.step <= xd[1]) {
+      const x = Math.round(sx(hl.step)) + 0.5;
+      const accent = cssVar(root, "--jp-warn-color0", "#e65100");
+      ctx.strokeStyle = accent;
+      ctx.fillStyle = accent;
+      ctx.lineWidth = 1.5;
+      ctx.beginPath(); ctx.moveTo(x, y1); ctx.lineTo(x, y0); ctx.stroke();
+      ctx.lineWidth = 1;
+      ctx.textAlign = x > (x0 + x1) / 2 ? "right" : "left";
+      ctx.textBaseline = "top";
+      ctx.fillText(`step ${formatCount(hl.step)}`, x + (ctx.textAlign === "right" ? -4 : 4), y1 + 2);
+    }
+
     if (hoverX !== null && hoverX >= x0 && hoverX <= x1) {
       const step = xd[0] + ((hoverX - x0) / (x1 - x0)) * (xd[1] - xd[0]);
       const lines: string[] = [];
@@ -288,12 +319,39 @@ function render({ model, el }: RenderProps) {
     schedule();
   });
   canvas.addEventListener("mouseleave", () => { hoverX = null; schedule(); });
+  canvas.addEventListener("click", (e) => {
+    if (!frameOf) return;
+    const rect = canvas.getBoundingClientRect();
+    const picked = pickPoint(frameOf, pickable, e.clientX - rect.left, e.clientY - rect.top);
+    if (!picked) return;
+    status.textContent = `step ${formatCount(picked.step)}…`;
+    channel.request("step_click", { signal: picked.signal, step: picked.step }, (reply) => {
+      status.textContent = String(reply.message ?? (reply.ok ? "" : "step click failed"));
+    });
+  });
+  highlightClear.addEventListener("click", () => {
+    channel.request("clear_highlight", {}, (reply) => { status.textContent = String(reply.message ?? ""); });
+  });
+  const onHighlight = () => {
+    const hl = highlightOf();
+    highlightChip.hidden = hl === null;
+    if (hl) {
+      highlightText.textContent = `step ${formatCount(hl.step)} · ${formatCount(hl.count)} samples`;
+      highlightChip.title = `${hl.signal} at step ${hl.step}: the batch is highlighted in the sample grid`;
+      root.dataset.highlightStep = String(hl.step);
+    } else {
+      delete root.dataset.highlightStep;
+    }
+    schedule();
+  };
+  model.on("change:highlight", onHighlight);
   const resize = new ResizeObserver(() => schedule());
   resize.observe(plot);
   const onHeight = () => schedule();
   model.on("change:height", onHeight);
 
   updateLegend();
+  onHighlight();
   channel.send("sync");
 
   return () => {
@@ -301,6 +359,7 @@ function render({ model, el }: RenderProps) {
     resync.cancel();
     if (frame) cancelAnimationFrame(frame);
     model.off("change:height", onHeight);
+    model.off("change:highlight", onHighlight);
     channel.dispose();
     errors.dispose();
   };

@@ -1,16 +1,35 @@
-// SampleGrid view: one page of samples (thumbnail, label, prediction, loss, tags), sorted and
-// filtered by Python; selection with click / shift-click / ctrl-click; actions on the selection.
-// Protocol: see weightslab_nb/panels/grid.py.
+// SampleGrid view: one page of samples (thumbnail, label, prediction, loss, loss-history
+// sparkline, tags), sorted and filtered by Python; selection with click / shift-click /
+// ctrl-click; actions on the selection; the session's step highlight (a click on a curve) as a
+// chip that restricts the page to that step's batch. Protocol: see weightslab_nb/panels/grid.py.
 
 import "./lib/base.css";
 import "./styles/grid.css";
 import { h, setOptions } from "./lib/dom";
-import { columnLabel, formatNumber } from "./lib/format";
+import { columnLabel, formatCount, formatNumber, splitHistoryColumn } from "./lib/format";
 import type { Buffer, Message, RenderProps } from "./lib/model";
 import { Channel, errorBar } from "./lib/panel";
-import { clampOffset, defaultGridState, pageLabel, pageRequest, Throttle, type DiscardedFilter } from "./lib/query";
+import { clampOffset, defaultGridState, pageLabel, pageRequest, SPARK_POINTS, Throttle, type DiscardedFilter } from "./lib/query";
 import { clickSelect, emptySelection, idKey, selectAll, selectedIds, type SampleId, type SelectionState } from "./lib/selection";
-import { toBytes } from "./lib/wire";
+import { indexOfStep, sparkDomain, sparkPath, sparkXY, splitSpark, type SparkRow } from "./lib/spark";
+import { decodeArrays, toBytes, type ArrayMeta } from "./lib/wire";
+
+const SVG = "http://www.w3.org/2000/svg";
+const SPARK_W = 80;
+const SPARK_H = 18;
+
+function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string>): SVGElementTagNameMap[K] {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  return el;
+}
+
+interface HighlightInfo {
+  version: number;
+  signal: string;
+  step: number;
+  count: number;
+}
 
 interface Row {
   sample_id: SampleId;
@@ -22,12 +41,15 @@ interface Row {
   tags: string[];
   categorical: Record<string, string>;
   signals: Record<string, number | null>;
+  highlighted?: boolean;
 }
 
 function render({ model, el }: RenderProps) {
   const state = defaultGridState(Number(model.get("page_size")) || 48);
   let selection: SelectionState = emptySelection();
   let rows: Row[] = [];
+  let sparks: (SparkRow | null)[] = [];
+  let sparkSignal = "";
   let urls: string[] = [];
   let latestReq = -1;
   let matched = 0;
@@ -62,6 +84,14 @@ function render({ model, el }: RenderProps) {
     sizeSel.value = String(state.limit);
   }
 
+  const sparkBox = h("input", { type: "checkbox", class: "wl-grid-spark-toggle", checked: true });
+
+  const highlightText = h("span", { class: "wl-grid-highlight-text" });
+  const highlightOnly = h("input", { type: "checkbox", class: "wl-grid-highlight-only", checked: true });
+  const highlightClear = h("button", { class: "wl-btn wl-grid-highlight-clear", text: "×", title: "Clear the step highlight" });
+  const highlightChip = h("span", { class: "wl-grid-highlight", hidden: true },
+    highlightText, h("label", { title: "Show only these samples" }, highlightOnly, " only"), highlightClear);
+
   const cells = h("div", { class: "wl-grid-cells" });
 
   const actionTagSel = h("select", { class: "wl-grid-action-tag", title: "Boolean tag" });
@@ -87,8 +117,10 @@ function render({ model, el }: RenderProps) {
     h("div", { class: "wl-row wl-grid-filters" },
       h("label", {}, "sort ", sortSel), orderBtn,
       discardedSel, originSel, tagFilterSel, tagChips,
-      h("label", {}, signalSel, " ", minInput, "–", maxInput)),
-    h("div", { class: "wl-row wl-grid-pager" }, prevBtn, nextBtn, pageEl, sizeSel),
+      h("label", {}, signalSel, " ", minInput, "–", maxInput),
+      highlightChip),
+    h("div", { class: "wl-row wl-grid-pager" }, prevBtn, nextBtn, pageEl, sizeSel,
+      h("label", { title: "Draw each sample's recent loss history" }, sparkBox, " loss history")),
     cells,
     h("div", { class: "wl-row wl-grid-actions" },
       h("span", { class: "wl-muted", text: "selection:" }),
@@ -139,6 +171,7 @@ function render({ model, el }: RenderProps) {
     for (const u of urls) URL.revokeObjectURL(u);
     urls = [];
     rows = (msg.rows as Row[]) ?? [];
+    sparks = readSparks(msg, buffers);
     const thumbs = rows.map((_, i) => {
       const b = buffers[i];
       if (!b) return "";
@@ -151,6 +184,47 @@ function render({ model, el }: RenderProps) {
     pageEl.textContent = pageLabel(state.offset, rows.length, matched);
     prevBtn.disabled = state.offset === 0;
     nextBtn.disabled = state.offset + rows.length >= matched;
+  }
+
+  /** The page's loss-history arrays split per row (nulls when absent or unreadable). */
+  function readSparks(msg: Message, buffers: Buffer[]): (SparkRow | null)[] {
+    const none = rows.map(() => null);
+    const sp = msg.spark;
+    if (!sp || !Array.isArray(sp.arrays)) return none;
+    try {
+      const metas = sp.arrays as ArrayMeta[];
+      const start = Number(sp.buffer_start);
+      const a = decodeArrays(metas, buffers.slice(start, start + metas.length));
+      sparkSignal = String(sp.signal ?? "loss");
+      return splitSpark(a.offsets, a.steps, a.values, rows.length);
+    } catch (err) {
+      setStatus(`could not read the loss history: ${(err as Error).message}`, "error");
+      return none;
+    }
+  }
+
+  function sparkline(sp: SparkRow, hl: HighlightInfo | null): SVGSVGElement {
+    const n = sp.values.length;
+    const el = svg("svg", {
+      class: "wl-grid-spark", viewBox: `0 0 ${SPARK_W} ${SPARK_H}`, preserveAspectRatio: "none",
+      "data-points": String(n), "aria-hidden": "true",
+    });
+    const domain = sparkDomain(sp.values);
+    const d = sparkPath(sp.values, SPARK_W, SPARK_H, 2, domain);
+    if (d) el.append(svg("path", { d, class: "wl-grid-spark-line" }));
+    const j = hl && domain ? indexOfStep(sp.steps, hl.step) : -1;
+    if (j >= 0 && domain && Number.isFinite(sp.values[j])) {
+      const [x, y] = sparkXY(j, n, sp.values[j], SPARK_W, SPARK_H, domain, 2);
+      el.append(svg("line", { class: "wl-grid-spark-step", x1: String(x), x2: String(x), y1: "0", y2: String(SPARK_H) }));
+      el.append(svg("circle", { class: "wl-grid-spark-dot", cx: String(x), cy: String(y), r: "1.8" }));
+    }
+    return el;
+  }
+
+  function sparkTitle(sp: SparkRow | null): string {
+    if (!sp || sp.values.length === 0) return "";
+    const n = sp.values.length;
+    return `${sparkSignal} history: ${n} point${n === 1 ? "" : "s"}, steps ${formatCount(sp.steps[0])}–${formatCount(sp.steps[n - 1])}`;
   }
 
   function onOther(msg: Message): void {
@@ -168,6 +242,7 @@ function render({ model, el }: RenderProps) {
       cells.replaceChildren(h("div", { class: "wl-grid-empty", text: "No samples match." }));
       return;
     }
+    const hl = highlightOf();
     cells.replaceChildren(...rows.map((r, i) => {
       const mismatch = r.prediction !== null && r.target !== null && r.prediction !== r.target;
       const chips = [
@@ -178,8 +253,10 @@ function render({ model, el }: RenderProps) {
       const title = [
         `sample ${r.sample_id} (${r.origin})`,
         `target ${formatNumber(r.target)}  prediction ${formatNumber(r.prediction)}`,
+        sparkTitle(sparks[i]),
         ...Object.entries(r.signals ?? {}).map(([c, v]) => `${columnLabel(c)}: ${formatNumber(v)}`),
         r.discarded ? "discarded" : "",
+        r.highlighted && hl ? `in the batch of step ${hl.step}` : "",
       ].filter(Boolean).join("\n");
       const cell = h("div", {
         class: "wl-grid-cell", "data-sample-id": String(r.sample_id), "data-index": String(i), title,
@@ -191,8 +268,10 @@ function render({ model, el }: RenderProps) {
         h("div", { class: "wl-grid-meta" },
           h("span", { class: "wl-grid-target", text: `y=${formatNumber(r.target)}` }),
           h("span", { class: `wl-grid-prediction${mismatch ? " wl-grid-mismatch" : ""}`, text: `ŷ=${formatNumber(r.prediction)}` })),
+        sparks[i] ? sparkline(sparks[i]!, r.highlighted ? hl : null) : null,
         chips.length ? h("div", { class: "wl-grid-chips" }, ...chips) : null);
       cell.classList.toggle("is-discarded", r.discarded);
+      cell.classList.toggle("is-highlighted", r.highlighted === true);
       cell.dataset.discarded = String(r.discarded);
       return cell;
     }));
@@ -269,7 +348,7 @@ function render({ model, el }: RenderProps) {
   function updateColumnSelects(): void {
     setOptions(sortSel, [["", "recorded order"], ...columns.map((c): [string, string] => [c, columnLabel(c)])]);
     sortSel.value = state.sortBy ?? "";
-    const signalCols = columns.filter((c) => c !== "sample_id");
+    const signalCols = columns.filter((c) => c !== "sample_id" && splitHistoryColumn(c)[1] === null);
     setOptions(signalSel, [["", "signal range…"], ...signalCols.map((c): [string, string] => [c, columnLabel(c)])]);
     signalSel.value = state.signal ?? "";
   }
@@ -325,6 +404,47 @@ function render({ model, el }: RenderProps) {
     if (state.offset + state.limit < matched) { state.offset += state.limit; requestPage(); }
   });
   sizeSel.addEventListener("change", () => { state.limit = Number(sizeSel.value); requery(); });
+  sparkBox.addEventListener("change", () => {
+    state.sparkPoints = sparkBox.checked ? SPARK_POINTS : 0;
+    root.classList.toggle("wl-grid-no-spark", !sparkBox.checked);
+    requery(false);
+  });
+
+  // ------------------------------------------------------------------ step highlight
+  /** The session's step highlight (the `highlight` trait), or null. */
+  function highlightOf(): HighlightInfo | null {
+    const v = model.get("highlight") ?? {};
+    if (typeof v.step !== "number") return null;
+    return { version: Number(v.version) || 0, signal: String(v.signal ?? ""), step: v.step, count: Number(v.count) || 0 };
+  }
+
+  function drawHighlight(): void {
+    const hl = highlightOf();
+    highlightChip.hidden = hl === null;
+    if (hl) {
+      highlightText.textContent = `step ${formatCount(hl.step)} batch: ${formatCount(hl.count)} samples`;
+      highlightChip.title = `${hl.signal} at step ${hl.step} (clicked on the curve)`;
+      highlightChip.dataset.step = String(hl.step);
+      highlightChip.dataset.count = String(hl.count);
+    }
+    highlightOnly.checked = state.highlight;
+  }
+
+  const onHighlight = () => {
+    // a new highlight restricts the page to its batch; a cleared one shows everything again
+    state.highlight = highlightOf() !== null;
+    drawHighlight();
+    requery();
+  };
+  highlightOnly.addEventListener("change", () => {
+    state.highlight = highlightOnly.checked && highlightOf() !== null;
+    requery();
+  });
+  highlightClear.addEventListener("click", () => {
+    channel.request("clear_highlight", {}, (reply) => {
+      if (reply.ok === false) setStatus(String(reply.message ?? "could not clear the highlight"), "error");
+    });
+  });
 
   // ------------------------------------------------------------------ traits
   const onVersion = () => refresh.call(requestPage);
@@ -338,7 +458,10 @@ function render({ model, el }: RenderProps) {
   model.on("change:tags", updateTagSelects);
   model.on("change:categorical", updateTagSelects);
   model.on("change:origins", updateTagSelects);
+  model.on("change:highlight", onHighlight);
 
+  state.highlight = highlightOf() !== null;
+  drawHighlight();
   onCounts();
   updateOrder();
   updateColumnSelects();
@@ -357,6 +480,7 @@ function render({ model, el }: RenderProps) {
     model.off("change:tags", updateTagSelects);
     model.off("change:categorical", updateTagSelects);
     model.off("change:origins", updateTagSelects);
+    model.off("change:highlight", onHighlight);
     channel.dispose();
     errors.dispose();
   };

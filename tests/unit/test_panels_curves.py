@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from weightslab_nb.panels.curves import LossCurves
+from weightslab_nb.panels.highlight import highlight_bus
 from weightslab_nb.panels.wire import decode_arrays
 
 from tests.panel_capture import Capture
@@ -133,7 +134,8 @@ def test_invalid_messages_and_arguments_are_reported(curves):
     panel._handle_custom_msg({"type": "points", "req": 3}, [])
     [(reply, _)] = cap.messages
     assert reply == {"type": "error", "req": 3, "ok": False,
-                     "message": "type: unknown message type 'points'; expected one of ['clear_error', 'sync']"}
+                     "message": "type: unknown message type 'points'; expected one of "
+                                "['clear_error', 'clear_highlight', 'step_click', 'sync']"}
     assert panel.flush() and "unknown message type" in panel.error
     with pytest.raises(ValueError, match="max_points"):
         LossCurves(panel.session, max_points=3)
@@ -144,3 +146,89 @@ def test_close_stops_the_publisher(session):
     publisher = panel._publisher
     panel.close()
     assert not publisher.alive
+
+
+# ---------------------------------------------------------------- step clicks (highlight)
+@pytest.fixture
+def trained_curves(session, digits):
+    """Five steps of the real digits training (batches of 64, in order), and a curves panel."""
+    import torch
+    from torch import nn
+
+    from weightslab_nb.demo import digits_mlp, train_digits
+
+    loader = session.watch_or_edit(digits, flag="data", loader_name="train_loader", batch_size=64,
+                                   shuffle=False)
+    model = digits_mlp()
+    loss = session.watch_or_edit(nn.CrossEntropyLoss(reduction="none"), flag="loss",
+                                 name="train-loss", per_sample=True)
+    train_digits(loader, model, torch.optim.SGD(model.parameters(), lr=0.1), loss, max_steps=5)
+    record(session, "global-only", [1.0, 2.0], start_step=1)  # a curve without per-sample values
+    panel = LossCurves(session)
+    cap = Capture(panel)
+    yield panel, cap
+    panel.close()
+
+
+def test_a_step_click_highlights_that_steps_batch(trained_curves, session):
+    panel, cap = trained_curves
+    steps = session.global_series("train-loss")["step"].tolist()
+    assert steps == [1, 2, 3, 4, 5]
+    panel._handle_custom_msg({"type": "step_click", "req": 1, "signal": "train-loss", "step": 3}, [])
+    reply, _ = cap.reply(1)
+    bus = highlight_bus(session)
+    assert reply == {"type": "step_result", "req": 1, "ok": True, "signal": "train-loss", "step": 3,
+                     "count": 64, "version": bus.version,
+                     "message": "step 3: 64 samples highlighted in the grid"}
+    # shuffle=False, batches of 64: the third batch holds samples 128..191
+    assert list(bus.get().sample_ids) == list(range(128, 192)) == session.samples_at_step("train-loss", 3)
+    assert panel.flush()
+    assert panel.highlight == {"version": bus.version, "signal": "train-loss", "step": 3, "count": 64}
+    assert panel.error == ""
+    # clearing goes through the same bus; the trait follows
+    panel._handle_custom_msg({"type": "clear_highlight", "req": 2}, [])
+    assert cap.reply(2)[0] == {"type": "highlight_result", "req": 2, "ok": True,
+                               "message": "highlight cleared"}
+    assert bus.get() is None
+    assert panel.flush() and panel.highlight == {"version": bus.version}
+
+
+@pytest.mark.parametrize("content, fragment", [
+    ({"step": -1}, "step: must be in 0.."),
+    ({"step": 1.5}, "step: expected an integer"),
+    ({"step": 2.0}, "step: expected an integer"),
+    ({"step": "3"}, "step: expected an integer"),
+    ({"step": True}, "step: expected an integer"),
+    ({"step": None}, "step: required"),
+    ({"step": 2**60}, "step: must be in"),
+    ({"step": 999}, "no sample recorded 'train-loss' at step 999"),
+    ({"step": 0}, "at step 0"),
+    ({"signal": "nope"}, "signal: no curve named 'nope'"),
+    ({"signal": 5}, "signal: expected a string"),
+    ({"signal": ""}, "signal: expected a non-empty name"),
+    ({"signal": "global-only", "step": 1}, "no sample recorded 'global-only' at step 1"),
+])
+def test_an_invalid_step_click_shows_an_error_and_changes_no_highlight(trained_curves, session,
+                                                                        content, fragment):
+    panel, cap = trained_curves
+    bus = highlight_bus(session)
+    panel._handle_custom_msg({"type": "step_click", "req": 1, "signal": "train-loss", "step": 2}, [])
+    assert cap.reply(1)[0]["ok"] is True
+    before = bus.get()
+    msg = {"type": "step_click", "req": 2, "signal": "train-loss", "step": 4, **content}
+    panel._handle_custom_msg(msg, [])
+    reply, _ = cap.reply(2)
+    assert reply["type"] == "step_result" and reply["ok"] is False and fragment in reply["message"]
+    assert bus.get() is before and bus.version == before.version
+    assert panel.flush()
+    assert fragment in panel.error
+    assert panel.highlight["step"] == 2
+
+
+def test_highlights_belong_to_their_session(trained_curves, session, make_session):
+    panel, cap = trained_curves
+    other = make_session("other")
+    panel._handle_custom_msg({"type": "step_click", "req": 1, "signal": "train-loss", "step": 1}, [])
+    assert cap.reply(1)[0]["ok"] is True
+    assert highlight_bus(session).get().step == 1
+    assert highlight_bus(other).get() is None and highlight_bus(other) is not highlight_bus(session)

@@ -58,9 +58,11 @@ def test_page_reply_has_totals_rows_and_one_decodable_png_per_row(grid):
     assert reply["type"] == "page" and reply["ok"] is True
     assert (reply["total"], reply["active"], reply["matched"]) == (1797, 1797, 1797)
     assert reply["loss_column"] == LOSS and LOSS in reply["columns"]
-    assert len(reply["rows"]) == 12 and len(buffers) == 12
+    assert len(reply["rows"]) == 12
+    assert len(buffers) == 12 + 3  # then the sparkline arrays
+    assert reply["spark"]["buffer_start"] == 12
     assert [r["sample_id"] for r in reply["rows"]] == list(range(12))
-    for row, buf in zip(reply["rows"], buffers):
+    for row, buf in zip(reply["rows"], buffers[:12]):
         assert png_size(buf) == ("L", (8, 8)) and row["thumbnail_error"] is None
     assert {"target", "prediction", "loss", "tags", "categorical", "discarded"} <= set(reply["rows"][0])
 
@@ -218,7 +220,7 @@ def test_a_user_thumbnail_callable_replaces_the_default(trained):
     cap = Capture(g)
     try:
         _, buffers = ask(g, cap, 1, type="page", limit=3)
-        assert [png_size(b) for b in buffers] == [("RGB", (16, 16))] * 3
+        assert [png_size(b) for b in buffers[:3]] == [("RGB", (16, 16))] * 3
         assert seen == [(1, 8, 8)] * 3
         ask(g, cap, 2, type="page", limit=3)
         assert len(seen) == 3  # cached per sample
@@ -234,7 +236,7 @@ def test_samples_without_a_drawable_input_get_a_placeholder(session):
         reply, buffers = ask(g, cap, 1, type="page")
         assert [r["sample_id"] for r in reply["rows"]] == ["a", "b"]
         assert all("LookupError" in r["thumbnail_error"] for r in reply["rows"])
-        assert [png_size(b)[1] for b in buffers] == [(1, 1), (1, 1)]
+        assert [png_size(b)[1] for b in buffers[:2]] == [(1, 1), (1, 1)]
     finally:
         g.close()
 
@@ -254,3 +256,214 @@ def test_bad_constructor_arguments_are_refused(session):
         SampleGrid(session, page_size=0)
     with pytest.raises(TypeError, match="thumbnail"):
         SampleGrid(session, thumbnail="not callable")
+
+
+# ---------------------------------------------------------------- history: sparklines, sorts, step highlight
+class RecordingLoader:
+    """Iterates a watched loader and keeps the ids of every batch it yielded, in order."""
+
+    def __init__(self, loader):
+        self.loader = loader
+        self.batches: list[list] = []
+
+    def __iter__(self):
+        for inputs, targets, ids in self.loader:
+            self.batches.append([int(i) for i in ids])
+            yield inputs, targets, ids
+
+
+@pytest.fixture
+def history_run(session, digits):
+    """Two epochs (58 steps) of the real digits training, shuffled, batches of 64: every sample
+    has two loss values; ``.batches[k]`` is what the loader yielded at the k-th step."""
+    torch.manual_seed(0)
+    loader = RecordingLoader(session.watch_or_edit(digits, flag="data", loader_name="train_loader",
+                                                   batch_size=64, shuffle=True))
+    model = digits_mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    loss = session.watch_or_edit(nn.CrossEntropyLoss(reduction="none"), flag="loss",
+                                 name="train-loss", per_sample=True)
+    assert train_digits(loader, model, opt, loss, epochs=2) == 58
+    return loader
+
+
+@pytest.fixture
+def panels(session, history_run):
+    from weightslab_nb.panels.curves import LossCurves
+
+    g, c = SampleGrid(session), LossCurves(session)
+    gcap, ccap = Capture(g), Capture(c)
+    yield g, gcap, c, ccap
+    g.close()
+    c.close()
+
+
+def sparklines(reply, buffers) -> dict:
+    from weightslab_nb.panels.wire import decode_arrays
+
+    spark = reply["spark"]
+    start = spark["buffer_start"]
+    assert start == len(reply["rows"])  # after the PNGs
+    arrays = decode_arrays(spark["arrays"], buffers[start:start + len(spark["arrays"])])
+    assert len(buffers) == start + 3
+    assert arrays["offsets"].dtype == np.int32 and arrays["steps"].dtype == np.int64
+    assert arrays["values"].dtype == np.float32
+    off = arrays["offsets"]
+    assert len(off) == len(reply["rows"]) + 1 and off[0] == 0 and off[-1] == len(arrays["values"])
+    return {r["sample_id"]: (arrays["steps"][off[i]:off[i + 1]], arrays["values"][off[i]:off[i + 1]])
+            for i, r in enumerate(reply["rows"])}
+
+
+def test_page_replies_carry_each_rows_loss_history_as_in_sample_series(panels, session):
+    g, cap, _, _ = panels
+    reply, buffers = ask(g, cap, 1, type="page", offset=100, limit=24, sort_by=LOSS)
+    assert reply["spark"]["signal"] == "train-loss" and reply["spark"]["column"] == LOSS
+    assert reply["spark"]["max_points"] == 32 and reply["spark_error"] is None
+    got = sparklines(reply, buffers)
+    ids = [r["sample_id"] for r in reply["rows"]]
+    expected = session.sample_series(ids, "train-loss", max_points=32)
+    assert list(got) == ids
+    for sid in ids:
+        steps, values = got[sid]
+        assert len(steps) == 2  # two epochs: one value each
+        assert steps.tolist() == expected[sid][0].tolist()
+        np.testing.assert_allclose(values, expected[sid][1], rtol=1e-6)
+        assert values[-1] == pytest.approx(
+            [r["loss"] for r in reply["rows"] if r["sample_id"] == sid][0], rel=1e-6)
+    # fewer points on request, none at all with 0
+    reply, buffers = ask(g, cap, 2, type="page", limit=5, spark_points=1)
+    one = sparklines(reply, buffers)
+    expected = session.sample_series(list(one), "train-loss", max_points=1)
+    assert all(s.tolist() == expected[k][0].tolist() and len(s) == 1 for k, (s, _) in one.items())
+    reply, buffers = ask(g, cap, 3, type="page", limit=5, spark_points=0)
+    assert reply["spark"] is None and len(buffers) == 5
+
+
+def test_samples_not_trained_on_yet_get_empty_sparklines(grid):
+    g, cap = grid  # five steps of 64 in order: samples 0..319 have one loss value, the rest none
+    reply, buffers = ask(g, cap, 1, type="page", offset=316, limit=8)
+    got = sparklines(reply, buffers)
+    assert [len(v) for v, _ in got.values()] == [1, 1, 1, 1, 0, 0, 0, 0]
+    assert [r["loss"] is None for r in reply["rows"]] == [False] * 4 + [True] * 4
+
+
+def history_by_sample(session) -> dict:
+    out: dict = {}
+    for sid, _step, value, _exp in session.query_signal_history("train-loss"):
+        out.setdefault(sid, []).append(value)
+    return out
+
+
+@pytest.mark.parametrize("stat, reduce", [("mean", np.mean), ("max", np.max), ("last", lambda v: v[-1])])
+@pytest.mark.parametrize("descending", [True, False])
+def test_sorting_by_a_history_statistic_orders_rows_by_it(panels, session, stat, reduce, descending):
+    g, cap, _, _ = panels
+    reply = ask(g, cap, 1, type="page", limit=100, sort_by=f"{LOSS}@{stat}",
+                descending=descending)[0]
+    assert {f"{LOSS}@mean", f"{LOSS}@last", f"{LOSS}@max"} <= set(reply["columns"])
+    values = {sid: float(reduce(np.asarray(v))) for sid, v in history_by_sample(session).items()}
+    assert len(values) == 1797
+    order = sorted(values, key=lambda sid: -values[sid] if descending else values[sid])
+    got = [r["sample_id"] for r in reply["rows"]]
+    assert [values[s] for s in got] == pytest.approx([values[s] for s in order[:100]], rel=1e-6)
+    assert len(set(got)) == 100
+    # the history mean differs from the latest value: the two sorts disagree somewhere
+    if stat == "mean":
+        latest = [r["sample_id"] for r in ask(g, cap, 2, type="page", limit=100, sort_by=LOSS,
+                                               descending=descending)[0]["rows"]]
+        assert latest != got
+
+
+def step_click(curves, ccap, req, step, signal="train-loss"):
+    curves._handle_custom_msg({"type": "step_click", "req": req, "signal": signal, "step": step}, [])
+    return ccap.reply(req)[0]
+
+
+def test_a_step_click_on_the_curves_restricts_the_grid_to_that_steps_batch(panels, session, history_run):
+    g, gcap, c, ccap = panels
+    steps = session.global_series("train-loss")["step"].tolist()
+    assert len(steps) == len(history_run.batches) == 58
+    k = 40  # a step of the second epoch
+    step, batch = steps[k], history_run.batches[k]
+    assert len(batch) == 64
+    reply = step_click(c, ccap, 1, step)
+    assert reply["ok"] is True and reply["count"] == 64 and reply["step"] == step
+    assert g.flush()
+    assert g.highlight == {"version": reply["version"], "signal": "train-loss", "step": step, "count": 64}
+
+    page, buffers = ask(g, gcap, 2, type="page", highlight=True, limit=500)
+    ids = [r["sample_id"] for r in page["rows"]]
+    assert sorted(ids) == sorted(batch) == sorted(session.samples_at_step("train-loss", step))
+    assert page["matched"] == 64 and page["total"] == 1797
+    assert all(r["highlighted"] for r in page["rows"])
+    assert page["highlight"] == {**g.highlight, "only": True}
+    assert len(sparklines(page, buffers)) == 64
+    # sorting, filtering and paging still apply inside the batch
+    by_loss = ask(g, gcap, 3, type="page", highlight=True, sort_by=LOSS, limit=500)[0]["rows"]
+    losses = [r["loss"] for r in by_loss]
+    assert losses == sorted(losses, reverse=True) and len(losses) == 64
+    assert [r["sample_id"] for r in ask(g, gcap, 4, type="page", highlight=True, sort_by=LOSS,
+                                       offset=60, limit=10)[0]["rows"]] == \
+        [r["sample_id"] for r in by_loss[60:]]
+    session.discard_samples(batch[:5] + [s for s in range(1797) if s not in batch][:3])
+    active = ask(g, gcap, 5, type="page", highlight=True, discarded="active", limit=500)[0]
+    assert active["matched"] == 59 and sorted(r["sample_id"] for r in active["rows"]) == sorted(batch[5:])
+    # not restricted: every sample, the batch marked
+    everything = ask(g, gcap, 6, type="page", limit=500)[0]
+    assert everything["matched"] == 1797 and everything["highlight"]["only"] is False
+    assert {r["sample_id"] for r in everything["rows"] if r["highlighted"]} == \
+        set(batch) & {r["sample_id"] for r in everything["rows"]}
+
+    # a click on another step replaces the highlight
+    step2, batch2 = steps[3], history_run.batches[3]
+    assert step_click(c, ccap, 7, step2)["ok"] is True
+    page = ask(g, gcap, 8, type="page", highlight=True, limit=500)[0]
+    assert sorted(r["sample_id"] for r in page["rows"]) == sorted(batch2)
+
+    # the grid's chip clears it for every panel; highlight=true then shows everything
+    assert ask(g, gcap, 9, type="clear_highlight")[0] == {
+        "type": "highlight_result", "req": 9, "ok": True, "message": "highlight cleared"}
+    assert g.flush() and c.flush()
+    assert "step" not in g.highlight and "step" not in c.highlight
+    page = ask(g, gcap, 10, type="page", highlight=True, limit=5)[0]
+    assert page["matched"] == 1797 and page["highlight"] is None
+    assert not any(r["highlighted"] for r in page["rows"])
+
+
+def test_a_grid_created_after_the_click_shows_the_highlight(panels, session):
+    _, _, c, ccap = panels
+    assert step_click(c, ccap, 1, 2)["ok"] is True
+    g2 = SampleGrid(session)
+    try:
+        assert g2.highlight["step"] == 2 and g2.highlight["count"] == 64
+    finally:
+        g2.close()
+
+
+def test_an_invalid_step_click_leaves_the_grid_unrestricted(panels):
+    g, gcap, c, ccap = panels
+    version = g.highlight["version"]
+    reply = step_click(c, ccap, 1, -3)
+    assert reply["ok"] is False and "step" in reply["message"]
+    assert g.flush() and g.highlight == {"version": version}
+    page = ask(g, gcap, 2, type="page", highlight=True, limit=5)[0]
+    assert page["matched"] == 1797 and page["highlight"] is None
+
+
+@pytest.mark.parametrize("content, fragment", [
+    ({"highlight": "yes"}, "highlight: expected true or false"),
+    ({"highlight": 1}, "highlight: expected true or false"),
+    ({"spark_points": -1}, "spark_points: must be in 0..256"),
+    ({"spark_points": 257}, "spark_points: must be in 0..256"),
+    ({"spark_points": 3.0}, "spark_points: expected an integer"),
+    ({"spark_points": True}, "spark_points: expected an integer"),
+    ({"sort_by": f"{LOSS}@median"}, "median"),
+    ({"sort_by": "signals//nope@mean"}, "nope"),
+    ({"sort_by": "target@mean"}, "target"),
+])
+def test_invalid_history_fields_of_a_page_request_are_refused(panels, content, fragment):
+    g, gcap, _, _ = panels
+    reply = ask(g, gcap, 1, type="page", **content)[0]
+    assert reply["type"] == "page" and reply["ok"] is False and fragment in reply["message"]
+    assert "rows" not in reply
+    assert g.flush() and fragment in g.error

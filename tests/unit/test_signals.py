@@ -173,8 +173,12 @@ def test_log_false_stores_values_without_a_curve(session, loader):
     assert "quiet" not in session.global_signal_names()
 
 
-def test_subscribed_history_holds_earlier_values_oldest_first(session, loader):
+def test_subscribed_history_holds_earlier_values_oldest_first(session, loader, monkeypatch):
     plain, meta = {}, {}
+    queries = []
+    real = session.history.query_samples
+    monkeypatch.setattr(session.history, "query_samples",
+                        lambda *a, **k: queries.append(k["signal"]) or real(*a, **k))
 
     @signal(subscribe_to="loss", include_history=True)
     def h_plain(ctx):
@@ -191,6 +195,27 @@ def test_subscribed_history_holds_earlier_values_oldest_first(session, loader):
     assert plain[(0, 30)] == [{"signal_value": 10.5}, {"signal_value": 20.5}]
     assert meta[(1, 30)] == [{"signal_value": 10.25, "model_age": 10},
                              {"signal_value": 20.25, "model_age": 20}]
+    assert queries == ["loss", "loss"]  # one query per signal for the 3 batches of the drain
+
+
+def test_per_sample_results_may_be_numpy_or_tensor_scalars(session, loader):
+    register_signal(session, lambda c: np.array([1.5]), name="arr", subscribe_to="loss")
+    register_signal(session, lambda c: torch.tensor(2.5), name="ten", subscribe_to="loss")
+    register_signal(session, lambda c: torch.ones(2), name="two", subscribe_to="loss")
+    record(session, 0, ids=[0])
+    session.drain()
+    df = session.dataframe
+    assert df.loc[(0, 0), "signals//arr"] == 1.5 and df.loc[(0, 0), "signals//ten"] == 2.5
+    assert "batched=True" in signal_registry(session).get("two").last_error
+
+
+def test_instance_values_count_but_call_nothing(session, loader):
+    calls = []
+    register_signal(session, lambda c: calls.append(c.sample_id), name="per_box",
+                    subscribe_to="iou")
+    session.save_instance_signals({"iou": [0.5, 0.7, 0.9]}, [0, 1], [0, 0, 1], step=0)
+    session.drain()
+    assert calls == [] and signal_registry(session).get("per_box").seen == 1
 
 
 def test_compute_every_n_steps_fires_on_every_nth_batch_of_the_subscribed_signal(session, loader):

@@ -4,8 +4,14 @@ Protocol (browser view: ``js/src/grid.ts``)
 -------------------------------------------
 browser -> Python
     ``{"type": "page", "req", offset, limit, sort_by, descending, tags, discarded, origin,
-    signal, signal_min, signal_max}`` (the :class:`~weightslab_nb.ledger.query.GridQuery`
-    fields; absent ones take their defaults).
+    signal, signal_min, signal_max, highlight?, spark_points?}`` (the
+    :class:`~weightslab_nb.ledger.query.GridQuery` fields; absent ones take their defaults).
+    ``sort_by`` may be a history statistic ``"<signals column>@<stat>"`` (``mean``, ``last``,
+    ``max``, ``min``, ``count``; the ``@mean``/``@last``/``@max`` ones are listed in
+    ``columns``). ``highlight`` (bool, default false): restrict the page to the samples of the
+    session's step highlight (:mod:`weightslab_nb.panels.highlight`; set by a click on a curve)
+    when there is one. ``spark_points`` (int 0..256, default 32): the most loss-history points
+    per row for the sparklines, 0 for none.
     ``{"type": "select", "sample_ids": [...], "req"?}``: the browser's selection becomes
     ``session.selection`` (the tag editor applies to it).
     ``{"type": "action", "req", "action", "sample_ids", "tag"?, "value"?}`` with ``action`` one of
@@ -13,18 +19,31 @@ browser -> Python
     ``tag`` and one of its ``value``s), ``clear_categorical`` (``tag``), ``discard``, ``restore``.
     ``{"type": "get_selection", "req"}``: answered with ``{"type": "selection", "req", "ok": true,
     "sample_ids"}`` (a view asks once when it appears).
+    ``{"type": "clear_highlight", "req"?}``: remove the step highlight (every panel of the
+    session); answered with ``{"type": "highlight_result", "req", "ok", "message"}``.
     ``{"type": "clear_error"}``
 Python -> browser
     ``{"type": "page", "req", "ok": true, total, active, matched, offset, limit, loss_column,
-    columns, rows}`` with one PNG buffer per row (``rows[i]`` has the GridPage row keys plus
-    ``thumbnail_error``: None or why the placeholder image was sent).
+    columns, rows, highlight, spark}`` with one PNG buffer per row (``rows[i]`` has the GridPage
+    row keys plus ``thumbnail_error``: None or why the placeholder image was sent, and
+    ``highlighted``: whether the sample is in the step highlight).
+    ``highlight``: ``{"version", "signal", "step", "count", "only"}`` of the step highlight the
+    page was built with (``only``: the rows were restricted to it), or None when there is none.
+    ``spark``: None (no loss column, or ``spark_points`` 0), or ``{"signal", "column",
+    "max_points", "buffer_start", "arrays"}``: the recent history of the loss column of every row
+    (one ``session.sample_series`` call), as :mod:`~weightslab_nb.panels.wire` arrays in the
+    buffers ``buffer_start ...`` (after the PNGs): ``offsets`` (int32, ``len(rows) + 1``),
+    ``steps`` (int64) and ``values`` (float32); row ``i`` owns ``offsets[i]:offsets[i+1]``.
+    ``spark_error``: None, or why the sparklines could not be read (the page is sent without).
     ``{"type": "action_result", "req", "ok", "message"}`` (``select`` with a req:
     ``select_result``). A failed request: ``{"type": <its reply type>, "req", "ok": false,
     "message"}``.
     ``{"type": "selection", "sample_ids"}`` when ``session.selection`` was changed elsewhere.
 Traits
     ``version`` grows when ``session.changes.table`` moved (the view re-requests its page, at
-    most once a second); ``total``/``active`` counters, ``tags`` (boolean tag names),
+    most once a second); ``highlight``: ``{"version", "signal", "step", "count"}`` of the
+    step highlight (``{"version"}`` alone when none; the view re-requests at once when it
+    changes); ``total``/``active`` counters, ``tags`` (boolean tag names),
     ``categorical`` (name -> values), ``origins``, ``page_size``, ``error``.
 """
 
@@ -36,13 +55,18 @@ import numpy as np
 import traitlets
 
 from weightslab_nb.panels._base import Panel, resolve_session, static_asset
-from weightslab_nb.panels.messages import MessageError, apply_action, check_action, ids_field
+from weightslab_nb.panels.highlight import highlight_bus, highlight_page
+from weightslab_nb.panels.messages import (MessageError, apply_action, bool_field, check_action,
+                                           ids_field, int_field)
 from weightslab_nb.panels.thumbnails import ThumbnailCache, placeholder_png
+from weightslab_nb.panels.wire import encode_arrays
 
 log = logging.getLogger(__name__)
 
 QUERY_FIELDS = ("offset", "limit", "sort_by", "descending", "tags", "discarded", "origin",
                 "signal", "signal_min", "signal_max")
+SPARK_POINTS = 32
+MAX_SPARK_POINTS = 256
 
 
 def _plain(v):
@@ -72,7 +96,7 @@ class SampleGrid(Panel):
     _css = static_asset("grid.css")
     _poll_interval = 0.5  # counters at 2 Hz; the view re-requests pages at most at 1 Hz
     _reply_types = {"page": "page", "action": "action_result", "select": "select_result",
-                    "get_selection": "selection"}
+                    "get_selection": "selection", "clear_highlight": "highlight_result"}
 
     version = traitlets.Int(0).tag(sync=True)
     total = traitlets.Int(0).tag(sync=True)
@@ -81,6 +105,7 @@ class SampleGrid(Panel):
     categorical = traitlets.Dict().tag(sync=True)
     origins = traitlets.List(traitlets.Unicode()).tag(sync=True)
     page_size = traitlets.Int(48).tag(sync=True)
+    highlight = traitlets.Dict().tag(sync=True)
 
     def __init__(self, session=None, *, thumbnail=None, page_size: int = 48, **kwargs):
         if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= 500:
@@ -90,12 +115,23 @@ class SampleGrid(Panel):
         self._seen_tags = -1
         self._own_selection = -1
         self._version = 0
-        self._seen_selection = resolve_session(session).selection.version  # views ask on render
-        super().__init__(session, page_size=page_size, **kwargs)
+        session = resolve_session(session)
+        self._seen_selection = session.selection.version  # views ask on render
+        self._bus = highlight_bus(session)
+        self._seen_highlight = self._bus.version
+        super().__init__(session, page_size=page_size, highlight=self._bus.info(), **kwargs)
+        self._bus.add_listener(self._publisher)
 
     def _handlers(self) -> dict:
         return {"page": self._on_page, "select": self._on_select, "action": self._on_action,
-                "get_selection": self._on_get_selection}
+                "get_selection": self._on_get_selection,
+                "clear_highlight": self._on_clear_highlight}
+
+    def close(self, timeout: float = 5.0) -> None:
+        bus = getattr(self, "_bus", None)
+        if bus is not None and getattr(self, "_publisher", None) is not None:
+            bus.remove_listener(self._publisher)
+        super().close(timeout)
 
     # ---------------------------------------------------------------- publisher thread
     def _poll(self):
@@ -112,6 +148,9 @@ class SampleGrid(Panel):
             summary = s.tag_summary()
             out.update(tags=list(summary["boolean"]),
                        categorical={k: list(v["values"]) for k, v in summary["categorical"].items()})
+        if self._bus.version != self._seen_highlight:
+            self._seen_highlight = self._bus.version
+            out["highlight"] = self._bus.info()
         version = s.selection.version
         if version != self._seen_selection:
             self._seen_selection = version
@@ -128,12 +167,20 @@ class SampleGrid(Panel):
             raise MessageError(f"tags: expected a list of tag names, got {fields['tags']!r}")
         if fields.get("limit") is None:
             fields["limit"] = self.page_size
+        only = bool_field(msg, "highlight")
+        spark_points = int_field(msg, "spark_points", lo=0, hi=MAX_SPARK_POINTS,
+                                 default=SPARK_POINTS)
         query = GridQuery.from_message(fields)
-        page = self.session.grid_page(query)
+        highlight = self._bus.get()
+        if only and highlight is not None:
+            page = highlight_page(self.session, query, highlight.sample_ids)
+        else:
+            page = self.session.grid_page(query)
         rows, buffers = [], []
         for row in page.rows:
             row = {k: _plain(v) for k, v in row.items()}
             sid = row["sample_id"]
+            row["highlighted"] = highlight is not None and sid in highlight
             try:
                 png = self.thumbnails.get(sid, lambda sid=sid: self.session.sample_input(sid))
                 row["thumbnail_error"] = None
@@ -143,10 +190,38 @@ class SampleGrid(Panel):
                 row["thumbnail_error"] = f"{type(exc).__name__}: {exc}"
             rows.append(row)
             buffers.append(png)
+        spark = spark_error = None
+        if spark_points and page.loss_column and rows:
+            try:
+                spark, spark_buffers = self._sparklines(page.loss_column, rows, spark_points)
+            except Exception as exc:  # the page is still worth showing without its sparklines
+                log.debug("sparklines of %r failed", page.loss_column, exc_info=True)
+                spark_error = f"{type(exc).__name__}: {exc}"
+            else:
+                spark["buffer_start"] = len(buffers)
+                buffers.extend(spark_buffers)
         reply = {"total": page.total, "active": page.active, "matched": page.matched,
                  "offset": query.offset, "limit": query.limit, "loss_column": page.loss_column,
-                 "columns": list(page.columns), "rows": rows}
+                 "columns": list(page.columns), "rows": rows,
+                 "highlight": None if highlight is None else
+                 {**highlight.info(), "only": only},
+                 "spark": spark, "spark_error": spark_error}
         return reply, buffers
+
+    def _sparklines(self, column: str, rows: list[dict], max_points: int):
+        """The loss history of the page's rows: one ``sample_series`` call, three arrays."""
+        signal = column[len("signals//"):] if column.startswith("signals//") else column
+        ids = [r["sample_id"] for r in rows]
+        series = self.session.sample_series(ids, signal, max_points=max_points)
+        empty = (np.empty(0, np.int64), np.empty(0, np.float64))
+        parts = [series.get(sid, empty) for sid in ids]
+        offsets = np.zeros(len(ids) + 1, dtype=np.int32)
+        offsets[1:] = np.cumsum([len(steps) for steps, _ in parts])
+        steps = np.concatenate([np.asarray(p[0], dtype=np.int64) for p in parts])
+        values = np.concatenate([np.asarray(p[1], dtype=np.float32) for p in parts])
+        metas, bufs = encode_arrays({"offsets": offsets, "steps": steps, "values": values})
+        return {"signal": signal, "column": column, "max_points": max_points,
+                "arrays": metas}, bufs
 
     def _on_select(self, msg: dict):
         ids = ids_field(msg, allow_empty=True)
@@ -167,3 +242,7 @@ class SampleGrid(Panel):
         message = apply_action(self.session, action, ids, tag, value)
         self._publisher.wake()
         return {"message": message, "action": action, "count": len(ids)}
+
+    def _on_clear_highlight(self, _msg: dict):
+        cleared = self._bus.clear()
+        return {"message": "highlight cleared" if cleared else "no highlight"}

@@ -27,7 +27,7 @@ Two calling conventions:
 
 A failing signal never stops training: each failure is logged and kept in
 ``signal_registry(session).errors``; after three failing calls in a row the signal is disabled
-until registered again.
+until registered again (or ``signal_registry(session).enable(name)``).
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def signal_registry(session: "Session | None" = None) -> SignalRegistry:
         from weightslab_nb.session import current_session
 
         session = current_session()
-    registry = getattr(session, "signals", None)
+    registry = session.__dict__.get("signals")  # set by Session itself, if it does
     if isinstance(registry, SignalRegistry):
         return registry
     registry = session.__dict__.get("_signal_registry")
@@ -182,6 +182,10 @@ def signal(name: str | None = None, subscribe_to: str | None = None,
         sample with a :class:`SignalContext`.
     session : Session, optional
         Register in this session instead of the current one.
+
+    A dynamic signal sees the sample rows of a batch; per-instance values
+    (``save_instance_signals``) count towards ``compute_every_n_steps`` but call nothing.
+    Scalar metrics (``per_sample=False``) have no per-sample batches and never fire it.
 
     Values are recorded with ``save_signals`` at the step of the subscribed batch (dynamic) or
     the current step (static). A per-sample function returns a number, or None for no value; a

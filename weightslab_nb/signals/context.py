@@ -264,7 +264,7 @@ class BatchSignalContext:
 
 # ---------------------------------------------------------------- data views
 def _as_array(data) -> tuple[np.ndarray | None, bool]:
-    """``(numpy array, came_from_PIL)`` for tensors, arrays and PIL images, else ``(None, False)``."""
+    """``(numpy array, from_PIL)`` for tensors, arrays and PIL images, else ``(None, False)``."""
     if data is None:
         return None, False
     if hasattr(data, "detach") and hasattr(data, "dtype"):  # torch.Tensor

@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 SIGNAL_PREFIX = "signals//"
 MAX_CONSECUTIVE_FAILURES = 3
 MAX_ERRORS_KEPT = 200
+LOGGED_FAILURES = 10  # failures of one signal logged one by one; later only every 100th
 
 
 def column_of(name: str) -> str:
@@ -255,10 +256,13 @@ class SignalRegistry:
             self._errors.append(SignalError(signal.name, message, tb, step, sample_id, disable))
             self.version += 1
         where = f" (sample {sample_id!r})" if sample_id is not None else ""
-        if signal.consecutive_failures == 1:
+        if signal.failures == 1:
             log.error("signal %r failed at step %s%s:\n%s", signal.name, step, where, tb)
-        else:
-            log.error("signal %r failed at step %s%s: %s", signal.name, step, where, message)
+        elif signal.failures <= LOGGED_FAILURES or signal.failures % 100 == 0:
+            more = " (further failures are logged every 100th)" \
+                if signal.failures == LOGGED_FAILURES else ""
+            log.error("signal %r failed at step %s%s: %s [failure %d]%s", signal.name, step,
+                      where, message, signal.failures, more)
         if disable:
             log.error("signal %r disabled after %d failing calls in a row (last: %s); fix it and "
                       "register it again", signal.name, signal.consecutive_failures, message)
@@ -303,7 +307,7 @@ class SignalRegistry:
                 if signal.enabled and signal.seen % signal.compute_every_n_steps == 0:
                     due.append((signal, prepared))
         histories: dict[int, dict] = {}
-        for signal, prepared in due:
+        for signal, _ in due:
             if signal.include_history and id(signal) not in histories:
                 rows = np.concatenate([np.asarray(p.batch.rows, dtype=np.int64)
                                        for s, p in due if s is signal])
@@ -436,9 +440,11 @@ def _scalar(result) -> float:
             raise ValueError(f"a per-sample signal must return one number, got a tensor of "
                              f"shape {tuple(result.shape)} (use batched=True for batches)")
         return float(result.item())
-    if isinstance(result, np.ndarray) and result.size != 1:
-        raise ValueError(f"a per-sample signal must return one number, got an array of shape "
-                         f"{result.shape} (use batched=True for batches)")
+    if isinstance(result, np.ndarray):
+        if result.size != 1:
+            raise ValueError(f"a per-sample signal must return one number, got an array of "
+                             f"shape {result.shape} (use batched=True for batches)")
+        result = result.reshape(-1)[0]
     return float(result)
 
 

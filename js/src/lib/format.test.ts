@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { columnLabel, formatCount, formatNumber, formatRate, formatTick, parseValueList } from "./format";
+import { columnLabel, splitHistoryColumn, formatCount, formatNumber, formatRate, formatTick, parseValueList } from "./format";
 
 describe("format", () => {
   it("formats numbers compactly", () => {
@@ -25,5 +25,15 @@ describe("format", () => {
     expect(columnLabel("signals//train-loss")).toBe("train-loss");
     expect(columnLabel("target")).toBe("target");
     expect(parseValueList(" a, b ,c,,a ")).toEqual(["a", "b", "c"]);
+  });
+
+  it("spells out history statistics", () => {
+    expect(columnLabel("signals//train-loss@mean")).toBe("train-loss · mean over history");
+    expect(columnLabel("signals//train-loss@last")).toBe("train-loss · last in history");
+    expect(columnLabel("signals//train-loss@max")).toBe("train-loss · max over history");
+    expect(columnLabel("signals//a@b@median")).toBe("a@b · median over history");
+    expect(splitHistoryColumn("signals//x@min")).toEqual(["signals//x", "min"]);
+    expect(splitHistoryColumn("signals//x")).toEqual(["signals//x", null]);
+    expect(splitHistoryColumn("target")).toEqual(["target", null]);
   });
 });

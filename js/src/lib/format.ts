@@ -30,9 +30,31 @@ export function formatTick(v: number): string {
   return String(+v.toPrecision(4));
 }
 
-/** A signal column name shown without its "signals//" prefix. */
+/** How a history statistic (`<column>@<stat>`) reads in the sort menu. */
+export const HISTORY_STAT_LABELS: Record<string, string> = {
+  mean: "mean over history",
+  last: "last in history",
+  max: "max over history",
+  min: "min over history",
+  count: "points in history",
+};
+
+/** Split "signals//loss@mean" into ["signals//loss", "mean"]; stat null for a plain column. */
+export function splitHistoryColumn(column: string): [string, string | null] {
+  const at = column.lastIndexOf("@");
+  if (at <= 0 || !column.startsWith("signals//")) return [column, null];
+  return [column.slice(0, at), column.slice(at + 1)];
+}
+
+/**
+ * A column name for people: without its "signals//" prefix, and a history statistic spelt out:
+ * "signals//train-loss@mean" -> "train-loss · mean over history".
+ */
 export function columnLabel(column: string): string {
-  return column.startsWith("signals//") ? column.slice("signals//".length) : column;
+  const [base, stat] = splitHistoryColumn(column);
+  const name = base.startsWith("signals//") ? base.slice("signals//".length) : base;
+  if (stat === null) return name;
+  return `${name} · ${HISTORY_STAT_LABELS[stat] ?? `${stat} over history`}`;
 }
 
 /** Split "a, b ,c,,a" into distinct non-empty trimmed values, in order: ["a", "b", "c"]. */

@@ -17,6 +17,7 @@ describe("grid query", () => {
       expect(r.fields).toEqual({
         offset: 0, limit: 48, sort_by: "signals//loss", descending: true, tags: ["bad"],
         discarded: "all", origin: null, signal: "signals//loss", signal_min: 0.5, signal_max: null,
+        highlight: false, spark_points: 32,
       });
     }
   });
@@ -26,6 +27,13 @@ describe("grid query", () => {
     expect(r.ok && r.fields.signal).toBeNull();
     expect(pageRequest({ ...defaultGridState(), signal: "x", signalMin: "a" })).toEqual({ ok: false, error: 'minimum: "a" is not a number' });
     expect(pageRequest({ ...defaultGridState(), signal: "x", signalMin: "2", signalMax: "1" }).ok).toBe(false);
+  });
+
+  it("passes the highlight restriction and clamps the sparkline points", () => {
+    const r = pageRequest({ ...defaultGridState(), highlight: true, sparkPoints: 1000 });
+    expect(r.ok && [r.fields.highlight, r.fields.spark_points]).toEqual([true, 256]);
+    const off = pageRequest({ ...defaultGridState(), sparkPoints: -5 });
+    expect(off.ok && off.fields.spark_points).toBe(0);
   });
 
   it("clamps the limit and offset", () => {

@@ -13,14 +13,19 @@ export interface GridState {
   signal: string | null;
   signalMin: string; // raw input text
   signalMax: string;
+  highlight: boolean; // restrict to the step highlight (when there is one)
+  sparkPoints: number; // loss-history points per row, 0: no sparklines
 }
+
+export const SPARK_POINTS = 32;
+export const MAX_SPARK_POINTS = 256;
 
 export const MAX_PAGE = 500;
 
 export function defaultGridState(limit = 48): GridState {
   return {
     offset: 0, limit, sortBy: null, descending: true, tags: [], discarded: "all", origin: null,
-    signal: null, signalMin: "", signalMax: "",
+    signal: null, signalMin: "", signalMax: "", highlight: false, sparkPoints: SPARK_POINTS,
   };
 }
 
@@ -43,6 +48,8 @@ export interface PageRequest {
   signal: string | null;
   signal_min: number | null;
   signal_max: number | null;
+  highlight: boolean;
+  spark_points: number;
 }
 
 /** The message fields for a state, or an error text naming the bad input. */
@@ -67,6 +74,8 @@ export function pageRequest(s: GridState): { ok: true; fields: PageRequest } | {
       signal: ranged ? s.signal : null,
       signal_min: ranged ? lo : null,
       signal_max: ranged ? hi : null,
+      highlight: s.highlight,
+      spark_points: Math.min(Math.max(0, Math.trunc(s.sparkPoints) || 0), MAX_SPARK_POINTS),
     },
   };
 }
