@@ -39,5 +39,5 @@ write_history = _on_current("write_history")
 write_dataframe = _on_current("write_dataframe")
 
 # custom signals: module functions that take session=None (the current session)
-from weightslab_nb.loss_shapes import auto_tag_loss_shapes  # noqa: E402
-from weightslab_nb.signals import compute_signals, signal  # noqa: E402
+from weightslab_nb.loss_shapes import auto_tag_loss_shapes  # noqa: E402, F401 (re-exported)
+from weightslab_nb.signals import compute_signals, signal  # noqa: E402, F401 (re-exported)

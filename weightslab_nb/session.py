@@ -103,6 +103,10 @@ class Session:
         self._manifest_pending: list[dict] = []
         self._persisted = (0, 0, 0)  # change counters at the last ledger snapshot
         self._next_snapshot = 0.0
+        from weightslab_nb.signals import SignalRegistry
+
+        self.signals = SignalRegistry(self)  # @signal registrations; dynamic ones fire on apply
+        self.add_applied_listener(self.signals.on_applied)
         self._closed = False
         self._previous: Session | None = None
         # flush and close the history file when the interpreter exits without close()
@@ -275,7 +279,10 @@ class Session:
         from weightslab_nb.experiment import Manifest
         from weightslab_nb.ledger import persist
 
-        self.drain()
+        for _ in range(4):  # signals fired by a drain record values: apply those too
+            self.drain()
+            if not len(self._pending):
+                break
         with self.lock:
             entries, self._manifest_pending = self._manifest_pending, []
             state = (self.changes.table, self.changes.tags, self.table.discard_version)
@@ -441,7 +448,10 @@ class Session:
             b = p.batch
             self.history.append_samples(b.signal, b.step, b.rows, p.values, b.exp, p.stats)
         for listener in self._applied_listeners:
-            listener(batches)  # e.g. dynamic signals; may call session methods (drain re-enters)
+            try:  # e.g. dynamic signals; they may call session methods (drain re-enters)
+                listener(batches)
+            except Exception:
+                log.exception("an applied-batch listener failed")
 
     def add_applied_listener(self, listener) -> None:
         """Call ``listener(batches)`` after each bulk apply, from the draining thread, with the
@@ -870,6 +880,33 @@ class Session:
         data["step"] = cols["step"][keep]
         data["metric_value"] = cols["value"][keep]
         return pd.DataFrame(data)
+
+    def signal(self, name=None, subscribe_to=None, compute_every_n_steps: int = 1,
+               include_history: bool = False, include_history_metadata: bool = False,
+               log: bool = True, batched: bool = False):
+        """Decorator registering a custom signal with this session; see
+        :func:`weightslab_nb.signals.signal`."""
+        from weightslab_nb.signals import signal
+
+        return signal(name, subscribe_to, compute_every_n_steps, include_history,
+                      include_history_metadata, log, batched, session=self)
+
+    def compute_signals(self, dataset_or_loader=None, origin=None, signals=None, *,
+                        progress: bool = True, chunk_size: int = 256) -> dict:
+        """Run static signals over a watched loader; see
+        :func:`weightslab_nb.signals.compute_signals`."""
+        from weightslab_nb.signals import compute_signals
+
+        return compute_signals(dataset_or_loader, origin, signals, session=self,
+                               progress=progress, chunk_size=chunk_size)
+
+    def auto_tag_loss_shapes(self, signal_name: str, tag: str = "loss_shape",
+                             every_n_steps: int = 25, name: str | None = None):
+        """Keep a categorical tag of loss-trajectory shapes current; see
+        :func:`weightslab_nb.loss_shapes.auto_tag_loss_shapes`."""
+        from weightslab_nb.loss_shapes import auto_tag_loss_shapes
+
+        return auto_tag_loss_shapes(signal_name, tag, every_n_steps, session=self, name=name)
 
     def write_history(self, path=None, format: str = "json", type_of_history=None,
                       graph_name=None, experiment_hash=None, sample_id=None, instance_id=None):

@@ -1,4 +1,5 @@
-"""The quickstart in a real JupyterLab + Chromium: live curves, the grid, a discard by click."""
+"""The quickstart in a real JupyterLab + Chromium: live curves, the grid, a discard by click,
+a click on the loss curve that highlights that step's batch in the grid."""
 
 from __future__ import annotations
 
@@ -51,6 +52,37 @@ def _append_training_cell(root) -> None:
     nbformat.write(nb, path)
 
 
+def _check_step_highlight(page, grid) -> None:
+    """A click in the middle of the loss plot highlights that step's batch: the grid shows a
+    chip and only that batch's cells (all marked); the curves mark the step; × clears it."""
+    from playwright.sync_api import expect
+
+    expect(grid.locator(".wl-grid-spark").first).to_be_attached(timeout=20_000)  # sparklines drawn
+    curves = page.locator(".wl-curves").first
+    canvas = curves.locator("canvas")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    assert box and box["width"] > 100 and box["height"] > 100, box
+    canvas.click(position={"x": box["width"] * 0.5, "y": box["height"] * 0.5})
+
+    chip = grid.locator(".wl-grid-highlight")
+    expect(chip).to_be_visible(timeout=20_000)
+    expect(chip.locator(".wl-grid-highlight-text")).to_have_text(
+        re.compile(r"^step [\d,]+ batch: \d+ samples$"))
+    step, count = chip.get_attribute("data-step"), int(chip.get_attribute("data-count") or 0)
+    assert 0 < count <= 64, count
+    expect(curves).to_have_attribute("data-highlight-step", step, timeout=10_000)
+    expect(grid.locator(".wl-grid-matched")).to_have_text(str(count), timeout=20_000)
+    expect(grid.locator(".wl-grid-cell.is-highlighted")).to_have_count(min(count, 48), timeout=20_000)
+    expect(grid.locator(".wl-grid-cell:not(.is-highlighted)")).to_have_count(0)
+
+    chip.locator(".wl-grid-highlight-clear").click()
+    expect(chip).to_be_hidden(timeout=20_000)
+    expect(grid.locator(".wl-grid-matched")).to_have_text("1797", timeout=20_000)
+    expect(curves).not_to_have_attribute("data-highlight-step", step, timeout=10_000)
+    expect(grid.locator(".wl-grid-cell.is-highlighted")).to_have_count(0, timeout=20_000)
+
+
 @pytest.mark.parametrize("lab", ["light", "dark"], indirect=True)
 def test_quickstart_live_panels_and_discard_by_click(lab, browser_page, request):
     from playwright.sync_api import expect
@@ -86,6 +118,8 @@ def test_quickstart_live_panels_and_discard_by_click(lab, browser_page, request)
     expect(grid.locator(".wl-grid-active")).to_have_text(str(active_before - 1), timeout=20_000)
     discarded = grid.locator(f".wl-grid-cell[data-sample-id='{sample_id}']")
     expect(discarded).to_have_class(re.compile(r"\bis-discarded\b"), timeout=20_000)
+
+    _check_step_highlight(page, grid)
 
     controls = page.locator(".wl-controls").first
     expect(controls.locator(".wl-controls-state")).to_have_attribute("data-state", "running")

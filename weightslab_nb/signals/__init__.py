@@ -32,7 +32,6 @@ until registered again (or ``signal_registry(session).enable(name)``).
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING
 
 from weightslab_nb.signals.context import (BatchSignalContext, SignalContext, image_view,
@@ -43,28 +42,15 @@ from weightslab_nb.signals.registry import (MAX_CONSECUTIVE_FAILURES, Signal, Si
 if TYPE_CHECKING:
     from weightslab_nb.session import Session
 
-_attach_lock = threading.Lock()
 
 
 def signal_registry(session: "Session | None" = None) -> SignalRegistry:
-    """The :class:`SignalRegistry` of ``session`` (default: the current session), created and
-    hooked to the session's applied batches on first use."""
+    """The :class:`SignalRegistry` of ``session`` (default: the current session)."""
     if session is None:
         from weightslab_nb.session import current_session
 
         session = current_session()
-    registry = session.__dict__.get("signals")  # set by Session itself, if it does
-    if isinstance(registry, SignalRegistry):
-        return registry
-    registry = session.__dict__.get("_signal_registry")
-    if registry is None:
-        with _attach_lock:
-            registry = session.__dict__.get("_signal_registry")
-            if registry is None:
-                registry = SignalRegistry(session)
-                session.add_applied_listener(registry.on_applied)
-                session._signal_registry = registry
-    return registry
+    return session.signals
 
 
 def _check_options(name, subscribe_to, compute_every_n_steps, include_history,
