@@ -113,6 +113,19 @@ def build_instrumented(session, dataset, seed: int) -> Loop:
     return Loop("instrumented", endless(loader), model, optimizer, loss_fn, instrumented=True)
 
 
+def subscribe_loss_ema(session) -> None:
+    """A batched dynamic signal on the per-sample loss: each sample's loss EMA (alpha 0.3)."""
+    state: dict = {}
+
+    @session.signal(name="loss_ema", subscribe_to="train-loss", batched=True)
+    def loss_ema(ctx):
+        values = ctx.subscribed_values
+        previous = np.array([state.get(s, v) for s, v in zip(ctx.sample_ids, values)])
+        ema = 0.7 * previous + 0.3 * values
+        state.update(zip(ctx.sample_ids, ema.tolist()))
+        return ema
+
+
 class Discards:
     """Keeps ~5% of the samples discarded, changing some of them while a round runs."""
 
@@ -157,6 +170,9 @@ def main(argv=None) -> int:
     parser.add_argument("--warmup", type=int, default=50, help="untimed steps of each loop first")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument("--dynamic-signal", action="store_true",
+                        help="also subscribe a batched dynamic signal to the per-sample loss "
+                             "(an exponential moving average of each sample's loss)")
     args = parser.parse_args(argv)
     if args.steps < 2 or args.rounds < 1 or args.warmup < 0:
         parser.error("--steps must be >= 2, --rounds >= 1, --warmup >= 0")
@@ -168,6 +184,8 @@ def main(argv=None) -> int:
         with session:
             bare = build_bare(dataset, args.seed)
             inst = build_instrumented(session, dataset, args.seed)
+            if args.dynamic_signal:
+                subscribe_loss_ema(session)
             discards = Discards(session, len(dataset), args.seed)
             discards.before()
             bare.run(args.warmup)
@@ -187,6 +205,7 @@ def main(argv=None) -> int:
                       f"ratio {i / b:.3f}", flush=True)
             total, active = session.counts()
             recorded = session.global_series("train-loss")["step"].size
+            ema_points = session.global_series("loss_ema")["step"].size
             t_close = time.perf_counter()
         close_s = time.perf_counter() - t_close  # stop + final history flush + close
 
@@ -216,6 +235,8 @@ def main(argv=None) -> int:
           f"torch {torch.__version__}, {torch.get_num_threads()} thread")
     print(f"samples {total}, active {active} ({total - active} discarded), "
           f"{recorded} curve points recorded")
+    if args.dynamic_signal:
+        print(f"batched dynamic signal loss_ema fired for {ema_points} batches")
     print(f"median step   bare {fmt_us(med_b)}   instrumented {fmt_us(med_i)}")
     print(f"mean step     bare {fmt_us(result['bare_mean_step_s'])}   instrumented "
           f"{fmt_us(result['instrumented_mean_step_s'])}")

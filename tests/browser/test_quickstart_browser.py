@@ -52,7 +52,7 @@ def _append_training_cell(root) -> None:
     nbformat.write(nb, path)
 
 
-def _check_step_highlight(page, grid) -> None:
+def _check_step_highlight(page, grid, theme: str) -> None:
     """A click in the middle of the loss plot highlights that step's batch: the grid shows a
     chip and only that batch's cells (all marked); the curves mark the step; × clears it."""
     from playwright.sync_api import expect
@@ -75,6 +75,9 @@ def _check_step_highlight(page, grid) -> None:
     expect(grid.locator(".wl-grid-matched")).to_have_text(str(count), timeout=20_000)
     expect(grid.locator(".wl-grid-cell.is-highlighted")).to_have_count(min(count, 48), timeout=20_000)
     expect(grid.locator(".wl-grid-cell:not(.is-highlighted)")).to_have_count(0)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator(".wl-dashboard, .wl-grid").first.screenshot(
+        path=str(ARTIFACTS / f"quickstart-highlight-{theme}.png"))
 
     chip.locator(".wl-grid-highlight-clear").click()
     expect(chip).to_be_hidden(timeout=20_000)
@@ -119,7 +122,7 @@ def test_quickstart_live_panels_and_discard_by_click(lab, browser_page, request)
     discarded = grid.locator(f".wl-grid-cell[data-sample-id='{sample_id}']")
     expect(discarded).to_have_class(re.compile(r"\bis-discarded\b"), timeout=20_000)
 
-    _check_step_highlight(page, grid)
+    _check_step_highlight(page, grid, request.node.callspec.params["lab"])
 
     controls = page.locator(".wl-controls").first
     expect(controls.locator(".wl-controls-state")).to_have_attribute("data-state", "running")
