@@ -13,7 +13,9 @@ from weightslab_nb.api import (discard_samples, get_current_experiment_hash,
                                register_categorical_tag, save_instance_signals, save_signals,
                                set_categorical_tag, start_training, tag_samples, watch_or_edit,
                                write_dataframe, write_history)
+from weightslab_nb.api import request_evaluation, run_pending_evaluation
 from weightslab_nb.errors import TrainingStopped, UnknownSampleError
+from weightslab_nb.evaluation import EvaluationRequest, eval_fn
 from weightslab_nb.session import Session, current_session, new_session, set_current_session
 from weightslab_nb.signals import BatchSignalContext, SignalContext
 
@@ -40,5 +42,6 @@ __all__ = [
     "start_training", "save_instance_signals", "query_instance_history", "write_history",
     "write_dataframe", "Session", "current_session", "new_session", "set_current_session",
     "TrainingStopped", "UnknownSampleError", "signal", "compute_signals", "SignalContext",
-    "BatchSignalContext", "auto_tag_loss_shapes", *_PANELS,
+    "BatchSignalContext", "auto_tag_loss_shapes", "request_evaluation", "run_pending_evaluation",
+    "eval_fn", "EvaluationRequest", *_PANELS,
 ]

@@ -36,6 +36,8 @@ start_training = _on_current("start_training")
 save_instance_signals = _on_current("save_instance_signals")
 query_instance_history = _on_current("query_instance_history")
 write_history = _on_current("write_history")
+request_evaluation = _on_current("request_evaluation")
+run_pending_evaluation = _on_current("run_pending_evaluation")
 write_dataframe = _on_current("write_dataframe")
 
 # custom signals: module functions that take session=None (the current session)

@@ -31,7 +31,7 @@ from weightslab_nb.ledger.selection import Selection
 from weightslab_nb.ledger.pending import (BatchQueue, PendingBatch, PreparedBatch, check_values,
                                           detach, last_wins)
 from weightslab_nb.ledger.sample_table import annotation_ids
-from weightslab_nb.watch.batches import to_values
+from weightslab_nb.watch.batches import class_predictions, per_sample, scalar_targets, to_values
 from weightslab_nb.watch.data import last_batch_rows
 
 log = logging.getLogger(__name__)
@@ -107,6 +107,9 @@ class Session:
 
         self.signals = SignalRegistry(self)  # @signal registrations; dynamic ones fire on apply
         self.add_applied_listener(self.signals.on_applied)
+        from weightslab_nb.evaluation import EvaluationController
+
+        self.evaluation = EvaluationController(self)
         self._closed = False
         self._previous: Session | None = None
         # flush and close the history file when the interpreter exits without close()
@@ -169,6 +172,7 @@ class Session:
         if self._closed:
             return
         self._closed = True
+        self.evaluation.close()
         self.controller.stop()
         if not self.controller.join(timeout):
             log.warning("training thread did not stop within %.1f s", timeout)
@@ -393,6 +397,12 @@ class Session:
         if rows is None:
             rows = self.table.rows_for(batch_ids, argument="batch_ids")
         values = check_values(values, len(rows), f"values (signal {name!r})")
+        buffer = self.evaluation.buffer
+        if buffer is not None and buffer.thread is threading.current_thread():
+            buffer.add_samples(name, rows, per_sample(to_values(values, name), len(rows), name),
+                               class_predictions(detach(preds), len(rows)),
+                               scalar_targets(detach(targets), len(rows)))
+            return  # evaluation mode: kept apart from the training curves until the pass ends
         self._enqueue(name, rows, values, detach(preds), detach(targets), step, log)
 
     def _sink(self, name: str) -> tuple[str, int]:
@@ -403,15 +413,15 @@ class Session:
             sink = self._sinks[name] = (column, self.history.signal_id(_history_name(column)))
         return sink
 
-    def _enqueue(self, name, rows, values, preds, targets, step, log) -> None:
+    def _enqueue(self, name, rows, values, preds, targets, step, log, exp=None) -> None:
         """Hand a validated batch over to the queue (the hot path: no conversion, no lock
-        beyond one list append)."""
+        beyond one list append). ``exp`` overrides the current experiment id."""
         column, sig = self._sink(name)
         if self._loss_column is None:
             self._loss_column = column
         step = self.controller.step if step is None else int(step)
         self._pending.put(PendingBatch(column, sig, rows, values, preds, targets, step,
-                                       self._exp_id, log))
+                                       self._exp_id if exp is None else exp, log))
         self.changes.table += 1
         if log:
             self.changes.history += 1
@@ -462,6 +472,11 @@ class Session:
     def record_scalar(self, name: str, value: float, count: int = 1, vmin: float | None = None,
                       vmax: float | None = None, step: int | None = None) -> None:
         """Record one global point (mean ``value``, band ``[vmin, vmax]``) for ``name``."""
+        buffer = self.evaluation.buffer
+        if buffer is not None and buffer.thread is threading.current_thread():
+            buffer.add_scalar(name, value, value if vmin is None else vmin,
+                              value if vmax is None else vmax, count)
+            return
         step = self.controller.step if step is None else int(step)
         sig = self.history.signal_id(name)
         self.history.append_global(sig, step, value, value if vmin is None else vmin,
@@ -907,6 +922,53 @@ class Session:
         from weightslab_nb.loss_shapes import auto_tag_loss_shapes
 
         return auto_tag_loss_shapes(signal_name, tag, every_n_steps, session=self, name=name)
+
+    def request_evaluation(self, loader_name: str, tags=None, timeout: float | None = None,
+                           resume: bool = False):
+        """Evaluate a watched loader while training is paused; returns at once.
+
+        Parameters
+        ----------
+        loader_name : str
+            A watched loader's name (``"val_loader"``) or origin (``"val"``).
+        tags : str or sequence of str, optional
+            Evaluate only samples having every tag (``"name"`` or ``"name=value"``).
+        timeout : float, optional
+            Seconds after which the pass is abandoned (state ``"timed_out"``).
+        resume : bool, default False
+            Resume training after a successful evaluation (else it stays paused).
+
+        Returns
+        -------
+        EvaluationRequest
+            ``.wait(timeout)``, ``.cancel()``, ``.state``, ``.result``, ``.summary``.
+
+        Raises
+        ------
+        KeyError
+            Unknown loader. ``ValueError``: unknown tags, an empty subset, a full queue.
+
+        See :mod:`weightslab_nb.evaluation` for what a pass records.
+        """
+        return self.evaluation.request(loader_name, tags, timeout, resume)
+
+    def run_pending_evaluation(self, loaders=None, model=None, eval_fn=None, device=None) -> bool:
+        """Run a pending evaluation in the calling thread (e.g. at the top of a training
+        iteration); True if one ran (skip the training step then), False otherwise.
+
+        ``eval_fn`` replaces the registered/default function for this call; ``model`` and
+        ``device`` make the default pass use that model and move inputs to ``device``;
+        ``loaders`` (names) restricts which pending request this call may run. Safe together
+        with the background worker: each request runs once.
+        """
+        pending = self.evaluation.pending()
+        if pending is None or (loaders is not None and pending.loader_name not in loaders):
+            return False
+        if eval_fn is None and (model is not None or device is not None):
+            from weightslab_nb.evaluation import default_eval_fn
+
+            eval_fn = default_eval_fn(self, model=model, device=device)
+        return self.evaluation.run_pending(eval_fn)
 
     def write_history(self, path=None, format: str = "json", type_of_history=None,
                       graph_name=None, experiment_hash=None, sample_id=None, instance_id=None):

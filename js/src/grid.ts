@@ -189,6 +189,7 @@ function render({ model, el }: RenderProps) {
   /** The page's loss-history arrays split per row (nulls when absent or unreadable). */
   function readSparks(msg: Message, buffers: Buffer[]): (SparkRow | null)[] {
     const none = rows.map(() => null);
+    if (msg.spark_error) setStatus(`loss history unavailable: ${msg.spark_error}`, "error");
     const sp = msg.spark;
     if (!sp || !Array.isArray(sp.arrays)) return none;
     try {

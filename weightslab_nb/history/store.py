@@ -80,6 +80,7 @@ class HistoryStore:
         self._exp_ids: dict[str, int] = {}
         self._global: dict[int, GrowableColumns] = {}
         self._global_pending: list[tuple] = []
+        self._markers: list[tuple] = []
         self._pending: list[SampleChunk] = []
         self._pending_rows = 0
         self._written = {"signals": 0, "experiments": 0, "samples": 0}
@@ -137,7 +138,11 @@ class HistoryStore:
                 "SELECT id, hash FROM experiments ORDER BY id").fetchall()}
             glob = con.execute("SELECT signal, step, mean, min, max, count, exp "
                                "FROM global_history ORDER BY rowid").fetchall()
+            marker_exps = {i for h, i in self._exp_ids.items() if _is_marker_hash(h)}
             for signal, *point in glob:
+                if point[-1] in marker_exps:
+                    self._markers.append((signal, *point))
+                    continue
                 cols = self._global.get(signal)
                 if cols is None:
                     cols = self._global[signal] = GrowableColumns(GLOBAL_DTYPES)
@@ -158,6 +163,25 @@ class HistoryStore:
         with self._lock:
             self._append_global_locked(signal, step, mean, vmin, vmax, count, exp)
         self._ensure_writer()
+
+    def append_marker(self, signal: int, step: int, mean: float, vmin: float, vmax: float,
+                      count: int, exp: int) -> None:
+        """Record an evaluation marker: persisted in the global layer (under the evaluation's
+        experiment id) but kept out of the in-memory training curves; see :meth:`markers`."""
+        with self._lock:
+            self._markers.append((signal, step, mean, vmin, vmax, count, exp))
+            self._global_pending.append((signal, step, mean, vmin, vmax, count, exp))
+        self._ensure_writer()
+
+    def markers(self) -> list[dict]:
+        """Evaluation markers recorded so far: ``{signal, step, mean, min, max, count,
+        experiment_hash}`` dicts in the order recorded."""
+        with self._lock:
+            names = {v: k for k, v in self._signal_ids.items()}
+            exps = {v: k for k, v in self._exp_ids.items()}
+            return [{"signal": names[s], "step": st, "mean": m, "min": lo, "max": hi,
+                     "count": c, "experiment_hash": exps.get(e)}
+                    for s, st, m, lo, hi, c, e in self._markers]
 
     def _append_global_locked(self, signal, step, mean, vmin, vmax, count, exp) -> None:
         cols = self._global.get(signal)
@@ -229,7 +253,8 @@ class HistoryStore:
     def query_global(self, signal: str | None = None,
                      exp_hash: str | None = None) -> dict[str, np.ndarray]:
         """Global points as columns ``signal, step, mean, min, max, count, exp`` (ids), in the
-        order recorded per signal. ``signal``/``exp_hash`` restrict (an unknown name: no rows)."""
+        order recorded per signal, evaluation markers included (after the training points).
+        ``signal``/``exp_hash`` restrict (an unknown name: no rows)."""
         names = [signal] if signal is not None else self.global_names()
         exp = self._exp_ids.get(exp_hash) if exp_hash is not None else None
         parts = []
@@ -242,6 +267,14 @@ class HistoryStore:
             part = {k: v[keep] for k, v in cols.items()}
             part["signal"] = np.full(len(part["step"]), sig, dtype=np.int32)
             parts.append(part)
+        with self._lock:
+            marks = [m for m in self._markers
+                     if (signal is None or m[0] == self._signal_ids.get(signal))
+                     and (exp_hash is None or m[6] == exp)]
+        if marks:
+            cols = dict(zip(("signal", *GLOBAL_DTYPES), zip(*marks)))
+            parts.append({k: np.asarray(v, dtype=np.int32 if k == "signal" else GLOBAL_DTYPES[k])
+                          for k, v in cols.items()})
         keys = ("signal", *GLOBAL_DTYPES)
         if not parts:
             return {k: np.empty(0, dtype=np.int32 if k == "signal" else GLOBAL_DTYPES[k])
@@ -425,6 +458,12 @@ class HistoryStore:
             if self._con is not None:
                 self._con.close()
                 self._con = None
+
+
+def _is_marker_hash(exp_hash: str) -> bool:
+    """Evaluation markers carry ``<experiment hash>_<N>``."""
+    base, sep, n = exp_hash.rpartition("_")
+    return bool(sep and base and n.isdigit())
 
 
 def _empty_sample_columns() -> dict[str, np.ndarray]:

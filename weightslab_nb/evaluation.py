@@ -1,0 +1,400 @@
+"""Evaluation mode: an inference pass over a watched loader while training is paused.
+
+A request (from code, the controls panel or the CLI) names a watched loader and optionally tags
+(only samples having every tag are evaluated). The controller pauses training; once the training
+thread is held at its batch boundary (or no training runs), a background thread runs the pass:
+the registered :func:`eval_fn` (or the default) iterates a *managed loader* over the chosen
+samples, and every watched signal it calls records into an evaluation buffer instead of the
+training curves. At the end:
+
+* each signal's per-sample values are stored for the evaluated samples (latest value in the
+  sample table, history rows under the evaluation's experiment hash);
+* one *evaluation marker* per signal goes to the global history at the current step, under the
+  hash ``<experiment hash>_<N>`` (N counts the evaluations of that experiment, from 1);
+* one summary line is printed to the process's terminal (``sys.__stdout__``, or the caller's
+  stdout for :func:`run_pending_evaluation`), e.g.
+  ``[WeightsLab] Evaluation 'val_loader' @ step 1200 — eval_loss=0.2314, accuracy=0.9120``.
+
+Training stays paused afterwards unless the request asked ``resume=True``. One evaluation runs
+at a time; further requests queue (at most :data:`MAX_QUEUED`, then they are refused).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from weightslab_nb.watch.batches import unpack_batch
+
+if TYPE_CHECKING:
+    from weightslab_nb.session import Session
+
+log = logging.getLogger(__name__)
+
+MAX_QUEUED = 4
+_ids = itertools.count(1)
+
+
+class EvaluationCancelled(Exception):
+    """Raised by the managed loader when the evaluation was cancelled or timed out."""
+
+
+@dataclass
+class EvaluationRequest:
+    """One requested evaluation; returned by :meth:`EvaluationController.request`.
+
+    Attributes
+    ----------
+    state : str
+        ``"pending"``, ``"running"``, ``"done"``, ``"cancelled"``, ``"timed_out"`` or
+        ``"failed"``.
+    result : dict[str, float]
+        Signal name -> mean over the evaluated samples (when done).
+    step : int
+        Training step the evaluation ran at; ``marker_hash`` the hash its marker carries.
+    progress : tuple[int, int]
+        (batches done, batches in total).
+    """
+
+    loader_name: str
+    tags: tuple[str, ...] = ()
+    timeout: float | None = None
+    resume: bool = False
+    id: int = field(default_factory=lambda: next(_ids))
+    state: str = "pending"
+    result: dict = field(default_factory=dict)
+    error: str | None = None
+    step: int | None = None
+    marker_hash: str | None = None
+    summary: str | None = None
+    progress: tuple[int, int] = (0, 0)
+    _done: threading.Event = field(default_factory=threading.Event, repr=False)
+    _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    def cancel(self) -> None:
+        """Stop the pass at its next batch (or drop it from the queue)."""
+        self._cancel.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the evaluation finished (any final state); False on timeout."""
+        return self._done.wait(timeout)
+
+    @property
+    def finished(self) -> bool:
+        return self._done.is_set()
+
+
+class ManagedLoader:
+    """The loader an evaluation function iterates: ``(inputs, targets, sample_ids)`` batches over
+    the requested samples, checking cancellation and the timeout before each batch and counting
+    progress. Discarded samples are evaluated too (evaluation reads, it does not train)."""
+
+    def __init__(self, request: EvaluationRequest, loader, indices: np.ndarray):
+        self.request = request
+        self.loader = loader
+        self.indices = indices
+        self.batch_size = loader.batch_size
+        self._deadline = None if request.timeout is None else time.monotonic() + request.timeout
+        self._collate = loader._loader.collate_fn
+
+    def __len__(self) -> int:
+        return -(-len(self.indices) // self.batch_size)
+
+    def __iter__(self):
+        int_ids = all(isinstance(s, int) for s in self.loader.sample_ids[:1])
+        total = len(self)
+        for b in range(total):
+            if self.request._cancel.is_set():
+                raise EvaluationCancelled("cancelled")
+            if self._deadline is not None and time.monotonic() > self._deadline:
+                raise EvaluationCancelled("timed out")
+            chunk = self.indices[b * self.batch_size : (b + 1) * self.batch_size]
+            batch = self._collate([self.loader.dataset[int(i)] for i in chunk])
+            inputs, targets, _ = unpack_batch(batch)
+            ids = [self.loader.sample_ids[int(i)] for i in chunk]
+            if int_ids:
+                import torch
+
+                ids = torch.tensor(ids, dtype=torch.int64)
+            self.request.progress = (b, total)
+            yield inputs, targets, ids
+        self.request.progress = (total, total)
+
+
+class EvaluationBuffer:
+    """What watched signals record while an evaluation runs (on the evaluating thread)."""
+
+    def __init__(self, thread: threading.Thread):
+        self.thread = thread
+        self.samples: dict[str, list[tuple]] = {}  # name -> [(rows, values, preds, targets)]
+        self.scalars: dict[str, list[tuple[float, float, float, int]]] = {}
+
+    def add_samples(self, name: str, rows: np.ndarray, values: np.ndarray,
+                    preds: np.ndarray | None = None, targets: np.ndarray | None = None) -> None:
+        self.samples.setdefault(name, []).append((rows, values, preds, targets))
+
+    def add_scalar(self, name: str, mean: float, vmin: float, vmax: float, count: int) -> None:
+        self.scalars.setdefault(name, []).append((mean, vmin, vmax, count))
+
+    def summary(self) -> dict[str, tuple[float, float, float, int]]:
+        """Signal -> (mean, min, max, count) over the whole pass, in order of first record."""
+        out = {}
+        for name, parts in self.samples.items():
+            values = np.concatenate([p[1] for p in parts])
+            if len(values):
+                out[name] = (float(values.mean()), float(values.min()), float(values.max()),
+                             len(values))
+        for name, parts in self.scalars.items():
+            counts = np.array([p[3] for p in parts], dtype=np.float64)
+            means = np.array([p[0] for p in parts])
+            out[name] = (float((means * counts).sum() / counts.sum()),
+                         min(p[1] for p in parts), max(p[2] for p in parts), int(counts.sum()))
+        return out
+
+
+def default_eval_fn(session: "Session", model=None, device=None):
+    """The built-in pass: ``model(inputs)`` under ``torch.no_grad()`` (inputs moved to
+    ``device`` when given), then every watched loss/metric called as
+    ``signal(preds, targets, batch_ids=ids)``. ``model`` defaults to the first watched one."""
+    def run(loader: ManagedLoader) -> None:
+        import torch
+
+        nonlocal model
+        if model is None:
+            models = list(session.registry.all("model").values())
+            if not models:
+                raise RuntimeError("evaluation: no model is watched (watch_or_edit(model, "
+                                   "flag='model')) and no @wl.eval_fn is registered")
+            model = models[0]
+        signals = list(session.registry.all("signal").values())
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.no_grad():
+                for inputs, targets, ids in loader:
+                    if device is not None:
+                        inputs = inputs.to(device)
+                        targets = targets.to(device) if hasattr(targets, "to") else targets
+                    preds = model(inputs)
+                    for signal in signals:
+                        signal(preds, targets, batch_ids=ids)
+        finally:
+            model.train(was_training)
+    return run
+
+
+class EvaluationController:
+    """Queue and worker of evaluations for one session (``session.evaluation``)."""
+
+    def __init__(self, session: "Session"):
+        self.session = session
+        self._lock = threading.Lock()
+        self._queue: list[EvaluationRequest] = []
+        self._running: EvaluationRequest | None = None
+        self._worker: threading.Thread | None = None
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self.eval_fn = None
+        self.buffer: EvaluationBuffer | None = None
+        self.history: list[EvaluationRequest] = []
+        self._counts: dict[str, int] = {}
+
+    # ---------------------------------------------------------------- requests
+    def request(self, loader_name: str, tags=None, timeout: float | None = None,
+                resume: bool = False) -> EvaluationRequest:
+        """Queue an evaluation of a watched loader (by loader name or origin).
+
+        Raises
+        ------
+        KeyError
+            No watched loader of that name/origin.
+        ValueError
+            Unknown tags, a subset with no samples, a non-positive timeout, or a full queue.
+        """
+        loader = self._loader(loader_name)
+        tags = (tags,) if isinstance(tags, str) else tuple(tags or ())
+        self._indices(loader, tags)  # validates the tags now
+        if timeout is not None and not timeout > 0:
+            raise ValueError(f"timeout: expected a positive number of seconds, got {timeout!r}")
+        req = EvaluationRequest(loader.name, tags, timeout, bool(resume))
+        with self._lock:
+            if len(self._queue) >= MAX_QUEUED:
+                raise ValueError(f"evaluation: {MAX_QUEUED} requests are already queued; wait "
+                                 "for them or cancel one")
+            self._queue.append(req)
+        self.session.controller.pause()
+        self._ensure_worker()
+        self._wake.set()
+        self.session.changes.controller += 1
+        return req
+
+    def pending(self) -> EvaluationRequest | None:
+        with self._lock:
+            return self._queue[0] if self._queue else None
+
+    @property
+    def running(self) -> EvaluationRequest | None:
+        return self._running
+
+    def _claim(self) -> EvaluationRequest | None:
+        with self._lock:
+            while self._queue:
+                req = self._queue.pop(0)
+                if req._cancel.is_set():
+                    self._finish(req, "cancelled", "cancelled before it started")
+                    continue
+                self._running = req
+                return req
+            return None
+
+    def _loader(self, name: str):
+        loader = self.session.registry.all("data").get(name) or \
+            self.session.registry.loader_for_origin(name)
+        if loader is None:
+            known = ", ".join(self.session.registry.all("data")) or "none"
+            raise KeyError(f"loader_name: no watched loader {name!r} (watched: {known})")
+        return loader
+
+    def _indices(self, loader, tags: tuple[str, ...]) -> np.ndarray:
+        from weightslab_nb.ledger.query import _tag_filter
+
+        keep = np.ones(len(loader.rows), dtype=bool)
+        with self.session.lock:
+            for tag in tags:
+                keep &= _tag_filter(self.session.table, tag)[loader.rows]
+        indices = np.flatnonzero(keep)
+        if not len(indices):
+            raise ValueError(f"tags: no sample of {loader.name!r} has {list(tags)}")
+        return indices
+
+    # ---------------------------------------------------------------- running
+    def _ensure_worker(self) -> None:
+        with self._lock:
+            if self._worker is None or not self._worker.is_alive():
+                self._worker = threading.Thread(target=self._run_worker, name="wl-evaluation",
+                                                daemon=True)
+                self._worker.start()
+
+    def _run_worker(self) -> None:
+        controller = self.session.controller
+        while not self._stop.is_set():
+            self._wake.wait(0.5)
+            self._wake.clear()
+            if self.pending() is None:
+                continue
+            # the training thread must be held at its batch boundary (or not training at all)
+            if not controller.wait_for_state(("paused", "idle", "stopped", "error"), 0.5):
+                self._wake.set()
+                continue
+            req = self._claim()
+            if req is not None:
+                self._execute(req, out=sys.__stdout__)
+
+    def run_pending(self, eval_fn=None, out=None) -> bool:
+        """Run the next queued evaluation in the calling thread; True if one ran."""
+        req = self._claim()
+        if req is None:
+            return False
+        self._execute(req, eval_fn=eval_fn, out=out or sys.stdout)
+        return True
+
+    def _execute(self, req: EvaluationRequest, eval_fn=None, out=None) -> None:
+        session = self.session
+        req.state = "running"
+        req.step = session.controller.step
+        session.changes.controller += 1
+        loader = self._loader(req.loader_name)
+        self.buffer = EvaluationBuffer(threading.current_thread())
+        try:
+            managed = ManagedLoader(req, loader, self._indices(loader, req.tags))
+            (eval_fn or self.eval_fn or default_eval_fn(session))(managed)
+        except EvaluationCancelled as exc:
+            self.buffer = None
+            self._finish(req, "timed_out" if "timed" in str(exc) else "cancelled", str(exc))
+            return
+        except Exception as exc:
+            self.buffer = None
+            log.exception("evaluation of %r failed", req.loader_name)
+            self._finish(req, "failed", f"{type(exc).__name__}: {exc}")
+            return
+        buffer, self.buffer = self.buffer, None
+        self._commit(req, buffer, out)
+        self._finish(req, "done", None)
+
+    def _commit(self, req: EvaluationRequest, buffer: EvaluationBuffer, out) -> None:
+        session = self.session
+        base = session.get_current_experiment_hash() or "none"
+        self._counts[base] = self._counts.get(base, 0) + 1
+        req.marker_hash = f"{base}_{self._counts[base]}"
+        exp = session.history.experiment_id(req.marker_hash)
+        for name, parts in buffer.samples.items():
+            for rows, values, preds, targets in parts:
+                session._enqueue(name, rows, values, preds, targets, req.step, False, exp=exp)
+        stats = buffer.summary()
+        for name, (mean, vmin, vmax, count) in stats.items():
+            session.history.append_marker(session.history.signal_id(_history_name(name)),
+                                          req.step, mean, vmin, vmax, count, exp)
+        req.result = {name: s[0] for name, s in stats.items()}
+        values = ", ".join(f"{k}={v:.4f}" for k, v in req.result.items()) or \
+            "no watched loss or metric was called"
+        req.summary = (f"[WeightsLab] Evaluation '{req.loader_name}' @ step {req.step} — "
+                       f"{values}")
+        log.info(req.summary)
+        if out is not None:
+            print(req.summary, file=out, flush=True)
+
+    def _finish(self, req: EvaluationRequest, state: str, error: str | None) -> None:
+        req.state, req.error = state, error
+        self._running = None
+        self.history.append(req)
+        req._done.set()
+        if req.resume and state == "done" and self.pending() is None:
+            self.session.controller.resume()
+        self.session.changes.controller += 1
+        self.session.changes.history += 1
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Cancel queued and running evaluations and stop the worker."""
+        with self._lock:
+            queued, self._queue = self._queue, []
+        for req in queued:
+            req.cancel()
+            self._finish(req, "cancelled", "session closed")
+        if self._running is not None:
+            self._running.cancel()
+        self._stop.set()
+        self._wake.set()
+        if self._worker is not None:
+            self._worker.join(timeout)
+
+
+def eval_fn(fn=None, *, session: "Session | None" = None):
+    """Decorator: use ``fn(loader)`` instead of the default evaluation pass.
+
+    ``fn`` receives a :class:`ManagedLoader` yielding ``(inputs, targets, sample_ids)`` (it
+    handles cancellation, the timeout and progress) and calls watched losses/metrics with
+    ``batch_ids=``. One function per session: decorating another replaces it. Returns ``fn``.
+    """
+    def register(f):
+        if not callable(f):
+            raise TypeError(f"eval_fn: expected a function, got {type(f).__name__}")
+        if session is None:
+            from weightslab_nb.session import current_session
+
+            current_session().evaluation.eval_fn = f
+        else:
+            session.evaluation.eval_fn = f
+        return f
+
+    return register if fn is None else register(fn)
+
+
+def _history_name(name: str) -> str:
+    return name[len("signals//"):] if name.startswith("signals//") else name
