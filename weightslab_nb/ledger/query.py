@@ -33,6 +33,8 @@ class GridQuery:
     signal, signal_min, signal_max : str, float, float
         Keep rows whose ``signal`` column lies in ``[signal_min, signal_max]`` (either bound may be
         None).
+    sample_ids : tuple of int/str, optional
+        Keep only these samples (unknown ids match nothing), e.g. the batch of one step.
     """
 
     offset: int = 0
@@ -45,6 +47,7 @@ class GridQuery:
     signal: str | None = None
     signal_min: float | None = None
     signal_max: float | None = None
+    sample_ids: tuple | None = None
 
     @classmethod
     def from_message(cls, msg: dict) -> "GridQuery":
@@ -53,6 +56,8 @@ class GridQuery:
             raise ValueError("page request: expected an object")
         names = {f.name for f in fields(cls)}
         kw = {k: v for k, v in msg.items() if k in names}
+        if isinstance(kw.get("sample_ids"), list):
+            kw["sample_ids"] = tuple(kw["sample_ids"])
         q = cls(**{**kw, "tags": tuple(kw.get("tags") or ())})
         q.validate()
         return q
@@ -77,6 +82,11 @@ class GridQuery:
                 raise ValueError(f"{name}: expected a string or null, got {v!r}")
         if not all(isinstance(t, str) and t for t in self.tags):
             raise ValueError(f"tags: expected a list of tag names, got {list(self.tags)!r}")
+        if self.sample_ids is not None and not (
+                isinstance(self.sample_ids, tuple)
+                and all(isinstance(s, (int, str)) and not isinstance(s, bool)
+                        for s in self.sample_ids)):
+            raise ValueError("sample_ids: expected a list of int or str sample ids")
         for name in ("signal_min", "signal_max"):
             v = getattr(self, name)
             if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))
@@ -124,6 +134,12 @@ def select_rows(table: SampleTable, q: GridQuery, sort_values: np.ndarray | None
         mask &= disc if q.discarded == "discarded" else ~disc
     for spec in q.tags:
         mask &= _tag_filter(table, spec)
+    if q.sample_ids is not None:
+        known = [s for s in q.sample_ids if table.has(s)]
+        chosen = np.zeros(n, dtype=bool)
+        if known:
+            chosen[table.rows_for(known)] = True
+        mask &= chosen
     if q.signal is not None:
         values = _signal_values(table, q.signal, "signal")
         with np.errstate(invalid="ignore"):
@@ -132,6 +148,8 @@ def select_rows(table: SampleTable, q: GridQuery, sort_values: np.ndarray | None
             if q.signal_max is not None:
                 mask &= values <= q.signal_max
     rows = np.flatnonzero(mask)
+    if sort_values is not None and len(sort_values) < n:  # rows registered since computed
+        sort_values = np.concatenate([sort_values, np.full(n - len(sort_values), np.nan)])
     if sort_values is not None:
         rows = rows[_order_values(sort_values[rows], q.descending)]
     elif q.sort_by is not None:

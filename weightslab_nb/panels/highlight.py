@@ -13,7 +13,6 @@ import threading
 import weakref
 from dataclasses import dataclass, replace
 
-import numpy as np
 
 #: Most ids one highlight may hold (a step's batch is far smaller in practice).
 MAX_HIGHLIGHT = 1_000_000
@@ -124,31 +123,6 @@ def highlight_page(session, query, sample_ids):
     """Like ``session.grid_page(query)``, restricted to ``sample_ids`` (unknown ids are skipped).
 
     The filters and the sort of ``query`` apply as usual; ``matched`` counts the highlighted
-    samples that pass them. Works around ``GridQuery`` having no id filter: totals, the loss
-    column and the sortable columns come from ``session.grid_page``; the rows are selected with
-    the same functions ``grid_page`` uses (``ledger.query.select_rows``/``page_rows``).
+    samples that pass them.
     """
-    from weightslab_nb.ledger.query import GridPage, GridQuery, page_rows, select_rows
-
-    query.validate()
-    meta = session.grid_page(GridQuery(limit=1))  # totals, loss column, columns (drains too)
-    history_sort = None
-    if query.sort_by is not None and "@" in query.sort_by:
-        history_sort = session.history_statistic(*query.sort_by.rsplit("@", 1))
-    with session.lock:
-        if query.origin is not None:
-            query = replace(query, origin=session.resolve_origin(query.origin))
-        table = session.table
-        n = len(table)
-        if history_sort is not None and len(history_sort) < n:  # rows registered meanwhile
-            history_sort = np.concatenate([history_sort, np.full(n - len(history_sort), np.nan)])
-        rows = select_rows(table, query, history_sort)
-        known = [s for s in sample_ids if table.has(s)]
-        wanted = table.rows_for(known) if known else np.empty(0, dtype=np.int64)
-        rows = rows[np.isin(rows, wanted)]
-        total, active = table.counts()
-        page = rows[query.offset: query.offset + query.limit]
-        return GridPage(total=total, active=active, matched=len(rows),
-                        loss_column=meta.loss_column, columns=list(meta.columns),
-                        rows=page_rows(table, page, meta.loss_column))
-
+    return session.grid_page(replace(query, sample_ids=tuple(sample_ids)))
