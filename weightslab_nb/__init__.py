@@ -16,6 +16,7 @@ from weightslab_nb.api import (discard_samples, get_current_experiment_hash,
 from weightslab_nb.api import request_evaluation, run_pending_evaluation
 from weightslab_nb.errors import TrainingStopped, UnknownSampleError
 from weightslab_nb.evaluation import EvaluationRequest, eval_fn
+from weightslab_nb.loss_shapes import LOSS_SHAPE_LABELS, classify_loss_shape
 from weightslab_nb.session import Session, current_session, new_session, set_current_session
 from weightslab_nb.signals import BatchSignalContext, SignalContext
 
@@ -43,5 +44,5 @@ __all__ = [
     "write_dataframe", "Session", "current_session", "new_session", "set_current_session",
     "TrainingStopped", "UnknownSampleError", "signal", "compute_signals", "SignalContext",
     "BatchSignalContext", "auto_tag_loss_shapes", "request_evaluation", "run_pending_evaluation",
-    "eval_fn", "EvaluationRequest", *_PANELS,
+    "eval_fn", "EvaluationRequest", "classify_loss_shape", "LOSS_SHAPE_LABELS", *_PANELS,
 ]

@@ -7,6 +7,11 @@
     Run the same training without a browser (digits, MLP, per-sample loss in a background
     thread), discard the highest-loss samples after the first epoch and print a summary.
     Exits non-zero when a discarded sample was still trained on, or training failed.
+``weightslab-nb cli [--dir ROOT_LOG_DIR | --port P --token T] [--json] [COMMAND ARGS...]``
+    The console client of a backend started with ``wl.serve(serving_cli=True)``: status,
+    pause, resume, evaluate, hp get/set, tag add/remove, cat set/clear, discard, restore, tags,
+    export-history; without a command, an interactive prompt. Exit status 0 ok, 1 refused or
+    failed, 2 usage (see :mod:`weightslab_nb.serving.client`).
 """
 
 from __future__ import annotations
@@ -70,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="weightslab-nb",
         description="Inspect and steer PyTorch training from inside a Jupyter notebook.",
-        epilog="Run 'weightslab-nb demo --help' for the demo's options.")
+        epilog="Run 'weightslab-nb demo --help' or 'weightslab-nb cli --help' for their options.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
@@ -108,6 +113,24 @@ def build_parser() -> argparse.ArgumentParser:
     headless.add_argument("--no-progress", action="store_true",
                           help="no progress bar (it goes to stderr)")
     demo.set_defaults(func=_demo)
+
+    from weightslab_nb.serving.client import add_cli_arguments
+
+    console = sub.add_parser(
+        "cli", help="console client of a backend started with wl.serve(serving_cli=True)",
+        description=(
+            "Send a command to the console backend of a training process (started there with "
+            "wl.serve(serving_cli=True)) and print the reply; without a command, read commands "
+            "from stdin ('help' lists them, 'quit' leaves). The backend's port and token are "
+            "read from ROOT_LOG_DIR/serving.json. Exit status: 0 ok, 1 refused or failed, "
+            "2 usage error."),
+        epilog=("examples: weightslab-nb cli --dir RUN status | pause | resume | "
+                "evaluate val_loader --tags hard | hp get optimizer.lr | "
+                "hp set optimizer.lr 0.001 | tag add hard 1 2 3 | tag remove hard 3 | "
+                "cat set weather rainy 4 5 | discard 1 2 | restore 1 2 | tags | "
+                "export-history out.csv --format csv"))
+    add_cli_arguments(console)
+    console.set_defaults(func=_console)
     return parser
 
 
@@ -124,6 +147,11 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``weightslab-nb`` console script; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "cli":
+        from weightslab_nb.serving.client import check_cli_arguments
+
+        check_cli_arguments(parser, args)
+        return args.func(args)
     if args.epochs < 2 and args.headless and args.discard:
         parser.error("--epochs: the headless demo discards after the first epoch, so it needs "
                      "at least 2 epochs (or pass --discard 0)")
@@ -140,6 +168,12 @@ def main(argv: list[str] | None = None) -> int:
 
 class CliError(Exception):
     """A failure to report in one line (no traceback)."""
+
+
+def _console(args) -> int:
+    from weightslab_nb.serving.client import run_console
+
+    return run_console(args)
 
 
 def _demo(args) -> int:

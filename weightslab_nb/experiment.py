@@ -39,24 +39,23 @@ def experiment_hash(hyperparameters: dict, architectures: list[str], data_state:
 
 
 def data_state_digest(table) -> str:
-    """Digest of which samples are discarded and which carry each tag (value).
+    """Digest of the data state: which samples are discarded, and which tags exist (boolean tag
+    names, categorical tags with their values).
 
-    Empty when nothing is discarded or tagged, so a fresh run's hash depends on its
-    hyperparameters and models only.
+    Discards change what the model trains on, so each discard or restore changes the hash. Tag
+    *memberships* do not: tags annotate samples without changing training, and auto-taggers
+    move them every few steps (a hash per tagging call would split one run into thousands of
+    experiments). Creating a tag or a categorical value does change it. Empty when nothing is
+    discarded or tagged, so a fresh run's hash depends on its hyperparameters and models only.
     """
     n = len(table)
     parts: list[bytes] = []
     if table.discarded[:n].any():
         parts.append(b"discarded" + np.packbits(table.discarded[:n]).tobytes())
-    for column in sorted(table.bool_tags):
-        values = table.bool_tags[column][:n]
-        if values.any():
-            parts.append(column.encode() + np.packbits(values).tobytes())
-    for column in sorted(table.cat_tags):
-        cat = table.cat_tags[column]
-        codes = cat.codes[:n]
-        if (codes >= 0).any():
-            parts.append(column.encode() + json.dumps(cat.values).encode() + codes.tobytes())
+    if table.bool_tags or table.cat_tags:
+        registry = {"boolean": sorted(table.bool_tags),
+                    "categorical": {c: table.cat_tags[c].values for c in sorted(table.cat_tags)}}
+        parts.append(json.dumps(registry, sort_keys=True).encode())
     if not parts:
         return ""
     digest = hashlib.sha256()

@@ -101,6 +101,7 @@ class Session:
                                     flush_interval=flush_interval, before_flush=self._before_flush)
         self._checkpoint_every = checkpoint_every
         self._manifest_pending: list[dict] = []
+        self._data_digest: tuple = (None, "")  # ((discard version, tag registry version), digest)
         self._persisted = (0, 0, 0)  # change counters at the last ledger snapshot
         self._next_snapshot = 0.0
         from weightslab_nb.signals import SignalRegistry
@@ -261,7 +262,10 @@ class Session:
             return  # no experiment yet: nothing defines one
         hp = self._hp.to_dict() if self._hp is not None else {}
         models = [repr(m) for m in self.registry.all("model").values()]
-        new = experiment_hash(hp, models, data_state_digest(self.table))
+        version = self.table.discard_version
+        if self._data_digest[0] != (version, self.changes.tags):
+            self._data_digest = ((version, self.changes.tags), data_state_digest(self.table))
+        new = experiment_hash(hp, models, self._data_digest[1])
         if new == self._exp_hash:
             return
         self._exp_hash = new
@@ -283,10 +287,7 @@ class Session:
         from weightslab_nb.experiment import Manifest
         from weightslab_nb.ledger import persist
 
-        for _ in range(4):  # signals fired by a drain record values: apply those too
-            self.drain()
-            if not len(self._pending):
-                break
+        self.drain()
         with self.lock:
             entries, self._manifest_pending = self._manifest_pending, []
             state = (self.changes.table, self.changes.tags, self.table.discard_version)
@@ -430,10 +431,13 @@ class Session:
     def drain(self) -> None:
         """Apply every batch recorded so far to the sample table and history buffers.
 
-        Readers call it before reading; the history writer calls it before each flush. Must not
-        be called while holding ``session.lock``.
+        Readers call it before reading; the history writer calls it before each flush. Values
+        that dynamic signals record while a drain runs are applied too (a few rounds at most).
+        Must not be called while holding ``session.lock``.
         """
-        self._pending.drain(self._apply_batches)
+        for _ in range(4):
+            if not self._pending.drain(self._apply_batches) or not len(self._pending):
+                return
 
     def _apply_batches(self, batches: list[PreparedBatch]) -> None:
         by_column: dict[str, list[PreparedBatch]] = {}

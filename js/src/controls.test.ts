@@ -16,4 +16,9 @@ describe("controls buttons", () => {
     expect(buttonStates("stopped", false)).toEqual([false, false, false]);
     expect(buttonStates("error", false)).toEqual([false, false, false]);
   });
+
+  it("keeps resume off while an evaluation is running or queued", () => {
+    expect(buttonStates("paused", true, true)).toEqual([false, false, true]);
+    expect(buttonStates("paused", true, false)).toEqual([false, true, true]);
+  });
 });

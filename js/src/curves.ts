@@ -2,6 +2,8 @@
 // a canvas. Python sends only new points; see weightslab_nb/panels/curves.py for the protocol.
 // A click on the plot picks the nearest point of the nearest curve and sends `step_click`: that
 // step's batch becomes the session's highlight (the grid shows it; a vertical marker here).
+// Evaluation markers (one glyph per evaluation and signal at (step, mean)) come in `markers`
+// messages; hovering one shows its marker hash and value; a legend entry shows or hides them.
 
 import "./lib/base.css";
 import "./styles/curves.css";
@@ -10,6 +12,10 @@ import { h } from "./lib/dom";
 import { formatCount, formatNumber, formatTick } from "./lib/format";
 import type { AnyModel, Buffer, Message, RenderProps } from "./lib/model";
 import { Channel, PALETTE, cssVar, errorBar } from "./lib/panel";
+import {
+  appendMarkers, countBySignal, drawableMarkers, glyphOf, glyphPoints, markerReadout, nearestMarker,
+  parseMarkers, type Glyph, type Marker,
+} from "./lib/markers";
 import { pickPoint, type PickSeries, type PlotFrame } from "./lib/pick";
 import { extent, logTicks, makeScale, nearestIndex, niceTicks, pad } from "./lib/scale";
 import { Series, type PointsHeader } from "./lib/series";
@@ -17,12 +23,35 @@ import { decodeArrays, type ArrayMeta } from "./lib/wire";
 import { Throttle } from "./lib/query";
 
 const MARGIN = { left: 58, right: 14, top: 10, bottom: 26 };
+const MARKER_RADIUS = 5;
+const SVG = "http://www.w3.org/2000/svg";
+
+/** A small inline SVG of a marker glyph (for the legend). */
+function glyphIcon(glyph: Glyph, color: string, cls: string): SVGSVGElement {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("class", cls);
+  svg.setAttribute("width", "12");
+  svg.setAttribute("height", "12");
+  svg.setAttribute("viewBox", "0 0 12 12");
+  const pts = glyphPoints(glyph, 6, 6, 5);
+  const shape = pts === null ? document.createElementNS(SVG, "circle") : document.createElementNS(SVG, "polygon");
+  if (pts === null) {
+    shape.setAttribute("cx", "6"); shape.setAttribute("cy", "6"); shape.setAttribute("r", "4");
+  } else {
+    shape.setAttribute("points", pts.map(([x, y]) => `${x},${y}`).join(" "));
+  }
+  shape.setAttribute("fill", color);
+  svg.appendChild(shape);
+  return svg;
+}
 
 function render({ model, el }: RenderProps) {
   const series = new Map<string, Series>();
   const colors = new Map<string, string>();
   const hidden = new Set<string>();
+  const markers: Marker[] = [];
   let hoverX: number | null = null;
+  let hoverY: number | null = null;
   let synced = false;
   let frameOf: PlotFrame | null = null; // the plot area of the last draw (for clicks)
   let pickable: PickSeries[] = [];
@@ -41,7 +70,12 @@ function render({ model, el }: RenderProps) {
   const empty = h("div", { class: "wl-curves-empty", text: "No curves yet: they appear when training records a signal." });
   const plot = h("div", { class: "wl-curves-plot" }, canvas, readout, empty);
   const legend = h("div", { class: "wl-curves-legend" });
-  const root = h("div", { class: "wl-panel wl-curves", "data-points": "0" },
+  const markersBox = h("input", { type: "checkbox", class: "wl-curves-markers-toggle", checked: true });
+  const markersText = h("span", { class: "wl-curves-markers-text" });
+  const markersItem = h("label", { class: "wl-curves-legend-markers", "data-markers": "0", hidden: true,
+    title: "Evaluation markers: one glyph per evaluation and signal at (step, mean); hover one for its marker hash" },
+  markersBox, glyphIcon("diamond", "currentColor", "wl-curves-legend-glyph"), markersText);
+  const root = h("div", { class: "wl-panel wl-curves", "data-points": "0", "data-markers": "0" },
     errors.el,
     h("div", { class: "wl-row wl-curves-toolbar" },
       h("span", { class: "wl-title", text: "Curves" }),
@@ -57,6 +91,12 @@ function render({ model, el }: RenderProps) {
   const bound = () => Math.max(16, Number(model.get("max_points")) || 4000);
   const resync = new Throttle(1000);
   const requestSync = () => resync.call(() => channel.send("sync"));
+
+  /** The glyph of a signal's markers (its index among the coloured signals). */
+  function glyphFor(name: string): Glyph {
+    colorOf(name);
+    return glyphOf([...colors.keys()].indexOf(name));
+  }
 
   function colorOf(name: string): string {
     let c = colors.get(name);
@@ -92,10 +132,15 @@ function render({ model, el }: RenderProps) {
           applyPoints({ ...entry, reset: true }, metas, buffers.slice(at, at + metas.length));
           at += metas.length;
         }
+        markers.length = 0;
+        markers.push(...parseMarkers(msg.markers));
         synced = true;
       } else if (msg.type === "points") {
         if (!synced) return; // the snapshot that is on its way covers these points
         applyPoints(msg as unknown as PointsHeader, msg.arrays, buffers);
+      } else if (msg.type === "markers") {
+        if (!synced) return;
+        if (appendMarkers(markers, Number(msg.start), parseMarkers(msg.markers)) === "gap") requestSync();
       } else {
         return;
       }
@@ -118,8 +163,13 @@ function render({ model, el }: RenderProps) {
   function updateLegend(): void {
     let total = 0;
     const items: HTMLElement[] = [];
-    for (const [name, s] of series) {
-      total += s.covered;
+    const perSignal = countBySignal(markers);
+    const names = [...series.keys(), ...[...perSignal.keys()].filter((n) => !series.has(n))];
+    for (const name of names) {
+      const s = series.get(name);
+      const covered = s ? s.covered : 0;
+      const evals = perSignal.get(name) ?? 0;
+      total += covered;
       let item = legend.querySelector<HTMLElement>(`[data-signal="${CSS.escape(name)}"]`);
       if (!item) {
         const box = h("input", { type: "checkbox", checked: !hidden.has(name) });
@@ -136,16 +186,27 @@ function render({ model, el }: RenderProps) {
           h("span", { class: "wl-curves-last" }),
           h("span", { class: "wl-curves-count" }));
       }
-      item.dataset.points = String(s.covered);
-      const last = s.last();
+      item.dataset.points = String(covered);
+      item.dataset.markers = String(evals);
+      const glyph = item.querySelector(".wl-curves-legend-glyph");
+      if (evals > 0 && !glyph) {
+        item.querySelector(".wl-curves-swatch")!.after(glyphIcon(glyphFor(name), colorOf(name), "wl-curves-legend-glyph"));
+      }
+      const last = s?.last();
       item.querySelector(".wl-curves-last")!.textContent = last ? formatNumber(last.mean) : "";
-      item.querySelector(".wl-curves-count")!.textContent = `(${formatCount(s.covered)} pts)`;
+      const evalText = evals > 0 ? ` · ${formatCount(evals)} eval${evals === 1 ? "" : "s"}` : "";
+      item.querySelector(".wl-curves-count")!.textContent = `(${formatCount(covered)} pts${evalText})`;
       items.push(item);
     }
-    legend.replaceChildren(...items);
+    markersItem.hidden = markers.length === 0;
+    markersItem.dataset.markers = String(markers.length);
+    markersText.textContent = `evaluations (${formatCount(markers.length)})`;
+    legend.replaceChildren(...items, markersItem);
     root.dataset.points = String(total);
-    status.textContent = `${formatCount(total)} points`;
-    empty.hidden = series.size > 0;
+    root.dataset.markers = String(markers.length);
+    const evalStatus = markers.length ? ` · ${formatCount(markers.length)} markers` : "";
+    status.textContent = `${formatCount(total)} points${evalStatus}`;
+    empty.hidden = series.size > 0 || markers.length > 0;
   }
 
   // ------------------------------------------------------------------ drawing
@@ -176,11 +237,14 @@ function render({ model, el }: RenderProps) {
     const grid = cssVar(root, "--jp-border-color2", "#ddd");
     const font = `${cssVar(root, "--jp-ui-font-size0", "11px")} ${cssVar(root, "--jp-ui-font-family", "sans-serif")}`;
     readout.textContent = "";
-    if (visible.length === 0) return;
+    delete root.dataset.hoverMarker;
+    const shown = drawableMarkers(markers, hidden, markersBox.checked, log);
+    if (visible.length === 0 && shown.length === 0) return;
 
     const rows = visible.map((s) => s.rows());
-    const xs = extent(rows.map((r) => r.step));
-    const ys = extent(rows.flatMap((r) => (band ? [r.min, r.max, r.mean] : [r.mean])), log);
+    const xs = extent([...rows.map((r) => r.step), shown.map((m) => m.step)]);
+    const ys = extent([...rows.flatMap((r) => (band ? [r.min, r.max, r.mean] : [r.mean])),
+      shown.map((m) => m.mean as number)], log);
     if (!xs || !ys) return;
     const xd: [number, number] = xs[0] === xs[1] ? [xs[0] - 1, xs[1] + 1] : xs;
     const yd = pad(ys, log);
@@ -266,6 +330,25 @@ function render({ model, el }: RenderProps) {
         line(r.mean, 1, 1.4);
       }
     });
+
+    // evaluation markers: one glyph per marker, the signal's colour and shape, outlined
+    const outline = cssVar(root, "--jp-layout-color1", "#fff");
+    const hovered = hoverX !== null && hoverY !== null
+      ? nearestMarker(frameOf, shown, hoverX, hoverY, MARKER_RADIUS + 4) : null;
+    for (const m of shown) {
+      const x = sx(m.step), y = sy(m.mean as number);
+      if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
+      const r = m === hovered ? MARKER_RADIUS + 2 : MARKER_RADIUS;
+      const pts = glyphPoints(glyphFor(m.signal), x, y, r);
+      ctx.beginPath();
+      if (pts === null) ctx.arc(x, y, r * 0.85, 0, 2 * Math.PI);
+      else { ctx.moveTo(pts[0][0], pts[0][1]); for (const [px, py] of pts.slice(1)) ctx.lineTo(px, py); ctx.closePath(); }
+      ctx.fillStyle = colorOf(m.signal);
+      ctx.fill();
+      ctx.lineWidth = 1.5;
+      ctx.strokeStyle = m === hovered ? fg : outline;
+      ctx.stroke();
+    }
     ctx.restore();
 
     const hl = highlightOf();
@@ -282,7 +365,10 @@ function render({ model, el }: RenderProps) {
       ctx.fillText(`step ${formatCount(hl.step)}`, x + (ctx.textAlign === "right" ? -4 : 4), y1 + 2);
     }
 
-    if (hoverX !== null && hoverX >= x0 && hoverX <= x1) {
+    if (hovered) {
+      readout.textContent = markerReadout(hovered);
+      root.dataset.hoverMarker = hovered.experiment_hash ?? "";
+    } else if (hoverX !== null && hoverX >= x0 && hoverX <= x1) {
       const step = xd[0] + ((hoverX - x0) / (x1 - x0)) * (xd[1] - xd[0]);
       const lines: string[] = [];
       let at: number | null = null;
@@ -313,12 +399,18 @@ function render({ model, el }: RenderProps) {
   };
   logBox.addEventListener("change", onControls);
   bandBox.addEventListener("change", onControls);
-  smoothing.addEventListener("input", onControls);
-  canvas.addEventListener("mousemove", (e) => {
-    hoverX = e.clientX - canvas.getBoundingClientRect().left;
+  markersBox.addEventListener("change", () => {
+    markersItem.classList.toggle("is-hidden", !markersBox.checked);
     schedule();
   });
-  canvas.addEventListener("mouseleave", () => { hoverX = null; schedule(); });
+  smoothing.addEventListener("input", onControls);
+  canvas.addEventListener("mousemove", (e) => {
+    const rect = canvas.getBoundingClientRect();
+    hoverX = e.clientX - rect.left;
+    hoverY = e.clientY - rect.top;
+    schedule();
+  });
+  canvas.addEventListener("mouseleave", () => { hoverX = null; hoverY = null; schedule(); });
   canvas.addEventListener("click", (e) => {
     if (!frameOf) return;
     const rect = canvas.getBoundingClientRect();

@@ -86,13 +86,17 @@ def test_the_manifest_lists_each_experiment_hash_the_run_went_through(tmp_path, 
         hp["optimizer"]["lr"] = 0.01
         third = s.get_current_experiment_hash()
         s.save_signals({"x": [3.0]}, [0])
-        s.tag_samples([5], "odd")          # nothing is recorded under this hash:
-        s.tag_samples([5], "odd", mode="remove")  # the manifest skips it
+        s.discard_samples([9])             # nothing is recorded under this hash:
+        s.discard_samples([9], discarded=False)  # the manifest skips it
+        assert s.get_current_experiment_hash() == third
+        s.tag_samples([5], "odd")          # a new tag changes the data state ...
         fourth = s.get_current_experiment_hash()
+        s.tag_samples([6], "odd")          # ... its members do not
+        assert s.get_current_experiment_hash() == fourth
         s.save_signals({"x": [4.0]}, [0])
-    assert len({first, second, third}) == 3 and fourth == third
+    assert len({first, second, third, fourth}) == 4
     entries = json.loads((tmp_path / "run" / "manifest.json").read_text())["experiments"]
-    assert [e["experiment_hash"] for e in entries] == [first, second, third]
+    assert [e["experiment_hash"] for e in entries] == [first, second, third, fourth]
     assert entries[1]["discarded"] == 1 and entries[2]["hyperparameters"]["optimizer"]["lr"] == 0.01
 
 

@@ -1,30 +1,109 @@
-"""TrainingControls: state, step, epoch and speed of the run; pause, resume and stop.
+"""TrainingControls: state, step, epoch and speed of the run; pause, resume and stop; evaluate.
 
 Protocol (browser view: ``js/src/controls.ts``)
 -----------------------------------------------
 browser -> Python
     ``{"type": "pause" | "resume" | "stop", "req"?}`` -> ``session.controller.pause()`` ...;
-    reply ``{"type": "action_result", "req", "ok", "message"}``.
+    reply ``{"type": "action_result", "req", "ok", "message", "action"}``. ``resume`` is refused
+    while an evaluation is running or queued (the pass needs the model to itself: cancel it, or
+    ask for "resume after").
+    ``{"type": "evaluate", "req"?, "loader", "tags"?, "resume"?, "timeout"?}`` ->
+    ``session.request_evaluation(loader, tags, timeout, resume)``: ``loader`` a watched loader's
+    name or origin; ``tags`` a list of known boolean tag names and categorical ``"name=value"``
+    terms (absent or ``[]``: every sample of the loader); ``resume`` (bool, default false):
+    resume training after a successful pass; ``timeout`` (seconds > 0, optional). Reply
+    ``{"type": "action_result", "req", "ok": true, "action": "evaluate", "id", "state",
+    "message"}``. An unknown loader or tag, an empty subset or a full queue (at most
+    :data:`~weightslab_nb.evaluation.MAX_QUEUED` waiting) is refused: ``ok: false`` and the
+    ``error`` trait say why; nothing is queued.
+    ``{"type": "cancel_evaluation", "req"?, "id"?}``: cancel evaluation ``id`` (an int: a running
+    or queued request), or without ``id`` the running one, else the next queued one. Reply
+    ``{"type": "action_result", "req", "ok", "action": "cancel_evaluation", "id", "message"}``;
+    nothing to cancel is an error.
     ``{"type": "clear_error"}``
 Traits
     ``state`` (``idle``/``running``/``paused``/``stopped``/``error``), ``step``, ``epoch``,
     ``steps_per_second``, ``pause_requested``, ``message`` (the training error, or why it
     stopped), ``error`` (the panel's own errors).
+    ``loaders``: ``[{"name", "origin", "size", "is_training"}]`` of the watched loaders.
+    ``tag_summary``: ``session.tag_summary()`` (refreshed when tags change, at most once a second
+    when only their counts do).
+    ``evaluation``: the evaluation shown, ``{"id", "state", "loader", "tags", "resume",
+    "progress": [done, total] (batches), "step", "result" ({signal: mean}), "summary",
+    "marker_hash", "error", "queued", "last"}``: the running request, else the next queued one,
+    else the latest finished one (``state`` ``"none"`` and ``id`` None before any). ``state``:
+    ``pending``/``running``/``done``/``cancelled``/``timed_out``/``failed``. ``queued`` counts
+    the requests waiting (not running). ``last``: ``{"id", "loader", "tags", "step", "result",
+    "summary", "marker_hash"}`` of the latest successful evaluation, or None.
 """
 
 from __future__ import annotations
 
+import math
 import time
 
 import traitlets
 
 from weightslab_nb.panels._base import Panel, static_asset
+from weightslab_nb.panels.messages import (MessageError, bool_field, int_field, name_field,
+                                           number_field, subset_tags_field)
 
 COMMANDS = ("pause", "resume", "stop")
+#: How many requests the panel remembers by id (to cancel queued ones and name them).
+_KEEP_REQUESTS = 64
+
+
+def _plain_float(v):
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def _queued(evaluation) -> list:
+    """The requests waiting in ``session.evaluation`` (not the running one), oldest first."""
+    queued = getattr(evaluation, "queued", None)
+    if callable(queued):
+        return list(queued())
+    lock = getattr(evaluation, "_lock", None)
+    queue = getattr(evaluation, "_queue", None)
+    if lock is None or queue is None:
+        pending = evaluation.pending()
+        return [pending] if pending is not None else []
+    with lock:
+        return list(queue)
+
+
+def _last_done(evaluation):
+    for req in reversed(evaluation.history):
+        if req.state == "done":
+            return req
+    return None
+
+
+def _describe(req, queued: int, last) -> dict:
+    """The ``evaluation`` trait for request ``req`` (None: no evaluation yet)."""
+    out = {"id": None, "state": "none", "loader": None, "tags": [], "resume": False,
+           "progress": [0, 0], "step": None, "result": {}, "summary": None, "marker_hash": None,
+           "error": None, "queued": queued, "last": None}
+    if req is not None:
+        done, total = (req.progress or (0, 0))
+        out.update({"id": req.id, "state": req.state, "loader": req.loader_name,
+                    "tags": list(req.tags), "resume": bool(req.resume),
+                    "progress": [int(done), int(total)], "step": req.step,
+                    "result": {str(k): _plain_float(v) for k, v in (req.result or {}).items()},
+                    "summary": req.summary, "marker_hash": req.marker_hash, "error": req.error})
+    if last is not None:
+        out["last"] = {"id": last.id, "loader": last.loader_name, "tags": list(last.tags),
+                       "step": last.step, "marker_hash": last.marker_hash,
+                       "summary": last.summary,
+                       "result": {str(k): _plain_float(v) for k, v in (last.result or {}).items()}}
+    return out
 
 
 class TrainingControls(Panel):
-    """Watch and steer the training run of a session."""
+    """Watch and steer the training run of a session; evaluate a watched loader."""
 
     _esm = static_asset("controls.js")
     _css = static_asset("controls.css")
@@ -36,22 +115,49 @@ class TrainingControls(Panel):
     steps_per_second = traitlets.Float(0.0).tag(sync=True)
     pause_requested = traitlets.Bool(False).tag(sync=True)
     message = traitlets.Unicode("").tag(sync=True)
+    loaders = traitlets.List().tag(sync=True)
+    tag_summary = traitlets.Dict().tag(sync=True)
+    evaluation = traitlets.Dict().tag(sync=True)
 
     def __init__(self, session=None, **kwargs):
         self._seen = -1
         self._last_snapshot = 0.0
+        self._seen_tags = (-1, -1)
+        self._last_tags = 0.0
+        self._sent_loaders = None
+        self._sent_evaluation = None
+        self._requests: dict[int, object] = {}  # id -> EvaluationRequest made by this panel
         super().__init__(session, **kwargs)
 
     def _handlers(self) -> dict:
-        return {c: self._command for c in COMMANDS}
+        return {**{c: self._command for c in COMMANDS}, "evaluate": self._on_evaluate,
+                "cancel_evaluation": self._on_cancel_evaluation}
 
+    # ---------------------------------------------------------------- publisher thread
     def _poll(self):
+        out = {}
         counter = self.session.changes.controller
         now = time.monotonic()
         # the speed decays without a change: refresh it once a second anyway
-        if counter == self._seen and now - self._last_snapshot < 1.0:
-            return None
-        self._seen, self._last_snapshot = counter, now
+        if counter != self._seen or now - self._last_snapshot >= 1.0:
+            self._seen, self._last_snapshot = counter, now
+            out.update(self._run_state())
+        loaders = [{"name": name, "origin": str(getattr(loader, "origin", name)),
+                    "size": len(getattr(loader, "sample_ids", ()) or ()),
+                    "is_training": bool(getattr(loader, "is_training", True))}
+                   for name, loader in self.session.registry.all("data").items()]
+        if loaders != self._sent_loaders:
+            self._sent_loaders = out["loaders"] = loaders
+        tags = (self.session.changes.tags, self.session.changes.table)
+        if tags != self._seen_tags and (tags[0] != self._seen_tags[0] or now - self._last_tags >= 1.0):
+            self._seen_tags, self._last_tags = tags, now
+            out["tag_summary"] = self.session.tag_summary()
+        evaluation = self._evaluation_state()
+        if evaluation != self._sent_evaluation:
+            self._sent_evaluation = out["evaluation"] = evaluation
+        return out or None
+
+    def _run_state(self) -> dict:
         snap = self.session.controller.snapshot()
         if snap.get("error"):
             message = str(snap["error"])
@@ -64,9 +170,76 @@ class TrainingControls(Panel):
                 "steps_per_second": float(snap.get("steps_per_second") or 0.0),
                 "pause_requested": bool(snap.get("pause_requested", False)), "message": message}
 
+    def _evaluation_state(self) -> dict:
+        ev = self.session.evaluation
+        running = ev.running
+        queued = [r for r in _queued(ev) if r is not running]
+        history = ev.history
+        shown = running or (queued[0] if queued else (history[-1] if history else None))
+        return _describe(shown, len(queued), _last_done(ev))
+
+    # ---------------------------------------------------------------- messages
     def _command(self, msg: dict):
         kind = msg["type"]
+        if kind == "resume":
+            busy = self._busy_evaluation()
+            if busy is not None:
+                raise MessageError(f"resume: evaluation {busy.id} of {busy.loader_name!r} is "
+                                   f"{busy.state}; cancel it first (or tick 'resume after')")
         getattr(self.session.controller, kind)()
         self._publisher.wake()
         return {"message": {"pause": "pause requested", "resume": "resumed",
                             "stop": "stop requested"}[kind], "action": kind}
+
+    def _busy_evaluation(self):
+        ev = self.session.evaluation
+        running = ev.running
+        if running is not None:
+            return running
+        queued = _queued(ev)
+        return queued[0] if queued else None
+
+    def _on_evaluate(self, msg: dict):
+        loader = name_field(msg, "loader")
+        watched = self.session.registry.all("data")
+        if loader not in watched and not any(getattr(w, "origin", None) == loader
+                                             for w in watched.values()):
+            raise MessageError(f"loader: no watched loader {loader!r}; watched: {sorted(watched)}")
+        tags = subset_tags_field(msg, self.session.tag_summary())
+        resume = bool_field(msg, "resume")
+        timeout = number_field(msg, "timeout")
+        if timeout is not None and timeout <= 0:
+            raise MessageError(f"timeout: expected a positive number of seconds, got {timeout!r}")
+        request = self.session.request_evaluation(loader, tags=list(tags), timeout=timeout,
+                                                  resume=resume)
+        self._requests[request.id] = request
+        while len(self._requests) > _KEEP_REQUESTS:
+            self._requests.pop(next(iter(self._requests)))
+        self._publisher.wake()
+        subset = f" on {', '.join(tags)}" if tags else ""
+        return {"action": "evaluate", "id": request.id, "state": request.state,
+                "message": f"evaluation {request.id} of {request.loader_name!r}{subset} queued"}
+
+    def _on_cancel_evaluation(self, msg: dict):
+        ev = self.session.evaluation
+        req_id = int_field(msg, "id", lo=1)
+        running = ev.running
+        live = ([running] if running is not None else []) + \
+            [r for r in _queued(ev) if r is not running]
+        if req_id is None:
+            if not live:
+                raise MessageError("cancel_evaluation: no evaluation is running or queued")
+            target = live[0]
+        else:
+            target = next((r for r in live if r.id == req_id), None)
+            if target is None:
+                known = self._requests.get(req_id) or next(
+                    (r for r in reversed(ev.history) if r.id == req_id), None)
+                if known is None:
+                    raise MessageError(f"id: no evaluation {req_id}")
+                raise MessageError(f"id: evaluation {req_id} is {known.state}, not running or "
+                                   "queued")
+        target.cancel()
+        self._publisher.wake()
+        return {"action": "cancel_evaluation", "id": target.id,
+                "message": f"cancelling evaluation {target.id} of {target.loader_name!r}"}

@@ -16,7 +16,8 @@ browser -> Python
     ``{"type": "clear_error"}``
 Python -> browser
     ``{"type": "snapshot", "req"?, "series": [{"signal", "start": 0, "n", "downsampled",
-    "arrays": [descriptors]}, ...], "total_points"}`` with each series' buffers in order
+    "arrays": [descriptors]}, ...], "total_points", "markers": [marker, ...]}`` with each
+    series' buffers in order
     (``step`` int64, ``mean``/``min``/``max`` float64, plus ``weight`` float64 when downsampled).
     A series longer than ``max_points`` is reduced to at most ``max_points`` rows by
     :func:`bucket_series` (min/max buckets plus the exact last point).
@@ -24,9 +25,16 @@ Python -> browser
     ``{"type": "points", "signal", "start", "n", "downsampled": false, "arrays"}`` with buffers
     (``step``, ``mean``, ``min``, ``max``): points ``start .. start+n-1`` of a signal, sent by the
     publisher only after a snapshot, and only the points not sent before. A view whose copy does
-    not end at ``start`` asks for a new snapshot.
+    not end at ``start`` asks for a new snapshot. ``n`` always counts raw points, so
+    ``start + n`` is where the next message starts.
 
-``n`` always counts raw points, so ``start + n`` is where the next message starts.
+    ``{"type": "markers", "start", "markers": [marker, ...]}``: evaluation markers
+    (``session.history.markers()``) ``start ...`` not sent before, sent by the publisher after
+    a snapshot when ``session.changes.history`` moved. A marker is ``{"signal", "step", "mean",
+    "min", "max", "count", "experiment_hash"}`` (the evaluation's marker hash ``<hash>_<N>``;
+    NaN becomes null). The view draws one glyph per marker at (step, mean) of its signal; a
+    view whose list is not ``start`` long asks for a new snapshot. Markers of signals without
+    a curve are drawn too.
 Traits
     ``highlight``: ``{"version", "signal", "step", "count"}`` of the session's step highlight
     (``{"version"}`` alone when there is none); the view draws a vertical marker at ``step``.
@@ -47,6 +55,22 @@ from weightslab_nb.panels.messages import MessageError, int_field, name_field
 from weightslab_nb.panels.wire import encode_arrays
 
 COLUMNS = ("step", "mean", "min", "max")
+
+
+def _finite(v):
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def marker_rows(session, start: int = 0) -> list[dict]:
+    """Evaluation markers ``start ...`` of ``session.history.markers()`` as plain JSON values."""
+    return [{"signal": str(m["signal"]), "step": int(m["step"]), "mean": _finite(m["mean"]),
+             "min": _finite(m["min"]), "max": _finite(m["max"]), "count": int(m["count"]),
+             "experiment_hash": None if m["experiment_hash"] is None else str(m["experiment_hash"])}
+            for m in session.history.markers()[start:]]
 
 
 def bucket_series(series: dict, target: int) -> dict:
@@ -129,7 +153,9 @@ class LossCurves(Panel):
         self._cursors: dict[str, int] = {}
         self._synced = False
         self._seen_history = -1
+        self._markers_sent = 0
         self.points_sent = 0
+        self.markers_sent = 0
         session = resolve_session(session)
         self._bus = highlight_bus(session)
         self._seen_highlight = self._bus.version
@@ -165,6 +191,11 @@ class LossCurves(Panel):
                            "downsampled": False, "arrays": metas}, buffers)
                 self._cursors[name] = start + n
                 self.points_sent += n
+            markers = marker_rows(self.session, self._markers_sent)
+            if markers:
+                self.send({"type": "markers", "start": self._markers_sent, "markers": markers})
+                self._markers_sent += len(markers)
+                self.markers_sent += len(markers)
         return out
 
     # ---------------------------------------------------------------- messages
@@ -185,9 +216,11 @@ class LossCurves(Panel):
                 buffers.extend(bufs)
                 self._cursors[name] = n
                 total += n
+            markers = marker_rows(self.session)
+            self._markers_sent = len(markers)
             self._synced = True
             self.send({"type": "snapshot", "req": req, "ok": True, "series": entries,
-                       "total_points": total}, buffers)
+                       "total_points": total, "markers": markers}, buffers)
         return SENT
 
     def _on_step_click(self, msg: dict):

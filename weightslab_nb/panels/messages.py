@@ -174,3 +174,47 @@ def bool_field(msg: dict, field: str, *, default: bool = False) -> bool:
     if not isinstance(value, bool):
         raise MessageError(f"{field}: expected true or false, got {value!r}")
     return value
+
+
+MAX_SUBSET_TAGS = 64
+
+
+def subset_tags_field(msg: dict, summary: dict, field: str = "tags") -> tuple[str, ...]:
+    """A tag subset: a list of known boolean tag names and categorical ``"name=value"`` terms.
+
+    ``summary`` is ``session.tag_summary()``. Absent, null or ``[]`` means no restriction (an
+    empty tuple). Duplicates are dropped; two values of one categorical tag are refused (no
+    sample has both).
+    """
+    tags = msg.get(field)
+    if tags is None:
+        return ()
+    if not isinstance(tags, list):
+        raise MessageError(f"{field}: expected a list of tag names, got {type(tags).__name__}")
+    if len(tags) > MAX_SUBSET_TAGS:
+        raise MessageError(f"{field}: at most {MAX_SUBSET_TAGS} tags")
+    out: list[str] = []
+    categories: dict[str, str] = {}
+    for term in tags:
+        term = name_field({field: term}, field)
+        if term in out:
+            continue
+        name, eq, value = term.partition("=")
+        if not eq:
+            if term not in summary["boolean"]:
+                raise MessageError(f"{field}: no boolean tag named {term!r}; known: "
+                                   f"{sorted(summary['boolean'])} (categorical ones as 'name=value')")
+        else:
+            cat = summary["categorical"].get(name)
+            if cat is None:
+                raise MessageError(f"{field}: no categorical tag named {name!r}; known: "
+                                   f"{sorted(summary['categorical'])}")
+            if value not in cat["values"]:
+                raise MessageError(f"{field}: {value!r} is not a value of {name!r}; values: "
+                                   f"{cat['values']}")
+            if name in categories:
+                raise MessageError(f"{field}: {categories[name]!r} and {term!r} exclude each other "
+                                   "(a sample has one value of a categorical tag)")
+            categories[name] = term
+        out.append(term)
+    return tuple(out)

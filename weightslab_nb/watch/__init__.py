@@ -118,11 +118,10 @@ def _signal(session, obj, name, kwargs):
 
 
 def _hyperparameters(session, obj, name, kwargs):
-    if not isinstance(obj, dict):
-        raise TypeError("obj: flag='hyperparameters' takes a dict here (YAML paths are not "
-                        f"supported yet), got {type(obj).__name__}")
-    _no_extra("hyperparameters", kwargs)
-    return session._register_hyperparameters(name or "hyperparameters", obj)
+    from weightslab_nb.steering import watch_hyperparameters
+
+    # a dict, or a YAML file path with defaults= and poll_interval=
+    return watch_hyperparameters(session, obj, name or "hyperparameters", **kwargs)
 
 
 def _no_extra(kind: str, kwargs: dict) -> None:

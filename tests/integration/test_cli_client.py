@@ -1,0 +1,241 @@
+"""``weightslab-nb cli`` against a real backend steering a real training run on digits.
+
+The backend is started in the test (``serve(serving_cli=True)``) for a Session that watches the
+digits data, an MLP, Adam and a per-sample loss; the console client runs in-process
+(``cli.main([...])``) and as a subprocess. Training threads are awaited with the controller's
+waits, never with sleeps.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+from torch import nn
+
+from weightslab_nb import cli
+from weightslab_nb.demo import digits_mlp
+from weightslab_nb.serving import serve
+
+REPO = Path(__file__).resolve().parents[2]
+WAIT = 60.0       # upper bound for any wait on the training thread
+EPOCH_STEPS = 29  # ceil(1797 / 64)
+
+
+@pytest.fixture
+def run(session, digits):
+    """The tutorial setup, served by a console backend."""
+    hp = session.watch_or_edit({"experiment_name": "cli", "optimizer": {"lr": 1e-2}}, flag="hp")
+    model = session.watch_or_edit(digits_mlp(hidden=32), flag="model")
+    loader = session.watch_or_edit(digits, flag="data", loader_name="train_loader",
+                                   batch_size=64, shuffle=True, seed=0)
+    opt = session.watch_or_edit(torch.optim.Adam(model.parameters(), lr=1e-2), flag="optimizer")
+    loss = session.watch_or_edit(nn.CrossEntropyLoss(reduction="none"), flag="loss",
+                                 signal_name="train-loss", per_sample=True)
+    server = serve(serving_cli=True, session=session)
+    r = SimpleNamespace(session=session, hp=hp, model=model, loader=loader, opt=opt, loss=loss,
+                        server=server, root=str(session.root_log_dir), yielded=[])
+    yield r
+    server.stop()
+
+
+def train(r, epochs=1000):
+    """train_digits, recording the ids of every batch the loader yields."""
+    for _ in range(epochs):
+        for x, y, ids in r.loader:
+            r.yielded.append(ids.tolist())
+            r.opt.zero_grad()
+            r.loss(r.model(x), y, batch_ids=ids).mean().backward()
+            r.opt.step()
+
+
+def console(r, *argv) -> int:
+    return cli.main(["cli", "--dir", r.root, *argv])
+
+
+def test_pause_discard_resume_against_background_training(run, capsys):
+    s = run.session
+    handle = s.start_training(train, run)
+    try:
+        assert s.controller.wait_for_step(5, timeout=WAIT)
+        assert console(run, "pause") == 0
+        assert "pause requested" in capsys.readouterr().out
+        assert s.controller.wait_for_state("paused", timeout=WAIT)
+        paused_at = s.controller.step
+
+        assert console(run, "--json", "status") == 0
+        status = json.loads(capsys.readouterr().out)["result"]
+        assert status["state"] == "paused" and status["step"] == paused_at
+
+        assert console(run, "discard", "0", "1,2", "3") == 0
+        assert "discarded 4 sample(s); 1793 of 1797 active" in capsys.readouterr().out
+        mark = len(run.yielded)
+        assert s.controller.step == paused_at  # still held at the batch boundary
+
+        assert console(run, "resume") == 0
+        assert s.controller.wait_for_step(paused_at + EPOCH_STEPS + 2, timeout=WAIT)
+        assert s.controller.state in ("running", "paused")
+        after = {i for batch in run.yielded[mark:] for i in batch}
+        assert after and not after & {0, 1, 2, 3}
+    finally:
+        assert handle.stop(timeout=WAIT)
+    assert handle.error is None
+
+
+def test_console_commands_change_the_session(run, capsys, tmp_path, monkeypatch):
+    s = run.session
+    assert console(run, "tag", "add", "hard", "1", "2", "3") == 0
+    assert "tag 'hard' added to 3 sample(s)" in capsys.readouterr().out
+    assert s.get_samples_by_tag("hard") == [1, 2, 3]
+    assert console(run, "tag", "remove", "hard", "3") == 0
+    assert s.get_samples_by_tag("hard") == [1, 2]
+
+    assert console(run, "cat", "set", "weather", "rainy", "4", "5") == 0
+    assert s.get_samples_by_tag("weather=rainy") == [4, 5]
+    assert console(run, "cat", "clear", "weather", "5") == 0
+    assert s.get_samples_by_tag("weather=rainy") == [4]
+
+    assert console(run, "discard", "7", "8") == 0
+    assert console(run, "restore", "8") == 0
+    assert s.get_discarded_samples() == [7]
+
+    capsys.readouterr()
+    assert console(run, "tags") == 0
+    out = capsys.readouterr().out
+    assert "hard" in out and "weather: rainy=1" in out
+    assert console(run, "tags", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["result"] == s.tag_summary()
+
+    assert console(run, "hp", "get", "optimizer.lr") == 0
+    assert capsys.readouterr().out.strip() == "optimizer.lr = 0.01"
+    assert console(run, "hp", "set", "optimizer.lr", "1e-3") == 0
+    assert "optimizer.lr = 0.001 (was 0.01)" in capsys.readouterr().out
+    assert run.hp.get_path("optimizer.lr") == 0.001
+    assert console(run, "hp", "set", "schedule", "{warmup: 5, kind: cosine}") == 0
+    assert run.hp.get_path("schedule") == {"warmup": 5, "kind": "cosine"}
+    assert console(run, "hp", "get") == 0
+    assert "warmup: 5" in capsys.readouterr().out
+
+    monkeypatch.chdir(tmp_path)  # a relative path is the client's, not the backend's
+    s.save_signals({"probe": [0.5, 0.25]}, batch_ids=[0, 1])
+    assert console(run, "export-history", "out/history.csv", "--format", "csv") == 0
+    assert f"wrote {tmp_path / 'out' / 'history.csv'}" in capsys.readouterr().out
+    assert "probe" in (tmp_path / "out" / "history.csv").read_text()
+
+    rc = console(run, "evaluate", "train_loader", "--tags", "hard")
+    captured = capsys.readouterr()
+    if rc == 0:
+        assert "evaluation" in captured.out and "'train_loader'" in captured.out
+    else:
+        assert rc == 1 and "evaluation is not available in this version" in captured.err
+
+
+def test_refusals_exit_1_and_change_nothing(run, capsys):
+    s = run.session
+    before = (s.tag_summary(), s.get_discarded_samples(None), run.hp.to_dict())
+    assert cli.main(["cli", "--port", str(run.server.port), "--token", "wrong",
+                     "discard", "1"]) == 1
+    assert "refused" in capsys.readouterr().err
+    assert cli.main(["cli", "--port", str(run.server.port), "--token", "wrong", "--json",
+                     "status"]) == 1
+    reply = json.loads(capsys.readouterr().out)
+    assert reply["ok"] is False and reply["kind"] == "unauthorized"
+    assert console(run, "tag", "add", "hard", "1", "99999") == 1
+    assert "unknown sample id" in capsys.readouterr().err
+    assert console(run, "tag", "remove", "never", "1") == 1
+    assert console(run, "hp", "get", "optimizer.nope") == 1
+    assert "no hyperparameter at 'optimizer.nope'" in capsys.readouterr().err
+    assert console(run, "evaluate", "nope_loader") == 1
+    assert (s.tag_summary(), s.get_discarded_samples(None), run.hp.to_dict()) == before
+
+
+def test_token_from_the_command_line(run, capsys):
+    assert cli.main(["cli", "--port", str(run.server.port), "--token", run.server.token,
+                     "tag", "add", "direct", "9"]) == 0
+    assert run.session.get_samples_by_tag("direct") == [9]
+
+
+@pytest.mark.parametrize("argv", [
+    ["cli", "--dir", ".", "tag", "add", "hard"],           # no ids
+    ["cli", "--dir", ".", "tag", "rename", "a", "b"],      # unknown action
+    ["cli", "--dir", ".", "frobnicate"],                   # unknown command
+    ["cli", "--port", "5000"],                             # port without token
+    ["cli", "--token", "t"],                               # token without port
+    ["cli", "--dir", ".", "--port", "5000", "--token", "t", "status"],
+    ["cli", "--port", "0", "--token", "t", "status"],
+    ["cli", "--dir", ".", "export-history", "x", "--format", "xlsx"],
+    ["cli", "--dir", ".", "--timeout", "-1", "status"],
+])
+def test_usage_errors_exit_2(argv, capsys, monkeypatch):
+    monkeypatch.delenv("WEIGHTSLAB_NB_TOKEN", raising=False)
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    assert exc.value.code == 2
+    assert "usage:" in capsys.readouterr().err
+
+
+def test_no_backend(tmp_path, capsys, run):
+    assert cli.main(["cli", "--dir", str(tmp_path / "elsewhere"), "status"]) == 1
+    assert "serving.json does not exist" in capsys.readouterr().err
+    port = run.server.port
+    run.server.stop()
+    assert cli.main(["cli", "--port", str(port), "--token", "t", "status"]) == 1
+    assert "no console backend listens" in capsys.readouterr().err
+
+
+def test_help_lists_the_commands(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["cli", "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for word in ("status", "pause", "resume", "evaluate", "hp", "tag", "cat", "discard",
+                 "restore", "tags", "export-history", "--dir", "--json"):
+        assert word in out
+
+
+def test_interactive_mode(run, capsys, monkeypatch):
+    lines = "\n".join(["help", "status", "tag add picked 10 11", "# a comment", "",
+                       "bogus-command", "discard 12", "tags", "quit", "discard 13"]) + "\n"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(lines))
+    assert console(run) == 1  # bogus-command failed; the others ran
+    out = capsys.readouterr().out
+    assert "commands:" in out and "state:" in out and "picked" in out
+    assert run.session.get_samples_by_tag("picked") == [10, 11]
+    assert run.session.get_discarded_samples() == [12]  # nothing after quit
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("pause\nresume\n"))
+    assert console(run) == 0
+
+
+def test_interactive_mode_with_a_wrong_token_stops_at_once(run, capsys, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", io.StringIO("discard 1\n"))
+    assert cli.main(["cli", "--port", str(run.server.port), "--token", "nope"]) == 1
+    assert run.session.get_discarded_samples() == []
+
+
+def _subprocess(argv, stdin=None):
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    return subprocess.run([sys.executable, "-m", "weightslab_nb.cli", *argv], input=stdin,
+                          capture_output=True, text=True, env=env, timeout=120, cwd=REPO)
+
+
+def test_console_client_as_a_subprocess(run):
+    done = _subprocess(["cli", "--dir", run.root, "--json", "status"])
+    assert done.returncode == 0, done.stderr
+    reply = json.loads(done.stdout)
+    assert reply["ok"] and reply["result"]["samples"] == 1797
+
+    done = _subprocess(["cli", "--dir", run.root], stdin="tag add sub 5 6\ntags\nquit\n")
+    assert done.returncode == 0, done.stderr
+    assert "sub" in done.stdout
+    assert run.session.get_samples_by_tag("sub") == [5, 6]
+
+    done = _subprocess(["cli", "--dir", run.root, "discard", "424242"])
+    assert done.returncode == 1 and "unknown sample id" in done.stderr

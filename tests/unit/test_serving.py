@@ -1,0 +1,450 @@
+"""The console backend: real HTTP on 127.0.0.1 against a real Session.
+
+Every test starts ``serve(serving_cli=True, session=...)`` on a free port, talks to it with the
+:class:`~weightslab_nb.serving.Client` or raw ``http.client`` requests, and checks what changed
+in the session (or that nothing did). Threads are awaited with joins and events, never sleeps.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import stat
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from weightslab_nb.serving import (GRPC_UNAVAILABLE, BackendError, Client, CommandServer,
+                                   keep_serving, serve, stop_serving)
+from weightslab_nb.serving import backend as backend_module
+from weightslab_nb.serving.commands import COMMANDS
+from weightslab_nb.session import Session
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def served(session, small_dataset):
+    """A session with hyperparameters and 20 samples, served on a free port."""
+    hp = session.watch_or_edit({"experiment_name": "serving", "optimizer": {"lr": 0.01},
+                                "epochs": 3}, flag="hp")
+    loader = session.watch_or_edit(small_dataset, flag="data", loader_name="train_loader",
+                                   batch_size=4)
+    server = serve(serving_cli=True, session=session)
+    yield SimpleNamespace(session=session, hp=hp, loader=loader, server=server,
+                          client=Client.from_dir(session.root_log_dir, timeout=30))
+    server.stop()
+
+
+def raw(server: CommandServer, body, token: str | None = "default", path: str = "/v1/command",
+        method: str = "POST", headers: dict | None = None) -> tuple[int, dict]:
+    """Send one hand-made request; return (status, decoded JSON reply)."""
+    token = server.token if token == "default" else token
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body).encode()
+    hdrs = {"Content-Type": "application/json"}
+    if token is not None:
+        hdrs["Authorization"] = f"Bearer {token}"
+    hdrs.update(headers or {})
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        conn.request(method, path, body=body, headers=hdrs)
+        response = conn.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        conn.close()
+
+
+def observable(session: Session) -> dict:
+    """Everything a command could change."""
+    return {"tags": session.tag_summary(), "discarded": session.get_discarded_samples(None),
+            "hp": session.registry.all("hyperparameters")["hp"].to_dict()
+            if "hp" in session.registry.all("hyperparameters") else None,
+            "pause": session.controller.pause_requested,
+            "hash": session.get_current_experiment_hash(),
+            "changes": (session.changes.table, session.changes.tags,
+                        session.changes.hyperparameters, session.changes.controller)}
+
+
+def port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            return True
+    except ConnectionRefusedError:
+        return False
+
+
+# ---------------------------------------------------------------- start, token file, stop
+def test_token_file_is_private_and_matches_the_server(served):
+    path = served.session.root_log_dir / "serving.json"
+    assert served.server.token_file == path
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    info = json.loads(path.read_text())
+    assert info["host"] == "127.0.0.1" and info["port"] == served.server.port
+    assert info["token"] == served.server.token and len(info["token"]) >= 32
+    assert info["protocol"] == 1 and info["pid"] == os.getpid()
+    assert served.server.host == "127.0.0.1"
+    assert served.server.token not in repr(served.server)
+    assert served.server._thread.daemon
+
+
+def test_token_file_mode_ignores_a_permissive_umask(session, small_dataset):
+    old = os.umask(0)
+    try:
+        server = serve(serving_cli=True, session=session)
+    finally:
+        os.umask(old)
+    try:
+        assert stat.S_IMODE(os.stat(server.token_file).st_mode) == 0o600
+    finally:
+        server.stop()
+
+
+def test_stop_frees_the_port_and_removes_the_token_file(served):
+    port, path = served.server.port, served.server.token_file
+    assert port_open(port)
+    served.server.stop()
+    served.server.stop()  # twice is fine
+    assert not served.server.running
+    assert not port_open(port)
+    assert not path.exists()
+    with pytest.raises(BackendError, match="no console backend listens"):
+        Client(port, served.server.token).call("status")
+
+
+def test_each_server_has_its_own_token(make_session):
+    a, b = make_session("a"), make_session("b")
+    sa, sb = serve(serving_cli=True, session=a), serve(serving_cli=True, session=b)
+    try:
+        assert sa.token != sb.token and sa.port != sb.port
+        assert serve(serving_cli=True, session=a) is sa  # already serving: the same server
+        assert raw(sa, {"command": "status"}, token=sb.token)[0] == 401
+    finally:
+        stop_serving()
+    assert not sa.running and not sb.running
+
+
+def test_serve_arguments(session):
+    with pytest.raises(NotImplementedError) as exc:
+        serve(serving_grpc=True, session=session)
+    assert "serving_cli=True" in str(exc.value) and str(exc.value) == GRPC_UNAVAILABLE
+    with pytest.raises(NotImplementedError):
+        serve(serving_cli=True, serving_grpc=True, session=session)
+    with pytest.raises(ValueError, match="serving_cli=True"):
+        serve(session=session)
+    with pytest.raises(TypeError, match="grpc_port"):
+        serve(serving_cli=True, session=session, grpc_port=50051)
+    with pytest.raises(TypeError, match="serving_cli"):
+        serve(serving_cli="yes", session=session)
+    with pytest.raises(ValueError, match="port"):
+        serve(serving_cli=True, session=session, port=70000)
+    assert not (session.root_log_dir / "serving.json").exists()  # nothing was started
+
+
+def test_serve_defaults_to_the_current_session(session):
+    server = serve(serving_cli=True)
+    try:
+        assert server.session is session
+    finally:
+        server.stop()
+
+
+def test_import_starts_nothing():
+    code = ("import threading, weightslab_nb, weightslab_nb.serving, weightslab_nb.cli; "
+            "assert threading.active_count() == 1, threading.enumerate()")
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
+# ---------------------------------------------------------------- keep_serving
+def test_keep_serving_timeout_stops_the_services(served):
+    port = served.server.port
+    started = time.monotonic()
+    assert keep_serving(timeout=0.5, session=served.session) == "timeout"
+    assert 0.4 <= time.monotonic() - started < 10
+    assert not served.server.running
+    assert not port_open(port)
+    assert not served.server.token_file.exists()
+
+
+def test_keep_serving_returns_on_keyboard_interrupt(served, monkeypatch):
+    def interrupted(cond, timeout):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(backend_module, "_wait", interrupted)
+    assert keep_serving(session=served.session) == "interrupted"
+    assert not served.server.running and not port_open(served.server.port)
+
+
+def test_keep_serving_returns_when_stopped_elsewhere(served, monkeypatch):
+    entered = threading.Event()
+    real_wait = backend_module._wait
+
+    def wait(cond, timeout):
+        entered.set()  # keep_serving is waiting (it holds the condition until cond.wait)
+        real_wait(cond, timeout)
+
+    monkeypatch.setattr(backend_module, "_wait", wait)
+    result = []
+    waiter = threading.Thread(target=lambda: result.append(keep_serving(timeout=60)),
+                              daemon=True)
+    waiter.start()
+    assert entered.wait(30)
+    served.server.stop()
+    waiter.join(30)
+    assert not waiter.is_alive() and result == ["stopped"]
+
+
+def test_keep_serving_rejects_a_bad_timeout():
+    with pytest.raises(ValueError, match="timeout"):
+        keep_serving(timeout=-1)
+
+
+# ---------------------------------------------------------------- commands change the session
+def test_status(served):
+    result = served.client.call("status")
+    assert result["state"] == "idle" and result["step"] == 0
+    assert result["samples"] == 20 and result["active"] == 20
+    assert result["root_log_dir"] == str(served.session.root_log_dir)
+    assert result["loaders"] == ["train_loader"]
+    assert result["experiment_hash"] == served.session.get_current_experiment_hash()
+
+
+def test_pause_and_resume_set_the_gate(served):
+    result = served.client.call("pause")
+    assert served.session.controller.pause_requested and result["pause_requested"]
+    result = served.client.call("resume")
+    assert not served.session.controller.pause_requested and not result["pause_requested"]
+
+
+def test_tag_add_and_remove(served):
+    s = served.session
+    result = served.client.call("tag_add", tag="hard", ids=[1, 2, 3])
+    assert result == {"tag": "hard", "mode": "add", "count": 3, "tagged": 3}
+    assert s.get_samples_by_tag("hard") == [1, 2, 3]
+    served.client.call("tag_remove", tag="hard", ids=[2])
+    assert s.get_samples_by_tag("hard") == [1, 3]
+    assert served.client.call("tags") == s.tag_summary()
+
+
+def test_categorical_set_and_clear(served):
+    s = served.session
+    served.client.call("cat_set", tag="weather", value="rainy", ids=[4, 5])
+    served.client.call("cat_set", tag="weather", value="sunny", ids=[6])
+    assert s.get_samples_by_tag("weather=rainy") == [4, 5]
+    result = served.client.call("cat_set", tag="weather", value=None, ids=[5])
+    assert result["counts"] == {"rainy": 1, "sunny": 1}
+    assert s.get_samples_by_tag("weather=rainy") == [4]
+
+
+def test_discard_and_restore(served):
+    s = served.session
+    result = served.client.call("discard", ids=[1, 2])
+    assert result["active"] == 18 and s.get_discarded_samples() == [1, 2]
+    served.client.call("restore", ids=[1])
+    assert s.get_discarded_samples() == [2] and s.counts() == (20, 19)
+
+
+def test_hp_get_and_set(served):
+    before = served.session.get_current_experiment_hash()
+    assert served.client.call("hp_get", path="optimizer.lr") == {"path": "optimizer.lr",
+                                                                  "value": 0.01}
+    assert served.client.call("hp_get")["value"] == served.hp.to_dict()
+    result = served.client.call("hp_set", path="optimizer.lr", value=0.001)
+    assert result["value"] == 0.001 and result["previous"] == 0.01
+    assert served.hp.get_path("optimizer.lr") == 0.001
+    assert served.session.get_current_experiment_hash() != before
+
+
+def test_hp_errors_change_nothing(served):
+    before = observable(served.session)
+    for args, kind in [({"path": "optimizer.nope"}, "hp_get"),
+                       ({"path": "optimizer..lr"}, "hp_get"),
+                       ({"path": "optimizer.lr.x", "value": 1}, "hp_set"),   # through a float
+                       ({"path": "optimizer.lr", "value": 1, "name": "other"}, "hp_set")]:
+        with pytest.raises(BackendError) as exc:
+            served.client.call(kind, **args)
+        assert exc.value.status in (400, 422), exc.value.reply
+    assert observable(served.session) == before
+
+
+def test_hp_without_watched_hyperparameters(session, small_dataset):
+    session.watch_or_edit(small_dataset, flag="data", loader_name="train_loader")
+    with serve(serving_cli=True, session=session) as server:
+        with pytest.raises(BackendError, match="no hyperparameters are watched"):
+            Client(server.port, server.token).call("hp_get", path="optimizer.lr")
+
+
+def test_export_history(served, tmp_path):
+    s = served.session
+    s.save_signals({"loss": [0.5, 0.25, 0.125, 1.0]}, batch_ids=[0, 1, 2, 3])
+    target = tmp_path / "exports" / "history.csv"
+    result = served.client.call("export_history", path=str(target), format="csv")
+    assert result["path"] == str(target) and target.is_file()
+    assert "loss" in target.read_text()
+    with pytest.raises(BackendError, match="absolute path") as exc:
+        served.client.call("export_history", path="relative.csv", format="csv")
+    assert exc.value.status == 400
+    with pytest.raises(BackendError, match="format") as exc:
+        served.client.call("export_history", path=str(tmp_path / "x.csv"), format="xlsx")
+    assert exc.value.status == 422 and not (tmp_path / "x.csv").exists()
+
+
+def test_evaluate_is_requested_or_reported_unavailable(served):
+    reply = served.client.request("evaluate", {"loader": "train_loader", "tags": None})
+    if reply["ok"]:
+        assert reply["result"]["loader_name"] == "train_loader"
+        assert reply["result"].get("state") in ("pending", "running", "done", "failed")
+    else:
+        assert reply["kind"] == "unavailable" and "not available" in reply["error"]
+    reply = served.client.request("evaluate", {"loader": "nope_loader"})
+    assert not reply["ok"] and reply["http_status"] in (422, 501)
+
+
+def test_evaluate_without_evaluation_support(served, monkeypatch):
+    monkeypatch.delattr(Session, "request_evaluation", raising=False)
+    before = observable(served.session)
+    with pytest.raises(BackendError) as exc:
+        served.client.call("evaluate", loader="train_loader", tags=["hard"])
+    assert exc.value.status == 501 and exc.value.kind == "unavailable"
+    assert "evaluation is not available in this version" in exc.value.message
+    assert observable(served.session) == before
+
+
+def test_commands_lists_the_table(served):
+    assert set(served.client.call("commands")) == set(COMMANDS)
+
+
+def test_concurrent_requests(served):
+    errors = []
+
+    def tag(i):
+        try:
+            served.client.call("tag_add", tag=f"t{i % 4}", ids=[i])
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=tag, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors
+    assert served.session.tag_summary()["boolean"] == {"t0": 4, "t1": 4, "t2": 4, "t3": 4}
+
+
+# ---------------------------------------------------------------- refusals change nothing
+@pytest.mark.parametrize("token", [None, "", "wrong-token", "x" * 43])
+def test_wrong_token_is_refused(served, token):
+    before = observable(served.session)
+    status, reply = raw(served.server, {"command": "tag_add",
+                                        "args": {"tag": "bad", "ids": [1]}}, token=token)
+    assert status == 401 and reply["ok"] is False and reply["kind"] == "unauthorized"
+    status, _ = raw(served.server, {"command": "discard", "args": {"ids": [1]}}, token=token)
+    assert status == 401
+    assert observable(served.session) == before
+
+
+def test_wrong_scheme_is_refused(served):
+    status, _ = raw(served.server, {"command": "pause"}, token=None,
+                    headers={"Authorization": served.server.token})
+    assert status == 401
+    assert not served.session.controller.pause_requested
+
+
+BAD_REQUESTS = [
+    b"{not json",
+    b"\xff\xfe",
+    b"[]",
+    b'"status"',
+    json.dumps({"args": {}}).encode(),
+    json.dumps({"command": "rm -rf"}).encode(),
+    json.dumps({"command": 5}).encode(),
+    json.dumps({"command": "status", "extra": 1}).encode(),
+    json.dumps({"command": "status", "args": []}).encode(),
+    json.dumps({"command": "status", "args": {"x": 1}}).encode(),
+    json.dumps({"command": "tag_add", "args": {"tag": "t"}}).encode(),
+    json.dumps({"command": "tag_add", "args": {"tag": "t", "ids": "1,2"}}).encode(),
+    json.dumps({"command": "tag_add", "args": {"tag": "t", "ids": []}}).encode(),
+    json.dumps({"command": "tag_add", "args": {"tag": "t", "ids": [1, True]}}).encode(),
+    json.dumps({"command": "tag_add", "args": {"tag": "t", "ids": [1.5]}}).encode(),
+    json.dumps({"command": "tag_add", "args": {"tag": 3, "ids": [1]}}).encode(),
+    json.dumps({"command": "discard", "args": {"ids": [[1]]}}).encode(),
+    json.dumps({"command": "cat_set", "args": {"tag": "w", "value": 3, "ids": [1]}}).encode(),
+    json.dumps({"command": "evaluate", "args": {"loader": "train_loader",
+                                                "tags": "hard"}}).encode(),
+    json.dumps({"command": "evaluate", "args": {"loader": "train_loader",
+                                                "resume": "yes"}}).encode(),
+    json.dumps({"command": "hp_set", "args": {"path": "optimizer.lr"}}).encode(),
+    json.dumps({"command": "hp_set", "args": {"path": 1, "value": 1}}).encode(),
+    b'{"command": "hp_set", "args": {"path": "optimizer.lr", "value": NaN}}',
+    json.dumps({"command": "export_history", "args": {"format": None}}).encode(),
+]
+
+
+@pytest.mark.parametrize("body", BAD_REQUESTS)
+def test_malformed_requests_are_refused(served, body):
+    before = observable(served.session)
+    status, reply = raw(served.server, body)
+    assert status == 400, reply
+    assert reply["ok"] is False and reply["kind"] == "bad_request" and reply["error"]
+    assert observable(served.session) == before
+
+
+def test_unknown_command_lists_the_known_ones(served):
+    status, reply = raw(served.server, {"command": "shutdown"})
+    assert status == 400 and "unknown command" in reply["error"] and "tag_add" in reply["error"]
+
+
+@pytest.mark.parametrize("command,args,message", [
+    ("tag_add", {"tag": "hard", "ids": [1, 999]}, "unknown sample id"),
+    ("tag_remove", {"tag": "never", "ids": [1]}, "no boolean tag"),
+    ("tag_add", {"tag": " spaced ", "ids": [1]}, "tag"),
+    ("cat_set", {"tag": "weather", "value": "rainy", "ids": ["nope"]}, "unknown sample id"),
+    ("discard", {"ids": [3, -1]}, "unknown sample id"),
+    ("restore", {"ids": [12345]}, "unknown sample id"),
+    ("evaluate", {"loader": "train_loader", "tags": ["never"]}, ""),
+])
+def test_session_refusals_change_nothing(served, command, args, message):
+    before = observable(served.session)
+    status, reply = raw(served.server, {"command": command, "args": args})
+    assert status in (422, 501), reply
+    assert reply["ok"] is False and message in reply["error"]
+    assert observable(served.session) == before
+
+
+def test_oversized_body_is_refused(session):
+    with serve(serving_cli=True, session=session, max_body=4096) as server:
+        ids = list(range(2000))
+        status, reply = raw(server, {"command": "discard", "args": {"ids": ids}})
+        assert status == 413 and reply["kind"] == "too_large"
+    assert session.get_discarded_samples(None) == []
+
+
+def test_other_paths_methods_and_hosts(served):
+    assert raw(served.server, {"command": "status"}, path="/")[0] == 404
+    assert raw(served.server, None, method="GET")[0] == 405
+    status, reply = raw(served.server, {"command": "status"}, headers={"Host": "evil.example"})
+    assert status == 403 and not reply["ok"]
+    status, _ = raw(served.server, {"command": "status"},
+                    headers={"Host": f"localhost:{served.server.port}"})
+    assert status == 200
+
+
+def test_missing_content_length_is_refused(served):
+    with socket.create_connection(("127.0.0.1", served.server.port), timeout=30) as sock:
+        sock.sendall(f"POST /v1/command HTTP/1.0\r\nHost: 127.0.0.1:{served.server.port}\r\n"
+                     f"Authorization: Bearer {served.server.token}\r\n\r\n".encode())
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    assert data.startswith(b"HTTP/1.0 411")

@@ -1,0 +1,442 @@
+"""The console backend: a small HTTP server on 127.0.0.1 that runs validated session commands.
+
+Protocol (version 1)
+--------------------
+* ``POST /v1/command`` with ``Authorization: Bearer <token>``, ``Content-Type:
+  application/json`` and a body ``{"command": NAME, "args": {...}}`` of at most
+  :data:`MAX_BODY` bytes (see :mod:`weightslab_nb.serving.commands` for the commands).
+* The reply is always JSON: ``{"ok": true, "command": NAME, "result": ...}`` (200), or
+  ``{"ok": false, "error": MESSAGE, "kind": KIND}`` with status 400 (malformed request, unknown
+  command, wrong argument types), 401 (missing or wrong token), 403 (a Host other than
+  127.0.0.1/localhost), 404 (other paths), 405 (other methods), 411/413 (missing or too large
+  body), 422 (refused by the session: unknown ids, tags, loaders, bad values), 501 (not in this
+  version). A refused request changes nothing.
+* The token (``secrets.token_urlsafe(32)``) and port are written to
+  ``<root_log_dir>/serving.json`` (mode 0600): ``{"protocol": 1, "host": "127.0.0.1",
+  "port": P, "token": T, "pid": PID, "started_at": ISO-8601}``; the file is removed when the
+  server stops. Tokens are compared with :func:`hmac.compare_digest`.
+
+Threads: the server loop and each request run in daemon threads; a request calls one session
+method that returns at once (pause, tag, discard...), so training never waits on the console.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hmac
+import json
+import logging
+import math
+import os
+import secrets
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from weightslab_nb.serving.commands import CommandError, execute
+
+log = logging.getLogger(__name__)
+
+PROTOCOL = 1
+HOST = "127.0.0.1"
+COMMAND_PATH = "/v1/command"
+TOKEN_FILE = "serving.json"
+MAX_BODY = 1 << 20  # bytes
+REQUEST_TIMEOUT = 10.0  # seconds a client may take to send its request
+
+GRPC_UNAVAILABLE = (
+    "serving_grpc=True: the gRPC backend (for the WeightsLab studio) is not available in "
+    "weightslab_nb. Use serving_cli=True for the console backend (connect with "
+    "'weightslab-nb cli --dir <root_log_dir>'), or the notebook panels (wl.dashboard()).")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False  # stop() must not wait for a slow client
+    allow_reuse_address = True
+    request_queue_size = 64  # socketserver's 5 makes a burst of clients wait for SYN retries
+
+    def __init__(self, address, handler, backend: "CommandServer"):
+        self.backend = backend
+        super().__init__(address, handler)
+
+    def handle_error(self, request, client_address) -> None:
+        # never print from a thread (socketserver's default writes a traceback to stderr)
+        log.debug("console backend: error while serving %s", client_address, exc_info=True)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "weightslab-nb"
+    sys_version = ""
+    protocol_version = "HTTP/1.0"  # one request per connection
+    timeout = REQUEST_TIMEOUT
+
+    # ---------------------------------------------------------------- plumbing
+    def log_message(self, format, *args) -> None:  # noqa: A002 - the base class's name
+        log.debug("console backend: %s - %s", self.address_string(), format % args)
+
+    def _reply(self, status: int, payload: dict, headers: dict | None = None) -> None:
+        body = json.dumps(payload, default=_json_default).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        try:
+            self.wfile.write(body)
+        except OSError:  # the client went away
+            pass
+
+    def _refuse(self, status: int, message: str, kind: str, headers: dict | None = None) -> None:
+        self._reply(status, {"ok": False, "error": message, "kind": kind}, headers)
+
+    def _not_allowed(self) -> None:
+        self._refuse(405, f"method {self.command} not allowed; send POST {COMMAND_PATH}",
+                     "method_not_allowed", {"Allow": "POST"})
+
+    do_GET = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _not_allowed
+
+    # ---------------------------------------------------------------- the one endpoint
+    def do_POST(self) -> None:
+        backend: CommandServer = self.server.backend
+        if self.path != COMMAND_PATH:
+            return self._refuse(404, f"unknown path {self.path!r}; send POST {COMMAND_PATH}",
+                                "not_found")
+        host = (self.headers.get("Host") or "").strip().lower()
+        if host not in backend.allowed_hosts:
+            return self._refuse(403, f"Host {host!r} refused; connect to "
+                                     f"{HOST}:{backend.port}", "forbidden")
+        if not backend.check_token(self.headers.get("Authorization")):
+            return self._refuse(401, "missing or wrong token (read it from "
+                                     f"{backend.token_file})", "unauthorized",
+                                {"WWW-Authenticate": "Bearer"})
+        length = self.headers.get("Content-Length")
+        try:
+            size = int(length)
+        except (TypeError, ValueError):
+            return self._refuse(411, "Content-Length: required (a JSON body)", "length_required")
+        if size < 0:
+            return self._refuse(400, "Content-Length: must not be negative", "bad_request")
+        if size > backend.max_body:
+            return self._refuse(413, f"request body of {size} bytes is larger than the "
+                                     f"{backend.max_body} allowed", "too_large")
+        body = self.rfile.read(size)
+        if len(body) != size:
+            return self._refuse(400, "request body shorter than its Content-Length",
+                                "bad_request")
+        try:
+            payload = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            return self._refuse(400, f"request: not valid JSON ({exc})", "bad_request")
+        try:
+            result = execute(backend.session, payload)
+        except CommandError as exc:
+            return self._refuse(exc.status, exc.message, exc.kind)
+        except Exception as exc:  # a bug: report it, keep serving
+            log.exception("console backend: command failed")
+            return self._refuse(500, f"internal error: {type(exc).__name__}: {exc}", "internal")
+        self._reply(200, {"ok": True, "command": payload["command"], "result": result})
+
+
+def _json_default(value):
+    """JSON for the numpy scalars/arrays, paths and other objects a result may hold."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    return repr(value)
+
+
+# ---------------------------------------------------------------- the server object
+class CommandServer:
+    """A running console backend for one session; what :func:`serve` returns.
+
+    Attributes
+    ----------
+    host, port : str, int
+        Where it listens (always ``127.0.0.1``).
+    url : str
+        ``http://127.0.0.1:<port>/v1/command``.
+    token_file : Path
+        ``<root_log_dir>/serving.json`` (mode 0600) holding the port and the token.
+    session : Session
+        The session its commands act on.
+    running : bool
+        False once :meth:`stop` ran.
+    """
+
+    def __init__(self, session, port: int = 0, max_body: int = MAX_BODY):
+        self.session = session
+        self.host = HOST
+        self.max_body = int(max_body)
+        self._requested_port = int(port)
+        self._token = secrets.token_urlsafe(32)
+        self._token_bytes = self._token.encode("ascii")
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._stop_lock = threading.Lock()
+        self.token_file = Path(session.root_log_dir) / TOKEN_FILE
+        self.port = 0
+        self.allowed_hosts: frozenset[str] = frozenset()
+
+    @property
+    def token(self) -> str:
+        """The access token (also in :attr:`token_file`)."""
+        return self._token
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}{COMMAND_PATH}"
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    def check_token(self, authorization: str | None) -> bool:
+        """True when the ``Authorization`` header carries this server's token."""
+        if not authorization:
+            return False
+        scheme, _, given = authorization.strip().partition(" ")
+        if scheme.lower() != "bearer":
+            return False
+        return hmac.compare_digest(given.strip().encode("latin-1", "replace"), self._token_bytes)
+
+    def start(self) -> "CommandServer":
+        """Bind 127.0.0.1, write the token file, serve in a daemon thread; return self."""
+        try:
+            server = _Server((self.host, self._requested_port), _Handler, self)
+        except OSError as exc:
+            raise OSError(exc.errno, f"serve: cannot listen on {self.host}:"
+                                     f"{self._requested_port}: {exc.strerror or exc}") from None
+        self.port = server.server_address[1]
+        self.allowed_hosts = frozenset({f"{self.host}:{self.port}", f"localhost:{self.port}"})
+        try:
+            _write_private_json(self.token_file, {
+                "protocol": PROTOCOL, "host": self.host, "port": self.port,
+                "token": self._token, "pid": os.getpid(),
+                "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+        except BaseException:
+            server.server_close()
+            raise
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name=f"wl-console-backend-{self.port}", daemon=True)
+        self._thread.start()
+        log.info("console backend on %s:%d; connect with: weightslab-nb cli --dir %s",
+                 self.host, self.port, self.token_file.parent)
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop serving, free the port and remove the token file. Safe to call twice."""
+        with self._stop_lock:
+            server, self._server = self._server, None
+            if server is None:
+                return
+            server.shutdown()  # returns once the serve_forever loop has ended
+            server.server_close()
+            if self._thread is not None:
+                self._thread.join(timeout)
+            _remove_if_ours(self.token_file, self._token)
+        _notify()
+
+    def __enter__(self) -> "CommandServer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return (f"<CommandServer {state} on {self.host}:{self.port}; connect with: "
+                f"weightslab-nb cli --dir {str(self.token_file.parent)!r}>")
+
+
+def _write_private_json(path: Path, data: dict) -> None:
+    """Write ``data`` to ``path`` atomically, readable by the owner only (mode 0600)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            os.fchmod(f.fileno(), 0o600)  # exact mode whatever the umask
+            json.dump(data, f)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _remove_if_ours(path: Path, token: str) -> None:
+    """Remove the token file unless another server has replaced it since."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+        if isinstance(data, dict) and data.get("token") == token:
+            os.unlink(path)
+    except (OSError, ValueError):
+        pass
+
+
+# ---------------------------------------------------------------- serve / keep_serving
+_servers: list[CommandServer] = []
+_cond = threading.Condition()
+_atexit_registered = False
+
+
+def _notify() -> None:
+    with _cond:
+        _servers[:] = [s for s in _servers if s.running]
+        _cond.notify_all()
+
+
+def _running(session=None) -> list[CommandServer]:
+    return [s for s in _servers if s.running and (session is None or s.session is session)]
+
+
+def serve(serving_cli: bool = False, serving_grpc: bool = False, session=None, port: int = 0,
+          **kwargs) -> CommandServer:
+    """Start WeightsLab backend services for a session; returns at once.
+
+    Parameters
+    ----------
+    serving_cli : bool, default False
+        Start the console backend: an HTTP server on 127.0.0.1 whose port and random token are
+        written to ``<root_log_dir>/serving.json`` (mode 0600). Connect with
+        ``weightslab-nb cli --dir <root_log_dir>`` (status, pause, resume, evaluate, hp get/set,
+        tag add/remove, categorical set, discard/restore, tags, export-history).
+    serving_grpc : bool, default False
+        The WeightsLab studio's gRPC backend: not available in weightslab_nb; raises
+        ``NotImplementedError`` (use ``serving_cli=True`` or the notebook panels).
+    session : Session, optional
+        The session to serve (default: the current one). Call ``serve`` after watching the
+        hyperparameters when they choose ``root_log_dir``, so the token file lands there.
+    port : int, default 0
+        Port to listen on (0: a free one, see the returned server's ``port``).
+    **kwargs
+        ``max_body``: the largest request body in bytes (default 1 MiB).
+
+    Returns
+    -------
+    CommandServer
+        ``.port``, ``.token_file``, ``.url``, ``.stop()``. Calling ``serve`` again for the same
+        session returns the server already running.
+
+    Raises
+    ------
+    NotImplementedError
+        ``serving_grpc=True``.
+    ValueError
+        Nothing to start (``serving_cli=False``), or a bad ``port``/``max_body``.
+    TypeError
+        Unknown keyword arguments, or non-bool flags.
+    OSError
+        The port cannot be bound.
+    """
+    for name, flag in (("serving_cli", serving_cli), ("serving_grpc", serving_grpc)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name}: expected True or False, got {flag!r}")
+    if serving_grpc:
+        raise NotImplementedError(GRPC_UNAVAILABLE)
+    unknown = sorted(set(kwargs) - {"max_body"})
+    if unknown:
+        raise TypeError(f"serve: unexpected keyword argument(s) {unknown}; accepted: "
+                        "serving_cli, serving_grpc, session, port, max_body")
+    if not serving_cli:
+        raise ValueError("serve: nothing to start; pass serving_cli=True for the console "
+                         "backend (weightslab-nb cli)")
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ValueError(f"port: expected an int in 0-65535 (0: a free port), got {port!r}")
+    max_body = kwargs.get("max_body", MAX_BODY)
+    if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body < 1024:
+        raise ValueError(f"max_body: expected an int >= 1024 (bytes), got {max_body!r}")
+    if session is None:
+        from weightslab_nb.session import current_session
+
+        session = current_session()
+    global _atexit_registered
+    with _cond:
+        existing = _running(session)
+        if existing:
+            server = existing[0]
+            if port in (0, server.port):
+                return server
+            raise RuntimeError(f"serve: this session's console backend already listens on "
+                               f"port {server.port}; stop it first (server.stop())")
+        server = CommandServer(session, port=port, max_body=max_body).start()
+        _servers.append(server)
+        if not _atexit_registered:
+            atexit.register(stop_serving)  # remove token files when the process ends
+            _atexit_registered = True
+        _cond.notify_all()
+    return server
+
+
+def stop_serving(session=None) -> int:
+    """Stop the backends of ``session`` (None: all of them); return how many were stopped."""
+    with _cond:
+        servers = _running(session)
+    for server in servers:
+        server.stop()
+    _notify()
+    return len(servers)
+
+
+def _wait(cond: threading.Condition, timeout: float) -> None:
+    cond.wait(timeout)
+
+
+def keep_serving(timeout: float | None = None, session=None) -> str:
+    """Block so that background services (and a background training run) keep going.
+
+    Returns when ``timeout`` seconds have passed, on Ctrl-C / a kernel interrupt
+    (``KeyboardInterrupt`` is not re-raised), or when every backend it was keeping alive was
+    stopped elsewhere (``stop_serving()``, ``server.stop()``). Then it stops the backends of
+    ``session`` (None: all) cleanly: ports are freed and token files removed. With no backend
+    running it still blocks until the timeout or an interrupt.
+
+    Returns
+    -------
+    str
+        Why it returned: ``"timeout"``, ``"interrupted"`` or ``"stopped"``.
+
+    Raises
+    ------
+    ValueError
+        ``timeout`` is negative or not a number.
+    """
+    if timeout is not None:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or \
+                not math.isfinite(timeout) or timeout < 0:
+            raise ValueError(f"timeout: expected a number of seconds >= 0 or None, "
+                             f"got {timeout!r}")
+    deadline = None if timeout is None else time.monotonic() + timeout
+    reason = "timeout"
+    try:
+        with _cond:
+            kept = bool(_running(session))
+            while True:
+                if kept and not _running(session):
+                    reason = "stopped"
+                    break
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    break
+                # short waits keep Ctrl-C responsive everywhere
+                _wait(_cond, 1.0 if remaining is None else min(remaining, 1.0))
+    except KeyboardInterrupt:
+        reason = "interrupted"
+    finally:
+        stop_serving(session)
+    return reason
+

@@ -1,0 +1,593 @@
+"""The console client: :class:`Client` (Python) and ``weightslab-nb cli`` (terminal).
+
+``weightslab-nb cli [--dir ROOT_LOG_DIR | --port P --token T] [--json] COMMAND ARGS...`` sends one
+command to a backend started with ``wl.serve(serving_cli=True)`` and prints the reply; without a
+command it reads commands from stdin, one per line (``help`` lists them, ``quit`` leaves).
+
+Exit status: 0 ok, 1 refused or failed (wrong token, unknown ids, no backend...), 2 usage error.
+In interactive mode: 1 if any command failed, else 0.
+
+Values and ids typed on the command line: a sample id that is an integer (``12``) is sent as an
+int, anything else (``val/3``) as a string; ids may be separated by spaces or commas. An ``hp
+set`` value is read as JSON, else YAML, else taken as a string (``0.001``, ``true``, ``[1, 2]``,
+``'"0.5"'`` for the string ``"0.5"``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import math
+import os
+import re
+import shlex
+import sys
+from pathlib import Path
+
+TOKEN_FILE = "serving.json"  # same as backend.TOKEN_FILE; kept here so the client stays light
+COMMAND_PATH = "/v1/command"
+DEFAULT_TIMEOUT = 30.0
+TOKEN_ENV = "WEIGHTSLAB_NB_TOKEN"
+DIR_ENV = "WEIGHTSLAB_NB_DIR"
+PROMPT = "weightslab> "
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class BackendError(Exception):
+    """A refused command or an unreachable backend.
+
+    Attributes
+    ----------
+    status : int or None
+        The HTTP status of the refusal (None: no reply, e.g. nothing listens on the port).
+    kind : str
+        ``"connection"``, ``"unauthorized"``, ``"bad_request"``, ``"unavailable"``, or the
+        session's exception name (``"UnknownSampleError"``...).
+    reply : dict
+        The backend's JSON reply (``{"ok": false, "error": ..., "kind": ...}``).
+    """
+
+    def __init__(self, message: str, status: int | None = None, kind: str = "connection",
+                 reply: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.kind = kind
+        self.reply = reply if reply is not None else {"ok": False, "error": message,
+                                                      "kind": kind}
+
+
+def read_token_file(root_log_dir) -> dict:
+    """``{"host", "port", "token", ...}`` from ``<root_log_dir>/serving.json``.
+
+    Raises :class:`BackendError` with what to do when the file is missing or unreadable.
+    """
+    path = Path(root_log_dir) / TOKEN_FILE
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        raise BackendError(f"no console backend found: {path} does not exist. Start one in the "
+                           "training process with wl.serve(serving_cli=True) and pass its run "
+                           "directory with --dir (or --port and --token)") from None
+    except (OSError, ValueError) as exc:
+        raise BackendError(f"cannot read {path}: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("port"), int) or \
+            not isinstance(data.get("token"), str):
+        raise BackendError(f"{path} is not a weightslab-nb serving file (no port/token)")
+    return data
+
+
+class Client:
+    """Sends commands to a console backend.
+
+    ``Client.from_dir(root_log_dir).call("tag_add", tag="hard", ids=[1, 2])`` returns the
+    command's result or raises :class:`BackendError`.
+    """
+
+    def __init__(self, port: int, token: str, host: str = "127.0.0.1",
+                 timeout: float = DEFAULT_TIMEOUT):
+        self.host = host
+        self.port = int(port)
+        self.token = token
+        self.timeout = timeout
+
+    @classmethod
+    def from_dir(cls, root_log_dir, timeout: float = DEFAULT_TIMEOUT) -> "Client":
+        info = read_token_file(root_log_dir)
+        return cls(info["port"], info["token"], info.get("host", "127.0.0.1"), timeout)
+
+    def request(self, command: str, args: dict | None = None) -> dict:
+        """Send one command; return the backend's reply (``ok`` true or false).
+
+        Raises :class:`BackendError` only when no JSON reply came back.
+        """
+        body = json.dumps({"command": command, "args": args or {}}).encode("utf-8")
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        try:
+            conn.request("POST", COMMAND_PATH, body=body, headers={
+                "Authorization": f"Bearer {self.token}",
+                "Content-Type": "application/json"})
+            response = conn.getresponse()
+            status, data = response.status, response.read()
+        except ConnectionRefusedError:
+            raise BackendError(f"no console backend listens on {self.host}:{self.port} (is "
+                               "wl.serve(serving_cli=True) still running in the training "
+                               "process?)") from None
+        except TimeoutError:
+            raise BackendError(f"the backend on {self.host}:{self.port} did not answer within "
+                               f"{self.timeout:g} s") from None
+        except (OSError, http.client.HTTPException) as exc:
+            raise BackendError(f"cannot talk to {self.host}:{self.port}: {exc}") from None
+        finally:
+            conn.close()
+        try:
+            reply = json.loads(data.decode("utf-8"))
+            if not isinstance(reply, dict) or "ok" not in reply:
+                raise ValueError("not a reply object")
+        except ValueError:
+            raise BackendError(f"{self.host}:{self.port} answered HTTP {status} with something "
+                               "that is not a weightslab-nb reply", status, "protocol") from None
+        reply.setdefault("http_status", status)
+        return reply
+
+    def call(self, command: str, **args):
+        """Send one command; return its result or raise :class:`BackendError`."""
+        reply = self.request(command, args)
+        if not reply.get("ok"):
+            raise BackendError(str(reply.get("error")), reply.get("http_status"),
+                               str(reply.get("kind", "error")), reply)
+        return reply.get("result")
+
+
+# ---------------------------------------------------------------- parsing typed arguments
+_INT = re.compile(r"[+-]?\d+")
+
+
+def parse_ids(tokens) -> list:
+    """Sample ids typed on the command line: integers become ints, the rest stay strings."""
+    ids = []
+    for token in tokens:
+        for part in str(token).split(","):
+            part = part.strip()
+            if part:
+                ids.append(int(part) if _INT.fullmatch(part) else part)
+    return ids
+
+
+def parse_value(text: str):
+    """A hyperparameter value: JSON, else YAML, else the text itself."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        import yaml
+
+        value = yaml.safe_load(text)
+        json.dumps(value)  # dates and the like: keep the text
+        return value
+    except Exception:
+        return text
+
+
+def _ids_type(text: str) -> str:
+    if not text.strip(" ,"):
+        raise argparse.ArgumentTypeError(f"expected sample ids, got {text!r}")
+    return text
+
+
+# ---------------------------------------------------------------- the argument parser
+def _leaf(sub, name: str, help_text: str, request, **kwargs) -> argparse.ArgumentParser:
+    parser = sub.add_parser(name, help=help_text, description=help_text, **kwargs)
+    parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="print the backend's JSON reply")
+    parser.set_defaults(_request=request)
+    return parser
+
+
+def _ids_argument(parser) -> None:
+    parser.add_argument("ids", nargs="+", metavar="ID", type=_ids_type,
+                        help="sample ids (space or comma separated)")
+
+
+def add_console_commands(sub) -> None:
+    """Add the console commands (status, pause, ..., export-history) to a subparsers object."""
+    _leaf(sub, "status", "training state, step, epoch, samples and experiment hash",
+          lambda a: ("status", {}))
+    _leaf(sub, "pause", "pause training at the next batch boundary", lambda a: ("pause", {}))
+    _leaf(sub, "resume", "resume a paused run", lambda a: ("resume", {}))
+    p = _leaf(sub, "evaluate", "evaluate a watched loader (training pauses for it)",
+              lambda a: ("evaluate", {"loader": a.loader, "tags": a.tags, "resume": a.resume}))
+    p.add_argument("loader", help="a watched loader's name or origin (val_loader, val)")
+    p.add_argument("--tags", nargs="+", action="extend", metavar="TAG", default=None,
+                   help="only samples having every tag ('name' or 'name=value')")
+    p.add_argument("--resume", action="store_true", help="resume training afterwards")
+
+    hp = sub.add_parser("hp", help="read or set hyperparameters",
+                        description="read or set hyperparameters by dotted path")
+    hp_sub = hp.add_subparsers(dest="hp_action", metavar="ACTION")
+    hp_sub.required = True
+    p = _leaf(hp_sub, "get", "print a hyperparameter (all of them without PATH)",
+              lambda a: ("hp_get", {"path": a.path, "name": a.name}))
+    p.add_argument("path", nargs="?", default=None, help="dotted path, e.g. optimizer.lr")
+    p.add_argument("--name", default=None, help="which watched dict (when there are several)")
+    p = _leaf(hp_sub, "set", "set a hyperparameter",
+              lambda a: ("hp_set", {"path": a.path, "value": parse_value(a.value),
+                                    "name": a.name}))
+    p.add_argument("path", help="dotted path, e.g. optimizer.lr")
+    p.add_argument("value", help="JSON or YAML value (0.001, true, [1, 2], '\"text\"')")
+    p.add_argument("--name", default=None, help="which watched dict (when there are several)")
+
+    tag = sub.add_parser("tag", help="add or remove a boolean tag",
+                         description="add or remove a boolean tag on samples")
+    tag_sub = tag.add_subparsers(dest="tag_action", metavar="ACTION")
+    tag_sub.required = True
+    for action, verb in (("add", "add a tag to samples"), ("remove", "remove a tag from samples")):
+        p = _leaf(tag_sub, action, verb,
+                  lambda a, c=f"tag_{action}": (c, {"tag": a.tag, "ids": parse_ids(a.ids)}))
+        p.add_argument("tag", help="tag name")
+        _ids_argument(p)
+
+    cat = sub.add_parser("cat", help="set or clear a categorical tag",
+                         description="set or clear a categorical (multi-value) tag on samples")
+    cat_sub = cat.add_subparsers(dest="cat_action", metavar="ACTION")
+    cat_sub.required = True
+    p = _leaf(cat_sub, "set", "set a categorical tag's value on samples",
+              lambda a: ("cat_set", {"tag": a.tag, "value": a.value, "ids": parse_ids(a.ids)}))
+    p.add_argument("tag", help="categorical tag name, e.g. weather")
+    p.add_argument("value", help="the value, e.g. rainy ('' clears)")
+    _ids_argument(p)
+    p = _leaf(cat_sub, "clear", "clear a categorical tag on samples",
+              lambda a: ("cat_set", {"tag": a.tag, "value": None, "ids": parse_ids(a.ids)}))
+    p.add_argument("tag", help="categorical tag name")
+    _ids_argument(p)
+
+    p = _leaf(sub, "discard", "discard samples (skipped from the next batch on)",
+              lambda a: ("discard", {"ids": parse_ids(a.ids)}))
+    _ids_argument(p)
+    p = _leaf(sub, "restore", "restore discarded samples",
+              lambda a: ("restore", {"ids": parse_ids(a.ids)}))
+    _ids_argument(p)
+    _leaf(sub, "tags", "list tags and their counts", lambda a: ("tags", {}))
+    p = _leaf(sub, "export-history", "write the signal history to a file",
+              lambda a: ("export_history", {
+                  "path": None if a.path is None else os.path.abspath(a.path),
+                  "format": a.format, "type_of_history": a.type,
+                  "graph_name": a.signal}))
+    p.add_argument("path", nargs="?", default=None,
+                   help="file or directory (default: the run directory)")
+    p.add_argument("--format", choices=("json", "csv", "parquet"), default="json",
+                   help="file format (default: json)")
+    p.add_argument("--type", choices=("all", "global", "sample", "instance"), default=None,
+                   help="which history layer (default: all)")
+    p.add_argument("--signal", default=None, help="only this signal")
+
+
+def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options and commands of ``weightslab-nb cli`` (used by :mod:`weightslab_nb.cli`)."""
+    conn = parser.add_argument_group("connection")
+    conn.add_argument("--dir", type=Path, default=None, metavar="ROOT_LOG_DIR",
+                      help=f"the run directory holding {TOKEN_FILE} (default: ${DIR_ENV}, "
+                           "else the current directory)")
+    conn.add_argument("--port", type=_port, default=None, help="the backend's port")
+    conn.add_argument("--token", default=None,
+                      help=f"the backend's token (default: ${TOKEN_ENV}); prefer --dir, "
+                           "which reads it from the 0600 file")
+    conn.add_argument("--timeout", type=_positive_float, default=DEFAULT_TIMEOUT,
+                      help="seconds to wait for a reply (default: %(default)s)")
+    parser.add_argument("--json", action="store_true", help="print the backend's JSON replies")
+    sub = parser.add_subparsers(dest="console_command", metavar="COMMAND")
+    add_console_commands(sub)
+
+
+def check_cli_arguments(parser: argparse.ArgumentParser, args) -> None:
+    """Usage checks that argparse cannot express; calls ``parser.error`` (exit 2)."""
+    token = args.token if args.token is not None else os.environ.get(TOKEN_ENV)
+    if args.dir is not None and (args.port is not None or args.token is not None):
+        parser.error("pass either --dir or --port and --token, not both")
+    if args.port is not None and not token:
+        parser.error(f"--port needs --token (or ${TOKEN_ENV})")
+    if args.token is not None and args.port is None:
+        parser.error("--token needs --port")
+
+
+def build_console_parser() -> argparse.ArgumentParser:
+    """The parser of one interactive line."""
+    parser = argparse.ArgumentParser(prog="", add_help=False,
+                                     usage="COMMAND ARGS... (help, quit)")
+    sub = parser.add_subparsers(dest="console_command", metavar="COMMAND")
+    sub.required = True
+    add_console_commands(sub)
+    return parser
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number in 1-65535, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+# ---------------------------------------------------------------- running it
+def connect(args) -> Client:
+    """A :class:`Client` from ``--dir`` or ``--port``/``--token`` (see the module docstring)."""
+    if args.port is not None:
+        token = args.token if args.token is not None else os.environ.get(TOKEN_ENV, "")
+        return Client(args.port, token, timeout=args.timeout)
+    root = args.dir if args.dir is not None else Path(os.environ.get(DIR_ENV, "."))
+    return Client.from_dir(root, timeout=args.timeout)
+
+
+def run_console(args, stdin=None, stdout=None, stderr=None) -> int:
+    """Run ``weightslab-nb cli`` with parsed ``args``; return the exit status."""
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    try:
+        client = connect(args)
+    except BackendError as exc:
+        return _report_failure(exc, args.json, stdout, stderr)
+    if args.console_command is None:
+        return interactive(client, args.json, stdin, stdout, stderr)
+    command, cargs = args._request(args)
+    return _run_one(client, command, cargs, args.json, stdout, stderr)
+
+
+def _run_one(client: Client, command: str, cargs: dict, as_json: bool, stdout, stderr) -> int:
+    try:
+        reply = client.request(command, cargs)
+    except BackendError as exc:
+        return _report_failure(exc, as_json, stdout, stderr)
+    if as_json:
+        print(json.dumps(reply), file=stdout, flush=True)
+        return EXIT_OK if reply.get("ok") else EXIT_FAILED
+    if not reply.get("ok"):
+        message = reply.get("error")
+        if reply.get("kind") == "unauthorized":
+            message = f"refused: {message}"
+        print(f"weightslab-nb cli: error: {message}", file=stderr, flush=True)
+        return EXIT_FAILED
+    print(render(command, reply.get("result")), file=stdout, flush=True)
+    return EXIT_OK
+
+
+def _report_failure(exc: BackendError, as_json: bool, stdout, stderr) -> int:
+    if as_json:
+        print(json.dumps(exc.reply), file=stdout, flush=True)
+    else:
+        print(f"weightslab-nb cli: error: {exc.message}", file=stderr, flush=True)
+    return EXIT_FAILED
+
+
+HELP = """\
+commands:
+  status                               training state, step, epoch, samples
+  pause | resume                       pause at the next batch boundary / continue
+  evaluate LOADER [--tags T...] [--resume]
+                                       evaluate a watched loader (training pauses for it)
+  hp get [PATH]                        a hyperparameter (all without PATH)
+  hp set PATH VALUE                    set one (VALUE as JSON/YAML: 0.001, true, [1, 2])
+  tag add|remove TAG ID...             boolean tags
+  cat set NAME VALUE ID... | cat clear NAME ID...
+                                       categorical tags
+  discard ID... | restore ID...        discard or restore samples
+  tags                                 tags and their counts
+  export-history [PATH] [--format csv|json|parquet]
+                                       write the signal history to a file
+  help, quit                           this text; leave (also Ctrl-D)
+Add --help to a command for its options, --json for the raw reply."""
+
+
+def interactive(client: Client, as_json: bool = False, stdin=None, stdout=None,
+                stderr=None) -> int:
+    """Read commands from ``stdin`` until ``quit`` or end of input; 1 if any failed."""
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    tty = _isatty(stdin)
+    try:
+        client.call("status")  # check the address and token once, up front
+    except BackendError as exc:
+        return _report_failure(exc, as_json, stdout, stderr)
+    if tty:
+        print(f"Connected to the weightslab-nb backend on {client.host}:{client.port}. "
+              "Type 'help' for the commands, 'quit' to leave.", file=stdout, flush=True)
+    parser = build_console_parser()
+    status = EXIT_OK
+    while True:
+        try:
+            if tty and stdin is sys.stdin and stdout is sys.stdout:
+                try:
+                    line = input(PROMPT) + "\n"  # line editing where readline is available
+                except EOFError:
+                    line = ""
+            else:
+                if tty:
+                    print(PROMPT, end="", file=stdout, flush=True)
+                line = stdin.readline()
+        except KeyboardInterrupt:
+            print(file=stdout)
+            break
+        if not line:
+            break
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line in ("quit", "exit", "q"):
+            break
+        if line in ("help", "?"):
+            print(HELP, file=stdout, flush=True)
+            continue
+        try:
+            tokens = shlex.split(line)
+        except ValueError as exc:
+            print(f"error: {exc}", file=stderr, flush=True)
+            status = EXIT_FAILED
+            continue
+        try:
+            ns = _parse_line(parser, tokens, stdout, stderr)
+        except SystemExit as exc:
+            if exc.code not in (0, None):
+                status = EXIT_FAILED
+            continue
+        command, cargs = ns._request(ns)
+        if _run_one(client, command, cargs, as_json or getattr(ns, "json", False), stdout,
+                    stderr) != EXIT_OK:
+            status = EXIT_FAILED
+    return status
+
+
+def _parse_line(parser, tokens, stdout, stderr):
+    """``parser.parse_args`` with its help/usage output sent to our streams."""
+    old = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = stdout, stderr
+    try:
+        return parser.parse_args(tokens)
+    finally:
+        sys.stdout, sys.stderr = old
+
+
+def _isatty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+# ---------------------------------------------------------------- human-readable output
+def render(command: str, result) -> str:
+    """One reply's result as text for a terminal."""
+    fn = _RENDER.get(command)
+    return fn(result) if fn is not None else json.dumps(result, indent=2)
+
+
+def _fmt(value) -> str:
+    return json.dumps(value) if not isinstance(value, str) else value
+
+
+def _render_status(r: dict) -> str:
+    lines = [f"state:          {r['state']}" + (" (pause requested)" if r.get("pause_requested")
+                                                  and r["state"] != "paused" else ""),
+             f"step:           {r['step']} (epoch {r['epoch']}, "
+             f"{r.get('steps_per_second', 0.0):.1f} steps/s)",
+             f"samples:        {r['samples']} ({r['active']} active)",
+             f"experiment:     {r.get('experiment_hash') or '-'}",
+             f"loaders:        {', '.join(r.get('loaders') or []) or '-'}",
+             f"root_log_dir:   {r.get('root_log_dir')}"]
+    if r.get("error"):
+        lines.append(f"error:          {r['error']}")
+    elif r.get("stop_reason") and r["state"] == "stopped":
+        lines.append(f"stop reason:    {r['stop_reason']}")
+    ev = r.get("evaluation") or {}
+    if ev.get("running"):
+        run = ev["running"]
+        done, total = (run.get("progress") or (0, 0))
+        lines.append(f"evaluation:     {run.get('loader_name')} running ({done}/{total} batches)")
+    elif ev.get("last"):
+        last = ev["last"]
+        lines.append(f"evaluation:     last {last.get('loader_name')} {last.get('state')}"
+                     + (f": {last['summary']}" if last.get("summary") else "")
+                     + (f": {last['error']}" if last.get("error") else ""))
+    return "\n".join(lines)
+
+
+def _render_control(verb: str):
+    def render_(r: dict) -> str:
+        return f"{verb} (state: {r['state']}, step {r['step']})"
+    return render_
+
+
+def _render_evaluate(r: dict) -> str:
+    tags = f" (tags: {', '.join(r.get('tags') or [])})" if r.get("tags") else ""
+    ident = f" #{r['id']}" if r.get("id") is not None else ""
+    return (f"evaluation{ident} of {r.get('loader_name')!r}{tags} requested "
+            f"(state: {r.get('state', 'pending')}); training pauses for it")
+
+
+def _render_hp_get(r: dict) -> str:
+    if r.get("path") is None:
+        try:
+            import yaml
+
+            return yaml.safe_dump(r["value"], sort_keys=False, default_flow_style=False).rstrip()
+        except Exception:
+            return json.dumps(r["value"], indent=2)
+    return f"{r['path']} = {_fmt(r['value'])}"
+
+
+def _render_hp_set(r: dict) -> str:
+    return f"{r['path']} = {_fmt(r['value'])} (was {_fmt(r.get('previous'))})"
+
+
+def _render_tag(r: dict) -> str:
+    verb = {"add": "added to", "remove": "removed from", "set": "set on"}.get(r["mode"], r["mode"])
+    return (f"tag {r['tag']!r} {verb} {r['count']} sample(s); {r['tagged']} sample(s) "
+            "have it now")
+
+
+def _render_cat(r: dict) -> str:
+    what = f"set to {r['value']!r}" if r.get("value") else "cleared"
+    counts = ", ".join(f"{k}={v}" for k, v in (r.get("counts") or {}).items()) or "none"
+    return f"{r['tag']!r} {what} on {r['count']} sample(s) (now: {counts})"
+
+
+def _render_discard(r: dict) -> str:
+    verb = "discarded" if r["discarded"] else "restored"
+    return f"{verb} {r['count']} sample(s); {r['active']} of {r['samples']} active"
+
+
+def _render_tags(r: dict) -> str:
+    lines = []
+    boolean = r.get("boolean") or {}
+    categorical = r.get("categorical") or {}
+    if not boolean and not categorical:
+        return "no tags"
+    if boolean:
+        lines.append("boolean tags:")
+        width = max(len(k) for k in boolean)
+        lines += [f"  {name:<{width}}  {count}" for name, count in boolean.items()]
+    if categorical:
+        lines.append("categorical tags:")
+        for name, info in categorical.items():
+            counts = ", ".join(f"{v}={info['counts'].get(v, 0)}" for v in info["values"])
+            lines.append(f"  {name}: {counts or 'no values'}")
+    return "\n".join(lines)
+
+
+def _render_commands(r: dict) -> str:
+    return "\n".join(f"{name}({', '.join(info['args'])}): {info['help']}"
+                     for name, info in r.items())
+
+
+_RENDER = {
+    "status": _render_status,
+    "pause": _render_control("pause requested"),
+    "resume": _render_control("resumed"),
+    "evaluate": _render_evaluate,
+    "hp_get": _render_hp_get,
+    "hp_set": _render_hp_set,
+    "tag_add": _render_tag,
+    "tag_remove": _render_tag,
+    "cat_set": _render_cat,
+    "discard": _render_discard,
+    "restore": _render_discard,
+    "tags": _render_tags,
+    "export_history": lambda r: f"wrote {r['path']}",
+    "commands": _render_commands,
+}
