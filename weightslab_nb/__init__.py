@@ -26,8 +26,15 @@ _PANELS = {"dashboard": "dashboard", "LossCurves": "curves", "SampleGrid": "grid
            "TagEditor": "tags", "TrainingControls": "controls"}
 
 
+_SERVING = ("serve", "keep_serving", "stop_serving")
+
+
 def __getattr__(name: str):
-    # panels import anywidget/ipywidgets: load them only when asked for
+    # panels import anywidget/ipywidgets, serving the HTTP server: load them only when asked for
+    if name in _SERVING:
+        import weightslab_nb.serving as serving
+
+        return getattr(serving, name)
     if name in _PANELS:
         import importlib
 
@@ -44,5 +51,6 @@ __all__ = [
     "write_dataframe", "Session", "current_session", "new_session", "set_current_session",
     "TrainingStopped", "UnknownSampleError", "signal", "compute_signals", "SignalContext",
     "BatchSignalContext", "auto_tag_loss_shapes", "request_evaluation", "run_pending_evaluation",
-    "eval_fn", "EvaluationRequest", "classify_loss_shape", "LOSS_SHAPE_LABELS", *_PANELS,
+    "eval_fn", "EvaluationRequest", "classify_loss_shape", "LOSS_SHAPE_LABELS", *_SERVING,
+    *_PANELS,
 ]

@@ -118,17 +118,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     console = sub.add_parser(
         "cli", help="console client of a backend started with wl.serve(serving_cli=True)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
-            "Send a command to the console backend of a training process (started there with "
-            "wl.serve(serving_cli=True)) and print the reply; without a command, read commands "
-            "from stdin ('help' lists them, 'quit' leaves). The backend's port and token are "
-            "read from ROOT_LOG_DIR/serving.json. Exit status: 0 ok, 1 refused or failed, "
-            "2 usage error."),
-        epilog=("examples: weightslab-nb cli --dir RUN status | pause | resume | "
-                "evaluate val_loader --tags hard | hp get optimizer.lr | "
-                "hp set optimizer.lr 0.001 | tag add hard 1 2 3 | tag remove hard 3 | "
-                "cat set weather rainy 4 5 | discard 1 2 | restore 1 2 | tags | "
-                "export-history out.csv --format csv"))
+            "Send a command to the console backend of a training process (started there with\n"
+            "wl.serve(serving_cli=True)) and print the reply; without a command, read commands\n"
+            "from stdin ('help' lists them, 'quit' leaves). The backend's port and token are\n"
+            "read from ROOT_LOG_DIR/serving.json.\n"
+            "Exit status: 0 ok, 1 refused or failed, 2 usage error."),
+        epilog=("examples:\n"
+                "  weightslab-nb cli --dir RUN status\n"
+                "  weightslab-nb cli --dir RUN pause        (then: resume)\n"
+                "  weightslab-nb cli --dir RUN evaluate val_loader --tags hard\n"
+                "  weightslab-nb cli --dir RUN hp get optimizer.lr\n"
+                "  weightslab-nb cli --dir RUN hp set optimizer.lr 0.001\n"
+                "  weightslab-nb cli --dir RUN tag add hard 1 2 3   (tag remove hard 3)\n"
+                "  weightslab-nb cli --dir RUN cat set weather rainy 4 5\n"
+                "  weightslab-nb cli --dir RUN discard 1 2          (restore 1 2)\n"
+                "  weightslab-nb cli --dir RUN tags\n"
+                "  weightslab-nb cli --dir RUN export-history out.csv --format csv\n"
+                "  weightslab-nb cli --dir RUN                      (interactive)"))
     add_cli_arguments(console)
     console.set_defaults(func=_console)
     return parser

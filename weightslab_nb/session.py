@@ -159,6 +159,11 @@ class Session:
             self._refresh_experiment_hash()
             self.changes.history += 1
 
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` ran."""
+        return self._closed
+
     def activate(self) -> "Session":
         """Make this the session that module-level ``wl.*`` functions act on."""
         set_current_session(self)

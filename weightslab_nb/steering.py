@@ -12,7 +12,9 @@ When
 - Otherwise by the training thread at its next batch boundary (:func:`apply_pending`, called by
   the session after each batch is drawn and before it is yielded), so an optimizer is never
   changed while ``step()`` runs. A request made just before a pause is applied when the thread
-  parks (:func:`controller_changed`).
+  parks (:func:`controller_changed`). The training thread is the one that passes those
+  boundaries: a loop that draws no batch from a watched training loader (or a session without
+  the hook) has no boundary to wait for, and its requests apply at once.
 
 What
 ----
@@ -255,15 +257,18 @@ class Steering:
         return any(hp._tree.pending for hp in list(self.handles.values()))
 
     def must_defer(self, session: "Session") -> bool:
-        """True while a training thread other than the caller is running (may be mid-step)."""
-        controller = session.controller
-        if controller.state != "running":
+        """True while a training thread other than the caller runs (it may be mid-step).
+
+        The training thread is the one that last passed a batch boundary
+        (:func:`apply_pending` with a step). A run that has not drawn a batch from a watched
+        training loader yet, or a session without the batch-boundary hook, has none: there,
+        requests apply at once, as there is no boundary to wait for.
+        """
+        if session.controller.state != "running":
             return False
-        me = threading.current_thread()
-        for thread in (self.thread, getattr(controller, "_thread", None)):
-            if thread is not None and thread is not me and thread.is_alive():
-                return True
-        return False
+        thread = self.thread
+        return thread is not None and thread is not threading.current_thread() and \
+            thread.is_alive()
 
     def apply(self, step: int | None) -> list[dict]:
         session = self._session()

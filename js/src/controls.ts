@@ -90,6 +90,7 @@ function render({ model, el }: RenderProps) {
   // ------------------------------------------------------------------ evaluate
   let chosen: string[] = [];
   let options: TagOption[] = [];
+  let requested: number | null = null; // the id of the evaluation this view asked for last
 
   function setEvalStatus(text: string, kind: "ok" | "error" | "" = ""): void {
     evalStatus.textContent = text;
@@ -151,6 +152,10 @@ function render({ model, el }: RenderProps) {
     const err = ev.state === "none" || ev.state === "done" || live ? null : (ev.error ?? ev.state);
     evalError.textContent = err ? `evaluation ${ev.id} ${stateLabel(ev)}: ${err}` : "";
     evalError.hidden = !err;
+    if (requested !== null && ev.id === requested && !live) {
+      requested = null; // finished: the badge, the error or the result say how
+      setEvalStatus("");
+    }
     const last = ev.last;
     result.hidden = last === null;
     if (last) {
@@ -172,6 +177,10 @@ function render({ model, el }: RenderProps) {
     setEvalStatus("evaluate…");
     channel.request("evaluate", { loader, tags: chosen, resume: resumeBox.checked }, (reply) => {
       setEvalStatus(String(reply.message ?? (reply.ok ? "queued" : "failed")), reply.ok ? "ok" : "error");
+      if (reply.ok && typeof reply.id === "number") {
+        requested = reply.id;
+        syncEvaluation(); // it may have finished before this reply arrived
+      }
     });
   });
   cancelBtn.addEventListener("click", () => {

@@ -23,7 +23,7 @@ import { decodeArrays, type ArrayMeta } from "./lib/wire";
 import { Throttle } from "./lib/query";
 
 const MARGIN = { left: 58, right: 14, top: 10, bottom: 26 };
-const MARKER_RADIUS = 5;
+const MARKER_RADIUS = 6;
 const SVG = "http://www.w3.org/2000/svg";
 
 /** A small inline SVG of a marker glyph (for the legend). */

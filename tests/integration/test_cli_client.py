@@ -32,7 +32,8 @@ EPOCH_STEPS = 29  # ceil(1797 / 64)
 @pytest.fixture
 def run(session, digits):
     """The tutorial setup, served by a console backend."""
-    hp = session.watch_or_edit({"experiment_name": "cli", "optimizer": {"lr": 1e-2}}, flag="hp")
+    hp = session.watch_or_edit({"experiment_name": "cli", "optimizer": {"lr": 1e-2},
+                                "schedule": {"warmup": 1, "kind": "step"}}, flag="hp")
     model = session.watch_or_edit(digits_mlp(hidden=32), flag="model")
     loader = session.watch_or_edit(digits, flag="data", loader_name="train_loader",
                                    batch_size=64, shuffle=True, seed=0)

@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 from weightslab_nb.demo import digits_mlp
-from weightslab_nb.panels import Dashboard, LossCurves, SampleGrid, TagEditor, TrainingControls, dashboard
+from weightslab_nb.panels import (Dashboard, HyperParameterEditor, LossCurves, SampleGrid, TagEditor,
+                                  TrainingControls, dashboard)
 
 from tests.panel_capture import Capture
 
@@ -166,13 +167,18 @@ def test_dashboard_lays_out_all_panels_and_closes_them(digits_session):
     assert isinstance(dash.controls, TrainingControls) and isinstance(dash.curves, LossCurves)
     assert isinstance(dash.grid, SampleGrid) and isinstance(dash.tags, TagEditor)
     assert all(p.session is digits_session for p in dash.panels)
+    assert isinstance(dash.hparams, HyperParameterEditor)
     top, bottom = dash.children
-    assert top.children == (dash.controls, dash.curves) and bottom.children == (dash.grid, dash.tags)
+    left, curves = top.children
+    assert left.children == (dash.controls, dash.hparams) and curves is dash.curves
+    assert bottom.children == (dash.grid, dash.tags)
     assert dash.flush()
     assert dash.grid.total == 1797
     publishers = [p._publisher for p in dash.panels]
+    assert len(publishers) == 5
     dash.close()
     assert not any(p.alive for p in publishers)
+    assert left.comm is None and top.comm is None  # the layout boxes are closed too
 
 
 def test_dashboard_passes_the_thumbnail_callable_to_the_grid(session):

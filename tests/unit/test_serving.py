@@ -257,10 +257,10 @@ def test_discard_and_restore(served):
 def test_hp_get_and_set(served):
     before = served.session.get_current_experiment_hash()
     assert served.client.call("hp_get", path="optimizer.lr") == {"path": "optimizer.lr",
-                                                                  "value": 0.01}
+                                                                  "value": 0.01, "pending": []}
     assert served.client.call("hp_get")["value"] == served.hp.to_dict()
     result = served.client.call("hp_set", path="optimizer.lr", value=0.001)
-    assert result["value"] == 0.001 and result["previous"] == 0.01
+    assert result["value"] == 0.001 and result["previous"] == 0.01 and result["applied"]
     assert served.hp.get_path("optimizer.lr") == 0.001
     assert served.session.get_current_experiment_hash() != before
 
@@ -275,6 +275,70 @@ def test_hp_errors_change_nothing(served):
             served.client.call(kind, **args)
         assert exc.value.status in (400, 422), exc.value.reply
     assert observable(served.session) == before
+
+
+def test_hp_set_is_validated_by_the_handle(served):
+    """A value of the wrong type, or a key the code never declared: the handle decides (a
+    typed handle refuses both from the console); a refusal changes nothing."""
+    for path, value in [("optimizer.lr", "fast"), ("optimizer.nesterov", True)]:
+        before = observable(served.session)
+        reply = served.client.request("hp_set", {"path": path, "value": value})
+        if reply["ok"]:  # an untyped handle takes anything
+            assert served.hp.get_path(path) == value
+        else:
+            assert reply["http_status"] == 422 and path.split(".")[0] in reply["error"]
+            assert observable(served.session) == before
+
+
+class QueuingHandle:
+    """A handle with the typed request API: requests from the console wait for the training
+    thread's batch boundary (as while a run is in progress)."""
+
+    def __init__(self):
+        self.applied = {"optimizer": {"lr": 0.1}}
+        self.requests = []
+
+    def get_path(self, path, default=None):
+        node = self.applied
+        for part in path.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return default
+            node = node[part]
+        return node
+
+    def to_dict(self):
+        return json.loads(json.dumps(self.applied))
+
+    def request(self, path, value, source="code"):
+        if self.get_path(path, KeyError) is KeyError:
+            raise KeyError(f"{path}: new keys come from code, not from the {source}")
+        self.requests.append((path, value, source))
+        return False
+
+    def pending(self):
+        return [{"key": p, "value": v, "source": s} for p, v, s in self.requests]
+
+    def __iter__(self):
+        return iter(self.applied)
+
+
+def test_hp_set_uses_the_handles_request_api(session, capsys):
+    from weightslab_nb.serving.client import render
+
+    handle = QueuingHandle()
+    session.registry.add("hyperparameters", "hp", handle)
+    with serve(serving_cli=True, session=session) as server:
+        client = Client(server.port, server.token)
+        result = client.call("hp_set", path="optimizer.lr", value=0.01)
+        assert handle.requests == [("optimizer.lr", 0.01, "cli")]
+        assert result["applied"] is False and result["value"] == 0.1
+        assert "requested" in render("hp_set", result)
+        got = client.call("hp_get", path="optimizer.lr")
+        assert got["value"] == 0.1 and got["pending"][0]["value"] == 0.01
+        assert "applies at the next batch boundary" in render("hp_get", got)
+        with pytest.raises(BackendError, match="new keys come from code") as exc:
+            client.call("hp_set", path="optimizer.nesterov", value=True)
+        assert exc.value.status == 422 and len(handle.requests) == 1
 
 
 def test_hp_without_watched_hyperparameters(session, small_dataset):

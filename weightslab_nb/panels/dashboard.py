@@ -1,4 +1,8 @@
-"""dashboard(): the panels laid out together (controls and curves on top, grid and tags below)."""
+"""dashboard(): the panels laid out together.
+
+Top: a left column with the training controls (and their Evaluate section) above the
+hyperparameter editor, the loss curves beside it. Below: the sample grid and the tag editor.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +12,17 @@ from weightslab_nb.panels._base import resolve_session
 from weightslab_nb.panels.controls import TrainingControls
 from weightslab_nb.panels.curves import LossCurves
 from weightslab_nb.panels.grid import SampleGrid
+from weightslab_nb.panels.hparams import HyperParameterEditor
 from weightslab_nb.panels.tags import TagEditor
 
 
 class Dashboard(ipywidgets.VBox):
-    """The four panels of one session in one box.
+    """The five panels of one session in one box.
 
     Attributes
     ----------
     controls : TrainingControls
+    hparams : HyperParameterEditor
     curves : LossCurves
     grid : SampleGrid
     tags : TagEditor
@@ -25,13 +31,16 @@ class Dashboard(ipywidgets.VBox):
     def __init__(self, session=None, thumbnail=None, **kwargs):
         session = resolve_session(session)
         self.session = session
-        self.controls = TrainingControls(session, layout=ipywidgets.Layout(width="260px", flex="0 0 auto"))
+        self.controls = TrainingControls(session, layout=ipywidgets.Layout(width="100%"))
+        self.hparams = HyperParameterEditor(session, layout=ipywidgets.Layout(width="100%"))
+        left = ipywidgets.VBox([self.controls, self.hparams],
+                               layout=ipywidgets.Layout(width="290px", flex="0 0 auto"))
         self.curves = LossCurves(session, layout=ipywidgets.Layout(flex="1 1 auto", min_width="0"))
         self.grid = SampleGrid(session, thumbnail=thumbnail,
                                layout=ipywidgets.Layout(flex="1 1 auto", min_width="0"))
         self.tags = TagEditor(session, layout=ipywidgets.Layout(width="300px", flex="0 0 auto"))
-        top = ipywidgets.HBox([self.controls, self.curves],
-                              layout=ipywidgets.Layout(width="100%", align_items="stretch"))
+        top = ipywidgets.HBox([left, self.curves],
+                              layout=ipywidgets.Layout(width="100%", align_items="flex-start"))
         bottom = ipywidgets.HBox([self.grid, self.tags],
                                  layout=ipywidgets.Layout(width="100%", align_items="flex-start"))
         super().__init__([top, bottom], **kwargs)
@@ -39,7 +48,7 @@ class Dashboard(ipywidgets.VBox):
 
     @property
     def panels(self) -> tuple:
-        return (self.controls, self.curves, self.grid, self.tags)
+        return (self.controls, self.hparams, self.curves, self.grid, self.tags)
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until every panel reflects the session as of now."""
@@ -49,13 +58,21 @@ class Dashboard(ipywidgets.VBox):
         """Stop every panel's publisher and close the widgets."""
         for panel in getattr(self, "panels", ()):
             panel.close()
-        for child in list(self.children):
-            child.close()
+        _close_boxes(self.children)
         super().close()
 
 
+def _close_boxes(children) -> None:
+    """Close the layout boxes (panels are closed already), innermost first."""
+    for child in list(children):
+        if isinstance(child, ipywidgets.Box):
+            _close_boxes(child.children)
+        child.close()
+
+
 def dashboard(session=None, thumbnail=None) -> Dashboard:
-    """Controls and curves on top, the sample grid and tag editor below, for one session.
+    """Controls and hyperparameters beside the curves on top, the sample grid and tag editor
+    below, for one session.
 
     Parameters
     ----------
@@ -67,7 +84,8 @@ def dashboard(session=None, thumbnail=None) -> Dashboard:
     Returns
     -------
     Dashboard
-        An ``ipywidgets.VBox``; its panels are ``.controls``, ``.curves``, ``.grid``, ``.tags``;
+        An ``ipywidgets.VBox``; its panels are ``.controls``, ``.hparams``, ``.curves``,
+        ``.grid``, ``.tags``;
         ``.close()`` closes them all.
     """
     return Dashboard(session, thumbnail=thumbnail)

@@ -57,7 +57,7 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 64  # socketserver's 5 makes a burst of clients wait for SYN retries
 
-    def __init__(self, address, handler, backend: "CommandServer"):
+    def __init__(self, address, handler, backend: CommandServer):
         self.backend = backend
         super().__init__(address, handler)
 
@@ -73,7 +73,7 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = REQUEST_TIMEOUT
 
     # ---------------------------------------------------------------- plumbing
-    def log_message(self, format, *args) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format, *args) -> None:
         log.debug("console backend: %s - %s", self.address_string(), format % args)
 
     def _reply(self, status: int, payload: dict, headers: dict | None = None) -> None:
@@ -182,7 +182,7 @@ class CommandServer:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._stop_lock = threading.Lock()
-        self.token_file = Path(session.root_log_dir) / TOKEN_FILE
+        self.token_file = Path(session.root_log_dir).absolute() / TOKEN_FILE
         self.port = 0
         self.allowed_hosts: frozenset[str] = frozenset()
 
@@ -208,7 +208,7 @@ class CommandServer:
             return False
         return hmac.compare_digest(given.strip().encode("latin-1", "replace"), self._token_bytes)
 
-    def start(self) -> "CommandServer":
+    def start(self) -> CommandServer:
         """Bind 127.0.0.1, write the token file, serve in a daemon thread; return self."""
         try:
             server = _Server((self.host, self._requested_port), _Handler, self)
@@ -246,7 +246,7 @@ class CommandServer:
             _remove_if_ours(self.token_file, self._token)
         _notify()
 
-    def __enter__(self) -> "CommandServer":
+    def __enter__(self) -> CommandServer:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -415,11 +415,11 @@ def keep_serving(timeout: float | None = None, session=None) -> str:
     ValueError
         ``timeout`` is negative or not a number.
     """
-    if timeout is not None:
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or \
-                not math.isfinite(timeout) or timeout < 0:
-            raise ValueError(f"timeout: expected a number of seconds >= 0 or None, "
-                             f"got {timeout!r}")
+    if timeout is not None and (isinstance(timeout, bool) or
+                                not isinstance(timeout, (int, float)) or
+                                not math.isfinite(timeout) or timeout < 0):
+        raise ValueError(f"timeout: expected a number of seconds >= 0 or None, "
+                         f"got {timeout!r}")
     deadline = None if timeout is None else time.monotonic() + timeout
     reason = "timeout"
     try:

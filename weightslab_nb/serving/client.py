@@ -95,7 +95,7 @@ class Client:
         self.timeout = timeout
 
     @classmethod
-    def from_dir(cls, root_log_dir, timeout: float = DEFAULT_TIMEOUT) -> "Client":
+    def from_dir(cls, root_log_dir, timeout: float = DEFAULT_TIMEOUT) -> Client:
         info = read_token_file(root_log_dir)
         return cls(info["port"], info["token"], info.get("host", "127.0.0.1"), timeout)
 
@@ -484,8 +484,8 @@ def _fmt(value) -> str:
 def _render_status(r: dict) -> str:
     lines = [f"state:          {r['state']}" + (" (pause requested)" if r.get("pause_requested")
                                                   and r["state"] != "paused" else ""),
-             f"step:           {r['step']} (epoch {r['epoch']}, "
-             f"{r.get('steps_per_second', 0.0):.1f} steps/s)",
+             (f"step:           {r['step']} (epoch {r['epoch']}, "
+              f"{r.get('steps_per_second', 0.0):.1f} steps/s)"),
              f"samples:        {r['samples']} ({r['active']} active)",
              f"experiment:     {r.get('experiment_hash') or '-'}",
              f"loaders:        {', '.join(r.get('loaders') or []) or '-'}",
@@ -521,18 +521,25 @@ def _render_evaluate(r: dict) -> str:
 
 
 def _render_hp_get(r: dict) -> str:
+    pending = "".join(f"\n  requested: {p.get('key')} = {_fmt(p.get('value'))} (applies at the "
+                      "next batch boundary)" for p in r.get("pending") or [])
     if r.get("path") is None:
         try:
             import yaml
 
-            return yaml.safe_dump(r["value"], sort_keys=False, default_flow_style=False).rstrip()
-        except Exception:
-            return json.dumps(r["value"], indent=2)
-    return f"{r['path']} = {_fmt(r['value'])}"
+            text = yaml.safe_dump(r["value"], sort_keys=False,
+                                  default_flow_style=False).rstrip()
+        except Exception:  # a value YAML cannot write: JSON does
+            text = json.dumps(r["value"], indent=2)
+        return text + pending
+    return f"{r['path']} = {_fmt(r['value'])}" + pending
 
 
 def _render_hp_set(r: dict) -> str:
-    return f"{r['path']} = {_fmt(r['value'])} (was {_fmt(r.get('previous'))})"
+    if r.get("applied", True):
+        return f"{r['path']} = {_fmt(r['value'])} (was {_fmt(r.get('previous'))})"
+    return (f"{r['path']} = {_fmt(r.get('requested'))} requested; it applies at the training "
+            f"thread's next batch boundary (now {_fmt(r['value'])})")
 
 
 def _render_tag(r: dict) -> str:

@@ -222,21 +222,42 @@ def _check_path(path: str) -> None:
 def _hp_get(session, a) -> dict:
     hp = _hp_handle(session, a["name"])
     if a["path"] is None:
-        return {"path": None, "value": hp.to_dict()}
+        return {"path": None, "value": hp.to_dict(), "pending": _pending(hp)}
     _check_path(a["path"])
     value = hp.get_path(a["path"], _MISSING)
     if value is _MISSING:
         raise CommandError(f"path: no hyperparameter at {a['path']!r}; top-level keys: "
                            f"{list(hp)}", status=422, kind="KeyError")
-    return {"path": a["path"], "value": value}
+    return {"path": a["path"], "value": value, "pending": _pending(hp, a["path"])}
+
+
+def _pending(hp, path: str | None = None) -> list:
+    """Requested changes not applied yet (handles that queue them for the batch boundary)."""
+    pending = getattr(hp, "pending", None)
+    if not callable(pending):
+        return []
+    rows = [dict(r) for r in pending()]
+    if path is not None:
+        rows = [r for r in rows if r.get("key") == path or
+                str(r.get("key", "")).startswith(path + ".")]
+    return rows
 
 
 def _hp_set(session, a) -> dict:
+    """A request from the console: the handle validates it (type, known key) and applies it at
+    once, or at the training thread's next batch boundary while a run is in progress."""
     hp = _hp_handle(session, a["name"])
     _check_path(a["path"])
     previous = hp.get_path(a["path"], None)
-    hp.set_path(a["path"], a["value"])
-    return {"path": a["path"], "value": hp.get_path(a["path"], None), "previous": previous}
+    request = getattr(hp, "request", None)
+    if callable(request):
+        applied = request(a["path"], a["value"], source="cli")
+        applied = True if applied is None else bool(applied)
+    else:
+        hp.set_path(a["path"], a["value"])
+        applied = True
+    return {"path": a["path"], "requested": a["value"], "applied": applied,
+            "value": hp.get_path(a["path"], None), "previous": previous}
 
 
 def _tag_result(session, tag: str, ids: list, mode: str) -> dict:
@@ -350,7 +371,7 @@ def execute(session, payload) -> object:
         a feature this version does not have. Nothing was changed in either case.
     """
     command, args = parse_request(payload)
-    if getattr(session, "_closed", False):
+    if session.closed:
         raise CommandError("session: the session is closed", status=422, kind="RuntimeError")
     try:
         return command.run(session, args)
