@@ -23,7 +23,8 @@ from weightslab_nb.signals import BatchSignalContext, SignalContext
 __version__ = "0.1.0"
 
 _PANELS = {"dashboard": "dashboard", "LossCurves": "curves", "SampleGrid": "grid",
-           "TagEditor": "tags", "TrainingControls": "controls"}
+           "TagEditor": "tags", "TrainingControls": "controls",
+           "HyperParameterEditor": "hparams"}
 
 
 _SERVING = ("serve", "keep_serving", "stop_serving")

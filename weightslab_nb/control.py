@@ -35,8 +35,10 @@ class Controller:
         of state, step or epoch. Must be cheap: the session bumps a counter.
     """
 
-    def __init__(self, on_change: Callable[[], None] = lambda: None):
+    def __init__(self, on_change: Callable[[], None] = lambda: None,
+                 resume_blocker: Callable[[], str | None] = lambda: None):
         self._on_change = on_change
+        self._resume_blocker = resume_blocker
         self._cond = threading.Condition()
         self._gate = threading.Event()
         self._gate.set()
@@ -65,7 +67,14 @@ class Controller:
         self._changed()
 
     def resume(self) -> None:
-        """Let a paused run continue. Returns at once."""
+        """Let a paused run continue. Returns at once.
+
+        Raises ``RuntimeError`` while something needs training held (an evaluation running or
+        queued: the model must not train under it).
+        """
+        reason = self._resume_blocker()
+        if reason is not None:
+            raise RuntimeError(f"resume: refused while {reason}; wait for it or cancel it")
         self._gate.set()
         self._changed()
 

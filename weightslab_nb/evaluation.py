@@ -235,6 +235,20 @@ class EvaluationController:
         self.session.changes.controller += 1
         return req
 
+    def queued(self) -> list[EvaluationRequest]:
+        """Requests waiting to run (not the running one), oldest first."""
+        with self._lock:
+            return list(self._queue)
+
+    def busy(self) -> str | None:
+        """Why training must stay paused now (an evaluation runs or waits), else None."""
+        with self._lock:
+            if self._running is not None:
+                return f"evaluation of {self._running.loader_name!r} is running"
+            if self._queue:
+                return f"{len(self._queue)} evaluation(s) are waiting to run"
+        return None
+
     def pending(self) -> EvaluationRequest | None:
         with self._lock:
             return self._queue[0] if self._queue else None
@@ -354,9 +368,9 @@ class EvaluationController:
         req.state, req.error = state, error
         self._running = None
         self.history.append(req)
-        req._done.set()
         if req.resume and state == "done" and self.pending() is None:
             self.session.controller.resume()
+        req._done.set()
         self.session.changes.controller += 1
         self.session.changes.history += 1
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from weightslab_nb import steering
 from weightslab_nb.control import Controller, TrainingHandle
 from weightslab_nb.experiment import data_state_digest, default_root_log_dir, experiment_hash
 from weightslab_nb.history import HistoryStore
@@ -88,7 +89,8 @@ class Session:
         self.registry = Registry()
         self.table = SampleTable()
         self.selection = Selection()
-        self.controller = Controller(on_change=self._controller_changed)
+        self.controller = Controller(on_change=self._controller_changed,
+                                     resume_blocker=lambda: self.evaluation.busy())
         self._root_log_dir = Path(root_log_dir) if root_log_dir is not None else None
         self._hp = None
         self._exp_hash: str | None = None
@@ -178,6 +180,7 @@ class Session:
         if self._closed:
             return
         self._closed = True
+        steering.close(self)
         self.evaluation.close()
         self.controller.stop()
         if not self.controller.join(timeout):
@@ -338,7 +341,9 @@ class Session:
                                self.registry.all("optimizer"))
 
     def _after_step(self, step: int) -> None:
-        """Called by training loaders after each step: periodic checkpoints."""
+        """Called by training loaders after each step: pending hyperparameter changes, then
+        periodic checkpoints."""
+        steering.apply_pending(self, step)
         every = self._checkpoint_every
         if every is None and self._hp is not None:
             every = self._hp.get("checkpoint_every")
@@ -1155,6 +1160,7 @@ class Session:
 
     def _controller_changed(self) -> None:
         self.changes.controller += 1
+        steering.controller_changed(self)
 
     def __repr__(self) -> str:
         total, active = self.table.counts()

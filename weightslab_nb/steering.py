@@ -32,15 +32,21 @@ Every applied change is recorded (``{"step", "key", "old", "new", "source", "tim
 memory (:func:`changes`, ``hp.history()``) and appended to ``<root_log_dir>/hyperparameters.jsonl``
 (:func:`read_change_log`). The session refreshes the experiment hash from the applied values.
 
-Session hooks (one line each; see the functions)::
+Hooks the session and the loader provide (one line each; see the functions)::
 
-    Session._after_step(step):      steering.apply_pending(self, step)
-    Session._controller_changed():  steering.controller_changed(self)
-    Session.close():                steering.close(self)
+    Session._after_step(step):      steering.apply_pending(self, step)   # batch boundary
+    Session._controller_changed():  steering.controller_changed(self)    # parked, stopped
+    Session.close():                steering.close(self)                 # stop file watchers
+    ActiveBatchSampler.__iter__():  batch_size = self.batch_size         # once per epoch
+
+Without the first, requests apply at once even while training runs (there is no boundary to
+wait for); without the last, a new batch size applies from the next batch instead of the next
+epoch.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import math
@@ -51,7 +57,7 @@ import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from weightslab_nb.watch.hyperparameters import HyperParameters, _is_bool
+from weightslab_nb.watch.hyperparameters import HyperParameters, _is_bool, flatten, join_path
 
 if TYPE_CHECKING:
     from weightslab_nb.session import Session
@@ -102,6 +108,7 @@ def watch_hyperparameters(session: "Session", obj, name: str = "hyperparameters"
             raise TypeError(f"{', '.join(yaml_only)}: only for a YAML file path; with a dict, "
                             "put the values in the dict")
         _no_extra(kwargs)
+        _check_initial(obj, "")
         hp = session._register_hyperparameters(name, obj)
         attach(session, hp, name)
         return hp
@@ -112,12 +119,24 @@ def watch_hyperparameters(session: "Session", obj, name: str = "hyperparameters"
     poll_interval = kwargs.pop("poll_interval", DEFAULT_POLL_INTERVAL)
     _no_extra(kwargs)
     config = YamlConfig(obj, defaults=defaults, poll_interval=poll_interval)
-    hp = session._register_hyperparameters(name, config.load())
+    initial = config.load()
+    _check_initial(initial, f"{config.path}: ")
+    hp = session._register_hyperparameters(name, initial)
     attach(session, hp, name)
     hp._tree.config = config
     ref = weakref.ref(session)
     config.start(hp, alive=lambda: (s := ref()) is not None and not s._closed)
     return hp
+
+
+def _check_initial(values: dict, where: str) -> None:
+    for path, value in flatten(values).items():
+        if value is None:  # not set yet
+            continue
+        try:
+            check_value(join_path(path), value)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"{where}{exc}") from None
 
 
 def _no_extra(kwargs: dict) -> None:
@@ -194,7 +213,7 @@ def changes(session: "Session") -> list[dict]:
     if steering is None:
         return []
     with steering.lock:
-        return [dict(r) for r in steering.changes]
+        return copy.deepcopy(steering.changes)
 
 
 def read_change_log(root_log_dir) -> list[dict]:
@@ -226,6 +245,42 @@ def set_batch_size(loader, batch_size: int) -> None:
     """Give a watched loader a new batch size; its sampler reads it when the next epoch starts."""
     loader.batch_size = int(batch_size)
     loader.sampler.batch_size = int(batch_size)
+
+
+def check_value(key: str, value, optimizers: dict | None = None) -> None:
+    """Range checks for the keys steering applies (other keys pass).
+
+    Raises
+    ------
+    TypeError
+        A learning rate that is not a number (or a list of numbers), a batch size that is not an
+        int.
+    ValueError
+        A learning rate that is negative or not finite, a batch size < 1, or a list of learning
+        rates whose length differs from the number of param groups of one of ``optimizers``
+        (name -> optimizer).
+    """
+    if key in LR_KEYS:
+        values = list(value) if isinstance(value, (list, tuple)) else [value]
+        for v in values:
+            if _is_bool(v) or not isinstance(v, numbers.Real):
+                raise TypeError(f"hyperparameter {key!r}: expected a float (or one per param "
+                                f"group), got {type(v).__name__} {v!r}")
+            if not (math.isfinite(v) and v >= 0):
+                raise ValueError(f"hyperparameter {key!r}: a learning rate must be a finite "
+                                 f"number >= 0, got {v!r}")
+        if isinstance(value, (list, tuple)):
+            for name, optimizer in (optimizers or {}).items():
+                if len(optimizer.param_groups) != len(value):
+                    raise ValueError(f"hyperparameter {key!r}: {len(value)} learning rates for "
+                                     f"optimizer {name!r}, which has "
+                                     f"{len(optimizer.param_groups)} param groups")
+    elif key in BATCH_SIZE_KEYS:
+        if _is_bool(value) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"hyperparameter {key!r}: expected an int, got "
+                            f"{type(value).__name__} {value!r}")
+        if value < 1:
+            raise ValueError(f"hyperparameter {key!r}: a batch size must be >= 1, got {value!r}")
 
 
 class Steering:
@@ -323,29 +378,8 @@ class Steering:
 
     def validate(self, key: str, value) -> None:
         """Range checks for the keys this module applies (called on every request)."""
-        if key in LR_KEYS:
-            values = list(value) if isinstance(value, (list, tuple)) else [value]
-            for v in values:
-                if _is_bool(v) or not isinstance(v, numbers.Real):
-                    raise TypeError(f"hyperparameter {key!r}: expected a float (or one per "
-                                    f"param group), got {type(v).__name__} {v!r}")
-                if not (math.isfinite(v) and v >= 0):
-                    raise ValueError(f"hyperparameter {key!r}: a learning rate must be a finite "
-                                     f"number >= 0, got {v!r}")
-            session = self._session()
-            if isinstance(value, (list, tuple)) and session is not None:
-                for name, optimizer in session.registry.all("optimizer").items():
-                    if len(optimizer.param_groups) != len(value):
-                        raise ValueError(f"hyperparameter {key!r}: {len(value)} learning rates "
-                                         f"for optimizer {name!r}, which has "
-                                         f"{len(optimizer.param_groups)} param groups")
-        elif key in BATCH_SIZE_KEYS:
-            if _is_bool(value) or not isinstance(value, numbers.Integral):
-                raise TypeError(f"hyperparameter {key!r}: expected an int, got "
-                                f"{type(value).__name__} {value!r}")
-            if value < 1:
-                raise ValueError(f"hyperparameter {key!r}: a batch size must be >= 1, got "
-                                 f"{value!r}")
+        session = self._session()
+        check_value(key, value, session.registry.all("optimizer") if session is not None else {})
 
     def _write_log(self, session: "Session", records: list[dict]) -> None:
         lines = "".join(json.dumps(r, default=repr) + "\n" for r in records)

@@ -47,7 +47,7 @@ function render({ model, el }: RenderProps) {
   const progressEl = h("div", { class: "wl-controls-eval-progress" }, progressBar, progressLabel);
   const evalError = h("div", { class: "wl-controls-eval-error", role: "alert", hidden: true });
   const resultHead = h("div", { class: "wl-controls-eval-result-head" });
-  const resultList = h("dl", { class: "wl-controls-eval-values" });
+  const resultList = h("div", { class: "wl-controls-eval-values" });
   const hashEl = h("div", { class: "wl-controls-eval-hash wl-muted" });
   const result = h("div", { class: "wl-controls-eval-result", hidden: true }, resultHead, resultList, hashEl);
   const evalStatus = h("span", { class: "wl-status wl-controls-eval-status" });
@@ -160,9 +160,10 @@ function render({ model, el }: RenderProps) {
     result.hidden = last === null;
     if (last) {
       resultHead.textContent = resultHeading(last);
-      resultList.replaceChildren(...resultRows(last).flatMap(([k, v]) => [
-        h("dt", { text: k }), h("dd", { class: "wl-controls-eval-value", "data-signal": k, text: v })]));
-      if (!resultList.childElementCount) resultList.append(h("dd", { class: "wl-muted", text: "no watched loss or metric was called" }));
+      resultList.replaceChildren(...resultRows(last).map(([k, v]) => h("div", { class: "wl-controls-eval-row" },
+        h("span", { class: "wl-controls-eval-name", text: k, title: k }),
+        h("span", { class: "wl-controls-eval-value", "data-signal": k, text: v }))));
+      if (!resultList.childElementCount) resultList.append(h("div", { class: "wl-muted", text: "no watched loss or metric was called" }));
       hashEl.textContent = last.marker_hash ? `marker ${last.marker_hash}` : "";
       result.dataset.markerHash = last.marker_hash ?? "";
       result.dataset.id = String(last.id);

@@ -101,10 +101,6 @@ def test_evaluate_from_the_panel_marks_the_curve_and_leaves_training_paused(lab,
 
     result = controls.locator(".wl-controls-eval-result")
     expect(result).to_be_visible()
-    print("DEBUG", page.evaluate("""() => { const dt = document.querySelector('.wl-controls-eval-values dt'); const cs = getComputedStyle(dt);
-      const dl = dt.parentElement; const d = getComputedStyle(dl);
-      const rules = []; for (const sh of document.styleSheets) { try { for (const r of sh.cssRules) { if (r.selectorText && /(^|[ ,])(dt|dl)\b/.test(r.selectorText)) rules.push(r.cssText.slice(0, 200)); } } catch (e) {} }
-      return [dt.getBoundingClientRect().width, cs.display, cs.gridColumn, cs.wordBreak, cs.overflowWrap, cs.width, d.display, d.gridTemplateColumns, rules]; }"""))
     marker_hash = result.get_attribute("data-marker-hash") or ""
     assert re.fullmatch(r"[0-9a-f]+_1", marker_hash), marker_hash
     expect(result.locator(".wl-controls-eval-hash")).to_have_text(f"marker {marker_hash}")

@@ -346,6 +346,20 @@ def test_watching_new_hyperparameters_under_the_same_name_detaches_the_old_handl
     assert [r["new"] for r in steering.changes(session)] == [0.4]
 
 
+def test_steered_keys_are_range_checked_when_watched(session, tmp_path):
+    with pytest.raises(ValueError, match="optimizer.lr"):
+        session.watch_or_edit({"optimizer": {"lr": -0.1}}, flag="hp")
+    path = tmp_path / "config.yaml"
+    _write(path, "batch_size: 0\n")
+    with pytest.raises(ValueError, match="config.yaml.*batch_size"):
+        session.watch_or_edit(path, flag="hp", defaults={"batch_size": 32})
+    assert session.registry.all("hyperparameters") == {}
+    hp = session.watch_or_edit({"lr": None, "batch_size": None}, flag="hp")  # unset: fine
+    hp["batch_size"] = 16
+    with pytest.raises(ValueError, match="batch_size"):
+        hp["batch_size"] = -1
+
+
 def test_yaml_keywords_are_refused_with_a_dict(session):
     with pytest.raises(TypeError, match="defaults"):
         session.watch_or_edit({"lr": 0.1}, flag="hp", defaults={"lr": 0.2})

@@ -63,16 +63,7 @@ def _plain_float(v):
 
 def _queued(evaluation) -> list:
     """The requests waiting in ``session.evaluation`` (not the running one), oldest first."""
-    queued = getattr(evaluation, "queued", None)
-    if callable(queued):
-        return list(queued())
-    lock = getattr(evaluation, "_lock", None)
-    queue = getattr(evaluation, "_queue", None)
-    if lock is None or queue is None:
-        pending = evaluation.pending()
-        return [pending] if pending is not None else []
-    with lock:
-        return list(queue)
+    return evaluation.queued()
 
 
 def _last_done(evaluation):

@@ -66,6 +66,7 @@ class ActiveBatchSampler:
 
     def __iter__(self):
         self.drawn.clear()
+        batch_size = self.batch_size  # once per epoch: a steered batch size applies next epoch
         n = len(self.loader.rows)
         order = self._rng.permutation(n) if self.shuffle else np.arange(n)
         table = self.loader.session.table
@@ -76,9 +77,9 @@ class ActiveBatchSampler:
                 version = table.discard_version
                 order = order[pos:][~table.discarded[self.loader.rows[order[pos:]]]]
                 pos = 0
-            batch = order[pos : pos + self.batch_size]
+            batch = order[pos : pos + batch_size]
             pos += len(batch)
-            if len(batch) == 0 or (self.drop_last and len(batch) < self.batch_size):
+            if len(batch) == 0 or (self.drop_last and len(batch) < batch_size):
                 return
             self.drawn.append(batch)
             yield batch.tolist()
