@@ -32,6 +32,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from weightslab_nb import argtypes
+
 NOTEBOOK_NAME = "01_quickstart.ipynb"
 DEFAULT_WORKDIR = "weightslab-demo"
 
@@ -41,34 +43,6 @@ EXIT_USAGE = 2  # argparse's code for bad arguments
 
 
 # ---------------------------------------------------------------- argument parsing
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
-    return value
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port number in 1-65535, got {value}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--workdir", type=Path, default=Path(DEFAULT_WORKDIR),
                       help="directory for the notebook (and, with --headless, the run's files)")
     lab = demo.add_argument_group("JupyterLab (default mode)")
-    lab.add_argument("--port", type=_port, default=None,
+    lab.add_argument("--port", type=argtypes.port, default=None,
                      help="port to listen on (default: a free port)")
     lab.add_argument("--no-browser", action="store_true",
                      help="do not open a web browser; just print the URL")
@@ -104,10 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     headless = demo.add_argument_group("headless run (--headless)")
     headless.add_argument("--headless", action="store_true",
                           help="train in this terminal without a browser and print a summary")
-    headless.add_argument("--epochs", type=_positive_int, default=3, help="epochs to train")
-    headless.add_argument("--batch-size", type=_positive_int, default=64, help="batch size")
+    headless.add_argument("--epochs", type=argtypes.positive_int, default=3, help="epochs to train")
+    headless.add_argument("--batch-size", type=argtypes.positive_int, default=64, help="batch size")
     headless.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate")
-    headless.add_argument("--discard", type=_non_negative_int, default=20,
+    headless.add_argument("--discard", type=argtypes.non_negative_int, default=20,
                           help="how many highest-loss samples to discard after the first epoch")
     headless.add_argument("--seed", type=int, default=0, help="seed of the model and shuffling")
     headless.add_argument("--no-progress", action="store_true",

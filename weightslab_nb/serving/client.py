@@ -18,12 +18,13 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import math
 import os
 import re
 import shlex
 import sys
 from pathlib import Path
+
+from weightslab_nb import argtypes
 
 TOKEN_FILE = "serving.json"  # same as backend.TOKEN_FILE; kept here so the client stays light
 COMMAND_PATH = "/v1/command"
@@ -272,11 +273,11 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
     conn.add_argument("--dir", type=Path, default=None, metavar="ROOT_LOG_DIR",
                       help=f"the run directory holding {TOKEN_FILE} (default: ${DIR_ENV}, "
                            "else the current directory)")
-    conn.add_argument("--port", type=_port, default=None, help="the backend's port")
+    conn.add_argument("--port", type=argtypes.port, default=None, help="the backend's port")
     conn.add_argument("--token", default=None,
                       help=f"the backend's token (default: ${TOKEN_ENV}); prefer --dir, "
                            "which reads it from the 0600 file")
-    conn.add_argument("--timeout", type=_positive_float, default=DEFAULT_TIMEOUT,
+    conn.add_argument("--timeout", type=argtypes.positive_seconds, default=DEFAULT_TIMEOUT,
                       help="seconds to wait for a reply (default: %(default)s)")
     parser.add_argument("--json", action="store_true", help="print the backend's JSON replies")
     sub = parser.add_subparsers(dest="console_command", metavar="COMMAND")
@@ -302,26 +303,6 @@ def build_console_parser() -> argparse.ArgumentParser:
     sub.required = True
     add_console_commands(sub)
     return parser
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port number in 1-65535, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
-    return value
 
 
 # ---------------------------------------------------------------- running it
