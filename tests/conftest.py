@@ -58,3 +58,31 @@ def digits():
     from weightslab_nb.demo import digits_dataset
 
     return digits_dataset()
+
+
+@pytest.fixture
+def digits_run(session, digits):
+    """Make the tutorial setup on digits: ``digits_run(signal_name="train-loss")`` watches
+    hyperparameters, an MLP, a shuffled loader (batch 64, seed 0), Adam and a per-sample loss,
+    and returns them in a namespace (``session, hp, model, loader, opt, loss, digits``, and an
+    empty ``yielded`` list for tests that record batches)."""
+    from types import SimpleNamespace
+
+    from torch import nn
+
+    from weightslab_nb.demo import digits_mlp
+
+    def make(signal_name: str = "train-loss", experiment_name: str = "it"):
+        hp = session.watch_or_edit({"experiment_name": experiment_name,
+                                    "optimizer": {"lr": 1e-2}}, flag="hp")
+        model = session.watch_or_edit(digits_mlp(hidden=32), flag="model", device="cpu")
+        loader = session.watch_or_edit(digits, flag="data", loader_name="train_loader",
+                                       batch_size=64, shuffle=True, seed=0)
+        opt = session.watch_or_edit(torch.optim.Adam(model.parameters(),
+                                                     lr=hp["optimizer"]["lr"]), flag="optimizer")
+        loss = session.watch_or_edit(nn.CrossEntropyLoss(reduction="none"), flag="loss",
+                                     signal_name=signal_name, per_sample=True)
+        return SimpleNamespace(session=session, hp=hp, model=model, loader=loader, opt=opt,
+                               loss=loss, digits=digits, yielded=[])
+
+    return make

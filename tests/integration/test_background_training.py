@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import threading
 import time
-from types import SimpleNamespace
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-import torch
-from torch import nn
 
 import weightslab_nb as wl
-from weightslab_nb.demo import digits_mlp, train_digits
+from weightslab_nb.demo import train_digits
 
 WAIT = 30.0          # upper bound for any wait on the training thread
 BATCH = 64
@@ -27,18 +24,9 @@ EPOCH_STEPS = 29     # ceil(1797 / 64)
 
 
 @pytest.fixture
-def run(session, digits):
+def run(digits_run):
     """The tutorial setup: hyperparameters, model, loader, optimizer and a per-sample loss."""
-    hp = wl.watch_or_edit({"experiment_name": "it", "optimizer": {"lr": 1e-2}}, flag="hp")
-    model = wl.watch_or_edit(digits_mlp(hidden=32), flag="model", device="cpu")
-    loader = wl.watch_or_edit(digits, flag="data", loader_name="train_loader",
-                              batch_size=BATCH, shuffle=True, seed=0)
-    opt = wl.watch_or_edit(torch.optim.Adam(model.parameters(), lr=hp["optimizer"]["lr"]),
-                           flag="optimizer")
-    loss = wl.watch_or_edit(nn.CrossEntropyLoss(reduction="none"), flag="loss",
-                            signal_name="train-loss", per_sample=True)
-    return SimpleNamespace(session=session, hp=hp, model=model, loader=loader, opt=opt,
-                           loss=loss, yielded=[])
+    return digits_run()
 
 
 def recording_train(r, epochs=1000, max_steps=None, fail_at=None):

@@ -8,15 +8,13 @@ Waits use the training handle and events, never sleeps. After training ends,
 from __future__ import annotations
 
 import threading
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 import weightslab_nb as wl
-from weightslab_nb.demo import digits_mlp, train_digits
+from weightslab_nb.demo import train_digits
 from weightslab_nb.loss_shapes import LOSS_SHAPE_LABELS, auto_tag_loss_shapes, classify_loss_shape
 from weightslab_nb.signals import compute_signals, signal, signal_registry
 
@@ -26,17 +24,8 @@ EPOCH_STEPS = 29  # ceil(1797 / 64)
 
 
 @pytest.fixture
-def run(session, digits):
-    hp = wl.watch_or_edit({"experiment_name": "signals", "optimizer": {"lr": 1e-2}}, flag="hp")
-    model = wl.watch_or_edit(digits_mlp(hidden=32), flag="model", device="cpu")
-    loader = wl.watch_or_edit(digits, flag="data", loader_name="train_loader",
-                              batch_size=BATCH, shuffle=True, seed=0)
-    opt = wl.watch_or_edit(torch.optim.Adam(model.parameters(), lr=hp["optimizer"]["lr"]),
-                           flag="optimizer")
-    loss = wl.watch_or_edit(nn.CrossEntropyLoss(reduction="none"), flag="loss",
-                            signal_name="train/clsf_sample", per_sample=True)
-    return SimpleNamespace(session=session, model=model, loader=loader, opt=opt, loss=loss,
-                           digits=digits)
+def run(digits_run):
+    return digits_run(signal_name="train/clsf_sample", experiment_name="signals")
 
 
 def start(r, max_steps):
