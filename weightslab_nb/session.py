@@ -28,7 +28,7 @@ from weightslab_nb.ledger.ids import SampleId, normalize_ids
 from weightslab_nb.ledger.query import GridPage, GridQuery, page_rows, select_rows, sortable_columns
 from weightslab_nb.ledger.registry import Registry
 from weightslab_nb.ledger.sample_table import SampleTable, signal_column, tag_column
-from weightslab_nb.ledger.selection import Selection
+from weightslab_nb.ledger.selection import HighlightBus, Selection
 from weightslab_nb.ledger.pending import (BatchQueue, PendingBatch, PreparedBatch, check_values,
                                           detach, last_wins)
 from weightslab_nb.ledger.sample_table import annotation_ids
@@ -102,6 +102,8 @@ class Session:
         self.history = HistoryStore(lambda: self.root_log_dir / "history.duckdb", self._sample_dims,
                                     flush_interval=flush_interval, before_flush=self._before_flush)
         self._checkpoint_every = checkpoint_every
+        self.steering = None  # weightslab_nb.steering state, once hyperparameters are watched
+        self.highlight = HighlightBus()  # the step highlight the curves set and the grid shows
         self._manifest_pending: list[dict] = []
         self._data_digest: tuple = (None, "")  # ((discard version, tag registry version), digest)
         self._persisted = (0, 0, 0)  # change counters at the last ledger snapshot

@@ -68,8 +68,7 @@ LR_KEYS = ("optimizer.lr", "optimizer.learning_rate", "lr", "learning_rate")
 BATCH_SIZE_KEYS = ("batch_size", "data.batch_size")
 CHANGE_LOG = "hyperparameters.jsonl"
 
-_steerings: "weakref.WeakKeyDictionary[Session, Steering]" = weakref.WeakKeyDictionary()
-_steerings_lock = threading.Lock()
+_create_lock = threading.Lock()
 
 
 # ---------------------------------------------------------------- watching
@@ -147,12 +146,12 @@ def _no_extra(kwargs: dict) -> None:
 
 def for_session(session: "Session", create: bool = True) -> "Steering | None":
     """The steering state of ``session`` (created on first use when ``create``)."""
-    steering = _steerings.get(session)
+    steering = session.steering
     if steering is None and create:
-        with _steerings_lock:
-            steering = _steerings.get(session)
+        with _create_lock:
+            steering = session.steering
             if steering is None:
-                steering = _steerings[session] = Steering(session)
+                steering = session.steering = Steering(session)
     return steering
 
 
@@ -179,7 +178,7 @@ def apply_pending(session: "Session", step: int | None = None) -> list[dict]:
 
     Costs one dictionary look-up when nothing is pending.
     """
-    steering = _steerings.get(session)
+    steering = session.steering
     if steering is None:
         return []
     return steering.apply(step)
@@ -188,7 +187,7 @@ def apply_pending(session: "Session", step: int | None = None) -> list[dict]:
 def controller_changed(session: "Session") -> None:
     """Hook for the session's controller-change callback: when the training thread parks at the
     pause gate, stops or fails, apply what was requested while it ran."""
-    steering = _steerings.get(session)
+    steering = session.steering
     if steering is None or not steering.has_pending():
         return
     controller = session.controller
@@ -201,7 +200,7 @@ def controller_changed(session: "Session") -> None:
 
 def close(session: "Session") -> None:
     """Stop watching YAML files of ``session`` (hook for ``Session.close``)."""
-    steering = _steerings.get(session)
+    steering = session.steering
     if steering is not None:
         steering.close()
 
@@ -209,7 +208,7 @@ def close(session: "Session") -> None:
 # ---------------------------------------------------------------- the change log
 def changes(session: "Session") -> list[dict]:
     """Hyperparameter changes applied in ``session`` (all its handles), oldest first."""
-    steering = _steerings.get(session)
+    steering = session.steering
     if steering is None:
         return []
     with steering.lock:
