@@ -105,7 +105,8 @@ class Session:
         self.steering = None  # weightslab_nb.steering state, once hyperparameters are watched
         self.highlight = HighlightBus()  # the step highlight the curves set and the grid shows
         self._manifest_pending: list[dict] = []
-        self._data_digest: tuple = (None, "")  # ((discard version, tag registry version), digest)
+        self._architectures: list[str] = []  # repr of each watched model
+        self._hash_inputs: tuple | None = None  # what the current experiment hash was made of
         self._persisted = (0, 0, 0)  # change counters at the last ledger snapshot
         self._next_snapshot = 0.0
         from weightslab_nb.signals import SignalRegistry
@@ -246,6 +247,7 @@ class Session:
         with self.lock:
             self.registry.add(kind, name, obj)
             if kind == "model":
+                self._architectures = [repr(m) for m in self.registry.all("model").values()]
                 self._refresh_experiment_hash()
 
     def _register_hyperparameters(self, name: str, data: dict):
@@ -263,23 +265,26 @@ class Session:
 
     def _hyperparameter_changed(self, key: str, value) -> None:
         with self.lock:
-            self._refresh_experiment_hash()
             self.changes.hyperparameters += 1
+            self._refresh_experiment_hash()
 
     def _refresh_experiment_hash(self) -> None:
         """Recompute the hash (call under ``self.lock``); a new one is queued for the manifest."""
-        if self._hp is None and not self.registry.all("model"):
+        if self._hp is None and not self._architectures:
             return  # no experiment yet: nothing defines one
+        # what the hash depends on; tag memberships (which move every step) are not part of it
+        inputs = (id(self._hp), self.changes.hyperparameters, tuple(self._architectures),
+                  self.table.discard_version, self.table.registry_key())
+        if inputs == self._hash_inputs:
+            return
+        self._hash_inputs = inputs
         hp = self._hp.to_dict() if self._hp is not None else {}
-        models = [repr(m) for m in self.registry.all("model").values()]
-        version = self.table.discard_version
-        if self._data_digest[0] != (version, self.changes.tags):
-            self._data_digest = ((version, self.changes.tags), data_state_digest(self.table))
-        new = experiment_hash(hp, models, self._data_digest[1])
+        new = experiment_hash(hp, self._architectures, data_state_digest(self.table))
         if new == self._exp_hash:
             return
         self._exp_hash = new
         self._exp_id = self.history.experiment_id(new)
+        models = self._architectures
         tags = self.table.tag_names()
         pending = self._manifest_pending
         if pending and pending[-1]["recorded_before"] == self.changes.history:

@@ -283,6 +283,11 @@ class SampleTable:
             return self.cat_tags[col].codes[: self._n] >= 0
         raise KeyError(f"tag: no tag named {name!r}; known tags: {self.tag_names()}")
 
+    def registry_key(self) -> tuple:
+        """Changes when a tag is created or a categorical value registered (not on membership)."""
+        return (tuple(self.bool_tags),
+                tuple((c, len(cat.values)) for c, cat in self.cat_tags.items()))
+
     def tag_names(self) -> list[str]:
         return [c[len(TAG_PREFIX):] for c in [*self.bool_tags, *self.cat_tags]]
 
