@@ -46,6 +46,7 @@ EXIT_USAGE = 2  # argparse's code for bad arguments
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``weightslab-nb`` parser with its ``demo`` and ``cli`` sub-commands."""
     parser = argparse.ArgumentParser(
         prog="weightslab-nb",
         description="Inspect and steer PyTorch training from inside a Jupyter notebook.",
@@ -264,6 +265,7 @@ def prepare_workdir(workdir: Path, overwrite: bool = False) -> tuple[Path, str]:
 
 # ---------------------------------------------------------------- JupyterLab
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -313,6 +315,9 @@ def _stop_process_group(proc: subprocess.Popen, timeout: float = 10.0) -> None:
 
 
 def run_lab(args) -> int:
+    """``weightslab-nb demo``: copy the quickstart into ``args.workdir``, start JupyterLab on
+    127.0.0.1 with a token, print the URL, and wait until Ctrl-C / SIGTERM; returns the exit
+    code."""
     import importlib.util
 
     if importlib.util.find_spec("jupyterlab") is None:
@@ -367,6 +372,9 @@ def _interrupt_on_signals() -> dict:
 
 # ---------------------------------------------------------------- headless run
 def run_headless(args) -> int:
+    """``weightslab-nb demo --headless``: train digits in a background thread, discard the
+    highest-loss samples after the first epoch, print the summary; returns 0, or 1 when
+    training failed or a discarded sample was trained on."""
     import torch
 
     threads = torch.get_num_threads()

@@ -55,10 +55,13 @@ class Controller:
     # ---------------------------------------------------------------- commands (any thread)
     @property
     def state(self) -> str:
+        """One of :data:`STATES`."""
         return self._state
 
     @property
     def pause_requested(self) -> bool:
+        """True while a pause was asked for (until resume), even before the thread reached the
+        gate."""
         return not self._gate.is_set()
 
     def pause(self) -> None:
@@ -139,6 +142,7 @@ class Controller:
         return self.step
 
     def new_epoch(self) -> None:
+        """Count one epoch of a training loader (called when it starts a pass)."""
         with self._cond:
             self.epoch += 1
         self._changed()
@@ -164,6 +168,8 @@ class Controller:
 
     # ---------------------------------------------------------------- background runs
     def start(self, train_fn: Callable, args: tuple, kwargs: dict) -> "TrainingHandle":
+        """Run ``train_fn(*args, **kwargs)`` in the ``wl-training`` daemon thread; see
+        :meth:`weightslab_nb.session.Session.start_training`."""
         if self._thread is not None and self._thread.is_alive():
             raise RuntimeError("start_training: a training run is already in progress; "
                                "stop it (handle.stop()) before starting another")

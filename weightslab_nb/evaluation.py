@@ -88,6 +88,7 @@ class EvaluationRequest:
 
     @property
     def finished(self) -> bool:
+        """True once the request reached a final state."""
         return self._done.is_set()
 
 
@@ -138,9 +139,11 @@ class EvaluationBuffer:
 
     def add_samples(self, name: str, rows: np.ndarray, values: np.ndarray,
                     preds: np.ndarray | None = None, targets: np.ndarray | None = None) -> None:
+        """Keep one batch of per-sample values (and predictions/targets) of signal ``name``."""
         self.samples.setdefault(name, []).append((rows, values, preds, targets))
 
     def add_scalar(self, name: str, mean: float, vmin: float, vmax: float, count: int) -> None:
+        """Keep one scalar (batch-level) value of signal ``name`` with its band and count."""
         self.scalars.setdefault(name, []).append((mean, vmin, vmax, count))
 
     def summary(self) -> dict[str, tuple[float, float, float, int]]:
@@ -250,11 +253,13 @@ class EvaluationController:
         return None
 
     def pending(self) -> EvaluationRequest | None:
+        """The next queued request, or None."""
         with self._lock:
             return self._queue[0] if self._queue else None
 
     @property
     def running(self) -> EvaluationRequest | None:
+        """The request being evaluated now, or None."""
         return self._running
 
     def _claim(self) -> EvaluationRequest | None:

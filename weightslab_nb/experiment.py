@@ -99,6 +99,7 @@ class Manifest:
         self.path = Path(root) / MANIFEST
 
     def entries(self) -> list[dict]:
+        """The recorded entries, oldest first (empty when the file does not exist)."""
         if not self.path.exists():
             return []
         return json.loads(self.path.read_text())["experiments"]

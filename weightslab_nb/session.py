@@ -364,7 +364,8 @@ class Session:
         """
         return self._exp_hash
 
-    def _register_samples(self, sample_ids: list, origin: str, targets: np.ndarray | None) -> np.ndarray:
+    def _register_samples(self, sample_ids: list, origin: str,
+                          targets: np.ndarray | None) -> np.ndarray:
         with self.lock:
             rows = self.table.add_samples(sample_ids, origin)
             if targets is not None:
@@ -777,7 +778,8 @@ class Session:
         loader = self.registry.all("data").get(origin)
         if loader is not None:
             return loader.origin
-        raise ValueError(f"origin: unknown origin {origin!r}; known: {self.table.origins or 'none'}")
+        raise ValueError(f"origin: unknown origin {origin!r}; "
+                         f"known: {self.table.origins or 'none'}")
 
     def _origin_mask(self, origin: str | None) -> np.ndarray:
         n = len(self.table)
@@ -878,7 +880,8 @@ class Session:
 
         if layer not in ("global", "sample", "instance"):
             raise ValueError(f"layer: expected 'global', 'sample' or 'instance', got {layer!r}")
-        names = [signals] if isinstance(signals, str) else (None if signals is None else list(signals))
+        names = [signals] if isinstance(signals, str) else \
+            (None if signals is None else list(signals))
         self.drain()
         sig_names, exps = self.history.names_by_id()
         name_of = _lookup_array(sig_names)
@@ -993,7 +996,8 @@ class Session:
 
     def write_history(self, path=None, format: str = "json", type_of_history=None,
                       graph_name=None, experiment_hash=None, sample_id=None, instance_id=None):
-        """Export signal history to a file; see :func:`weightslab_nb.history.export.write_history`."""
+        """Export signal history to a file; see
+        :func:`weightslab_nb.history.export.write_history`."""
         from weightslab_nb.history.export import write_history
 
         return write_history(self, path, format, type_of_history, graph_name, experiment_hash,
@@ -1043,7 +1047,8 @@ class Session:
         return self.history.global_series(name, start)
 
     def tag_summary(self) -> dict:
-        """Counts per tag: ``{"boolean": {name: n}, "categorical": {name: {"values", "counts"}}}``."""
+        """Counts per tag: ``{"boolean": {name: n},
+        "categorical": {name: {"values": [...], "counts": {value: n}}}}``."""
         with self.lock:
             n = len(self.table)
             out = {"boolean": {c[4:]: int(a[:n].sum()) for c, a in self.table.bool_tags.items()},

@@ -94,6 +94,7 @@ class HistoryStore:
 
     # ---------------------------------------------------------------- dimensions
     def signal_id(self, name: str) -> int:
+        """The int id of a signal name (assigned on first use)."""
         with self._lock:
             sid = self._signal_ids.get(name)
             if sid is None:
@@ -101,6 +102,7 @@ class HistoryStore:
             return sid
 
     def experiment_id(self, exp_hash: str) -> int:
+        """The int id of an experiment hash (assigned on first use)."""
         with self._lock:
             eid = self._exp_ids.get(exp_hash)
             if eid is None:
@@ -118,6 +120,7 @@ class HistoryStore:
             return self._con is not None or bool(self._pending) or bool(self._global_pending)
 
     def signal_names(self) -> list[str]:
+        """Every signal name known to the store, in the order first seen."""
         with self._lock:
             return list(self._signal_ids)
 
@@ -224,13 +227,15 @@ class HistoryStore:
             return cols.view(start)
 
     def global_count(self, name: str) -> int:
+        """Number of global (curve) points of a signal; 0 for an unknown name."""
         with self._lock:
             sid = self._signal_ids.get(name)
             cols = self._global.get(sid) if sid is not None else None
             return 0 if cols is None else cols.n
 
     def query_samples(self, rows: np.ndarray | None = None, signal: str | None = None,
-                      exp_hash: str | None = None, step: int | None = None) -> dict[str, np.ndarray]:
+                      exp_hash: str | None = None,
+                      step: int | None = None) -> dict[str, np.ndarray]:
         """Per-sample history as columns ``signal, row, step, value, exp`` (ids, not names).
 
         ``rows`` restricts to those sample-table rows; ``signal``/``exp_hash``/``step`` to one
@@ -282,6 +287,8 @@ class HistoryStore:
         return {k: np.concatenate([p[k] for p in parts]) for k in keys}
 
     def names_by_id(self) -> tuple[dict[int, str], dict[int, str]]:
+        """``(signal id -> name, experiment id -> hash)`` dicts, for turning query columns into
+        names."""
         with self._lock:
             return ({v: k for k, v in self._signal_ids.items()},
                     {v: k for k, v in self._exp_ids.items()})

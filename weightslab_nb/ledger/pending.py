@@ -72,6 +72,8 @@ def check_values(values, batch_size: int, argument: str):
 
 
 def prepare(batch: PendingBatch) -> PreparedBatch:
+    """Convert one recorded batch to numpy: ``[B]`` values, predictions, targets and, when
+    logged, (mean, min, max)."""
     b = len(batch.rows)
     values = per_sample(to_values(batch.values, batch.column), b, batch.column)
     stats = None
@@ -104,6 +106,7 @@ class BatchQueue:
         self._items: list[PendingBatch] = []
 
     def put(self, batch: PendingBatch) -> None:
+        """Queue one batch (any thread; one list append under a lock)."""
         with self._lock:
             self._items.append(batch)
 

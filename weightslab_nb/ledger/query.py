@@ -75,7 +75,8 @@ class GridQuery:
         if not isinstance(self.descending, bool):
             raise ValueError(f"descending: expected true/false, got {self.descending!r}")
         if self.discarded not in DISCARDED_FILTERS:
-            raise ValueError(f"discarded: expected one of {DISCARDED_FILTERS}, got {self.discarded!r}")
+            raise ValueError(f"discarded: expected one of {DISCARDED_FILTERS}, "
+                             f"got {self.discarded!r}")
         for name in ("sort_by", "origin", "signal"):
             v = getattr(self, name)
             if v is not None and not isinstance(v, str):
@@ -116,7 +117,8 @@ def sortable_columns(table: SampleTable) -> list[str]:
             *(f"{c}@{s}" for c in table.signals for s in SORT_STATS)]
 
 
-def select_rows(table: SampleTable, q: GridQuery, sort_values: np.ndarray | None = None) -> np.ndarray:
+def select_rows(table: SampleTable, q: GridQuery,
+                sort_values: np.ndarray | None = None) -> np.ndarray:
     """Rows (annotation_id 0) passing the filters of ``q``, sorted as asked.
 
     ``sort_values`` (one per table row) replaces the column named by ``q.sort_by``, for sorts
@@ -176,7 +178,8 @@ def _signal_values(table: SampleTable, column: str, argument: str) -> np.ndarray
     if column in ("target", "prediction"):
         return getattr(table, column)[: len(table)]
     if column not in table.signals:
-        raise ValueError(f"{argument}: unknown column {column!r}; sortable: {sortable_columns(table)}")
+        raise ValueError(f"{argument}: unknown column {column!r}; "
+                         f"sortable: {sortable_columns(table)}")
     return table.signals[column][: len(table)]
 
 
@@ -211,7 +214,8 @@ def page_rows(table: SampleTable, rows: np.ndarray, loss_column: str | None) -> 
             "loss": signals.get(loss_column) if loss_column else None,
             "discarded": bool(table.discarded[r]),
             "tags": [c[4:] for c, a in tag_cols if a[r]],
-            "categorical": {c[4:]: cat.values[cat.codes[r]] for c, cat in cat_cols if cat.codes[r] >= 0},
+            "categorical": {c[4:]: cat.values[cat.codes[r]] for c, cat in cat_cols
+                            if cat.codes[r] >= 0},
             "signals": signals,
         })
     return out

@@ -12,9 +12,12 @@ class Registry:
         self._items: dict[str, dict[str, object]] = {k: {} for k in KINDS}
 
     def add(self, kind: str, name: str, obj) -> None:
+        """Register ``obj`` under ``kind``/``name`` (replacing an earlier one)."""
         self._items[kind][name] = obj
 
     def get(self, kind: str, name: str):
+        """The object registered as ``kind``/``name``; ``KeyError`` listing the watched names
+        otherwise."""
         try:
             return self._items[kind][name]
         except KeyError:
@@ -22,9 +25,11 @@ class Registry:
             raise KeyError(f"no {kind} named {name!r} is watched (watched: {known})") from None
 
     def all(self, kind: str) -> dict[str, object]:
+        """A copy of ``{name: object}`` for one kind."""
         return dict(self._items[kind])
 
     def loaders(self) -> list:
+        """Every watched loader, in registration order."""
         return list(self._items["data"].values())
 
     def loader_for_origin(self, origin: str):

@@ -194,7 +194,8 @@ class SampleTable:
         self._lut[s_arr[is_int]] = rows[is_int]
         return is_int
 
-    def rows_for(self, sample_ids, annotation_id: int = 0, argument: str = "sample_ids") -> np.ndarray:
+    def rows_for(self, sample_ids, annotation_id: int = 0,
+                 argument: str = "sample_ids") -> np.ndarray:
         """Rows of known ids, in the given order.
 
         Raises
@@ -206,7 +207,8 @@ class SampleTable:
         """
         if annotation_id == 0:
             arr = as_int_array(sample_ids)
-            if arr is not None and (arr.size == 0 or (arr.min() >= 0 and arr.max() < len(self._lut))):
+            if arr is not None and (arr.size == 0
+                                    or (arr.min() >= 0 and arr.max() < len(self._lut))):
                 rows = self._lut[arr]
                 if rows.size == 0 or rows.min() >= 0:
                     return rows
@@ -220,6 +222,7 @@ class SampleTable:
         return rows
 
     def has(self, sample_id: SampleId, annotation_id: int = 0) -> bool:
+        """True when ``(sample_id, annotation_id)`` has a row."""
         return self._lookup(sample_id, annotation_id) is not None
 
     def sample_rows(self, origin: str | None = None) -> np.ndarray:
@@ -232,10 +235,13 @@ class SampleTable:
         return np.flatnonzero(mask)
 
     def ids_of(self, rows: np.ndarray) -> list[SampleId]:
+        """Sample ids of ``rows`` (int64 row positions), as a list of int/str."""
         return self.sample_id[rows].tolist()
 
     # ---------------------------------------------------------------- hot-path writes
     def write_signal(self, rows: np.ndarray, name: str, values: np.ndarray) -> None:
+        """Set the latest value of a per-sample signal for ``rows`` (creates the
+        ``signals//<name>`` column, NaN elsewhere)."""
         col = signal_column(name)
         arr = self.signals.get(col)
         if arr is None:
@@ -248,10 +254,13 @@ class SampleTable:
 
     # ---------------------------------------------------------------- tags and discards
     def set_discarded(self, rows: np.ndarray, value: bool) -> None:
+        """Mark ``rows`` discarded (``value=True``) or active, and bump ``discard_version``."""
         self.discarded[rows] = value
         self.discard_version += 1
 
     def ensure_bool_tag(self, name: str) -> np.ndarray:
+        """The bool column of tag ``name`` (created empty); ``ValueError`` if the name is a
+        categorical tag."""
         col = tag_column(name)
         if col in self.cat_tags:
             raise ValueError(f"tag: {name!r} is a categorical tag; use set_categorical_tag")
@@ -260,6 +269,8 @@ class SampleTable:
         return self.bool_tags[col]
 
     def ensure_categorical(self, name: str, values: list[str]) -> CategoricalColumn:
+        """The :class:`CategoricalColumn` of ``name``, created or extended with ``values``;
+        ``ValueError`` if the name is a boolean tag."""
         col = tag_column(name)
         if col in self.bool_tags:
             raise ValueError(f"name: {name!r} is already a boolean tag; pick another name")
@@ -272,7 +283,8 @@ class SampleTable:
         return cat
 
     def tag_mask(self, name: str) -> np.ndarray:
-        """Boolean membership over all rows: a boolean tag, or "has any value" for a categorical one.
+        """Boolean membership over all rows: a boolean tag, or "has any value" for a categorical
+        one.
 
         Raises ``KeyError`` naming the tag when it does not exist.
         """
@@ -289,6 +301,7 @@ class SampleTable:
                 tuple((c, len(cat.values)) for c, cat in self.cat_tags.items()))
 
     def tag_names(self) -> list[str]:
+        """Names of every tag (boolean first, then categorical), without the ``tag:`` prefix."""
         return [c[len(TAG_PREFIX):] for c in [*self.bool_tags, *self.cat_tags]]
 
     # ---------------------------------------------------------------- views

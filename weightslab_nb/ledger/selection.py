@@ -17,14 +17,17 @@ class Selection:
         self.version = 0
 
     def set(self, sample_ids) -> None:
+        """Replace the selection with ``sample_ids`` (duplicates dropped, order kept)."""
         with self._lock:
             self._ids = list(dict.fromkeys(sample_ids))
             self.version += 1
 
     def clear(self) -> None:
+        """Empty the selection."""
         self.set([])
 
     def get(self) -> list:
+        """A copy of the selected ids, in selection order."""
         with self._lock:
             return list(self._ids)
 

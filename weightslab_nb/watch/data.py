@@ -162,6 +162,7 @@ class WatchedLoader:
         return self._index_of[sample_id]
 
     def active_count(self) -> int:
+        """Samples of this loader that are not discarded."""
         return int((~self.session.table.discarded[self.rows]).sum())
 
     # ---------------------------------------------------------------- iteration
