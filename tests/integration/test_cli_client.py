@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -67,7 +68,7 @@ def test_pause_discard_resume_against_background_training(run, capsys):
     try:
         assert s.controller.wait_for_step(5, timeout=WAIT)
         assert console(run, "pause") == 0
-        assert "pause requested" in capsys.readouterr().out
+        assert capsys.readouterr().out.startswith("pausing at the next batch boundary (step ")
         assert s.controller.wait_for_state("paused", timeout=WAIT)
         paused_at = s.controller.step
 
@@ -80,7 +81,11 @@ def test_pause_discard_resume_against_background_training(run, capsys):
         mark = len(run.yielded)
         assert s.controller.step == paused_at  # still held at the batch boundary
 
+        assert console(run, "pause") == 0
+        assert capsys.readouterr().out == f"paused at step {paused_at}\n"
         assert console(run, "resume") == 0
+        assert capsys.readouterr().out in (f"resuming from step {paused_at}\n",
+                                           f"running (step {paused_at})\n")
         assert s.controller.wait_for_step(paused_at + EPOCH_STEPS + 2, timeout=WAIT)
         assert s.controller.state in ("running", "paused")
         after = {i for batch in run.yielded[mark:] for i in batch}
@@ -130,12 +135,28 @@ def test_console_commands_change_the_session(run, capsys, tmp_path, monkeypatch)
     assert f"wrote {tmp_path / 'out' / 'history.csv'}" in capsys.readouterr().out
     assert "probe" in (tmp_path / "out" / "history.csv").read_text()
 
-    rc = console(run, "evaluate", "train_loader", "--tags", "hard")
-    captured = capsys.readouterr()
-    if rc == 0:
-        assert "evaluation" in captured.out and "'train_loader'" in captured.out
-    else:
-        assert rc == 1 and "evaluation is not available in this version" in captured.err
+
+
+def test_evaluate_from_the_console(run, capsys):
+    s = run.session
+    s.tag_samples([1, 2, 3], "hard")
+    assert console(run, "evaluate", "train_loader", "--tags", "hard") == 0
+    out = capsys.readouterr().out
+    requested = (r"evaluation #\d+ of 'train_loader' \(tags: hard\) requested \(state: "
+                 r"(pending|running, \d/\d batches)\); training pauses for it\n")
+    assert re.fullmatch(requested, out) or out.startswith("[WeightsLab] Evaluation"), out
+    assert console(run, "evaluate", "train_loader", "--wait", "60") == 0
+    out = capsys.readouterr().out.strip()
+    assert re.fullmatch(r"\[WeightsLab\] Evaluation 'train_loader' @ step 0 — "
+                        r"train-loss=\d+\.\d{4}", out), out
+    assert [r.state for r in s.evaluation.history] == ["done", "done"]
+    assert [m["count"] for m in s.history.markers()] == [3, 1797]
+    assert s.controller.pause_requested  # stays paused until resumed
+
+    run.model.forward = None  # a model that fails: --wait reports it and exits 1
+    assert console(run, "evaluate", "train_loader", "--tags", "hard", "--wait") == 1
+    assert re.search(r"evaluation #\d+ of 'train_loader' \(tags: hard\) failed: TypeError",
+                     capsys.readouterr().out)
 
 
 def test_refusals_exit_1_and_change_nothing(run, capsys):

@@ -20,6 +20,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import torch
 
 from weightslab_nb.serving import (GRPC_UNAVAILABLE, BackendError, Client, CommandServer,
                                    keep_serving, serve, stop_serving)
@@ -363,25 +364,35 @@ def test_export_history(served, tmp_path):
     assert exc.value.status == 422 and not (tmp_path / "x.csv").exists()
 
 
-def test_evaluate_is_requested_or_reported_unavailable(served):
-    reply = served.client.request("evaluate", {"loader": "train_loader", "tags": None})
-    if reply["ok"]:
-        assert reply["result"]["loader_name"] == "train_loader"
-        assert reply["result"].get("state") in ("pending", "running", "done", "failed")
-    else:
-        assert reply["kind"] == "unavailable" and "not available" in reply["error"]
-    reply = served.client.request("evaluate", {"loader": "nope_loader"})
-    assert not reply["ok"] and reply["http_status"] in (422, 501)
+def test_evaluate_queues_an_evaluation_and_can_wait_for_its_result(served):
+    session = served.session
+    session.watch_or_edit(torch.nn.Linear(4, 3), flag="model")
+    session.watch_or_edit(torch.nn.CrossEntropyLoss(reduction="none"), flag="loss",
+                          signal_name="loss", per_sample=True)
+    session.tag_samples([0, 1, 2], "hard")
+
+    queued = served.client.call("evaluate", loader="train_loader", tags=["hard"])
+    assert queued["loader_name"] == "train_loader" and queued["tags"] == ["hard"]
+    assert queued["state"] in ("pending", "running", "done") and queued["id"] >= 1
+    waited = served.client.call("evaluate", loader="train_loader", wait=30)
+    assert waited["state"] == "done" and waited["id"] == queued["id"] + 1
+    assert waited["summary"].startswith("[WeightsLab] Evaluation 'train_loader' @ step 0 — loss=")
+    assert set(waited["result"]) == {"loss"} and waited["progress"] == [5, 5]  # 20 samples / 4
+    first = session.evaluation.history[0]
+    assert first.id == queued["id"] and first.state == "done" and first.tags == ("hard",)
+    assert [m["count"] for m in session.history.markers()] == [3, 20]
+    assert session.controller.pause_requested  # training stays paused after an evaluation
+    last = served.client.call("status")["evaluation"]["last"]
+    assert last["id"] == waited["id"] and last["summary"] == waited["summary"]
 
 
-def test_evaluate_without_evaluation_support(served, monkeypatch):
-    monkeypatch.delattr(Session, "request_evaluation", raising=False)
+@pytest.mark.parametrize("wait", [0, -1, 1e9, "soon", True])
+def test_evaluate_refuses_a_bad_wait(served, wait):
     before = observable(served.session)
-    with pytest.raises(BackendError) as exc:
-        served.client.call("evaluate", loader="train_loader", tags=["hard"])
-    assert exc.value.status == 501 and exc.value.kind == "unavailable"
-    assert "evaluation is not available in this version" in exc.value.message
-    assert observable(served.session) == before
+    status, reply = raw(served.server, {"command": "evaluate",
+                                        "args": {"loader": "train_loader", "wait": wait}})
+    assert status == 400 and reply["error"].startswith("wait: expected a number of seconds")
+    assert observable(served.session) == before and served.session.evaluation.queued() == []
 
 
 def test_commands_lists_the_table(served):
@@ -476,12 +487,13 @@ def test_unknown_command_lists_the_known_ones(served):
     ("cat_set", {"tag": "weather", "value": "rainy", "ids": ["nope"]}, "unknown sample id"),
     ("discard", {"ids": [3, -1]}, "unknown sample id"),
     ("restore", {"ids": [12345]}, "unknown sample id"),
-    ("evaluate", {"loader": "train_loader", "tags": ["never"]}, ""),
+    ("evaluate", {"loader": "train_loader", "tags": ["never"]}, "tags"),
+    ("evaluate", {"loader": "val_loader"}, "no watched loader 'val_loader'"),
 ])
 def test_session_refusals_change_nothing(served, command, args, message):
     before = observable(served.session)
     status, reply = raw(served.server, {"command": command, "args": args})
-    assert status in (422, 501), reply
+    assert status == 422, reply
     assert reply["ok"] is False and message in reply["error"]
     assert observable(served.session) == before
 

@@ -9,8 +9,8 @@ Protocol (version 1)
   ``{"ok": false, "error": MESSAGE, "kind": KIND}`` with status 400 (malformed request, unknown
   command, wrong argument types), 401 (missing or wrong token), 403 (a Host other than
   127.0.0.1/localhost), 404 (other paths), 405 (other methods), 411/413 (missing or too large
-  body), 422 (refused by the session: unknown ids, tags, loaders, bad values), 501 (not in this
-  version). A refused request changes nothing.
+  body), 422 (refused by the session: unknown ids, tags, loaders, bad values). A refused
+  request changes nothing.
 * The token (``secrets.token_urlsafe(32)``) and port are written to
   ``<root_log_dir>/serving.json`` (mode 0600): ``{"protocol": 1, "host": "127.0.0.1",
   "port": P, "token": T, "pid": PID, "started_at": ISO-8601}``; the file is removed when the

@@ -29,6 +29,7 @@ from weightslab_nb import argtypes
 TOKEN_FILE = "serving.json"  # same as backend.TOKEN_FILE; kept here so the client stays light
 COMMAND_PATH = "/v1/command"
 DEFAULT_TIMEOUT = 30.0
+DEFAULT_WAIT = 300.0  # seconds ``evaluate --wait`` waits for the result by default
 TOKEN_ENV = "WEIGHTSLAB_NB_TOKEN"
 DIR_ENV = "WEIGHTSLAB_NB_DIR"
 PROMPT = "weightslab> "
@@ -44,7 +45,7 @@ class BackendError(Exception):
     status : int or None
         The HTTP status of the refusal (None: no reply, e.g. nothing listens on the port).
     kind : str
-        ``"connection"``, ``"unauthorized"``, ``"bad_request"``, ``"unavailable"``, or the
+        ``"connection"``, ``"unauthorized"``, ``"bad_request"``, or the
         session's exception name (``"UnknownSampleError"``...).
     reply : dict
         The backend's JSON reply (``{"ok": false, "error": ..., "kind": ...}``).
@@ -103,10 +104,15 @@ class Client:
     def request(self, command: str, args: dict | None = None) -> dict:
         """Send one command; return the backend's reply (``ok`` true or false).
 
-        Raises :class:`BackendError` only when no JSON reply came back.
+        An ``evaluate`` with ``wait`` seconds gets that much longer to answer than
+        ``timeout``. Raises :class:`BackendError` only when no JSON reply came back.
         """
-        body = json.dumps({"command": command, "args": args or {}}).encode("utf-8")
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        args = args or {}
+        body = json.dumps({"command": command, "args": args}).encode("utf-8")
+        timeout = self.timeout
+        if command == "evaluate" and isinstance(args.get("wait"), (int, float)):
+            timeout += args["wait"]
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         try:
             conn.request("POST", COMMAND_PATH, body=body, headers={
                 "Authorization": f"Bearer {self.token}",
@@ -119,7 +125,7 @@ class Client:
                                "process?)") from None
         except TimeoutError:
             raise BackendError(f"the backend on {self.host}:{self.port} did not answer within "
-                               f"{self.timeout:g} s") from None
+                               f"{timeout:g} s") from None
         except (OSError, http.client.HTTPException) as exc:
             raise BackendError(f"cannot talk to {self.host}:{self.port}: {exc}") from None
         finally:
@@ -201,11 +207,16 @@ def add_console_commands(sub) -> None:
     _leaf(sub, "pause", "pause training at the next batch boundary", lambda a: ("pause", {}))
     _leaf(sub, "resume", "resume a paused run", lambda a: ("resume", {}))
     p = _leaf(sub, "evaluate", "evaluate a watched loader (training pauses for it)",
-              lambda a: ("evaluate", {"loader": a.loader, "tags": a.tags, "resume": a.resume}))
+              lambda a: ("evaluate", {"loader": a.loader, "tags": a.tags, "resume": a.resume,
+                                      "wait": a.wait}))
     p.add_argument("loader", help="a watched loader's name or origin (val_loader, val)")
     p.add_argument("--tags", nargs="+", action="extend", metavar="TAG", default=None,
                    help="only samples having every tag ('name' or 'name=value')")
     p.add_argument("--resume", action="store_true", help="resume training afterwards")
+    p.add_argument("--wait", nargs="?", type=argtypes.positive_seconds, const=DEFAULT_WAIT,
+                   default=None, metavar="SECONDS",
+                   help="wait for the result and print its summary line (at most SECONDS, "
+                        f"default {DEFAULT_WAIT:g}); exit 1 unless it finished")
 
     hp = sub.add_parser("hp", help="read or set hyperparameters",
                         description="read or set hyperparameters by dotted path")
@@ -344,7 +355,10 @@ def _run_one(client: Client, command: str, cargs: dict, as_json: bool, stdout, s
             message = f"refused: {message}"
         print(f"weightslab-nb cli: error: {message}", file=stderr, flush=True)
         return EXIT_FAILED
-    print(render(command, reply.get("result")), file=stdout, flush=True)
+    result = reply.get("result")
+    print(render(command, result), file=stdout, flush=True)
+    if command == "evaluate" and cargs.get("wait") is not None and result["state"] != "done":
+        return EXIT_FAILED  # waited for a result that did not come
     return EXIT_OK
 
 
@@ -360,7 +374,7 @@ HELP = """\
 commands:
   status                               training state, step, epoch, samples
   pause | resume                       pause at the next batch boundary / continue
-  evaluate LOADER [--tags T...] [--resume]
+  evaluate LOADER [--tags T...] [--resume] [--wait [SECONDS]]
                                        evaluate a watched loader (training pauses for it)
   hp get [PATH]                        a hyperparameter (all without PATH)
   hp set PATH VALUE                    set one (VALUE as JSON/YAML: 0.001, true, [1, 2])
@@ -488,17 +502,28 @@ def _render_status(r: dict) -> str:
     return "\n".join(lines)
 
 
-def _render_control(verb: str):
-    def render_(r: dict) -> str:
-        return f"{verb} (state: {r['state']}, step {r['step']})"
-    return render_
+def _render_control(r: dict) -> str:
+    # the reply leaves before the training thread reacts: name the transition under way
+    state, step, pausing = r["state"], r["step"], r["pause_requested"]
+    if state == "paused":
+        return f"paused at step {step}" if pausing else f"resuming from step {step}"
+    if state == "running":
+        return (f"pausing at the next batch boundary (step {step})" if pausing
+                else f"running (step {step})")
+    return f"{state} at step {step}" + (" (pause requested: the next run starts paused)"
+                                        if pausing else "")
 
 
 def _render_evaluate(r: dict) -> str:
-    tags = f" (tags: {', '.join(r.get('tags') or [])})" if r.get("tags") else ""
-    ident = f" #{r['id']}" if r.get("id") is not None else ""
-    return (f"evaluation{ident} of {r.get('loader_name')!r}{tags} requested "
-            f"(state: {r.get('state', 'pending')}); training pauses for it")
+    if r["state"] == "done":
+        return r["summary"]
+    tags = f" (tags: {', '.join(r['tags'])})" if r["tags"] else ""
+    what = f"evaluation #{r['id']} of {r['loader_name']!r}{tags}"
+    if r["state"] in ("pending", "running"):
+        done, total = r["progress"]
+        progress = f", {done}/{total} batches" if r["state"] == "running" else ""
+        return f"{what} requested (state: {r['state']}{progress}); training pauses for it"
+    return f"{what} {r['state'].replace('_', ' ')}: {r['error']}"
 
 
 def _render_hp_get(r: dict) -> str:
@@ -565,8 +590,8 @@ def _render_commands(r: dict) -> str:
 
 _RENDER = {
     "status": _render_status,
-    "pause": _render_control("pause requested"),
-    "resume": _render_control("resumed"),
+    "pause": _render_control,
+    "resume": _render_control,
     "evaluate": _render_evaluate,
     "hp_get": _render_hp_get,
     "hp_set": _render_hp_set,

@@ -13,7 +13,8 @@ command            args (``?`` optional)
 ``status``         —
 ``pause``          —
 ``resume``         —
-``evaluate``       ``loader`` str, ``tags?`` list of str, ``resume?`` bool
+``evaluate``       ``loader`` str, ``tags?`` list of str, ``resume?`` bool, ``wait?`` seconds
+                   (answer when the evaluation finished, at most that long)
 ``hp_get``         ``path?`` str (dotted; None: all), ``name?`` str (which watched dict)
 ``hp_set``         ``path`` str, ``value`` any JSON value, ``name?`` str
 ``tag_add``        ``tag`` str, ``ids`` list of int/str
@@ -36,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 MAX_IDS = 1_000_000
+MAX_WAIT = 3600.0  # seconds an ``evaluate`` request may hold its reply
 
 _MISSING = object()
 
@@ -47,9 +49,9 @@ class CommandError(Exception):
     ----------
     status : int
         The HTTP status the backend answers with: 400 malformed request (unknown command, bad
-        argument types), 422 refused by the session, 501 not available in this version.
+        argument types), 422 refused by the session.
     kind : str
-        ``"bad_request"``, ``"unavailable"``, or the session's exception class name
+        ``"bad_request"``, or the session's exception class name
         (``"ValueError"``, ``"UnknownSampleError"``, ...).
     """
 
@@ -94,6 +96,12 @@ def _check(kind: str, name: str, value):
             return value
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise bad("a list of strings or null")
+    elif kind == "opt_seconds":
+        if value is None:
+            return value
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                not math.isfinite(value) or not 0 < value <= MAX_WAIT:
+            raise bad(f"a number of seconds in (0, {MAX_WAIT}] or null")
     elif kind == "json":
         if isinstance(value, float) and not math.isfinite(value):
             raise bad("a finite number")
@@ -156,20 +164,20 @@ def _status(session, a) -> dict:
     return out
 
 
-def _evaluation_state(session) -> dict | None:
-    ev = getattr(session, "evaluation", None)
-    if ev is None:
-        return None
-    running = getattr(ev, "running", None)
-    history = getattr(ev, "history", None) or []
+def _evaluation_state(session) -> dict:
+    ev = session.evaluation
+    running = ev.running
     return {"running": _request_dict(running) if running is not None else None,
-            "last": _request_dict(history[-1]) if history else None}
+            "last": _request_dict(ev.history[-1]) if ev.history else None}
 
 
 def _request_dict(req) -> dict:
     keys = ("id", "loader_name", "tags", "state", "step", "error", "result", "summary",
             "progress")
-    return {k: getattr(req, k) for k in keys if hasattr(req, k)}
+    out = {k: getattr(req, k) for k in keys}
+    out["tags"] = list(out["tags"])
+    out["progress"] = list(out["progress"])
+    return out
 
 
 def _pause(session, a) -> dict:
@@ -183,18 +191,13 @@ def _resume(session, a) -> dict:
 
 
 def _evaluate(session, a) -> dict:
-    request = getattr(session, "request_evaluation", None)
-    if request is None:
-        raise CommandError("evaluate: evaluation is not available in this version of "
-                           "weightslab_nb", status=501, kind="unavailable")
-    kwargs = {"tags": a["tags"]}
-    if a["resume"]:
-        kwargs["resume"] = True
-    req = request(a["loader"], **kwargs)
-    out = _request_dict(req)
-    out.setdefault("loader_name", a["loader"])
-    out.setdefault("tags", a["tags"] or [])
-    return out
+    """Queue the evaluation; with ``wait`` (seconds), answer once it finished or that time has
+    passed (the reply's ``state`` tells which). The wait holds this request's own server
+    thread only: other commands are served meanwhile."""
+    req = session.request_evaluation(a["loader"], tags=a["tags"], resume=a["resume"])
+    if a["wait"] is not None:
+        req.wait(a["wait"])
+    return _request_dict(req)
 
 
 def _hp_handle(session, name):
@@ -232,14 +235,10 @@ def _hp_get(session, a) -> dict:
 
 
 def _pending(hp, path: str | None = None) -> list:
-    """Requested changes not applied yet (handles that queue them for the batch boundary)."""
-    pending = getattr(hp, "pending", None)
-    if not callable(pending):
-        return []
-    rows = [dict(r) for r in pending()]
+    """Requested changes not applied yet (they wait for the training thread's batch boundary)."""
+    rows = hp.pending()
     if path is not None:
-        rows = [r for r in rows if r.get("key") == path or
-                str(r.get("key", "")).startswith(path + ".")]
+        rows = [r for r in rows if r["key"] == path or r["key"].startswith(path + ".")]
     return rows
 
 
@@ -249,13 +248,7 @@ def _hp_set(session, a) -> dict:
     hp = _hp_handle(session, a["name"])
     _check_path(a["path"])
     previous = hp.get_path(a["path"], None)
-    request = getattr(hp, "request", None)
-    if callable(request):
-        applied = request(a["path"], a["value"], source="cli")
-        applied = True if applied is None else bool(applied)
-    else:
-        hp.set_path(a["path"], a["value"])
-        applied = True
+    applied = hp.request(a["path"], a["value"], source="cli")
     return {"path": a["path"], "requested": a["value"], "applied": applied,
             "value": hp.get_path(a["path"], None), "previous": previous}
 
@@ -319,7 +312,8 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
     Command("pause", (), _pause, "pause training at the next batch boundary"),
     Command("resume", (), _resume, "resume a paused run"),
     Command("evaluate", (Param("loader", "str"), Param("tags", "opt_str_list", False),
-                         Param("resume", "bool", False, False)), _evaluate,
+                         Param("resume", "bool", False, False),
+                         Param("wait", "opt_seconds", False)), _evaluate,
             "evaluate a watched loader (optionally only samples having every tag)"),
     Command("hp_get", (Param("path", "opt_str", False), Param("name", "opt_str", False)),
             _hp_get, "read a hyperparameter (dotted path) or all of them"),
@@ -367,8 +361,8 @@ def execute(session, payload) -> object:
     Raises
     ------
     CommandError
-        400 for a malformed request, 422 when the session refused it (its message), 501 for
-        a feature this version does not have. Nothing was changed in either case.
+        400 for a malformed request, 422 when the session refused it (its message). Nothing
+        was changed in either case.
     """
     command, args = parse_request(payload)
     if session.closed:
