@@ -32,8 +32,10 @@ from weightslab_nb.demo import digits_dataset, digits_mlp, train_digits  # noqa:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=10)
-    parser.add_argument("--every", type=int, default=40)
+    parser.add_argument("--requests", type=int, default=10,
+                        help="evaluations to request (default: %(default)s)")
+    parser.add_argument("--every", type=int, default=40,
+                        help="training steps between two requests (default: %(default)s)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     images, labels = digits_dataset().tensors

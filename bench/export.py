@@ -30,7 +30,8 @@ BATCH = 1_000
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--rows", type=int, default=1_000_000,
+                        help="history rows to export (default: %(default)s)")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory(prefix="wl-export-") as tmp:

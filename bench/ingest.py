@@ -70,9 +70,12 @@ def ingest_parquet(path: Path, rows: int, batch: int, samples: int) -> float:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, default=5_000_000)
-    parser.add_argument("--batch", type=int, default=10_000)
-    parser.add_argument("--samples", type=int, default=100_000)
+    parser.add_argument("--rows", type=int, default=5_000_000,
+                        help="per-sample history rows to record (default: %(default)s)")
+    parser.add_argument("--batch", type=int, default=10_000,
+                        help="rows per recorded batch (default: %(default)s)")
+    parser.add_argument("--samples", type=int, default=100_000,
+                        help="distinct sample ids (default: %(default)s)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory(prefix="wl-ingest-") as tmp:

@@ -41,8 +41,10 @@ def held(build):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--samples", type=int, default=1_000_000)
-    parser.add_argument("--signals", type=int, default=10)
+    parser.add_argument("--samples", type=int, default=1_000_000,
+                        help="samples in the table (default: %(default)s)")
+    parser.add_argument("--signals", type=int, default=10,
+                        help="signal columns (default: %(default)s)")
     args = parser.parse_args(argv)
     n, k = args.samples, args.signals
     rng = np.random.default_rng(0)

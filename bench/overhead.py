@@ -168,7 +168,7 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=300, help="steps per loop per round")
     parser.add_argument("--rounds", type=int, default=5, help="rounds (each runs both loops)")
     parser.add_argument("--warmup", type=int, default=50, help="untimed steps of each loop first")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="torch seed (default: %(default)s)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     parser.add_argument("--dynamic-signal", action="store_true",
                         help="also subscribe a batched dynamic signal to the per-sample loss "

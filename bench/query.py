@@ -30,9 +30,12 @@ BATCH = 10_000
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, default=10_000_000)
-    parser.add_argument("--samples", type=int, default=100_000)
-    parser.add_argument("--queries", type=int, default=50)
+    parser.add_argument("--rows", type=int, default=10_000_000,
+                        help="history rows to query (default: %(default)s)")
+    parser.add_argument("--samples", type=int, default=100_000,
+                        help="distinct sample ids (default: %(default)s)")
+    parser.add_argument("--queries", type=int, default=50,
+                        help="timed queries (default: %(default)s)")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory(prefix="wl-query-") as tmp:
