@@ -24,7 +24,8 @@ class UnknownSampleError(KeyError):
 
     def __str__(self) -> str:
         shown = ", ".join(repr(m) for m in self.missing)
-        more = f" (and {self.total - len(self.missing)} more)" if self.total > len(self.missing) else ""
+        hidden = self.total - len(self.missing)
+        more = f" (and {hidden} more)" if hidden > 0 else ""
         return (f"{self.argument}: {self.total} unknown sample id(s): {shown}{more}. "
                 "Ids come from a watched loader (the dataset index or the ids the dataset "
                 "provides); see session.dataframe for the known ids.")

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from weightslab_nb.ledger.sample_table import bare_signal_name
 from weightslab_nb.watch.batches import unpack_batch
 
 if TYPE_CHECKING:
@@ -358,7 +359,7 @@ class EvaluationController:
                 session._enqueue(name, rows, values, preds, targets, req.step, False, exp=exp)
         stats = buffer.summary()
         for name, (mean, vmin, vmax, count) in stats.items():
-            session.history.append_marker(session.history.signal_id(_history_name(name)),
+            session.history.append_marker(session.history.signal_id(bare_signal_name(name)),
                                           req.step, mean, vmin, vmax, count, exp)
         req.result = {name: s[0] for name, s in stats.items()}
         values = ", ".join(f"{k}={v:.4f}" for k, v in req.result.items()) or \
@@ -413,7 +414,3 @@ def eval_fn(fn=None, *, session: "Session | None" = None):
         return f
 
     return register if fn is None else register(fn)
-
-
-def _history_name(name: str) -> str:
-    return name[len("signals//"):] if name.startswith("signals//") else name

@@ -4,6 +4,18 @@ Module-level functions (``wl.tag_samples(...)``) act on the *current* session, c
 use. Tests and advanced users create their own (``Session(root_log_dir=...)``) and call the same
 methods on it. Every mutation takes ``session.lock`` for a vectorised write only, never across
 user code, I/O or a flush.
+
+The class is assembled from one mixin per concern, each in its own module:
+
+* :class:`~weightslab_nb.ledger.recording.BatchRecording`: recording values (the hot path) and
+  applying them in bulk (``drain``);
+* :class:`~weightslab_nb.ledger.tagging.SampleTagging`: tags, categorical tags, discards;
+* :class:`~weightslab_nb.history.queries.HistoryQueries`: history queries and series;
+* :class:`~weightslab_nb.persistence.RunPersistence`: the run directory (restore, snapshots,
+  checkpoints).
+
+This module keeps the state itself (``__init__``), the lifecycle, watching, the experiment hash,
+the table views the panels read and training control.
 """
 
 from __future__ import annotations
@@ -23,23 +35,19 @@ from weightslab_nb import steering
 from weightslab_nb.control import Controller, TrainingHandle
 from weightslab_nb.experiment import data_state_digest, default_root_log_dir, experiment_hash
 from weightslab_nb.history import HistoryStore
-from weightslab_nb.errors import UnknownSampleError
-from weightslab_nb.ledger.ids import SampleId, normalize_ids
+from weightslab_nb.history.queries import HistoryQueries
+from weightslab_nb.ledger.ids import normalize_ids
+from weightslab_nb.ledger.pending import BatchQueue
 from weightslab_nb.ledger.query import GridPage, GridQuery, page_rows, select_rows, sortable_columns
+from weightslab_nb.ledger.recording import BatchRecording
 from weightslab_nb.ledger.registry import Registry
-from weightslab_nb.ledger.sample_table import SampleTable, signal_column, tag_column
+from weightslab_nb.ledger.sample_table import SampleTable
 from weightslab_nb.ledger.selection import HighlightBus, Selection
-from weightslab_nb.ledger.pending import (BatchQueue, PendingBatch, PreparedBatch, check_values,
-                                          detach, last_wins)
-from weightslab_nb.ledger.sample_table import annotation_ids
-from weightslab_nb.watch.batches import class_predictions, per_sample, scalar_targets, to_values
-from weightslab_nb.watch.data import last_batch_rows
+from weightslab_nb.ledger.tagging import SampleTagging
+from weightslab_nb.persistence import RunPersistence
 
 log = logging.getLogger(__name__)
 
-TAG_MODES = ("add", "remove", "set")
-UNASSIGNED_ORIGIN = "unassigned"
-HISTORY_STATS = ("mean", "last", "max", "min", "count")
 NO_EXPERIMENT = -1  # history rows recorded before any model or hyperparameters were watched
 
 
@@ -54,7 +62,7 @@ class ChangeCounters:
     hyperparameters: int = 0
 
 
-class Session:
+class Session(BatchRecording, SampleTagging, HistoryQueries, RunPersistence):
     """All state of one training run: watched objects, samples, history and training control.
 
     Parameters
@@ -141,28 +149,6 @@ class Session:
                                f"{self._root_log_dir}; set the directory before training starts")
         self._root_log_dir = path
         self._restore_if_present()
-
-    def _restore_if_present(self) -> None:
-        """Load the run stored under ``root_log_dir``, if any (only into an empty session)."""
-        from weightslab_nb.ledger import persist
-
-        with self.lock:
-            if len(self.table) or self.history.connected:
-                return
-            restored = self.history.restore()
-            if restored is None:
-                return
-            samples, last_step = restored
-            for start, end in _runs(samples):
-                _, annotation, origin = samples[start]
-                self.table.add_samples([s for s, _, _ in samples[start:end]], origin, annotation)
-            step = persist.restore(self._root_log_dir, self.table)
-            self.controller.step = max(last_step, step or 0)
-            self._persisted = (self.changes.table, self.changes.tags, self.table.discard_version)
-            self.changes.table += 1
-            self.changes.tags += 1
-            self._refresh_experiment_hash()
-            self.changes.history += 1
 
     @property
     def closed(self) -> bool:
@@ -295,57 +281,7 @@ class Session:
             "step": self.controller.step, "hyperparameters": hp, "models": models,
             "discarded": int(self.table.discarded[: len(self.table)].sum()), "tags": tags})
 
-    # ---------------------------------------------------------------- persistence
-    def _before_flush(self) -> None:
-        """Run by every history flush (writer thread, close): apply queued batches, then save
-        the manifest and, when the ledger changed, a snapshot of it."""
-        from weightslab_nb.experiment import Manifest
-        from weightslab_nb.ledger import persist
-
-        self.drain()
-        with self.lock:
-            entries, self._manifest_pending = self._manifest_pending, []
-            state = (self.changes.table, self.changes.tags, self.table.discard_version)
-            # registering samples alone is not worth a file; recordings, tags and discards are
-            worth = self.history.has_data() or state[1:] != self._persisted[1:]
-            due = state != self._persisted and worth and (
-                self._closed or time.monotonic() >= self._next_snapshot)
-            if due:
-                cols, registry = persist.snapshot(self.table)
-                step = self.controller.step
-        if not (entries or due) or not (due or self.history.has_data()):
-            self._manifest_pending[:0] = entries
-            return
-        if entries:
-            Manifest(self.root_log_dir).record(
-                [{k: v for k, v in e.items() if k != "recorded_before"} for e in entries])
-        if due:
-            started = time.monotonic()
-            persist.save(self.root_log_dir, cols, registry, step)
-            self._persisted = state
-            # keep snapshots to a small share of the time: at least 5 s apart
-            self._next_snapshot = time.monotonic() + max(5.0, 20 * (time.monotonic() - started))
-
-    def save_checkpoint(self) -> Path:
-        """Save every watched model's and optimizer's state now; return the file.
-
-        The file is ``<root_log_dir>/checkpoints/<experiment hash>/step_<step>.pt``. Call it
-        between steps (from the training loop, or while paused) for a consistent state.
-        """
-        from weightslab_nb.experiment import save_checkpoint
-
-        return save_checkpoint(self.root_log_dir, self._exp_hash, self.controller.step,
-                               self.registry.all("model"), self.registry.all("optimizer"))
-
-    def load_checkpoint(self, path: str | Path) -> int:
-        """Load a checkpoint into the watched models and optimizers (by name); return its step.
-
-        Raises ``KeyError`` if a watched model or optimizer is missing from the file.
-        """
-        from weightslab_nb.experiment import load_checkpoint
-
-        return load_checkpoint(Path(path), self.registry.all("model"),
-                               self.registry.all("optimizer"))
+    # ---------------------------------------------------------------- steps and samples
 
     def _after_step(self, step: int) -> None:
         """Called by training loaders after each step: pending hyperparameter changes, then
@@ -381,544 +317,8 @@ class Session:
             codes = self.table.origin_code[start:n]
             return ids, annotations, [self.table.origins[c] for c in codes]
 
-    # ---------------------------------------------------------------- recording (hot path)
-    def record_batch(self, name: str, batch_ids, values, preds=None, targets=None,
-                     step: int | None = None, log: bool = True) -> None:
-        """Record one per-sample value for each sample of a batch.
+    # ---------------------------------------------------------------- signals, evaluation, exports
 
-        Parameters
-        ----------
-        name : str
-            Signal name; the table column is ``signals//<name>``.
-        batch_ids : LongTensor, ndarray or sequence of int/str, length B
-        values : Tensor, ndarray or sequence, shape ``[B]`` or ``[B, ...]`` (averaged per sample)
-        preds, targets : optional
-            ``[B, C]`` scores or ``[B]`` values; ``[B]`` targets. Stored as ``prediction`` /
-            ``target`` when they have one value per sample, ignored otherwise.
-        step : int, optional
-            Defaults to the current training step.
-        log : bool, default True
-            Also record the batch mean/min/max as one global point.
-
-        Shapes are checked at once; the conversion to numpy and the writes happen when the
-        batch is applied, in bulk, by the next reader or the history writer (within
-        ``flush_interval``). Tensors are referenced until then, not copied: do not modify them
-        in place after recording (losses and model outputs never are in an ordinary loop).
-
-        Raises
-        ------
-        UnknownSampleError
-            If an id was never registered by a watched loader (nothing is recorded).
-        ValueError
-            If ``values`` does not have one entry per id.
-        """
-        rows = last_batch_rows(self, batch_ids)
-        if rows is None:
-            rows = self.table.rows_for(batch_ids, argument="batch_ids")
-        values = check_values(values, len(rows), f"values (signal {name!r})")
-        buffer = self.evaluation.buffer
-        if buffer is not None and buffer.thread is threading.current_thread():
-            buffer.add_samples(name, rows, per_sample(to_values(values, name), len(rows), name),
-                               class_predictions(detach(preds), len(rows)),
-                               scalar_targets(detach(targets), len(rows)))
-            return  # evaluation mode: kept apart from the training curves until the pass ends
-        self._enqueue(name, rows, values, detach(preds), detach(targets), step, log)
-
-    def _sink(self, name: str) -> tuple[str, int]:
-        """(table column, history signal id) of a signal name, cached."""
-        sink = self._sinks.get(name)
-        if sink is None:
-            column = signal_column(name)
-            sink = self._sinks[name] = (column, self.history.signal_id(_history_name(column)))
-        return sink
-
-    def _enqueue(self, name, rows, values, preds, targets, step, log, exp=None) -> None:
-        """Hand a validated batch over to the queue (the hot path: no conversion, no lock
-        beyond one list append). ``exp`` overrides the current experiment id."""
-        column, sig = self._sink(name)
-        if self._loss_column is None:
-            self._loss_column = column
-        step = self.controller.step if step is None else int(step)
-        self._pending.put(PendingBatch(column, sig, rows, values, preds, targets, step,
-                                       self._exp_id if exp is None else exp, log))
-        self.changes.table += 1
-        if log:
-            self.changes.history += 1
-        self.history.wake_soon()
-
-    def drain(self) -> None:
-        """Apply every batch recorded so far to the sample table and history buffers.
-
-        Readers call it before reading; the history writer calls it before each flush. Values
-        that dynamic signals record while a drain runs are applied too (a few rounds at most).
-        Must not be called while holding ``session.lock``.
-        """
-        for _ in range(4):
-            if not self._pending.drain(self._apply_batches) or not len(self._pending):
-                return
-
-    def _apply_batches(self, batches: list[PreparedBatch]) -> None:
-        by_column: dict[str, list[PreparedBatch]] = {}
-        for p in batches:
-            by_column.setdefault(p.batch.column, []).append(p)
-        with self.lock:
-            for column, group in by_column.items():
-                rows = np.concatenate([p.batch.rows for p in group])
-                values = np.concatenate([p.values for p in group])
-                steps = np.concatenate([np.full(len(p.values), p.batch.step) for p in group])
-                rows_l, values_l, steps_l = last_wins(rows, values, steps)
-                self.table.write_signal(rows_l, column, values_l)
-                self.table.last_step[rows_l] = steps_l
-            for attr in ("preds", "targets"):
-                known = [p for p in batches if getattr(p, attr) is not None]
-                if known:
-                    rows, values = last_wins(np.concatenate([p.batch.rows for p in known]),
-                                             np.concatenate([getattr(p, attr) for p in known]))
-                    column = "prediction" if attr == "preds" else "target"
-                    self.table.write_column(column, rows, values)
-        for p in batches:
-            b = p.batch
-            self.history.append_samples(b.signal, b.step, b.rows, p.values, b.exp, p.stats)
-        for listener in self._applied_listeners:
-            try:  # e.g. dynamic signals; they may call session methods (drain re-enters)
-                listener(batches)
-            except Exception:
-                log.exception("an applied-batch listener failed")
-
-    def add_applied_listener(self, listener) -> None:
-        """Call ``listener(batches)`` after each bulk apply, from the draining thread, with the
-        :class:`~weightslab_nb.ledger.pending.PreparedBatch` list just applied. No session lock
-        is held then: the listener may read and write through session methods."""
-        self._applied_listeners.append(listener)
-
-    def record_scalar(self, name: str, value: float, count: int = 1, vmin: float | None = None,
-                      vmax: float | None = None, step: int | None = None) -> None:
-        """Record one global point (mean ``value``, band ``[vmin, vmax]``) for ``name``."""
-        buffer = self.evaluation.buffer
-        if buffer is not None and buffer.thread is threading.current_thread():
-            buffer.add_scalar(name, value, value if vmin is None else vmin,
-                              value if vmax is None else vmax, count)
-            return
-        step = self.controller.step if step is None else int(step)
-        sig = self.history.signal_id(name)
-        self.history.append_global(sig, step, value, value if vmin is None else vmin,
-                                   value if vmax is None else vmax, count, self._exp_id)
-        self.changes.history += 1
-
-    def save_signals(self, signals: dict, batch_ids, preds_raw=None, targets=None, preds=None,
-                     step: int | None = None, log: bool = True) -> None:
-        """Record per-sample signals of one batch, with optional predictions and targets.
-
-        Parameters
-        ----------
-        signals : dict[str, Tensor | ndarray | float]
-            Name -> values of shape ``[B]`` (``[B, ...]`` is averaged per sample; a scalar is
-            broadcast to the batch). Names may carry the ``signals//`` prefix or not.
-        batch_ids : sequence of int/str or LongTensor, length B
-            Ids not seen before are added (origin ``"unassigned"``).
-        preds_raw : ``[B, C]`` scores, optional
-            Their argmax is stored as the prediction when ``preds`` is not given.
-        targets : ``[B]``, optional
-        preds : ``[B]``, optional
-        step : int, optional
-            Defaults to the current training step.
-        log : bool, default True
-            Also record each signal's batch mean/min/max as a global curve point.
-
-        Raises
-        ------
-        TypeError, ValueError
-            Wrong types, or a signal whose first dimension is not B; nothing is recorded then.
-        """
-        if not isinstance(signals, dict) or not signals:
-            raise TypeError("signals: expected a non-empty dict of name -> values")
-        try:  # known ids: vectorised look-up
-            rows, ids = self.table.rows_for(batch_ids, argument="batch_ids"), None
-            n = len(rows)
-        except UnknownSampleError:
-            rows, ids = None, normalize_ids(batch_ids, "batch_ids")
-            n = len(ids)
-        checked = []
-        for name, values in signals.items():
-            if not isinstance(name, str) or not name:
-                raise TypeError(f"signals: names must be non-empty strings, got {name!r}")
-            checked.append((name, check_values(values, n, f"signals[{name!r}]")))
-        preds = detach(preds if preds is not None else preds_raw)
-        if rows is None:
-            with self.lock:
-                unknown = [s for s in ids if not self.table.has(s)]
-                self.table.add_samples(unknown, UNASSIGNED_ORIGIN)
-                rows = self.table.rows_for(ids, argument="batch_ids")
-        for i, (name, values) in enumerate(checked):
-            self._enqueue(name, rows, values, preds if i == 0 else None,
-                          detach(targets) if i == 0 else None, step, log)
-
-    def save_instance_signals(self, signals: dict, batch_ids, batch_idx, step: int | None = None,
-                              origin: str | None = None, targets=None, log: bool = True) -> None:
-        """Record per-instance values (detection boxes, segmentation masks) of one batch.
-
-        Parameters
-        ----------
-        signals : dict[str, Tensor | ndarray]
-            Name -> flat values, one per instance (length N, all instances of the batch).
-        batch_ids : sequence of int/str or LongTensor, length B
-            The sample id of each batch position.
-        batch_idx : sequence of int or LongTensor, length N
-            For each instance, the batch position (0..B-1) of its sample.
-        step : int, optional
-            Defaults to the current training step.
-        origin : str, optional
-            Origin of samples not registered yet (default ``"unassigned"``); known samples keep
-            theirs.
-        targets : length-N sequence, optional
-            One target per instance; stored when each is a single number.
-        log : bool, default True
-            Also record each signal's mean/min/max over the instances as a global point.
-
-        Instances get annotation ids 1, 2, ... in the order they appear for each sample within
-        this call (annotation id 0 is the sample's own row); the values land at
-        ``(sample_id, annotation_id)`` rows of the sample table and in the instance history.
-
-        Raises
-        ------
-        ValueError
-            A ``batch_idx`` entry outside ``0..B-1`` or a signal whose length is not N; nothing
-            is recorded then.
-        TypeError
-            Non-numeric values or ids of the wrong type.
-        """
-        if not isinstance(signals, dict) or not signals:
-            raise TypeError("signals: expected a non-empty dict of name -> values")
-        ids = normalize_ids(batch_ids, "batch_ids")
-        positions = np.asarray(to_values(batch_idx, "batch_idx"))
-        if positions.ndim != 1 or not np.all(positions == np.round(positions)):
-            raise ValueError("batch_idx: expected a flat sequence of integer batch positions")
-        positions = positions.astype(np.int64)
-        if positions.size and (positions.min() < 0 or positions.max() >= len(ids)):
-            raise ValueError(f"batch_idx: positions must lie in 0..{len(ids) - 1}")
-        checked = [(name, check_values(values, len(positions), f"signals[{name!r}]"))
-                   for name, values in signals.items()]
-        annotation = annotation_ids(positions)
-        with self.lock:
-            unknown = [s for s in ids if not self.table.has(s)]
-            if unknown:
-                self.table.add_samples(unknown, origin or UNASSIGNED_ORIGIN)
-            sample_rows = self.table.rows_for(ids, argument="batch_ids")
-            rows = np.empty(len(positions), dtype=np.int64)
-            for ann in np.unique(annotation):
-                at = np.flatnonzero(annotation == ann)
-                for code in np.unique(self.table.origin_code[sample_rows[positions[at]]]):
-                    part = at[self.table.origin_code[sample_rows[positions[at]]] == code]
-                    rows[part] = self.table.add_samples([ids[p] for p in positions[part]],
-                                                        self.table.origins[code], int(ann))
-            self.changes.table += 1
-        for i, (name, values) in enumerate(checked):
-            self._enqueue(name, rows, values, None, detach(targets) if i == 0 else None, step,
-                          log)
-
-    # ---------------------------------------------------------------- tags and discards
-    def tag_samples(self, sample_ids, tag: str, mode: str = "add") -> None:
-        """Add, remove or set a boolean tag on samples.
-
-        Parameters
-        ----------
-        sample_ids : int, str or sequence of them
-        tag : str
-            Tag name; the table column is ``tag:<tag>``. Created by ``"add"``/``"set"``.
-        mode : {"add", "remove", "set"}, default "add"
-            ``"set"`` replaces the tag's membership within the origins of the given samples: they
-            have the tag afterwards, every other sample of those origins loses it. (The reference
-            implementation treats "set" as "add"; we implement what the word says.)
-
-        Raises
-        ------
-        UnknownSampleError
-            Unknown ids (nothing changes).
-        ValueError
-            Bad ``mode``, an empty tag name, ``"remove"`` of a tag that does not exist, or a
-            categorical tag's name.
-        """
-        if mode not in TAG_MODES:
-            raise ValueError(f"mode: expected one of {TAG_MODES}, got {mode!r}")
-        _check_name(tag, "tag")
-        with self.lock:
-            rows = self.table.rows_for(sample_ids)
-            if mode == "remove":
-                if tag_column(tag) not in self.table.bool_tags:
-                    raise ValueError(f"tag: no boolean tag named {tag!r}; known tags: "
-                                     f"{self.table.tag_names()}")
-                self.table.bool_tags[tag_column(tag)][rows] = False
-            else:
-                col = self.table.ensure_bool_tag(tag)
-                if mode == "set":
-                    origins = np.unique(self.table.origin_code[rows])
-                    col[: len(self.table)][np.isin(self.table.origin_code[: len(self.table)],
-                                                   origins)] = False
-                col[rows] = True
-            self.changes.table += 1
-            self.changes.tags += 1
-            self._refresh_experiment_hash()
-
-    def register_tag(self, name: str) -> None:
-        """Create an empty boolean tag (so panels can offer it before any sample has it)."""
-        _check_name(name, "name")
-        with self.lock:
-            self.table.ensure_bool_tag(name)
-            self.changes.tags += 1
-            self.changes.table += 1
-
-    def register_categorical_tag(self, name: str, values) -> None:
-        """Declare a categorical tag and its allowed values (extends an existing one).
-
-        Parameters
-        ----------
-        name : str
-        values : sequence of str
-            Non-empty, distinct strings; order is kept (panels show them in this order).
-
-        Raises
-        ------
-        TypeError, ValueError
-            Values that are not non-empty strings, or a name already used by a boolean tag.
-        """
-        _check_name(name, "name")
-        if isinstance(values, str) or not hasattr(values, "__iter__"):
-            raise TypeError(f"values: expected a list of strings, got {type(values).__name__}")
-        values = list(values)
-        for v in values:
-            if not isinstance(v, str) or not v:
-                raise TypeError(f"values: every value must be a non-empty string, got {v!r}")
-        with self.lock:
-            self.table.ensure_categorical(name, list(dict.fromkeys(values)))
-            self.changes.tags += 1
-            self.changes.table += 1
-
-    def set_categorical_tag(self, sample_ids, tag: str, value: str | None) -> None:
-        """Set one value of a categorical tag on samples; ``""`` or None clears it.
-
-        A value not yet registered is added to the tag's values; a tag not yet registered is
-        created.
-
-        Raises
-        ------
-        UnknownSampleError
-            Unknown ids (nothing changes).
-        TypeError, ValueError
-            A non-string value, or a name used by a boolean tag.
-        """
-        _check_name(tag, "tag")
-        if value is not None and not isinstance(value, str):
-            raise TypeError(f"value: expected a string, '' or None, got {type(value).__name__}")
-        with self.lock:
-            rows = self.table.rows_for(sample_ids)
-            cat = self.table.ensure_categorical(tag, [])
-            cat.codes[rows] = -1 if not value else cat.code_of(value)
-            self.changes.table += 1
-            self.changes.tags += 1
-            self._refresh_experiment_hash()
-
-    def discard_samples(self, sample_ids, discarded: bool = True) -> None:
-        """Mark samples as discarded (skipped by watched loaders from the next batch on) or
-        restore them with ``discarded=False``.
-
-        Raises
-        ------
-        UnknownSampleError
-            Unknown ids (nothing changes).
-        TypeError
-            ``discarded`` is not a bool.
-        """
-        if not isinstance(discarded, (bool, np.bool_)):
-            raise TypeError(f"discarded: expected True or False, got {discarded!r}")
-        with self.lock:
-            rows = self.table.rows_for(sample_ids)
-            self.table.set_discarded(rows, bool(discarded))
-            self.changes.table += 1
-            self._refresh_experiment_hash()
-
-    def get_samples_by_tag(self, tag: str, origin: str | None = "train",
-                           limit: int | None = None) -> list[SampleId]:
-        """Ids of samples having ``tag`` (a boolean tag, or any value of a categorical one).
-
-        Parameters
-        ----------
-        tag : str
-            ``"name"``, or ``"name=value"`` for one value of a categorical tag.
-        origin : str or None, default "train"
-            An origin or a loader name (``"train_loader"`` means ``"train"``); None for all.
-        limit : int, optional
-            At most this many ids, in table order.
-
-        Raises
-        ------
-        ValueError
-            Unknown tag or origin, or a negative limit.
-        """
-        from weightslab_nb.ledger.query import _tag_filter
-
-        with self.lock:
-            mask = _tag_filter(self.table, tag) & self._origin_mask(origin)
-            return self._ids_limited(mask, limit)
-
-    def get_discarded_samples(self, origin: str | None = "train",
-                              limit: int | None = None) -> list[SampleId]:
-        """Ids of discarded samples of ``origin`` (an origin or loader name; None for all)."""
-        with self.lock:
-            n = len(self.table)
-            mask = self.table.discarded[:n] & self._origin_mask(origin)
-            return self._ids_limited(mask, limit)
-
-    def resolve_origin(self, origin: str) -> str:
-        """The origin meant by ``origin``: itself, or the origin of a loader of that name.
-
-        Raises ``ValueError`` listing the known origins when neither matches.
-        """
-        if origin in self.table.origins:
-            return origin
-        loader = self.registry.all("data").get(origin)
-        if loader is not None:
-            return loader.origin
-        raise ValueError(f"origin: unknown origin {origin!r}; "
-                         f"known: {self.table.origins or 'none'}")
-
-    def _origin_mask(self, origin: str | None) -> np.ndarray:
-        n = len(self.table)
-        mask = self.table.annotation_id[:n] == 0
-        if origin is not None:
-            code = self.table.origins.index(self.resolve_origin(origin))
-            mask &= self.table.origin_code[:n] == code
-        return mask
-
-    def _ids_limited(self, mask: np.ndarray, limit: int | None) -> list[SampleId]:
-        if limit is not None and (not isinstance(limit, int) or limit < 0):
-            raise ValueError(f"limit: expected a non-negative int or None, got {limit!r}")
-        rows = np.flatnonzero(mask)
-        if limit is not None:
-            rows = rows[:limit]
-        return self.table.ids_of(rows)
-
-    # ---------------------------------------------------------------- history queries
-    def query_signal_history(self, signal_name: str, exp_hash: str | None = None) -> list[tuple]:
-        """Every per-sample value of a signal: ``[(sample_id, step, value, experiment_hash)]``.
-
-        Sorted by sample (table order) then step. ``exp_hash`` restricts to one run.
-        """
-        self.drain()
-        cols = self.history.query_samples(signal=_history_name(signal_name), exp_hash=exp_hash)
-        _, exps = self.history.names_by_id()
-        ids = self.table.sample_id[cols["row"]]
-        return [(sid, int(st), float(v), exps.get(int(e)))
-                for sid, st, v, e in zip(ids, cols["step"], cols["value"], cols["exp"])]
-
-    def query_sample_history(self, sample_id, signal_name: str | None = None,
-                             exp_hash: str | None = None) -> list[tuple]:
-        """The logged history of one sample: ``[(signal_name, step, value, experiment_hash)]``.
-
-        Sorted by signal then step.
-
-        Raises
-        ------
-        UnknownSampleError
-            If ``sample_id`` is not known.
-        """
-        rows = self.table.rows_for([sample_id], argument="sample_id")
-        self.drain()
-        cols = self.history.query_samples(rows=rows, signal=None if signal_name is None else
-                                          _history_name(signal_name), exp_hash=exp_hash)
-        sigs, exps = self.history.names_by_id()
-        return [(sigs[int(s)], int(st), float(v), exps.get(int(e)))
-                for s, st, v, e in zip(cols["signal"], cols["step"], cols["value"], cols["exp"])]
-
-    def query_instance_history(self, sample_id, annotation_id: int, signal_name: str | None = None,
-                               exp_hash: str | None = None) -> list[tuple]:
-        """The logged history of one instance: ``[(signal_name, step, value, experiment_hash)]``.
-
-        ``annotation_id`` is 1-based (0 is the sample's own row, see
-        :meth:`query_sample_history`). Sorted by signal then step.
-
-        Raises
-        ------
-        UnknownSampleError
-            If the ``(sample_id, annotation_id)`` pair is not known.
-        """
-        if isinstance(annotation_id, bool) or not isinstance(annotation_id, (int, np.integer)):
-            raise TypeError(f"annotation_id: expected an int, got {annotation_id!r}")
-        rows = self.table.rows_for([sample_id], annotation_id=int(annotation_id),
-                                   argument="sample_id/annotation_id")
-        self.drain()
-        cols = self.history.query_samples(rows=rows, signal=None if signal_name is None else
-                                          _history_name(signal_name), exp_hash=exp_hash)
-        sigs, exps = self.history.names_by_id()
-        return [(sigs[int(s)], int(st), float(v), exps.get(int(e)))
-                for s, st, v, e in zip(cols["signal"], cols["step"], cols["value"], cols["exp"])]
-
-    def history_frame(self, layer: str, signals=None, exp_hash: str | None = None,
-                      sample_ids=None, annotation_ids=None):
-        """One history layer as a pandas DataFrame (the source of ``write_history``).
-
-        Parameters
-        ----------
-        layer : {"global", "sample", "instance"}
-        signals : str or list of str, optional
-            Keep these signal names only.
-        exp_hash : str, optional
-            Keep one run; None keeps every run.
-        sample_ids, annotation_ids : optional
-            Keep these samples / annotation ids (ignored by the global layer; annotation ids
-            only filter the instance layer). Unknown ids match nothing.
-
-        Returns
-        -------
-        DataFrame
-            global: ``graph_name, experiment_hash, step, metric_value, metric_min, metric_max,
-            count``; sample: ``graph_name, experiment_hash, sample_id, step, metric_value``;
-            instance: the sample columns plus ``annotation_id``. Global rows are sorted by name
-            and step; the others by sample-table row (the order samples were registered),
-            signal and step.
-        """
-        import pandas as pd
-
-        if layer not in ("global", "sample", "instance"):
-            raise ValueError(f"layer: expected 'global', 'sample' or 'instance', got {layer!r}")
-        names = [signals] if isinstance(signals, str) else \
-            (None if signals is None else list(signals))
-        self.drain()
-        sig_names, exps = self.history.names_by_id()
-        name_of = _lookup_array(sig_names)
-        hash_of = _lookup_array(exps)  # index -1 (no experiment) gives None
-        if layer == "global":
-            parts = [self.history.query_global(_history_name(n), exp_hash) for n in names] \
-                if names is not None else [self.history.query_global(None, exp_hash)]
-            parts = parts or [self.history.query_global("", None)]  # no names: no rows
-            cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-            frame = pd.DataFrame({
-                "graph_name": name_of[cols["signal"]],
-                "experiment_hash": hash_of[cols["exp"]],
-                "step": cols["step"], "metric_value": cols["mean"], "metric_min": cols["min"],
-                "metric_max": cols["max"], "count": cols["count"]})
-            return frame.sort_values(["graph_name", "step"], kind="stable", ignore_index=True)
-        cols = self.history.query_samples(exp_hash=exp_hash)
-        with self.lock:
-            ann = self.table.annotation_id[cols["row"]]
-            keep = ann == 0 if layer == "sample" else ann >= 1
-            if names is not None:
-                wanted = [self.history._signal_ids.get(_history_name(n), -1) for n in names]
-                keep &= np.isin(cols["signal"], wanted)
-            if sample_ids is not None:
-                wanted_ids = set(normalize_ids(sample_ids, "sample_id"))
-                keep &= np.fromiter((s in wanted_ids for s in self.table.sample_id[cols["row"]]),
-                                    dtype=bool, count=len(keep))
-            if layer == "instance" and annotation_ids is not None:
-                keep &= np.isin(ann, np.atleast_1d(np.asarray(annotation_ids, dtype=np.int64)))
-            rows = cols["row"][keep]
-            data = {"graph_name": name_of[cols["signal"][keep]],
-                    "experiment_hash": hash_of[cols["exp"][keep]],
-                    "sample_id": self.table.sample_id[rows].tolist()}
-            if layer == "instance":
-                data["annotation_id"] = self.table.annotation_id[rows].astype(np.int64)
-        data["step"] = cols["step"][keep]
-        data["metric_value"] = cols["value"][keep]
-        return pd.DataFrame(data)
 
     def signal(self, name=None, subscribe_to=None, compute_every_n_steps: int = 1,
                include_history: bool = False, include_history_metadata: bool = False,
@@ -1036,29 +436,6 @@ class Session:
         with self.lock:
             return [s for s in ids if not self.table.has(s)]
 
-    def global_signal_names(self) -> list[str]:
-        """Signals with at least one curve point, in the order they first appeared."""
-        self.drain()
-        return self.history.global_names()
-
-    def global_series(self, name: str, start: int = 0) -> dict[str, np.ndarray]:
-        """Points ``start...`` of a signal's curve: ``step, mean, min, max, count, exp`` arrays."""
-        self.drain()
-        return self.history.global_series(name, start)
-
-    def tag_summary(self) -> dict:
-        """Counts per tag: ``{"boolean": {name: n},
-        "categorical": {name: {"values": [...], "counts": {value: n}}}}``."""
-        with self.lock:
-            n = len(self.table)
-            out = {"boolean": {c[4:]: int(a[:n].sum()) for c, a in self.table.bool_tags.items()},
-                   "categorical": {}}
-            for c, cat in self.table.cat_tags.items():
-                counts = np.bincount(cat.codes[:n][cat.codes[:n] >= 0], minlength=len(cat.values))
-                out["categorical"][c[4:]] = {"values": list(cat.values),
-                                             "counts": dict(zip(cat.values, counts.tolist()))}
-            return out
-
     def grid_page(self, query: GridQuery) -> GridPage:
         """One page of the sample grid (see :class:`~weightslab_nb.ledger.query.GridQuery`).
 
@@ -1079,54 +456,6 @@ class Session:
             return GridPage(total=total, active=active, matched=len(rows),
                             loss_column=self._loss_column, columns=sortable_columns(self.table),
                             rows=page_rows(self.table, page, self._loss_column))
-
-    def history_statistic(self, signal: str, stat: str) -> np.ndarray:
-        """One value per sample-table row: ``stat`` of each row's history of ``signal``.
-
-        Parameters
-        ----------
-        signal : str
-            Signal name, with or without the ``signals//`` prefix.
-        stat : {"mean", "last", "max", "min", "count"}
-
-        Returns
-        -------
-        ndarray, float64, length = number of table rows (NaN where a row has no history).
-
-        Raises
-        ------
-        ValueError
-            Unknown statistic or signal.
-        """
-        if stat not in HISTORY_STATS:
-            raise ValueError(f"stat: expected one of {HISTORY_STATS}, got {stat!r}")
-        name = _history_name(signal)
-        if name not in self.history.signal_names():
-            raise ValueError(f"signal: no history for {signal!r}; known: "
-                             f"{self.history.signal_names()}")
-        self.drain()
-        return self.history.sample_stats(name, len(self.table))[stat].astype(np.float64)
-
-    def sample_series(self, sample_ids, signal: str, max_points: int = 64) -> dict:
-        """Recent history of each sample, for sparklines: ``{sample_id: (steps, values)}``.
-
-        At most the last ``max_points`` points per sample (int64 steps, float64 values); samples
-        without history map to empty arrays. Unknown ids raise ``UnknownSampleError``.
-        """
-        rows = self.table.rows_for(sample_ids)
-        self.drain()
-        cols = self.history.query_samples(rows=rows, signal=_history_name(signal))
-        out = {}
-        for sid, row in zip(self.table.ids_of(rows), rows.tolist()):
-            mine = cols["row"] == row
-            out[sid] = (cols["step"][mine][-max_points:], cols["value"][mine][-max_points:])
-        return out
-
-    def samples_at_step(self, signal: str, step: int) -> list:
-        """Ids of the samples that recorded ``signal`` at training step ``step`` (its batch)."""
-        self.drain()
-        cols = self.history.query_samples(signal=_history_name(signal), step=int(step))
-        return self.table.ids_of(np.unique(cols["row"]))
 
     def sample_input(self, sample_id):
         """The inputs part of ``dataset[i]`` for a sample (for thumbnails and signals).
@@ -1180,39 +509,10 @@ class Session:
                 f"active={active} root_log_dir={str(self._root_log_dir)!r}>")
 
 
-def _lookup_array(names: dict[int, str]) -> np.ndarray:
-    """Object array mapping ids 0..n-1 to names, with one extra None slot at the end so that
-    id -1 (no experiment) maps to None."""
-    out = np.full(max(names, default=-1) + 2, None, dtype=object)
-    for i, name in names.items():
-        out[i] = name
-    return out
-
-
-def _runs(samples: list[tuple]) -> list[tuple[int, int]]:
-    """``[start, end)`` runs of consecutive restored rows sharing annotation id and origin."""
-    runs, start = [], 0
-    for i in range(1, len(samples) + 1):
-        if i == len(samples) or samples[i][1:] != samples[start][1:]:
-            runs.append((start, i))
-            start = i
-    return runs
-
-
 def _close_at_exit(ref: "weakref.ref[Session]") -> None:
     session = ref()
     if session is not None:
         session.close(timeout=2.0)
-
-
-def _check_name(name, argument: str) -> None:
-    if not isinstance(name, str) or not name or name != name.strip():
-        raise ValueError(f"{argument}: expected a non-empty name without surrounding spaces, "
-                         f"got {name!r}")
-
-
-def _history_name(name: str) -> str:
-    return name[len("signals//"):] if name.startswith("signals//") else name
 
 
 # ---------------------------------------------------------------- current session

@@ -44,6 +44,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from weightslab_nb.ledger.ids import normalize_ids
+from weightslab_nb.ledger.sample_table import bare_signal_name
 
 FORMATS = ("json", "csv", "parquet")
 HISTORY_TYPES = ("all", "global", "sample", "instance", "instances")
@@ -59,7 +60,6 @@ HISTORY_TABLE_COLUMNS = ("type", "graph_name", "experiment_hash", "step", "metri
 COLUMN_GROUPS = ("all", "tags", "signals", "discarded")
 INDEX_COLUMNS = ("sample_id", "annotation_id")
 ALL_EXPERIMENTS = "all"
-_SIGNAL_PREFIX = "signals//"
 _JSON_CHUNK_ROWS = 262_144
 
 
@@ -401,7 +401,7 @@ def _graph_names(graph_name) -> list[str] | None:
     for name in items:
         if not isinstance(name, str):
             raise TypeError(f"graph_name: expected signal names (str), got {name!r}")
-    return sorted({n.removeprefix(_SIGNAL_PREFIX) for n in items})
+    return sorted({bare_signal_name(n) for n in items})
 
 
 def _sample_ids(sample_id) -> list | None:

@@ -26,6 +26,12 @@ def signal_column(name: str) -> str:
     return name if name.startswith("signals") else SIGNAL_PREFIX + name
 
 
+def bare_signal_name(column: str) -> str:
+    """Signal name of a column (the name the history uses): ``"signals//train-loss"`` ->
+    ``"train-loss"``; a name without the prefix is returned as it is."""
+    return column[len(SIGNAL_PREFIX):] if column.startswith(SIGNAL_PREFIX) else column
+
+
 def tag_column(name: str) -> str:
     """Column name of a tag: ``"hard"`` -> ``"tag:hard"``."""
     return name if name.startswith(TAG_PREFIX) else TAG_PREFIX + name

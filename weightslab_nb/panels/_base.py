@@ -88,7 +88,8 @@ class Panel(anywidget.AnyWidget):
         """Stop the publisher (after a final update) and close the widget."""
         publisher = getattr(self, "_publisher", None)
         if publisher is not None and not publisher.close(timeout):
-            log.warning("%s: publisher thread did not stop within %.1f s", type(self).__name__, timeout)
+            log.warning("%s: publisher thread did not stop within %.1f s", type(self).__name__,
+                        timeout)
         super().close()
 
     # ---------------------------------------------------------------- messages

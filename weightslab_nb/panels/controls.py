@@ -140,7 +140,8 @@ class TrainingControls(Panel):
         if loaders != self._sent_loaders:
             self._sent_loaders = out["loaders"] = loaders
         tags = (self.session.changes.tags, self.session.changes.table)
-        if tags != self._seen_tags and (tags[0] != self._seen_tags[0] or now - self._last_tags >= 1.0):
+        tags_due = tags[0] != self._seen_tags[0] or now - self._last_tags >= 1.0
+        if tags != self._seen_tags and tags_due:
             self._seen_tags, self._last_tags = tags, now
             out["tag_summary"] = self.session.tag_summary()
         evaluation = self._evaluation_state()

@@ -54,6 +54,7 @@ import logging
 import numpy as np
 import traitlets
 
+from weightslab_nb.ledger.sample_table import bare_signal_name
 from weightslab_nb.panels._base import Panel, resolve_session, static_asset
 from weightslab_nb.panels.highlight import highlight_bus, highlight_page
 from weightslab_nb.panels.messages import (MessageError, apply_action, bool_field, check_action,
@@ -108,7 +109,8 @@ class SampleGrid(Panel):
     highlight = traitlets.Dict().tag(sync=True)
 
     def __init__(self, session=None, *, thumbnail=None, page_size: int = 48, **kwargs):
-        if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= 500:
+        if isinstance(page_size, bool) or not isinstance(page_size, int) or \
+                not 1 <= page_size <= 500:
             raise ValueError(f"page_size: expected an int in 1..500, got {page_size!r}")
         self.thumbnails = ThumbnailCache(thumbnail)
         self._seen_table = -1
@@ -146,8 +148,8 @@ class SampleGrid(Panel):
         if tags != self._seen_tags:
             self._seen_tags = tags
             summary = s.tag_summary()
-            out.update(tags=list(summary["boolean"]),
-                       categorical={k: list(v["values"]) for k, v in summary["categorical"].items()})
+            categorical = {k: list(v["values"]) for k, v in summary["categorical"].items()}
+            out.update(tags=list(summary["boolean"]), categorical=categorical)
         if self._bus.version != self._seen_highlight:
             self._seen_highlight = self._bus.version
             out["highlight"] = self._bus.info()
@@ -210,7 +212,7 @@ class SampleGrid(Panel):
 
     def _sparklines(self, column: str, rows: list[dict], max_points: int):
         """The loss history of the page's rows: one ``sample_series`` call, three arrays."""
-        signal = column[len("signals//"):] if column.startswith("signals//") else column
+        signal = bare_signal_name(column)
         ids = [r["sample_id"] for r in rows]
         series = self.session.sample_series(ids, signal, max_points=max_points)
         empty = (np.empty(0, np.int64), np.empty(0, np.float64))

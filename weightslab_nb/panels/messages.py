@@ -36,7 +36,8 @@ def request_id(msg: dict):
 
 
 def name_field(msg: dict, field: str, *, required: bool = True) -> str | None:
-    """A tag (or value) name: a non-empty string without surrounding spaces or control characters."""
+    """A tag (or value) name: a non-empty string without surrounding spaces or control
+    characters."""
     value = msg.get(field)
     if value is None:
         if required:
@@ -45,7 +46,8 @@ def name_field(msg: dict, field: str, *, required: bool = True) -> str | None:
     if not isinstance(value, str):
         raise MessageError(f"{field}: expected a string, got {type(value).__name__}")
     if not value or value != value.strip():
-        raise MessageError(f"{field}: expected a non-empty name without surrounding spaces, got {value!r}")
+        raise MessageError(f"{field}: expected a non-empty name without surrounding spaces, "
+                           f"got {value!r}")
     if len(value) > MAX_NAME:
         raise MessageError(f"{field}: longer than {MAX_NAME} characters")
     if any(ord(c) < 32 for c in value):
@@ -105,8 +107,8 @@ def check_action(session, msg: dict) -> tuple[str, str | None, str | None]:
     summary = session.tag_summary()
     if action in ("add_tag", "remove_tag"):
         if tag not in summary["boolean"]:
-            raise MessageError(f"tag: no boolean tag named {tag!r}; known: {sorted(summary['boolean'])}"
-                               " (create it in the tag editor first)")
+            raise MessageError(f"tag: no boolean tag named {tag!r}; known: "
+                               f"{sorted(summary['boolean'])} (create it in the tag editor first)")
         if msg.get("value") is not None:
             raise MessageError(f"{action}: takes no value")
         return action, tag, None
@@ -119,7 +121,8 @@ def check_action(session, msg: dict) -> tuple[str, str | None, str | None]:
         return action, tag, None
     value = name_field(msg, "value")
     if value not in cats[tag]["values"]:
-        raise MessageError(f"value: {value!r} is not a value of {tag!r}; values: {cats[tag]['values']}")
+        raise MessageError(f"value: {value!r} is not a value of {tag!r}; values: "
+                           f"{cats[tag]['values']}")
     return action, tag, value
 
 
@@ -203,7 +206,8 @@ def subset_tags_field(msg: dict, summary: dict, field: str = "tags") -> tuple[st
         if not eq:
             if term not in summary["boolean"]:
                 raise MessageError(f"{field}: no boolean tag named {term!r}; known: "
-                                   f"{sorted(summary['boolean'])} (categorical ones as 'name=value')")
+                                   f"{sorted(summary['boolean'])} (categorical ones as "
+                                   "'name=value')")
         else:
             cat = summary["categorical"].get(name)
             if cat is None:

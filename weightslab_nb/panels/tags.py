@@ -19,7 +19,8 @@ from __future__ import annotations
 import traitlets
 
 from weightslab_nb.panels._base import Panel, static_asset
-from weightslab_nb.panels.messages import MessageError, apply_action, check_action, name_field, values_field
+from weightslab_nb.panels.messages import (MessageError, apply_action, check_action, name_field,
+                                           values_field)
 
 
 class TagEditor(Panel):
@@ -41,7 +42,8 @@ class TagEditor(Panel):
         super().__init__(session, **kwargs)
 
     def _handlers(self) -> dict:
-        return {"create_tag": self._on_create_tag, "create_categorical": self._on_create_categorical,
+        return {"create_tag": self._on_create_tag,
+                "create_categorical": self._on_create_categorical,
                 "apply": self._on_apply, "clear_selection": self._on_clear_selection}
 
     # ---------------------------------------------------------------- publisher thread

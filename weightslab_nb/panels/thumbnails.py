@@ -65,7 +65,8 @@ def to_image_array(x) -> np.ndarray:
             raise ValueError(f"thumbnail: a flat input of length {arr.size} is not a square image")
         arr = arr.reshape(side, side)
     if arr.ndim == 3:
-        channels_first = arr.shape[0] in (1, 2, 3, 4) and (is_tensor or arr.shape[-1] not in (1, 2, 3, 4))
+        channels_first = arr.shape[0] in (1, 2, 3, 4) and (
+            is_tensor or arr.shape[-1] not in (1, 2, 3, 4))
         if channels_first:
             arr = np.moveaxis(arr, 0, -1)
         c = arr.shape[-1]
@@ -92,7 +93,8 @@ def normalize_uint8(arr: np.ndarray) -> np.ndarray:
 
 
 def encode_png(arr: np.ndarray, max_side: int = MAX_SIDE) -> bytes:
-    """PNG bytes of a uint8 ``[H, W]`` (grey) or ``[H, W, 3]`` (RGB) array, shrunk to ``max_side``."""
+    """PNG bytes of a uint8 ``[H, W]`` (grey) or ``[H, W, 3]`` (RGB) array, shrunk to
+    ``max_side``."""
     from PIL import Image
 
     img = Image.fromarray(arr)

@@ -36,8 +36,9 @@ from typing import TYPE_CHECKING
 
 from weightslab_nb.signals.context import (BatchSignalContext, SignalContext, image_view,
                                            point_cloud_view)
+from weightslab_nb.ledger.sample_table import bare_signal_name
 from weightslab_nb.signals.registry import (MAX_CONSECUTIVE_FAILURES, Signal, SignalError,
-                                            SignalRegistry, column_of, history_name)
+                                            SignalRegistry)
 
 if TYPE_CHECKING:
     from weightslab_nb.session import Session
@@ -59,7 +60,7 @@ def _check_options(name, subscribe_to, compute_every_n_steps, include_history,
     if name is not None:
         if not isinstance(name, str):
             raise TypeError(f"name: expected a string or None, got {type(name).__name__}")
-        bare = history_name(name)
+        bare = bare_signal_name(name)
         if not bare or bare != bare.strip() or not name.strip():
             raise ValueError(f"name: expected a non-empty signal name without surrounding "
                              f"spaces, got {name!r}")
@@ -68,7 +69,7 @@ def _check_options(name, subscribe_to, compute_every_n_steps, include_history,
         if not isinstance(subscribe_to, str):
             raise TypeError(f"subscribe_to: expected the name of a recorded per-sample signal "
                             f"(a string) or None, got {type(subscribe_to).__name__}")
-        if not history_name(subscribe_to).strip():
+        if not bare_signal_name(subscribe_to).strip():
             raise ValueError(f"subscribe_to: expected a non-empty signal name, got "
                              f"{subscribe_to!r}")
     if isinstance(compute_every_n_steps, bool) or not isinstance(compute_every_n_steps, int):
@@ -276,4 +277,4 @@ def _session(session):
 
 __all__ = ["signal", "register_signal", "compute_signals", "signal_registry", "SignalContext",
            "BatchSignalContext", "Signal", "SignalError", "SignalRegistry", "image_view",
-           "point_cloud_view", "column_of", "MAX_CONSECUTIVE_FAILURES"]
+           "point_cloud_view", "MAX_CONSECUTIVE_FAILURES"]

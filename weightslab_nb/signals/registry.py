@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from weightslab_nb.ledger.sample_table import bare_signal_name, signal_column
 from weightslab_nb.signals.context import BatchSignalContext, SharedFrame, SignalContext
 
 if TYPE_CHECKING:
@@ -37,21 +38,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SIGNAL_PREFIX = "signals//"
 MAX_CONSECUTIVE_FAILURES = 3
 MAX_ERRORS_KEPT = 200
 LOGGED_FAILURES = 10  # failures of one signal logged one by one; later only every 100th
-
-
-def column_of(name: str) -> str:
-    """Table column of a signal name (the rule of the sample table: names starting with
-    ``"signals"`` are kept, others get the ``signals//`` prefix)."""
-    return name if name.startswith("signals") else SIGNAL_PREFIX + name
-
-
-def history_name(column: str) -> str:
-    """History name of a column: the column without its ``signals//`` prefix."""
-    return column[len(SIGNAL_PREFIX):] if column.startswith(SIGNAL_PREFIX) else column
 
 
 @dataclass(eq=False)
@@ -85,11 +74,11 @@ class Signal:
     @property
     def column(self) -> str:
         """The sample-table column holding the values: ``signals//<name>``."""
-        return column_of(self.name)
+        return signal_column(self.name)
 
     @property
     def subscribed_column(self) -> str | None:
-        return None if self.subscribe_to is None else column_of(self.subscribe_to)
+        return None if self.subscribe_to is None else signal_column(self.subscribe_to)
 
     @property
     def is_dynamic(self) -> bool:
@@ -150,7 +139,7 @@ class SignalRegistry:
         with self._lock:
             seen, name = {signal.name}, signal.subscribe_to
             while name is not None:
-                target = history_name(column_of(name))
+                target = bare_signal_name(signal_column(name))
                 if target in seen:
                     raise ValueError(f"subscribe_to: {signal.subscribe_to!r} would make signal "
                                      f"{signal.name!r} fire itself (a subscription cycle)")
@@ -165,7 +154,7 @@ class SignalRegistry:
     def remove(self, name: str) -> Signal:
         """Unregister a signal (its recorded values stay); ``KeyError`` if unknown."""
         with self._lock:
-            key = history_name(column_of(name))
+            key = bare_signal_name(signal_column(name))
             if key not in self._signals:
                 raise KeyError(f"name: no signal named {name!r}; registered: {self.names()}")
             signal = self._signals.pop(key)
@@ -186,7 +175,7 @@ class SignalRegistry:
     def get(self, name: str) -> Signal:
         """The :class:`Signal` registered as ``name`` (with or without ``signals//``)."""
         with self._lock:
-            signal = self._signals.get(history_name(column_of(name)))
+            signal = self._signals.get(bare_signal_name(signal_column(name)))
         if signal is None:
             raise KeyError(f"name: no signal named {name!r}; registered: {self.names()}")
         return signal
@@ -208,7 +197,7 @@ class SignalRegistry:
             return list(self._errors)
 
     def __contains__(self, name) -> bool:
-        return isinstance(name, str) and history_name(column_of(name)) in self._signals
+        return isinstance(name, str) and bare_signal_name(signal_column(name)) in self._signals
 
     def __iter__(self):
         with self._lock:
@@ -408,7 +397,7 @@ class SignalRegistry:
         """Every recorded value of the subscribed signal for ``rows``: columns ``row, step,
         value`` sorted by row then step (one history query)."""
         cols = self.session.history.query_samples(rows=np.unique(rows),
-                                                  signal=history_name(signal.subscribed_column))
+                                                  signal=bare_signal_name(signal.subscribed_column))
         return {"row": cols["row"], "step": cols["step"], "value": cols["value"]}
 
 

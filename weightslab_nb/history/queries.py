@@ -1,0 +1,211 @@
+"""Reading the history: per-sample, per-instance and global series, frames and statistics.
+
+Every query drains the recording queue first, so it sees everything recorded before the call,
+flushed to DuckDB or not (see :class:`~weightslab_nb.history.HistoryStore`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from weightslab_nb.ledger.ids import normalize_ids
+from weightslab_nb.ledger.sample_table import bare_signal_name
+
+HISTORY_STATS = ("mean", "last", "max", "min", "count")
+
+
+class HistoryQueries:
+    """Mixin of :class:`~weightslab_nb.session.Session`: the ``query_*_history`` functions of
+    the contract and the views the panels and exports read.
+
+    Uses the session's ``lock``, ``table``, ``history`` and ``drain()``.
+    """
+
+    def query_signal_history(self, signal_name: str, exp_hash: str | None = None) -> list[tuple]:
+        """Every per-sample value of a signal: ``[(sample_id, step, value, experiment_hash)]``.
+
+        Sorted by sample (table order) then step. ``exp_hash`` restricts to one run.
+        """
+        self.drain()
+        cols = self.history.query_samples(signal=bare_signal_name(signal_name), exp_hash=exp_hash)
+        _, exps = self.history.names_by_id()
+        ids = self.table.sample_id[cols["row"]]
+        return [(sid, int(st), float(v), exps.get(int(e)))
+                for sid, st, v, e in zip(ids, cols["step"], cols["value"], cols["exp"])]
+
+    def query_sample_history(self, sample_id, signal_name: str | None = None,
+                             exp_hash: str | None = None) -> list[tuple]:
+        """The logged history of one sample: ``[(signal_name, step, value, experiment_hash)]``.
+
+        Sorted by signal then step.
+
+        Raises
+        ------
+        UnknownSampleError
+            If ``sample_id`` is not known.
+        """
+        rows = self.table.rows_for([sample_id], argument="sample_id")
+        self.drain()
+        cols = self.history.query_samples(rows=rows, signal=None if signal_name is None else
+                                          bare_signal_name(signal_name), exp_hash=exp_hash)
+        sigs, exps = self.history.names_by_id()
+        return [(sigs[int(s)], int(st), float(v), exps.get(int(e)))
+                for s, st, v, e in zip(cols["signal"], cols["step"], cols["value"], cols["exp"])]
+
+    def query_instance_history(self, sample_id, annotation_id: int, signal_name: str | None = None,
+                               exp_hash: str | None = None) -> list[tuple]:
+        """The logged history of one instance: ``[(signal_name, step, value, experiment_hash)]``.
+
+        ``annotation_id`` is 1-based (0 is the sample's own row, see
+        :meth:`query_sample_history`). Sorted by signal then step.
+
+        Raises
+        ------
+        UnknownSampleError
+            If the ``(sample_id, annotation_id)`` pair is not known.
+        """
+        if isinstance(annotation_id, bool) or not isinstance(annotation_id, (int, np.integer)):
+            raise TypeError(f"annotation_id: expected an int, got {annotation_id!r}")
+        rows = self.table.rows_for([sample_id], annotation_id=int(annotation_id),
+                                   argument="sample_id/annotation_id")
+        self.drain()
+        cols = self.history.query_samples(rows=rows, signal=None if signal_name is None else
+                                          bare_signal_name(signal_name), exp_hash=exp_hash)
+        sigs, exps = self.history.names_by_id()
+        return [(sigs[int(s)], int(st), float(v), exps.get(int(e)))
+                for s, st, v, e in zip(cols["signal"], cols["step"], cols["value"], cols["exp"])]
+
+    def history_frame(self, layer: str, signals=None, exp_hash: str | None = None,
+                      sample_ids=None, annotation_ids=None):
+        """One history layer as a pandas DataFrame (the source of ``write_history``).
+
+        Parameters
+        ----------
+        layer : {"global", "sample", "instance"}
+        signals : str or list of str, optional
+            Keep these signal names only.
+        exp_hash : str, optional
+            Keep one run; None keeps every run.
+        sample_ids, annotation_ids : optional
+            Keep these samples / annotation ids (ignored by the global layer; annotation ids
+            only filter the instance layer). Unknown ids match nothing.
+
+        Returns
+        -------
+        DataFrame
+            global: ``graph_name, experiment_hash, step, metric_value, metric_min, metric_max,
+            count``; sample: ``graph_name, experiment_hash, sample_id, step, metric_value``;
+            instance: the sample columns plus ``annotation_id``. Global rows are sorted by name
+            and step; the others by sample-table row (the order samples were registered),
+            signal and step.
+        """
+        import pandas as pd
+
+        if layer not in ("global", "sample", "instance"):
+            raise ValueError(f"layer: expected 'global', 'sample' or 'instance', got {layer!r}")
+        names = [signals] if isinstance(signals, str) else \
+            (None if signals is None else list(signals))
+        self.drain()
+        sig_names, exps = self.history.names_by_id()
+        name_of = _lookup_array(sig_names)
+        hash_of = _lookup_array(exps)  # index -1 (no experiment) gives None
+        if layer == "global":
+            parts = [self.history.query_global(bare_signal_name(n), exp_hash) for n in names] \
+                if names is not None else [self.history.query_global(None, exp_hash)]
+            parts = parts or [self.history.query_global("", None)]  # no names: no rows
+            cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+            frame = pd.DataFrame({
+                "graph_name": name_of[cols["signal"]],
+                "experiment_hash": hash_of[cols["exp"]],
+                "step": cols["step"], "metric_value": cols["mean"], "metric_min": cols["min"],
+                "metric_max": cols["max"], "count": cols["count"]})
+            return frame.sort_values(["graph_name", "step"], kind="stable", ignore_index=True)
+        cols = self.history.query_samples(exp_hash=exp_hash)
+        with self.lock:
+            ann = self.table.annotation_id[cols["row"]]
+            keep = ann == 0 if layer == "sample" else ann >= 1
+            if names is not None:
+                wanted = [self.history._signal_ids.get(bare_signal_name(n), -1) for n in names]
+                keep &= np.isin(cols["signal"], wanted)
+            if sample_ids is not None:
+                wanted_ids = set(normalize_ids(sample_ids, "sample_id"))
+                keep &= np.fromiter((s in wanted_ids for s in self.table.sample_id[cols["row"]]),
+                                    dtype=bool, count=len(keep))
+            if layer == "instance" and annotation_ids is not None:
+                keep &= np.isin(ann, np.atleast_1d(np.asarray(annotation_ids, dtype=np.int64)))
+            rows = cols["row"][keep]
+            data = {"graph_name": name_of[cols["signal"][keep]],
+                    "experiment_hash": hash_of[cols["exp"][keep]],
+                    "sample_id": self.table.sample_id[rows].tolist()}
+            if layer == "instance":
+                data["annotation_id"] = self.table.annotation_id[rows].astype(np.int64)
+        data["step"] = cols["step"][keep]
+        data["metric_value"] = cols["value"][keep]
+        return pd.DataFrame(data)
+
+    def global_signal_names(self) -> list[str]:
+        """Signals with at least one curve point, in the order they first appeared."""
+        self.drain()
+        return self.history.global_names()
+
+    def global_series(self, name: str, start: int = 0) -> dict[str, np.ndarray]:
+        """Points ``start...`` of a signal's curve: ``step, mean, min, max, count, exp`` arrays."""
+        self.drain()
+        return self.history.global_series(name, start)
+
+    def history_statistic(self, signal: str, stat: str) -> np.ndarray:
+        """One value per sample-table row: ``stat`` of each row's history of ``signal``.
+
+        Parameters
+        ----------
+        signal : str
+            Signal name, with or without the ``signals//`` prefix.
+        stat : {"mean", "last", "max", "min", "count"}
+
+        Returns
+        -------
+        ndarray, float64, length = number of table rows (NaN where a row has no history).
+
+        Raises
+        ------
+        ValueError
+            Unknown statistic or signal.
+        """
+        if stat not in HISTORY_STATS:
+            raise ValueError(f"stat: expected one of {HISTORY_STATS}, got {stat!r}")
+        name = bare_signal_name(signal)
+        if name not in self.history.signal_names():
+            raise ValueError(f"signal: no history for {signal!r}; known: "
+                             f"{self.history.signal_names()}")
+        self.drain()
+        return self.history.sample_stats(name, len(self.table))[stat].astype(np.float64)
+
+    def sample_series(self, sample_ids, signal: str, max_points: int = 64) -> dict:
+        """Recent history of each sample, for sparklines: ``{sample_id: (steps, values)}``.
+
+        At most the last ``max_points`` points per sample (int64 steps, float64 values); samples
+        without history map to empty arrays. Unknown ids raise ``UnknownSampleError``.
+        """
+        rows = self.table.rows_for(sample_ids)
+        self.drain()
+        cols = self.history.query_samples(rows=rows, signal=bare_signal_name(signal))
+        out = {}
+        for sid, row in zip(self.table.ids_of(rows), rows.tolist()):
+            mine = cols["row"] == row
+            out[sid] = (cols["step"][mine][-max_points:], cols["value"][mine][-max_points:])
+        return out
+
+    def samples_at_step(self, signal: str, step: int) -> list:
+        """Ids of the samples that recorded ``signal`` at training step ``step`` (its batch)."""
+        self.drain()
+        cols = self.history.query_samples(signal=bare_signal_name(signal), step=int(step))
+        return self.table.ids_of(np.unique(cols["row"]))
+
+
+def _lookup_array(names: dict[int, str]) -> np.ndarray:
+    """Object array mapping ids 0..n-1 to names, with one extra None slot at the end so that
+    id -1 (no experiment) maps to None."""
+    out = np.full(max(names, default=-1) + 2, None, dtype=object)
+    for i, name in names.items():
+        out[i] = name
+    return out

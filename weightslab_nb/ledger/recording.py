@@ -1,0 +1,273 @@
+"""Recording per-sample and global values: the training thread's hot path.
+
+A recording call validates shapes at once and hands a reference to the batch over to the
+session's :class:`~weightslab_nb.ledger.pending.BatchQueue` (no conversion, no lock beyond a
+list append). :meth:`BatchRecording.drain` applies everything queued in bulk: to the sample table
+under ``session.lock``, then to the history buffers, then to the applied-batch listeners (dynamic
+signals). Readers drain before they read; the history writer drains before each flush. While an
+evaluation runs, the evaluating thread's recordings go to its buffer instead (see
+:mod:`weightslab_nb.evaluation`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import numpy as np
+
+from weightslab_nb.errors import UnknownSampleError
+from weightslab_nb.ledger.ids import normalize_ids
+from weightslab_nb.ledger.pending import (PendingBatch, PreparedBatch, check_values, detach,
+                                          last_wins)
+from weightslab_nb.ledger.sample_table import annotation_ids, bare_signal_name, signal_column
+from weightslab_nb.watch.batches import class_predictions, per_sample, scalar_targets, to_values
+from weightslab_nb.watch.data import last_batch_rows
+
+log = logging.getLogger(__name__)
+
+UNASSIGNED_ORIGIN = "unassigned"  # origin of ids first seen in save_signals
+
+
+class BatchRecording:
+    """Mixin of :class:`~weightslab_nb.session.Session`: ``record_batch``, ``save_signals``,
+    ``save_instance_signals``, ``record_scalar`` and the queue they feed (``drain``).
+
+    Uses the session's ``lock``, ``table``, ``history``, ``controller``, ``changes``,
+    ``evaluation``, ``_pending``, ``_sinks``, ``_applied_listeners``, ``_exp_id`` and
+    ``_loss_column``.
+    """
+
+    def record_batch(self, name: str, batch_ids, values, preds=None, targets=None,
+                     step: int | None = None, log: bool = True) -> None:
+        """Record one per-sample value for each sample of a batch.
+
+        Parameters
+        ----------
+        name : str
+            Signal name; the table column is ``signals//<name>``.
+        batch_ids : LongTensor, ndarray or sequence of int/str, length B
+        values : Tensor, ndarray or sequence, shape ``[B]`` or ``[B, ...]`` (averaged per sample)
+        preds, targets : optional
+            ``[B, C]`` scores or ``[B]`` values; ``[B]`` targets. Stored as ``prediction`` /
+            ``target`` when they have one value per sample, ignored otherwise.
+        step : int, optional
+            Defaults to the current training step.
+        log : bool, default True
+            Also record the batch mean/min/max as one global point.
+
+        Shapes are checked at once; the conversion to numpy and the writes happen when the
+        batch is applied, in bulk, by the next reader or the history writer (within
+        ``flush_interval``). Tensors are referenced until then, not copied: do not modify them
+        in place after recording (losses and model outputs never are in an ordinary loop).
+
+        Raises
+        ------
+        UnknownSampleError
+            If an id was never registered by a watched loader (nothing is recorded).
+        ValueError
+            If ``values`` does not have one entry per id.
+        """
+        rows = last_batch_rows(self, batch_ids)
+        if rows is None:
+            rows = self.table.rows_for(batch_ids, argument="batch_ids")
+        values = check_values(values, len(rows), f"values (signal {name!r})")
+        buffer = self.evaluation.buffer
+        if buffer is not None and buffer.thread is threading.current_thread():
+            buffer.add_samples(name, rows, per_sample(to_values(values, name), len(rows), name),
+                               class_predictions(detach(preds), len(rows)),
+                               scalar_targets(detach(targets), len(rows)))
+            return  # evaluation mode: kept apart from the training curves until the pass ends
+        self._enqueue(name, rows, values, detach(preds), detach(targets), step, log)
+
+    def _sink(self, name: str) -> tuple[str, int]:
+        """(table column, history signal id) of a signal name, cached."""
+        sink = self._sinks.get(name)
+        if sink is None:
+            column = signal_column(name)
+            sink = self._sinks[name] = (column, self.history.signal_id(bare_signal_name(column)))
+        return sink
+
+    def _enqueue(self, name, rows, values, preds, targets, step, log, exp=None) -> None:
+        """Hand a validated batch over to the queue (the hot path: no conversion, no lock
+        beyond one list append). ``exp`` overrides the current experiment id."""
+        column, sig = self._sink(name)
+        if self._loss_column is None:
+            self._loss_column = column
+        step = self.controller.step if step is None else int(step)
+        self._pending.put(PendingBatch(column, sig, rows, values, preds, targets, step,
+                                       self._exp_id if exp is None else exp, log))
+        self.changes.table += 1
+        if log:
+            self.changes.history += 1
+        self.history.wake_soon()
+
+    def drain(self) -> None:
+        """Apply every batch recorded so far to the sample table and history buffers.
+
+        Readers call it before reading; the history writer calls it before each flush. Values
+        that dynamic signals record while a drain runs are applied too (a few rounds at most).
+        Must not be called while holding ``session.lock``.
+        """
+        for _ in range(4):
+            if not self._pending.drain(self._apply_batches) or not len(self._pending):
+                return
+
+    def _apply_batches(self, batches: list[PreparedBatch]) -> None:
+        by_column: dict[str, list[PreparedBatch]] = {}
+        for p in batches:
+            by_column.setdefault(p.batch.column, []).append(p)
+        with self.lock:
+            for column, group in by_column.items():
+                rows = np.concatenate([p.batch.rows for p in group])
+                values = np.concatenate([p.values for p in group])
+                steps = np.concatenate([np.full(len(p.values), p.batch.step) for p in group])
+                rows_l, values_l, steps_l = last_wins(rows, values, steps)
+                self.table.write_signal(rows_l, column, values_l)
+                self.table.last_step[rows_l] = steps_l
+            for attr in ("preds", "targets"):
+                known = [p for p in batches if getattr(p, attr) is not None]
+                if known:
+                    rows, values = last_wins(np.concatenate([p.batch.rows for p in known]),
+                                             np.concatenate([getattr(p, attr) for p in known]))
+                    column = "prediction" if attr == "preds" else "target"
+                    self.table.write_column(column, rows, values)
+        for p in batches:
+            b = p.batch
+            self.history.append_samples(b.signal, b.step, b.rows, p.values, b.exp, p.stats)
+        for listener in self._applied_listeners:
+            try:  # e.g. dynamic signals; they may call session methods (drain re-enters)
+                listener(batches)
+            except Exception:
+                log.exception("an applied-batch listener failed")
+
+    def add_applied_listener(self, listener) -> None:
+        """Call ``listener(batches)`` after each bulk apply, from the draining thread, with the
+        :class:`~weightslab_nb.ledger.pending.PreparedBatch` list just applied. No session lock
+        is held then: the listener may read and write through session methods."""
+        self._applied_listeners.append(listener)
+
+    def record_scalar(self, name: str, value: float, count: int = 1, vmin: float | None = None,
+                      vmax: float | None = None, step: int | None = None) -> None:
+        """Record one global point (mean ``value``, band ``[vmin, vmax]``) for ``name``."""
+        buffer = self.evaluation.buffer
+        if buffer is not None and buffer.thread is threading.current_thread():
+            buffer.add_scalar(name, value, value if vmin is None else vmin,
+                              value if vmax is None else vmax, count)
+            return
+        step = self.controller.step if step is None else int(step)
+        sig = self.history.signal_id(name)
+        self.history.append_global(sig, step, value, value if vmin is None else vmin,
+                                   value if vmax is None else vmax, count, self._exp_id)
+        self.changes.history += 1
+
+    def save_signals(self, signals: dict, batch_ids, preds_raw=None, targets=None, preds=None,
+                     step: int | None = None, log: bool = True) -> None:
+        """Record per-sample signals of one batch, with optional predictions and targets.
+
+        Parameters
+        ----------
+        signals : dict[str, Tensor | ndarray | float]
+            Name -> values of shape ``[B]`` (``[B, ...]`` is averaged per sample; a scalar is
+            broadcast to the batch). Names may carry the ``signals//`` prefix or not.
+        batch_ids : sequence of int/str or LongTensor, length B
+            Ids not seen before are added (origin ``"unassigned"``).
+        preds_raw : ``[B, C]`` scores, optional
+            Their argmax is stored as the prediction when ``preds`` is not given.
+        targets : ``[B]``, optional
+        preds : ``[B]``, optional
+        step : int, optional
+            Defaults to the current training step.
+        log : bool, default True
+            Also record each signal's batch mean/min/max as a global curve point.
+
+        Raises
+        ------
+        TypeError, ValueError
+            Wrong types, or a signal whose first dimension is not B; nothing is recorded then.
+        """
+        if not isinstance(signals, dict) or not signals:
+            raise TypeError("signals: expected a non-empty dict of name -> values")
+        try:  # known ids: vectorised look-up
+            rows, ids = self.table.rows_for(batch_ids, argument="batch_ids"), None
+            n = len(rows)
+        except UnknownSampleError:
+            rows, ids = None, normalize_ids(batch_ids, "batch_ids")
+            n = len(ids)
+        checked = []
+        for name, values in signals.items():
+            if not isinstance(name, str) or not name:
+                raise TypeError(f"signals: names must be non-empty strings, got {name!r}")
+            checked.append((name, check_values(values, n, f"signals[{name!r}]")))
+        preds = detach(preds if preds is not None else preds_raw)
+        if rows is None:
+            with self.lock:
+                unknown = [s for s in ids if not self.table.has(s)]
+                self.table.add_samples(unknown, UNASSIGNED_ORIGIN)
+                rows = self.table.rows_for(ids, argument="batch_ids")
+        for i, (name, values) in enumerate(checked):
+            self._enqueue(name, rows, values, preds if i == 0 else None,
+                          detach(targets) if i == 0 else None, step, log)
+
+    def save_instance_signals(self, signals: dict, batch_ids, batch_idx, step: int | None = None,
+                              origin: str | None = None, targets=None, log: bool = True) -> None:
+        """Record per-instance values (detection boxes, segmentation masks) of one batch.
+
+        Parameters
+        ----------
+        signals : dict[str, Tensor | ndarray]
+            Name -> flat values, one per instance (length N, all instances of the batch).
+        batch_ids : sequence of int/str or LongTensor, length B
+            The sample id of each batch position.
+        batch_idx : sequence of int or LongTensor, length N
+            For each instance, the batch position (0..B-1) of its sample.
+        step : int, optional
+            Defaults to the current training step.
+        origin : str, optional
+            Origin of samples not registered yet (default ``"unassigned"``); known samples keep
+            theirs.
+        targets : length-N sequence, optional
+            One target per instance; stored when each is a single number.
+        log : bool, default True
+            Also record each signal's mean/min/max over the instances as a global point.
+
+        Instances get annotation ids 1, 2, ... in the order they appear for each sample within
+        this call (annotation id 0 is the sample's own row); the values land at
+        ``(sample_id, annotation_id)`` rows of the sample table and in the instance history.
+
+        Raises
+        ------
+        ValueError
+            A ``batch_idx`` entry outside ``0..B-1`` or a signal whose length is not N; nothing
+            is recorded then.
+        TypeError
+            Non-numeric values or ids of the wrong type.
+        """
+        if not isinstance(signals, dict) or not signals:
+            raise TypeError("signals: expected a non-empty dict of name -> values")
+        ids = normalize_ids(batch_ids, "batch_ids")
+        positions = np.asarray(to_values(batch_idx, "batch_idx"))
+        if positions.ndim != 1 or not np.all(positions == np.round(positions)):
+            raise ValueError("batch_idx: expected a flat sequence of integer batch positions")
+        positions = positions.astype(np.int64)
+        if positions.size and (positions.min() < 0 or positions.max() >= len(ids)):
+            raise ValueError(f"batch_idx: positions must lie in 0..{len(ids) - 1}")
+        checked = [(name, check_values(values, len(positions), f"signals[{name!r}]"))
+                   for name, values in signals.items()]
+        annotation = annotation_ids(positions)
+        with self.lock:
+            unknown = [s for s in ids if not self.table.has(s)]
+            if unknown:
+                self.table.add_samples(unknown, origin or UNASSIGNED_ORIGIN)
+            sample_rows = self.table.rows_for(ids, argument="batch_ids")
+            rows = np.empty(len(positions), dtype=np.int64)
+            for ann in np.unique(annotation):
+                at = np.flatnonzero(annotation == ann)
+                for code in np.unique(self.table.origin_code[sample_rows[positions[at]]]):
+                    part = at[self.table.origin_code[sample_rows[positions[at]]] == code]
+                    rows[part] = self.table.add_samples([ids[p] for p in positions[part]],
+                                                        self.table.origins[code], int(ann))
+            self.changes.table += 1
+        for i, (name, values) in enumerate(checked):
+            self._enqueue(name, rows, values, None, detach(targets) if i == 0 else None, step,
+                          log)

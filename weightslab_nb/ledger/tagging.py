@@ -1,0 +1,223 @@
+"""Tags, categorical tags and discards on the sample table, and origin filters.
+
+Every write takes ``session.lock`` for one vectorised update of the table's columns, bumps the
+change counters panels poll, and refreshes the experiment hash (discards and the tag registry
+are part of the data state; tag memberships are not).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from weightslab_nb.ledger.ids import SampleId
+from weightslab_nb.ledger.sample_table import tag_column
+
+TAG_MODES = ("add", "remove", "set")
+
+
+class SampleTagging:
+    """Mixin of :class:`~weightslab_nb.session.Session`: tagging, discarding and looking up
+    samples by tag or origin.
+
+    Uses the session's ``lock``, ``table``, ``registry``, ``changes`` and
+    ``_refresh_experiment_hash()``.
+    """
+
+    def tag_samples(self, sample_ids, tag: str, mode: str = "add") -> None:
+        """Add, remove or set a boolean tag on samples.
+
+        Parameters
+        ----------
+        sample_ids : int, str or sequence of them
+        tag : str
+            Tag name; the table column is ``tag:<tag>``. Created by ``"add"``/``"set"``.
+        mode : {"add", "remove", "set"}, default "add"
+            ``"set"`` replaces the tag's membership within the origins of the given samples: they
+            have the tag afterwards, every other sample of those origins loses it. (The reference
+            implementation treats "set" as "add"; we implement what the word says.)
+
+        Raises
+        ------
+        UnknownSampleError
+            Unknown ids (nothing changes).
+        ValueError
+            Bad ``mode``, an empty tag name, ``"remove"`` of a tag that does not exist, or a
+            categorical tag's name.
+        """
+        if mode not in TAG_MODES:
+            raise ValueError(f"mode: expected one of {TAG_MODES}, got {mode!r}")
+        _check_name(tag, "tag")
+        with self.lock:
+            rows = self.table.rows_for(sample_ids)
+            if mode == "remove":
+                if tag_column(tag) not in self.table.bool_tags:
+                    raise ValueError(f"tag: no boolean tag named {tag!r}; known tags: "
+                                     f"{self.table.tag_names()}")
+                self.table.bool_tags[tag_column(tag)][rows] = False
+            else:
+                col = self.table.ensure_bool_tag(tag)
+                if mode == "set":
+                    origins = np.unique(self.table.origin_code[rows])
+                    col[: len(self.table)][np.isin(self.table.origin_code[: len(self.table)],
+                                                   origins)] = False
+                col[rows] = True
+            self.changes.table += 1
+            self.changes.tags += 1
+            self._refresh_experiment_hash()
+
+    def register_tag(self, name: str) -> None:
+        """Create an empty boolean tag (so panels can offer it before any sample has it)."""
+        _check_name(name, "name")
+        with self.lock:
+            self.table.ensure_bool_tag(name)
+            self.changes.tags += 1
+            self.changes.table += 1
+
+    def register_categorical_tag(self, name: str, values) -> None:
+        """Declare a categorical tag and its allowed values (extends an existing one).
+
+        Parameters
+        ----------
+        name : str
+        values : sequence of str
+            Non-empty, distinct strings; order is kept (panels show them in this order).
+
+        Raises
+        ------
+        TypeError, ValueError
+            Values that are not non-empty strings, or a name already used by a boolean tag.
+        """
+        _check_name(name, "name")
+        if isinstance(values, str) or not hasattr(values, "__iter__"):
+            raise TypeError(f"values: expected a list of strings, got {type(values).__name__}")
+        values = list(values)
+        for v in values:
+            if not isinstance(v, str) or not v:
+                raise TypeError(f"values: every value must be a non-empty string, got {v!r}")
+        with self.lock:
+            self.table.ensure_categorical(name, list(dict.fromkeys(values)))
+            self.changes.tags += 1
+            self.changes.table += 1
+
+    def set_categorical_tag(self, sample_ids, tag: str, value: str | None) -> None:
+        """Set one value of a categorical tag on samples; ``""`` or None clears it.
+
+        A value not yet registered is added to the tag's values; a tag not yet registered is
+        created.
+
+        Raises
+        ------
+        UnknownSampleError
+            Unknown ids (nothing changes).
+        TypeError, ValueError
+            A non-string value, or a name used by a boolean tag.
+        """
+        _check_name(tag, "tag")
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"value: expected a string, '' or None, got {type(value).__name__}")
+        with self.lock:
+            rows = self.table.rows_for(sample_ids)
+            cat = self.table.ensure_categorical(tag, [])
+            cat.codes[rows] = -1 if not value else cat.code_of(value)
+            self.changes.table += 1
+            self.changes.tags += 1
+            self._refresh_experiment_hash()
+
+    def discard_samples(self, sample_ids, discarded: bool = True) -> None:
+        """Mark samples as discarded (skipped by watched loaders from the next batch on) or
+        restore them with ``discarded=False``.
+
+        Raises
+        ------
+        UnknownSampleError
+            Unknown ids (nothing changes).
+        TypeError
+            ``discarded`` is not a bool.
+        """
+        if not isinstance(discarded, (bool, np.bool_)):
+            raise TypeError(f"discarded: expected True or False, got {discarded!r}")
+        with self.lock:
+            rows = self.table.rows_for(sample_ids)
+            self.table.set_discarded(rows, bool(discarded))
+            self.changes.table += 1
+            self._refresh_experiment_hash()
+
+    def get_samples_by_tag(self, tag: str, origin: str | None = "train",
+                           limit: int | None = None) -> list[SampleId]:
+        """Ids of samples having ``tag`` (a boolean tag, or any value of a categorical one).
+
+        Parameters
+        ----------
+        tag : str
+            ``"name"``, or ``"name=value"`` for one value of a categorical tag.
+        origin : str or None, default "train"
+            An origin or a loader name (``"train_loader"`` means ``"train"``); None for all.
+        limit : int, optional
+            At most this many ids, in table order.
+
+        Raises
+        ------
+        ValueError
+            Unknown tag or origin, or a negative limit.
+        """
+        from weightslab_nb.ledger.query import _tag_filter
+
+        with self.lock:
+            mask = _tag_filter(self.table, tag) & self._origin_mask(origin)
+            return self._ids_limited(mask, limit)
+
+    def get_discarded_samples(self, origin: str | None = "train",
+                              limit: int | None = None) -> list[SampleId]:
+        """Ids of discarded samples of ``origin`` (an origin or loader name; None for all)."""
+        with self.lock:
+            n = len(self.table)
+            mask = self.table.discarded[:n] & self._origin_mask(origin)
+            return self._ids_limited(mask, limit)
+
+    def resolve_origin(self, origin: str) -> str:
+        """The origin meant by ``origin``: itself, or the origin of a loader of that name.
+
+        Raises ``ValueError`` listing the known origins when neither matches.
+        """
+        if origin in self.table.origins:
+            return origin
+        loader = self.registry.all("data").get(origin)
+        if loader is not None:
+            return loader.origin
+        raise ValueError(f"origin: unknown origin {origin!r}; "
+                         f"known: {self.table.origins or 'none'}")
+
+    def _origin_mask(self, origin: str | None) -> np.ndarray:
+        n = len(self.table)
+        mask = self.table.annotation_id[:n] == 0
+        if origin is not None:
+            code = self.table.origins.index(self.resolve_origin(origin))
+            mask &= self.table.origin_code[:n] == code
+        return mask
+
+    def _ids_limited(self, mask: np.ndarray, limit: int | None) -> list[SampleId]:
+        if limit is not None and (not isinstance(limit, int) or limit < 0):
+            raise ValueError(f"limit: expected a non-negative int or None, got {limit!r}")
+        rows = np.flatnonzero(mask)
+        if limit is not None:
+            rows = rows[:limit]
+        return self.table.ids_of(rows)
+
+    def tag_summary(self) -> dict:
+        """Counts per tag: ``{"boolean": {name: n},
+        "categorical": {name: {"values": [...], "counts": {value: n}}}}``."""
+        with self.lock:
+            n = len(self.table)
+            out = {"boolean": {c[4:]: int(a[:n].sum()) for c, a in self.table.bool_tags.items()},
+                   "categorical": {}}
+            for c, cat in self.table.cat_tags.items():
+                counts = np.bincount(cat.codes[:n][cat.codes[:n] >= 0], minlength=len(cat.values))
+                out["categorical"][c[4:]] = {"values": list(cat.values),
+                                             "counts": dict(zip(cat.values, counts.tolist()))}
+            return out
+
+
+def _check_name(name, argument: str) -> None:
+    if not isinstance(name, str) or not name or name != name.strip():
+        raise ValueError(f"{argument}: expected a non-empty name without surrounding spaces, "
+                         f"got {name!r}")
