@@ -45,12 +45,7 @@ class HistoryQueries:
             If ``sample_id`` is not known.
         """
         rows = self.table.rows_for([sample_id], argument="sample_id")
-        self.drain()
-        cols = self.history.query_samples(rows=rows, signal=None if signal_name is None else
-                                          bare_signal_name(signal_name), exp_hash=exp_hash)
-        sigs, exps = self.history.names_by_id()
-        return [(sigs[int(s)], int(st), float(v), exps.get(int(e)))
-                for s, st, v, e in zip(cols["signal"], cols["step"], cols["value"], cols["exp"])]
+        return self._row_history(rows, signal_name, exp_hash)
 
     def query_instance_history(self, sample_id, annotation_id: int, signal_name: str | None = None,
                                exp_hash: str | None = None) -> list[tuple]:
@@ -68,6 +63,11 @@ class HistoryQueries:
             raise TypeError(f"annotation_id: expected an int, got {annotation_id!r}")
         rows = self.table.rows_for([sample_id], annotation_id=int(annotation_id),
                                    argument="sample_id/annotation_id")
+        return self._row_history(rows, signal_name, exp_hash)
+
+    def _row_history(self, rows, signal_name: str | None, exp_hash: str | None) -> list[tuple]:
+        """``[(signal_name, step, value, experiment_hash)]`` of table rows, sorted by signal then
+        step."""
         self.drain()
         cols = self.history.query_samples(rows=rows, signal=None if signal_name is None else
                                           bare_signal_name(signal_name), exp_hash=exp_hash)
