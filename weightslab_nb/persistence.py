@@ -48,7 +48,7 @@ class RunPersistence:
         from weightslab_nb.experiment import Manifest
         from weightslab_nb.ledger import persist
 
-        self.drain()
+        self.drain(wait_signals=False)  # a slow signal never delays a flush
         with self.lock:
             entries, self._manifest_pending = self._manifest_pending, []
             state = (self.changes.table, self.changes.tags, self.table.discard_version)

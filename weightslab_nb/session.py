@@ -174,6 +174,8 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, RunPersistence):
         self.controller.stop()
         if not self.controller.join(timeout):
             log.warning("training thread did not stop within %.1f s", timeout)
+        self.drain(timeout=timeout)  # the last batches' dynamic signals run and are applied
+        self.signals.close(timeout)
         self.history.close()  # drains, then saves the ledger and manifest (see _before_flush)
         atexit.unregister(self._at_exit)
         if current_session(create=False) is self:
@@ -443,7 +445,7 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, RunPersistence):
         ``max``, ``min`` or ``count``: a statistic of each sample's whole history.
         """
         query.validate()
-        self.drain()
+        self.drain(wait_signals=False)
         history_sort = None
         if query.sort_by is not None and "@" in query.sort_by:
             history_sort = self.history_statistic(*query.sort_by.rsplit("@", 1))

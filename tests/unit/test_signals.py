@@ -2,7 +2,8 @@
 signals with compute_signals, and the context's views.
 
 Batches are recorded with ``save_signals`` at explicit steps and applied with
-``session.drain()``, which fires dynamic signals deterministically in the calling thread.
+``session.drain()``, which waits until the dynamic signals they trigger have run (in the
+session's ``wl-signals`` thread) and applies their values.
 """
 
 from __future__ import annotations
@@ -262,7 +263,7 @@ def test_the_context_loads_data_and_dataframe_lazily_and_shares_the_frame(sessio
     assert session.dataframe.loc[(4, 0), "signals//look"] == 2.5
 
 
-def test_signals_fire_from_the_history_writer_without_any_reader(session, loader):
+def test_signals_run_in_their_own_thread_even_without_any_reader(session, loader):
     done = threading.Event()
     threads = []
 
@@ -272,9 +273,32 @@ def test_signals_fire_from_the_history_writer_without_any_reader(session, loader
         done.set()
         return 1.0
 
-    record(session, 0, ids=[0])
+    record(session, 0, ids=[0])  # nobody reads: the history writer's flush hands it over
     assert done.wait(WAIT)
-    assert threads == ["wl-history-writer"]
+    assert threads == ["wl-signals"]
+
+
+def test_a_slow_signal_delays_neither_panel_reads_nor_flushes(session, loader):
+    started, release = threading.Event(), threading.Event()
+
+    @signal(subscribe_to="loss")
+    def slow(ctx):
+        started.set()
+        assert release.wait(WAIT)
+        return 5.0
+
+    try:
+        record(session, 0, ids=[0])
+        session.drain(wait_signals=False)
+        assert started.wait(WAIT)  # blocked in the signal thread from now on
+        record(session, 1, ids=[1])
+        assert session.global_series("loss")["step"].tolist() == [0, 1]  # what panels read
+        session.history.flush()  # what the writer thread does: it returns, not waiting
+        assert not session.drain(timeout=0.05)  # a user read would wait for the signal
+    finally:
+        release.set()
+    assert session.drain()
+    assert session.dataframe.loc[[(0, 0), (1, 0)], "signals//slow"].tolist() == [5.0, 5.0]
 
 
 def test_signals_can_chain_on_each_others_outputs(session, loader):
@@ -282,9 +306,16 @@ def test_signals_can_chain_on_each_others_outputs(session, loader):
     register_signal(session, lambda c: c.subscribed_value + 1, name="plus1",
                     subscribe_to="double")
     record(session, 0, ids=[0], values=[3.0])
-    session.drain()  # fires "double"
-    session.drain()  # applies it, fires "plus1"
+    session.drain()  # fires "double", applies its value, which fires "plus1", applies it
     assert session.dataframe.loc[(0, 0), "signals//plus1"] == 7.0
+
+
+def test_closing_runs_the_signals_of_the_last_batches(session, loader):
+    register_signal(session, lambda c: 2 * c.subscribed_value, name="double", subscribe_to="loss")
+    record(session, 0, ids=[0, 1], values=[3.0, 4.0])
+    session.close()
+    with wl.Session(root_log_dir=session.root_log_dir) as reopened:
+        assert reopened.dataframe.loc[[(0, 0), (1, 0)], "signals//double"].tolist() == [6.0, 8.0]
 
 
 def test_a_signal_may_read_and_tag_through_the_session_without_deadlock(session, loader):

@@ -145,12 +145,12 @@ class HistoryQueries:
 
     def global_signal_names(self) -> list[str]:
         """Signals with at least one curve point, in the order they first appeared."""
-        self.drain()
+        self.drain(wait_signals=False)
         return self.history.global_names()
 
     def global_series(self, name: str, start: int = 0) -> dict[str, np.ndarray]:
         """Points ``start...`` of a signal's curve: ``step, mean, min, max, count, exp`` arrays."""
-        self.drain()
+        self.drain(wait_signals=False)
         return self.history.global_series(name, start)
 
     def history_statistic(self, signal: str, stat: str) -> np.ndarray:
@@ -177,7 +177,7 @@ class HistoryQueries:
         if name not in self.history.signal_names():
             raise ValueError(f"signal: no history for {signal!r}; known: "
                              f"{self.history.signal_names()}")
-        self.drain()
+        self.drain(wait_signals=False)
         return self.history.sample_stats(name, len(self.table))[stat].astype(np.float64)
 
     def sample_series(self, sample_ids, signal: str, max_points: int = 64) -> dict:
@@ -187,7 +187,7 @@ class HistoryQueries:
         without history map to empty arrays. Unknown ids raise ``UnknownSampleError``.
         """
         rows = self.table.rows_for(sample_ids)
-        self.drain()
+        self.drain(wait_signals=False)
         cols = self.history.query_samples(rows=rows, signal=bare_signal_name(signal))
         out = {}
         for sid, row in zip(self.table.ids_of(rows), rows.tolist()):
@@ -197,7 +197,7 @@ class HistoryQueries:
 
     def samples_at_step(self, signal: str, step: int) -> list:
         """Ids of the samples that recorded ``signal`` at training step ``step`` (its batch)."""
-        self.drain()
+        self.drain(wait_signals=False)
         cols = self.history.query_samples(signal=bare_signal_name(signal), step=int(step))
         return self.table.ids_of(np.unique(cols["row"]))
 

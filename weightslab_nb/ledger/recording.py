@@ -3,8 +3,9 @@
 A recording call validates shapes at once and hands a reference to the batch over to the
 session's :class:`~weightslab_nb.ledger.pending.BatchQueue` (no conversion, no lock beyond a
 list append). :meth:`BatchRecording.drain` applies everything queued in bulk: to the sample table
-under ``session.lock``, then to the history buffers, then to the applied-batch listeners (dynamic
-signals). Readers drain before they read; the history writer drains before each flush. While an
+under ``session.lock``, then to the history buffers, then to the applied-batch listeners (which
+hand batches over to the dynamic signals' thread). Readers drain before they read; the history
+writer drains before each flush. While an
 evaluation runs, the evaluating thread's recordings go to its buffer instead (see
 :mod:`weightslab_nb.evaluation`).
 """
@@ -27,6 +28,8 @@ from weightslab_nb.watch.data import last_batch_rows
 log = logging.getLogger(__name__)
 
 UNASSIGNED_ORIGIN = "unassigned"  # origin of ids first seen in save_signals
+SIGNAL_WAIT = 60.0  # seconds a reader waits for dynamic signals at most
+SIGNAL_ROUNDS = 4   # signal -> values -> signal chains a reader follows
 
 
 class BatchRecording:
@@ -34,8 +37,8 @@ class BatchRecording:
     ``save_instance_signals``, ``record_scalar`` and the queue they feed (``drain``).
 
     Uses the session's ``lock``, ``table``, ``history``, ``controller``, ``changes``,
-    ``evaluation``, ``_pending``, ``_sinks``, ``_applied_listeners``, ``_exp_id`` and
-    ``_loss_column``.
+    ``evaluation``, ``signals``, ``_pending``, ``_sinks``, ``_applied_listeners``, ``_exp_id``
+    and ``_loss_column``.
     """
 
     def record_batch(self, name: str, batch_ids, values, preds=None, targets=None,
@@ -102,16 +105,39 @@ class BatchRecording:
             self.changes.history += 1
         self.history.wake_soon()
 
-    def drain(self) -> None:
+    def drain(self, wait_signals: bool = True, timeout: float | None = SIGNAL_WAIT) -> bool:
         """Apply every batch recorded so far to the sample table and history buffers.
 
-        Readers call it before reading; the history writer calls it before each flush. Values
-        that dynamic signals record while a drain runs are applied too (a few rounds at most).
+        Parameters
+        ----------
+        wait_signals : bool, default True
+            Also wait until the dynamic signals due for those batches have run (in their own
+            thread, see :mod:`weightslab_nb.signals.registry`) and apply the values they saved,
+            for a few rounds (signals subscribed to other signals' values). User reads pass
+            True; the history writer and the panels pass False, so that a slow signal never
+            delays a flush or a refresh.
+        timeout : float or None, default 60
+            Seconds to wait for the signals; on timeout a warning is logged and the reader
+            goes on without their latest values.
+
+        Returns
+        -------
+        bool
+            False when the signals did not finish within ``timeout``.
+
         Must not be called while holding ``session.lock``.
         """
-        for _ in range(4):
-            if not self._pending.drain(self._apply_batches) or not len(self._pending):
-                return
+        self._pending.drain(self._apply_batches)
+        if not wait_signals:
+            return True
+        for _ in range(SIGNAL_ROUNDS):
+            if not self.signals.wait_dispatched(timeout):
+                log.warning("dynamic signals are still running after %s s; reading without "
+                            "their latest values", timeout)
+                return False
+            if not self._pending.drain(self._apply_batches):
+                break  # the signals saved nothing new
+        return True
 
     def _apply_batches(self, batches: list[PreparedBatch]) -> None:
         by_column: dict[str, list[PreparedBatch]] = {}

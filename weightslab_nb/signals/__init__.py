@@ -11,8 +11,10 @@ in the per-sample history.
   metric is recorded (a watched ``per_sample=True`` loss/metric, or ``save_signals``), on every
   ``compute_every_n_steps``-th such batch, with the recorded value in ``ctx.subscribed_value``
   and, on request, the sample's earlier values in ``ctx.subscribed_history``. They run in the
-  thread that applies recorded batches (the history writer, or a reader), never slowing the
-  training step, and may call any ``wl.*`` function (query history, tag samples...).
+  session's signal thread (``wl-signals``), never slowing the training step, a history flush or
+  a panel, and may call any ``wl.*`` function (query history, tag samples...). User reads
+  (``session.drain()``, the history queries, ``session.dataframe``) wait for the signals due
+  for what was recorded before them.
 
 Two calling conventions:
 

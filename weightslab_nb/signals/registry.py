@@ -1,17 +1,21 @@
-"""Registered custom signals, and the dispatcher that fires dynamic ones.
+"""Registered custom signals, and the dispatcher thread that fires dynamic ones.
 
 A :class:`SignalRegistry` belongs to one session. It listens to the session's applied batches
-(``Session.add_applied_listener``): each time a batch of per-sample values is applied to the
-ledger, every enabled dynamic signal subscribed to that batch's signal counts it and, on every
-``compute_every_n_steps``-th batch, is called. This happens in whichever thread drains the
-session (the history writer every flush interval, or a reader), never in the training thread
-unless the training loop itself reads, and without any session lock held: a signal may call
+(``Session.add_applied_listener``) and hands the ones a dynamic signal subscribes to over to its
+own thread (``wl-signals``, started on first use). There, every enabled dynamic signal
+subscribed to a batch's signal counts it and, on every ``compute_every_n_steps``-th batch, is
+called, in the order the batches were applied. No session lock is held then: a signal may call
 any ``wl.*`` function (queries, tagging, ``save_signals``).
 
-While a signal runs, other drains wait (drains are serialised), so readers see at most one
-signal call's delay. Keep per-sample signals cheap, or use ``batched=True``.
+Who waits for signals: nobody on the hot paths. The training thread only records; the history
+writer and the panels apply batches without waiting for the signals they trigger, so a slow
+signal never delays a flush or a panel refresh. User reads (``session.drain()``, the
+``query_*_history`` functions, ``session.dataframe``, the exports) wait until the signals due
+for everything recorded before the call have run and their values are applied
+(:meth:`SignalRegistry.wait_dispatched`); a signal that reads from inside the dispatcher does not
+wait for itself.
 
-Failures never reach training or the drain: each failing call is logged and recorded in
+Failures never reach training or the dispatcher: each failing call is logged and recorded in
 :attr:`SignalRegistry.errors`; after :data:`MAX_CONSECUTIVE_FAILURES` failing calls in a row the
 signal is disabled (re-register it, or call :meth:`SignalRegistry.enable`, to run it again).
 """
@@ -121,12 +125,16 @@ class SignalRegistry:
     def __init__(self, session: "Session"):
         self.session = session
         self._lock = threading.Lock()             # the dict, errors, counters: short holds only
-        self._dispatch_lock = threading.RLock()   # held while dispatching (user code runs)
         self._signals: dict[str, Signal] = {}
         self._by_column: dict[str, list[Signal]] = {}
         self._errors: deque[SignalError] = deque(maxlen=MAX_ERRORS_KEPT)
+        # the dispatcher: batches handed over (a FIFO) and how many were taken and finished
+        self._cond = threading.Condition()
         self._backlog: deque = deque()
-        self._dispatching = False
+        self._handed = 0
+        self._finished = 0
+        self._thread: threading.Thread | None = None
+        self._closed = False
         self.version = 0
 
     # ---------------------------------------------------------------- registration
@@ -258,12 +266,8 @@ class SignalRegistry:
 
     # ---------------------------------------------------------------- dynamic dispatch
     def on_applied(self, batches: list["PreparedBatch"]) -> None:
-        """Applied-batch listener: fire the dynamic signals subscribed to these batches.
-
-        Batches applied while a dispatch is already running in this thread (a signal that
-        reads through the session drains again) are queued and handled after the current
-        ones, in order, so signals never nest. Never raises.
-        """
+        """Applied-batch listener: hand the batches some dynamic signal subscribes to over to
+        the dispatcher thread and return at once. Never raises."""
         try:
             by_column = self._by_column
             if not by_column:
@@ -271,20 +275,57 @@ class SignalRegistry:
             relevant = [p for p in batches if p.batch.column in by_column]
             if not relevant:
                 return
-            with self._dispatch_lock:
-                self._backlog.extend(relevant)
-                if self._dispatching:
+            with self._cond:
+                if self._closed:
                     return
-                self._dispatching = True
-                try:
-                    while self._backlog:
-                        pending = list(self._backlog)
-                        self._backlog.clear()
-                        self._dispatch(pending)
-                finally:
-                    self._dispatching = False
+                self._backlog.extend(relevant)
+                self._handed += len(relevant)
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="wl-signals",
+                                                    daemon=True)
+                    self._thread.start()
+                self._cond.notify_all()
         except Exception:
             log.exception("dynamic signal dispatch failed")
+
+    def wait_dispatched(self, timeout: float | None = None) -> bool:
+        """Wait until every batch handed over so far was dispatched (its due signals ran and
+        saved their values, which the next drain applies). True at once when called from a
+        signal (the dispatcher thread) or when nothing is pending; False on timeout."""
+        if threading.current_thread() is self._thread:
+            return True
+        with self._cond:
+            target = self._handed
+            return self._cond.wait_for(lambda: self._finished >= target, timeout)
+
+    def close(self, timeout: float | None = 10.0) -> None:
+        """Run what was handed over, then stop the dispatcher thread (bounded wait). Later
+        batches are ignored."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+            if thread.is_alive():
+                log.warning("the signal dispatcher did not finish within %s s", timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._backlog or self._closed)
+                if not self._backlog:
+                    return  # closed and nothing left
+                pending = list(self._backlog)
+                self._backlog.clear()
+            try:
+                self._dispatch(pending)
+            except Exception:
+                log.exception("dynamic signal dispatch failed")
+            finally:
+                with self._cond:
+                    self._finished += len(pending)
+                    self._cond.notify_all()
 
     def _dispatch(self, batches: list["PreparedBatch"]) -> None:
         """Count the batches per subscribed signal, then fire the due ones in order. Histories
