@@ -28,17 +28,27 @@ _PANELS = {"dashboard": "dashboard", "LossCurves": "curves", "SampleGrid": "grid
 
 
 _SERVING = ("serve", "keep_serving", "stop_serving")
+_TRACKING = ("init", "log", "finish", "Api", "Image", "Histogram", "Table", "Html", "Audio",
+             "Video", "Object3D")
+_SUBMODULES = ("tracking", "metrics", "serving")
 
 
 def __getattr__(name: str):
-    # panels import anywidget/ipywidgets, serving the HTTP server: load them only when asked for
+    # panels import anywidget/ipywidgets, serving the HTTP server, tracking PIL: load them only
+    # when asked for
+    import importlib
+
     if name in _SERVING:
         import weightslab_nb.serving as serving
 
         return getattr(serving, name)
+    if name in _TRACKING:
+        return getattr(importlib.import_module("weightslab_nb.tracking"), name)
+    if name == "collect_metrics":
+        return importlib.import_module("weightslab_nb.metrics").collect_metrics
+    if name in _SUBMODULES:
+        return importlib.import_module(f"weightslab_nb.{name}")
     if name in _PANELS:
-        import importlib
-
         module = importlib.import_module(f"weightslab_nb.panels.{_PANELS[name]}")
         return getattr(module, name)
     raise AttributeError(f"module 'weightslab_nb' has no attribute {name!r}")
@@ -53,5 +63,5 @@ __all__ = [
     "TrainingStopped", "UnknownSampleError", "signal", "compute_signals", "SignalContext",
     "BatchSignalContext", "auto_tag_loss_shapes", "request_evaluation", "run_pending_evaluation",
     "eval_fn", "EvaluationRequest", "classify_loss_shape", "LOSS_SHAPE_LABELS", *_SERVING,
-    *_PANELS,
+    *_PANELS, *_TRACKING, "collect_metrics",
 ]

@@ -8,8 +8,11 @@ lives beside it in ``root_log_dir``: the sample-table snapshot (``ledger.parquet
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 class RunPersistence:
@@ -49,6 +52,11 @@ class RunPersistence:
         from weightslab_nb.ledger import persist
 
         self.drain(wait_signals=False)  # a slow signal never delays a flush
+        for hook in list(self._flush_hooks):
+            try:  # e.g. a tracking run appending its rows; a failure must not stop the flush
+                hook()
+            except Exception:
+                log.exception("a flush hook failed")
         with self.lock:
             entries, self._manifest_pending = self._manifest_pending, []
             state = (self.changes.table, self.changes.tags, self.table.discard_version)
@@ -71,6 +79,11 @@ class RunPersistence:
             self._persisted = state
             # keep snapshots to a small share of the time: at least 5 s apart
             self._next_snapshot = time.monotonic() + max(5.0, 20 * (time.monotonic() - started))
+
+    def add_flush_hook(self, hook) -> None:
+        """Call ``hook()`` at every history flush (the writer thread, ``close``), after the
+        queued batches are applied; no session lock is held then. A failing hook is logged."""
+        self._flush_hooks.append(hook)
 
     def save_checkpoint(self) -> Path:
         """Save every watched model's and optimizer's state now; return the file.

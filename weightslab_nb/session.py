@@ -112,6 +112,8 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, RunPersistence):
         self._checkpoint_every = checkpoint_every
         self.steering = None  # weightslab_nb.steering state, once hyperparameters are watched
         self.highlight = HighlightBus()  # the step highlight the curves set and the grid shows
+        self.run = None  # the running wl.init() run (weightslab_nb.tracking), if any
+        self._flush_hooks: list = []
         self._manifest_pending: list[dict] = []
         self._architectures: list[str] = []  # repr of each watched model
         self._hash_inputs: tuple | None = None  # what the current experiment hash was made of

@@ -1,0 +1,276 @@
+"""wandb-style run logging and the local query API, on a real session, real files and real
+digits training: ``wl.init``, ``wl.log``, ``run.summary``/``run.config``, ``wl.Api``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+
+import numpy as np
+import pytest
+
+import weightslab_nb as wl
+from weightslab_nb.tracking.run import HISTORY_FILE, RUN_FILE, SUMMARY_FILE
+
+WAIT = 60.0
+
+
+def read_events(run) -> list[dict]:
+    run.flush()
+    path = run.dir / HISTORY_FILE
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+# ---------------------------------------------------------------- init
+def test_init_writes_the_run_record_with_the_watched_hyperparameters_as_config(session):
+    session.watch_or_edit({"experiment_name": "mnist-ish", "optimizer": {"lr": 0.01}},
+                          flag="hp")
+    run = wl.init(project="digits", tags=["baseline"], notes="first try")
+    meta = json.loads((run.dir / RUN_FILE).read_text())
+    assert run.dir == session.root_log_dir / "runs" / run.id and len(run.id) == 8
+    assert meta["name"] == "mnist-ish" and meta["project"] == "digits"
+    assert meta["state"] == "running" and meta["tags"] == ["baseline"]
+    assert meta["config"] == {"experiment_name": "mnist-ish", "optimizer": {"lr": 0.01}}
+    assert run.path == f"digits/{run.id}" and wl.tracking.active_run() is run
+    assert wl.init() is run  # a second init returns the running run
+    other = wl.init(reinit=True, name="second", config={"lr": 0.1})
+    assert run.state == "finished" and other is not run and other.config.lr == 0.1
+
+
+@pytest.mark.parametrize("kwargs,error,words", [
+    ({"project": ""}, ValueError, "project"),
+    ({"tags": "one"}, ValueError, "tags"),
+    ({"config": [1, 2]}, TypeError, "config"),
+    ({"config": {"f": object()}}, TypeError, "JSON"),
+    ({"id": "a b"}, ValueError, "id"),
+])
+def test_init_refuses_bad_arguments_and_starts_nothing(session, kwargs, error, words):
+    with pytest.raises(error, match=words):
+        wl.init(**kwargs)
+    assert wl.tracking.active_run() is None and not (session.root_log_dir / "runs").exists()
+
+
+def test_log_without_a_run_says_to_call_init(session):
+    with pytest.raises(RuntimeError, match=r"wl\.init\(\)"):
+        wl.log({"loss": 1.0})
+
+
+# ---------------------------------------------------------------- log
+def test_without_training_steps_count_log_calls_and_commit_false_stays(session):
+    run = wl.init()
+    wl.log({"a": 1})
+    wl.log({"b": 2}, commit=False)
+    wl.log({"c": 3})
+    wl.log({"d": 4}, step=10)
+    wl.log({"e": 5})
+    assert [e["_step"] for e in read_events(run)] == [0, 1, 1, 10, 11]
+    rows = list(wl.Api(root=session.root_log_dir).run(run.path).scan_history())
+    assert [(r["_step"], sorted(k for k in r if not k.startswith("_"))) for r in rows] == [
+        (0, ["a"]), (1, ["b", "c"]), (10, ["d"]), (11, ["e"])]
+
+
+def test_a_step_lower_than_the_last_is_ignored_with_a_warning(session, caplog):
+    run = wl.init()
+    wl.log({"a": 1}, step=5)
+    with caplog.at_level(logging.WARNING, logger="weightslab_nb.tracking.run"):
+        wl.log({"a": 2}, step=3)
+    assert "lower than the last step logged (5)" in caplog.text
+    assert [(e["_step"], e["a"]) for e in read_events(run)] == [(5, 1.0)]
+
+
+def test_values_are_converted_and_bad_ones_refused_without_storing_anything(session):
+    import torch
+
+    run = wl.init()
+    wl.log({"val": {"acc": np.float32(0.5), "n": 3}, "flag": True, "text": "ok",
+            "t": torch.tensor(2.5), "skip": None, "pair": [1, 2]})
+    (event,) = read_events(run)
+    assert {k: v for k, v in event.items() if not k.startswith("_")} == {
+        "val/acc": 0.5, "val/n": 3.0, "flag": 1.0, "text": "ok", "t": 2.5, "pair": [1, 2]}
+    for bad, words in [({"_private": 1}, "keys"), ({"": 1}, "keys"), ({"x": object()}, "'x'"),
+                       ([("a", 1)], "dict")]:
+        with pytest.raises((TypeError, ValueError), match=words):
+            wl.log(bad)
+    with pytest.raises(ValueError, match="step"):
+        wl.log({"a": 1}, step=-1)
+    assert len(read_events(run)) == 1
+
+
+def test_numbers_become_curves_of_the_session_history(session):
+    wl.init()
+    for step in range(3):
+        wl.log({"val/acc": 0.5 + step / 10}, step=step)
+    series = session.global_series("val/acc")
+    assert series["step"].tolist() == [0, 1, 2]
+    assert np.allclose(series["mean"], [0.5, 0.6, 0.7])
+
+
+def test_during_training_values_go_to_the_training_step(session, digits_run):
+    r = digits_run()
+    run = wl.init()
+    logged = []
+
+    def train(epochs):
+        for _ in range(epochs):
+            for x, y, ids in r.loader:
+                r.opt.zero_grad()
+                loss = r.loss(r.model(x), y, batch_ids=ids).mean()
+                loss.backward()
+                r.opt.step()
+                wl.log({"batch_loss": loss.item()})
+                logged.append(session.controller.step)
+
+    handle = wl.start_training(train, 1)
+    assert handle.wait(WAIT) and handle.error is None, handle
+    steps = [e["_step"] for e in read_events(run)]
+    assert steps == logged == list(range(1, 30))  # 29 batches of digits
+    curve = session.global_series("batch_loss")
+    assert curve["step"].tolist() == steps
+
+
+def test_summary_keeps_the_last_value_unless_set_and_is_written_to_disk(session):
+    run = wl.init()
+    wl.log({"acc": 0.7})
+    wl.log({"acc": 0.9})
+    wl.log({"acc": 0.8})
+    assert run.summary["acc"] == 0.8
+    run.summary["acc"] = 0.9  # the best, not the last
+    run.summary.update({"note": "best of 3"})
+    run.flush()
+    assert json.loads((run.dir / SUMMARY_FILE).read_text()) == {"acc": 0.9, "note": "best of 3"}
+    wl.log({"acc": 0.1})
+    assert run.summary.acc == 0.1
+
+
+def test_finish_marks_the_state_and_closing_the_session_finishes_the_run(make_session):
+    first = make_session("one")
+    run = wl.init()
+    wl.log({"a": 1})
+    wl.finish(exit_code=1)
+    assert run.state == "failed" and wl.tracking.active_run() is None
+    with pytest.raises(RuntimeError, match="failed"):
+        run.log({"a": 2})
+    with pytest.raises(ZeroDivisionError):
+        with wl.init(reinit=True) as failing:
+            1 / 0
+    assert failing.state == "failed"
+    kept = wl.init()
+    wl.log({"b": 2})
+    first.close()
+    meta = json.loads((kept.dir / RUN_FILE).read_text())
+    assert meta["state"] == "finished" and meta["finished_at"] is not None
+    assert read_events(kept)[0]["b"] == 2.0
+
+
+def test_the_history_writer_appends_the_rows_without_any_flush_call(session):
+    run = wl.init()
+    flushed = threading.Event()
+    session.add_flush_hook(flushed.set)  # runs after the run's own hook, in the writer thread
+    wl.log({"a": 1})
+    history = run.dir / HISTORY_FILE
+    for _ in range(100):  # a flush cycle that started before the log call may not have it yet
+        assert flushed.wait(WAIT), "the history writer did not flush"
+        flushed.clear()
+        if history.exists() and history.read_text():
+            break
+    assert json.loads(history.read_text().splitlines()[0])["a"] == 1.0
+
+
+# ---------------------------------------------------------------- rich values
+def test_arrays_become_histograms_and_images_are_files_read_back_by_the_api(session):
+    run = wl.init()
+    values = np.random.default_rng(0).normal(size=1000)
+    picture = np.zeros((6, 8, 3), dtype=np.uint8)
+    picture[:, :4] = 255
+    wl.log({"weights": values, "sample": wl.Image(picture, caption="half white")})
+    (event,) = read_events(run)
+    assert event["weights"]["_type"] == "histogram" and sum(event["weights"]["values"]) == 1000
+    assert event["sample"]["_type"] == "image-file"
+    api_run = wl.Api(root=session.root_log_dir).run(run.path)
+    image = api_run.load_media(api_run.summary["sample"])
+    assert image.caption == "half white" and np.array_equal(image.to_numpy()[..., :3], picture)
+    names = [f.name for f in api_run.files()]
+    assert {RUN_FILE, HISTORY_FILE, SUMMARY_FILE} <= set(names)
+    assert any(n.startswith("media/") and n.endswith(".png") for n in names)
+
+
+# ---------------------------------------------------------------- the query API
+@pytest.fixture
+def three_runs(make_session, tmp_path):
+    """Three finished runs of two projects under tmp_path (one session each)."""
+    made = []
+    for i, (project, lr, acc) in enumerate([("a", 0.1, 0.5), ("a", 0.01, 0.9),
+                                             ("b", 0.001, 0.7)]):
+        s = make_session(f"run{i}")
+        run = wl.init(project=project, name=f"r{i}", config={"lr": lr, "arch": "mlp"})
+        for step in range(20):
+            wl.log({"loss": 1.0 / (step + 1), "acc": acc * step / 19}, step=step)
+        run.finish()
+        s.close()
+        made.append(run)
+    return made
+
+
+def test_runs_are_filtered_and_ordered_like_mongodb_queries(three_runs, tmp_path):
+    api = wl.Api(root=tmp_path)
+    assert sorted(r.name for r in api.runs()) == ["r0", "r1", "r2"]
+    assert [r.name for r in api.runs("a")] in (["r1", "r0"], ["r0", "r1"])
+    assert [r.name for r in api.runs("entity/a", order="+config.lr")] == ["r1", "r0"]
+    assert [r.name for r in api.runs(filters={"config.lr": {"$lt": 0.05}},
+                                     order="-summary_metrics.acc")] == ["r1", "r2"]
+    assert [r.name for r in api.runs(filters={"$or": [{"config.lr.value": 0.1},
+                                                      {"project": "b"}]},
+                                     order="+name")] == ["r0", "r2"]
+    assert api.runs(filters={"state": "running"}).length == 0
+    assert [(p.name, p.run_count) for p in api.projects()] == [("a", 2), ("b", 1)]
+    with pytest.raises(ValueError, match="filters"):
+        api.runs(filters={"config.lr": {"$nope": 1}})
+    with pytest.raises(ValueError, match="order"):
+        api.runs(order="+")
+
+
+def test_one_run_by_path_with_history_sampling_keys_and_steps(three_runs, tmp_path):
+    api = wl.Api(root=tmp_path)
+    run = api.run(three_runs[1].path)
+    assert run.id == three_runs[1].id and api.run(three_runs[1].id).name == "r1"
+    assert run.state == "finished" and run.config == {"lr": 0.01, "arch": "mlp"}
+    assert run.summary["acc"] == pytest.approx(0.9) and run.last_history_step == 19
+    assert run.history_keys == ["loss", "acc"]
+    frame = run.history()
+    assert list(frame["_step"]) == list(range(20)) and {"loss", "acc"} <= set(frame.columns)
+    sampled = run.history(samples=5, keys=["loss"], pandas=False)
+    assert [r["_step"] for r in sampled] == [0, 5, 10, 14, 19]
+    assert set(sampled[0]) == {"_step", "loss"}
+    window = list(run.scan_history(keys=["acc"], min_step=3, max_step=6))
+    assert [r["_step"] for r in window] == [3, 4, 5] and set(window[0]) == {"_step", "acc"}
+    assert run.history(stream="system").empty
+    with pytest.raises(ValueError, match="no run"):
+        api.run("a/zzzzzzzz")
+    with pytest.raises(ValueError, match="samples"):
+        run.history(samples=0)
+
+
+def test_files_download_and_update_of_a_finished_run(three_runs, tmp_path):
+    run = wl.Api(root=tmp_path).run(three_runs[0].path)
+    target = run.file(HISTORY_FILE).download(tmp_path / "copy")
+    assert target.read_text() == (run.dir / HISTORY_FILE).read_text()
+    with pytest.raises(FileExistsError):
+        run.file(HISTORY_FILE).download(tmp_path / "copy")
+    with pytest.raises(FileNotFoundError):
+        run.file("nope.txt")
+    run.name = "renamed"
+    run.tags = ["kept"]
+    run.summary["best_acc"] = 0.5
+    run.update()
+    again = wl.Api(root=tmp_path).run(three_runs[0].path)
+    assert again.name == "renamed" and again.tags == ["kept"] and again.summary["best_acc"] == 0.5
+
+
+def test_a_live_run_is_flushed_before_it_is_read(session):
+    run = wl.init(project="live")
+    wl.log({"a": 1})
+    api_run = wl.Api().run(run.path)  # default roots include the session's root_log_dir
+    assert api_run.state == "running" and [r["a"] for r in api_run.scan_history()] == [1.0]
+    with pytest.raises(RuntimeError, match="running"):
+        api_run.update()

@@ -1,0 +1,511 @@
+"""Query logged runs from their files: ``wl.Api().runs(...)``, ``run.history()``, ``run.files()``.
+
+The local counterpart of wandb's public API. Runs are found on disk (``runs/<id>/run.json``
+below the roots searched, see :class:`Api`), so a run can be read while its process still
+runs, after it ended, or on another machine that got the directory. Nothing is cached: every
+call reads the files (``Api.flush`` exists for compatibility and does nothing).
+
+A run that the current session is still logging is flushed before it is read, so its latest
+rows are included; a run logged by another live process is read as its files stand (its
+writer appends within its session's flush interval, 0.5 s by default).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from weightslab_nb.tracking import media
+from weightslab_nb.tracking.run import HISTORY_FILE, RUN_FILE, RUNS_DIR, SUMMARY_FILE
+
+DEFAULT_ROOT = "weightslab_runs"
+DEFAULT_SAMPLES = 500
+
+
+class Api:
+    """Find and read runs.
+
+    Parameters
+    ----------
+    overrides : dict, optional
+        ``"project"``: the project a bare run id is looked up in, and the default of
+        :meth:`runs`; ``"root"``: a directory (or list of them) to search instead of the
+        default.
+    root : str, Path or list of them, optional
+        Same as ``overrides["root"]``. Default: ``./weightslab_runs`` (where sessions put
+        their ``root_log_dir`` by default) and the current session's ``root_log_dir``.
+
+    A root is searched for ``runs/<id>/run.json`` in itself and in its sub-directories, two
+    levels deep (``<root>/<run dir>/runs/<id>``).
+    """
+
+    def __init__(self, overrides: Mapping | None = None, root=None):
+        overrides = dict(overrides or {})
+        unknown = sorted(set(overrides) - {"project", "root", "entity", "base_url"})
+        if unknown:
+            raise ValueError(f"overrides: unknown keys {unknown}; accepted: project, root")
+        self.project = overrides.get("project")
+        root = root if root is not None else overrides.get("root")
+        self.roots = _roots(root)
+
+    def flush(self) -> None:
+        """Nothing to do: this API keeps no cache (kept for compatibility)."""
+
+    # ---------------------------------------------------------------- runs
+    def runs(self, path: str = "", filters: Mapping | None = None, order: str = "-created_at",
+             per_page: int = 50) -> "Runs":
+        """Runs of a project that match ``filters``, in ``order``.
+
+        Parameters
+        ----------
+        path : str
+            ``"project"`` or ``"entity/project"`` (the entity is ignored); ``""`` means the
+            ``project`` override, else every project.
+        filters : dict, optional
+            A MongoDB-style query (matched with the ``mongoquery`` library) over each run's
+            record: ``id``, ``name``, ``project``, ``state``, ``tags``, ``notes``, ``group``,
+            ``job_type``, ``created_at`` (ISO text), ``config.<key>``, ``summary_metrics.<key>``
+            (also ``summary.<key>``). ``config.<key>.value`` is read as ``config.<key>``.
+            Example: ``{"config.lr": {"$lt": 0.01}, "state": "finished"}``.
+        order : str
+            A record key, ``+`` for ascending, ``-`` (or no sign) for descending; runs
+            without the key come last. Default: newest first.
+        per_page : int
+            Accepted for compatibility (everything is read at once).
+
+        Returns
+        -------
+        Runs
+            A sequence of :class:`ApiRun`.
+
+        Raises
+        ------
+        ValueError
+            A malformed path, filter or order.
+        """
+        from mongoquery import Query, QueryError
+
+        project = _project_of(path) if path else self.project
+        if filters is not None and not isinstance(filters, Mapping):
+            raise ValueError(f"filters: expected a dict (MongoDB query), got {filters!r}")
+        try:
+            query = Query(_normalize_filter(dict(filters or {})))
+        except QueryError as exc:
+            raise ValueError(f"filters: {exc}") from None
+        runs = [r for r in self._all_runs() if project is None or r.project == project]
+        try:
+            matched = [r for r in runs if query.match(r.record())]
+        except QueryError as exc:
+            raise ValueError(f"filters: {exc}") from None
+        return Runs(_ordered(matched, order))
+
+    def run(self, path: str) -> "ApiRun":
+        """One run by ``"project/id"``, ``"entity/project/id"`` or ``"id"``.
+
+        Raises
+        ------
+        ValueError
+            No run of that id (in that project), or a bare id found in several projects.
+        """
+        if not isinstance(path, str) or not path.strip("/"):
+            raise ValueError(f"path: expected 'project/run_id' or 'run_id', got {path!r}")
+        parts = path.strip("/").split("/")
+        run_id = parts[-1]
+        project = parts[-2] if len(parts) >= 2 else self.project
+        found = [r for r in self._all_runs()
+                 if r.id == run_id and (project is None or r.project == project)]
+        if not found:
+            raise ValueError(f"path: no run {path!r} under {[str(r) for r in self.roots]}")
+        if len(found) > 1:
+            raise ValueError(f"path: run id {run_id!r} exists in several places "
+                             f"({[str(r.dir) for r in found]}); give 'project/run_id'")
+        return found[0]
+
+    def projects(self, entity=None, per_page: int = 200) -> list["Project"]:
+        """The projects that have runs, by name (``entity`` and ``per_page`` are ignored)."""
+        counts: dict[str, int] = {}
+        for run in self._all_runs():
+            counts[run.project] = counts.get(run.project, 0) + 1
+        return [Project(name, n) for name, n in sorted(counts.items())]
+
+    def _all_runs(self) -> list["ApiRun"]:
+        seen, out = set(), []
+        for root in self.roots:
+            for meta in _run_files(root):
+                run_dir = meta.parent.resolve()
+                if run_dir not in seen:
+                    seen.add(run_dir)
+                    out.append(ApiRun(run_dir))
+        return out
+
+    def __repr__(self) -> str:
+        return f"<Api roots={[str(r) for r in self.roots]}>"
+
+
+@dataclass(frozen=True)
+class Project:
+    """A project: its ``name`` and how many runs it has."""
+
+    name: str
+    run_count: int
+
+
+class Runs(list):
+    """The runs :meth:`Api.runs` matched: a list of :class:`ApiRun` (``len``, indexing,
+    iteration) with ``length`` as in wandb's API."""
+
+    @property
+    def length(self) -> int:
+        return len(self)
+
+    def __repr__(self) -> str:
+        return f"<Runs {len(self)}: {[r.path for r in self]}>"
+
+
+class ApiRun:
+    """A logged run, read from its directory.
+
+    Attributes
+    ----------
+    id, name, project, state, created_at, heartbeat_at, notes, group, job_type : str
+    tags : list of str
+    config : dict
+    summary : dict
+        One value per key; rich values are descriptors (read them with :meth:`load_media`).
+    dir : Path
+    """
+
+    entity = None
+
+    def __init__(self, run_dir: Path):
+        self.dir = Path(run_dir)
+        self.load()
+
+    def load(self, force: bool = False) -> None:
+        """Read ``run.json`` and ``summary.json`` again."""
+        _flush_live(self.dir)
+        meta = _read_json(self.dir / RUN_FILE)
+        if not isinstance(meta, dict) or "id" not in meta:
+            raise ValueError(f"{self.dir / RUN_FILE}: not a run file")
+        self._meta = meta
+        self.summary = _read_json(self.dir / SUMMARY_FILE, default={})
+
+    def __getattr__(self, name: str):
+        meta = self.__dict__.get("_meta", {})
+        if name in ("id", "name", "project", "state", "created_at", "heartbeat_at",
+                    "finished_at", "notes", "group", "job_type"):
+            return meta.get(name)
+        if name in ("tags", "config"):
+            return meta.get(name) or ([] if name == "tags" else {})
+        raise AttributeError(name)
+
+    @property
+    def path(self) -> str:
+        """``"<project>/<id>"``."""
+        return f"{self.project}/{self.id}"
+
+    @property
+    def url(self) -> str:
+        """A ``file://`` URL of the run's directory."""
+        return self.dir.resolve().as_uri()
+
+    def record(self) -> dict:
+        """What :meth:`Api.runs` filters and orders on."""
+        out = {k: self._meta.get(k) for k in ("id", "name", "project", "state", "tags", "notes",
+                                              "group", "job_type", "created_at",
+                                              "heartbeat_at")}
+        out["createdAt"] = out["created_at"]
+        out["config"] = self.config
+        out["summary_metrics"] = out["summary"] = self.summary
+        return out
+
+    # ---------------------------------------------------------------- history
+    @property
+    def history_keys(self) -> list[str]:
+        """Every key logged, in the order first seen."""
+        keys: dict[str, None] = {}
+        for row in self._rows():
+            keys.update(dict.fromkeys(k for k in row if not k.startswith("_")))
+        return list(keys)
+
+    @property
+    def last_history_step(self) -> int | None:
+        """The last ``_step`` logged (None before the first row)."""
+        last = None
+        for row in self._rows():
+            last = row["_step"]
+        return last
+
+    lastHistoryStep = last_history_step
+
+    def scan_history(self, keys=None, page_size: int = 1000, min_step: int | None = None,
+                     max_step: int | None = None) -> Iterator[dict]:
+        """Every history row, oldest first, one per step: ``{"_step", "_timestamp",
+        "_runtime", key: value...}``.
+
+        ``keys``: only rows holding every one of these keys, restricted to them (and
+        ``_step``). ``min_step`` (inclusive) and ``max_step`` (exclusive) bound the steps.
+        ``page_size`` is accepted for compatibility.
+        """
+        keys = _keys(keys)
+        for row in self._rows():
+            step = row["_step"]
+            if (min_step is not None and step < min_step) or \
+                    (max_step is not None and step >= max_step):
+                continue
+            if keys is None:
+                yield row
+            elif all(k in row for k in keys):
+                yield {"_step": step, **{k: row[k] for k in keys}}
+
+    def history(self, samples: int = DEFAULT_SAMPLES, keys=None, x_axis: str = "_step",
+                pandas: bool = True, stream: str = "default"):
+        """History rows, evenly sampled down to at most ``samples`` (first and last kept).
+
+        Parameters
+        ----------
+        samples : int, default 500
+        keys : list of str, optional
+            Only rows holding every key, restricted to them and ``x_axis``.
+        x_axis : str, default "_step"
+            The column returned beside ``keys``.
+        pandas : bool, default True
+            A DataFrame (one column per key, NaN where a row lacks one), else a list of dicts.
+        stream : {"default", "system"}
+            ``"system"`` (machine metrics) is empty: none are recorded.
+
+        Raises
+        ------
+        ValueError
+            ``samples`` < 1 or an unknown stream.
+        """
+        if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+            raise ValueError(f"samples: expected an int >= 1, got {samples!r}")
+        if stream not in ("default", "system"):
+            raise ValueError(f"stream: expected 'default' or 'system', got {stream!r}")
+        rows = [] if stream == "system" else self._selected(keys, x_axis)
+        rows = _sample(rows, samples)
+        if not pandas:
+            return rows
+        import pandas as pd
+
+        return pd.DataFrame(rows)
+
+    def _selected(self, keys, x_axis: str) -> list[dict]:
+        keys = _keys(keys)
+        if keys is None:
+            return list(self._rows())
+        wanted = [x_axis, *[k for k in keys if k != x_axis]]
+        return [{k: row.get(k) for k in wanted} for row in self._rows()
+                if all(k in row for k in keys)]
+
+    def _rows(self) -> Iterator[dict]:
+        """Merged rows: consecutive ``log`` calls of one step make one row."""
+        _flush_live(self.dir)
+        path = self.dir / HISTORY_FILE
+        if not path.exists():
+            return
+        row: dict | None = None
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                if not line.strip():
+                    continue
+                event = json.loads(line)
+                if row is not None and event["_step"] == row["_step"]:
+                    row.update(event)
+                    continue
+                if row is not None:
+                    yield row
+                row = event
+        if row is not None:
+            yield row
+
+    # ---------------------------------------------------------------- media and files
+    def load_media(self, value):
+        """A rich value logged by this run, from its history or summary descriptor (see
+        :func:`weightslab_nb.tracking.media.decode_value`)."""
+        return media.decode_value(value, self.dir)
+
+    def files(self, names=None, per_page: int = 50) -> list["File"]:
+        """The run's files (``run.json``, ``history.jsonl``, ``summary.json``, media), or
+        only those named (paths relative to the run directory)."""
+        found = sorted(p for p in self.dir.rglob("*") if p.is_file() and
+                       not p.name.startswith("."))
+        out = [File(self.dir, p.relative_to(self.dir).as_posix()) for p in found]
+        if names:
+            wanted = set(names)
+            out = [f for f in out if f.name in wanted]
+        return out
+
+    def file(self, name: str) -> "File":
+        """One file by its path relative to the run directory; ``FileNotFoundError`` if
+        absent."""
+        path = self.dir / name
+        if not path.is_file():
+            raise FileNotFoundError(f"name: run {self.path} has no file {name!r}")
+        return File(self.dir, name)
+
+    def update(self) -> None:
+        """Write ``name``, ``tags``, ``notes`` and ``summary`` changes made on this object
+        back to the run's files. Refused while the run is running (change the live run)."""
+        if self._meta.get("state") == "running":
+            raise RuntimeError(f"run {self.path} is running; change it through its live Run")
+        from weightslab_nb.tracking.run import _write_json
+
+        _write_json(self.dir / RUN_FILE, self._meta)
+        _write_json(self.dir / SUMMARY_FILE, self.summary)
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in ("name", "tags", "notes"):
+            self._meta[name] = value
+        else:
+            super().__setattr__(name, value)
+
+    def __repr__(self) -> str:
+        return f"<ApiRun {self.path} name={self.name!r} state={self.state}>"
+
+
+@dataclass(frozen=True)
+class File:
+    """A file of a run: ``name`` (relative path), ``size`` (bytes), ``path``; ``download``."""
+
+    run_dir: Path
+    name: str
+
+    @property
+    def path(self) -> Path:
+        return self.run_dir / self.name
+
+    @property
+    def size(self) -> int:
+        return self.path.stat().st_size
+
+    def download(self, root=".", replace: bool = False) -> Path:
+        """Copy the file to ``<root>/<name>``; return that path.
+
+        Raises ``FileExistsError`` when it exists and ``replace`` is False.
+        """
+        target = Path(root) / self.name
+        if target.exists() and not replace:
+            raise FileExistsError(f"{target} exists; pass replace=True to overwrite it")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self.path, target)
+        return target
+
+
+# ---------------------------------------------------------------- helpers
+def _roots(root) -> list[Path]:
+    if root is None:
+        roots = [Path.cwd() / DEFAULT_ROOT]
+        from weightslab_nb.session import current_session
+
+        session = current_session(create=False)
+        if session is not None and session._root_log_dir is not None:
+            roots.append(session.root_log_dir)
+        return roots
+    items = [root] if isinstance(root, (str, Path)) else list(root)
+    for item in items:
+        if not isinstance(item, (str, Path)):
+            raise TypeError(f"root: expected a directory path or a list of them, got {item!r}")
+    return [Path(item) for item in items]
+
+
+def _run_files(root: Path) -> list[Path]:
+    if not root.is_dir():
+        return []
+    patterns = (f"{RUNS_DIR}/*/{RUN_FILE}", f"*/{RUNS_DIR}/*/{RUN_FILE}",
+                f"*/*/{RUNS_DIR}/*/{RUN_FILE}")
+    return sorted({p for pattern in patterns for p in root.glob(pattern)})
+
+
+def _project_of(path: str) -> str:
+    if not isinstance(path, str):
+        raise ValueError(f"path: expected 'project' or 'entity/project', got {path!r}")
+    parts = [p for p in path.strip("/").split("/") if p]
+    if not parts or len(parts) > 2:
+        raise ValueError(f"path: expected 'project' or 'entity/project', got {path!r}")
+    return parts[-1]
+
+
+def _normalize_filter(query):
+    """``config.<key>.value`` -> ``config.<key>`` (wandb stores config values that way)."""
+    if isinstance(query, list):
+        return [_normalize_filter(q) for q in query]
+    if not isinstance(query, dict):
+        return query
+    out = {}
+    for key, value in query.items():
+        if isinstance(key, str) and key.startswith("config.") and key.endswith(".value"):
+            key = key[: -len(".value")]
+        out[key] = _normalize_filter(value)
+    return out
+
+
+def _lookup(record: dict, dotted: str):
+    value = record
+    for part in dotted.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def _ordered(runs: list[ApiRun], order: str) -> list[ApiRun]:
+    if not isinstance(order, str) or not order.lstrip("+-"):
+        raise ValueError(f"order: expected a key such as '-created_at' or '+summary_metrics.loss'"
+                         f", got {order!r}")
+    descending = not order.startswith("+")
+    key = order.lstrip("+-")
+    if key.startswith("config.") and key.endswith(".value"):
+        key = key[: -len(".value")]
+    present = [(r, _lookup(r.record(), key)) for r in runs]
+    have = [(r, v) for r, v in present if v is not None]
+    missing = [r for r, v in present if v is None]
+    try:
+        have.sort(key=lambda rv: rv[1], reverse=descending)
+    except TypeError:
+        have.sort(key=lambda rv: str(rv[1]), reverse=descending)
+    return [r for r, _ in have] + missing
+
+
+def _keys(keys) -> list[str] | None:
+    if keys is None:
+        return None
+    if isinstance(keys, str):
+        return [keys]
+    keys = list(keys)
+    if not all(isinstance(k, str) for k in keys):
+        raise ValueError(f"keys: expected a list of strings, got {keys!r}")
+    return keys
+
+
+def _sample(rows: list, samples: int) -> list:
+    if len(rows) <= samples:
+        return rows
+    if samples == 1:
+        return rows[-1:]
+    n = len(rows) - 1
+    picks = sorted({round(i * n / (samples - 1)) for i in range(samples)})
+    return [rows[i] for i in picks]
+
+
+def _read_json(path: Path, default=None):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        if default is not None:
+            return default
+        raise
+
+
+def _flush_live(run_dir: Path) -> None:
+    """Flush the current session's running run when it is the one at ``run_dir``."""
+    from weightslab_nb.session import current_session
+
+    session = current_session(create=False)
+    run = getattr(session, "run", None) if session is not None else None
+    if run is not None and run.state == "running" and run.dir.resolve() == run_dir.resolve():
+        run.flush()

@@ -1,0 +1,534 @@
+"""The run a session logs into: ``wl.init``, ``wl.log``, ``run.summary``, ``run.config``.
+
+A run is one sequence of logged rows, stored as plain files under
+``<root_log_dir>/runs/<run id>/`` (or ``<dir>/runs/<run id>/`` with ``init(dir=...)``) so that
+any tool can read it and :class:`~weightslab_nb.tracking.api.Api` can query it after the
+process ended:
+
+``run.json``
+    ``{"id", "name", "project", "tags", "notes", "group", "job_type", "state", "created_at",
+    "heartbeat_at", "finished_at", "config"}``; ``state`` is ``"running"``, ``"finished"`` or
+    ``"failed"``.
+``history.jsonl``
+    One JSON object per ``log`` call: ``{"_step", "_timestamp", "_runtime", key: value, ...}``.
+    Readers merge the objects of one step into one row (later values win).
+``summary.json``
+    One value per key: the last logged value, unless set through ``run.summary``.
+``media/``
+    The files of rich values (images, tables, audio...; see
+    :mod:`weightslab_nb.tracking.media`); history and summary hold their JSON descriptors.
+
+Steps. wandb counts ``log`` calls; a training inspector lines values up with training steps.
+So ``step=None`` means the session's training step once a watched training loop has taken
+one, and otherwise a counter of the run's own ``log`` calls (advanced unless ``commit=False``).
+Logging at a step lower than the last one logged is refused with a warning and nothing is
+stored (wandb does the same). Numbers are also recorded as global curve points of the
+session's history, so ``wl.log({"val/acc": acc})`` appears in the loss-curves panel beside the
+training loss.
+
+Threads. ``log`` validates and converts the values, writes media files (in the calling thread:
+log rich values at a modest rate), and appends the row to an in-memory buffer. The buffer is
+appended to ``history.jsonl`` at each flush of the session's history (its writer thread, every
+``flush_interval``), by :meth:`Run.flush` and by :meth:`Run.finish`; closing the session
+finishes its run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import numbers
+import os
+import secrets
+import string
+import threading
+import time
+from collections.abc import Mapping, MutableMapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from weightslab_nb.tracking import media
+
+if TYPE_CHECKING:
+    from weightslab_nb.session import Session
+
+logger = logging.getLogger(__name__)
+
+RUNS_DIR = "runs"
+RUN_FILE = "run.json"
+HISTORY_FILE = "history.jsonl"
+SUMMARY_FILE = "summary.json"
+DEFAULT_PROJECT = "weightslab"
+ID_ALPHABET = string.ascii_lowercase + string.digits
+STATES = ("running", "finished", "failed")
+
+
+def _now_iso(t: float | None = None) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(t))
+
+
+def _write_json(path: Path, data) -> None:
+    """Replace ``path`` atomically with ``data`` as JSON."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    tmp.write_text(json.dumps(data, indent=1, default=_json_default), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _json_default(value):
+    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"cannot store {type(value).__name__} as JSON")
+
+
+def _check_text(value, argument: str, allow_none: bool = True) -> str | None:
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{argument}: expected a non-empty string, got {value!r}")
+    return value
+
+
+class _Store(MutableMapping):
+    """A dict the run persists (config, summary): reads and writes under the run's lock."""
+
+    def __init__(self, run: "Run", data: dict):
+        self._run = run
+        self._data = dict(data)
+
+    def __getitem__(self, key):
+        with self._run._lock:
+            return self._data[key]
+
+    def __setitem__(self, key, value) -> None:
+        if not isinstance(key, str) or not key:
+            raise TypeError(f"key: expected a non-empty string, got {key!r}")
+        stored = self._run._stored_value(key, value)
+        with self._run._lock:
+            self._data[key] = stored
+            self._run._dirty = True
+
+    def __delitem__(self, key) -> None:
+        with self._run._lock:
+            del self._data[key]
+            self._run._dirty = True
+
+    def __iter__(self):
+        with self._run._lock:
+            return iter(list(self._data))
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"no key {name!r}; keys: {list(self)}") from None
+
+    def to_dict(self) -> dict:
+        """A copy of the values."""
+        with self._run._lock:
+            return dict(self._data)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.to_dict()!r})"
+
+
+class Summary(_Store):
+    """One value per key: the last logged value unless set here (``run.summary["best"] = x``).
+
+    A value set here is replaced by the next ``log`` of the same key.
+    """
+
+
+class Config(_Store):
+    """The run's configuration (hyperparameters): ``run.config["lr"]``, ``run.config.lr``,
+    ``run.config.update({...})``. Values must be JSON-able."""
+
+
+class Run:
+    """One run of a session; create it with :func:`init`.
+
+    Attributes
+    ----------
+    id : str
+        8 characters of ``[a-z0-9]``, unique within its directory.
+    name, project : str
+    dir : Path
+        ``<root>/runs/<id>``, holding the run's files (see the module docstring).
+    config : Config
+    summary : Summary
+    state : str
+        ``"running"``, then ``"finished"`` or ``"failed"``.
+
+    Use it as a context manager to finish it on exit (``"failed"`` when the block raised).
+    """
+
+    def __init__(self, session: "Session", root: Path, *, id: str, name: str, project: str,
+                 config: dict, tags: list[str], notes: str | None, group: str | None,
+                 job_type: str | None):
+        self.session = session
+        self.id, self.name, self.project = id, name, project
+        self.tags, self.notes, self.group, self.job_type = tags, notes, group, job_type
+        self.dir = root / RUNS_DIR / id
+        self.state = "running"
+        self._lock = threading.Lock()     # buffers, counters, config and summary: short holds
+        self._io_lock = threading.Lock()  # file appends (never taken by log)
+        self._pending: list[dict] = []
+        self._counter = 0                 # the next step in counting mode
+        self._last_step: int | None = None
+        self._started = time.time()
+        self._finished_at: float | None = None
+        self._dirty = True
+        self.config = Config(self, config)
+        self.summary = Summary(self, {})
+        self.dir.mkdir(parents=True, exist_ok=False)
+        self._write_meta()
+
+    # ---------------------------------------------------------------- logging
+    @property
+    def path(self) -> str:
+        """``"<project>/<id>"``: what ``Api().run(path)`` takes."""
+        return f"{self.project}/{self.id}"
+
+    @property
+    def step(self) -> int:
+        """The step the next ``log(..., step=None)`` call goes to."""
+        return self._default_step()
+
+    def log(self, data: Mapping, step: int | None = None, commit: bool | None = None) -> None:
+        """Log one row of values.
+
+        Parameters
+        ----------
+        data : dict[str, value]
+            Keys are non-empty strings not starting with ``"_"``; a nested dict is flattened
+            with ``"/"`` (``{"val": {"acc": 1}}`` logs ``"val/acc"``). Values: numbers, bools,
+            0-d arrays or tensors (stored as numbers and drawn as curves); strings; None
+            (skipped); arrays or tensors of several values (stored as a
+            :class:`~weightslab_nb.tracking.media.Histogram`); rich values from
+            :mod:`weightslab_nb.tracking.media`, a list of them, or a matplotlib figure.
+        step : int, optional
+            Default: see the module docstring. Must not be lower than the last step logged.
+        commit : bool, optional
+            ``False`` keeps the step counter where it is, so the next call adds to the same
+            row (counting mode only; training steps advance by themselves).
+
+        Raises
+        ------
+        RuntimeError
+            The run is finished.
+        TypeError, ValueError
+            A bad key or value (named in the message); nothing of the call is stored.
+        """
+        if self.state != "running":
+            raise RuntimeError(f"run {self.id!r} is {self.state}; start another with wl.init()")
+        if not isinstance(data, Mapping):
+            raise TypeError(f"data: expected a dict of key -> value, got {type(data).__name__}")
+        if step is not None and (isinstance(step, bool) or not isinstance(step, numbers.Integral)
+                                 or step < 0):
+            raise ValueError(f"step: expected an int >= 0 or None, got {step!r}")
+        if commit is not None and not isinstance(commit, bool):
+            raise TypeError(f"commit: expected True, False or None, got {commit!r}")
+        at = int(step) if step is not None else self._default_step()
+        if self._last_step is not None and at < self._last_step:
+            logger.warning("wl.log: step %d is lower than the last step logged (%d); the values %s "
+                        "are ignored", at, self._last_step, sorted(data))
+            return
+        row = self._convert(_flatten(data), at)
+        now = time.time()
+        with self._lock:
+            self._last_step = at
+            if self._counting() or step is not None:
+                self._counter = at + (0 if commit is False else 1)
+            self._pending.append({"_step": at, "_timestamp": now,
+                                  "_runtime": round(now - self._started, 6), **row})
+            self.summary._data.update(row)
+        self._record_curves(row, at)
+        self.session.history.wake_soon()
+
+    def _counting(self) -> bool:
+        """True while no watched training loop has taken a step (wandb's step counting)."""
+        controller = self.session.controller
+        return controller.step == 0 and controller.state != "running"
+
+    def _default_step(self) -> int:
+        return self._counter if self._counting() else max(self.session.controller.step,
+                                                           self._last_step or 0)
+
+    def _convert(self, data: dict, step: int) -> dict:
+        """Checked, JSON-able values of one call (media files are written here)."""
+        out = {}
+        for key, value in data.items():
+            if not isinstance(key, str) or not key or key.startswith("_"):
+                raise ValueError(f"data: keys must be non-empty strings not starting with '_', "
+                                 f"got {key!r}")
+            if value is None:
+                continue
+            out[key] = self._stored_value(key, value, step)
+        return out
+
+    def _stored_value(self, key: str, value, step: int | None = None):
+        """The JSON-able form of one value (raises naming ``key`` when there is none)."""
+        number = _as_number(value)
+        if number is not None:
+            return number
+        if isinstance(value, str):
+            return value
+        at = (self._last_step or 0) if step is None else step
+        encoded = media.encode_value(value, self.dir, key, at)
+        if encoded is None and _is_array(value) and _numeric(value):
+            encoded = media.Histogram(_to_numpy(value).ravel()).to_json(self.dir, key, at)
+        if encoded is not None:
+            return encoded
+        if _is_array(value):
+            value = value.tolist()
+        try:
+            json.dumps(value, default=_json_default)
+        except (TypeError, ValueError):
+            raise TypeError(f"data[{key!r}]: cannot log a {type(value).__name__}; log numbers, "
+                            "strings, arrays, rich values (wl.Image, wl.Table, ...) or "
+                            "JSON-able lists and dicts") from None
+        return value
+
+    def _record_curves(self, row: dict, step: int) -> None:
+        for key, value in row.items():
+            if isinstance(value, float) and math.isfinite(value):
+                self.session.record_scalar(key, value, step=step)
+
+    # ---------------------------------------------------------------- files
+    def flush(self) -> None:
+        """Append the buffered rows to ``history.jsonl`` and rewrite the summary and
+        ``run.json`` when they changed. Safe from any thread."""
+        with self._io_lock:
+            with self._lock:
+                rows, self._pending = self._pending, []
+                dirty, self._dirty = self._dirty or bool(rows), False
+                summary = dict(self.summary._data)
+            if rows:
+                text = "".join(json.dumps(r, default=_json_default) + "\n" for r in rows)
+                with open(self.dir / HISTORY_FILE, "a", encoding="utf-8") as f:
+                    f.write(text)
+            if dirty:
+                _write_json(self.dir / SUMMARY_FILE, summary)
+                self._write_meta()
+
+    def finish(self, exit_code: int | None = None) -> None:
+        """End the run: flush its files and mark it ``"finished"`` (``"failed"`` for a
+        non-zero ``exit_code``). Safe to call twice."""
+        if self.state != "running":
+            return
+        self.state = "finished" if not exit_code else "failed"
+        self._finished_at = time.time()
+        with self._lock:
+            self._dirty = True
+        self.flush()
+        if getattr(self.session, "run", None) is self:
+            self.session.run = None
+
+    def _write_meta(self) -> None:
+        with self._lock:
+            config = dict(self.config._data)
+        _write_json(self.dir / RUN_FILE, {
+            "id": self.id, "name": self.name, "project": self.project, "tags": self.tags,
+            "notes": self.notes, "group": self.group, "job_type": self.job_type,
+            "state": self.state, "created_at": _now_iso(self._started),
+            "heartbeat_at": _now_iso(), "finished_at": None if self._finished_at is None
+            else _now_iso(self._finished_at), "config": config})
+
+    def _on_flush(self) -> None:
+        """The session's flush hook: write the buffer; finish when the session closed."""
+        if self.state != "running":
+            return
+        if self.session.closed:
+            self.finish()
+        else:
+            self.flush()
+
+    def __enter__(self) -> "Run":
+        return self
+
+    def __exit__(self, exc_type, *exc) -> None:
+        self.finish(1 if exc_type is not None else 0)
+
+    def __repr__(self) -> str:
+        return (f"<Run {self.path} name={self.name!r} state={self.state} step={self.step} "
+                f"dir={str(self.dir)!r}>")
+
+
+# ---------------------------------------------------------------- values
+def _flatten(data: Mapping, prefix: str = "") -> dict:
+    out = {}
+    for key, value in data.items():
+        name = f"{prefix}/{key}" if prefix and isinstance(key, str) else key
+        if isinstance(value, Mapping) and not media.is_media(value):
+            out.update(_flatten(value, name if isinstance(name, str) else str(name)))
+        else:
+            out[name] = value
+    return out
+
+
+def _is_array(value) -> bool:
+    return hasattr(value, "shape") and hasattr(value, "dtype")
+
+
+def _to_numpy(value):
+    import numpy as np
+
+    if type(value).__module__.startswith("torch"):
+        value = value.detach().cpu().numpy()
+    return np.asarray(value, dtype=np.float64)
+
+
+def _as_number(value) -> float | None:
+    """A float for numbers, bools and one-value numeric arrays or tensors; None otherwise."""
+    if isinstance(value, (bool, numbers.Real)):
+        return float(value)
+    if not _is_array(value) or not _numeric(value):
+        return None
+    size = value.numel() if type(value).__module__.startswith("torch") else value.size
+    return float(_to_numpy(value).reshape(())) if size == 1 else None
+
+
+def _numeric(array) -> bool:
+    """True for arrays and tensors of bools, ints or floats."""
+    if type(array).__module__.startswith("torch"):
+        return not array.is_complex()
+    return array.dtype.kind in "biuf"
+
+
+# ---------------------------------------------------------------- module functions
+def _resolve_session(session):
+    if session is not None:
+        return session
+    from weightslab_nb.session import current_session
+
+    return current_session()
+
+
+def _new_id(root: Path) -> str:
+    while True:
+        candidate = "".join(secrets.choice(ID_ALPHABET) for _ in range(8))
+        if not (root / RUNS_DIR / candidate).exists():
+            return candidate
+
+
+def init(project: str | None = None, name: str | None = None, config: Mapping | None = None,
+         tags=None, notes: str | None = None, group: str | None = None,
+         job_type: str | None = None, dir=None, id: str | None = None, reinit: bool = False,
+         session=None) -> Run:
+    """Start a run of the current session (or ``session``) and return it.
+
+    Parameters
+    ----------
+    project : str, optional
+        Groups runs for :meth:`Api.runs <weightslab_nb.tracking.api.Api.runs>`; default
+        ``"weightslab"``.
+    name : str, optional
+        Display name; default the experiment name of the watched hyperparameters, else the id.
+    config : dict, optional
+        The run's configuration; default a copy of the watched hyperparameters (if any).
+    tags : list of str, optional
+    notes, group, job_type : str, optional
+        Stored in ``run.json`` and usable in :meth:`Api.runs` filters.
+    dir : str or Path, optional
+        Directory that gets the ``runs/<id>/`` folder; default the session's ``root_log_dir``.
+    id : str, optional
+        The run id (letters, digits, ``-`` and ``_``); default 8 random characters.
+    reinit : bool, default False
+        With a run of this session still running: False returns that run unchanged; True
+        finishes it and starts a new one.
+
+    Raises
+    ------
+    ValueError
+        A bad name, project, id or tags, or an id already used in that directory.
+    TypeError
+        ``config`` is not a dict of JSON-able values.
+    """
+    session = _resolve_session(session)
+    active = getattr(session, "run", None)
+    if active is not None and active.state == "running":
+        if not reinit:
+            return active
+        active.finish()
+    project = _check_text(project, "project") or DEFAULT_PROJECT
+    name = _check_text(name, "name")
+    notes, group = _check_text(notes, "notes"), _check_text(group, "group")
+    job_type = _check_text(job_type, "job_type")
+    tags = _check_tags(tags)
+    config = _initial_config(session, config)
+    root = Path(dir) if dir is not None else session.root_log_dir
+    if id is not None:
+        if not isinstance(id, str) or not id or not all(c.isalnum() or c in "-_" for c in id):
+            raise ValueError(f"id: expected letters, digits, '-' or '_', got {id!r}")
+        if (root / RUNS_DIR / id).exists():
+            raise ValueError(f"id: a run {id!r} already exists under {root / RUNS_DIR}")
+    run_id = id or _new_id(root)
+    if name is None:
+        experiment = config.get("experiment_name")
+        name = experiment if isinstance(experiment, str) and experiment else run_id
+    run = Run(session, root, id=run_id, name=name, project=project, config=config, tags=tags,
+              notes=notes, group=group, job_type=job_type)
+    session.run = run
+    session.add_flush_hook(run._on_flush)
+    return run
+
+
+def _check_tags(tags) -> list[str]:
+    if tags is None:
+        return []
+    if isinstance(tags, str) or not hasattr(tags, "__iter__"):
+        raise ValueError(f"tags: expected a list of strings, got {tags!r}")
+    tags = list(tags)
+    for tag in tags:
+        _check_text(tag, "tags", allow_none=False)
+    return tags
+
+
+def _initial_config(session, config) -> dict:
+    if config is None:
+        handles = session.registry.all("hyperparameters")
+        return next(reversed(handles.values())).to_dict() if handles else {}
+    if not isinstance(config, Mapping):
+        raise TypeError(f"config: expected a dict, got {type(config).__name__}")
+    config = dict(config)
+    try:
+        json.dumps(config, default=_json_default)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"config: values must be JSON-able ({exc})") from None
+    return config
+
+
+def active_run(session=None) -> Run | None:
+    """The running run of the current session (or ``session``), or None."""
+    session = _resolve_session(session)
+    run = getattr(session, "run", None)
+    return run if run is not None and run.state == "running" else None
+
+
+def log(data: Mapping, step: int | None = None, commit: bool | None = None,
+        session=None) -> None:
+    """``Run.log`` on the running run of the current session.
+
+    Raises
+    ------
+    RuntimeError
+        No run is running: call :func:`init` first.
+    """
+    run = active_run(session)
+    if run is None:
+        raise RuntimeError("wl.log: no run is running; call wl.init() first")
+    run.log(data, step=step, commit=commit)
+
+
+def finish(exit_code: int | None = None, session=None) -> None:
+    """Finish the running run of the current session (no-op when there is none)."""
+    run = active_run(session)
+    if run is not None:
+        run.finish(exit_code)
