@@ -193,11 +193,23 @@ def test_exclude_zero_weights_skips_the_discarded_samples(run):
     assert everything.rows == 397 and set(discarded) <= set(everything.frame.index)
 
 
+def test_aggregates_go_to_the_summary_of_the_running_tracking_run(run):
+    import weightslab_nb as wl
+
+    tracked = wl.init(project="digits")
+    result = collect_metrics(run.val, [accuracy, loss], split="val", progress=False)
+    assert tracked.summary["val_accuracy_avg"] == pytest.approx(result.aggregates[
+        "val_accuracy_avg"])
+    again = collect_metrics(run.val, accuracy, split="again", run_url=tracked.path,
+                            progress=False)
+    assert tracked.summary["again_accuracy_avg"] == pytest.approx(again.aggregates[
+        "again_accuracy_avg"])
+
+
 def test_constants_become_per_sample_columns(run):
     session = run.session
     result = collect_metrics(run.val, accuracy, constants={"epoch": 3, "is_final": True},
-                             constants_schemas={"epoch": "int"}, run_url="runs/a",
-                             progress=False)
+                             constants_schemas={"epoch": "int"}, progress=False)
     assert result.columns == ["signals//accuracy", "signals//epoch", "signals//is_final"]
     assert list(result.frame.columns) == ["accuracy", "epoch", "is_final"]
     table = _val_frame(session)
@@ -315,6 +327,9 @@ BAD_CALLS = {
         lambda r: collect_metrics(r.val, [accuracy, _fails_late])),
     "a collector returning a list": (TypeError, "returned a list", lambda r: collect_metrics(
         r.val, lambda b, o: [1.0] * len(b[1]))),
+    "a run_url that is not the running run": (
+        ValueError, "run_url: 'digits/nope' is not the running run",
+        lambda r: collect_metrics(r.val, accuracy, run_url="digits/nope")),
     "an iterable dataset": (TypeError, "map-style", lambda r: collect_metrics(
         _Stream(), accuracy, foreign_table_url="val_loader")),
     "a non-callable collector": (TypeError, r"metrics_collectors\[1\]",

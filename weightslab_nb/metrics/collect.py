@@ -169,12 +169,14 @@ def collect_metrics(table: MapDataset, metrics_collectors, *, predictor=None,
         Accepted for compatibility with 3LC and checked to be a dict; not used (every value
         is stored as a float64 column, so there is no schema to choose).
     run_url : str, optional
-        Accepted for compatibility and checked to be a string; not stored. Aggregates go to
-        the session's global history, which is what a run's history reads.
+        The tracking run (``wl.init``) that gets the aggregates in its summary: its id or
+        ``"project/id"``; it must be the session's running run. Default: the running run, if
+        any (3LC would create one; we leave that to ``wl.init``).
     collect_aggregates : bool, default True
         Record, per metric, one global point at ``step``: the mean over the collected samples
         (NaN values ignored) with its min/max band and count, named ``<split>_<metric>_avg``,
         or ``<metric>_avg`` when ``split`` is ``""``. A metric with no non-NaN value gets none.
+        The same values go into the summary of the tracking run (see ``run_url``).
     split : str, default ""
         Prefix of the aggregate names (only when non-empty, as in 3LC, even if the loader has
         an origin) and the label of the progress bar (default: the target loader's origin).
@@ -239,8 +241,7 @@ def collect_metrics(table: MapDataset, metrics_collectors, *, predictor=None,
     if constants_schemas is not None and not isinstance(constants_schemas, dict):
         raise TypeError(f"constants_schemas: expected a dict or None, got "
                         f"{type(constants_schemas).__name__}")
-    if run_url is not None and not isinstance(run_url, str):
-        raise TypeError(f"run_url: expected a string or None, got {type(run_url).__name__}")
+    run = _target_run(session, run_url)
     if not isinstance(split, str):
         raise TypeError(f"split: expected a string, got {type(split).__name__}")
     default_collate = table._loader.collate_fn if isinstance(table, WatchedLoader) else None
@@ -290,8 +291,24 @@ def collect_metrics(table: MapDataset, metrics_collectors, *, predictor=None,
             session.record_scalar(agg, mean, count=len(known), vmin=float(known.min()),
                                   vmax=float(known.max()), step=step)
             aggregates[agg] = mean
+        if run is not None and aggregates:
+            run.summary.update(aggregates)
     return MetricsResult(columns=columns, rows=len(ids), aggregates=aggregates, frame=frame,
                          step=step)
+
+
+def _target_run(session: Session, run_url):
+    """The running tracking run that gets the aggregates, or None (see ``run_url``)."""
+    if run_url is not None and not isinstance(run_url, str):
+        raise TypeError(f"run_url: expected a string or None, got {type(run_url).__name__}")
+    run = session.run if session.run is not None and session.run.state == "running" else None
+    if run_url is None:
+        return run
+    if run is None or run_url not in (run.id, run.path):
+        running = "none" if run is None else repr(run.path)
+        raise ValueError(f"run_url: {run_url!r} is not the running run of this session "
+                         f"(running: {running}); start it with wl.init()")
+    return run
 
 
 def reset_dataloader_cache() -> None:
