@@ -1,0 +1,54 @@
+"""Rich values for ``wl.log``: images, histograms, tables, HTML, audio, video and 3-D points.
+
+A value is checked and snapshotted when it is built (``wl.Image(batch[0])``): later changes to
+the source array or file do not leak into it. When a run logs it, :meth:`Media.to_json` writes
+its file(s) under ``<run_dir>/media/<kind>/`` and returns a small JSON-able descriptor (always
+with a ``"_type"``) that the history row keeps; :func:`decode_value` turns a descriptor back
+into a read-only view for notebooks and panels.
+
+File names are ``<safe key>_<step>_<first 8 hex digits of the sha256>.<ext>``. Files are
+written to a temporary name in the same folder and renamed into place, and a file that already
+holds the same bytes is left alone. Importing this package imports neither torch, pandas,
+matplotlib nor PIL: a tensor is recognised by its type's module and converted with its own
+methods.
+
+Where things live (every public name is re-exported here):
+
+* ``base``: :class:`Media`, the base class, and ``_FileMedia`` for kinds with fixed bytes.
+* ``histogram``: :class:`Histogram` (inline, no file) and ``MAX_HISTOGRAM_BINS``.
+* ``image``: :class:`Image` and the checks of its boxes, masks and classes.
+* ``table``: :class:`Table`, ``MAX_TABLE_ROWS`` and ``DEFAULT_TABLE_COLUMNS``.
+* ``html``: :class:`Html`.
+* ``audio``: :class:`Audio` (16-bit PCM WAV) and ``MAX_AUDIO_CHANNELS``.
+* ``video``: :class:`Video` (animated GIF or a copied file) and ``VIDEO_FORMATS``.
+* ``object3d``: :class:`Object3D`, ``MAX_POINT_CATEGORY`` and ``MODEL_FORMATS``.
+* ``codec``: :func:`is_media`, :func:`encode_value` (media, lists of media, matplotlib
+  figures) and :func:`decode_value`.
+* ``logged``: the read-only views :func:`decode_value` returns (:class:`LoggedImage`,
+  :class:`LoggedMask`, :class:`LoggedTable`, :class:`LoggedHistogram`, :class:`LoggedFile`).
+* ``_files``: key and step checks, atomic writes, file names, reading users' files.
+* ``_checks``: array, pixel, number, caption and dict-key checks the kinds share.
+"""
+
+from __future__ import annotations
+
+from weightslab_nb.tracking.media.audio import MAX_AUDIO_CHANNELS as MAX_AUDIO_CHANNELS
+from weightslab_nb.tracking.media.audio import Audio
+from weightslab_nb.tracking.media.base import Media
+from weightslab_nb.tracking.media.codec import decode_value, encode_value, is_media
+from weightslab_nb.tracking.media.histogram import MAX_HISTOGRAM_BINS, Histogram
+from weightslab_nb.tracking.media.html import Html
+from weightslab_nb.tracking.media.image import Image
+from weightslab_nb.tracking.media.logged import (LoggedFile, LoggedHistogram, LoggedImage,
+                                                 LoggedMask, LoggedTable)
+from weightslab_nb.tracking.media.object3d import MAX_POINT_CATEGORY as MAX_POINT_CATEGORY
+from weightslab_nb.tracking.media.object3d import MODEL_FORMATS as MODEL_FORMATS
+from weightslab_nb.tracking.media.object3d import Object3D
+from weightslab_nb.tracking.media.table import DEFAULT_TABLE_COLUMNS, MAX_TABLE_ROWS, Table
+from weightslab_nb.tracking.media.video import VIDEO_FORMATS as VIDEO_FORMATS
+from weightslab_nb.tracking.media.video import Video
+
+__all__ = ["DEFAULT_TABLE_COLUMNS", "MAX_HISTOGRAM_BINS", "MAX_TABLE_ROWS", "Audio", "Histogram",
+           "Html", "Image", "LoggedFile", "LoggedHistogram", "LoggedImage", "LoggedMask",
+           "LoggedTable", "Media", "Object3D", "Table", "Video", "decode_value", "encode_value",
+           "is_media"]

@@ -1,0 +1,75 @@
+"""Where logged media files go: key and step checks, atomic writes, reading users' files.
+
+File names are ``<safe key>_<step>_<first 8 hex digits of the sha256>.<ext>``. Files are
+written to a temporary name in the same folder and renamed into place, and a file that already
+holds the same bytes is left alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import operator
+import os
+import re
+import tempfile
+from pathlib import Path
+
+_MAX_KEY_CHARS = 100
+_UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def _check_key_step(key, step) -> tuple[str, int]:
+    """Validate the history key and step a value is logged under."""
+    if not isinstance(key, str) or not key:
+        raise TypeError(f"key: expected a non-empty string, got {key!r}")
+    if isinstance(step, bool):
+        raise TypeError("step: expected a non-negative integer, got a bool")
+    try:
+        step = operator.index(step)
+    except TypeError:
+        raise TypeError(f"step: expected a non-negative integer, got "
+                        f"{type(step).__name__}") from None
+    if step < 0:
+        raise ValueError(f"step: expected a non-negative integer, got {step}")
+    return key, step
+
+
+def _write_atomically(target: Path, payload: bytes) -> None:
+    """Write ``payload`` to a temporary file beside ``target``, then rename it into place."""
+    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+        os.chmod(temp, 0o644)
+        os.replace(temp, target)
+    except BaseException:
+        if os.path.exists(temp):
+            os.unlink(temp)
+        raise
+
+
+def _store(run_dir, kind_dir: str, key, step, ext: str, payload: bytes) -> dict:
+    """Write ``payload`` under ``run_dir/media/kind_dir``; its path, sha256 and size."""
+    key, step = _check_key_step(key, step)
+    digest = hashlib.sha256(payload).hexdigest()
+    name = f"{_UNSAFE_CHARS.sub('_', key)[:_MAX_KEY_CHARS]}_{step}_{digest[:8]}.{ext}"
+    relative = f"media/{kind_dir}/{name}"
+    target = Path(run_dir) / relative
+    same = (target.is_file() and target.stat().st_size == len(payload)
+            and target.read_bytes() == payload)
+    if not same:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomically(target, payload)
+    return {"path": relative, "sha256": digest, "size": len(payload)}
+
+
+def _read_source(path, argument: str, suffixes: tuple[str, ...] | None = None) -> bytes:
+    """The bytes of a user's file, checking its extension against ``suffixes``."""
+    path = Path(path)
+    suffix = path.suffix.lower().lstrip(".")
+    if suffixes is not None and suffix not in suffixes:
+        accepted = ", ".join(f".{s}" for s in suffixes)
+        raise ValueError(f"{argument}: expected a file ending in {accepted}, got {str(path)!r}")
+    if not path.is_file():
+        raise FileNotFoundError(f"{argument}: no such file: {path}")
+    return path.read_bytes()

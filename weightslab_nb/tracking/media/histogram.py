@@ -1,0 +1,93 @@
+""":class:`Histogram`: counts of values in bins, kept inline in the history row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from weightslab_nb.tracking.media._checks import _as_array
+from weightslab_nb.tracking.media.base import Media
+
+MAX_HISTOGRAM_BINS = 512
+
+
+class Histogram(Media):
+    """Counts of values in bins, stored inline in the history row (no file).
+
+    Parameters
+    ----------
+    sequence : array-like or Tensor, optional
+        Numbers of any shape (flattened). NaN and infinite values are dropped before binning;
+        with nothing left the bins span [0, 1] and all counts are 0.
+    np_histogram : tuple(counts, edges), optional
+        The result of ``numpy.histogram``: ``n`` counts (1 <= n <= 512) and ``n + 1`` finite,
+        non-decreasing edges.
+    num_bins : int, default 64
+        Number of equal-width bins for ``sequence``, from 1 to 512.
+
+    Attributes
+    ----------
+    bins : list[float]
+        Bin edges, length ``n + 1``.
+    histogram : list[int | float]
+        Count per bin, length ``n`` (floats only when ``np_histogram`` held densities).
+
+    Raises
+    ------
+    ValueError
+        Neither or both of ``sequence`` and ``np_histogram`` given; ``num_bins`` outside
+        1..512; ``np_histogram`` malformed.
+    TypeError
+        ``sequence`` holds non-numbers.
+    """
+
+    def __init__(self, sequence=None, np_histogram=None, num_bins: int = 64):
+        if (sequence is None) == (np_histogram is None):
+            raise ValueError("sequence / np_histogram: pass exactly one of them")
+        if isinstance(num_bins, bool) or not isinstance(num_bins, (int, np.integer)) \
+                or not 1 <= num_bins <= MAX_HISTOGRAM_BINS:
+            raise ValueError(f"num_bins: expected an integer from 1 to {MAX_HISTOGRAM_BINS}, "
+                             f"got {num_bins!r}")
+        if sequence is not None:
+            values = _as_array(sequence, "sequence")
+            if values.dtype.kind not in "biuf":
+                raise TypeError(f"sequence: expected numbers, got dtype {values.dtype}")
+            values = values.astype(np.float64).ravel()
+            counts, edges = np.histogram(values[np.isfinite(values)], bins=int(num_bins))
+        else:
+            counts, edges = self._check_np_histogram(np_histogram)
+        self.bins: list[float] = edges.astype(np.float64).tolist()
+        self.histogram: list = counts.tolist()
+
+    @staticmethod
+    def _check_np_histogram(value) -> tuple[np.ndarray, np.ndarray]:
+        if not isinstance(value, (tuple, list)) or len(value) != 2:
+            raise ValueError("np_histogram: expected the (counts, edges) pair numpy.histogram "
+                             "returns")
+        counts = _as_array(value[0], "np_histogram")
+        edges = _as_array(value[1], "np_histogram")
+        n = counts.shape[0] if counts.ndim == 1 else -1
+        if not 1 <= n <= MAX_HISTOGRAM_BINS or edges.shape != (n + 1,):
+            raise ValueError(f"np_histogram: expected 1 to {MAX_HISTOGRAM_BINS} counts and one "
+                             f"more edge, got shapes {counts.shape} and {edges.shape}")
+        if counts.dtype.kind not in "biuf" or edges.dtype.kind not in "biuf":
+            raise ValueError("np_histogram: counts and edges must be numbers")
+        if not (np.isfinite(counts).all() and np.isfinite(edges).all()) or (counts < 0).any() \
+                or (np.diff(edges) < 0).any():
+            raise ValueError("np_histogram: expected finite non-negative counts and finite, "
+                             "non-decreasing edges")
+        if counts.dtype.kind == "f" and (counts == np.rint(counts)).all():
+            counts = counts.astype(np.int64)
+        return counts, edges
+
+    def to_json(self, run_dir: Path, key: str, step: int) -> dict:
+        """The inline descriptor ``{"_type": "histogram", "bins": [...], "values": [...]}``.
+
+        ``run_dir``, ``key`` and ``step`` are accepted for a uniform interface; nothing is
+        written.
+        """
+        return {"_type": "histogram", "bins": list(self.bins), "values": list(self.histogram)}
+
+    def __repr__(self) -> str:
+        return f"<Histogram {len(self.histogram)} bins, {sum(self.histogram)} counted>"

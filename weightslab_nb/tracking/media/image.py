@@ -1,0 +1,328 @@
+""":class:`Image`: a picture with optional bounding boxes, segmentation masks and classes.
+
+PIL is imported inside the functions that need it; a matplotlib figure is recognised only when
+matplotlib is already imported.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from weightslab_nb.tracking.media._checks import (_as_array, _check_caption, _check_int,
+                                                  _check_number, _is_tensor, _reject_unknown,
+                                                  _to_uint8)
+from weightslab_nb.tracking.media._files import _read_source, _store
+from weightslab_nb.tracking.media.base import Media, _FileMedia
+
+_PIL_EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "GIF": "gif", "BMP": "bmp", "WEBP": "webp",
+                   "TIFF": "tiff"}
+
+
+def _figure_of(value):
+    """The matplotlib Figure meant by ``value`` (a Figure or the pyplot module), else None."""
+    if value is not None and value is sys.modules.get("matplotlib.pyplot"):
+        return value.gcf()
+    figure_module = sys.modules.get("matplotlib.figure")
+    if figure_module is not None and isinstance(value, figure_module.Figure):
+        return value
+    return None
+
+
+def _image_array(data) -> np.ndarray:
+    """Pixels ``[H, W]`` or ``[H, W, 3|4]`` uint8 from an array or tensor (see Image)."""
+    array = _as_array(data, "data_or_path")
+    channels = (1, 3, 4)
+    if array.ndim == 3:
+        first_is_channel = array.shape[0] in channels
+        if first_is_channel and (_is_tensor(data) or array.shape[-1] not in channels):
+            array = array.transpose(1, 2, 0)
+        if array.shape[-1] == 1:
+            array = array[..., 0]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] not in channels) \
+            or 0 in array.shape:
+        raise ValueError(f"data_or_path: expected an image of shape [H, W], [H, W, C] or "
+                         f"[C, H, W] with C in (1, 3, 4), got shape {tuple(array.shape)}; log "
+                         f"a batch as a list of Image")
+    return np.ascontiguousarray(_to_uint8(array, "data_or_path"))
+
+
+def _png(image, mode) -> tuple[bytes, str, int, int]:
+    """A PIL image, converted to ``mode`` when given, encoded as PNG."""
+    if mode is not None:
+        if not isinstance(mode, str):
+            raise TypeError(f"mode: expected a PIL mode string such as 'L' or 'RGB', got "
+                            f"{type(mode).__name__}")
+        try:
+            image = image.convert(mode)
+        except ValueError:
+            raise ValueError(f"mode: cannot convert a {image.mode} image to {mode!r}; use a PIL "
+                             f"mode such as 'L', 'RGB' or 'RGBA'") from None
+    buffer = io.BytesIO()
+    try:
+        image.save(buffer, format="PNG")
+    except (OSError, KeyError, ValueError):  # modes PNG cannot hold, e.g. CMYK or F
+        image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+    return buffer.getvalue(), "png", image.width, image.height
+
+
+def _encoded_image(raw: bytes, mode) -> tuple[bytes, str, int, int]:
+    """An image file's bytes kept as they are (re-encoded as PNG only when ``mode`` is set)."""
+    from PIL import Image as PILImage
+    from PIL import UnidentifiedImageError
+
+    try:
+        image = PILImage.open(io.BytesIO(raw))
+        image.load()
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ValueError(f"data_or_path: not an image file PIL can read ({exc})") from None
+    ext = _PIL_EXTENSIONS.get(image.format or "")
+    if mode is not None or ext is None:
+        return _png(image, mode)
+    return raw, ext, image.width, image.height
+
+
+def _load_image(data, mode) -> tuple[bytes, str, int, int]:
+    from PIL import Image as PILImage
+
+    figure = _figure_of(data)
+    if figure is not None:
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png")
+        return _encoded_image(buffer.getvalue(), mode)
+    if isinstance(data, (str, os.PathLike)):
+        return _encoded_image(_read_source(data, "data_or_path"), mode)
+    if isinstance(data, PILImage.Image):
+        return _png(data.copy(), mode)
+    return _png(PILImage.fromarray(_image_array(data)), mode)
+
+
+def _check_class_labels(labels, where: str) -> dict[int, str]:
+    if not isinstance(labels, dict):
+        raise TypeError(f"{where}: expected a dict of int class id -> str label, got "
+                        f"{type(labels).__name__}")
+    out = {}
+    for class_id, label in labels.items():
+        if not isinstance(label, str):
+            raise TypeError(f"{where}[{class_id!r}]: expected a str label, got "
+                            f"{type(label).__name__}")
+        out[_check_int(class_id, f"{where} key {class_id!r}")] = label
+    return out
+
+
+def _labels_json(labels: dict[int, str]) -> dict[str, str]:
+    return {str(k): v for k, v in labels.items()}
+
+
+def _check_position(position, where: str) -> dict:
+    if not isinstance(position, dict):
+        raise TypeError(f"{where}: expected a dict, got {type(position).__name__}")
+    keys = set(position)
+    if keys == {"minX", "maxX", "minY", "maxY"}:
+        out = {k: _check_number(position[k], f"{where}[{k!r}]")
+               for k in ("minX", "maxX", "minY", "maxY")}
+        if out["minX"] > out["maxX"] or out["minY"] > out["maxY"]:
+            raise ValueError(f"{where}: expected minX <= maxX and minY <= maxY, got {out}")
+        return out
+    if keys == {"middle", "width", "height"}:
+        middle = position["middle"]
+        if not isinstance(middle, (list, tuple, np.ndarray)) or len(middle) != 2:
+            raise ValueError(f"{where}['middle']: expected [x, y]")
+        out = {"middle": [_check_number(v, f"{where}['middle']") for v in middle],
+               "width": _check_number(position["width"], f"{where}['width']"),
+               "height": _check_number(position["height"], f"{where}['height']")}
+        if out["width"] < 0 or out["height"] < 0:
+            raise ValueError(f"{where}: width and height must be >= 0")
+        return out
+    raise ValueError(f"{where}: expected the keys minX, maxX, minY, maxY or the keys middle, "
+                     f"width, height; got {sorted(map(str, keys))}")
+
+
+def _check_box(box, where: str) -> dict:
+    if not isinstance(box, dict):
+        raise TypeError(f"{where}: expected a dict, got {type(box).__name__}")
+    _reject_unknown(box, {"position", "class_id", "box_caption", "scores", "domain"}, where)
+    if "position" not in box or "class_id" not in box:
+        raise ValueError(f"{where}: 'position' and 'class_id' are required")
+    out = {"position": _check_position(box["position"], f"{where}['position']"),
+           "class_id": _check_int(box["class_id"], f"{where}['class_id']")}
+    if box.get("domain") is not None:
+        if box["domain"] != "pixel":
+            raise ValueError(f"{where}['domain']: expected 'pixel' (coordinates in pixels) or "
+                             f"no domain (fractions of the image size), got {box['domain']!r}")
+        out["domain"] = "pixel"
+    if box.get("box_caption") is not None:
+        if not isinstance(box["box_caption"], str):
+            raise TypeError(f"{where}['box_caption']: expected a string")
+        out["box_caption"] = box["box_caption"]
+    if box.get("scores") is not None:
+        scores = box["scores"]
+        if not isinstance(scores, dict) or not all(isinstance(k, str) for k in scores):
+            raise TypeError(f"{where}['scores']: expected a dict of str name -> number")
+        out["scores"] = {k: _check_number(v, f"{where}['scores'][{k!r}]")
+                         for k, v in scores.items()}
+    return out
+
+
+def _check_boxes(boxes) -> dict:
+    if not isinstance(boxes, dict):
+        raise TypeError(f"boxes: expected a dict of group name -> {{'box_data': [...], "
+                        f"'class_labels': {{...}}}}, got {type(boxes).__name__}")
+    out = {}
+    for group, spec in boxes.items():
+        where = f"boxes[{group!r}]"
+        if not isinstance(group, str) or not isinstance(spec, dict) or "box_data" not in spec:
+            raise ValueError(f"{where}: expected a str group name -> dict with 'box_data' (a "
+                             f"list of boxes) and optional 'class_labels'")
+        _reject_unknown(spec, {"box_data", "class_labels"}, where)
+        if not isinstance(spec["box_data"], (list, tuple)):
+            raise TypeError(f"{where}['box_data']: expected a list of box dicts")
+        data = [_check_box(b, f"{where}['box_data'][{i}]") for i, b in enumerate(spec["box_data"])]
+        labels = spec.get("class_labels")
+        labels = ({b["class_id"]: f"class_{b['class_id']}" for b in data} if labels is None
+                  else _check_class_labels(labels, f"{where}['class_labels']"))
+        out[group] = {"box_data": data, "class_labels": labels}
+    return out
+
+
+def _check_masks(masks, height: int, width: int) -> dict:
+    """Group -> (PNG bytes of the class ids, class labels)."""
+    from PIL import Image as PILImage
+
+    if not isinstance(masks, dict):
+        raise TypeError(f"masks: expected a dict of group name -> {{'mask_data': 2-D int array, "
+                        f"'class_labels': {{...}}}}, got {type(masks).__name__}")
+    out = {}
+    for group, spec in masks.items():
+        where = f"masks[{group!r}]"
+        if not isinstance(group, str) or not isinstance(spec, dict) or "mask_data" not in spec:
+            raise ValueError(f"{where}: expected a str group name -> dict with 'mask_data' and "
+                             f"optional 'class_labels'")
+        _reject_unknown(spec, {"mask_data", "class_labels"}, where)
+        ids = _as_array(spec["mask_data"], f"{where}['mask_data']")
+        if ids.shape != (height, width):
+            raise ValueError(f"{where}['mask_data']: expected a 2-D array with the image's "
+                             f"shape ({height}, {width}), got shape {tuple(ids.shape)}")
+        integral = ids.dtype.kind in "biu" or (ids.dtype.kind == "f"
+                                               and (np.mod(ids, 1) == 0).all())
+        if not integral or (ids.size and (ids.min() < 0 or ids.max() > 255)):
+            raise ValueError(f"{where}['mask_data']: expected integer class ids from 0 to 255")
+        ids = ids.astype(np.uint8)
+        labels = spec.get("class_labels")
+        labels = ({int(v): f"class_{int(v)}" for v in np.unique(ids)} if labels is None
+                  else _check_class_labels(labels, f"{where}['class_labels']"))
+        out[group] = (_png(PILImage.fromarray(np.ascontiguousarray(ids)), None)[0], labels)
+    return out
+
+
+def _check_classes(classes) -> list[dict]:
+    if isinstance(classes, dict):
+        classes = [{"id": k, "name": v} for k, v in classes.items()]
+    if not isinstance(classes, (list, tuple)):
+        raise TypeError("classes: expected a dict of id -> name or a list of "
+                        "{'id': int, 'name': str}")
+    out = []
+    for i, item in enumerate(classes):
+        if not isinstance(item, dict) or set(item) != {"id", "name"} \
+                or not isinstance(item["name"], str):
+            raise ValueError(f"classes[{i}]: expected {{'id': int, 'name': str}}, got {item!r}")
+        out.append({"id": _check_int(item["id"], f"classes[{i}]['id']"), "name": item["name"]})
+    return out
+
+
+class Image(_FileMedia):
+    """A picture, optionally with bounding boxes and segmentation masks.
+
+    Parameters
+    ----------
+    data_or_path : ndarray, Tensor, PIL.Image.Image, str, os.PathLike or matplotlib Figure
+        * An array ``[H, W]``, ``[H, W, C]`` or ``[C, H, W]`` with ``C`` 1 (grey), 3 (RGB) or
+          4 (RGBA). A torch tensor whose first dimension is 1, 3 or 4 is read channel-first;
+          a numpy array is channel-last when its last dimension is 1, 3 or 4, otherwise
+          channel-first when its first one is. Floats all within [0, 1] are multiplied by
+          255, other values clipped to 0..255 (NaN and inf become 0); bools are 0 / 255.
+          Saved as PNG.
+        * A PIL image (saved as PNG), a matplotlib Figure (rendered to PNG), or the path of an
+          image file (its bytes are copied as they are).
+    mode : str, optional
+        A PIL mode (``"L"``, ``"RGB"``, ``"RGBA"``, ...) to convert to; the result is PNG.
+    caption : str, optional
+    boxes : dict, optional
+        Group name -> ``{"box_data": [box, ...], "class_labels": {int: str}}``. A box is
+        ``{"position": ..., "class_id": int}`` plus optional ``"box_caption"`` (str),
+        ``"scores"`` (str -> number) and ``"domain"``. A position is either
+        ``{"minX", "maxX", "minY", "maxY"}`` or ``{"middle": [x, y], "width", "height"}``, in
+        fractions of the image size, or in pixels when ``"domain": "pixel"``. Missing
+        ``class_labels`` default to ``"class_<id>"`` for the ids used.
+    masks : dict, optional
+        Group name -> ``{"mask_data": [H, W] integer class ids 0..255, "class_labels":
+        {int: str}}`` with the image's height and width; each mask is saved as its own PNG.
+    classes : dict or list, optional
+        The class set: ``{id: name}`` or ``[{"id": int, "name": str}, ...]``.
+
+    Attributes
+    ----------
+    width, height : int
+        Size in pixels.
+    format : str
+        File extension of the stored bytes (``"png"``, or e.g. ``"jpg"`` for a copied file).
+
+    Raises
+    ------
+    ValueError
+        An array shape, mask shape or box position that is not accepted, or an unreadable
+        image file.
+    TypeError
+        An argument of the wrong type (the message names it).
+    FileNotFoundError
+        ``data_or_path`` names a file that does not exist.
+    """
+
+    _type = "image-file"
+    _kind_dir = "images"
+
+    def __init__(self, data_or_path, mode=None, caption=None, boxes=None, masks=None,
+                 classes=None):
+        self._payload, self._ext, self.width, self.height = _load_image(data_or_path, mode)
+        self.format = self._ext
+        self.caption = _check_caption(caption)
+        self.boxes = None if boxes is None else _check_boxes(boxes)
+        self._masks = None if masks is None else _check_masks(masks, self.height, self.width)
+        self.classes = None if classes is None else _check_classes(classes)
+
+    @property
+    def masks(self) -> dict[str, dict[int, str]] | None:
+        """Mask group -> its class labels (the pixels are already encoded)."""
+        return None if self._masks is None else {g: dict(m[1]) for g, m in self._masks.items()}
+
+    def _fields(self) -> dict:
+        out = {"format": self.format, "width": self.width, "height": self.height,
+               "caption": self.caption}
+        if self.boxes is not None:
+            out["boxes"] = {g: {"box_data": spec["box_data"],
+                                "class_labels": _labels_json(spec["class_labels"])}
+                            for g, spec in self.boxes.items()}
+        if self.classes is not None:
+            out["classes"] = self.classes
+        return out
+
+    def to_json(self, run_dir: Path, key: str, step: int) -> dict:
+        descriptor = super().to_json(run_dir, key, step)
+        if self._masks is not None:
+            descriptor["masks"] = {
+                group: {"_type": "mask-file",
+                        **_store(run_dir, "masks", f"{key}_{group}", step, "png", png),
+                        "class_labels": _labels_json(labels)}
+                for group, (png, labels) in self._masks.items()}
+        return descriptor
+
+    to_json.__doc__ = Media.to_json.__doc__
+
+    def __repr__(self) -> str:
+        return f"<Image {self.width}x{self.height} {self.format} caption={self.caption!r}>"
