@@ -179,6 +179,7 @@ class Run:
         self.state = "running"
         self._lock = threading.Lock()     # buffers, counters, config and summary: short holds
         self._io_lock = threading.Lock()  # file appends (never taken by log)
+        self._log_lock = threading.Lock()  # serialises log calls (held while media are written)
         self._pending: list[dict] = []
         self._counter = 0                 # the next step in counting mode
         self._last_step: int | None = None
@@ -235,10 +236,14 @@ class Run:
             raise ValueError(f"step: expected an int >= 0 or None, got {step!r}")
         if commit is not None and not isinstance(commit, bool):
             raise TypeError(f"commit: expected True, False or None, got {commit!r}")
+        with self._log_lock:  # one call at a time, so rows reach the file in step order
+            self._log(data, step, commit)
+
+    def _log(self, data: Mapping, step: int | None, commit: bool | None) -> None:
         at = int(step) if step is not None else self._default_step()
         if self._last_step is not None and at < self._last_step:
-            logger.warning("wl.log: step %d is lower than the last step logged (%d); the values %s "
-                        "are ignored", at, self._last_step, sorted(data))
+            logger.warning("wl.log: step %d is lower than the last step logged (%d); the "
+                           "values %s are ignored", at, self._last_step, sorted(data))
             return
         row = self._convert(_flatten(data), at)
         now = time.time()
