@@ -13,13 +13,18 @@ thread.
 
 Both loops start from the same model initialisation. After a warm-up of each, they alternate in
 rounds (bare/instrumented, then instrumented/bare, ...) so machine noise hits both; each step is
-timed with ``time.perf_counter()`` from fetching the batch to the end of ``optimizer.step()``.
+timed with ``time.perf_counter()`` from fetching the batch to the end of ``optimizer.step()``
+(and of the ``wl.log`` call with ``--log``).
 
 Prints the median step time of each loop, the ratio instrumented/bare of the medians, the median
 of the per-round ratios, and the median per-phase breakdown (data, forward+loss, backward,
-optimizer). A benchmark, not a test: it asserts nothing.
+optimizer, log). ``--log`` adds a tracking run: ``wl.log`` of the mean loss (a tensor) and the
+learning rate after every instrumented step (the "log" phase; the bare loop logs nothing).
+``--dynamic-signal`` subscribes a batched dynamic signal to the per-sample loss.
+A benchmark, not a test: it asserts nothing.
 
     python bench/overhead.py [--steps 300] [--rounds 5] [--warmup 50] [--json out.json]
+                             [--log] [--dynamic-signal]
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ except ImportError:  # run from a checkout without installing
     import weightslab_nb as wl
 from weightslab_nb.demo import digits_dataset, digits_mlp  # noqa: E402
 
-PHASES = ("data", "forward+loss", "backward", "optimizer")
+PHASES = ("data", "forward+loss", "backward", "optimizer", "log")
 BATCH = 64
 
 
@@ -58,13 +63,14 @@ class Loop:
     """One training loop whose steps can be run in slices and timed."""
 
     def __init__(self, name: str, batches, model, optimizer, loss_fn, instrumented: bool):
+        self.log_fn = None  # called with the step's per-sample losses after optimizer.step()
         self.name = name
         self.batches = batches
         self.model = model
         self.optimizer = optimizer
         self.loss_fn = loss_fn
         self.instrumented = instrumented
-        self.times: list[np.ndarray] = []  # per round: [steps, 4] phase durations
+        self.times: list[np.ndarray] = []  # per round: [steps, 5] phase durations
 
     def run(self, steps: int, midway=None) -> np.ndarray:
         """Run ``steps`` steps; ``midway()`` is called once, before step ``steps // 2``."""
@@ -88,7 +94,10 @@ class Loop:
             t3 = clock()
             self.optimizer.step()
             t4 = clock()
-            out[i] = (t1 - t0, t2 - t1, t3 - t2, t4 - t3)
+            if self.log_fn is not None:
+                self.log_fn(loss)
+            t5 = clock()
+            out[i] = (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)
         return out
 
 
@@ -170,6 +179,9 @@ def main(argv=None) -> int:
     parser.add_argument("--warmup", type=int, default=50, help="untimed steps of each loop first")
     parser.add_argument("--seed", type=int, default=0, help="torch seed (default: %(default)s)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument("--log", action="store_true",
+                        help="also start a tracking run (wl.init) and wl.log the step's mean "
+                             "loss (a tensor) and the learning rate at every step")
     parser.add_argument("--dynamic-signal", action="store_true",
                         help="also subscribe a batched dynamic signal to the per-sample loss "
                              "(an exponential moving average of each sample's loss)")
@@ -180,12 +192,17 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     dataset = digits_dataset()
     with tempfile.TemporaryDirectory(prefix="wl-bench-") as tmp:
-        session = wl.Session(root_log_dir=Path(tmp) / "run", flush_interval=float(__import__("os").environ.get("WL_FLUSH", "0.5")))
+        session = wl.Session(root_log_dir=Path(tmp) / "run")
         with session:
             bare = build_bare(dataset, args.seed)
             inst = build_instrumented(session, dataset, args.seed)
             if args.dynamic_signal:
                 subscribe_loss_ema(session)
+            if args.log:
+                run = wl.init(project="bench", session=session)
+                lr = inst.optimizer.param_groups[0]["lr"]
+                inst.log_fn = lambda loss: run.log({"train/loss": loss.mean().detach(),
+                                                    "lr": lr})
             discards = Discards(session, len(dataset), args.seed)
             discards.before()
             bare.run(args.warmup)

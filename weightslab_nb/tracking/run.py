@@ -392,12 +392,14 @@ def _to_numpy(value):
 
 def _as_number(value) -> float | None:
     """A float for numbers, bools and one-value numeric arrays or tensors; None otherwise."""
-    if isinstance(value, (bool, numbers.Real)):
+    if isinstance(value, (float, int)):  # bool is an int
+        return float(value)
+    if isinstance(value, numbers.Real):
         return float(value)
     if not _is_array(value) or not _numeric(value):
         return None
     size = value.numel() if type(value).__module__.startswith("torch") else value.size
-    return float(_to_numpy(value).reshape(())) if size == 1 else None
+    return float(value.item()) if size == 1 else None
 
 
 def _numeric(array) -> bool:
