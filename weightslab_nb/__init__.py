@@ -24,7 +24,7 @@ __version__ = "0.1.0"
 
 _PANELS = {"dashboard": "dashboard", "LossCurves": "curves", "SampleGrid": "grid",
            "TagEditor": "tags", "TrainingControls": "controls",
-           "HyperParameterEditor": "hparams"}
+           "HyperParameterEditor": "hparams", "RunMedia": "media"}
 
 
 _SERVING = ("serve", "keep_serving", "stop_serving")

@@ -12,7 +12,8 @@ from weightslab_nb.panels.curves import LossCurves
 from weightslab_nb.panels.dashboard import Dashboard, dashboard
 from weightslab_nb.panels.grid import SampleGrid
 from weightslab_nb.panels.hparams import HyperParameterEditor
+from weightslab_nb.panels.media import RunMedia
 from weightslab_nb.panels.tags import TagEditor
 
 __all__ = ["LossCurves", "SampleGrid", "TagEditor", "TrainingControls", "HyperParameterEditor",
-           "Dashboard", "dashboard"]
+           "RunMedia", "Dashboard", "dashboard"]

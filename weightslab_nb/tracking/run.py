@@ -44,6 +44,7 @@ import secrets
 import string
 import threading
 import time
+from collections import deque
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -62,6 +63,7 @@ SUMMARY_FILE = "summary.json"
 DEFAULT_PROJECT = "weightslab"
 ID_ALPHABET = string.ascii_lowercase + string.digits
 STATES = ("running", "finished", "failed")
+RECENT_VALUES = 500  # values per key kept in memory for panels
 
 
 def _now_iso(t: float | None = None) -> str:
@@ -181,6 +183,8 @@ class Run:
         self._io_lock = threading.Lock()  # file appends (never taken by log)
         self._log_lock = threading.Lock()  # serialises log calls (held while media are written)
         self._pending: list[dict] = []
+        self._recent: dict[str, deque] = {}  # key -> its last RECENT_VALUES (step, value)
+        self.version = 0  # grows with every logged row and state change (panels poll it)
         self._counter = 0                 # the next step in counting mode
         self._last_step: int | None = None
         self._started = time.time()
@@ -254,8 +258,23 @@ class Run:
             self._pending.append({"_step": at, "_timestamp": now,
                                   "_runtime": round(now - self._started, 6), **row})
             self.summary._data.update(row)
+            for key, value in row.items():
+                recent = self._recent.get(key)
+                if recent is None:
+                    recent = self._recent[key] = deque(maxlen=RECENT_VALUES)
+                if recent and recent[-1][0] == at:
+                    recent.pop()  # one value per step: the later call wins, as readers merge
+                recent.append((at, value))
+            self.version += 1
         self._record_curves(row, at)
         self.session.history.wake_soon()
+
+    def recent(self) -> dict[str, list[tuple[int, object]]]:
+        """Each key's last logged values (up to :data:`RECENT_VALUES` per key), oldest first:
+        ``{key: [(step, value), ...]}``, keys in the order first logged. Rich values are their
+        descriptors. The whole history is in the run's files (read it with ``wl.Api``)."""
+        with self._lock:
+            return {key: list(values) for key, values in self._recent.items()}
 
     def _counting(self) -> bool:
         """True while no watched training loop has taken a step (wandb's step counting)."""
@@ -329,6 +348,7 @@ class Run:
         if self.state != "running":
             return
         self.state = "finished" if not exit_code else "failed"
+        self.version += 1
         self._finished_at = time.time()
         with self._lock:
             self._dirty = True

@@ -1,0 +1,287 @@
+import { describe, expect, it } from "vitest";
+import {
+  allowedMime, binLabel, describeEntry, diffEntries, entriesOf, entryFromMedia, entryOf, fileName,
+  formatCell, formatMetric, histogramBars, histogramRange, LatestRequest, parseMediaReply,
+  parseValueReply, pinAt, repin, requestFields, runOf, runSummary, sameOrder, selectorIndex,
+  seriesDot, seriesPoints, shownStep, stepLabel, stepPlan, tableCount, thumbSize, type MediaEntry,
+} from "./media";
+
+const entry = (key: string, kind: string, step: number, more: Partial<MediaEntry> = {}): MediaEntry =>
+  ({ key, kind, step, steps: [step], value: null, series: null, ...more });
+const shown = (entries: MediaEntry[]) => new Map(entries.map((e) => [e.key, { kind: e.kind, step: e.step }]));
+
+describe("the run and its entries", () => {
+  it("reads no run from an empty trait, and a run's header line", () => {
+    expect(runOf({})).toBeNull();
+    expect(runOf(null)).toBeNull();
+    expect(runOf([])).toBeNull();
+    const run = runOf({ id: "ab12", name: "digits-3", project: "wl", path: "wl/digits-3", state: "running", step: 1200 })!;
+    expect(run).toEqual({ id: "ab12", name: "digits-3", project: "wl", path: "wl/digits-3", state: "running", step: 1200 });
+    expect(runSummary(run)).toBe("digits-3 · running · step 1,200");
+    expect(runSummary({ ...run, step: null, state: "finished" })).toBe("digits-3 · finished");
+  });
+
+  it("keeps the trait's order, drops malformed entries and repeated keys", () => {
+    const es = entriesOf([
+      { key: "loss", kind: "number", step: 3, steps: [1, 2, 3], value: 0.5, series: [[1, 0.9], [2, null], [3, 0.5]] },
+      { key: "", kind: "text", step: 1 },
+      { kind: "text", step: 1 },
+      { key: "note", kind: "text", step: "x" },
+      { key: "img", step: 2, value: { count: 1 } },
+      { key: "loss", kind: "text", step: 9 },
+    ]);
+    expect(es.map((e) => e.key)).toEqual(["loss", "img"]);
+    expect(es[0].series).toEqual([[1, 0.9], [2, null], [3, 0.5]]);
+    expect(es[1].kind).toBe("other"); // no kind given
+    expect(es[1].steps).toEqual([2]); // no steps: the entry's own
+    expect(entriesOf("nope")).toEqual([]);
+  });
+});
+
+describe("which cards a trait update re-renders", () => {
+  it("re-renders only keys whose step or kind changed, and new keys", () => {
+    const before = [entry("loss", "number", 10), entry("img", "image", 10), entry("note", "text", 2)];
+    const after = [entry("loss", "number", 11), entry("img", "images", 10), entry("note", "text", 2), entry("hist", "histogram", 11)];
+    const d = diffEntries(shown(before), after);
+    expect(d.added).toEqual(["hist"]);
+    expect(d.changed).toEqual(["loss", "img"]);
+    expect(d.removed).toEqual([]);
+    expect(d.order).toEqual(["loss", "img", "note", "hist"]);
+  });
+
+  it("leaves every card alone when nothing new was logged, and lists removed keys", () => {
+    const es = [entry("loss", "number", 10, { value: 0.1 }), entry("note", "text", 2)];
+    const same = [entry("loss", "number", 10, { value: 0.2 }), entry("note", "text", 2)];
+    expect(diffEntries(shown(es), same)).toEqual({ added: [], changed: [], removed: [], order: ["loss", "note"] });
+    expect(diffEntries(shown(es), [es[1]]).removed).toEqual(["loss"]);
+  });
+
+  it("moves cards only when the order changed", () => {
+    expect(sameOrder(["a", "b"], ["a", "b"])).toBe(true);
+    expect(sameOrder(["a", "b"], ["b", "a"])).toBe(false);
+    expect(sameOrder(["a"], ["a", "b"])).toBe(false);
+  });
+});
+
+describe("the step selector", () => {
+  const steps = [10, 20, 30, 40];
+
+  it("starts at the last index and follows the latest step", () => {
+    expect(selectorIndex(steps, null)).toBe(3);
+    expect(shownStep(entry("x", "number", 40, { steps }), null)).toBe(40);
+    expect(selectorIndex([], null)).toBe(0);
+  });
+
+  it("pins an older step and unpins at the last index", () => {
+    expect(pinAt(steps, 1)).toBe(20);
+    expect(pinAt(steps, 3)).toBeNull();
+    expect(pinAt(steps, 7)).toBeNull(); // clamped to the last index
+    expect(pinAt(steps, -2)).toBe(10);
+    expect(selectorIndex(steps, 20)).toBe(1);
+    expect(shownStep(entry("x", "number", 40, { steps }), 20)).toBe(20);
+  });
+
+  it("keeps a pinned step when newer steps arrive", () => {
+    const grown = [10, 20, 30, 40, 50, 60];
+    expect(repin(grown, 20)).toBe(20);
+    expect(selectorIndex(grown, 20)).toBe(1);
+    expect(repin(grown, null)).toBeNull(); // following the latest stays so
+  });
+
+  it("moves a pin that left the window to the oldest step still listed, or unpins", () => {
+    expect(repin([30, 40, 50], 10)).toBe(30);
+    expect(repin([30, 40, 50], 35)).toBe(40);
+    expect(repin([50], 10)).toBeNull(); // only the latest is left
+    expect(repin([10, 20], 20)).toBeNull();
+    expect(repin([], 20)).toBeNull();
+  });
+
+  it("labels the step shown, with the latest when it is older", () => {
+    expect(stepLabel(1200, 1200)).toBe("step 1,200");
+    expect(stepLabel(20, 1200)).toBe("step 20 · latest 1,200");
+  });
+});
+
+describe("value and media requests", () => {
+  it("builds the request fields", () => {
+    expect(requestFields("samples", 40)).toEqual({ key: "samples", step: 40 });
+    expect(() => requestFields("", 1)).toThrow(/key/);
+    expect(() => requestFields("x", 1.5)).toThrow(/integer/);
+  });
+
+  it("asks images for bytes only, audio and video for their descriptor then bytes, others for the value", () => {
+    expect(stepPlan("image")).toEqual(["media"]);
+    expect(stepPlan("images")).toEqual(["media"]);
+    expect(stepPlan("audio")).toEqual(["value", "media"]);
+    expect(stepPlan("video")).toEqual(["value", "media"]);
+    for (const k of ["number", "text", "histogram", "table", "html", "object3d", "other"]) expect(stepPlan(k)).toEqual(["value"]);
+  });
+
+  it("reads a value reply, or its failure message", () => {
+    const ok = parseValueReply({ type: "value_result", req: 3, ok: true, entry: { key: "loss", kind: "number", step: 20, steps: [10, 20, 30], value: 0.7 } }, "loss");
+    expect(ok.ok && ok.entry.value).toBe(0.7);
+    expect(parseValueReply({ type: "value_result", req: 3, ok: false, message: "no value of loss at step 21" }, "loss"))
+      .toEqual({ ok: false, error: "no value of loss at step 21" });
+    expect(parseValueReply({ type: "value_result", ok: true, entry: { key: "acc", step: 1 } }, "loss").ok).toBe(false);
+    expect(parseValueReply({ type: "value_result", ok: true }, "loss").ok).toBe(false);
+  });
+
+  it("takes PNG, GIF, WAV and video bytes only", () => {
+    for (const m of ["image/png", "image/gif", "audio/wav", "audio/x-wav", "video/mp4", "video/webm"]) expect(allowedMime(m), m).toBe(true);
+    for (const m of ["image/svg+xml", "text/html", "application/octet-stream", "image/jpeg", "", null, 3]) expect(allowedMime(m), String(m)).toBe(false);
+  });
+});
+
+describe("media replies", () => {
+  const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47]);
+  const reply = (items: object[]) => ({ type: "media_result", req: 5, ok: true, key: "samples", step: 40, kind: "images", items });
+
+  it("pairs each item with its buffer", () => {
+    const r = parseMediaReply(reply([{ caption: "7", mime: "image/png", width: 28, height: 28 }, { caption: null, mime: "image/png" }]),
+      [png.buffer, new DataView(png.buffer)]);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.media.key).toBe("samples");
+    expect(r.media.step).toBe(40);
+    expect(r.media.items.map((i) => [i.caption, i.width, i.height])).toEqual([["7", 28, 28], [null, null, null]]);
+    expect(Array.from(r.media.items[1].bytes)).toEqual([0x89, 0x50, 0x4e, 0x47]);
+  });
+
+  it("rejects a reply whose items and buffers do not match", () => {
+    const r = parseMediaReply(reply([{ caption: null, mime: "image/png" }, { caption: null, mime: "image/png" }]), [png]);
+    expect(r).toEqual({ ok: false, error: "media reply: 2 items but 1 buffer" });
+    expect(parseMediaReply(reply([]), [png]).ok).toBe(false);
+  });
+
+  it("rejects bytes of an unsupported type and shows failure messages", () => {
+    const r = parseMediaReply(reply([{ caption: null, mime: "text/html" }]), [png]);
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.error).toMatch(/unsupported type "text\/html"/);
+    expect(parseMediaReply({ type: "media_result", req: 5, ok: false, message: "file missing" }, [])).toEqual({ ok: false, error: "file missing" });
+    expect(parseMediaReply({ type: "media_result", req: 5, ok: false }, [])).toEqual({ ok: false, error: "media request failed" });
+    expect(parseMediaReply({ type: "value_result", ok: true, items: [] }, []).ok).toBe(false);
+  });
+
+  it("builds an older image step's entry from its media reply", () => {
+    const latest = entry("samples", "images", 40, { steps: [20, 40], value: { count: 3, captions: ["a", "b", "c"], width: 28, height: 28 } });
+    const r = parseMediaReply({ ...reply([{ caption: "x", mime: "image/png", width: 32, height: 16 }]), step: 20 }, [png]);
+    if (!r.ok) throw new Error(r.error);
+    const e = entryFromMedia(latest, r.media, 20);
+    expect(e.step).toBe(20);
+    expect(e.steps).toEqual([20, 40]);
+    expect(e.value).toEqual({ count: 1, captions: ["x"], width: 32, height: 16 });
+  });
+});
+
+describe("one request in flight per card, the latest wins", () => {
+  it("sends at once when idle, keeps only the latest waiting job, sends it on the reply", () => {
+    const slot = new LatestRequest<number>();
+    expect(slot.submit(1)).toBe(1);
+    expect(slot.busy).toBe(true);
+    expect(slot.submit(2)).toBeNull();
+    expect(slot.submit(3)).toBeNull();
+    expect(slot.done()).toBe(3); // 2 was superseded
+    expect(slot.busy).toBe(true);
+    expect(slot.done()).toBeNull();
+    expect(slot.busy).toBe(false);
+    expect(slot.submit(4)).toBe(4);
+    slot.reset();
+    expect(slot.busy).toBe(false);
+  });
+});
+
+describe("histograms", () => {
+  it("draws bottom-aligned bars, the tallest filling the height", () => {
+    const bars = histogramBars([1, 4, 2, 0], 40, 20);
+    expect(bars).toEqual([
+      { x: 0.5, y: 15, width: 9, height: 5 },
+      { x: 10.5, y: 0, width: 9, height: 20 },
+      { x: 20.5, y: 10, width: 9, height: 10 },
+      { x: 30.5, y: 20, width: 9, height: 0 }, // a zero count: an empty bar, still one per bin
+    ]);
+  });
+
+  it("handles all-zero counts, a single bin and bad sizes", () => {
+    expect(histogramBars([0, 0], 20, 10).map((b) => b.height)).toEqual([0, 0]);
+    expect(histogramBars([0, NaN, -3], 30, 10).every((b) => b.height === 0 && Number.isFinite(b.y))).toBe(true);
+    expect(histogramBars([7], 100, 50)).toEqual([{ x: 0.5, y: 0, width: 99, height: 50 }]);
+    expect(histogramBars([1, 2, 3], 0, 10)).toEqual([]);
+    expect(histogramBars([], 10, 10)).toEqual([]);
+  });
+
+  it("drops the gap between bars too narrow for it", () => {
+    const bars = histogramBars(new Array(100).fill(1), 100, 10);
+    expect(bars[1]).toEqual({ x: 1, y: 0, width: 1, height: 10 });
+  });
+
+  it("labels the outer edges and each bin", () => {
+    expect(histogramRange([-1.5, 0, 2.25])).toEqual(["-1.5", "2.25"]);
+    expect(histogramRange([])).toBeNull();
+    expect(binLabel([0, 0.5, 1], [3, 4], 0)).toBe("[0, 0.5): 3");
+    expect(binLabel([0, 0.5, 1], [3, 4], 1)).toBe("[0.5, 1]: 4");
+    expect(binLabel([0, 1], [3, 4], 1)).toBe("bin 2: 4"); // edges that do not match the bins
+  });
+});
+
+describe("tables, numbers and descriptions", () => {
+  it("formats table cells", () => {
+    expect(formatCell("[image]")).toBe("[image]");
+    expect(formatCell("[media]")).toBe("[media]");
+    expect(formatCell(null)).toBe("–");
+    expect(formatCell(undefined)).toBe("–");
+    expect(formatCell(0.123456)).toBe("0.1235");
+    expect(formatCell(12345)).toBe("12,345");
+    expect(formatCell("cat")).toBe("cat");
+    expect(formatCell(true)).toBe("True");
+    expect(tableCount(20, 1000)).toBe("showing 20 of 1,000 rows");
+    expect(tableCount(1, 1)).toBe("showing 1 of 1 row");
+  });
+
+  it("formats logged numbers, NaN arriving as null", () => {
+    expect(formatMetric(0.693147)).toBe("0.69315");
+    expect(formatMetric(3)).toBe("3");
+    expect(formatMetric(null)).toBe("NaN");
+    expect(formatMetric(Infinity)).toBe("∞");
+  });
+
+  it("describes media without a view by kind, file name and a few fields", () => {
+    expect(fileName("runs/x/media/clip_3.wav")).toBe("clip_3.wav");
+    expect(fileName("C:\\runs\\page.html")).toBe("page.html");
+    expect(fileName(null)).toBe("");
+    expect(describeEntry("audio", { path: "media/clip.wav", sample_rate: 16000, caption: "dog" })).toBe("audio · clip.wav · sample_rate 16,000 · caption dog");
+    expect(describeEntry("html", { path: null })).toBe("html");
+    expect(describeEntry("object3d", { path: "a/b.glb", a: 1, b: 2, c: 3, d: 4 })).toBe("object3d · b.glb · a 1 · b 2 · c 3");
+  });
+});
+
+describe("thumbnails and sparklines", () => {
+  it("scales small images up by a whole factor to at least 64 px, pixelated", () => {
+    expect(thumbSize(28, 28)).toEqual({ width: 84, height: 84, pixelated: true });
+    expect(thumbSize(32, 8)).toEqual({ width: 64, height: 16, pixelated: true });
+    expect(thumbSize(100, 50)).toEqual({ width: 100, height: 50, pixelated: false });
+    expect(thumbSize(768, 384)).toEqual({ width: 192, height: 96, pixelated: false });
+    expect(thumbSize(null, 10)).toBeNull();
+    expect(thumbSize(0, 0)).toBeNull();
+  });
+
+  it("draws a polyline of the series by step, skipping NaN, a lone point as a dash", () => {
+    expect(seriesPoints([[0, 0], [10, 2], [20, 1]], 24, 12, 2)).toBe("2,10 12,2 22,6");
+    expect(seriesPoints([[0, 1], [5, null], [10, 3]], 24, 12, 2)).toBe("2,10 22,2");
+    expect(seriesPoints([[4, 1]], 24, 12, 2)).toBe("10,6 14,6");
+    expect(seriesPoints([[4, null]], 24, 12)).toBe("");
+    expect(seriesPoints(null, 24, 12)).toBe("");
+  });
+
+  it("marks the shown step on the sparkline", () => {
+    expect(seriesDot([[0, 0], [10, 2], [20, 1]], 10, 24, 12, 2)).toEqual([12, 2]);
+    expect(seriesDot([[0, 0], [10, 2]], 5, 24, 12, 2)).toBeNull();
+    expect(seriesDot([[0, null]], 0, 24, 12, 2)).toBeNull();
+  });
+});
+
+describe("entryOf", () => {
+  it("keeps the value as sent and null for a missing one", () => {
+    expect(entryOf({ key: "t", kind: "table", step: 1, value: { columns: ["a"], rows: [[1]], nrows: 1 } })!.value.nrows).toBe(1);
+    expect(entryOf({ key: "n", kind: "number", step: 1 })!.value).toBeNull();
+  });
+});

@@ -1,0 +1,219 @@
+"""RunMedia: the values a tracking run logged (``wl.init`` / ``wl.log``), newest per key.
+
+Traits (set by the publisher thread only, at most 5 times a second):
+
+``run``
+    ``{}`` without a run, else ``{"id", "name", "project", "path", "state", "step"}``.
+``entries``
+    One per logged key, in the order first logged: ``{"key", "kind", "step", "steps",
+    "value", "series"?}``; ``kind`` is one of :data:`KINDS`; ``steps`` the steps the key was
+    logged at (at most the last 500); ``series`` ``[[step, value], ...]`` for numbers (at most
+    200). ``value`` per kind: number (None for NaN), text, ``{"bins", "values"}`` for a
+    histogram, ``{"columns", "rows" (at most 20), "nrows"}`` for a table, ``{"count",
+    "captions", "width", "height"}`` for image(s), and the descriptor's fields (with
+    ``"path"``) for the other files.
+
+Requests from the browser (validated; a bad one gets ``ok: false`` and changes nothing):
+
+``{"type": "value", "req", "key", "step"}``
+    -> ``{"type": "value_result", "ok": true, "entry"}``: the entry at an earlier step.
+``{"type": "media", "req", "key", "step"}``
+    -> ``{"type": "media_result", "ok": true, "key", "step", "kind", "items": [{"caption",
+    "mime", "width"?, "height"?}]}`` with one buffer per item (PNG, GIF or WAV bytes).
+
+The panel follows the session's running run; once it finishes, the panel keeps showing it until
+another one starts. ``RunMedia(run=...)`` shows a given run instead.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import traitlets
+
+from weightslab_nb.panels._base import Panel, static_asset
+from weightslab_nb.panels.messages import MessageError, int_field, name_field
+
+KINDS = ("number", "text", "histogram", "table", "image", "images", "html", "audio", "video",
+         "object3d", "other")
+MAX_SERIES = 200
+MAX_STEPS = 500
+MAX_TABLE_ROWS = 20
+MAX_ITEMS = 16
+MAX_FILE_BYTES = 8 * 2**20
+FILE_KINDS = {"html-file": "html", "audio-file": "audio", "video-file": "video",
+              "object3D-file": "object3d"}
+MIME = {"png": "image/png", "gif": "image/gif", "jpeg": "image/jpeg", "jpg": "image/jpeg",
+        "wav": "audio/wav", "mp4": "video/mp4", "webm": "video/webm", "ogg": "video/ogg"}
+
+
+class RunMedia(Panel):
+    """Logged values of a tracking run, one card per key, with a step selector.
+
+    Parameters
+    ----------
+    session : Session, optional
+        Default: the current session; the panel shows its running run (``wl.init()``).
+    run : weightslab_nb.tracking.run.Run, optional
+        Show this run instead (finished or not).
+    """
+
+    _esm = static_asset("media.js")
+    _css = static_asset("media.css")
+    _poll_interval = 0.2  # <= 5 Hz
+    _reply_types = {"value": "value_result", "media": "media_result"}
+
+    run = traitlets.Dict().tag(sync=True)
+    entries = traitlets.List().tag(sync=True)
+
+    def __init__(self, session=None, *, run=None, **kwargs):
+        if run is not None and not hasattr(run, "recent"):
+            raise TypeError(f"run: expected a tracking Run (from wl.init()), got "
+                            f"{type(run).__name__}")
+        self._fixed = run
+        self._shown = run
+        self._seen = None
+        self._tables: dict[str, dict] = {}  # table file -> preview (files never change)
+        super().__init__(session, **kwargs)
+
+    def _handlers(self) -> dict:
+        return {"value": self._on_value, "media": self._on_media}
+
+    # ---------------------------------------------------------------- publisher thread
+    def current_run(self):
+        """The run shown: the given one, else the session's running run, else the last seen."""
+        if self._fixed is not None:
+            return self._fixed
+        running = self.session.run
+        if running is not None:
+            self._shown = running
+        return self._shown
+
+    def _poll(self):
+        run = self.current_run()
+        key = None if run is None else (id(run), run.version)
+        if key == self._seen:
+            return None
+        self._seen = key
+        if run is None:
+            return {"run": {}, "entries": []}
+        return {"run": {"id": run.id, "name": run.name, "project": run.project,
+                        "path": run.path, "state": run.state, "step": run.step},
+                "entries": [self._entry(run, k, values) for k, values in run.recent().items()]}
+
+    # ---------------------------------------------------------------- entries
+    def _entry(self, run, key: str, values: list, step: int | None = None) -> dict:
+        """The card of ``key`` at ``step`` (default: its last value)."""
+        at, value = values[-1] if step is None else _at_step(key, values, step)
+        kind, shown = self._describe(run, value)
+        entry = {"key": key, "kind": kind, "step": at, "value": shown,
+                 "steps": [s for s, _ in values[-MAX_STEPS:]]}
+        if kind == "number":
+            entry["series"] = [[s, _finite(v)] for s, v in values[-MAX_SERIES:]
+                               if isinstance(v, float)]
+        return entry
+
+    def _describe(self, run, value) -> tuple[str, object]:
+        if isinstance(value, float):
+            return "number", _finite(value)
+        if isinstance(value, str):
+            return "text", value
+        kind = value.get("_type") if isinstance(value, dict) else None
+        if kind == "histogram":
+            return "histogram", {"bins": value["bins"], "values": value["values"]}
+        if kind == "image-file":
+            return "image", _image_summary([value])
+        if kind == "media-list" and all(i.get("_type") == "image-file" for i in value["items"]):
+            return "images", _image_summary(value["items"])
+        if kind == "table-file":
+            return "table", self._table_preview(run, value)
+        if kind in FILE_KINDS:
+            return FILE_KINDS[kind], {k: v for k, v in value.items() if k != "_type"}
+        text = json.dumps(value, default=str)
+        return "other", {"path": None, "text": text if len(text) <= 200 else text[:197] + "..."}
+
+    def _table_preview(self, run, descriptor: dict) -> dict:
+        path = descriptor["path"]
+        preview = self._tables.get(path)
+        if preview is None:
+            data = json.loads(_file(run, path).read_text(encoding="utf-8"))
+            rows = [[_cell(c) for c in row] for row in data["data"][:MAX_TABLE_ROWS]]
+            preview = {"columns": data["columns"], "rows": rows, "nrows": len(data["data"])}
+            self._tables[path] = preview
+        return preview
+
+    # ---------------------------------------------------------------- requests
+    def _request(self, msg: dict):
+        run = self.current_run()
+        if run is None:
+            raise MessageError("key: no run is shown")
+        key = name_field(msg, "key")
+        step = int_field(msg, "step", required=True)
+        values = run.recent().get(key)
+        if values is None:
+            raise MessageError(f"key: {key!r} was not logged by run {run.path}")
+        return run, key, step, values
+
+    def _on_value(self, msg: dict):
+        run, key, step, values = self._request(msg)
+        return {"entry": self._entry(run, key, values, step)}
+
+    def _on_media(self, msg: dict):
+        run, key, step, values = self._request(msg)
+        at, value = _at_step(key, values, step)
+        kind, _ = self._describe(run, value)
+        if not isinstance(value, dict) or kind in ("number", "text", "histogram", "table",
+                                                   "html", "object3d", "other"):
+            raise MessageError(f"key: {key!r} holds no image, audio or video ({kind})")
+        items = value["items"] if value.get("_type") == "media-list" else [value]
+        items = items[:MAX_ITEMS]
+        meta, buffers = [], []
+        for item in items:
+            path = _file(run, item["path"])
+            if path.stat().st_size > MAX_FILE_BYTES:
+                raise MessageError(f"key: {path.name} is larger than "
+                                   f"{MAX_FILE_BYTES // 2**20} MiB; read it with wl.Api")
+            buffers.append(path.read_bytes())
+            meta.append({"caption": item.get("caption"), "mime": _mime(path),
+                         **{k: item[k] for k in ("width", "height") if k in item}})
+        return {"key": key, "step": at, "kind": kind, "items": meta}, buffers
+
+
+# ---------------------------------------------------------------- helpers
+def _at_step(key: str, values: list, step: int):
+    for at, value in reversed(values):
+        if at == step:
+            return at, value
+    raise MessageError(f"step: {key!r} has no value at step {step} among the last "
+                       f"{len(values)} kept in memory (read older ones with wl.Api)")
+
+
+def _finite(value: float):
+    return value if math.isfinite(value) else None
+
+
+def _image_summary(items: list[dict]) -> dict:
+    return {"count": len(items), "captions": [i.get("caption") for i in items],
+            "width": items[0].get("width"), "height": items[0].get("height")}
+
+
+def _cell(value):
+    if isinstance(value, dict):
+        return "[image]" if value.get("_type") == "image-file" else "[media]"
+    return value
+
+
+def _file(run, relative: str) -> Path:
+    """A file of the run, refusing paths that leave its directory."""
+    path = (run.dir / relative).resolve()
+    if run.dir.resolve() not in path.parents:
+        raise MessageError(f"path: {relative!r} is outside the run's directory")
+    if not path.is_file():
+        raise MessageError(f"path: the run's file {relative!r} is missing")
+    return path
+
+
+def _mime(path: Path) -> str:
+    return MIME.get(path.suffix.lower().lstrip("."), "application/octet-stream")
