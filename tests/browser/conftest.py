@@ -157,3 +157,14 @@ def run_all(page) -> None:
         except AssertionError:
             if attempt:
                 raise
+
+
+def write_notebook(root: Path, name: str, cells: list[str]) -> None:
+    """Write a notebook of code ``cells`` (Python 3 kernel) as ``root / name``."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, root / name)

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, open_notebook, run_all
+from tests.browser.conftest import ARTIFACTS, open_notebook, run_all, write_notebook
 
 pytestmark = pytest.mark.browser
 
@@ -45,15 +45,6 @@ assert handle.wait_for_step(10, timeout=60), handle""",
 ]
 
 
-def _write_notebook(root) -> None:
-    import nbformat
-
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in CELLS]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, root / NOTEBOOK)
-
-
 def _wait_for_log(path, pattern: re.Pattern, page, timeout_s: float = 20) -> re.Match:
     """The kernel prints the evaluation summary to its terminal (the lab's log): wait for it."""
     deadline = time.monotonic() + timeout_s
@@ -69,7 +60,7 @@ def test_evaluate_from_the_panel_marks_the_curve_and_leaves_training_paused(lab,
     from playwright.sync_api import expect
 
     base, token, root = lab
-    _write_notebook(root)
+    write_notebook(root, NOTEBOOK, CELLS)
     page = browser_page
     started = time.monotonic()
     open_notebook(page, base, token, NOTEBOOK)

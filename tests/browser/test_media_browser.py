@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, open_notebook, run_all
+from tests.browser.conftest import ARTIFACTS, open_notebook, run_all, write_notebook
 
 pytestmark = pytest.mark.browser
 
@@ -62,20 +62,11 @@ print("logged steps", run.step)""",
 ]
 
 
-def _write_notebook(root) -> None:
-    import nbformat
-
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in CELLS]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, root / NOTEBOOK)
-
-
 def test_logged_values_show_as_cards_with_thumbnails_and_earlier_steps(lab, browser_page):
     from playwright.sync_api import expect
 
     base, token, root = lab
-    _write_notebook(root)
+    write_notebook(root, NOTEBOOK, CELLS)
     page = browser_page
     started = time.monotonic()
     open_notebook(page, base, token, NOTEBOOK)
