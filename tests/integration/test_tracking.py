@@ -88,13 +88,15 @@ def test_values_are_converted_and_bad_ones_refused_without_storing_anything(sess
     (event,) = read_events(run)
     assert {k: v for k, v in event.items() if not k.startswith("_")} == {
         "val/acc": 0.5, "val/n": 3.0, "flag": 1.0, "text": "ok", "t": 2.5, "pair": [1, 2]}
+    picture = wl.Image(np.zeros((2, 2), dtype=np.uint8))
     for bad, words in [({"_private": 1}, "keys"), ({"": 1}, "keys"), ({"x": object()}, "'x'"),
-                       ([("a", 1)], "dict")]:
+                       ([("a", 1)], "dict"), ({"image": picture, "bad": object()}, "'bad'")]:
         with pytest.raises((TypeError, ValueError), match=words):
             wl.log(bad)
     with pytest.raises(ValueError, match="step"):
         wl.log({"a": 1}, step=-1)
     assert len(read_events(run)) == 1
+    assert not (run.dir / "media").exists()  # the refused image was never written
 
 
 def test_numbers_become_curves_of_the_session_history(session):

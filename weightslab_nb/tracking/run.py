@@ -229,7 +229,8 @@ class Run:
         RuntimeError
             The run is finished.
         TypeError, ValueError
-            A bad key or value (named in the message); nothing of the call is stored.
+            A bad key or value (named in the message); nothing of the call is stored (keys and
+            plain values are checked before any media file is written).
         """
         if self.state != "running":
             raise RuntimeError(f"run {self.id!r} is {self.state}; start another with wl.init()")
@@ -286,16 +287,22 @@ class Run:
                                                            self._last_step or 0)
 
     def _convert(self, data: dict, step: int) -> dict:
-        """Checked, JSON-able values of one call (media files are written here)."""
-        out = {}
+        """Checked, JSON-able values of one call. Keys and plain values are checked first, so
+        a bad one raises before any media file is written."""
+        out, rich = {}, []
         for key, value in data.items():
             if not isinstance(key, str) or not key or key.startswith("_"):
                 raise ValueError(f"data: keys must be non-empty strings not starting with '_', "
                                  f"got {key!r}")
             if value is None:
                 continue
-            out[key] = self._stored_value(key, value, step)
-        return out
+            if _needs_files(value):
+                rich.append(key)
+            else:
+                out[key] = self._stored_value(key, value, step)
+        for key in rich:
+            out[key] = self._stored_value(key, data[key], step)
+        return {key: out[key] for key in data if key in out}
 
     def _stored_value(self, key: str, value, step: int | None = None):
         """The JSON-able form of one value (raises naming ``key`` when there is none)."""
@@ -396,6 +403,17 @@ def _flatten(data: Mapping, prefix: str = "") -> dict:
         else:
             out[name] = value
     return out
+
+
+def _needs_files(value) -> bool:
+    """True for values stored as media files: rich values (alone or in a list), matplotlib
+    figures (or ``pyplot`` itself) and arrays of several numbers (histograms)."""
+    if media.is_media(value) or hasattr(value, "savefig") or \
+            getattr(value, "__name__", None) == "matplotlib.pyplot":
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(media.is_media(v) for v in value)
+    return _is_array(value) and _numeric(value) and _as_number(value) is None
 
 
 def _is_array(value) -> bool:
