@@ -276,3 +276,15 @@ def test_a_live_run_is_flushed_before_it_is_read(session):
     assert api_run.state == "running" and [r["a"] for r in api_run.scan_history()] == [1.0]
     with pytest.raises(RuntimeError, match="running"):
         api_run.update()
+
+
+def test_a_history_line_cut_off_by_a_killed_process_is_skipped(three_runs, tmp_path):
+    run = wl.Api(root=tmp_path).run(three_runs[2].path)
+    history = run.dir / HISTORY_FILE
+    with open(history, "a", encoding="utf-8") as f:
+        f.write('{"_step": 20, "loss": 0.0')  # no closing brace, no newline
+    assert run.last_history_step == 19 and len(run.history()) == 20
+    history.write_text(history.read_text().replace('{"_step": 20, "loss": 0.0', "") +
+                       "not json\n")
+    with pytest.raises(ValueError, match=r"line 21 is not JSON"):
+        run.history()

@@ -310,10 +310,12 @@ class ApiRun:
             return
         row: dict | None = None
         with open(path, encoding="utf-8") as f:
-            for line in f:
+            for number, line in enumerate(f, 1):
                 if not line.strip():
                     continue
-                event = json.loads(line)
+                event = _event(path, number, line)
+                if event is None:
+                    break  # the last line, cut off mid-write
                 if row is not None and event["_step"] == row["_step"]:
                     row.update(event)
                     continue
@@ -490,6 +492,22 @@ def _sample(rows: list, samples: int) -> list:
     n = len(rows) - 1
     picks = sorted({round(i * n / (samples - 1)) for i in range(samples)})
     return [rows[i] for i in picks]
+
+
+def _event(path: Path, number: int, line: str) -> dict | None:
+    """One history line as a dict; None for a last line its writer did not finish (a process
+    killed mid-append leaves one without its newline)."""
+    try:
+        event = json.loads(line)
+    except json.JSONDecodeError:
+        if not line.endswith("\n"):
+            return None
+        raise ValueError(f"{path}: line {number} is not JSON; the history file is damaged "
+                         f"({line[:60]!r}...)") from None
+    if not isinstance(event, dict) or not isinstance(event.get("_step"), int):
+        raise ValueError(f"{path}: line {number} is not a history row (a JSON object with an "
+                         f"integer '_step')")
+    return event
 
 
 def _read_json(path: Path, default=None):
