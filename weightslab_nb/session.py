@@ -257,6 +257,9 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, RunPersistence):
         with self.lock:
             self.changes.hyperparameters += 1
             self._refresh_experiment_hash()
+        run = self.run
+        if run is not None and run.state == "running":
+            run.hyperparameter_applied(key, value)  # outside the lock: it logs a row
 
     def _refresh_experiment_hash(self) -> None:
         """Recompute the hash (call under ``self.lock``); a new one is queued for the manifest."""

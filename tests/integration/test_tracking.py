@@ -288,3 +288,16 @@ def test_a_history_line_cut_off_by_a_killed_process_is_skipped(three_runs, tmp_p
                        "not json\n")
     with pytest.raises(ValueError, match=r"line 21 is not JSON"):
         run.history()
+
+
+def test_applied_hyperparameter_changes_reach_the_config_and_the_history(session):
+    hp = session.watch_or_edit({"experiment_name": "steer", "optimizer": {"lr": 0.01}},
+                               flag="hp")
+    run = wl.init()
+    wl.log({"a": 1}, step=4)
+    hp["optimizer"]["lr"] = 0.002  # no training thread: applied at once
+    assert run.config["optimizer"] == {"lr": 0.002}
+    run.flush()
+    assert json.loads((run.dir / RUN_FILE).read_text())["config"]["optimizer"]["lr"] == 0.002
+    events = read_events(run)
+    assert [(e["_step"], e.get("hp/optimizer.lr")) for e in events] == [(4, None), (5, 0.002)]

@@ -270,6 +270,25 @@ class Run:
         self._record_curves(row, at)
         self.session.history.wake_soon()
 
+    def hyperparameter_applied(self, key: str, value) -> None:
+        """Follow an applied hyperparameter change (the session calls it): the config gets the
+        new value at its dotted ``key`` when the config has that key (it came from the watched
+        hyperparameters), and the run logs ``"hp/<key>"`` at the current step, so the change
+        shows as a curve (numbers) and in the history. Never raises."""
+        try:
+            parts = key.split(".")
+            with self._lock:
+                node = self.config._data
+                for part in parts[:-1]:
+                    node = node.get(part) if isinstance(node, dict) else None
+                if isinstance(node, dict) and parts[-1] in node:
+                    node[parts[-1]] = value
+                    self._dirty = True
+            if self.state == "running":
+                self.log({f"hp/{key}": value})
+        except Exception:
+            logger.exception("run %s: could not record the change of %r", self.id, key)
+
     def recent(self) -> dict[str, list[tuple[int, object]]]:
         """Each key's last logged values (up to :data:`RECENT_VALUES` per key), oldest first:
         ``{key: [(step, value), ...]}``, keys in the order first logged. Rich values are their
