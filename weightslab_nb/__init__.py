@@ -46,6 +46,8 @@ def __getattr__(name: str):
         return getattr(importlib.import_module("weightslab_nb.tracking"), name)
     if name == "collect_metrics":
         return importlib.import_module("weightslab_nb.metrics").collect_metrics
+    if name == "plot":  # the chart builders: wl.plot.line(...), wl.plot.roc_curve(...)
+        return importlib.import_module("weightslab_nb.tracking.plot")
     if name in _SUBMODULES:
         return importlib.import_module(f"weightslab_nb.{name}")
     if name in _PANELS:
@@ -63,5 +65,5 @@ __all__ = [
     "TrainingStopped", "UnknownSampleError", "signal", "compute_signals", "SignalContext",
     "BatchSignalContext", "auto_tag_loss_shapes", "request_evaluation", "run_pending_evaluation",
     "eval_fn", "EvaluationRequest", "classify_loss_shape", "LOSS_SHAPE_LABELS", *_SERVING,
-    *_PANELS, *_TRACKING, "collect_metrics",
+    *_PANELS, *_TRACKING, "collect_metrics", "plot",
 ]

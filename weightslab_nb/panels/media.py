@@ -11,7 +11,11 @@ Traits (set by the publisher thread only, at most 5 times a second):
     200). ``value`` per kind: number (None for NaN), text, ``{"bins", "values"}`` for a
     histogram, ``{"columns", "rows" (at most 20), "nrows"}`` for a table, ``{"count",
     "captions", "width", "height"}`` for image(s), and the descriptor's fields (with
-    ``"path"``) for the other files.
+    ``"path"``) for the other files. A chart (``wl.plot.*``) is ``{"chart", "title",
+    "x_label", "y_label"}`` plus ``"series": [{"name", "points": [[x, y], ...]}]`` (line-like
+    charts and scatter, at most 2,000 points each), ``"bars": [{"label", "value"}]``,
+    ``"bins"``/``"values"`` (histogram) or ``"labels"``/``"counts"`` (confusion matrix, rows
+    are the actual class).
 
 Requests from the browser (validated; a bad one gets ``ok: false`` and changes nothing):
 
@@ -31,18 +35,22 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import traitlets
 
 from weightslab_nb.panels._base import Panel, static_asset
 from weightslab_nb.panels.messages import MessageError, int_field, name_field
 
-KINDS = ("number", "text", "histogram", "table", "image", "images", "html", "audio", "video",
-         "object3d", "other")
+KINDS = ("number", "text", "histogram", "table", "plot", "image", "images", "html", "audio",
+         "video", "object3d", "other")
 MAX_SERIES = 200
 MAX_STEPS = 500
 MAX_TABLE_ROWS = 20
 MAX_ITEMS = 16
 MAX_FILE_BYTES = 8 * 2**20
+MAX_PLOT_POINTS = 2000  # per series
+MAX_BARS = 200
+HISTOGRAM_BINS = 64
 FILE_KINDS = {"html-file": "html", "audio-file": "audio", "video-file": "video",
               "object3D-file": "object3d"}
 MIME = {"png": "image/png", "gif": "image/gif", "jpeg": "image/jpeg", "jpg": "image/jpeg",
@@ -129,6 +137,8 @@ class RunMedia(Panel):
             return "images", _image_summary(value["items"])
         if kind == "table-file":
             return "table", self._table_preview(run, value)
+        if kind == "plot":
+            return "plot", self._plot_preview(run, value)
         if kind in FILE_KINDS:
             return FILE_KINDS[kind], {k: v for k, v in value.items() if k != "_type"}
         text = json.dumps(value, default=str)
@@ -142,6 +152,18 @@ class RunMedia(Panel):
             rows = [[_cell(c) for c in row] for row in data["data"][:MAX_TABLE_ROWS]]
             preview = {"columns": data["columns"], "rows": rows, "nrows": len(data["data"])}
             self._tables[path] = preview
+        return preview
+
+    def _plot_preview(self, run, descriptor: dict) -> dict:
+        path = descriptor["table"]["path"]
+        preview = self._tables.get(("plot", path))
+        if preview is None:
+            data = json.loads(_file(run, path).read_text(encoding="utf-8"))
+            preview = {"chart": descriptor["chart"], "title": descriptor.get("title"),
+                       "x_label": descriptor.get("x_label"),
+                       "y_label": descriptor.get("y_label"),
+                       **chart_data(descriptor, data["columns"], data["data"])}
+            self._tables[("plot", path)] = preview
         return preview
 
     # ---------------------------------------------------------------- requests
@@ -164,7 +186,7 @@ class RunMedia(Panel):
         run, key, step, values = self._request(msg)
         at, value = _at_step(key, values, step)
         kind, _ = self._describe(run, value)
-        if not isinstance(value, dict) or kind in ("number", "text", "histogram", "table",
+        if not isinstance(value, dict) or kind in ("number", "text", "histogram", "table", "plot",
                                                    "html", "object3d", "other"):
             raise MessageError(f"key: {key!r} holds no image, audio or video ({kind})")
         items = value["items"] if value.get("_type") == "media-list" else [value]
@@ -179,6 +201,61 @@ class RunMedia(Panel):
             meta.append({"caption": item.get("caption"), "mime": _mime(path),
                          **{k: item[k] for k in ("width", "height") if k in item}})
         return {"key": key, "step": at, "kind": kind, "items": meta}, buffers
+
+
+# ---------------------------------------------------------------- charts
+LINE_CHARTS = ("line", "scatter", "line_series", "pr_curve", "roc_curve")
+
+
+def chart_data(descriptor: dict, columns: list, rows: list) -> dict:
+    """What the view draws for a logged chart (see the module docstring), from its table."""
+    chart, fields = descriptor["chart"], descriptor["fields"]
+
+    def column(part):
+        index = columns.index(fields[part])
+        return [row[index] for row in rows]
+
+    if chart in LINE_CHARTS:
+        names = column("series") if "series" in fields else \
+            [descriptor.get("y_label") or fields["y"]] * len(rows)
+        series: dict[str, list] = {}
+        for name, x, y in zip(names, column("x"), column("y")):
+            if _is_number(x):
+                series.setdefault(str(name), []).append([x, y if _is_number(y) else None])
+        out = []
+        for name, points in series.items():
+            if chart != "scatter":
+                points.sort(key=lambda p: p[0])
+            out.append({"name": name, "points": _thin(points, MAX_PLOT_POINTS)})
+        return {"series": out}
+    if chart == "bar":
+        return {"bars": [{"label": str(label), "value": value}
+                         for label, value in zip(column("label"), column("value"))
+                         if _is_number(value)][:MAX_BARS]}
+    if chart == "histogram":
+        values = np.array([v for v in column("value") if _is_number(v)], dtype=np.float64)
+        counts, edges = np.histogram(values, bins=min(HISTOGRAM_BINS,
+                                                      max(1, len(np.unique(values)))))
+        return {"bins": edges.tolist(), "values": counts.tolist()}
+    labels = list(descriptor.get("labels") or [])
+    counts = np.zeros((len(labels), len(labels)), dtype=np.int64)
+    where = {name: i for i, name in enumerate(labels)}
+    for actual, predicted, n in zip(column("actual"), column("predicted"), column("value")):
+        if actual in where and predicted in where and _is_number(n):
+            counts[where[actual], where[predicted]] += int(n)
+    return {"labels": labels, "counts": counts.tolist()}
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and \
+        math.isfinite(value)
+
+
+def _thin(points: list, limit: int) -> list:
+    if len(points) <= limit:
+        return points
+    keep = np.unique(np.linspace(0, len(points) - 1, limit).round().astype(int))
+    return [points[i] for i in keep]
 
 
 # ---------------------------------------------------------------- helpers

@@ -22,10 +22,12 @@ Where things live (every public name is re-exported here):
 * ``audio``: :class:`Audio` (16-bit PCM WAV) and ``MAX_AUDIO_CHANNELS``.
 * ``video``: :class:`Video` (animated GIF or a copied file) and ``VIDEO_FORMATS``.
 * ``object3d``: :class:`Object3D`, ``MAX_POINT_CATEGORY`` and ``MODEL_FORMATS``.
+* ``plot``: :class:`Plot`, a chart's table and column roles (built by ``wl.plot.*``).
 * ``codec``: :func:`is_media`, :func:`encode_value` (media, lists of media, matplotlib
   figures) and :func:`decode_value`.
 * ``logged``: the read-only views :func:`decode_value` returns (:class:`LoggedImage`,
-  :class:`LoggedMask`, :class:`LoggedTable`, :class:`LoggedHistogram`, :class:`LoggedFile`).
+  :class:`LoggedMask`, :class:`LoggedTable`, :class:`LoggedHistogram`, :class:`LoggedPlot`,
+  :class:`LoggedFile`).
 * ``_files``: key and step checks, atomic writes, file names, reading users' files.
 * ``_checks``: array, pixel, number, caption and dict-key checks the kinds share.
 """
@@ -40,15 +42,16 @@ from weightslab_nb.tracking.media.histogram import MAX_HISTOGRAM_BINS, Histogram
 from weightslab_nb.tracking.media.html import Html
 from weightslab_nb.tracking.media.image import Image
 from weightslab_nb.tracking.media.logged import (LoggedFile, LoggedHistogram, LoggedImage,
-                                                 LoggedMask, LoggedTable)
+                                                 LoggedMask, LoggedPlot, LoggedTable)
 from weightslab_nb.tracking.media.object3d import MAX_POINT_CATEGORY as MAX_POINT_CATEGORY
 from weightslab_nb.tracking.media.object3d import MODEL_FORMATS as MODEL_FORMATS
 from weightslab_nb.tracking.media.object3d import Object3D
+from weightslab_nb.tracking.media.plot import CHARTS, Plot
 from weightslab_nb.tracking.media.table import DEFAULT_TABLE_COLUMNS, MAX_TABLE_ROWS, Table
 from weightslab_nb.tracking.media.video import VIDEO_FORMATS as VIDEO_FORMATS
 from weightslab_nb.tracking.media.video import Video
 
-__all__ = ["DEFAULT_TABLE_COLUMNS", "MAX_HISTOGRAM_BINS", "MAX_TABLE_ROWS", "Audio", "Histogram",
-           "Html", "Image", "LoggedFile", "LoggedHistogram", "LoggedImage", "LoggedMask",
-           "LoggedTable", "Media", "Object3D", "Table", "Video", "decode_value", "encode_value",
-           "is_media"]
+__all__ = ["CHARTS", "DEFAULT_TABLE_COLUMNS", "MAX_HISTOGRAM_BINS", "MAX_TABLE_ROWS", "Audio",
+           "Histogram", "Html", "Image", "LoggedFile", "LoggedHistogram", "LoggedImage",
+           "LoggedMask", "LoggedPlot", "LoggedTable", "Media", "Object3D", "Plot", "Table",
+           "Video", "decode_value", "encode_value", "is_media"]

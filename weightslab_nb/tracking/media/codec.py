@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 from weightslab_nb.tracking.media.base import Media
 from weightslab_nb.tracking.media.image import Image, _figure_of
 from weightslab_nb.tracking.media.logged import (LoggedFile, LoggedHistogram, LoggedImage,
-                                                 LoggedMask, LoggedTable)
+                                                 LoggedMask, LoggedPlot, LoggedTable)
 
 
 def is_media(value) -> bool:
@@ -100,6 +100,17 @@ def _decode_table(path: Path, run_dir) -> LoggedTable:
     return LoggedTable(path=path, columns=tuple(content["columns"]), data=rows)
 
 
+_PLOT_KEYS = ("_type", "chart", "title", "x_label", "y_label", "fields", "table")
+
+
+def _decode_plot(descriptor: dict, run_dir) -> LoggedPlot:
+    table = decode_value(descriptor["table"], run_dir)
+    return LoggedPlot(chart=descriptor["chart"], title=descriptor.get("title"),
+                      x_label=descriptor.get("x_label"), y_label=descriptor.get("y_label"),
+                      fields=dict(descriptor["fields"]), table=table,
+                      extra={k: v for k, v in descriptor.items() if k not in _PLOT_KEYS})
+
+
 _FILE_KINDS = ("image-file", "mask-file", "table-file", "html-file", "audio-file",
                "video-file", "object3D-file")
 
@@ -116,7 +127,7 @@ def decode_value(descriptor: dict, run_dir: Path):
 
     Returns
     -------
-    LoggedImage, LoggedTable, LoggedHistogram, LoggedMask, LoggedFile or list
+    LoggedImage, LoggedTable, LoggedHistogram, LoggedPlot, LoggedMask, LoggedFile or list
         A list (of these) for a ``"media-list"``. Table cells holding media are decoded too.
 
     Raises
@@ -136,8 +147,10 @@ def decode_value(descriptor: dict, run_dir: Path):
     if kind == "histogram":
         return LoggedHistogram(bins=tuple(descriptor["bins"]),
                                histogram=tuple(descriptor["values"]))
+    if kind == "plot":
+        return _decode_plot(descriptor, run_dir)
     if kind not in _FILE_KINDS:
-        known = ", ".join(("histogram", "media-list") + _FILE_KINDS)
+        known = ", ".join(("histogram", "media-list", "plot") + _FILE_KINDS)
         raise ValueError(f"descriptor: unknown _type {kind!r}; known: {known}")
     path = _resolve(run_dir, descriptor.get("path"))
     if kind == "image-file":

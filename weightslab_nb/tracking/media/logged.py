@@ -1,7 +1,8 @@
 """The read-only views :func:`~weightslab_nb.tracking.media.decode_value` returns.
 
-``LoggedImage``, ``LoggedMask``, ``LoggedTable``, ``LoggedHistogram`` and ``LoggedFile`` (Html,
-Audio, Video, Object3D). PIL and pandas are imported only by the methods that need them.
+``LoggedImage``, ``LoggedMask``, ``LoggedTable``, ``LoggedHistogram``, ``LoggedPlot`` and
+``LoggedFile`` (Html, Audio, Video, Object3D). PIL and pandas are imported only by the
+methods that need them.
 """
 
 from __future__ import annotations
@@ -95,6 +96,24 @@ class LoggedTable:
             raise KeyError(f"name: no column {name!r}; columns are {list(self.columns)}")
         index = self.columns.index(name)
         return [row[index] for row in self.data]
+
+
+@dataclass(frozen=True)
+class LoggedPlot:
+    """A logged chart (``wl.plot.*``): ``chart``, ``title``, axis labels, ``fields`` (part ->
+    column), ``extra`` settings and its ``table`` (a :class:`LoggedTable`)."""
+
+    chart: str
+    title: str | None
+    x_label: str | None
+    y_label: str | None
+    fields: dict
+    table: LoggedTable
+    extra: dict = field(default_factory=dict)
+
+    def get_dataframe(self):
+        """The chart's data as a ``pandas.DataFrame``."""
+        return self.table.get_dataframe()
 
 
 @dataclass(frozen=True)
