@@ -1,14 +1,15 @@
 // RunMedia view: the session's tracking run (wl.init() / wl.log({...})): a header with its name,
 // path, state and step, then one card per logged key in the order of the `entries` trait. A card
-// shows the value at its step (a number with a sparkline, text, a histogram, a table, image
-// thumbnails, audio, a description) and, when the key was logged at several steps, a selector
+// shows the value at its step (a number with a sparkline, text, a histogram, a table, a chart
+// from wl.plot.*, image thumbnails, audio, a description) and, when the key was logged at
+// several steps, a selector
 // that pins an older step. Image, audio and video bytes are asked for with `media` requests;
 // older steps' values with `value` requests. Protocol: weightslab_nb/panels/media.py.
 
 import "./lib/base.css";
 import "./styles/media.css";
 import { h } from "./lib/dom";
-import { formatCount } from "./lib/format";
+import { formatCount, formatNumber } from "./lib/format";
 import {
   BINARY_KINDS, binLabel, describeEntry, diffEntries, entriesOf, entryFromMedia, formatCell,
   formatMetric, histogramBars, histogramRange, isMediaCell, LatestRequest, parseMediaReply,
@@ -16,6 +17,7 @@ import {
   seriesDot, seriesPoints, shownStep, stepLabel, stepPlan, tableCount, thumbSize,
   type MediaEntry, type MediaItem, type MediaResult, type RequestType,
 } from "./lib/media";
+import { axisLabels, confusionCells, confusionShade, PLOT_HEIGHT, plotLayout, plotOf, type PlotSpec } from "./lib/plot";
 import type { Buffer, Message, RenderProps } from "./lib/model";
 import { Channel, errorBar } from "./lib/panel";
 import { Throttle } from "./lib/query";
@@ -25,6 +27,7 @@ const SPARK_W = 120;
 const SPARK_H = 28;
 const HIST_W = 240;
 const HIST_H = 64;
+const PLOT_W = 300; // a plot's width until its card has been laid out
 const STEP_INTERVAL_MS = 120; // selector requests at most this often per card
 
 function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string>): SVGElementTagNameMap[K] {
@@ -58,6 +61,8 @@ interface Card {
   message: HTMLElement;
   selectorRow: HTMLElement;
   selector: HTMLInputElement;
+  resize: ResizeObserver | null; // plot cards: redraw the chart at the body's width
+  plotWidth: number; // the width the chart was last drawn at (0: none yet)
 }
 
 function render({ model, el }: RenderProps) {
@@ -204,7 +209,16 @@ function render({ model, el }: RenderProps) {
       message: h("div", { class: "wl-media-message", role: "alert", hidden: true }),
       selectorRow: h("div", { class: "wl-media-selector" }),
       selector: h("input", { type: "range", class: "wl-media-step", min: "0", step: "1" }),
+      resize: null,
+      plotWidth: 0,
     };
+    if (entry.kind === "plot" && typeof ResizeObserver !== "undefined") {
+      card.resize = new ResizeObserver(() => {
+        const w = bodyWidth(card);
+        if (w > 0 && w !== card.plotWidth && !card.dead) renderBody(card);
+      });
+      card.resize.observe(card.body);
+    }
     card.el.append(
       h("div", { class: "wl-media-card-head" },
         h("span", { class: "wl-media-key", text: entry.key, title: entry.key }), card.kindEl, card.stepEl, card.latestBtn),
@@ -228,6 +242,7 @@ function render({ model, el }: RenderProps) {
     card.dead = true;
     card.throttle.cancel();
     card.slot.reset();
+    card.resize?.disconnect();
     revoke(card);
     card.el.remove();
   }
@@ -265,6 +280,7 @@ function render({ model, el }: RenderProps) {
       case "text": parts = [h("div", { class: "wl-media-text", text: typeof e.value === "string" ? e.value : formatCell(e.value) })]; break;
       case "histogram": parts = histogramView(e); break;
       case "table": parts = tableView(e); break;
+      case "plot": parts = plotView(card, e); break;
       case "image": case "images": parts = imagesView(card, e); break;
       case "audio": case "video": parts = playerView(card, e); break;
       default: parts = [description(e)];
@@ -324,6 +340,93 @@ function render({ model, el }: RenderProps) {
       })))));
     const nrows = typeof v.nrows === "number" ? v.nrows : rows.length;
     return [h("div", { class: "wl-media-table-wrap" }, table), h("div", { class: "wl-media-table-count wl-muted", text: tableCount(rows.length, nrows) })];
+  }
+
+  function bodyWidth(card: Card): number {
+    return Math.floor(card.body.clientWidth);
+  }
+
+  function plotView(card: Card, e: MediaEntry): (Node | null)[] {
+    const spec = plotOf(e.value);
+    if (!spec) {
+      const chart = e.value && typeof e.value === "object" ? String(e.value.chart ?? "none") : "none";
+      return [h("div", { class: "wl-media-desc wl-muted", text: `plot: unknown chart ${JSON.stringify(chart)}` })];
+    }
+    const title = spec.title ? h("div", { class: "wl-media-plot-title", text: spec.title, title: spec.title }) : null;
+    if (spec.chart === "confusion_matrix") return [title, ...confusionView(spec)];
+    const width = bodyWidth(card) || card.plotWidth || PLOT_W;
+    card.plotWidth = width;
+    const l = plotLayout(spec, width, PLOT_HEIGHT);
+    const chart = svg("svg", {
+      class: "wl-media-plot", "data-chart": spec.chart, viewBox: `0 0 ${l.width} ${l.height}`,
+      width: String(l.width), height: String(l.height), role: "img", "aria-label": spec.title ?? card.key,
+    });
+    const { box } = l;
+    const bottom = box.y + box.height, right = box.x + box.width;
+    chart.append(svg("path", { class: "wl-media-plot-axis", d: `M${box.x},${box.y}V${bottom}H${right}` }));
+    const label = (cls: string, x: number, y: number, anchor: string, content: string, more: Record<string, string> = {}) => {
+      const t = svg("text", { class: cls, x: String(x), y: String(y), "text-anchor": anchor, ...more });
+      t.textContent = content;
+      chart.append(t);
+    };
+    for (const t of l.xTicks) label("wl-media-plot-tick wl-media-plot-xtick", t.pos, bottom + 12, t.anchor, t.label);
+    for (const t of l.yTicks) label("wl-media-plot-tick wl-media-plot-ytick", box.x - 4, t.pos, t.anchor, t.label, { "dominant-baseline": "middle" });
+    if (l.xLabel) label("wl-media-plot-xlabel", box.x + box.width / 2, l.height - 3, "middle", l.xLabel);
+    if (l.yLabel) {
+      const cy = box.y + box.height / 2;
+      label("wl-media-plot-ylabel", 10, cy, "middle", l.yLabel, { transform: `rotate(-90 10 ${cy})`, "dominant-baseline": "middle" });
+    }
+    if (l.zero !== null) chart.append(svg("line", { class: "wl-media-plot-zero", x1: String(box.x), x2: String(right), y1: String(l.zero), y2: String(l.zero) }));
+    for (const r of l.rects) {
+      const rect = svg("rect", { class: "wl-media-plot-bar", x: String(r.x), y: String(r.y), width: String(r.width), height: String(r.height) });
+      const tip = svg("title", {});
+      tip.textContent = r.title;
+      rect.append(tip);
+      chart.append(rect);
+    }
+    if (l.chance) {
+      const [x1, y1, x2, y2] = l.chance;
+      chart.append(svg("path", { class: "wl-media-plot-chance", d: `M${x1},${y1}L${x2},${y2}` }));
+    }
+    for (const s of l.series) {
+      if (s.dots) {
+        const g = svg("g", { class: "wl-media-plot-series", "data-name": s.name, "data-points": String(s.points), fill: s.color });
+        for (const [cx, cy] of s.dots) g.append(svg("circle", { class: "wl-media-plot-point", cx: String(cx), cy: String(cy), r: s.dots.length > 500 ? "1.5" : "2.5" }));
+        chart.append(g);
+      } else {
+        chart.append(svg("path", { class: "wl-media-plot-series", "data-name": s.name, "data-points": String(s.points), d: s.path ?? "", stroke: s.color }));
+      }
+    }
+    const legend = l.legend
+      ? h("div", { class: "wl-media-plot-legend" }, ...l.series.map((s) =>
+        h("span", { class: "wl-media-plot-legend-item", "data-name": s.name, title: s.name },
+          h("span", { class: "wl-media-plot-swatch", style: `background:${s.color}` }), s.name)))
+      : null;
+    return [title, legend, chart];
+  }
+
+  function confusionView(spec: PlotSpec): (Node | null)[] {
+    const k = spec.labels.length;
+    if (k === 0) return [h("div", { class: "wl-media-desc wl-muted", text: "confusion matrix: no classes" })];
+    const axes = axisLabels(spec);
+    const cells = confusionCells(spec.counts);
+    const table = h("table", { class: "wl-media-confusion", "data-chart": "confusion_matrix", "data-classes": String(k) },
+      h("thead", {}, h("tr", {},
+        h("th", { class: "wl-media-confusion-corner", text: `${axes.y} ╲ ${axes.x}`, title: `rows: ${axes.y}, columns: ${axes.x}` }),
+        ...spec.labels.map((c) => h("th", { class: "wl-media-confusion-predicted", text: c, title: `${axes.x}: ${c}` })))),
+      h("tbody", {}, ...cells.map((row, i) => h("tr", {},
+        h("th", { class: "wl-media-confusion-actual", text: spec.labels[i], title: `${axes.y}: ${spec.labels[i]}` }),
+        ...row.map((c, j) => {
+          const td = h("td", {
+            class: `wl-media-confusion-cell${c.diagonal ? " is-diagonal" : ""}${c.intensity >= 0.6 ? " is-strong" : ""}`,
+            "data-count": c.count === null ? "" : String(c.count),
+            text: formatNumber(c.count),
+            title: `${axes.y} ${spec.labels[i]}, ${axes.x} ${spec.labels[j]}: ${formatNumber(c.count)}`,
+          });
+          td.style.background = confusionShade(c.intensity);
+          return td;
+        })))));
+    return [h("div", { class: "wl-media-confusion-wrap" }, table)];
   }
 
   function sizeImage(img: HTMLImageElement | HTMLElement, w: number | null, hgt: number | null): void {

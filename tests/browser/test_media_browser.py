@@ -53,6 +53,10 @@ def train(epochs):
                 "worst": [wl.Image(images[i], caption=f"sample {i}") for i in worst],
                 "table": wl.Table(columns=["sample", "label"],
                                   data=[[i, int(labels[i])] for i in worst])})
+    with torch.no_grad():
+        scores = model(images[:300]).softmax(dim=1)
+    wl.log({"roc": wl.plot.roc_curve(labels[:300], scores, classes_to_plot=[1, 8]),
+            "confusion": wl.plot.confusion_matrix(scores.argmax(1), labels[:300])})
 
 
 handle = wl.start_training(train, 3)
@@ -104,6 +108,19 @@ def test_logged_values_show_as_cards_with_thumbnails_and_earlier_steps(lab, brow
     page.wait_for_function(
         "els => els.length === 3 && els.every(e => e.complete && e.naturalWidth === 8)",
         arg=worst.locator("img.wl-media-thumb").element_handles(), timeout=20_000)
+
+    # charts: the ROC curves of two classes with the chance diagonal, a 10 x 10 confusion matrix
+    roc = panel.locator(".wl-media-card[data-key='roc'] svg.wl-media-plot[data-chart='roc_curve']")
+    expect(roc.locator(".wl-media-plot-series")).to_have_count(2)
+    expect(roc.locator(".wl-media-plot-series[data-name='8']")).to_have_count(1)
+    expect(roc.locator(".wl-media-plot-chance")).to_have_count(1)
+    confusion = panel.locator(".wl-media-card[data-key='confusion'] table.wl-media-confusion")
+    expect(confusion.locator("td.wl-media-confusion-cell")).to_have_count(100)
+    diagonal = confusion.locator("td.wl-media-confusion-cell.is-diagonal")
+    expect(diagonal).to_have_count(10)
+    counts = [int(c) for c in confusion.locator("td.wl-media-confusion-cell").evaluate_all(
+        "cells => cells.map(c => c.dataset.count)")]
+    assert sum(counts) == 300
 
     ARTIFACTS.mkdir(exist_ok=True)
     panel.screenshot(path=str(ARTIFACTS / "media-panel.png"))
