@@ -301,3 +301,27 @@ def test_applied_hyperparameter_changes_reach_the_config_and_the_history(session
     assert json.loads((run.dir / RUN_FILE).read_text())["config"]["optimizer"]["lr"] == 0.002
     events = read_events(run)
     assert [(e["_step"], e.get("hp/optimizer.lr")) for e in events] == [(4, None), (5, 0.002)]
+
+
+def test_a_running_run_without_heartbeats_reads_as_crashed(session, tmp_path):
+    import shutil
+    import time
+
+    run = wl.init(project="live")
+    wl.log({"a": 1})
+    run.flush()
+    copy = tmp_path / "elsewhere" / "runs" / run.id  # as another process left it
+    shutil.copytree(run.dir, copy)
+    meta = json.loads((copy / RUN_FILE).read_text())
+    meta["heartbeat_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(time.time() - 600))
+    (copy / RUN_FILE).write_text(json.dumps(meta))
+    old = wl.Api(root=tmp_path / "elsewhere").run(run.id)
+    assert old.state == "crashed" and old.record()["state"] == "crashed"
+    assert [r.id for r in wl.Api(root=tmp_path / "elsewhere").runs(
+        filters={"state": "crashed"})] == [run.id]
+    meta["heartbeat_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    (copy / RUN_FILE).write_text(json.dumps(meta))
+    assert wl.Api(root=tmp_path / "elsewhere").run(run.id).state == "running"
+    meta["heartbeat_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(time.time() - 600))
+    (run.dir / RUN_FILE).write_text(json.dumps(meta))  # an old heartbeat, but live here
+    assert wl.Api(root=session.root_log_dir).run(run.path).state == "running"

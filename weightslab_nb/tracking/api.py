@@ -13,13 +13,15 @@ writer appends within its session's flush interval, 0.5 s by default).
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from weightslab_nb.tracking import media
-from weightslab_nb.tracking.run import HISTORY_FILE, RUN_FILE, RUNS_DIR, SUMMARY_FILE
+from weightslab_nb.tracking.run import (CRASHED_AFTER, HISTORY_FILE, RUN_FILE, RUNS_DIR,
+                                        SUMMARY_FILE)
 
 DEFAULT_ROOT = "weightslab_runs"
 DEFAULT_SAMPLES = 500
@@ -170,7 +172,9 @@ class ApiRun:
 
     Attributes
     ----------
-    id, name, project, state, created_at, heartbeat_at, notes, group, job_type : str
+    id, name, project, created_at, heartbeat_at, notes, group, job_type : str
+    state : str
+        See :attr:`state` (``"crashed"`` when its process died).
     tags : list of str
     config : dict
     summary : dict
@@ -193,9 +197,20 @@ class ApiRun:
         self._meta = meta
         self.summary = _read_json(self.dir / SUMMARY_FILE, default={})
 
+    @property
+    def state(self) -> str:
+        """``"running"``, ``"finished"``, ``"failed"``, or ``"crashed"``: a run recorded as
+        running whose writer stopped sending heartbeats (its process died) for
+        :data:`~weightslab_nb.tracking.run.CRASHED_AFTER` seconds."""
+        state = self._meta.get("state")
+        if state == "running" and _live_run(self.dir) is None and \
+                _age_seconds(self._meta.get("heartbeat_at")) > CRASHED_AFTER:
+            return "crashed"
+        return state
+
     def __getattr__(self, name: str):
         meta = self.__dict__.get("_meta", {})
-        if name in ("id", "name", "project", "state", "created_at", "heartbeat_at",
+        if name in ("id", "name", "project", "created_at", "heartbeat_at",
                     "finished_at", "notes", "group", "job_type"):
             return meta.get(name)
         if name in ("tags", "config"):
@@ -214,9 +229,10 @@ class ApiRun:
 
     def record(self) -> dict:
         """What :meth:`Api.runs` filters and orders on."""
-        out = {k: self._meta.get(k) for k in ("id", "name", "project", "state", "tags", "notes",
+        out = {k: self._meta.get(k) for k in ("id", "name", "project", "tags", "notes",
                                               "group", "job_type", "created_at",
                                               "heartbeat_at")}
+        out["state"] = self.state
         out["createdAt"] = out["created_at"]
         out["config"] = self.config
         out["summary_metrics"] = out["summary"] = self.summary
@@ -519,11 +535,30 @@ def _read_json(path: Path, default=None):
         raise
 
 
-def _flush_live(run_dir: Path) -> None:
-    """Flush the current session's running run when it is the one at ``run_dir``."""
+def _live_run(run_dir: Path):
+    """The current session's running run when it is the one at ``run_dir``, else None."""
     from weightslab_nb.session import current_session
 
     session = current_session(create=False)
     run = getattr(session, "run", None) if session is not None else None
     if run is not None and run.state == "running" and run.dir.resolve() == run_dir.resolve():
+        return run
+    return None
+
+
+def _flush_live(run_dir: Path) -> None:
+    """Flush the current session's running run when it is the one at ``run_dir``."""
+    run = _live_run(run_dir)
+    if run is not None:
         run.flush()
+
+
+def _age_seconds(stamp) -> float:
+    """Seconds since an ISO time written by the run (``inf`` when missing or unreadable)."""
+    import datetime
+
+    try:
+        then = datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S%z")
+    except (TypeError, ValueError):
+        return math.inf
+    return (datetime.datetime.now(datetime.timezone.utc) - then).total_seconds()

@@ -8,7 +8,8 @@ process ended:
 ``run.json``
     ``{"id", "name", "project", "tags", "notes", "group", "job_type", "state", "created_at",
     "heartbeat_at", "finished_at", "config"}``; ``state`` is ``"running"``, ``"finished"`` or
-    ``"failed"``.
+    ``"failed"``. A running run rewrites it at least every 30 s (``heartbeat_at``); readers
+    report a ``"running"`` run whose heartbeat is older than 5 minutes as ``"crashed"``.
 ``history.jsonl``
     One JSON object per ``log`` call: ``{"_step", "_timestamp", "_runtime", key: value, ...}``.
     Readers merge the objects of one step into one row (later values win).
@@ -64,6 +65,8 @@ DEFAULT_PROJECT = "weightslab"
 ID_ALPHABET = string.ascii_lowercase + string.digits
 STATES = ("running", "finished", "failed")
 RECENT_VALUES = 500  # values per key kept in memory for panels
+HEARTBEAT_INTERVAL = 30.0  # seconds between two run.json writes of an idle running run
+CRASHED_AFTER = 300.0  # seconds without a heartbeat after which readers call a run "crashed"
 
 
 def _now_iso(t: float | None = None) -> str:
@@ -385,6 +388,7 @@ class Run:
     def _write_meta(self) -> None:
         with self._lock:
             config = dict(self.config._data)
+        self._heartbeat = time.monotonic()
         _write_json(self.dir / RUN_FILE, {
             "id": self.id, "name": self.name, "project": self.project, "tags": self.tags,
             "notes": self.notes, "group": self.group, "job_type": self.job_type,
@@ -398,8 +402,10 @@ class Run:
             return
         if self.session.closed:
             self.finish()
-        else:
-            self.flush()
+            return
+        self.flush()
+        if time.monotonic() - self._heartbeat >= HEARTBEAT_INTERVAL:
+            self._write_meta()  # an idle run still shows it is alive (see CRASHED_AFTER)
 
     def __enter__(self) -> "Run":
         return self
