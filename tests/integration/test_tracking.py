@@ -225,6 +225,11 @@ def test_runs_are_filtered_and_ordered_like_mongodb_queries(three_runs, tmp_path
                                                       {"project": "b"}]},
                                      order="+name")] == ["r0", "r2"]
     assert api.runs(filters={"state": "running"}).length == 0
+    table = api.runs(order="+name").dataframe()
+    assert table["name"].tolist() == ["r0", "r1", "r2"]
+    assert table["config.lr"].tolist() == [0.1, 0.01, 0.001]
+    assert table["summary.acc"].round(2).tolist() == [0.5, 0.9, 0.7]
+    assert "<table" in api.runs()._repr_html_()
     assert [(p.name, p.run_count) for p in api.projects()] == [("a", 2), ("b", 1)]
     with pytest.raises(ValueError, match="filters"):
         api.runs(filters={"config.lr": {"$nope": 1}})

@@ -163,6 +163,29 @@ class Runs(list):
     def length(self) -> int:
         return len(self)
 
+    def dataframe(self, config: bool = True, summary: bool = True):
+        """One row per run: ``path``, ``name``, ``state``, ``created_at``, ``tags``, then
+        ``config.<key>`` and ``summary.<key>`` columns (nested keys dotted; rich values left
+        out), in this collection's order."""
+        import pandas as pd
+
+        rows = []
+        for run in self:
+            row = {"path": run.path, "name": run.name, "state": run.state,
+                   "created_at": run.created_at, "tags": ", ".join(run.tags)}
+            if config:
+                row.update({f"config.{k}": v for k, v in _flat(run.config).items()})
+            if summary:
+                row.update({f"summary.{k}": v for k, v in _flat(run.summary).items()
+                            if not isinstance(v, (dict, list))})
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def _repr_html_(self) -> str:
+        if not self:
+            return "<p>No runs matched.</p>"
+        return self.dataframe()._repr_html_()
+
     def __repr__(self) -> str:
         return f"<Runs {len(self)}: {[r.path for r in self]}>"
 
@@ -459,6 +482,18 @@ def _normalize_filter(query):
         if isinstance(key, str) and key.startswith("config.") and key.endswith(".value"):
             key = key[: -len(".value")]
         out[key] = _normalize_filter(value)
+    return out
+
+
+def _flat(values: dict, prefix: str = "") -> dict:
+    """Nested dicts flattened to dotted keys; rich-value descriptors (with ``_type``) kept."""
+    out = {}
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and "_type" not in value:
+            out.update(_flat(value, f"{name}."))
+        else:
+            out[name] = value
     return out
 
 
