@@ -813,3 +813,12 @@ def test_logged_values_are_read_only_and_expose_descriptor_fields(tmp_path):
         image.width = 1
     table = roundtrip(Table(columns=["a"], data=[["secret"]]), tmp_path)[1]
     assert "secret" not in repr(table)  # the repr stays short for large tables
+
+
+def test_a_tiff_file_is_stored_as_png_for_browsers(tmp_path):
+    source = tmp_path / "scan.tiff"
+    PILImage.fromarray(np.full((3, 5), 200, dtype=np.uint8)).save(source)
+    descriptor = Image(source).to_json(tmp_path / "run", "scan", 0)
+    assert descriptor["path"].endswith(".png")
+    assert (descriptor["width"], descriptor["height"]) == (5, 3)
+    assert decode_value(descriptor, tmp_path / "run").to_numpy().max() == 200

@@ -6,16 +6,17 @@ Traits (set by the publisher thread only, at most 5 times a second):
     ``{}`` without a run, else ``{"id", "name", "project", "path", "state", "step"}``.
 ``entries``
     One per logged key, in the order first logged: ``{"key", "kind", "step", "steps",
-    "value", "series"?}``; ``kind`` is one of :data:`KINDS`; ``steps`` the steps the key was
-    logged at (at most the last 500); ``series`` ``[[step, value], ...]`` for numbers (at most
-    200). ``value`` per kind: number (None for NaN), text, ``{"bins", "values"}`` for a
-    histogram, ``{"columns", "rows" (at most 20), "nrows"}`` for a table, ``{"count",
-    "captions", "width", "height"}`` for image(s), and the descriptor's fields (with
-    ``"path"``) for the other files. A chart (``wl.plot.*``) is ``{"chart", "title",
-    "x_label", "y_label"}`` plus ``"series": [{"name", "points": [[x, y], ...]}]`` (line-like
-    charts and scatter, at most 2,000 points each), ``"bars": [{"label", "value"}]``,
-    ``"bins"``/``"values"`` (histogram) or ``"labels"``/``"counts"`` (confusion matrix, rows
-    are the actual class).
+    "value", "rev", "series"?}``. ``rev`` changes whenever the value shown may have changed (a
+    new run, or the key logged again, even at the same step); ``kind`` is one of
+    :data:`KINDS`; ``steps`` the steps the key was logged at (at most the last 500);
+    ``series`` ``[[step, value], ...]`` for numbers (at most 200). ``value`` per kind: number
+    (None for NaN), text, ``{"bins", "values"}`` for a histogram, ``{"columns", "rows" (at
+    most 20), "nrows"}`` for a table, ``{"count", "captions", "width", "height"}`` for
+    image(s), and the descriptor's fields (with ``"path"``) for the other files. A chart
+    (``wl.plot.*``) is ``{"chart", "title", "x_label", "y_label"}`` plus ``"series": [{"name",
+    "points": [[x, y], ...]}]`` (line-like charts and scatter, at most 2,000 points each),
+    ``"bars": [{"label", "value"}]``, ``"bins"``/``"values"`` (histogram) or
+    ``"labels"``/``"counts"`` (confusion matrix, rows are the actual class).
 
 Requests from the browser (validated; a bad one gets ``ok: false`` and changes nothing):
 
@@ -23,7 +24,8 @@ Requests from the browser (validated; a bad one gets ``ok: false`` and changes n
     -> ``{"type": "value_result", "ok": true, "entry"}``: the entry at an earlier step.
 ``{"type": "media", "req", "key", "step"}``
     -> ``{"type": "media_result", "ok": true, "key", "step", "kind", "items": [{"caption",
-    "mime", "width"?, "height"?}]}`` with one buffer per item (PNG, GIF or WAV bytes).
+    "mime", "width"?, "height"?}]}`` with one buffer per item (the file's bytes: PNG, GIF,
+    JPEG, WebP or BMP images, WAV audio, GIF/MP4/WebM/Ogg video), at most 16 items.
 
 The panel follows the session's running run; once it finishes, the panel keeps showing it until
 another one starts. ``RunMedia(run=...)`` shows a given run instead.
@@ -54,7 +56,8 @@ HISTOGRAM_BINS = 64
 FILE_KINDS = {"html-file": "html", "audio-file": "audio", "video-file": "video",
               "object3D-file": "object3d"}
 MIME = {"png": "image/png", "gif": "image/gif", "jpeg": "image/jpeg", "jpg": "image/jpeg",
-        "wav": "audio/wav", "mp4": "video/mp4", "webm": "video/webm", "ogg": "video/ogg"}
+        "webp": "image/webp", "bmp": "image/bmp", "wav": "audio/wav", "mp4": "video/mp4",
+        "webm": "video/webm", "ogg": "video/ogg"}
 
 
 class RunMedia(Panel):
@@ -107,17 +110,21 @@ class RunMedia(Panel):
         self._seen = key
         if run is None:
             return {"run": {}, "entries": []}
+        counts = run.log_counts()
         return {"run": {"id": run.id, "name": run.name, "project": run.project,
                         "path": run.path, "state": run.state, "step": run.step},
-                "entries": [self._entry(run, k, values) for k, values in run.recent().items()]}
+                "entries": [self._entry(run, k, values, rev=counts.get(k, 0))
+                            for k, values in run.recent().items()]}
 
     # ---------------------------------------------------------------- entries
-    def _entry(self, run, key: str, values: list, step: int | None = None) -> dict:
-        """The card of ``key`` at ``step`` (default: its last value)."""
+    def _entry(self, run, key: str, values: list, step: int | None = None,
+               rev: int = 0) -> dict:
+        """The card of ``key`` at ``step`` (default: its last value). ``rev`` (the key's log
+        count) makes ``entry["rev"]`` change whenever the value shown may have changed."""
         at, value = values[-1] if step is None else _at_step(key, values, step)
         kind, shown = self._describe(run, value)
         entry = {"key": key, "kind": kind, "step": at, "value": shown,
-                 "steps": [s for s, _ in values[-MAX_STEPS:]]}
+                 "steps": [s for s, _ in values[-MAX_STEPS:]], "rev": f"{run.id}:{rev}"}
         if kind == "number":
             entry["series"] = [[s, _finite(v)] for s, v in values[-MAX_SERIES:]
                                if isinstance(v, float)]
@@ -180,7 +187,7 @@ class RunMedia(Panel):
 
     def _on_value(self, msg: dict):
         run, key, step, values = self._request(msg)
-        return {"entry": self._entry(run, key, values, step)}
+        return {"entry": self._entry(run, key, values, step, run.log_counts().get(key, 0))}
 
     def _on_media(self, msg: dict):
         run, key, step, values = self._request(msg)

@@ -187,6 +187,7 @@ class Run:
         self._log_lock = threading.Lock()  # serialises log calls (held while media are written)
         self._pending: list[dict] = []
         self._recent: dict[str, deque] = {}  # key -> its last RECENT_VALUES (step, value)
+        self._logged: dict[str, int] = {}  # key -> how many times it was logged
         self.version = 0  # grows with every logged row and state change (panels poll it)
         self._counter = 0                 # the next step in counting mode
         self._last_step: int | None = None
@@ -269,6 +270,7 @@ class Run:
                 if recent and recent[-1][0] == at:
                     recent.pop()  # one value per step: the later call wins, as readers merge
                 recent.append((at, value))
+                self._logged[key] = self._logged.get(key, 0) + 1
             self.version += 1
         self._record_curves(row, at)
         self.session.history.wake_soon()
@@ -298,6 +300,12 @@ class Run:
         descriptors. The whole history is in the run's files (read it with ``wl.Api``)."""
         with self._lock:
             return {key: list(values) for key, values in self._recent.items()}
+
+    def log_counts(self) -> dict[str, int]:
+        """How many times each key was logged (a value logged again at the same step counts
+        too: panels use it to notice a replaced value)."""
+        with self._lock:
+            return dict(self._logged)
 
     def _counting(self) -> bool:
         """True while no watched training loop has taken a step (wandb's step counting)."""

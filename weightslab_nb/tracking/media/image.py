@@ -19,8 +19,8 @@ from weightslab_nb.tracking.media._checks import (_as_array, _check_caption, _ch
 from weightslab_nb.tracking.media._files import _read_source, _store
 from weightslab_nb.tracking.media.base import Media, _FileMedia
 
-_PIL_EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "GIF": "gif", "BMP": "bmp", "WEBP": "webp",
-                   "TIFF": "tiff"}
+# image files kept byte for byte (formats browsers show); others (TIFF...) become PNG
+_PIL_EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "GIF": "gif", "BMP": "bmp", "WEBP": "webp"}
 
 
 def _figure_of(value):
