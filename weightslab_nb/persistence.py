@@ -85,6 +85,11 @@ class RunPersistence:
         queued batches are applied; no session lock is held then. A failing hook is logged."""
         self._flush_hooks.append(hook)
 
+    def remove_flush_hook(self, hook) -> None:
+        """Stop calling ``hook`` (no-op when it is not registered)."""
+        if hook in self._flush_hooks:
+            self._flush_hooks.remove(hook)
+
     def save_checkpoint(self) -> Path:
         """Save every watched model's and optimizer's state now; return the file.
 

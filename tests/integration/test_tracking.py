@@ -330,3 +330,113 @@ def test_a_running_run_without_heartbeats_reads_as_crashed(session, tmp_path):
     meta["heartbeat_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(time.time() - 600))
     (run.dir / RUN_FILE).write_text(json.dumps(meta))  # an old heartbeat, but live here
     assert wl.Api(root=session.root_log_dir).run(run.path).state == "running"
+
+
+# ---------------------------------------------------------------- robustness (review fixes)
+class _SlowHtml(wl.Html):
+    """An Html whose file write waits for ``release`` (to hold a log call mid-way)."""
+
+    def __init__(self, started, release):
+        super().__init__("<b>slow</b>")
+        self.started, self.release = started, release
+
+    def to_json(self, run_dir, key, step):
+        self.started.set()
+        assert self.release.wait(WAIT)
+        return super().to_json(run_dir, key, step)
+
+
+def test_finish_waits_for_a_log_call_in_progress_and_keeps_its_row(session):
+    run = wl.init()
+    started, release = threading.Event(), threading.Event()
+    logger = threading.Thread(target=run.log, args=({"loss": 1.0,
+                                                     "page": _SlowHtml(started, release)},))
+    logger.start()
+    assert started.wait(WAIT)
+    finisher = threading.Thread(target=run.finish)
+    finisher.start()
+    release.set()
+    logger.join(WAIT)
+    finisher.join(WAIT)
+    assert run.state == "finished"
+    (row,) = [json.loads(line) for line in (run.dir / HISTORY_FILE).read_text().splitlines()]
+    assert row["loss"] == 1.0 and row["page"]["_type"] == "html-file"
+    assert json.loads((run.dir / SUMMARY_FILE).read_text())["loss"] == 1.0
+
+
+def test_a_hyperparameter_change_never_waits_for_a_log_call_writing_media(session):
+    hp = session.watch_or_edit({"experiment_name": "wait", "lr": 0.1}, flag="hp")
+    run = wl.init()
+    started, release = threading.Event(), threading.Event()
+    logger = threading.Thread(target=run.log, args=({"page": _SlowHtml(started, release)},))
+    logger.start()
+    assert started.wait(WAIT)
+    hp["lr"] = 0.05  # applied at once (no training thread), while the log call holds its lock
+    assert run.config["lr"] == 0.05
+    release.set()
+    logger.join(WAIT)
+    (row,) = read_events(run)
+    assert row["hp/lr"] == 0.05 and row["page"]["_type"] == "html-file"
+
+
+def test_config_and_summary_keep_ints_and_bools_and_are_final_after_finish(session):
+    run = wl.init(config={"epochs": 10})
+    run.config.update({"epochs": 5, "amp": True})
+    run.summary["best_epoch"] = np.int64(3)
+    assert run.config.to_dict() == {"epochs": 5, "amp": True}
+    assert run.summary["best_epoch"] == 3 and isinstance(run.summary["best_epoch"], int)
+    run.finish()
+    with pytest.raises(RuntimeError, match="update"):
+        run.summary["late"] = 1
+    assert json.loads((run.dir / RUN_FILE).read_text())["config"] == {"epochs": 5, "amp": True}
+
+
+def test_reinit_with_bad_arguments_leaves_the_running_run_alone(session):
+    run = wl.init()
+    with pytest.raises(ValueError, match="tags"):
+        wl.init(reinit=True, tags="oops")
+    assert run.state == "running" and wl.tracking.active_run() is run
+
+
+def test_a_failed_flush_keeps_the_rows_for_the_next_one(session):
+    run = wl.init()
+    wl.log({"x": 1})
+    (run.dir / HISTORY_FILE).mkdir()  # the append fails
+    with pytest.raises(OSError):
+        run.flush()
+    (run.dir / HISTORY_FILE).rmdir()
+    wl.log({"x": 2})
+    assert [e["x"] for e in read_events(run)] == [1.0, 2.0]
+
+
+def test_files_are_strict_json_and_bad_numbers_name_their_key(session):
+    run = wl.init()
+    wl.log({"x": float("nan"), "y": float("inf"), "z": 1.0})
+    run.flush()
+
+    def strict(text):
+        return json.loads(text, parse_constant=lambda c: pytest.fail(f"non-JSON token {c}"))
+
+    (event,) = [strict(line) for line in (run.dir / HISTORY_FILE).read_text().splitlines()]
+    assert (event["x"], event["y"], event["z"]) == (None, None, 1.0)
+    assert strict((run.dir / SUMMARY_FILE).read_text())["x"] is None
+    with pytest.raises(ValueError, match=r"data\['big'\]: .* too large"):
+        wl.log({"big": 10**400})
+    picture = wl.Image(np.zeros((2, 2), dtype=np.uint8))
+    with pytest.raises(ValueError, match=r"data\['mixed'\]: a list of rich values"):
+        wl.log({"first": picture, "mixed": [picture, wl.Html("<p>")]})
+    assert not (run.dir / "media").exists()  # nothing of the refused call was written
+
+
+def test_a_damaged_run_folder_is_skipped_and_paths_stay_inside_the_run(three_runs, tmp_path):
+    broken = tmp_path / "run0" / "runs" / "broken"
+    broken.mkdir()
+    (broken / RUN_FILE).write_text("{")
+    api = wl.Api(root=tmp_path)
+    assert sorted(r.name for r in api.runs()) == ["r0", "r1", "r2"]
+    run = api.run(three_runs[0].path)
+    for name in ("../../../../etc/passwd", "/etc/hostname"):
+        with pytest.raises(ValueError, match="inside the run's folder"):
+            run.file(name)
+    with pytest.raises(TypeError, match="names"):
+        run.files("run.json")

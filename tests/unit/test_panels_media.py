@@ -131,3 +131,24 @@ def test_a_given_run_is_shown_instead_of_the_sessions(logged, session):
         widget.close()
     with pytest.raises(TypeError, match="run"):
         RunMedia(session, run="abc")
+
+
+def test_a_value_that_cannot_be_shown_does_not_freeze_the_other_cards(logged, session):
+    next((logged.dir / "media" / "tables").glob("table_2_*.table.json")).unlink()
+    widget = RunMedia(session)  # a panel that never saw the deleted file
+    try:
+        assert widget.flush()
+        broken = card(widget, "table")
+        assert broken["kind"] == "other" and "cannot show this value" in broken["value"]["text"]
+        wl.log({"loss": 0.125}, step=3)
+        assert widget.flush() and card(widget, "loss")["value"] == 0.125
+    finally:
+        widget.close()
+
+
+def test_keys_with_spaces_can_be_requested(session, panel):
+    widget, cap = panel
+    wl.init()
+    wl.log({"val acc ": 0.5})
+    reply, _ = ask(widget, cap, 4, type="value", key="val acc ", step=0)
+    assert reply["ok"] and reply["entry"]["value"] == 0.5

@@ -122,3 +122,25 @@ def test_long_curves_are_thinned_for_the_panel():
     descriptor = {"chart": "line", "fields": {"x": "x", "y": "y"}}
     drawn = chart_data(descriptor, ["x", "y"], points)["series"][0]["points"]
     assert len(drawn) == 2000 and drawn[0] == [0, 0.0] and drawn[-1] == [9999, 9999.0]
+
+
+def test_curve_and_matrix_edge_cases():
+    with pytest.raises(ValueError, match=">= 0"):
+        wl.plot.confusion_matrix(np.array([0.0, np.inf]), np.array([0, 1]))
+    unseen = frame(wl.plot.confusion_matrix(probs=PROBS[:, :3], y_true=np.zeros(8, int)))
+    assert sorted(set(unseen["Actual"])) == ["0", "1", "2"]  # every class of the scores
+    with pytest.raises(ValueError, match="at most 400 classes"):
+        wl.plot.confusion_matrix(np.arange(401), np.arange(401))
+    with pytest.raises(ValueError, match="class id 5 has no column"):
+        wl.plot.roc_curve(np.array([0, 5]), np.ones((2, 2)))
+    only_two = frame(wl.plot.roc_curve(np.array([0, 1, 0, 1]), np.eye(3)[[0, 1, 0, 1]]))
+    assert set(only_two["class"]) == {"0", "1"}  # class 2 has no sample: no curve
+
+
+def test_a_chart_keeps_the_rows_it_was_made_from():
+    table = wl.Table(columns=["x", "y"], data=[[0, 1.0]])
+    chart = wl.plot.line(table, "x", "y")
+    table.add_data(1, 2.0)
+    assert len(chart.table.data) == 1
+    with pytest.raises(ValueError, match="stroke"):
+        wl.plot.line(table, "x", "y", stroke="who")

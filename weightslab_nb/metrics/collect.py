@@ -83,8 +83,10 @@ class MetricsResult:
     ----------
     columns : list of str
         Sample-table columns written, metrics first (in the order collectors returned them),
-        then constants: ``["signals//accuracy", "signals//loss", "signals//epoch"]``. Empty
-        when no sample was collected.
+        then constants: ``["signals//accuracy", "signals//loss", "signals//epoch"]``. A
+        metric that was NaN for every sample writes no column and is not listed; empty when
+        no sample was collected. (``inf`` values are stored as they are and make their
+        aggregate infinite.)
     rows : int
         Number of samples collected (discarded ones skipped with ``exclude_zero_weights``).
     aggregates : dict[str, float]
@@ -272,8 +274,9 @@ def collect_metrics(table: MapDataset, metrics_collectors, *, predictor=None,
     for name, values in [*metrics.items(),
                          *((k, np.full(len(ids), v)) for k, v in constants.items())]:
         column = signal_column(name)
-        columns.append(column)
         keep = ~np.isnan(values)
+        if keep.any():
+            columns.append(column)  # a metric without any value writes no column
         if keep.all():
             session.save_signals({column: values}, ids, step=step, log=False)
         elif keep.any():
@@ -422,6 +425,8 @@ def _check_constants(constants) -> dict[str, float]:
         else:
             raise TypeError(f"constants[{name!r}]: expected a number (int, float, bool), got "
                             f"{type(value).__name__}")
+        if not np.isfinite(number):
+            raise ValueError(f"constants[{name!r}]: expected a finite number, got {number}")
         if bare in out:
             raise ValueError(f"constants: {name!r} names the same column as another constant")
         out[bare] = number

@@ -35,13 +35,14 @@ from __future__ import annotations
 
 import json
 import math
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
 import traitlets
 
 from weightslab_nb.panels._base import Panel, static_asset
-from weightslab_nb.panels.messages import MessageError, int_field, name_field
+from weightslab_nb.panels.messages import MessageError, int_field
 
 KINDS = ("number", "text", "histogram", "table", "plot", "image", "images", "html", "audio",
          "video", "object3d", "other")
@@ -50,6 +51,8 @@ MAX_STEPS = 500
 MAX_TABLE_ROWS = 20
 MAX_ITEMS = 16
 MAX_FILE_BYTES = 8 * 2**20
+MAX_KEY = 1000  # characters of a key in a browser request
+MAX_PREVIEWS = 64  # table and chart previews kept (their files never change)
 MAX_PLOT_POINTS = 2000  # per series
 MAX_BARS = 200
 HISTOGRAM_BINS = 64
@@ -86,7 +89,7 @@ class RunMedia(Panel):
         self._fixed = run
         self._shown = run
         self._seen = None
-        self._tables: dict[str, dict] = {}  # table file -> preview (files never change)
+        self._tables: OrderedDict = OrderedDict()  # file -> preview, least recent first
         super().__init__(session, **kwargs)
 
     def _handlers(self) -> dict:
@@ -107,14 +110,27 @@ class RunMedia(Panel):
         key = None if run is None else (id(run), run.version)
         if key == self._seen:
             return None
-        self._seen = key
         if run is None:
-            return {"run": {}, "entries": []}
-        counts = run.log_counts()
-        return {"run": {"id": run.id, "name": run.name, "project": run.project,
-                        "path": run.path, "state": run.state, "step": run.step},
-                "entries": [self._entry(run, k, values, rev=counts.get(k, 0))
-                            for k, values in run.recent().items()]}
+            out = {"run": {}, "entries": []}
+        else:
+            counts = run.log_counts()
+            out = {"run": {"id": run.id, "name": run.name, "project": run.project,
+                           "path": run.path, "state": run.state, "step": run.step},
+                   "entries": [self._safe_entry(run, k, values, counts.get(k, 0))
+                               for k, values in run.recent().items()]}
+        self._seen = key
+        return out
+
+    def _safe_entry(self, run, key: str, values: list, rev: int) -> dict:
+        """The card of ``key``; a value that cannot be shown (a deleted file, data a chart
+        cannot bin) becomes an ``"other"`` card saying why, and the other cards still update."""
+        try:
+            return self._entry(run, key, values, rev=rev)
+        except Exception as exc:  # one bad value must not freeze every card
+            at = values[-1][0]
+            return {"key": key, "kind": "other", "step": at, "rev": f"{run.id}:{rev}",
+                    "steps": [s for s, _ in values[-MAX_STEPS:]],
+                    "value": {"path": None, "text": f"cannot show this value: {exc}"}}
 
     # ---------------------------------------------------------------- entries
     def _entry(self, run, key: str, values: list, step: int | None = None,
@@ -153,24 +169,35 @@ class RunMedia(Panel):
 
     def _table_preview(self, run, descriptor: dict) -> dict:
         path = descriptor["path"]
-        preview = self._tables.get(path)
+        preview = self._cached(path)
         if preview is None:
             data = json.loads(_file(run, path).read_text(encoding="utf-8"))
             rows = [[_cell(c) for c in row] for row in data["data"][:MAX_TABLE_ROWS]]
-            preview = {"columns": data["columns"], "rows": rows, "nrows": len(data["data"])}
-            self._tables[path] = preview
+            preview = self._remember(path, {"columns": data["columns"], "rows": rows,
+                                            "nrows": len(data["data"])})
+        return preview
+
+    def _cached(self, key):
+        preview = self._tables.get(key)
+        if preview is not None:
+            self._tables.move_to_end(key)
+        return preview
+
+    def _remember(self, key, preview: dict) -> dict:
+        self._tables[key] = preview
+        while len(self._tables) > MAX_PREVIEWS:
+            self._tables.popitem(last=False)
         return preview
 
     def _plot_preview(self, run, descriptor: dict) -> dict:
         path = descriptor["table"]["path"]
-        preview = self._tables.get(("plot", path))
+        preview = self._cached(("plot", path))
         if preview is None:
             data = json.loads(_file(run, path).read_text(encoding="utf-8"))
-            preview = {"chart": descriptor["chart"], "title": descriptor.get("title"),
-                       "x_label": descriptor.get("x_label"),
-                       "y_label": descriptor.get("y_label"),
-                       **chart_data(descriptor, data["columns"], data["data"])}
-            self._tables[("plot", path)] = preview
+            preview = self._remember(("plot", path), {
+                "chart": descriptor["chart"], "title": descriptor.get("title"),
+                "x_label": descriptor.get("x_label"), "y_label": descriptor.get("y_label"),
+                **chart_data(descriptor, data["columns"], data["data"])})
         return preview
 
     # ---------------------------------------------------------------- requests
@@ -178,7 +205,10 @@ class RunMedia(Panel):
         run = self.current_run()
         if run is None:
             raise MessageError("key: no run is shown")
-        key = name_field(msg, "key")
+        key = msg.get("key")
+        if not isinstance(key, str) or not key or len(key) > MAX_KEY:
+            raise MessageError(f"key: expected a logged key (a non-empty string of at most "
+                               f"{MAX_KEY} characters), got {key!r}"[:300])
         step = int_field(msg, "step", required=True)
         values = run.recent().get(key)
         if values is None:
@@ -241,8 +271,13 @@ def chart_data(descriptor: dict, columns: list, rows: list) -> dict:
                          if _is_number(value)][:MAX_BARS]}
     if chart == "histogram":
         values = np.array([v for v in column("value") if _is_number(v)], dtype=np.float64)
-        counts, edges = np.histogram(values, bins=min(HISTOGRAM_BINS,
-                                                      max(1, len(np.unique(values)))))
+        bins = min(HISTOGRAM_BINS, max(1, len(np.unique(values))))
+        low, high = (values.min(), values.max()) if len(values) else (0.0, 1.0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            edges = np.linspace(low, high if high > low else low + 1.0, bins + 1)
+        if not np.all(np.isfinite(edges)):  # a range too wide for float64 bins
+            edges = np.linspace(-1.0, 1.0, bins + 1) * np.finfo(np.float64).max
+        counts, edges = np.histogram(np.clip(values, edges[0], edges[-1]), bins=edges)
         return {"bins": edges.tolist(), "values": counts.tolist()}
     labels = list(descriptor.get("labels") or [])
     counts = np.zeros((len(labels), len(labels)), dtype=np.int64)

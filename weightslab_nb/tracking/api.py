@@ -13,6 +13,7 @@ writer appends within its session's flush interval, 0.5 s by default).
 from __future__ import annotations
 
 import json
+import logging
 import math
 import shutil
 from collections.abc import Iterator, Mapping
@@ -22,6 +23,8 @@ from pathlib import Path
 from weightslab_nb.tracking import media
 from weightslab_nb.tracking.run import (CRASHED_AFTER, HISTORY_FILE, RUN_FILE, RUNS_DIR,
                                         SUMMARY_FILE)
+
+log = logging.getLogger(__name__)
 
 DEFAULT_ROOT = "weightslab_runs"
 DEFAULT_SAMPLES = 500
@@ -48,7 +51,8 @@ class Api:
         overrides = dict(overrides or {})
         unknown = sorted(set(overrides) - {"project", "root", "entity", "base_url"})
         if unknown:
-            raise ValueError(f"overrides: unknown keys {unknown}; accepted: project, root")
+            raise ValueError(f"overrides: unknown keys {unknown}; accepted: project, root "
+                             "(entity and base_url are accepted and ignored)")
         self.project = overrides.get("project")
         root = root if root is not None else overrides.get("root")
         self.roots = _roots(root)
@@ -134,13 +138,19 @@ class Api:
         return [Project(name, n) for name, n in sorted(counts.items())]
 
     def _all_runs(self) -> list["ApiRun"]:
+        """Every readable run under the roots; a damaged ``run.json`` is skipped with a
+        warning naming it (one bad folder must not hide the others)."""
         seen, out = set(), []
         for root in self.roots:
             for meta in _run_files(root):
                 run_dir = meta.parent.resolve()
-                if run_dir not in seen:
-                    seen.add(run_dir)
+                if run_dir in seen:
+                    continue
+                seen.add(run_dir)
+                try:
                     out.append(ApiRun(run_dir))
+                except (OSError, ValueError) as exc:
+                    log.warning("skipping %s: %s", meta, exc)
         return out
 
     def __repr__(self) -> str:
@@ -214,7 +224,10 @@ class ApiRun:
     def load(self, force: bool = False) -> None:
         """Read ``run.json`` and ``summary.json`` again."""
         _flush_live(self.dir)
-        meta = _read_json(self.dir / RUN_FILE)
+        try:
+            meta = _read_json(self.dir / RUN_FILE)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{self.dir / RUN_FILE}: not JSON ({exc})") from None
         if not isinstance(meta, dict) or "id" not in meta:
             raise ValueError(f"{self.dir / RUN_FILE}: not a run file")
         self._meta = meta
@@ -373,6 +386,8 @@ class ApiRun:
     def files(self, names=None, per_page: int = 50) -> list["File"]:
         """The run's files (``run.json``, ``history.jsonl``, ``summary.json``, media), or
         only those named (paths relative to the run directory)."""
+        if isinstance(names, str):
+            raise TypeError(f"names: expected a list of file names, got the string {names!r}")
         found = sorted(p for p in self.dir.rglob("*") if p.is_file() and
                        not p.name.startswith("."))
         out = [File(self.dir, p.relative_to(self.dir).as_posix()) for p in found]
@@ -384,10 +399,12 @@ class ApiRun:
     def file(self, name: str) -> "File":
         """One file by its path relative to the run directory; ``FileNotFoundError`` if
         absent."""
-        path = self.dir / name
+        path = (self.dir / name).resolve() if isinstance(name, str) else None
+        if path is None or self.dir.resolve() not in path.parents:
+            raise ValueError(f"name: expected a path inside the run's folder, got {name!r}")
         if not path.is_file():
             raise FileNotFoundError(f"name: run {self.path} has no file {name!r}")
-        return File(self.dir, name)
+        return File(self.dir, path.relative_to(self.dir.resolve()).as_posix())
 
     def update(self) -> None:
         """Write ``name``, ``tags``, ``notes`` and ``summary`` changes made on this object
@@ -430,6 +447,8 @@ class File:
         Raises ``FileExistsError`` when it exists and ``replace`` is False.
         """
         target = Path(root) / self.name
+        if Path(root).resolve() not in target.resolve().parents:
+            raise ValueError(f"name: {self.name!r} would leave {root}")
         if target.exists() and not replace:
             raise FileExistsError(f"{target} exists; pass replace=True to overwrite it")
         target.parent.mkdir(parents=True, exist_ok=True)

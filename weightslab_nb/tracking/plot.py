@@ -14,11 +14,16 @@ scikit-learn's ``precision_recall_curve`` and ``roc_curve`` (one class against t
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from weightslab_nb.tracking.media import Plot, Table
 
 MAX_CURVE_POINTS = 500  # points kept per class of a ROC curve
+MAX_CLASSES = 400  # classes of a confusion matrix (its table has one row per pair)
+
+log = logging.getLogger(__name__)
 
 
 def line(table: Table, x: str, y: str, stroke=None, title: str | None = None,
@@ -27,6 +32,9 @@ def line(table: Table, x: str, y: str, stroke=None, title: str | None = None,
     column of series names) draws one line per series."""
     fields = {"x": x, "y": y}
     if stroke is not None:
+        if stroke not in _table(table).columns:
+            raise ValueError(f"stroke: no column {stroke!r} in the table; columns: "
+                             f"{table.columns}")
         fields["series"] = stroke
     return Plot("line", _table(table), fields, title, x_label=x, y_label=y)
 
@@ -125,7 +133,12 @@ def confusion_matrix(preds=None, y_true=None, class_names=None, *, probs=None,
     if len(predicted) != len(actual):
         raise ValueError(f"y_true: {len(actual)} labels for {len(predicted)} predictions")
     n_classes = int(max(actual.max(initial=-1), predicted.max(initial=-1))) + 1
+    if given.ndim == 2:
+        n_classes = max(n_classes, given.shape[1])  # classes never seen still get a row
     names = _class_names(class_names, n_classes)
+    if len(names) > MAX_CLASSES:
+        raise ValueError(f"class_names: a confusion matrix takes at most {MAX_CLASSES} "
+                         f"classes, got {len(names)}")
     counts = np.zeros((len(names), len(names)), dtype=np.int64)
     np.add.at(counts, (actual, predicted), 1)
     table = Table(columns=["Actual", "Predicted", "nPredictions"])
@@ -156,10 +169,13 @@ def pr_curve(y_true=None, y_probas=None, labels=None, classes_to_plot=None,
     interp_size : int, default 21
         Recall values per curve (>= 2).
 
+    A class without any sample in ``y_true`` has no curve (a warning is logged).
+
     Raises
     ------
     ValueError
-        Shapes that do not match, an unknown class id, or ``interp_size`` < 2.
+        Shapes that do not match, an unknown class id (in ``y_true`` or
+        ``classes_to_plot``), no class to plot with a sample, or ``interp_size`` < 2.
     """
     from sklearn.metrics import precision_recall_curve
 
@@ -198,9 +214,10 @@ def roc_curve(y_true=None, y_probas=None, labels=None, classes_to_plot=None,
 
 # ---------------------------------------------------------------- helpers
 def _table(table) -> Table:
+    """A copy of the user's table: later rows added to it do not change the chart."""
     if not isinstance(table, Table):
         raise TypeError(f"table: expected a wl.Table, got {type(table).__name__}")
-    return table
+    return Table(columns=table.columns, data=table.data)
 
 
 def _array(values, argument: str) -> np.ndarray:
@@ -219,7 +236,8 @@ def _class_ids(values, argument: str) -> np.ndarray:
     if array.ndim != 1:
         raise ValueError(f"{argument}: expected a 1-D array of class ids, got shape "
                          f"{list(array.shape)}")
-    if array.size and (array.dtype.kind == "f" and not np.all(array == np.round(array))
+    if array.size and (array.dtype.kind == "f" and not np.all(np.isfinite(array))
+                       or array.dtype.kind == "f" and not np.all(array == np.round(array))
                        or array.min() < 0):
         raise ValueError(f"{argument}: class ids must be integers >= 0")
     return array.astype(np.int64)
@@ -248,6 +266,9 @@ def _curve_inputs(y_true, y_probas, labels, classes_to_plot):
     if scores.ndim != 2 or scores.shape[0] != len(actual):
         raise ValueError(f"y_probas: expected shape [{len(actual)}, n_classes], got "
                          f"{list(scores.shape)}")
+    if len(actual) and actual.max() >= scores.shape[1]:
+        raise ValueError(f"y_true: class id {int(actual.max())} has no column in y_probas "
+                         f"({scores.shape[1]} classes)")
     names = _class_names(labels, scores.shape[1])
     classes = range(scores.shape[1]) if classes_to_plot is None else list(classes_to_plot)
     for c in classes:
@@ -255,4 +276,10 @@ def _curve_inputs(y_true, y_probas, labels, classes_to_plot):
                 not 0 <= c < scores.shape[1]:
             raise ValueError(f"classes_to_plot: {c!r} is not a class id in "
                              f"0..{scores.shape[1] - 1}")
-    return actual, scores, names, list(classes)
+    present = [c for c in classes if np.any(actual == c)]
+    if len(present) < len(classes):
+        skipped = [names[c] for c in classes if c not in present]
+        log.warning("no sample of class(es) %s in y_true: their curves are left out", skipped)
+    if not present:
+        raise ValueError("y_true: none of the classes to plot has a sample")
+    return actual, scores, names, present

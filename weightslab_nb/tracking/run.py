@@ -15,13 +15,17 @@ process ended:
     Readers merge the objects of one step into one row (later values win).
 ``summary.json``
     One value per key: the last logged value, unless set through ``run.summary``.
+
+All three are strict JSON: a non-finite number is written as ``null``.
 ``media/``
     The files of rich values (images, tables, audio...; see
     :mod:`weightslab_nb.tracking.media`); history and summary hold their JSON descriptors.
 
 Steps. wandb counts ``log`` calls; a training inspector lines values up with training steps.
 So ``step=None`` means the session's training step once a watched training loop has taken
-one, and otherwise a counter of the run's own ``log`` calls (advanced unless ``commit=False``).
+one (or the last step logged, when calls made before training counted further: steps never go
+back), and otherwise a counter of the run's own ``log`` calls (advanced unless
+``commit=False``).
 Logging at a step lower than the last one logged is refused with a warning and nothing is
 stored (wandb does the same). Numbers are also recorded as global curve points of the
 session's history, so ``wl.log({"val/acc": acc})`` appears in the loss-curves panel beside the
@@ -63,7 +67,6 @@ HISTORY_FILE = "history.jsonl"
 SUMMARY_FILE = "summary.json"
 DEFAULT_PROJECT = "weightslab"
 ID_ALPHABET = string.ascii_lowercase + string.digits
-STATES = ("running", "finished", "failed")
 RECENT_VALUES = 500  # values per key kept in memory for panels
 HEARTBEAT_INTERVAL = 30.0  # seconds between two run.json writes of an idle running run
 CRASHED_AFTER = 300.0  # seconds without a heartbeat after which readers call a run "crashed"
@@ -74,10 +77,26 @@ def _now_iso(t: float | None = None) -> str:
 
 
 def _write_json(path: Path, data) -> None:
-    """Replace ``path`` atomically with ``data`` as JSON."""
+    """Replace ``path`` atomically with ``data`` as (strict) JSON."""
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    tmp.write_text(json.dumps(data, indent=1, default=_json_default), encoding="utf-8")
+    tmp.write_text(_dumps(data, indent=1), encoding="utf-8")
     os.replace(tmp, path)
+
+
+def _dumps(data, indent=None) -> str:
+    """Strict JSON (no NaN/Infinity tokens: non-finite floats become null)."""
+    return json.dumps(_finite_json(data), indent=indent, default=_json_default,
+                      allow_nan=False)
+
+
+def _finite_json(value):
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_json(v) for v in value]
+    return value
 
 
 def _json_default(value):
@@ -110,15 +129,24 @@ class _Store(MutableMapping):
     def __setitem__(self, key, value) -> None:
         if not isinstance(key, str) or not key:
             raise TypeError(f"key: expected a non-empty string, got {key!r}")
-        stored = self._run._stored_value(key, value)
+        self._check_open()
+        stored = _plain_scalar(value)
+        if stored is None:
+            stored = self._run._stored_value(key, value)
         with self._run._lock:
             self._data[key] = stored
             self._run._dirty = True
 
     def __delitem__(self, key) -> None:
+        self._check_open()
         with self._run._lock:
             del self._data[key]
             self._run._dirty = True
+
+    def _check_open(self) -> None:
+        if self._run.state != "running":
+            raise RuntimeError(f"run {self._run.id!r} is {self._run.state}: its files are final; "
+                               f"change them with wl.Api().run({self._run.path!r}) and .update()")
 
     def __iter__(self):
         with self._run._lock:
@@ -188,6 +216,7 @@ class Run:
         self._pending: list[dict] = []
         self._recent: dict[str, deque] = {}  # key -> its last RECENT_VALUES (step, value)
         self._logged: dict[str, int] = {}  # key -> how many times it was logged
+        self._deferred: dict[str, object] = {}  # hp/<key> values waiting for the next row
         self.version = 0  # grows with every logged row and state change (panels poll it)
         self._counter = 0                 # the next step in counting mode
         self._last_step: int | None = None
@@ -246,17 +275,22 @@ class Run:
         if commit is not None and not isinstance(commit, bool):
             raise TypeError(f"commit: expected True, False or None, got {commit!r}")
         with self._log_lock:  # one call at a time, so rows reach the file in step order
+            if self.state != "running":  # finished while this call waited
+                raise RuntimeError(f"run {self.id!r} is {self.state}; start another with "
+                                   "wl.init()")
             self._log(data, step, commit)
 
     def _log(self, data: Mapping, step: int | None, commit: bool | None) -> None:
         at = int(step) if step is not None else self._default_step()
         if self._last_step is not None and at < self._last_step:
             logger.warning("wl.log: step %d is lower than the last step logged (%d); the "
-                           "values %s are ignored", at, self._last_step, sorted(data))
+                           "values %s are ignored", at, self._last_step, list(data))
             return
         row = self._convert(_flatten(data), at)
         now = time.time()
         with self._lock:
+            row.update(self._deferred)  # hyperparameter changes applied meanwhile
+            self._deferred.clear()
             self._last_step = at
             if self._counting() or step is not None:
                 self._counter = at + (0 if commit is False else 1)
@@ -289,8 +323,17 @@ class Run:
                 if isinstance(node, dict) and parts[-1] in node:
                     node[parts[-1]] = value
                     self._dirty = True
-            if self.state == "running":
-                self.log({f"hp/{key}": value})
+            stored = _plain_scalar(value)
+            stored = stored if stored is not None else self._stored_value(f"hp/{key}", value)
+            if not self._log_lock.acquire(blocking=False):
+                with self._lock:  # a log call is writing media: it adds this to its row
+                    self._deferred[f"hp/{key}"] = stored
+                return
+            try:
+                if self.state == "running":
+                    self._log({f"hp/{key}": stored}, None, None)
+            finally:
+                self._log_lock.release()
         except Exception:
             logger.exception("run %s: could not record the change of %r", self.id, key)
 
@@ -327,6 +370,7 @@ class Run:
             if value is None:
                 continue
             if _needs_files(value):
+                _check_media_list(key, value)
                 rich.append(key)
             else:
                 out[key] = self._stored_value(key, value, step)
@@ -336,7 +380,10 @@ class Run:
 
     def _stored_value(self, key: str, value, step: int | None = None):
         """The JSON-able form of one value (raises naming ``key`` when there is none)."""
-        number = _as_number(value)
+        try:
+            number = _as_number(value)
+        except OverflowError:
+            raise ValueError(f"data[{key!r}]: {value!r} is too large for a float") from None
         if number is not None:
             return number
         if isinstance(value, str):
@@ -371,25 +418,38 @@ class Run:
                 rows, self._pending = self._pending, []
                 dirty, self._dirty = self._dirty or bool(rows), False
                 summary = dict(self.summary._data)
-            if rows:
-                text = "".join(json.dumps(r, default=_json_default) + "\n" for r in rows)
-                with open(self.dir / HISTORY_FILE, "a", encoding="utf-8") as f:
-                    f.write(text)
-            if dirty:
-                _write_json(self.dir / SUMMARY_FILE, summary)
-                self._write_meta()
+            try:
+                if rows:
+                    text = "".join(_dumps(r) + "\n" for r in rows)
+                    with open(self.dir / HISTORY_FILE, "a", encoding="utf-8") as f:
+                        f.write(text)
+                    rows = []
+                if dirty:
+                    _write_json(self.dir / SUMMARY_FILE, summary)
+                    self._write_meta()
+            except BaseException:
+                with self._lock:  # keep what was not written for the next flush
+                    self._pending[:0] = rows
+                    self._dirty = True
+                raise
 
     def finish(self, exit_code: int | None = None) -> None:
         """End the run: flush its files and mark it ``"finished"`` (``"failed"`` for a
         non-zero ``exit_code``). Safe to call twice."""
-        if self.state != "running":
-            return
-        self.state = "finished" if not exit_code else "failed"
-        self.version += 1
-        self._finished_at = time.time()
-        with self._lock:
-            self._dirty = True
+        with self._log_lock:  # a log call in progress completes first
+            if self.state != "running":
+                return
+            with self._lock:
+                if self._deferred:  # hyperparameter changes no log call picked up
+                    self._pending.append({"_step": self._last_step or 0,
+                                          "_timestamp": time.time(), **self._deferred})
+                    self._deferred.clear()
+                self.state = "finished" if not exit_code else "failed"
+                self.version += 1
+                self._finished_at = time.time()
+                self._dirty = True
         self.flush()
+        self.session.remove_flush_hook(self._on_flush)
         if getattr(self.session, "run", None) is self:
             self.session.run = None
 
@@ -413,7 +473,9 @@ class Run:
             return
         self.flush()
         if time.monotonic() - self._heartbeat >= HEARTBEAT_INTERVAL:
-            self._write_meta()  # an idle run still shows it is alive (see CRASHED_AFTER)
+            with self._io_lock:  # never over a final run.json written by finish()
+                if self.state == "running":
+                    self._write_meta()  # an idle run still shows it is alive
 
     def __enter__(self) -> "Run":
         return self
@@ -438,6 +500,17 @@ def _flatten(data: Mapping, prefix: str = "") -> dict:
     return out
 
 
+def _plain_scalar(value):
+    """``value`` as it is for bools, ints, finite-or-not floats and strings (numpy scalars as
+    Python ones), so that config and summary keep ``epochs=5`` an int; None for the rest."""
+    if isinstance(value, (bool, int, float, str)):
+        return value
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0 and \
+            value.dtype.kind in "biuf":
+        return value.item()
+    return None
+
+
 def _needs_files(value) -> bool:
     """True for values stored as media files: rich values (alone or in a list), matplotlib
     figures (or ``pyplot`` itself) and arrays of several numbers (histograms)."""
@@ -449,6 +522,16 @@ def _needs_files(value) -> bool:
     return _is_array(value) and _numeric(value) and _as_number(value) is None
 
 
+def _check_media_list(key: str, value) -> None:
+    """A list holding media must hold media of one class only (checked before any file is
+    written)."""
+    if isinstance(value, (list, tuple)):
+        kinds = {type(v) for v in value}
+        if len(kinds) != 1 or not media.is_media(value[0]):
+            raise ValueError(f"data[{key!r}]: a list of rich values must hold one kind only, "
+                             f"got {sorted(k.__name__ for k in kinds)}")
+
+
 def _is_array(value) -> bool:
     return hasattr(value, "shape") and hasattr(value, "dtype")
 
@@ -457,7 +540,7 @@ def _to_numpy(value):
     import numpy as np
 
     if type(value).__module__.startswith("torch"):
-        value = value.detach().cpu().numpy()
+        value = value.detach().cpu().double().numpy()  # also bfloat16 and float16
     return np.asarray(value, dtype=np.float64)
 
 
@@ -531,10 +614,8 @@ def init(project: str | None = None, name: str | None = None, config: Mapping | 
     """
     session = _resolve_session(session)
     active = getattr(session, "run", None)
-    if active is not None and active.state == "running":
-        if not reinit:
-            return active
-        active.finish()
+    if active is not None and active.state == "running" and not reinit:
+        return active
     project = _check_text(project, "project") or DEFAULT_PROJECT
     name = _check_text(name, "name")
     notes, group = _check_text(notes, "notes"), _check_text(group, "group")
@@ -547,6 +628,8 @@ def init(project: str | None = None, name: str | None = None, config: Mapping | 
             raise ValueError(f"id: expected letters, digits, '-' or '_', got {id!r}")
         if (root / RUNS_DIR / id).exists():
             raise ValueError(f"id: a run {id!r} already exists under {root / RUNS_DIR}")
+    if active is not None and active.state == "running":
+        active.finish()  # reinit: every argument was checked first
     run_id = id or _new_id(root)
     if name is None:
         experiment = config.get("experiment_name")
@@ -555,6 +638,7 @@ def init(project: str | None = None, name: str | None = None, config: Mapping | 
               notes=notes, group=group, job_type=job_type)
     session.run = run
     session.add_flush_hook(run._on_flush)
+    session.history.wake_soon()  # the writer's flushes carry the run's heartbeat
     return run
 
 

@@ -141,6 +141,14 @@ def decode_value(descriptor: dict, run_dir: Path):
     if not isinstance(descriptor, dict) or "_type" not in descriptor:
         raise ValueError(f"descriptor: expected a dict with a '_type' field, got "
                          f"{type(descriptor).__name__}")
+    try:
+        return _decode(descriptor, run_dir)
+    except KeyError as exc:
+        raise ValueError(f"descriptor: a {descriptor['_type']!r} descriptor misses the field "
+                         f"{exc.args[0]!r}") from None
+
+
+def _decode(descriptor: dict, run_dir: Path):
     kind = descriptor["_type"]
     if kind == "media-list":
         return [decode_value(item, run_dir) for item in descriptor.get("items", [])]
