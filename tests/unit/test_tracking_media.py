@@ -822,3 +822,15 @@ def test_a_tiff_file_is_stored_as_png_for_browsers(tmp_path):
     assert descriptor["path"].endswith(".png")
     assert (descriptor["width"], descriptor["height"]) == (5, 3)
     assert decode_value(descriptor, tmp_path / "run").to_numpy().max() == 200
+
+
+def test_extreme_values_get_clear_errors_or_valid_files(tmp_path):
+    wide = Histogram([-1e308, 1e308], num_bins=4)  # a range too wide for float64 bin widths
+    assert wide.histogram == [1, 0, 0, 1]
+    video = Video(np.zeros((2, 1, 4, 4), dtype=np.uint8), fps=np.float32(4))
+    descriptor = video.to_json(tmp_path, "v", 0)
+    assert json.dumps(descriptor) and descriptor["fps"] == 4.0
+    with pytest.raises(ValueError, match="fps"):
+        Video(np.zeros((2, 1, 4, 4), dtype=np.uint8), fps=0.001)
+    with pytest.raises(ValueError, match="sample_rate"):
+        Audio(np.zeros(10), sample_rate=2**33)

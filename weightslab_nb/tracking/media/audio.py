@@ -90,9 +90,9 @@ class Audio(_FileMedia):
     def __init__(self, data_or_path, sample_rate: int | None = None, caption=None):
         if sample_rate is not None:
             rate = _check_int(sample_rate, "sample_rate")
-            if rate <= 0:
+            if not 0 < rate < 2**31:  # the WAV header holds it in 32 bits
                 raise ValueError(f"sample_rate: expected a positive number of samples per "
-                                 f"second, got {rate}")
+                                 f"second below 2**31, got {rate}")
         if isinstance(data_or_path, (str, os.PathLike)):
             self._payload = _read_source(data_or_path, "data_or_path", ("wav",))
             self.sample_rate, self.channels, self.frames = _wav_info(self._payload)

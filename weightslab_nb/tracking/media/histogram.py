@@ -54,7 +54,7 @@ class Histogram(Media):
             if values.dtype.kind not in "biuf":
                 raise TypeError(f"sequence: expected numbers, got dtype {values.dtype}")
             values = values.astype(np.float64).ravel()
-            counts, edges = np.histogram(values[np.isfinite(values)], bins=int(num_bins))
+            counts, edges = _binned(values[np.isfinite(values)], int(num_bins))
         else:
             counts, edges = self._check_np_histogram(np_histogram)
         self.bins: list[float] = edges.astype(np.float64).tolist()
@@ -91,3 +91,14 @@ class Histogram(Media):
 
     def __repr__(self) -> str:
         return f"<Histogram {len(self.histogram)} bins, {sum(self.histogram)} counted>"
+
+
+def _binned(values: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """``numpy.histogram`` with equal-width bins, also when the range is too wide for float64
+    bin widths (then the edges span the whole float64 range)."""
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            return np.histogram(values, bins=bins)
+    except ValueError:  # "Too many bins for data range": max - min overflows
+        edges = np.linspace(-1.0, 1.0, bins + 1) * np.finfo(np.float64).max
+        return np.histogram(values, bins=edges)

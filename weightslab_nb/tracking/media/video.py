@@ -88,10 +88,10 @@ class Video(_FileMedia):
 
     def __init__(self, data_or_path, fps: float = 4, caption=None, format: str | None = None):
         if isinstance(fps, bool) or not isinstance(fps, (int, float, np.integer, np.floating)) \
-                or not math.isfinite(fps) or fps <= 0:
-            raise ValueError(f"fps: expected a positive number of frames per second, got "
-                             f"{fps!r}")
-        self.fps = fps
+                or not math.isfinite(fps) or not 0.01 <= fps <= 1000:
+            raise ValueError(f"fps: expected a number of frames per second from 0.01 to 1000, "
+                             f"got {fps!r}")
+        self.fps = float(fps) if isinstance(fps, (float, np.floating)) else int(fps)
         self.caption = _check_caption(caption)
         if isinstance(data_or_path, (str, os.PathLike)):
             self._payload = _read_source(data_or_path, "data_or_path", VIDEO_FORMATS)
