@@ -2,24 +2,31 @@
 // path, state and step, then one card per logged key in the order of the `entries` trait. A card
 // shows the value at its step (a number with a sparkline, text, a histogram, a table, a chart
 // from wl.plot.*, image thumbnails, audio, a description) and, when the key was logged at
-// several steps, a selector
-// that pins an older step. Image, audio and video bytes are asked for with `media` requests;
-// older steps' values with `value` requests. Protocol: weightslab_nb/panels/media.py.
+// several steps, a selector that pins an older step. Image, audio and video bytes are asked for
+// with `media` requests (once the card is at least partly visible); older steps' values with
+// `value` requests. Request ids carry a prefix unique to this view, since every view of the
+// widget receives every reply; a request without a reply after 30 s completes as a failure.
+// Trait updates redraw once per animation frame; a new run rebuilds every card.
+// Protocol: weightslab_nb/panels/media.py.
 
 import "./lib/base.css";
 import "./styles/media.css";
 import { h } from "./lib/dom";
 import { formatCount, formatNumber } from "./lib/format";
 import {
-  BINARY_KINDS, binLabel, describeEntry, diffEntries, entriesOf, entryFromMedia, formatCell,
-  formatMetric, histogramBars, histogramRange, isMediaCell, LatestRequest, parseMediaReply,
-  parseValueReply, pinAt, repin, requestFields, runOf, runSummary, sameOrder, selectorIndex,
-  seriesDot, seriesPoints, shownStep, stepLabel, stepPlan, tableCount, thumbSize,
-  type MediaEntry, type MediaItem, type MediaResult, type RequestType,
+  BINARY_KINDS, binLabel, Debounce, describeEntry, diffEntries, entriesOf, entryFromMedia,
+  formatCell, formatMetric, FrameBatch, histogramBars, histogramRange, isMediaCell, itemsNote,
+  LatestRequest, loggedCount, newStepNote, noReply, otherText, parseMediaReply, parseValueReply,
+  PendingReplies, pinAt, repin, replyMatches, requestFields, runOf, runSummary, sameOrder,
+  selectorIndex, seriesDot, seriesPoints, shownStep, stepAria, stepLabel, stepPlan, tableCount,
+  thumbSize, type CardKey, type MediaEntry, type MediaItem, type MediaResult, type RequestType,
 } from "./lib/media";
-import { axisLabels, confusionCells, confusionShade, PLOT_HEIGHT, plotLayout, plotOf, type PlotSpec } from "./lib/plot";
+import {
+  axisLabels, confusionCells, confusionShade, confusionShown, PLOT_HEIGHT, plotLayout, plotOf,
+  type PlotSpec,
+} from "./lib/plot";
 import type { Buffer, Message, RenderProps } from "./lib/model";
-import { Channel, errorBar } from "./lib/panel";
+import { Channel, errorBar, viewPrefix } from "./lib/panel";
 import { Throttle } from "./lib/query";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -29,6 +36,9 @@ const HIST_W = 240;
 const HIST_H = 64;
 const PLOT_W = 300; // a plot's width until its card has been laid out
 const STEP_INTERVAL_MS = 120; // selector requests at most this often per card
+const RESIZE_DEBOUNCE_MS = 100; // a plot redraws at its new width once resizing pauses this long
+const MAX_PLACEHOLDERS = 16; // the most items a media reply carries
+const MISMATCH = "ignored a reply for another key or step; move the selector to retry";
 
 function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string>): SVGElementTagNameMap[K] {
   const el = document.createElementNS(SVG, tag);
@@ -39,6 +49,15 @@ function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string,
 interface Job {
   type: RequestType;
   step: number;
+  rev: string | null; // the latest entry's rev when asked for the latest step (a newer rev makes the reply stale)
+}
+
+/** The bytes of a step, as Blob URLs (the bytes themselves are not kept). */
+interface ShownMedia {
+  step: number;
+  count: number | null;
+  items: Omit<MediaItem, "bytes">[];
+  urls: string[];
 }
 
 interface Card {
@@ -47,21 +66,28 @@ interface Card {
   entry: MediaEntry; // the latest, from the trait
   shown: MediaEntry | null; // what the body shows
   next: MediaEntry | null; // a descriptor waiting for its bytes
-  media: (MediaResult & { urls: string[] }) | null; // bytes of the shown step
+  media: ShownMedia | null; // bytes of the shown step
   pinned: number | null; // the step the user chose; null follows the latest
   asked: number | null; // the step last brought in (or asked for)
   slot: LatestRequest<Job>;
   throttle: Throttle;
   dead: boolean;
+  visible: boolean; // at least partly in view (always, without IntersectionObserver)
+  deferred: boolean; // a media card waiting to be visible before it asks for its bytes
+  offer: number | null; // a newer step not swapped in because the card's player is playing
   el: HTMLElement;
   kindEl: HTMLElement;
   stepEl: HTMLElement;
   latestBtn: HTMLButtonElement;
   body: HTMLElement;
   message: HTMLElement;
+  offerRow: HTMLElement;
+  offerText: HTMLElement;
   selectorRow: HTMLElement;
   selector: HTMLInputElement;
   resize: ResizeObserver | null; // plot cards: redraw the chart at the body's width
+  resizeLater: Debounce;
+  bodyWidth: number; // the body's width from the ResizeObserver (0: not measured yet)
   plotWidth: number; // the width the chart was last drawn at (0: none yet)
 }
 
@@ -78,8 +104,24 @@ function render({ model, el }: RenderProps) {
   const root = h("div", { class: "wl-panel wl-media", "data-entries": "0" }, errors.el, header, empty, list);
   el.appendChild(root);
 
-  const channel = new Channel(model, () => {});
+  // every request completes once: its reply, or a failure after 30 s or when the Channel drops it
+  const replies = new PendingReplies<string>();
+  const channel = new Channel<string>(model, () => {}, { prefix: viewPrefix("m"), onDrop: (req) => replies.fail(req) });
   const cards = new Map<string, Card>();
+  let cardsRun: string | null = null; // the run id the cards were built for
+
+  // media cards ask for their bytes once they are (about to be) visible
+  const byEl = new WeakMap<Element, Card>();
+  const visibility = typeof IntersectionObserver === "function"
+    ? new IntersectionObserver((seen) => {
+      for (const e of seen) {
+        const card = byEl.get(e.target);
+        if (!card || card.dead) continue;
+        card.visible = e.isIntersecting;
+        if (card.visible && card.deferred) bringToStep(card, true);
+      }
+    }, { rootMargin: "200px 0px" })
+    : null;
 
   const wanted = (card: Card) => shownStep(card.entry, card.pinned);
 
@@ -89,65 +131,130 @@ function render({ model, el }: RenderProps) {
     card.el.classList.toggle("has-error", text !== "");
   }
 
+  function setLoading(card: Card, on: boolean): void {
+    card.el.classList.toggle("is-loading", on);
+    if (on) card.el.setAttribute("aria-busy", "true");
+    else card.el.removeAttribute("aria-busy");
+  }
+
   // -- requests ------------------------------------------------------------------------------
 
   function ask(card: Card, type: RequestType, step: number): void {
-    const now = card.slot.submit({ type, step });
+    const rev = step === card.entry.step ? card.entry.rev : null;
+    const now = card.slot.submit({ type, step, rev });
     if (now) send(card, now);
   }
 
   function send(card: Card, job: Job): void {
-    card.el.classList.add("is-loading");
-    channel.request(job.type, requestFields(card.key, job.step), (msg, buffers) => onReply(card, job, msg, buffers));
+    setLoading(card, true);
+    const req = channel.request(job.type, requestFields(card.key, job.step), (msg, buffers) => replies.reply(req, msg, buffers));
+    replies.add(req, noReply(job.type), (msg, buffers, synthetic) => {
+      if (synthetic) channel.forget(req); // a late reply then finds nothing waiting for it
+      onReply(card, job, msg, buffers);
+    });
+  }
+
+  /** The step asked for failed: say why, and let the same step be asked for again. */
+  function failed(card: Card, error: string): void {
+    card.next = null;
+    card.asked = null;
+    showMessage(card, error);
   }
 
   function onReply(card: Card, job: Job, msg: Message, buffers: Buffer[]): void {
     if (card.dead) return;
-    const current = job.step === wanted(card);
-    // an answer dropped because the selector moved on: asking that step again must send again
-    if (!current && job.step === card.asked) card.asked = null;
     let follow: Job | null = null;
+    try {
+      follow = handleReply(card, job, msg, buffers);
+    } finally {
+      // the slot never stays busy: whatever the reply, the next job (if any) goes out
+      let next = card.slot.done();
+      if (follow && next === null) next = card.slot.submit(follow);
+      if (next) send(card, next);
+      else setLoading(card, false);
+      updateHead(card);
+    }
+  }
+
+  /** Show a reply if it is still wanted; returns the request that must follow it, if any. */
+  function handleReply(card: Card, job: Job, msg: Message, buffers: Buffer[]): Job | null {
+    const wantedStep = job.step === wanted(card);
+    // a reply for the latest step, overtaken by a value logged again at that step
+    const stale = wantedStep && job.rev !== null && job.step === card.entry.step && job.rev !== card.entry.rev;
+    const current = wantedStep && !stale;
+    // an answer dropped because the selector moved on: asking that step again must send again
+    if (!wantedStep && job.step === card.asked) card.asked = null;
+    const asked = { key: card.key, step: job.step };
     if (job.type === "value") {
       const r = parseValueReply(msg, card.key);
+      if (!current) return null;
       if (!r.ok) {
-        if (current) showMessage(card, r.error);
-      } else if (current && BINARY_KINDS.has(card.kind)) {
+        failed(card, r.error);
+      } else if (!replyMatches(r.entry, asked)) {
+        failed(card, MISMATCH);
+      } else if (BINARY_KINDS.has(card.kind)) {
         card.next = r.entry; // its bytes next
-        follow = { type: "media", step: job.step };
-      } else if (current) {
+        return { type: "media", step: job.step, rev: job.rev };
+      } else {
         card.shown = r.entry;
         showMessage(card, "");
         renderBody(card);
       }
-    } else {
-      const r = parseMediaReply(msg, buffers);
-      if (!r.ok) {
-        if (current) {
-          card.next = null;
-          showMessage(card, r.error);
-        }
-      } else if (current) {
-        const base = card.next && card.next.step === job.step ? card.next
-          : job.step === card.entry.step ? card.entry : entryFromMedia(card.entry, r.media, job.step);
-        card.next = null;
-        card.shown = base;
-        setMedia(card, { ...r.media, step: job.step });
-        showMessage(card, "");
-        renderBody(card);
-      }
+      return null;
     }
-    let next = card.slot.done();
-    if (follow && next === null) next = card.slot.submit(follow);
-    if (next) send(card, next);
-    else card.el.classList.remove("is-loading");
+    const r = parseMediaReply(msg, buffers);
+    if (!current) return null;
+    if (!r.ok) {
+      failed(card, r.error);
+    } else if (!replyMatches(r.media, asked)) {
+      failed(card, MISMATCH);
+    } else {
+      const base = card.next && card.next.step === job.step ? card.next
+        : job.step === card.entry.step ? card.entry : entryFromMedia(card.entry, r.media, job.step);
+      card.next = null;
+      card.shown = base;
+      setMedia(card, r.media);
+      showMessage(card, "");
+      renderBody(card);
+    }
+    return null;
   }
 
-  /** Bring the card to the step it should show (its pin, else the latest). */
-  function bringToStep(card: Card): void {
+  function playing(card: Card): boolean {
+    return [...card.body.querySelectorAll("audio, video")].some((m) => !(m as HTMLMediaElement).paused);
+  }
+
+  function setOffer(card: Card, step: number | null): void {
+    card.offer = step;
+    card.offerRow.hidden = step === null;
+    card.offerText.textContent = step === null ? "" : newStepNote(step);
+  }
+
+  /**
+   * Bring the card to the step it should show (its pin, else the latest). `auto`: a trait
+   * update (or the card coming into view) asks, not the user; a playing player is then kept.
+   */
+  function bringToStep(card: Card, auto = false): void {
     const step = wanted(card);
     if (card.asked === step) return;
-    card.asked = step;
     const binary = BINARY_KINDS.has(card.kind);
+    if (binary && !card.visible) {
+      card.deferred = true; // asked for once the card scrolls into view
+      if (!card.shown && step === card.entry.step) {
+        card.shown = card.entry; // placeholders until then
+        renderBody(card);
+      }
+      updateHead(card);
+      return;
+    }
+    if (auto && binary && card.pinned === null && card.shown && playing(card)) {
+      setOffer(card, card.entry.step); // do not cut the playback: offer the new step instead
+      updateHead(card);
+      return;
+    }
+    card.deferred = false;
+    setOffer(card, null);
+    card.asked = step;
     if (step === card.entry.step) {
       if (binary) {
         card.next = card.entry;
@@ -176,12 +283,14 @@ function render({ model, el }: RenderProps) {
 
   function setMedia(card: Card, media: MediaResult): void {
     revoke(card);
-    const urls = media.items.map((it) => URL.createObjectURL(new Blob([it.bytes.slice()], { type: it.mime })));
-    card.media = { ...media, urls };
+    // the Blob copies the bytes; nothing else keeps them
+    const urls = media.items.map((it) => URL.createObjectURL(new Blob([it.bytes as Uint8Array<ArrayBuffer>], { type: it.mime })));
+    const items = media.items.map(({ bytes: _bytes, ...rest }) => rest);
+    card.media = { step: media.step, count: media.count, items, urls };
   }
 
   /** The bytes of the shown step, when they are here. */
-  function mediaOf(card: Card): { items: MediaItem[]; urls: string[] } | null {
+  function mediaOf(card: Card): ShownMedia | null {
     const m = card.media;
     return m && card.shown && m.step === card.shown.step ? m : null;
   }
@@ -201,31 +310,59 @@ function render({ model, el }: RenderProps) {
       slot: new LatestRequest<Job>(),
       throttle: new Throttle(STEP_INTERVAL_MS),
       dead: false,
+      visible: visibility === null,
+      deferred: false,
+      offer: null,
       el: h("div", { class: "wl-media-card", "data-key": entry.key, "data-kind": entry.kind }),
       kindEl: h("span", { class: "wl-media-kind" }),
       stepEl: h("span", { class: "wl-media-card-step" }),
       latestBtn: h("button", { class: "wl-btn wl-media-latest", text: "latest", title: "Follow the latest step", hidden: true }),
       body: h("div", { class: "wl-media-body" }),
-      message: h("div", { class: "wl-media-message", role: "alert", hidden: true }),
+      message: h("div", { class: "wl-media-message", role: "status", hidden: true }),
+      offerRow: h("div", { class: "wl-media-offer", role: "status", hidden: true }),
+      offerText: h("span", { class: "wl-media-offer-text" }),
       selectorRow: h("div", { class: "wl-media-selector" }),
       selector: h("input", { type: "range", class: "wl-media-step", min: "0", step: "1" }),
       resize: null,
+      resizeLater: new Debounce(RESIZE_DEBOUNCE_MS),
+      bodyWidth: 0,
       plotWidth: 0,
     };
     if (entry.kind === "plot" && typeof ResizeObserver !== "undefined") {
-      card.resize = new ResizeObserver(() => {
-        const w = bodyWidth(card);
-        if (w > 0 && w !== card.plotWidth && !card.dead) renderBody(card);
+      card.resize = new ResizeObserver((seen) => {
+        const last = seen[seen.length - 1];
+        const w = last ? Math.floor(last.contentRect.width) : 0;
+        if (w <= 0 || card.dead) return;
+        const first = card.bodyWidth === 0;
+        card.bodyWidth = w;
+        if (w === card.plotWidth) {
+          card.resizeLater.cancel();
+        } else if (first) {
+          renderBody(card); // the first measured width: draw at it at once
+        } else {
+          card.resizeLater.call(() => {
+            if (!card.dead && card.bodyWidth !== card.plotWidth) renderBody(card);
+          });
+        }
       });
       card.resize.observe(card.body);
     }
+    const loadBtn = h("button", { class: "wl-btn wl-media-load", text: "load", title: "Show the newest step (stops the playback)" });
+    loadBtn.addEventListener("click", () => {
+      setOffer(card, null);
+      card.asked = null;
+      bringToStep(card);
+    });
+    card.offerRow.append(card.offerText, loadBtn);
     card.el.append(
       h("div", { class: "wl-media-card-head" },
         h("span", { class: "wl-media-key", text: entry.key, title: entry.key }), card.kindEl, card.stepEl, card.latestBtn),
-      card.body, card.message);
+      card.body, card.offerRow, card.message);
     card.selectorRow.append(card.selector);
+    card.selector.setAttribute("aria-label", stepAria(entry.key, entry.step).label);
     card.selector.addEventListener("input", () => {
       card.pinned = pinAt(card.entry.steps, Number(card.selector.value));
+      updateSelectorValue(card);
       updateHead(card);
       card.throttle.call(() => bringToStep(card));
     });
@@ -235,16 +372,35 @@ function render({ model, el }: RenderProps) {
       card.throttle.cancel();
       bringToStep(card);
     });
+    if (visibility && BINARY_KINDS.has(entry.kind)) {
+      byEl.set(card.el, card);
+      visibility.observe(card.el);
+    }
     return card;
   }
 
   function disposeCard(card: Card): void {
     card.dead = true;
     card.throttle.cancel();
+    card.resizeLater.cancel();
     card.slot.reset();
     card.resize?.disconnect();
+    visibility?.unobserve(card.el);
     revoke(card);
     card.el.remove();
+  }
+
+  function disposeCards(): void {
+    for (const card of cards.values()) disposeCard(card);
+    cards.clear();
+  }
+
+  function updateSelectorValue(card: Card): void {
+    const steps = card.entry.steps;
+    const step = steps[selectorIndex(steps, card.pinned)];
+    const aria = stepAria(card.key, step);
+    card.selector.setAttribute("aria-valuetext", aria.valuetext);
+    card.selector.title = `step ${step} (${steps.length} logged)`;
   }
 
   function updateSelector(card: Card): void {
@@ -252,8 +408,8 @@ function render({ model, el }: RenderProps) {
     if (steps.length > 1) {
       card.selector.max = String(steps.length - 1);
       card.selector.value = String(selectorIndex(steps, card.pinned));
-      card.selector.title = `step ${steps[selectorIndex(steps, card.pinned)]} (${steps.length} logged)`;
-      if (!card.selectorRow.isConnected) card.el.insertBefore(card.selectorRow, card.message);
+      updateSelectorValue(card);
+      if (!card.selectorRow.isConnected) card.el.insertBefore(card.selectorRow, card.offerRow);
     } else if (card.selectorRow.isConnected) {
       card.selectorRow.remove();
     }
@@ -262,7 +418,9 @@ function render({ model, el }: RenderProps) {
   function updateHead(card: Card): void {
     const shown = card.shown?.step ?? card.entry.step;
     const want = wanted(card);
-    card.stepEl.textContent = stepLabel(shown, card.entry.step) + (want !== shown ? " …" : "");
+    // "…" while the wanted step is on its way; a failure (the message says why) clears it
+    const coming = want !== shown && (card.slot.busy || card.deferred);
+    card.stepEl.textContent = stepLabel(shown, card.entry.step) + (coming ? " …" : "");
     card.el.dataset.step = String(shown);
     const v = card.shown?.value ?? card.entry.value;
     const count = card.kind === "images" && v && typeof v.count === "number" ? ` ×${v.count}` : "";
@@ -283,6 +441,7 @@ function render({ model, el }: RenderProps) {
       case "plot": parts = plotView(card, e); break;
       case "image": case "images": parts = imagesView(card, e); break;
       case "audio": case "video": parts = playerView(card, e); break;
+      case "other": parts = [otherView(e)]; break;
       default: parts = [description(e)];
     }
     card.body.replaceChildren(...parts.filter((p): p is Node => p !== null));
@@ -291,6 +450,19 @@ function render({ model, el }: RenderProps) {
 
   function description(e: MediaEntry): HTMLElement {
     return h("div", { class: "wl-media-desc wl-muted", text: describeEntry(e.kind, e.value) });
+  }
+
+  /** Any other logged object: its JSON text, clipped by CSS, in full in the tooltip. */
+  function otherView(e: MediaEntry): HTMLElement {
+    const text = otherText(e.value);
+    return h("div", { class: "wl-media-desc wl-media-other", text, title: text });
+  }
+
+  /** "no items" (an empty reply), or "showing 16 of 40" when fewer came than were logged. */
+  function itemsLine(media: ShownMedia, value: unknown): HTMLElement | null {
+    if (media.items.length === 0) return h("div", { class: "wl-media-items-note wl-muted", text: "no items" });
+    const note = itemsNote(media.items.length, loggedCount(media, value));
+    return note ? h("div", { class: "wl-media-items-note wl-muted", text: note }) : null;
   }
 
   function numberView(card: Card, e: MediaEntry): (Node | null)[] {
@@ -342,10 +514,6 @@ function render({ model, el }: RenderProps) {
     return [h("div", { class: "wl-media-table-wrap" }, table), h("div", { class: "wl-media-table-count wl-muted", text: tableCount(rows.length, nrows) })];
   }
 
-  function bodyWidth(card: Card): number {
-    return Math.floor(card.body.clientWidth);
-  }
-
   function plotView(card: Card, e: MediaEntry): (Node | null)[] {
     const spec = plotOf(e.value);
     if (!spec) {
@@ -353,9 +521,10 @@ function render({ model, el }: RenderProps) {
       return [h("div", { class: "wl-media-desc wl-muted", text: `plot: unknown chart ${JSON.stringify(chart)}` })];
     }
     const title = spec.title ? h("div", { class: "wl-media-plot-title", text: spec.title, title: spec.title }) : null;
-    if (spec.chart === "confusion_matrix") return [title, ...confusionView(spec)];
-    const width = bodyWidth(card) || card.plotWidth || PLOT_W;
+    // the width comes from the ResizeObserver: no layout read here
+    const width = card.bodyWidth || card.plotWidth || PLOT_W;
     card.plotWidth = width;
+    if (spec.chart === "confusion_matrix") return [title, ...confusionView(spec)];
     const l = plotLayout(spec, width, PLOT_HEIGHT);
     const chart = svg("svg", {
       class: "wl-media-plot", "data-chart": spec.chart, viewBox: `0 0 ${l.width} ${l.height}`,
@@ -409,24 +578,27 @@ function render({ model, el }: RenderProps) {
     const k = spec.labels.length;
     if (k === 0) return [h("div", { class: "wl-media-desc wl-muted", text: "confusion matrix: no classes" })];
     const axes = axisLabels(spec);
-    const cells = confusionCells(spec.counts);
+    const part = confusionShown(spec); // at most 50 x 50 cells in the DOM
+    const labels = part.labels;
+    const cells = confusionCells(part.counts);
     const table = h("table", { class: "wl-media-confusion", "data-chart": "confusion_matrix", "data-classes": String(k) },
       h("thead", {}, h("tr", {},
         h("th", { class: "wl-media-confusion-corner", text: `${axes.y} ╲ ${axes.x}`, title: `rows: ${axes.y}, columns: ${axes.x}` }),
-        ...spec.labels.map((c) => h("th", { class: "wl-media-confusion-predicted", text: c, title: `${axes.x}: ${c}` })))),
+        ...labels.map((c) => h("th", { class: "wl-media-confusion-predicted", text: c, title: `${axes.x}: ${c}` })))),
       h("tbody", {}, ...cells.map((row, i) => h("tr", {},
-        h("th", { class: "wl-media-confusion-actual", text: spec.labels[i], title: `${axes.y}: ${spec.labels[i]}` }),
+        h("th", { class: "wl-media-confusion-actual", text: labels[i], title: `${axes.y}: ${labels[i]}` }),
         ...row.map((c, j) => {
           const td = h("td", {
             class: `wl-media-confusion-cell${c.diagonal ? " is-diagonal" : ""}${c.intensity >= 0.6 ? " is-strong" : ""}`,
             "data-count": c.count === null ? "" : String(c.count),
             text: formatNumber(c.count),
-            title: `${axes.y} ${spec.labels[i]}, ${axes.x} ${spec.labels[j]}: ${formatNumber(c.count)}`,
+            title: `${axes.y} ${labels[i]}, ${axes.x} ${labels[j]}: ${formatNumber(c.count)}`,
           });
           td.style.background = confusionShade(c.intensity);
           return td;
         })))));
-    return [h("div", { class: "wl-media-confusion-wrap" }, table)];
+    const note = part.note ? h("div", { class: "wl-media-confusion-note wl-muted", text: part.note }) : null;
+    return [h("div", { class: "wl-media-confusion-wrap" }, table), note];
   }
 
   function sizeImage(img: HTMLImageElement | HTMLElement, w: number | null, hgt: number | null): void {
@@ -448,7 +620,7 @@ function render({ model, el }: RenderProps) {
     const v = e.value ?? {};
     const media = mediaOf(card);
     const captions: (string | null)[] = Array.isArray(v.captions) ? v.captions : [];
-    const count = media ? media.items.length : Math.max(1, Math.min(Number(v.count) || 1, 64));
+    const count = media ? media.items.length : Math.max(1, Math.min(Number(v.count) || 1, MAX_PLACEHOLDERS));
     const figures: HTMLElement[] = [];
     for (let i = 0; i < count; i++) {
       const it = media?.items[i];
@@ -464,7 +636,7 @@ function render({ model, el }: RenderProps) {
       figures.push(h("figure", { class: "wl-media-figure" }, pic,
         caption ? h("figcaption", { class: "wl-media-caption", text: caption, title: caption }) : null));
     }
-    return [h("div", { class: "wl-media-thumbs" }, ...figures)];
+    return [figures.length ? h("div", { class: "wl-media-thumbs" }, ...figures) : null, media ? itemsLine(media, v) : null];
   }
 
   function playerView(card: Card, e: MediaEntry): (Node | null)[] {
@@ -479,13 +651,19 @@ function render({ model, el }: RenderProps) {
       players.push(h("figure", { class: "wl-media-figure" }, el,
         it.caption ? h("figcaption", { class: "wl-media-caption", text: it.caption, title: it.caption }) : null));
     });
-    return [description(e), players.length ? h("div", { class: "wl-media-thumbs" }, ...players) : null];
+    return [description(e), players.length ? h("div", { class: "wl-media-thumbs" }, ...players) : null, media ? itemsLine(media, e.value) : null];
   }
 
   // -- traits --------------------------------------------------------------------------------
 
   function syncRun(): void {
     const run = runOf(model.get("run"));
+    const id = run ? run.id : null;
+    if (id !== cardsRun) {
+      // another run: nothing of the cards (pins, steps asked, bytes) carries over
+      disposeCards();
+      cardsRun = id;
+    }
     header.hidden = run === null;
     root.dataset.runState = run?.state ?? "none";
     if (run) {
@@ -498,7 +676,6 @@ function render({ model, el }: RenderProps) {
       runPath.title = run.project ? `project ${run.project}` : "";
       header.title = runSummary(run);
     }
-    syncEmpty();
   }
 
   function syncEmpty(): void {
@@ -511,7 +688,7 @@ function render({ model, el }: RenderProps) {
 
   function syncEntries(): void {
     const entries = entriesOf(model.get("entries"));
-    const prev = new Map([...cards].map(([k, c]) => [k, { kind: c.kind, step: c.entry.step }]));
+    const prev = new Map<string, CardKey>([...cards].map(([k, c]) => [k, { kind: c.kind, step: c.entry.step, rev: c.entry.rev }]));
     const diff = diffEntries(prev, entries);
     for (const k of diff.removed) {
       disposeCard(cards.get(k)!);
@@ -532,26 +709,37 @@ function render({ model, el }: RenderProps) {
       card.entry = entry;
       if (!changed.has(entry.key)) continue; // nothing new logged for this key
       card.pinned = repin(entry.steps, card.pinned);
+      // following the latest: a new value (even at the same step) is shown again
+      if (card.pinned === null) card.asked = null;
       updateSelector(card);
-      bringToStep(card);
+      bringToStep(card, true);
       updateHead(card);
     }
     const order = [...list.children].map((c) => (c as HTMLElement).dataset.key ?? "");
     if (!sameOrder(order, diff.order)) list.replaceChildren(...diff.order.map((k) => cards.get(k)!.el));
     root.dataset.entries = String(entries.length);
+  }
+
+  /** Both traits, once per frame however many updates came (only the latest matter). */
+  function sync(): void {
+    syncRun();
+    syncEntries();
     syncEmpty();
   }
 
-  model.on("change:run", syncRun);
-  model.on("change:entries", syncEntries);
-  syncRun();
-  syncEntries();
+  const frame = new FrameBatch(sync);
+  const schedule = () => frame.schedule();
+  model.on("change:run", schedule);
+  model.on("change:entries", schedule);
+  frame.flush();
 
   return () => {
-    model.off("change:run", syncRun);
-    model.off("change:entries", syncEntries);
-    for (const card of cards.values()) disposeCard(card);
-    cards.clear();
+    model.off("change:run", schedule);
+    model.off("change:entries", schedule);
+    frame.cancel();
+    visibility?.disconnect();
+    disposeCards();
+    replies.clear();
     channel.dispose();
     errors.dispose();
   };

@@ -91,6 +91,7 @@ def test_logged_values_show_as_cards_with_thumbnails_and_earlier_steps(lab, brow
 
     worst = panel.locator(".wl-media-card[data-key='worst']")
     expect(worst).to_have_attribute("data-kind", "images")
+    worst.scroll_into_view_if_needed()  # cards ask for their bytes once visible
     thumbs = worst.locator("img.wl-media-thumb")
     expect(thumbs).to_have_count(3, timeout=20_000)
     # the thumbnails are decoded images (8x8 digits), not broken links

@@ -100,6 +100,9 @@ def test_images_come_as_png_buffers_with_their_captions(logged, panel):
     assert picture.shape[:2] == (4, 6) and picture[0, 0, 0] == 80
     reply, buffers = ask(widget, cap, 3, type="media", key="batch", step=2)
     assert len(reply["items"]) == len(buffers) == 2 and reply["items"][1]["height"] == 2
+    assert reply["count"] == 2
+    reply, _ = ask(widget, cap, "mk3x9a1:12", type="media", key="sample", step=0)
+    assert reply["req"] == "mk3x9a1:12" and reply["ok"]  # string ids of a second view
 
 
 @pytest.mark.parametrize("content,words", [

@@ -24,8 +24,9 @@ Requests from the browser (validated; a bad one gets ``ok: false`` and changes n
     -> ``{"type": "value_result", "ok": true, "entry"}``: the entry at an earlier step.
 ``{"type": "media", "req", "key", "step"}``
     -> ``{"type": "media_result", "ok": true, "key", "step", "kind", "items": [{"caption",
-    "mime", "width"?, "height"?}]}`` with one buffer per item (the file's bytes: PNG, GIF,
-    JPEG, WebP or BMP images, WAV audio, GIF/MP4/WebM/Ogg video), at most 16 items.
+    "mime", "width"?, "height"?}], "count"}`` with one buffer per item (the file's bytes:
+    PNG, GIF, JPEG, WebP or BMP images, WAV audio, GIF/MP4/WebM/Ogg video), at most 16 items
+    of the ``count`` logged.
 
 The panel follows the session's running run; once it finishes, the panel keeps showing it until
 another one starts. ``RunMedia(run=...)`` shows a given run instead.
@@ -227,6 +228,7 @@ class RunMedia(Panel):
                                                    "html", "object3d", "other"):
             raise MessageError(f"key: {key!r} holds no image, audio or video ({kind})")
         items = value["items"] if value.get("_type") == "media-list" else [value]
+        total = len(items)
         items = items[:MAX_ITEMS]
         meta, buffers = [], []
         for item in items:
@@ -237,7 +239,7 @@ class RunMedia(Panel):
             buffers.append(path.read_bytes())
             meta.append({"caption": item.get("caption"), "mime": _mime(path),
                          **{k: item[k] for k in ("width", "height") if k in item}})
-        return {"key": key, "step": at, "kind": kind, "items": meta}, buffers
+        return {"key": key, "step": at, "kind": kind, "items": meta, "count": total}, buffers
 
 
 # ---------------------------------------------------------------- charts

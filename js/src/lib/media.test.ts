@@ -1,14 +1,34 @@
 import { describe, expect, it } from "vitest";
 import {
-  allowedMime, binLabel, describeEntry, diffEntries, entriesOf, entryFromMedia, entryOf, fileName,
-  formatCell, formatMetric, histogramBars, histogramRange, LatestRequest, parseMediaReply,
-  parseValueReply, pinAt, repin, requestFields, runOf, runSummary, sameOrder, selectorIndex,
-  seriesDot, seriesPoints, shownStep, stepLabel, stepPlan, tableCount, thumbSize, type MediaEntry,
+  allowedMime, binLabel, Debounce, describeEntry, diffEntries, entriesOf, entryFromMedia, entryOf,
+  fileName, formatCell, formatMetric, FrameBatch, histogramBars, histogramRange, itemsNote,
+  LatestRequest, loggedCount, newStepNote, NO_REPLY, noReply, otherText, parseMediaReply,
+  parseValueReply, PendingReplies, pinAt, repin, replyMatches, REPLY_TIMEOUT_MS, requestFields,
+  runOf, runSummary, sameOrder, selectorIndex, seriesDot, seriesPoints, shownStep, stepAria,
+  stepLabel, stepPlan, tableCount, thumbSize, type MediaEntry, type Timers,
 } from "./media";
+import type { Message } from "./model";
 
 const entry = (key: string, kind: string, step: number, more: Partial<MediaEntry> = {}): MediaEntry =>
-  ({ key, kind, step, steps: [step], value: null, series: null, ...more });
-const shown = (entries: MediaEntry[]) => new Map(entries.map((e) => [e.key, { kind: e.kind, step: e.step }]));
+  ({ key, kind, step, rev: "", steps: [step], value: null, series: null, ...more });
+const shown = (entries: MediaEntry[]) => new Map(entries.map((e) => [e.key, { kind: e.kind, step: e.step, rev: e.rev }]));
+
+/** Timers driven by hand: `tick(ms)` runs what is due. */
+function manualTimers(): Timers & { tick: (ms: number) => void; count: () => number } {
+  let now = 0, next = 1;
+  const due = new Map<number, { at: number; fn: () => void }>();
+  return {
+    set: (fn, ms) => { const id = next++; due.set(id, { at: now + ms, fn }); return id; },
+    clear: (id) => { due.delete(id as number); },
+    tick(ms) {
+      now += ms;
+      for (const [id, t] of [...due].sort((a, b) => a[1].at - b[1].at)) {
+        if (t.at <= now && due.has(id)) { due.delete(id); t.fn(); }
+      }
+    },
+    count: () => due.size,
+  };
+}
 
 describe("the run and its entries", () => {
   it("reads no run from an empty trait, and a run's header line", () => {
@@ -36,6 +56,13 @@ describe("the run and its entries", () => {
     expect(es[1].steps).toEqual([2]); // no steps: the entry's own
     expect(entriesOf("nope")).toEqual([]);
   });
+
+  it("reads each entry's rev (a string; none sent reads as empty)", () => {
+    expect(entryOf({ key: "loss", kind: "number", step: 3, rev: "run1:7" })!.rev).toBe("run1:7");
+    expect(entryOf({ key: "loss", kind: "number", step: 3, rev: 7 })!.rev).toBe("7");
+    expect(entryOf({ key: "loss", kind: "number", step: 3 })!.rev).toBe("");
+    expect(entryOf({ key: "loss", kind: "number", step: 3, rev: { a: 1 } })!.rev).toBe("");
+  });
 });
 
 describe("which cards a trait update re-renders", () => {
@@ -54,6 +81,15 @@ describe("which cards a trait update re-renders", () => {
     const same = [entry("loss", "number", 10, { value: 0.2 }), entry("note", "text", 2)];
     expect(diffEntries(shown(es), same)).toEqual({ added: [], changed: [], removed: [], order: ["loss", "note"] });
     expect(diffEntries(shown(es), [es[1]]).removed).toEqual(["loss"]);
+  });
+
+  it("re-renders a key logged again at the same step, and every key of a new run with the same keys and steps", () => {
+    const before = [entry("loss", "number", 10, { rev: "runA:1" }), entry("img", "image", 10, { rev: "runA:1" })];
+    const again = [entry("loss", "number", 10, { rev: "runA:2" }), entry("img", "image", 10, { rev: "runA:1" })];
+    expect(diffEntries(shown(before), again).changed).toEqual(["loss"]);
+    const newRun = [entry("loss", "number", 10, { rev: "runB:1" }), entry("img", "image", 10, { rev: "runB:1" })];
+    expect(diffEntries(shown(before), newRun).changed).toEqual(["loss", "img"]);
+    expect(diffEntries(shown(before), before).changed).toEqual([]);
   });
 
   it("moves cards only when the order changed", () => {
@@ -100,6 +136,14 @@ describe("the step selector", () => {
     expect(stepLabel(1200, 1200)).toBe("step 1,200");
     expect(stepLabel(20, 1200)).toBe("step 20 · latest 1,200");
   });
+
+  it("names the selector after its key and reads its value as a step", () => {
+    expect(stepAria("loss", 40)).toEqual({ label: "loss step", valuetext: "step 40" });
+  });
+
+  it("offers a newer step to a playing player instead of swapping it", () => {
+    expect(newStepNote(1200)).toBe("new step 1,200 available");
+  });
 });
 
 describe("value and media requests", () => {
@@ -126,9 +170,25 @@ describe("value and media requests", () => {
     expect(parseValueReply({ type: "value_result", ok: true }, "loss").ok).toBe(false);
   });
 
-  it("takes PNG, GIF, WAV and video bytes only", () => {
-    for (const m of ["image/png", "image/gif", "audio/wav", "audio/x-wav", "video/mp4", "video/webm"]) expect(allowedMime(m), m).toBe(true);
-    for (const m of ["image/svg+xml", "text/html", "application/octet-stream", "image/jpeg", "", null, 3]) expect(allowedMime(m), String(m)).toBe(false);
+  it("takes PNG, GIF, JPEG, WebP, BMP, WAV and video bytes only", () => {
+    for (const m of ["image/png", "image/gif", "image/jpeg", "IMAGE/JPEG", "image/webp", "image/bmp", "audio/wav", "audio/x-wav",
+      "audio/wave", "video/mp4", "video/webm", "video/ogg"]) expect(allowedMime(m), m).toBe(true);
+    for (const m of ["image/svg+xml", "text/html", "application/octet-stream", "image/tiff", "audio/mpeg", "video/", "", null, 3]) {
+      expect(allowedMime(m), String(m)).toBe(false);
+    }
+  });
+
+  it("drops replies for another key or step than the one asked for", () => {
+    expect(replyMatches({ key: "samples", step: 40 }, { key: "samples", step: 40 })).toBe(true);
+    expect(replyMatches({ key: "samples", step: 20 }, { key: "samples", step: 40 })).toBe(false);
+    expect(replyMatches({ key: "other", step: 40 }, { key: "samples", step: 40 })).toBe(false);
+    expect(replyMatches({ key: "samples", step: NaN }, { key: "samples", step: 40 })).toBe(false);
+  });
+
+  it("stands in for a reply that never came with a failure the card can show", () => {
+    expect(parseMediaReply(noReply("media"), [])).toEqual({ ok: false, error: NO_REPLY });
+    expect(parseValueReply(noReply("value"), "loss")).toEqual({ ok: false, error: NO_REPLY });
+    expect(NO_REPLY).toBe("no reply from the kernel; move the selector to retry");
   });
 });
 
@@ -170,6 +230,34 @@ describe("media replies", () => {
     expect(e.step).toBe(20);
     expect(e.steps).toEqual([20, 40]);
     expect(e.value).toEqual({ count: 1, captions: ["x"], width: 32, height: 16 });
+    const more = parseMediaReply({ ...reply([{ caption: "x", mime: "image/png" }]), step: 20, count: 40 }, [png]);
+    if (!more.ok) throw new Error(more.error);
+    expect(entryFromMedia(latest, more.media, 20).value.count).toBe(40); // the reply says how many were logged
+  });
+
+  it("reads how many items were logged at the step, when the reply says", () => {
+    const r = parseMediaReply({ ...reply([{ caption: null, mime: "image/jpeg" }]), count: 40 }, [png]);
+    expect(r.ok && r.media.count).toBe(40);
+    const none = parseMediaReply(reply([{ caption: null, mime: "image/png" }]), [png]);
+    expect(none.ok && none.media.count).toBeNull();
+    const less = parseMediaReply({ ...reply([{ caption: null, mime: "image/png" }]), count: 0 }, [png]);
+    expect(less.ok && less.media.count).toBeNull(); // fewer than sent: not believed
+  });
+
+  it("reads an empty media reply as no items", () => {
+    const r = parseMediaReply(reply([]), []);
+    expect(r.ok && r.media.items).toEqual([]);
+  });
+
+  it("says when fewer items came than were logged", () => {
+    expect(itemsNote(16, 40)).toBe("showing 16 of 40");
+    expect(itemsNote(16, 1000)).toBe("showing 16 of 1,000");
+    expect(itemsNote(3, 3)).toBe("");
+    expect(itemsNote(3, null)).toBe("");
+    expect(loggedCount({ count: 40, items: [1, 2] }, { count: 3 })).toBe(40);
+    expect(loggedCount({ count: null, items: new Array(16) }, { count: 40 })).toBe(40); // the latest entry's descriptor
+    expect(loggedCount({ count: null, items: [1, 2] }, { count: 1 })).toBe(2);
+    expect(loggedCount({ count: null, items: [1] }, null)).toBe(1);
   });
 });
 
@@ -187,6 +275,117 @@ describe("one request in flight per card, the latest wins", () => {
     expect(slot.submit(4)).toBe(4);
     slot.reset();
     expect(slot.busy).toBe(false);
+  });
+});
+
+describe("requests that get no reply", () => {
+  it("completes a request with its reply once; a late duplicate finds nothing", () => {
+    const timers = manualTimers();
+    const replies = new PendingReplies<string>(REPLY_TIMEOUT_MS, timers);
+    const got: [Message, boolean][] = [];
+    replies.add("m1:1", noReply("media"), (msg, _b, synthetic) => got.push([msg, synthetic]));
+    expect(replies.reply("m1:1", { type: "media_result", ok: true }, [])).toBe(true);
+    expect(replies.reply("m1:1", { type: "media_result", ok: true }, [])).toBe(false);
+    timers.tick(REPLY_TIMEOUT_MS);
+    expect(got).toEqual([[{ type: "media_result", ok: true }, false]]);
+    expect(timers.count()).toBe(0); // its timer was cleared
+    expect(replies.size).toBe(0);
+  });
+
+  it("fails a request without a reply after 30 s, and ignores the reply if it comes later", () => {
+    const timers = manualTimers();
+    const replies = new PendingReplies<string>(REPLY_TIMEOUT_MS, timers);
+    const got: [Message, boolean][] = [];
+    replies.add("m1:2", noReply("value"), (msg, _b, synthetic) => got.push([msg, synthetic]));
+    timers.tick(REPLY_TIMEOUT_MS - 1);
+    expect(got).toEqual([]);
+    timers.tick(1);
+    expect(got).toEqual([[{ type: "value_result", ok: false, message: NO_REPLY }, true]]);
+    expect(replies.reply("m1:2", { type: "value_result", ok: true }, [])).toBe(false);
+    expect(got.length).toBe(1);
+  });
+
+  it("fails a request given up by the Channel at once, and forgets all on disposal", () => {
+    const timers = manualTimers();
+    const replies = new PendingReplies<string>(REPLY_TIMEOUT_MS, timers);
+    const got: string[] = [];
+    replies.add("a", noReply("media"), (msg) => got.push(`a ${msg.ok}`));
+    replies.add("b", noReply("media"), (msg) => got.push(`b ${msg.ok}`));
+    expect(replies.fail("a")).toBe(true);
+    expect(replies.fail("a")).toBe(false);
+    expect(replies.fail("nope")).toBe(false);
+    replies.clear();
+    timers.tick(REPLY_TIMEOUT_MS);
+    expect(got).toEqual(["a false"]);
+    expect(timers.count()).toBe(0);
+  });
+
+  it("never leaves a card's one-request slot busy when its reply is lost", () => {
+    const timers = manualTimers();
+    const replies = new PendingReplies<number>(REPLY_TIMEOUT_MS, timers);
+    const slot = new LatestRequest<number>();
+    const sent: number[] = [];
+    let req = 0;
+    const send = (step: number) => {
+      sent.push(step);
+      replies.add(++req, noReply("media"), () => {
+        const next = slot.done();
+        if (next !== null) send(next);
+      });
+    };
+    send(slot.submit(10)!);
+    expect(slot.submit(20)).toBeNull(); // waits behind 10
+    timers.tick(REPLY_TIMEOUT_MS); // 10 never answered: 20 goes out
+    expect(sent).toEqual([10, 20]);
+    expect(replies.fail(2)).toBe(true); // dropped by the Channel
+    expect(slot.busy).toBe(false);
+  });
+});
+
+describe("redraws batched per frame", () => {
+  it("runs once per frame however many updates came", () => {
+    const frames: (() => void)[] = [];
+    let runs = 0;
+    const batch = new FrameBatch(() => { runs += 1; }, (cb) => frames.push(cb), () => {});
+    batch.schedule();
+    batch.schedule();
+    batch.schedule();
+    expect(frames.length).toBe(1);
+    expect(batch.scheduled).toBe(true);
+    frames.shift()!();
+    expect(runs).toBe(1);
+    expect(batch.scheduled).toBe(false);
+    batch.schedule();
+    expect(frames.length).toBe(1); // a later update asks for a new frame
+  });
+
+  it("runs at once on flush and not again when the frame asked for is cancelled", () => {
+    const cancelled: unknown[] = [];
+    let runs = 0;
+    const batch = new FrameBatch(() => { runs += 1; }, () => 7, (h) => cancelled.push(h));
+    batch.schedule();
+    batch.flush();
+    expect(runs).toBe(1);
+    expect(cancelled).toEqual([7]);
+    batch.cancel();
+    expect(cancelled).toEqual([7]); // nothing asked for any more
+  });
+
+  it("debounces resize redraws: the latest runs once resizing pauses", () => {
+    const timers = manualTimers();
+    const d = new Debounce(100, timers);
+    const widths: number[] = [];
+    d.call(() => widths.push(300));
+    timers.tick(60);
+    d.call(() => widths.push(320));
+    timers.tick(60);
+    expect(widths).toEqual([]);
+    timers.tick(40);
+    expect(widths).toEqual([320]);
+    d.call(() => widths.push(340));
+    d.cancel();
+    timers.tick(200);
+    expect(widths).toEqual([320]);
   });
 });
 
@@ -251,6 +450,15 @@ describe("tables, numbers and descriptions", () => {
     expect(describeEntry("audio", { path: "media/clip.wav", sample_rate: 16000, caption: "dog" })).toBe("audio · clip.wav · sample_rate 16,000 · caption dog");
     expect(describeEntry("html", { path: null })).toBe("html");
     expect(describeEntry("object3d", { path: "a/b.glb", a: 1, b: 2, c: 3, d: 4 })).toBe("object3d · b.glb · a 1 · b 2 · c 3");
+  });
+
+  it("shows the text of any other object, however long", () => {
+    const long = JSON.stringify({ a: "x".repeat(150) });
+    expect(otherText({ path: null, text: long })).toBe(long);
+    expect(otherText({ path: null, text: "{}" })).toBe("{}");
+    expect(otherText("plain")).toBe("plain");
+    expect(otherText({ a: 1 })).toBe('{"a":1}');
+    expect(otherText(null)).toBe("");
   });
 });
 

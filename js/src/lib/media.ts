@@ -1,6 +1,7 @@
 // The RunMedia panel's logic, without the DOM: the `run` / `entries` traits normalised, which
 // cards a trait update re-renders, the step selector's pinning rule, the `value` / `media`
-// requests and their replies, histogram bars, table cells, thumbnail sizes and sparklines.
+// requests and their replies (matching, time-outs, one in flight per card), redraw batching,
+// histogram bars, table cells, thumbnail sizes and sparklines.
 // Protocol: weightslab_nb/panels/media.py.
 
 import { formatCount, formatNumber } from "./format";
@@ -53,6 +54,7 @@ export interface MediaEntry {
   key: string;
   kind: string;
   step: number;
+  rev: string; // changes whenever the key's shown value may have changed (a new run, a value logged again)
   steps: number[]; // ascending, the steps this key was logged at (the last 500)
   value: any;
   series: SeriesPoint[] | null; // numbers only
@@ -77,6 +79,7 @@ export function entryOf(raw: unknown): MediaEntry | null {
     key: r.key,
     kind: typeof r.kind === "string" && r.kind ? r.kind : "other",
     step,
+    rev: typeof r.rev === "string" ? r.rev : typeof r.rev === "number" && Number.isFinite(r.rev) ? String(r.rev) : "",
     steps,
     value: r.value ?? null,
     series,
@@ -100,19 +103,27 @@ export function entriesOf(raw: unknown): MediaEntry[] {
 // ---------------------------------------------------------------------------------------------
 // Which cards a trait update touches
 
+/** What a card was built from: a trait update re-renders it when any of these changed. */
+export interface CardKey {
+  kind: string;
+  step: number;
+  rev: string;
+}
+
 export interface EntryDiff {
   added: string[]; // keys without a card yet
-  changed: string[]; // keys whose step or kind changed
+  changed: string[]; // keys whose step, kind or rev changed
   removed: string[]; // cards whose key is gone
   order: string[]; // the keys, in the trait's order
 }
 
 /**
- * Compare the cards shown (key -> the kind and latest step they were built from) with the new
- * entries: only (key, step, kind) matter, so a trait update that logs nothing new for a key
- * leaves its card alone.
+ * Compare the cards shown (key -> the kind, latest step and rev they were built from) with the
+ * new entries: only (key, kind, step, rev) matter, so a trait update that logs nothing new for a
+ * key leaves its card alone, while a value logged again at the same step (or by a new run with
+ * the same keys and steps) changes the rev and re-renders it.
  */
-export function diffEntries(prev: ReadonlyMap<string, { kind: string; step: number }>, next: MediaEntry[]): EntryDiff {
+export function diffEntries(prev: ReadonlyMap<string, CardKey>, next: MediaEntry[]): EntryDiff {
   const diff: EntryDiff = { added: [], changed: [], removed: [], order: [] };
   const keys = new Set<string>();
   for (const e of next) {
@@ -120,7 +131,7 @@ export function diffEntries(prev: ReadonlyMap<string, { kind: string; step: numb
     diff.order.push(e.key);
     const p = prev.get(e.key);
     if (!p) diff.added.push(e.key);
-    else if (p.kind !== e.kind || p.step !== e.step) diff.changed.push(e.key);
+    else if (p.kind !== e.kind || p.step !== e.step || p.rev !== e.rev) diff.changed.push(e.key);
   }
   for (const k of prev.keys()) if (!keys.has(k)) diff.removed.push(k);
   return diff;
@@ -169,6 +180,11 @@ export function shownStep(entry: MediaEntry, pinned: number | null): number {
   return pinned ?? entry.step;
 }
 
+/** The selector's accessible name and value: "loss step", "step 40". */
+export function stepAria(key: string, step: number): { label: string; valuetext: string } {
+  return { label: `${key} step`, valuetext: `step ${step}` };
+}
+
 /** The card's step line: "step 40", or "step 40 · latest 120" when it shows an older step. */
 export function stepLabel(shown: number, latest: number): string {
   return shown === latest ? `step ${formatCount(shown)}` : `step ${formatCount(shown)} · latest ${formatCount(latest)}`;
@@ -207,6 +223,22 @@ function failure(msg: Message, what: string): string {
   return typeof msg.message === "string" && msg.message ? msg.message : `${what} failed`;
 }
 
+/** The text a card shows when no reply came (time-out, or the request was given up). */
+export const NO_REPLY = "no reply from the kernel; move the selector to retry";
+
+/** How long a card waits for a reply before it gives up on it. */
+export const REPLY_TIMEOUT_MS = 30_000;
+
+/** The failed reply a card gets in place of one that never came. */
+export function noReply(type: RequestType): Message {
+  return { type: `${type}_result`, ok: false, message: NO_REPLY };
+}
+
+/** Whether a reply is for the key and step the card asked for (else it is dropped). */
+export function replyMatches(got: StepRequest, asked: StepRequest): boolean {
+  return got.key === asked.key && got.step === asked.step;
+}
+
 /** A `value_result` reply: the entry at the asked step, or the error to show in the card. */
 export function parseValueReply(msg: Message, key: string): { ok: true; entry: MediaEntry } | { ok: false; error: string } {
   if (!msg || msg.type !== "value_result") return { ok: false, error: "unexpected reply" };
@@ -229,16 +261,18 @@ export interface MediaResult {
   key: string;
   step: number;
   kind: string;
+  count: number | null; // items logged at that step, when the reply says (it sends at most 16)
   items: MediaItem[];
 }
 
+const IMAGES = new Set(["image/png", "image/gif", "image/jpeg", "image/webp", "image/bmp"]);
 const WAV = new Set(["audio/wav", "audio/x-wav", "audio/wave"]);
 
-/** Whether the panel shows bytes of this type: PNG, GIF, WAV or a video. */
+/** Whether the panel shows bytes of this type: PNG, GIF, JPEG, WebP, BMP, WAV or a video. */
 export function allowedMime(mime: unknown): boolean {
   if (typeof mime !== "string") return false;
   const m = mime.toLowerCase();
-  return m === "image/png" || m === "image/gif" || WAV.has(m) || /^video\/[a-z0-9.+-]+$/.test(m);
+  return IMAGES.has(m) || WAV.has(m) || /^video\/[a-z0-9.+-]+$/.test(m);
 }
 
 /** A `media_result` reply with one buffer per item, checked; or the error to show in the card. */
@@ -265,7 +299,147 @@ export function parseMediaReply(msg: Message, buffers: readonly Buffer[]): { ok:
       bytes: toBytes(bufs[i]),
     });
   }
-  return { ok: true, media: { key: str(msg.key), step: int(msg.step) ?? NaN, kind: str(msg.kind), items: out } };
+  const count = int(msg.count);
+  return {
+    ok: true,
+    media: { key: str(msg.key), step: int(msg.step) ?? NaN, kind: str(msg.kind), count: count !== null && count >= out.length ? count : null, items: out },
+  };
+}
+
+/** "showing 16 of 40" when fewer items came than were logged; "" when all came. */
+export function itemsNote(shown: number, logged: number | null): string {
+  if (logged === null || !Number.isFinite(logged) || logged <= shown) return "";
+  return `showing ${formatCount(shown)} of ${formatCount(logged)}`;
+}
+
+/** How many items were logged at a step: the reply's count, else the descriptor's when it is that step's. */
+export function loggedCount(media: { count: number | null; items: readonly unknown[] }, value: unknown): number {
+  if (media.count !== null) return media.count;
+  const v = value && typeof value === "object" ? (value as Record<string, unknown>).count : null;
+  return typeof v === "number" && Number.isFinite(v) && v > media.items.length ? v : media.items.length;
+}
+
+export interface Timers {
+  set(fn: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
+}
+
+export const realTimers: Timers = {
+  set: (fn, ms) => setTimeout(fn, ms),
+  clear: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+type Done = (msg: Message, buffers: Buffer[], synthetic: boolean) => void;
+
+/**
+ * The requests awaiting a reply, each completed exactly once: with its reply, or with a
+ * synthetic failure when none came within `ms` or when it was given up (`fail`, e.g. when the
+ * Channel drops it). `synthetic` tells the two apart.
+ */
+export class PendingReplies<R> {
+  private waiting = new Map<R, { done: Done; failure: Message; timer: unknown }>();
+
+  constructor(private ms = REPLY_TIMEOUT_MS, private timers: Timers = realTimers) {}
+
+  get size(): number {
+    return this.waiting.size;
+  }
+
+  add(req: R, failure: Message, done: Done): void {
+    const timer = this.timers.set(() => this.complete(req, failure, [], true), this.ms);
+    this.waiting.set(req, { done, failure, timer });
+  }
+
+  /** The reply to `req` came; false when it was completed already (a late reply). */
+  reply(req: R, msg: Message, buffers: Buffer[]): boolean {
+    return this.complete(req, msg, buffers, false);
+  }
+
+  /** Give up on `req`: it completes with its synthetic failure; false when completed already. */
+  fail(req: R): boolean {
+    const w = this.waiting.get(req);
+    return w ? this.complete(req, w.failure, [], true) : false;
+  }
+
+  /** Forget every request without completing it (the view is going away). */
+  clear(): void {
+    for (const w of this.waiting.values()) this.timers.clear(w.timer);
+    this.waiting.clear();
+  }
+
+  private complete(req: R, msg: Message, buffers: Buffer[], synthetic: boolean): boolean {
+    const w = this.waiting.get(req);
+    if (!w) return false;
+    this.waiting.delete(req);
+    this.timers.clear(w.timer);
+    w.done(msg, buffers, synthetic);
+    return true;
+  }
+}
+
+/**
+ * Runs `fn` once per frame at most: `schedule` asks for a frame unless one is asked for already,
+ * so a burst of trait updates redraws once, from the latest traits. `request` defaults to
+ * requestAnimationFrame (a 16 ms timer where there is none).
+ */
+export class FrameBatch {
+  private handle: unknown = null;
+  private request: (cb: () => void) => unknown;
+  private cancelRequest: (handle: unknown) => void;
+
+  constructor(private fn: () => void, request?: (cb: () => void) => unknown, cancel?: (handle: unknown) => void) {
+    const raf = typeof requestAnimationFrame === "function";
+    this.request = request ?? (raf ? (cb) => requestAnimationFrame(cb) : (cb) => setTimeout(cb, 16));
+    this.cancelRequest = cancel ?? (raf ? (h) => cancelAnimationFrame(h as number) : (h) => clearTimeout(h as ReturnType<typeof setTimeout>));
+  }
+
+  get scheduled(): boolean {
+    return this.handle !== null;
+  }
+
+  schedule(): void {
+    if (this.handle !== null) return;
+    this.handle = this.request(() => {
+      this.handle = null;
+      this.fn();
+    });
+  }
+
+  /** Run now (and drop the frame asked for, if any). */
+  flush(): void {
+    this.cancel();
+    this.fn();
+  }
+
+  cancel(): void {
+    if (this.handle !== null) this.cancelRequest(this.handle);
+    this.handle = null;
+  }
+}
+
+/** Runs `fn` once calls have stopped for `ms` (the latest `fn` wins); `now` runs it at once. */
+export class Debounce {
+  private handle: unknown = null;
+  private pending: (() => void) | null = null;
+
+  constructor(private ms: number, private timers: Timers = realTimers) {}
+
+  call(fn: () => void): void {
+    this.pending = fn;
+    if (this.handle !== null) this.timers.clear(this.handle);
+    this.handle = this.timers.set(() => {
+      this.handle = null;
+      const f = this.pending;
+      this.pending = null;
+      f?.();
+    }, this.ms);
+  }
+
+  cancel(): void {
+    if (this.handle !== null) this.timers.clear(this.handle);
+    this.handle = null;
+    this.pending = null;
+  }
 }
 
 /**
@@ -316,7 +490,7 @@ export function entryFromMedia(latest: MediaEntry, media: MediaResult, step: num
     series: null,
     value: {
       ...v,
-      count: media.items.length,
+      count: media.count ?? media.items.length,
       captions: media.items.map((it) => it.caption),
       width: first?.width ?? v.width ?? null,
       height: first?.height ?? v.height ?? null,
@@ -412,6 +586,26 @@ export function thumbSize(width: number | null, height: number | null, min = 64,
     return { width: Math.max(1, Math.round(width * k)), height: Math.max(1, Math.round(height * k)), pixelated: false };
   }
   return { width, height, pixelated: false };
+}
+
+/** The "new step 120 available" offer of a player card that is playing (it is not swapped). */
+export function newStepNote(step: number): string {
+  return `new step ${formatCount(step)} available`;
+}
+
+/** The text of an "other" value (JSON of the logged object), whatever its length. */
+export function otherText(value: unknown): string {
+  if (value && typeof value === "object" && !Array.isArray(value)) {
+    const t = (value as Record<string, unknown>).text;
+    if (typeof t === "string") return t;
+  }
+  if (typeof value === "string") return value;
+  if (value === null || value === undefined) return "";
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
 }
 
 /** The last part of a path ("runs/x/media/clip_3.wav" -> "clip_3.wav"). */

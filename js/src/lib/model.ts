@@ -17,4 +17,4 @@ export interface RenderProps {
 }
 
 /** A message from Python, as delivered to `model.on("msg:custom", ...)`. */
-export type Message = { type?: string; req?: number; ok?: boolean; message?: string; [k: string]: any };
+export type Message = { type?: string; req?: number | string; ok?: boolean; message?: string; [k: string]: any };

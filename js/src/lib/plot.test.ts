@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   axisLabels, barGeometry, clipLabel, confusionCells, confusionShade, domainOf, histogramGeometry,
-  labelStride, linePath, lineSegments, plotBox, plotLayout, plotOf, plotScales, rangeTicks,
+  labelStride, linePath, lineSegments, MAX_CLASSES, confusionShown, plotBox, plotLayout, plotOf, plotScales, rangeTicks,
   scatterDots, seriesColor, type PlotSpec,
 } from "./plot";
 
@@ -201,5 +201,29 @@ describe("confusion matrix", () => {
     expect(confusionShade(0.25)).toBe("color-mix(in srgb, var(--jp-brand-color1, #1976d2) 25%, transparent)");
     expect(confusionShade(2)).toContain(" 100%");
     expect(confusionShade(NaN)).toContain(" 0%");
+  });
+});
+
+describe("large confusion matrices", () => {
+  const square = (k: number) => ({
+    labels: Array.from({ length: k }, (_, i) => `c${i}`),
+    counts: Array.from({ length: k }, (_, i) => Array.from({ length: k }, (__, j) => i * k + j)),
+  });
+
+  it("shows at most the first 50 x 50 classes, saying how many there are", () => {
+    const part = confusionShown(square(120));
+    expect(part.labels.length).toBe(50);
+    expect(part.labels[49]).toBe("c49");
+    expect(part.counts.length).toBe(50);
+    expect(part.counts.every((r) => r.length === 50)).toBe(true);
+    expect(part.counts[1][0]).toBe(120); // row 1 (actual c1), column 0 of the full matrix
+    expect(part.note).toBe("showing 50 of 120 classes");
+    expect(MAX_CLASSES).toBe(50);
+  });
+
+  it("shows a matrix of 50 classes or fewer whole, without a note", () => {
+    expect(confusionShown(square(50))).toEqual({ ...square(50), note: "" });
+    expect(confusionShown(square(3), 2).note).toBe("showing 2 of 3 classes");
+    expect(confusionShown({ labels: [], counts: [] })).toEqual({ labels: [], counts: [], note: "" });
   });
 });

@@ -4,7 +4,7 @@
 // scatter dots, bar and histogram geometry, series colours and confusion-matrix cell shades.
 // Protocol: weightslab_nb/panels/media.py (an entry of kind "plot"; its value is the chart).
 
-import { formatNumber, formatTick } from "./format";
+import { formatCount, formatNumber, formatTick } from "./format";
 import { binLabel, histogramBars } from "./media";
 import { PALETTE } from "./panel";
 import { makeScale } from "./scale";
@@ -354,6 +354,25 @@ export interface ConfusionCell {
   count: number | null;
   intensity: number; // count / the largest count, in [0, 1]
   diagonal: boolean;
+}
+
+/** The most classes a confusion matrix shows (k x k table cells). */
+export const MAX_CLASSES = 50;
+
+/**
+ * The part of a confusion matrix drawn: the first `max` classes (rows and columns), with the note
+ * "showing 50 of 120 classes" when some are left out ("" otherwise). Shading still uses the
+ * largest count shown.
+ */
+export function confusionShown(spec: Pick<PlotSpec, "labels" | "counts">, max = MAX_CLASSES): { labels: string[]; counts: (number | null)[][]; note: string } {
+  const k = spec.labels.length;
+  if (k <= max) return { labels: [...spec.labels], counts: spec.counts.map((r) => [...r]), note: "" };
+  const n = Math.max(0, Math.trunc(max));
+  return {
+    labels: spec.labels.slice(0, n),
+    counts: spec.counts.slice(0, n).map((r) => r.slice(0, n)),
+    note: `showing ${formatCount(n)} of ${formatCount(k)} classes`,
+  };
 }
 
 /** The cells of a confusion matrix (rows actual, columns predicted), shaded by count / max count. */
