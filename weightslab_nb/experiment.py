@@ -71,14 +71,19 @@ def default_root_log_dir(experiment_name: str | None = None) -> Path:
     return Path.cwd() / "weightslab_runs" / f"{name}-{stamp}-{secrets.token_hex(2)}"
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename: readers see the old
-    or the new content, never a partial file."""
+    or the new content, never a partial file; no temporary file is left behind on error.
+
+    ``mode`` is the file's permission bits (default 0644: readable by other tools; the
+    temporary file ``mkstemp`` makes would otherwise be 0600).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

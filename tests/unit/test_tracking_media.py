@@ -84,8 +84,8 @@ def test_paths_in_descriptors_are_relative_with_forward_slashes(tmp_path):
 def test_the_same_content_is_written_once_and_new_content_gets_a_new_file(tmp_path,
                                                                            monkeypatch):
     writes = []
-    real_write = media_storage._write_atomically
-    monkeypatch.setattr(media_storage, "_write_atomically",
+    real_write = media_storage.write_atomic
+    monkeypatch.setattr(media_storage, "write_atomic",
                         lambda target, payload: (writes.append(target),
                                                  real_write(target, payload)))
     first = Image(rgb(seed=1)).to_json(tmp_path, "img", 3)
@@ -111,7 +111,7 @@ def test_writes_leave_no_temporary_files_even_when_the_rename_fails(tmp_path, mo
     def failing_replace(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(media_storage.os, "replace", failing_replace)
+    monkeypatch.setattr("os.replace", failing_replace)
     with pytest.raises(OSError, match="disk full"):
         Image(rgb(seed=5)).to_json(tmp_path, "img", 1)
     assert not [p for p in media_files(tmp_path) if p.name.startswith(".")]

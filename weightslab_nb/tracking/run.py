@@ -44,7 +44,6 @@ import json
 import logging
 import math
 import numbers
-import os
 import secrets
 import string
 import threading
@@ -54,6 +53,7 @@ from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from weightslab_nb.experiment import write_atomic
 from weightslab_nb.tracking import media
 
 if TYPE_CHECKING:
@@ -78,9 +78,7 @@ def _now_iso(t: float | None = None) -> str:
 
 def _write_json(path: Path, data) -> None:
     """Replace ``path`` atomically with ``data`` as (strict) JSON."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    tmp.write_text(_dumps(data, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, _dumps(data, indent=1).encode("utf-8"))
 
 
 def _dumps(data, indent=None) -> str:

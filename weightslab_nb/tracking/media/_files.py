@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import operator
-import os
 import re
-import tempfile
 from pathlib import Path
+
+from weightslab_nb.experiment import write_atomic
 
 _MAX_KEY_CHARS = 100
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]")
@@ -34,20 +34,6 @@ def _check_key_step(key, step) -> tuple[str, int]:
     return key, step
 
 
-def _write_atomically(target: Path, payload: bytes) -> None:
-    """Write ``payload`` to a temporary file beside ``target``, then rename it into place."""
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-        os.chmod(temp, 0o644)
-        os.replace(temp, target)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
-
-
 def _store(run_dir, kind_dir: str, key, step, ext: str, payload: bytes) -> dict:
     """Write ``payload`` under ``run_dir/media/kind_dir``; its path, sha256 and size."""
     key, step = _check_key_step(key, step)
@@ -59,7 +45,7 @@ def _store(run_dir, kind_dir: str, key, step, ext: str, payload: bytes) -> dict:
             and target.read_bytes() == payload)
     if not same:
         target.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomically(target, payload)
+        write_atomic(target, payload)
     return {"path": relative, "sha256": digest, "size": len(payload)}
 
 
