@@ -389,7 +389,7 @@ class Run:
         at = (self._last_step or 0) if step is None else step
         encoded = media.encode_value(value, self.dir, key, at)
         if encoded is None and _is_array(value) and _numeric(value):
-            encoded = media.Histogram(_to_numpy(value).ravel()).to_json(self.dir, key, at)
+            encoded = media.Histogram(value).to_json(self.dir, key, at)
         if encoded is not None:
             return encoded
         if _is_array(value):
@@ -534,19 +534,9 @@ def _is_array(value) -> bool:
     return hasattr(value, "shape") and hasattr(value, "dtype")
 
 
-def _to_numpy(value):
-    import numpy as np
-
-    if type(value).__module__.startswith("torch"):
-        value = value.detach().cpu().double().numpy()  # also bfloat16 and float16
-    return np.asarray(value, dtype=np.float64)
-
-
 def _as_number(value) -> float | None:
     """A float for numbers, bools and one-value numeric arrays or tensors; None otherwise."""
-    if isinstance(value, (float, int)):  # bool is an int
-        return float(value)
-    if isinstance(value, numbers.Real):
+    if isinstance(value, numbers.Real):  # bool, int, float and numpy scalars
         return float(value)
     if not _is_array(value) or not _numeric(value):
         return None
