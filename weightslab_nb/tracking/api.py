@@ -12,6 +12,7 @@ writer appends within its session's flush interval, 0.5 s by default).
 
 from __future__ import annotations
 
+import glob
 import json
 import logging
 import math
@@ -121,7 +122,7 @@ class Api:
         parts = path.strip("/").split("/")
         run_id = parts[-1]
         project = parts[-2] if len(parts) >= 2 else self.project
-        found = [r for r in self._all_runs()
+        found = [r for r in self._all_runs(glob.escape(run_id))
                  if r.id == run_id and (project is None or r.project == project)]
         if not found:
             raise ValueError(f"path: no run {path!r} under {[str(r) for r in self.roots]}")
@@ -137,12 +138,13 @@ class Api:
             counts[run.project] = counts.get(run.project, 0) + 1
         return [Project(name, n) for name, n in sorted(counts.items())]
 
-    def _all_runs(self) -> list["ApiRun"]:
-        """Every readable run under the roots; a damaged ``run.json`` is skipped with a
-        warning naming it (one bad folder must not hide the others)."""
+    def _all_runs(self, run_id: str = "*") -> list["ApiRun"]:
+        """Every readable run under the roots (or only the folders matching the glob
+        ``run_id``); a damaged ``run.json`` is skipped with a warning naming it (one bad folder
+        must not hide the others)."""
         seen, out = set(), []
         for root in self.roots:
-            for meta in _run_files(root):
+            for meta in _run_files(root, run_id):
                 run_dir = meta.parent.resolve()
                 if run_dir in seen:
                     continue
@@ -473,11 +475,11 @@ def _roots(root) -> list[Path]:
     return [Path(item) for item in items]
 
 
-def _run_files(root: Path) -> list[Path]:
+def _run_files(root: Path, run_id: str = "*") -> list[Path]:
     if not root.is_dir():
         return []
-    patterns = (f"{RUNS_DIR}/*/{RUN_FILE}", f"*/{RUNS_DIR}/*/{RUN_FILE}",
-                f"*/*/{RUNS_DIR}/*/{RUN_FILE}")
+    patterns = (f"{RUNS_DIR}/{run_id}/{RUN_FILE}", f"*/{RUNS_DIR}/{run_id}/{RUN_FILE}",
+                f"*/*/{RUNS_DIR}/{run_id}/{RUN_FILE}")
     return sorted({p for pattern in patterns for p in root.glob(pattern)})
 
 

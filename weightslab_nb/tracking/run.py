@@ -321,8 +321,7 @@ class Run:
                 if isinstance(node, dict) and parts[-1] in node:
                     node[parts[-1]] = value
                     self._dirty = True
-            stored = _plain_scalar(value)
-            stored = stored if stored is not None else self._stored_value(f"hp/{key}", value)
+            stored = self._stored_value(f"hp/{key}", value)
             if not self._log_lock.acquire(blocking=False):
                 with self._lock:  # a log call is writing media: it adds this to its row
                     self._deferred[f"hp/{key}"] = stored
