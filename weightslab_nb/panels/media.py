@@ -172,7 +172,7 @@ class RunMedia(Panel):
         path = descriptor["path"]
         preview = self._cached(path)
         if preview is None:
-            data = json.loads(_file(run, path).read_text(encoding="utf-8"))
+            data = _read_table(run, path)
             rows = [[_cell(c) for c in row] for row in data["data"][:MAX_TABLE_ROWS]]
             preview = self._remember(path, {"columns": data["columns"], "rows": rows,
                                             "nrows": len(data["data"])})
@@ -194,7 +194,7 @@ class RunMedia(Panel):
         path = descriptor["table"]["path"]
         preview = self._cached(("plot", path))
         if preview is None:
-            data = json.loads(_file(run, path).read_text(encoding="utf-8"))
+            data = _read_table(run, path)
             preview = self._remember(("plot", path), {
                 "chart": descriptor["chart"], "title": descriptor.get("title"),
                 "x_label": descriptor.get("x_label"), "y_label": descriptor.get("y_label"),
@@ -211,7 +211,7 @@ class RunMedia(Panel):
             raise MessageError(f"key: expected a logged key (a non-empty string of at most "
                                f"{MAX_KEY} characters), got {key!r}"[:300])
         step = int_field(msg, "step", required=True)
-        values = run.recent().get(key)
+        values = run.recent(key)
         if values is None:
             raise MessageError(f"key: {key!r} was not logged by run {run.path}")
         return run, key, step, values
@@ -324,6 +324,11 @@ def _cell(value):
     if isinstance(value, dict):
         return "[image]" if value.get("_type") == "image-file" else "[media]"
     return value
+
+
+def _read_table(run, relative: str) -> dict:
+    """A logged table file: ``{"columns", "data"}``."""
+    return json.loads(_file(run, relative).read_text(encoding="utf-8"))
 
 
 def _file(run, relative: str) -> Path:

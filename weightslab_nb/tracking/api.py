@@ -224,7 +224,8 @@ class ApiRun:
         self.load()
 
     def load(self, force: bool = False) -> None:
-        """Read ``run.json`` and ``summary.json`` again."""
+        """Read ``run.json`` and ``summary.json`` again (``force`` is accepted for
+        compatibility: nothing is cached, so every call reads)."""
         _flush_live(self.dir)
         try:
             meta = _read_json(self.dir / RUN_FILE)

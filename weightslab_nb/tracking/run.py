@@ -334,12 +334,16 @@ class Run:
         except Exception:
             logger.exception("run %s: could not record the change of %r", self.id, key)
 
-    def recent(self) -> dict[str, list[tuple[int, object]]]:
+    def recent(self, key: str | None = None):
         """Each key's last logged values (up to :data:`RECENT_VALUES` per key), oldest first:
-        ``{key: [(step, value), ...]}``, keys in the order first logged. Rich values are their
-        descriptors. The whole history is in the run's files (read it with ``wl.Api``)."""
+        ``{key: [(step, value), ...]}``, keys in the order first logged; with ``key``, only
+        that key's list (None when it was never logged). Rich values are their descriptors.
+        The whole history is in the run's files (read it with ``wl.Api``)."""
         with self._lock:
-            return {key: list(values) for key, values in self._recent.items()}
+            if key is not None:
+                values = self._recent.get(key)
+                return None if values is None else list(values)
+            return {k: list(values) for k, values in self._recent.items()}
 
     def log_counts(self) -> dict[str, int]:
         """How many times each key was logged (a value logged again at the same step counts
