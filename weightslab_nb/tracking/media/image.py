@@ -170,17 +170,24 @@ def _check_box(box, where: str) -> dict:
     return out
 
 
+def _groups(specs, argument: str, data_key: str, data_text: str):
+    """``(group, spec, where)`` of a boxes/masks dict, each group checked to be a string
+    mapped to a dict with ``data_key`` and an optional ``class_labels``."""
+    if not isinstance(specs, dict):
+        raise TypeError(f"{argument}: expected a dict of group name -> {{'{data_key}': "
+                        f"{data_text}, 'class_labels': {{...}}}}, got {type(specs).__name__}")
+    for group, spec in specs.items():
+        where = f"{argument}[{group!r}]"
+        if not isinstance(group, str) or not isinstance(spec, dict) or data_key not in spec:
+            raise ValueError(f"{where}: expected a str group name -> dict with '{data_key}' "
+                             f"({data_text}) and optional 'class_labels'")
+        _reject_unknown(spec, {data_key, "class_labels"}, where)
+        yield group, spec, where
+
+
 def _check_boxes(boxes) -> dict:
-    if not isinstance(boxes, dict):
-        raise TypeError(f"boxes: expected a dict of group name -> {{'box_data': [...], "
-                        f"'class_labels': {{...}}}}, got {type(boxes).__name__}")
     out = {}
-    for group, spec in boxes.items():
-        where = f"boxes[{group!r}]"
-        if not isinstance(group, str) or not isinstance(spec, dict) or "box_data" not in spec:
-            raise ValueError(f"{where}: expected a str group name -> dict with 'box_data' (a "
-                             f"list of boxes) and optional 'class_labels'")
-        _reject_unknown(spec, {"box_data", "class_labels"}, where)
+    for group, spec, where in _groups(boxes, "boxes", "box_data", "a list of boxes"):
         if not isinstance(spec["box_data"], (list, tuple)):
             raise TypeError(f"{where}['box_data']: expected a list of box dicts")
         data = [_check_box(b, f"{where}['box_data'][{i}]") for i, b in enumerate(spec["box_data"])]
@@ -195,16 +202,8 @@ def _check_masks(masks, height: int, width: int) -> dict:
     """Group -> (PNG bytes of the class ids, class labels)."""
     from PIL import Image as PILImage
 
-    if not isinstance(masks, dict):
-        raise TypeError(f"masks: expected a dict of group name -> {{'mask_data': 2-D int array, "
-                        f"'class_labels': {{...}}}}, got {type(masks).__name__}")
     out = {}
-    for group, spec in masks.items():
-        where = f"masks[{group!r}]"
-        if not isinstance(group, str) or not isinstance(spec, dict) or "mask_data" not in spec:
-            raise ValueError(f"{where}: expected a str group name -> dict with 'mask_data' and "
-                             f"optional 'class_labels'")
-        _reject_unknown(spec, {"mask_data", "class_labels"}, where)
+    for group, spec, where in _groups(masks, "masks", "mask_data", "a 2-D int array"):
         ids = _as_array(spec["mask_data"], f"{where}['mask_data']")
         if ids.shape != (height, width):
             raise ValueError(f"{where}['mask_data']: expected a 2-D array with the image's "
