@@ -104,14 +104,14 @@ class Client:
     def request(self, command: str, args: dict | None = None) -> dict:
         """Send one command; return the backend's reply (``ok`` true or false).
 
-        An ``evaluate`` with ``wait`` seconds gets that much longer to answer than
-        ``timeout``. Raises :class:`BackendError` only when no JSON reply came back.
+        A request whose args hold ``wait`` seconds (the backend holds its reply that long,
+        e.g. ``evaluate``) gets that much longer than ``timeout``. Raises
+        :class:`BackendError` only when no JSON reply came back.
         """
         args = args or {}
         body = json.dumps({"command": command, "args": args}).encode("utf-8")
-        timeout = self.timeout
-        if command == "evaluate" and isinstance(args.get("wait"), (int, float)):
-            timeout += args["wait"]
+        wait = args.get("wait")
+        timeout = self.timeout + (wait if isinstance(wait, (int, float)) else 0)
         conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         try:
             conn.request("POST", COMMAND_PATH, body=body, headers={
