@@ -173,6 +173,7 @@ class Runs(list):
 
     @property
     def length(self) -> int:
+        """How many runs matched (``len(runs)``; wandb's name)."""
         return len(self)
 
     def dataframe(self, config: bool = True, summary: bool = True):
@@ -438,10 +439,12 @@ class File:
 
     @property
     def path(self) -> Path:
+        """The file on disk (``run_dir / name``)."""
         return self.run_dir / self.name
 
     @property
     def size(self) -> int:
+        """The file's size in bytes (read now)."""
         return self.path.stat().st_size
 
     def download(self, root=".", replace: bool = False) -> Path:
