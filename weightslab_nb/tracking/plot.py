@@ -19,6 +19,7 @@ import logging
 import numpy as np
 
 from weightslab_nb.tracking.media import Plot, Table
+from weightslab_nb.tracking.media._checks import _as_array
 
 MAX_CURVE_POINTS = 500  # points kept per class of a ROC curve
 MAX_CLASSES = 400  # classes of a confusion matrix (its table has one row per pair)
@@ -221,11 +222,10 @@ def _table(table) -> Table:
 
 
 def _array(values, argument: str) -> np.ndarray:
+    """A numeric numpy array of ``values`` (tensors included); errors name ``argument``."""
     if values is None:
         raise ValueError(f"{argument}: required")
-    if type(values).__module__.startswith("torch"):
-        values = values.detach().cpu().numpy()
-    array = np.asarray(values)
+    array = _as_array(values, argument)
     if array.dtype.kind not in "biuf":
         raise TypeError(f"{argument}: expected numbers, got an array of {array.dtype}")
     return array
