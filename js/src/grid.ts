@@ -5,7 +5,7 @@
 
 import "./lib/base.css";
 import "./styles/grid.css";
-import { h, setOptions } from "./lib/dom";
+import { h, setOptions, svg } from "./lib/dom";
 import { columnLabel, formatCount, formatNumber, splitHistoryColumn } from "./lib/format";
 import type { Buffer, Message, RenderProps } from "./lib/model";
 import { Channel, errorBar } from "./lib/panel";
@@ -14,15 +14,8 @@ import { clickSelect, emptySelection, idKey, selectAll, selectedIds, type Sample
 import { indexOfStep, sparkDomain, sparkPath, sparkXY, splitSpark, type SparkRow } from "./lib/spark";
 import { decodeArrays, toBytes, type ArrayMeta } from "./lib/wire";
 
-const SVG = "http://www.w3.org/2000/svg";
 const SPARK_W = 80;
 const SPARK_H = 18;
-
-function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string>): SVGElementTagNameMap[K] {
-  const el = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
-  return el;
-}
 
 interface HighlightInfo {
   version: number;

@@ -11,7 +11,7 @@
 
 import "./lib/base.css";
 import "./styles/media.css";
-import { h } from "./lib/dom";
+import { h, svg } from "./lib/dom";
 import { formatCount, formatNumber } from "./lib/format";
 import {
   BINARY_KINDS, binLabel, Debounce, describeEntry, diffEntries, entriesOf, entryFromMedia,
@@ -29,7 +29,6 @@ import type { Buffer, Message, RenderProps } from "./lib/model";
 import { Channel, errorBar, viewPrefix } from "./lib/panel";
 import { Throttle } from "./lib/query";
 
-const SVG = "http://www.w3.org/2000/svg";
 const SPARK_W = 120;
 const SPARK_H = 28;
 const HIST_W = 240;
@@ -39,12 +38,6 @@ const STEP_INTERVAL_MS = 120; // selector requests at most this often per card
 const RESIZE_DEBOUNCE_MS = 100; // a plot redraws at its new width once resizing pauses this long
 const MAX_PLACEHOLDERS = 16; // the most items a media reply carries
 const MISMATCH = "ignored a reply for another key or step; move the selector to retry";
-
-function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string>): SVGElementTagNameMap[K] {
-  const el = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
-  return el;
-}
 
 interface Job {
   type: RequestType;

@@ -17,6 +17,15 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = 
   return el;
 }
 
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+/** An SVG element with string attributes: svg("rect", {x: "1", width: "4"}). */
+export function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string> = {}): SVGElementTagNameMap[K] {
+  const el = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  return el;
+}
+
 export function append(el: HTMLElement, children: Child[]): void {
   for (const c of children) {
     if (c === null || c === undefined || c === false) continue;
