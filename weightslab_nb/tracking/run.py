@@ -83,8 +83,11 @@ def _write_json(path: Path, data) -> None:
 
 def _dumps(data, indent=None) -> str:
     """Strict JSON (no NaN/Infinity tokens: non-finite floats become null)."""
-    return json.dumps(_finite_json(data), indent=indent, default=_json_default,
-                      allow_nan=False)
+    try:  # the usual case: nothing to replace
+        return json.dumps(data, indent=indent, default=_json_default, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite_json(data), indent=indent, default=_json_default,
+                          allow_nan=False)
 
 
 def _finite_json(value):
@@ -370,7 +373,10 @@ class Run:
                                  f"got {key!r}")
             if value is None:
                 continue
-            if _needs_files(value):
+            number = _number_of(key, value)
+            if number is not None:  # the common case, checked once
+                out[key] = number
+            elif _needs_files(value):
                 _check_media_list(key, value)
                 rich.append(key)
             else:
@@ -381,10 +387,7 @@ class Run:
 
     def _stored_value(self, key: str, value, step: int | None = None):
         """The JSON-able form of one value (raises naming ``key`` when there is none)."""
-        try:
-            number = _as_number(value)
-        except OverflowError:
-            raise ValueError(f"data[{key!r}]: {value!r} is too large for a float") from None
+        number = _number_of(key, value)
         if number is not None:
             return number
         if isinstance(value, str):
@@ -491,10 +494,11 @@ class Run:
 
 # ---------------------------------------------------------------- values
 def _flatten(data: Mapping, prefix: str = "") -> dict:
+    """Nested dicts as ``"outer/inner"`` keys (non-string keys are left for the key check)."""
     out = {}
     for key, value in data.items():
         name = f"{prefix}/{key}" if prefix and isinstance(key, str) else key
-        if isinstance(value, Mapping) and not media.is_media(value):
+        if isinstance(value, dict):
             out.update(_flatten(value, name if isinstance(name, str) else str(name)))
         else:
             out[name] = value
@@ -514,13 +518,14 @@ def _plain_scalar(value):
 
 def _needs_files(value) -> bool:
     """True for values stored as media files: rich values (alone or in a list), matplotlib
-    figures (or ``pyplot`` itself) and arrays of several numbers (histograms)."""
+    figures (or ``pyplot`` itself) and numeric arrays (histograms). Call it for values that
+    are not numbers (:func:`_number_of` returned None): a one-value array is a number."""
     if media.is_media(value) or hasattr(value, "savefig") or \
             getattr(value, "__name__", None) == "matplotlib.pyplot":
         return True
     if isinstance(value, (list, tuple)):
         return any(media.is_media(v) for v in value)
-    return _is_array(value) and _numeric(value) and _as_number(value) is None
+    return _is_array(value) and _numeric(value)  # numbers were taken before
 
 
 def _check_media_list(key: str, value) -> None:
@@ -539,12 +544,22 @@ def _is_array(value) -> bool:
 
 def _as_number(value) -> float | None:
     """A float for numbers, bools and one-value numeric arrays or tensors; None otherwise."""
+    if type(value) is float or type(value) is int:  # fast path before the ABC check
+        return float(value)
     if isinstance(value, numbers.Real):  # bool, int, float and numpy scalars
         return float(value)
     if not _is_array(value) or not _numeric(value):
         return None
     size = value.numel() if type(value).__module__.startswith("torch") else value.size
     return float(value.item()) if size == 1 else None
+
+
+def _number_of(key: str, value) -> float | None:
+    """:func:`_as_number`, with an integer too large for a float refused naming ``key``."""
+    try:
+        return _as_number(value)
+    except OverflowError:
+        raise ValueError(f"data[{key!r}]: {value!r} is too large for a float") from None
 
 
 def _numeric(array) -> bool:
