@@ -33,6 +33,7 @@ import urllib.request
 from pathlib import Path
 
 from weightslab_nb import argtypes
+from weightslab_nb.errors import WeightslabError
 
 NOTEBOOK_NAME = "01_quickstart.ipynb"
 DEFAULT_WORKDIR = "weightslab-demo"
@@ -149,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
 
 
-class CliError(Exception):
+class CliError(WeightslabError):
     """A failure to report in one line (no traceback)."""
 
 
@@ -196,6 +197,7 @@ import torch
 from torch import nn
 import weightslab_nb as wl
 from weightslab_nb.demo import digits_dataset, digits_mlp
+from weightslab_nb.errors import WeightslabError
 
 torch.set_num_threads(1)
 hp = wl.watch_or_edit({"experiment_name": "quickstart", "optimizer": {"lr": 1e-2}}, flag="hp")

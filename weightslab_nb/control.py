@@ -14,7 +14,7 @@ import traceback
 from collections import deque
 from collections.abc import Callable
 
-from weightslab_nb.errors import TrainingStopped
+from weightslab_nb.errors import StateError, TrainingStopped
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class Controller:
         """
         reason = self._resume_blocker()
         if reason is not None:
-            raise RuntimeError(f"resume: refused while {reason}; wait for it or cancel it")
+            raise StateError(f"resume: refused while {reason}; wait for it or cancel it")
         self._gate.set()
         self._changed()
 
@@ -171,8 +171,8 @@ class Controller:
         """Run ``train_fn(*args, **kwargs)`` in the ``wl-training`` daemon thread; see
         :meth:`weightslab_nb.session.Session.start_training`."""
         if self._thread is not None and self._thread.is_alive():
-            raise RuntimeError("start_training: a training run is already in progress; "
-                               "stop it (handle.stop()) before starting another")
+            raise StateError("start_training: a training run is already in progress; "
+                             "stop it (handle.stop()) before starting another")
         self._stop_requested.clear()
         self._gate.set()
         self.error = self.error_text = self.stop_reason = None

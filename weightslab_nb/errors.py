@@ -1,19 +1,53 @@
 """Exceptions raised by weightslab_nb.
 
-Every error names the argument that was wrong and what is accepted, so a user can fix the call
-without reading our source.
+Every exception the package raises on purpose derives from :class:`WeightslabError` *and* from
+the standard exception it refines (``InvalidValueError`` is a ``ValueError``,
+``UnknownSampleError`` a ``KeyError``...), so a caller can catch either ours or the builtin.
+Every message names the argument that was wrong and what is accepted, so a user can fix the call
+without reading our source. When one of these is raised by a function that changes state,
+nothing was changed.
 """
 
 from __future__ import annotations
 
 
-class UnknownSampleError(KeyError):
+class WeightslabError(Exception):
+    """Base class of every error weightslab_nb raises on purpose."""
+
+
+class InvalidValueError(WeightslabError, ValueError):
+    """An argument has the right type but a value that is not accepted (the message names the
+    argument and the accepted values)."""
+
+
+class InvalidTypeError(WeightslabError, TypeError):
+    """An argument has a type that is not accepted (the message names the argument and the
+    accepted types)."""
+
+
+class _KeyMessage(KeyError):
+    """A ``KeyError`` whose ``str()`` is its message (the builtin quotes it like a key)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class UnknownNameError(WeightslabError, _KeyMessage):
+    """A name (loader, tag, signal, hyperparameter, column...) that is not known; the message
+    lists the known ones."""
+
+
+class UnknownSampleError(WeightslabError, _KeyMessage):
     """Raised when sample ids are not in the sample table; nothing was changed.
 
     Attributes
     ----------
     missing : list
         Up to the first 10 unknown ids, in the order they were given.
+    argument : str
+        The argument that held them.
+    total : int
+        How many ids were unknown.
     """
 
     def __init__(self, missing: list, argument: str = "sample_ids", total: int | None = None):
@@ -31,7 +65,40 @@ class UnknownSampleError(KeyError):
                 "provides); see session.dataframe for the known ids.")
 
 
-class TrainingStopped(Exception):
+class AmbiguousSampleError(WeightslabError, ValueError):
+    """A sample id that several origins (splits) hold, given without ``origin=``.
+
+    Attributes
+    ----------
+    sample_id : int or str
+    origins : list of str
+        The origins that hold it.
+    argument : str
+    """
+
+    def __init__(self, sample_id, origins: list[str], argument: str = "sample_ids"):
+        self.sample_id = sample_id
+        self.origins = list(origins)
+        self.argument = argument
+        super().__init__(
+            f"{argument}: sample id {sample_id!r} exists in origins {self.origins}; pass "
+            f"origin= (one of {self.origins}) to say which one is meant")
+
+
+class StateError(WeightslabError, RuntimeError):
+    """The request is valid but not possible in the current state (a run in progress, an
+    evaluation holding training, a finished run, a closed session...)."""
+
+
+class MissingFileError(WeightslabError, FileNotFoundError):
+    """A file the call needs does not exist (the message names the argument and the path)."""
+
+
+class CheckpointError(WeightslabError, ValueError):
+    """A checkpoint file that cannot be loaded safely or does not match the watched objects."""
+
+
+class TrainingStopped(WeightslabError):
     """Raised inside the training thread by a watched loader when a stop was requested.
 
     :func:`weightslab_nb.start_training` treats it as a clean stop; a loop run without it

@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from weightslab_nb.errors import (InvalidTypeError, InvalidValueError, StateError, UnknownNameError,
+                                  WeightslabError)
 from weightslab_nb.ledger.sample_table import bare_signal_name
 from weightslab_nb.watch.batches import unpack_batch
 
@@ -43,7 +45,7 @@ MAX_QUEUED = 4
 _ids = itertools.count(1)
 
 
-class EvaluationCancelled(Exception):
+class EvaluationCancelled(WeightslabError):
     """Raised by the managed loader when the evaluation was cancelled or timed out."""
 
 
@@ -174,8 +176,8 @@ def default_eval_fn(session: "Session", model=None, device=None):
         if model is None:
             models = list(session.registry.all("model").values())
             if not models:
-                raise RuntimeError("evaluation: no model is watched (watch_or_edit(model, "
-                                   "flag='model')) and no @wl.eval_fn is registered")
+                raise StateError("evaluation: no model is watched (watch_or_edit(model, "
+                                 "flag='model')) and no @wl.eval_fn is registered")
             model = models[0]
         signals = list(session.registry.all("signal").values())
         was_training = model.training
@@ -226,12 +228,13 @@ class EvaluationController:
         tags = (tags,) if isinstance(tags, str) else tuple(tags or ())
         self._indices(loader, tags)  # validates the tags now
         if timeout is not None and not timeout > 0:
-            raise ValueError(f"timeout: expected a positive number of seconds, got {timeout!r}")
+            raise InvalidValueError("timeout: expected a positive number of seconds, got "
+                                    f"{timeout!r}")
         req = EvaluationRequest(loader.name, tags, timeout, bool(resume))
         with self._lock:
             if len(self._queue) >= MAX_QUEUED:
-                raise ValueError(f"evaluation: {MAX_QUEUED} requests are already queued; wait "
-                                 "for them or cancel one")
+                raise InvalidValueError(f"evaluation: {MAX_QUEUED} requests are already queued; "
+                                        "wait for them or cancel one")
             self._queue.append(req)
         self.session.controller.pause()
         self._ensure_worker()
@@ -279,7 +282,7 @@ class EvaluationController:
             self.session.registry.loader_for_origin(name)
         if loader is None:
             known = ", ".join(self.session.registry.all("data")) or "none"
-            raise KeyError(f"loader_name: no watched loader {name!r} (watched: {known})")
+            raise UnknownNameError(f"loader_name: no watched loader {name!r} (watched: {known})")
         return loader
 
     def _indices(self, loader, tags: tuple[str, ...]) -> np.ndarray:
@@ -291,7 +294,7 @@ class EvaluationController:
                 keep &= _tag_filter(self.session.table, tag)[loader.rows]
         indices = np.flatnonzero(keep)
         if not len(indices):
-            raise ValueError(f"tags: no sample of {loader.name!r} has {list(tags)}")
+            raise InvalidValueError(f"tags: no sample of {loader.name!r} has {list(tags)}")
         return indices
 
     # ---------------------------------------------------------------- running
@@ -404,7 +407,7 @@ def eval_fn(fn=None, *, session: "Session | None" = None):
     """
     def register(f):
         if not callable(f):
-            raise TypeError(f"eval_fn: expected a function, got {type(f).__name__}")
+            raise InvalidTypeError(f"eval_fn: expected a function, got {type(f).__name__}")
         if session is None:
             from weightslab_nb.session import current_session
 

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from weightslab_nb.errors import UnknownNameError
+
 HASH_LENGTH = 24
 MANIFEST = "manifest.json"
 
@@ -146,6 +148,6 @@ def load_checkpoint(path: Path, models: dict, optimizers: dict) -> int:
     for kind, objects in (("models", models), ("optimizers", optimizers)):
         for name, obj in objects.items():
             if name not in payload[kind]:
-                raise KeyError(f"checkpoint {path} has no {kind[:-1]} named {name!r}")
+                raise UnknownNameError(f"checkpoint {path} has no {kind[:-1]} named {name!r}")
             obj.load_state_dict(payload[kind][name])
     return int(payload["step"])

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from weightslab_nb.errors import InvalidTypeError, InvalidValueError
+
 if TYPE_CHECKING:
     from weightslab_nb.session import Session
     from weightslab_nb.signals import Signal
@@ -72,7 +74,7 @@ def loss_shape_codes(trajectories) -> np.ndarray:
     """
     y = np.asarray(trajectories, dtype=np.float64)
     if y.ndim != 2:
-        raise ValueError(f"trajectories: expected a 2-D array [S, n], got shape {y.shape}")
+        raise InvalidValueError(f"trajectories: expected a 2-D array [S, n], got shape {y.shape}")
     s, n = y.shape
     codes = np.full(s, NO_SHAPE, dtype=np.int64)
     if n < MIN_POINTS or s == 0:
@@ -176,8 +178,8 @@ def auto_tag_loss_shapes(signal_name: str, tag: str = "loss_shape", every_n_step
 
         session = current_session()
     if not isinstance(signal_name, str) or not signal_name:
-        raise TypeError(f"signal_name: expected the name of a per-sample signal, got "
-                        f"{signal_name!r}")
+        raise InvalidTypeError(f"signal_name: expected the name of a per-sample signal, got "
+                               f"{signal_name!r}")
     session.register_categorical_tag(tag, LOSS_SHAPE_LABELS)
     tagging_session = session
 

@@ -33,6 +33,7 @@ import numpy as np
 
 from weightslab_nb import steering
 from weightslab_nb.control import Controller, TrainingHandle
+from weightslab_nb.errors import InvalidTypeError, StateError
 from weightslab_nb.experiment import data_state_digest, default_root_log_dir, experiment_hash
 from weightslab_nb.history import HistoryStore
 from weightslab_nb.history.queries import HistoryQueries
@@ -147,8 +148,8 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, RunPersistence):
         """Choose the run directory; raises ``RuntimeError`` once history was written elsewhere."""
         path = Path(path)
         if self.history.connected and path != self._root_log_dir:
-            raise RuntimeError(f"root_log_dir: history is already written under "
-                               f"{self._root_log_dir}; set the directory before training starts")
+            raise StateError(f"root_log_dir: history is already written under "
+                             f"{self._root_log_dir}; set the directory before training starts")
         self._root_log_dir = path
         self._restore_if_present()
 
@@ -503,7 +504,7 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, RunPersistence):
             If ``train_fn`` is not callable.
         """
         if not callable(train_fn):
-            raise TypeError(f"train_fn: expected a callable, got {type(train_fn).__name__}")
+            raise InvalidTypeError(f"train_fn: expected a callable, got {type(train_fn).__name__}")
         return self.controller.start(train_fn, args, kwargs)
 
     def _controller_changed(self) -> None:

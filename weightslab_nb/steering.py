@@ -57,6 +57,7 @@ import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from weightslab_nb.errors import InvalidTypeError, InvalidValueError
 from weightslab_nb.watch.hyperparameters import HyperParameters, _is_bool, flatten, join_path
 
 if TYPE_CHECKING:
@@ -104,16 +105,16 @@ def watch_hyperparameters(session: "Session", obj, name: str = "hyperparameters"
     if isinstance(obj, dict):
         yaml_only = sorted(k for k in ("defaults", "poll_interval") if k in kwargs)
         if yaml_only:
-            raise TypeError(f"{', '.join(yaml_only)}: only for a YAML file path; with a dict, "
-                            "put the values in the dict")
+            raise InvalidTypeError(f"{', '.join(yaml_only)}: only for a YAML file path; with a "
+                                   "dict, put the values in the dict")
         _no_extra(kwargs)
         _check_initial(obj, "")
         hp = session._register_hyperparameters(name, obj)
         attach(session, hp, name)
         return hp
     if not isinstance(obj, (str, os.PathLike)):
-        raise TypeError(f"obj: flag='hyperparameters' takes a dict or a YAML file path (str or "
-                        f"os.PathLike), got {type(obj).__name__}")
+        raise InvalidTypeError("obj: flag='hyperparameters' takes a dict or a YAML file path (str "
+                               f"or os.PathLike), got {type(obj).__name__}")
     defaults = kwargs.pop("defaults", None)
     poll_interval = kwargs.pop("poll_interval", DEFAULT_POLL_INTERVAL)
     _no_extra(kwargs)
@@ -140,8 +141,8 @@ def _check_initial(values: dict, where: str) -> None:
 
 def _no_extra(kwargs: dict) -> None:
     if kwargs:
-        raise TypeError(f"watch_or_edit: unexpected keyword(s) {sorted(kwargs)} for "
-                        "hyperparameters")
+        raise InvalidTypeError(f"watch_or_edit: unexpected keyword(s) {sorted(kwargs)} for "
+                               "hyperparameters")
 
 
 def for_session(session: "Session", create: bool = True) -> "Steering | None":
@@ -231,8 +232,8 @@ def set_learning_rate(optimizer, lr) -> None:
     groups = optimizer.param_groups
     values = list(lr) if isinstance(lr, (list, tuple)) else [lr] * len(groups)
     if len(values) != len(groups):
-        raise ValueError(f"lr: {len(values)} values for an optimizer with {len(groups)} param "
-                         "groups")
+        raise InvalidValueError(f"lr: {len(values)} values for an optimizer with {len(groups)} "
+                                "param groups")
     for group, value in zip(groups, values):
         if hasattr(group["lr"], "fill_"):  # a tensor lr (capturable optimizers)
             group["lr"].fill_(float(value))
@@ -263,23 +264,24 @@ def check_value(key: str, value, optimizers: dict | None = None) -> None:
         values = list(value) if isinstance(value, (list, tuple)) else [value]
         for v in values:
             if _is_bool(v) or not isinstance(v, numbers.Real):
-                raise TypeError(f"hyperparameter {key!r}: expected a float (or one per param "
-                                f"group), got {type(v).__name__} {v!r}")
+                raise InvalidTypeError(f"hyperparameter {key!r}: expected a float (or one per "
+                                       f"param group), got {type(v).__name__} {v!r}")
             if not (math.isfinite(v) and v >= 0):
-                raise ValueError(f"hyperparameter {key!r}: a learning rate must be a finite "
-                                 f"number >= 0, got {v!r}")
+                raise InvalidValueError(f"hyperparameter {key!r}: a learning rate must be a finite "
+                                        f"number >= 0, got {v!r}")
         if isinstance(value, (list, tuple)):
             for name, optimizer in (optimizers or {}).items():
                 if len(optimizer.param_groups) != len(value):
-                    raise ValueError(f"hyperparameter {key!r}: {len(value)} learning rates for "
-                                     f"optimizer {name!r}, which has "
-                                     f"{len(optimizer.param_groups)} param groups")
+                    raise InvalidValueError(f"hyperparameter {key!r}: {len(value)} learning rates "
+                                            f"for optimizer {name!r}, which has "
+                                            f"{len(optimizer.param_groups)} param groups")
     elif key in BATCH_SIZE_KEYS:
         if _is_bool(value) or not isinstance(value, numbers.Integral):
-            raise TypeError(f"hyperparameter {key!r}: expected an int, got "
-                            f"{type(value).__name__} {value!r}")
+            raise InvalidTypeError(f"hyperparameter {key!r}: expected an int, got "
+                                   f"{type(value).__name__} {value!r}")
         if value < 1:
-            raise ValueError(f"hyperparameter {key!r}: a batch size must be >= 1, got {value!r}")
+            raise InvalidValueError(f"hyperparameter {key!r}: a batch size must be >= 1, got "
+                                    f"{value!r}")
 
 
 class Steering:

@@ -43,6 +43,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from weightslab_nb.errors import InvalidTypeError, InvalidValueError
 from weightslab_nb.ledger.ids import normalize_ids
 from weightslab_nb.ledger.sample_table import bare_signal_name
 
@@ -174,8 +175,8 @@ def _history_layers(type_of_history) -> tuple[tuple[str, ...], str]:
         return ("instance",), "instance"
     if type_of_history in ("global", "sample"):
         return (type_of_history,), type_of_history
-    raise ValueError(f"type_of_history: expected None or one of {HISTORY_TYPES}, "
-                     f"got {type_of_history!r}")
+    raise InvalidValueError(f"type_of_history: expected None or one of {HISTORY_TYPES}, "
+                            f"got {type_of_history!r}")
 
 
 def _experiment_scope(session, experiment_hash) -> str | None:
@@ -183,8 +184,8 @@ def _experiment_scope(session, experiment_hash) -> str | None:
     if experiment_hash is None:
         return session.get_current_experiment_hash()
     if not isinstance(experiment_hash, str) or not experiment_hash:
-        raise TypeError(f"experiment_hash: expected None, 'all' or a hash string, "
-                        f"got {experiment_hash!r}")
+        raise InvalidTypeError(f"experiment_hash: expected None, 'all' or a hash string, "
+                               f"got {experiment_hash!r}")
     return experiment_hash
 
 
@@ -348,7 +349,7 @@ def _column_request(columns) -> list[str] | None:
                                                                 "a column name or group")
     for c in items:
         if not isinstance(c, str):
-            raise TypeError(f"columns: expected names (str), got {c!r}")
+            raise InvalidTypeError(f"columns: expected names (str), got {c!r}")
     if "all" in items:
         return None
     return list(dict.fromkeys(c for c in items if c not in INDEX_COLUMNS))
@@ -368,8 +369,8 @@ def _choose_columns(requested: list[str] | None, available: list[str]) -> list[s
         else:
             unknown.append(name)
     if unknown:
-        raise ValueError(f"columns: unknown column(s) {unknown}; expected the groups "
-                         f"{list(COLUMN_GROUPS)} or columns of the table: {available}")
+        raise InvalidValueError(f"columns: unknown column(s) {unknown}; expected the groups "
+                                f"{list(COLUMN_GROUPS)} or columns of the table: {available}")
     return list(chosen)
 
 
@@ -383,12 +384,12 @@ def _dataframe_table(frame, mixed: str):
 # ====================================================================== argument checks
 def _check_format(format) -> None:
     if format not in FORMATS:
-        raise ValueError(f"format: expected one of {FORMATS}, got {format!r}")
+        raise InvalidValueError(f"format: expected one of {FORMATS}, got {format!r}")
 
 
 def _as_list(value, argument: str, what: str) -> list:
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        raise TypeError(f"{argument}: expected {what} or a list of them, got {value!r}")
+        raise InvalidTypeError(f"{argument}: expected {what} or a list of them, got {value!r}")
     return list(value)
 
 
@@ -400,7 +401,7 @@ def _graph_names(graph_name) -> list[str] | None:
         graph_name, "graph_name", "a signal name")
     for name in items:
         if not isinstance(name, str):
-            raise TypeError(f"graph_name: expected signal names (str), got {name!r}")
+            raise InvalidTypeError(f"graph_name: expected signal names (str), got {name!r}")
     return sorted({bare_signal_name(n) for n in items})
 
 
@@ -420,9 +421,9 @@ def _annotation_ids(instance_id) -> list[int] | None:
         instance_id, "instance_id", "an annotation id (int)")
     for v in items:
         if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
-            raise TypeError(f"instance_id: expected annotation ids (int), got {v!r}")
+            raise InvalidTypeError(f"instance_id: expected annotation ids (int), got {v!r}")
         if v < 0:
-            raise ValueError(f"instance_id: annotation ids are >= 0, got {v!r}")
+            raise InvalidValueError(f"instance_id: annotation ids are >= 0, got {v!r}")
     return sorted({int(v) for v in items})
 
 
@@ -461,14 +462,15 @@ def _target_path(session, path, kind: str, format: str, filters: dict) -> Path:
         directory = Path(session.root_log_dir)
     else:
         if not isinstance(path, (str, os.PathLike)):
-            raise TypeError(f"path: expected a str or os.PathLike, got {type(path).__name__}")
+            raise InvalidTypeError("path: expected a str or os.PathLike, got "
+                                   f"{type(path).__name__}")
         raw = os.fspath(path)
         target = Path(raw).expanduser()
         if not (target.is_dir() or target.suffix == "" or raw.endswith(("/", os.sep))):
             other = target.suffix.lower().lstrip(".")
             if other in FORMATS and other != format:
-                raise ValueError(f"path: the extension {target.suffix!r} names another format "
-                                 f"than format={format!r}; use a matching extension")
+                raise InvalidValueError(f"path: the extension {target.suffix!r} names another "
+                                        f"format than format={format!r}; use a matching extension")
             return target
         directory = target
     return directory / f"{filter_digest(filters)}_{kind}.{format}"

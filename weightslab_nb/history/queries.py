@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from weightslab_nb.errors import InvalidTypeError, InvalidValueError
 from weightslab_nb.ledger.ids import normalize_ids
 from weightslab_nb.ledger.sample_table import bare_signal_name
 
@@ -60,7 +61,7 @@ class HistoryQueries:
             If the ``(sample_id, annotation_id)`` pair is not known.
         """
         if isinstance(annotation_id, bool) or not isinstance(annotation_id, (int, np.integer)):
-            raise TypeError(f"annotation_id: expected an int, got {annotation_id!r}")
+            raise InvalidTypeError(f"annotation_id: expected an int, got {annotation_id!r}")
         rows = self.table.rows_for([sample_id], annotation_id=int(annotation_id),
                                    argument="sample_id/annotation_id")
         return self._row_history(rows, signal_name, exp_hash)
@@ -102,7 +103,8 @@ class HistoryQueries:
         import pandas as pd
 
         if layer not in ("global", "sample", "instance"):
-            raise ValueError(f"layer: expected 'global', 'sample' or 'instance', got {layer!r}")
+            raise InvalidValueError("layer: expected 'global', 'sample' or 'instance', got "
+                                    f"{layer!r}")
         names = [signals] if isinstance(signals, str) else \
             (None if signals is None else list(signals))
         self.drain()
@@ -172,11 +174,11 @@ class HistoryQueries:
             Unknown statistic or signal.
         """
         if stat not in HISTORY_STATS:
-            raise ValueError(f"stat: expected one of {HISTORY_STATS}, got {stat!r}")
+            raise InvalidValueError(f"stat: expected one of {HISTORY_STATS}, got {stat!r}")
         name = bare_signal_name(signal)
         if name not in self.history.signal_names():
-            raise ValueError(f"signal: no history for {signal!r}; known: "
-                             f"{self.history.signal_names()}")
+            raise InvalidValueError(f"signal: no history for {signal!r}; known: "
+                                    f"{self.history.signal_names()}")
         self.drain(wait_signals=False)
         return self.history.sample_stats(name, len(self.table))[stat].astype(np.float64)
 

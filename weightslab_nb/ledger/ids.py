@@ -10,6 +10,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from weightslab_nb.errors import InvalidTypeError
+
 SampleId = int | str
 
 
@@ -30,15 +32,16 @@ def as_int_array(ids) -> np.ndarray | None:
 def normalize_one(value, argument: str = "sample_ids") -> SampleId:
     """Return one id as ``int`` or ``str``; raise ``TypeError`` for anything else."""
     if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{argument}: sample ids are ints or strings, got a bool ({value!r})")
+        raise InvalidTypeError(f"{argument}: sample ids are ints or strings, got a bool "
+                               f"({value!r})")
     if isinstance(value, (int, np.integer)):
         return int(value)
     if isinstance(value, str):
         return value
     if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
         return normalize_one(value.item(), argument)
-    raise TypeError(f"{argument}: sample ids are ints or strings, got {type(value).__name__} "
-                    f"({value!r})")
+    raise InvalidTypeError(f"{argument}: sample ids are ints or strings, got "
+                           f"{type(value).__name__} ({value!r})")
 
 
 def normalize_ids(ids, argument: str = "sample_ids") -> list[SampleId]:
@@ -48,7 +51,7 @@ def normalize_ids(ids, argument: str = "sample_ids") -> list[SampleId]:
     floats, bools, None or nested sequences.
     """
     if ids is None:
-        raise TypeError(f"{argument}: expected a sample id or a sequence of ids, got None")
+        raise InvalidTypeError(f"{argument}: expected a sample id or a sequence of ids, got None")
     if isinstance(ids, (str, int, np.integer)) and not isinstance(ids, (bool, np.bool_)):
         return [normalize_one(ids, argument)]
     arr = as_int_array(ids)
@@ -57,6 +60,6 @@ def normalize_ids(ids, argument: str = "sample_ids") -> list[SampleId]:
     if hasattr(ids, "tolist") and not isinstance(ids, (list, tuple)):
         ids = ids.tolist()
     if not isinstance(ids, Iterable):
-        raise TypeError(f"{argument}: expected a sample id or a sequence of ids, "
-                        f"got {type(ids).__name__}")
+        raise InvalidTypeError(f"{argument}: expected a sample id or a sequence of ids, "
+                               f"got {type(ids).__name__}")
     return [normalize_one(v, argument) for v in ids]

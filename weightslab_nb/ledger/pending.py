@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from weightslab_nb.errors import InvalidTypeError, InvalidValueError
 from weightslab_nb.watch.batches import class_predictions, per_sample, scalar_targets, to_values
 
 log = logging.getLogger(__name__)
@@ -60,14 +61,14 @@ def check_values(values, batch_size: int, argument: str):
     """
     if hasattr(values, "detach") and hasattr(values, "shape"):
         if values.dtype.is_complex:
-            raise TypeError(f"{argument}: complex values cannot be recorded")
+            raise InvalidTypeError(f"{argument}: complex values cannot be recorded")
         values = values.detach()
     else:
         values = to_values(values, argument)
     shape = tuple(values.shape)
     if shape and shape[0] != batch_size:
-        raise ValueError(f"{argument}: first dimension is {shape[0]} but the batch has "
-                         f"{batch_size} sample ids")
+        raise InvalidValueError(f"{argument}: first dimension is {shape[0]} but the batch has "
+                                f"{batch_size} sample ids")
     return values
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from weightslab_nb.errors import InvalidValueError
 from weightslab_nb.ledger.sample_table import SampleTable, tag_column
 
 DISCARDED_FILTERS = ("all", "active", "discarded")
@@ -53,7 +54,7 @@ class GridQuery:
     def from_message(cls, msg: dict) -> "GridQuery":
         """Validate a browser message; raise ``ValueError`` naming the first bad field."""
         if not isinstance(msg, dict):
-            raise ValueError("page request: expected an object")
+            raise InvalidValueError("page request: expected an object")
         names = {f.name for f in fields(cls)}
         kw = {k: v for k, v in msg.items() if k in names}
         if isinstance(kw.get("sample_ids"), list):
@@ -67,32 +68,32 @@ class GridQuery:
         for name in ("offset", "limit"):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool):
-                raise ValueError(f"{name}: expected an integer, got {v!r}")
+                raise InvalidValueError(f"{name}: expected an integer, got {v!r}")
         if self.offset < 0:
-            raise ValueError(f"offset: must be >= 0, got {self.offset}")
+            raise InvalidValueError(f"offset: must be >= 0, got {self.offset}")
         if not 1 <= self.limit <= MAX_PAGE:
-            raise ValueError(f"limit: must be in 1..{MAX_PAGE}, got {self.limit}")
+            raise InvalidValueError(f"limit: must be in 1..{MAX_PAGE}, got {self.limit}")
         if not isinstance(self.descending, bool):
-            raise ValueError(f"descending: expected true/false, got {self.descending!r}")
+            raise InvalidValueError(f"descending: expected true/false, got {self.descending!r}")
         if self.discarded not in DISCARDED_FILTERS:
-            raise ValueError(f"discarded: expected one of {DISCARDED_FILTERS}, "
-                             f"got {self.discarded!r}")
+            raise InvalidValueError(f"discarded: expected one of {DISCARDED_FILTERS}, "
+                                    f"got {self.discarded!r}")
         for name in ("sort_by", "origin", "signal"):
             v = getattr(self, name)
             if v is not None and not isinstance(v, str):
-                raise ValueError(f"{name}: expected a string or null, got {v!r}")
+                raise InvalidValueError(f"{name}: expected a string or null, got {v!r}")
         if not all(isinstance(t, str) and t for t in self.tags):
-            raise ValueError(f"tags: expected a list of tag names, got {list(self.tags)!r}")
+            raise InvalidValueError(f"tags: expected a list of tag names, got {list(self.tags)!r}")
         if self.sample_ids is not None and not (
                 isinstance(self.sample_ids, tuple)
                 and all(isinstance(s, (int, str)) and not isinstance(s, bool)
                         for s in self.sample_ids)):
-            raise ValueError("sample_ids: expected a list of int or str sample ids")
+            raise InvalidValueError("sample_ids: expected a list of int or str sample ids")
         for name in ("signal_min", "signal_max"):
             v = getattr(self, name)
             if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))
                                   or math.isnan(v)):
-                raise ValueError(f"{name}: expected a number or null, got {v!r}")
+                raise InvalidValueError(f"{name}: expected a number or null, got {v!r}")
 
 
 @dataclass
@@ -129,7 +130,7 @@ def select_rows(table: SampleTable, q: GridQuery,
     mask = table.annotation_id[:n] == 0
     if q.origin is not None:
         if q.origin not in table.origins:
-            raise ValueError(f"origin: unknown origin {q.origin!r}; known: {table.origins}")
+            raise InvalidValueError(f"origin: unknown origin {q.origin!r}; known: {table.origins}")
         mask &= table.origin_code[:n] == table.origins.index(q.origin)
     if q.discarded != "all":
         disc = table.discarded[:n]
@@ -165,12 +166,12 @@ def _tag_filter(table: SampleTable, spec: str) -> np.ndarray:
         try:
             return table.tag_mask(name)
         except KeyError as exc:
-            raise ValueError(str(exc.args[0])) from None
+            raise InvalidValueError(str(exc.args[0])) from None
     cat = table.cat_tags.get(tag_column(name))
     if cat is None:
-        raise ValueError(f"tags: {name!r} is not a categorical tag")
+        raise InvalidValueError(f"tags: {name!r} is not a categorical tag")
     if value not in cat.values:
-        raise ValueError(f"tags: {value!r} is not a value of {name!r}; values: {cat.values}")
+        raise InvalidValueError(f"tags: {value!r} is not a value of {name!r}; values: {cat.values}")
     return cat.codes[: len(table)] == cat.values.index(value)
 
 
@@ -178,8 +179,8 @@ def _signal_values(table: SampleTable, column: str, argument: str) -> np.ndarray
     if column in ("target", "prediction"):
         return getattr(table, column)[: len(table)]
     if column not in table.signals:
-        raise ValueError(f"{argument}: unknown column {column!r}; "
-                         f"sortable: {sortable_columns(table)}")
+        raise InvalidValueError(f"{argument}: unknown column {column!r}; "
+                                f"sortable: {sortable_columns(table)}")
     return table.signals[column][: len(table)]
 
 

@@ -17,7 +17,7 @@ import threading
 
 import numpy as np
 
-from weightslab_nb.errors import UnknownSampleError
+from weightslab_nb.errors import InvalidTypeError, InvalidValueError, UnknownSampleError
 from weightslab_nb.ledger.ids import normalize_ids
 from weightslab_nb.ledger.pending import (PendingBatch, PreparedBatch, check_values, detach,
                                           last_wins)
@@ -213,7 +213,7 @@ class BatchRecording:
             Wrong types, or a signal whose first dimension is not B; nothing is recorded then.
         """
         if not isinstance(signals, dict) or not signals:
-            raise TypeError("signals: expected a non-empty dict of name -> values")
+            raise InvalidTypeError("signals: expected a non-empty dict of name -> values")
         try:  # known ids: vectorised look-up
             rows, ids = self.table.rows_for(batch_ids, argument="batch_ids"), None
             n = len(rows)
@@ -223,7 +223,7 @@ class BatchRecording:
         checked = []
         for name, values in signals.items():
             if not isinstance(name, str) or not name:
-                raise TypeError(f"signals: names must be non-empty strings, got {name!r}")
+                raise InvalidTypeError(f"signals: names must be non-empty strings, got {name!r}")
             checked.append((name, check_values(values, n, f"signals[{name!r}]")))
         preds = detach(preds if preds is not None else preds_raw)
         if rows is None:
@@ -270,14 +270,15 @@ class BatchRecording:
             Non-numeric values or ids of the wrong type.
         """
         if not isinstance(signals, dict) or not signals:
-            raise TypeError("signals: expected a non-empty dict of name -> values")
+            raise InvalidTypeError("signals: expected a non-empty dict of name -> values")
         ids = normalize_ids(batch_ids, "batch_ids")
         positions = np.asarray(to_values(batch_idx, "batch_idx"))
         if positions.ndim != 1 or not np.all(positions == np.round(positions)):
-            raise ValueError("batch_idx: expected a flat sequence of integer batch positions")
+            raise InvalidValueError("batch_idx: expected a flat sequence of integer batch "
+                                    "positions")
         positions = positions.astype(np.int64)
         if positions.size and (positions.min() < 0 or positions.max() >= len(ids)):
-            raise ValueError(f"batch_idx: positions must lie in 0..{len(ids) - 1}")
+            raise InvalidValueError(f"batch_idx: positions must lie in 0..{len(ids) - 1}")
         checked = [(name, check_values(values, len(positions), f"signals[{name!r}]"))
                    for name, values in signals.items()]
         annotation = annotation_ids(positions)

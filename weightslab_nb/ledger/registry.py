@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from weightslab_nb.errors import UnknownNameError
+
 KINDS = ("model", "data", "optimizer", "logger", "signal", "hyperparameters")
 
 
@@ -22,7 +24,8 @@ class Registry:
             return self._items[kind][name]
         except KeyError:
             known = ", ".join(self._items[kind]) or "none"
-            raise KeyError(f"no {kind} named {name!r} is watched (watched: {known})") from None
+            raise UnknownNameError(f"no {kind} named {name!r} is watched (watched: "
+                                   f"{known})") from None
 
     def all(self, kind: str) -> dict[str, object]:
         """A copy of ``{name: object}`` for one kind."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from weightslab_nb.errors import UnknownSampleError
+from weightslab_nb.errors import InvalidValueError, UnknownNameError, UnknownSampleError
 from weightslab_nb.ledger.ids import SampleId, as_int_array, normalize_ids
 
 SIGNAL_PREFIX = "signals//"
@@ -149,10 +149,11 @@ class SampleTable:
                 new.append((i, sid))
             elif self.origins[self.origin_code[row]] != origin:
                 other = self.origins[self.origin_code[row]]
-                raise ValueError(
-                    f"sample id {sid!r} already belongs to origin {other!r}, not {origin!r}: "
-                    "sample ids must be unique across splits. Give the loader distinct ids "
-                    "(watch_or_edit(..., id_prefix='val/') or a dataset attribute sample_ids).")
+                raise InvalidValueError(
+                    f"sample id {sid!r} already belongs to origin {other!r}, not "
+                    f"{origin!r}: sample ids must be unique across splits. Give the loader "
+                    "distinct ids (watch_or_edit(..., id_prefix='val/') or a dataset "
+                    "attribute sample_ids).")
             else:
                 rows[i] = row
         code = self.origin_index(origin)  # only once nothing can fail any more
@@ -269,7 +270,7 @@ class SampleTable:
         categorical tag."""
         col = tag_column(name)
         if col in self.cat_tags:
-            raise ValueError(f"tag: {name!r} is a categorical tag; use set_categorical_tag")
+            raise InvalidValueError(f"tag: {name!r} is a categorical tag; use set_categorical_tag")
         if col not in self.bool_tags:
             self.bool_tags[col] = np.zeros(self._cap, dtype=bool)
         return self.bool_tags[col]
@@ -279,7 +280,7 @@ class SampleTable:
         ``ValueError`` if the name is a boolean tag."""
         col = tag_column(name)
         if col in self.bool_tags:
-            raise ValueError(f"name: {name!r} is already a boolean tag; pick another name")
+            raise InvalidValueError(f"name: {name!r} is already a boolean tag; pick another name")
         cat = self.cat_tags.get(col)
         if cat is None:
             cat = self.cat_tags[col] = CategoricalColumn(self._cap, values)
@@ -299,7 +300,7 @@ class SampleTable:
             return self.bool_tags[col][: self._n]
         if col in self.cat_tags:
             return self.cat_tags[col].codes[: self._n] >= 0
-        raise KeyError(f"tag: no tag named {name!r}; known tags: {self.tag_names()}")
+        raise UnknownNameError(f"tag: no tag named {name!r}; known tags: {self.tag_names()}")
 
     def registry_key(self) -> tuple:
         """Changes when a tag is created or a categorical value registered (not on membership)."""

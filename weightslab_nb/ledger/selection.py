@@ -7,6 +7,8 @@ import threading
 import weakref
 from dataclasses import dataclass
 
+from weightslab_nb.errors import InvalidValueError
+
 
 class Selection:
     """A thread-safe, ordered set of sample ids with a version that grows on every change."""
@@ -95,7 +97,7 @@ class HighlightBus:
     def set(self, signal: str, step: int, sample_ids) -> Highlight:
         ids = tuple(dict.fromkeys(sample_ids))
         if len(ids) > MAX_HIGHLIGHT:
-            raise ValueError(f"sample_ids: at most {MAX_HIGHLIGHT} ids can be highlighted")
+            raise InvalidValueError(f"sample_ids: at most {MAX_HIGHLIGHT} ids can be highlighted")
         with self._lock:
             self._version += 1
             self._current = Highlight(self._version, signal, int(step), ids, frozenset(ids))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from weightslab_nb.errors import InvalidTypeError, InvalidValueError
 from weightslab_nb.ledger.ids import SampleId
 from weightslab_nb.ledger.sample_table import tag_column
 
@@ -45,14 +46,14 @@ class SampleTagging:
             categorical tag's name.
         """
         if mode not in TAG_MODES:
-            raise ValueError(f"mode: expected one of {TAG_MODES}, got {mode!r}")
+            raise InvalidValueError(f"mode: expected one of {TAG_MODES}, got {mode!r}")
         _check_name(tag, "tag")
         with self.lock:
             rows = self.table.rows_for(sample_ids)
             if mode == "remove":
                 if tag_column(tag) not in self.table.bool_tags:
-                    raise ValueError(f"tag: no boolean tag named {tag!r}; known tags: "
-                                     f"{self.table.tag_names()}")
+                    raise InvalidValueError(f"tag: no boolean tag named {tag!r}; known tags: "
+                                            f"{self.table.tag_names()}")
                 self.table.bool_tags[tag_column(tag)][rows] = False
             else:
                 col = self.table.ensure_bool_tag(tag)
@@ -89,11 +90,12 @@ class SampleTagging:
         """
         _check_name(name, "name")
         if isinstance(values, str) or not hasattr(values, "__iter__"):
-            raise TypeError(f"values: expected a list of strings, got {type(values).__name__}")
+            raise InvalidTypeError("values: expected a list of strings, got "
+                                   f"{type(values).__name__}")
         values = list(values)
         for v in values:
             if not isinstance(v, str) or not v:
-                raise TypeError(f"values: every value must be a non-empty string, got {v!r}")
+                raise InvalidTypeError(f"values: every value must be a non-empty string, got {v!r}")
         with self.lock:
             self.table.ensure_categorical(name, list(dict.fromkeys(values)))
             self.changes.tags += 1
@@ -114,7 +116,8 @@ class SampleTagging:
         """
         _check_name(tag, "tag")
         if value is not None and not isinstance(value, str):
-            raise TypeError(f"value: expected a string, '' or None, got {type(value).__name__}")
+            raise InvalidTypeError("value: expected a string, '' or None, got "
+                                   f"{type(value).__name__}")
         with self.lock:
             rows = self.table.rows_for(sample_ids)
             cat = self.table.ensure_categorical(tag, [])
@@ -135,7 +138,7 @@ class SampleTagging:
             ``discarded`` is not a bool.
         """
         if not isinstance(discarded, (bool, np.bool_)):
-            raise TypeError(f"discarded: expected True or False, got {discarded!r}")
+            raise InvalidTypeError(f"discarded: expected True or False, got {discarded!r}")
         with self.lock:
             rows = self.table.rows_for(sample_ids)
             self.table.set_discarded(rows, bool(discarded))
@@ -184,8 +187,8 @@ class SampleTagging:
         loader = self.registry.all("data").get(origin)
         if loader is not None:
             return loader.origin
-        raise ValueError(f"origin: unknown origin {origin!r}; "
-                         f"known: {self.table.origins or 'none'}")
+        raise InvalidValueError(f"origin: unknown origin {origin!r}; "
+                                f"known: {self.table.origins or 'none'}")
 
     def _origin_mask(self, origin: str | None) -> np.ndarray:
         n = len(self.table)
@@ -197,7 +200,7 @@ class SampleTagging:
 
     def _ids_limited(self, mask: np.ndarray, limit: int | None) -> list[SampleId]:
         if limit is not None and (not isinstance(limit, int) or limit < 0):
-            raise ValueError(f"limit: expected a non-negative int or None, got {limit!r}")
+            raise InvalidValueError(f"limit: expected a non-negative int or None, got {limit!r}")
         rows = np.flatnonzero(mask)
         if limit is not None:
             rows = rows[:limit]
@@ -219,5 +222,5 @@ class SampleTagging:
 
 def _check_name(name, argument: str) -> None:
     if not isinstance(name, str) or not name or name != name.strip():
-        raise ValueError(f"{argument}: expected a non-empty name without surrounding spaces, "
-                         f"got {name!r}")
+        raise InvalidValueError(f"{argument}: expected a non-empty name without surrounding "
+                                f"spaces, got {name!r}")

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
+from weightslab_nb.errors import InvalidTypeError, InvalidValueError, StateError, WeightslabError
 from weightslab_nb.ledger.sample_table import bare_signal_name, signal_column
 from weightslab_nb.watch.batches import INPUT_KEYS, to_values, unpack_batch
 from weightslab_nb.watch.data import WatchedLoader
@@ -55,7 +56,7 @@ class MapDataset(Protocol[T_co]):
     def __getitem__(self, index: int) -> T_co: ...
 
 
-class MetricsCollectorError(RuntimeError):
+class MetricsCollectorError(WeightslabError, RuntimeError):
     """A metrics collector raised while :func:`collect_metrics` ran; nothing was recorded.
 
     Attributes
@@ -241,11 +242,11 @@ def collect_metrics(table: MapDataset, metrics_collectors, *, predictor=None,
     collectors = _check_collectors(metrics_collectors)
     constants = _check_constants(constants)
     if constants_schemas is not None and not isinstance(constants_schemas, dict):
-        raise TypeError(f"constants_schemas: expected a dict or None, got "
-                        f"{type(constants_schemas).__name__}")
+        raise InvalidTypeError(f"constants_schemas: expected a dict or None, got "
+                               f"{type(constants_schemas).__name__}")
     run = _target_run(session, run_url)
     if not isinstance(split, str):
-        raise TypeError(f"split: expected a string, got {type(split).__name__}")
+        raise InvalidTypeError(f"split: expected a string, got {type(split).__name__}")
     default_collate = table._loader.collate_fn if isinstance(table, WatchedLoader) else None
     batch_size, loader_kwargs = _loader_settings(dataloader_args, default_collate)
     predictor = _resolve_predictor(session, predictor)
@@ -262,8 +263,8 @@ def collect_metrics(table: MapDataset, metrics_collectors, *, predictor=None,
 
     clash = sorted(set(metrics) & set(constants))
     if clash:
-        raise ValueError(f"constants: {clash} clash with metric names returned by the "
-                         f"collectors; rename the constant(s)")
+        raise InvalidValueError(f"constants: {clash} clash with metric names returned by the "
+                                f"collectors; rename the constant(s)")
     ids = [target.sample_ids[i] for i in indices.tolist()]
     frame = _frame(ids, metrics, constants)
     if not ids:
@@ -303,14 +304,14 @@ def collect_metrics(table: MapDataset, metrics_collectors, *, predictor=None,
 def _target_run(session: Session, run_url):
     """The running tracking run that gets the aggregates, or None (see ``run_url``)."""
     if run_url is not None and not isinstance(run_url, str):
-        raise TypeError(f"run_url: expected a string or None, got {type(run_url).__name__}")
+        raise InvalidTypeError(f"run_url: expected a string or None, got {type(run_url).__name__}")
     run = session.run if session.run is not None and session.run.state == "running" else None
     if run_url is None:
         return run
     if run is None or run_url not in (run.id, run.path):
         running = "none" if run is None else repr(run.path)
-        raise ValueError(f"run_url: {run_url!r} is not the running run of this session "
-                         f"(running: {running}); start it with wl.init()")
+        raise InvalidValueError(f"run_url: {run_url!r} is not the running run of this session "
+                                f"(running: {running}); start it with wl.init()")
     return run
 
 
@@ -336,9 +337,9 @@ def _resolve_session(table, foreign_table_url, session):
 
             session = current_session()
     elif watched is not None and watched.session is not session:
-        raise ValueError(f"session: loader {watched.name!r} is watched by another session")
+        raise InvalidValueError(f"session: loader {watched.name!r} is watched by another session")
     if session.closed:
-        raise RuntimeError("session: this session is closed; metrics cannot be stored")
+        raise StateError("session: this session is closed; metrics cannot be stored")
     return session
 
 
@@ -347,40 +348,41 @@ def _join_target(session: Session, table, foreign_table_url) -> WatchedLoader:
     from torch.utils.data import DataLoader, IterableDataset
 
     if isinstance(table, DataLoader):
-        raise ValueError("table: got a torch DataLoader; pass its dataset (collect_metrics "
-                         "builds its own loader; put batch_size, num_workers, collate_fn... in "
-                         "dataloader_args)")
+        raise InvalidValueError("table: got a torch DataLoader; pass its dataset (collect_metrics "
+                                "builds its own loader; put batch_size, num_workers, collate_fn... "
+                                "in dataloader_args)")
     loaders = session.registry.all("data")
     known = ", ".join(f"{n!r} (origin {ld.origin!r}, {len(ld.sample_ids)} samples)"
                       for n, ld in loaders.items()) or "none"
     if isinstance(table, WatchedLoader):
         if foreign_table_url is not None:
-            raise ValueError("foreign_table_url: must not be given when table is a watched "
-                             f"loader ({table.name!r} is its own join target)")
+            raise InvalidValueError("foreign_table_url: must not be given when table is a watched "
+                                    f"loader ({table.name!r} is its own join target)")
         return table
     if isinstance(table, IterableDataset) or not isinstance(table, MapDataset):
-        raise TypeError(f"table: expected a map-style dataset (with __len__ and __getitem__) "
-                        f"or a watched loader, got {type(table).__name__}")
+        raise InvalidTypeError("table: expected a map-style dataset (with __len__ and __getitem__) "
+                               f"or a watched loader, got {type(table).__name__}")
     if foreign_table_url is None:
-        raise ValueError(f"foreign_table_url: table is a plain {type(table).__name__}, so "
-                         f"collect_metrics cannot tell which samples its rows are; pass "
-                         f"foreign_table_url=<name or origin of the watched loader whose row i "
-                         f"is table[i]>, or pass that watched loader as table (watched: {known})")
+        raise InvalidValueError(f"foreign_table_url: table is a plain {type(table).__name__}, so "
+                                "collect_metrics cannot tell which samples its rows are; pass "
+                                "foreign_table_url=<name or origin of the watched loader whose row "
+                                "i is table[i]>, or pass that watched loader as table (watched: "
+                                f"{known})")
     if isinstance(foreign_table_url, WatchedLoader):
         target = foreign_table_url
     elif isinstance(foreign_table_url, str):
         target = loaders.get(foreign_table_url) or \
             session.registry.loader_for_origin(foreign_table_url)
         if target is None:
-            raise ValueError(f"foreign_table_url: no watched loader named or with origin "
-                             f"{foreign_table_url!r} (watched: {known})")
+            raise InvalidValueError(f"foreign_table_url: no watched loader named or with origin "
+                                    f"{foreign_table_url!r} (watched: {known})")
     else:
-        raise TypeError(f"foreign_table_url: expected a loader name or origin, got "
-                        f"{type(foreign_table_url).__name__}")
+        raise InvalidTypeError(f"foreign_table_url: expected a loader name or origin, got "
+                               f"{type(foreign_table_url).__name__}")
     if len(table) != len(target.sample_ids):
-        raise ValueError(f"foreign_table_url: table has {len(table)} rows but loader "
-                         f"{target.name!r} has {len(target.sample_ids)} samples; row i of table "
-                         f"must be sample i of the loader")
+        raise InvalidValueError(f"foreign_table_url: table has {len(table)} rows but loader "
+                                f"{target.name!r} has {len(target.sample_ids)} samples; row i of "
+                                "table must be sample i of the loader")
     return target
 
 
@@ -396,14 +398,15 @@ def _check_collectors(metrics_collectors) -> list[tuple[str, Callable]]:
     """``[(name, collector)]``; a single callable is a list of one."""
     fns = [metrics_collectors] if callable(metrics_collectors) else metrics_collectors
     if not isinstance(fns, (list, tuple)):
-        raise TypeError(f"metrics_collectors: expected a callable or a list of callables, got "
-                        f"{type(metrics_collectors).__name__}")
+        raise InvalidTypeError("metrics_collectors: expected a callable or a list of callables, "
+                               f"got {type(metrics_collectors).__name__}")
     if not fns:
-        raise ValueError("metrics_collectors: the list is empty; give at least one collector")
+        raise InvalidValueError("metrics_collectors: the list is empty; give at least one "
+                                "collector")
     for i, fn in enumerate(fns):
         if not callable(fn):
-            raise TypeError(f"metrics_collectors[{i}]: expected a callable "
-                            f"fn(batch, predictor_output) -> dict, got {type(fn).__name__}")
+            raise InvalidTypeError(f"metrics_collectors[{i}]: expected a callable "
+                                   f"fn(batch, predictor_output) -> dict, got {type(fn).__name__}")
     return [(_collector_name(fn), fn) for fn in fns]
 
 
@@ -412,8 +415,8 @@ def _check_constants(constants) -> dict[str, float]:
     if constants is None:
         return {}
     if not isinstance(constants, dict):
-        raise TypeError(f"constants: expected a dict of name -> number, got "
-                        f"{type(constants).__name__}")
+        raise InvalidTypeError(f"constants: expected a dict of name -> number, got "
+                               f"{type(constants).__name__}")
     out = {}
     for name, value in constants.items():
         bare = _metric_name(name, "constants")
@@ -423,12 +426,13 @@ def _check_constants(constants) -> dict[str, float]:
                 int(np.prod(value.shape)) == 1 and not _is_complex(value):
             number = float(to_values(value, f"constants[{name!r}]").reshape(()))
         else:
-            raise TypeError(f"constants[{name!r}]: expected a number (int, float, bool), got "
-                            f"{type(value).__name__}")
+            raise InvalidTypeError(f"constants[{name!r}]: expected a number (int, float, bool), "
+                                   f"got {type(value).__name__}")
         if not np.isfinite(number):
-            raise ValueError(f"constants[{name!r}]: expected a finite number, got {number}")
+            raise InvalidValueError(f"constants[{name!r}]: expected a finite number, got {number}")
         if bare in out:
-            raise ValueError(f"constants: {name!r} names the same column as another constant")
+            raise InvalidValueError(f"constants: {name!r} names the same column as another "
+                                    "constant")
         out[bare] = number
     return out
 
@@ -444,10 +448,10 @@ def _is_complex(value) -> bool:
 def _metric_name(name, where: str) -> str:
     """The bare name (without ``signals//``) of a metric or constant, checked."""
     if not isinstance(name, str):
-        raise TypeError(f"{where}: names must be non-empty strings, got {name!r}")
+        raise InvalidTypeError(f"{where}: names must be non-empty strings, got {name!r}")
     bare = bare_signal_name(name)
     if not bare:
-        raise ValueError(f"{where}: names must be non-empty strings, got {name!r}")
+        raise InvalidValueError(f"{where}: names must be non-empty strings, got {name!r}")
     return bare
 
 
@@ -458,22 +462,23 @@ def _loader_settings(dataloader_args, default_collate) -> tuple[int, dict]:
     elif isinstance(dataloader_args, dict):
         args = dict(dataloader_args)
     else:
-        raise TypeError(f"dataloader_args: expected a dict of DataLoader keywords, got "
-                        f"{type(dataloader_args).__name__}")
+        raise InvalidTypeError(f"dataloader_args: expected a dict of DataLoader keywords, got "
+                               f"{type(dataloader_args).__name__}")
     if args.pop("shuffle", False):
-        raise ValueError("dataloader_args: shuffle=True is not allowed; rows must stay in index "
-                         "order to be joined to their samples")
+        raise InvalidValueError("dataloader_args: shuffle=True is not allowed; rows must stay in "
+                                "index order to be joined to their samples")
     for key in _ORDERING_ARGS:
         if args.pop(key, None) is not None:
-            raise ValueError(f"dataloader_args: {key} is not allowed; rows must stay in index "
-                             f"order to be joined to their samples")
+            raise InvalidValueError(f"dataloader_args: {key} is not allowed; rows must stay in "
+                                    "index order to be joined to their samples")
     if args.pop("drop_last", False):
-        raise ValueError("dataloader_args: drop_last=True is not allowed; every sample is "
-                         "collected")
+        raise InvalidValueError("dataloader_args: drop_last=True is not allowed; every sample is "
+                                "collected")
     batch_size = args.pop("batch_size", DEFAULT_BATCH_SIZE)
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or \
             batch_size < 1:
-        raise ValueError(f"dataloader_args: batch_size must be an int >= 1, got {batch_size!r}")
+        raise InvalidValueError("dataloader_args: batch_size must be an int >= 1, got "
+                                f"{batch_size!r}")
     if args.get("collate_fn") is None:
         args.pop("collate_fn", None)
         if default_collate is not None:
@@ -486,8 +491,8 @@ def _resolve_predictor(session: Session, predictor):
         models = list(session.registry.all("model").values())
         return models[0] if models else None
     if not callable(predictor):
-        raise TypeError(f"predictor: expected a torch.nn.Module or a callable, got "
-                        f"{type(predictor).__name__}")
+        raise InvalidTypeError(f"predictor: expected a torch.nn.Module or a callable, got "
+                               f"{type(predictor).__name__}")
     return predictor
 
 
@@ -540,15 +545,16 @@ def _measure(dataset, indices: np.ndarray, batch_size: int, loader_kwargs: dict,
                             if key in parts:
                                 other = next(n for n, k in zip(collectors, keys)
                                              if k is not None and key in k)[0]
-                                raise ValueError(f"metrics_collectors: metric {key!r} is "
-                                                 f"returned by both {other!r} and {name!r}; "
-                                                 f"names must be unique")
+                                raise InvalidValueError(f"metrics_collectors: metric {key!r} is "
+                                                        f"returned by both {other!r} and {name!r}; "
+                                                        f"names must be unique")
                             parts[key] = []
                         keys[c] = list(values)
                     elif set(values) != set(keys[c]):
-                        raise ValueError(f"metrics_collectors: collector {name!r} returned "
-                                         f"{sorted(values)} on batch {b} but {sorted(keys[c])} "
-                                         f"on batch 0; return the same metrics every batch")
+                        raise InvalidValueError(f"metrics_collectors: collector {name!r} returned "
+                                                f"{sorted(values)} on batch {b} but "
+                                                f"{sorted(keys[c])} on batch 0; return the same "
+                                                "metrics every batch")
                     for key, v in values.items():
                         parts[key].append(v)
                 bar.update(len(chunk))
@@ -562,9 +568,9 @@ def _inputs_of(batch, device):
     """The predictor's input of a batch, moved to ``device`` when it is a tensor."""
     inputs = unpack_batch(batch)[0]
     if inputs is None:
-        raise ValueError(f"predictor: cannot find the inputs in a {type(batch).__name__} batch "
-                         f"(a dict batch needs one of the keys {list(INPUT_KEYS)}); pass "
-                         f"predictor=lambda x: ... or a collate_fn in dataloader_args")
+        raise InvalidValueError(f"predictor: cannot find the inputs in a {type(batch).__name__} "
+                                f"batch (a dict batch needs one of the keys {list(INPUT_KEYS)}); "
+                                "pass predictor=lambda x: ... or a collate_fn in dataloader_args")
     if device is not None and hasattr(inputs, "to") and hasattr(inputs, "device") and \
             inputs.device != device:
         inputs = inputs.to(device)
@@ -574,23 +580,23 @@ def _inputs_of(batch, device):
 def _check_output(collector: str, out, batch_size: int) -> dict[str, np.ndarray]:
     """A collector's result as bare metric name -> float64 ``[B]``, checked."""
     if not isinstance(out, dict):
-        raise TypeError(f"metrics_collectors: collector {collector!r} returned a "
-                        f"{type(out).__name__}; expected a dict of metric name -> per-sample "
-                        f"values")
+        raise InvalidTypeError(f"metrics_collectors: collector {collector!r} returned a "
+                               f"{type(out).__name__}; expected a dict of metric name -> "
+                               "per-sample values")
     checked = {}
     for key, values in out.items():
         bare = _metric_name(key, f"metrics_collectors: collector {collector!r}")
         where = f"metrics_collectors: collector {collector!r}, metric {key!r}"
         arr = to_values(values, where)
         if arr.ndim == 0:
-            raise ValueError(f"{where}: got a single value; return one value per sample "
-                             f"({batch_size} in this batch)")
+            raise InvalidValueError(f"{where}: got a single value; return one value per sample "
+                                    f"({batch_size} in this batch)")
         if arr.shape[0] != batch_size or (arr.ndim > 1 and arr.size != batch_size):
-            raise ValueError(f"{where}: got shape {list(arr.shape)} but the batch has "
-                             f"{batch_size} samples; return one number per sample (shape "
-                             f"[{batch_size}])")
+            raise InvalidValueError(f"{where}: got shape {list(arr.shape)} but the batch has "
+                                    f"{batch_size} samples; return one number per sample (shape "
+                                    f"[{batch_size}])")
         if bare in checked:
-            raise ValueError(f"{where}: names the same column as another of its metrics")
+            raise InvalidValueError(f"{where}: names the same column as another of its metrics")
         checked[bare] = arr.reshape(batch_size)
     return checked
 

@@ -49,6 +49,7 @@ import threading
 import numpy as np
 import traitlets
 
+from weightslab_nb.errors import InvalidValueError
 from weightslab_nb.panels._base import SENT, Panel, resolve_session, static_asset
 from weightslab_nb.panels.highlight import highlight_bus
 from weightslab_nb.panels.messages import MessageError, int_field, name_field
@@ -94,7 +95,7 @@ def bucket_series(series: dict, target: int) -> dict:
     ones, when it is already short enough).
     """
     if target < 2:
-        raise ValueError(f"target: must be >= 2, got {target}")
+        raise InvalidValueError(f"target: must be >= 2, got {target}")
     step = np.asarray(series["step"])
     n = len(step)
     weight = np.asarray(series["weight"], dtype=np.float64) if "weight" in series else np.ones(n)
@@ -148,7 +149,7 @@ class LossCurves(Panel):
 
     def __init__(self, session=None, *, max_points: int = 4000, height: int = 260, **kwargs):
         if not isinstance(max_points, int) or max_points < 16:
-            raise ValueError(f"max_points: expected an int >= 16, got {max_points!r}")
+            raise InvalidValueError(f"max_points: expected an int >= 16, got {max_points!r}")
         self._send_lock = threading.Lock()
         self._cursors: dict[str, int] = {}
         self._synced = False

@@ -54,6 +54,7 @@ import logging
 import numpy as np
 import traitlets
 
+from weightslab_nb.errors import InvalidValueError
 from weightslab_nb.ledger.sample_table import bare_signal_name
 from weightslab_nb.panels._base import Panel, resolve_session, static_asset
 from weightslab_nb.panels.highlight import highlight_bus, highlight_page
@@ -111,7 +112,7 @@ class SampleGrid(Panel):
     def __init__(self, session=None, *, thumbnail=None, page_size: int = 48, **kwargs):
         if isinstance(page_size, bool) or not isinstance(page_size, int) or \
                 not 1 <= page_size <= 500:
-            raise ValueError(f"page_size: expected an int in 1..500, got {page_size!r}")
+            raise InvalidValueError(f"page_size: expected an int in 1..500, got {page_size!r}")
         self.thumbnails = ThumbnailCache(thumbnail)
         self._seen_table = -1
         self._seen_tags = -1

@@ -38,6 +38,7 @@ import math
 
 import traitlets
 
+from weightslab_nb.errors import InvalidValueError
 from weightslab_nb.panels._base import Panel, static_asset
 from weightslab_nb.panels.messages import MessageError, name_field
 
@@ -121,8 +122,8 @@ class HyperParameterEditor(Panel):
 
     def __init__(self, session=None, *, name: str | None = None, **kwargs):
         if name is not None and (not isinstance(name, str) or not name):
-            raise ValueError(f"name: expected a registry name of watched hyperparameters, got "
-                             f"{name!r}")
+            raise InvalidValueError("name: expected a registry name of watched hyperparameters, "
+                                    f"got {name!r}")
         self._wanted = name
         self._seen = None
         self._row_errors: dict[str, str] = {}

@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 import traitlets
 
+from weightslab_nb.errors import InvalidTypeError
 from weightslab_nb.panels._base import Panel, static_asset
 from weightslab_nb.panels.messages import MessageError, int_field
 
@@ -85,8 +86,8 @@ class RunMedia(Panel):
 
     def __init__(self, session=None, *, run=None, **kwargs):
         if run is not None and not hasattr(run, "recent"):
-            raise TypeError(f"run: expected a tracking Run (from wl.init()), got "
-                            f"{type(run).__name__}")
+            raise InvalidTypeError(f"run: expected a tracking Run (from wl.init()), got "
+                                   f"{type(run).__name__}")
         self._fixed = run
         self._shown = run
         self._seen = None

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+from weightslab_nb.errors import WeightslabError
+
 #: Actions on samples: grid ``{type: "action", action, sample_ids, tag?, value?}`` and tag editor
 #: ``{type: "apply", action, tag?, value?}`` (on the shared selection).
 ACTIONS = ("add_tag", "remove_tag", "set_categorical", "clear_categorical", "discard", "restore")
@@ -17,7 +19,7 @@ MAX_NAME = 200
 MAX_VALUES = 1000
 
 
-class MessageError(ValueError):
+class MessageError(WeightslabError, ValueError):
     """A browser message with a missing, mistyped or out-of-range field; nothing was changed."""
 
 

@@ -16,6 +16,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from weightslab_nb.errors import InvalidValueError
+
 log = logging.getLogger(__name__)
 
 Poll = Callable[[], "dict | None"]
@@ -41,7 +43,7 @@ class Publisher:
     def __init__(self, widget, poll: Poll, *, interval: float, min_interval: float = 0.1,
                  name: str = "wl-publisher"):
         if interval <= 0 or min_interval < 0:
-            raise ValueError("interval must be > 0 and min_interval >= 0")
+            raise InvalidValueError("interval must be > 0 and min_interval >= 0")
         self._widget = widget
         self._poll = poll
         self.interval = float(interval)

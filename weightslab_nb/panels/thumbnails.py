@@ -20,6 +20,7 @@ from collections.abc import Callable, Hashable
 
 import numpy as np
 
+from weightslab_nb.errors import InvalidTypeError, InvalidValueError
 from weightslab_nb.panels.wire import is_png
 
 #: Longest side of a default thumbnail, in pixels (larger images are shrunk, never enlarged).
@@ -50,19 +51,20 @@ def to_image_array(x) -> np.ndarray:
         else:
             arr = np.asarray(x.convert("L" if x.mode in ("1", "LA", "La") else "RGB"))
     elif isinstance(x, (str, bytes, dict)) or x is None:
-        raise TypeError(f"thumbnail: cannot draw a {type(x).__name__} as an image")
+        raise InvalidTypeError(f"thumbnail: cannot draw a {type(x).__name__} as an image")
     else:
         arr = np.asarray(x)
     if arr.dtype == bool:
         arr = arr.astype(np.uint8)
     if arr.dtype.kind not in "fiu":
-        raise TypeError(f"thumbnail: cannot draw values of dtype {arr.dtype} as an image")
+        raise InvalidTypeError(f"thumbnail: cannot draw values of dtype {arr.dtype} as an image")
     while arr.ndim > 3 and arr.shape[0] == 1:  # [1, C, H, W] -> [C, H, W]
         arr = arr[0]
     if arr.ndim == 1:
         side = math.isqrt(arr.size)
         if side * side != arr.size or side == 0:
-            raise ValueError(f"thumbnail: a flat input of length {arr.size} is not a square image")
+            raise InvalidValueError(f"thumbnail: a flat input of length {arr.size} is not a square "
+                                    "image")
         arr = arr.reshape(side, side)
     if arr.ndim == 3:
         channels_first = arr.shape[0] in (1, 2, 3, 4) and (
@@ -72,10 +74,10 @@ def to_image_array(x) -> np.ndarray:
         c = arr.shape[-1]
         arr = arr[..., :3] if c >= 3 else arr[..., 0]
     if arr.ndim != 2 and not (arr.ndim == 3 and arr.shape[-1] == 3):
-        raise ValueError(f"thumbnail: cannot read shape {tuple(np.shape(x))} as an image "
-                         "([H, W], [C, H, W] or [H, W, C])")
+        raise InvalidValueError(f"thumbnail: cannot read shape {tuple(np.shape(x))} as an image "
+                                "([H, W], [C, H, W] or [H, W, C])")
     if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError("thumbnail: empty image")
+        raise InvalidValueError("thumbnail: empty image")
     return arr.astype(np.float64, copy=False)
 
 
@@ -119,7 +121,8 @@ def as_png(result) -> bytes:
     if isinstance(result, (bytes, bytearray, memoryview)):
         data = bytes(result)
         if not is_png(data):
-            raise ValueError("thumbnail: the callable returned bytes that are not a PNG image")
+            raise InvalidValueError("thumbnail: the callable returned bytes that are not a PNG "
+                                    "image")
         return data
     return default_thumbnail(result)
 
@@ -138,7 +141,8 @@ class ThumbnailCache:
 
     def __init__(self, converter: ThumbnailFn | None = None, max_items: int = 8192):
         if converter is not None and not callable(converter):
-            raise TypeError(f"thumbnail: expected a callable, got {type(converter).__name__}")
+            raise InvalidTypeError("thumbnail: expected a callable, got "
+                                   f"{type(converter).__name__}")
         self.converter = converter
         self.max_items = max_items
         self._lock = threading.Lock()

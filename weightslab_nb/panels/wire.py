@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from weightslab_nb.errors import InvalidTypeError, InvalidValueError
+
 #: dtypes the browser decodes (js/src/lib/wire.ts)
 WIRE_KINDS = frozenset({"f8", "f4", "i8", "i4", "i2", "i1", "u8", "u4", "u2", "u1", "b1"})
 
@@ -33,7 +35,7 @@ def encode_array(name: str, values) -> tuple[dict, memoryview]:
     """
     arr = np.asarray(values)
     if arr.dtype.kind not in "fiub" or arr.dtype.itemsize > 8 or arr.dtype == np.float16:
-        raise TypeError(f"{name}: cannot send dtype {arr.dtype} (numbers or booleans only)")
+        raise InvalidTypeError(f"{name}: cannot send dtype {arr.dtype} (numbers or booleans only)")
     arr = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<"))
     meta = {"name": name, "dtype": arr.dtype.str, "shape": list(arr.shape)}
     return meta, memoryview(arr.tobytes())
@@ -53,7 +55,7 @@ def decode_array(meta: Mapping, buffer) -> np.ndarray:
     """Inverse of :func:`encode_array` (used by tests and tools reading captured messages)."""
     dtype = np.dtype(meta["dtype"])
     if dtype.kind not in "fiub" or dtype.str[1:] not in WIRE_KINDS:
-        raise TypeError(f"{meta.get('name')}: unsupported dtype {meta['dtype']!r}")
+        raise InvalidTypeError(f"{meta.get('name')}: unsupported dtype {meta['dtype']!r}")
     arr = np.frombuffer(bytes(buffer), dtype=dtype)
     return arr.reshape([int(s) for s in meta["shape"]])
 
@@ -61,7 +63,7 @@ def decode_array(meta: Mapping, buffer) -> np.ndarray:
 def decode_arrays(metas: Sequence[Mapping], buffers: Sequence) -> dict[str, np.ndarray]:
     """Inverse of :func:`encode_arrays`."""
     if len(metas) > len(buffers):
-        raise ValueError(f"{len(metas)} arrays described but {len(buffers)} buffers given")
+        raise InvalidValueError(f"{len(metas)} arrays described but {len(buffers)} buffers given")
     return {m["name"]: decode_array(m, b) for m, b in zip(metas, buffers)}
 
 

@@ -34,6 +34,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from weightslab_nb.errors import InvalidTypeError, InvalidValueError, StateError
 from weightslab_nb.serving.commands import CommandError, execute
 
 log = logging.getLogger(__name__)
@@ -345,21 +346,21 @@ def serve(serving_cli: bool = False, serving_grpc: bool = False, session=None, p
     """
     for name, flag in (("serving_cli", serving_cli), ("serving_grpc", serving_grpc)):
         if not isinstance(flag, bool):
-            raise TypeError(f"{name}: expected True or False, got {flag!r}")
+            raise InvalidTypeError(f"{name}: expected True or False, got {flag!r}")
     if serving_grpc:
         raise NotImplementedError(GRPC_UNAVAILABLE)
     unknown = sorted(set(kwargs) - {"max_body"})
     if unknown:
-        raise TypeError(f"serve: unexpected keyword argument(s) {unknown}; accepted: "
-                        "serving_cli, serving_grpc, session, port, max_body")
+        raise InvalidTypeError(f"serve: unexpected keyword argument(s) {unknown}; accepted: "
+                               "serving_cli, serving_grpc, session, port, max_body")
     if not serving_cli:
-        raise ValueError("serve: nothing to start; pass serving_cli=True for the console "
-                         "backend (weightslab-nb cli)")
+        raise InvalidValueError("serve: nothing to start; pass serving_cli=True for the console "
+                                "backend (weightslab-nb cli)")
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
-        raise ValueError(f"port: expected an int in 0-65535 (0: a free port), got {port!r}")
+        raise InvalidValueError(f"port: expected an int in 0-65535 (0: a free port), got {port!r}")
     max_body = kwargs.get("max_body", MAX_BODY)
     if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body < 1024:
-        raise ValueError(f"max_body: expected an int >= 1024 (bytes), got {max_body!r}")
+        raise InvalidValueError(f"max_body: expected an int >= 1024 (bytes), got {max_body!r}")
     if session is None:
         from weightslab_nb.session import current_session
 
@@ -371,8 +372,8 @@ def serve(serving_cli: bool = False, serving_grpc: bool = False, session=None, p
             server = existing[0]
             if port in (0, server.port):
                 return server
-            raise RuntimeError(f"serve: this session's console backend already listens on "
-                               f"port {server.port}; stop it first (server.stop())")
+            raise StateError(f"serve: this session's console backend already listens on "
+                             f"port {server.port}; stop it first (server.stop())")
         server = CommandServer(session, port=port, max_body=max_body).start()
         _servers.append(server)
         if not _atexit_registered:
@@ -418,8 +419,8 @@ def keep_serving(timeout: float | None = None, session=None) -> str:
     if timeout is not None and (isinstance(timeout, bool) or
                                 not isinstance(timeout, (int, float)) or
                                 not math.isfinite(timeout) or timeout < 0):
-        raise ValueError(f"timeout: expected a number of seconds >= 0 or None, "
-                         f"got {timeout!r}")
+        raise InvalidValueError(f"timeout: expected a number of seconds >= 0 or None, "
+                                f"got {timeout!r}")
     deadline = None if timeout is None else time.monotonic() + timeout
     reason = "timeout"
     try:

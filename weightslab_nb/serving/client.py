@@ -25,6 +25,7 @@ import sys
 from pathlib import Path
 
 from weightslab_nb import argtypes
+from weightslab_nb.errors import InvalidValueError, WeightslabError
 
 TOKEN_FILE = "serving.json"  # same as backend.TOKEN_FILE; kept here so the client stays light
 COMMAND_PATH = "/v1/command"
@@ -37,7 +38,7 @@ PROMPT = "weightslab> "
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-class BackendError(Exception):
+class BackendError(WeightslabError):
     """A refused command or an unreachable backend.
 
     Attributes
@@ -133,7 +134,7 @@ class Client:
         try:
             reply = json.loads(data.decode("utf-8"))
             if not isinstance(reply, dict) or "ok" not in reply:
-                raise ValueError("not a reply object")
+                raise InvalidValueError("not a reply object")
         except ValueError:
             raise BackendError(f"{self.host}:{self.port} answered HTTP {status} with something "
                                "that is not a weightslab-nb reply", status, "protocol") from None

@@ -36,13 +36,15 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from weightslab_nb.errors import WeightslabError
+
 MAX_IDS = 1_000_000
 MAX_WAIT = 3600.0  # seconds an ``evaluate`` request may hold its reply
 
 _MISSING = object()
 
 
-class CommandError(Exception):
+class CommandError(WeightslabError):
     """A refused request; nothing was changed.
 
     Attributes

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from weightslab_nb.errors import InvalidTypeError, InvalidValueError
 from weightslab_nb.signals.context import (BatchSignalContext, SignalContext, image_view,
                                            point_cloud_view)
 from weightslab_nb.ledger.sample_table import bare_signal_name
@@ -61,39 +62,40 @@ def _check_options(name, subscribe_to, compute_every_n_steps, include_history,
     """Validate the decorator's options; return ``(name, subscribe_to)`` normalised."""
     if name is not None:
         if not isinstance(name, str):
-            raise TypeError(f"name: expected a string or None, got {type(name).__name__}")
+            raise InvalidTypeError(f"name: expected a string or None, got {type(name).__name__}")
         bare = bare_signal_name(name)
         if not bare or bare != bare.strip() or not name.strip():
-            raise ValueError(f"name: expected a non-empty signal name without surrounding "
-                             f"spaces, got {name!r}")
+            raise InvalidValueError(f"name: expected a non-empty signal name without surrounding "
+                                    f"spaces, got {name!r}")
         name = bare
     if subscribe_to is not None:
         if not isinstance(subscribe_to, str):
-            raise TypeError(f"subscribe_to: expected the name of a recorded per-sample signal "
-                            f"(a string) or None, got {type(subscribe_to).__name__}")
+            raise InvalidTypeError("subscribe_to: expected the name of a recorded per-sample "
+                                   f"signal (a string) or None, got {type(subscribe_to).__name__}")
         if not bare_signal_name(subscribe_to).strip():
-            raise ValueError(f"subscribe_to: expected a non-empty signal name, got "
-                             f"{subscribe_to!r}")
+            raise InvalidValueError(f"subscribe_to: expected a non-empty signal name, got "
+                                    f"{subscribe_to!r}")
     if isinstance(compute_every_n_steps, bool) or not isinstance(compute_every_n_steps, int):
-        raise TypeError(f"compute_every_n_steps: expected an int >= 1, got "
-                        f"{compute_every_n_steps!r}")
+        raise InvalidTypeError(f"compute_every_n_steps: expected an int >= 1, got "
+                               f"{compute_every_n_steps!r}")
     if compute_every_n_steps < 1:
-        raise ValueError(f"compute_every_n_steps: must be >= 1, got {compute_every_n_steps}")
+        raise InvalidValueError(f"compute_every_n_steps: must be >= 1, got {compute_every_n_steps}")
     for arg, value in (("include_history", include_history),
                        ("include_history_metadata", include_history_metadata), ("log", log),
                        ("batched", batched)):
         if not isinstance(value, bool):
-            raise TypeError(f"{arg}: expected True or False, got {value!r}")
+            raise InvalidTypeError(f"{arg}: expected True or False, got {value!r}")
     if include_history_metadata and not include_history:
-        raise ValueError("include_history_metadata: needs include_history=True (the metadata "
-                         "is a 'model_age' key in each history entry)")
+        raise InvalidValueError("include_history_metadata: needs include_history=True (the "
+                                "metadata is a 'model_age' key in each history entry)")
     if subscribe_to is None:
         if compute_every_n_steps != 1:
-            raise ValueError("compute_every_n_steps: only dynamic signals (subscribe_to=...) are "
-                             "throttled; a static signal runs once per compute_signals call")
+            raise InvalidValueError("compute_every_n_steps: only dynamic signals "
+                                    "(subscribe_to=...) are throttled; a static signal runs once "
+                                    "per compute_signals call")
         if include_history:
-            raise ValueError("include_history: only dynamic signals (subscribe_to=...) have a "
-                             "subscribed history")
+            raise InvalidValueError("include_history: only dynamic signals (subscribe_to=...) have "
+                                    "a subscribed history")
     return name, subscribe_to
 
 
@@ -115,14 +117,14 @@ def register_signal(session: "Session", fn, name: str | None = None,
         signals given to a static one, or a subscription cycle.
     """
     if not callable(fn):
-        raise TypeError(f"fn: a signal must be a callable taking one context, got "
-                        f"{type(fn).__name__}")
+        raise InvalidTypeError(f"fn: a signal must be a callable taking one context, got "
+                               f"{type(fn).__name__}")
     name, subscribe_to = _check_options(name, subscribe_to, compute_every_n_steps,
                                         include_history, include_history_metadata, log, batched)
     if name is None:
         name = getattr(fn, "__name__", None)
         if not isinstance(name, str) or not name or name == "<lambda>":
-            raise ValueError("name: give a name for this signal (it has no usable __name__)")
+            raise InvalidValueError("name: give a name for this signal (it has no usable __name__)")
     return signal_registry(session).add(Signal(
         name=name, fn=fn, subscribe_to=subscribe_to, compute_every_n_steps=compute_every_n_steps,
         include_history=include_history, include_history_metadata=include_history_metadata,
@@ -259,9 +261,9 @@ def compute_signals(dataset_or_loader=None, origin: str | None = None, signals=N
         else:
             session = _session(None)
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-        raise ValueError(f"chunk_size: expected an int >= 1, got {chunk_size!r}")
+        raise InvalidValueError(f"chunk_size: expected an int >= 1, got {chunk_size!r}")
     if origin is not None and not isinstance(origin, str):
-        raise TypeError(f"origin: expected a string or None, got {type(origin).__name__}")
+        raise InvalidTypeError(f"origin: expected a string or None, got {type(origin).__name__}")
     loader = resolve_loader(session, dataset_or_loader, origin)
     registry = signal_registry(session)
     chosen = select_static(registry, signals)

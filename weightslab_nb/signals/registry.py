@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from weightslab_nb.errors import InvalidTypeError, InvalidValueError, UnknownNameError
 from weightslab_nb.ledger.sample_table import bare_signal_name, signal_column
 from weightslab_nb.signals.context import BatchSignalContext, SharedFrame, SignalContext
 
@@ -149,8 +150,9 @@ class SignalRegistry:
             while name is not None:
                 target = bare_signal_name(signal_column(name))
                 if target in seen:
-                    raise ValueError(f"subscribe_to: {signal.subscribe_to!r} would make signal "
-                                     f"{signal.name!r} fire itself (a subscription cycle)")
+                    raise InvalidValueError(f"subscribe_to: {signal.subscribe_to!r} would make "
+                                            f"signal {signal.name!r} fire itself (a subscription "
+                                            "cycle)")
                 seen.add(target)
                 upstream = self._signals.get(target)
                 name = upstream.subscribe_to if upstream is not None else None
@@ -164,7 +166,8 @@ class SignalRegistry:
         with self._lock:
             key = bare_signal_name(signal_column(name))
             if key not in self._signals:
-                raise KeyError(f"name: no signal named {name!r}; registered: {self.names()}")
+                raise UnknownNameError(f"name: no signal named {name!r}; registered: "
+                                       f"{self.names()}")
             signal = self._signals.pop(key)
             self._reindex()
             self.version += 1
@@ -185,7 +188,7 @@ class SignalRegistry:
         with self._lock:
             signal = self._signals.get(bare_signal_name(signal_column(name)))
         if signal is None:
-            raise KeyError(f"name: no signal named {name!r}; registered: {self.names()}")
+            raise UnknownNameError(f"name: no signal named {name!r}; registered: {self.names()}")
         return signal
 
     def names(self) -> list[str]:
@@ -462,35 +465,35 @@ def _entries(cols: dict[str, np.ndarray], rows: np.ndarray, step: int,
 
 def _scalar(result) -> float:
     if isinstance(result, (str, bytes)):
-        raise TypeError(f"a signal must return a number or None, got {type(result).__name__} "
-                        f"{result!r}")
+        raise InvalidTypeError("a signal must return a number or None, got "
+                               f"{type(result).__name__} {result!r}")
     if hasattr(result, "detach"):
         result = result.detach()
         if result.numel() != 1:
-            raise ValueError(f"a per-sample signal must return one number, got a tensor of "
-                             f"shape {tuple(result.shape)} (use batched=True for batches)")
+            raise InvalidValueError(f"a per-sample signal must return one number, got a tensor of "
+                                    f"shape {tuple(result.shape)} (use batched=True for batches)")
         return float(result.item())
     if isinstance(result, np.ndarray):
         if result.size != 1:
-            raise ValueError(f"a per-sample signal must return one number, got an array of "
-                             f"shape {result.shape} (use batched=True for batches)")
+            raise InvalidValueError(f"a per-sample signal must return one number, got an array of "
+                                    f"shape {result.shape} (use batched=True for batches)")
         result = result.reshape(-1)[0]
     return float(result)
 
 
 def _vector(result, size: int) -> np.ndarray:
     if isinstance(result, (str, bytes, dict)):
-        raise TypeError(f"a batched signal must return {size} values (array-like), got "
-                        f"{type(result).__name__}")
+        raise InvalidTypeError(f"a batched signal must return {size} values (array-like), got "
+                               f"{type(result).__name__}")
     if hasattr(result, "detach"):
         result = result.detach().cpu()
         if result.dtype.is_complex:
-            raise TypeError("a batched signal returned complex values")
+            raise InvalidTypeError("a batched signal returned complex values")
         result = result.double().numpy()
     elif isinstance(result, (list, tuple)):
         result = [np.nan if v is None else v for v in result]
     arr = np.asarray(result, dtype=np.float64)
     if arr.ndim == 0 or arr.size != size:
-        raise ValueError(f"a batched signal must return one value per sample ({size}), got "
-                         f"shape {arr.shape}")
+        raise InvalidValueError(f"a batched signal must return one value per sample ({size}), got "
+                                f"shape {arr.shape}")
     return arr.reshape(size).copy()

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from weightslab_nb.errors import InvalidTypeError, InvalidValueError
 from weightslab_nb.signals.context import BatchSignalContext, SharedFrame, SignalContext
 
 if TYPE_CHECKING:
@@ -41,21 +42,21 @@ def resolve_loader(session: "Session", dataset_or_loader, origin: str | None) ->
     if isinstance(dataset_or_loader, WatchedLoader):
         loader = dataset_or_loader
         if origin is not None and origin not in (loader.origin, loader.name):
-            raise ValueError(f"origin: {origin!r} does not match the loader given (name "
-                             f"{loader.name!r}, origin {loader.origin!r})")
+            raise InvalidValueError(f"origin: {origin!r} does not match the loader given (name "
+                                    f"{loader.name!r}, origin {loader.origin!r})")
         return loader
     if dataset_or_loader is None or isinstance(dataset_or_loader, str):
         key = dataset_or_loader if dataset_or_loader is not None else origin
         if key is None:
-            raise ValueError("dataset_or_loader: pass a watched loader, a loader name or an "
-                             "origin (or origin=)")
+            raise InvalidValueError("dataset_or_loader: pass a watched loader, a loader name or an "
+                                    "origin (or origin=)")
         loader = session.registry.loader_for_origin(key)
         if loader is None:
-            raise ValueError(f"dataset_or_loader: no watched loader named or with origin "
-                             f"{key!r}; watched: {known}")
+            raise InvalidValueError(f"dataset_or_loader: no watched loader named or with origin "
+                                    f"{key!r}; watched: {known}")
         if origin is not None and origin not in (loader.origin, loader.name):
-            raise ValueError(f"origin: {origin!r} does not match loader {key!r} (origin "
-                             f"{loader.origin!r})")
+            raise InvalidValueError(f"origin: {origin!r} does not match loader {key!r} (origin "
+                                    f"{loader.origin!r})")
         return loader
     target = dataset_or_loader.dataset if _is_dataloader(dataset_or_loader) \
         else dataset_or_loader
@@ -63,14 +64,15 @@ def resolve_loader(session: "Session", dataset_or_loader, origin: str | None) ->
     if origin is not None:
         matches = [ld for ld in matches if origin in (ld.origin, ld.name)]
     if not matches:
-        raise ValueError(
+        raise InvalidValueError(
             f"dataset_or_loader: this {type(dataset_or_loader).__name__} is not watched"
             f"{'' if origin is None else f' with origin {origin!r}'}; wrap it first with "
             f"wl.watch_or_edit(data, flag='data', loader_name=...) and pass the loader it "
             f"returns (watched: {known})")
     if len(matches) > 1:
-        raise ValueError(f"dataset_or_loader: this data set is watched by several loaders "
-                         f"({', '.join(repr(m.name) for m in matches)}); pick one with origin=")
+        raise InvalidValueError("dataset_or_loader: this data set is watched by several loaders "
+                                f"({', '.join(repr(m.name) for m in matches)}); pick one with "
+                                "origin=")
     return matches[0]
 
 
@@ -88,19 +90,19 @@ def select_static(registry: "SignalRegistry", signals) -> list["Signal"]:
         return registry.static()
     names = [signals] if isinstance(signals, str) else signals
     if not hasattr(names, "__iter__"):
-        raise TypeError(f"signals: expected None, a signal name or a list of names, got "
-                        f"{type(signals).__name__}")
+        raise InvalidTypeError(f"signals: expected None, a signal name or a list of names, got "
+                               f"{type(signals).__name__}")
     chosen = []
     for name in names:
         if not isinstance(name, str):
-            raise TypeError(f"signals: names must be strings, got {name!r}")
+            raise InvalidTypeError(f"signals: names must be strings, got {name!r}")
         if name not in registry:
-            raise ValueError(f"signals: no signal named {name!r}; registered: "
-                             f"{registry.names() or 'none'}")
+            raise InvalidValueError(f"signals: no signal named {name!r}; registered: "
+                                    f"{registry.names() or 'none'}")
         signal = registry.get(name)
         if signal.is_dynamic:
-            raise ValueError(f"signals: {name!r} is a dynamic signal (subscribed to "
-                             f"{signal.subscribe_to!r}); compute_signals runs static ones")
+            raise InvalidValueError(f"signals: {name!r} is a dynamic signal (subscribed to "
+                                    f"{signal.subscribe_to!r}); compute_signals runs static ones")
         if signal not in chosen:
             chosen.append(signal)
     return chosen

@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from weightslab_nb.errors import InvalidTypeError, InvalidValueError, MissingFileError, StateError
 from weightslab_nb.tracking import media
 from weightslab_nb.tracking.run import (CRASHED_AFTER, HISTORY_FILE, RUN_FILE, RUNS_DIR,
                                         SUMMARY_FILE)
@@ -52,8 +53,8 @@ class Api:
         overrides = dict(overrides or {})
         unknown = sorted(set(overrides) - {"project", "root", "entity", "base_url"})
         if unknown:
-            raise ValueError(f"overrides: unknown keys {unknown}; accepted: project, root "
-                             "(entity and base_url are accepted and ignored)")
+            raise InvalidValueError(f"overrides: unknown keys {unknown}; accepted: project, root "
+                                    "(entity and base_url are accepted and ignored)")
         self.project = overrides.get("project")
         root = root if root is not None else overrides.get("root")
         self.roots = _roots(root)
@@ -97,16 +98,16 @@ class Api:
 
         project = _project_of(path) if path else self.project
         if filters is not None and not isinstance(filters, Mapping):
-            raise ValueError(f"filters: expected a dict (MongoDB query), got {filters!r}")
+            raise InvalidValueError(f"filters: expected a dict (MongoDB query), got {filters!r}")
         try:
             query = Query(_normalize_filter(dict(filters or {})))
         except QueryError as exc:
-            raise ValueError(f"filters: {exc}") from None
+            raise InvalidValueError(f"filters: {exc}") from None
         runs = [r for r in self._all_runs() if project is None or r.project == project]
         try:
             matched = [r for r in runs if query.match(r.record())]
         except QueryError as exc:
-            raise ValueError(f"filters: {exc}") from None
+            raise InvalidValueError(f"filters: {exc}") from None
         return Runs(_ordered(matched, order))
 
     def run(self, path: str) -> "ApiRun":
@@ -118,17 +119,17 @@ class Api:
             No run of that id (in that project), or a bare id found in several projects.
         """
         if not isinstance(path, str) or not path.strip("/"):
-            raise ValueError(f"path: expected 'project/run_id' or 'run_id', got {path!r}")
+            raise InvalidValueError(f"path: expected 'project/run_id' or 'run_id', got {path!r}")
         parts = path.strip("/").split("/")
         run_id = parts[-1]
         project = parts[-2] if len(parts) >= 2 else self.project
         found = [r for r in self._all_runs(glob.escape(run_id))
                  if r.id == run_id and (project is None or r.project == project)]
         if not found:
-            raise ValueError(f"path: no run {path!r} under {[str(r) for r in self.roots]}")
+            raise InvalidValueError(f"path: no run {path!r} under {[str(r) for r in self.roots]}")
         if len(found) > 1:
-            raise ValueError(f"path: run id {run_id!r} exists in several places "
-                             f"({[str(r.dir) for r in found]}); give 'project/run_id'")
+            raise InvalidValueError(f"path: run id {run_id!r} exists in several places "
+                                    f"({[str(r.dir) for r in found]}); give 'project/run_id'")
         return found[0]
 
     def projects(self, entity=None, per_page: int = 200) -> list["Project"]:
@@ -231,9 +232,9 @@ class ApiRun:
         try:
             meta = _read_json(self.dir / RUN_FILE)
         except json.JSONDecodeError as exc:
-            raise ValueError(f"{self.dir / RUN_FILE}: not JSON ({exc})") from None
+            raise InvalidValueError(f"{self.dir / RUN_FILE}: not JSON ({exc})") from None
         if not isinstance(meta, dict) or "id" not in meta:
-            raise ValueError(f"{self.dir / RUN_FILE}: not a run file")
+            raise InvalidValueError(f"{self.dir / RUN_FILE}: not a run file")
         self._meta = meta
         self.summary = _read_json(self.dir / SUMMARY_FILE, default={})
 
@@ -339,9 +340,9 @@ class ApiRun:
             ``samples`` < 1 or an unknown stream.
         """
         if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-            raise ValueError(f"samples: expected an int >= 1, got {samples!r}")
+            raise InvalidValueError(f"samples: expected an int >= 1, got {samples!r}")
         if stream not in ("default", "system"):
-            raise ValueError(f"stream: expected 'default' or 'system', got {stream!r}")
+            raise InvalidValueError(f"stream: expected 'default' or 'system', got {stream!r}")
         rows = [] if stream == "system" else self._selected(keys, x_axis)
         rows = _sample(rows, samples)
         if not pandas:
@@ -391,7 +392,8 @@ class ApiRun:
         """The run's files (``run.json``, ``history.jsonl``, ``summary.json``, media), or
         only those named (paths relative to the run directory)."""
         if isinstance(names, str):
-            raise TypeError(f"names: expected a list of file names, got the string {names!r}")
+            raise InvalidTypeError("names: expected a list of file names, got the string "
+                                   f"{names!r}")
         found = sorted(p for p in self.dir.rglob("*") if p.is_file() and
                        not p.name.startswith("."))
         out = [File(self.dir, p.relative_to(self.dir).as_posix()) for p in found]
@@ -405,16 +407,16 @@ class ApiRun:
         absent."""
         path = (self.dir / name).resolve() if isinstance(name, str) else None
         if path is None or self.dir.resolve() not in path.parents:
-            raise ValueError(f"name: expected a path inside the run's folder, got {name!r}")
+            raise InvalidValueError(f"name: expected a path inside the run's folder, got {name!r}")
         if not path.is_file():
-            raise FileNotFoundError(f"name: run {self.path} has no file {name!r}")
+            raise MissingFileError(f"name: run {self.path} has no file {name!r}")
         return File(self.dir, path.relative_to(self.dir.resolve()).as_posix())
 
     def update(self) -> None:
         """Write ``name``, ``tags``, ``notes`` and ``summary`` changes made on this object
         back to the run's files. Refused while the run is running (change the live run)."""
         if self._meta.get("state") == "running":
-            raise RuntimeError(f"run {self.path} is running; change it through its live Run")
+            raise StateError(f"run {self.path} is running; change it through its live Run")
         from weightslab_nb.tracking.run import _write_json
 
         _write_json(self.dir / RUN_FILE, self._meta)
@@ -454,7 +456,7 @@ class File:
         """
         target = Path(root) / self.name
         if Path(root).resolve() not in target.resolve().parents:
-            raise ValueError(f"name: {self.name!r} would leave {root}")
+            raise InvalidValueError(f"name: {self.name!r} would leave {root}")
         if target.exists() and not replace:
             raise FileExistsError(f"{target} exists; pass replace=True to overwrite it")
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -475,7 +477,8 @@ def _roots(root) -> list[Path]:
     items = [root] if isinstance(root, (str, Path)) else list(root)
     for item in items:
         if not isinstance(item, (str, Path)):
-            raise TypeError(f"root: expected a directory path or a list of them, got {item!r}")
+            raise InvalidTypeError("root: expected a directory path or a list of them, got "
+                                   f"{item!r}")
     return [Path(item) for item in items]
 
 
@@ -489,10 +492,10 @@ def _run_files(root: Path, run_id: str = "*") -> list[Path]:
 
 def _project_of(path: str) -> str:
     if not isinstance(path, str):
-        raise ValueError(f"path: expected 'project' or 'entity/project', got {path!r}")
+        raise InvalidValueError(f"path: expected 'project' or 'entity/project', got {path!r}")
     parts = [p for p in path.strip("/").split("/") if p]
     if not parts or len(parts) > 2:
-        raise ValueError(f"path: expected 'project' or 'entity/project', got {path!r}")
+        raise InvalidValueError(f"path: expected 'project' or 'entity/project', got {path!r}")
     return parts[-1]
 
 
@@ -533,8 +536,8 @@ def _lookup(record: dict, dotted: str):
 
 def _ordered(runs: list[ApiRun], order: str) -> list[ApiRun]:
     if not isinstance(order, str) or not order.lstrip("+-"):
-        raise ValueError(f"order: expected a key such as '-created_at' or '+summary_metrics.loss'"
-                         f", got {order!r}")
+        raise InvalidValueError("order: expected a key such as '-created_at' or "
+                                f"'+summary_metrics.loss', got {order!r}")
     descending = not order.startswith("+")
     key = order.lstrip("+-")
     if key.startswith("config.") and key.endswith(".value"):
@@ -556,7 +559,7 @@ def _keys(keys) -> list[str] | None:
         return [keys]
     keys = list(keys)
     if not all(isinstance(k, str) for k in keys):
-        raise ValueError(f"keys: expected a list of strings, got {keys!r}")
+        raise InvalidValueError(f"keys: expected a list of strings, got {keys!r}")
     return keys
 
 
@@ -578,11 +581,11 @@ def _event(path: Path, number: int, line: str) -> dict | None:
     except json.JSONDecodeError:
         if not line.endswith("\n"):
             return None
-        raise ValueError(f"{path}: line {number} is not JSON; the history file is damaged "
-                         f"({line[:60]!r}...)") from None
+        raise InvalidValueError(f"{path}: line {number} is not JSON; the history file is damaged "
+                                f"({line[:60]!r}...)") from None
     if not isinstance(event, dict) or not isinstance(event.get("_step"), int):
-        raise ValueError(f"{path}: line {number} is not a history row (a JSON object with an "
-                         f"integer '_step')")
+        raise InvalidValueError(f"{path}: line {number} is not a history row (a JSON object with "
+                                "an integer '_step')")
     return event
 
 

@@ -18,6 +18,7 @@ import logging
 
 import numpy as np
 
+from weightslab_nb.errors import InvalidTypeError, InvalidValueError
 from weightslab_nb.tracking.media import Plot, Table
 from weightslab_nb.tracking.media._checks import _as_array
 
@@ -34,8 +35,8 @@ def line(table: Table, x: str, y: str, stroke=None, title: str | None = None,
     fields = {"x": x, "y": y}
     if stroke is not None:
         if stroke not in _table(table).columns:
-            raise ValueError(f"stroke: no column {stroke!r} in the table; columns: "
-                             f"{table.columns}")
+            raise InvalidValueError(f"stroke: no column {stroke!r} in the table; columns: "
+                                    f"{table.columns}")
         fields["series"] = stroke
     return Plot("line", _table(table), fields, title, x_label=x, y_label=y)
 
@@ -82,17 +83,17 @@ def line_series(xs, ys, keys=None, title: str | None = None, xname: str = "x",
     """
     ys = [list(y) for y in ys]
     if not ys:
-        raise ValueError("ys: expected at least one sequence of y values")
+        raise InvalidValueError("ys: expected at least one sequence of y values")
     shared = not (len(xs) and isinstance(xs[0], (list, tuple, np.ndarray)))
     xs = [list(xs)] * len(ys) if shared else [list(x) for x in xs]
     keys = [f"line_{i}" for i in range(len(ys))] if keys is None else [str(k) for k in keys]
     if len(xs) != len(ys) or len(keys) != len(ys):
-        raise ValueError(f"xs, ys, keys: expected one x sequence (or one per line) and one key "
-                         f"per line; got {len(xs)} x, {len(ys)} y, {len(keys)} keys")
+        raise InvalidValueError("xs, ys, keys: expected one x sequence (or one per line) and one "
+                                f"key per line; got {len(xs)} x, {len(ys)} y, {len(keys)} keys")
     table = Table(columns=["series", "x", "y"])
     for key, x, y in zip(keys, xs, ys):
         if len(x) != len(y):
-            raise ValueError(f"ys: line {key!r} has {len(y)} y values for {len(x)} x values")
+            raise InvalidValueError(f"ys: line {key!r} has {len(y)} y values for {len(x)} x values")
         for xv, yv in zip(x, y):
             table.add_data(key, _number(xv, "xs"), _number(yv, "ys"))
     return Plot("line_series", table, {"series": "series", "x": "x", "y": "y"}, title,
@@ -125,21 +126,21 @@ def confusion_matrix(preds=None, y_true=None, class_names=None, *, probs=None,
     """
     actual = _class_ids(y_true, "y_true")
     if probs is not None and preds is not None:
-        raise ValueError("preds, probs: give one of them, not both")
+        raise InvalidValueError("preds, probs: give one of them, not both")
     if probs is None and preds is None:
-        raise ValueError("preds, probs: give the predicted classes or the predicted scores")
+        raise InvalidValueError("preds, probs: give the predicted classes or the predicted scores")
     argument = "preds" if probs is None else "probs"
     given = _array(preds if probs is None else probs, argument)
     predicted = given.argmax(axis=1) if given.ndim == 2 else _class_ids(given, argument)
     if len(predicted) != len(actual):
-        raise ValueError(f"y_true: {len(actual)} labels for {len(predicted)} predictions")
+        raise InvalidValueError(f"y_true: {len(actual)} labels for {len(predicted)} predictions")
     n_classes = int(max(actual.max(initial=-1), predicted.max(initial=-1))) + 1
     if given.ndim == 2:
         n_classes = max(n_classes, given.shape[1])  # classes never seen still get a row
     names = _class_names(class_names, n_classes)
     if len(names) > MAX_CLASSES:
-        raise ValueError(f"class_names: a confusion matrix takes at most {MAX_CLASSES} "
-                         f"classes, got {len(names)}")
+        raise InvalidValueError(f"class_names: a confusion matrix takes at most {MAX_CLASSES} "
+                                f"classes, got {len(names)}")
     counts = np.zeros((len(names), len(names)), dtype=np.int64)
     np.add.at(counts, (actual, predicted), 1)
     table = Table(columns=["Actual", "Predicted", "nPredictions"])
@@ -181,7 +182,7 @@ def pr_curve(y_true=None, y_probas=None, labels=None, classes_to_plot=None,
     from sklearn.metrics import precision_recall_curve
 
     if isinstance(interp_size, bool) or not isinstance(interp_size, int) or interp_size < 2:
-        raise ValueError(f"interp_size: expected an int >= 2, got {interp_size!r}")
+        raise InvalidValueError(f"interp_size: expected an int >= 2, got {interp_size!r}")
     actual, scores, names, classes = _curve_inputs(y_true, y_probas, labels, classes_to_plot)
     grid = np.linspace(0.0, 1.0, interp_size)
     table = Table(columns=["class", "recall", "precision"])
@@ -217,29 +218,29 @@ def roc_curve(y_true=None, y_probas=None, labels=None, classes_to_plot=None,
 def _table(table) -> Table:
     """A copy of the user's table: later rows added to it do not change the chart."""
     if not isinstance(table, Table):
-        raise TypeError(f"table: expected a wl.Table, got {type(table).__name__}")
+        raise InvalidTypeError(f"table: expected a wl.Table, got {type(table).__name__}")
     return Table(columns=table.columns, data=table.data)
 
 
 def _array(values, argument: str) -> np.ndarray:
     """A numeric numpy array of ``values`` (tensors included); errors name ``argument``."""
     if values is None:
-        raise ValueError(f"{argument}: required")
+        raise InvalidValueError(f"{argument}: required")
     array = _as_array(values, argument)
     if array.dtype.kind not in "biuf":
-        raise TypeError(f"{argument}: expected numbers, got an array of {array.dtype}")
+        raise InvalidTypeError(f"{argument}: expected numbers, got an array of {array.dtype}")
     return array
 
 
 def _class_ids(values, argument: str) -> np.ndarray:
     array = _array(values, argument)
     if array.ndim != 1:
-        raise ValueError(f"{argument}: expected a 1-D array of class ids, got shape "
-                         f"{list(array.shape)}")
+        raise InvalidValueError(f"{argument}: expected a 1-D array of class ids, got shape "
+                                f"{list(array.shape)}")
     if array.size and (array.dtype.kind == "f" and not np.all(np.isfinite(array))
                        or array.dtype.kind == "f" and not np.all(array == np.round(array))
                        or array.min() < 0):
-        raise ValueError(f"{argument}: class ids must be integers >= 0")
+        raise InvalidValueError(f"{argument}: class ids must be integers >= 0")
     return array.astype(np.int64)
 
 
@@ -247,7 +248,7 @@ def _number(value, argument: str) -> float:
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise TypeError(f"{argument}: expected numbers, got {value!r}") from None
+        raise InvalidTypeError(f"{argument}: expected numbers, got {value!r}") from None
 
 
 def _class_names(names, n_classes: int) -> list[str]:
@@ -255,8 +256,8 @@ def _class_names(names, n_classes: int) -> list[str]:
         return [str(i) for i in range(n_classes)]
     names = [str(n) for n in names]
     if len(names) < n_classes:
-        raise ValueError(f"class_names: {len(names)} names, but class id {n_classes - 1} "
-                         f"appears")
+        raise InvalidValueError(f"class_names: {len(names)} names, but class id {n_classes - 1} "
+                                f"appears")
     return names
 
 
@@ -264,22 +265,22 @@ def _curve_inputs(y_true, y_probas, labels, classes_to_plot):
     actual = _class_ids(y_true, "y_true")
     scores = _array(y_probas, "y_probas").astype(np.float64)
     if scores.ndim != 2 or scores.shape[0] != len(actual):
-        raise ValueError(f"y_probas: expected shape [{len(actual)}, n_classes], got "
-                         f"{list(scores.shape)}")
+        raise InvalidValueError(f"y_probas: expected shape [{len(actual)}, n_classes], got "
+                                f"{list(scores.shape)}")
     if len(actual) and actual.max() >= scores.shape[1]:
-        raise ValueError(f"y_true: class id {int(actual.max())} has no column in y_probas "
-                         f"({scores.shape[1]} classes)")
+        raise InvalidValueError(f"y_true: class id {int(actual.max())} has no column in y_probas "
+                                f"({scores.shape[1]} classes)")
     names = _class_names(labels, scores.shape[1])
     classes = range(scores.shape[1]) if classes_to_plot is None else list(classes_to_plot)
     for c in classes:
         if isinstance(c, bool) or not isinstance(c, (int, np.integer)) or \
                 not 0 <= c < scores.shape[1]:
-            raise ValueError(f"classes_to_plot: {c!r} is not a class id in "
-                             f"0..{scores.shape[1] - 1}")
+            raise InvalidValueError(f"classes_to_plot: {c!r} is not a class id in "
+                                    f"0..{scores.shape[1] - 1}")
     present = [c for c in classes if np.any(actual == c)]
     if len(present) < len(classes):
         skipped = [names[c] for c in classes if c not in present]
         log.warning("no sample of class(es) %s in y_true: their curves are left out", skipped)
     if not present:
-        raise ValueError("y_true: none of the classes to plot has a sample")
+        raise InvalidValueError("y_true: none of the classes to plot has a sample")
     return actual, scores, names, present

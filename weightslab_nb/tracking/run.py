@@ -53,6 +53,7 @@ from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from weightslab_nb.errors import InvalidTypeError, InvalidValueError, StateError
 from weightslab_nb.experiment import write_atomic
 from weightslab_nb.tracking import media
 
@@ -105,14 +106,14 @@ def _json_default(value):
         return value.item()
     if hasattr(value, "tolist"):
         return value.tolist()
-    raise TypeError(f"cannot store {type(value).__name__} as JSON")
+    raise InvalidTypeError(f"cannot store {type(value).__name__} as JSON")
 
 
 def _check_text(value, argument: str, allow_none: bool = True) -> str | None:
     if value is None and allow_none:
         return None
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{argument}: expected a non-empty string, got {value!r}")
+        raise InvalidValueError(f"{argument}: expected a non-empty string, got {value!r}")
     return value
 
 
@@ -129,7 +130,7 @@ class _Store(MutableMapping):
 
     def __setitem__(self, key, value) -> None:
         if not isinstance(key, str) or not key:
-            raise TypeError(f"key: expected a non-empty string, got {key!r}")
+            raise InvalidTypeError(f"key: expected a non-empty string, got {key!r}")
         self._check_open()
         stored = _plain_scalar(value)
         if stored is None:
@@ -146,8 +147,8 @@ class _Store(MutableMapping):
 
     def _check_open(self) -> None:
         if self._run.state != "running":
-            raise RuntimeError(f"run {self._run.id!r} is {self._run.state}: its files are final; "
-                               f"change them with wl.Api().run({self._run.path!r}) and .update()")
+            raise StateError(f"run {self._run.id!r} is {self._run.state}: its files are final; "
+                             f"change them with wl.Api().run({self._run.path!r}) and .update()")
 
     def __iter__(self):
         with self._run._lock:
@@ -267,18 +268,19 @@ class Run:
             plain values are checked before any media file is written).
         """
         if self.state != "running":
-            raise RuntimeError(f"run {self.id!r} is {self.state}; start another with wl.init()")
+            raise StateError(f"run {self.id!r} is {self.state}; start another with wl.init()")
         if not isinstance(data, Mapping):
-            raise TypeError(f"data: expected a dict of key -> value, got {type(data).__name__}")
+            raise InvalidTypeError("data: expected a dict of key -> value, got "
+                                   f"{type(data).__name__}")
         if step is not None and (isinstance(step, bool) or not isinstance(step, numbers.Integral)
                                  or step < 0):
-            raise ValueError(f"step: expected an int >= 0 or None, got {step!r}")
+            raise InvalidValueError(f"step: expected an int >= 0 or None, got {step!r}")
         if commit is not None and not isinstance(commit, bool):
-            raise TypeError(f"commit: expected True, False or None, got {commit!r}")
+            raise InvalidTypeError(f"commit: expected True, False or None, got {commit!r}")
         with self._log_lock:  # one call at a time, so rows reach the file in step order
             if self.state != "running":  # finished while this call waited
-                raise RuntimeError(f"run {self.id!r} is {self.state}; start another with "
-                                   "wl.init()")
+                raise StateError(f"run {self.id!r} is {self.state}; start another with "
+                                 "wl.init()")
             self._log(data, step, commit)
 
     def _log(self, data: Mapping, step: int | None, commit: bool | None) -> None:
@@ -369,8 +371,8 @@ class Run:
         out, rich = {}, []
         for key, value in data.items():
             if not isinstance(key, str) or not key or key.startswith("_"):
-                raise ValueError(f"data: keys must be non-empty strings not starting with '_', "
-                                 f"got {key!r}")
+                raise InvalidValueError("data: keys must be non-empty strings not starting with "
+                                        f"'_', got {key!r}")
             if value is None:
                 continue
             number = _number_of(key, value)
@@ -403,9 +405,9 @@ class Run:
         try:
             json.dumps(value, default=_json_default)
         except (TypeError, ValueError):
-            raise TypeError(f"data[{key!r}]: cannot log a {type(value).__name__}; log numbers, "
-                            "strings, arrays, rich values (wl.Image, wl.Table, ...) or "
-                            "JSON-able lists and dicts") from None
+            raise InvalidTypeError(f"data[{key!r}]: cannot log a {type(value).__name__}; log "
+                                   "numbers, strings, arrays, rich values (wl.Image, wl.Table, "
+                                   "...) or JSON-able lists and dicts") from None
         return value
 
     def _record_curves(self, row: dict, step: int) -> None:
@@ -534,8 +536,8 @@ def _check_media_list(key: str, value) -> None:
     if isinstance(value, (list, tuple)):
         kinds = {type(v) for v in value}
         if len(kinds) != 1 or not media.is_media(value[0]):
-            raise ValueError(f"data[{key!r}]: a list of rich values must hold one kind only, "
-                             f"got {sorted(k.__name__ for k in kinds)}")
+            raise InvalidValueError(f"data[{key!r}]: a list of rich values must hold one kind "
+                                    f"only, got {sorted(k.__name__ for k in kinds)}")
 
 
 def _is_array(value) -> bool:
@@ -559,7 +561,7 @@ def _number_of(key: str, value) -> float | None:
     try:
         return _as_number(value)
     except OverflowError:
-        raise ValueError(f"data[{key!r}]: {value!r} is too large for a float") from None
+        raise InvalidValueError(f"data[{key!r}]: {value!r} is too large for a float") from None
 
 
 def _numeric(array) -> bool:
@@ -631,9 +633,9 @@ def init(project: str | None = None, name: str | None = None, config: Mapping | 
     root = Path(dir) if dir is not None else session.root_log_dir
     if id is not None:
         if not isinstance(id, str) or not id or not all(c.isalnum() or c in "-_" for c in id):
-            raise ValueError(f"id: expected letters, digits, '-' or '_', got {id!r}")
+            raise InvalidValueError(f"id: expected letters, digits, '-' or '_', got {id!r}")
         if (root / RUNS_DIR / id).exists():
-            raise ValueError(f"id: a run {id!r} already exists under {root / RUNS_DIR}")
+            raise InvalidValueError(f"id: a run {id!r} already exists under {root / RUNS_DIR}")
     if active is not None and active.state == "running":
         active.finish()  # reinit: every argument was checked first
     run_id = id or _new_id(root)
@@ -652,7 +654,7 @@ def _check_tags(tags) -> list[str]:
     if tags is None:
         return []
     if isinstance(tags, str) or not hasattr(tags, "__iter__"):
-        raise ValueError(f"tags: expected a list of strings, got {tags!r}")
+        raise InvalidValueError(f"tags: expected a list of strings, got {tags!r}")
     tags = list(tags)
     for tag in tags:
         _check_text(tag, "tags", allow_none=False)
@@ -664,12 +666,12 @@ def _initial_config(session, config) -> dict:
         handles = session.registry.all("hyperparameters")
         return next(reversed(handles.values())).to_dict() if handles else {}
     if not isinstance(config, Mapping):
-        raise TypeError(f"config: expected a dict, got {type(config).__name__}")
+        raise InvalidTypeError(f"config: expected a dict, got {type(config).__name__}")
     config = dict(config)
     try:
         json.dumps(config, default=_json_default)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"config: values must be JSON-able ({exc})") from None
+        raise InvalidTypeError(f"config: values must be JSON-able ({exc})") from None
     return config
 
 
@@ -691,7 +693,7 @@ def log(data: Mapping, step: int | None = None, commit: bool | None = None,
     """
     run = active_run(session)
     if run is None:
-        raise RuntimeError("wl.log: no run is running; call wl.init() first")
+        raise StateError("wl.log: no run is running; call wl.init() first")
     run.log(data, step=step, commit=commit)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from weightslab_nb.errors import InvalidTypeError, InvalidValueError
+
 if TYPE_CHECKING:
     from weightslab_nb.session import Session
 
@@ -29,7 +31,7 @@ def resolve_kind(obj, flag: str | None) -> str:
     """
     if flag is not None:
         if not isinstance(flag, str) or flag not in FLAGS:
-            raise ValueError(f"flag: unknown flag {flag!r}; accepted: {', '.join(FLAGS)}")
+            raise InvalidValueError(f"flag: unknown flag {flag!r}; accepted: {', '.join(FLAGS)}")
         return FLAGS[flag]
     import torch
     from torch.utils.data import DataLoader, Dataset
@@ -44,8 +46,8 @@ def resolve_kind(obj, flag: str | None) -> str:
         return "optimizer"
     if isinstance(obj, (DataLoader, Dataset)):
         return "data"
-    raise ValueError(f"flag: cannot tell what a {type(obj).__name__} is; pass flag= one of "
-                     f"{', '.join(FLAGS)}")
+    raise InvalidValueError(f"flag: cannot tell what a {type(obj).__name__} is; pass flag= one of "
+                            f"{', '.join(FLAGS)}")
 
 
 def watch_or_edit(session: "Session", obj, obj_name: str | None = None, flag: str | None = None,
@@ -59,7 +61,8 @@ def _model(session, obj, name, kwargs):
     import torch
 
     if not isinstance(obj, torch.nn.Module):
-        raise TypeError(f"obj: flag='model' expects a torch.nn.Module, got {type(obj).__name__}")
+        raise InvalidTypeError("obj: flag='model' expects a torch.nn.Module, got "
+                               f"{type(obj).__name__}")
     device = kwargs.pop("device", None)
     _no_extra("model", kwargs)
     if device is not None:
@@ -81,8 +84,8 @@ def _optimizer(session, obj, name, kwargs):
     import torch
 
     if not isinstance(obj, torch.optim.Optimizer):
-        raise TypeError(f"obj: flag='optimizer' expects a torch.optim.Optimizer, got "
-                        f"{type(obj).__name__}")
+        raise InvalidTypeError(f"obj: flag='optimizer' expects a torch.optim.Optimizer, got "
+                               f"{type(obj).__name__}")
     _no_extra("optimizer", kwargs)
     session._register("optimizer", name or "optimizer", obj)
     return obj
@@ -107,10 +110,10 @@ def _signal(session, obj, name, kwargs):
     log = bool(kwargs.pop("log", True))
     _no_extra("loss/metric/signal", kwargs)
     if per_sample and per_instance:
-        raise ValueError("per_sample, per_instance: choose one (one value per sample, or one "
-                         "value per instance)")
+        raise InvalidValueError("per_sample, per_instance: choose one (one value per sample, or "
+                                "one value per instance)")
     if not isinstance(signal_name, str) or not signal_name:
-        raise ValueError(f"signal_name: expected a non-empty string, got {signal_name!r}")
+        raise InvalidValueError(f"signal_name: expected a non-empty string, got {signal_name!r}")
     wrapped = WatchedSignal(session, obj, signal_name, per_sample=per_sample, log=log,
                             per_instance=per_instance)
     session._register("signal", signal_name, wrapped)
@@ -126,7 +129,7 @@ def _hyperparameters(session, obj, name, kwargs):
 
 def _no_extra(kind: str, kwargs: dict) -> None:
     if kwargs:
-        raise TypeError(f"watch_or_edit: unexpected keyword(s) {sorted(kwargs)} for {kind}")
+        raise InvalidTypeError(f"watch_or_edit: unexpected keyword(s) {sorted(kwargs)} for {kind}")
 
 
 _BUILDERS = {"model": _model, "data": _data, "optimizer": _optimizer, "logger": _logger,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from weightslab_nb.errors import InvalidTypeError, InvalidValueError
+
 INPUT_KEYS = ("image", "input", "x", "data")
 TARGET_KEYS = ("label", "target", "y", "mask")
 ID_KEYS = ("id", "sample_id", "idx", "index")
@@ -31,13 +33,13 @@ def to_values(x, argument: str) -> np.ndarray:
     if hasattr(x, "detach"):
         x = x.detach()
         if x.dtype.is_complex:
-            raise TypeError(f"{argument}: complex values cannot be recorded")
+            raise InvalidTypeError(f"{argument}: complex values cannot be recorded")
         return np.array(_cpu_numpy(x), dtype=np.float64)  # always a copy
     try:
         return np.array(x, dtype=np.float64)
     except (TypeError, ValueError):
-        raise TypeError(f"{argument}: expected a tensor, array or number, got "
-                        f"{type(x).__name__}") from None
+        raise InvalidTypeError(f"{argument}: expected a tensor, array or number, got "
+                               f"{type(x).__name__}") from None
 
 
 def per_sample(values: np.ndarray, batch_size: int, argument: str) -> np.ndarray:
@@ -48,8 +50,8 @@ def per_sample(values: np.ndarray, batch_size: int, argument: str) -> np.ndarray
     if values.ndim == 0:
         return np.full(batch_size, float(values))
     if values.shape[0] != batch_size:
-        raise ValueError(f"{argument}: first dimension is {values.shape[0]} but the batch has "
-                         f"{batch_size} sample ids")
+        raise InvalidValueError(f"{argument}: first dimension is {values.shape[0]} but the batch "
+                                f"has {batch_size} sample ids")
     if values.ndim > 1:
         values = values.reshape(batch_size, -1).mean(axis=1)
     return values

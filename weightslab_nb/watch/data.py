@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from weightslab_nb.errors import InvalidTypeError, InvalidValueError
 from weightslab_nb.ledger.ids import normalize_ids
 from weightslab_nb.watch.batches import scalar_targets, unpack_batch
 
@@ -114,8 +115,9 @@ class WatchedLoader:
         else:
             dataset = source
         if isinstance(dataset, IterableDataset) or not hasattr(dataset, "__getitem__"):
-            raise TypeError(f"obj: watched data must be a map-style Dataset (with __getitem__ and "
-                            f"__len__) or a DataLoader over one, got {type(dataset).__name__}")
+            raise InvalidTypeError("obj: watched data must be a map-style Dataset (with "
+                                   "__getitem__ and __len__) or a DataLoader over one, got "
+                                   f"{type(dataset).__name__}")
         self.session = session
         self.dataset = dataset
         self.name = name
@@ -123,7 +125,7 @@ class WatchedLoader:
         self.is_training = (self.origin not in EVAL_ORIGINS) if is_training is None else is_training
         self.batch_size = int(batch_size or 32)
         if self.batch_size < 1:
-            raise ValueError(f"batch_size: must be >= 1, got {batch_size}")
+            raise InvalidValueError(f"batch_size: must be >= 1, got {batch_size}")
         self.sample_ids = self._resolve_ids(sample_ids, id_prefix)
         self._index_of: dict | None = None
         self.rows = session._register_samples(self.sample_ids, self.origin,
@@ -143,9 +145,9 @@ class WatchedLoader:
             if id_prefix is not None:
                 ids = [f"{id_prefix}{s}" for s in ids]
         if len(ids) != n:
-            raise ValueError(f"sample_ids: {len(ids)} ids for a dataset of {n} samples")
+            raise InvalidValueError(f"sample_ids: {len(ids)} ids for a dataset of {n} samples")
         if len(set(ids)) != n:
-            raise ValueError("sample_ids: ids must be unique within a dataset")
+            raise InvalidValueError("sample_ids: ids must be unique within a dataset")
         return ids
 
     def _known_targets(self) -> np.ndarray | None:

@@ -39,6 +39,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 
+from weightslab_nb.errors import InvalidTypeError, InvalidValueError, UnknownNameError
+
 log = logging.getLogger(__name__)
 
 SOURCES = ("code", "panel", "cli", "yaml")  # the usual sources; any non-empty name is accepted
@@ -68,10 +70,11 @@ def split_path(path) -> tuple:
     elif isinstance(path, (tuple, list)):
         parts = tuple(path)
     else:
-        raise TypeError(f"path: expected a dotted string such as 'optimizer.lr' or a tuple of "
-                        f"keys, got {type(path).__name__}")
+        raise InvalidTypeError("path: expected a dotted string such as 'optimizer.lr' or a tuple "
+                               f"of keys, got {type(path).__name__}")
     if not parts or any(p == "" or p is None for p in parts):
-        raise ValueError(f"path: expected a dotted path such as 'optimizer.lr', got {path!r}")
+        raise InvalidValueError("path: expected a dotted path such as 'optimizer.lr', got "
+                                f"{path!r}")
     return parts
 
 
@@ -110,8 +113,8 @@ def coerce_value(key: str, current, value):
         names ``key``.
     """
     def refuse(expected: str):
-        raise TypeError(f"hyperparameter {key!r}: expected {expected}, got "
-                        f"{type(value).__name__} {value!r}")
+        raise InvalidTypeError(f"hyperparameter {key!r}: expected {expected}, got "
+                               f"{type(value).__name__} {value!r}")
 
     if current is None or current is _MISSING:
         return copy.deepcopy(value)
@@ -170,8 +173,8 @@ def lookup(tree: dict, path: tuple):
     node = tree
     for i, part in enumerate(path):
         if not isinstance(node, dict):
-            raise TypeError(f"hyperparameter {join_path(path)!r}: {join_path(path[:i])!r} is a "
-                            f"{type(node).__name__}, not a section")
+            raise InvalidTypeError(f"hyperparameter {join_path(path)!r}: {join_path(path[:i])!r} "
+                                   f"is a {type(node).__name__}, not a section")
         if part not in node:
             return _MISSING
         node = node[part]
@@ -224,27 +227,27 @@ def _stage(view: dict, path: tuple, value, create: bool, out: list, validators) 
     current = lookup(view, path) if path else view
     if value is DELETE:
         if current is _MISSING:
-            raise KeyError(f"hyperparameter {key!r}: no such key to delete")
+            raise UnknownNameError(f"hyperparameter {key!r}: no such key to delete")
         out.append((path, DELETE))
         _delete_in(view, path)
         return
     if isinstance(value, Mapping) and (current is _MISSING or isinstance(current, dict)):
         if current is _MISSING:
             if not create:
-                raise KeyError(f"hyperparameter {key!r}: no such key (new keys can be added "
-                               "from code or the YAML file only)")
+                raise UnknownNameError(f"hyperparameter {key!r}: no such key (new keys can be "
+                                       "added from code or the YAML file only)")
             if not value:
                 out.append((path, {}))
                 _set_in(view, path, {})
                 return
         for k, v in value.items():
             if k == "" or k is None:
-                raise ValueError(f"hyperparameter {key!r}: empty key in {value!r}")
+                raise InvalidValueError(f"hyperparameter {key!r}: empty key in {value!r}")
             _stage(view, path + (k,), v, create, out, validators)
         return
     if current is _MISSING and not create:
-        raise KeyError(f"hyperparameter {key!r}: no such key (new keys can be added from code "
-                       "or the YAML file only)")
+        raise UnknownNameError(f"hyperparameter {key!r}: no such key (new keys can be added from "
+                               "code or the YAML file only)")
     new = coerce_value(key, current, value)
     for validate in validators:
         validate(key, new)
@@ -283,8 +286,8 @@ class _Tree:
 
     def submit(self, items: list[tuple[tuple, object]], source: str, create: bool | None) -> bool:
         if not isinstance(source, str) or not source:
-            raise ValueError(f"source: expected a non-empty name such as {SOURCES}, got "
-                             f"{source!r}")
+            raise InvalidValueError(f"source: expected a non-empty name such as {SOURCES}, got "
+                                    f"{source!r}")
         create = source in CREATING_SOURCES if create is None else bool(create)
         with self.lock:
             view = self.requested()
@@ -388,7 +391,8 @@ class HyperParameters(MutableMapping):
                  *, _tree: _Tree | None = None, _prefix: tuple = ()):
         if _tree is None:
             if not isinstance(data, dict):
-                raise TypeError(f"obj: hyperparameters must be a dict, got {type(data).__name__}")
+                raise InvalidTypeError("obj: hyperparameters must be a dict, got "
+                                       f"{type(data).__name__}")
             _tree = _Tree(data, on_change)
         self._tree = _tree
         self._prefix = tuple(_prefix)
@@ -397,7 +401,8 @@ class HyperParameters(MutableMapping):
     def _node(self) -> dict:
         node = lookup(self._tree.applied, self._prefix) if self._prefix else self._tree.applied
         if not isinstance(node, dict):
-            raise KeyError(f"hyperparameter section {join_path(self._prefix)!r} no longer exists")
+            raise UnknownNameError(f"hyperparameter section {join_path(self._prefix)!r} no longer "
+                                   "exists")
         return node
 
     def __getitem__(self, key):

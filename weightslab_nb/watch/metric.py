@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from weightslab_nb.errors import InvalidTypeError, InvalidValueError
 from weightslab_nb.watch.batches import to_values
 from weightslab_nb.watch.data import last_batch_ids
 
@@ -37,7 +38,7 @@ class WatchedSignal:
     def __init__(self, session: "Session", fn, name: str, per_sample: bool = False,
                  log: bool = True, per_instance: bool = False):
         if not callable(fn):
-            raise TypeError(f"obj: a loss/metric must be callable, got {type(fn).__name__}")
+            raise InvalidTypeError(f"obj: a loss/metric must be callable, got {type(fn).__name__}")
         self.session = session
         self.fn = fn
         self.name = name
@@ -53,8 +54,8 @@ class WatchedSignal:
         elif self.per_sample:
             ids = batch_ids if batch_ids is not None else last_batch_ids()
             if ids is None:
-                raise ValueError(f"batch_ids: signal {self.name!r} is per-sample; pass "
-                                 "batch_ids= (the ids a watched loader yielded)")
+                raise InvalidValueError(f"batch_ids: signal {self.name!r} is per-sample; pass "
+                                        "batch_ids= (the ids a watched loader yielded)")
             self.session.record_batch(self.name, ids, out,
                                       preds=args[0] if args else None,
                                       targets=args[1] if len(args) > 1 else None,
@@ -72,13 +73,13 @@ class WatchedSignal:
             batch = next((a for a in (*args, *kwargs.values())
                           if isinstance(a, dict) and "batch_idx" in a), None)
             if batch is None:
-                raise ValueError(f"batch_idx: signal {self.name!r} is per-instance; pass "
-                                 "batch_idx= or a batch dict holding 'batch_idx'")
+                raise InvalidValueError(f"batch_idx: signal {self.name!r} is per-instance; pass "
+                                        "batch_idx= or a batch dict holding 'batch_idx'")
             batch_idx = batch["batch_idx"]
         ids = batch_ids if batch_ids is not None else last_batch_ids()
         if ids is None:
-            raise ValueError(f"batch_ids: signal {self.name!r} is per-instance; pass batch_ids= "
-                             "(the ids a watched loader yielded)")
+            raise InvalidValueError(f"batch_ids: signal {self.name!r} is per-instance; pass "
+                                    "batch_ids= (the ids a watched loader yielded)")
         self.session.save_instance_signals({self.name: out}, ids, batch_idx, log=self.log)
 
     def __getattr__(self, item):

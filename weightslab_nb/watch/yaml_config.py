@@ -46,6 +46,7 @@ from pathlib import Path
 
 import yaml
 
+from weightslab_nb.errors import InvalidTypeError, InvalidValueError, MissingFileError
 from weightslab_nb.watch.hyperparameters import _MISSING, merge_validated, same_value
 
 log = logging.getLogger(__name__)
@@ -122,17 +123,17 @@ class YamlConfig:
     def __init__(self, path, defaults: Mapping | None = None,
                  poll_interval: float = DEFAULT_POLL_INTERVAL):
         if not isinstance(path, (str, os.PathLike)):
-            raise TypeError(f"obj: expected a YAML file path (str or os.PathLike), got "
-                            f"{type(path).__name__}")
+            raise InvalidTypeError(f"obj: expected a YAML file path (str or os.PathLike), got "
+                                   f"{type(path).__name__}")
         if defaults is not None and not isinstance(defaults, Mapping):
-            raise TypeError(f"defaults: expected a dict of hyperparameters, got "
-                            f"{type(defaults).__name__}")
+            raise InvalidTypeError(f"defaults: expected a dict of hyperparameters, got "
+                                   f"{type(defaults).__name__}")
         if isinstance(poll_interval, bool) or not isinstance(poll_interval, numbers.Real):
-            raise TypeError(f"poll_interval: expected a number of seconds, got "
-                            f"{type(poll_interval).__name__}")
+            raise InvalidTypeError(f"poll_interval: expected a number of seconds, got "
+                                   f"{type(poll_interval).__name__}")
         if not (math.isfinite(poll_interval) and poll_interval > 0):
-            raise ValueError(f"poll_interval: expected a number of seconds > 0, got "
-                             f"{poll_interval!r}")
+            raise InvalidValueError(f"poll_interval: expected a number of seconds > 0, got "
+                                    f"{poll_interval!r}")
         self.path = Path(os.fspath(path)).expanduser().absolute()
         self.defaults: dict = copy.deepcopy(dict(defaults)) if defaults is not None else {}
         self._has_defaults = defaults is not None
@@ -165,8 +166,8 @@ class YamlConfig:
         content = self._read()
         if content is None:
             if not self._has_defaults:
-                raise FileNotFoundError(f"obj: hyperparameter file {self.path} does not exist "
-                                        "(pass defaults= to start from them until it is created)")
+                raise MissingFileError(f"obj: hyperparameter file {self.path} does not exist "
+                                       "(pass defaults= to start from them until it is created)")
             self.error = f"{self.path.name}: file not found; using the defaults until it exists"
             data = {}
         else:
@@ -189,15 +190,15 @@ class YamlConfig:
         try:
             data = parse_yaml(content)
         except yaml.YAMLError as exc:
-            raise ValueError(f"{self.path.name}: invalid YAML: {exc}") from None
+            raise InvalidValueError(f"{self.path.name}: invalid YAML: {exc}") from None
         if data is None:
             if initial:
                 return {}
-            raise ValueError(f"{self.path.name}: the file is empty (a save in progress?); write "
-                             "{} to drop every value it sets")
+            raise InvalidValueError(f"{self.path.name}: the file is empty (a save in progress?); "
+                                    "write {} to drop every value it sets")
         if not isinstance(data, dict):
-            raise TypeError(f"{self.path.name}: expected a mapping of hyperparameters at the top "
-                            f"level, got {type(data).__name__}")
+            raise InvalidTypeError(f"{self.path.name}: expected a mapping of hyperparameters at "
+                                   f"the top level, got {type(data).__name__}")
         return data
 
     def check_now(self) -> bool:
@@ -222,7 +223,7 @@ class YamlConfig:
                 if problem is not None:
                     raise OSError(problem)
                 if content is None:
-                    raise FileNotFoundError(f"{self.path.name}: file not found")
+                    raise MissingFileError(f"{self.path.name}: file not found")
                 data = self._parse(content, initial=False)
                 merged = merge_raw(self.defaults, data)
                 changes = list(changed_leaves(self._good or {}, merged))

@@ -11,6 +11,8 @@ import operator
 
 import numpy as np
 
+from weightslab_nb.errors import InvalidTypeError, InvalidValueError
+
 
 def _is_tensor(value) -> bool:
     return type(value).__module__.split(".")[0] == "torch" and hasattr(value, "detach")
@@ -27,8 +29,8 @@ def _as_array(value, argument: str) -> np.ndarray:
     try:
         return np.asarray(value)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"{argument}: expected an array-like, got "
-                        f"{type(value).__name__}") from exc
+        raise InvalidTypeError(f"{argument}: expected an array-like, got "
+                               f"{type(value).__name__}") from exc
 
 
 def _to_uint8(array: np.ndarray, argument: str) -> np.ndarray:
@@ -40,8 +42,8 @@ def _to_uint8(array: np.ndarray, argument: str) -> np.ndarray:
     if array.dtype.kind in "iu":
         return np.clip(array, 0, 255).astype(np.uint8)
     if array.dtype.kind != "f":
-        raise TypeError(f"{argument}: expected bool, integer or float pixels, got dtype "
-                        f"{array.dtype}")
+        raise InvalidTypeError(f"{argument}: expected bool, integer or float pixels, got dtype "
+                               f"{array.dtype}")
     values = np.where(np.isfinite(array), array.astype(np.float64), 0.0)
     if values.size and values.min() >= 0.0 and values.max() <= 1.0:
         values = values * 255.0
@@ -50,37 +52,38 @@ def _to_uint8(array: np.ndarray, argument: str) -> np.ndarray:
 
 def _check_number(value, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{where}: expected a number, got {type(value).__name__}")
+        raise InvalidTypeError(f"{where}: expected a number, got {type(value).__name__}")
     value = float(value)
     if not math.isfinite(value):
-        raise ValueError(f"{where}: expected a finite number, got {value}")
+        raise InvalidValueError(f"{where}: expected a finite number, got {value}")
     return value
 
 
 def _check_int(value, where: str) -> int:
     if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{where}: expected an integer, got a bool")
+        raise InvalidTypeError(f"{where}: expected an integer, got a bool")
     try:
         return operator.index(value)
     except TypeError:
-        raise TypeError(f"{where}: expected an integer, got {type(value).__name__}") from None
+        raise InvalidTypeError(f"{where}: expected an integer, got "
+                               f"{type(value).__name__}") from None
 
 
 def _fixed_array(value, shape: tuple[int, ...], where: str) -> list:
     """A finite numeric array of exactly ``shape``, as nested lists of floats."""
     array = _as_array(value, where)
     if array.shape != shape or array.dtype.kind not in "biuf":
-        raise ValueError(f"{where}: expected {shape} numbers, got shape {array.shape} "
-                         f"of dtype {array.dtype}")
+        raise InvalidValueError(f"{where}: expected {shape} numbers, got shape {array.shape} "
+                                f"of dtype {array.dtype}")
     if not np.isfinite(array).all():
-        raise ValueError(f"{where}: expected finite numbers")
+        raise InvalidValueError(f"{where}: expected finite numbers")
     return array.astype(np.float64).tolist()
 
 
 def _reject_unknown(spec: dict, allowed: set[str], where: str) -> None:
     unknown = sorted(str(k) for k in spec if k not in allowed)
     if unknown:
-        raise ValueError(f"{where}: unknown key(s) {unknown}; accepted: {sorted(allowed)}")
+        raise InvalidValueError(f"{where}: unknown key(s) {unknown}; accepted: {sorted(allowed)}")
 
 
 def _check_caption(caption) -> str | None:
@@ -88,4 +91,4 @@ def _check_caption(caption) -> str | None:
         return caption
     if isinstance(caption, (int, float, np.integer, np.floating)):
         return str(caption)
-    raise TypeError(f"caption: expected a string or None, got {type(caption).__name__}")
+    raise InvalidTypeError(f"caption: expected a string or None, got {type(caption).__name__}")

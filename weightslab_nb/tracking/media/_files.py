@@ -12,6 +12,7 @@ import operator
 import re
 from pathlib import Path
 
+from weightslab_nb.errors import InvalidTypeError, InvalidValueError, MissingFileError
 from weightslab_nb.experiment import write_atomic
 
 _MAX_KEY_CHARS = 100
@@ -21,16 +22,16 @@ _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]")
 def _check_key_step(key, step) -> tuple[str, int]:
     """Validate the history key and step a value is logged under."""
     if not isinstance(key, str) or not key:
-        raise TypeError(f"key: expected a non-empty string, got {key!r}")
+        raise InvalidTypeError(f"key: expected a non-empty string, got {key!r}")
     if isinstance(step, bool):
-        raise TypeError("step: expected a non-negative integer, got a bool")
+        raise InvalidTypeError("step: expected a non-negative integer, got a bool")
     try:
         step = operator.index(step)
     except TypeError:
-        raise TypeError(f"step: expected a non-negative integer, got "
-                        f"{type(step).__name__}") from None
+        raise InvalidTypeError(f"step: expected a non-negative integer, got "
+                               f"{type(step).__name__}") from None
     if step < 0:
-        raise ValueError(f"step: expected a non-negative integer, got {step}")
+        raise InvalidValueError(f"step: expected a non-negative integer, got {step}")
     return key, step
 
 
@@ -55,7 +56,8 @@ def _read_source(path, argument: str, suffixes: tuple[str, ...] | None = None) -
     suffix = path.suffix.lower().lstrip(".")
     if suffixes is not None and suffix not in suffixes:
         accepted = ", ".join(f".{s}" for s in suffixes)
-        raise ValueError(f"{argument}: expected a file ending in {accepted}, got {str(path)!r}")
+        raise InvalidValueError(f"{argument}: expected a file ending in {accepted}, got "
+                                f"{str(path)!r}")
     if not path.is_file():
-        raise FileNotFoundError(f"{argument}: no such file: {path}")
+        raise MissingFileError(f"{argument}: no such file: {path}")
     return path.read_bytes()

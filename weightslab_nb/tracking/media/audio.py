@@ -8,6 +8,7 @@ import wave
 
 import numpy as np
 
+from weightslab_nb.errors import InvalidTypeError, InvalidValueError
 from weightslab_nb.tracking.media._checks import _as_array, _check_caption, _check_int
 from weightslab_nb.tracking.media._files import _read_source
 from weightslab_nb.tracking.media.base import _FileMedia
@@ -21,16 +22,16 @@ def _pcm16(data) -> np.ndarray:
     if array.ndim == 1:
         array = array[:, None]
     if array.ndim != 2 or array.shape[0] == 0 or not 1 <= array.shape[1] <= MAX_AUDIO_CHANNELS:
-        raise ValueError(f"data_or_path: expected samples of shape [N] or [N, channels] with "
-                         f"N >= 1 and at most {MAX_AUDIO_CHANNELS} channels, got shape "
-                         f"{tuple(array.shape)} (transpose a [channels, N] array)")
+        raise InvalidValueError("data_or_path: expected samples of shape [N] or [N, channels] with "
+                                f"N >= 1 and at most {MAX_AUDIO_CHANNELS} channels, got shape "
+                                f"{tuple(array.shape)} (transpose a [channels, N] array)")
     if array.dtype == np.int16:
         return array
     if array.dtype.kind != "f":
-        raise TypeError(f"data_or_path: expected float samples in [-1, 1] or int16 samples, "
-                        f"got dtype {array.dtype}")
+        raise InvalidTypeError(f"data_or_path: expected float samples in [-1, 1] or int16 samples, "
+                               f"got dtype {array.dtype}")
     if not np.isfinite(array).all():
-        raise ValueError("data_or_path: samples must be finite (found NaN or inf)")
+        raise InvalidValueError("data_or_path: samples must be finite (found NaN or inf)")
     return np.rint(np.clip(array, -1.0, 1.0) * 32767).astype(np.int16)
 
 
@@ -50,7 +51,7 @@ def _wav_info(payload: bytes) -> tuple[int, int, int]:
         with wave.open(io.BytesIO(payload), "rb") as source:
             return source.getframerate(), source.getnchannels(), source.getnframes()
     except (wave.Error, EOFError) as exc:
-        raise ValueError(f"data_or_path: not a PCM WAV file ({exc})") from None
+        raise InvalidValueError(f"data_or_path: not a PCM WAV file ({exc})") from None
 
 
 class Audio(_FileMedia):
@@ -91,18 +92,18 @@ class Audio(_FileMedia):
         if sample_rate is not None:
             rate = _check_int(sample_rate, "sample_rate")
             if not 0 < rate < 2**31:  # the WAV header holds it in 32 bits
-                raise ValueError(f"sample_rate: expected a positive number of samples per "
-                                 f"second below 2**31, got {rate}")
+                raise InvalidValueError(f"sample_rate: expected a positive number of samples per "
+                                        f"second below 2**31, got {rate}")
         if isinstance(data_or_path, (str, os.PathLike)):
             self._payload = _read_source(data_or_path, "data_or_path", ("wav",))
             self.sample_rate, self.channels, self.frames = _wav_info(self._payload)
             if sample_rate is not None and rate != self.sample_rate:
-                raise ValueError(f"sample_rate: the file is sampled at {self.sample_rate} Hz, "
-                                 f"not {rate}; omit sample_rate for files")
+                raise InvalidValueError(f"sample_rate: the file is sampled at {self.sample_rate} "
+                                        f"Hz, not {rate}; omit sample_rate for files")
         else:
             if sample_rate is None:
-                raise ValueError("sample_rate: required when data_or_path holds samples "
-                                 "(samples per second, e.g. 16000)")
+                raise InvalidValueError("sample_rate: required when data_or_path holds samples "
+                                        "(samples per second, e.g. 16000)")
             samples = _pcm16(data_or_path)
             self._payload = _wav_bytes(samples, rate)
             self.sample_rate, (self.frames, self.channels) = rate, samples.shape

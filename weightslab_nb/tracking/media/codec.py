@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path, PurePosixPath
 
+from weightslab_nb.errors import InvalidValueError, MissingFileError
 from weightslab_nb.tracking.media.base import Media
 from weightslab_nb.tracking.media.image import Image, _figure_of
 from weightslab_nb.tracking.media.logged import (LoggedFile, LoggedHistogram, LoggedImage,
@@ -52,8 +53,8 @@ def encode_value(value, run_dir: Path, key: str, step: int) -> dict | None:
         kinds = {type(v) for v in value}
         if len(kinds) != 1:
             names = sorted(k.__name__ for k in kinds)
-            raise ValueError(f"data[{key!r}]: a list of media must hold one media class only, "
-                             f"got {names}")
+            raise InvalidValueError(f"data[{key!r}]: a list of media must hold one media class "
+                                    f"only, got {names}")
         return {"_type": "media-list",
                 "items": [v.to_json(run_dir, f"{key}_{i}", step) for i, v in enumerate(value)]}
     if _figure_of(value) is not None:
@@ -64,13 +65,13 @@ def encode_value(value, run_dir: Path, key: str, step: int) -> dict | None:
 def _resolve(run_dir, relative) -> Path:
     """The existing file a descriptor's relative ``path`` names inside ``run_dir``."""
     if not isinstance(relative, str) or not relative:
-        raise ValueError("descriptor: a file-backed descriptor needs a 'path'")
+        raise InvalidValueError("descriptor: a file-backed descriptor needs a 'path'")
     parts = PurePosixPath(relative)
     if parts.is_absolute() or ".." in parts.parts:
-        raise ValueError(f"descriptor: path {relative!r} must stay inside the run folder")
+        raise InvalidValueError(f"descriptor: path {relative!r} must stay inside the run folder")
     path = Path(run_dir).joinpath(*parts.parts)
     if not path.is_file():
-        raise FileNotFoundError(f"media file missing: {path}")
+        raise MissingFileError(f"media file missing: {path}")
     return path
 
 
@@ -139,13 +140,13 @@ def decode_value(descriptor: dict, run_dir: Path):
         A file the descriptor names is missing (the message gives its path).
     """
     if not isinstance(descriptor, dict) or "_type" not in descriptor:
-        raise ValueError(f"descriptor: expected a dict with a '_type' field, got "
-                         f"{type(descriptor).__name__}")
+        raise InvalidValueError(f"descriptor: expected a dict with a '_type' field, got "
+                                f"{type(descriptor).__name__}")
     try:
         return _decode(descriptor, run_dir)
     except KeyError as exc:
-        raise ValueError(f"descriptor: a {descriptor['_type']!r} descriptor misses the field "
-                         f"{exc.args[0]!r}") from None
+        raise InvalidValueError(f"descriptor: a {descriptor['_type']!r} descriptor misses the "
+                                f"field {exc.args[0]!r}") from None
 
 
 def _decode(descriptor: dict, run_dir: Path):
@@ -159,7 +160,7 @@ def _decode(descriptor: dict, run_dir: Path):
         return _decode_plot(descriptor, run_dir)
     if kind not in _FILE_KINDS:
         known = ", ".join(("histogram", "media-list", "plot") + _FILE_KINDS)
-        raise ValueError(f"descriptor: unknown _type {kind!r}; known: {known}")
+        raise InvalidValueError(f"descriptor: unknown _type {kind!r}; known: {known}")
     path = _resolve(run_dir, descriptor.get("path"))
     if kind == "image-file":
         return _decode_image(descriptor, path, run_dir)

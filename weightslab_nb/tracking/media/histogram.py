@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from weightslab_nb.errors import InvalidTypeError, InvalidValueError
 from weightslab_nb.tracking.media._checks import _as_array
 from weightslab_nb.tracking.media.base import Media
 
@@ -44,15 +45,15 @@ class Histogram(Media):
 
     def __init__(self, sequence=None, np_histogram=None, num_bins: int = 64):
         if (sequence is None) == (np_histogram is None):
-            raise ValueError("sequence / np_histogram: pass exactly one of them")
+            raise InvalidValueError("sequence / np_histogram: pass exactly one of them")
         if isinstance(num_bins, bool) or not isinstance(num_bins, (int, np.integer)) \
                 or not 1 <= num_bins <= MAX_HISTOGRAM_BINS:
-            raise ValueError(f"num_bins: expected an integer from 1 to {MAX_HISTOGRAM_BINS}, "
-                             f"got {num_bins!r}")
+            raise InvalidValueError("num_bins: expected an integer from 1 to "
+                                    f"{MAX_HISTOGRAM_BINS}, got {num_bins!r}")
         if sequence is not None:
             values = _as_array(sequence, "sequence")
             if values.dtype.kind not in "biuf":
-                raise TypeError(f"sequence: expected numbers, got dtype {values.dtype}")
+                raise InvalidTypeError(f"sequence: expected numbers, got dtype {values.dtype}")
             values = values.astype(np.float64).ravel()
             counts, edges = _binned(values[np.isfinite(values)], int(num_bins))
         else:
@@ -63,20 +64,20 @@ class Histogram(Media):
     @staticmethod
     def _check_np_histogram(value) -> tuple[np.ndarray, np.ndarray]:
         if not isinstance(value, (tuple, list)) or len(value) != 2:
-            raise ValueError("np_histogram: expected the (counts, edges) pair numpy.histogram "
-                             "returns")
+            raise InvalidValueError("np_histogram: expected the (counts, edges) pair "
+                                    "numpy.histogram returns")
         counts = _as_array(value[0], "np_histogram")
         edges = _as_array(value[1], "np_histogram")
         n = counts.shape[0] if counts.ndim == 1 else -1
         if not 1 <= n <= MAX_HISTOGRAM_BINS or edges.shape != (n + 1,):
-            raise ValueError(f"np_histogram: expected 1 to {MAX_HISTOGRAM_BINS} counts and one "
-                             f"more edge, got shapes {counts.shape} and {edges.shape}")
+            raise InvalidValueError(f"np_histogram: expected 1 to {MAX_HISTOGRAM_BINS} counts and "
+                                    f"one more edge, got shapes {counts.shape} and {edges.shape}")
         if counts.dtype.kind not in "biuf" or edges.dtype.kind not in "biuf":
-            raise ValueError("np_histogram: counts and edges must be numbers")
+            raise InvalidValueError("np_histogram: counts and edges must be numbers")
         if not (np.isfinite(counts).all() and np.isfinite(edges).all()) or (counts < 0).any() \
                 or (np.diff(edges) < 0).any():
-            raise ValueError("np_histogram: expected finite non-negative counts and finite, "
-                             "non-decreasing edges")
+            raise InvalidValueError("np_histogram: expected finite non-negative counts and finite, "
+                                    "non-decreasing edges")
         if counts.dtype.kind == "f" and (counts == np.rint(counts)).all():
             counts = counts.astype(np.int64)
         return counts, edges

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 
+from weightslab_nb.errors import InvalidTypeError
 from weightslab_nb.tracking.media._files import _read_source
 from weightslab_nb.tracking.media.base import _FileMedia
 
@@ -22,8 +23,8 @@ def _read_text(data) -> str:
     if hasattr(data, "read"):
         content = data.read()
         return content.decode("utf-8") if isinstance(content, bytes) else str(content)
-    raise TypeError(f"data: expected an HTML string, a path or an open file, got "
-                    f"{type(data).__name__}")
+    raise InvalidTypeError(f"data: expected an HTML string, a path or an open file, got "
+                           f"{type(data).__name__}")
 
 
 def _inject_style(html: str) -> str:
@@ -70,7 +71,7 @@ class Html(_FileMedia):
 
     def __init__(self, data, inject: bool = True):
         if not isinstance(inject, bool):
-            raise TypeError(f"inject: expected True or False, got {inject!r}")
+            raise InvalidTypeError(f"inject: expected True or False, got {inject!r}")
         text = _read_text(data)
         self.html = _inject_style(text) if inject else text
         self._payload = self.html.encode("utf-8")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from weightslab_nb.errors import InvalidTypeError, InvalidValueError
 from weightslab_nb.tracking.media._checks import (_as_array, _check_caption, _check_int,
                                                   _check_number, _is_tensor, _reject_unknown,
                                                   _to_uint8)
@@ -45,9 +46,9 @@ def _image_array(data) -> np.ndarray:
             array = array[..., 0]
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] not in channels) \
             or 0 in array.shape:
-        raise ValueError(f"data_or_path: expected an image of shape [H, W], [H, W, C] or "
-                         f"[C, H, W] with C in (1, 3, 4), got shape {tuple(array.shape)}; log "
-                         f"a batch as a list of Image")
+        raise InvalidValueError("data_or_path: expected an image of shape [H, W], [H, W, C] or [C, "
+                                f"H, W] with C in (1, 3, 4), got shape {tuple(array.shape)}; log a "
+                                "batch as a list of Image")
     return np.ascontiguousarray(_to_uint8(array, "data_or_path"))
 
 
@@ -55,13 +56,13 @@ def _png(image, mode) -> tuple[bytes, str, int, int]:
     """A PIL image, converted to ``mode`` when given, encoded as PNG."""
     if mode is not None:
         if not isinstance(mode, str):
-            raise TypeError(f"mode: expected a PIL mode string such as 'L' or 'RGB', got "
-                            f"{type(mode).__name__}")
+            raise InvalidTypeError(f"mode: expected a PIL mode string such as 'L' or 'RGB', got "
+                                   f"{type(mode).__name__}")
         try:
             image = image.convert(mode)
         except ValueError:
-            raise ValueError(f"mode: cannot convert a {image.mode} image to {mode!r}; use a PIL "
-                             f"mode such as 'L', 'RGB' or 'RGBA'") from None
+            raise InvalidValueError(f"mode: cannot convert a {image.mode} image to {mode!r}; use a "
+                                    "PIL mode such as 'L', 'RGB' or 'RGBA'") from None
     buffer = io.BytesIO()
     try:
         image.save(buffer, format="PNG")
@@ -81,7 +82,7 @@ def _encoded_image(raw: bytes, mode) -> tuple[bytes, str, int, int]:
         image = PILImage.open(io.BytesIO(raw))
         image.load()
     except (UnidentifiedImageError, OSError) as exc:
-        raise ValueError(f"data_or_path: not an image file PIL can read ({exc})") from None
+        raise InvalidValueError(f"data_or_path: not an image file PIL can read ({exc})") from None
     ext = _PIL_EXTENSIONS.get(image.format or "")
     if mode is not None or ext is None:
         return _png(image, mode)
@@ -105,13 +106,13 @@ def _load_image(data, mode) -> tuple[bytes, str, int, int]:
 
 def _check_class_labels(labels, where: str) -> dict[int, str]:
     if not isinstance(labels, dict):
-        raise TypeError(f"{where}: expected a dict of int class id -> str label, got "
-                        f"{type(labels).__name__}")
+        raise InvalidTypeError(f"{where}: expected a dict of int class id -> str label, got "
+                               f"{type(labels).__name__}")
     out = {}
     for class_id, label in labels.items():
         if not isinstance(label, str):
-            raise TypeError(f"{where}[{class_id!r}]: expected a str label, got "
-                            f"{type(label).__name__}")
+            raise InvalidTypeError(f"{where}[{class_id!r}]: expected a str label, got "
+                                   f"{type(label).__name__}")
         out[_check_int(class_id, f"{where} key {class_id!r}")] = label
     return out
 
@@ -122,49 +123,50 @@ def _labels_json(labels: dict[int, str]) -> dict[str, str]:
 
 def _check_position(position, where: str) -> dict:
     if not isinstance(position, dict):
-        raise TypeError(f"{where}: expected a dict, got {type(position).__name__}")
+        raise InvalidTypeError(f"{where}: expected a dict, got {type(position).__name__}")
     keys = set(position)
     if keys == {"minX", "maxX", "minY", "maxY"}:
         out = {k: _check_number(position[k], f"{where}[{k!r}]")
                for k in ("minX", "maxX", "minY", "maxY")}
         if out["minX"] > out["maxX"] or out["minY"] > out["maxY"]:
-            raise ValueError(f"{where}: expected minX <= maxX and minY <= maxY, got {out}")
+            raise InvalidValueError(f"{where}: expected minX <= maxX and minY <= maxY, got {out}")
         return out
     if keys == {"middle", "width", "height"}:
         middle = position["middle"]
         if not isinstance(middle, (list, tuple, np.ndarray)) or len(middle) != 2:
-            raise ValueError(f"{where}['middle']: expected [x, y]")
+            raise InvalidValueError(f"{where}['middle']: expected [x, y]")
         out = {"middle": [_check_number(v, f"{where}['middle']") for v in middle],
                "width": _check_number(position["width"], f"{where}['width']"),
                "height": _check_number(position["height"], f"{where}['height']")}
         if out["width"] < 0 or out["height"] < 0:
-            raise ValueError(f"{where}: width and height must be >= 0")
+            raise InvalidValueError(f"{where}: width and height must be >= 0")
         return out
-    raise ValueError(f"{where}: expected the keys minX, maxX, minY, maxY or the keys middle, "
-                     f"width, height; got {sorted(map(str, keys))}")
+    raise InvalidValueError(f"{where}: expected the keys minX, maxX, minY, maxY or the keys "
+                            f"middle, width, height; got {sorted(map(str, keys))}")
 
 
 def _check_box(box, where: str) -> dict:
     if not isinstance(box, dict):
-        raise TypeError(f"{where}: expected a dict, got {type(box).__name__}")
+        raise InvalidTypeError(f"{where}: expected a dict, got {type(box).__name__}")
     _reject_unknown(box, {"position", "class_id", "box_caption", "scores", "domain"}, where)
     if "position" not in box or "class_id" not in box:
-        raise ValueError(f"{where}: 'position' and 'class_id' are required")
+        raise InvalidValueError(f"{where}: 'position' and 'class_id' are required")
     out = {"position": _check_position(box["position"], f"{where}['position']"),
            "class_id": _check_int(box["class_id"], f"{where}['class_id']")}
     if box.get("domain") is not None:
         if box["domain"] != "pixel":
-            raise ValueError(f"{where}['domain']: expected 'pixel' (coordinates in pixels) or "
-                             f"no domain (fractions of the image size), got {box['domain']!r}")
+            raise InvalidValueError(f"{where}['domain']: expected 'pixel' (coordinates in pixels) "
+                                    "or no domain (fractions of the image size), got "
+                                    f"{box['domain']!r}")
         out["domain"] = "pixel"
     if box.get("box_caption") is not None:
         if not isinstance(box["box_caption"], str):
-            raise TypeError(f"{where}['box_caption']: expected a string")
+            raise InvalidTypeError(f"{where}['box_caption']: expected a string")
         out["box_caption"] = box["box_caption"]
     if box.get("scores") is not None:
         scores = box["scores"]
         if not isinstance(scores, dict) or not all(isinstance(k, str) for k in scores):
-            raise TypeError(f"{where}['scores']: expected a dict of str name -> number")
+            raise InvalidTypeError(f"{where}['scores']: expected a dict of str name -> number")
         out["scores"] = {k: _check_number(v, f"{where}['scores'][{k!r}]")
                          for k, v in scores.items()}
     return out
@@ -174,13 +176,14 @@ def _groups(specs, argument: str, data_key: str, data_text: str):
     """``(group, spec, where)`` of a boxes/masks dict, each group checked to be a string
     mapped to a dict with ``data_key`` and an optional ``class_labels``."""
     if not isinstance(specs, dict):
-        raise TypeError(f"{argument}: expected a dict of group name -> {{'{data_key}': "
-                        f"{data_text}, 'class_labels': {{...}}}}, got {type(specs).__name__}")
+        raise InvalidTypeError(f"{argument}: expected a dict of group name -> {{'{data_key}': "
+                               f"{data_text}, 'class_labels': {{...}}}}, got "
+                               f"{type(specs).__name__}")
     for group, spec in specs.items():
         where = f"{argument}[{group!r}]"
         if not isinstance(group, str) or not isinstance(spec, dict) or data_key not in spec:
-            raise ValueError(f"{where}: expected a str group name -> dict with '{data_key}' "
-                             f"({data_text}) and optional 'class_labels'")
+            raise InvalidValueError(f"{where}: expected a str group name -> dict with '{data_key}' "
+                                    f"({data_text}) and optional 'class_labels'")
         _reject_unknown(spec, {data_key, "class_labels"}, where)
         yield group, spec, where
 
@@ -189,7 +192,7 @@ def _check_boxes(boxes) -> dict:
     out = {}
     for group, spec, where in _groups(boxes, "boxes", "box_data", "a list of boxes"):
         if not isinstance(spec["box_data"], (list, tuple)):
-            raise TypeError(f"{where}['box_data']: expected a list of box dicts")
+            raise InvalidTypeError(f"{where}['box_data']: expected a list of box dicts")
         data = [_check_box(b, f"{where}['box_data'][{i}]") for i, b in enumerate(spec["box_data"])]
         labels = spec.get("class_labels")
         labels = ({b["class_id"]: f"class_{b['class_id']}" for b in data} if labels is None
@@ -206,12 +209,13 @@ def _check_masks(masks, height: int, width: int) -> dict:
     for group, spec, where in _groups(masks, "masks", "mask_data", "a 2-D int array"):
         ids = _as_array(spec["mask_data"], f"{where}['mask_data']")
         if ids.shape != (height, width):
-            raise ValueError(f"{where}['mask_data']: expected a 2-D array with the image's "
-                             f"shape ({height}, {width}), got shape {tuple(ids.shape)}")
+            raise InvalidValueError(f"{where}['mask_data']: expected a 2-D array with the image's "
+                                    f"shape ({height}, {width}), got shape {tuple(ids.shape)}")
         integral = ids.dtype.kind in "biu" or (ids.dtype.kind == "f"
                                                and (np.mod(ids, 1) == 0).all())
         if not integral or (ids.size and (ids.min() < 0 or ids.max() > 255)):
-            raise ValueError(f"{where}['mask_data']: expected integer class ids from 0 to 255")
+            raise InvalidValueError(f"{where}['mask_data']: expected integer class ids from 0 to "
+                                    "255")
         ids = ids.astype(np.uint8)
         labels = spec.get("class_labels")
         labels = ({int(v): f"class_{int(v)}" for v in np.unique(ids)} if labels is None
@@ -224,13 +228,14 @@ def _check_classes(classes) -> list[dict]:
     if isinstance(classes, dict):
         classes = [{"id": k, "name": v} for k, v in classes.items()]
     if not isinstance(classes, (list, tuple)):
-        raise TypeError("classes: expected a dict of id -> name or a list of "
-                        "{'id': int, 'name': str}")
+        raise InvalidTypeError("classes: expected a dict of id -> name or a list of "
+                               "{'id': int, 'name': str}")
     out = []
     for i, item in enumerate(classes):
         if not isinstance(item, dict) or set(item) != {"id", "name"} \
                 or not isinstance(item["name"], str):
-            raise ValueError(f"classes[{i}]: expected {{'id': int, 'name': str}}, got {item!r}")
+            raise InvalidValueError(f"classes[{i}]: expected {{'id': int, 'name': str}}, got "
+                                    f"{item!r}")
         out.append({"id": _check_int(item["id"], f"classes[{i}]['id']"), "name": item["name"]})
     return out
 

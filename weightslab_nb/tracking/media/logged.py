@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from weightslab_nb.errors import UnknownNameError
+
 
 @dataclass(frozen=True)
 class LoggedHistogram:
@@ -93,7 +95,7 @@ class LoggedTable:
     def get_column(self, name: str) -> list:
         """The cells of column ``name``; KeyError when there is none."""
         if name not in self.columns:
-            raise KeyError(f"name: no column {name!r}; columns are {list(self.columns)}")
+            raise UnknownNameError(f"name: no column {name!r}; columns are {list(self.columns)}")
         index = self.columns.index(name)
         return [row[index] for row in self.data]
 

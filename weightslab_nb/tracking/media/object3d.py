@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from weightslab_nb.errors import InvalidTypeError, InvalidValueError
 from weightslab_nb.tracking.media._checks import _as_array, _fixed_array, _reject_unknown
 from weightslab_nb.tracking.media._files import _read_source
 from weightslab_nb.tracking.media.base import _FileMedia
@@ -20,48 +21,48 @@ def _check_points(data, where: str) -> list[list]:
     """Point rows ``[x, y, z]``, ``[x, y, z, category]`` or ``[x, y, z, r, g, b]``."""
     array = _as_array(data, where)
     if array.ndim != 2 or array.shape[1] not in (3, 4, 6) or array.dtype.kind not in "biuf":
-        raise ValueError(f"{where}: expected numbers of shape [N, 3], [N, 4] (x, y, z, "
-                         f"category) or [N, 6] (x, y, z, r, g, b), got shape "
-                         f"{tuple(array.shape)} of dtype {array.dtype}")
+        raise InvalidValueError(f"{where}: expected numbers of shape [N, 3], [N, 4] (x, y, z, "
+                                f"category) or [N, 6] (x, y, z, r, g, b), got shape "
+                                f"{tuple(array.shape)} of dtype {array.dtype}")
     array = array.astype(np.float64)
     if not np.isfinite(array).all():
-        raise ValueError(f"{where}: points must be finite (found NaN or inf)")
+        raise InvalidValueError(f"{where}: points must be finite (found NaN or inf)")
     xyz, extra = array[:, :3].tolist(), array[:, 3:]
     if extra.shape[1] == 0:
         return xyz
     if extra.shape[1] == 1 and not ((extra == np.rint(extra)) & (extra >= 1)
                                     & (extra <= MAX_POINT_CATEGORY)).all():
-        raise ValueError(f"{where}: the 4th column is a category, an integer from 1 to "
-                         f"{MAX_POINT_CATEGORY}")
+        raise InvalidValueError(f"{where}: the 4th column is a category, an integer from 1 to "
+                                f"{MAX_POINT_CATEGORY}")
     if extra.shape[1] == 3 and not ((extra >= 0) & (extra <= 255)).all():
-        raise ValueError(f"{where}: columns 4 to 6 are r, g, b colours from 0 to 255")
+        raise InvalidValueError(f"{where}: columns 4 to 6 are r, g, b colours from 0 to 255")
     return [p + e for p, e in zip(xyz, np.rint(extra).astype(int).tolist())]
 
 
 def _check_color(value, where: str) -> list[int]:
     color = _fixed_array(value, (3,), where)
     if not all(0 <= c <= 255 for c in color):
-        raise ValueError(f"{where}: expected [r, g, b] from 0 to 255, got {color}")
+        raise InvalidValueError(f"{where}: expected [r, g, b] from 0 to 255, got {color}")
     return [round(c) for c in color]
 
 
 def _dict_items(items, where: str) -> list[dict]:
     if not isinstance(items, (list, tuple, np.ndarray)):
-        raise TypeError(f"{where}: expected a list of dicts, got {type(items).__name__}")
+        raise InvalidTypeError(f"{where}: expected a list of dicts, got {type(items).__name__}")
     items = list(items)
     for i, item in enumerate(items):
         if not isinstance(item, dict):
-            raise TypeError(f"{where}[{i}]: expected a dict, got {type(item).__name__}")
+            raise InvalidTypeError(f"{where}[{i}]: expected a dict, got {type(item).__name__}")
     return items
 
 
 def _check_scene(scene: dict) -> dict:
     _reject_unknown(scene, {"type", "points", "boxes", "vectors"}, "data_or_path")
     if scene.get("type") != "lidar/beta":
-        raise ValueError(f"data_or_path['type']: expected 'lidar/beta' (the scene type "
-                         f"supported), got {scene.get('type')!r}")
+        raise InvalidValueError(f"data_or_path['type']: expected 'lidar/beta' (the scene type "
+                                f"supported), got {scene.get('type')!r}")
     if "points" not in scene:
-        raise ValueError("data_or_path['points']: a scene needs its points")
+        raise InvalidValueError("data_or_path['points']: a scene needs its points")
     out = {"type": "lidar/beta", "points": _check_points(scene["points"],
                                                          "data_or_path['points']")}
     boxes = []
@@ -69,12 +70,13 @@ def _check_scene(scene: dict) -> dict:
         where = f"data_or_path['boxes'][{i}]"
         _reject_unknown(box, {"corners", "label", "color"}, where)
         if "corners" not in box or "color" not in box:
-            raise ValueError(f"{where}: 'corners' (8 x 3) and 'color' ([r, g, b]) are required")
+            raise InvalidValueError(f"{where}: 'corners' (8 x 3) and 'color' ([r, g, b]) are "
+                                    "required")
         checked = {"corners": _fixed_array(box["corners"], (8, 3), f"{where}['corners']"),
                    "color": _check_color(box["color"], f"{where}['color']")}
         if box.get("label") is not None:
             if not isinstance(box["label"], str):
-                raise TypeError(f"{where}['label']: expected a string")
+                raise InvalidTypeError(f"{where}['label']: expected a string")
             checked["label"] = box["label"]
         boxes.append(checked)
     vectors = []

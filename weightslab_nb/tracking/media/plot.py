@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from weightslab_nb.errors import InvalidTypeError, InvalidValueError
 from weightslab_nb.tracking.media.base import Media
 from weightslab_nb.tracking.media.table import Table
 
@@ -44,16 +45,17 @@ class Plot(Media):
                  x_label: str | None = None, y_label: str | None = None,
                  extra: dict | None = None):
         if chart not in CHARTS:
-            raise ValueError(f"chart: expected one of {CHARTS}, got {chart!r}")
+            raise InvalidValueError(f"chart: expected one of {CHARTS}, got {chart!r}")
         if not isinstance(table, Table):
-            raise TypeError(f"table: expected a wl.Table, got {type(table).__name__}")
+            raise InvalidTypeError(f"table: expected a wl.Table, got {type(table).__name__}")
         for part, column in fields.items():
             if column not in table.columns:
-                raise ValueError(f"{part}: no column {column!r} in the table; columns: "
-                                 f"{table.columns}")
+                raise InvalidValueError(f"{part}: no column {column!r} in the table; columns: "
+                                        f"{table.columns}")
         for name, text in (("title", title), ("x_label", x_label), ("y_label", y_label)):
             if text is not None and not isinstance(text, str):
-                raise TypeError(f"{name}: expected a string or None, got {type(text).__name__}")
+                raise InvalidTypeError(f"{name}: expected a string or None, got "
+                                       f"{type(text).__name__}")
         self.chart, self.table, self.fields = chart, table, dict(fields)
         self.title, self.x_label, self.y_label = title, x_label, y_label
         self.extra = dict(extra or {})

@@ -11,6 +11,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from weightslab_nb.errors import InvalidTypeError, InvalidValueError, UnknownNameError
 from weightslab_nb.tracking.media._checks import _as_array, _is_tensor
 from weightslab_nb.tracking.media._files import _check_key_step, _store
 from weightslab_nb.tracking.media.base import Media
@@ -34,32 +35,32 @@ def _check_cell(value, where: str):
     if isinstance(value, (_dt.date, _dt.time)):
         return value.isoformat()
     if isinstance(value, Table):
-        raise TypeError(f"{where}: a Table cannot hold another Table")
+        raise InvalidTypeError(f"{where}: a Table cannot hold another Table")
     if isinstance(value, Media):
         return value
     if (_is_tensor(value) or isinstance(value, np.ndarray)) and getattr(value, "ndim", 1) == 0:
         return _check_cell(_as_array(value, where).item(), where)
-    raise TypeError(f"{where}: a cell must be a number, string, bool, None or a media value "
-                    f"(Image, Histogram, ...), got {type(value).__name__}")
+    raise InvalidTypeError(f"{where}: a cell must be a number, string, bool, None or a media value "
+                           f"(Image, Histogram, ...), got {type(value).__name__}")
 
 
 def _check_columns(columns, argument: str) -> list[str]:
     if isinstance(columns, (str, bytes)) or not hasattr(columns, "__iter__"):
-        raise TypeError(f"{argument}: expected a list of column names, got "
-                        f"{type(columns).__name__}")
+        raise InvalidTypeError(f"{argument}: expected a list of column names, got "
+                               f"{type(columns).__name__}")
     columns = list(columns)
     if not all(isinstance(c, str) for c in columns):
-        raise TypeError(f"{argument}: column names must be strings, got {columns!r}")
+        raise InvalidTypeError(f"{argument}: column names must be strings, got {columns!r}")
     if len(set(columns)) != len(columns):
-        raise ValueError(f"{argument}: column names must be unique, got {columns!r}")
+        raise InvalidValueError(f"{argument}: column names must be unique, got {columns!r}")
     return columns
 
 
 def _dataframe_rows(dataframe) -> tuple[list[str], list]:
     pandas = sys.modules.get("pandas")
     if pandas is None or not isinstance(dataframe, pandas.DataFrame):
-        raise TypeError(f"dataframe: expected a pandas.DataFrame, got "
-                        f"{type(dataframe).__name__}")
+        raise InvalidTypeError(f"dataframe: expected a pandas.DataFrame, got "
+                               f"{type(dataframe).__name__}")
     columns = _check_columns([str(c) for c in dataframe.columns], "dataframe")
     cells = dataframe.astype(object).where(dataframe.notna(), None)
     return columns, cells.values.tolist()
@@ -98,12 +99,13 @@ class Table(Media):
         argument = "data" if rows is None else "rows"
         if dataframe is not None:
             if columns is not None or data is not None or rows is not None:
-                raise ValueError("dataframe: pass either a DataFrame or columns/data/rows, "
-                                 "not both")
+                raise InvalidValueError("dataframe: pass either a DataFrame or columns/data/rows, "
+                                        "not both")
             columns, data = _dataframe_rows(dataframe)
             argument = "dataframe"
         elif data is not None and rows is not None:
-            raise ValueError("rows: 'rows' is another name for 'data'; pass only one of them")
+            raise InvalidValueError("rows: 'rows' is another name for 'data'; pass only one of "
+                                    "them")
         self._columns = _check_columns(DEFAULT_TABLE_COLUMNS if columns is None else columns,
                                        "columns")
         self._rows: list[list] = []
@@ -124,14 +126,16 @@ class Table(Media):
     def _checked_rows(self, rows, argument: str) -> list[list]:
         pandas = sys.modules.get("pandas")
         if pandas is not None and isinstance(rows, pandas.DataFrame):
-            raise TypeError(f"{argument}: pass a DataFrame as Table(dataframe=...)")
+            raise InvalidTypeError(f"{argument}: pass a DataFrame as Table(dataframe=...)")
         if _is_tensor(rows) or isinstance(rows, np.ndarray):
             array = _as_array(rows, argument)
             if array.ndim != 2:
-                raise ValueError(f"{argument}: expected a 2-D array, got shape {array.shape}")
+                raise InvalidValueError(f"{argument}: expected a 2-D array, got shape "
+                                        f"{array.shape}")
             rows = array.tolist()
         if isinstance(rows, (str, bytes, dict)) or not hasattr(rows, "__iter__"):
-            raise TypeError(f"{argument}: expected a list of rows, got {type(rows).__name__}")
+            raise InvalidTypeError(f"{argument}: expected a list of rows, got "
+                                   f"{type(rows).__name__}")
         rows = list(rows)
         self._check_room(len(rows), argument)
         return [self._checked_row(row, f"{argument}[{i}]") for i, row in enumerate(rows)]
@@ -140,18 +144,18 @@ class Table(Media):
         if _is_tensor(row) or isinstance(row, np.ndarray):
             row = _as_array(row, where).tolist()
         if not isinstance(row, (list, tuple)):
-            raise TypeError(f"{where}: expected a list or tuple of cells, got "
-                            f"{type(row).__name__}")
+            raise InvalidTypeError(f"{where}: expected a list or tuple of cells, got "
+                                   f"{type(row).__name__}")
         if len(row) != len(self._columns):
-            raise ValueError(f"{where}: expected {len(self._columns)} cells (columns "
-                             f"{self._columns}), got {len(row)}")
+            raise InvalidValueError(f"{where}: expected {len(self._columns)} cells (columns "
+                                    f"{self._columns}), got {len(row)}")
         return [_check_cell(cell, f"{where}[{j}]") for j, cell in enumerate(row)]
 
     def _check_room(self, extra: int, argument: str) -> None:
         limit = MAX_TABLE_ROWS
         if len(self._rows) + extra > limit:
-            raise ValueError(f"{argument}: a Table holds at most {limit:,} rows; this "
-                             f"would make {len(self._rows) + extra:,}")
+            raise InvalidValueError(f"{argument}: a Table holds at most {limit:,} rows; this "
+                                    f"would make {len(self._rows) + extra:,}")
 
     def add_data(self, *row) -> None:
         """Append one row, one cell per column (see the class for the accepted cells).
@@ -184,16 +188,16 @@ class Table(Media):
             ``name`` is not a string or a cell is not accepted.
         """
         if not isinstance(name, str):
-            raise TypeError(f"name: expected a string, got {type(name).__name__}")
+            raise InvalidTypeError(f"name: expected a string, got {type(name).__name__}")
         if name in self._columns:
-            raise ValueError(f"name: column {name!r} already exists")
+            raise InvalidValueError(f"name: column {name!r} already exists")
         if _is_tensor(data) or isinstance(data, np.ndarray):
             data = _as_array(data, "data").tolist()
         cells = [_check_cell(v, f"data[{i}]") for i, v in enumerate(data)]
         if self._columns or self._rows:
             if len(cells) != len(self._rows):
-                raise ValueError(f"data: expected {len(self._rows)} values (one per row), got "
-                                 f"{len(cells)}")
+                raise InvalidValueError(f"data: expected {len(self._rows)} values (one per row), "
+                                        f"got {len(cells)}")
             self._rows = [row + [cell] for row, cell in zip(self._rows, cells)]
         else:
             self._check_room(len(cells), "data")
@@ -211,9 +215,9 @@ class Table(Media):
             ``convert_to`` is neither None nor ``"numpy"``.
         """
         if name not in self._columns:
-            raise KeyError(f"name: no column {name!r}; columns are {self._columns}")
+            raise UnknownNameError(f"name: no column {name!r}; columns are {self._columns}")
         if convert_to not in (None, "numpy"):
-            raise ValueError(f"convert_to: expected None or 'numpy', got {convert_to!r}")
+            raise InvalidValueError(f"convert_to: expected None or 'numpy', got {convert_to!r}")
         index = self._columns.index(name)
         values = [row[index] for row in self._rows]
         return np.array(values) if convert_to == "numpy" else values

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from weightslab_nb.errors import InvalidValueError
 from weightslab_nb.tracking.media._checks import _as_array, _check_caption, _to_uint8
 from weightslab_nb.tracking.media._files import _read_source
 from weightslab_nb.tracking.media.base import _FileMedia
@@ -20,8 +21,9 @@ def _video_frames(data) -> np.ndarray:
     """Frames ``[T, H, W]`` or ``[T, H, W, 3]`` uint8 from ``[T, C, H, W]`` (C 1 or 3)."""
     array = _as_array(data, "data_or_path")
     if array.ndim != 4 or array.shape[1] not in (1, 3) or 0 in array.shape:
-        raise ValueError(f"data_or_path: expected frames of shape [T, C, H, W] with C 1 or 3, "
-                         f"got shape {tuple(array.shape)}; log a batch as a list of Video")
+        raise InvalidValueError("data_or_path: expected frames of shape [T, C, H, W] with C 1 or "
+                                f"3, got shape {tuple(array.shape)}; log a batch as a list of "
+                                "Video")
     frames = _to_uint8(array, "data_or_path").transpose(0, 2, 3, 1)
     return np.ascontiguousarray(frames[..., 0] if frames.shape[-1] == 1 else frames)
 
@@ -45,7 +47,7 @@ def _gif_info(payload: bytes) -> tuple[int, int, int]:
         with PILImage.open(io.BytesIO(payload)) as image:
             return getattr(image, "n_frames", 1), image.width, image.height
     except (UnidentifiedImageError, OSError) as exc:
-        raise ValueError(f"data_or_path: not a GIF file PIL can read ({exc})") from None
+        raise InvalidValueError(f"data_or_path: not a GIF file PIL can read ({exc})") from None
 
 
 class Video(_FileMedia):
@@ -89,21 +91,21 @@ class Video(_FileMedia):
     def __init__(self, data_or_path, fps: float = 4, caption=None, format: str | None = None):
         if isinstance(fps, bool) or not isinstance(fps, (int, float, np.integer, np.floating)) \
                 or not math.isfinite(fps) or not 0.01 <= fps <= 1000:
-            raise ValueError(f"fps: expected a number of frames per second from 0.01 to 1000, "
-                             f"got {fps!r}")
+            raise InvalidValueError("fps: expected a number of frames per second from 0.01 to "
+                                    f"1000, got {fps!r}")
         self.fps = float(fps) if isinstance(fps, (float, np.floating)) else int(fps)
         self.caption = _check_caption(caption)
         if isinstance(data_or_path, (str, os.PathLike)):
             self._payload = _read_source(data_or_path, "data_or_path", VIDEO_FORMATS)
             self._ext = Path(data_or_path).suffix.lower().lstrip(".")
             if format is not None and format != self._ext:
-                raise ValueError(f"format: {format!r} does not match the file's extension "
-                                 f".{self._ext}")
+                raise InvalidValueError(f"format: {format!r} does not match the file's extension "
+                                        f".{self._ext}")
             info = _gif_info(self._payload) if self._ext == "gif" else (None, None, None)
         else:
             if format not in (None, "gif"):
-                raise ValueError(f"format: arrays are written as animated GIF; 'gif' is the "
-                                 f"supported format for arrays, got {format!r}")
+                raise InvalidValueError(f"format: arrays are written as animated GIF; 'gif' is the "
+                                        f"supported format for arrays, got {format!r}")
             frames = _video_frames(data_or_path)
             self._payload, self._ext = _gif_bytes(frames, float(fps)), "gif"
             info = (frames.shape[0], frames.shape[2], frames.shape[1])
