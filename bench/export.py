@@ -40,7 +40,7 @@ def main(argv=None) -> int:
         ids = np.arange(BATCH)
         for step in range(args.rows // BATCH):
             session.save_signals({"loss": rng.random(BATCH)}, ids, step=step)
-        session.history.flush()
+        session.flush()
         frame = session.history_frame("sample")
         print(f"{len(frame):,} per-sample rows")
         for fmt in ("json", "csv", "parquet"):

@@ -1,7 +1,7 @@
 """Per-sample history ingest, end to end, against writing the same columns to Parquet.
 
 * weightslab_nb: ``Session.save_signals`` of batches of ``--batch`` sample ids (values as a
-  float32 tensor, like a loss), until ``--rows`` rows were recorded, then ``history.flush()``
+  float32 tensor, like a loss), until ``--rows`` rows were recorded, then ``session.flush()``
   (so the rows are in the DuckDB file) — the clock covers recording, conversion, the sample
   table update and the DuckDB insert.
 * baseline: the same rows as numpy columns (signal, row, step, value, exp) written with
@@ -34,7 +34,7 @@ def ingest_weightslab(root: Path, rows: int, batch: int, samples: int) -> float:
     session = Session(root_log_dir=root, flush_interval=0.5)
     ids = np.arange(samples)
     session.save_signals({"loss": np.zeros(samples)}, ids, step=0)  # register the samples
-    session.history.flush()
+    session.flush()
     rng = np.random.default_rng(0)
     values = [torch.from_numpy(rng.random(batch, dtype=np.float32)) for _ in range(8)]
     starts = rng.integers(0, samples - batch, size=rows // batch + 1)
@@ -42,7 +42,7 @@ def ingest_weightslab(root: Path, rows: int, batch: int, samples: int) -> float:
     for i in range(rows // batch):
         s = starts[i]
         session.save_signals({"loss": values[i % 8]}, ids[s : s + batch], step=i + 1)
-    session.history.flush()
+    session.flush()
     elapsed = time.perf_counter() - t0
     session.close()
     return elapsed

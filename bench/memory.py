@@ -59,7 +59,7 @@ def main(argv=None) -> int:
         s.tag_samples(ids[::7], "hard")
         s.tag_samples(ids[::11], "checked")
         s.set_categorical_tag(ids[::5], "quality", "noisy")
-        s.history.flush()  # the steady state: history rows live in the DuckDB file
+        s.flush()  # the steady state: history rows live in the DuckDB file
         return s
 
     def build_frame():

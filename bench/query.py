@@ -47,7 +47,7 @@ def main(argv=None) -> int:
             lo = start % args.samples
             step += lo == 0
             session.save_signals({"loss": rng.random(BATCH)}, ids[lo : lo + BATCH], step=step)
-        session.history.flush()
+        session.flush()
         t_fill = time.perf_counter() - t0
         picks = rng.integers(0, args.samples, size=args.queries + 1).tolist()
         session.query_sample_history(picks[0], "loss")

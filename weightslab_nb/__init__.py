@@ -2,57 +2,64 @@
 
 ``import weightslab_nb as wl`` starts nothing: no threads, no files, no torch import. The first
 call that needs a session creates one (``wl.current_session()``).
+
+This package's ``__init__`` and :mod:`weightslab_nb.api` are the facade (layer L3, see
+DESIGN.md): the only code that looks up the current session. Importing it imports the feature
+modules, which registers them with :class:`~weightslab_nb.session.Session`.
 """
 
 from __future__ import annotations
 
-from weightslab_nb.api import auto_tag_loss_shapes, compute_signals, signal
-from weightslab_nb.api import (discard_samples, get_current_experiment_hash,
-                               get_discarded_samples, get_samples_by_tag, query_instance_history,
-                               query_sample_history, query_signal_history,
-                               register_categorical_tag, save_instance_signals, save_signals,
-                               set_categorical_tag, start_training, tag_samples, watch_or_edit,
-                               write_dataframe, write_history)
-from weightslab_nb.api import request_evaluation, run_pending_evaluation
-from weightslab_nb.errors import TrainingStopped, UnknownSampleError
-from weightslab_nb.evaluation import EvaluationRequest, eval_fn
+from weightslab_nb import watch as _watch  # noqa: F401 (registers watch_or_edit with Session)
+from weightslab_nb import steering as _steering  # noqa: F401 (registers the steering feature)
+from weightslab_nb.api import (auto_tag_loss_shapes, collect_metrics, compute_signals,
+                               dashboard, discard_samples, eval_fn, finish,
+                               get_current_experiment_hash, get_discarded_samples,
+                               get_samples_by_tag, init, log,
+                               query_instance_history, query_sample_history,
+                               query_signal_history, register_categorical_tag,
+                               request_evaluation, run_pending_evaluation, save_instance_signals,
+                               save_signals, serve, set_categorical_tag, signal, start_training,
+                               tag_samples, watch_or_edit, write_dataframe, write_history)
+from weightslab_nb.errors import (AmbiguousSampleError, InvalidTypeError, InvalidValueError,
+                                  StateError, TrainingStopped, UnknownNameError,
+                                  UnknownSampleError, WeightslabError)
+from weightslab_nb.evaluation import EvaluationRequest
 from weightslab_nb.loss_shapes import LOSS_SHAPE_LABELS, classify_loss_shape
+from weightslab_nb.serving import keep_serving, stop_serving
 from weightslab_nb.session import Session, current_session, new_session, set_current_session
 from weightslab_nb.signals import BatchSignalContext, SignalContext
 
 __version__ = "0.1.0"
 
-_PANELS = {"dashboard": "dashboard", "LossCurves": "curves", "SampleGrid": "grid",
-           "TagEditor": "tags", "TrainingControls": "controls",
-           "HyperParameterEditor": "hparams", "RunMedia": "media"}
-
-
-_SERVING = ("serve", "keep_serving", "stop_serving")
-_TRACKING = ("init", "log", "finish", "Api", "Image", "Histogram", "Table", "Html", "Audio",
-             "Video", "Object3D")
+# panels import anywidget/ipywidgets and tracking media PIL: loaded only when asked for
+_PANELS = {"LossCurves": "curves", "SampleGrid": "grid", "TagEditor": "tags",
+           "TrainingControls": "controls", "HyperParameterEditor": "hparams", "RunMedia": "media"}
+_MEDIA = ("Image", "Histogram", "Table", "Html", "Audio", "Video", "Object3D")
 _SUBMODULES = ("tracking", "metrics", "serving")
+_bound: dict[str, type] = {}
 
 
 def __getattr__(name: str):
-    # panels import anywidget/ipywidgets, serving the HTTP server, tracking PIL: load them only
-    # when asked for
     import importlib
 
-    if name in _SERVING:
-        import weightslab_nb.serving as serving
+    from weightslab_nb.api import on_current_session
 
-        return getattr(serving, name)
-    if name in _TRACKING:
-        return getattr(importlib.import_module("weightslab_nb.tracking"), name)
-    if name == "collect_metrics":
-        return importlib.import_module("weightslab_nb.metrics").collect_metrics
+    if name in _MEDIA:
+        return getattr(importlib.import_module("weightslab_nb.tracking.media"), name)
     if name == "plot":  # the chart builders: wl.plot.line(...), wl.plot.roc_curve(...)
         return importlib.import_module("weightslab_nb.tracking.plot")
     if name in _SUBMODULES:
         return importlib.import_module(f"weightslab_nb.{name}")
-    if name in _PANELS:
-        module = importlib.import_module(f"weightslab_nb.panels.{_PANELS[name]}")
-        return getattr(module, name)
+    if name in _PANELS or name == "Api":
+        if name not in _bound:  # the class, with the current session as its default session
+            if name == "Api":
+                _bound[name] = on_current_session(
+                    importlib.import_module("weightslab_nb.tracking.api").Api, create=False)
+            else:
+                module = importlib.import_module(f"weightslab_nb.panels.{_PANELS[name]}")
+                _bound[name] = on_current_session(getattr(module, name))
+        return _bound[name]
     raise AttributeError(f"module 'weightslab_nb' has no attribute {name!r}")
 
 
@@ -64,6 +71,8 @@ __all__ = [
     "write_dataframe", "Session", "current_session", "new_session", "set_current_session",
     "TrainingStopped", "UnknownSampleError", "signal", "compute_signals", "SignalContext",
     "BatchSignalContext", "auto_tag_loss_shapes", "request_evaluation", "run_pending_evaluation",
-    "eval_fn", "EvaluationRequest", "classify_loss_shape", "LOSS_SHAPE_LABELS", *_SERVING,
-    *_PANELS, *_TRACKING, "collect_metrics", "plot",
+    "eval_fn", "EvaluationRequest", "classify_loss_shape", "LOSS_SHAPE_LABELS", "serve",
+    "keep_serving", "stop_serving", "dashboard", *_PANELS, "init", "log", "finish", "Api",
+    *_MEDIA, "collect_metrics", "plot", "WeightslabError", "InvalidValueError",
+    "InvalidTypeError", "UnknownNameError", "AmbiguousSampleError", "StateError",
 ]

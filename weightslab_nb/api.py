@@ -1,11 +1,25 @@
-"""Module-level functions: each acts on the current session (see ``session.current_session``)."""
+"""The facade (layer L3): module-level functions that act on the current session.
+
+This module and the package ``__init__`` are the only places that look up the current session
+(:func:`~weightslab_nb.session.current_session`), as wandb's module-level ``wandb.log`` does;
+everything below is *handed* its session. Each function here resolves the session once and
+calls a :class:`~weightslab_nb.session.Session` method or a feature function with it.
+
+The panels (anywidget, ipywidgets) are imported on first use, so ``import weightslab_nb``
+stays light.
+"""
 
 from __future__ import annotations
 
 import functools
 import inspect
 
+from weightslab_nb import evaluation, loss_shapes
+from weightslab_nb import signals as custom_signals
+from weightslab_nb.metrics import collect as metrics_collect
+from weightslab_nb.serving import backend as serving_backend
 from weightslab_nb.session import Session, current_session
+from weightslab_nb.tracking import run as tracking_run
 
 
 def _on_current(name: str):
@@ -19,6 +33,18 @@ def _on_current(name: str):
     call.__signature__ = sig.replace(parameters=list(sig.parameters.values())[1:])
     call.__doc__ = (method.__doc__ or "") + "\n\n    Acts on the current session.\n"
     return call
+
+
+def _documented_like(original, note: str = "Acts on the current session (or ``session=``)."):
+    """Give the decorated facade function ``original``'s docstring plus ``note``."""
+    def decorate(fn):
+        fn.__doc__ = (original.__doc__ or "") + f"\n\n    {note}\n"
+        return fn
+    return decorate
+
+
+def _session(session: Session | None) -> Session:
+    return session if session is not None else current_session()
 
 
 watch_or_edit = _on_current("watch_or_edit")
@@ -40,6 +66,106 @@ request_evaluation = _on_current("request_evaluation")
 run_pending_evaluation = _on_current("run_pending_evaluation")
 write_dataframe = _on_current("write_dataframe")
 
-# custom signals: module functions that take session=None (the current session)
-from weightslab_nb.loss_shapes import auto_tag_loss_shapes  # noqa: E402, F401 (re-exported)
-from weightslab_nb.signals import compute_signals, signal  # noqa: E402, F401 (re-exported)
+
+# ---------------------------------------------------------------- custom signals, evaluation
+@_documented_like(custom_signals.signal)
+def signal(name=None, subscribe_to=None, compute_every_n_steps: int = 1,
+           include_history: bool = False, include_history_metadata: bool = False,
+           log: bool = True, batched: bool = False, *, session: Session | None = None):
+    return custom_signals.signal(_session(session), name, subscribe_to, compute_every_n_steps,
+                                 include_history, include_history_metadata, log, batched)
+
+
+@_documented_like(custom_signals.compute_signals,
+                  "Acts on ``session=``, else the session of the watched loader given, else the "
+                  "current session.")
+def compute_signals(dataset_or_loader=None, origin: str | None = None, signals=None, *,
+                    session: Session | None = None, progress: bool = True,
+                    chunk_size: int = 256) -> dict[str, int]:
+    if session is None:
+        session = getattr(dataset_or_loader, "session", None)
+        session = session if isinstance(session, Session) else current_session()
+    return custom_signals.compute_signals(session, dataset_or_loader, origin, signals,
+                                          progress=progress, chunk_size=chunk_size)
+
+
+@_documented_like(loss_shapes.auto_tag_loss_shapes)
+def auto_tag_loss_shapes(signal_name: str, tag: str = "loss_shape", every_n_steps: int = 25,
+                         session: Session | None = None, name: str | None = None):
+    return loss_shapes.auto_tag_loss_shapes(_session(session), signal_name, tag, every_n_steps,
+                                            name)
+
+
+def eval_fn(fn=None, *, session: Session | None = None):
+    """Decorator: use ``fn(loader)`` instead of the default evaluation pass of the current
+    session (or ``session=``); see :func:`weightslab_nb.evaluation.register_eval_fn`.
+
+    ``@wl.eval_fn`` and ``@wl.eval_fn()`` both work; the function is returned unchanged.
+    """
+    def register(f):
+        return evaluation.register_eval_fn(_session(session), f)
+
+    return register if fn is None else register(fn)
+
+
+# ---------------------------------------------------------------- run logging
+@_documented_like(tracking_run.init)
+def init(project: str | None = None, name: str | None = None, config=None, tags=None,
+         notes: str | None = None, group: str | None = None, job_type: str | None = None,
+         dir=None, id: str | None = None, reinit: bool = False,
+         session: Session | None = None):
+    return tracking_run.init(_session(session), project, name, config, tags, notes, group,
+                             job_type, dir, id, reinit)
+
+
+@_documented_like(tracking_run.log)
+def log(data, step: int | None = None, commit: bool | None = None,
+        session: Session | None = None) -> None:
+    tracking_run.log(_session(session), data, step, commit)
+
+
+@_documented_like(tracking_run.finish)
+def finish(exit_code: int | None = None, session: Session | None = None) -> None:
+    tracking_run.finish(_session(session), exit_code)
+
+
+@_documented_like(metrics_collect.collect_metrics,
+                  "Acts on ``session=``, else the session of the watched loader given (``table`` "
+                  "or ``foreign_table_url``), else the current session.")
+def collect_metrics(table, metrics_collectors, *, session: Session | None = None, **kwargs):
+    if session is None:
+        watched = [getattr(x, "session", None) for x in (table, kwargs.get("foreign_table_url"))]
+        session = next((s for s in watched if isinstance(s, Session)), None) or current_session()
+    return metrics_collect.collect_metrics(table, metrics_collectors, session=session, **kwargs)
+
+
+# ---------------------------------------------------------------- serving
+@_documented_like(serving_backend.serve)
+def serve(serving_cli: bool = False, serving_grpc: bool = False, session: Session | None = None,
+          port: int = 0, **kwargs):
+    return serving_backend.serve(serving_cli, serving_grpc, session=_session(session), port=port,
+                                 **kwargs)
+
+
+# ---------------------------------------------------------------- classes bound to the session
+def on_current_session(cls: type, create: bool = True) -> type:
+    """A subclass of ``cls`` whose ``session`` argument defaults to the current session (with
+    ``create=False``: to the current session if there is one, else None)."""
+    def __init__(self, *args, session=None, **kwargs):
+        if args and isinstance(args[0], Session):
+            session, args = args[0], args[1:]
+        if session is None:
+            session = current_session(create=create)
+        cls.__init__(self, *args, session=session, **kwargs)
+
+    __init__.__doc__ = cls.__init__.__doc__
+    return type(cls.__name__, (cls,), {"__init__": __init__, "__doc__": cls.__doc__,
+                                        "__module__": cls.__module__})
+
+
+def dashboard(session: Session | None = None, thumbnail=None):
+    """The five panels of the current session (or ``session``) in one box; see
+    :func:`weightslab_nb.panels.dashboard.dashboard`."""
+    from weightslab_nb.panels.dashboard import dashboard as build
+
+    return build(_session(session), thumbnail=thumbnail)

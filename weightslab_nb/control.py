@@ -59,6 +59,11 @@ class Controller:
         return self._state
 
     @property
+    def training_thread(self) -> threading.Thread | None:
+        """The thread of the last :meth:`start` (alive or not), or None."""
+        return self._thread
+
+    @property
     def pause_requested(self) -> bool:
         """True while a pause was asked for (until resume), even before the thread reached the
         gate."""
@@ -131,6 +136,14 @@ class Controller:
             raise TrainingStopped("training stopped on request")
         if self._state != "running":
             self._set_state("running")
+
+    def pass_ended(self) -> None:
+        """Called when a watched training loader's pass ends or is abandoned. In a loop that
+        runs outside :meth:`start` (the notebook's own thread), nothing trains until the next
+        pass reaches a batch boundary, so the state goes back to ``"idle"`` and a queued
+        evaluation can start; the next pass waits at the pause gate it sets."""
+        if threading.current_thread() is not self._thread and self._state == "running":
+            self._set_state("idle")
 
     def advance_step(self) -> int:
         """Count one training step (one batch drawn from a training loader); return it."""

@@ -34,9 +34,11 @@ import numpy as np
 from weightslab_nb.errors import (InvalidTypeError, InvalidValueError, StateError, UnknownNameError,
                                   WeightslabError)
 from weightslab_nb.ledger.sample_table import bare_signal_name
+from weightslab_nb.session import register_feature
 from weightslab_nb.watch.batches import unpack_batch
 
 if TYPE_CHECKING:
+    from weightslab_nb.ledger.recorder import Capture
     from weightslab_nb.session import Session
 
 log = logging.getLogger(__name__)
@@ -132,39 +134,6 @@ class ManagedLoader:
         self.request.progress = (total, total)
 
 
-class EvaluationBuffer:
-    """What watched signals record while an evaluation runs (on the evaluating thread)."""
-
-    def __init__(self, thread: threading.Thread):
-        self.thread = thread
-        self.samples: dict[str, list[tuple]] = {}  # name -> [(rows, values, preds, targets)]
-        self.scalars: dict[str, list[tuple[float, float, float, int]]] = {}
-
-    def add_samples(self, name: str, rows: np.ndarray, values: np.ndarray,
-                    preds: np.ndarray | None = None, targets: np.ndarray | None = None) -> None:
-        """Keep one batch of per-sample values (and predictions/targets) of signal ``name``."""
-        self.samples.setdefault(name, []).append((rows, values, preds, targets))
-
-    def add_scalar(self, name: str, mean: float, vmin: float, vmax: float, count: int) -> None:
-        """Keep one scalar (batch-level) value of signal ``name`` with its band and count."""
-        self.scalars.setdefault(name, []).append((mean, vmin, vmax, count))
-
-    def summary(self) -> dict[str, tuple[float, float, float, int]]:
-        """Signal -> (mean, min, max, count) over the whole pass, in order of first record."""
-        out = {}
-        for name, parts in self.samples.items():
-            values = np.concatenate([p[1] for p in parts])
-            if len(values):
-                out[name] = (float(values.mean()), float(values.min()), float(values.max()),
-                             len(values))
-        for name, parts in self.scalars.items():
-            counts = np.array([p[3] for p in parts], dtype=np.float64)
-            means = np.array([p[0] for p in parts])
-            out[name] = (float((means * counts).sum() / counts.sum()),
-                         min(p[1] for p in parts), max(p[2] for p in parts), int(counts.sum()))
-        return out
-
-
 def default_eval_fn(session: "Session", model=None, device=None):
     """The built-in pass: ``model(inputs)`` under ``torch.no_grad()`` (inputs moved to
     ``device`` when given), then every watched loss/metric called as
@@ -197,7 +166,12 @@ def default_eval_fn(session: "Session", model=None, device=None):
 
 
 class EvaluationController:
-    """Queue and worker of evaluations for one session (``session.evaluation``)."""
+    """Queue and worker of evaluations for one session (``session.evaluation``).
+
+    Built by ``session.feature("evaluation")``; it keeps training paused while a request runs
+    or waits (the session's ``resume_blockers``) and cancels what is left when the session
+    closes (``on_close``).
+    """
 
     def __init__(self, session: "Session"):
         self.session = session
@@ -208,9 +182,10 @@ class EvaluationController:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self.eval_fn = None
-        self.buffer: EvaluationBuffer | None = None
         self.history: list[EvaluationRequest] = []
         self._counts: dict[str, int] = {}
+        session.resume_blockers.append(self.busy)
+        session.on_close.append(self.close)
 
     # ---------------------------------------------------------------- requests
     def request(self, loader_name: str, tags=None, timeout: float | None = None,
@@ -286,12 +261,12 @@ class EvaluationController:
         return loader
 
     def _indices(self, loader, tags: tuple[str, ...]) -> np.ndarray:
-        from weightslab_nb.ledger.query import _tag_filter
+        from weightslab_nb.ledger.query import tag_filter
 
         keep = np.ones(len(loader.rows), dtype=bool)
         with self.session.lock:
             for tag in tags:
-                keep &= _tag_filter(self.session.table, tag)[loader.rows]
+                keep &= tag_filter(self.session.table, tag)[loader.rows]
         indices = np.flatnonzero(keep)
         if not len(indices):
             raise InvalidValueError(f"tags: no sample of {loader.name!r} has {list(tags)}")
@@ -328,30 +303,38 @@ class EvaluationController:
         self._execute(req, eval_fn=eval_fn, out=out or sys.stdout)
         return True
 
+    def run_pending_here(self, loaders=None, model=None, eval_fn=None, device=None) -> bool:
+        """What :meth:`Session.run_pending_evaluation
+        <weightslab_nb.session.Session.run_pending_evaluation>` does: run the next pending
+        request in the calling thread, if ``loaders`` (names) allows it; True if one ran."""
+        pending = self.pending()
+        if pending is None or (loaders is not None and pending.loader_name not in loaders):
+            return False
+        if eval_fn is None and (model is not None or device is not None):
+            eval_fn = default_eval_fn(self.session, model=model, device=device)
+        return self.run_pending(eval_fn)
+
     def _execute(self, req: EvaluationRequest, eval_fn=None, out=None) -> None:
         session = self.session
         req.state = "running"
         req.step = session.controller.step
         session.changes.controller += 1
         loader = self._loader(req.loader_name)
-        self.buffer = EvaluationBuffer(threading.current_thread())
         try:
-            managed = ManagedLoader(req, loader, self._indices(loader, req.tags))
-            (eval_fn or self.eval_fn or default_eval_fn(session))(managed)
+            with session.recorder.capture() as captured:
+                managed = ManagedLoader(req, loader, self._indices(loader, req.tags))
+                (eval_fn or self.eval_fn or default_eval_fn(session))(managed)
         except EvaluationCancelled as exc:
-            self.buffer = None
             self._finish(req, "timed_out" if "timed" in str(exc) else "cancelled", str(exc))
             return
         except Exception as exc:
-            self.buffer = None
             log.exception("evaluation of %r failed", req.loader_name)
             self._finish(req, "failed", f"{type(exc).__name__}: {exc}")
             return
-        buffer, self.buffer = self.buffer, None
-        self._commit(req, buffer, out)
+        self._commit(req, captured, out)
         self._finish(req, "done", None)
 
-    def _commit(self, req: EvaluationRequest, buffer: EvaluationBuffer, out) -> None:
+    def _commit(self, req: EvaluationRequest, buffer: "Capture", out) -> None:
         session = self.session
         base = session.get_current_experiment_hash() or "none"
         self._counts[base] = self._counts.get(base, 0) + 1
@@ -359,7 +342,8 @@ class EvaluationController:
         exp = session.history.experiment_id(req.marker_hash)
         for name, parts in buffer.samples.items():
             for rows, values, preds, targets in parts:
-                session._enqueue(name, rows, values, preds, targets, req.step, False, exp=exp)
+                session.recorder.record_rows(name, rows, values, preds, targets, req.step,
+                                             log=False, exp=exp)
         stats = buffer.summary()
         for name, (mean, vmin, vmax, count) in stats.items():
             session.history.append_marker(session.history.signal_id(bare_signal_name(name)),
@@ -398,22 +382,23 @@ class EvaluationController:
             self._worker.join(timeout)
 
 
-def eval_fn(fn=None, *, session: "Session | None" = None):
-    """Decorator: use ``fn(loader)`` instead of the default evaluation pass.
+def register_eval_fn(session: "Session", fn):
+    """Use ``fn(loader)`` instead of the default evaluation pass of ``session``; returns ``fn``.
 
     ``fn`` receives a :class:`ManagedLoader` yielding ``(inputs, targets, sample_ids)`` (it
     handles cancellation, the timeout and progress) and calls watched losses/metrics with
-    ``batch_ids=``. One function per session: decorating another replaces it. Returns ``fn``.
+    ``batch_ids=``. One function per session: registering another replaces it. The decorator
+    ``wl.eval_fn`` calls this for the current session.
+
+    Raises
+    ------
+    InvalidTypeError
+        ``fn`` is not callable.
     """
-    def register(f):
-        if not callable(f):
-            raise InvalidTypeError(f"eval_fn: expected a function, got {type(f).__name__}")
-        if session is None:
-            from weightslab_nb.session import current_session
+    if not callable(fn):
+        raise InvalidTypeError(f"eval_fn: expected a function, got {type(fn).__name__}")
+    session.evaluation.eval_fn = fn
+    return fn
 
-            current_session().evaluation.eval_fn = f
-        else:
-            session.evaluation.eval_fn = f
-        return f
 
-    return register if fn is None else register(fn)
+register_feature("evaluation", EvaluationController)

@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from weightslab_nb.errors import InvalidTypeError, InvalidValueError
+from weightslab_nb.session import Session, register_feature, session_function
+from weightslab_nb.signals import register_signal
 
 if TYPE_CHECKING:
-    from weightslab_nb.session import Session
     from weightslab_nb.signals import Signal
 
 LOSS_SHAPE_LABELS = ["monotonic", "plateaued", "Flat_high", "high_variance", "U_Shape", "Spiked"]
@@ -148,10 +149,10 @@ def classify_loss_shapes(trajectories) -> list[str | None]:
     return labels
 
 
-def auto_tag_loss_shapes(signal_name: str, tag: str = "loss_shape", every_n_steps: int = 25,
-                         session: "Session | None" = None,
-                         name: str | None = None) -> "Signal":
-    """Keep a categorical tag with each sample's loss shape current during training.
+def auto_tag_loss_shapes(session: Session, signal_name: str, tag: str = "loss_shape",
+                         every_n_steps: int = 25, name: str | None = None) -> "Signal":
+    """Keep a categorical tag with each sample's loss shape current during training of
+    ``session`` (``wl.auto_tag_loss_shapes`` is this for the current session).
 
     Registers the categorical ``tag`` with the six :data:`LOSS_SHAPE_LABELS`, and a batched
     dynamic signal (default name ``"<tag>_classifier"``) subscribed to the per-sample signal
@@ -171,12 +172,6 @@ def auto_tag_loss_shapes(signal_name: str, tag: str = "loss_shape", every_n_step
     Returns the registered :class:`~weightslab_nb.signals.Signal` (remove it with
     ``signal_registry(session).remove(name)``).
     """
-    from weightslab_nb.signals import register_signal
-
-    if session is None:
-        from weightslab_nb.session import current_session
-
-        session = current_session()
     if not isinstance(signal_name, str) or not signal_name:
         raise InvalidTypeError(f"signal_name: expected the name of a per-sample signal, got "
                                f"{signal_name!r}")
@@ -201,3 +196,6 @@ def auto_tag_loss_shapes(signal_name: str, tag: str = "loss_shape", every_n_step
     return register_signal(session, classify, name=name or f"{tag}_classifier",
                            subscribe_to=signal_name, compute_every_n_steps=every_n_steps,
                            include_history=True, log=False, batched=True)
+
+
+register_feature("auto_tag_loss_shapes", session_function(auto_tag_loss_shapes))

@@ -1,21 +1,25 @@
-"""The Session: the one object that owns every piece of state of a run.
+"""The Session: the one object that owns every piece of state of a run (layer L1).
 
-Module-level functions (``wl.tag_samples(...)``) act on the *current* session, created on first
-use. Tests and advanced users create their own (``Session(root_log_dir=...)``) and call the same
-methods on it. Every mutation takes ``session.lock`` for a vectorised write only, never across
-user code, I/O or a flush.
+Module-level functions (``wl.tag_samples(...)``) act on the *current* session, resolved by the
+facade (:mod:`weightslab_nb.api`). Tests and advanced users create their own
+(``Session(root_log_dir=...)``) and call the same methods on it. Every mutation takes
+``session.lock`` for a vectorised write only, never across user code, I/O or a flush.
 
-The class is assembled from one mixin per concern, each in its own module:
+The session owns the core data (layer L0): the :class:`~weightslab_nb.ledger.registry.Registry`
+of watched objects, the :class:`~weightslab_nb.ledger.sample_table.SampleTable`, the
+:class:`~weightslab_nb.history.HistoryStore`, the
+:class:`~weightslab_nb.ledger.recorder.Recorder` that feeds both, and the
+:class:`~weightslab_nb.control.Controller`. Its public methods come from one mixin per concern:
 
-* :class:`~weightslab_nb.ledger.recording.BatchRecording`: recording values (the hot path) and
-  applying them in bulk (``drain``);
+* :class:`~weightslab_nb.ledger.recording.BatchRecording`: recording values and ``drain``;
 * :class:`~weightslab_nb.ledger.tagging.SampleTagging`: tags, categorical tags, discards;
-* :class:`~weightslab_nb.history.queries.HistoryQueries`: history queries and series;
-* :class:`~weightslab_nb.persistence.RunPersistence`: the run directory (restore, snapshots,
-  checkpoints).
+* :class:`~weightslab_nb.history.queries.HistoryQueries`: history queries and series.
 
-This module keeps the state itself (``__init__``), the lifecycle, watching, the experiment hash,
-the table views the panels read and training control.
+Features (layer L2: watch wrappers, signals, evaluation, steering...) are handed the session and
+attach through its public hooks (:attr:`Session.on_step`, :attr:`Session.on_close`, ...); the
+per-session object of a feature (``session.evaluation``, ``session.signals``) is built on first
+use by the factory its module declares with :func:`register_feature`. This module imports no
+feature: the package's ``__init__`` imports them, which registers them.
 """
 
 from __future__ import annotations
@@ -23,67 +27,131 @@ from __future__ import annotations
 import atexit
 import functools
 import logging
+import math
+import numbers
+import os
 import threading
 import time
 import weakref
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from weightslab_nb import steering
 from weightslab_nb.control import Controller, TrainingHandle
-from weightslab_nb.errors import InvalidTypeError, StateError
-from weightslab_nb.experiment import data_state_digest, default_root_log_dir, experiment_hash
+from weightslab_nb.errors import (InvalidTypeError, InvalidValueError, StateError,
+                                  UnknownNameError)
+from weightslab_nb.experiment import (data_state_digest, default_root_log_dir, experiment_hash,
+                                      load_checkpoint, save_checkpoint)
 from weightslab_nb.history import HistoryStore
 from weightslab_nb.history.queries import HistoryQueries
+from weightslab_nb.ledger.changes import ChangeCounters
 from weightslab_nb.ledger.ids import normalize_ids
-from weightslab_nb.ledger.pending import BatchQueue
 from weightslab_nb.ledger.query import GridPage, GridQuery, page_rows, select_rows, sortable_columns
+from weightslab_nb.ledger.recorder import Recorder
 from weightslab_nb.ledger.recording import BatchRecording
 from weightslab_nb.ledger.registry import Registry
 from weightslab_nb.ledger.sample_table import SampleTable
 from weightslab_nb.ledger.selection import HighlightBus, Selection
 from weightslab_nb.ledger.tagging import SampleTagging
-from weightslab_nb.persistence import RunPersistence
+from weightslab_nb.persistence import RunFiles
 
 log = logging.getLogger(__name__)
 
-NO_EXPERIMENT = -1  # history rows recorded before any model or hyperparameters were watched
+MAX_FLUSH_INTERVAL = 60.0  # seconds; longer would break the durability promise of DESIGN.md
+
+# ---------------------------------------------------------------- features
+FeatureFactory = Callable[["Session"], object]
+_FEATURES: dict[str, FeatureFactory] = {}
 
 
-@dataclass
-class ChangeCounters:
-    """Counters that only grow; panels poll them to know what to refresh."""
+def register_feature(name: str, factory: FeatureFactory) -> None:
+    """Declare the per-session object a feature module provides.
 
-    table: int = 0
-    history: int = 0
-    controller: int = 0
-    tags: int = 0
-    hyperparameters: int = 0
+    ``factory(session)`` builds it on the first ``session.feature(name)``; it may attach to the
+    session's hooks then. Feature modules call this at import (the package imports them all).
+    """
+    _FEATURES[name] = factory
 
 
-class Session(BatchRecording, SampleTagging, HistoryQueries, RunPersistence):
+def session_function(fn: Callable) -> FeatureFactory:
+    """A feature factory that binds ``fn``'s first argument to the session."""
+    return lambda session: functools.partial(fn, session)
+
+
+def _check_flush_interval(value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InvalidTypeError(f"flush_interval: expected a number of seconds, got "
+                               f"{type(value).__name__} ({value!r})")
+    if not math.isfinite(value) or not 0 < value <= MAX_FLUSH_INTERVAL:
+        raise InvalidValueError(f"flush_interval: expected seconds in (0, {MAX_FLUSH_INTERVAL:g}], "
+                                f"got {value!r}")
+    return float(value)
+
+
+def _check_checkpoint_every(value) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise InvalidTypeError(f"checkpoint_every: expected an int >= 1 (steps) or None, got "
+                               f"{type(value).__name__} ({value!r})")
+    if value < 1:
+        raise InvalidValueError(f"checkpoint_every: expected an int >= 1 (steps) or None, got "
+                                f"{value!r}")
+    return int(value)
+
+
+def _check_root(value) -> Path | None:
+    if value is None:
+        return None
+    if not isinstance(value, (str, os.PathLike)) or (isinstance(value, str) and not value):
+        raise InvalidTypeError(f"root_log_dir: expected a directory path (str or os.PathLike) or "
+                               f"None, got {type(value).__name__} ({value!r})")
+    return Path(value)
+
+
+class Session(BatchRecording, SampleTagging, HistoryQueries):
     """All state of one training run: watched objects, samples, history and training control.
 
     Parameters
     ----------
     root_log_dir : str or Path, optional
-        Where the run writes its files (the history database, exports). Default: the
-        ``root_log_dir`` key of the watched hyperparameters, else a fresh
+        Where the run writes its files (the history database, snapshots, exports). Default:
+        the ``root_log_dir`` key of the watched hyperparameters, else a fresh
         ``./weightslab_runs/<experiment_name>-<timestamp>-<hex>`` directory. Nothing is
         written until the first value is recorded.
     flush_interval : float, default 0.5
-        Seconds between background flushes of the history to disk.
+        Seconds between two rounds of the recorder's ingest thread (history to disk, snapshots);
+        a number in (0, 60].
     checkpoint_every : int, optional
-        Save model and optimizer state every this many training steps (default: the
-        ``checkpoint_every`` hyperparameter, else never; :meth:`save_checkpoint` saves on
+        Save model and optimizer state every this many training steps (an int >= 1; default:
+        the ``checkpoint_every`` hyperparameter, else never; :meth:`save_checkpoint` saves on
         demand).
+
+    Raises
+    ------
+    InvalidTypeError, InvalidValueError
+        A bad argument (the message names it); nothing is created then.
 
     Reopening: when ``root_log_dir`` (given here, or by the hyperparameters before any data is
     watched) already holds a run, its samples, tags, categorical values, discards, latest
     signals and history are loaded, and the step count continues where it stopped. Watch the
     same data again (same sample ids and origins) to keep training it.
+
+    Hooks (lists; features append to them, see DESIGN.md "Layers"):
+
+    * ``on_step``: ``fn(step)`` in the training thread after a watched training loader counted a
+      step, before the batch is yielded (steering applies pending hyperparameters there);
+    * ``on_controller_change``: ``fn()`` after every change of training state, step or epoch;
+    * ``on_hyperparameter_change``: ``fn(key, value)`` after an applied hyperparameter change;
+    * ``resume_blockers``: ``fn() -> str | None``: a reason why training must stay paused;
+    * ``drain_waiters``: ``fn(timeout) -> bool``: user reads wait on them (dynamic signals);
+    * ``on_close``: ``fn()`` when :meth:`close` starts (stop taking new work);
+    * ``on_closed``: ``fn(timeout)`` once training stopped and the last recordings were drained,
+      before the final flush;
+    * ``on_applied`` / ``on_flush``: the recorder's (see
+      :class:`~weightslab_nb.ledger.recorder.Recorder`).
 
     Use as a context manager to make it current and close it afterwards::
 
@@ -93,47 +161,108 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, RunPersistence):
 
     def __init__(self, root_log_dir: str | Path | None = None, flush_interval: float = 0.5,
                  checkpoint_every: int | None = None):
+        root = _check_root(root_log_dir)
+        flush_interval = _check_flush_interval(flush_interval)
+        self._checkpoint_every = _check_checkpoint_every(checkpoint_every)
         self.lock = threading.RLock()
         self.changes = ChangeCounters()
         self.registry = Registry()
         self.table = SampleTable()
         self.selection = Selection()
+        self.highlight = HighlightBus()  # the step highlight the curves set and the grid shows
         self.controller = Controller(on_change=self._controller_changed,
-                                     resume_blocker=lambda: self.evaluation.busy())
-        self._root_log_dir = Path(root_log_dir) if root_log_dir is not None else None
+                                     resume_blocker=self._resume_blocker)
+        self._root_log_dir = root
+        self.history = HistoryStore(lambda: self.root_log_dir / "history.duckdb", self._sample_dims)
+        self.recorder = Recorder(self.table, self.lock, self.history, self.controller,
+                                 self.changes, flush_interval)
+        self.files = RunFiles(self)
+        self.run = None  # the running wl.init() run (weightslab_nb.tracking), if any
+        self.on_step: list[Callable[[int], None]] = []
+        self.on_controller_change: list[Callable[[], None]] = []
+        self.on_hyperparameter_change: list[Callable[[str, object], None]] = []
+        self.resume_blockers: list[Callable[[], str | None]] = []
+        self.drain_waiters: list[Callable[[float | None], bool]] = []
+        self.on_close: list[Callable[[], None]] = []
+        self.on_closed: list[Callable[[float], None]] = []
+        self.recorder.on_flush.append(self.files.after_flush)
+        self._features: dict[str, object] = {}
+        self._feature_lock = threading.Lock()
         self._hp = None
         self._exp_hash: str | None = None
-        self._exp_id = NO_EXPERIMENT
-        self._loss_column: str | None = None
-        self._sinks: dict[str, tuple[str, int]] = {}
-        self._pending = BatchQueue()
-        self._applied_listeners: list = []
-        self.history = HistoryStore(lambda: self.root_log_dir / "history.duckdb", self._sample_dims,
-                                    flush_interval=flush_interval, before_flush=self._before_flush)
-        self._checkpoint_every = checkpoint_every
-        self.steering = None  # weightslab_nb.steering state, once hyperparameters are watched
-        self.highlight = HighlightBus()  # the step highlight the curves set and the grid shows
-        self.run = None  # the running wl.init() run (weightslab_nb.tracking), if any
-        self._flush_hooks: list = []
-        self._manifest_pending: list[dict] = []
         self._architectures: list[str] = []  # repr of each watched model
         self._hash_inputs: tuple | None = None  # what the current experiment hash was made of
-        self._persisted = (0, 0, 0)  # change counters at the last ledger snapshot
-        self._next_snapshot = 0.0
-        from weightslab_nb.signals import SignalRegistry
-
-        self.signals = SignalRegistry(self)  # @signal registrations; dynamic ones fire on apply
-        self.add_applied_listener(self.signals.on_applied)
-        from weightslab_nb.evaluation import EvaluationController
-
-        self.evaluation = EvaluationController(self)
         self._closed = False
         self._previous: Session | None = None
         # flush and close the history file when the interpreter exits without close()
         self._at_exit = functools.partial(_close_at_exit, weakref.ref(self))
         atexit.register(self._at_exit)
         if self._root_log_dir is not None:
-            self._restore_if_present()
+            self.files.restore_if_present()
+
+    # ---------------------------------------------------------------- hooks and features
+    @property
+    def on_applied(self) -> list:
+        """The recorder's applied-batch listeners (see :meth:`add_applied_listener`)."""
+        return self.recorder.on_applied
+
+    @property
+    def on_flush(self) -> list:
+        """The recorder's flush hooks (see :meth:`add_flush_hook`)."""
+        return self.recorder.on_flush
+
+    def feature(self, name: str, create: bool = True):
+        """The per-session object of feature ``name`` (built on first use when ``create``,
+        else None while it does not exist).
+
+        Raises
+        ------
+        UnknownNameError
+            No feature of that name was registered.
+        """
+        found = self._features.get(name)
+        if found is not None or not create:
+            return found
+        with self._feature_lock:
+            if name not in self._features:
+                factory = _FEATURES.get(name)
+                if factory is None:
+                    raise UnknownNameError(f"feature: no feature named {name!r} is registered "
+                                           f"(registered: {sorted(_FEATURES)})")
+                self._features[name] = factory(self)
+            return self._features[name]
+
+    @property
+    def evaluation(self):
+        """The :class:`~weightslab_nb.evaluation.EvaluationController` of this session."""
+        return self.feature("evaluation")
+
+    @property
+    def signals(self):
+        """The :class:`~weightslab_nb.signals.SignalRegistry` of this session."""
+        return self.feature("signals")
+
+    @property
+    def steering(self):
+        """The :class:`~weightslab_nb.steering.Steering` state, or None while no
+        hyperparameters are watched."""
+        return self.feature("steering", create=False)
+
+    def add_applied_listener(self, listener) -> None:
+        """Call ``listener(batches)`` after each bulk apply, from the draining thread, with the
+        :class:`~weightslab_nb.ledger.pending.PreparedBatch` list just applied. No session lock
+        is held then: the listener may read and write through session methods."""
+        self.recorder.on_applied.append(listener)
+
+    def add_flush_hook(self, hook) -> None:
+        """Call ``hook()`` after every flush (the recorder's ingest thread, ``close``); no session
+        lock is held then. A failing hook is logged."""
+        self.recorder.on_flush.append(hook)
+
+    def remove_flush_hook(self, hook) -> None:
+        """Stop calling ``hook`` (no-op when it is not registered)."""
+        if hook in self.recorder.on_flush:
+            self.recorder.on_flush.remove(hook)
 
     # ---------------------------------------------------------------- lifecycle
     @property
@@ -144,14 +273,30 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, RunPersistence):
             self._root_log_dir = default_root_log_dir(name if isinstance(name, str) else None)
         return self._root_log_dir
 
+    @property
+    def chosen_root_log_dir(self) -> Path | None:
+        """The run directory when one was chosen already, else None (reading this, unlike
+        :attr:`root_log_dir`, never decides the default)."""
+        return self._root_log_dir
+
     def set_root_log_dir(self, path: str | Path) -> None:
-        """Choose the run directory; raises ``RuntimeError`` once history was written elsewhere."""
-        path = Path(path)
+        """Choose the run directory (and reopen the run stored there, if any).
+
+        Raises
+        ------
+        InvalidTypeError
+            ``path`` is not a path.
+        StateError
+            History was already written under another directory.
+        """
+        path = _check_root(path)
+        if path is None:
+            raise InvalidTypeError("root_log_dir: expected a directory path, got None")
         if self.history.connected and path != self._root_log_dir:
             raise StateError(f"root_log_dir: history is already written under "
                              f"{self._root_log_dir}; set the directory before training starts")
         self._root_log_dir = path
-        self._restore_if_present()
+        self.files.restore_if_present()
 
     @property
     def closed(self) -> bool:
@@ -163,26 +308,43 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, RunPersistence):
         set_current_session(self)
         return self
 
+    def flush(self) -> None:
+        """Write everything recorded so far to the run directory now, from the calling thread
+        (what the recorder's ingest thread does every ``flush_interval``): the history, the
+        manifest and, when due, the ledger snapshot."""
+        self.recorder.flush()
+
     def close(self, timeout: float = 10.0) -> None:
         """Stop training (at the next batch boundary), flush history and close files.
 
-        Safe to call twice. A training thread that does not reach a batch boundary within
-        ``timeout`` seconds is left running (it is a daemon thread) and a warning is logged.
+        Order: the ``on_close`` hooks (features stop taking work), training stopped, the last
+        recordings and their dynamic signals drained, the ``on_closed`` hooks, a last flush
+        (history, snapshot, manifest). Safe to call twice. A training thread that does not
+        reach a batch boundary within ``timeout`` seconds is left running (it is a daemon
+        thread) and a warning is logged.
         """
         if self._closed:
             return
         self._closed = True
-        steering.close(self)
-        self.evaluation.close()
+        self._run_hooks(self.on_close)
         self.controller.stop()
         if not self.controller.join(timeout):
             log.warning("training thread did not stop within %.1f s", timeout)
         self.drain(timeout=timeout)  # the last batches' dynamic signals run and are applied
-        self.signals.close(timeout)
-        self.history.close()  # drains, then saves the ledger and manifest (see _before_flush)
+        self._run_hooks(self.on_closed, timeout)
+        self.recorder.close(timeout)
+        self.history.close()
         atexit.unregister(self._at_exit)
         if current_session(create=False) is self:
             set_current_session(self._previous)
+
+    @staticmethod
+    def _run_hooks(hooks: list, *args) -> None:
+        for hook in list(hooks):
+            try:
+                hook(*args)
+            except Exception:
+                log.exception("a session hook failed")
 
     def __enter__(self) -> "Session":
         self._previous = current_session(create=False)
@@ -230,40 +392,42 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, RunPersistence):
         TypeError
             An object of the wrong type for its flag, or unexpected keywords.
         """
-        from weightslab_nb.watch import watch_or_edit
+        return self.feature("watch_or_edit")(obj, obj_name, flag, **kwargs)
 
-        return watch_or_edit(self, obj, obj_name, flag, **kwargs)
-
-    def _register(self, kind: str, name: str, obj) -> None:
+    def register(self, kind: str, name: str, obj) -> None:
+        """Add a watched object to the registry (``kind`` one of
+        :data:`~weightslab_nb.ledger.registry.KINDS`); a model refreshes the experiment hash."""
         with self.lock:
             self.registry.add(kind, name, obj)
             if kind == "model":
                 self._architectures = [repr(m) for m in self.registry.all("model").values()]
-                self._refresh_experiment_hash()
+                self.refresh_experiment_hash()
 
-    def _register_hyperparameters(self, name: str, data: dict):
-        from weightslab_nb.watch.hyperparameters import HyperParameters
-
-        handle = HyperParameters(data, on_change=self._hyperparameter_changed)
+    def register_hyperparameters(self, name: str, handle) -> None:
+        """Make ``handle`` (a live hyperparameters mapping with ``to_dict()`` and ``get()``) the
+        run's hyperparameters, registered as ``name``. Its ``root_log_dir`` key, when set,
+        chooses the run directory (see :meth:`set_root_log_dir`). Applied changes must be
+        reported with :meth:`hyperparameter_changed`."""
         with self.lock:
             self._hp = handle
             self.registry.add("hyperparameters", name, handle)
-            root = data.get("root_log_dir")
+            root = handle.get("root_log_dir")
             if root is not None:
                 self.set_root_log_dir(root)
-            self._refresh_experiment_hash()
-        return handle
+            self.refresh_experiment_hash()
 
-    def _hyperparameter_changed(self, key: str, value) -> None:
+    def hyperparameter_changed(self, key: str, value) -> None:
+        """Report an applied hyperparameter change: refreshes the experiment hash and calls the
+        ``on_hyperparameter_change`` hooks (outside the lock)."""
         with self.lock:
             self.changes.hyperparameters += 1
-            self._refresh_experiment_hash()
-        run = self.run
-        if run is not None and run.state == "running":
-            run.hyperparameter_applied(key, value)  # outside the lock: it logs a row
+            self.refresh_experiment_hash()
+        self._run_hooks(self.on_hyperparameter_change, key, value)
 
-    def _refresh_experiment_hash(self) -> None:
-        """Recompute the hash (call under ``self.lock``); a new one is queued for the manifest."""
+    def refresh_experiment_hash(self) -> None:
+        """Recompute the experiment hash from the hyperparameters, the model architectures and
+        the data state (discards, tag registry); a new hash gets a manifest entry. Call under
+        ``self.lock`` after changing any of them."""
         if self._hp is None and not self._architectures:
             return  # no experiment yet: nothing defines one
         # what the hash depends on; tag memberships (which move every step) are not part of it
@@ -277,29 +441,13 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, RunPersistence):
         if new == self._exp_hash:
             return
         self._exp_hash = new
-        self._exp_id = self.history.experiment_id(new)
-        models = self._architectures
-        tags = self.table.tag_names()
-        pending = self._manifest_pending
-        if pending and pending[-1]["recorded_before"] == self.changes.history:
-            pending.pop()  # nothing was recorded under that hash: only the newer one matters
-        pending.append({
+        self.recorder.experiment_id = self.history.experiment_id(new)
+        self.files.note_experiment({
             "recorded_before": self.changes.history,
             "experiment_hash": new, "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "step": self.controller.step, "hyperparameters": hp, "models": models,
-            "discarded": int(self.table.discarded[: len(self.table)].sum()), "tags": tags})
-
-    # ---------------------------------------------------------------- steps and samples
-
-    def _after_step(self, step: int) -> None:
-        """Called by training loaders after each step: pending hyperparameter changes, then
-        periodic checkpoints."""
-        steering.apply_pending(self, step)
-        every = self._checkpoint_every
-        if every is None and self._hp is not None:
-            every = self._hp.get("checkpoint_every")
-        if every and step % int(every) == 0:
-            self.save_checkpoint()
+            "step": self.controller.step, "hyperparameters": hp, "models": self._architectures,
+            "discarded": int(self.table.discarded[: len(self.table)].sum()),
+            "tags": self.table.tag_names()})
 
     def get_current_experiment_hash(self) -> str | None:
         """Hash of the current hyperparameters and model architecture (24 hex digits).
@@ -308,8 +456,27 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, RunPersistence):
         """
         return self._exp_hash
 
-    def _register_samples(self, sample_ids: list, origin: str,
-                          targets: np.ndarray | None) -> np.ndarray:
+    # ---------------------------------------------------------------- steps and samples
+    def advance_step(self) -> int:
+        """Count one training step and return it: called by a watched training loader each
+        time it draws a batch, before yielding it. Runs the ``on_step`` hooks (pending
+        hyperparameter changes are applied there), then saves a periodic checkpoint when due.
+        """
+        step = self.controller.advance_step()
+        for hook in list(self.on_step):
+            hook(step)
+        every = self._checkpoint_every
+        if every is None and self._hp is not None:
+            every = self._hp.get("checkpoint_every")
+        if every and step % every == 0:
+            self.save_checkpoint()
+        return step
+
+    def register_samples(self, sample_ids: list, origin: str,
+                         targets: np.ndarray | None = None) -> np.ndarray:
+        """Add the samples of a watched data set (ids new to ``origin`` get rows); return the
+        sample-table rows of ``sample_ids``, in order. ``targets`` (one number per id) are
+        stored when given."""
         with self.lock:
             rows = self.table.add_samples(sample_ids, origin)
             if targets is not None:
@@ -326,34 +493,26 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, RunPersistence):
             return ids, annotations, [self.table.origins[c] for c in codes]
 
     # ---------------------------------------------------------------- signals, evaluation, exports
-
-
     def signal(self, name=None, subscribe_to=None, compute_every_n_steps: int = 1,
                include_history: bool = False, include_history_metadata: bool = False,
                log: bool = True, batched: bool = False):
         """Decorator registering a custom signal with this session; see
         :func:`weightslab_nb.signals.signal`."""
-        from weightslab_nb.signals import signal
-
-        return signal(name, subscribe_to, compute_every_n_steps, include_history,
-                      include_history_metadata, log, batched, session=self)
+        return self.feature("signal")(name, subscribe_to, compute_every_n_steps,
+                                      include_history, include_history_metadata, log, batched)
 
     def compute_signals(self, dataset_or_loader=None, origin=None, signals=None, *,
                         progress: bool = True, chunk_size: int = 256) -> dict:
         """Run static signals over a watched loader; see
         :func:`weightslab_nb.signals.compute_signals`."""
-        from weightslab_nb.signals import compute_signals
-
-        return compute_signals(dataset_or_loader, origin, signals, session=self,
-                               progress=progress, chunk_size=chunk_size)
+        return self.feature("compute_signals")(dataset_or_loader, origin, signals,
+                                               progress=progress, chunk_size=chunk_size)
 
     def auto_tag_loss_shapes(self, signal_name: str, tag: str = "loss_shape",
                              every_n_steps: int = 25, name: str | None = None):
         """Keep a categorical tag of loss-trajectory shapes current; see
         :func:`weightslab_nb.loss_shapes.auto_tag_loss_shapes`."""
-        from weightslab_nb.loss_shapes import auto_tag_loss_shapes
-
-        return auto_tag_loss_shapes(signal_name, tag, every_n_steps, session=self, name=name)
+        return self.feature("auto_tag_loss_shapes")(signal_name, tag, every_n_steps, name=name)
 
     def request_evaluation(self, loader_name: str, tags=None, timeout: float | None = None,
                            resume: bool = False):
@@ -393,14 +552,7 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, RunPersistence):
         ``loaders`` (names) restricts which pending request this call may run. Safe together
         with the background worker: each request runs once.
         """
-        pending = self.evaluation.pending()
-        if pending is None or (loaders is not None and pending.loader_name not in loaders):
-            return False
-        if eval_fn is None and (model is not None or device is not None):
-            from weightslab_nb.evaluation import default_eval_fn
-
-            eval_fn = default_eval_fn(self, model=model, device=device)
-        return self.evaluation.run_pending(eval_fn)
+        return self.evaluation.run_pending_here(loaders, model, eval_fn, device)
 
     def write_history(self, path=None, format: str = "json", type_of_history=None,
                       graph_name=None, experiment_hash=None, sample_id=None, instance_id=None):
@@ -419,6 +571,24 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, RunPersistence):
 
         return write_dataframe(self, path, format, columns, sample_id, instance_id)
 
+    # ---------------------------------------------------------------- checkpoints
+    def save_checkpoint(self) -> Path:
+        """Save every watched model's and optimizer's state now; return the file.
+
+        The file is ``<root_log_dir>/checkpoints/<experiment hash>/step_<step>.pt``. Call it
+        between steps (from the training loop, or while paused) for a consistent state.
+        """
+        return save_checkpoint(self.root_log_dir, self._exp_hash, self.controller.step,
+                               self.registry.all("model"), self.registry.all("optimizer"))
+
+    def load_checkpoint(self, path: str | Path) -> int:
+        """Load a checkpoint into the watched models and optimizers (by name); return its step.
+
+        Raises ``KeyError`` if a watched model or optimizer is missing from the file.
+        """
+        return load_checkpoint(Path(path), self.registry.all("model"),
+                               self.registry.all("optimizer"))
+
     # ---------------------------------------------------------------- views for users and panels
     @property
     def dataframe(self):
@@ -426,6 +596,11 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, RunPersistence):
         self.drain()
         with self.lock:
             return self.table.dataframe()
+
+    @property
+    def loss_column(self) -> str | None:
+        """The table column of the first per-sample signal recorded (the grid sorts by it)."""
+        return self.recorder.loss_column
 
     def counts(self) -> tuple[int, int]:
         """(total, active) samples."""
@@ -455,6 +630,7 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, RunPersistence):
         history_sort = None
         if query.sort_by is not None and "@" in query.sort_by:
             history_sort = self.history_statistic(*query.sort_by.rsplit("@", 1))
+        loss_column = self.recorder.loss_column
         with self.lock:
             if query.origin is not None:
                 query = replace(query, origin=self.resolve_origin(query.origin))
@@ -462,8 +638,8 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, RunPersistence):
             total, active = self.table.counts()
             page = rows[query.offset : query.offset + query.limit]
             return GridPage(total=total, active=active, matched=len(rows),
-                            loss_column=self._loss_column, columns=sortable_columns(self.table),
-                            rows=page_rows(self.table, page, self._loss_column))
+                            loss_column=loss_column, columns=sortable_columns(self.table),
+                            rows=page_rows(self.table, page, loss_column))
 
     def sample_input(self, sample_id):
         """The inputs part of ``dataset[i]`` for a sample (for thumbnails and signals).
@@ -471,20 +647,18 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, RunPersistence):
         Raises
         ------
         UnknownSampleError
-            Unknown id. ``LookupError`` if no watched loader holds the sample.
+            Unknown id.
+        UnknownNameError
+            No watched loader holds the sample (it was recorded with ``save_signals`` only).
         """
-        from weightslab_nb.watch.batches import unpack_batch
-
         row = int(self.table.rows_for([sample_id], argument="sample_id")[0])
         origin = self.table.origins[self.table.origin_code[row]]
+        sid = self.table.sample_id[row]
         for loader in self.registry.loaders():
-            if loader.origin == origin:
-                try:
-                    index = loader.index_of(self.table.sample_id[row])
-                except KeyError:
-                    continue
-                return unpack_batch(loader.dataset[index])[0]
-        raise LookupError(f"sample_id: {sample_id!r} is not held by any watched loader")
+            if loader.origin == origin and loader.holds(sid):
+                return loader.sample_input(sid)
+        raise UnknownNameError(f"sample_id: {sample_id!r} is not held by any watched loader, so "
+                               "its input cannot be loaded")
 
     # ---------------------------------------------------------------- training
     def start_training(self, train_fn, *args, **kwargs) -> TrainingHandle:
@@ -498,18 +672,29 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, RunPersistence):
 
         Raises
         ------
-        RuntimeError
-            If a run of this session is still in progress.
-        TypeError
+        StateError
+            If a run of this session is still in progress, or the session is closed.
+        InvalidTypeError
             If ``train_fn`` is not callable.
         """
         if not callable(train_fn):
-            raise InvalidTypeError(f"train_fn: expected a callable, got {type(train_fn).__name__}")
+            raise InvalidTypeError(f"train_fn: expected a callable, got "
+                                   f"{type(train_fn).__name__}")
+        if self._closed:
+            raise StateError("start_training: this session is closed; create a new one")
         return self.controller.start(train_fn, args, kwargs)
 
     def _controller_changed(self) -> None:
         self.changes.controller += 1
-        steering.controller_changed(self)
+        for hook in list(self.on_controller_change):
+            hook()
+
+    def _resume_blocker(self) -> str | None:
+        for blocker in list(self.resume_blockers):
+            reason = blocker()
+            if reason is not None:
+                return reason
+        return None
 
     def __repr__(self) -> str:
         total, active = self.table.counts()

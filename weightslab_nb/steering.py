@@ -32,16 +32,12 @@ Every applied change is recorded (``{"step", "key", "old", "new", "source", "tim
 memory (:func:`changes`, ``hp.history()``) and appended to ``<root_log_dir>/hyperparameters.jsonl``
 (:func:`read_change_log`). The session refreshes the experiment hash from the applied values.
 
-Hooks the session and the loader provide (one line each; see the functions)::
-
-    Session._after_step(step):      steering.apply_pending(self, step)   # batch boundary
-    Session._controller_changed():  steering.controller_changed(self)    # parked, stopped
-    Session.close():                steering.close(self)                 # stop file watchers
-    ActiveBatchSampler.__iter__():  batch_size = self.batch_size         # once per epoch
-
-Without the first, requests apply at once even while training runs (there is no boundary to
-wait for); without the last, a new batch size applies from the next batch instead of the next
-epoch.
+How it attaches: the session's steering state (:class:`Steering`, ``session.steering``) is
+built when hyperparameters are first watched and appends itself to the session's hooks:
+``on_step`` (apply pending requests at the batch boundary), ``on_controller_change`` (apply them
+when the training thread parks, stops or fails) and ``on_close`` (stop file watchers). The
+watched loader's sampler reads its ``batch_size`` once per epoch, so a new batch size applies
+from the next epoch.
 """
 
 from __future__ import annotations
@@ -58,6 +54,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from weightslab_nb.errors import InvalidTypeError, InvalidValueError
+from weightslab_nb.session import register_feature
 from weightslab_nb.watch.hyperparameters import HyperParameters, _is_bool, flatten, join_path
 
 if TYPE_CHECKING:
@@ -67,10 +64,8 @@ log = logging.getLogger(__name__)
 
 LR_KEYS = ("optimizer.lr", "optimizer.learning_rate", "lr", "learning_rate")
 BATCH_SIZE_KEYS = ("batch_size", "data.batch_size")
+CHECKPOINT_KEY = "checkpoint_every"  # read by the session at every step: an int >= 1 or None
 CHANGE_LOG = "hyperparameters.jsonl"
-
-_create_lock = threading.Lock()
-
 
 # ---------------------------------------------------------------- watching
 def watch_hyperparameters(session: "Session", obj, name: str = "hyperparameters",
@@ -109,7 +104,8 @@ def watch_hyperparameters(session: "Session", obj, name: str = "hyperparameters"
                                    "dict, put the values in the dict")
         _no_extra(kwargs)
         _check_initial(obj, "")
-        hp = session._register_hyperparameters(name, obj)
+        hp = HyperParameters(obj, on_change=session.hyperparameter_changed)
+        session.register_hyperparameters(name, hp)
         attach(session, hp, name)
         return hp
     if not isinstance(obj, (str, os.PathLike)):
@@ -121,11 +117,12 @@ def watch_hyperparameters(session: "Session", obj, name: str = "hyperparameters"
     config = YamlConfig(obj, defaults=defaults, poll_interval=poll_interval)
     initial = config.load()
     _check_initial(initial, f"{config.path}: ")
-    hp = session._register_hyperparameters(name, initial)
+    hp = HyperParameters(initial, on_change=session.hyperparameter_changed)
+    session.register_hyperparameters(name, hp)
     attach(session, hp, name)
     hp._tree.config = config
     ref = weakref.ref(session)
-    config.start(hp, alive=lambda: (s := ref()) is not None and not s._closed)
+    config.start(hp, alive=lambda: (s := ref()) is not None and not s.closed)
     return hp
 
 
@@ -147,13 +144,7 @@ def _no_extra(kwargs: dict) -> None:
 
 def for_session(session: "Session", create: bool = True) -> "Steering | None":
     """The steering state of ``session`` (created on first use when ``create``)."""
-    steering = session.steering
-    if steering is None and create:
-        with _create_lock:
-            steering = session.steering
-            if steering is None:
-                steering = session.steering = Steering(session)
-    return steering
+    return session.feature("steering", create)
 
 
 def attach(session: "Session", hp: HyperParameters,
@@ -172,8 +163,8 @@ def apply_pending(session: "Session", step: int | None = None) -> list[dict]:
     ----------
     step : int, optional
         Given by the training thread at a batch boundary: the step about to be trained (the
-        session's ``_after_step(step)`` hook passes its own). The calling thread is remembered as
-        the training thread. Without it the call is safe from any thread: it applies only when
+        session's ``on_step`` hook passes its own). The calling thread is remembered as the
+        training thread. Without it the call is safe from any thread: it applies only when
         no training thread is mid-step (see the module docstring), recording
         ``controller.step + 1``.
 
@@ -186,24 +177,11 @@ def apply_pending(session: "Session", step: int | None = None) -> list[dict]:
 
 
 def controller_changed(session: "Session") -> None:
-    """Hook for the session's controller-change callback: when the training thread parks at the
-    pause gate, stops or fails, apply what was requested while it ran."""
-    steering = session.steering
-    if steering is None or not steering.has_pending():
-        return
-    controller = session.controller
-    if controller.state == "running":
-        return
-    me = threading.current_thread()
-    if me is steering.thread or me is getattr(controller, "_thread", None):
-        steering.apply(None)
-
-
-def close(session: "Session") -> None:
-    """Stop watching YAML files of ``session`` (hook for ``Session.close``)."""
+    """When the training thread parks at the pause gate, stops or fails, apply what was
+    requested while it ran (the steering state's ``on_controller_change`` hook)."""
     steering = session.steering
     if steering is not None:
-        steering.close()
+        steering.controller_changed()
 
 
 # ---------------------------------------------------------------- the change log
@@ -256,7 +234,8 @@ def check_value(key: str, value, optimizers: dict | None = None) -> None:
         A learning rate that is not a number (or a list of numbers), a batch size that is not an
         int.
     ValueError
-        A learning rate that is negative or not finite, a batch size < 1, or a list of learning
+        A learning rate that is negative or not finite, a batch size < 1, a ``checkpoint_every``
+        that is not an int >= 1 or None, or a list of learning
         rates whose length differs from the number of param groups of one of ``optimizers``
         (name -> optimizer).
     """
@@ -282,10 +261,18 @@ def check_value(key: str, value, optimizers: dict | None = None) -> None:
         if value < 1:
             raise InvalidValueError(f"hyperparameter {key!r}: a batch size must be >= 1, got "
                                     f"{value!r}")
+    elif key == CHECKPOINT_KEY and value is not None:
+        if _is_bool(value) or not isinstance(value, numbers.Integral) or value < 1:
+            raise InvalidValueError(f"hyperparameter {key!r}: expected an int >= 1 (steps) or "
+                                    f"None, got {type(value).__name__} {value!r}")
 
 
 class Steering:
-    """Per-session steering state: the attached handles, the training thread, the change log."""
+    """Per-session steering state: the attached handles, the training thread, the change log.
+
+    Built by ``session.feature("steering")``; attaches to the session's ``on_step``,
+    ``on_controller_change`` and ``on_close`` hooks.
+    """
 
     def __init__(self, session: "Session"):
         self._session = weakref.ref(session)
@@ -294,6 +281,21 @@ class Steering:
         self.handles: dict[str, HyperParameters] = {}
         self.changes: list[dict] = []
         self._file_lock = threading.Lock()
+        session.on_step.append(self.apply)
+        session.on_controller_change.append(self.controller_changed)
+        session.on_close.append(self.close)
+
+    def controller_changed(self) -> None:
+        """Apply pending requests when the training thread parks, stops or fails."""
+        session = self._session()
+        if session is None or not self.has_pending():
+            return
+        controller = session.controller
+        if controller.state == "running":
+            return
+        me = threading.current_thread()
+        if me is self.thread or me is controller.training_thread:
+            self.apply(None)
 
     def attach(self, name: str, hp: HyperParameters) -> HyperParameters:
         with self.lock:
@@ -396,3 +398,6 @@ class Steering:
     def close(self) -> None:
         for hp in list(self.handles.values()):
             hp.close()
+
+
+register_feature("steering", Steering)

@@ -12,8 +12,8 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, IterableDataset, TensorDataset
 
 from weightslab_nb.demo import digits_mlp, train_digits
-from weightslab_nb.metrics import (MetricsCollectorError, MetricsResult, collect_metrics,
-                                   reset_dataloader_cache)
+from weightslab_nb import collect_metrics  # the facade: the loader's or the current session
+from weightslab_nb.metrics import MetricsCollectorError, MetricsResult, reset_dataloader_cache
 
 N_TRAIN = 1400  # digits 0..1399 train, 1400..1796 (397 samples) are the validation split
 TRAIN_STEPS = 15

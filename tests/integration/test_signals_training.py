@@ -15,8 +15,9 @@ import torch
 
 import weightslab_nb as wl
 from weightslab_nb.demo import train_digits
-from weightslab_nb.loss_shapes import LOSS_SHAPE_LABELS, auto_tag_loss_shapes, classify_loss_shape
-from weightslab_nb.signals import compute_signals, signal, signal_registry
+from weightslab_nb import auto_tag_loss_shapes, compute_signals, signal  # the facade
+from weightslab_nb.loss_shapes import LOSS_SHAPE_LABELS, classify_loss_shape
+from weightslab_nb.signals import signal_registry
 
 WAIT = 60.0
 BATCH = 64

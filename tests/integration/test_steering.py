@@ -1,10 +1,8 @@
 """Steering a real digits training from the main thread: learning rate, batch size, pause, and a
 watched YAML file.
 
-The session here is a :class:`HookedSession`: the stock Session plus the three one-line hooks
-that :mod:`weightslab_nb.steering` asks of it, and the data-loader hook (a sampler that reads its
-batch size once per epoch). Once the session and the loader carry those hooks themselves, the
-subclass and the patch change nothing (applying twice is a no-op).
+The session is the stock :class:`~weightslab_nb.session.Session` and the loader the stock
+watched loader: the test goes through the real batch-boundary path (no hook is called by hand).
 
 Threads are awaited with the handle's waits, ``hp.wait_applied`` and the watcher's
 ``wait_for_reload``; never with sleeps.
@@ -23,51 +21,17 @@ import weightslab_nb as wl
 from weightslab_nb import steering
 from weightslab_nb.demo import digits_mlp
 from weightslab_nb.session import Session
-from weightslab_nb.watch import data as data_module
 
 WAIT = 30.0
 BATCH = 64
 EPOCH_STEPS = 29  # ceil(1797 / 64)
 
 
-class HookedSession(Session):
-    """Session with the steering hooks (see the module docstring of weightslab_nb.steering)."""
-
-    def _after_step(self, step: int) -> None:
-        steering.apply_pending(self, step)
-        super()._after_step(step)
-
-    def _controller_changed(self) -> None:
-        super()._controller_changed()
-        steering.controller_changed(self)
-
-    def close(self, timeout: float = 10.0) -> None:
-        steering.close(self)
-        super().close(timeout)
-
-
-class EpochSizedSampler(data_module.ActiveBatchSampler):
-    """The data-loader hook: a new ``batch_size`` is read when the next epoch starts."""
-
-    @property
-    def batch_size(self) -> int:
-        return self._epoch_batch_size
-
-    @batch_size.setter
-    def batch_size(self, value: int) -> None:
-        self._next_batch_size = value
-        if not hasattr(self, "_epoch_batch_size"):
-            self._epoch_batch_size = value
-
-    def __iter__(self):
-        self._epoch_batch_size = self._next_batch_size
-        yield from super().__iter__()
-
-
 @pytest.fixture
-def hooked(tmp_path, monkeypatch):
-    monkeypatch.setattr(data_module, "ActiveBatchSampler", EpochSizedSampler)
-    with HookedSession(root_log_dir=tmp_path / "run") as session:
+def hooked(tmp_path):
+    """A plain session: steering attaches to its hooks itself, and the watched loader's sampler
+    reads its batch size once per epoch (nothing here is patched)."""
+    with Session(root_log_dir=tmp_path / "run") as session:
         yield session
 
 

@@ -32,7 +32,7 @@ def test_init_writes_the_run_record_with_the_watched_hyperparameters_as_config(s
     assert meta["name"] == "mnist-ish" and meta["project"] == "digits"
     assert meta["state"] == "running" and meta["tags"] == ["baseline"]
     assert meta["config"] == {"experiment_name": "mnist-ish", "optimizer": {"lr": 0.01}}
-    assert run.path == f"digits/{run.id}" and wl.tracking.active_run() is run
+    assert run.path == f"digits/{run.id}" and wl.tracking.active_run(wl.current_session()) is run
     assert wl.init() is run  # a second init returns the running run
     other = wl.init(reinit=True, name="second", config={"lr": 0.1})
     assert run.state == "finished" and other is not run and other.config.lr == 0.1
@@ -48,7 +48,7 @@ def test_init_writes_the_run_record_with_the_watched_hyperparameters_as_config(s
 def test_init_refuses_bad_arguments_and_starts_nothing(session, kwargs, error, words):
     with pytest.raises(error, match=words):
         wl.init(**kwargs)
-    assert wl.tracking.active_run() is None and not (session.root_log_dir / "runs").exists()
+    assert wl.tracking.active_run(wl.current_session()) is None and not (session.root_log_dir / "runs").exists()
 
 
 def test_log_without_a_run_says_to_call_init(session):
@@ -150,7 +150,7 @@ def test_finish_marks_the_state_and_closing_the_session_finishes_the_run(make_se
     run = wl.init()
     wl.log({"a": 1})
     wl.finish(exit_code=1)
-    assert run.state == "failed" and wl.tracking.active_run() is None
+    assert run.state == "failed" and wl.tracking.active_run(wl.current_session()) is None
     with pytest.raises(RuntimeError, match="failed"):
         run.log({"a": 2})
     with pytest.raises(ZeroDivisionError):
@@ -395,7 +395,7 @@ def test_reinit_with_bad_arguments_leaves_the_running_run_alone(session):
     run = wl.init()
     with pytest.raises(ValueError, match="tags"):
         wl.init(reinit=True, tags="oops")
-    assert run.state == "running" and wl.tracking.active_run() is run
+    assert run.state == "running" and wl.tracking.active_run(wl.current_session()) is run
 
 
 def test_a_failed_flush_keeps_the_rows_for_the_next_one(session):

@@ -185,7 +185,8 @@ def test_session_close_stops_training_and_the_history_writer(make_session, small
     assert not handle.thread.is_alive()
     assert handle.stop_reason == "requested"
     assert s.history.path.is_file()
-    assert s.history._writer not in _threads("wl-history-writer")
+    assert s.recorder._thread is not None and not s.recorder._thread.is_alive()
+    assert not _threads("wl-recorder")
 
 
 def test_a_stop_honoured_during_a_run_does_not_stop_a_later_loop(session, loader):

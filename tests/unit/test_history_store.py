@@ -85,7 +85,7 @@ def test_values_are_visible_before_a_flush_and_identical_after_it(quiet):
     before = (quiet.query_signal_history("loss"), quiet.query_sample_history(1))
     assert len(before[0]) == 3
 
-    quiet.history.flush()
+    quiet.flush()
     assert quiet.history.connected
     assert (quiet.query_signal_history("loss"), quiet.query_sample_history(1)) == before
 
@@ -148,7 +148,7 @@ def test_exp_hash_restricts_the_history_to_one_run(quiet):
     hp = quiet.watch_or_edit({"optimizer": {"lr": 0.1}}, flag="hp")
     h1 = quiet.get_current_experiment_hash()
     quiet.save_signals({"loss": [1.0, 2.0]}, [0, 1], step=1)
-    quiet.history.flush()
+    quiet.flush()
     hp["optimizer"]["lr"] = 0.01
     h2 = quiet.get_current_experiment_hash()
     assert h2 != h1
@@ -257,7 +257,7 @@ def test_save_signals_with_a_wrong_length_records_nothing(quiet):
     with pytest.raises(ValueError, match=r"signals\['acc'\]"):
         # the first signal is fine, the second is not: neither is recorded
         quiet.save_signals({"loss": [5.0, 6.0], "acc": [1.0]}, [0, 1], step=1)
-    quiet.history.flush()
+    quiet.flush()
     _assert_unchanged(quiet, before, "loss", "acc")
     assert "signals//acc" not in quiet.dataframe.columns
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from weightslab_nb import auto_tag_loss_shapes  # the facade: session= or the current one
 from weightslab_nb.loss_shapes import (LOSS_SHAPE_CODES, LOSS_SHAPE_LABELS, MIN_POINTS, NO_SHAPE,
-                                       auto_tag_loss_shapes, classify_loss_shape,
-                                       classify_loss_shapes, loss_shape_codes)
+                                       classify_loss_shape, classify_loss_shapes,
+                                       loss_shape_codes)
 from weightslab_nb.signals import signal_registry
 
 T = np.arange(30, dtype=float)

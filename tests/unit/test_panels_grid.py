@@ -12,6 +12,7 @@ import torch
 from PIL import Image
 from torch import nn
 
+import weightslab_nb as wl
 from weightslab_nb.demo import digits_mlp, train_digits
 from weightslab_nb.panels.grid import SampleGrid
 
@@ -235,14 +236,14 @@ def test_samples_without_a_drawable_input_get_a_placeholder(session):
     try:
         reply, buffers = ask(g, cap, 1, type="page")
         assert [r["sample_id"] for r in reply["rows"]] == ["a", "b"]
-        assert all("LookupError" in r["thumbnail_error"] for r in reply["rows"])
+        assert all("not held by any watched loader" in r["thumbnail_error"] for r in reply["rows"])
         assert [png_size(b)[1] for b in buffers[:2]] == [(1, 1), (1, 1)]
     finally:
         g.close()
 
 
 def test_the_grid_uses_the_current_session_and_close_stops_its_publisher(trained):
-    g = SampleGrid()
+    g = wl.SampleGrid()  # the facade: the current session
     assert g.session is trained
     publisher = g._publisher
     assert publisher.alive

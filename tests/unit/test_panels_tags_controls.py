@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+import weightslab_nb as wl
 from weightslab_nb.demo import digits_mlp
 from weightslab_nb.panels import (Dashboard, HyperParameterEditor, LossCurves, SampleGrid, TagEditor,
                                   TrainingControls, dashboard)
@@ -162,7 +163,7 @@ def test_controls_show_a_training_error(session):
 
 # ---------------------------------------------------------------- dashboard
 def test_dashboard_lays_out_all_panels_and_closes_them(digits_session):
-    dash = dashboard()
+    dash = wl.dashboard()  # the facade: the current session
     assert isinstance(dash, Dashboard) and isinstance(dash, ipywidgets.VBox)
     assert isinstance(dash.controls, TrainingControls) and isinstance(dash.curves, LossCurves)
     assert isinstance(dash.grid, SampleGrid) and isinstance(dash.tags, TagEditor)

@@ -60,6 +60,6 @@ def test_readers_racing_a_recording_thread_see_every_batch_exactly_once(session)
 def test_the_writer_empties_the_hand_over_queue_while_nobody_reads(session):
     for step in range(200):
         session.save_signals({"loss": np.full(64, float(step))}, list(range(64)), step=step)
-    assert session.history.wait_for_writer(flushes=2, timeout=30)
-    assert len(session._pending) == 0  # bounded: recorded batches do not pile up unread
+    assert session.recorder.wait_for_flush(flushes=2, timeout=30)
+    assert len(session.recorder.queue) == 0  # bounded: recorded batches do not pile up unread
     assert session.history.connected

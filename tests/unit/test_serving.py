@@ -22,6 +22,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
+import weightslab_nb as wl
 from weightslab_nb.serving import (GRPC_UNAVAILABLE, BackendError, Client, CommandServer,
                                    keep_serving, serve, stop_serving)
 from weightslab_nb.serving import backend as backend_module
@@ -150,7 +151,7 @@ def test_serve_arguments(session):
 
 
 def test_serve_defaults_to_the_current_session(session):
-    server = serve(serving_cli=True)
+    server = wl.serve(serving_cli=True)  # the facade: the current session
     try:
         assert server.session is session
     finally:

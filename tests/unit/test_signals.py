@@ -18,9 +18,9 @@ from PIL import Image
 from torch.utils.data import DataLoader, TensorDataset
 
 import weightslab_nb as wl
-from weightslab_nb.signals import (BatchSignalContext, SignalContext, compute_signals,
-                                   image_view, point_cloud_view, register_signal, signal,
-                                   signal_registry)
+from weightslab_nb import compute_signals, signal  # the facade: session= or the current one
+from weightslab_nb.signals import (BatchSignalContext, SignalContext, image_view,
+                                   point_cloud_view, register_signal, signal_registry)
 
 WAIT = 30.0
 
@@ -293,7 +293,7 @@ def test_a_slow_signal_delays_neither_panel_reads_nor_flushes(session, loader):
         assert started.wait(WAIT)  # blocked in the signal thread from now on
         record(session, 1, ids=[1])
         assert session.global_series("loss")["step"].tolist() == [0, 1]  # what panels read
-        session.history.flush()  # what the writer thread does: it returns, not waiting
+        session.flush()  # what the ingest thread does: it returns, not waiting
         assert not session.drain(timeout=0.05)  # a user read would wait for the signal
     finally:
         release.set()

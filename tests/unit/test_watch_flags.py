@@ -163,7 +163,7 @@ def test_logger_flag_returns_the_logger_and_log_dir_chooses_the_run_directory(se
     assert session.registry.get("logger", "logger") is logger
     assert session.root_log_dir == log_dir
     session.save_signals({"loss": [0.5, 0.25]}, ["a", "b"])
-    session.history.flush()
+    session.flush()
     assert (log_dir / "history.duckdb").is_file()
 
 

@@ -127,7 +127,7 @@ class HistoryQueries:
             ann = self.table.annotation_id[cols["row"]]
             keep = ann == 0 if layer == "sample" else ann >= 1
             if names is not None:
-                wanted = [self.history._signal_ids.get(bare_signal_name(n), -1) for n in names]
+                wanted = self.history.signal_ids_of([bare_signal_name(n) for n in names])
                 keep &= np.isin(cols["signal"], wanted)
             if sample_ids is not None:
                 wanted_ids = set(normalize_ids(sample_ids, "sample_id"))

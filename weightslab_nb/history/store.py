@@ -9,11 +9,12 @@ Three layers, each row carrying the experiment it belongs to:
 The sample and instance layers share one table keyed by sample-table row: a row stands for one
 ``(sample_id, annotation_id)``, and ``annotation_id >= 1`` makes it an instance.
 
-Appends (any thread, typically training) take a short lock to hand over a reference to the
-batch's arrays. A writer thread moves pending chunks into DuckDB every ``flush_interval``
-seconds, or sooner when ``flush_rows`` rows are waiting. Queries read DuckDB and the rows not
-yet flushed, so a value is visible as soon as it was appended. The global layer is also kept
-whole in memory, because live curves read it many times a second.
+Appends (any thread) take a short lock to hand over a reference to the batch's arrays.
+:meth:`HistoryStore.flush` moves pending chunks into DuckDB; the session's recorder calls it
+from its ingest thread every flush interval (see :mod:`weightslab_nb.ledger.recorder`): the
+store is a passive sink that starts no thread and calls nobody back. Queries read DuckDB and
+the rows not yet flushed, so a value is visible as soon as it was appended. The global layer is
+also kept whole in memory, because live curves read it many times a second.
 """
 
 from __future__ import annotations
@@ -56,23 +57,15 @@ class HistoryStore:
         directory are created (so the run directory can still be chosen until then).
     sample_dims : callable
         Gives the ids and origins of sample-table rows, so the file can name samples.
-    flush_interval : float, default 0.5
-        Seconds between flushes by the writer thread.
     flush_rows : int, default 200_000
-        Pending per-sample rows that wake the writer early.
-    before_flush : callable, optional
-        Called (without locks held) at the start of every flush, e.g. to move rows recorded
-        elsewhere into this store first.
+        Pending per-sample rows from which :meth:`wants_flush` says a flush is due early.
     """
 
     def __init__(self, path: Callable[[], Path], sample_dims: SampleDims,
-                 flush_interval: float = 0.5, flush_rows: int = 200_000,
-                 before_flush: Callable[[], object] = lambda: None):
+                 flush_rows: int = 200_000):
         self._path = path
-        self._before_flush = before_flush
         self.path: Path | None = None
         self._sample_dims = sample_dims
-        self._flush_interval = flush_interval
         self._flush_rows = flush_rows
         self._lock = threading.Lock()        # buffers; held for list appends only
         self._flush_lock = threading.Lock()  # DuckDB + the hand-over of pending rows
@@ -85,12 +78,6 @@ class HistoryStore:
         self._pending_rows = 0
         self._written = {"signals": 0, "experiments": 0, "samples": 0}
         self._con = None
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._writer: threading.Thread | None = None
-        self.flush_error: BaseException | None = None
-        self.flushes = 0  # completed flushes of the writer thread
-        self._flushed = threading.Condition()
 
     # ---------------------------------------------------------------- dimensions
     def signal_id(self, name: str) -> int:
@@ -123,6 +110,15 @@ class HistoryStore:
         """Every signal name known to the store, in the order first seen."""
         with self._lock:
             return list(self._signal_ids)
+
+    def signal_ids_of(self, names) -> list[int]:
+        """The ids of signal ``names`` (-1 for a name never recorded)."""
+        with self._lock:
+            return [self._signal_ids.get(n, -1) for n in names]
+
+    def wants_flush(self) -> bool:
+        """True when so many per-sample rows wait that a flush should not wait for its turn."""
+        return self._pending_rows >= self._flush_rows
 
     def restore(self) -> tuple[list[tuple], int] | None:
         """Reopen an existing file: load its signal and experiment names and the global curves.
@@ -165,7 +161,6 @@ class HistoryStore:
         """Record one per-step aggregate of ``signal``."""
         with self._lock:
             self._append_global_locked(signal, step, mean, vmin, vmax, count, exp)
-        self._ensure_writer()
 
     def append_marker(self, signal: int, step: int, mean: float, vmin: float, vmax: float,
                       count: int, exp: int) -> None:
@@ -174,7 +169,6 @@ class HistoryStore:
         with self._lock:
             self._markers.append((signal, step, mean, vmin, vmax, count, exp))
             self._global_pending.append((signal, step, mean, vmin, vmax, count, exp))
-        self._ensure_writer()
 
     def markers(self) -> list[dict]:
         """Evaluation markers recorded so far: ``{signal, step, mean, min, max, count,
@@ -203,12 +197,8 @@ class HistoryStore:
         with self._lock:
             self._pending.append(chunk)
             self._pending_rows += len(chunk)
-            wake = self._pending_rows >= self._flush_rows
             if stats is not None:
                 self._append_global_locked(signal, step, *stats, len(values), exp)
-        if wake:
-            self._wake.set()
-        self._ensure_writer()
 
     # ---------------------------------------------------------------- reads
     def global_names(self) -> list[str]:
@@ -356,42 +346,13 @@ class HistoryStore:
         res = self._con.execute(sql, params).fetchnumpy()
         return {k: np.asarray(res[k]) for k in ("signal", "row", "step", "value", "exp")}
 
-    # ---------------------------------------------------------------- writer
-    def wake_soon(self) -> None:
-        """Make sure the writer thread runs (it flushes within ``flush_interval``)."""
-        if self._writer is None:
-            self._ensure_writer()
-
-    def _ensure_writer(self) -> None:
-        if self._writer is None and not self._stop.is_set():
-            with self._lock:
-                if self._writer is None:
-                    self._writer = threading.Thread(target=self._run, name="wl-history-writer",
-                                                    daemon=True)
-                    self._writer.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self._flush_interval)
-            self._wake.clear()
-            try:
-                self.flush()
-            except Exception as exc:  # keep training alive; the error is reported on close
-                self.flush_error = exc
-                log.exception("history flush failed")
-            with self._flushed:
-                self.flushes += 1
-                self._flushed.notify_all()
-
-    def wait_for_writer(self, flushes: int = 1, timeout: float | None = None) -> bool:
-        """Wait until the writer thread completed ``flushes`` more flushes; False on timeout."""
-        with self._flushed:
-            target = self.flushes + flushes
-            return self._flushed.wait_for(lambda: self.flushes >= target, timeout)
-
+    # ---------------------------------------------------------------- writing
     def flush(self) -> None:
-        """Write every pending row to DuckDB now (from the calling thread)."""
-        self._before_flush()
+        """Write every pending row to DuckDB now (from the calling thread).
+
+        Creates the file on the first flush that has something to write. On failure the rows
+        stay pending for the next flush and the exception propagates.
+        """
         with self._flush_lock:
             with self._lock:
                 chunks, self._pending, self._pending_rows = self._pending, [], 0
@@ -454,12 +415,8 @@ class HistoryStore:
             self._con.execute(_SCHEMA)
         return self._con
 
-    def close(self, timeout: float = 10.0) -> None:
-        """Stop the writer, flush what is left and close the file. Safe to call twice."""
-        self._stop.set()
-        self._wake.set()
-        if self._writer is not None:
-            self._writer.join(timeout)
+    def close(self) -> None:
+        """Flush what is left and close the file. Safe to call twice."""
         self.flush()
         with self._flush_lock:
             if self._con is not None:

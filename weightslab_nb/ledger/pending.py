@@ -16,8 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from weightslab_nb.errors import InvalidTypeError, InvalidValueError
-from weightslab_nb.watch.batches import class_predictions, per_sample, scalar_targets, to_values
+from weightslab_nb.ledger.convert import class_predictions, per_sample, scalar_targets, to_values
 
 log = logging.getLogger(__name__)
 
@@ -46,30 +45,6 @@ class PreparedBatch:
     preds: np.ndarray | None      # float64 [B]
     targets: np.ndarray | None    # float64 [B]
     stats: tuple[float, float, float] | None  # mean, min, max when logged
-
-
-def detach(x):
-    """Drop the autograd graph of a tensor (anything else is returned as it is)."""
-    return x.detach() if hasattr(x, "detach") else x
-
-
-def check_values(values, batch_size: int, argument: str):
-    """Validate ``values`` for a batch of ``batch_size`` now, so errors reach the caller.
-
-    Returns a detached tensor or a float64 array. Raises ``ValueError``/``TypeError`` naming
-    ``argument`` for a wrong first dimension or a non-numeric type.
-    """
-    if hasattr(values, "detach") and hasattr(values, "shape"):
-        if values.dtype.is_complex:
-            raise InvalidTypeError(f"{argument}: complex values cannot be recorded")
-        values = values.detach()
-    else:
-        values = to_values(values, argument)
-    shape = tuple(values.shape)
-    if shape and shape[0] != batch_size:
-        raise InvalidValueError(f"{argument}: first dimension is {shape[0]} but the batch has "
-                                f"{batch_size} sample ids")
-    return values
 
 
 def prepare(batch: PendingBatch) -> PreparedBatch:

@@ -136,7 +136,7 @@ def select_rows(table: SampleTable, q: GridQuery,
         disc = table.discarded[:n]
         mask &= disc if q.discarded == "discarded" else ~disc
     for spec in q.tags:
-        mask &= _tag_filter(table, spec)
+        mask &= tag_filter(table, spec)
     if q.sample_ids is not None:
         known = [s for s in q.sample_ids if table.has(s)]
         chosen = np.zeros(n, dtype=bool)
@@ -160,7 +160,7 @@ def select_rows(table: SampleTable, q: GridQuery,
     return rows
 
 
-def _tag_filter(table: SampleTable, spec: str) -> np.ndarray:
+def tag_filter(table: SampleTable, spec: str) -> np.ndarray:
     name, sep, value = spec.partition("=")
     if not sep:
         try:

@@ -1,29 +1,25 @@
-"""Recording per-sample and global values: the training thread's hot path.
+"""Recording per-sample and global values: the public recording calls of a session.
 
-A recording call validates shapes at once and hands a reference to the batch over to the
-session's :class:`~weightslab_nb.ledger.pending.BatchQueue` (no conversion, no lock beyond a
-list append). :meth:`BatchRecording.drain` applies everything queued in bulk: to the sample table
-under ``session.lock``, then to the history buffers, then to the applied-batch listeners (which
-hand batches over to the dynamic signals' thread). Readers drain before they read; the history
-writer drains before each flush. While an
-evaluation runs, the evaluating thread's recordings go to its buffer instead (see
-:mod:`weightslab_nb.evaluation`).
+A recording call validates ids and shapes at once (so errors reach the caller) and hands the
+batch over to the session's :class:`~weightslab_nb.ledger.recorder.Recorder` (no conversion,
+no lock beyond a list append). The recorder applies everything queued in bulk: to the sample
+table under ``session.lock``, then to the history buffers, then to the applied-batch listeners
+(which hand batches over to the dynamic signals' thread). Readers drain before they read; the
+recorder's ingest thread drains before each flush. While an evaluation runs, the evaluating
+thread's recordings are captured instead (see :meth:`Recorder.capture`).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 
 import numpy as np
 
 from weightslab_nb.errors import InvalidTypeError, InvalidValueError, UnknownSampleError
+from weightslab_nb.ledger.convert import check_values, detach, to_values
+from weightslab_nb.ledger.handoff import last_batch_rows
 from weightslab_nb.ledger.ids import normalize_ids
-from weightslab_nb.ledger.pending import (PendingBatch, PreparedBatch, check_values, detach,
-                                          last_wins)
-from weightslab_nb.ledger.sample_table import annotation_ids, bare_signal_name, signal_column
-from weightslab_nb.watch.batches import class_predictions, per_sample, scalar_targets, to_values
-from weightslab_nb.watch.data import last_batch_rows
+from weightslab_nb.ledger.sample_table import annotation_ids
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +30,10 @@ SIGNAL_ROUNDS = 4   # signal -> values -> signal chains a reader follows
 
 class BatchRecording:
     """Mixin of :class:`~weightslab_nb.session.Session`: ``record_batch``, ``save_signals``,
-    ``save_instance_signals``, ``record_scalar`` and the queue they feed (``drain``).
+    ``save_instance_signals``, ``record_scalar`` and ``drain``.
 
-    Uses the session's ``lock``, ``table``, ``history``, ``controller``, ``changes``,
-    ``evaluation``, ``signals``, ``_pending``, ``_sinks``, ``_applied_listeners``, ``_exp_id``
-    and ``_loss_column``.
+    Uses the session's public ``lock``, ``table``, ``recorder``, ``changes`` and
+    ``drain_waiters``.
     """
 
     def record_batch(self, name: str, batch_ids, values, preds=None, targets=None,
@@ -71,39 +66,11 @@ class BatchRecording:
         ValueError
             If ``values`` does not have one entry per id.
         """
-        rows = last_batch_rows(self, batch_ids)
+        rows = last_batch_rows(self.table, batch_ids)
         if rows is None:
             rows = self.table.rows_for(batch_ids, argument="batch_ids")
         values = check_values(values, len(rows), f"values (signal {name!r})")
-        buffer = self.evaluation.buffer
-        if buffer is not None and buffer.thread is threading.current_thread():
-            buffer.add_samples(name, rows, per_sample(to_values(values, name), len(rows), name),
-                               class_predictions(detach(preds), len(rows)),
-                               scalar_targets(detach(targets), len(rows)))
-            return  # evaluation mode: kept apart from the training curves until the pass ends
-        self._enqueue(name, rows, values, detach(preds), detach(targets), step, log)
-
-    def _sink(self, name: str) -> tuple[str, int]:
-        """(table column, history signal id) of a signal name, cached."""
-        sink = self._sinks.get(name)
-        if sink is None:
-            column = signal_column(name)
-            sink = self._sinks[name] = (column, self.history.signal_id(bare_signal_name(column)))
-        return sink
-
-    def _enqueue(self, name, rows, values, preds, targets, step, log, exp=None) -> None:
-        """Hand a validated batch over to the queue (the hot path: no conversion, no lock
-        beyond one list append). ``exp`` overrides the current experiment id."""
-        column, sig = self._sink(name)
-        if self._loss_column is None:
-            self._loss_column = column
-        step = self.controller.step if step is None else int(step)
-        self._pending.put(PendingBatch(column, sig, rows, values, preds, targets, step,
-                                       self._exp_id if exp is None else exp, log))
-        self.changes.table += 1
-        if log:
-            self.changes.history += 1
-        self.history.wake_soon()
+        self.recorder.record_rows(name, rows, values, detach(preds), detach(targets), step, log)
 
     def drain(self, wait_signals: bool = True, timeout: float | None = SIGNAL_WAIT) -> bool:
         """Apply every batch recorded so far to the sample table and history buffers.
@@ -127,65 +94,28 @@ class BatchRecording:
 
         Must not be called while holding ``session.lock``.
         """
-        self._pending.drain(self._apply_batches)
-        if not wait_signals:
+        self.recorder.drain()
+        if not wait_signals or not self.drain_waiters:
             return True
         for _ in range(SIGNAL_ROUNDS):
-            if not self.signals.wait_dispatched(timeout):
+            if not all(wait(timeout) for wait in list(self.drain_waiters)):
                 log.warning("dynamic signals are still running after %s s; reading without "
                             "their latest values", timeout)
                 return False
-            if not self._pending.drain(self._apply_batches):
+            if not self.recorder.drain():
                 break  # the signals saved nothing new
         return True
-
-    def _apply_batches(self, batches: list[PreparedBatch]) -> None:
-        by_column: dict[str, list[PreparedBatch]] = {}
-        for p in batches:
-            by_column.setdefault(p.batch.column, []).append(p)
-        with self.lock:
-            for column, group in by_column.items():
-                rows = np.concatenate([p.batch.rows for p in group])
-                values = np.concatenate([p.values for p in group])
-                steps = np.concatenate([np.full(len(p.values), p.batch.step) for p in group])
-                rows_l, values_l, steps_l = last_wins(rows, values, steps)
-                self.table.write_signal(rows_l, column, values_l)
-                self.table.last_step[rows_l] = steps_l
-            for attr in ("preds", "targets"):
-                known = [p for p in batches if getattr(p, attr) is not None]
-                if known:
-                    rows, values = last_wins(np.concatenate([p.batch.rows for p in known]),
-                                             np.concatenate([getattr(p, attr) for p in known]))
-                    column = "prediction" if attr == "preds" else "target"
-                    self.table.write_column(column, rows, values)
-        for p in batches:
-            b = p.batch
-            self.history.append_samples(b.signal, b.step, b.rows, p.values, b.exp, p.stats)
-        for listener in self._applied_listeners:
-            try:  # e.g. dynamic signals; they may call session methods (drain re-enters)
-                listener(batches)
-            except Exception:
-                log.exception("an applied-batch listener failed")
 
     def add_applied_listener(self, listener) -> None:
         """Call ``listener(batches)`` after each bulk apply, from the draining thread, with the
         :class:`~weightslab_nb.ledger.pending.PreparedBatch` list just applied. No session lock
         is held then: the listener may read and write through session methods."""
-        self._applied_listeners.append(listener)
+        self.recorder.on_applied.append(listener)
 
     def record_scalar(self, name: str, value: float, count: int = 1, vmin: float | None = None,
                       vmax: float | None = None, step: int | None = None) -> None:
         """Record one global point (mean ``value``, band ``[vmin, vmax]``) for ``name``."""
-        buffer = self.evaluation.buffer
-        if buffer is not None and buffer.thread is threading.current_thread():
-            buffer.add_scalar(name, value, value if vmin is None else vmin,
-                              value if vmax is None else vmax, count)
-            return
-        step = self.controller.step if step is None else int(step)
-        sig = self.history.signal_id(name)
-        self.history.append_global(sig, step, value, value if vmin is None else vmin,
-                                   value if vmax is None else vmax, count, self._exp_id)
-        self.changes.history += 1
+        self.recorder.record_scalar(name, value, count, vmin, vmax, step)
 
     def save_signals(self, signals: dict, batch_ids, preds_raw=None, targets=None, preds=None,
                      step: int | None = None, log: bool = True) -> None:
@@ -232,8 +162,8 @@ class BatchRecording:
                 self.table.add_samples(unknown, UNASSIGNED_ORIGIN)
                 rows = self.table.rows_for(ids, argument="batch_ids")
         for i, (name, values) in enumerate(checked):
-            self._enqueue(name, rows, values, preds if i == 0 else None,
-                          detach(targets) if i == 0 else None, step, log)
+            self.recorder.record_rows(name, rows, values, preds if i == 0 else None,
+                                      detach(targets) if i == 0 else None, step, log)
 
     def save_instance_signals(self, signals: dict, batch_ids, batch_idx, step: int | None = None,
                               origin: str | None = None, targets=None, log: bool = True) -> None:
@@ -296,5 +226,5 @@ class BatchRecording:
                                                         self.table.origins[code], int(ann))
             self.changes.table += 1
         for i, (name, values) in enumerate(checked):
-            self._enqueue(name, rows, values, None, detach(targets) if i == 0 else None, step,
-                          log)
+            self.recorder.record_rows(name, rows, values, None,
+                                      detach(targets) if i == 0 else None, step, log)

@@ -21,7 +21,7 @@ class SampleTagging:
     samples by tag or origin.
 
     Uses the session's ``lock``, ``table``, ``registry``, ``changes`` and
-    ``_refresh_experiment_hash()``.
+    ``refresh_experiment_hash()``.
     """
 
     def tag_samples(self, sample_ids, tag: str, mode: str = "add") -> None:
@@ -64,7 +64,7 @@ class SampleTagging:
                 col[rows] = True
             self.changes.table += 1
             self.changes.tags += 1
-            self._refresh_experiment_hash()
+            self.refresh_experiment_hash()
 
     def register_tag(self, name: str) -> None:
         """Create an empty boolean tag (so panels can offer it before any sample has it)."""
@@ -124,7 +124,7 @@ class SampleTagging:
             cat.codes[rows] = -1 if not value else cat.code_of(value)
             self.changes.table += 1
             self.changes.tags += 1
-            self._refresh_experiment_hash()
+            self.refresh_experiment_hash()
 
     def discard_samples(self, sample_ids, discarded: bool = True) -> None:
         """Mark samples as discarded (skipped by watched loaders from the next batch on) or
@@ -143,7 +143,7 @@ class SampleTagging:
             rows = self.table.rows_for(sample_ids)
             self.table.set_discarded(rows, bool(discarded))
             self.changes.table += 1
-            self._refresh_experiment_hash()
+            self.refresh_experiment_hash()
 
     def get_samples_by_tag(self, tag: str, origin: str | None = "train",
                            limit: int | None = None) -> list[SampleId]:
@@ -163,10 +163,10 @@ class SampleTagging:
         ValueError
             Unknown tag or origin, or a negative limit.
         """
-        from weightslab_nb.ledger.query import _tag_filter
+        from weightslab_nb.ledger.query import tag_filter
 
         with self.lock:
-            mask = _tag_filter(self.table, tag) & self._origin_mask(origin)
+            mask = tag_filter(self.table, tag) & self._origin_mask(origin)
             return self._ids_limited(mask, limit)
 
     def get_discarded_samples(self, origin: str | None = "train",

@@ -25,7 +25,8 @@ import numpy as np
 
 from weightslab_nb.errors import InvalidTypeError, InvalidValueError, StateError, WeightslabError
 from weightslab_nb.ledger.sample_table import bare_signal_name, signal_column
-from weightslab_nb.watch.batches import INPUT_KEYS, to_values, unpack_batch
+from weightslab_nb.ledger.convert import to_values
+from weightslab_nb.watch.batches import INPUT_KEYS, unpack_batch
 from weightslab_nb.watch.data import WatchedLoader
 
 if TYPE_CHECKING:
@@ -120,7 +121,7 @@ def collect_metrics(table: MapDataset, metrics_collectors, *, predictor=None,
                     collect_aggregates: bool = True, split: str = "",
                     exclude_zero_weights: bool = False,
                     dataloader_args: dict[str, Any] | None = None,
-                    session: Session | None = None, progress: bool = True) -> MetricsResult:
+                    session: Session, progress: bool = True) -> MetricsResult:
     """Measure every sample of a data set with your collectors and store one value per sample.
 
     ::
@@ -192,8 +193,9 @@ def collect_metrics(table: MapDataset, metrics_collectors, *, predictor=None,
         ``num_workers``; ``collate_fn``, default the watched loader's own, else torch's
         ``default_collate``; ...). Rows must stay in index order, so ``shuffle=True``,
         ``drop_last=True``, ``sampler`` and ``batch_sampler`` are refused.
-    session : Session, optional
-        Default: the watched loader's session, else the current one.
+    session : Session
+        Where the values go (``wl.collect_metrics`` passes the watched loader's session, else
+        the current one). It must own the watched loader given.
     progress : bool, default True
         Show a ``tqdm`` progress bar (per sample, refreshed at most twice a second).
 
@@ -236,7 +238,7 @@ def collect_metrics(table: MapDataset, metrics_collectors, *, predictor=None,
     """
     from tqdm.auto import tqdm
 
-    session = _resolve_session(table, foreign_table_url, session)
+    _check_session(table, foreign_table_url, session)
     target = _join_target(session, table, foreign_table_url)
     dataset = table.dataset if isinstance(table, WatchedLoader) else table
     collectors = _check_collectors(metrics_collectors)
@@ -325,22 +327,14 @@ def reset_dataloader_cache() -> None:
 
 
 # ---------------------------------------------------------------- argument checks
-def _resolve_session(table, foreign_table_url, session):
-    """The explicit session, else the one of the watched loader given, else the current."""
+def _check_session(table, foreign_table_url, session) -> None:
+    """The session must be open and own the watched loader given (if any)."""
     watched = table if isinstance(table, WatchedLoader) else \
         foreign_table_url if isinstance(foreign_table_url, WatchedLoader) else None
-    if session is None:
-        if watched is not None:
-            session = watched.session
-        else:
-            from weightslab_nb.session import current_session
-
-            session = current_session()
-    elif watched is not None and watched.session is not session:
+    if watched is not None and watched.session is not session:
         raise InvalidValueError(f"session: loader {watched.name!r} is watched by another session")
     if session.closed:
         raise StateError("session: this session is closed; metrics cannot be stored")
-    return session
 
 
 def _join_target(session: Session, table, foreign_table_url) -> WatchedLoader:

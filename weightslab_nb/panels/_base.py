@@ -1,4 +1,4 @@
-"""The panel base class: session lookup, the publisher, message dispatch and replies."""
+"""The panel base class: the session it is handed, the publisher, message dispatch and replies."""
 
 from __future__ import annotations
 
@@ -40,15 +40,6 @@ def static_asset(name: str):
     return _MISSING_BUILD % name if name.endswith(".js") else "\n"
 
 
-def resolve_session(session):
-    """``session``, or the current session when None."""
-    if session is None:
-        from weightslab_nb.session import current_session
-
-        return current_session()
-    return session
-
-
 class Panel(anywidget.AnyWidget):
     """Base of the panels: one publisher thread, validated browser messages.
 
@@ -63,8 +54,8 @@ class Panel(anywidget.AnyWidget):
     _poll_interval = 0.1
     _reply_types: dict[str, str] = {}
 
-    def __init__(self, session=None, **kwargs):
-        self.session = resolve_session(session)
+    def __init__(self, session, **kwargs):
+        self.session = session
         super().__init__(**kwargs)
         self._dispatch = {"clear_error": self._on_clear_error, **self._handlers()}
         self.on_msg(self._on_custom_msg)

@@ -110,7 +110,7 @@ class TrainingControls(Panel):
     tag_summary = traitlets.Dict().tag(sync=True)
     evaluation = traitlets.Dict().tag(sync=True)
 
-    def __init__(self, session=None, **kwargs):
+    def __init__(self, session, **kwargs):
         self._seen = -1
         self._last_snapshot = 0.0
         self._seen_tags = (-1, -1)

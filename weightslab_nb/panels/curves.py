@@ -50,7 +50,7 @@ import numpy as np
 import traitlets
 
 from weightslab_nb.errors import InvalidValueError
-from weightslab_nb.panels._base import SENT, Panel, resolve_session, static_asset
+from weightslab_nb.panels._base import SENT, Panel, static_asset
 from weightslab_nb.panels.highlight import highlight_bus
 from weightslab_nb.panels.messages import MessageError, int_field, name_field
 from weightslab_nb.panels.wire import encode_arrays
@@ -128,8 +128,8 @@ class LossCurves(Panel):
 
     Parameters
     ----------
-    session : Session, optional
-        Default: the current session.
+    session : Session
+        The session shown (``wl.<panel>()`` in the facade passes the current one).
     max_points : int, default 4000
         Longest series sent as is in a snapshot; longer ones are bucketed. The browser
         re-buckets its copy to this size when it grows past twice this.
@@ -147,7 +147,7 @@ class LossCurves(Panel):
     height = traitlets.Int(260).tag(sync=True)
     highlight = traitlets.Dict().tag(sync=True)
 
-    def __init__(self, session=None, *, max_points: int = 4000, height: int = 260, **kwargs):
+    def __init__(self, session, *, max_points: int = 4000, height: int = 260, **kwargs):
         if not isinstance(max_points, int) or max_points < 16:
             raise InvalidValueError(f"max_points: expected an int >= 16, got {max_points!r}")
         self._send_lock = threading.Lock()
@@ -157,7 +157,6 @@ class LossCurves(Panel):
         self._markers_sent = 0
         self.points_sent = 0
         self.markers_sent = 0
-        session = resolve_session(session)
         self._bus = highlight_bus(session)
         self._seen_highlight = self._bus.version
         super().__init__(session, max_points=max_points, height=height,

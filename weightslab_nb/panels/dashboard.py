@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ipywidgets
 
-from weightslab_nb.panels._base import resolve_session
 from weightslab_nb.panels.controls import TrainingControls
 from weightslab_nb.panels.curves import LossCurves
 from weightslab_nb.panels.grid import SampleGrid
@@ -28,8 +27,7 @@ class Dashboard(ipywidgets.VBox):
     tags : TagEditor
     """
 
-    def __init__(self, session=None, thumbnail=None, **kwargs):
-        session = resolve_session(session)
+    def __init__(self, session, thumbnail=None, **kwargs):
         self.session = session
         self.controls = TrainingControls(session, layout=ipywidgets.Layout(width="100%"))
         self.hparams = HyperParameterEditor(session, layout=ipywidgets.Layout(width="100%"))
@@ -70,14 +68,14 @@ def _close_boxes(children) -> None:
         child.close()
 
 
-def dashboard(session=None, thumbnail=None) -> Dashboard:
+def dashboard(session, thumbnail=None) -> Dashboard:
     """Controls and hyperparameters beside the curves on top, the sample grid and tag editor
     below, for one session.
 
     Parameters
     ----------
-    session : Session, optional
-        Default: the current session.
+    session : Session
+        The session shown (``wl.<panel>()`` in the facade passes the current one).
     thumbnail : callable, optional
         ``thumbnail(sample_input) -> PNG bytes | PIL image | array`` for the grid.
 

@@ -56,7 +56,7 @@ import traitlets
 
 from weightslab_nb.errors import InvalidValueError
 from weightslab_nb.ledger.sample_table import bare_signal_name
-from weightslab_nb.panels._base import Panel, resolve_session, static_asset
+from weightslab_nb.panels._base import Panel, static_asset
 from weightslab_nb.panels.highlight import highlight_bus, highlight_page
 from weightslab_nb.panels.messages import (MessageError, apply_action, bool_field, check_action,
                                            ids_field, int_field)
@@ -86,8 +86,8 @@ class SampleGrid(Panel):
 
     Parameters
     ----------
-    session : Session, optional
-        Default: the current session.
+    session : Session
+        The session shown (``wl.<panel>()`` in the facade passes the current one).
     thumbnail : callable, optional
         ``thumbnail(sample_input) -> PNG bytes | PIL image | array``; default: min-max
         normalised grey or RGB image of the input (see :mod:`weightslab_nb.panels.thumbnails`).
@@ -109,7 +109,7 @@ class SampleGrid(Panel):
     page_size = traitlets.Int(48).tag(sync=True)
     highlight = traitlets.Dict().tag(sync=True)
 
-    def __init__(self, session=None, *, thumbnail=None, page_size: int = 48, **kwargs):
+    def __init__(self, session, *, thumbnail=None, page_size: int = 48, **kwargs):
         if isinstance(page_size, bool) or not isinstance(page_size, int) or \
                 not 1 <= page_size <= 500:
             raise InvalidValueError(f"page_size: expected an int in 1..500, got {page_size!r}")
@@ -118,7 +118,6 @@ class SampleGrid(Panel):
         self._seen_tags = -1
         self._own_selection = -1
         self._version = 0
-        session = resolve_session(session)
         self._seen_selection = session.selection.version  # views ask on render
         self._bus = highlight_bus(session)
         self._seen_highlight = self._bus.version

@@ -101,8 +101,8 @@ class HyperParameterEditor(Panel):
 
     Parameters
     ----------
-    session : Session, optional
-        Default: the current session.
+    session : Session
+        The session shown (``wl.<panel>()`` in the facade passes the current one).
     name : str, optional
         Registry name of the hyperparameters handle to show (``watch_or_edit(...,
         flag="hyperparameters")`` registers ``"hyperparameters"`` unless told otherwise).
@@ -120,7 +120,7 @@ class HyperParameterEditor(Panel):
     config_error = traitlets.Unicode("").tag(sync=True)
     pending = traitlets.Int(0).tag(sync=True)
 
-    def __init__(self, session=None, *, name: str | None = None, **kwargs):
+    def __init__(self, session, *, name: str | None = None, **kwargs):
         if name is not None and (not isinstance(name, str) or not name):
             raise InvalidValueError("name: expected a registry name of watched hyperparameters, "
                                     f"got {name!r}")

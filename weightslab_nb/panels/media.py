@@ -70,8 +70,9 @@ class RunMedia(Panel):
 
     Parameters
     ----------
-    session : Session, optional
-        Default: the current session; the panel shows its running run (``wl.init()``).
+    session : Session
+        The panel shows its running run (``wl.init()``); ``wl.RunMedia()`` passes the
+        current session.
     run : weightslab_nb.tracking.run.Run, optional
         Show this run instead (finished or not).
     """
@@ -84,7 +85,7 @@ class RunMedia(Panel):
     run = traitlets.Dict().tag(sync=True)
     entries = traitlets.List().tag(sync=True)
 
-    def __init__(self, session=None, *, run=None, **kwargs):
+    def __init__(self, session, *, run=None, **kwargs):
         if run is not None and not hasattr(run, "recent"):
             raise InvalidTypeError(f"run: expected a tracking Run (from wl.init()), got "
                                    f"{type(run).__name__}")

@@ -37,7 +37,7 @@ class TagEditor(Panel):
     summary = traitlets.Dict({"boolean": {}, "categorical": {}}).tag(sync=True)
     selection_size = traitlets.Int(0).tag(sync=True)
 
-    def __init__(self, session=None, **kwargs):
+    def __init__(self, session, **kwargs):
         self._seen = (-1, -1)
         super().__init__(session, **kwargs)
 

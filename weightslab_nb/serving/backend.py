@@ -305,9 +305,10 @@ def _running(session=None) -> list[CommandServer]:
     return [s for s in _servers if s.running and (session is None or s.session is session)]
 
 
-def serve(serving_cli: bool = False, serving_grpc: bool = False, session=None, port: int = 0,
+def serve(serving_cli: bool = False, serving_grpc: bool = False, *, session, port: int = 0,
           **kwargs) -> CommandServer:
-    """Start WeightsLab backend services for a session; returns at once.
+    """Start WeightsLab backend services for ``session``; returns at once (``wl.serve`` is this
+    for the current session).
 
     Parameters
     ----------
@@ -319,9 +320,9 @@ def serve(serving_cli: bool = False, serving_grpc: bool = False, session=None, p
     serving_grpc : bool, default False
         The WeightsLab studio's gRPC backend: not available in weightslab_nb; raises
         ``NotImplementedError`` (use ``serving_cli=True`` or the notebook panels).
-    session : Session, optional
-        The session to serve (default: the current one). Call ``serve`` after watching the
-        hyperparameters when they choose ``root_log_dir``, so the token file lands there.
+    session : Session
+        The session to serve. Call ``serve`` after watching the hyperparameters when they
+        choose ``root_log_dir``, so the token file lands there.
     port : int, default 0
         Port to listen on (0: a free one, see the returned server's ``port``).
     **kwargs
@@ -361,10 +362,6 @@ def serve(serving_cli: bool = False, serving_grpc: bool = False, session=None, p
     max_body = kwargs.get("max_body", MAX_BODY)
     if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body < 1024:
         raise InvalidValueError(f"max_body: expected an int >= 1024 (bytes), got {max_body!r}")
-    if session is None:
-        from weightslab_nb.session import current_session
-
-        session = current_session()
     global _atexit_registered
     with _cond:
         existing = _running(session)

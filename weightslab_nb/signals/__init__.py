@@ -37,9 +37,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from weightslab_nb.errors import InvalidTypeError, InvalidValueError
+from weightslab_nb.ledger.sample_table import bare_signal_name
+from weightslab_nb.session import register_feature, session_function
 from weightslab_nb.signals.context import (BatchSignalContext, SignalContext, image_view,
                                            point_cloud_view)
-from weightslab_nb.ledger.sample_table import bare_signal_name
 from weightslab_nb.signals.registry import (MAX_CONSECUTIVE_FAILURES, Signal, SignalError,
                                             SignalRegistry)
 
@@ -48,12 +49,8 @@ if TYPE_CHECKING:
 
 
 
-def signal_registry(session: "Session | None" = None) -> SignalRegistry:
-    """The :class:`SignalRegistry` of ``session`` (default: the current session)."""
-    if session is None:
-        from weightslab_nb.session import current_session
-
-        session = current_session()
+def signal_registry(session: "Session") -> SignalRegistry:
+    """The :class:`SignalRegistry` of ``session`` (``session.signals``)."""
     return session.signals
 
 
@@ -131,11 +128,11 @@ def register_signal(session: "Session", fn, name: str | None = None,
         log=log, batched=batched))
 
 
-def signal(name: str | None = None, subscribe_to: str | None = None,
+def signal(session: "Session", name: str | None = None, subscribe_to: str | None = None,
            compute_every_n_steps: int = 1, include_history: bool = False,
-           include_history_metadata: bool = False, log: bool = True, batched: bool = False, *,
-           session: "Session | None" = None):
-    """Decorator: register a function as a custom per-sample signal of the current session.
+           include_history_metadata: bool = False, log: bool = True, batched: bool = False):
+    """Decorator: register a function as a custom per-sample signal of ``session``
+    (``wl.signal`` is this for the current session).
 
     ::
 
@@ -149,6 +146,7 @@ def signal(name: str | None = None, subscribe_to: str | None = None,
 
     Parameters
     ----------
+    session : Session
     name : str, optional
         Stored as the ``signals//<name>`` column (a given ``signals//`` prefix is accepted).
         Default: the function's name.
@@ -171,8 +169,6 @@ def signal(name: str | None = None, subscribe_to: str | None = None,
     batched : bool, default False
         Call the function once per batch with a :class:`BatchSignalContext` instead of once per
         sample with a :class:`SignalContext`.
-    session : Session, optional
-        Register in this session instead of the current one.
 
     A dynamic signal sees the sample rows of a batch; per-instance values
     (``save_instance_signals``) count towards ``compute_every_n_steps`` but call nothing.
@@ -191,13 +187,13 @@ def signal(name: str | None = None, subscribe_to: str | None = None,
     """
     if callable(name) and not isinstance(name, str):  # bare @wl.signal
         fn = name
-        register_signal(_session(session), fn)
+        register_signal(session, fn)
         return fn
     _check_options(name, subscribe_to, compute_every_n_steps, include_history,
                    include_history_metadata, log, batched)
 
     def decorate(fn):
-        register_signal(_session(session), fn, name=name, subscribe_to=subscribe_to,
+        register_signal(session, fn, name=name, subscribe_to=subscribe_to,
                         compute_every_n_steps=compute_every_n_steps,
                         include_history=include_history,
                         include_history_metadata=include_history_metadata, log=log,
@@ -207,10 +203,11 @@ def signal(name: str | None = None, subscribe_to: str | None = None,
     return decorate
 
 
-def compute_signals(dataset_or_loader=None, origin: str | None = None, signals=None, *,
-                    session: "Session | None" = None, progress: bool = True,
+def compute_signals(session: "Session", dataset_or_loader=None, origin: str | None = None,
+                    signals=None, *, progress: bool = True,
                     chunk_size: int = 256) -> dict[str, int]:
-    """Run the registered static signals over every sample of a watched data set.
+    """Run the registered static signals of ``session`` over every sample of a watched data set
+    (``wl.compute_signals`` is this for the current session, or the loader's session).
 
     ::
 
@@ -218,6 +215,7 @@ def compute_signals(dataset_or_loader=None, origin: str | None = None, signals=N
 
     Parameters
     ----------
+    session : Session
     dataset_or_loader : WatchedLoader, str, Dataset or DataLoader
         A loader returned by ``watch_or_edit(..., flag="data")``; a loader name or origin
         (``"train_loader"`` / ``"train"``); or the very data set / DataLoader object you
@@ -227,8 +225,6 @@ def compute_signals(dataset_or_loader=None, origin: str | None = None, signals=N
         ``dataset_or_loader=None``); must agree with a loader given.
     signals : str or list of str, optional
         Run only these static signals; default all registered, enabled static signals.
-    session : Session, optional
-        Default: the loader's session, else the current one.
     progress : bool, default True
         Show a ``tqdm`` progress bar (refreshed at most twice a second).
     chunk_size : int, default 256
@@ -253,13 +249,7 @@ def compute_signals(dataset_or_loader=None, origin: str | None = None, signals=N
         errors raised by the data set while loading a sample propagate.
     """
     from weightslab_nb.signals.static import compute_static, resolve_loader, select_static
-    from weightslab_nb.watch.data import WatchedLoader
 
-    if session is None:
-        if isinstance(dataset_or_loader, WatchedLoader):
-            session = dataset_or_loader.session
-        else:
-            session = _session(None)
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise InvalidValueError(f"chunk_size: expected an int >= 1, got {chunk_size!r}")
     if origin is not None and not isinstance(origin, str):
@@ -271,13 +261,9 @@ def compute_signals(dataset_or_loader=None, origin: str | None = None, signals=N
                           chunk_size=chunk_size)
 
 
-def _session(session):
-    if session is not None:
-        return session
-    from weightslab_nb.session import current_session
-
-    return current_session()
-
+register_feature("signals", SignalRegistry)
+register_feature("signal", session_function(signal))
+register_feature("compute_signals", session_function(compute_signals))
 
 __all__ = ["signal", "register_signal", "compute_signals", "signal_registry", "SignalContext",
            "BatchSignalContext", "Signal", "SignalError", "SignalRegistry", "image_view",

@@ -1,7 +1,8 @@
 """Registered custom signals, and the dispatcher thread that fires dynamic ones.
 
-A :class:`SignalRegistry` belongs to one session. It listens to the session's applied batches
-(``Session.add_applied_listener``) and hands the ones a dynamic signal subscribes to over to its
+A :class:`SignalRegistry` belongs to one session (``session.signals``, built on first use). It
+listens to the session's applied batches (its ``on_applied`` hook), makes user reads wait for
+the signals due (``drain_waiters``), stops with the session (``on_closed``), and hands the ones a dynamic signal subscribes to over to its
 own thread (``wl-signals``, started on first use). There, every enabled dynamic signal
 subscribed to a batch's signal counts it and, on every ``compute_every_n_steps``-th batch, is
 called, in the order the batches were applied. No session lock is held then: a signal may call
@@ -137,6 +138,9 @@ class SignalRegistry:
         self._thread: threading.Thread | None = None
         self._closed = False
         self.version = 0
+        session.on_applied.append(self.on_applied)
+        session.drain_waiters.append(self.wait_dispatched)
+        session.on_closed.append(self.close)
 
     # ---------------------------------------------------------------- registration
     def add(self, signal: Signal) -> Signal:

@@ -5,9 +5,10 @@ below the roots searched, see :class:`Api`), so a run can be read while its proc
 runs, after it ended, or on another machine that got the directory. Nothing is cached: every
 call reads the files (``Api.flush`` exists for compatibility and does nothing).
 
-A run that the current session is still logging is flushed before it is read, so its latest
-rows are included; a run logged by another live process is read as its files stand (its
-writer appends within its session's flush interval, 0.5 s by default).
+A run that the Api's session (for ``wl.Api``: the current one) is still logging is flushed
+before it is read, so its latest rows are included; a run logged by another live process is
+read as its files stand (its writer appends within its session's flush interval, 0.5 s by
+default).
 """
 
 from __future__ import annotations
@@ -43,13 +44,16 @@ class Api:
         default.
     root : str, Path or list of them, optional
         Same as ``overrides["root"]``. Default: ``./weightslab_runs`` (where sessions put
-        their ``root_log_dir`` by default) and the current session's ``root_log_dir``.
+        their ``root_log_dir`` by default) and ``session``'s ``root_log_dir``.
+    session : Session, optional
+        The live session whose runs are flushed before they are read and whose run directory
+        is searched by default (``wl.Api`` passes the current session).
 
     A root is searched for ``runs/<id>/run.json`` in itself and in its sub-directories, two
     levels deep (``<root>/<run dir>/runs/<id>``).
     """
 
-    def __init__(self, overrides: Mapping | None = None, root=None):
+    def __init__(self, overrides: Mapping | None = None, root=None, *, session=None):
         overrides = dict(overrides or {})
         unknown = sorted(set(overrides) - {"project", "root", "entity", "base_url"})
         if unknown:
@@ -57,7 +61,8 @@ class Api:
                                     "(entity and base_url are accepted and ignored)")
         self.project = overrides.get("project")
         root = root if root is not None else overrides.get("root")
-        self.roots = _roots(root)
+        self.session = session
+        self.roots = _roots(root, session)
 
     def flush(self) -> None:
         """Nothing to do: this API keeps no cache (kept for compatibility)."""
@@ -151,7 +156,7 @@ class Api:
                     continue
                 seen.add(run_dir)
                 try:
-                    out.append(ApiRun(run_dir))
+                    out.append(ApiRun(run_dir, session=self.session))
                 except (OSError, ValueError) as exc:
                     log.warning("skipping %s: %s", meta, exc)
         return out
@@ -221,14 +226,15 @@ class ApiRun:
 
     entity = None
 
-    def __init__(self, run_dir: Path):
+    def __init__(self, run_dir: Path, *, session=None):
         self.dir = Path(run_dir)
+        self.session = session  # a live session whose run may be this one (flushed first)
         self.load()
 
     def load(self, force: bool = False) -> None:
         """Read ``run.json`` and ``summary.json`` again (``force`` is accepted for
         compatibility: nothing is cached, so every call reads)."""
-        _flush_live(self.dir)
+        _flush_live(self.session, self.dir)
         try:
             meta = _read_json(self.dir / RUN_FILE)
         except json.JSONDecodeError as exc:
@@ -244,7 +250,7 @@ class ApiRun:
         running whose writer stopped sending heartbeats (its process died) for
         :data:`~weightslab_nb.tracking.run.CRASHED_AFTER` seconds."""
         state = self._meta.get("state")
-        if state == "running" and _live_run(self.dir) is None and \
+        if state == "running" and _live_run(self.session, self.dir) is None and \
                 _age_seconds(self._meta.get("heartbeat_at")) > CRASHED_AFTER:
             return "crashed"
         return state
@@ -361,7 +367,7 @@ class ApiRun:
 
     def _rows(self) -> Iterator[dict]:
         """Merged rows: consecutive ``log`` calls of one step make one row."""
-        _flush_live(self.dir)
+        _flush_live(self.session, self.dir)
         path = self.dir / HISTORY_FILE
         if not path.exists():
             return
@@ -465,14 +471,12 @@ class File:
 
 
 # ---------------------------------------------------------------- helpers
-def _roots(root) -> list[Path]:
+def _roots(root, session) -> list[Path]:
     if root is None:
         roots = [Path.cwd() / DEFAULT_ROOT]
-        from weightslab_nb.session import current_session
-
-        session = current_session(create=False)
-        if session is not None and session._root_log_dir is not None:
-            roots.append(session.root_log_dir)
+        chosen = session.chosen_root_log_dir if session is not None else None
+        if chosen is not None:
+            roots.append(chosen)
         return roots
     items = [root] if isinstance(root, (str, Path)) else list(root)
     for item in items:
@@ -598,20 +602,17 @@ def _read_json(path: Path, default=None):
         raise
 
 
-def _live_run(run_dir: Path):
-    """The current session's running run when it is the one at ``run_dir``, else None."""
-    from weightslab_nb.session import current_session
-
-    session = current_session(create=False)
+def _live_run(session, run_dir: Path):
+    """``session``'s running run when it is the one at ``run_dir``, else None."""
     run = getattr(session, "run", None) if session is not None else None
     if run is not None and run.state == "running" and run.dir.resolve() == run_dir.resolve():
         return run
     return None
 
 
-def _flush_live(run_dir: Path) -> None:
-    """Flush the current session's running run when it is the one at ``run_dir``."""
-    run = _live_run(run_dir)
+def _flush_live(session, run_dir: Path) -> None:
+    """Flush ``session``'s running run when it is the one at ``run_dir``."""
+    run = _live_run(session, run_dir)
     if run is not None:
         run.flush()
 

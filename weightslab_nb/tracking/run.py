@@ -310,13 +310,15 @@ class Run:
                 self._logged[key] = self._logged.get(key, 0) + 1
             self.version += 1
         self._record_curves(row, at)
-        self.session.history.wake_soon()
+        self.session.recorder.wake()
 
     def hyperparameter_applied(self, key: str, value) -> None:
         """Follow an applied hyperparameter change (the session calls it): the config gets the
         new value at its dotted ``key`` when the config has that key (it came from the watched
         hyperparameters), and the run logs ``"hp/<key>"`` at the current step, so the change
         shows as a curve (numbers) and in the history. Never raises."""
+        if self.state != "running":
+            return
         try:
             parts = key.split(".")
             with self._lock:
@@ -456,6 +458,8 @@ class Run:
                 self._dirty = True
         self.flush()
         self.session.remove_flush_hook(self._on_flush)
+        if self.hyperparameter_applied in self.session.on_hyperparameter_change:
+            self.session.on_hyperparameter_change.remove(self.hyperparameter_applied)
         if getattr(self.session, "run", None) is self:
             self.session.run = None
 
@@ -572,14 +576,6 @@ def _numeric(array) -> bool:
 
 
 # ---------------------------------------------------------------- module functions
-def _resolve_session(session):
-    if session is not None:
-        return session
-    from weightslab_nb.session import current_session
-
-    return current_session()
-
-
 def _new_id(root: Path) -> str:
     while True:
         candidate = "".join(secrets.choice(ID_ALPHABET) for _ in range(8))
@@ -587,14 +583,15 @@ def _new_id(root: Path) -> str:
             return candidate
 
 
-def init(project: str | None = None, name: str | None = None, config: Mapping | None = None,
-         tags=None, notes: str | None = None, group: str | None = None,
-         job_type: str | None = None, dir=None, id: str | None = None, reinit: bool = False,
-         session=None) -> Run:
-    """Start a run of the current session (or ``session``) and return it.
+def init(session, project: str | None = None, name: str | None = None,
+         config: Mapping | None = None, tags=None, notes: str | None = None,
+         group: str | None = None, job_type: str | None = None, dir=None, id: str | None = None,
+         reinit: bool = False) -> Run:
+    """Start a run of ``session`` and return it (``wl.init`` is this for the current session).
 
     Parameters
     ----------
+    session : Session
     project : str, optional
         Groups runs for :meth:`Api.runs <weightslab_nb.tracking.api.Api.runs>`; default
         ``"weightslab"``.
@@ -620,7 +617,6 @@ def init(project: str | None = None, name: str | None = None, config: Mapping | 
     TypeError
         ``config`` is not a dict of JSON-able values.
     """
-    session = _resolve_session(session)
     active = getattr(session, "run", None)
     if active is not None and active.state == "running" and not reinit:
         return active
@@ -646,7 +642,8 @@ def init(project: str | None = None, name: str | None = None, config: Mapping | 
               notes=notes, group=group, job_type=job_type)
     session.run = run
     session.add_flush_hook(run._on_flush)
-    session.history.wake_soon()  # the writer's flushes carry the run's heartbeat
+    session.on_hyperparameter_change.append(run.hyperparameter_applied)
+    session.recorder.wake()  # the recorder's rounds carry the run's heartbeat
     return run
 
 
@@ -675,16 +672,15 @@ def _initial_config(session, config) -> dict:
     return config
 
 
-def active_run(session=None) -> Run | None:
-    """The running run of the current session (or ``session``), or None."""
-    session = _resolve_session(session)
+def active_run(session) -> Run | None:
+    """The running run of ``session``, or None."""
     run = getattr(session, "run", None)
     return run if run is not None and run.state == "running" else None
 
 
-def log(data: Mapping, step: int | None = None, commit: bool | None = None,
-        session=None) -> None:
-    """``Run.log`` on the running run of the current session.
+def log(session, data: Mapping, step: int | None = None, commit: bool | None = None) -> None:
+    """``Run.log`` on the running run of ``session`` (``wl.log`` is this for the current
+    session).
 
     Raises
     ------
@@ -697,8 +693,8 @@ def log(data: Mapping, step: int | None = None, commit: bool | None = None,
     run.log(data, step=step, commit=commit)
 
 
-def finish(exit_code: int | None = None, session=None) -> None:
-    """Finish the running run of the current session (no-op when there is none)."""
+def finish(session, exit_code: int | None = None) -> None:
+    """Finish the running run of ``session`` (no-op when there is none)."""
     run = active_run(session)
     if run is not None:
         run.finish(exit_code)

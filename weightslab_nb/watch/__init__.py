@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from weightslab_nb.errors import InvalidTypeError, InvalidValueError
-
-if TYPE_CHECKING:
-    from weightslab_nb.session import Session
+from weightslab_nb.session import Session, register_feature, session_function
 
 # Each accepted flag and the kind it selects; matched exactly, never by class-name substrings.
 FLAGS = {
@@ -50,7 +46,7 @@ def resolve_kind(obj, flag: str | None) -> str:
                             f"{', '.join(FLAGS)}")
 
 
-def watch_or_edit(session: "Session", obj, obj_name: str | None = None, flag: str | None = None,
+def watch_or_edit(session: Session, obj, obj_name: str | None = None, flag: str | None = None,
                   **kwargs):
     """See :meth:`weightslab_nb.session.Session.watch_or_edit`."""
     kind = resolve_kind(obj, flag)
@@ -67,7 +63,7 @@ def _model(session, obj, name, kwargs):
     _no_extra("model", kwargs)
     if device is not None:
         obj = obj.to(device)
-    session._register("model", name or "model", obj)
+    session.register("model", name or "model", obj)
     return obj
 
 
@@ -76,7 +72,7 @@ def _data(session, obj, name, kwargs):
 
     loader_name = kwargs.pop("loader_name", None) or name or "train_loader"
     loader = WatchedLoader(session, obj, loader_name, **kwargs)
-    session._register("data", loader_name, loader)
+    session.register("data", loader_name, loader)
     return loader
 
 
@@ -87,7 +83,7 @@ def _optimizer(session, obj, name, kwargs):
         raise InvalidTypeError(f"obj: flag='optimizer' expects a torch.optim.Optimizer, got "
                                f"{type(obj).__name__}")
     _no_extra("optimizer", kwargs)
-    session._register("optimizer", name or "optimizer", obj)
+    session.register("optimizer", name or "optimizer", obj)
     return obj
 
 
@@ -96,7 +92,7 @@ def _logger(session, obj, name, kwargs):
     _no_extra("logger", kwargs)
     if log_dir is not None:
         session.set_root_log_dir(log_dir)
-    session._register("logger", name or "logger", obj)
+    session.register("logger", name or "logger", obj)
     return obj
 
 
@@ -116,7 +112,7 @@ def _signal(session, obj, name, kwargs):
         raise InvalidValueError(f"signal_name: expected a non-empty string, got {signal_name!r}")
     wrapped = WatchedSignal(session, obj, signal_name, per_sample=per_sample, log=log,
                             per_instance=per_instance)
-    session._register("signal", signal_name, wrapped)
+    session.register("signal", signal_name, wrapped)
     return wrapped
 
 
@@ -134,3 +130,5 @@ def _no_extra(kind: str, kwargs: dict) -> None:
 
 _BUILDERS = {"model": _model, "data": _data, "optimizer": _optimizer, "logger": _logger,
              "signal": _signal, "hyperparameters": _hyperparameters}
+
+register_feature("watch_or_edit", session_function(watch_or_edit))

@@ -9,15 +9,16 @@ therefore takes effect from the next batch on; with worker processes, batches al
 from __future__ import annotations
 
 import math
-import threading
 from collections import deque
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from weightslab_nb.errors import InvalidTypeError, InvalidValueError
+from weightslab_nb.ledger.convert import scalar_targets
+from weightslab_nb.ledger.handoff import hand_over
 from weightslab_nb.ledger.ids import normalize_ids
-from weightslab_nb.watch.batches import scalar_targets, unpack_batch
+from weightslab_nb.watch.batches import unpack_batch
 
 if TYPE_CHECKING:
     from weightslab_nb.session import Session
@@ -26,22 +27,6 @@ EVAL_ORIGINS = ("val", "valid", "validation", "test", "eval", "evaluation")
 # DataLoader settings carried over when a DataLoader is watched.
 _CARRIED = ("num_workers", "collate_fn", "pin_memory", "timeout", "worker_init_fn",
             "multiprocessing_context", "generator", "persistent_workers", "pin_memory_device")
-
-_current = threading.local()
-
-
-def last_batch_ids():
-    """Ids of the batch the calling thread's watched loader yielded last (or None)."""
-    return getattr(_current, "ids", None)
-
-
-def last_batch_rows(session, ids) -> np.ndarray | None:
-    """Sample-table rows of ``ids`` when they are the very object the calling thread's watched
-    loader of ``session`` yielded last (the hot path skips the id lookup then), else None."""
-    if ids is not None and getattr(_current, "ids", None) is ids and _current.session is session:
-        return _current.rows
-    return None
-
 
 def origin_from_name(loader_name: str) -> str:
     """``"train_loader"`` -> ``"train"``; other names are kept."""
@@ -128,8 +113,8 @@ class WatchedLoader:
             raise InvalidValueError(f"batch_size: must be >= 1, got {batch_size}")
         self.sample_ids = self._resolve_ids(sample_ids, id_prefix)
         self._index_of: dict | None = None
-        self.rows = session._register_samples(self.sample_ids, self.origin,
-                                              self._known_targets())
+        self.rows = session.register_samples(self.sample_ids, self.origin,
+                                             self._known_targets())
         self.sampler = ActiveBatchSampler(self, self.batch_size, bool(shuffle), bool(drop_last),
                                           seed)
         self._loader = DataLoader(dataset, batch_sampler=self.sampler, **loader_kwargs)
@@ -163,6 +148,18 @@ class WatchedLoader:
             self._index_of = {s: i for i, s in enumerate(self.sample_ids)}
         return self._index_of[sample_id]
 
+    def holds(self, sample_id) -> bool:
+        """True when ``sample_id`` is one of this loader's samples."""
+        try:
+            self.index_of(sample_id)
+        except KeyError:
+            return False
+        return True
+
+    def sample_input(self, sample_id):
+        """The inputs part of ``dataset[index_of(sample_id)]`` (KeyError for a foreign id)."""
+        return unpack_batch(self.dataset[self.index_of(sample_id)])[0]
+
     def active_count(self) -> int:
         """Samples of this loader that are not discarded."""
         return int((~self.session.table.discarded[self.rows]).sum())
@@ -175,6 +172,13 @@ class WatchedLoader:
         controller = self.session.controller
         if self.is_training:
             controller.new_epoch()
+        try:
+            yield from self._batches(controller)
+        finally:
+            if self.is_training:  # a loop outside start_training holds nothing any more
+                controller.pass_ended()
+
+    def _batches(self, controller):
         int_ids = all(isinstance(s, int) for s in self.sample_ids[:1])
         ids_arr = np.asarray(self.sample_ids, dtype=np.int64 if int_ids else object)
         it = iter(self._loader)
@@ -189,9 +193,9 @@ class WatchedLoader:
             indices = drawn.popleft()
             ids = self._ids_for(ids_arr[indices], int_ids)
             inputs, targets, _ = unpack_batch(batch)
-            _current.ids, _current.rows, _current.session = ids, self.rows[indices], self.session
+            hand_over(self.session.table, ids, self.rows[indices])
             if self.is_training:
-                self.session._after_step(controller.advance_step())
+                self.session.advance_step()
             yield inputs, targets, ids
 
     @staticmethod

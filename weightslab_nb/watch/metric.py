@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from weightslab_nb.errors import InvalidTypeError, InvalidValueError
-from weightslab_nb.watch.batches import to_values
-from weightslab_nb.watch.data import last_batch_ids
+from weightslab_nb.ledger.convert import to_values
+from weightslab_nb.ledger.handoff import last_batch_ids
 
 if TYPE_CHECKING:
     from weightslab_nb.session import Session

@@ -1,0 +1,288 @@
+"""The recorder: the one path from the training thread to the sample table and the history.
+
+The training thread hands a validated batch over (:meth:`Recorder.record_rows`: one list append,
+no conversion). One ingest thread (``wl-recorder``) wakes every ``flush_interval`` seconds, or
+sooner when many rows wait, and
+
+1. drains the queue: converts the batches to numpy, writes the latest values into the sample
+   table under the session lock (one vectorised write per column) and appends them to the
+   history store's buffers;
+2. calls the ``on_applied`` listeners with the batches (dynamic signals hand them to their own
+   thread);
+3. flushes the history store to its DuckDB file;
+4. calls the ``on_flush`` hooks (snapshots, the edit journal's fsync, tracking runs).
+
+Readers drain too before they read (:meth:`Recorder.drain`), so they see everything recorded
+before their call. The store is a passive sink: it never calls back.
+
+A thread may *capture* its recordings instead (:meth:`Recorder.capture`): an evaluation pass
+keeps its values apart from the training curves until it commits them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+
+import numpy as np
+
+from weightslab_nb.ledger.convert import class_predictions, per_sample, scalar_targets, to_values
+from weightslab_nb.ledger.pending import BatchQueue, PendingBatch, PreparedBatch, last_wins
+from weightslab_nb.ledger.sample_table import bare_signal_name, signal_column
+
+log = logging.getLogger(__name__)
+
+NO_EXPERIMENT = -1  # history rows recorded before any model or hyperparameters were watched
+
+
+class Capture:
+    """What one thread recorded while capturing (see :meth:`Recorder.capture`), converted."""
+
+    def __init__(self, thread: threading.Thread):
+        self.thread = thread
+        self.samples: dict[str, list[tuple]] = {}  # name -> [(rows, values, preds, targets)]
+        self.scalars: dict[str, list[tuple[float, float, float, int]]] = {}
+
+    def add_samples(self, name: str, rows: np.ndarray, values: np.ndarray,
+                    preds: np.ndarray | None = None, targets: np.ndarray | None = None) -> None:
+        """Keep one batch of per-sample values (and predictions/targets) of signal ``name``."""
+        self.samples.setdefault(name, []).append((rows, values, preds, targets))
+
+    def add_scalar(self, name: str, mean: float, vmin: float, vmax: float, count: int) -> None:
+        """Keep one scalar (batch-level) value of signal ``name`` with its band and count."""
+        self.scalars.setdefault(name, []).append((mean, vmin, vmax, count))
+
+    def summary(self) -> dict[str, tuple[float, float, float, int]]:
+        """Signal -> (mean, min, max, count) over everything captured, in order of first record."""
+        out = {}
+        for name, parts in self.samples.items():
+            values = np.concatenate([p[1] for p in parts])
+            if len(values):
+                out[name] = (float(values.mean()), float(values.min()), float(values.max()),
+                             len(values))
+        for name, parts in self.scalars.items():
+            counts = np.array([p[3] for p in parts], dtype=np.float64)
+            means = np.array([p[0] for p in parts])
+            out[name] = (float((means * counts).sum() / counts.sum()),
+                         min(p[1] for p in parts), max(p[2] for p in parts), int(counts.sum()))
+        return out
+
+
+class Recorder:
+    """Queue, bulk apply and ingest thread between the training loop and the ledger.
+
+    Parameters
+    ----------
+    table : SampleTable
+        Written under ``lock``.
+    lock : threading.RLock
+        The session lock; held for the vectorised writes only.
+    store : HistoryStore
+        Receives the history rows; flushed by the ingest thread.
+    controller : Controller
+        Gives the current training step of a recording without an explicit step.
+    changes : ChangeCounters
+        ``table`` and ``history`` grow with every recording.
+    flush_interval : float
+        Seconds between two rounds of the ingest thread.
+
+    Attributes
+    ----------
+    experiment_id : int
+        History id of the current experiment hash (the session keeps it current).
+    loss_column : str or None
+        The first per-sample signal recorded (the grid's default sort column).
+    on_applied : list of callable
+        ``fn(batches)`` after each bulk apply, in the draining thread, with the
+        :class:`~weightslab_nb.ledger.pending.PreparedBatch` list; no lock is held.
+    on_flush : list of callable
+        ``fn()`` after each flush of the store (ingest thread, :meth:`flush`, :meth:`close`);
+        no lock is held; a failing hook is logged and the others still run.
+    """
+
+    def __init__(self, table, lock, store, controller, changes, flush_interval: float = 0.5):
+        self.table = table
+        self.lock = lock
+        self.store = store
+        self.controller = controller
+        self.changes = changes
+        self.flush_interval = flush_interval
+        self.queue = BatchQueue()
+        self.experiment_id = NO_EXPERIMENT
+        self.loss_column: str | None = None
+        self.on_applied: list[Callable] = []
+        self.on_flush: list[Callable[[], None]] = []
+        self._sinks: dict[str, tuple[str, int]] = {}
+        self._captures: dict[int, Capture] = {}
+        self._flush_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._thread_lock = threading.Lock()
+        self._flushed = threading.Condition()
+        self.flushes = 0  # completed rounds of the ingest thread
+        self.flush_error: BaseException | None = None
+
+    # ---------------------------------------------------------------- the hot path
+    def sink(self, name: str) -> tuple[str, int]:
+        """(table column, history signal id) of a signal name, cached."""
+        sink = self._sinks.get(name)
+        if sink is None:
+            column = signal_column(name)
+            sink = self._sinks[name] = (column, self.store.signal_id(bare_signal_name(column)))
+        return sink
+
+    def record_rows(self, name: str, rows: np.ndarray, values, preds=None, targets=None,
+                    step: int | None = None, log: bool = True, exp: int | None = None) -> None:
+        """Hand over one validated batch of signal ``name`` for sample-table ``rows``.
+
+        ``values`` is a detached tensor or an array of ``len(rows)`` entries (checked by the
+        caller); ``preds``/``targets`` are detached or None. ``step`` defaults to the current
+        training step, ``exp`` to the current experiment. A capturing thread keeps the batch in
+        its :class:`Capture` instead. Costs one list append: conversion happens in
+        :meth:`drain`.
+        """
+        capture = self._captures.get(threading.get_ident())
+        if capture is not None:
+            n = len(rows)
+            capture.add_samples(name, rows, per_sample(to_values(values, name), n, name),
+                                class_predictions(preds, n), scalar_targets(targets, n))
+            return
+        column, sig = self.sink(name)
+        if self.loss_column is None:
+            self.loss_column = column
+        step = self.controller.step if step is None else int(step)
+        self.queue.put(PendingBatch(column, sig, rows, values, preds, targets, step,
+                                    self.experiment_id if exp is None else exp, log))
+        self.changes.table += 1
+        if log:
+            self.changes.history += 1
+        self.start()
+
+    def record_scalar(self, name: str, value: float, count: int = 1, vmin: float | None = None,
+                      vmax: float | None = None, step: int | None = None) -> None:
+        """Record one global point (mean ``value``, band ``[vmin, vmax]``) of ``name``."""
+        vmin = value if vmin is None else vmin
+        vmax = value if vmax is None else vmax
+        capture = self._captures.get(threading.get_ident())
+        if capture is not None:
+            capture.add_scalar(name, value, vmin, vmax, count)
+            return
+        step = self.controller.step if step is None else int(step)
+        self.store.append_global(self.store.signal_id(name), step, value, vmin, vmax, count,
+                                 self.experiment_id)
+        self.changes.history += 1
+        self.start()
+
+    @contextlib.contextmanager
+    def capture(self):
+        """Within the block, the calling thread's recordings go to the yielded
+        :class:`Capture` instead of the table and the history."""
+        me = threading.current_thread()
+        capture = Capture(me)
+        self._captures[me.ident] = capture
+        try:
+            yield capture
+        finally:
+            self._captures.pop(me.ident, None)
+
+    def capturing(self) -> bool:
+        """True when some thread captures its recordings now."""
+        return bool(self._captures)
+
+    # ---------------------------------------------------------------- applying
+    def drain(self) -> int:
+        """Apply every batch recorded so far; return how many were applied.
+
+        Must not be called while holding ``lock``.
+        """
+        return self.queue.drain(self._apply)
+
+    def _apply(self, batches: list[PreparedBatch]) -> None:
+        by_column: dict[str, list[PreparedBatch]] = {}
+        for p in batches:
+            by_column.setdefault(p.batch.column, []).append(p)
+        with self.lock:
+            for column, group in by_column.items():
+                rows = np.concatenate([p.batch.rows for p in group])
+                values = np.concatenate([p.values for p in group])
+                steps = np.concatenate([np.full(len(p.values), p.batch.step) for p in group])
+                rows_l, values_l, steps_l = last_wins(rows, values, steps)
+                self.table.write_signal(rows_l, column, values_l)
+                self.table.last_step[rows_l] = steps_l
+            for attr in ("preds", "targets"):
+                known = [p for p in batches if getattr(p, attr) is not None]
+                if known:
+                    rows, values = last_wins(np.concatenate([p.batch.rows for p in known]),
+                                             np.concatenate([getattr(p, attr) for p in known]))
+                    column = "prediction" if attr == "preds" else "target"
+                    self.table.write_column(column, rows, values)
+        for p in batches:
+            b = p.batch
+            self.store.append_samples(b.signal, b.step, b.rows, p.values, b.exp, p.stats)
+        for listener in list(self.on_applied):
+            try:  # e.g. dynamic signals; they may record and drain again (re-entrant)
+                listener(batches)
+            except Exception:
+                log.exception("an applied-batch listener failed")
+        if self.store.wants_flush():
+            self._wake.set()
+
+    # ---------------------------------------------------------------- the ingest thread
+    def start(self) -> None:
+        """Start the ingest thread if it is not running (cheap when it is)."""
+        if self._thread is None and not self._stop.is_set():
+            with self._thread_lock:
+                if self._thread is None and not self._stop.is_set():
+                    self._thread = threading.Thread(target=self._run, name="wl-recorder",
+                                                    daemon=True)
+                    self._thread.start()
+
+    def wake(self) -> None:
+        """Ask the ingest thread for a round now (it is started if needed)."""
+        self.start()
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.flush_interval)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            try:
+                self.flush()
+            except Exception as exc:  # keep training alive; reported by close()
+                self.flush_error = exc
+                log.exception("history flush failed")
+            with self._flushed:
+                self.flushes += 1
+                self._flushed.notify_all()
+
+    def wait_for_flush(self, flushes: int = 1, timeout: float | None = None) -> bool:
+        """Wait until the ingest thread completed ``flushes`` more rounds; False on timeout."""
+        self.wake()
+        with self._flushed:
+            target = self.flushes + flushes
+            return self._flushed.wait_for(lambda: self.flushes >= target, timeout)
+
+    def flush(self) -> None:
+        """One round now, from the calling thread: drain, flush the store, run the hooks."""
+        with self._flush_lock:
+            self.drain()
+            self.store.flush()
+            for hook in list(self.on_flush):
+                try:
+                    hook()
+                except Exception:
+                    log.exception("a flush hook failed")
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop the ingest thread and run a last round (safe to call twice)."""
+        self._stop.set()
+        self._wake.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+        self.flush()
