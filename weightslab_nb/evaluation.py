@@ -33,6 +33,7 @@ import numpy as np
 
 from weightslab_nb.errors import (InvalidTypeError, InvalidValueError, StateError, UnknownNameError,
                                   WeightslabError)
+from weightslab_nb.ledger.handoff import hand_over
 from weightslab_nb.ledger.sample_table import bare_signal_name
 from weightslab_nb.session import register_feature
 from weightslab_nb.watch.batches import unpack_batch
@@ -129,6 +130,8 @@ class ManagedLoader:
                 import torch
 
                 ids = torch.tensor(ids, dtype=torch.int64)
+            # losses called with these ids record them as this loader's samples
+            hand_over(self.loader.session.table, ids, self.loader.rows[chunk])
             self.request.progress = (b, total)
             yield inputs, targets, ids
         self.request.progress = (total, total)

@@ -183,12 +183,12 @@ def auto_tag_loss_shapes(session: Session, signal_name: str, tag: str = "loss_sh
         trajectories = [[e["signal_value"] for e in history.get(sid, ())] + [float(v)]
                         for sid, v in zip(ctx.sample_ids, ctx.subscribed_values)]
         labels = classify_loss_shapes(trajectories)
-        by_label: dict[str, list] = {}
-        for sid, label in zip(ctx.sample_ids, labels):
+        by_label: dict[tuple[str, str], list] = {}  # (label, origin) -> ids
+        for sid, origin, label in zip(ctx.sample_ids, ctx.origins, labels):
             if label is not None:
-                by_label.setdefault(label, []).append(sid)
-        for label, ids in by_label.items():
-            tagging_session.set_categorical_tag(ids, tag, label)
+                by_label.setdefault((label, origin), []).append(sid)
+        for (label, origin), ids in by_label.items():
+            tagging_session.set_categorical_tag(ids, tag, label, origin=origin)
         return np.array([NO_SHAPE if lab is None else LOSS_SHAPE_CODES[lab] for lab in labels],
                         dtype=np.float64)
 

@@ -555,21 +555,22 @@ class Session(BatchRecording, SampleTagging, HistoryQueries):
         return self.evaluation.run_pending_here(loaders, model, eval_fn, device)
 
     def write_history(self, path=None, format: str = "json", type_of_history=None,
-                      graph_name=None, experiment_hash=None, sample_id=None, instance_id=None):
+                      graph_name=None, experiment_hash=None, sample_id=None, instance_id=None,
+                      origin=None):
         """Export signal history to a file; see
         :func:`weightslab_nb.history.export.write_history`."""
         from weightslab_nb.history.export import write_history
 
         return write_history(self, path, format, type_of_history, graph_name, experiment_hash,
-                             sample_id, instance_id)
+                             sample_id, instance_id, origin)
 
     def write_dataframe(self, path=None, format: str = "json", columns=None, sample_id=None,
-                        instance_id=None):
+                        instance_id=None, origin=None):
         """Export the sample table to a file; see
         :func:`weightslab_nb.history.export.write_dataframe`."""
         from weightslab_nb.history.export import write_dataframe
 
-        return write_dataframe(self, path, format, columns, sample_id, instance_id)
+        return write_dataframe(self, path, format, columns, sample_id, instance_id, origin)
 
     # ---------------------------------------------------------------- checkpoints
     def save_checkpoint(self) -> Path:
@@ -612,12 +613,14 @@ class Session(BatchRecording, SampleTagging, HistoryQueries):
         with self.lock:
             return list(self.table.origins)
 
-    def unknown_ids(self, sample_ids) -> list:
-        """The ids of ``sample_ids`` that are not in the table (raises ``TypeError`` for ids
-        that are neither int nor str)."""
+    def unknown_ids(self, sample_ids, origin: str | None = None) -> list:
+        """The ids of ``sample_ids`` that are not in the table (in ``origin``, an origin or
+        loader name, when given). Raises ``InvalidTypeError`` for ids that are neither int nor
+        str."""
         ids = normalize_ids(sample_ids)
         with self.lock:
-            return [s for s in ids if not self.table.has(s)]
+            origin = None if origin is None else self.resolve_origin(origin)
+            return [s for s in ids if not self.table.has(s, origin=origin)]
 
     def grid_page(self, query: GridQuery) -> GridPage:
         """One page of the sample grid (see :class:`~weightslab_nb.ledger.query.GridQuery`).
@@ -641,17 +644,18 @@ class Session(BatchRecording, SampleTagging, HistoryQueries):
                             loss_column=loss_column, columns=sortable_columns(self.table),
                             rows=page_rows(self.table, page, loss_column))
 
-    def sample_input(self, sample_id):
-        """The inputs part of ``dataset[i]`` for a sample (for thumbnails and signals).
+    def sample_input(self, sample_id, origin: str | None = None):
+        """The inputs part of ``dataset[i]`` for a sample (for thumbnails and signals);
+        ``origin`` as for :meth:`tag_samples`.
 
         Raises
         ------
-        UnknownSampleError
-            Unknown id.
+        UnknownSampleError, AmbiguousSampleError
+            Unknown id, or an id several origins hold without ``origin=``.
         UnknownNameError
             No watched loader holds the sample (it was recorded with ``save_signals`` only).
         """
-        row = int(self.table.rows_for([sample_id], argument="sample_id")[0])
+        row = int(self.rows_of([sample_id], origin, argument="sample_id")[0])
         origin = self.table.origins[self.table.origin_code[row]]
         sid = self.table.sample_id[row]
         for loader in self.registry.loaders():

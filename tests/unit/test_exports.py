@@ -20,10 +20,11 @@ import weightslab_nb as wl
 from weightslab_nb.history import export
 
 GLOBAL_KEYS = ["graph_name", "experiment_hash", "step", "metric_value"]
-SAMPLE_KEYS = ["graph_name", "experiment_hash", "sample_id", "step", "metric_value"]
+# the contract's keys, in its order, plus "origin" (samples of two origins may share an id)
+SAMPLE_KEYS = ["graph_name", "experiment_hash", "sample_id", "step", "metric_value", "origin"]
 INSTANCE_KEYS = ["graph_name", "experiment_hash", "sample_id", "annotation_id", "step",
-                 "metric_value"]
-CSV_HEADER = "type,graph_name,experiment_hash,step,metric_value,sample_id,annotation_id"
+                 "metric_value", "origin"]
+CSV_HEADER = "type,graph_name,experiment_hash,step,metric_value,sample_id,annotation_id,origin"
 
 
 @pytest.fixture
@@ -74,9 +75,10 @@ def test_history_json_has_the_documented_shape(session, tmp_path):
     assert data == {
         "global": [{"graph_name": "loss", "experiment_hash": h, "step": 1, "metric_value": 0.42}],
         "sample": [{"graph_name": "loss", "experiment_hash": h, "sample_id": "img0", "step": 1,
-                    "metric_value": 0.38}],
+                    "metric_value": 0.38, "origin": "unassigned"}],
         "instance": [{"graph_name": "iou", "experiment_hash": h, "sample_id": "img0",
-                      "annotation_id": 1, "step": 1, "metric_value": 0.81}],
+                      "annotation_id": 1, "step": 1, "metric_value": 0.81,
+                      "origin": "unassigned"}],
     }
     assert list(data) == ["global", "sample", "instance"]
     assert list(data["global"][0]) == GLOBAL_KEYS
@@ -95,9 +97,9 @@ def test_history_csv_has_the_documented_shape(session, tmp_path):
 
     assert path.read_text().splitlines() == [
         CSV_HEADER,
-        f"global,loss,{h},1,0.42,,",
-        f"sample,loss,{h},1,0.38,img0,",
-        f"instance,iou,{h},1,0.81,img0,1",
+        f"global,loss,{h},1,0.42,,,",
+        f"sample,loss,{h},1,0.38,img0,,unassigned",
+        f"instance,iou,{h},1,0.81,img0,1,unassigned",
     ]
 
 
@@ -282,14 +284,15 @@ def test_history_json_round_trips_the_recorded_values(run, tmp_path):
     h1, h2 = run.h1, run.h2
     sample = [tuple(r.values()) for r in data["sample"]]
     assert sample == list(run.s.history_frame("sample").itertuples(index=False, name=None))
+    u = "unassigned"  # the origin of ids first seen in save_signals
     assert sorted(sample, key=str) == sorted([
-        ("acc", h1, 1, 1, 1.0), ("loss", h1, 1, 1, 0.5), ("loss", h2, 1, 2, 0.25),
-        ("acc", h1, 2, 1, 0.0), ("loss", h1, 2, 1, 1.5),
-        ("acc", h1, "img", 1, 1.0), ("loss", h1, "img", 1, 2.5),
-        ("loss", h2, "img", 2, 0.125)], key=str)
+        ("acc", h1, 1, 1, 1.0, u), ("loss", h1, 1, 1, 0.5, u), ("loss", h2, 1, 2, 0.25, u),
+        ("acc", h1, 2, 1, 0.0, u), ("loss", h1, 2, 1, 1.5, u),
+        ("acc", h1, "img", 1, 1.0, u), ("loss", h1, "img", 1, 2.5, u),
+        ("loss", h2, "img", 2, 0.125, u)], key=str)
     assert sorted((tuple(r.values()) for r in data["instance"]), key=str) == sorted([
-        ("iou", h1, "img", 1, 1, 0.8), ("iou", h2, "img", 1, 2, 0.85),
-        ("iou", h1, "img", 2, 1, 0.6), ("iou", h1, 1, 1, 1, 0.9)], key=str)
+        ("iou", h1, "img", 1, 1, 0.8, u), ("iou", h2, "img", 1, 2, 0.85, u),
+        ("iou", h1, "img", 2, 1, 0.6, u), ("iou", h1, 1, 1, 1, 0.9, u)], key=str)
     assert all(type(r["sample_id"]) is int for r in data["sample"] if r["sample_id"] != "img")
 
 

@@ -10,6 +10,7 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from weightslab_nb import UnknownSampleError
+from weightslab_nb.errors import AmbiguousSampleError, InvalidValueError, WeightslabError
 from weightslab_nb.demo import digits_mlp
 from weightslab_nb.ledger.ids import normalize_ids
 from weightslab_nb.ledger.sample_table import SampleTable
@@ -194,13 +195,24 @@ def test_string_ids_index_the_dataframe(session, small_dataset):
     assert df.loc[("s19", 0), "target"] == 19 % 3
 
 
-def test_ids_are_unique_per_origin_in_the_table():
+def test_ids_are_unique_per_origin_and_origins_may_share_ids():
     table = SampleTable()
     rows = table.add_samples([5, 6, "a"], "train")
     assert table.add_samples(["a", 5], "train").tolist() == [rows[2], rows[0]]
-    with pytest.raises(ValueError, match="unique across splits"):
-        table.add_samples([7, 6], "val")
-    assert len(table) == 3 and not table.has(7)
+    val = table.add_samples([7, 6, "a"], "val")  # 6 and "a" are val samples of their own
+    assert len(table) == 6 and len(set(val.tolist()) | set(rows.tolist())) == 6
+    assert table.origins_of(6) == ["train", "val"] and table.origins_of(7) == ["val"]
+    assert table.rows_for([6, "a"], origin="val").tolist() == [val[1], val[2]]
+    assert table.rows_for(torch.tensor([6, 5]), origin="train").tolist() == [rows[1], rows[0]]
+    assert table.rows_for([7, 5]).tolist() == [val[0], rows[0]]  # each in one origin only
+    for ids in ([5, 6], torch.tensor([5, 6]), ["a"]):  # the fast and the general path
+        with pytest.raises(AmbiguousSampleError, match=r"\['train', 'val'\]") as info:
+            table.rows_for(ids)
+        assert isinstance(info.value, WeightslabError) and "origin=" in str(info.value)
+    with pytest.raises(UnknownSampleError):
+        table.rows_for([7], origin="train")
+    with pytest.raises(InvalidValueError, match="unknown origin 'test'"):
+        table.rows_for([5], origin="test")
 
 
 def test_the_table_grows_past_its_initial_capacity_keeping_every_value():

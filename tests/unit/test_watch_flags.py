@@ -11,6 +11,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 import weightslab_nb as wl
+from weightslab_nb.errors import AmbiguousSampleError, WeightslabError
 from weightslab_nb.watch.data import WatchedLoader
 from weightslab_nb.watch.hyperparameters import HyperParameters
 from weightslab_nb.watch.metric import WatchedSignal
@@ -367,27 +368,20 @@ def test_samples_of_train_loader_are_found_with_origin_train_or_the_loader_name(
     assert wl.get_samples_by_tag("hard", origin=None) == [1, 2, "v3"]
 
 
-def test_colliding_ids_between_two_origins_are_a_clear_value_error(session, small_dataset):
+def test_two_origins_may_hold_the_same_ids_and_an_ambiguous_id_names_them(session,
+                                                                         small_dataset):
     session.watch_or_edit(small_dataset, flag="data", loader_name="train_loader")
-    before = session.dataframe
-    with pytest.raises(ValueError) as err:
-        session.watch_or_edit(small_dataset, flag="data", loader_name="val_loader")
-    message = str(err.value)
-    assert "'train'" in message and "'val'" in message and "id_prefix" in message
-    assert list(session.registry.all("data")) == ["train_loader"]
-    after = session.dataframe
-    assert after.index.equals(before.index)
-    assert (after["origin"] == "train").all()
-
-
-def test_a_rejected_loader_leaves_no_origin_behind(session, small_dataset):
-    session.watch_or_edit(small_dataset, flag="data", loader_name="train_loader")
-    session.tag_samples([0], "hard")
-    with pytest.raises(ValueError):
-        session.watch_or_edit(small_dataset, flag="data", loader_name="val_loader")
-    assert list(session.dataframe["origin"].cat.categories) == ["train"]
-    with pytest.raises(ValueError, match="origin"):
-        session.get_samples_by_tag("hard", origin="val")
+    session.watch_or_edit(small_dataset, flag="data", loader_name="val_loader")
+    frame = session.dataframe
+    assert len(frame) == 40
+    assert (frame["origin"] == "train").sum() == 20 and (frame["origin"] == "val").sum() == 20
+    with pytest.raises(AmbiguousSampleError, match=r"\['train', 'val'\].*origin=") as info:
+        session.tag_samples([0], "hard")
+    assert isinstance(info.value, WeightslabError) and info.value.origins == ["train", "val"]
+    assert session.tag_summary()["boolean"] == {}  # nothing was tagged
+    session.tag_samples([0], "hard", origin="val_loader")  # a loader name works too
+    assert session.get_samples_by_tag("hard", origin="val") == [0]
+    assert session.get_samples_by_tag("hard", origin="train") == []
 
 
 def test_watching_the_same_dataset_again_under_the_same_origin_adds_no_rows(session,

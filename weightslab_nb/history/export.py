@@ -52,12 +52,12 @@ HISTORY_TYPES = ("all", "global", "sample", "instance", "instances")
 LAYERS = ("global", "sample", "instance")
 LAYER_COLUMNS = {
     "global": ("graph_name", "experiment_hash", "step", "metric_value"),
-    "sample": ("graph_name", "experiment_hash", "sample_id", "step", "metric_value"),
+    "sample": ("graph_name", "experiment_hash", "sample_id", "step", "metric_value", "origin"),
     "instance": ("graph_name", "experiment_hash", "sample_id", "annotation_id", "step",
-                 "metric_value"),
+                 "metric_value", "origin"),
 }
 HISTORY_TABLE_COLUMNS = ("type", "graph_name", "experiment_hash", "step", "metric_value",
-                         "sample_id", "annotation_id")
+                         "sample_id", "annotation_id", "origin")
 COLUMN_GROUPS = ("all", "tags", "signals", "discarded")
 INDEX_COLUMNS = ("sample_id", "annotation_id")
 ALL_EXPERIMENTS = "all"
@@ -67,7 +67,7 @@ _JSON_CHUNK_ROWS = 262_144
 # ====================================================================== write_history
 def write_history(session, path=None, format: str = "json", type_of_history=None,
                   graph_name=None, experiment_hash=None, sample_id=None,
-                  instance_id=None) -> Path:
+                  instance_id=None, origin=None) -> Path:
     """Export the signal history of a session to one file and return its path.
 
     Parameters
@@ -93,6 +93,8 @@ def write_history(session, path=None, format: str = "json", type_of_history=None
         Ids match exactly: ``5`` and ``"5"`` are different ids; unknown ids match nothing.
     instance_id : int or list of int, optional
         Keep these annotation ids (``>= 0``) in the instance layer only.
+    origin : str, optional
+        Keep the samples of this origin (or loader name) in the sample and instance layers.
 
     Returns
     -------
@@ -104,18 +106,23 @@ def write_history(session, path=None, format: str = "json", type_of_history=None
     JSON: an object with one key per selected layer, in the order global, sample, instance;
     each a list of row objects whose keys are exactly, in order:
     ``graph_name, experiment_hash, step, metric_value`` (global),
-    ``graph_name, experiment_hash, sample_id, step, metric_value`` (sample),
-    ``graph_name, experiment_hash, sample_id, annotation_id, step, metric_value`` (instance).
-    Integer sample ids are JSON numbers, string ids JSON strings; a non-finite value is null.
+    ``graph_name, experiment_hash, sample_id, step, metric_value, origin`` (sample),
+    ``graph_name, experiment_hash, sample_id, annotation_id, step, metric_value, origin``
+    (instance): the contract's keys in the contract's order, plus ``origin`` last, which tells
+    apart the samples of two origins that share an id (train and validation sets both indexed
+    from 0). Integer sample ids are JSON numbers, string ids JSON strings; a non-finite value is
+    null.
 
-    CSV: one header ``type,graph_name,experiment_hash,step,metric_value,sample_id,annotation_id``
-    and the rows of the selected layers (global, then sample, then instance); fields that do not
-    apply to a row's type are empty. NaN and inf are written ``nan`` / ``inf``.
+    CSV: one header
+    ``type,graph_name,experiment_hash,step,metric_value,sample_id,annotation_id,origin`` (the
+    contract's columns, plus ``origin`` last) and the rows of the selected layers (global, then
+    sample, then instance); fields that do not apply to a row's type are empty. NaN and inf are
+    written ``nan`` / ``inf``.
 
-    Parquet: the CSV's columns, typed: ``type``, ``graph_name``, ``experiment_hash`` strings
-    (the hash null for rows recorded without an experiment), ``step`` int64, ``metric_value``
-    float64 (NaN kept), ``sample_id`` int64 when every exported id is an int, else string
-    (ints written in decimal), ``annotation_id`` nullable int64. The global layer's per-step
+    Parquet: the CSV's columns, typed: ``type``, ``graph_name``, ``experiment_hash``,
+    ``origin`` strings (the hash null for rows recorded without an experiment), ``step`` int64,
+    ``metric_value`` float64 (NaN kept), ``sample_id`` int64 when every exported id is an int,
+    else string (ints written in decimal), ``annotation_id`` nullable int64. The global layer's per-step
     min/max/count are not exported (every format has the contract's columns only);
     ``session.history_frame("global")`` has them.
 
@@ -137,13 +144,16 @@ def write_history(session, path=None, format: str = "json", type_of_history=None
     scope = _experiment_scope(session, experiment_hash)
     ids = _sample_ids(sample_id)
     annotations = _annotation_ids(instance_id)
+    origin = _origin(session, origin)
     # the file name identifies the effective selection: filters a layer ignores are left out
     filters = {"type_of_history": kind, "graph_name": names, "experiment_hash": scope,
                "sample_id": ids if kind != "global" else None,
                "instance_id": annotations if kind in ("all", "instance") else None}
+    if origin is not None and kind != "global":
+        filters["origin"] = origin
     target = _target_path(session, path, "history", format, filters)
 
-    frames = {layer: _history_layer(session, layer, names, scope, ids, annotations)
+    frames = {layer: _history_layer(session, layer, names, scope, ids, annotations, origin)
               for layer in layers}
     if format == "json":
         def write(tmp: Path) -> None:
@@ -189,8 +199,18 @@ def _experiment_scope(session, experiment_hash) -> str | None:
     return experiment_hash
 
 
-def _history_layer(session, layer, names, scope, ids, annotations):
-    """One layer as a DataFrame with exactly the contract's columns for that layer."""
+def _origin(session, origin) -> str | None:
+    """The origin meant by ``origin`` (an origin or a loader name), checked."""
+    if origin is None:
+        return None
+    if not isinstance(origin, str):
+        raise InvalidTypeError(f"origin: expected an origin or loader name (a string) or None, "
+                               f"got {type(origin).__name__}")
+    return session.resolve_origin(origin)
+
+
+def _history_layer(session, layer, names, scope, ids, annotations, origin=None):
+    """One layer as a DataFrame with exactly the columns of :data:`LAYER_COLUMNS`."""
     exp_hash = None if scope in (None, ALL_EXPERIMENTS) else scope
     if layer == "global" and names == []:  # history_frame reads [] as "no signals given"
         frame = session.history_frame("global", exp_hash=exp_hash).iloc[:0]
@@ -198,7 +218,8 @@ def _history_layer(session, layer, names, scope, ids, annotations):
         frame = session.history_frame(
             layer, signals=names, exp_hash=exp_hash,
             sample_ids=ids if layer != "global" else None,
-            annotation_ids=annotations if layer == "instance" else None)
+            annotation_ids=annotations if layer == "instance" else None,
+            origin=origin if layer != "global" else None)
     if scope is None:
         frame = frame[frame["experiment_hash"].isna()]
     return frame[list(LAYER_COLUMNS[layer])]
@@ -232,6 +253,8 @@ def _history_table(frames: dict) -> pa.Table:
             "type": pa.repeat(pa.scalar(layer, pa.string()), n),
             **{name: _typed(name, frame[name]) for name in LAYER_COLUMNS["global"]},
             "sample_id": ids,
+            "origin": _typed("origin", frame["origin"]) if "origin" in frame.columns
+            else pa.nulls(n, pa.string()),
             "annotation_id": _typed("annotation_id", frame["annotation_id"])
             if "annotation_id" in frame.columns else pa.nulls(n, pa.int64()),
         }))
@@ -245,7 +268,7 @@ def _id_kind(ids) -> str:
 
 def _typed(name: str, values) -> pa.Array:
     """A history column with its fixed Arrow type (strings keep None/NaN as null)."""
-    if name in ("graph_name", "experiment_hash"):
+    if name in ("graph_name", "experiment_hash", "origin"):
         return pa.array(values, type=pa.string(), from_pandas=True)
     if name in ("step", "annotation_id"):
         return pa.array(np.asarray(values, dtype=np.int64), type=pa.int64())
@@ -254,7 +277,7 @@ def _typed(name: str, values) -> pa.Array:
 
 # ====================================================================== write_dataframe
 def write_dataframe(session, path=None, format: str = "json", columns=None, sample_id=None,
-                    instance_id=None) -> Path:
+                    instance_id=None, origin=None) -> Path:
     """Export the sample table (``session.dataframe``) to one file and return its path.
 
     The session's pending batches are applied first (``session.drain()``), so everything
@@ -279,6 +302,9 @@ def write_dataframe(session, path=None, format: str = "json", columns=None, samp
         Keep these samples (exact match, unknown ids match nothing).
     instance_id : int or list of int, optional
         Keep these annotation ids: ``0`` is the samples' own rows, ``>= 1`` their instances.
+    origin : str, optional
+        Keep the rows of this origin (or loader name); the ``origin`` column tells origins
+        that share ids apart either way.
 
     Returns
     -------
@@ -309,15 +335,20 @@ def write_dataframe(session, path=None, format: str = "json", columns=None, samp
     requested = _column_request(columns)
     ids = _sample_ids(sample_id)
     annotations = _annotation_ids(instance_id)
+    origin = _origin(session, origin)
     session.drain()
     df = session.dataframe
     available = [str(c) for c in df.columns]
     chosen = _choose_columns(requested, available)
     filters = {"columns": "all" if requested is None else requested,
                "sample_id": ids, "instance_id": annotations}
+    if origin is not None:
+        filters["origin"] = origin
     target = _target_path(session, path, "dataframe", format, filters)
 
     keep = np.ones(len(df), dtype=bool)
+    if origin is not None:
+        keep &= (df["origin"] == origin).to_numpy(dtype=bool, na_value=False)
     if ids is not None:
         keep &= df.index.get_level_values("sample_id").isin(ids)
     if annotations is not None:

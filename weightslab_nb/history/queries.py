@@ -19,56 +19,88 @@ class HistoryQueries:
     """Mixin of :class:`~weightslab_nb.session.Session`: the ``query_*_history`` functions of
     the contract and the views the panels and exports read.
 
-    Uses the session's ``lock``, ``table``, ``history`` and ``drain()``.
+    Uses the session's ``lock``, ``table``, ``history``, ``drain()``, ``rows_of()`` and
+    ``resolve_origin()``.
     """
 
-    def query_signal_history(self, signal_name: str, exp_hash: str | None = None) -> list[tuple]:
+    def query_signal_history(self, signal_name: str, exp_hash: str | None = None,
+                             origin: str | None = None) -> list[tuple]:
         """Every per-sample value of a signal: ``[(sample_id, step, value, experiment_hash)]``.
 
-        Sorted by sample (table order) then step. ``exp_hash`` restricts to one run.
+        Sorted by sample (table order) then step. Sample rows only: per-instance values
+        (``save_instance_signals``) are read with :meth:`query_instance_history`.
+        ``exp_hash`` restricts to one run, ``origin`` (an origin or a loader name) to one
+        origin's samples (needed to tell samples apart when origins share ids).
+
+        Raises
+        ------
+        InvalidTypeError
+            ``signal_name``, ``exp_hash`` or ``origin`` of the wrong type.
+        InvalidValueError
+            An unknown origin.
         """
+        name = _check_signal_name(signal_name)
+        _check_optional_str(exp_hash, "exp_hash")
+        _check_optional_str(origin, "origin")
+        code = None if origin is None else self.table.origin_code_of(self.resolve_origin(origin))
         self.drain()
-        cols = self.history.query_samples(signal=bare_signal_name(signal_name), exp_hash=exp_hash)
+        cols = self.history.query_samples(signal=name, exp_hash=exp_hash)
+        with self.lock:
+            keep = self.table.annotation_id[cols["row"]] == 0
+            if code is not None:
+                keep &= self.table.origin_code[cols["row"]] == code
+            ids = self.table.sample_id[cols["row"][keep]]
         _, exps = self.history.names_by_id()
-        ids = self.table.sample_id[cols["row"]]
         return [(sid, int(st), float(v), exps.get(int(e)))
-                for sid, st, v, e in zip(ids, cols["step"], cols["value"], cols["exp"])]
+                for sid, st, v, e in zip(ids, cols["step"][keep], cols["value"][keep],
+                                         cols["exp"][keep])]
 
     def query_sample_history(self, sample_id, signal_name: str | None = None,
-                             exp_hash: str | None = None) -> list[tuple]:
+                             exp_hash: str | None = None,
+                             origin: str | None = None) -> list[tuple]:
         """The logged history of one sample: ``[(signal_name, step, value, experiment_hash)]``.
 
-        Sorted by signal then step.
+        Sorted by signal then step. ``origin`` (an origin or a loader name) says which origin's
+        sample is meant when several hold ``sample_id``.
 
         Raises
         ------
         UnknownSampleError
             If ``sample_id`` is not known.
+        AmbiguousSampleError
+            ``sample_id`` exists in several origins and ``origin`` is None.
         """
-        rows = self.table.rows_for([sample_id], argument="sample_id")
+        rows = self.rows_of([sample_id], origin, argument="sample_id")
         return self._row_history(rows, signal_name, exp_hash)
 
     def query_instance_history(self, sample_id, annotation_id: int, signal_name: str | None = None,
-                               exp_hash: str | None = None) -> list[tuple]:
+                               exp_hash: str | None = None,
+                               origin: str | None = None) -> list[tuple]:
         """The logged history of one instance: ``[(signal_name, step, value, experiment_hash)]``.
 
         ``annotation_id`` is 1-based (0 is the sample's own row, see
-        :meth:`query_sample_history`). Sorted by signal then step.
+        :meth:`query_sample_history`). Sorted by signal then step. ``origin`` as for
+        :meth:`query_sample_history`.
 
         Raises
         ------
         UnknownSampleError
             If the ``(sample_id, annotation_id)`` pair is not known.
+        AmbiguousSampleError
+            The pair exists in several origins and ``origin`` is None.
         """
         if isinstance(annotation_id, bool) or not isinstance(annotation_id, (int, np.integer)):
             raise InvalidTypeError(f"annotation_id: expected an int, got {annotation_id!r}")
-        rows = self.table.rows_for([sample_id], annotation_id=int(annotation_id),
-                                   argument="sample_id/annotation_id")
+        rows = self.rows_of([sample_id], origin, annotation_id=int(annotation_id),
+                            argument="sample_id/annotation_id")
         return self._row_history(rows, signal_name, exp_hash)
 
     def _row_history(self, rows, signal_name: str | None, exp_hash: str | None) -> list[tuple]:
         """``[(signal_name, step, value, experiment_hash)]`` of table rows, sorted by signal then
         step."""
+        if signal_name is not None:
+            _check_signal_name(signal_name)
+        _check_optional_str(exp_hash, "exp_hash")
         self.drain()
         cols = self.history.query_samples(rows=rows, signal=None if signal_name is None else
                                           bare_signal_name(signal_name), exp_hash=exp_hash)
@@ -77,7 +109,7 @@ class HistoryQueries:
                 for s, st, v, e in zip(cols["signal"], cols["step"], cols["value"], cols["exp"])]
 
     def history_frame(self, layer: str, signals=None, exp_hash: str | None = None,
-                      sample_ids=None, annotation_ids=None):
+                      sample_ids=None, annotation_ids=None, origin: str | None = None):
         """One history layer as a pandas DataFrame (the source of ``write_history``).
 
         Parameters
@@ -90,13 +122,15 @@ class HistoryQueries:
         sample_ids, annotation_ids : optional
             Keep these samples / annotation ids (ignored by the global layer; annotation ids
             only filter the instance layer). Unknown ids match nothing.
+        origin : str, optional
+            Keep the samples of this origin (ignored by the global layer).
 
         Returns
         -------
         DataFrame
             global: ``graph_name, experiment_hash, step, metric_value, metric_min, metric_max,
-            count``; sample: ``graph_name, experiment_hash, sample_id, step, metric_value``;
-            instance: the sample columns plus ``annotation_id``. Global rows are sorted by name
+            count``; sample: ``graph_name, experiment_hash, sample_id, step, metric_value,
+            origin``; instance: ``annotation_id`` after ``sample_id``. Global rows are sorted by name
             and step; the others by sample-table row (the order samples were registered),
             signal and step.
         """
@@ -135,14 +169,20 @@ class HistoryQueries:
                                     dtype=bool, count=len(keep))
             if layer == "instance" and annotation_ids is not None:
                 keep &= np.isin(ann, np.atleast_1d(np.asarray(annotation_ids, dtype=np.int64)))
+            if origin is not None:
+                code = self.table.origin_code_of(self.resolve_origin(origin))
+                keep &= self.table.origin_code[cols["row"]] == code
             rows = cols["row"][keep]
+            origins = np.asarray(self.table.origins + [None], dtype=object)
             data = {"graph_name": name_of[cols["signal"][keep]],
                     "experiment_hash": hash_of[cols["exp"][keep]],
                     "sample_id": self.table.sample_id[rows].tolist()}
+            row_origins = origins[self.table.origin_code[rows]]
             if layer == "instance":
                 data["annotation_id"] = self.table.annotation_id[rows].astype(np.int64)
         data["step"] = cols["step"][keep]
         data["metric_value"] = cols["value"][keep]
+        data["origin"] = row_origins
         return pd.DataFrame(data)
 
     def global_signal_names(self) -> list[str]:
@@ -182,13 +222,15 @@ class HistoryQueries:
         self.drain(wait_signals=False)
         return self.history.sample_stats(name, len(self.table))[stat].astype(np.float64)
 
-    def sample_series(self, sample_ids, signal: str, max_points: int = 64) -> dict:
+    def sample_series(self, sample_ids, signal: str, max_points: int = 64,
+                      origin: str | None = None) -> dict:
         """Recent history of each sample, for sparklines: ``{sample_id: (steps, values)}``.
 
         At most the last ``max_points`` points per sample (int64 steps, float64 values); samples
-        without history map to empty arrays. Unknown ids raise ``UnknownSampleError``.
+        without history map to empty arrays. Unknown ids raise ``UnknownSampleError``; ids
+        several origins hold need ``origin``.
         """
-        rows = self.table.rows_for(sample_ids)
+        rows = self.rows_of(sample_ids, origin)
         self.drain(wait_signals=False)
         cols = self.history.query_samples(rows=rows, signal=bare_signal_name(signal))
         out = {}
@@ -211,3 +253,17 @@ def _lookup_array(names: dict[int, str]) -> np.ndarray:
     for i, name in names.items():
         out[i] = name
     return out
+
+
+def _check_signal_name(name) -> str:
+    """The history name of a signal given as ``"loss"`` or ``"signals//loss"``."""
+    if not isinstance(name, str) or not name:
+        raise InvalidTypeError(f"signal_name: expected the name of a recorded signal (a "
+                               f"non-empty string), got {type(name).__name__} ({name!r})")
+    return bare_signal_name(name)
+
+
+def _check_optional_str(value, argument: str) -> None:
+    if value is not None and not isinstance(value, str):
+        raise InvalidTypeError(f"{argument}: expected a string or None, got "
+                               f"{type(value).__name__} ({value!r})")

@@ -26,6 +26,15 @@ def last_batch_ids():
     return getattr(_current, "ids", None)
 
 
+def last_batch_origin(table) -> str | None:
+    """Origin of the batch the calling thread's loader handed over last for ``table`` (None
+    when it handed over nothing, or an empty batch)."""
+    rows = getattr(_current, "rows", None)
+    if rows is None or getattr(_current, "table", None) is not table or not len(rows):
+        return None
+    return table.origins[table.origin_code[rows[0]]]
+
+
 def last_batch_rows(table, ids) -> np.ndarray | None:
     """Rows of ``ids`` in ``table`` when they are the very object the calling thread's loader
     handed over for that table, else None (the caller looks the ids up then)."""

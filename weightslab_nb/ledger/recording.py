@@ -15,9 +15,10 @@ import logging
 
 import numpy as np
 
-from weightslab_nb.errors import InvalidTypeError, InvalidValueError, UnknownSampleError
+from weightslab_nb.errors import (AmbiguousSampleError, InvalidTypeError, InvalidValueError,
+                                  UnknownSampleError)
 from weightslab_nb.ledger.convert import check_values, detach, to_values
-from weightslab_nb.ledger.handoff import last_batch_rows
+from weightslab_nb.ledger.handoff import last_batch_origin, last_batch_rows
 from weightslab_nb.ledger.ids import normalize_ids
 from weightslab_nb.ledger.sample_table import annotation_ids
 
@@ -32,8 +33,8 @@ class BatchRecording:
     """Mixin of :class:`~weightslab_nb.session.Session`: ``record_batch``, ``save_signals``,
     ``save_instance_signals``, ``record_scalar`` and ``drain``.
 
-    Uses the session's public ``lock``, ``table``, ``recorder``, ``changes`` and
-    ``drain_waiters``.
+    Uses the session's public ``lock``, ``table``, ``registry``, ``recorder``, ``changes``,
+    ``drain_waiters``, ``rows_of()`` and ``resolve_origin()``.
     """
 
     def record_batch(self, name: str, batch_ids, values, preds=None, targets=None,
@@ -59,18 +60,67 @@ class BatchRecording:
         ``flush_interval``). Tensors are referenced until then, not copied: do not modify them
         in place after recording (losses and model outputs never are in an ordinary loop).
 
+        Ids are resolved as :meth:`save_signals` resolves them.
+
         Raises
         ------
         UnknownSampleError
             If an id was never registered by a watched loader (nothing is recorded).
+        AmbiguousSampleError
+            An id several origins hold that the calling thread's last batch does not settle.
         ValueError
             If ``values`` does not have one entry per id.
         """
-        rows = last_batch_rows(self.table, batch_ids)
-        if rows is None:
-            rows = self.table.rows_for(batch_ids, argument="batch_ids")
+        rows, _ = self._batch_rows(batch_ids, None, may_add=False)
         values = check_values(values, len(rows), f"values (signal {name!r})")
         self.recorder.record_rows(name, rows, values, detach(preds), detach(targets), step, log)
+
+    def _batch_rows(self, batch_ids, origin: str | None, may_add: bool):
+        """``(rows, None)`` for known ids, or ``(None, ids)`` when ``may_add`` and some ids are
+        new (the caller adds them once everything else is checked).
+
+        Resolution order: the very ids object the calling thread's watched loader yielded
+        (its rows are known); ``origin`` when given; else the one origin holding each id; an
+        id several origins hold is taken from the origin of the thread's last watched batch
+        (a loss called in that loader's loop), else it is ambiguous.
+        """
+        if origin is None:
+            rows = last_batch_rows(self.table, batch_ids)
+            if rows is not None:
+                return rows, None
+        elif may_add and self._new_origin(origin):
+            return None, normalize_ids(batch_ids, "batch_ids")
+        try:
+            try:
+                return self.rows_of(batch_ids, origin, argument="batch_ids"), None
+            except AmbiguousSampleError:
+                fallback = last_batch_origin(self.table) if origin is None else None
+                if fallback is None:
+                    raise
+                return self.rows_of(batch_ids, fallback, argument="batch_ids"), None
+        except UnknownSampleError:
+            if not may_add:
+                raise
+            return None, normalize_ids(batch_ids, "batch_ids")
+
+    def _new_origin(self, origin) -> bool:
+        """True when ``origin`` names no origin or loader yet (recording may create it)."""
+        if not isinstance(origin, str) or not origin:
+            raise InvalidTypeError(f"origin: expected an origin name (a non-empty string) or "
+                                   f"None, got {origin!r}")
+        return origin not in self.table.origins and origin not in self.registry.all("data")
+
+    def _add_batch(self, ids: list, origin: str | None) -> np.ndarray:
+        """Add the ids no origin holds (to ``origin``, created when new, else to
+        ``"unassigned"``) and return the rows of all of them; call under ``self.lock``."""
+        if origin is None:
+            target = UNASSIGNED_ORIGIN
+        else:
+            target = origin if self._new_origin(origin) else self.resolve_origin(origin)
+        known = self.table.has if origin is None else \
+            (lambda s: self.table.has(s, origin=target))
+        self.table.add_samples([s for s in ids if not known(s)], target)
+        return self._batch_rows(ids, target if origin is not None else None, may_add=False)[0]
 
     def drain(self, wait_signals: bool = True, timeout: float | None = SIGNAL_WAIT) -> bool:
         """Apply every batch recorded so far to the sample table and history buffers.
@@ -118,7 +168,8 @@ class BatchRecording:
         self.recorder.record_scalar(name, value, count, vmin, vmax, step)
 
     def save_signals(self, signals: dict, batch_ids, preds_raw=None, targets=None, preds=None,
-                     step: int | None = None, log: bool = True) -> None:
+                     step: int | None = None, log: bool = True,
+                     origin: str | None = None) -> None:
         """Record per-sample signals of one batch, with optional predictions and targets.
 
         Parameters
@@ -127,7 +178,7 @@ class BatchRecording:
             Name -> values of shape ``[B]`` (``[B, ...]`` is averaged per sample; a scalar is
             broadcast to the batch). Names may carry the ``signals//`` prefix or not.
         batch_ids : sequence of int/str or LongTensor, length B
-            Ids not seen before are added (origin ``"unassigned"``).
+            Ids not seen before are added (to ``origin``, else to ``"unassigned"``).
         preds_raw : ``[B, C]`` scores, optional
             Their argmax is stored as the prediction when ``preds`` is not given.
         targets : ``[B]``, optional
@@ -136,20 +187,24 @@ class BatchRecording:
             Defaults to the current training step.
         log : bool, default True
             Also record each signal's batch mean/min/max as a global curve point.
+        origin : str, optional
+            The origin (or loader name) of the ids. Without it: the ids the calling thread's
+            watched loader yielded are its own; other ids resolve to the one origin holding
+            them, and an id several origins hold to the origin of the thread's last watched
+            batch.
 
         Raises
         ------
         TypeError, ValueError
             Wrong types, or a signal whose first dimension is not B; nothing is recorded then.
+        AmbiguousSampleError
+            An id several origins hold that neither ``origin`` nor the thread's last batch
+            settles.
         """
         if not isinstance(signals, dict) or not signals:
             raise InvalidTypeError("signals: expected a non-empty dict of name -> values")
-        try:  # known ids: vectorised look-up
-            rows, ids = self.table.rows_for(batch_ids, argument="batch_ids"), None
-            n = len(rows)
-        except UnknownSampleError:
-            rows, ids = None, normalize_ids(batch_ids, "batch_ids")
-            n = len(ids)
+        rows, ids = self._batch_rows(batch_ids, origin, may_add=True)
+        n = len(rows) if rows is not None else len(ids)
         checked = []
         for name, values in signals.items():
             if not isinstance(name, str) or not name:
@@ -158,9 +213,7 @@ class BatchRecording:
         preds = detach(preds if preds is not None else preds_raw)
         if rows is None:
             with self.lock:
-                unknown = [s for s in ids if not self.table.has(s)]
-                self.table.add_samples(unknown, UNASSIGNED_ORIGIN)
-                rows = self.table.rows_for(ids, argument="batch_ids")
+                rows = self._add_batch(ids, origin)
         for i, (name, values) in enumerate(checked):
             self.recorder.record_rows(name, rows, values, preds if i == 0 else None,
                                       detach(targets) if i == 0 else None, step, log)
@@ -180,8 +233,9 @@ class BatchRecording:
         step : int, optional
             Defaults to the current training step.
         origin : str, optional
-            Origin of samples not registered yet (default ``"unassigned"``); known samples keep
-            theirs.
+            The origin (or loader name) of the ids: ids it does not hold yet are added to it.
+            Without it, ids resolve as in :meth:`save_signals` and ids no origin holds are
+            added to ``"unassigned"``.
         targets : length-N sequence, optional
             One target per instance; stored when each is a single number.
         log : bool, default True
@@ -212,11 +266,10 @@ class BatchRecording:
         checked = [(name, check_values(values, len(positions), f"signals[{name!r}]"))
                    for name, values in signals.items()]
         annotation = annotation_ids(positions)
+        sample_rows, missing = self._batch_rows(batch_ids, origin, may_add=True)
         with self.lock:
-            unknown = [s for s in ids if not self.table.has(s)]
-            if unknown:
-                self.table.add_samples(unknown, origin or UNASSIGNED_ORIGIN)
-            sample_rows = self.table.rows_for(ids, argument="batch_ids")
+            if sample_rows is None:
+                sample_rows = self._add_batch(missing, origin)
             rows = np.empty(len(positions), dtype=np.int64)
             for ann in np.unique(annotation):
                 at = np.flatnonzero(annotation == ann)

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from weightslab_nb.errors import InvalidValueError, UnknownNameError, UnknownSampleError
+from weightslab_nb.errors import (AmbiguousSampleError, InvalidValueError, UnknownNameError,
+                                  UnknownSampleError)
 from weightslab_nb.ledger.ids import SampleId, as_int_array, normalize_ids
 
 SIGNAL_PREFIX = "signals//"
@@ -85,8 +86,11 @@ class SampleTable:
         self.signals: dict[str, np.ndarray] = {}
         self.bool_tags: dict[str, np.ndarray] = {}
         self.cat_tags: dict[str, CategoricalColumn] = {}
-        self._row_of: dict[tuple[SampleId, int], int] = {}
-        self._lut = np.full(0, -1, dtype=np.int64)  # int sample id -> row (annotation 0)
+        # identity (origin code, sample id, annotation id) -> row; dense int ids of annotation 0
+        # live in one look-up table per origin instead (id -> row, -1 = none)
+        self._row_of: dict[tuple[int, SampleId, int], int] = {}
+        self._luts: dict[int, np.ndarray] = {}
+        self._sparse_ints: set[int] = set()  # origins with int ids (annotation 0) in the dict
         self.discard_version = 0  # grows on every discard/restore; loaders re-filter on change
         self._grow(capacity)
 
@@ -125,38 +129,25 @@ class SampleTable:
         return self.origins.index(origin)
 
     def add_samples(self, sample_ids, origin: str, annotation_id: int = 0) -> np.ndarray:
-        """Add rows for ids not yet known; return the rows of all given ids, in order.
-
-        Raises
-        ------
-        ValueError
-            If an id already belongs to another origin (sample ids are unique across splits);
-            nothing is added then.
-        """
+        """Add rows for the ids ``origin`` does not hold yet; return the rows of all given ids,
+        in order. Identity is ``(origin, sample_id, annotation_id)``: two origins may hold the
+        same id (train and validation sets that both index from 0)."""
         ids = normalize_ids(sample_ids)
+        code = self.origin_index(origin)
         rows = np.empty(len(ids), dtype=np.int64)
         new: list[tuple[int, SampleId]] = []
-        repeated: list[tuple[int, SampleId]] = []  # a new id given more than once
-        first_seen: dict[SampleId, int] = {}
+        first_seen: dict[SampleId, int] = {}  # a new id given more than once gets one row
+        repeated: list[tuple[int, SampleId]] = []
         lookup = self._lookup
         for i, sid in enumerate(ids):
-            row = lookup(sid, annotation_id)
-            if row is None:
-                if sid in first_seen:
-                    repeated.append((i, sid))
-                    continue
+            row = lookup(code, sid, annotation_id)
+            if row is not None:
+                rows[i] = row
+            elif sid in first_seen:
+                repeated.append((i, sid))
+            else:
                 first_seen[sid] = len(new)
                 new.append((i, sid))
-            elif self.origins[self.origin_code[row]] != origin:
-                other = self.origins[self.origin_code[row]]
-                raise InvalidValueError(
-                    f"sample id {sid!r} already belongs to origin {other!r}, not "
-                    f"{origin!r}: sample ids must be unique across splits. Give the loader "
-                    "distinct ids (watch_or_edit(..., id_prefix='val/') or a dataset "
-                    "attribute sample_ids).")
-            else:
-                rows[i] = row
-        code = self.origin_index(origin)  # only once nothing can fail any more
         if new:
             start = self._n
             self._grow(start + len(new))
@@ -166,26 +157,31 @@ class SampleTable:
             self.origin_code[new_rows] = code
             rows[[i for i, _ in new]] = new_rows
             self._n = start + len(new)
-            in_lut = self._index_ints([sid for _, sid in new], new_rows) if annotation_id == 0 \
-                else ()
-            for (_, sid), row, dense in zip(new, new_rows.tolist(),
-                                            in_lut if len(in_lut) else [False] * len(new)):
+            in_lut = self._index_ints(code, [sid for _, sid in new], new_rows) \
+                if annotation_id == 0 else np.zeros(len(new), dtype=bool)
+            for (_, sid), row, dense in zip(new, new_rows.tolist(), in_lut.tolist()):
                 if not dense:  # ids the look-up table does not hold go to the dict
-                    self._row_of[(sid, annotation_id)] = row
+                    self._row_of[(code, sid, annotation_id)] = row
+                    if annotation_id == 0 and type(sid) is int:
+                        self._sparse_ints.add(code)
             for i, sid in repeated:
                 rows[i] = new_rows[first_seen[sid]]
         return rows
 
-    def _lookup(self, sample_id: SampleId, annotation_id: int) -> int | None:
-        """Row of one id (the look-up table for dense int ids, else the dict), or None."""
-        if annotation_id == 0 and type(sample_id) is int and 0 <= sample_id < len(self._lut):
-            row = int(self._lut[sample_id])
-            if row >= 0:
-                return row
-        return self._row_of.get((sample_id, annotation_id))
+    def _lookup(self, code: int, sample_id: SampleId, annotation_id: int) -> int | None:
+        """Row of one id of origin ``code`` (its look-up table for dense int ids, else the
+        dict), or None."""
+        if annotation_id == 0 and type(sample_id) is int:
+            lut = self._luts.get(code)
+            if lut is not None and 0 <= sample_id < len(lut):
+                row = int(lut[sample_id])
+                if row >= 0:
+                    return row
+        return self._row_of.get((code, sample_id, annotation_id))
 
-    def _index_ints(self, ids: list[SampleId], rows: np.ndarray) -> np.ndarray:
-        """Put dense non-negative int ids into the look-up table; return which ones went in."""
+    def _index_ints(self, code: int, ids: list[SampleId], rows: np.ndarray) -> np.ndarray:
+        """Put dense non-negative int ids of origin ``code`` into its look-up table; return
+        which ones went in."""
         is_int = np.fromiter((type(s) is int and s >= 0 for s in ids), dtype=bool, count=len(ids))
         if not is_int.any():
             return is_int
@@ -194,43 +190,105 @@ class SampleTable:
         top = int(s_arr[is_int].max())
         if top >= _LUT_SLACK * max(self._n, 256):
             return np.zeros(len(ids), dtype=bool)  # sparse ids: the dict serves them
-        if top >= len(self._lut):
-            lut = np.full(max(top + 1, 2 * len(self._lut)), -1, dtype=np.int64)
-            lut[: len(self._lut)] = self._lut
-            self._lut = lut
-        self._lut[s_arr[is_int]] = rows[is_int]
+        lut = self._luts.get(code, np.full(0, -1, dtype=np.int64))
+        if top >= len(lut):
+            grown = np.full(max(top + 1, 2 * len(lut)), -1, dtype=np.int64)
+            grown[: len(lut)] = lut
+            lut = self._luts[code] = grown
+        lut[s_arr[is_int]] = rows[is_int]
         return is_int
 
-    def rows_for(self, sample_ids, annotation_id: int = 0,
-                 argument: str = "sample_ids") -> np.ndarray:
+    def origin_code_of(self, origin: str, argument: str = "origin") -> int:
+        """The code of a known origin; ``InvalidValueError`` listing the known ones otherwise."""
+        try:
+            return self.origins.index(origin)
+        except ValueError:
+            raise InvalidValueError(f"{argument}: unknown origin {origin!r}; known: "
+                                    f"{self.origins or 'none'}") from None
+
+    def rows_for(self, sample_ids, annotation_id: int = 0, argument: str = "sample_ids",
+                 origin: str | None = None) -> np.ndarray:
         """Rows of known ids, in the given order.
+
+        ``origin`` (a known origin) says which origin's samples are meant. Without it, an id
+        resolves to the one origin that holds it.
 
         Raises
         ------
         UnknownSampleError
-            If any id is not in the table (the error lists the first ones).
-        TypeError
+            If any id is not in the table (the error lists the first ones); nothing is
+            returned then.
+        AmbiguousSampleError
+            If ``origin`` is None and an id exists in several origins (the error names them).
+        InvalidTypeError
             If an id is not an int or a str.
+        InvalidValueError
+            An unknown ``origin``.
         """
+        codes = [self.origin_code_of(origin)] if origin is not None else \
+            list(range(len(self.origins)))
         if annotation_id == 0:
-            arr = as_int_array(sample_ids)
-            if arr is not None and (arr.size == 0
-                                    or (arr.min() >= 0 and arr.max() < len(self._lut))):
-                rows = self._lut[arr]
-                if rows.size == 0 or rows.min() >= 0:
-                    return rows
+            rows = self._rows_from_luts(codes, sample_ids, argument)
+            if rows is not None:
+                return rows
         ids = normalize_ids(sample_ids, argument)
+        found = np.full(len(ids), -1, dtype=np.int64)
         lookup = self._lookup
-        rows = np.fromiter(((r if (r := lookup(s, annotation_id)) is not None else -1)
-                            for s in ids), dtype=np.int64, count=len(ids))
-        if rows.size and rows.min() < 0:
-            missing = [s for s, r in zip(ids, rows) if r < 0]
+        for code in codes:
+            mine = np.fromiter(((r if (r := lookup(code, s, annotation_id)) is not None else -1)
+                                for s in ids), dtype=np.int64, count=len(ids))
+            self._merge(found, mine, ids, argument)
+        if found.size and found.min() < 0:
+            missing = [s for s, r in zip(ids, found) if r < 0]
             raise UnknownSampleError(missing, argument)
-        return rows
+        return found
 
-    def has(self, sample_id: SampleId, annotation_id: int = 0) -> bool:
-        """True when ``(sample_id, annotation_id)`` has a row."""
-        return self._lookup(sample_id, annotation_id) is not None
+    def _rows_from_luts(self, codes: list[int], sample_ids, argument: str) -> np.ndarray | None:
+        """The fast path for int ids in an array that the origins' look-up tables hold all of;
+        None when it does not apply (the caller takes the general path)."""
+        arr = as_int_array(sample_ids)
+        if arr is None or any(c in self._sparse_ints for c in codes):
+            return None
+        if arr.size == 0:
+            return np.empty(0, dtype=np.int64)
+        if arr.min() < 0:
+            return None
+        found = np.full(len(arr), -1, dtype=np.int64)
+        for code in codes:
+            lut = self._luts.get(code)
+            if lut is None:
+                continue
+            mine = np.full(len(arr), -1, dtype=np.int64)
+            inside = arr < len(lut)
+            mine[inside] = lut[arr[inside]]
+            self._merge(found, mine, arr, argument)
+        if found.min() < 0:
+            return None  # unknown ids: the general path names them
+        return found
+
+    def _merge(self, found: np.ndarray, mine: np.ndarray, ids, argument: str) -> None:
+        """Take the rows one more origin holds; two origins holding one id is ambiguous."""
+        both = (found >= 0) & (mine >= 0)
+        if both.any():
+            i = int(np.flatnonzero(both)[0])
+            sid = ids[i] if not isinstance(ids, np.ndarray) else int(ids[i])
+            holders = [o for c, o in enumerate(self.origins)
+                       if self._lookup(c, sid, int(self.annotation_id[found[i]])) is not None]
+            raise AmbiguousSampleError(sid, holders, argument)
+        np.copyto(found, mine, where=mine >= 0)
+
+    def has(self, sample_id: SampleId, annotation_id: int = 0, origin: str | None = None) -> bool:
+        """True when ``(sample_id, annotation_id)`` has a row (in ``origin``, or in any origin)."""
+        if origin is not None:
+            return origin in self.origins and \
+                self._lookup(self.origins.index(origin), sample_id, annotation_id) is not None
+        return any(self._lookup(c, sample_id, annotation_id) is not None
+                   for c in range(len(self.origins)))
+
+    def origins_of(self, sample_id: SampleId, annotation_id: int = 0) -> list[str]:
+        """The origins that hold ``sample_id``."""
+        return [o for c, o in enumerate(self.origins)
+                if self._lookup(c, sample_id, annotation_id) is not None]
 
     def sample_rows(self, origin: str | None = None) -> np.ndarray:
         """Rows with annotation_id 0, optionally of one origin."""

@@ -24,7 +24,8 @@ class SampleTagging:
     ``refresh_experiment_hash()``.
     """
 
-    def tag_samples(self, sample_ids, tag: str, mode: str = "add") -> None:
+    def tag_samples(self, sample_ids, tag: str, mode: str = "add",
+                    origin: str | None = None) -> None:
         """Add, remove or set a boolean tag on samples.
 
         Parameters
@@ -36,11 +37,16 @@ class SampleTagging:
             ``"set"`` replaces the tag's membership within the origins of the given samples: they
             have the tag afterwards, every other sample of those origins loses it. (The reference
             implementation treats "set" as "add"; we implement what the word says.)
+        origin : str, optional
+            The origin (or loader name) the ids belong to; needed only when an id exists in
+            several origins (train and validation sets that both index from 0).
 
         Raises
         ------
         UnknownSampleError
             Unknown ids (nothing changes).
+        AmbiguousSampleError
+            An id several origins hold, without ``origin=`` (nothing changes).
         ValueError
             Bad ``mode``, an empty tag name, ``"remove"`` of a tag that does not exist, or a
             categorical tag's name.
@@ -49,7 +55,7 @@ class SampleTagging:
             raise InvalidValueError(f"mode: expected one of {TAG_MODES}, got {mode!r}")
         _check_name(tag, "tag")
         with self.lock:
-            rows = self.table.rows_for(sample_ids)
+            rows = self.rows_of(sample_ids, origin)
             if mode == "remove":
                 if tag_column(tag) not in self.table.bool_tags:
                     raise InvalidValueError(f"tag: no boolean tag named {tag!r}; known tags: "
@@ -101,16 +107,17 @@ class SampleTagging:
             self.changes.tags += 1
             self.changes.table += 1
 
-    def set_categorical_tag(self, sample_ids, tag: str, value: str | None) -> None:
+    def set_categorical_tag(self, sample_ids, tag: str, value: str | None,
+                            origin: str | None = None) -> None:
         """Set one value of a categorical tag on samples; ``""`` or None clears it.
 
         A value not yet registered is added to the tag's values; a tag not yet registered is
-        created.
+        created. ``origin`` says which origin's ids are meant (see :meth:`tag_samples`).
 
         Raises
         ------
-        UnknownSampleError
-            Unknown ids (nothing changes).
+        UnknownSampleError, AmbiguousSampleError
+            Unknown ids, or ids several origins hold without ``origin=`` (nothing changes).
         TypeError, ValueError
             A non-string value, or a name used by a boolean tag.
         """
@@ -119,28 +126,30 @@ class SampleTagging:
             raise InvalidTypeError("value: expected a string, '' or None, got "
                                    f"{type(value).__name__}")
         with self.lock:
-            rows = self.table.rows_for(sample_ids)
+            rows = self.rows_of(sample_ids, origin)
             cat = self.table.ensure_categorical(tag, [])
             cat.codes[rows] = -1 if not value else cat.code_of(value)
             self.changes.table += 1
             self.changes.tags += 1
             self.refresh_experiment_hash()
 
-    def discard_samples(self, sample_ids, discarded: bool = True) -> None:
+    def discard_samples(self, sample_ids, discarded: bool = True,
+                        origin: str | None = None) -> None:
         """Mark samples as discarded (skipped by watched loaders from the next batch on) or
-        restore them with ``discarded=False``.
+        restore them with ``discarded=False``. ``origin`` says which origin's ids are meant
+        (see :meth:`tag_samples`).
 
         Raises
         ------
-        UnknownSampleError
-            Unknown ids (nothing changes).
+        UnknownSampleError, AmbiguousSampleError
+            Unknown ids, or ids several origins hold without ``origin=`` (nothing changes).
         TypeError
             ``discarded`` is not a bool.
         """
         if not isinstance(discarded, (bool, np.bool_)):
             raise InvalidTypeError(f"discarded: expected True or False, got {discarded!r}")
         with self.lock:
-            rows = self.table.rows_for(sample_ids)
+            rows = self.rows_of(sample_ids, origin)
             self.table.set_discarded(rows, bool(discarded))
             self.changes.table += 1
             self.refresh_experiment_hash()
@@ -176,6 +185,29 @@ class SampleTagging:
             n = len(self.table)
             mask = self.table.discarded[:n] & self._origin_mask(origin)
             return self._ids_limited(mask, limit)
+
+    def rows_of(self, sample_ids, origin: str | None = None, annotation_id: int = 0,
+                argument: str = "sample_ids"):
+        """Sample-table rows of ``sample_ids`` (int64 array, in order).
+
+        ``origin`` (an origin or a loader name) selects which origin's ids are meant; without
+        it an id resolves to the one origin that holds it.
+
+        Raises
+        ------
+        UnknownSampleError
+            An id the origin (or every origin) lacks.
+        AmbiguousSampleError
+            ``origin`` is None and an id exists in several origins (the error names them).
+        InvalidValueError
+            An unknown origin.
+        """
+        if origin is not None:
+            if not isinstance(origin, str):
+                raise InvalidTypeError(f"origin: expected an origin or loader name (a string) "
+                                       f"or None, got {type(origin).__name__}")
+            origin = self.resolve_origin(origin)
+        return self.table.rows_for(sample_ids, annotation_id, argument, origin=origin)
 
     def resolve_origin(self, origin: str) -> str:
         """The origin meant by ``origin``: itself, or the origin of a loader of that name.

@@ -281,11 +281,12 @@ def collect_metrics(table: MapDataset, metrics_collectors, *, predictor=None,
         if keep.any():
             columns.append(column)  # a metric without any value writes no column
         if keep.all():
-            session.save_signals({column: values}, ids, step=step, log=False)
+            session.save_signals({column: values}, ids, step=step, log=False,
+                                 origin=target.origin)
         elif keep.any():
             session.save_signals({column: values[keep]},
                                  [ids[i] for i in np.flatnonzero(keep).tolist()],
-                                 step=step, log=False)
+                                 step=step, log=False, origin=target.origin)
     aggregates = {}
     if collect_aggregates:
         for name, values in metrics.items():

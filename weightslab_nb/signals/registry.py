@@ -401,7 +401,7 @@ class SignalRegistry:
                     out[i] = value
                 if not signal.enabled:
                     break
-        self.save(signal, ids, out, step)
+        self.save(signal, rows, out, step)
 
     def sample_result(self, signal: Signal, ctx, step, sample_id) -> float | None:
         """Call a per-sample signal; its value as a float, or None (no value, or a failure)."""
@@ -427,18 +427,18 @@ class SignalRegistry:
             self.failed(signal, exc, step)
             return None
 
-    def save(self, signal: Signal, ids: list, values: np.ndarray, step: int | None,
+    def save(self, signal: Signal, rows: np.ndarray, values: np.ndarray, step: int | None,
              log_values: bool | None = None) -> int:
-        """Record the non-NaN ``values`` with ``save_signals``; return how many."""
+        """Record the non-NaN ``values`` of sample-table ``rows`` (the samples the signal was
+        called for, whatever origin they belong to); return how many."""
         have = ~np.isnan(values)
         n = int(have.sum())
         if n == 0:
             return 0
-        if n < len(ids):
-            ids = [ids[i] for i in np.flatnonzero(have)]
-            values = values[have]
-        self.session.save_signals({signal.name: values}, ids, step=step,
-                                  log=signal.log if log_values is None else log_values)
+        if n < len(rows):
+            rows, values = rows[have], values[have]
+        self.session.recorder.record_rows(signal.name, rows, values, step=step,
+                                          log=signal.log if log_values is None else log_values)
         return n
 
     def _query_history(self, signal: Signal, rows: np.ndarray) -> dict[str, np.ndarray]:

@@ -155,8 +155,8 @@ def compute_static(session: "Session", registry: "SignalRegistry", loader: "Watc
                             out[i] = value
                         if not signal.enabled:
                             break
-                counts[signal.name] += registry.save(signal, chunk_ids, out, step,
-                                                     log_values=False)
+                counts[signal.name] += registry.save(signal, loader.rows[start:stop], out,
+                                                     step, log_values=False)
             if bar is not None:
                 bar.update(stop - start)
     finally:
