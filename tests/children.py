@@ -25,8 +25,9 @@ def child_env(crash_at: str | None = None) -> dict:
 def run_child(code: str, *args: str, crash_at: str | None = None,
               timeout: float = 60) -> subprocess.CompletedProcess:
     """Run ``code`` (``sys.argv[1:]`` = ``args``) to its end; output captured as text."""
-    return subprocess.run([sys.executable, "-c", code, *map(str, args)], env=child_env(crash_at),
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([sys.executable, "-c", code, *map(str, args)], check=False,
+                          env=child_env(crash_at), capture_output=True, text=True,
+                          timeout=timeout)
 
 
 def assert_killed(result: subprocess.CompletedProcess) -> None:

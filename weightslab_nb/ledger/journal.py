@@ -39,8 +39,10 @@ import os
 import re
 import threading
 import zlib
+from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
 
 from weightslab_nb import crashpoints
 from weightslab_nb.errors import InvalidTypeError, InvalidValueError, StateError
@@ -322,7 +324,7 @@ class EditJournal:
                 self._rotate()
                 found = segments(self.directory)
         removed = []
-        for segment, following in zip(found, found[1:]):
+        for segment, following in pairwise(found):
             if following.first_seq - 1 > through_seq:
                 break
             segment.path.unlink(missing_ok=True)
@@ -370,7 +372,7 @@ class EditJournal:
                 os.close(self._fd)
                 self._fd = None
 
-    def __enter__(self) -> "EditJournal":
+    def __enter__(self) -> EditJournal:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -384,20 +386,19 @@ class EditJournal:
 def _segment_entries(path: Path, warn: bool) -> Iterator[tuple[int, JournalEntry]]:
     """``(line number, entry)`` of the valid lines of one segment."""
     try:
-        f = open(path, "rb")
+        with open(path, "rb") as f:
+            for lineno, line in enumerate(f, 1):
+                if not line.endswith(b"\n"):
+                    return  # a torn last line: the append that wrote it never returned
+                entry = _parse_line(line[:-1])
+                if entry is None:
+                    if warn:
+                        log.warning("journal %s, line %d: corrupt record (bad checksum or "
+                                    "format); skipped", path, lineno)
+                    continue
+                yield lineno, entry
     except FileNotFoundError:  # compacted while we were reading
         return
-    with f:
-        for lineno, line in enumerate(f, 1):
-            if not line.endswith(b"\n"):
-                return  # a torn last line: the append that wrote it never returned
-            entry = _parse_line(line[:-1])
-            if entry is None:
-                if warn:
-                    log.warning("journal %s, line %d: corrupt record (bad checksum or "
-                                "format); skipped", path, lineno)
-                continue
-            yield lineno, entry
 
 
 def _parse_line(line: bytes) -> JournalEntry | None:
