@@ -53,7 +53,7 @@ class Trial:
     leftovers_before: list = field(default_factory=list)
     reopen_error: str | None = None
     state: dict = field(default_factory=dict)      # (cell) -> value after reopening
-    rows: int = 0
+    rows: int = 0                                  # rows restored before watching again
     last_history_step: int = 0
     leftovers_after: list = field(default_factory=list)
 
@@ -107,8 +107,10 @@ class Server:
         self.proc.wait(timeout=30)
 
 
-def reopen(trial: Trial) -> None:
-    """Open the run in this process, as a user would, and read what it holds."""
+def reopen(trial: Trial, digits) -> None:
+    """Open the run in this process and watch the same data again, as a user would, then read
+    what it holds. (Watching registers the samples when the run was killed before its first
+    history flush had written them; edits kept for them apply from then on.)"""
     trial.leftovers_before = _leftovers(trial.root)
     try:
         session = Session(root_log_dir=trial.root)
@@ -116,8 +118,11 @@ def reopen(trial: Trial) -> None:
         trial.reopen_error = f"{type(error).__name__}: {error}"
         return
     try:
+        trial.rows = len(session.table)
+        session.watch_or_edit(digits, flag="data", loader_name="train_loader", batch_size=32,
+                              shuffle=True, seed=0)
         frame = session.dataframe
-        trial.rows = len(frame)
+        assert len(frame) == 1797, len(frame)
         ids = frame.index.get_level_values("sample_id")
         for column, kind in (("tag:flagged", "tag"), ("discarded", "discard"),
                              ("tag:quality", "categorical")):
@@ -182,7 +187,7 @@ def history_lost_s(trial: Trial) -> float:
 
 # ------------------------------------------------------------------ the trials
 @pytest.fixture(scope="module")
-def trials(tmp_path_factory) -> dict[str, Trial]:
+def trials(tmp_path_factory, digits) -> dict[str, Trial]:
     """20 random kills, one crash per point and one clean run, each reopened."""
     base = tmp_path_factory.mktemp("crash")
     rng = random.Random(SEED)
@@ -203,7 +208,7 @@ def trials(tmp_path_factory) -> dict[str, Trial]:
     finally:
         server.close()
     for trial in done.values():
-        reopen(trial)
+        reopen(trial, digits)
     _record_figures(done)
     return done
 
@@ -217,6 +222,8 @@ def _record_figures(done: dict[str, Trial]) -> None:
         "edits lost": len(ages),
         "edits lost older than 0.5 s": sum(a > EDIT_GRACE_S for a in ages),
         "oldest lost edit age (s)": round(max(ages), 3) if ages else None,
+        "trials reopened without samples (killed before the first flush)": sum(
+            t.rows == 0 for t in killed),
         "trials losing an edit older than 0.5 s": sum(
             any(a > EDIT_GRACE_S for a, _ in lost_edits(t)) for t in killed),
         "history lost (s), max": round(max(history_lost_s(t) for t in killed), 3),
@@ -254,7 +261,7 @@ def test_the_journal_crash_points_are_reached(trials):
 def test_a_killed_run_always_reopens(trials):
     for name, trial in trials.items():
         assert trial.reopen_error is None, (name, trial.reopen_error)
-        assert trial.rows in (0, 1797), name  # the samples table is all or nothing
+        assert trial.rows in (0, 1797), name  # the samples are restored all or none
 
 
 def test_at_most_the_last_second_of_history_is_lost(trials):
@@ -275,10 +282,11 @@ def test_clean_leftovers_removes_what_interrupted_writes_left(trials):
         removed = clean_leftovers(trial.root)
         assert sorted(str(p.relative_to(trial.root)) for p in removed) == trial.leftovers_after
         assert _leftovers(trial.root) == []
+    # (a checkpoint being written by the training thread at that moment may be left too)
     snapshot = trials["snapshot.before-publish"].leftovers_before
-    assert [Path(p).name.startswith(".ledger.parquet.") for p in snapshot] == [True]
+    assert any(Path(p).name.startswith(".ledger.parquet.") for p in snapshot), snapshot
     checkpoint = trials["checkpoint.mid-write"].leftovers_before
-    assert [Path(p).name.startswith(".step_") for p in checkpoint] == [True]
+    assert any(Path(p).name.startswith(".step_25.pt.") for p in checkpoint), checkpoint
 
 
 @pytest.mark.xfail(strict=True, reason="Session does not call clean_leftovers on reopen yet")
