@@ -4,8 +4,9 @@ run writes its files.
 A run directory (``root_log_dir``) holds::
 
     history.duckdb          signal history (global, per sample, per instance)
-    ledger.parquet          the sample table: discards, tags, latest signals, targets, predictions
-    ledger.json             the tag registry (categorical values) and the step reached
+    ledger.parquet          the sample table: discards, tags, latest signals, targets, predictions,
+                            and (schema metadata) the tag registry, the step and journal seq
+    journal/<seq>.log       edits since the snapshot (see weightslab_nb.ledger.journal)
     manifest.json           one entry per experiment hash the run went through
     checkpoints/<hash>/step_<N>.pt   model and optimizer state
 """
@@ -15,13 +16,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import secrets
-import tempfile
+import stat
 import time
 from pathlib import Path
 
 import numpy as np
 
+from weightslab_nb import crashpoints
 from weightslab_nb.errors import UnknownNameError
 
 HASH_LENGTH = 24
@@ -73,23 +76,107 @@ def default_root_log_dir(experiment_name: str | None = None) -> Path:
     return Path.cwd() / "weightslab_runs" / f"{name}-{stamp}-{secrets.token_hex(2)}"
 
 
-def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
+def write_atomic(path: Path, data: bytes, mode: int = 0o644, *, sync: bool = False,
+                 point: str | None = None) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename: readers see the old
     or the new content, never a partial file; no temporary file is left behind on error.
 
-    ``mode`` is the file's permission bits (default 0644: readable by other tools; the
-    temporary file ``mkstemp`` makes would otherwise be 0600).
+    Parameters
+    ----------
+    path : Path
+    data : bytes
+    mode : int, default 0o644
+        The file's permission bits (readable by other tools).
+    sync : bool, default False
+        Make the new content durable before returning: fsync the temporary file before the
+        rename and the directory after it, so a power loss leaves the old or the new content
+        (a process crash never needs it: the OS keeps what was written).
+    point : str, optional
+        Crash-point prefix (``"snapshot"``, ``"checkpoint"``): the points ``<point>.mid-write``
+        and ``<point>.before-publish`` of :mod:`weightslab_nb.crashpoints` are placed here.
+
+    The temporary file is ``.<name>.<16 hex digits>.tmp`` beside ``path``; a crash leaves it
+    behind, and :func:`clean_leftovers` removes it.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         with os.fdopen(fd, "wb") as f:
+            if point is not None and crashpoints.ARMED is not None:
+                f.write(data[: len(data) // 2])
+                f.flush()
+                crashpoints.crash_point(f"{point}.mid-write")
+                data = memoryview(data)[len(data) // 2:]
             f.write(data)
-        os.chmod(tmp, mode)
+            if sync:
+                f.flush()
+                os.fsync(f.fileno())
+        os.chmod(tmp, mode)  # the umask may have narrowed what os.open gave
+        if point is not None:
+            crashpoints.crash_point(f"{point}.before-publish")
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    if sync:
+        sync_directory(path.parent)
+
+
+def sync_directory(directory: Path) -> None:
+    """fsync a directory, so that names created, renamed or removed in it survive a power loss
+    (a no-op where directories cannot be opened, as on Windows)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems refuse fsync on a directory; nothing more can be done
+    finally:
+        os.close(fd)
+
+
+# ``.<name>.<16 hex>.tmp`` (write_atomic), ``.<name>.<8 hex>.tmp`` (the history exports) and
+# ``.<name>.<8 of [a-z0-9_]>.tmp`` (tempfile.mkstemp, which earlier versions of write_atomic used)
+_LEFTOVER = re.compile(r"\..+\.(?:[0-9a-f]{16}|[a-z0-9_]{8})\.tmp")
+
+
+def clean_leftovers(root: Path) -> list[Path]:
+    """Remove the temporary files that interrupted atomic writes left anywhere under ``root``.
+
+    Only regular files named as :func:`write_atomic` (and the history exports, and earlier
+    versions' ``tempfile.mkstemp``) name their temporary files are removed:
+    ``.<target name>.<16 hex digits>.tmp``, ``.<target name>.<8 characters of a-z, 0-9,
+    _>.tmp``. Links are neither followed nor removed. Call it when opening a run directory,
+    before anything writes in it: a write in progress would lose its temporary file.
+
+    Parameters
+    ----------
+    root : Path
+        The run directory. Missing: nothing to do.
+
+    Returns
+    -------
+    list of Path
+        The files removed, sorted.
+    """
+    removed = []
+    for folder, _, names in os.walk(Path(root)):
+        for name in names:
+            candidate = Path(folder) / name
+            if _LEFTOVER.fullmatch(name) and _is_regular_file(candidate):
+                candidate.unlink(missing_ok=True)
+                removed.append(candidate)
+    return sorted(removed)
+
+
+def _is_regular_file(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return False
 
 
 class Manifest:
@@ -124,7 +211,8 @@ class Manifest:
 def save_checkpoint(root: Path, exp_hash: str | None, step: int, models: dict,
                     optimizers: dict) -> Path:
     """Save every watched model's and optimizer's ``state_dict`` under
-    ``<root>/checkpoints/<hash>/step_<step>.pt`` (atomically) and return the path."""
+    ``<root>/checkpoints/<hash>/step_<step>.pt`` (atomically, synced to disk) and return the
+    path."""
     import io
 
     import torch
@@ -135,7 +223,7 @@ def save_checkpoint(root: Path, exp_hash: str | None, step: int, models: dict,
     buffer = io.BytesIO()
     torch.save(payload, buffer)
     path = Path(root) / "checkpoints" / (exp_hash or "none") / f"step_{step}.pt"
-    write_atomic(path, buffer.getvalue())
+    write_atomic(path, buffer.getvalue(), sync=True, point="checkpoint")
     return path
 
 

@@ -1,25 +1,62 @@
-"""Saving and restoring the sample table under ``root_log_dir``.
+"""Saving and restoring the sample table under ``root_log_dir``: one file, published atomically.
 
 ``ledger.parquet`` has one row per table row (in row order, matching the history's ``samples``
 table): ``discarded``, ``target``, ``prediction``, ``last_step``, every ``signals//<name>``
-column, boolean ``tag:<name>`` columns and categorical tags as int16 codes. ``ledger.json``
-holds what Parquet columns cannot say: each categorical tag's values, the empty boolean tags,
-and the training step reached.
+column, boolean ``tag:<name>`` columns and categorical tags as int16 codes. What Parquet columns
+cannot say is in the file's schema metadata, key ``weightslab_nb.ledger``, a JSON object::
+
+    {"format": 2, "registry": {"categorical": {column: [values]}, "boolean": [columns]},
+     "step": <training step reached>, "journal_seq": <last edit-journal record included>}
+
+so a snapshot is one file, replaced by a rename: a crash at any moment leaves the old or the
+new snapshot, never a mix. ``journal_seq`` says which records of the edit journal
+(:mod:`weightslab_nb.ledger.journal`) the snapshot already includes: replay the ones after it.
+
+Earlier versions wrote two files, ``ledger.parquet`` without the metadata and ``ledger.json``
+(the registry and the step); :func:`restore_snapshot` still reads them (``journal_seq`` 0),
+and the first new snapshot removes ``ledger.json``.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from weightslab_nb.errors import InvalidTypeError, InvalidValueError
 from weightslab_nb.experiment import write_atomic
-from weightslab_nb.ledger.sample_table import SampleTable
+from weightslab_nb.ledger.sample_table import TAG_PREFIX, SampleTable
+
+log = logging.getLogger(__name__)
 
 LEDGER = "ledger.parquet"
-REGISTRY = "ledger.json"
+REGISTRY = "ledger.json"  # the registry of the two-file layout of earlier versions (read only)
+METADATA_KEY = b"weightslab_nb.ledger"
+FORMAT = 2
+_FIXED = ("discarded", "target", "prediction", "last_step")
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    """What a restored snapshot says besides the table's columns.
+
+    Attributes
+    ----------
+    step : int
+        The training step reached when it was taken.
+    journal_seq : int
+        The last edit-journal record it includes (0: none; replay the journal from the start).
+    layout : str
+        ``"single-file"``, or ``"two-file"`` for a run written by an earlier version.
+    """
+
+    step: int
+    journal_seq: int
+    layout: str
 
 
 def snapshot(table: SampleTable) -> tuple[dict[str, np.ndarray], dict]:
@@ -35,41 +72,130 @@ def snapshot(table: SampleTable) -> tuple[dict[str, np.ndarray], dict]:
     return cols, registry
 
 
-def save(root: Path, cols: dict[str, np.ndarray], registry: dict, step: int) -> None:
-    """Write a snapshot atomically (both files)."""
+def save(root: Path, cols: dict[str, np.ndarray], registry: dict, step: int,
+         journal_seq: int = 0) -> None:
+    """Publish a snapshot (what :func:`snapshot` returned) as one file, atomically and synced.
+
+    Parameters
+    ----------
+    root : Path
+        The run directory.
+    cols, registry
+        From :func:`snapshot`.
+    step : int
+        The training step reached.
+    journal_seq : int, default 0
+        The last edit-journal record the snapshot includes (``EditJournal.last_seq`` read
+        under the same lock as the snapshot); after saving, ``EditJournal.compact`` may drop
+        the records up to it.
+
+    Raises
+    ------
+    InvalidTypeError, InvalidValueError
+        ``step`` or ``journal_seq`` is not a non-negative int; nothing is written.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    meta = {"format": FORMAT, "registry": registry, "step": _count(step, "step"),
+            "journal_seq": _count(journal_seq, "journal_seq")}
+    data = pa.table(cols)
+    data = data.replace_schema_metadata({**(data.schema.metadata or {}),
+                                         METADATA_KEY: json.dumps(meta).encode()})
     buffer = io.BytesIO()
-    pq.write_table(pa.table(cols), buffer)
-    write_atomic(Path(root) / LEDGER, buffer.getvalue())
-    write_atomic(Path(root) / REGISTRY, json.dumps({**registry, "step": step}).encode())
+    pq.write_table(data, buffer)
+    root = Path(root)
+    write_atomic(root / LEDGER, buffer.getvalue(), sync=True, point="snapshot")
+    (root / REGISTRY).unlink(missing_ok=True)  # superseded: the registry is in the file now
 
 
-def restore(root: Path, table: SampleTable) -> int | None:
-    """Load a snapshot into ``table`` (whose rows must already exist); return the saved step,
-    or None when the directory has no snapshot."""
+def read_info(root: Path) -> SnapshotInfo | None:
+    """The step and journal sequence number of the snapshot under ``root`` (reading only the
+    Parquet footer), or None when there is none."""
+    found = _read_meta(Path(root))
+    return None if found is None else found[0]
+
+
+def restore_snapshot(root: Path, table: SampleTable) -> SnapshotInfo | None:
+    """Load the snapshot under ``root`` into ``table`` (whose rows must already exist).
+
+    Returns
+    -------
+    SnapshotInfo or None
+        The step and journal sequence number it includes; None when ``root`` has no snapshot.
+        Rows the table does not have (yet) are ignored.
+    """
     import pyarrow.parquet as pq
 
     root = Path(root)
-    if not (root / LEDGER).exists() or not (root / REGISTRY).exists():
+    found = _read_meta(root)
+    if found is None:
         return None
-    registry = json.loads((root / REGISTRY).read_text())
+    info, registry = found
     data = pq.read_table(root / LEDGER)
     n = min(data.num_rows, len(table))
-    for column in registry["boolean"]:
+    for column in registry.get("boolean", []):
         table.ensure_bool_tag(column)
-    for column, values in registry["categorical"].items():
+    for column, values in registry.get("categorical", {}).items():
         table.ensure_categorical(column, values)
     for name in data.column_names:
         values = data.column(name).to_numpy()[:n]
-        if name in ("discarded", "target", "prediction", "last_step"):
+        if name in _FIXED:
             getattr(table, name)[:n] = values
         elif name in table.bool_tags:
             table.bool_tags[name][:n] = values
         elif name in table.cat_tags:
             table.cat_tags[name].codes[:n] = values
+        elif name.startswith(TAG_PREFIX):
+            _restore_unregistered_tag(table, name, values, root)
         else:
             table.write_signal(np.arange(n), name, values)
     table.discard_version += 1
-    return int(registry.get("step", 0))
+    return info
+
+
+def restore(root: Path, table: SampleTable) -> int | None:
+    """Like :func:`restore_snapshot`, returning only the step (None: no snapshot)."""
+    info = restore_snapshot(root, table)
+    return None if info is None else info.step
+
+
+def _read_meta(root: Path) -> tuple[SnapshotInfo, dict] | None:
+    """``(info, registry)`` of the snapshot under ``root``, from either layout; None if none."""
+    import pyarrow.parquet as pq
+
+    if not (root / LEDGER).exists():
+        return None
+    raw = (pq.read_schema(root / LEDGER).metadata or {}).get(METADATA_KEY)
+    if raw is not None:
+        meta = json.loads(raw)
+        return (SnapshotInfo(int(meta["step"]), int(meta.get("journal_seq", 0)), "single-file"),
+                meta["registry"])
+    # two-file layout of earlier versions
+    if (root / REGISTRY).exists():
+        registry = json.loads((root / REGISTRY).read_text())
+    else:  # they wrote the Parquet file first: a crash before the registry left it alone
+        log.warning("%s has no registry (%s missing): restoring its columns without "
+                    "categorical values", root / LEDGER, REGISTRY)
+        registry = {"categorical": {}, "boolean": []}
+    return SnapshotInfo(int(registry.get("step", 0)), 0, "two-file"), registry
+
+
+def _restore_unregistered_tag(table: SampleTable, name: str, values: np.ndarray,
+                              root: Path) -> None:
+    """A ``tag:`` column the registry does not list (a two-file snapshot whose registry is
+    older than its Parquet file): a boolean tag comes back; a categorical one cannot (its values
+    are unknown) and is dropped with a warning. Never read back as a signal."""
+    if values.dtype == bool:
+        table.ensure_bool_tag(name)[: len(values)] = values
+    else:
+        log.warning("%s: categorical tag column %r has no registered values (an older %s); "
+                    "dropped", root / LEDGER, name, REGISTRY)
+
+
+def _count(value, argument: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise InvalidTypeError(f"{argument}: expected an int, got {type(value).__name__}")
+    if value < 0:
+        raise InvalidValueError(f"{argument}: expected an int >= 0, got {value}")
+    return int(value)
