@@ -137,7 +137,10 @@ class Session(BatchRecording, SampleTagging, HistoryQueries):
     Reopening: when ``root_log_dir`` (given here, or by the hyperparameters before any data is
     watched) already holds a run, its samples, tags, categorical values, discards, latest
     signals and history are loaded, and the step count continues where it stopped. Watch the
-    same data again (same sample ids and origins) to keep training it.
+    same data again (same sample ids and origins) to keep training it; applied hyperparameter
+    changes are requested again when hyperparameters are watched. Every edit is journaled
+    before it is made (see :mod:`weightslab_nb.persistence`), so a run killed at any moment
+    reopens with every edit that returned more than 0.1 s before the kill.
 
     Hooks (lists; features append to them, see DESIGN.md "Layers"):
 
@@ -292,9 +295,12 @@ class Session(BatchRecording, SampleTagging, HistoryQueries):
         path = _check_root(path)
         if path is None:
             raise InvalidTypeError("root_log_dir: expected a directory path, got None")
-        if self.history.connected and path != self._root_log_dir:
+        if path == self._root_log_dir:
+            return
+        if self.history.connected:
             raise StateError(f"root_log_dir: history is already written under "
                              f"{self._root_log_dir}; set the directory before training starts")
+        self.files.check_movable()
         self._root_log_dir = path
         self.files.restore_if_present()
 
@@ -334,6 +340,7 @@ class Session(BatchRecording, SampleTagging, HistoryQueries):
         self._run_hooks(self.on_closed, timeout)
         self.recorder.close(timeout)
         self.history.close()
+        self.files.close()
         atexit.unregister(self._at_exit)
         if current_session(create=False) is self:
             set_current_session(self._previous)
@@ -417,11 +424,13 @@ class Session(BatchRecording, SampleTagging, HistoryQueries):
             self.refresh_experiment_hash()
 
     def hyperparameter_changed(self, key: str, value) -> None:
-        """Report an applied hyperparameter change: refreshes the experiment hash and calls the
-        ``on_hyperparameter_change`` hooks (outside the lock)."""
+        """Report an applied hyperparameter change: refreshes the experiment hash, journals the
+        value (it is requested again when the run is reopened and hyperparameters are watched)
+        and calls the ``on_hyperparameter_change`` hooks (outside the lock)."""
         with self.lock:
             self.changes.hyperparameters += 1
             self.refresh_experiment_hash()
+        self.files.journal_hyperparameter(key, value)
         self._run_hooks(self.on_hyperparameter_change, key, value)
 
     def refresh_experiment_hash(self) -> None:
@@ -482,6 +491,7 @@ class Session(BatchRecording, SampleTagging, HistoryQueries):
             if targets is not None:
                 self.table.write_column("target", rows, targets)
             self.changes.table += 1
+            self.files.samples_added()  # journaled edits that waited for these samples
         return rows
 
     def _sample_dims(self, start: int) -> tuple[list, list, list]:

@@ -107,6 +107,7 @@ def watch_hyperparameters(session: "Session", obj, name: str = "hyperparameters"
         hp = HyperParameters(obj, on_change=session.hyperparameter_changed)
         session.register_hyperparameters(name, hp)
         attach(session, hp, name)
+        _replay_journaled(session, hp)
         return hp
     if not isinstance(obj, (str, os.PathLike)):
         raise InvalidTypeError("obj: flag='hyperparameters' takes a dict or a YAML file path (str "
@@ -120,10 +121,22 @@ def watch_hyperparameters(session: "Session", obj, name: str = "hyperparameters"
     hp = HyperParameters(initial, on_change=session.hyperparameter_changed)
     session.register_hyperparameters(name, hp)
     attach(session, hp, name)
+    _replay_journaled(session, hp)
     hp._tree.config = config
     ref = weakref.ref(session)
     config.start(hp, alive=lambda: (s := ref()) is not None and not s.closed)
     return hp
+
+
+def _replay_journaled(session: "Session", hp: HyperParameters) -> None:
+    """Request again the values applied in earlier sessions of a reopened run (the user's
+    steering outlives a crash or a restart); a value that no longer fits is skipped."""
+    for key, value in session.files.journaled_hyperparameters().items():
+        try:
+            hp.request(key, value, source="journal", create=True)
+        except (TypeError, ValueError, KeyError) as exc:
+            log.warning("hyperparameter %r = %.80r from the run's journal not applied: %s",
+                        key, value, exc)
 
 
 def _check_initial(values: dict, where: str) -> None:

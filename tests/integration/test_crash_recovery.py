@@ -33,7 +33,7 @@ EDIT_GRACE_S = 0.5      # an edit reported longer ago than this must survive
 HISTORY_GRACE_S = 1.0   # history older than this must survive
 CRASH_POINTS = ["snapshot.mid-write", "snapshot.before-publish", "checkpoint.mid-write",
                 "checkpoint.before-publish", "journal.mid-append", "journal.after-append"]
-NOT_REACHED_TODAY = {"journal.mid-append", "journal.after-append"}  # no journal in the session
+JOURNAL_POINTS = {"journal.mid-append", "journal.after-append"}
 FIGURES: dict = {}
 pytestmark = pytest.mark.timeout(240)  # the whole module runs in about 50 s on 2 cores
 
@@ -246,15 +246,13 @@ def test_the_harness_loses_nothing_from_a_cleanly_closed_child(trials):
 
 def test_every_child_was_killed_where_it_was_meant_to_be(trials):
     for name, trial in trials.items():
-        if name == "clean" or trial.crash_at in NOT_REACHED_TODAY:
+        if name == "clean":
             continue
         assert trial.exit_code == signal.SIGKILL and not trial.finished, name
 
 
-@pytest.mark.xfail(strict=True, reason="the session does not journal edits yet: the journal's "
-                   "crash points are never reached")
 def test_the_journal_crash_points_are_reached(trials):
-    for point in NOT_REACHED_TODAY:
+    for point in JOURNAL_POINTS:
         assert trials[point].exit_code == signal.SIGKILL, point
 
 
@@ -269,8 +267,6 @@ def test_at_most_the_last_second_of_history_is_lost(trials):
         assert history_lost_s(trial) <= HISTORY_GRACE_S, (name, trial.last_history_step)
 
 
-@pytest.mark.xfail(strict=True, reason="edits reach disk only in a ledger snapshot, at most "
-                   "every >= 5 s; the edit journal is not wired into the session yet")
 def test_every_edit_older_than_half_a_second_survives_a_kill(trials):
     for name, trial in trials.items():
         old = [(round(age, 3), edit) for age, edit in lost_edits(trial) if age > EDIT_GRACE_S]
@@ -289,7 +285,6 @@ def test_clean_leftovers_removes_what_interrupted_writes_left(trials):
     assert any(Path(p).name.startswith(".step_25.pt.") for p in checkpoint), checkpoint
 
 
-@pytest.mark.xfail(strict=True, reason="Session does not call clean_leftovers on reopen yet")
 def test_reopening_a_run_removes_the_leftovers_of_interrupted_writes(trials):
     assert trials["snapshot.before-publish"].leftovers_before
     for name, trial in trials.items():

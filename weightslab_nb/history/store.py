@@ -67,6 +67,9 @@ class HistoryStore:
         self.path: Path | None = None
         self._sample_dims = sample_dims
         self._flush_rows = flush_rows
+        # write the sample rows even when no value was recorded (the owner sets it once the
+        # rows carry state worth keeping, e.g. journaled edits)
+        self.persist_samples = False
         self._lock = threading.Lock()        # buffers; held for list appends only
         self._flush_lock = threading.Lock()  # DuckDB + the hand-over of pending rows
         self._signal_ids: dict[str, int] = {}
@@ -115,6 +118,11 @@ class HistoryStore:
         """The ids of signal ``names`` (-1 for a name never recorded)."""
         with self._lock:
             return [self._signal_ids.get(n, -1) for n in names]
+
+    @property
+    def written_samples(self) -> int:
+        """How many sample-table rows the file names (rows are written in order)."""
+        return self._written["samples"]
 
     def wants_flush(self) -> bool:
         """True when so many per-sample rows wait that a flush should not wait for its turn."""
@@ -361,10 +369,13 @@ class HistoryStore:
                 exps = list(self._exp_ids.items())
             new_dims = (len(signals) > self._written["signals"]
                         or len(exps) > self._written["experiments"])
-            if not (chunks or glob or (new_dims and self._con is not None)):
+            dims = self._sample_dims(self._written["samples"])
+            new_rows = bool(dims[0])
+            if not (chunks or glob or ((new_dims or new_rows)
+                                       and (self._con is not None or self.persist_samples))):
                 return  # nothing recorded yet: create no file
             try:
-                self._write(chunks, glob, signals, exps)
+                self._write(chunks, glob, signals, exps, dims)
             except BaseException:
                 with self._lock:  # put the rows back: nothing recorded is lost
                     self._pending[:0] = chunks
@@ -372,7 +383,7 @@ class HistoryStore:
                     self._global_pending[:0] = glob
                 raise
 
-    def _write(self, chunks, glob, signals, exps) -> None:
+    def _write(self, chunks, glob, signals, exps, dims) -> None:
         import pyarrow as pa
 
         con = self._connect()
@@ -382,7 +393,7 @@ class HistoryStore:
                 new = items[self._written[table]:]
                 if new:
                     con.executemany(f"INSERT INTO {table} VALUES (?, ?)", [(i, n) for n, i in new])
-            ids, annotations, origins = self._sample_dims(self._written["samples"])
+            ids, annotations, origins = dims
             if ids:
                 start = self._written["samples"]
                 con.from_arrow(pa.table({

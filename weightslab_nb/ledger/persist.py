@@ -22,7 +22,7 @@ from __future__ import annotations
 import io
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -52,11 +52,14 @@ class SnapshotInfo:
         The last edit-journal record it includes (0: none; replay the journal from the start).
     layout : str
         ``"single-file"``, or ``"two-file"`` for a run written by an earlier version.
+    extra : dict
+        What the owner saved beside the table (``save(..., extra=)``); empty if nothing.
     """
 
     step: int
     journal_seq: int
     layout: str
+    extra: dict = field(default_factory=dict)
 
 
 def snapshot(table: SampleTable) -> tuple[dict[str, np.ndarray], dict]:
@@ -73,7 +76,7 @@ def snapshot(table: SampleTable) -> tuple[dict[str, np.ndarray], dict]:
 
 
 def save(root: Path, cols: dict[str, np.ndarray], registry: dict, step: int,
-         journal_seq: int = 0) -> None:
+         journal_seq: int = 0, extra: dict | None = None) -> None:
     """Publish a snapshot (what :func:`snapshot` returned) as one file, atomically and synced.
 
     Parameters
@@ -88,6 +91,9 @@ def save(root: Path, cols: dict[str, np.ndarray], registry: dict, step: int,
         The last edit-journal record the snapshot includes (``EditJournal.last_seq`` read
         under the same lock as the snapshot); after saving, ``EditJournal.compact`` may drop
         the records up to it.
+    extra : dict, optional
+        JSON values the owner keeps with the snapshot (read back as ``SnapshotInfo.extra``):
+        state the journal records it drops described, besides the table.
 
     Raises
     ------
@@ -98,7 +104,7 @@ def save(root: Path, cols: dict[str, np.ndarray], registry: dict, step: int,
     import pyarrow.parquet as pq
 
     meta = {"format": FORMAT, "registry": registry, "step": _count(step, "step"),
-            "journal_seq": _count(journal_seq, "journal_seq")}
+            "journal_seq": _count(journal_seq, "journal_seq"), "extra": extra or {}}
     data = pa.table(cols)
     data = data.replace_schema_metadata({**(data.schema.metadata or {}),
                                          METADATA_KEY: json.dumps(meta).encode()})
@@ -169,8 +175,8 @@ def _read_meta(root: Path) -> tuple[SnapshotInfo, dict] | None:
     raw = (pq.read_schema(root / LEDGER).metadata or {}).get(METADATA_KEY)
     if raw is not None:
         meta = json.loads(raw)
-        return (SnapshotInfo(int(meta["step"]), int(meta.get("journal_seq", 0)), "single-file"),
-                meta["registry"])
+        return (SnapshotInfo(int(meta["step"]), int(meta.get("journal_seq", 0)), "single-file",
+                             dict(meta.get("extra") or {})), meta["registry"])
     # two-file layout of earlier versions
     if (root / REGISTRY).exists():
         registry = json.loads((root / REGISTRY).read_text())

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -246,9 +247,13 @@ class Recorder:
         self._wake.set()
 
     def _run(self) -> None:
+        next_round = time.monotonic() + self.flush_interval
         while not self._stop.is_set():
-            self._wake.wait(self.flush_interval)
+            # rounds start every flush_interval (not flush_interval after the last one ended),
+            # so history on disk is never older than one interval plus one round
+            self._wake.wait(max(0.0, next_round - time.monotonic()))
             self._wake.clear()
+            next_round = time.monotonic() + self.flush_interval
             if self._stop.is_set():
                 break
             try:

@@ -1,8 +1,9 @@
 """Tags, categorical tags and discards on the sample table, and origin filters.
 
-Every write takes ``session.lock`` for one vectorised update of the table's columns, bumps the
-change counters panels poll, and refreshes the experiment hash (discards and the tag registry
-are part of the data state; tag memberships are not).
+Every write takes ``session.lock``, validates, journals the edit (``session.files``: on disk
+before the table changes, see :mod:`weightslab_nb.persistence`), makes one vectorised update
+of the table's columns, bumps the change counters panels poll, and refreshes the experiment
+hash (discards and the tag registry are part of the data state; tag memberships are not).
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ class SampleTagging:
     """Mixin of :class:`~weightslab_nb.session.Session`: tagging, discarding and looking up
     samples by tag or origin.
 
-    Uses the session's ``lock``, ``table``, ``registry``, ``changes`` and
-    ``refresh_experiment_hash()``.
+    Uses the session's ``lock``, ``table``, ``registry``, ``changes``, ``files`` (the edit
+    journal) and ``refresh_experiment_hash()``.
     """
 
     def tag_samples(self, sample_ids, tag: str, mode: str = "add",
@@ -60,8 +61,13 @@ class SampleTagging:
                 if tag_column(tag) not in self.table.bool_tags:
                     raise InvalidValueError(f"tag: no boolean tag named {tag!r}; known tags: "
                                             f"{self.table.tag_names()}")
+                self.files.journal_edit({"op": "tag", "tag": tag, "mode": mode}, rows)
                 self.table.bool_tags[tag_column(tag)][rows] = False
             else:
+                if tag_column(tag) in self.table.cat_tags:
+                    raise InvalidValueError(f"tag: {tag!r} is a categorical tag; use "
+                                            "set_categorical_tag")
+                self.files.journal_edit({"op": "tag", "tag": tag, "mode": mode}, rows)
                 col = self.table.ensure_bool_tag(tag)
                 if mode == "set":
                     origins = np.unique(self.table.origin_code[rows])
@@ -76,6 +82,9 @@ class SampleTagging:
         """Create an empty boolean tag (so panels can offer it before any sample has it)."""
         _check_name(name, "name")
         with self.lock:
+            if tag_column(name) in self.table.cat_tags:
+                raise InvalidValueError(f"name: {name!r} is a categorical tag")
+            self.files.journal_edit({"op": "register_tag", "name": name})
             self.table.ensure_bool_tag(name)
             self.changes.tags += 1
             self.changes.table += 1
@@ -102,8 +111,14 @@ class SampleTagging:
         for v in values:
             if not isinstance(v, str) or not v:
                 raise InvalidTypeError(f"values: every value must be a non-empty string, got {v!r}")
+        values = list(dict.fromkeys(values))
         with self.lock:
-            self.table.ensure_categorical(name, list(dict.fromkeys(values)))
+            if tag_column(name) in self.table.bool_tags:
+                raise InvalidValueError(f"name: {name!r} is already a boolean tag; pick another "
+                                        "name")
+            self.files.journal_edit({"op": "register_categorical", "name": name,
+                                     "values": values})
+            self.table.ensure_categorical(name, values)
             self.changes.tags += 1
             self.changes.table += 1
 
@@ -127,6 +142,11 @@ class SampleTagging:
                                    f"{type(value).__name__}")
         with self.lock:
             rows = self.rows_of(sample_ids, origin)
+            if tag_column(tag) in self.table.bool_tags:
+                raise InvalidValueError(f"name: {tag!r} is already a boolean tag; pick another "
+                                        "name")
+            self.files.journal_edit({"op": "categorical", "tag": tag, "value": value or None},
+                                    rows)
             cat = self.table.ensure_categorical(tag, [])
             cat.codes[rows] = -1 if not value else cat.code_of(value)
             self.changes.table += 1
@@ -150,6 +170,7 @@ class SampleTagging:
             raise InvalidTypeError(f"discarded: expected True or False, got {discarded!r}")
         with self.lock:
             rows = self.rows_of(sample_ids, origin)
+            self.files.journal_edit({"op": "discard", "discarded": bool(discarded)}, rows)
             self.table.set_discarded(rows, bool(discarded))
             self.changes.table += 1
             self.refresh_experiment_hash()
