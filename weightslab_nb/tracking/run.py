@@ -53,6 +53,7 @@ from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from weightslab_nb.arguments import check_bool, check_optional_int, check_path
 from weightslab_nb.errors import InvalidTypeError, InvalidValueError, StateError
 from weightslab_nb.experiment import write_atomic
 from weightslab_nb.tracking import media
@@ -441,7 +442,8 @@ class Run:
 
     def finish(self, exit_code: int | None = None) -> None:
         """End the run: flush its files and mark it ``"finished"`` (``"failed"`` for a
-        non-zero ``exit_code``). Safe to call twice."""
+        non-zero ``exit_code``, an int). Safe to call twice."""
+        exit_code = check_optional_int(exit_code, "exit_code")
         with self._log_lock:  # a log call in progress completes first
             if self.state != "running":
                 return
@@ -618,9 +620,13 @@ def init(project: str | None = None, name: str | None = None, config: Mapping | 
     ValueError
         A bad name, project, id or tags, or an id already used in that directory.
     TypeError
-        ``config`` is not a dict of JSON-able values.
+        ``config`` is not a dict of JSON-able values, ``reinit`` is not a bool, ``dir`` is not
+        a path. Nothing changes then (a running run keeps running).
     """
     session = _resolve_session(session)
+    reinit = check_bool(reinit, "reinit")
+    if dir is not None:
+        dir = check_path(dir, "dir")
     active = getattr(session, "run", None)
     if active is not None and active.state == "running" and not reinit:
         return active
@@ -698,7 +704,14 @@ def log(data: Mapping, step: int | None = None, commit: bool | None = None,
 
 
 def finish(exit_code: int | None = None, session=None) -> None:
-    """Finish the running run of the current session (no-op when there is none)."""
+    """Finish the running run of the current session (no-op when there is none).
+
+    Raises
+    ------
+    TypeError
+        ``exit_code`` is not an int or None (even without a running run).
+    """
+    exit_code = check_optional_int(exit_code, "exit_code")
     run = active_run(session)
     if run is not None:
         run.finish(exit_code)
