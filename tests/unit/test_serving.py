@@ -492,7 +492,7 @@ def test_unknown_command_lists_the_known_ones(served):
     ("discard", {"ids": [3, -1]}, "unknown sample id"),
     ("restore", {"ids": [12345]}, "unknown sample id"),
     ("evaluate", {"loader": "train_loader", "tags": ["never"]}, "tags"),
-    ("evaluate", {"loader": "val_loader"}, "no watched loader 'val_loader'"),
+    ("evaluate", {"loader": "val_loader"}, "loader: no watched loader or origin 'val_loader'"),
 ])
 def test_session_refusals_change_nothing(served, command, args, message):
     before = observable(served.session)

@@ -223,6 +223,12 @@ def _evaluate(session, a) -> dict:
     """Queue the evaluation; with ``wait`` (seconds), answer once it finished or that time has
     passed (the reply's ``state`` tells which). The wait holds this request's own server
     thread only: other commands are served meanwhile."""
+    loaders = session.registry.all("data")
+    if a["loader"] not in loaders and \
+            not any(getattr(w, "origin", None) == a["loader"] for w in loaders.values()):
+        raise CommandError(f"loader: no watched loader or origin {a['loader']!r} (watched: "
+                           f"{', '.join(loaders) or 'none'})", status=422,
+                           kind="UnknownNameError")
     req = session.request_evaluation(a["loader"], tags=a["tags"], resume=a["resume"])
     if a["wait"] is not None:
         req.wait(a["wait"])

@@ -53,7 +53,7 @@ from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from weightslab_nb.arguments import check_bool, check_optional_int, check_path
+from weightslab_nb.arguments import check_bool, check_int, check_optional_int, check_path
 from weightslab_nb.errors import InvalidTypeError, InvalidValueError, StateError
 from weightslab_nb.experiment import write_atomic
 from weightslab_nb.tracking import media
@@ -273,9 +273,8 @@ class Run:
         if not isinstance(data, Mapping):
             raise InvalidTypeError("data: expected a dict of key -> value, got "
                                    f"{type(data).__name__}")
-        if step is not None and (isinstance(step, bool) or not isinstance(step, numbers.Integral)
-                                 or step < 0):
-            raise InvalidValueError(f"step: expected an int >= 0 or None, got {step!r}")
+        if step is not None:
+            step = check_int(step, "step", minimum=0)
         if commit is not None and not isinstance(commit, bool):
             raise InvalidTypeError(f"commit: expected True, False or None, got {commit!r}")
         with self._log_lock:  # one call at a time, so rows reach the file in step order
