@@ -54,7 +54,8 @@ def name_field(msg: dict, field: str, *, required: bool = True) -> str | None:
     if len(value) > MAX_NAME:
         raise MessageError(f"{field}: longer than {MAX_NAME} characters")
     if not value.isprintable():
-        raise MessageError(f"{field}: control characters are not allowed")
+        raise MessageError(f"{field}: non-printable characters (control, format, line "
+                           "separators) are not allowed")
     return value
 
 
