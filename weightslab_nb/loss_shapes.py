@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from weightslab_nb.arguments import check_int, check_optional_name
 from weightslab_nb.errors import InvalidTypeError, InvalidValueError
+from weightslab_nb.ledger.names import check_tag_name
 from weightslab_nb.session import Session, register_feature, session_function
 from weightslab_nb.signals import register_signal
 
@@ -175,7 +177,14 @@ def auto_tag_loss_shapes(session: Session, signal_name: str, tag: str = "loss_sh
     if not isinstance(signal_name, str) or not signal_name:
         raise InvalidTypeError(f"signal_name: expected the name of a per-sample signal, got "
                                f"{signal_name!r}")
-    session.register_categorical_tag(tag, LOSS_SHAPE_LABELS)
+    # everything is checked before the tag or the signal is registered: a refused call
+    # registers neither
+    tag = check_tag_name(tag, "tag")
+    if tag in session.tag_summary()["boolean"]:
+        raise InvalidValueError(f"tag: {tag!r} is already a boolean tag; the loss shapes need a "
+                                "categorical one (pick another name)")
+    every_n_steps = check_int(every_n_steps, "every_n_steps", minimum=1)
+    name = check_optional_name(name, "name", "a signal name")
     tagging_session = session
 
     def classify(ctx):
@@ -193,9 +202,11 @@ def auto_tag_loss_shapes(session: Session, signal_name: str, tag: str = "loss_sh
                         dtype=np.float64)
 
     classify.__name__ = name or f"{tag}_classifier"
-    return register_signal(session, classify, name=name or f"{tag}_classifier",
-                           subscribe_to=signal_name, compute_every_n_steps=every_n_steps,
-                           include_history=True, log=False, batched=True)
+    registered = register_signal(session, classify, name=name or f"{tag}_classifier",
+                                 subscribe_to=signal_name, compute_every_n_steps=every_n_steps,
+                                 include_history=True, log=False, batched=True)
+    session.register_categorical_tag(tag, LOSS_SHAPE_LABELS)
+    return registered
 
 
 register_feature("auto_tag_loss_shapes", session_function(auto_tag_loss_shapes))

@@ -207,9 +207,9 @@ class RunFiles:
         return self._journal
 
     @property
-    def journal_open(self) -> bool:
-        """True once an edit was journaled (the run directory is fixed from then on)."""
-        return self._journal is not None
+    def journaled_edits(self) -> int:
+        """Sequence number of the last edit journaled (0 when none; it never goes back)."""
+        return self._journal_start if self._journal is None else self._journal.last_seq
 
     # ---------------------------------------------------------------- manifest and snapshots
     def note_experiment(self, entry: dict) -> None:

@@ -21,7 +21,8 @@ PACKAGE = Path(weightslab_nb.__file__).parent
 
 # module (or package prefix) -> layer; the longest matching prefix wins
 LAYERS = {
-    "weightslab_nb.errors": 0, "weightslab_nb.argtypes": 0, "weightslab_nb.control": 0,
+    "weightslab_nb.errors": 0, "weightslab_nb.arguments": 0, "weightslab_nb.argtypes": 0,
+    "weightslab_nb.control": 0,
     "weightslab_nb.experiment": 0, "weightslab_nb.crashpoints": 0, "weightslab_nb.ledger": 0,
     "weightslab_nb.history": 0,
     "weightslab_nb.session": 1, "weightslab_nb.persistence": 1,

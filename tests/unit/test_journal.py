@@ -149,6 +149,11 @@ def test_appends_from_many_threads_get_distinct_numbers_in_file_order(jdir):
         assert [e.record["i"] for e in mine] == list(range(300))
 
 
+def _syncers(directory) -> list[threading.Thread]:
+    """The syncer threads of the journal in ``directory`` (other tests' journals have theirs)."""
+    return [t for t in threading.enumerate() if t.name == f"wl-journal-sync {directory}"]
+
+
 def test_sync_runs_only_when_something_was_written(jdir):
     journal = EditJournal(jdir, sync_interval=None)
     assert journal.sync() is False
@@ -156,7 +161,7 @@ def test_sync_runs_only_when_something_was_written(jdir):
     assert journal.synced_seq == 0
     assert journal.sync() is True and journal.synced_seq == seq
     assert journal.sync() is False
-    assert not any(t.name == "weightslab-journal-sync" for t in threading.enumerate())
+    assert not _syncers(jdir)
     journal.close()
 
 
@@ -165,7 +170,7 @@ def test_the_background_syncer_syncs_each_append_and_stops_on_close(jdir):
     for n in range(3):
         seq = journal.append({"n": n})
         assert journal.wait_synced(seq, timeout=10)
-    syncer = [t for t in threading.enumerate() if t.name == "weightslab-journal-sync"]
+    syncer = _syncers(jdir)
     assert len(syncer) == 1
     journal.close()
     syncer[0].join(timeout=10)

@@ -454,6 +454,11 @@ BAD_REQUESTS = [
     json.dumps({"command": "tag_add", "args": {"tag": "t", "ids": [1, True]}}).encode(),
     json.dumps({"command": "tag_add", "args": {"tag": "t", "ids": [1.5]}}).encode(),
     json.dumps({"command": "tag_add", "args": {"tag": 3, "ids": [1]}}).encode(),
+    json.dumps({"command": "tag_add", "args": {"tag": " spaced ", "ids": [1]}}).encode(),
+    json.dumps({"command": "tag_add", "args": {"tag": "k=v", "ids": [1]}}).encode(),
+    json.dumps({"command": "cat_set", "args": {"tag": "w", "value": "a\nb", "ids": [1]}}).encode(),
+    json.dumps({"command": "evaluate", "args": {"loader": "train_loader",
+                                                "tags": ["tag:hard"]}}).encode(),
     json.dumps({"command": "discard", "args": {"ids": [[1]]}}).encode(),
     json.dumps({"command": "cat_set", "args": {"tag": "w", "value": 3, "ids": [1]}}).encode(),
     json.dumps({"command": "evaluate", "args": {"loader": "train_loader",
@@ -484,12 +489,11 @@ def test_unknown_command_lists_the_known_ones(served):
 @pytest.mark.parametrize("command,args,message", [
     ("tag_add", {"tag": "hard", "ids": [1, 999]}, "unknown sample id"),
     ("tag_remove", {"tag": "never", "ids": [1]}, "no boolean tag"),
-    ("tag_add", {"tag": " spaced ", "ids": [1]}, "tag"),
     ("cat_set", {"tag": "weather", "value": "rainy", "ids": ["nope"]}, "unknown sample id"),
     ("discard", {"ids": [3, -1]}, "unknown sample id"),
     ("restore", {"ids": [12345]}, "unknown sample id"),
     ("evaluate", {"loader": "train_loader", "tags": ["never"]}, "tags"),
-    ("evaluate", {"loader": "val_loader"}, "no watched loader 'val_loader'"),
+    ("evaluate", {"loader": "val_loader"}, "loader: no watched loader or origin 'val_loader'"),
 ])
 def test_session_refusals_change_nothing(served, command, args, message):
     before = observable(served.session)

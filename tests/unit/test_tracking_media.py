@@ -156,7 +156,7 @@ def test_histogram_accepts_tensors_numpy_histograms_and_empty_input():
     ({"sequence": [1], "np_histogram": ([1], [0, 1])}, ValueError, "np_histogram"),
     ({"sequence": [1], "num_bins": 0}, ValueError, "num_bins"),
     ({"sequence": [1], "num_bins": 513}, ValueError, "num_bins"),
-    ({"sequence": [1], "num_bins": True}, ValueError, "num_bins"),
+    ({"sequence": [1], "num_bins": True}, TypeError, "num_bins"),
     ({"sequence": ["a", "b"]}, TypeError, "sequence"),
     ({"np_histogram": ([1, 2], [0, 1])}, ValueError, "np_histogram"),
     ({"np_histogram": ([1, -2], [0, 1, 2])}, ValueError, "np_histogram"),
@@ -643,7 +643,7 @@ def test_a_video_file_is_copied_with_its_format(tmp_path):
     ((np.zeros((3, 4, 4)),), {}, ValueError, "data_or_path"),
     ((np.zeros((1, 1, 4, 4)),), {"fps": 0}, ValueError, "fps"),
     ((np.zeros((1, 1, 4, 4)),), {"fps": float("nan")}, ValueError, "fps"),
-    ((np.zeros((1, 1, 4, 4)),), {"fps": True}, ValueError, "fps"),
+    ((np.zeros((1, 1, 4, 4)),), {"fps": True}, TypeError, "fps"),
     (("clip.avi",), {}, ValueError, r"\.gif, \.mp4, \.webm, \.ogg")])
 def test_video_arguments_are_checked(args, kwargs, error, words):
     with pytest.raises(error, match=words):

@@ -276,7 +276,7 @@ class EditJournal:
             if self._syncer is not None or self._closed:
                 return
             self._syncer = threading.Thread(target=self._sync_loop, daemon=True,
-                                            name="weightslab-journal-sync")
+                                            name=f"wl-journal-sync {self.directory}")
             self._syncer.start()
 
     def _sync_loop(self) -> None:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
+from weightslab_nb.arguments import check_bool
 from weightslab_nb.errors import InvalidTypeError, InvalidValueError, StateError, WeightslabError
 from weightslab_nb.ledger.sample_table import bare_signal_name, signal_column
 from weightslab_nb.ledger.convert import to_values
@@ -216,7 +217,8 @@ def collect_metrics(table: MapDataset, metrics_collectors, *, predictor=None,
         ``table`` is not map-style; a collector or predictor that is not callable; a collector
         returning something other than a dict, or non-numeric values; non-numeric constants;
         wrong argument types (``constants_schemas``, ``run_url``, ``split``,
-        ``dataloader_args``).
+        ``dataloader_args``); ``collect_aggregates``, ``exclude_zero_weights`` or ``progress``
+        not a bool.
     MetricsCollectorError
         A collector raised (its exception is the ``__cause__``). Errors of the predictor and
         of the data set propagate unchanged.
@@ -238,6 +240,9 @@ def collect_metrics(table: MapDataset, metrics_collectors, *, predictor=None,
     """
     from tqdm.auto import tqdm
 
+    collect_aggregates = check_bool(collect_aggregates, "collect_aggregates")
+    exclude_zero_weights = check_bool(exclude_zero_weights, "exclude_zero_weights")
+    progress = check_bool(progress, "progress")
     _check_session(table, foreign_table_url, session)
     target = _join_target(session, table, foreign_table_url)
     dataset = table.dataset if isinstance(table, WatchedLoader) else table
@@ -253,7 +258,7 @@ def collect_metrics(table: MapDataset, metrics_collectors, *, predictor=None,
     batch_size, loader_kwargs = _loader_settings(dataloader_args, default_collate)
     predictor = _resolve_predictor(session, predictor)
 
-    indices = _selected_indices(session, target, bool(exclude_zero_weights))
+    indices = _selected_indices(session, target, exclude_zero_weights)
     step = session.controller.step
     bar = tqdm(total=len(indices), desc=f"collect_metrics [{split or target.origin}]",
                unit="sample", mininterval=0.5, maxinterval=2.0, disable=not progress)
@@ -459,14 +464,14 @@ def _loader_settings(dataloader_args, default_collate) -> tuple[int, dict]:
     else:
         raise InvalidTypeError(f"dataloader_args: expected a dict of DataLoader keywords, got "
                                f"{type(dataloader_args).__name__}")
-    if args.pop("shuffle", False):
+    if check_bool(args.pop("shuffle", False), "dataloader_args['shuffle']"):
         raise InvalidValueError("dataloader_args: shuffle=True is not allowed; rows must stay in "
                                 "index order to be joined to their samples")
     for key in _ORDERING_ARGS:
         if args.pop(key, None) is not None:
             raise InvalidValueError(f"dataloader_args: {key} is not allowed; rows must stay in "
                                     "index order to be joined to their samples")
-    if args.pop("drop_last", False):
+    if check_bool(args.pop("drop_last", False), "dataloader_args['drop_last']"):
         raise InvalidValueError("dataloader_args: drop_last=True is not allowed; every sample is "
                                 "collected")
     batch_size = args.pop("batch_size", DEFAULT_BATCH_SIZE)

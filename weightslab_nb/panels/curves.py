@@ -49,6 +49,7 @@ import threading
 import numpy as np
 import traitlets
 
+from weightslab_nb.arguments import check_int
 from weightslab_nb.errors import InvalidValueError
 from weightslab_nb.panels._base import SENT, Panel, static_asset
 from weightslab_nb.panels.highlight import highlight_bus
@@ -148,8 +149,8 @@ class LossCurves(Panel):
     highlight = traitlets.Dict().tag(sync=True)
 
     def __init__(self, session, *, max_points: int = 4000, height: int = 260, **kwargs):
-        if not isinstance(max_points, int) or max_points < 16:
-            raise InvalidValueError(f"max_points: expected an int >= 16, got {max_points!r}")
+        max_points = check_int(max_points, "max_points", minimum=16)
+        height = check_int(height, "height", minimum=1)
         self._send_lock = threading.Lock()
         self._cursors: dict[str, int] = {}
         self._synced = False

@@ -59,7 +59,7 @@ from weightslab_nb.ledger.sample_table import bare_signal_name
 from weightslab_nb.panels._base import Panel, static_asset
 from weightslab_nb.panels.highlight import highlight_bus, highlight_page
 from weightslab_nb.panels.messages import (MessageError, apply_action, bool_field, check_action,
-                                           ids_field, int_field)
+                                           ids_field, int_field, subset_tags_field)
 from weightslab_nb.panels.thumbnails import ThumbnailCache, placeholder_png
 from weightslab_nb.panels.wire import encode_arrays
 
@@ -165,8 +165,8 @@ class SampleGrid(Panel):
         from weightslab_nb.ledger.query import GridQuery
 
         fields = {k: msg[k] for k in QUERY_FIELDS if k in msg}
-        if "tags" in fields and not isinstance(fields["tags"], list):
-            raise MessageError(f"tags: expected a list of tag names, got {fields['tags']!r}")
+        if "tags" in fields:  # known tags, by the tag-name rule; the message names "tags"
+            fields["tags"] = list(subset_tags_field(msg, self.session.tag_summary()))
         if fields.get("limit") is None:
             fields["limit"] = self.page_size
         only = bool_field(msg, "highlight")

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import math
 
-from weightslab_nb.errors import WeightslabError
+from weightslab_nb.errors import InvalidTypeError, InvalidValueError, WeightslabError
+from weightslab_nb.ledger.names import check_tag_name, check_tag_term, check_tag_value
 
 #: Actions on samples: grid ``{type: "action", action, sample_ids, tag?, value?}`` and tag editor
 #: ``{type: "apply", action, tag?, value?}`` (on the shared selection).
 ACTIONS = ("add_tag", "remove_tag", "set_categorical", "clear_categorical", "discard", "restore")
 MAX_IDS = 1_000_000
-MAX_NAME = 200
+MAX_NAME = 200  # loader, signal and hyperparameter names (tags: ledger.names, 256)
 MAX_VALUES = 1000
 
 
@@ -38,8 +39,8 @@ def request_id(msg: dict):
 
 
 def name_field(msg: dict, field: str, *, required: bool = True) -> str | None:
-    """A tag (or value) name: a non-empty string without surrounding spaces or control
-    characters."""
+    """A name that is not a tag (a loader, a signal, a hyperparameter path): a non-empty string
+    of printable characters without surrounding spaces. Tags use :func:`tag_name_field`."""
     value = msg.get(field)
     if value is None:
         if required:
@@ -52,9 +53,37 @@ def name_field(msg: dict, field: str, *, required: bool = True) -> str | None:
                            f"got {value!r}")
     if len(value) > MAX_NAME:
         raise MessageError(f"{field}: longer than {MAX_NAME} characters")
-    if any(ord(c) < 32 for c in value):
-        raise MessageError(f"{field}: control characters are not allowed")
+    if not value.isprintable():
+        raise MessageError(f"{field}: non-printable characters (control, format, line "
+                           "separators) are not allowed")
     return value
+
+
+def tag_name_field(msg: dict, field: str = "tag", *, required: bool = True) -> str | None:
+    """A tag name, checked by the rule of :mod:`weightslab_nb.ledger.names` (the same rule as
+    ``session.tag_samples``)."""
+    value = msg.get(field)
+    if value is None:
+        if required:
+            raise MessageError(f"{field}: required")
+        return None
+    return _checked(check_tag_name, value, field)
+
+
+def tag_value_field(msg: dict, field: str = "value") -> str:
+    """A categorical value (required), checked by the rule of :mod:`weightslab_nb.ledger.names`."""
+    value = msg.get(field)
+    if value is None:
+        raise MessageError(f"{field}: required")
+    return _checked(check_tag_value, value, field)
+
+
+def _checked(check, value, field: str):
+    """``check(value, field)``, its refusal raised as a :class:`MessageError` (same message)."""
+    try:
+        return check(value, field)
+    except (InvalidTypeError, InvalidValueError) as exc:
+        raise MessageError(str(exc)) from exc
 
 
 def ids_field(msg: dict, field: str = "sample_ids", *, allow_empty: bool = False) -> list:
@@ -79,7 +108,8 @@ def values_field(msg: dict, field: str = "values") -> list[str]:
         raise MessageError(f"{field}: expected a non-empty list of strings")
     if len(values) > MAX_VALUES:
         raise MessageError(f"{field}: at most {MAX_VALUES} values")
-    return list(dict.fromkeys(name_field({field: v}, field) for v in values))
+    return list(dict.fromkeys(_checked(check_tag_value, v, f"{field}[{i}]")
+                              for i, v in enumerate(values)))
 
 
 def number_field(msg: dict, field: str, *, required: bool = False):
@@ -105,7 +135,7 @@ def check_action(session, msg: dict) -> tuple[str, str | None, str | None]:
         if msg.get("tag") is not None or msg.get("value") is not None:
             raise MessageError(f"{action}: takes no tag or value")
         return action, None, None
-    tag = name_field(msg, "tag")
+    tag = tag_name_field(msg, "tag")
     summary = session.tag_summary()
     if action in ("add_tag", "remove_tag"):
         if tag not in summary["boolean"]:
@@ -121,7 +151,7 @@ def check_action(session, msg: dict) -> tuple[str, str | None, str | None]:
         if msg.get("value") not in (None, ""):
             raise MessageError("clear_categorical: takes no value")
         return action, tag, None
-    value = name_field(msg, "value")
+    value = tag_value_field(msg, "value")
     if value not in cats[tag]["values"]:
         raise MessageError(f"value: {value!r} is not a value of {tag!r}; values: "
                            f"{cats[tag]['values']}")
@@ -201,11 +231,10 @@ def subset_tags_field(msg: dict, summary: dict, field: str = "tags") -> tuple[st
     out: list[str] = []
     categories: dict[str, str] = {}
     for term in tags:
-        term = name_field({field: term}, field)
+        name, value = _checked(check_tag_term, term, field)
         if term in out:
             continue
-        name, eq, value = term.partition("=")
-        if not eq:
+        if value is None:
             if term not in summary["boolean"]:
                 raise MessageError(f"{field}: no boolean tag named {term!r}; known: "
                                    f"{sorted(summary['boolean'])} (categorical ones as "

@@ -19,8 +19,8 @@ from __future__ import annotations
 import traitlets
 
 from weightslab_nb.panels._base import Panel, static_asset
-from weightslab_nb.panels.messages import (MessageError, apply_action, check_action, name_field,
-                                           values_field)
+from weightslab_nb.panels.messages import (MessageError, apply_action, check_action,
+                                           tag_name_field, values_field)
 
 
 class TagEditor(Panel):
@@ -58,7 +58,7 @@ class TagEditor(Panel):
 
     # ---------------------------------------------------------------- messages
     def _on_create_tag(self, msg: dict):
-        name = name_field(msg, "name")
+        name = tag_name_field(msg, "name")
         summary = self.session.tag_summary()
         if name in summary["categorical"]:
             raise MessageError(f"name: {name!r} is already a categorical tag")
@@ -68,7 +68,7 @@ class TagEditor(Panel):
         return {"message": f"tag {name!r} already exists" if existed else f"created tag {name!r}"}
 
     def _on_create_categorical(self, msg: dict):
-        name = name_field(msg, "name")
+        name = tag_name_field(msg, "name")
         values = values_field(msg)
         if name in self.session.tag_summary()["boolean"]:
             raise MessageError(f"name: {name!r} is already a boolean tag")

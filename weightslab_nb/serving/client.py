@@ -25,7 +25,8 @@ import sys
 from pathlib import Path
 
 from weightslab_nb import argtypes
-from weightslab_nb.errors import InvalidValueError, WeightslabError
+from weightslab_nb.arguments import check_int, check_name, check_seconds
+from weightslab_nb.errors import InvalidTypeError, InvalidValueError, WeightslabError
 
 TOKEN_FILE = "serving.json"  # same as backend.TOKEN_FILE; kept here so the client stays light
 COMMAND_PATH = "/v1/command"
@@ -92,10 +93,12 @@ class Client:
 
     def __init__(self, port: int, token: str, host: str = "127.0.0.1",
                  timeout: float = DEFAULT_TIMEOUT):
-        self.host = host
-        self.port = int(port)
+        self.host = check_name(host, "host", "a host name or address")
+        self.port = check_int(port, "port", 1, 65535)
+        if not isinstance(token, str):
+            raise InvalidTypeError(f"token: expected a string, got {type(token).__name__}")
         self.token = token
-        self.timeout = timeout
+        self.timeout = check_seconds(timeout, "timeout")
 
     @classmethod
     def from_dir(cls, root_log_dir, timeout: float = DEFAULT_TIMEOUT) -> Client:

@@ -13,13 +13,15 @@ command            args (``?`` optional)
 ``status``         —
 ``pause``          —
 ``resume``         —
-``evaluate``       ``loader`` str, ``tags?`` list of str, ``resume?`` bool, ``wait?`` seconds
+``evaluate``       ``loader`` str, ``tags?`` list of tags (``name`` or ``name=value``),
+                   ``resume?`` bool, ``wait?`` seconds
                    (answer when the evaluation finished, at most that long)
 ``hp_get``         ``path?`` str (dotted; None: all), ``name?`` str (which watched dict)
 ``hp_set``         ``path`` str, ``value`` any JSON value, ``name?`` str
-``tag_add``        ``tag`` str, ``ids`` list of int/str
-``tag_remove``     ``tag`` str, ``ids`` list of int/str
-``cat_set``        ``tag`` str, ``value`` str or None (``""``/None clears), ``ids``
+``tag_add``        ``tag`` tag name, ``ids`` list of int/str
+``tag_remove``     ``tag`` tag name, ``ids`` list of int/str
+``cat_set``        ``tag`` tag name, ``value`` categorical value or None (``""``/None
+                   clears), ``ids``
 ``discard``        ``ids``
 ``restore``        ``ids``
 ``tags``           —
@@ -27,6 +29,9 @@ command            args (``?`` optional)
                    ``type_of_history?`` str, ``graph_name?`` str
 ``commands``       —
 =================  =====================================================================
+
+Tag names and categorical values follow the one rule of :mod:`weightslab_nb.ledger.names`
+(checked here, before the session is called, with the same message).
 """
 
 from __future__ import annotations
@@ -36,9 +41,11 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from weightslab_nb.errors import WeightslabError
+from weightslab_nb.errors import InvalidTypeError, InvalidValueError, WeightslabError
+from weightslab_nb.ledger.names import check_tag_name, check_tag_term, check_tag_value
 
 MAX_IDS = 1_000_000
+MAX_TAGS = 64  # tags of one evaluation subset
 MAX_WAIT = 3600.0  # seconds an ``evaluate`` request may hold its reply
 
 _MISSING = object()
@@ -93,11 +100,21 @@ def _check(kind: str, name: str, value):
         if wrong is not _MISSING:
             raise CommandError(f"{name}: sample ids are ints or strings, got "
                                f"{type(wrong).__name__} ({_short(wrong)})")
-    elif kind == "opt_str_list":
+    elif kind == "tag":
+        return _by_rule(check_tag_name, value, name)
+    elif kind == "opt_tag_value":
+        if value is None or value == "":  # clears the tag
+            return value
+        return _by_rule(check_tag_value, value, name)
+    elif kind == "opt_tag_terms":
         if value is None:
             return value
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise bad("a list of strings or null")
+        if not isinstance(value, list):
+            raise bad("a list of tags ('name' or 'name=value') or null")
+        if len(value) > MAX_TAGS:
+            raise CommandError(f"{name}: at most {MAX_TAGS} tags, got {len(value)}")
+        for i, term in enumerate(value):
+            _by_rule(check_tag_term, term, f"{name}[{i}]")
     elif kind == "opt_seconds":
         if value is None:
             return value
@@ -109,6 +126,16 @@ def _check(kind: str, name: str, value):
             raise bad("a finite number")
     else:  # pragma: no cover - a typo in the table
         raise AssertionError(kind)
+    return value
+
+
+def _by_rule(check, value, name: str):
+    """``check(value, name)`` of :mod:`weightslab_nb.ledger.names`, refused as a
+    :class:`CommandError` (400) with its message."""
+    try:
+        check(value, name)
+    except (InvalidTypeError, InvalidValueError) as exc:
+        raise CommandError(str(exc)) from exc
     return value
 
 
@@ -196,6 +223,12 @@ def _evaluate(session, a) -> dict:
     """Queue the evaluation; with ``wait`` (seconds), answer once it finished or that time has
     passed (the reply's ``state`` tells which). The wait holds this request's own server
     thread only: other commands are served meanwhile."""
+    loaders = session.registry.all("data")
+    if a["loader"] not in loaders and \
+            not any(getattr(w, "origin", None) == a["loader"] for w in loaders.values()):
+        raise CommandError(f"loader: no watched loader or origin {a['loader']!r} (watched: "
+                           f"{', '.join(loaders) or 'none'})", status=422,
+                           kind="UnknownNameError")
     req = session.request_evaluation(a["loader"], tags=a["tags"], resume=a["resume"])
     if a["wait"] is not None:
         req.wait(a["wait"])
@@ -313,7 +346,7 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
     Command("status", (), _status, "training state, step, epoch, samples, experiment hash"),
     Command("pause", (), _pause, "pause training at the next batch boundary"),
     Command("resume", (), _resume, "resume a paused run"),
-    Command("evaluate", (Param("loader", "str"), Param("tags", "opt_str_list", False),
+    Command("evaluate", (Param("loader", "str"), Param("tags", "opt_tag_terms", False),
                          Param("resume", "bool", False, False),
                          Param("wait", "opt_seconds", False)), _evaluate,
             "evaluate a watched loader (optionally only samples having every tag)"),
@@ -322,10 +355,10 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
     Command("hp_set", (Param("path", "str"), Param("value", "json"),
                        Param("name", "opt_str", False)), _hp_set,
             "set a hyperparameter (dotted path) to a JSON value"),
-    Command("tag_add", (Param("tag", "str"), _IDS), _tag_add, "add a boolean tag to samples"),
-    Command("tag_remove", (Param("tag", "str"), _IDS), _tag_remove,
+    Command("tag_add", (Param("tag", "tag"), _IDS), _tag_add, "add a boolean tag to samples"),
+    Command("tag_remove", (Param("tag", "tag"), _IDS), _tag_remove,
             "remove a boolean tag from samples"),
-    Command("cat_set", (Param("tag", "str"), Param("value", "opt_str"), _IDS), _cat_set,
+    Command("cat_set", (Param("tag", "tag"), Param("value", "opt_tag_value"), _IDS), _cat_set,
             "set a categorical tag's value on samples ('' or null clears)"),
     Command("discard", (_IDS,), _discard, "discard samples (skipped from the next batch on)"),
     Command("restore", (_IDS,), _restore, "restore discarded samples"),

@@ -15,6 +15,7 @@ scikit-learn's ``precision_recall_curve`` and ``roc_curve`` (one class against t
 from __future__ import annotations
 
 import logging
+import numbers
 
 import numpy as np
 
@@ -86,7 +87,7 @@ def line_series(xs, ys, keys=None, title: str | None = None, xname: str = "x",
         raise InvalidValueError("ys: expected at least one sequence of y values")
     shared = not (len(xs) and isinstance(xs[0], (list, tuple, np.ndarray)))
     xs = [list(xs)] * len(ys) if shared else [list(x) for x in xs]
-    keys = [f"line_{i}" for i in range(len(ys))] if keys is None else [str(k) for k in keys]
+    keys = [f"line_{i}" for i in range(len(ys))] if keys is None else _names(keys, "keys")
     if len(xs) != len(ys) or len(keys) != len(ys):
         raise InvalidValueError("xs, ys, keys: expected one x sequence (or one per line) and one "
                                 f"key per line; got {len(xs)} x, {len(ys)} y, {len(keys)} keys")
@@ -245,18 +246,36 @@ def _class_ids(values, argument: str) -> np.ndarray:
 
 
 def _number(value, argument: str) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise InvalidTypeError(f"{argument}: expected numbers, got {value!r}") from None
+    """A real number (numpy scalars, 0-d arrays and tensors too); not a string such as
+    ``"2"``, not a bool."""
+    if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise InvalidTypeError(f"{argument}: expected numbers, got {type(value).__name__} "
+                               f"{value!r}"[:300])
+    return float(value)
 
 
-def _class_names(names, n_classes: int) -> list[str]:
+def _names(names, argument: str) -> list[str]:
+    """Names given as a sequence of strings (or ints, named by their digits)."""
+    if isinstance(names, (str, bytes)) or not hasattr(names, "__iter__"):
+        raise InvalidTypeError(f"{argument}: expected a list of names, got "
+                               f"{type(names).__name__}")
+    out = []
+    for name in names:
+        if isinstance(name, (bool, np.bool_)) or not isinstance(name, (str, numbers.Integral)):
+            raise InvalidTypeError(f"{argument}: names are strings, got {type(name).__name__} "
+                                   f"{name!r}"[:300])
+        out.append(str(name))
+    return out
+
+
+def _class_names(names, n_classes: int, argument: str = "class_names") -> list[str]:
     if names is None:
         return [str(i) for i in range(n_classes)]
-    names = [str(n) for n in names]
+    names = _names(names, argument)
     if len(names) < n_classes:
-        raise InvalidValueError(f"class_names: {len(names)} names, but class id {n_classes - 1} "
+        raise InvalidValueError(f"{argument}: {len(names)} names, but class id {n_classes - 1} "
                                 f"appears")
     return names
 
@@ -270,7 +289,7 @@ def _curve_inputs(y_true, y_probas, labels, classes_to_plot):
     if len(actual) and actual.max() >= scores.shape[1]:
         raise InvalidValueError(f"y_true: class id {int(actual.max())} has no column in y_probas "
                                 f"({scores.shape[1]} classes)")
-    names = _class_names(labels, scores.shape[1])
+    names = _class_names(labels, scores.shape[1], "labels")
     classes = range(scores.shape[1]) if classes_to_plot is None else list(classes_to_plot)
     for c in classes:
         if isinstance(c, bool) or not isinstance(c, (int, np.integer)) or \

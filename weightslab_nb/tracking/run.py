@@ -53,6 +53,7 @@ from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from weightslab_nb.arguments import check_bool, check_int, check_optional_int, check_path
 from weightslab_nb.errors import InvalidTypeError, InvalidValueError, StateError
 from weightslab_nb.experiment import write_atomic
 from weightslab_nb.tracking import media
@@ -272,9 +273,8 @@ class Run:
         if not isinstance(data, Mapping):
             raise InvalidTypeError("data: expected a dict of key -> value, got "
                                    f"{type(data).__name__}")
-        if step is not None and (isinstance(step, bool) or not isinstance(step, numbers.Integral)
-                                 or step < 0):
-            raise InvalidValueError(f"step: expected an int >= 0 or None, got {step!r}")
+        if step is not None:
+            step = check_int(step, "step", minimum=0)
         if commit is not None and not isinstance(commit, bool):
             raise InvalidTypeError(f"commit: expected True, False or None, got {commit!r}")
         with self._log_lock:  # one call at a time, so rows reach the file in step order
@@ -443,7 +443,8 @@ class Run:
 
     def finish(self, exit_code: int | None = None) -> None:
         """End the run: flush its files and mark it ``"finished"`` (``"failed"`` for a
-        non-zero ``exit_code``). Safe to call twice."""
+        non-zero ``exit_code``, an int). Safe to call twice."""
+        exit_code = check_optional_int(exit_code, "exit_code")
         with self._log_lock:  # a log call in progress completes first
             if self.state != "running":
                 return
@@ -615,8 +616,12 @@ def init(session, project: str | None = None, name: str | None = None,
     ValueError
         A bad name, project, id or tags, or an id already used in that directory.
     TypeError
-        ``config`` is not a dict of JSON-able values.
+        ``config`` is not a dict of JSON-able values, ``reinit`` is not a bool, ``dir`` is not
+        a path. Nothing changes then (a running run keeps running).
     """
+    reinit = check_bool(reinit, "reinit")
+    if dir is not None:
+        dir = check_path(dir, "dir")
     active = getattr(session, "run", None)
     if active is not None and active.state == "running" and not reinit:
         return active
@@ -694,7 +699,14 @@ def log(session, data: Mapping, step: int | None = None, commit: bool | None = N
 
 
 def finish(session, exit_code: int | None = None) -> None:
-    """Finish the running run of ``session`` (no-op when there is none)."""
+    """Finish the running run of ``session`` (no-op when there is none).
+
+    Raises
+    ------
+    TypeError
+        ``exit_code`` is not an int or None (even without a running run).
+    """
+    exit_code = check_optional_int(exit_code, "exit_code")
     run = active_run(session)
     if run is not None:
         run.finish(exit_code)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from weightslab_nb.arguments import check_bool, check_name, check_optional_name, check_path
 from weightslab_nb.errors import InvalidTypeError, InvalidValueError
 from weightslab_nb.session import Session, register_feature, session_function
 
@@ -48,8 +49,14 @@ def resolve_kind(obj, flag: str | None) -> str:
 
 def watch_or_edit(session: Session, obj, obj_name: str | None = None, flag: str | None = None,
                   **kwargs):
-    """See :meth:`weightslab_nb.session.Session.watch_or_edit`."""
+    """See :meth:`weightslab_nb.session.Session.watch_or_edit`.
+
+    Every keyword is checked strictly before anything is registered: flags are ``True`` or
+    ``False`` (``per_sample="no"`` is refused, not read as True), names are non-empty strings
+    (``signal_name=""`` is refused, not replaced by a default).
+    """
     kind = resolve_kind(obj, flag)
+    obj_name = check_optional_name(obj_name, "obj_name")
     return _BUILDERS[kind](session, obj, obj_name, kwargs)
 
 
@@ -62,7 +69,12 @@ def _model(session, obj, name, kwargs):
     device = kwargs.pop("device", None)
     _no_extra("model", kwargs)
     if device is not None:
-        obj = obj.to(device)
+        device = _device(device)
+        try:
+            obj = obj.to(device)
+        except (RuntimeError, AssertionError) as exc:  # torch built without that backend
+            raise InvalidValueError(f"device: cannot move the model to {str(device)!r} "
+                                    f"({exc})"[:400]) from exc
     session.register("model", name or "model", obj)
     return obj
 
@@ -70,7 +82,7 @@ def _model(session, obj, name, kwargs):
 def _data(session, obj, name, kwargs):
     from weightslab_nb.watch.data import WatchedLoader
 
-    loader_name = kwargs.pop("loader_name", None) or name or "train_loader"
+    loader_name = _one_name(kwargs, ("loader_name",), name, "train_loader", "a loader name")
     loader = WatchedLoader(session, obj, loader_name, **kwargs)
     session.register("data", loader_name, loader)
     return loader
@@ -91,7 +103,7 @@ def _logger(session, obj, name, kwargs):
     log_dir = kwargs.pop("log_dir", None)
     _no_extra("logger", kwargs)
     if log_dir is not None:
-        session.set_root_log_dir(log_dir)
+        session.set_root_log_dir(check_path(log_dir, "log_dir"))
     session.register("logger", name or "logger", obj)
     return obj
 
@@ -99,17 +111,15 @@ def _logger(session, obj, name, kwargs):
 def _signal(session, obj, name, kwargs):
     from weightslab_nb.watch.metric import WatchedSignal
 
-    signal_name = kwargs.pop("signal_name", None) or kwargs.pop("name", None) or name \
-        or type(obj).__name__
-    per_sample = bool(kwargs.pop("per_sample", False))
-    per_instance = bool(kwargs.pop("per_instance", False))
-    log = bool(kwargs.pop("log", True))
+    signal_name = _one_name(kwargs, ("signal_name", "name"), name, type(obj).__name__,
+                            "a signal name")
+    per_sample = check_bool(kwargs.pop("per_sample", False), "per_sample")
+    per_instance = check_bool(kwargs.pop("per_instance", False), "per_instance")
+    log = check_bool(kwargs.pop("log", True), "log")
     _no_extra("loss/metric/signal", kwargs)
     if per_sample and per_instance:
         raise InvalidValueError("per_sample, per_instance: choose one (one value per sample, or "
                                 "one value per instance)")
-    if not isinstance(signal_name, str) or not signal_name:
-        raise InvalidValueError(f"signal_name: expected a non-empty string, got {signal_name!r}")
     wrapped = WatchedSignal(session, obj, signal_name, per_sample=per_sample, log=log,
                             per_instance=per_instance)
     session.register("signal", signal_name, wrapped)
@@ -119,8 +129,43 @@ def _signal(session, obj, name, kwargs):
 def _hyperparameters(session, obj, name, kwargs):
     from weightslab_nb.steering import watch_hyperparameters
 
+    if "name" in kwargs:  # would collide with watch_hyperparameters' own parameter
+        raise InvalidTypeError("name: not a keyword of flag='hyperparameters'; pass the "
+                               "registry name as obj_name=")
     # a dict, or a YAML file path with defaults= and poll_interval=
     return watch_hyperparameters(session, obj, name or "hyperparameters", **kwargs)
+
+
+def _one_name(kwargs: dict, keys: tuple[str, ...], obj_name: str | None, default: str,
+              what: str) -> str:
+    """The name given by one of ``keys`` (popped from ``kwargs``) or ``obj_name``, checked;
+    ``default`` when none is given. Two different names are refused (none would be used
+    silently)."""
+    given = {k: kwargs.pop(k) for k in keys if k in kwargs}
+    if obj_name is not None:
+        given["obj_name"] = obj_name
+    for key, value in given.items():
+        check_name(value, key, what)
+    if len(set(given.values())) > 1:
+        shown = ", ".join(f"{k}={v!r}" for k, v in given.items())
+        raise InvalidValueError(f"{', '.join(given)}: two different names ({shown}); pass one")
+    return next(iter(given.values()), default)
+
+
+def _device(device):
+    """``device`` as a ``torch.device``; a string torch cannot parse is refused naming it."""
+    import torch
+
+    if isinstance(device, torch.device):
+        return device
+    if isinstance(device, bool) or not isinstance(device, (str, int)):
+        raise InvalidTypeError(f"device: expected a torch.device, a string such as 'cpu' or "
+                               f"'cuda:0', or a GPU index, got {type(device).__name__}")
+    try:
+        return torch.device(device)
+    except (RuntimeError, ValueError, TypeError) as exc:
+        raise InvalidValueError(f"device: {device!r} is not a device torch knows ({exc})"[:400]
+                                ) from None
 
 
 def _no_extra(kind: str, kwargs: dict) -> None:

@@ -46,8 +46,11 @@ class Histogram(Media):
     def __init__(self, sequence=None, np_histogram=None, num_bins: int = 64):
         if (sequence is None) == (np_histogram is None):
             raise InvalidValueError("sequence / np_histogram: pass exactly one of them")
-        if isinstance(num_bins, bool) or not isinstance(num_bins, (int, np.integer)) \
-                or not 1 <= num_bins <= MAX_HISTOGRAM_BINS:
+        if isinstance(num_bins, (bool, np.bool_)) or not isinstance(num_bins, (int, np.integer)):
+            raise InvalidTypeError("num_bins: expected an integer from 1 to "
+                                   f"{MAX_HISTOGRAM_BINS}, got {type(num_bins).__name__} "
+                                   f"{num_bins!r}")
+        if not 1 <= num_bins <= MAX_HISTOGRAM_BINS:
             raise InvalidValueError("num_bins: expected an integer from 1 to "
                                     f"{MAX_HISTOGRAM_BINS}, got {num_bins!r}")
         if sequence is not None:

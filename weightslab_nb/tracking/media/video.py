@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from weightslab_nb.errors import InvalidValueError
+from weightslab_nb.errors import InvalidTypeError, InvalidValueError
 from weightslab_nb.tracking.media._checks import _as_array, _check_caption, _to_uint8
 from weightslab_nb.tracking.media._files import _read_source
 from weightslab_nb.tracking.media.base import _FileMedia
@@ -89,8 +89,11 @@ class Video(_FileMedia):
     _kind_dir = "videos"
 
     def __init__(self, data_or_path, fps: float = 4, caption=None, format: str | None = None):
-        if isinstance(fps, bool) or not isinstance(fps, (int, float, np.integer, np.floating)) \
-                or not math.isfinite(fps) or not 0.01 <= fps <= 1000:
+        if isinstance(fps, (bool, np.bool_)) or \
+                not isinstance(fps, (int, float, np.integer, np.floating)):
+            raise InvalidTypeError("fps: expected a number of frames per second from 0.01 to "
+                                   f"1000, got {type(fps).__name__} {fps!r}")
+        if not math.isfinite(fps) or not 0.01 <= fps <= 1000:
             raise InvalidValueError("fps: expected a number of frames per second from 0.01 to "
                                     f"1000, got {fps!r}")
         self.fps = float(fps) if isinstance(fps, (float, np.floating)) else int(fps)
