@@ -27,9 +27,6 @@ from __future__ import annotations
 import atexit
 import functools
 import logging
-import math
-import numbers
-import os
 import threading
 import time
 import weakref
@@ -39,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from weightslab_nb.arguments import check_optional_int, check_path, check_seconds
 from weightslab_nb.control import Controller, TrainingHandle
 from weightslab_nb.errors import (InvalidTypeError, InvalidValueError, StateError,
                                   UnknownNameError)
@@ -81,34 +79,15 @@ def session_function(fn: Callable) -> FeatureFactory:
 
 
 def _check_flush_interval(value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise InvalidTypeError(f"flush_interval: expected a number of seconds, got "
-                               f"{type(value).__name__} ({value!r})")
-    if not math.isfinite(value) or not 0 < value <= MAX_FLUSH_INTERVAL:
+    value = check_seconds(value, "flush_interval")
+    if value > MAX_FLUSH_INTERVAL:
         raise InvalidValueError(f"flush_interval: expected seconds in (0, {MAX_FLUSH_INTERVAL:g}], "
                                 f"got {value!r}")
-    return float(value)
-
-
-def _check_checkpoint_every(value) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise InvalidTypeError(f"checkpoint_every: expected an int >= 1 (steps) or None, got "
-                               f"{type(value).__name__} ({value!r})")
-    if value < 1:
-        raise InvalidValueError(f"checkpoint_every: expected an int >= 1 (steps) or None, got "
-                                f"{value!r}")
-    return int(value)
+    return value
 
 
 def _check_root(value) -> Path | None:
-    if value is None:
-        return None
-    if not isinstance(value, (str, os.PathLike)) or (isinstance(value, str) and not value):
-        raise InvalidTypeError(f"root_log_dir: expected a directory path (str or os.PathLike) or "
-                               f"None, got {type(value).__name__} ({value!r})")
-    return Path(value)
+    return None if value is None else Path(check_path(value, "root_log_dir"))
 
 
 class Session(BatchRecording, SampleTagging, HistoryQueries):
@@ -166,7 +145,7 @@ class Session(BatchRecording, SampleTagging, HistoryQueries):
                  checkpoint_every: int | None = None):
         root = _check_root(root_log_dir)
         flush_interval = _check_flush_interval(flush_interval)
-        self._checkpoint_every = _check_checkpoint_every(checkpoint_every)
+        self._checkpoint_every = check_optional_int(checkpoint_every, "checkpoint_every", 1)
         self.lock = threading.RLock()
         self.changes = ChangeCounters()
         self.registry = Registry()

@@ -160,7 +160,9 @@ def select_rows(table: SampleTable, q: GridQuery,
     return rows
 
 
-def tag_filter(table: SampleTable, spec: str) -> np.ndarray:
+def tag_filter(table: SampleTable, spec: str, argument: str = "tags") -> np.ndarray:
+    """Rows having the tag ``spec`` (``"name"``, or ``"name=value"`` for one value of a
+    categorical tag); ``InvalidValueError`` naming ``argument`` for an unknown tag or value."""
     name, sep, value = spec.partition("=")
     if not sep:
         try:
@@ -169,9 +171,10 @@ def tag_filter(table: SampleTable, spec: str) -> np.ndarray:
             raise InvalidValueError(str(exc.args[0])) from None
     cat = table.cat_tags.get(tag_column(name))
     if cat is None:
-        raise InvalidValueError(f"tags: {name!r} is not a categorical tag")
+        raise InvalidValueError(f"{argument}: {name!r} is not a categorical tag")
     if value not in cat.values:
-        raise InvalidValueError(f"tags: {value!r} is not a value of {name!r}; values: {cat.values}")
+        raise InvalidValueError(f"{argument}: {value!r} is not a value of {name!r}; values: "
+                                f"{cat.values}")
     return cat.codes[: len(table)] == cat.values.index(value)
 
 

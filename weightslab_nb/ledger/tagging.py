@@ -11,7 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from weightslab_nb.errors import InvalidTypeError, InvalidValueError
+from weightslab_nb.arguments import check_optional_int
 from weightslab_nb.ledger.ids import SampleId
+from weightslab_nb.ledger.names import (check_tag_name, check_tag_term, check_tag_value,
+                                        check_tag_values)
 from weightslab_nb.ledger.sample_table import tag_column
 
 TAG_MODES = ("add", "remove", "set")
@@ -54,7 +57,7 @@ class SampleTagging:
         """
         if mode not in TAG_MODES:
             raise InvalidValueError(f"mode: expected one of {TAG_MODES}, got {mode!r}")
-        _check_name(tag, "tag")
+        check_tag_name(tag, "tag")
         with self.lock:
             rows = self.rows_of(sample_ids, origin)
             if mode == "remove":
@@ -80,7 +83,7 @@ class SampleTagging:
 
     def register_tag(self, name: str) -> None:
         """Create an empty boolean tag (so panels can offer it before any sample has it)."""
-        _check_name(name, "name")
+        check_tag_name(name, "name")
         with self.lock:
             if tag_column(name) in self.table.cat_tags:
                 raise InvalidValueError(f"name: {name!r} is a categorical tag")
@@ -103,15 +106,8 @@ class SampleTagging:
         TypeError, ValueError
             Values that are not non-empty strings, or a name already used by a boolean tag.
         """
-        _check_name(name, "name")
-        if isinstance(values, str) or not hasattr(values, "__iter__"):
-            raise InvalidTypeError("values: expected a list of strings, got "
-                                   f"{type(values).__name__}")
-        values = list(values)
-        for v in values:
-            if not isinstance(v, str) or not v:
-                raise InvalidTypeError(f"values: every value must be a non-empty string, got {v!r}")
-        values = list(dict.fromkeys(values))
+        check_tag_name(name, "name")
+        values = list(dict.fromkeys(check_tag_values(values, "values")))
         with self.lock:
             if tag_column(name) in self.table.bool_tags:
                 raise InvalidValueError(f"name: {name!r} is already a boolean tag; pick another "
@@ -136,15 +132,13 @@ class SampleTagging:
         TypeError, ValueError
             A non-string value, or a name used by a boolean tag.
         """
-        _check_name(tag, "tag")
-        if value is not None and not isinstance(value, str):
-            raise InvalidTypeError("value: expected a string, '' or None, got "
-                                   f"{type(value).__name__}")
+        check_tag_name(tag, "tag")
+        if value is not None and value != "":
+            value = check_tag_value(value, "value")
         with self.lock:
             rows = self.rows_of(sample_ids, origin)
             if tag_column(tag) in self.table.bool_tags:
-                raise InvalidValueError(f"name: {tag!r} is already a boolean tag; pick another "
-                                        "name")
+                raise InvalidValueError(f"tag: {tag!r} is a boolean tag; use tag_samples")
             self.files.journal_edit({"op": "categorical", "tag": tag, "value": value or None},
                                     rows)
             cat = self.table.ensure_categorical(tag, [])
@@ -195,8 +189,9 @@ class SampleTagging:
         """
         from weightslab_nb.ledger.query import tag_filter
 
+        check_tag_term(tag, "tag")
         with self.lock:
-            mask = tag_filter(self.table, tag) & self._origin_mask(origin)
+            mask = tag_filter(self.table, tag, "tag") & self._origin_mask(origin)
             return self._ids_limited(mask, limit)
 
     def get_discarded_samples(self, origin: str | None = "train",
@@ -252,8 +247,7 @@ class SampleTagging:
         return mask
 
     def _ids_limited(self, mask: np.ndarray, limit: int | None) -> list[SampleId]:
-        if limit is not None and (not isinstance(limit, int) or limit < 0):
-            raise InvalidValueError(f"limit: expected a non-negative int or None, got {limit!r}")
+        limit = check_optional_int(limit, "limit", 0)
         rows = np.flatnonzero(mask)
         if limit is not None:
             rows = rows[:limit]
@@ -271,9 +265,3 @@ class SampleTagging:
                 out["categorical"][c[4:]] = {"values": list(cat.values),
                                              "counts": dict(zip(cat.values, counts.tolist()))}
             return out
-
-
-def _check_name(name, argument: str) -> None:
-    if not isinstance(name, str) or not name or name != name.strip():
-        raise InvalidValueError(f"{argument}: expected a non-empty name without surrounding "
-                                f"spaces, got {name!r}")
