@@ -610,6 +610,42 @@ def test_a_file_over_the_size_limit_is_refused_unread_and_recovers(session, tmp_
     assert hp.error is None and hp["epochs"] == 9
 
 
+def test_a_reload_changing_4096_keys_applies_every_one_once_in_one_batch(tmp_path):
+    from weightslab_nb.watch.yaml_config import YamlConfig
+
+    n = 4096
+    path = tmp_path / "config.yaml"
+    _write(path, "".join(f"k{i}: {i}\n" for i in range(n)))
+    config = YamlConfig(path, defaults={"epochs": 3}, poll_interval=60)
+    heard = []
+    hp = HyperParameters(config.load(), on_changes=heard.append)
+    config.start(hp)
+    try:
+        _write(path, "".join(f"k{i}: {i + 1}\n" for i in range(n)))
+        assert config.check_now()
+    finally:
+        config.close()
+    assert hp.error is None and hp.pending() == []
+    assert hp.to_dict() == {"epochs": 3, **{f"k{i}": i + 1 for i in range(n)}}
+    expected = [(f"k{i}", i, i + 1, "yaml") for i in range(n)]
+    assert [(r["key"], r["old"], r["new"], r["source"]) for r in hp.history()] == expected
+    assert len(heard) == 1  # the owner hears the reload once, with every change
+    assert [(r["key"], r["old"], r["new"], r["source"]) for r in heard[0]] == expected
+
+
+def test_on_changes_hears_a_batch_of_changes_once():
+    heard = []
+    hp = HyperParameters({f"k{i}": i for i in range(4096)}, on_changes=heard.append)
+    hp.update({f"k{i}": -i - 1 for i in range(4096)})
+    assert len(heard) == 1
+    assert [(r["key"], r["old"], r["new"]) for r in heard[0]] == [
+        (f"k{i}", i, -i - 1) for i in range(4096)]
+    hp["k1"] = 7
+    assert len(heard) == 2 and [r["new"] for r in heard[1]] == [7]
+    with pytest.raises(TypeError, match="on_changes"):
+        HyperParameters({}, on_changes="not callable")
+
+
 def test_the_watching_thread_survives_a_bomb_and_takes_the_fixed_file(make_session, tmp_path):
     session = make_session("watched")
     path = tmp_path / "config.yaml"
