@@ -712,3 +712,13 @@ def test_a_bad_request_timeout_is_refused(session):
     for bad in (0, -1.0, float("nan"), "5", True):
         with pytest.raises(ValueError, match="request_timeout"):
             serve(serving_cli=True, session=session, request_timeout=bad)
+
+
+def test_generated_tokens_never_start_with_a_dash():
+    from weightslab_nb.serving.backend import new_token
+
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    tokens = [new_token() for _ in range(2000)]  # a dash would come first ~31 times in 2000
+    assert not [t for t in tokens if t.startswith("-")]
+    assert all(len(t) == 43 and set(t) <= set(alphabet) for t in tokens)
+    assert len(set(tokens)) == 2000

@@ -15,7 +15,8 @@ Protocol (version 1)
   body), 414/431 (request line or headers too long), 422 (refused by the session: unknown ids,
   tags, loaders, bad values), 500 (a bug), 501 (``Transfer-Encoding``), 505 (HTTP/2 and later).
   A refused request changes nothing.
-* The token (``secrets.token_urlsafe(32)``) and port are written to
+* The token (:func:`new_token`: ``secrets.token_urlsafe(32)``, never starting with ``-``) and
+  port are written to
   ``<root_log_dir>/serving.json`` (mode 0600): ``{"protocol": 1, "host": "127.0.0.1",
   "port": P, "token": T, "pid": PID, "started_at": ISO-8601}``; the file is removed when the
   server stops. Tokens are compared with :func:`hmac.compare_digest`.
@@ -299,7 +300,7 @@ class CommandServer:
         self.max_body = int(max_body)
         self.request_timeout = float(request_timeout)
         self._requested_port = int(port)
-        self._token = secrets.token_urlsafe(32)
+        self._token = new_token()
         self._token_bytes = self._token.encode("ascii")
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -378,6 +379,16 @@ class CommandServer:
         state = "running" if self.running else "stopped"
         return (f"<CommandServer {state} on {self.host}:{self.port}; connect with: "
                 f"weightslab-nb cli --dir {str(self.token_file.parent)!r}>")
+
+
+def new_token() -> str:
+    """A fresh access token: ``secrets.token_urlsafe(32)`` (43 characters, 256 random bits),
+    drawn again when it starts with ``-`` (1 time in 64), which a command line such as
+    ``weightslab-nb cli --token T`` would read as an option."""
+    while True:
+        token = secrets.token_urlsafe(32)
+        if not token.startswith("-"):
+            return token
 
 
 def _write_private_json(path: Path, data: dict) -> None:
