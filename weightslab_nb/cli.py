@@ -41,6 +41,7 @@ DEFAULT_WORKDIR = "weightslab-demo"
 EXIT_OK = 0
 EXIT_FAILED = 1  # training failed, or the discard check found violations
 EXIT_USAGE = 2  # argparse's code for bad arguments
+VALUE_OPTIONS = ("--token",)  # options whose value may start with "-"
 
 
 # ---------------------------------------------------------------- argument parsing
@@ -127,10 +128,28 @@ def _version() -> str:
         return "unknown"
 
 
+def attach_option_values(argv: list[str], options=VALUE_OPTIONS) -> list[str]:
+    """``["--token", "-x1"]`` -> ``["--token=-x1"]`` for each of ``options``: the argument after
+    such an option is its value whatever it starts with, as getopt reads it (argparse alone
+    would take a token such as ``-x1`` for an unknown option). Nothing after ``--`` changes."""
+    out: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        if arg == "--":
+            out += [arg, *args]
+            break
+        if arg in options:
+            value = next(args, None)
+            out.append(arg if value is None else f"{arg}={value}")
+        else:
+            out.append(arg)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``weightslab-nb`` console script; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(attach_option_values(sys.argv[1:] if argv is None else argv))
     if args.command == "cli":
         from weightslab_nb.serving.client import check_cli_arguments
 

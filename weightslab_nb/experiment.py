@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from weightslab_nb import crashpoints
-from weightslab_nb.errors import UnknownNameError
+from weightslab_nb.errors import CheckpointError, MissingFileError, UnknownNameError
 
 HASH_LENGTH = 24
 MANIFEST = "manifest.json"
@@ -229,13 +229,74 @@ def save_checkpoint(root: Path, exp_hash: str | None, step: int, models: dict,
 
 def load_checkpoint(path: Path, models: dict, optimizers: dict) -> int:
     """Load a checkpoint written by :func:`save_checkpoint` into the given objects (matched by
-    name); return its step. Raises ``KeyError`` naming a watched object the file lacks."""
-    import torch
+    name); return its step.
 
-    payload = torch.load(path, map_location="cpu", weights_only=False)
+    The file is read with ``torch.load(..., weights_only=True)``: tensors, numbers, strings and
+    containers only, so opening a checkpoint (one copied from elsewhere, say) cannot run code.
+
+    Raises
+    ------
+    weightslab_nb.errors.MissingFileError
+        No file at ``path``.
+    weightslab_nb.errors.CheckpointError
+        The file holds other objects (the message names the first one and what to do), is not a
+        torch file, is not a checkpoint of this package, or a state does not fit its model or
+        optimizer. Nothing is loaded when the file cannot be read or lacks a watched object.
+    weightslab_nb.errors.UnknownNameError
+        A watched model or optimizer is not in the file (nothing is loaded then).
+    """
+    payload = _read_checkpoint(Path(path))
+    for kind, objects in (("models", models), ("optimizers", optimizers)):
+        for name in objects:
+            if name not in payload[kind]:
+                raise UnknownNameError(f"checkpoint {path} has no {kind[:-1]} named {name!r}; "
+                                       f"it has {sorted(payload[kind])}")
     for kind, objects in (("models", models), ("optimizers", optimizers)):
         for name, obj in objects.items():
-            if name not in payload[kind]:
-                raise UnknownNameError(f"checkpoint {path} has no {kind[:-1]} named {name!r}")
-            obj.load_state_dict(payload[kind][name])
+            try:
+                obj.load_state_dict(payload[kind][name])
+            except (RuntimeError, ValueError, KeyError, TypeError) as exc:
+                raise CheckpointError(f"path: the state of {kind[:-1]} {name!r} in {path} does "
+                                      f"not fit it: {exc}") from None
     return int(payload["step"])
+
+
+def _read_checkpoint(path: Path) -> dict:
+    """The payload of a checkpoint file, read with ``weights_only=True`` (see
+    :func:`load_checkpoint` for the errors)."""
+    import pickle
+
+    import torch
+
+    if not path.is_file():
+        raise MissingFileError(f"path: no checkpoint file {path}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        refused = _refused_object(exc)
+        if refused is None:  # not a pickle torch can read at all
+            raise CheckpointError(f"path: {path} cannot be read as a torch checkpoint "
+                                  f"({exc.__context__ or exc})") from None
+        raise CheckpointError(
+            f"path: checkpoint {path} holds more than tensors and plain values ({refused}). "
+            "weightslab_nb reads checkpoints with torch.load(weights_only=True), so that "
+            "opening a file cannot run code. If you trust this file, allow its classes with "
+            "torch.serialization.add_safe_globals([...]) and load it again, or read it "
+            "yourself with torch.load(path, weights_only=False)") from None
+    except Exception as exc:  # a damaged or foreign file: torch raises many kinds
+        raise CheckpointError(f"path: {path} cannot be read as a torch checkpoint "
+                              f"({type(exc).__name__}: {exc})") from None
+    if not (isinstance(payload, dict) and isinstance(payload.get("models"), dict)
+            and isinstance(payload.get("optimizers"), dict)
+            and isinstance(payload.get("step"), int)):
+        raise CheckpointError(f"path: {path} is not a weightslab_nb checkpoint (expected a dict "
+                              "with 'step', 'models' and 'optimizers', as save_checkpoint writes)")
+    return payload
+
+
+def _refused_object(exc: Exception) -> str | None:
+    """The line of torch's weights-only error that names the object (class or function) it
+    refused; None when the error is about something else (a damaged file)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    named = [line for line in lines if "GLOBAL" in line.upper()]
+    return named[0].rstrip(".") if named else None

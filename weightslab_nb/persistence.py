@@ -124,7 +124,7 @@ class RunFiles:
         op = record.get("op")
         try:
             if op == "hp":
-                self._hyperparameters[record["key"]] = record["value"]
+                self._note_hyperparameters(record["values"], record.get("deleted", []))
                 return None
             if op == "register_tag":
                 s.register_tag(record["name"])
@@ -185,18 +185,33 @@ class RunFiles:
                                   "ids": table.sample_id[members].tolist()})
             self._unflushed.append((seq, max(members)))
 
-    def journal_hyperparameter(self, key: str, value) -> None:
-        """Journal an applied hyperparameter change (values that are not JSON are skipped)."""
-        if self._replaying:
+    def journal_hyperparameters(self, records: list[dict]) -> None:
+        """Journal hyperparameter changes applied together, as one record (a deleted key is
+        forgotten; a value that is not JSON is skipped with a warning)."""
+        if self._replaying or not records:
             return
-        try:
-            json.dumps(value, allow_nan=False)
-        except (TypeError, ValueError):
-            log.warning("hyperparameter %r = %.80r is not JSON: not journaled", key, value)
+        values, deleted = {}, []
+        for record in records:
+            key, value = record["key"], record.get("new")
+            if record.get("deleted"):
+                deleted.append(key)
+                continue
+            try:
+                json.dumps(value, allow_nan=False)
+            except (TypeError, ValueError):
+                log.warning("hyperparameter %r = %.80r is not JSON: not journaled", key, value)
+                continue
+            values[key] = value
+        if not (values or deleted):
             return
         with self.session.lock:
-            self._open_journal().append({"op": "hp", "key": key, "value": value})
-            self._hyperparameters[key] = value
+            self._open_journal().append({"op": "hp", "values": values, "deleted": deleted})
+            self._note_hyperparameters(values, deleted)
+
+    def _note_hyperparameters(self, values: dict, deleted: list) -> None:
+        for key in deleted:
+            self._hyperparameters.pop(key, None)
+        self._hyperparameters.update(values)
 
     def _open_journal(self) -> EditJournal:
         if self._journal is None:

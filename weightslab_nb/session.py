@@ -393,7 +393,7 @@ class Session(BatchRecording, SampleTagging, HistoryQueries):
         """Make ``handle`` (a live hyperparameters mapping with ``to_dict()`` and ``get()``) the
         run's hyperparameters, registered as ``name``. Its ``root_log_dir`` key, when set,
         chooses the run directory (see :meth:`set_root_log_dir`). Applied changes must be
-        reported with :meth:`hyperparameter_changed`."""
+        reported with :meth:`hyperparameters_changed`."""
         with self.lock:
             self._hp = handle
             self.registry.add("hyperparameters", name, handle)
@@ -402,15 +402,20 @@ class Session(BatchRecording, SampleTagging, HistoryQueries):
                 self.set_root_log_dir(root)
             self.refresh_experiment_hash()
 
-    def hyperparameter_changed(self, key: str, value) -> None:
-        """Report an applied hyperparameter change: refreshes the experiment hash, journals the
-        value (it is requested again when the run is reopened and hyperparameters are watched)
-        and calls the ``on_hyperparameter_change`` hooks (outside the lock)."""
+    def hyperparameters_changed(self, records: list[dict]) -> None:
+        """Report hyperparameter changes applied together (the change records of
+        :meth:`HyperParameters.history <weightslab_nb.watch.hyperparameters.HyperParameters.history>`:
+        ``key``, ``new``, ``deleted``...): refreshes the experiment hash once, journals the
+        values (they are requested again when the run is reopened and hyperparameters are
+        watched) and calls the ``on_hyperparameter_change`` hooks per change, outside the lock.
+        """
         with self.lock:
             self.changes.hyperparameters += 1
             self.refresh_experiment_hash()
-        self.files.journal_hyperparameter(key, value)
-        self._run_hooks(self.on_hyperparameter_change, key, value)
+        self.files.journal_hyperparameters(records)
+        for record in records:
+            if not record.get("deleted"):
+                self._run_hooks(self.on_hyperparameter_change, record["key"], record["new"])
 
     def refresh_experiment_hash(self) -> None:
         """Recompute the experiment hash from the hyperparameters, the model architectures and

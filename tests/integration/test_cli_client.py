@@ -261,3 +261,36 @@ def test_console_client_as_a_subprocess(run):
 
     done = _subprocess(["cli", "--dir", run.root, "discard", "424242"])
     assert done.returncode == 1 and "unknown sample id" in done.stderr
+
+
+def test_a_token_starting_with_a_dash_is_read_as_the_token(session, small_dataset,
+                                                           monkeypatch, capsys):
+    from weightslab_nb.serving import backend
+
+    token = "-Jx3" + "a1_B" * 9 + "z9q"  # as secrets.token_urlsafe gives 1 time in 64
+    monkeypatch.setattr(backend, "new_token", lambda: token)
+    session.watch_or_edit(small_dataset, flag="data", loader_name="train_loader", batch_size=4)
+    server = serve(serving_cli=True, session=session)
+    try:
+        assert server.token == token and len(token) == 43
+        port = str(server.port)
+        assert cli.main(["cli", "--port", port, "--token", token, "tag", "add", "dash", "9"]) == 0
+        assert cli.main(["cli", "--port", port, f"--token={token}", "discard", "3"]) == 0
+        done = _subprocess(["cli", "--port", port, "--token", token, "--json", "tags"])
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["result"]["boolean"] == {"dash": 1}
+    finally:
+        server.stop()
+    assert session.get_samples_by_tag("dash") == [9]
+    assert session.get_discarded_samples(None) == [3]
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["cli", "--port", "1", "--token", "-abc", "status"],
+     ["cli", "--port", "1", "--token=-abc", "status"]),
+    (["cli", "--token", "--json", "--port", "1"], ["cli", "--token=--json", "--port", "1"]),
+    (["cli", "--token"], ["cli", "--token"]),
+    (["cli", "--dir", "d", "--", "--token", "-x"], ["cli", "--dir", "d", "--", "--token", "-x"]),
+], ids=["dash-token", "value-that-looks-like-an-option", "missing-value", "after-double-dash"])
+def test_the_argument_after_token_is_its_value_as_getopt_reads_it(argv, expected):
+    assert cli.attach_option_values(argv) == expected

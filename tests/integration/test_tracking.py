@@ -440,3 +440,68 @@ def test_a_damaged_run_folder_is_skipped_and_paths_stay_inside_the_run(three_run
             run.file(name)
     with pytest.raises(TypeError, match="names"):
         run.files("run.json")
+
+
+# ---------------------------------------------------------------- symbolic links in a run folder
+@pytest.fixture
+def logged_image(session, tmp_path):
+    """A finished run that logged one image, its ApiRun, the image's descriptor, and a copy of
+    the image in a folder outside the run (what a planted link would point at)."""
+    run = wl.init()
+    wl.log({"sample": wl.Image(np.full((4, 4, 3), 200, dtype=np.uint8))})
+    run.finish()
+    api_run = wl.Api(root=session.root_log_dir).run(run.path)
+    descriptor = api_run.summary["sample"]
+    inside = api_run.dir / descriptor["path"]
+    outside = tmp_path / "elsewhere" / inside.name
+    outside.parent.mkdir()
+    outside.write_bytes(inside.read_bytes())
+    return api_run, descriptor, inside, outside
+
+
+def test_load_media_refuses_a_file_that_is_a_link_out_of_the_run(logged_image):
+    from weightslab_nb.errors import InvalidValueError, WeightslabError
+
+    api_run, descriptor, inside, outside = logged_image
+    assert api_run.load_media(descriptor).to_numpy()[0, 0, 0] == 200  # a plain file: read
+    inside.unlink()
+    inside.symlink_to(outside)
+    with pytest.raises(WeightslabError) as info:
+        api_run.load_media(descriptor)
+    assert isinstance(info.value, InvalidValueError) and isinstance(info.value, ValueError)
+    root = api_run.dir.resolve()
+    assert str(info.value) == (f"descriptor: {descriptor['path']!r} in run folder {root} is a "
+                               "symbolic link; a run's files are read only as plain files "
+                               "inside its folder")
+    names = [f.name for f in api_run.files()]
+    assert descriptor["path"] not in names and "summary.json" in names
+    with pytest.raises(InvalidValueError, match="is a symbolic link"):
+        api_run.file(descriptor["path"])
+
+
+def test_load_media_refuses_a_folder_that_is_a_link_out_of_the_run(logged_image):
+    from weightslab_nb.errors import InvalidValueError
+
+    api_run, descriptor, inside, outside = logged_image
+    kind_dir = inside.parent
+    for file in kind_dir.iterdir():
+        file.unlink()
+    kind_dir.rmdir()
+    kind_dir.symlink_to(outside.parent, target_is_directory=True)
+    assert (api_run.dir / descriptor["path"]).is_file()  # reachable through the link
+    folder = kind_dir.relative_to(api_run.dir).as_posix()
+    with pytest.raises(InvalidValueError) as info:
+        api_run.load_media(descriptor)
+    assert str(info.value).startswith(f"descriptor: {folder!r} in run folder ")
+    assert str(info.value).endswith(" is a symbolic link; a run's files are read only as plain "
+                                    "files inside its folder")
+    with pytest.raises(InvalidValueError, match="is a symbolic link"):
+        api_run.file(descriptor["path"])
+
+
+def test_a_run_folder_reached_through_a_link_still_reads_its_media(logged_image, tmp_path):
+    api_run, descriptor, _, _ = logged_image
+    alias = tmp_path / "alias-of-the-run"
+    alias.symlink_to(api_run.dir, target_is_directory=True)
+    image = wl.tracking.api.ApiRun(alias).load_media(descriptor)
+    assert image.to_numpy()[0, 0, 0] == 200 and image.path == alias / descriptor["path"]

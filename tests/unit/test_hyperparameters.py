@@ -517,3 +517,148 @@ def test_bad_watch_arguments_are_refused(session, tmp_path, kwargs, error):
     _write(path, "epochs: 5\n")
     with pytest.raises(error, match=next(iter(kwargs))):
         session.watch_or_edit(path, flag="hp", **{"defaults": DEFAULTS, **kwargs})
+
+
+# ---------------------------------------------------------------- YAML: bounded work per edit
+def _alias_bomb(levels: int) -> str:
+    """A "billion laughs" document: 9 ** levels strings from a few hundred bytes."""
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+def _watched_with_optimizer(session, path):
+    _write(path, "optimizer:\n  lr: 1e-2\nepochs: 5\n")
+    hp = session.watch_or_edit(path, flag="hp", defaults=DEFAULTS, poll_interval=60)
+    opt = session.watch_or_edit(_two_group_sgd(lr=1e-2, bias_lr=1e-2), flag="optimizer")
+    return hp, opt
+
+
+def test_an_alias_bomb_is_refused_naming_the_limit_and_a_fixed_file_is_taken(session, tmp_path):
+    from weightslab_nb.watch.yaml_config import MAX_NODES
+
+    path = tmp_path / "config.yaml"
+    hp, opt = _watched_with_optimizer(session, path)
+    good, h0 = hp.to_dict(), session.get_current_experiment_hash()
+    bomb = "epochs: 9\n" + _alias_bomb(7)  # 406 bytes that expand to 4.8 million strings
+    assert len(bomb) < 500
+    _write(path, bomb)
+    assert hp.config.check_now()
+    assert hp.error == (f"config.yaml: refused: more than {MAX_NODES:,} values with aliases "
+                        "expanded (the limit MAX_NODES) at line 7, column 10; a hyperparameter "
+                        "file holds far fewer; keeping the last good values")
+    assert hp.to_dict() == good and hp.pending() == [] and hp.history() == []
+    assert _lrs(opt) == [1e-2, 1e-2] and session.get_current_experiment_hash() == h0
+
+    _write(path, "optimizer:\n  lr: 5.0e-3\nepochs: 4\n")
+    assert hp.config.check_now()
+    assert hp.error is None and hp["epochs"] == 4 and _lrs(opt) == [5e-3, 5e-3]
+
+
+def test_an_alias_bomb_at_watch_time_raises_and_watches_nothing(session, tmp_path):
+    path = tmp_path / "config.yaml"
+    _write(path, _alias_bomb(9))  # 9 ** 9 = 387 million strings
+    with pytest.raises(ValueError, match=r"config.yaml: refused: more than 100,000 values with "
+                                         r"aliases expanded \(the limit MAX_NODES\)") as info:
+        session.watch_or_edit(path, flag="hp", defaults=DEFAULTS, poll_interval=60)
+    from weightslab_nb.errors import InvalidValueError
+
+    assert isinstance(info.value, InvalidValueError)
+    assert session.registry.all("hyperparameters") == {}
+
+
+_TOO_DEEP = "config.yaml: refused: sections and lists nested deeper than 32 levels (the limit "
+
+
+@pytest.mark.parametrize("text, message", [
+    ("deep: " + "[" * 40 + "]" * 40 + "\n", _TOO_DEEP + "MAX_DEPTH) at line 1, column 38"),
+    ("".join(f"c{i}: &c{i} [*c{i - 1}]\n" if i else "c0: &c0 [1]\n" for i in range(40)),
+     _TOO_DEEP + "MAX_DEPTH) at line 31, column 12"),
+    ("loop: &x [1, *x]\n",
+     "config.yaml: refused: alias *x is inside its own anchor &x (a value that contains itself)"),
+], ids=["nested-40-deep", "alias-chain-40-deep", "alias-in-itself"])
+def test_too_deep_or_self_containing_values_are_refused(session, tmp_path, text, message):
+    path = tmp_path / "config.yaml"
+    hp, _ = _watched_with_optimizer(session, path)
+    good = hp.to_dict()
+    _write(path, text + "epochs: 9\n")
+    assert hp.config.check_now()
+    assert hp.error == message + "; keeping the last good values"
+    assert hp.to_dict() == good
+
+
+def test_a_file_over_the_size_limit_is_refused_unread_and_recovers(session, tmp_path):
+    from weightslab_nb.watch import yaml_config
+
+    path = tmp_path / "config.yaml"
+    hp, _ = _watched_with_optimizer(session, path)
+    good = hp.to_dict()
+    padding = "# " + "x" * 98 + "\n"
+    big = "epochs: 9\n" + padding * (yaml_config.MAX_FILE_BYTES // len(padding) + 1)
+    assert len(big) > yaml_config.MAX_FILE_BYTES
+    _write(path, big)
+    assert hp.config.check_now()
+    assert yaml_config.MAX_FILE_BYTES == 1024 * 1024
+    assert hp.error == ("config.yaml: refused: the file is larger than 1,048,576 bytes (the "
+                        "limit MAX_FILE_BYTES); keep hyperparameters in a small file; "
+                        "keeping the last good values")
+    assert hp.to_dict() == good
+    assert not hp.config.check_now()  # the same big file is not reported twice
+
+    _write(path, "epochs: 9\n" + padding * 100)  # a commented file under the limit is fine
+    assert hp.config.check_now()
+    assert hp.error is None and hp["epochs"] == 9
+
+
+def test_a_reload_changing_4096_keys_applies_every_one_once_in_one_batch(tmp_path):
+    from weightslab_nb.watch.yaml_config import YamlConfig
+
+    n = 4096
+    path = tmp_path / "config.yaml"
+    _write(path, "".join(f"k{i}: {i}\n" for i in range(n)))
+    config = YamlConfig(path, defaults={"epochs": 3}, poll_interval=60)
+    heard = []
+    hp = HyperParameters(config.load(), on_changes=heard.append)
+    config.start(hp)
+    try:
+        _write(path, "".join(f"k{i}: {i + 1}\n" for i in range(n)))
+        assert config.check_now()
+    finally:
+        config.close()
+    assert hp.error is None and hp.pending() == []
+    assert hp.to_dict() == {"epochs": 3, **{f"k{i}": i + 1 for i in range(n)}}
+    expected = [(f"k{i}", i, i + 1, "yaml") for i in range(n)]
+    assert [(r["key"], r["old"], r["new"], r["source"]) for r in hp.history()] == expected
+    assert len(heard) == 1  # the owner hears the reload once, with every change
+    assert [(r["key"], r["old"], r["new"], r["source"]) for r in heard[0]] == expected
+
+
+def test_on_changes_hears_a_batch_of_changes_once():
+    heard = []
+    hp = HyperParameters({f"k{i}": i for i in range(4096)}, on_changes=heard.append)
+    hp.update({f"k{i}": -i - 1 for i in range(4096)})
+    assert len(heard) == 1
+    assert [(r["key"], r["old"], r["new"]) for r in heard[0]] == [
+        (f"k{i}", i, -i - 1) for i in range(4096)]
+    hp["k1"] = 7
+    assert len(heard) == 2 and [r["new"] for r in heard[1]] == [7]
+    with pytest.raises(TypeError, match="on_changes"):
+        HyperParameters({}, on_changes="not callable")
+
+
+def test_the_watching_thread_survives_a_bomb_and_takes_the_fixed_file(make_session, tmp_path):
+    session = make_session("watched")
+    path = tmp_path / "config.yaml"
+    _write(path, "epochs: 5\n")
+    hp = session.watch_or_edit(path, flag="hp", defaults=DEFAULTS, poll_interval=0.02)
+    config = hp.config
+
+    before = config.reload_count
+    _write(path, "epochs: 6\n" + _alias_bomb(9))
+    assert config.wait_for_reload(before, timeout=WAIT)
+    assert "MAX_NODES" in hp.error and hp["epochs"] == 5 and config.watching
+
+    before = config.reload_count
+    _write(path, "epochs: 7\n")
+    assert config.wait_for_reload(before, timeout=WAIT)
+    assert hp.error is None and hp["epochs"] == 7

@@ -529,3 +529,201 @@ def test_missing_content_length_is_refused(served):
         while chunk := sock.recv(65536):
             data += chunk
     assert data.startswith(b"HTTP/1.0 411")
+
+
+# ---------------------------------------------------------------- every failure answers JSON
+def exchange(server: CommandServer, data: bytes, close_write: bool = False) -> tuple[int, dict,
+                                                                                    dict]:
+    """Send raw bytes on one connection (half-close it with ``close_write``), read until the
+    server closes it; return (status, headers, decoded JSON body)."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(data)
+        if close_write:
+            sock.shutdown(socket.SHUT_WR)
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    head, _, body = reply.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in header_lines)
+    return int(status_line.split()[1]), headers, json.loads(body)
+
+
+def request_bytes(server: CommandServer, body: bytes = b'{"command": "status"}',
+                  headers: dict | None = None, length: str | None = "auto",
+                  start: str = "POST /v1/command HTTP/1.0") -> bytes:
+    """A hand-made request: ``length`` None sends no Content-Length, "auto" the right one."""
+    lines = [start, f"Host: 127.0.0.1:{server.port}", f"Authorization: Bearer {server.token}"]
+    if length is not None:
+        lines.append(f"Content-Length: {len(body) if length == 'auto' else length}")
+    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def nested(depth: int) -> bytes:
+    """A pause request whose ``args`` holds a list nested so that the body is ``depth`` deep."""
+    inner = depth - 2  # the request object and args
+    return (b'{"command": "pause", "args": {"x": ' + b"[" * inner + b"]" * inner + b"}}")
+
+
+@pytest.fixture
+def quick(session, small_dataset):
+    """A served session whose clients have 0.5 s to send a request."""
+    session.watch_or_edit({"epochs": 3}, flag="hp")
+    server = serve(serving_cli=True, session=session, request_timeout=0.5)
+    yield server
+    server.stop()
+
+
+def test_a_100000_deep_body_is_refused_in_json_naming_the_limit(served):
+    from weightslab_nb.serving.backend import MAX_JSON_DEPTH
+
+    before = observable(served.session)
+    body = b'{"command": "hp_set", "args": {"path": "epochs", "value": ' + \
+        b"[" * 100_000 + b"]" * 100_000 + b"}}"
+    status, headers, reply = exchange(served.server, request_bytes(served.server, body))
+    assert status == 400 and headers["Content-Type"] == "application/json; charset=utf-8"
+    assert reply == {"ok": False, "kind": "bad_request",
+                     "error": f"request: JSON nested deeper than {MAX_JSON_DEPTH} levels (the "
+                              "limit MAX_JSON_DEPTH)"}
+    assert observable(served.session) == before
+    assert served.client.call("status")["state"]  # the server still answers
+
+
+def test_json_at_the_depth_limit_is_parsed_and_one_deeper_is_not(served):
+    from weightslab_nb.serving.backend import MAX_JSON_DEPTH
+
+    status, _, reply = exchange(served.server, request_bytes(served.server,
+                                                             nested(MAX_JSON_DEPTH)))
+    assert status == 400 and "unexpected" in reply["error"] and "MAX_JSON_DEPTH" not in \
+        reply["error"]  # parsed; the command table refuses the argument
+    status, _, reply = exchange(served.server, request_bytes(served.server,
+                                                             nested(MAX_JSON_DEPTH + 1)))
+    assert status == 400 and "MAX_JSON_DEPTH" in reply["error"]
+    assert not served.session.controller.pause_requested
+
+
+def test_a_body_shorter_than_its_content_length_gets_a_json_408(quick):
+    data = request_bytes(quick, b'{"command": "pause"}', length="100")  # 20 of 100 bytes
+    status, headers, reply = exchange(quick, data)  # the connection stays open: it waits
+    assert status == 408 and headers["Content-Type"] == "application/json; charset=utf-8"
+    assert reply == {"ok": False, "kind": "timeout",
+                     "error": "the request body (100 bytes, its Content-Length) did not arrive "
+                              "within 0.5 s (request_timeout)"}
+    assert not quick.session.controller.pause_requested
+
+
+def test_a_body_cut_short_by_the_client_gets_a_json_400(quick):
+    data = request_bytes(quick, b'{"command": "pause"}', length="100")
+    status, _, reply = exchange(quick, data, close_write=True)
+    assert (status, reply) == (400, {"ok": False, "kind": "bad_request",
+                                     "error": "request body: 20 bytes, shorter than its "
+                                              "Content-Length (100)"})
+    assert not quick.session.controller.pause_requested
+
+
+@pytest.mark.parametrize("data", [b"", b"POST /v1/command HTTP/1.0\r\nHost: 127.0."],
+                         ids=["nothing", "half-headers"])
+def test_a_request_that_stalls_gets_a_json_408(quick, data):
+    status, _, reply = exchange(quick, data)
+    assert (status, reply) == (408, {"ok": False, "kind": "timeout",
+                                     "error": "the request did not arrive within 0.5 s "
+                                              "(request_timeout)"})
+
+
+NOT_A_LENGTH = "Content-Length: expected a number of bytes (up to 18 digits), got "
+TOO_LARGE = "request body of 2000000 bytes is larger than the 1048576 allowed"
+
+
+@pytest.mark.parametrize("length, status, kind, error", [
+    ("abc", 400, "bad_request", NOT_A_LENGTH + "'abc'"),
+    ("1_9", 400, "bad_request", NOT_A_LENGTH + "'1_9'"),
+    ("-1", 400, "bad_request", NOT_A_LENGTH + "'-1'"),
+    ("99999999999999999999", 400, "bad_request", NOT_A_LENGTH + "'99999999999999999999'"),
+    ("2000000", 413, "too_large", TOO_LARGE),
+], ids=["letters", "underscore", "negative", "20-digits", "too-large"])
+def test_a_bad_content_length_gets_a_json_error(served, length, status, kind, error):
+    got = exchange(served.server, request_bytes(served.server, b"", length=length))
+    assert (got[0], got[2]) == (status, {"ok": False, "kind": kind, "error": error})
+
+
+def test_conflicting_content_lengths_and_chunked_bodies_are_refused_in_json(served):
+    body = b'{"command": "pause"}'
+    status, _, reply = exchange(served.server, request_bytes(
+        served.server, body, headers={"Content-Length": "3"}))
+    assert (status, reply) == (400, {"ok": False, "kind": "bad_request",
+                                     "error": "Content-Length: several different values "
+                                              "['20', '3']"})
+    status, _, reply = exchange(served.server, request_bytes(
+        served.server, b"", length=None, headers={"Transfer-Encoding": "chunked"}))
+    assert (status, reply["kind"]) == (501, "not_implemented")
+    assert "Transfer-Encoding" in reply["error"]
+    assert not served.session.controller.pause_requested
+
+
+@pytest.mark.parametrize("body, error", [
+    (b"null", "request: expected a JSON object, got NoneType"),
+    (b"5", "request: expected a JSON object, got int"),
+    (b"[]", "request: expected a JSON object, got list"),
+    (b"1" * 5000, ("request: not valid JSON (Exceeds the limit (4300 digits) for integer "
+                   "string conversion: value has 5000 digits; use sys.set_int_max_str_digits() "
+                   "to increase the limit)")),
+], ids=["null", "number", "array", "5000-digit-int"])
+def test_a_body_that_is_not_a_request_object_gets_a_json_400(served, body, error):
+    got = exchange(served.server, request_bytes(served.server, body))
+    assert (got[0], got[2]) == (400, {"ok": False, "kind": "bad_request", "error": error})
+
+
+@pytest.mark.parametrize("start, status, kind", [
+    ("hello", 400, "bad_request"),
+    ("POST /v1/command HTTP/x", 400, "bad_request"),
+    ("POST /v1/command HTTP/2.0", 505, "http_version_not_supported"),
+    ("FOO /v1/command HTTP/1.0", 405, "method_not_allowed"),
+], ids=["no-method", "bad-version", "http2", "unknown-method"])
+def test_a_bad_request_line_gets_a_json_error(served, start, status, kind):
+    got_status, headers, reply = exchange(served.server, request_bytes(served.server,
+                                                                       start=start))
+    assert (got_status, reply["ok"], reply["kind"]) == (status, False, kind)
+    assert headers["Content-Type"] == "application/json; charset=utf-8" and reply["error"]
+
+
+def test_an_overlong_request_line_or_header_gets_a_json_error(served):
+    line = b"POST /" + b"a" * (65537 - len(b"POST / HTTP/1.0\r\n")) + b" HTTP/1.0\r\n"
+    assert len(line) == 65537  # read whole, so the server closes with nothing left unread
+    status, _, reply = exchange(served.server, line)
+    assert (status, reply) == (414, {"ok": False, "kind": "too_large",
+                                     "error": "request line: longer than 65536 bytes"})
+    header = b"X-Long: " + b"a" * (65537 - len(b"X-Long: \r\n")) + b"\r\n"
+    status, _, reply = exchange(served.server, b"POST /v1/command HTTP/1.0\r\n" + header)
+    assert (status, reply["kind"]) == (431, "too_large") and "Line too long" in reply["error"]
+    many = b"".join(b"X-%d: 1\r\n" % i for i in range(101))
+    status, _, reply = exchange(served.server, b"POST /v1/command HTTP/1.0\r\n" + many)
+    assert (status, reply["kind"]) == (431, "too_large") and "100 headers" in reply["error"]
+
+
+def test_a_result_that_cannot_be_serialised_gets_a_json_500(served, monkeypatch):
+    from weightslab_nb.serving import backend
+
+    loop: list = []
+    loop.append(loop)
+    monkeypatch.setattr(backend, "execute", lambda session, payload: loop)
+    status, _, reply = exchange(served.server, request_bytes(served.server))
+    assert (status, reply["kind"]) == (500, "internal")
+    assert reply["error"] == ("internal error: reply not serialisable (Circular reference "
+                              "detected)")
+
+
+def test_a_bad_request_timeout_is_refused(session):
+    for bad in (0, -1.0, float("nan"), "5", True):
+        with pytest.raises(ValueError, match="request_timeout"):
+            serve(serving_cli=True, session=session, request_timeout=bad)
+
+
+def test_generated_tokens_never_start_with_a_dash():
+    from weightslab_nb.serving.backend import new_token
+
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    tokens = [new_token() for _ in range(2000)]  # a dash would come first ~31 times in 2000
+    assert not [t for t in tokens if t.startswith("-")]
+    assert all(len(t) == 43 and set(t) <= set(alphabet) for t in tokens)
+    assert len(set(tokens)) == 2000

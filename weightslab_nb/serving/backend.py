@@ -6,12 +6,17 @@ Protocol (version 1)
   application/json`` and a body ``{"command": NAME, "args": {...}}`` of at most
   :data:`MAX_BODY` bytes (see :mod:`weightslab_nb.serving.commands` for the commands).
 * The reply is always JSON: ``{"ok": true, "command": NAME, "result": ...}`` (200), or
-  ``{"ok": false, "error": MESSAGE, "kind": KIND}`` with status 400 (malformed request, unknown
-  command, wrong argument types), 401 (missing or wrong token), 403 (a Host other than
-  127.0.0.1/localhost), 404 (other paths), 405 (other methods), 411/413 (missing or too large
-  body), 422 (refused by the session: unknown ids, tags, loaders, bad values). A refused
-  request changes nothing.
-* The token (``secrets.token_urlsafe(32)``) and port are written to
+  ``{"ok": false, "error": MESSAGE, "kind": KIND}`` with status 400 (malformed request: bad
+  request line or Content-Length, invalid JSON, JSON nested deeper than
+  :data:`MAX_JSON_DEPTH`, a body that is not an object, unknown command, wrong argument types;
+  a body shorter than its Content-Length), 401 (missing or wrong token), 403 (a Host other than
+  127.0.0.1/localhost), 404 (other paths), 405 (other methods), 408 (the request line, headers
+  or body did not arrive within ``request_timeout`` seconds), 411/413 (missing or too large
+  body), 414/431 (request line or headers too long), 422 (refused by the session: unknown ids,
+  tags, loaders, bad values), 500 (a bug), 501 (``Transfer-Encoding``), 505 (HTTP/2 and later).
+  A refused request changes nothing.
+* The token (:func:`new_token`: ``secrets.token_urlsafe(32)``, never starting with ``-``) and
+  port are written to
   ``<root_log_dir>/serving.json`` (mode 0600): ``{"protocol": 1, "host": "127.0.0.1",
   "port": P, "token": T, "pid": PID, "started_at": ISO-8601}``; the file is removed when the
   server stops. Tokens are compared with :func:`hmac.compare_digest`.
@@ -28,12 +33,16 @@ import json
 import logging
 import math
 import os
+import re
 import secrets
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import numpy as np
+
+from weightslab_nb.arguments import check_seconds
 from weightslab_nb.errors import InvalidTypeError, InvalidValueError, StateError
 from weightslab_nb.serving.commands import CommandError, execute
 
@@ -44,7 +53,16 @@ HOST = "127.0.0.1"
 COMMAND_PATH = "/v1/command"
 TOKEN_FILE = "serving.json"
 MAX_BODY = 1 << 20  # bytes
+MAX_JSON_DEPTH = 64  # nesting of arrays and objects in a request body
 REQUEST_TIMEOUT = 10.0  # seconds a client may take to send its request
+MAX_LINE = 65536  # bytes of the request line (as http.server)
+
+_KINDS = {400: "bad_request", 405: "method_not_allowed", 408: "timeout", 414: "too_large",
+          431: "too_large", 500: "internal", 501: "not_implemented",
+          505: "http_version_not_supported"}
+_DIGITS = re.compile(r"[0-9]{1,18}")
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
 GRPC_UNAVAILABLE = (
     "serving_grpc=True: the gRPC backend (for the WeightsLab studio) is not available in "
@@ -71,24 +89,77 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "weightslab-nb"
     sys_version = ""
     protocol_version = "HTTP/1.0"  # one request per connection
+    default_request_version = "HTTP/1.0"  # so that even a garbled request gets status + headers
     timeout = REQUEST_TIMEOUT
 
     # ---------------------------------------------------------------- plumbing
+    def setup(self) -> None:
+        self.timeout = self.server.backend.request_timeout  # the socket's, for every read
+        self.replied = False
+        super().setup()
+
     def log_message(self, format, *args) -> None:
         log.debug("console backend: %s - %s", self.address_string(), format % args)
 
+    def handle_one_request(self) -> None:
+        """Read and answer one request, as ``BaseHTTPRequestHandler`` does, except that every
+        failure is answered in JSON: a request line, headers or body that do not arrive within
+        ``request_timeout`` seconds (408), and a bug (500)."""
+        self.command = self.requestline = ""
+        self.request_version = self.default_request_version
+        try:
+            self.raw_requestline = self.rfile.readline(MAX_LINE + 1)
+            if len(self.raw_requestline) > MAX_LINE:
+                return self._refuse(414, f"request line: longer than {MAX_LINE} bytes",
+                                    "too_large")
+            if not self.raw_requestline:
+                return  # the client connected and went away
+            if not self.parse_request():
+                return  # send_error answered
+            getattr(self, "do_" + self.command, self._not_allowed)()
+            self.wfile.flush()
+        except TimeoutError:
+            self._timed_out("the request")
+        except Exception as exc:  # a bug: answer it, keep serving
+            log.exception("console backend: request failed")
+            if not self.replied:
+                self._refuse(500, f"internal error: {type(exc).__name__}: {exc}", "internal")
+        finally:
+            self.close_connection = True
+
+    def _timed_out(self, what: str) -> None:
+        if not self.replied:
+            self._refuse(408, f"{what} did not arrive within {self.timeout:g} s "
+                              "(request_timeout)", "timeout")
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None):
+        """``http.server``'s error replies (bad request line, headers too long, HTTP/2...), in
+        JSON like every other reply."""
+        short, detail = self.responses.get(code, ("error", "error"))
+        text = f"{message or short}: {explain}" if explain else (message or detail)
+        self._refuse(code, text, _KINDS.get(code, "bad_request"), {"Connection": "close"})
+
     def _reply(self, status: int, payload: dict, headers: dict | None = None) -> None:
-        body = json.dumps(payload, default=_json_default).encode("utf-8")
+        try:
+            body = json.dumps(payload, default=_json_default).encode("utf-8")
+        except (TypeError, ValueError) as exc:  # e.g. a result that contains itself
+            log.exception("console backend: reply not serialisable")
+            status, body = 500, json.dumps({
+                "ok": False, "kind": "internal",
+                "error": f"internal error: reply not serialisable ({exc})"}).encode("utf-8")
+        if self.replied:
+            return
+        self.replied = True
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         for key, value in (headers or {}).items():
             self.send_header(key, value)
-        self.end_headers()
         try:
+            self.end_headers()
             self.wfile.write(body)
-        except OSError:  # the client went away
+        except OSError:  # the client went away, or does not read
             pass
 
     def _refuse(self, status: int, message: str, kind: str, headers: dict | None = None) -> None:
@@ -114,25 +185,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._refuse(401, "missing or wrong token (read it from "
                                      f"{backend.token_file})", "unauthorized",
                                 {"WWW-Authenticate": "Bearer"})
-        length = self.headers.get("Content-Length")
         try:
-            size = int(length)
-        except (TypeError, ValueError):
-            return self._refuse(411, "Content-Length: required (a JSON body)", "length_required")
-        if size < 0:
-            return self._refuse(400, "Content-Length: must not be negative", "bad_request")
-        if size > backend.max_body:
-            return self._refuse(413, f"request body of {size} bytes is larger than the "
-                                     f"{backend.max_body} allowed", "too_large")
-        body = self.rfile.read(size)
-        if len(body) != size:
-            return self._refuse(400, "request body shorter than its Content-Length",
-                                "bad_request")
-        try:
-            payload = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            return self._refuse(400, f"request: not valid JSON ({exc})", "bad_request")
-        try:
+            payload = decode_request(self._read_body(backend.max_body))
             result = execute(backend.session, payload)
         except CommandError as exc:
             return self._refuse(exc.status, exc.message, exc.kind)
@@ -140,6 +194,73 @@ class _Handler(BaseHTTPRequestHandler):
             log.exception("console backend: command failed")
             return self._refuse(500, f"internal error: {type(exc).__name__}: {exc}", "internal")
         self._reply(200, {"ok": True, "command": payload["command"], "result": result})
+
+    def _read_body(self, max_body: int) -> bytes:
+        """The request body, exactly as long as its one Content-Length header says.
+
+        Raises
+        ------
+        CommandError
+            411 without Content-Length; 400 for several different ones, one that is not a plain
+            number, or a body that ended early; 413 over ``max_body``; 501 with
+            Transfer-Encoding; 408 when the body did not arrive within ``request_timeout``.
+        """
+        if self.headers.get("Transfer-Encoding") is not None:
+            raise CommandError("Transfer-Encoding: not supported; send the JSON body with a "
+                               "Content-Length", 501, "not_implemented")
+        values = {v.strip() for v in self.headers.get_all("Content-Length") or ()}
+        if not values:
+            raise CommandError("Content-Length: required (a JSON body)", 411, "length_required")
+        if len(values) > 1:
+            raise CommandError(f"Content-Length: several different values {sorted(values)}")
+        (text,) = values
+        if not _DIGITS.fullmatch(text):
+            raise CommandError("Content-Length: expected a number of bytes (up to 18 digits), got "
+                               f"{text[:40]!r}")
+        size = int(text)
+        if size > max_body:
+            raise CommandError(f"request body of {size} bytes is larger than the {max_body} "
+                               "allowed", 413, "too_large")
+        try:
+            body = self.rfile.read(size)
+        except TimeoutError:
+            raise CommandError(f"the request body ({size} bytes, its Content-Length) did not "
+                               f"arrive within {self.timeout:g} s (request_timeout)", 408,
+                               "timeout") from None
+        if len(body) != size:
+            raise CommandError(f"request body: {len(body)} bytes, shorter than its "
+                               f"Content-Length ({size})")
+        return body
+
+
+def decode_request(body: bytes):
+    """The JSON value in a request body.
+
+    Raises
+    ------
+    CommandError
+        400: nested deeper than :data:`MAX_JSON_DEPTH` (checked before parsing, so a deep body
+        costs one scan), not UTF-8, or not valid JSON.
+    """
+    if json_depth(body) > MAX_JSON_DEPTH:
+        raise CommandError(f"request: JSON nested deeper than {MAX_JSON_DEPTH} levels (the limit "
+                           "MAX_JSON_DEPTH)")
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise CommandError(f"request: not valid JSON ({exc})") from None
+
+
+def json_depth(body: bytes) -> int:
+    """How deep arrays and objects nest in the JSON text ``body`` (0 for a scalar), counted
+    without parsing it: brackets inside strings do not count, unbalanced ones are left for the
+    parser to report. One vectorised pass (a few ms for 1 MiB)."""
+    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
+    if not brackets:
+        return 0
+    codes = np.frombuffer(brackets, dtype=np.uint8)
+    steps = np.where((codes == ord("[")) | (codes == ord("{")), 1, -1)
+    return int(np.cumsum(steps).max())
 
 
 def _json_default(value):
@@ -173,12 +294,14 @@ class CommandServer:
         False once :meth:`stop` ran.
     """
 
-    def __init__(self, session, port: int = 0, max_body: int = MAX_BODY):
+    def __init__(self, session, port: int = 0, max_body: int = MAX_BODY,
+                 request_timeout: float = REQUEST_TIMEOUT):
         self.session = session
         self.host = HOST
         self.max_body = int(max_body)
+        self.request_timeout = float(request_timeout)
         self._requested_port = int(port)
-        self._token = secrets.token_urlsafe(32)
+        self._token = new_token()
         self._token_bytes = self._token.encode("ascii")
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -259,6 +382,16 @@ class CommandServer:
                 f"weightslab-nb cli --dir {str(self.token_file.parent)!r}>")
 
 
+def new_token() -> str:
+    """A fresh access token: ``secrets.token_urlsafe(32)`` (43 characters, 256 random bits),
+    drawn again when it starts with ``-`` (1 time in 64), which a command line such as
+    ``weightslab-nb cli --token T`` would read as an option."""
+    while True:
+        token = secrets.token_urlsafe(32)
+        if not token.startswith("-"):
+            return token
+
+
 def _write_private_json(path: Path, data: dict) -> None:
     """Write ``data`` to ``path`` atomically, readable by the owner only (mode 0600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -326,7 +459,9 @@ def serve(serving_cli: bool = False, serving_grpc: bool = False, *, session, por
     port : int, default 0
         Port to listen on (0: a free one, see the returned server's ``port``).
     **kwargs
-        ``max_body``: the largest request body in bytes (default 1 MiB).
+        ``max_body``: the largest request body in bytes (default 1 MiB). ``request_timeout``:
+        seconds a client may take to send its request line, headers or body (default 10); a
+        request still incomplete then is answered 408.
 
     Returns
     -------
@@ -339,7 +474,8 @@ def serve(serving_cli: bool = False, serving_grpc: bool = False, *, session, por
     NotImplementedError
         ``serving_grpc=True``.
     ValueError
-        Nothing to start (``serving_cli=False``), or a bad ``port``/``max_body``.
+        Nothing to start (``serving_cli=False``), or a bad ``port``/``max_body``/
+        ``request_timeout``.
     TypeError
         Unknown keyword arguments, or non-bool flags.
     OSError
@@ -350,10 +486,11 @@ def serve(serving_cli: bool = False, serving_grpc: bool = False, *, session, por
             raise InvalidTypeError(f"{name}: expected True or False, got {flag!r}")
     if serving_grpc:
         raise NotImplementedError(GRPC_UNAVAILABLE)
-    unknown = sorted(set(kwargs) - {"max_body"})
+    unknown = sorted(set(kwargs) - {"max_body", "request_timeout"})
     if unknown:
         raise InvalidTypeError(f"serve: unexpected keyword argument(s) {unknown}; accepted: "
-                               "serving_cli, serving_grpc, session, port, max_body")
+                               "serving_cli, serving_grpc, session, port, max_body, "
+                               "request_timeout")
     if not serving_cli:
         raise InvalidValueError("serve: nothing to start; pass serving_cli=True for the console "
                                 "backend (weightslab-nb cli)")
@@ -362,6 +499,8 @@ def serve(serving_cli: bool = False, serving_grpc: bool = False, *, session, por
     max_body = kwargs.get("max_body", MAX_BODY)
     if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body < 1024:
         raise InvalidValueError(f"max_body: expected an int >= 1024 (bytes), got {max_body!r}")
+    request_timeout = check_seconds(kwargs.get("request_timeout", REQUEST_TIMEOUT),
+                                    "request_timeout")
     global _atexit_registered
     with _cond:
         existing = _running(session)
@@ -371,7 +510,8 @@ def serve(serving_cli: bool = False, serving_grpc: bool = False, *, session, por
                 return server
             raise StateError(f"serve: this session's console backend already listens on "
                              f"port {server.port}; stop it first (server.stop())")
-        server = CommandServer(session, port=port, max_body=max_body).start()
+        server = CommandServer(session, port=port, max_body=max_body,
+                               request_timeout=request_timeout).start()
         _servers.append(server)
         if not _atexit_registered:
             atexit.register(stop_serving)  # remove token files when the process ends

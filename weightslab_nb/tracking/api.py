@@ -20,7 +20,7 @@ import math
 import shutil
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from weightslab_nb.errors import InvalidTypeError, InvalidValueError, MissingFileError, StateError
 from weightslab_nb.tracking import media
@@ -401,7 +401,7 @@ class ApiRun:
             raise InvalidTypeError("names: expected a list of file names, got the string "
                                    f"{names!r}")
         found = sorted(p for p in self.dir.rglob("*") if p.is_file() and
-                       not p.name.startswith("."))
+                       not p.is_symlink() and not p.name.startswith("."))
         out = [File(self.dir, p.relative_to(self.dir).as_posix()) for p in found]
         if names:
             wanted = set(names)
@@ -409,14 +409,24 @@ class ApiRun:
         return out
 
     def file(self, name: str) -> "File":
-        """One file by its path relative to the run directory; ``FileNotFoundError`` if
-        absent."""
-        path = (self.dir / name).resolve() if isinstance(name, str) else None
-        if path is None or self.dir.resolve() not in path.parents:
+        """One file by its path relative to the run directory.
+
+        Raises
+        ------
+        weightslab_nb.errors.InvalidValueError
+            ``name`` is absolute, has a ``..`` part, or goes through a symbolic link inside the
+            run folder.
+        weightslab_nb.errors.MissingFileError
+            No such file.
+        """
+        parts = PurePosixPath(name).parts if isinstance(name, str) and name else ("..",)
+        if PurePosixPath(*parts).is_absolute() or ".." in parts:
             raise InvalidValueError(f"name: expected a path inside the run's folder, got {name!r}")
-        if not path.is_file():
-            raise MissingFileError(f"name: run {self.path} has no file {name!r}")
-        return File(self.dir, path.relative_to(self.dir.resolve()).as_posix())
+        try:
+            media.file_in_run(self.dir, name, "name")
+        except MissingFileError:
+            raise MissingFileError(f"name: run {self.path} has no file {name!r}") from None
+        return File(self.dir, PurePosixPath(*parts).as_posix())
 
     def update(self) -> None:
         """Write ``name``, ``tags``, ``notes`` and ``summary`` changes made on this object

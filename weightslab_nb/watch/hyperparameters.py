@@ -151,6 +151,27 @@ def coerce_value(key: str, current, value):
     return copy.deepcopy(value)
 
 
+_ATOMIC = (str, int, float, bool, complex, bytes, type(None))
+_COPY_DEPTH = 64  # deeper than this (or a cycle), copy_tree hands the rest to copy.deepcopy
+
+
+def copy_tree(value, _depth: int = 0):
+    """A deep copy of a tree of dicts, lists and scalars, several times faster than
+    ``copy.deepcopy`` for them (whole-tree copies run once per applied change); any other
+    object, and anything nested deeper than 64 levels, is copied by ``copy.deepcopy``."""
+    kind = type(value)
+    if kind in _ATOMIC:
+        return value
+    if _depth < _COPY_DEPTH:
+        _depth += 1
+        if kind is dict:
+            return {k: v if type(v) in _ATOMIC else copy_tree(v, _depth)
+                    for k, v in value.items()}
+        if kind is list:
+            return [v if type(v) in _ATOMIC else copy_tree(v, _depth) for v in value]
+    return copy.deepcopy(value)
+
+
 def same_value(a, b) -> bool:
     """Equal value *and* type (``1`` and ``True``, or ``1`` and ``1.0``, differ)."""
     if type(a) is not type(b):
@@ -259,7 +280,8 @@ def _stage(view: dict, path: tuple, value, create: bool, out: list, validators) 
 class _Tree:
     """The state shared by a handle and its section views."""
 
-    def __init__(self, data: dict, on_change: Callable[[str, object], None]):
+    def __init__(self, data: dict, on_change: Callable[[str, object], None],
+                 on_changes: Callable[[list[dict]], None] | None = None):
         self.lock = threading.RLock()
         self.cond = threading.Condition(self.lock)
         self.applied: dict = copy.deepcopy(data)
@@ -267,6 +289,7 @@ class _Tree:
         self.in_flight = 0
         self.history: list[dict] = []
         self.on_change = on_change
+        self.on_changes = on_changes
         # set by weightslab_nb.steering: decides when requests are applied (None: at once)
         self.scheduler: Callable[[], None] | None = None
         self.validators: list[Callable[[str, object], None]] = []  # (key, value) -> raise
@@ -276,7 +299,7 @@ class _Tree:
 
     def requested(self) -> dict:
         """The applied values with the pending requests replayed on a copy (under the lock)."""
-        view = copy.deepcopy(self.applied)
+        view = copy_tree(self.applied)
         for path, value, _ in self.pending:
             if value is DELETE:
                 _delete_in(view, path)
@@ -345,8 +368,17 @@ class _Tree:
             return records
 
     def notify(self, records: list[dict]) -> None:
-        """Tell the owner (the session: experiment hash, change counter) about applied changes.
+        """Tell the owner (the session: experiment hash, change counter) about applied changes:
+        ``on_changes(records)`` once when it was given, else ``on_change(key, new)`` per record.
         Called without the lock; an error is logged, never raised into the training thread."""
+        if self.on_changes is not None:
+            if records:
+                try:
+                    self.on_changes(records)
+                except Exception:
+                    log.exception("hyperparameter change listener failed for %d change(s)",
+                                  len(records))
+            return
         for record in records:
             try:
                 self.on_change(record["key"], record["new"])
@@ -385,15 +417,24 @@ class HyperParameters(MutableMapping):
     on_change : callable, optional
         ``on_change(key, new_value)`` after each applied change (the session refreshes the
         experiment hash there). Called without any lock of the handle held.
+    on_changes : callable, optional
+        ``on_changes(records)`` once per batch of changes applied together (the change
+        records of :meth:`history`), *instead of* ``on_change``. An owner whose reaction costs
+        time in the size of all values (an experiment hash) should take this one: a YAML edit
+        that changes N keys then costs it one reaction, not N.
     """
 
     def __init__(self, data: dict, on_change: Callable[[str, object], None] = lambda k, v: None,
-                 *, _tree: _Tree | None = None, _prefix: tuple = ()):
+                 *, on_changes: Callable[[list[dict]], None] | None = None,
+                 _tree: _Tree | None = None, _prefix: tuple = ()):
         if _tree is None:
             if not isinstance(data, dict):
                 raise InvalidTypeError("obj: hyperparameters must be a dict, got "
                                        f"{type(data).__name__}")
-            _tree = _Tree(data, on_change)
+            if on_changes is not None and not callable(on_changes):
+                raise InvalidTypeError("on_changes: expected a callable taking a list of change "
+                                       f"records, got {type(on_changes).__name__}")
+            _tree = _Tree(data, on_change, on_changes)
         self._tree = _tree
         self._prefix = tuple(_prefix)
 
@@ -443,7 +484,7 @@ class HyperParameters(MutableMapping):
         """Deep copy of the applied values (``requested=True``: with pending requests)."""
         with self._tree.lock:
             if not requested:
-                return copy.deepcopy(self._node())
+                return copy_tree(self._node())
             view = self._tree.requested()
             node = lookup(view, self._prefix) if self._prefix else view
             return node if isinstance(node, dict) else {}

@@ -26,6 +26,12 @@ What an edit does:
   ``hp.error`` (and ``config.error``) until a good edit clears it. An empty file is taken for a
   save in progress; write ``{}`` to drop every override.
 - ``1e-3`` is read as a float (plain YAML 1.1 would read it as a string).
+- A file is refused like any bad edit (the error names the limit) when it is larger than
+  :data:`MAX_FILE_BYTES` (1 MiB), nests deeper than :data:`MAX_DEPTH` levels, holds more than
+  :data:`MAX_NODES` values once its aliases are expanded (a "billion laughs" file of a few hundred
+  bytes that would expand to millions of values), or has an alias inside its own anchor. These
+  checks run on the parser's events, before anything is built, so such a file costs the watching
+  thread milliseconds; reading, comparing and requesting an edit take time linear in its size.
 
 Writing the file back is not supported: edits from code or the panel live in the handle and the
 change log (``<root_log_dir>/hyperparameters.jsonl``).
@@ -52,9 +58,19 @@ from weightslab_nb.watch.hyperparameters import _MISSING, merge_validated, same_
 log = logging.getLogger(__name__)
 
 DEFAULT_POLL_INTERVAL = 1.0
+MAX_FILE_BYTES = 1 << 20
+"""Largest hyperparameter file read (1 MiB); a larger one is refused without being parsed."""
+MAX_NODES = 100_000
+"""Most values (keys, scalars, sections and lists) a file may hold once its aliases are
+expanded."""
+MAX_DEPTH = 32
+"""Deepest nesting of sections and lists a file may have (aliases expanded)."""
+
+# libyaml's parser when PyYAML was built with it (several times faster), else the Python one
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(_SafeLoader):
     """``yaml.SafeLoader`` that also reads ``1e-3`` and ``1.0e3`` as floats."""
 
 
@@ -65,19 +81,115 @@ _Loader.add_implicit_resolver(
 
 
 def parse_yaml(text: str | bytes):
-    """Parse YAML with the loader used for hyperparameter files (safe; ``1e-3`` is a float)."""
+    """Parse YAML with the loader used for hyperparameter files (safe; ``1e-3`` is a float).
+
+    Raises
+    ------
+    weightslab_nb.errors.InvalidValueError
+        ``text`` is over :data:`MAX_FILE_BYTES`, or its aliases expand beyond :data:`MAX_NODES`
+        values or :data:`MAX_DEPTH` levels, or an alias is inside its own anchor. Nothing is
+        built then.
+    yaml.YAMLError
+        Invalid YAML.
+    """
+    size = len(text) if isinstance(text, bytes) else len(text.encode("utf-8"))
+    if size > MAX_FILE_BYTES:
+        raise InvalidValueError(f"the file is larger than {MAX_FILE_BYTES:,} bytes (the limit "
+                                "MAX_FILE_BYTES); keep hyperparameters in a small file")
+    check_expansion(text)
     return yaml.load(text, Loader=_Loader)
 
 
+def check_expansion(text: str | bytes) -> int:
+    """Walk the parser's events of ``text`` (nothing is built) and return how many values
+    (keys, scalars, sections, lists) it holds with every alias expanded.
+
+    Each anchor's expanded size and height is recorded when its node ends, so an alias costs one
+    addition however large its expansion, and the walk stops at the first value over a limit.
+
+    Raises
+    ------
+    weightslab_nb.errors.InvalidValueError
+        More than :data:`MAX_NODES` values, nesting deeper than :data:`MAX_DEPTH`, or an alias
+        used inside its own anchor (a value that contains itself).
+    yaml.YAMLError
+        Invalid YAML (met on the way).
+    """
+    walk = _ExpansionWalk()
+    for event in yaml.parse(text, Loader=_Loader):
+        walk.feed(event)
+    return walk.total
+
+
+class _ExpansionWalk:
+    """Counts the values of a YAML event stream with aliases expanded (see
+    :func:`check_expansion`)."""
+
+    def __init__(self):
+        self.total = 0
+        self.frames: list[list] = []  # open sections/lists: [anchor, total before, depth, deepest]
+        self.open_anchors: set[str] = set()
+        self.anchors: dict[str, tuple[int, int]] = {}  # anchor -> (values, height)
+
+    def feed(self, event) -> None:
+        depth = len(self.frames) + 1  # of a node starting here
+        if isinstance(event, yaml.AliasEvent):
+            if event.anchor in self.open_anchors:
+                raise InvalidValueError(f"alias *{event.anchor} is inside its own anchor "
+                                        f"&{event.anchor} (a value that contains itself)")
+            values, height = self.anchors.get(event.anchor, (1, 1))  # undefined: yaml says so
+            self._add(values, depth + height - 1, event)
+        elif isinstance(event, yaml.ScalarEvent):
+            self._add(1, depth, event)
+            if event.anchor is not None:
+                self.anchors[event.anchor] = (1, 1)
+        elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            self._add(1, depth, event)
+            self.frames.append([event.anchor, self.total - 1, depth, depth])
+            if event.anchor is not None:
+                self.open_anchors.add(event.anchor)
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            anchor, before, start, deepest = self.frames.pop()
+            if anchor is not None:
+                self.open_anchors.discard(anchor)
+                self.anchors[anchor] = (self.total - before, deepest - start + 1)
+            if self.frames:
+                self.frames[-1][3] = max(self.frames[-1][3], deepest)
+
+    def _add(self, values: int, deepest: int, event) -> None:
+        self.total += values
+        where = _where(event)
+        if self.total > MAX_NODES:
+            raise InvalidValueError(f"more than {MAX_NODES:,} values with aliases expanded (the "
+                                    f"limit MAX_NODES){where}; a hyperparameter file holds far "
+                                    "fewer")
+        if deepest > MAX_DEPTH:
+            raise InvalidValueError(f"sections and lists nested deeper than {MAX_DEPTH} levels "
+                                    f"(the limit MAX_DEPTH){where}")
+        if self.frames:
+            self.frames[-1][3] = max(self.frames[-1][3], deepest)
+
+
+def _where(event) -> str:
+    mark = getattr(event, "start_mark", None)
+    return "" if mark is None else f" at line {mark.line + 1}, column {mark.column + 1}"
+
+
 def merge_raw(base: dict, updates: Mapping) -> dict:
-    """A deep copy of ``base`` with ``updates`` merged in (sections key by key, no validation)."""
+    """A deep copy of ``base`` with ``updates`` merged in (sections key by key, no validation);
+    each value is copied once."""
     out = copy.deepcopy(base)
+    _merge_into(out, updates)
+    return out
+
+
+def _merge_into(out: dict, updates: Mapping) -> None:
     for key, value in updates.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
-            out[key] = merge_raw(out[key], value)
+        current = out.get(key)
+        if isinstance(value, Mapping) and isinstance(current, dict):
+            _merge_into(current, value)
         else:
             out[key] = copy.deepcopy(value)
-    return out
 
 
 def changed_leaves(old: dict, new: dict, prefix: tuple = ()):
@@ -181,8 +293,11 @@ class YamlConfig:
         return merged
 
     def _read(self) -> bytes | None:
+        """The file's bytes, at most ``MAX_FILE_BYTES + 1`` of them (enough to know it is too
+        large without reading a huge file); None when it does not exist."""
         try:
-            return self.path.read_bytes()
+            with open(self.path, "rb") as f:
+                return f.read(MAX_FILE_BYTES + 1)
         except FileNotFoundError:
             return None
 
@@ -191,6 +306,8 @@ class YamlConfig:
             data = parse_yaml(content)
         except yaml.YAMLError as exc:
             raise InvalidValueError(f"{self.path.name}: invalid YAML: {exc}") from None
+        except InvalidValueError as exc:
+            raise InvalidValueError(f"{self.path.name}: refused: {exc}") from None
         if data is None:
             if initial:
                 return {}
@@ -236,6 +353,10 @@ class YamlConfig:
                 error = None
             except (OSError, TypeError, ValueError, KeyError) as exc:
                 error = f"{_message(exc)}; keeping the last good values"
+            except Exception as exc:  # a surprise is reported like a bad edit, never lost
+                log.exception("reading %s failed", self.path)
+                error = (f"{self.path.name}: {type(exc).__name__}: {_message(exc)}; keeping the "
+                         "last good values")
             self.error = error
             if self._hp is not None:
                 self._hp._tree.set_error(error)

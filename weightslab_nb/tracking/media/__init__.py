@@ -28,13 +28,15 @@ Where things live (every public name is re-exported here):
 * ``logged``: the read-only views :func:`decode_value` returns (:class:`LoggedImage`,
   :class:`LoggedMask`, :class:`LoggedTable`, :class:`LoggedHistogram`, :class:`LoggedPlot`,
   :class:`LoggedFile`).
-* ``_files``: key and step checks, atomic writes, file names, reading users' files.
+* ``_files``: key and step checks, atomic writes, file names, reading users' files, and
+  :func:`file_in_run` (a logged file found again, never through a symbolic link).
 * ``_checks``: array, pixel, number, caption and dict-key checks the kinds share.
 """
 
 from __future__ import annotations
 
 from weightslab_nb.tracking.media.audio import MAX_AUDIO_CHANNELS as MAX_AUDIO_CHANNELS
+from weightslab_nb.tracking.media._files import file_in_run
 from weightslab_nb.tracking.media.audio import Audio
 from weightslab_nb.tracking.media.base import Media
 from weightslab_nb.tracking.media.codec import decode_value, encode_value, is_media
@@ -54,4 +56,4 @@ from weightslab_nb.tracking.media.video import Video
 __all__ = ["CHARTS", "DEFAULT_TABLE_COLUMNS", "MAX_HISTOGRAM_BINS", "MAX_TABLE_ROWS", "Audio",
            "Histogram", "Html", "Image", "LoggedFile", "LoggedHistogram", "LoggedImage",
            "LoggedMask", "LoggedPlot", "LoggedTable", "Media", "Object3D", "Plot", "Table",
-           "Video", "decode_value", "encode_value", "is_media"]
+           "Video", "decode_value", "encode_value", "file_in_run", "is_media"]

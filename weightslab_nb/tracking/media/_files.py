@@ -1,4 +1,5 @@
-"""Where logged media files go: key and step checks, atomic writes, reading users' files.
+"""Where logged media files go: key and step checks, atomic writes, reading users' files, and
+finding a logged file again inside its run folder.
 
 File names are ``<safe key>_<step>_<first 8 hex digits of the sha256>.<ext>``. Files are
 written to a temporary name in the same folder and renamed into place, and a file that already
@@ -10,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import operator
 import re
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from weightslab_nb.errors import InvalidTypeError, InvalidValueError, MissingFileError
 from weightslab_nb.experiment import write_atomic
@@ -61,3 +62,41 @@ def _read_source(path, argument: str, suffixes: tuple[str, ...] | None = None) -
     if not path.is_file():
         raise MissingFileError(f"{argument}: no such file: {path}")
     return path.read_bytes()
+
+
+def file_in_run(run_dir, relative, argument: str) -> Path:
+    """The existing plain file that ``relative`` (a ``/``-separated path) names inside the run
+    folder ``run_dir``.
+
+    Nothing under the run folder may be a symbolic link on the way (a run folder copied or
+    received from someone else could point a "media file" at any file of this machine); the run
+    folder's own location may go through links.
+
+    Raises
+    ------
+    weightslab_nb.errors.InvalidValueError
+        ``relative`` is empty, absolute, has a ``..`` part, goes through a symbolic link, or
+        resolves outside the run folder.
+    weightslab_nb.errors.MissingFileError
+        No such file.
+    """
+    if not isinstance(relative, str) or not relative:
+        raise InvalidValueError(f"{argument}: expected a path inside the run folder, got "
+                                f"{relative!r}")
+    parts = PurePosixPath(relative).parts
+    if PurePosixPath(relative).is_absolute() or ".." in parts:
+        raise InvalidValueError(f"{argument}: path {relative!r} must stay inside the run folder")
+    root = Path(run_dir).resolve()
+    path = root
+    for part in parts:
+        path = path / part
+        if path.is_symlink():
+            raise InvalidValueError(
+                f"{argument}: {path.relative_to(root).as_posix()!r} in run folder {root} is a "
+                "symbolic link; a run's files are read only as plain files inside its folder")
+    if not path.is_file():
+        raise MissingFileError(f"{argument}: no file {relative!r} in run folder {root}")
+    if root not in path.resolve().parents:  # links were refused above: a safety net
+        raise InvalidValueError(f"{argument}: path {relative!r} resolves outside the run "
+                                f"folder {root}")
+    return Path(run_dir).joinpath(*parts)

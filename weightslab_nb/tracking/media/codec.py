@@ -8,9 +8,10 @@ back into a read-only view from :mod:`weightslab_nb.tracking.media.logged`.
 from __future__ import annotations
 
 import json
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
-from weightslab_nb.errors import InvalidValueError, MissingFileError
+from weightslab_nb.errors import InvalidValueError
+from weightslab_nb.tracking.media._files import file_in_run
 from weightslab_nb.tracking.media.base import Media
 from weightslab_nb.tracking.media.image import Image, _figure_of
 from weightslab_nb.tracking.media.logged import (LoggedFile, LoggedHistogram, LoggedImage,
@@ -63,16 +64,11 @@ def encode_value(value, run_dir: Path, key: str, step: int) -> dict | None:
 
 
 def _resolve(run_dir, relative) -> Path:
-    """The existing file a descriptor's relative ``path`` names inside ``run_dir``."""
+    """The existing file a descriptor's relative ``path`` names inside ``run_dir`` (never
+    through a symbolic link: see :func:`file_in_run`)."""
     if not isinstance(relative, str) or not relative:
         raise InvalidValueError("descriptor: a file-backed descriptor needs a 'path'")
-    parts = PurePosixPath(relative)
-    if parts.is_absolute() or ".." in parts.parts:
-        raise InvalidValueError(f"descriptor: path {relative!r} must stay inside the run folder")
-    path = Path(run_dir).joinpath(*parts.parts)
-    if not path.is_file():
-        raise MissingFileError(f"media file missing: {path}")
-    return path
+    return file_in_run(run_dir, relative, "descriptor")
 
 
 def _int_labels(labels: dict) -> dict[int, str]:
@@ -135,7 +131,7 @@ def decode_value(descriptor: dict, run_dir: Path):
     ------
     ValueError
         ``descriptor`` is not a dict with a known ``"_type"``, or its path leaves the run
-        folder.
+        folder or goes through a symbolic link inside it (an ``InvalidValueError``).
     FileNotFoundError
         A file the descriptor names is missing (the message gives its path).
     """
