@@ -33,7 +33,9 @@ import numpy as np
 
 from weightslab_nb.errors import (InvalidTypeError, InvalidValueError, StateError, UnknownNameError,
                                   WeightslabError)
+from weightslab_nb.arguments import check_bool, check_optional_seconds
 from weightslab_nb.ledger.handoff import hand_over
+from weightslab_nb.ledger.names import check_tag_term
 from weightslab_nb.ledger.sample_table import bare_signal_name
 from weightslab_nb.session import register_feature
 from weightslab_nb.watch.batches import unpack_batch
@@ -203,12 +205,16 @@ class EvaluationController:
             Unknown tags, a subset with no samples, a non-positive timeout, or a full queue.
         """
         loader = self._loader(loader_name)
+        if tags is not None and not isinstance(tags, (str, list, tuple)):
+            raise InvalidTypeError(f"tags: expected a tag, a list of tags or None, got "
+                                   f"{type(tags).__name__}")
         tags = (tags,) if isinstance(tags, str) else tuple(tags or ())
+        for i, term in enumerate(tags):
+            check_tag_term(term, f"tags[{i}]")
         self._indices(loader, tags)  # validates the tags now
-        if timeout is not None and not timeout > 0:
-            raise InvalidValueError("timeout: expected a positive number of seconds, got "
-                                    f"{timeout!r}")
-        req = EvaluationRequest(loader.name, tags, timeout, bool(resume))
+        timeout = check_optional_seconds(timeout, "timeout")
+        resume = check_bool(resume, "resume")
+        req = EvaluationRequest(loader.name, tags, timeout, resume)
         with self._lock:
             if len(self._queue) >= MAX_QUEUED:
                 raise InvalidValueError(f"evaluation: {MAX_QUEUED} requests are already queued; "
@@ -269,7 +275,7 @@ class EvaluationController:
         keep = np.ones(len(loader.rows), dtype=bool)
         with self.session.lock:
             for tag in tags:
-                keep &= tag_filter(self.session.table, tag)[loader.rows]
+                keep &= tag_filter(self.session.table, tag, "tags")[loader.rows]
         indices = np.flatnonzero(keep)
         if not len(indices):
             raise InvalidValueError(f"tags: no sample of {loader.name!r} has {list(tags)}")

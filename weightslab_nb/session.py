@@ -403,11 +403,11 @@ class Session(BatchRecording, SampleTagging, HistoryQueries):
             self.refresh_experiment_hash()
 
     def hyperparameters_changed(self, records: list[dict]) -> None:
-        """Report hyperparameter changes applied together (the change records of
-        :meth:`HyperParameters.history <weightslab_nb.watch.hyperparameters.HyperParameters.history>`:
-        ``key``, ``new``, ``deleted``...): refreshes the experiment hash once, journals the
-        values (they are requested again when the run is reopened and hyperparameters are
-        watched) and calls the ``on_hyperparameter_change`` hooks per change, outside the lock.
+        """Report hyperparameter changes applied together (change records as
+        ``HyperParameters.history()`` gives them: ``key``, ``new``, ``deleted``...): refreshes
+        the experiment hash once, journals the values (they are requested again when the run is
+        reopened and hyperparameters are watched) and calls the ``on_hyperparameter_change``
+        hooks per change, outside the lock.
         """
         with self.lock:
             self.changes.hyperparameters += 1

@@ -23,6 +23,7 @@ import pytest
 import torch
 
 import weightslab_nb as wl
+from weightslab_nb.errors import InvalidTypeError, InvalidValueError
 from weightslab_nb.serving import (GRPC_UNAVAILABLE, BackendError, Client, CommandServer,
                                    keep_serving, serve, stop_serving)
 from weightslab_nb.serving import backend as backend_module
@@ -714,9 +715,12 @@ def test_a_result_that_cannot_be_serialised_gets_a_json_500(served, monkeypatch)
 
 
 def test_a_bad_request_timeout_is_refused(session):
-    for bad in (0, -1.0, float("nan"), "5", True):
-        with pytest.raises(ValueError, match="request_timeout"):
+    for bad, error in ((0, InvalidValueError), (-1.0, InvalidValueError),
+                       (float("nan"), InvalidValueError), ("5", InvalidTypeError),
+                       (True, InvalidTypeError)):
+        with pytest.raises(error, match="^request_timeout:"):
             serve(serving_cli=True, session=session, request_timeout=bad)
+    assert not (session.root_log_dir / "serving.json").exists()
 
 
 def test_generated_tokens_never_start_with_a_dash():

@@ -10,6 +10,7 @@ import torch
 from torch.utils.data import TensorDataset
 
 import weightslab_nb as wl
+from weightslab_nb.errors import InvalidTypeError, InvalidValueError
 from weightslab_nb import UnknownSampleError
 
 
@@ -93,9 +94,13 @@ def test_bad_tag_mode_is_a_value_error_listing_the_modes(session, ids):
     assert "tag:hard" not in session.dataframe.columns
 
 
-@pytest.mark.parametrize("name", ["", " padded ", None, 3])
-def test_bad_tag_names_are_rejected(session, ids, name):
-    with pytest.raises(ValueError, match="tag"):
+@pytest.mark.parametrize("name,error", [("", InvalidValueError), (" padded ", InvalidValueError),
+                                        ("a=b", InvalidValueError), ("tag:x", InvalidValueError),
+                                        ("a\x00b", InvalidValueError),
+                                        ("x" * 257, InvalidValueError),
+                                        (None, InvalidTypeError), (3, InvalidTypeError)])
+def test_bad_tag_names_are_rejected(session, ids, name, error):
+    with pytest.raises(error, match="^tag:"):
         wl.tag_samples(ids(1), name)
     assert not any(c.startswith("tag:") for c in session.dataframe.columns)
 
@@ -186,9 +191,13 @@ def test_register_categorical_tag_extends_an_existing_tag(session, ids):
     assert col.loc[ids(0)[0]] == "rainy"
 
 
-@pytest.mark.parametrize("values", ["rainy", ["rainy", ""], ["rainy", 3], 5])
-def test_register_categorical_tag_rejects_values_that_are_not_strings(session, ids, values):
-    with pytest.raises(TypeError, match="values"):
+@pytest.mark.parametrize("values,error", [("rainy", InvalidTypeError),
+                                          (["rainy", ""], InvalidValueError),
+                                          (["rainy", 3], InvalidTypeError),
+                                          (5, InvalidTypeError)])
+def test_register_categorical_tag_rejects_values_that_are_not_strings(session, ids, values,
+                                                                      error):
+    with pytest.raises(error, match="values"):
         wl.register_categorical_tag("weather", values)
     assert "tag:weather" not in session.dataframe.columns
 
@@ -316,12 +325,13 @@ def test_limit_returns_the_first_ids_in_table_order(session, ids):
     assert wl.get_discarded_samples(limit=1) == ids(4)
 
 
-@pytest.mark.parametrize("limit", [-1, 1.5, "3"])
-def test_a_bad_limit_is_a_value_error(session, ids, limit):
+@pytest.mark.parametrize("limit,error", [(-1, InvalidValueError), (1.5, InvalidTypeError),
+                                         ("3", InvalidTypeError), (True, InvalidTypeError)])
+def test_a_bad_limit_is_refused(session, ids, limit, error):
     wl.tag_samples(ids(1), "hard")
-    with pytest.raises(ValueError, match="limit"):
+    with pytest.raises(error, match="limit"):
         wl.get_samples_by_tag("hard", limit=limit)
-    with pytest.raises(ValueError, match="limit"):
+    with pytest.raises(error, match="limit"):
         wl.get_discarded_samples(limit=limit)
 
 

@@ -122,9 +122,9 @@ def write_history(session, path=None, format: str = "json", type_of_history=None
     Parquet: the CSV's columns, typed: ``type``, ``graph_name``, ``experiment_hash``,
     ``origin`` strings (the hash null for rows recorded without an experiment), ``step`` int64,
     ``metric_value`` float64 (NaN kept), ``sample_id`` int64 when every exported id is an int,
-    else string (ints written in decimal), ``annotation_id`` nullable int64. The global layer's per-step
-    min/max/count are not exported (every format has the contract's columns only);
-    ``session.history_frame("global")`` has them.
+    else string (ints written in decimal), ``annotation_id`` nullable int64. The global
+    layer's per-step min/max/count are not exported (every format has the contract's columns,
+    plus ``origin``); ``session.history_frame("global")`` has them.
 
     Rows are ordered as ``session.history_frame`` returns them: global rows by signal name and
     step; sample and instance rows by sample-table row (the order samples and instances were
@@ -488,7 +488,18 @@ def filter_digest(filters: dict) -> str:
 
 
 def _target_path(session, path, kind: str, format: str, filters: dict) -> Path:
-    """The file to write (nothing is created here)."""
+    """The file to write (nothing is created here); ``InvalidValueError`` naming ``path`` when
+    an existing file stands where a directory of it must go."""
+    out = _target_file(session, path, kind, format, filters)
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InvalidValueError(f"path: {str(parent)!r} is a file, not a directory")
+            break
+    return out
+
+
+def _target_file(session, path, kind: str, format: str, filters: dict) -> Path:
     if path is None:
         directory = Path(session.root_log_dir)
     else:

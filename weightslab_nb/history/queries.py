@@ -130,9 +130,9 @@ class HistoryQueries:
         DataFrame
             global: ``graph_name, experiment_hash, step, metric_value, metric_min, metric_max,
             count``; sample: ``graph_name, experiment_hash, sample_id, step, metric_value,
-            origin``; instance: ``annotation_id`` after ``sample_id``. Global rows are sorted by name
-            and step; the others by sample-table row (the order samples were registered),
-            signal and step.
+            origin``; instance: ``annotation_id`` after ``sample_id``. Global rows are sorted
+            by name and step; the others by sample-table row (the order samples were
+            registered), signal and step.
         """
         import pandas as pd
 

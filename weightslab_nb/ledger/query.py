@@ -167,8 +167,9 @@ def tag_filter(table: SampleTable, spec: str, argument: str = "tags") -> np.ndar
     if not sep:
         try:
             return table.tag_mask(name)
-        except KeyError as exc:
-            raise InvalidValueError(str(exc.args[0])) from None
+        except KeyError:
+            raise InvalidValueError(f"{argument}: no tag named {name!r}; known tags: "
+                                    f"{table.tag_names()}") from None
     cat = table.cat_tags.get(tag_column(name))
     if cat is None:
         raise InvalidValueError(f"{argument}: {name!r} is not a categorical tag")

@@ -15,6 +15,7 @@ import logging
 
 import numpy as np
 
+from weightslab_nb.arguments import check_bool, check_optional_int, check_optional_name
 from weightslab_nb.errors import (AmbiguousSampleError, InvalidTypeError, InvalidValueError,
                                   UnknownSampleError)
 from weightslab_nb.ledger.convert import check_values, detach, to_values
@@ -203,6 +204,8 @@ class BatchRecording:
         """
         if not isinstance(signals, dict) or not signals:
             raise InvalidTypeError("signals: expected a non-empty dict of name -> values")
+        log = check_bool(log, "log")
+        step = check_optional_int(step, "step", 0)
         rows, ids = self._batch_rows(batch_ids, origin, may_add=True)
         n = len(rows) if rows is not None else len(ids)
         checked = []
@@ -255,6 +258,9 @@ class BatchRecording:
         """
         if not isinstance(signals, dict) or not signals:
             raise InvalidTypeError("signals: expected a non-empty dict of name -> values")
+        log = check_bool(log, "log")
+        step = check_optional_int(step, "step", 0)
+        origin = check_optional_name(origin, "origin", "an origin")
         ids = normalize_ids(batch_ids, "batch_ids")
         positions = np.asarray(to_values(batch_idx, "batch_idx"))
         if positions.ndim != 1 or not np.all(positions == np.round(positions)):

@@ -2,19 +2,19 @@
 
 A :class:`SignalRegistry` belongs to one session (``session.signals``, built on first use). It
 listens to the session's applied batches (its ``on_applied`` hook), makes user reads wait for
-the signals due (``drain_waiters``), stops with the session (``on_closed``), and hands the ones a dynamic signal subscribes to over to its
-own thread (``wl-signals``, started on first use). There, every enabled dynamic signal
-subscribed to a batch's signal counts it and, on every ``compute_every_n_steps``-th batch, is
-called, in the order the batches were applied. No session lock is held then: a signal may call
-any ``wl.*`` function (queries, tagging, ``save_signals``).
+the signals due (``drain_waiters``), stops with the session (``on_closed``), and hands the
+batches a dynamic signal subscribes to over to its own thread (``wl-signals``, started on first
+use). There, every enabled dynamic signal subscribed to a batch's signal counts it and, on every
+``compute_every_n_steps``-th batch, is called, in the order the batches were applied. No session
+lock is held then: a signal may call any ``wl.*`` function (queries, tagging, ``save_signals``).
 
-Who waits for signals: nobody on the hot paths. The training thread only records; the history
-writer and the panels apply batches without waiting for the signals they trigger, so a slow
-signal never delays a flush or a panel refresh. User reads (``session.drain()``, the
+Who waits for signals: nobody on the hot paths. The training thread only records; the recorder's
+ingest thread and the panels apply batches without waiting for the signals they trigger, so a
+slow signal never delays a flush or a panel refresh. User reads (``session.drain()``, the
 ``query_*_history`` functions, ``session.dataframe``, the exports) wait until the signals due
 for everything recorded before the call have run and their values are applied
-(:meth:`SignalRegistry.wait_dispatched`); a signal that reads from inside the dispatcher does not
-wait for itself.
+(:meth:`SignalRegistry.wait_dispatched`); a signal that reads from inside the dispatcher does
+not wait for itself.
 
 Failures never reach training or the dispatcher: each failing call is logged and recorded in
 :attr:`SignalRegistry.errors`; after :data:`MAX_CONSECUTIVE_FAILURES` failing calls in a row the

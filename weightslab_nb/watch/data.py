@@ -8,12 +8,15 @@ therefore takes effect from the next batch on; with worker processes, batches al
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections import deque
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from weightslab_nb.arguments import (check_optional_bool, check_optional_int,
+                                     check_optional_name)
 from weightslab_nb.errors import InvalidTypeError, InvalidValueError
 from weightslab_nb.ledger.convert import scalar_targets
 from weightslab_nb.ledger.handoff import hand_over
@@ -88,12 +91,24 @@ class WatchedLoader:
                  **loader_kwargs):
         from torch.utils.data import DataLoader, IterableDataset, RandomSampler
 
+        origin = check_optional_name(origin, "origin", "an origin")
+        batch_size = check_optional_int(batch_size, "batch_size", 1)
+        shuffle = check_optional_bool(shuffle, "shuffle")
+        drop_last = check_optional_bool(drop_last, "drop_last")
+        is_training = check_optional_bool(is_training, "is_training")
+        seed = check_optional_int(seed, "seed", 0)
+        if id_prefix is not None and not isinstance(id_prefix, str):
+            raise InvalidTypeError(f"id_prefix: expected a string or None, got "
+                                   f"{type(id_prefix).__name__}")
+        unknown = sorted(set(loader_kwargs) - set(inspect.signature(DataLoader).parameters))
+        if unknown:
+            raise InvalidTypeError(f"watch_or_edit: unexpected keyword(s) {unknown} for data")
         if isinstance(source, DataLoader):
             carried = {k: getattr(source, k) for k in _CARRIED if hasattr(source, k)}
             if carried.get("num_workers", 0) > 0:
                 carried["prefetch_factor"] = source.prefetch_factor
             loader_kwargs = {**carried, **loader_kwargs}
-            batch_size = batch_size or source.batch_size or 1
+            batch_size = batch_size if batch_size is not None else (source.batch_size or 1)
             shuffle = isinstance(source.sampler, RandomSampler) if shuffle is None else shuffle
             drop_last = source.drop_last if drop_last is None else drop_last
             dataset = source.dataset
@@ -108,9 +123,7 @@ class WatchedLoader:
         self.name = name
         self.origin = origin or origin_from_name(name)
         self.is_training = (self.origin not in EVAL_ORIGINS) if is_training is None else is_training
-        self.batch_size = int(batch_size or 32)
-        if self.batch_size < 1:
-            raise InvalidValueError(f"batch_size: must be >= 1, got {batch_size}")
+        self.batch_size = 32 if batch_size is None else batch_size
         self.sample_ids = self._resolve_ids(sample_ids, id_prefix)
         self._index_of: dict | None = None
         self.rows = session.register_samples(self.sample_ids, self.origin,

@@ -450,7 +450,7 @@ class HyperParameters(MutableMapping):
         with self._tree.lock:
             node = self._node()
             if key not in node:
-                raise KeyError(key)
+                raise UnknownNameError(f"hyperparameter {key!r}: no such key; keys: {list(node)}")
             value = node[key]
             if isinstance(value, dict):
                 return HyperParameters(None, _tree=self._tree, _prefix=self._prefix + (key,))
@@ -528,11 +528,16 @@ class HyperParameters(MutableMapping):
         KeyError
             A new key where ``create`` is False.
         """
+        if create is not None and not isinstance(create, bool):
+            raise InvalidTypeError(f"create: expected True, False or None, got {create!r}")
         return self._tree.submit([(self._prefix + split_path(path), value)], source, create)
 
     def update(self, other=(), /, source: str = "code", **kwargs) -> bool:
         """Request several values at once (nested dicts merge key by key): all are validated
         first, so either every one is requested or, on error, none is."""
+        if not isinstance(other, (Mapping, list, tuple)):
+            raise InvalidTypeError(f"other: expected a mapping of key -> value, got "
+                                   f"{type(other).__name__}")
         items = dict(other.items() if isinstance(other, Mapping) else other)
         items.update(kwargs)
         return self._tree.submit([(self._prefix + (k,), v) for k, v in items.items()],

@@ -275,6 +275,8 @@ class YamlConfig:
             A top level that is not a mapping, or a value whose type differs from its default's
             (the message names the key).
         """
+        if self.path.is_dir():
+            raise InvalidValueError(f"obj: {self.path} is a directory, not a YAML file")
         content = self._read()
         if content is None:
             if not self._has_defaults:
