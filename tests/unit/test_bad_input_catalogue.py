@@ -147,8 +147,8 @@ def _files(root) -> set[str]:
         if rel.parts[0] == JOURNAL_DIR:  # segments rotate with snapshots: edits are counted
             continue
         if name in INTERNAL_FILES or (name.startswith(".") and name.endswith(".tmp") and
-                                      name[1:].startswith(INTERNAL_FILES)):
-            continue
+                                      name[1:].startswith(INTERNAL_FILES + RUN_FILES)):
+            continue  # (background writers' files, and their atomic writes in progress)
         out.add(str(rel))
     return out
 
