@@ -18,13 +18,15 @@ from weightslab_nb.api import (auto_tag_loss_shapes, collect_metrics, compute_si
                                get_samples_by_tag, init, log,
                                query_instance_history, query_sample_history,
                                query_signal_history, register_categorical_tag,
-                               request_evaluation, run_pending_evaluation, save_instance_signals,
+                               request_evaluation, run_command, run_pending_evaluation,
+                               save_instance_signals,
                                save_signals, serve, set_categorical_tag, signal, start_training,
                                tag_samples, watch_or_edit, write_dataframe, write_history)
-from weightslab_nb.errors import (AmbiguousSampleError, InvalidTypeError, InvalidValueError,
-                                  StateError, TrainingStopped, UnknownNameError,
-                                  UnknownSampleError, WeightslabError)
+from weightslab_nb.errors import (AmbiguousSampleError, ArgumentError, InvalidTypeError,
+                                  InvalidValueError, StateError, TrainingStopped,
+                                  UnknownNameError, UnknownSampleError, WeightslabError)
 from weightslab_nb.evaluation import EvaluationRequest
+from weightslab_nb.ledger.ids import SampleRef
 from weightslab_nb.loss_shapes import LOSS_SHAPE_LABELS, classify_loss_shape
 from weightslab_nb.serving import keep_serving, stop_serving
 from weightslab_nb.session import Session, current_session, new_session, set_current_session
@@ -36,7 +38,7 @@ __version__ = "0.1.0"
 _PANELS = {"LossCurves": "curves", "SampleGrid": "grid", "TagEditor": "tags",
            "TrainingControls": "controls", "HyperParameterEditor": "hparams", "RunMedia": "media"}
 _MEDIA = ("Image", "Histogram", "Table", "Html", "Audio", "Video", "Object3D")
-_SUBMODULES = ("tracking", "metrics", "serving")
+_SUBMODULES = ("tracking", "metrics", "serving", "commands")
 _bound: dict[str, type] = {}
 
 
@@ -75,4 +77,5 @@ __all__ = [
     "keep_serving", "stop_serving", "dashboard", *_PANELS, "init", "log", "finish", "Api",
     *_MEDIA, "collect_metrics", "plot", "WeightslabError", "InvalidValueError",
     "InvalidTypeError", "UnknownNameError", "AmbiguousSampleError", "StateError",
+    "ArgumentError", "SampleRef", "run_command",
 ]

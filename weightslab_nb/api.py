@@ -139,6 +139,20 @@ def collect_metrics(table, metrics_collectors, *, session: Session | None = None
     return metrics_collect.collect_metrics(table, metrics_collectors, session=session, **kwargs)
 
 
+# ---------------------------------------------------------------- the command table
+def run_command(name: str, args: dict | None = None, *, session: Session | None = None):
+    """Run a command of the command table (:mod:`weightslab_nb.commands`) on the current
+    session (or ``session``), as the panels and ``weightslab-nb cli`` do; return its result.
+
+    ``wl.run_command("tag_add", {"tag": "hard", "ids": [0, 1], "origin": "val"})`` tags
+    validation samples 0 and 1; ``wl.run_command("commands")`` lists the commands. The same
+    arguments are refused with the same error from every entry point (``source="code"``).
+    """
+    from weightslab_nb import commands
+
+    return commands.run(_session(session), name, args, source="code")
+
+
 # ---------------------------------------------------------------- serving
 @_documented_like(serving_backend.serve)
 def serve(serving_cli: bool = False, serving_grpc: bool = False, session: Session | None = None,

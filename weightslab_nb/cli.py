@@ -9,8 +9,9 @@
     Exits non-zero when a discarded sample was still trained on, or training failed.
 ``weightslab-nb cli [--dir ROOT_LOG_DIR | --port P --token T] [--json] [COMMAND ARGS...]``
     The console client of a backend started with ``wl.serve(serving_cli=True)``: status,
-    pause, resume, evaluate, hp get/set, tag add/remove, cat set/clear, discard, restore, tags,
-    export-history; without a command, an interactive prompt. Exit status 0 ok, 1 refused or
+    pause, resume, stop, evaluate, hp get/set, tag add/remove, cat set/clear, discard, restore
+    (``--origin`` says which origin's ids), tags, export-history; without a command, an
+    interactive prompt. Exit status 0 ok, 1 refused or
     failed, 2 usage (see :mod:`weightslab_nb.serving.client`).
 """
 
@@ -109,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
                 "  weightslab-nb cli --dir RUN hp get optimizer.lr\n"
                 "  weightslab-nb cli --dir RUN hp set optimizer.lr 0.001\n"
                 "  weightslab-nb cli --dir RUN tag add hard 1 2 3   (tag remove hard 3)\n"
+                "  weightslab-nb cli --dir RUN tag add hard 0 --origin val   (ids of val)\n"
                 "  weightslab-nb cli --dir RUN cat set weather rainy 4 5\n"
                 "  weightslab-nb cli --dir RUN discard 1 2          (restore 1 2)\n"
                 "  weightslab-nb cli --dir RUN tags\n"

@@ -82,7 +82,7 @@ class Controller:
         """
         reason = self._resume_blocker()
         if reason is not None:
-            raise StateError(f"resume: refused while {reason}; wait for it or cancel it")
+            raise StateError(f"resume: refused while {reason}; cancel it first, or wait for it")
         self._gate.set()
         self._changed()
 

@@ -25,6 +25,13 @@ class InvalidTypeError(WeightslabError, TypeError):
     accepted types)."""
 
 
+class ArgumentError(WeightslabError, ValueError):
+    """A command's (or a panel message's) argument is malformed: missing, unexpected, or of a
+    type or shape the command does not take. It is refused before anything is looked up in the
+    session; nothing was changed. (The console backend answers it with HTTP 400; what the
+    session refuses, such as unknown samples or tags, keeps its own error class.)"""
+
+
 class _KeyMessage(KeyError):
     """A ``KeyError`` whose ``str()`` is its message (the builtin quotes it like a key)."""
 

@@ -150,7 +150,8 @@ class Session(BatchRecording, SampleTagging, HistoryQueries):
         self.changes = ChangeCounters()
         self.registry = Registry()
         self.table = SampleTable()
-        self.selection = Selection()
+        # the samples selected in the panels, as (origin, sample_id) refs (bare ids resolved)
+        self.selection = Selection(resolve=self.sample_refs)
         self.highlight = HighlightBus()  # the step highlight the curves set and the grid shows
         self.controller = Controller(on_change=self._controller_changed,
                                      resume_blocker=self._resume_blocker)

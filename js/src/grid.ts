@@ -10,7 +10,10 @@ import { columnLabel, formatCount, formatNumber, splitHistoryColumn } from "./li
 import type { Buffer, Message, RenderProps } from "./lib/model";
 import { Channel, errorBar } from "./lib/panel";
 import { clampOffset, defaultGridState, pageLabel, pageRequest, SPARK_POINTS, Throttle, type DiscardedFilter } from "./lib/query";
-import { clickSelect, emptySelection, idKey, selectAll, selectedIds, type SampleId, type SelectionState } from "./lib/selection";
+import {
+  clickSelect, countByOrigin, emptySelection, isSelected, rowRef, selectAll, selectedRefs, selectionLabel, selectionOf,
+  type SampleId, type SampleRef, type SelectionState,
+} from "./lib/selection";
 import { indexOfStep, sparkDomain, sparkPath, sparkXY, splitSpark, type SparkRow } from "./lib/spark";
 import { decodeArrays, toBytes, type ArrayMeta } from "./lib/wire";
 
@@ -27,6 +30,7 @@ interface HighlightInfo {
 interface Row {
   sample_id: SampleId;
   origin: string;
+  ref?: SampleRef; // [origin, sample_id]: the sample's identity (ids may repeat across origins)
   target: number | null;
   prediction: number | null;
   loss: number | null;
@@ -223,8 +227,8 @@ function render({ model, el }: RenderProps) {
 
   function onOther(msg: Message): void {
     if (msg.type === "selection" && Array.isArray(msg.sample_ids)) {
-      // the shared selection changed elsewhere (tag editor, user code) or was asked for
-      selection = { ids: new Map(msg.sample_ids.map((id: SampleId) => [idKey(id), id])), anchor: null };
+      // the shared selection (refs) changed elsewhere (tag editor, user code) or was asked for
+      selection = selectionOf(msg.sample_ids);
       updateSelection(false);
     }
   }
@@ -237,6 +241,7 @@ function render({ model, el }: RenderProps) {
       return;
     }
     const hl = highlightOf();
+    const manyOrigins = ((model.get("origins") as string[] | undefined) ?? []).length > 1;
     cells.replaceChildren(...rows.map((r, i) => {
       const mismatch = r.prediction !== null && r.target !== null && r.prediction !== r.target;
       const chips = [
@@ -253,11 +258,13 @@ function render({ model, el }: RenderProps) {
         r.highlighted && hl ? `in the batch of step ${hl.step}` : "",
       ].filter(Boolean).join("\n");
       const cell = h("div", {
-        class: "wl-grid-cell", "data-sample-id": String(r.sample_id), "data-index": String(i), title,
+        class: "wl-grid-cell", "data-sample-id": String(r.sample_id), "data-origin": r.origin,
+        "data-ref": JSON.stringify(rowRef(r)), "data-index": String(i), title,
       },
         thumbs[i] ? h("img", { class: "wl-grid-thumb", src: thumbs[i], alt: `sample ${r.sample_id}`, draggable: false }) : h("div", { class: "wl-grid-thumb" }),
         h("div", { class: "wl-grid-meta" },
-          h("span", { class: "wl-grid-id", text: `#${r.sample_id}` }),
+          h("span", { class: "wl-grid-id", text: `#${r.sample_id}` },
+            manyOrigins ? h("span", { class: "wl-grid-origin-label", text: r.origin }) : null),
           h("span", { class: "wl-grid-loss", title: "loss", text: formatNumber(r.loss, 3) })),
         h("div", { class: "wl-grid-meta" },
           h("span", { class: "wl-grid-target", text: `y=${formatNumber(r.target)}` }),
@@ -275,18 +282,19 @@ function render({ model, el }: RenderProps) {
   function updateSelection(report: boolean): void {
     for (const cell of cells.querySelectorAll<HTMLElement>(".wl-grid-cell")) {
       const r = rows[Number(cell.dataset.index)];
-      const on = r !== undefined && selection.ids.has(idKey(r.sample_id));
+      const on = r !== undefined && isSelected(selection, rowRef(r));
       cell.classList.toggle("is-selected", on);
       cell.setAttribute("aria-selected", String(on));
     }
-    const n = selection.ids.size;
+    const n = selection.refs.size;
     selectedEl.textContent = String(n);
+    selectedEl.title = selectionLabel(countByOrigin(selectedRefs(selection)));
     for (const b of [addTagBtn, removeTagBtn, setCatBtn, clearCatBtn, discardBtn, restoreBtn, clearSelBtn]) b.disabled = n === 0;
     addTagBtn.disabled ||= !actionTagSel.value;
     removeTagBtn.disabled ||= !actionTagSel.value;
     setCatBtn.disabled ||= !catSel.value;
     clearCatBtn.disabled ||= !catSel.value;
-    if (report) channel.send("select", { sample_ids: selectedIds(selection) });
+    if (report) channel.send("select", { sample_ids: selectedRefs(selection) });
   }
 
   cells.addEventListener("click", (e) => {
@@ -294,7 +302,7 @@ function render({ model, el }: RenderProps) {
     if (!cell) return;
     const r = rows[Number(cell.dataset.index)];
     if (!r) return;
-    selection = clickSelect(selection, rows.map((x) => x.sample_id), r.sample_id, {
+    selection = clickSelect(selection, rows.map(rowRef), rowRef(r), {
       shift: e.shiftKey, toggle: e.ctrlKey || e.metaKey,
     });
     updateSelection(true);
@@ -308,10 +316,10 @@ function render({ model, el }: RenderProps) {
   }
 
   function act(action: string, extra: Record<string, unknown> = {}): void {
-    const ids = selectedIds(selection);
-    if (ids.length === 0) return;
+    const refs = selectedRefs(selection);
+    if (refs.length === 0) return;
     setStatus(`${action}…`);
-    channel.request("action", { action, sample_ids: ids, ...extra }, (reply) => {
+    channel.request("action", { action, sample_ids: refs, ...extra }, (reply) => {
       setStatus(String(reply.message ?? (reply.ok ? "done" : "failed")), reply.ok ? "ok" : "error");
       if (reply.ok) requestPage();
     });
@@ -328,7 +336,7 @@ function render({ model, el }: RenderProps) {
   discardBtn.addEventListener("click", () => act("discard"));
   restoreBtn.addEventListener("click", () => act("restore"));
   selectPageBtn.addEventListener("click", () => {
-    selection = selectAll(selection, rows.map((r) => r.sample_id));
+    selection = selectAll(selection, rows.map(rowRef));
     updateSelection(true);
   });
   clearSelBtn.addEventListener("click", () => {

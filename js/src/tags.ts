@@ -1,5 +1,7 @@
 // TagEditor view: create boolean and categorical tags, apply them to the shared selection
-// (`session.selection`, set by the sample grid), counts per tag. Protocol: panels/tags.py.
+// (`session.selection`, set by the sample grid: refs [origin, sample_id], so a val sample is
+// tagged as a val sample even when a train sample has its id), counts per tag.
+// Protocol: panels/tags.py.
 
 import "./lib/base.css";
 import "./styles/tags.css";
@@ -7,6 +9,7 @@ import { h } from "./lib/dom";
 import { parseValueList } from "./lib/format";
 import type { Message, RenderProps } from "./lib/model";
 import { Channel, errorBar } from "./lib/panel";
+import { selectionLabel } from "./lib/selection";
 
 interface Summary {
   boolean: Record<string, number>;
@@ -16,6 +19,7 @@ interface Summary {
 function render({ model, el }: RenderProps) {
   const errors = errorBar(model);
   const selectionEl = h("span", { class: "wl-tags-selection", text: "0" });
+  const originsEl = h("span", { class: "wl-muted wl-tags-selection-origins" });
   const clearSelBtn = h("button", { class: "wl-btn wl-tags-clear-selection", text: "clear selection" });
   const nameInput = h("input", { type: "text", class: "wl-tags-new-name", placeholder: "new tag" });
   const createBtn = h("button", { class: "wl-btn wl-tags-create", text: "create tag" });
@@ -30,7 +34,7 @@ function render({ model, el }: RenderProps) {
     errors.el,
     h("div", { class: "wl-row" },
       h("span", { class: "wl-title", text: "Tags" }),
-      h("span", {}, "selected: ", selectionEl), clearSelBtn),
+      h("span", {}, "selected: ", selectionEl, originsEl), clearSelBtn),
     h("div", { class: "wl-row" }, nameInput, createBtn),
     h("div", { class: "wl-row" }, catName, catValues, createCatBtn),
     h("div", { class: "wl-tags-section" }, h("h4", { text: "Boolean tags" }), boolList),
@@ -55,6 +59,10 @@ function render({ model, el }: RenderProps) {
   }
 
   const selectionSize = () => Number(model.get("selection_size")) || 0;
+  /** [origin, count] of the selection (the `selection_origins` trait), in trait order. */
+  const selectionOrigins = (): [string, number][] =>
+    Object.entries((model.get("selection_origins") ?? {}) as Record<string, number>)
+      .map(([o, n]): [string, number] => [o, Number(n) || 0]);
   const apply = (action: string, tag: string, value?: string) =>
     request("apply", value === undefined ? { action, tag } : { action, tag, value });
 
@@ -82,6 +90,9 @@ function render({ model, el }: RenderProps) {
             h("button", { class: "wl-btn wl-tags-set", text: "set on selection", disabled: none, onclick: () => apply("set_categorical", name, v) })))))
       : [h("span", { class: "wl-tags-empty", text: "none yet" })]));
     selectionEl.textContent = String(selectionSize());
+    selectionEl.title = selectionLabel(selectionOrigins());
+    selectionEl.dataset.origins = selectionOrigins().map(([o]) => o).join(",");
+    originsEl.textContent = selectionOrigins().length ? ` (${selectionOrigins().map(([o, n]) => `${o} ${n}`).join(", ")})` : "";
     clearSelBtn.disabled = none;
   }
 
@@ -101,11 +112,13 @@ function render({ model, el }: RenderProps) {
 
   model.on("change:summary", draw);
   model.on("change:selection_size", draw);
+  model.on("change:selection_origins", draw);
   draw();
 
   return () => {
     model.off("change:summary", draw);
     model.off("change:selection_size", draw);
+    model.off("change:selection_origins", draw);
     channel.dispose();
     errors.dispose();
   };

@@ -1,10 +1,13 @@
 """Evaluation from the dashboard in a real JupyterLab + Chromium: choose the val loader, click
 Evaluate while training runs, see the pass finish, training paused, the marker on the loss
 curve and its result in the controls; resume with the button. Also one typed hyperparameter
-edit (refused, then accepted)."""
+edit (refused, then accepted), and a tag on a val sample whose id a train sample shares (the
+train and val sets both index from 0): created in the tag editor, applied from the grid, and
+read back in the kernel."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -34,7 +37,7 @@ model = wl.watch_or_edit(digits_mlp(), flag="model")
 train = wl.watch_or_edit(TensorDataset(images[:1400], labels[:1400]), flag="data",
                          loader_name="train_loader", batch_size=64, shuffle=True, seed=0)
 val = wl.watch_or_edit(TensorDataset(images[1400:], labels[1400:]), flag="data",
-                       loader_name="val_loader", batch_size=64, id_prefix="val/")
+                       loader_name="val_loader", batch_size=64)  # ids 0..396, as train's
 optimizer = wl.watch_or_edit(torch.optim.Adam(model.parameters(), lr=hp["optimizer"]["lr"]),
                              flag="optimizer")
 loss = wl.watch_or_edit(nn.CrossEntropyLoss(reduction="none"), flag="loss",
@@ -42,6 +45,19 @@ loss = wl.watch_or_edit(nn.CrossEntropyLoss(reduction="none"), flag="loss",
 handle = wl.start_training(train_digits, train, model, optimizer, loss, epochs=hp["epochs"])
 assert handle.wait_for_step(10, timeout=60), handle""",
     "wl.dashboard()",
+    """\
+# reports the samples tagged 'picked' of each origin to picked.json once there are some
+import json, pathlib, threading, time
+
+def report_picked(session=wl.current_session(), path=pathlib.Path("picked.json")):
+    while not session.closed:
+        if session.tag_summary()["boolean"].get("picked"):
+            got = {o: session.get_samples_by_tag("picked", origin=o) for o in ("train", "val")}
+            path.write_text(json.dumps(got))
+            return
+        time.sleep(0.1)
+
+threading.Thread(target=report_picked, daemon=True).start()""",
 ]
 
 
@@ -117,6 +133,9 @@ def test_evaluate_from_the_panel_marks_the_curve_and_leaves_training_paused(lab,
     expect(lr_row.locator(".wl-hparams-requested")).to_have_text("0.005")
     expect(lr_row.locator(".wl-hparams-error")).to_be_hidden()
 
+    # --- val sample 0 (train has a sample 0 too): tag it from the grid, only it changes
+    _tag_val_zero(page, root)
+
     # --- resume with the button: training goes on past the evaluation's step
     resume = controls.locator(".wl-btn-resume")
     expect(resume).to_be_enabled()
@@ -135,4 +154,54 @@ def test_evaluate_from_the_panel_marks_the_curve_and_leaves_training_paused(lab,
     expect(controls.locator(".wl-controls-state")).to_have_attribute("data-state", "stopped",
                                                                        timeout=20_000)
     assert not page.errors, page.errors
-    assert time.monotonic() - started < 40, f"took {time.monotonic() - started:.1f} s"
+    assert time.monotonic() - started < 60, f"took {time.monotonic() - started:.1f} s"
+
+
+def _tag_val_zero(page, root) -> None:
+    """Create the tag 'picked' in the tag editor, show the val samples in the grid, click val
+    sample 0 and tag it; the kernel reports that val 0, and not train 0, has the tag."""
+    from playwright.sync_api import expect
+
+    tags = page.locator(".wl-tags").first
+    tags.scroll_into_view_if_needed()
+    tags.locator(".wl-tags-new-name").fill("picked")
+    tags.locator(".wl-tags-create").click()
+    expect(tags.locator(".wl-tags-status")).to_have_text("created tag 'picked'", timeout=10_000)
+
+    grid = page.locator(".wl-grid").first
+    grid.scroll_into_view_if_needed()
+    expect(grid.locator(".wl-grid-origin option")).to_have_count(3, timeout=10_000)
+    grid.locator(".wl-grid-origin").select_option("val")
+    expect(grid.locator(".wl-grid-matched")).to_have_text("397", timeout=20_000)
+    cell = grid.locator(".wl-grid-cell[data-origin='val'][data-sample-id='0']")
+    expect(cell).to_have_attribute("data-ref", '["val",0]', timeout=20_000)
+    expect(cell.locator(".wl-grid-origin-label")).to_have_text("val")
+    cell.click()
+    expect(cell).to_have_class(re.compile(r"\bis-selected\b"), timeout=10_000)
+    expect(grid.locator(".wl-grid-selected")).to_have_text("1")
+    expect(tags.locator(".wl-tags-selection")).to_have_text("1", timeout=10_000)
+    expect(tags.locator(".wl-tags-selection-origins")).to_have_text(" (val 1)")
+
+    expect(grid.locator(".wl-grid-action-tag option[value='picked']")).to_have_count(1,
+                                                                                      timeout=10_000)
+    grid.locator(".wl-grid-action-tag").select_option("picked")
+    grid.locator(".wl-grid-add-tag").click()
+    expect(grid.locator(".wl-grid-status")).to_have_text("tagged 1 sample 'picked'",
+                                                         timeout=10_000)
+    expect(cell.locator(".wl-grid-chip[data-tag='picked']")).to_be_visible(timeout=20_000)
+    expect(tags.locator(".wl-tags-row[data-tag='picked'] .wl-tags-count")).to_have_text("1")
+
+    # Python side: the kernel's own reading of the ledger
+    path = root / "picked.json"
+    deadline = time.monotonic() + 20
+    while not path.exists():
+        assert time.monotonic() < deadline, "the kernel did not report the tagged sample"
+        page.wait_for_timeout(100)
+    assert json.loads(path.read_text()) == {"train": [], "val": [0]}
+    ARTIFACTS.mkdir(exist_ok=True)
+    cell.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "evaluation-grid-val-tagged.png"))
+
+    # back to every sample: train 0 is untagged, beside val 0
+    grid.locator(".wl-grid-origin").select_option("")
+    expect(grid.locator(".wl-grid-matched")).to_have_text("1797", timeout=20_000)

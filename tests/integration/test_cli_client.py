@@ -263,6 +263,74 @@ def test_console_client_as_a_subprocess(run):
     assert done.returncode == 1 and "unknown sample id" in done.stderr
 
 
+@pytest.fixture
+def shared_ids(session, digits):
+    """A train and a val set that both index from 0 (200 and 100 digits), trained one epoch,
+    the val set evaluated, served by a console backend."""
+    from torch.utils.data import Subset
+
+    train = session.watch_or_edit(Subset(digits, range(200)), flag="data",
+                                  loader_name="train_loader", batch_size=50, shuffle=True, seed=0)
+    session.watch_or_edit(Subset(digits, range(200, 300)), flag="data", loader_name="val_loader",
+                          batch_size=50)
+    model = session.watch_or_edit(digits_mlp(hidden=16), flag="model")
+    loss = session.watch_or_edit(nn.CrossEntropyLoss(reduction="none"), flag="loss",
+                                 signal_name="loss", per_sample=True)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for x, y, ids in train:
+        opt.zero_grad()
+        loss(model(x), y, batch_ids=ids).mean().backward()
+        opt.step()
+    session.request_evaluation("val_loader")
+    assert session.run_pending_evaluation()
+    server = serve(serving_cli=True, session=session)
+    yield SimpleNamespace(session=session, server=server, root=str(session.root_log_dir))
+    server.stop()
+
+
+def test_origin_says_which_split_the_ids_are(shared_ids, capsys):
+    """--origin on tag, cat, discard and restore: the val samples change, the train samples of
+    the same ids do not; an id both hold is refused without it, naming the origins."""
+    s, r = shared_ids.session, shared_ids
+
+    def by_origin(tag):
+        return {o: s.get_samples_by_tag(tag, origin=o) for o in ("train", "val")}
+
+    assert console(r, "tag", "add", "hard", "0", "1,2", "--origin", "val") == 0
+    assert "tag 'hard' added to 3 sample(s); 3 sample(s) have it now" in capsys.readouterr().out
+    assert by_origin("hard") == {"train": [], "val": [0, 1, 2]}
+    assert console(r, "tag", "remove", "hard", "2", "--origin", "val_loader") == 0
+    assert by_origin("hard") == {"train": [], "val": [0, 1]}
+    assert console(r, "cat", "set", "quality", "bad", "--origin", "val", "3") == 0
+    assert by_origin("quality=bad") == {"train": [], "val": [3]}
+    assert console(r, "cat", "clear", "quality", "3", "--origin", "val") == 0
+    assert by_origin("quality=bad") == {"train": [], "val": []}
+    assert console(r, "discard", "5", "6", "--origin", "train") == 0
+    assert "discarded 2 sample(s); 298 of 300 active" in capsys.readouterr().out
+    assert console(r, "restore", "6", "--origin", "train") == 0
+    assert s.get_discarded_samples(origin="train") == [5]
+    assert s.get_discarded_samples(origin="val") == []
+    capsys.readouterr()
+
+    before = (s.tag_summary(), s.get_discarded_samples(origin=None))
+    assert console(r, "tag", "add", "hard", "7") == 1
+    err = capsys.readouterr().err
+    assert "sample id 7 exists in origins ['train', 'val']" in err and "origin=" in err
+    assert console(r, "discard", "7", "--origin", "test") == 1
+    assert "origin: unknown origin 'test'; known: ['train', 'val']" in capsys.readouterr().err
+    assert console(r, "discard", "150", "--origin", "val") == 1  # val holds 0..99
+    assert "unknown sample id" in capsys.readouterr().err
+    assert (s.tag_summary(), s.get_discarded_samples(origin=None)) == before
+
+    assert console(r, "status") == 0
+    assert "origins:        train, val" in capsys.readouterr().out
+    done = _subprocess(["cli", "--dir", r.root, "--json", "discard", "9", "--origin", "val"])
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["result"]["count"] == 1
+    assert s.get_discarded_samples(origin="val") == [9]
+    assert s.get_discarded_samples(origin="train") == [5]
+
+
 def test_a_token_starting_with_a_dash_is_read_as_the_token(session, small_dataset,
                                                            monkeypatch, capsys):
     from weightslab_nb.serving import backend

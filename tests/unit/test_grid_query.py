@@ -43,7 +43,8 @@ def test_rows_carry_what_a_grid_cell_shows(grid):
     grid.set_categorical_tag([3], "weather", "rainy")
     grid.discard_samples([3])
     row = grid.grid_page(GridQuery(limit=1, offset=3)).rows[0]
-    assert row == {"sample_id": 3, "origin": "train", "target": 0, "prediction": 1,
+    assert row == {"sample_id": 3, "origin": "train", "ref": ["train", 3], "target": 0,
+                   "prediction": 1,
                    "loss": 1.0, "discarded": True, "tags": ["hard"],
                    "categorical": {"weather": "rainy"}, "signals": {"signals//loss": 1.0}}
     unseen = grid.grid_page(GridQuery(limit=1, offset=15)).rows[0]

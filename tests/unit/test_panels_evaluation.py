@@ -140,7 +140,7 @@ def test_a_tag_subset_evaluates_only_those_samples(controls, run):
 
 
 @pytest.mark.parametrize("content, fragment", [
-    ({"loader": "test_loader"}, "no watched loader 'test_loader'"),
+    ({"loader": "test_loader"}, "loader: no watched loader or origin 'test_loader'"),
     ({}, "loader: required"),
     ({"loader": 3}, "loader: expected a string"),
     ({"loader": "val_loader", "tags": "flagged"}, "tags: expected a list"),

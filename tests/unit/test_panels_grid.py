@@ -184,20 +184,22 @@ def test_messages_without_req_or_of_the_wrong_shape_only_set_the_error(grid):
 
 
 def test_selection_goes_to_the_session_and_comes_back_when_changed_elsewhere(grid, trained):
+    """The selection holds refs (origin, sample_id); bare ids one origin holds are resolved."""
     g, cap = grid
-    reply = ask(g, cap, 1, type="select", sample_ids=[5, 3, 5, 9])[0]
+    reply = ask(g, cap, 1, type="select", sample_ids=[5, 3, 5, ["train", 9], ["train_loader", 3]])[0]
     assert reply == {"type": "select_result", "req": 1, "ok": True, "count": 3}
-    assert trained.selection.get() == [5, 3, 9]
+    assert trained.selection.get() == [("train", 5), ("train", 3), ("train", 9)]
+    assert trained.selection.ids() == [5, 3, 9]
     assert g.flush()
     assert not [m for m, _ in cap.messages if m.get("type") == "selection"]  # its own change
     trained.selection.set([1, 2])
     msg, _ = cap.wait_for(lambda m: m.get("type") == "selection")
-    assert msg["sample_ids"] == [1, 2]
+    assert msg["sample_ids"] == [["train", 1], ["train", 2]]
     g._handle_custom_msg({"type": "select", "sample_ids": []}, [])
     assert trained.selection.get() == []
-    trained.selection.set([4])
+    trained.selection.set([4], origin="train_loader")
     assert ask(g, cap, 2, type="get_selection")[0] == {"type": "selection", "req": 2, "ok": True,
-                                                       "sample_ids": [4]}
+                                                       "sample_ids": [["train", 4]]}
 
 
 def test_version_grows_when_the_table_changes(grid, trained):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from weightslab_nb.errors import InvalidTypeError, InvalidValueError
-from weightslab_nb.ledger.ids import normalize_ids
+from weightslab_nb.ledger.ids import SampleRef, normalize_ids
 from weightslab_nb.ledger.sample_table import bare_signal_name
 
 HISTORY_STATS = ("mean", "last", "max", "min", "count")
@@ -239,11 +239,31 @@ class HistoryQueries:
             out[sid] = (cols["step"][mine][-max_points:], cols["value"][mine][-max_points:])
         return out
 
-    def samples_at_step(self, signal: str, step: int) -> list:
-        """Ids of the samples that recorded ``signal`` at training step ``step`` (its batch)."""
+    def refs_at_step(self, signal: str, step: int) -> list[SampleRef]:
+        """The batch of training step ``step``: ``[SampleRef(origin, sample_id)]`` of the
+        samples that recorded ``signal`` at that step, in table order.
+
+        Values an evaluation pass recorded at that step (under its marker hash) are not part of
+        the batch: the validation samples of an evaluation never show up in a training step.
+        """
         self.drain(wait_signals=False)
         cols = self.history.query_samples(signal=bare_signal_name(signal), step=int(step))
-        return self.table.ids_of(np.unique(cols["row"]))
+        rows = cols["row"]
+        markers = {m["experiment_hash"] for m in self.history.markers()}
+        if markers and len(rows):
+            _, exps = self.history.names_by_id()
+            evaluations = [i for i, name in exps.items() if name in markers]
+            rows = rows[~np.isin(cols["exp"], evaluations)]
+        rows = np.unique(rows)
+        with self.lock:
+            codes = self.table.origin_code[rows].tolist()
+            return [SampleRef(self.table.origins[c], sid)
+                    for c, sid in zip(codes, self.table.ids_of(rows))]
+
+    def samples_at_step(self, signal: str, step: int) -> list:
+        """Ids of the samples of the batch of step ``step`` (see :meth:`refs_at_step`, which
+        also says each sample's origin)."""
+        return [ref.sample_id for ref in self.refs_at_step(signal, step)]
 
 
 def _lookup_array(names: dict[int, str]) -> np.ndarray:

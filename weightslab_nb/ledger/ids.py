@@ -7,6 +7,7 @@ list of Python ``int`` / ``str`` values, or, on the hot path, as an ``int64`` nu
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -63,3 +64,36 @@ def normalize_ids(ids, argument: str = "sample_ids") -> list[SampleId]:
         raise InvalidTypeError(f"{argument}: expected a sample id or a sequence of ids, "
                                f"got {type(ids).__name__}")
     return [normalize_one(v, argument) for v in ids]
+
+
+class SampleRef(NamedTuple):
+    """The identity of a sample: its origin (split) and its id within that origin.
+
+    Train and validation sets may both index from 0, so an id alone can name two samples; a
+    ref never does. A ref is a plain tuple ``(origin, sample_id)``: it compares equal to one,
+    and JSON writes it as the list ``[origin, sample_id]`` (what the panels send and receive).
+    """
+
+    origin: str
+    sample_id: SampleId
+
+
+def is_ref(value) -> bool:
+    """True for something shaped like a ref: a tuple or list of two items (an id never is)."""
+    return isinstance(value, (tuple, list)) and len(value) == 2
+
+
+def normalize_ref(value, argument: str = "sample_ids") -> SampleRef:
+    """``(origin, sample_id)`` (a tuple, a list or a :class:`SampleRef`) as a
+    :class:`SampleRef`; the origin is not looked up here. Raises ``InvalidTypeError`` naming
+    ``argument`` for anything else."""
+    if not isinstance(value, (tuple, list)) or len(value) != 2 or \
+            not isinstance(value[0], str) or not value[0]:
+        raise InvalidTypeError(f"{argument}: expected a sample id or an [origin, sample_id] "
+                               f"ref, got {_shown(value)}")
+    return SampleRef(value[0], normalize_one(value[1], argument))
+
+
+def _shown(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

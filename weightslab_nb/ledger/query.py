@@ -34,8 +34,10 @@ class GridQuery:
     signal, signal_min, signal_max : str, float, float
         Keep rows whose ``signal`` column lies in ``[signal_min, signal_max]`` (either bound may be
         None).
-    sample_ids : tuple of int/str, optional
-        Keep only these samples (unknown ids match nothing), e.g. the batch of one step.
+    sample_ids : tuple, optional
+        Keep only these samples, e.g. the batch of one step: ``(origin, sample_id)`` refs (the
+        sample of that origin) and bare ids (the samples of that id in every origin). Unknown
+        ones match nothing.
     """
 
     offset: int = 0
@@ -58,7 +60,8 @@ class GridQuery:
         names = {f.name for f in fields(cls)}
         kw = {k: v for k, v in msg.items() if k in names}
         if isinstance(kw.get("sample_ids"), list):
-            kw["sample_ids"] = tuple(kw["sample_ids"])
+            kw["sample_ids"] = tuple(tuple(s) if isinstance(s, list) else s
+                                     for s in kw["sample_ids"])
         q = cls(**{**kw, "tags": tuple(kw.get("tags") or ())})
         q.validate()
         return q
@@ -85,10 +88,10 @@ class GridQuery:
         if not all(isinstance(t, str) and t for t in self.tags):
             raise InvalidValueError(f"tags: expected a list of tag names, got {list(self.tags)!r}")
         if self.sample_ids is not None and not (
-                isinstance(self.sample_ids, tuple)
-                and all(isinstance(s, (int, str)) and not isinstance(s, bool)
-                        for s in self.sample_ids)):
-            raise InvalidValueError("sample_ids: expected a list of int or str sample ids")
+                isinstance(self.sample_ids, tuple) and all(_is_sample(s)
+                                                           for s in self.sample_ids)):
+            raise InvalidValueError("sample_ids: expected a list of sample ids (int or str) "
+                                    "and (origin, sample_id) refs")
         for name in ("signal_min", "signal_max"):
             v = getattr(self, name)
             if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))
@@ -138,11 +141,7 @@ def select_rows(table: SampleTable, q: GridQuery,
     for spec in q.tags:
         mask &= tag_filter(table, spec)
     if q.sample_ids is not None:
-        known = [s for s in q.sample_ids if table.has(s)]
-        chosen = np.zeros(n, dtype=bool)
-        if known:
-            chosen[table.rows_for(known)] = True
-        mask &= chosen
+        mask &= sample_mask(table, q.sample_ids)
     if q.signal is not None:
         values = _signal_values(table, q.signal, "signal")
         with np.errstate(invalid="ignore"):
@@ -158,6 +157,36 @@ def select_rows(table: SampleTable, q: GridQuery,
     elif q.sort_by is not None:
         rows = rows[_order(table, rows, q.sort_by, q.descending)]
     return rows
+
+
+def _is_id(value) -> bool:
+    return isinstance(value, (int, str)) and not isinstance(value, bool)
+
+
+def _is_sample(value) -> bool:
+    """A sample id, or an ``(origin, sample_id)`` ref."""
+    if isinstance(value, tuple):
+        return len(value) == 2 and isinstance(value[0], str) and _is_id(value[1])
+    return _is_id(value)
+
+
+def sample_mask(table: SampleTable, samples) -> np.ndarray:
+    """Rows of ``samples``: refs ``(origin, sample_id)`` select that origin's sample, bare ids
+    the sample of that id in every origin; unknown ones select nothing."""
+    n = len(table)
+    chosen = np.zeros(n, dtype=bool)
+    by_origin: dict[str | None, list] = {}
+    for s in samples:
+        origin, sid = (s[0], s[1]) if isinstance(s, tuple) else (None, s)
+        by_origin.setdefault(origin, []).append(sid)
+    for origin, ids in by_origin.items():
+        for o in (table.origins if origin is None else [origin]):
+            if o not in table.origins:
+                continue
+            known = [s for s in ids if table.has(s, origin=o)]
+            if known:
+                chosen[table.rows_for(known, origin=o)] = True
+    return chosen
 
 
 def tag_filter(table: SampleTable, spec: str, argument: str = "tags") -> np.ndarray:
@@ -211,9 +240,11 @@ def page_rows(table: SampleTable, rows: np.ndarray, loss_column: str | None) -> 
     cat_cols = list(table.cat_tags.items())
     for r in rows.tolist():
         signals = {c: _num(a[r]) for c, a in table.signals.items()}
+        origin = table.origins[table.origin_code[r]]
         out.append({
             "sample_id": table.sample_id[r],
-            "origin": table.origins[table.origin_code[r]],
+            "origin": origin,
+            "ref": [origin, table.sample_id[r]],
             "target": _num(table.target[r]),
             "prediction": _num(table.prediction[r]),
             "loss": signals.get(loss_column) if loss_column else None,

@@ -5,37 +5,96 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from weightslab_nb.errors import InvalidValueError
+from weightslab_nb.ledger.ids import SampleRef, normalize_ref
 
 
 class Selection:
-    """A thread-safe, ordered set of sample ids with a version that grows on every change."""
+    """The samples selected in the panels: a thread-safe, ordered set of
+    :class:`~weightslab_nb.ledger.ids.SampleRef` ``(origin, sample_id)``, with a version that
+    grows on every change.
 
-    def __init__(self):
+    The session's selection (``session.selection``) resolves what it is given: bare sample ids
+    (each must be held by one origin, or by ``origin=``) and refs (``(origin, sample_id)``
+    tuples or lists; a loader name is read as its origin). A selection made without a
+    ``resolve`` function takes refs only and does not check them.
+
+    Parameters
+    ----------
+    resolve : callable, optional
+        ``resolve(samples, origin) -> list[SampleRef]``, raising for unknown or ambiguous
+        samples (the session's :meth:`~weightslab_nb.session.Session.sample_refs`).
+    """
+
+    def __init__(self, resolve: Callable | None = None):
         self._lock = threading.Lock()
-        self._ids: list = []
+        self._refs: list[SampleRef] = []
+        self._resolve = resolve
         self.version = 0
 
-    def set(self, sample_ids) -> None:
-        """Replace the selection with ``sample_ids`` (duplicates dropped, order kept)."""
-        with self._lock:
-            self._ids = list(dict.fromkeys(sample_ids))
-            self.version += 1
+    def set(self, samples, origin: str | None = None) -> None:
+        """Replace the selection with ``samples`` (duplicates dropped, order kept).
+
+        Parameters
+        ----------
+        samples : sequence of sample ids and/or ``(origin, sample_id)`` refs
+        origin : str, optional
+            The origin (or loader name) of the bare ids; needed only for an id that several
+            origins hold (train and validation sets that both index from 0).
+
+        Raises
+        ------
+        UnknownSampleError, AmbiguousSampleError, InvalidValueError, InvalidTypeError
+            As :meth:`Session.sample_refs`; the selection is unchanged then.
+        """
+        if self._resolve is not None:
+            refs = self._resolve(samples, origin)
+        else:
+            if origin is not None:
+                raise InvalidValueError("origin: this selection takes (origin, sample_id) refs "
+                                        "only")
+            refs = [normalize_ref(r, f"samples[{i}]") for i, r in enumerate(samples)]
+        self._replace(list(dict.fromkeys(SampleRef(*r) for r in refs)))
 
     def clear(self) -> None:
         """Empty the selection."""
-        self.set([])
+        self._replace([])
 
-    def get(self) -> list:
-        """A copy of the selected ids, in selection order."""
+    def _replace(self, refs: list) -> None:
         with self._lock:
-            return list(self._ids)
+            self._refs = refs
+            self.version += 1
+
+    def get(self) -> list[SampleRef]:
+        """A copy of the selected samples, ``[SampleRef(origin, sample_id), ...]``, in
+        selection order."""
+        with self._lock:
+            return list(self._refs)
+
+    def ids(self) -> list:
+        """The selected sample ids, in selection order (an id of two origins appears twice)."""
+        with self._lock:
+            return [r.sample_id for r in self._refs]
+
+    def by_origin(self) -> dict[str, list]:
+        """``{origin: [sample_id, ...]}`` of the selection, e.g. for
+        ``session.tag_samples(ids, tag, origin=origin)``."""
+        out: dict[str, list] = {}
+        with self._lock:
+            for origin, sid in self._refs:
+                out.setdefault(origin, []).append(sid)
+        return out
 
     def __len__(self) -> int:
         with self._lock:
-            return len(self._ids)
+            return len(self._refs)
+
+    def __repr__(self) -> str:
+        counts = {o: len(ids) for o, ids in self.by_origin().items()}
+        return f"<Selection {len(self)} sample(s) {counts}>"
 
 
 #: Most ids one highlight may hold (a step's batch is far smaller in practice).
@@ -44,25 +103,32 @@ MAX_HIGHLIGHT = 1_000_000
 
 @dataclass(frozen=True)
 class Highlight:
-    """One highlighted step: ``sample_ids`` recorded ``signal`` at training step ``step``."""
+    """One highlighted step: the samples ``refs`` (``SampleRef(origin, sample_id)``) recorded
+    ``signal`` at training step ``step``."""
 
     version: int
     signal: str
     step: int
-    sample_ids: tuple
+    refs: tuple
     members: frozenset
 
     @property
     def count(self) -> int:
-        return len(self.sample_ids)
+        return len(self.refs)
+
+    @property
+    def sample_ids(self) -> tuple:
+        """The ids of :attr:`refs` (without their origins)."""
+        return tuple(r.sample_id for r in self.refs)
 
     def info(self) -> dict:
         """What the views get (no ids: the grid asks for its pages)."""
         return {"version": self.version, "signal": self.signal, "step": self.step,
                 "count": self.count}
 
-    def __contains__(self, sample_id) -> bool:
-        return sample_id in self.members
+    def __contains__(self, ref) -> bool:
+        """Whether ``ref`` (``(origin, sample_id)``) is in the highlighted batch."""
+        return tuple(ref) in self.members
 
 
 class HighlightBus:
@@ -94,13 +160,15 @@ class HighlightBus:
                 return {"version": self._version}
             return self._current.info()
 
-    def set(self, signal: str, step: int, sample_ids) -> Highlight:
-        ids = tuple(dict.fromkeys(sample_ids))
-        if len(ids) > MAX_HIGHLIGHT:
-            raise InvalidValueError(f"sample_ids: at most {MAX_HIGHLIGHT} ids can be highlighted")
+    def set(self, signal: str, step: int, refs) -> Highlight:
+        """Highlight the samples ``refs`` (``(origin, sample_id)`` each) of ``signal`` at
+        ``step``."""
+        refs = tuple(dict.fromkeys(normalize_ref(r, "refs") for r in refs))
+        if len(refs) > MAX_HIGHLIGHT:
+            raise InvalidValueError(f"refs: at most {MAX_HIGHLIGHT} samples can be highlighted")
         with self._lock:
             self._version += 1
-            self._current = Highlight(self._version, signal, int(step), ids, frozenset(ids))
+            self._current = Highlight(self._version, signal, int(step), refs, frozenset(refs))
             current = self._current
         self._notify()
         return current

@@ -8,11 +8,14 @@ hash (discards and the tag registry are part of the data state; tag memberships 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 from weightslab_nb.errors import InvalidTypeError, InvalidValueError
 from weightslab_nb.arguments import check_optional_int
-from weightslab_nb.ledger.ids import SampleId
+from weightslab_nb.ledger.ids import (SampleId, SampleRef, as_int_array, is_ref, normalize_one,
+                                      normalize_ref)
 from weightslab_nb.ledger.names import (check_tag_name, check_tag_term, check_tag_value,
                                         check_tag_values)
 from weightslab_nb.ledger.sample_table import tag_column
@@ -224,6 +227,77 @@ class SampleTagging:
                                        f"or None, got {type(origin).__name__}")
             origin = self.resolve_origin(origin)
         return self.table.rows_for(sample_ids, annotation_id, argument, origin=origin)
+
+    def sample_refs(self, samples, origin: str | None = None,
+                    argument: str = "sample_ids") -> list[SampleRef]:
+        """The identity of samples: a :class:`~weightslab_nb.ledger.ids.SampleRef`
+        ``(origin, sample_id)`` for each, in the given order.
+
+        Parameters
+        ----------
+        samples : sequence of sample ids and/or refs
+            A sample id (int or str) means the one sample of that id in ``origin`` (or, without
+            ``origin``, in the one origin that holds it). A ref ``(origin, sample_id)`` (a
+            tuple, a list or a ``SampleRef``; the origin may be a loader name) names its own
+            origin.
+        origin : str, optional
+            The origin (or loader name) of the bare ids. A ref of another origin is refused.
+
+        Raises
+        ------
+        UnknownSampleError
+            An id its origin (or every origin) lacks.
+        AmbiguousSampleError
+            A bare id several origins hold, without ``origin``.
+        InvalidValueError
+            An unknown origin, or a ref whose origin is not ``origin``.
+        InvalidTypeError
+            An item that is neither a sample id nor a ref.
+        """
+        if isinstance(samples, (str, int, np.integer)) and not isinstance(samples,
+                                                                         (bool, np.bool_)):
+            samples = [samples]
+        elif as_int_array(samples) is not None:
+            samples = as_int_array(samples).tolist()
+        elif hasattr(samples, "tolist") and not isinstance(samples, (list, tuple)):
+            samples = samples.tolist()
+        if isinstance(samples, (str, bytes)) or not isinstance(samples, Iterable):
+            raise InvalidTypeError(f"{argument}: expected a sequence of sample ids or "
+                                   f"(origin, sample_id) refs, got {type(samples).__name__}")
+        bare: tuple[list[int], list] = ([], [])
+        refs: dict[str, tuple[list[int], list]] = {}
+        for i, item in enumerate(samples):
+            if is_ref(item):
+                ref = normalize_ref(item, f"{argument}[{i}]")
+                positions, ids = refs.setdefault(ref.origin, ([], []))
+                positions.append(i)
+                ids.append(ref.sample_id)
+            else:
+                bare[0].append(i)
+                bare[1].append(normalize_one(item, f"{argument}[{i}]"))
+        out: list = [None] * (len(bare[0]) + sum(len(p) for p, _ in refs.values()))
+        with self.lock:
+            wanted = None if origin is None else self._checked_origin(origin)
+            groups = [(origin, bare)] if bare[0] else []
+            for given, group in refs.items():
+                resolved = self.resolve_origin(given)
+                if wanted is not None and resolved != wanted:
+                    raise InvalidValueError(
+                        f"{argument}: [{given!r}, {group[1][0]!r}] is a sample of origin "
+                        f"{resolved!r}, but origin={origin!r} was given; drop one of them")
+                groups.append((resolved, group))
+            for group_origin, (positions, ids) in groups:
+                rows = self.rows_of(ids, group_origin, argument=argument)
+                codes = self.table.origin_code[rows].tolist()
+                for p, code, sid in zip(positions, codes, self.table.ids_of(rows)):
+                    out[p] = SampleRef(self.table.origins[code], sid)
+        return out
+
+    def _checked_origin(self, origin) -> str:
+        if not isinstance(origin, str):
+            raise InvalidTypeError(f"origin: expected an origin or loader name (a string) or "
+                                   f"None, got {type(origin).__name__}")
+        return self.resolve_origin(origin)
 
     def resolve_origin(self, origin: str) -> str:
         """The origin meant by ``origin``: itself, or the origin of a loader of that name.

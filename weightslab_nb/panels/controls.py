@@ -2,22 +2,24 @@
 
 Protocol (browser view: ``js/src/controls.ts``)
 -----------------------------------------------
-browser -> Python
-    ``{"type": "pause" | "resume" | "stop", "req"?}`` -> ``session.controller.pause()`` ...;
-    reply ``{"type": "action_result", "req", "ok", "message", "action"}``. ``resume`` is refused
-    while an evaluation is running or queued (the pass needs the model to itself: cancel it, or
-    ask for "resume after").
-    ``{"type": "evaluate", "req"?, "loader", "tags"?, "resume"?, "timeout"?}`` ->
-    ``session.request_evaluation(loader, tags, timeout, resume)``: ``loader`` a watched loader's
-    name or origin; ``tags`` a list of known boolean tag names and categorical ``"name=value"``
-    terms (absent or ``[]``: every sample of the loader); ``resume`` (bool, default false):
-    resume training after a successful pass; ``timeout`` (seconds > 0, optional). Reply
+browser -> Python (each runs the command of the same name of :mod:`weightslab_nb.commands`,
+``source="panel"``)
+    ``{"type": "pause" | "resume" | "stop", "req"?}``: the ``pause`` / ``resume`` / ``stop``
+    commands; reply ``{"type": "action_result", "req", "ok", "message", "action"}``. ``resume``
+    is refused while an evaluation is running or queued (the pass needs the model to itself:
+    cancel it, or ask for "resume after").
+    ``{"type": "evaluate", "req"?, "loader", "tags"?, "resume"?, "timeout"?}``: the
+    ``evaluate`` command: ``loader`` a watched loader's name or origin; ``tags`` a list of known
+    boolean tag names and categorical ``"name=value"`` terms (absent or ``[]``: every sample of
+    the loader); ``resume`` (bool, default false): resume training after a successful pass;
+    ``timeout`` (seconds > 0, optional). Reply
     ``{"type": "action_result", "req", "ok": true, "action": "evaluate", "id", "state",
     "message"}``. An unknown loader or tag, an empty subset or a full queue (at most
     :data:`~weightslab_nb.evaluation.MAX_QUEUED` waiting) is refused: ``ok: false`` and the
     ``error`` trait say why; nothing is queued.
-    ``{"type": "cancel_evaluation", "req"?, "id"?}``: cancel evaluation ``id`` (an int: a running
-    or queued request), or without ``id`` the running one, else the next queued one. Reply
+    ``{"type": "cancel_evaluation", "req"?, "id"?}``: the ``cancel_evaluation`` command: cancel
+    evaluation ``id`` (an int: a running or queued request), or without ``id`` the running one,
+    else the next queued one. Reply
     ``{"type": "action_result", "req", "ok", "action": "cancel_evaluation", "id", "message"}``;
     nothing to cancel is an error.
     ``{"type": "clear_error"}``
@@ -44,13 +46,11 @@ import time
 
 import traitlets
 
+from weightslab_nb import commands
 from weightslab_nb.panels._base import Panel, static_asset
-from weightslab_nb.panels.messages import (MessageError, bool_field, int_field, name_field,
-                                           number_field, subset_tags_field)
 
 COMMANDS = ("pause", "resume", "stop")
-#: How many requests the panel remembers by id (to cancel queued ones and name them).
-_KEEP_REQUESTS = 64
+_MESSAGES = {"pause": "pause requested", "resume": "resumed", "stop": "stop requested"}
 
 
 def _plain_float(v):
@@ -117,7 +117,6 @@ class TrainingControls(Panel):
         self._last_tags = 0.0
         self._sent_loaders = None
         self._sent_evaluation = None
-        self._requests: dict[int, object] = {}  # id -> EvaluationRequest made by this panel
         super().__init__(session, **kwargs)
 
     def _handlers(self) -> dict:
@@ -171,67 +170,28 @@ class TrainingControls(Panel):
         return _describe(shown, len(queued), _last_done(ev))
 
     # ---------------------------------------------------------------- messages
+    def _run(self, name: str, args: dict) -> dict:
+        result = commands.run(self.session, name, args, source="panel")
+        self._publisher.wake()
+        return result
+
     def _command(self, msg: dict):
         kind = msg["type"]
-        if kind == "resume":
-            busy = self._busy_evaluation()
-            if busy is not None:
-                raise MessageError(f"resume: evaluation {busy.id} of {busy.loader_name!r} is "
-                                   f"{busy.state}; cancel it first (or tick 'resume after')")
-        getattr(self.session.controller, kind)()
-        self._publisher.wake()
-        return {"message": {"pause": "pause requested", "resume": "resumed",
-                            "stop": "stop requested"}[kind], "action": kind}
-
-    def _busy_evaluation(self):
-        ev = self.session.evaluation
-        running = ev.running
-        if running is not None:
-            return running
-        queued = _queued(ev)
-        return queued[0] if queued else None
+        self._run(kind, {})
+        return {"message": _MESSAGES[kind], "action": kind}
 
     def _on_evaluate(self, msg: dict):
-        loader = name_field(msg, "loader")
-        watched = self.session.registry.all("data")
-        if loader not in watched and not any(getattr(w, "origin", None) == loader
-                                             for w in watched.values()):
-            raise MessageError(f"loader: no watched loader {loader!r}; watched: {sorted(watched)}")
-        tags = subset_tags_field(msg, self.session.tag_summary())
-        resume = bool_field(msg, "resume")
-        timeout = number_field(msg, "timeout")
-        if timeout is not None and timeout <= 0:
-            raise MessageError(f"timeout: expected a positive number of seconds, got {timeout!r}")
-        request = self.session.request_evaluation(loader, tags=list(tags), timeout=timeout,
-                                                  resume=resume)
-        self._requests[request.id] = request
-        while len(self._requests) > _KEEP_REQUESTS:
-            self._requests.pop(next(iter(self._requests)))
-        self._publisher.wake()
+        args = {k: msg[k] for k in ("loader", "tags", "resume", "timeout")
+                if msg.get(k) is not None}
+        request = self._run("evaluate", args)
+        tags = request["tags"]
         subset = f" on {', '.join(tags)}" if tags else ""
-        return {"action": "evaluate", "id": request.id, "state": request.state,
-                "message": f"evaluation {request.id} of {request.loader_name!r}{subset} queued"}
+        return {"action": "evaluate", "id": request["id"], "state": request["state"],
+                "message": f"evaluation {request['id']} of {request['loader_name']!r}{subset} "
+                           "queued"}
 
     def _on_cancel_evaluation(self, msg: dict):
-        ev = self.session.evaluation
-        req_id = int_field(msg, "id", lo=1)
-        running = ev.running
-        live = ([running] if running is not None else []) + \
-            [r for r in _queued(ev) if r is not running]
-        if req_id is None:
-            if not live:
-                raise MessageError("cancel_evaluation: no evaluation is running or queued")
-            target = live[0]
-        else:
-            target = next((r for r in live if r.id == req_id), None)
-            if target is None:
-                known = self._requests.get(req_id) or next(
-                    (r for r in reversed(ev.history) if r.id == req_id), None)
-                if known is None:
-                    raise MessageError(f"id: no evaluation {req_id}")
-                raise MessageError(f"id: evaluation {req_id} is {known.state}, not running or "
-                                   "queued")
-        target.cancel()
-        self._publisher.wake()
-        return {"action": "cancel_evaluation", "id": target.id,
-                "message": f"cancelling evaluation {target.id} of {target.loader_name!r}"}
+        request = self._run("cancel_evaluation", {"id": msg.get("id")})
+        return {"action": "cancel_evaluation", "id": request["id"],
+                "message": f"cancelling evaluation {request['id']} of "
+                           f"{request['loader_name']!r}"}

@@ -7,7 +7,8 @@ browser -> Python
     ``{"type": "step_click", "req"?, "signal", "step"}`` (a click on the plot: the nearest point
     of the curve nearest to the pointer): ``signal`` must be a curve name
     (``session.global_signal_names()``), ``step`` an integer >= 0 at which some samples recorded
-    it (``session.samples_at_step``). Those samples become the session's step highlight
+    it (``session.refs_at_step``: the samples of that step's training batch, by origin and
+    id). Those samples become the session's step highlight
     (:mod:`weightslab_nb.panels.highlight`), which the sample grid shows. Answered with
     ``{"type": "step_result", "req", "ok", "signal", "step", "count", "version", "message"}``;
     an invalid one changes nothing and sets ``error``.
@@ -230,11 +231,11 @@ class LossCurves(Panel):
         known = self.session.global_signal_names()
         if signal not in known:
             raise MessageError(f"signal: no curve named {signal!r}; known: {known}")
-        ids = self.session.samples_at_step(signal, step)
-        if not ids:
+        refs = self.session.refs_at_step(signal, step)  # (origin, sample_id) of its batch
+        if not refs:
             raise MessageError(f"step: no sample recorded {signal!r} at step {step} "
                                "(a curve without per-sample values, or a step without a point)")
-        highlight = self._bus.set(signal, step, ids)
+        highlight = self._bus.set(signal, step, refs)
         noun = "sample" if highlight.count == 1 else "samples"
         return {**highlight.info(),
                 "message": f"step {step}: {highlight.count} {noun} highlighted in the grid"}

@@ -13,20 +13,27 @@ browser -> Python
     when there is one. ``spark_points`` (int 0..256, default 32): the most loss-history points
     per row for the sparklines, 0 for none.
     ``{"type": "select", "sample_ids": [...], "req"?}``: the browser's selection becomes
-    ``session.selection`` (the tag editor applies to it).
-    ``{"type": "action", "req", "action", "sample_ids", "tag"?, "value"?}`` with ``action`` one of
-    ``add_tag``/``remove_tag`` (a known boolean ``tag``), ``set_categorical`` (a known categorical
-    ``tag`` and one of its ``value``s), ``clear_categorical`` (``tag``), ``discard``, ``restore``.
+    ``session.selection`` (the tag editor applies to it). ``sample_ids`` holds refs
+    ``[origin, sample_id]`` (what the view sends: the identity of each sample, so that train and
+    val samples of the same id stay apart) and/or bare ids (resolved as ``session.selection.set``
+    does: an id several origins hold is refused).
+    ``{"type": "action", "req", "action", "sample_ids", "origin"?, "tag"?, "value"?}`` with
+    ``action`` one of ``add_tag``/``remove_tag`` (a known boolean ``tag``), ``set_categorical``
+    (a known categorical ``tag`` and one of its ``value``s), ``clear_categorical`` (``tag``),
+    ``discard``, ``restore``: the command of :mod:`weightslab_nb.commands` it maps to
+    (:data:`~weightslab_nb.panels.messages.ACTION_COMMANDS`) runs on ``sample_ids`` (refs and/or
+    ids; ``origin`` for the bare ones).
     ``{"type": "get_selection", "req"}``: answered with ``{"type": "selection", "req", "ok": true,
-    "sample_ids"}`` (a view asks once when it appears).
+    "sample_ids"}`` (refs; a view asks once when it appears).
     ``{"type": "clear_highlight", "req"?}``: remove the step highlight (every panel of the
     session); answered with ``{"type": "highlight_result", "req", "ok", "message"}``.
     ``{"type": "clear_error"}``
 Python -> browser
     ``{"type": "page", "req", "ok": true, total, active, matched, offset, limit, loss_column,
     columns, rows, highlight, spark}`` with one PNG buffer per row (``rows[i]`` has the GridPage
-    row keys plus ``thumbnail_error``: None or why the placeholder image was sent, and
-    ``highlighted``: whether the sample is in the step highlight).
+    row keys, ``ref`` ``[origin, sample_id]`` among them, plus ``thumbnail_error``: None or why
+    the placeholder image was sent, and ``highlighted``: whether the sample is in the step
+    highlight). A thumbnail and a sparkline are those of the row's own origin's sample.
     ``highlight``: ``{"version", "signal", "step", "count", "only"}`` of the step highlight the
     page was built with (``only``: the rows were restricted to it), or None when there is none.
     ``spark``: None (no loss column, or ``spark_points`` 0), or ``{"signal", "column",
@@ -38,7 +45,8 @@ Python -> browser
     ``{"type": "action_result", "req", "ok", "message"}`` (``select`` with a req:
     ``select_result``). A failed request: ``{"type": <its reply type>, "req", "ok": false,
     "message"}``.
-    ``{"type": "selection", "sample_ids"}`` when ``session.selection`` was changed elsewhere.
+    ``{"type": "selection", "sample_ids"}`` (refs ``[origin, sample_id]``) when
+    ``session.selection`` was changed elsewhere.
 Traits
     ``version`` grows when ``session.changes.table`` moved (the view re-requests its page, at
     most once a second); ``highlight``: ``{"version", "signal", "step", "count"}`` of the
@@ -54,12 +62,14 @@ import logging
 import numpy as np
 import traitlets
 
+from weightslab_nb import commands
 from weightslab_nb.errors import InvalidValueError
+from weightslab_nb.ledger.ids import SampleRef
 from weightslab_nb.ledger.sample_table import bare_signal_name
 from weightslab_nb.panels._base import Panel, static_asset
 from weightslab_nb.panels.highlight import highlight_bus, highlight_page
-from weightslab_nb.panels.messages import (MessageError, apply_action, bool_field, check_action,
-                                           ids_field, int_field, subset_tags_field)
+from weightslab_nb.panels.messages import (SAMPLE_FIELDS, action_command, action_message,
+                                           bool_field, ids_field, int_field, subset_tags_field)
 from weightslab_nb.panels.thumbnails import ThumbnailCache, placeholder_png
 from weightslab_nb.panels.wire import encode_arrays
 
@@ -69,6 +79,11 @@ QUERY_FIELDS = ("offset", "limit", "sort_by", "descending", "tags", "discarded",
                 "signal", "signal_min", "signal_max")
 SPARK_POINTS = 32
 MAX_SPARK_POINTS = 256
+
+
+def _wire(refs) -> list:
+    """Refs as the lists ``[origin, sample_id]`` the views read."""
+    return [[origin, _plain(sid)] for origin, sid in refs]
 
 
 def _plain(v):
@@ -157,7 +172,7 @@ class SampleGrid(Panel):
         if version != self._seen_selection:
             self._seen_selection = version
             if version != self._own_selection:
-                self.send({"type": "selection", "sample_ids": s.selection.get()})
+                self.send({"type": "selection", "sample_ids": _wire(s.selection.get())})
         return out
 
     # ---------------------------------------------------------------- messages
@@ -175,19 +190,21 @@ class SampleGrid(Panel):
         query = GridQuery.from_message(fields)
         highlight = self._bus.get()
         if only and highlight is not None:
-            page = highlight_page(self.session, query, highlight.sample_ids)
+            page = highlight_page(self.session, query, highlight.refs)
         else:
             page = self.session.grid_page(query)
         rows, buffers = [], []
         for row in page.rows:
             row = {k: _plain(v) for k, v in row.items()}
-            sid = row["sample_id"]
-            row["highlighted"] = highlight is not None and sid in highlight
+            ref = SampleRef(row["origin"], _plain(row["sample_id"]))
+            row["ref"] = list(ref)
+            row["highlighted"] = highlight is not None and ref in highlight
             try:
-                png = self.thumbnails.get(sid, lambda sid=sid: self.session.sample_input(sid))
+                png = self.thumbnails.get(ref, lambda ref=ref: self.session.sample_input(
+                    ref.sample_id, origin=ref.origin))
                 row["thumbnail_error"] = None
             except Exception as exc:  # a sample without a drawable input still gets a cell
-                log.debug("thumbnail of %r failed", sid, exc_info=True)
+                log.debug("thumbnail of %r failed", ref, exc_info=True)
                 png = placeholder_png()
                 row["thumbnail_error"] = f"{type(exc).__name__}: {exc}"
             rows.append(row)
@@ -211,13 +228,19 @@ class SampleGrid(Panel):
         return reply, buffers
 
     def _sparklines(self, column: str, rows: list[dict], max_points: int):
-        """The loss history of the page's rows: one ``sample_series`` call, three arrays."""
+        """The loss history of the page's rows: one ``sample_series`` call per origin on the
+        page, three arrays."""
         signal = bare_signal_name(column)
-        ids = [r["sample_id"] for r in rows]
-        series = self.session.sample_series(ids, signal, max_points=max_points)
+        by_origin: dict[str, list] = {}
+        for r in rows:
+            by_origin.setdefault(r["origin"], []).append(r["sample_id"])
+        series = {}
+        for origin, ids in by_origin.items():
+            got = self.session.sample_series(ids, signal, max_points=max_points, origin=origin)
+            series.update({(origin, sid): v for sid, v in got.items()})
         empty = (np.empty(0, np.int64), np.empty(0, np.float64))
-        parts = [series.get(sid, empty) for sid in ids]
-        offsets = np.zeros(len(ids) + 1, dtype=np.int32)
+        parts = [series.get((r["origin"], r["sample_id"]), empty) for r in rows]
+        offsets = np.zeros(len(rows) + 1, dtype=np.int32)
         offsets[1:] = np.cumsum([len(steps) for steps, _ in parts])
         steps = np.concatenate([np.asarray(p[0], dtype=np.int64) for p in parts])
         values = np.concatenate([np.asarray(p[1], dtype=np.float32) for p in parts])
@@ -226,24 +249,22 @@ class SampleGrid(Panel):
                 "arrays": metas}, bufs
 
     def _on_select(self, msg: dict):
-        ids = ids_field(msg, allow_empty=True)
-        unknown = self.session.unknown_ids(ids)
-        if unknown:
-            raise MessageError(f"sample_ids: {len(unknown)} unknown id(s): {unknown[:5]!r}")
+        samples = ids_field(msg, allow_empty=True)
         selection = self.session.selection
-        selection.set(ids)
+        selection.set(samples)  # unknown or ambiguous samples are refused; nothing changes
         self._own_selection = selection.version
-        return {"count": len(ids)}
+        return {"count": len(selection)}
 
     def _on_get_selection(self, _msg: dict):
-        return {"sample_ids": self.session.selection.get()}
+        return {"sample_ids": _wire(self.session.selection.get())}
 
     def _on_action(self, msg: dict):
-        ids = ids_field(msg)
-        action, tag, value = check_action(self.session, msg)
-        message = apply_action(self.session, action, ids, tag, value)
+        action, name, args = action_command(msg)
+        args["ids"] = msg.get("sample_ids")
+        result = commands.run(self.session, name, args, source="panel", fields=SAMPLE_FIELDS)
         self._publisher.wake()
-        return {"message": message, "action": action, "count": len(ids)}
+        return {"message": action_message(action, result), "action": action,
+                "count": result["count"]}
 
     def _on_clear_highlight(self, _msg: dict):
         cleared = self._bus.clear()

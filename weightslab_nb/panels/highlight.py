@@ -1,9 +1,9 @@
 """The step highlight shared by the panels of one session: "the batch of step N".
 
-Clicking a point of a curve (:class:`~weightslab_nb.panels.curves.LossCurves`) puts the ids of
-the samples that recorded that signal at that step on the session's :class:`HighlightBus`; the
-sample grid (another widget) polls the bus, shows a chip and can restrict its pages to those
-samples (:func:`highlight_page`). The bus itself is session state
+Clicking a point of a curve (:class:`~weightslab_nb.panels.curves.LossCurves`) puts the refs
+``(origin, sample_id)`` of the samples of that step's training batch on the session's
+:class:`HighlightBus`; the sample grid (another widget) polls the bus, shows a chip and can
+restrict its pages to those samples (:func:`highlight_page`). The bus itself is session state
 (:class:`~weightslab_nb.ledger.selection.HighlightBus`, ``session.highlight``).
 """
 
@@ -19,10 +19,11 @@ def highlight_bus(session) -> HighlightBus:
     return session.highlight
 
 
-def highlight_page(session, query, sample_ids):
-    """Like ``session.grid_page(query)``, restricted to ``sample_ids`` (unknown ids are skipped).
+def highlight_page(session, query, refs):
+    """Like ``session.grid_page(query)``, restricted to the samples ``refs`` (``(origin,
+    sample_id)`` each; unknown ones are skipped).
 
     The filters and the sort of ``query`` apply as usual; ``matched`` counts the highlighted
     samples that pass them.
     """
-    return session.grid_page(replace(query, sample_ids=tuple(sample_ids)))
+    return session.grid_page(replace(query, sample_ids=tuple(tuple(r) for r in refs)))

@@ -5,9 +5,10 @@ one row per leaf (nested keys flattened to dotted paths such as ``"optimizer.lr"
 requested value (what was asked for, from code, this panel, the CLI or the YAML file), its
 applied value (what the training uses; a request made while a step runs is applied at the next
 batch boundary), its type, and the last applied change. An edit is checked against the type in
-the browser and again here, then goes through ``handle.request(path, value, source="panel")``
-(typed validation: an ``int`` stays an ``int``, a ``float`` takes an ``int``, a ``bool`` only a
-bool, ...; no new keys from the panel). A refused edit changes nothing and is shown in its row.
+the browser and again here, then runs the ``hp_set`` command of :mod:`weightslab_nb.commands`
+(``source="panel"``), which goes through ``handle.request(path, value, source="panel")`` (typed
+validation: an ``int`` stays an ``int``, a ``float`` takes an ``int``, a ``bool`` only a bool,
+...; no new keys from the panel). A refused edit changes nothing and is shown in its row.
 
 Protocol (browser view: ``js/src/hparams.ts``)
 ----------------------------------------------
@@ -38,6 +39,7 @@ import math
 
 import traitlets
 
+from weightslab_nb import commands
 from weightslab_nb.errors import InvalidValueError
 from weightslab_nb.panels._base import Panel, static_asset
 from weightslab_nb.panels.messages import MessageError, name_field
@@ -201,12 +203,14 @@ class HyperParameterEditor(Panel):
         if path not in paths:
             raise MessageError(f"path: no hyperparameter {path!r} in {name!r}; known: {paths}")
         try:
-            applied = hp.request(path, value, source="panel")
+            result = commands.run(self.session, "hp_set",
+                                  {"path": path, "value": value, "name": name}, source="panel")
         except (TypeError, ValueError, KeyError) as exc:
             text = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
             self._set_row_error(path, str(text))
             raise
         self._set_row_error(path, None)
+        applied = result["applied"]
         shown = value if not isinstance(value, str) else repr(value)
         when = "applied" if applied else "requested; applied at the next batch boundary"
         return {"path": path, "applied": bool(applied), "message": f"{path} = {shown}: {when}"}

@@ -8,7 +8,10 @@ Exit status: 0 ok, 1 refused or failed (wrong token, unknown ids, no backend...)
 In interactive mode: 1 if any command failed, else 0.
 
 Values and ids typed on the command line: a sample id that is an integer (``12``) is sent as an
-int, anything else (``val/3``) as a string; ids may be separated by spaces or commas. An ``hp
+int, anything else (``val/3``) as a string; ids may be separated by spaces or commas. ``--origin
+ORIGIN`` (an origin or loader name) says which origin's samples the ids are, for the commands
+that take ids (``tag``, ``cat``, ``discard``, ``restore``): train and validation sets that both
+index from 0 hold the same ids, and an id two origins hold is refused without it. An ``hp
 set`` value is read as JSON, else YAML, else taken as a string (``0.001``, ``true``, ``[1, 2]``,
 ``'"0.5"'`` for the string ``"0.5"``).
 """
@@ -202,6 +205,18 @@ def _leaf(sub, name: str, help_text: str, request, **kwargs) -> argparse.Argumen
 def _ids_argument(parser) -> None:
     parser.add_argument("ids", nargs="+", metavar="ID", type=_ids_type,
                         help="sample ids (space or comma separated)")
+    parser.add_argument("--origin", default=None, metavar="ORIGIN",
+                        help="the origin (split) or loader name the ids belong to, e.g. val; "
+                             "needed when several origins hold an id (train and val sets both "
+                             "indexed from 0)")
+
+
+def _samples(a) -> dict:
+    """The ``ids`` (and ``origin``, when given) of a sample command."""
+    out = {"ids": parse_ids(a.ids)}
+    if a.origin is not None:
+        out["origin"] = a.origin
+    return out
 
 
 def add_console_commands(sub) -> None:
@@ -210,6 +225,7 @@ def add_console_commands(sub) -> None:
           lambda a: ("status", {}))
     _leaf(sub, "pause", "pause training at the next batch boundary", lambda a: ("pause", {}))
     _leaf(sub, "resume", "resume a paused run", lambda a: ("resume", {}))
+    _leaf(sub, "stop", "stop training at the next batch boundary", lambda a: ("stop", {}))
     p = _leaf(sub, "evaluate", "evaluate a watched loader (training pauses for it)",
               lambda a: ("evaluate", {"loader": a.loader, "tags": a.tags, "resume": a.resume,
                                       "wait": a.wait}))
@@ -243,7 +259,7 @@ def add_console_commands(sub) -> None:
     tag_sub.required = True
     for action, verb in (("add", "add a tag to samples"), ("remove", "remove a tag from samples")):
         p = _leaf(tag_sub, action, verb,
-                  lambda a, c=f"tag_{action}": (c, {"tag": a.tag, "ids": parse_ids(a.ids)}))
+                  lambda a, c=f"tag_{action}": (c, {"tag": a.tag, **_samples(a)}))
         p.add_argument("tag", help="tag name")
         _ids_argument(p)
 
@@ -252,20 +268,20 @@ def add_console_commands(sub) -> None:
     cat_sub = cat.add_subparsers(dest="cat_action", metavar="ACTION")
     cat_sub.required = True
     p = _leaf(cat_sub, "set", "set a categorical tag's value on samples",
-              lambda a: ("cat_set", {"tag": a.tag, "value": a.value, "ids": parse_ids(a.ids)}))
+              lambda a: ("cat_set", {"tag": a.tag, "value": a.value, **_samples(a)}))
     p.add_argument("tag", help="categorical tag name, e.g. weather")
     p.add_argument("value", help="the value, e.g. rainy ('' clears)")
     _ids_argument(p)
     p = _leaf(cat_sub, "clear", "clear a categorical tag on samples",
-              lambda a: ("cat_set", {"tag": a.tag, "value": None, "ids": parse_ids(a.ids)}))
+              lambda a: ("cat_set", {"tag": a.tag, "value": None, **_samples(a)}))
     p.add_argument("tag", help="categorical tag name")
     _ids_argument(p)
 
     p = _leaf(sub, "discard", "discard samples (skipped from the next batch on)",
-              lambda a: ("discard", {"ids": parse_ids(a.ids)}))
+              lambda a: ("discard", _samples(a)))
     _ids_argument(p)
     p = _leaf(sub, "restore", "restore discarded samples",
-              lambda a: ("restore", {"ids": parse_ids(a.ids)}))
+              lambda a: ("restore", _samples(a)))
     _ids_argument(p)
     _leaf(sub, "tags", "list tags and their counts", lambda a: ("tags", {}))
     p = _leaf(sub, "export-history", "write the signal history to a file",
@@ -377,7 +393,7 @@ def _report_failure(exc: BackendError, as_json: bool, stdout, stderr) -> int:
 HELP = """\
 commands:
   status                               training state, step, epoch, samples
-  pause | resume                       pause at the next batch boundary / continue
+  pause | resume | stop                pause at the next batch boundary / continue / end
   evaluate LOADER [--tags T...] [--resume] [--wait [SECONDS]]
                                        evaluate a watched loader (training pauses for it)
   hp get [PATH]                        a hyperparameter (all without PATH)
@@ -386,6 +402,8 @@ commands:
   cat set NAME VALUE ID... | cat clear NAME ID...
                                        categorical tags
   discard ID... | restore ID...        discard or restore samples
+                                       (add --origin ORIGIN to these when train and val
+                                       share ids, e.g. tag add hard 0 --origin val)
   tags                                 tags and their counts
   export-history [PATH] [--format csv|json|parquet]
                                        write the signal history to a file
@@ -488,6 +506,7 @@ def _render_status(r: dict) -> str:
              f"samples:        {r['samples']} ({r['active']} active)",
              f"experiment:     {r.get('experiment_hash') or '-'}",
              f"loaders:        {', '.join(r.get('loaders') or []) or '-'}",
+             f"origins:        {', '.join(r.get('origins') or []) or '-'}",
              f"root_log_dir:   {r.get('root_log_dir')}"]
     if r.get("error"):
         lines.append(f"error:          {r['error']}")
@@ -516,6 +535,12 @@ def _render_control(r: dict) -> str:
                 else f"running (step {step})")
     return f"{state} at step {step}" + (" (pause requested: the next run starts paused)"
                                         if pausing else "")
+
+
+def _render_stop(r: dict) -> str:
+    if r["state"] in ("running", "paused"):
+        return f"stopping at the next batch boundary (step {r['step']})"
+    return f"{r['state']} at step {r['step']}: no run in progress"
 
 
 def _render_evaluate(r: dict) -> str:
@@ -596,6 +621,7 @@ _RENDER = {
     "status": _render_status,
     "pause": _render_control,
     "resume": _render_control,
+    "stop": _render_stop,
     "evaluate": _render_evaluate,
     "hp_get": _render_hp_get,
     "hp_set": _render_hp_set,

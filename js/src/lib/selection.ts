@@ -1,19 +1,49 @@
 // Selection of grid cells: click, shift-click (range on the current page) and ctrl/cmd-click.
-// Ids are ints or strings; they are keyed by JSON so 1 and "1" stay distinct.
+// A sample is its ref [origin, sample_id]: train and val sets may both index from 0, so an id
+// alone can name two samples. Refs are keyed by JSON, so 1 and "1" stay distinct too.
 
 export type SampleId = number | string;
+/** The identity of a sample: [origin, sample_id] (what Python sends in rows' `ref`). */
+export type SampleRef = [origin: string, sampleId: SampleId];
 
-export const idKey = (id: SampleId): string => JSON.stringify(id);
+export const refKey = (ref: SampleRef): string => JSON.stringify([ref[0], ref[1]]);
+
+export const sameRef = (a: SampleRef | null, b: SampleRef | null): boolean =>
+  a !== null && b !== null && refKey(a) === refKey(b);
+
+/** A ref read from a message ([origin, sample_id]), or null when it is not one. */
+export function asRef(value: unknown): SampleRef | null {
+  if (!Array.isArray(value) || value.length !== 2) return null;
+  const [origin, id] = value;
+  if (typeof origin !== "string" || origin === "") return null;
+  if (typeof id !== "string" && !(typeof id === "number" && Number.isInteger(id))) return null;
+  return [origin, id];
+}
+
+/** The ref of a grid row: its `ref`, else built from its `origin` and `sample_id`. */
+export function rowRef(row: { ref?: unknown; origin: string; sample_id: SampleId }): SampleRef {
+  return asRef(row.ref) ?? [row.origin, row.sample_id];
+}
 
 export interface SelectionState {
-  /** Selected ids by key, in selection order. */
-  ids: Map<string, SampleId>;
-  /** Last plainly clicked or toggled id: the start of a shift-click range. */
-  anchor: SampleId | null;
+  /** Selected refs by key, in selection order. */
+  refs: Map<string, SampleRef>;
+  /** Last plainly clicked or toggled sample: the start of a shift-click range. */
+  anchor: SampleRef | null;
 }
 
 export function emptySelection(): SelectionState {
-  return { ids: new Map(), anchor: null };
+  return { refs: new Map(), anchor: null };
+}
+
+/** A selection holding `refs` (e.g. the shared selection Python sent); malformed ones skipped. */
+export function selectionOf(refs: unknown[]): SelectionState {
+  const out = new Map<string, SampleRef>();
+  for (const v of refs) {
+    const r = asRef(v);
+    if (r) out.set(refKey(r), r);
+  }
+  return { refs: out, anchor: null };
 }
 
 export interface ClickModifiers {
@@ -21,45 +51,65 @@ export interface ClickModifiers {
   toggle?: boolean; // ctrl or cmd
 }
 
-/** Ids between `a` and `b` (inclusive) in `order`; just [b] when `a` is not in `order`. */
-export function rangeBetween(order: SampleId[], a: SampleId | null, b: SampleId): SampleId[] {
-  const keys = order.map(idKey);
-  const j = keys.indexOf(idKey(b));
-  const i = a === null ? -1 : keys.indexOf(idKey(a));
+/** Refs between `a` and `b` (inclusive) in `order`; just [b] when `a` is not in `order`. */
+export function rangeBetween(order: SampleRef[], a: SampleRef | null, b: SampleRef): SampleRef[] {
+  const keys = order.map(refKey);
+  const j = keys.indexOf(refKey(b));
+  const i = a === null ? -1 : keys.indexOf(refKey(a));
   if (j < 0) return [];
   if (i < 0) return [b];
   const [lo, hi] = i <= j ? [i, j] : [j, i];
   return order.slice(lo, hi + 1);
 }
 
-/** The selection after clicking `id` on a page whose cells are `order`. */
-export function clickSelect(state: SelectionState, order: SampleId[], id: SampleId, mods: ClickModifiers = {}): SelectionState {
-  const ids = new Map(state.ids);
+/** The selection after clicking `ref` on a page whose cells are `order`. */
+export function clickSelect(state: SelectionState, order: SampleRef[], ref: SampleRef, mods: ClickModifiers = {}): SelectionState {
+  const refs = new Map(state.refs);
   if (mods.shift && state.anchor !== null) {
-    const range = rangeBetween(order, state.anchor, id);
-    if (!mods.toggle) ids.clear();
-    for (const r of range) ids.set(idKey(r), r);
-    return { ids, anchor: state.anchor };
+    const range = rangeBetween(order, state.anchor, ref);
+    if (!mods.toggle) refs.clear();
+    for (const r of range) refs.set(refKey(r), r);
+    return { refs, anchor: state.anchor };
   }
+  const k = refKey(ref);
   if (mods.toggle) {
-    const k = idKey(id);
-    if (ids.has(k)) ids.delete(k);
-    else ids.set(k, id);
-    return { ids, anchor: id };
+    if (refs.has(k)) refs.delete(k);
+    else refs.set(k, ref);
+    return { refs, anchor: ref };
   }
-  const only = ids.size === 1 && ids.has(idKey(id));
-  ids.clear();
-  if (!only) ids.set(idKey(id), id);
-  return { ids, anchor: only ? null : id };
+  const only = refs.size === 1 && refs.has(k);
+  refs.clear();
+  if (!only) refs.set(k, ref);
+  return { refs, anchor: only ? null : ref };
 }
 
-/** Add every id of `order` (the "select page" action). */
-export function selectAll(state: SelectionState, order: SampleId[]): SelectionState {
-  const ids = new Map(state.ids);
-  for (const id of order) ids.set(idKey(id), id);
-  return { ids, anchor: state.anchor };
+/** Add every ref of `order` (the "select page" action). */
+export function selectAll(state: SelectionState, order: SampleRef[]): SelectionState {
+  const refs = new Map(state.refs);
+  for (const r of order) refs.set(refKey(r), r);
+  return { refs, anchor: state.anchor };
 }
 
-export function selectedIds(state: SelectionState): SampleId[] {
-  return Array.from(state.ids.values());
+export function isSelected(state: SelectionState, ref: SampleRef): boolean {
+  return state.refs.has(refKey(ref));
+}
+
+/** The selected refs, in selection order (what the `select` and `action` messages send). */
+export function selectedRefs(state: SelectionState): SampleRef[] {
+  return Array.from(state.refs.values());
+}
+
+/** How many selected samples each origin holds, in order of first appearance. */
+export function countByOrigin(refs: SampleRef[]): [string, number][] {
+  const counts = new Map<string, number>();
+  for (const [origin] of refs) counts.set(origin, (counts.get(origin) ?? 0) + 1);
+  return Array.from(counts.entries());
+}
+
+/** "3 (train 2, val 1)", "2 (val)", "0": a selection's size with its origins. */
+export function selectionLabel(counts: [string, number][]): string {
+  const total = counts.reduce((n, [, c]) => n + c, 0);
+  if (total === 0) return "0";
+  if (counts.length === 1) return `${total} (${counts[0][0]})`;
+  return `${total} (${counts.map(([o, c]) => `${o} ${c}`).join(", ")})`;
 }
