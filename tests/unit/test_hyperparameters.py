@@ -279,6 +279,36 @@ def test_a_batch_size_requested_during_an_epoch_is_drawn_from_the_next_epoch_on(
     assert (train.batch_size, train.sampler.batch_size) == (8, 8)
 
 
+def test_a_batch_size_requested_during_the_last_step_of_an_epoch_is_drawn_by_the_next_one(
+        session, small_dataset):
+    """The next pass starts after the request: it draws with the new size, and the change is
+    recorded at its first step (it was applied one epoch late, at the first step of the epoch
+    that still drew the old size)."""
+    hp = session.watch_or_edit({"batch_size": 4}, flag="hp")
+    train = _watched_train_loader(session, small_dataset, batch_size=hp["batch_size"])
+    inside, requested = threading.Event(), threading.Event()
+    drawn = []
+
+    def loop():
+        for epoch in range(2):
+            for _, _, ids in train:
+                drawn.append((epoch, session.controller.step, len(ids)))
+                if session.controller.step == 5:  # the last batch of epoch 0
+                    inside.set()
+                    assert requested.wait(WAIT)
+
+    handle = session.start_training(loop)
+    try:
+        assert inside.wait(WAIT)
+        assert hp.request("batch_size", 8) is False
+    finally:
+        requested.set()
+    assert handle.wait(WAIT) and handle.error is None
+    assert [(r["key"], r["step"]) for r in hp.history()] == [("batch_size", 6)]
+    assert drawn == [(0, 1, 4), (0, 2, 4), (0, 3, 4), (0, 4, 4), (0, 5, 4),
+                     (1, 6, 8), (1, 7, 8), (1, 8, 4)]
+
+
 def test_requests_from_another_thread_wait_for_the_training_threads_batch_boundary(
         session, small_dataset):
     """The stock session and loader: the request made while the training thread is inside

@@ -183,8 +183,8 @@ class WatchedLoader:
 
     def __iter__(self):
         controller = self.session.controller
-        if self.is_training:
-            controller.new_epoch()
+        if self.is_training:  # before the sampler reads its batch size for this pass
+            self.session.begin_epoch()
         try:
             yield from self._batches(controller)
         finally:
