@@ -118,11 +118,13 @@ def test_a_new_batch_size_takes_effect_at_the_next_epoch(hooked, digits):
     hp = wl.watch_or_edit({"experiment_name": "bs", "batch_size": BATCH,
                            "optimizer": {"lr": 1e-2}}, flag="hp")
     r = _setup(hooked, digits, hp)
-    handle = wl.start_training(recording_train, r, epochs=3)
-    assert handle.wait_for_step(5, WAIT)
-    hp["batch_size"] = 100
+    hold = holding(5)
+    handle = wl.start_training(recording_train, r, epochs=3, hold=hold)
+    assert hold.inside.wait(WAIT)
+    assert hp.request("batch_size", 100) is False
+    hold.release.set()
     assert hp.wait_applied(WAIT)
-    assert hp.history()[-1]["step"] <= EPOCH_STEPS  # applied during the first epoch ...
+    assert hp.history()[-1]["step"] == 6  # applied during the first epoch ...
     assert handle.wait(WAIT) and handle.error is None
 
     sizes = {epoch: [n for e, _, n, _ in r.seen if e == epoch] for epoch in range(3)}
