@@ -125,9 +125,10 @@ class Session(BatchRecording, SampleTagging, HistoryQueries):
 
     * ``on_step``: ``fn(step)`` in the training thread after a watched training loader counted a
       step, before the batch is yielded (steering applies pending hyperparameters there);
-    * ``on_epoch``: ``fn(step)`` in the training thread when a watched training loader starts a
-      pass, before it draws the pass's first batch; ``step`` is the pass's first step (steering
-      applies pending hyperparameters there too, so the pass draws with a new batch size);
+    * ``on_epoch``: ``fn(step)`` in the training thread when a watched training loader's pass
+      is about to draw its first batch (past that batch's boundary); ``step`` is the pass's
+      first step (steering applies pending hyperparameters there too, so the pass draws with
+      a new batch size);
     * ``on_controller_change``: ``fn()`` after every change of training state, step or epoch;
     * ``on_hyperparameter_change``: ``fn(key, value)`` after an applied hyperparameter change;
     * ``resume_blockers``: ``fn() -> str | None``: a reason why training must stay paused;
@@ -469,17 +470,17 @@ class Session(BatchRecording, SampleTagging, HistoryQueries):
             self.save_checkpoint()
         return step
 
-    def begin_epoch(self) -> int:
-        """Count one epoch and return it: called by a watched training loader when it starts a
-        pass, before it draws the pass's first batch. Runs the ``on_epoch`` hooks with the
-        number of the step about to run (pending hyperparameter changes are applied there, so
-        a batch size requested during the last step of an epoch is drawn by the next one).
+    def begin_pass(self) -> int:
+        """Called by a watched training loader when a pass is about to draw its first batch
+        (past that batch's boundary: not paused, not stopped). Runs the ``on_epoch`` hooks with
+        the number of the step about to run and returns it (pending hyperparameter changes
+        are applied there, so a batch size requested during the last step of an epoch is
+        drawn by the next one).
         """
-        self.controller.new_epoch()
         step = self.controller.step + 1
         for hook in list(self.on_epoch):
             hook(step)
-        return self.controller.epoch
+        return step
 
     def register_samples(self, sample_ids: list, origin: str,
                          targets: np.ndarray | None = None) -> np.ndarray:

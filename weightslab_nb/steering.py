@@ -10,12 +10,12 @@ When
   paused (the training thread waits at its batch boundary), stopped or ended in error, or the
   request comes from the training thread itself (your loop is between two statements).
 - Otherwise by the training thread at its next batch boundary (:func:`apply_pending`, called by
-  the session after each batch is drawn and before it is yielded, and when a training loader
-  starts a pass, before it draws the pass's first batch), so an optimizer is never changed
-  while ``step()`` runs. A request made just before a pause is applied when the thread
-  parks (:func:`controller_changed`). The training thread is the one that passes those
-  boundaries: a loop that draws no batch from a watched training loader (or a session without
-  the hook) has no boundary to wait for, and its requests apply at once.
+  the session after each batch is drawn and before it is yielded, and when a training loader's
+  pass is about to draw its first batch), so an optimizer is never changed while ``step()``
+  runs. A request made just before a pause is applied when the thread parks
+  (:func:`controller_changed`). The training thread is the one that passes those boundaries: a
+  loop that draws no batch from a watched training loader (or a session without the hook) has
+  no boundary to wait for, and its requests apply at once.
 
 What
 ----
@@ -36,11 +36,11 @@ memory (:func:`changes`, ``hp.history()``) and appended to ``<root_log_dir>/hype
 
 How it attaches: the session's steering state (:class:`Steering`, ``session.steering``) is
 built when hyperparameters are first watched and appends itself to the session's hooks:
-``on_step`` and ``on_epoch`` (apply pending requests at the batch boundary and when a pass
-starts, before its first batch is drawn), ``on_controller_change`` (apply them when the
-training thread parks, stops or fails) and ``on_close`` (stop file watchers). The watched
-loader's sampler reads its ``batch_size`` once per epoch, when it draws the pass's first
-batch, so a new batch size applies from the next epoch.
+``on_step`` and ``on_epoch`` (apply pending requests at the batch boundary and before a pass
+draws its first batch), ``on_controller_change`` (apply them when the training thread parks,
+stops or fails) and ``on_close`` (stop file watchers). The watched loader's sampler reads its
+``batch_size`` once per epoch, when it draws the pass's first batch, so a new batch size
+applies from the next epoch.
 """
 
 from __future__ import annotations
