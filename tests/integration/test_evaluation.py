@@ -140,6 +140,21 @@ def test_marker_numbers_start_again_at_1_for_a_new_experiment_and_go_on_for_an_o
         assert frame["step"].tolist() == [0, 0]
 
 
+def test_an_evaluation_asked_with_resume_lets_training_go_on_by_itself(run):
+    session = run[0]
+    inside, release = threading.Event(), threading.Event()
+    loop, trained, _ = _held_loop(run, 5, inside, release, epochs=1)
+    handle = session.start_training(loop)
+    assert inside.wait(60)
+    request = wl.request_evaluation("val_loader", resume=True)
+    release.set()
+    assert request.wait(60) and (request.state, request.step) == ("done", 5)
+    assert handle.wait(60)  # nothing but the evaluation resumed it
+    assert handle.error is None and handle.stop_reason == "completed"
+    assert trained == list(range(1, TRAIN_STEPS + 1))
+    assert not session.controller.pause_requested
+
+
 def test_training_resumes_with_the_same_step_count_and_optimizer_state(run):
     session, model, *_, optimizer, _ = run
     handle = _train(run)
