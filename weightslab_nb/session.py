@@ -125,6 +125,10 @@ class Session(BatchRecording, SampleTagging, HistoryQueries):
 
     * ``on_step``: ``fn(step)`` in the training thread after a watched training loader counted a
       step, before the batch is yielded (steering applies pending hyperparameters there);
+    * ``on_epoch``: ``fn(step)`` in the training thread when a watched training loader's pass
+      is about to draw its first batch (past that batch's boundary); ``step`` is the pass's
+      first step (steering applies pending hyperparameters there too, so the pass draws with
+      a new batch size);
     * ``on_controller_change``: ``fn()`` after every change of training state, step or epoch;
     * ``on_hyperparameter_change``: ``fn(key, value)`` after an applied hyperparameter change;
     * ``resume_blockers``: ``fn() -> str | None``: a reason why training must stay paused;
@@ -162,6 +166,7 @@ class Session(BatchRecording, SampleTagging, HistoryQueries):
         self.files = RunFiles(self)
         self.run = None  # the running wl.init() run (weightslab_nb.tracking), if any
         self.on_step: list[Callable[[int], None]] = []
+        self.on_epoch: list[Callable[[int], None]] = []
         self.on_controller_change: list[Callable[[], None]] = []
         self.on_hyperparameter_change: list[Callable[[str, object], None]] = []
         self.resume_blockers: list[Callable[[], str | None]] = []
@@ -464,6 +469,18 @@ class Session(BatchRecording, SampleTagging, HistoryQueries):
             every = self._hp.get("checkpoint_every")
         if every and step % every == 0:
             self.save_checkpoint()
+        return step
+
+    def begin_pass(self) -> int:
+        """Called by a watched training loader when a pass is about to draw its first batch
+        (past that batch's boundary: not paused, not stopped). Runs the ``on_epoch`` hooks with
+        the number of the step about to run and returns it (pending hyperparameter changes
+        are applied there, so a batch size requested during the last step of an epoch is
+        drawn by the next one).
+        """
+        step = self.controller.step + 1
+        for hook in list(self.on_epoch):
+            hook(step)
         return step
 
     def register_samples(self, sample_ids: list, origin: str,

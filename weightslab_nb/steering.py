@@ -10,11 +10,12 @@ When
   paused (the training thread waits at its batch boundary), stopped or ended in error, or the
   request comes from the training thread itself (your loop is between two statements).
 - Otherwise by the training thread at its next batch boundary (:func:`apply_pending`, called by
-  the session after each batch is drawn and before it is yielded), so an optimizer is never
-  changed while ``step()`` runs. A request made just before a pause is applied when the thread
-  parks (:func:`controller_changed`). The training thread is the one that passes those
-  boundaries: a loop that draws no batch from a watched training loader (or a session without
-  the hook) has no boundary to wait for, and its requests apply at once.
+  the session after each batch is drawn and before it is yielded, and when a training loader's
+  pass is about to draw its first batch), so an optimizer is never changed while ``step()``
+  runs. A request made just before a pause is applied when the thread parks
+  (:func:`controller_changed`). The training thread is the one that passes those boundaries: a
+  loop that draws no batch from a watched training loader (or a session without the hook) has
+  no boundary to wait for, and its requests apply at once.
 
 What
 ----
@@ -24,7 +25,8 @@ What
   scheduler that recomputes the lr from its ``base_lrs`` will overwrite it: steer the scheduler's
   own settings then.
 - ``batch_size`` (also ``data.batch_size``): every watched *training* loader, from its next
-  epoch (an int >= 1); evaluation loaders keep theirs.
+  epoch (an int >= 1): a request made during an epoch (its last step included) is drawn by
+  the following pass; evaluation loaders keep theirs.
 - Any other key: only stored; user code reads it live (``hp["epochs"]``).
 
 Every applied change is recorded (``{"step", "key", "old", "new", "source", "time",
@@ -34,10 +36,11 @@ memory (:func:`changes`, ``hp.history()``) and appended to ``<root_log_dir>/hype
 
 How it attaches: the session's steering state (:class:`Steering`, ``session.steering``) is
 built when hyperparameters are first watched and appends itself to the session's hooks:
-``on_step`` (apply pending requests at the batch boundary), ``on_controller_change`` (apply them
-when the training thread parks, stops or fails) and ``on_close`` (stop file watchers). The
-watched loader's sampler reads its ``batch_size`` once per epoch, so a new batch size applies
-from the next epoch.
+``on_step`` and ``on_epoch`` (apply pending requests at the batch boundary and before a pass
+draws its first batch), ``on_controller_change`` (apply them when the training thread parks,
+stops or fails) and ``on_close`` (stop file watchers). The watched loader's sampler reads its
+``batch_size`` once per epoch, when it draws the pass's first batch, so a new batch size
+applies from the next epoch.
 """
 
 from __future__ import annotations
@@ -284,7 +287,7 @@ class Steering:
     """Per-session steering state: the attached handles, the training thread, the change log.
 
     Built by ``session.feature("steering")``; attaches to the session's ``on_step``,
-    ``on_controller_change`` and ``on_close`` hooks.
+    ``on_epoch``, ``on_controller_change`` and ``on_close`` hooks.
     """
 
     def __init__(self, session: "Session"):
@@ -295,6 +298,7 @@ class Steering:
         self.changes: list[dict] = []
         self._file_lock = threading.Lock()
         session.on_step.append(self.apply)
+        session.on_epoch.append(self.apply)
         session.on_controller_change.append(self.controller_changed)
         session.on_close.append(self.close)
 

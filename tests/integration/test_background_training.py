@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from types import SimpleNamespace
 
 import duckdb
 import numpy as np
@@ -29,13 +30,17 @@ def run(digits_run):
     return digits_run()
 
 
-def recording_train(r, epochs=1000, max_steps=None, fail_at=None):
+def recording_train(r, epochs=1000, max_steps=None, fail_at=None, hold=None):
     """train_digits, plus: append each batch's ids to ``r.yielded``; optionally break at a step
-    the way a real bug would (a target out of range for the loss)."""
+    the way a real bug would (a target out of range for the loss); ``hold`` (from
+    :func:`holding`) keeps the thread inside one step until the test releases it."""
     steps = 0
     for _ in range(epochs):
         for x, y, ids in r.loader:
             r.yielded.append(ids.tolist())
+            if hold is not None and steps + 1 == hold.step:
+                hold.inside.set()
+                assert hold.release.wait(WAIT)
             r.opt.zero_grad()
             logits = r.model(x)
             if fail_at is not None and steps + 1 == fail_at:
@@ -46,6 +51,12 @@ def recording_train(r, epochs=1000, max_steps=None, fail_at=None):
             if max_steps is not None and steps >= max_steps:
                 return steps
     return steps
+
+
+def holding(step):
+    """Hold the training thread inside ``step`` (its batch drawn and yielded, the next one not
+    asked for): ``hold.inside`` is set once it is there, ``hold.release`` lets it go on."""
+    return SimpleNamespace(step=step, inside=threading.Event(), release=threading.Event())
 
 
 def _flat(batches):
@@ -129,36 +140,38 @@ def test_a_second_start_while_running_is_refused(run):
 
 
 # ---------------------------------------------------------------- pause / resume / stop
-def test_pause_holds_within_one_batch_and_resume_continues(run):
-    handle = wl.start_training(recording_train, run, max_steps=400)
-    assert handle.wait_for_step(5, WAIT)
-    at_request = handle.step
+def test_a_pause_requested_between_batches_holds_at_the_next_boundary_and_resume_continues(run):
+    hold = holding(5)
+    handle = wl.start_training(recording_train, run, max_steps=400, hold=hold)
+    assert hold.inside.wait(WAIT)  # the thread is inside step 5
     handle.pause()
+    hold.release.set()
     assert handle.wait_paused(WAIT)
     assert handle.state == "paused"
-    held = handle.step
-    assert at_request <= held <= at_request + 1  # at most one batch drawn after the request
-    assert len(run.yielded) == held              # and that batch was fully trained on
-    points = len(run.session.global_series("train-loss")["step"])
+    assert handle.step == 5 and len(run.yielded) == 5  # no batch drawn after the request
+    assert run.session.global_series("train-loss")["step"].tolist() == [1, 2, 3, 4, 5]
 
-    assert not handle.wait_for_step(held + 1, timeout=0.5)  # timed wait: nothing moves
-    assert handle.step == held and len(run.yielded) == held
-    assert len(run.session.global_series("train-loss")["step"]) == points
+    assert not handle.wait_for_step(6, timeout=0.5)  # timed wait: nothing moves
+    assert handle.step == 5 and len(run.yielded) == 5
+    assert run.session.global_series("train-loss")["step"].tolist() == [1, 2, 3, 4, 5]
 
     handle.resume()
-    assert handle.wait_for_step(held + 5, WAIT)
+    assert handle.wait_for_step(10, WAIT)
     assert handle.wait(WAIT)
     assert handle.stop_reason == "completed" and handle.result == 400
+    assert run.session.global_series("train-loss")["step"].tolist() == list(range(1, 401))
 
 
 def test_stop_ends_the_thread_with_reason_requested(run):
-    handle = wl.start_training(recording_train, run)
-    assert handle.wait_for_step(3, WAIT)
-    at_request = handle.step
-    assert handle.stop(WAIT)
+    hold = holding(3)
+    handle = wl.start_training(recording_train, run, hold=hold)
+    assert hold.inside.wait(WAIT)
+    run.session.controller.stop()
+    hold.release.set()
+    assert handle.wait(WAIT)
     assert not handle.thread.is_alive()
     assert handle.state == "stopped" and handle.stop_reason == "requested"
-    assert len(run.yielded) <= at_request + 1
+    assert len(run.yielded) == 3 and handle.step == 3  # the 4th batch was never drawn
 
 
 # ---------------------------------------------------------------- errors surface
@@ -211,15 +224,21 @@ def test_samples_discarded_while_paused_are_never_yielded_again(run):
 
 
 def test_samples_discarded_while_running_stop_being_yielded_from_the_next_batch(run):
-    handle = wl.start_training(recording_train, run)
-    assert handle.wait_for_step(5, WAIT)
-    discarded = list(range(1000))
-    wl.discard_samples(discarded)
-    marker = len(run.yielded)  # batch `marker` may have been drawn before the discard
-    assert handle.wait_for_step(handle.step + 30, WAIT)
+    hold = holding(5)
+    handle = wl.start_training(recording_train, run, hold=hold)
+    assert hold.inside.wait(WAIT)  # inside step 5: batch 6 is not drawn yet
+    discarded = set(range(1000))
+    wl.discard_samples(sorted(discarded))
+    hold.release.set()
+    assert handle.wait_for_step(5 + 30, WAIT)
     assert handle.stop(WAIT)
-    assert len(run.yielded) > marker + 20
-    assert not _flat(run.yielded[marker + 1:]) & set(discarded)
+    before, after = run.yielded[:5], run.yielded[5:]
+    assert _flat(before) & discarded  # the first batches drew from all 1797 samples
+    assert len(after) >= 30
+    assert not _flat(after) & discarded  # from batch 6 on, never a discarded sample
+    # 797 active samples: the epoch the discard fell into draws those it has not drawn yet,
+    # the next ones draw all 797
+    assert _flat(after) == set(range(1000, 1797))
     assert wl.get_discarded_samples(limit=3) == [0, 1, 2]
 
 
@@ -262,5 +281,5 @@ def test_hyperparameter_edits_during_training_start_a_new_experiment_in_the_hist
     assert handle.stop(WAIT)
     old = wl.query_signal_history("train-loss", exp_hash=h1)
     new = wl.query_signal_history("train-loss", exp_hash=h2)
-    assert old and new
-    assert max(step for _, step, _, _ in old) <= paused_step < min(step for _, step, _, _ in new)
+    assert max(step for _, step, _, _ in old) == paused_step
+    assert min(step for _, step, _, _ in new) == paused_step + 1

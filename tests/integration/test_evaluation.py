@@ -40,29 +40,60 @@ def _train(run, epochs=100):
     return session.start_training(train_digits, train, model, optimizer, loss, epochs=epochs)
 
 
-def test_an_evaluation_during_training_starts_within_one_batch_and_leaves_training_paused(
+TRAIN_STEPS = 22  # ceil(1400 / 64) steps per epoch
+
+
+def _held_loop(run, hold_at, inside, release, epochs=2, pending_in_loop=False):
+    """A training loop over the watched train loader that signals ``inside`` when it is inside
+    step ``hold_at`` (between two batches) and waits for ``release`` there. With
+    ``pending_in_loop`` it calls ``wl.run_pending_evaluation()`` at the top of every step and
+    skips the step's training when a pass ran. Returns ``(loop, trained, ran)``: the steps it
+    trained on, and ``(step, thread name)`` of each pass it ran."""
+    session, model, train, _, optimizer, loss = run
+    trained, ran = [], []
+
+    def loop():
+        for _ in range(epochs):
+            for inputs, targets, ids in train:
+                step = session.controller.step
+                if step == hold_at:
+                    inside.set()
+                    assert release.wait(60)
+                if pending_in_loop and wl.run_pending_evaluation():
+                    ran.append((step, threading.current_thread().name))
+                    continue
+                optimizer.zero_grad()
+                loss(model(inputs), targets, batch_ids=ids).mean().backward()
+                optimizer.step()
+                trained.append(step)
+
+    return loop, trained, ran
+
+
+def test_an_evaluation_requested_mid_step_runs_at_the_next_boundary_and_leaves_training_paused(
         run, capfd):
     session = run[0]
-    handle = _train(run)
-    assert handle.wait_for_step(30, timeout=30)
-    requested_at = handle.step
+    inside, release = threading.Event(), threading.Event()
+    loop, trained, _ = _held_loop(run, 30, inside, release)
+    handle = session.start_training(loop)
+    assert inside.wait(60)  # the training thread is inside step 30
     request = wl.request_evaluation("val_loader")
+    assert request.state == "pending"  # the worker waits for the thread to reach its boundary
+    release.set()
     assert request.wait(60) and request.state == "done", request.error
-    assert request.step - requested_at <= 1  # the training thread stopped at the next boundary
-    assert handle.state == "paused" and handle.step == request.step
-    held = handle.step
-    assert not handle.wait_for_step(held + 1, timeout=0.3)  # stays paused until resumed
+    assert request.step == 30  # held at the boundary right after step 30: no batch drawn
+    assert handle.state == "paused" and handle.step == 30 and trained == list(range(1, 31))
+    assert not handle.wait_for_step(31, timeout=0.3)  # stays paused until resumed
     assert SUMMARY.match(request.summary) and request.summary in capfd.readouterr().out
     assert set(request.result) == {"loss", "accuracy"}
     # per-sample values for the evaluated loader's samples; the training curve is untouched
     frame = session.dataframe
     assert frame.loc[("val/0", 0), "signals//loss"] >= 0
     assert not frame.loc[[("val/5", 0)], "prediction"].isna().any()
-    curve_steps = session.global_series("loss")["step"]
-    assert (curve_steps <= held).all()
+    assert session.global_series("loss")["step"].tolist() == list(range(1, 31))
     handle.resume()
-    assert handle.wait_for_step(held + 5, timeout=30)
-    handle.stop()
+    assert handle.wait(60) and handle.error is None
+    assert trained == list(range(1, 2 * TRAIN_STEPS + 1))
 
 
 def test_markers_are_numbered_per_experiment_and_stored_in_the_global_history(run):
@@ -77,6 +108,51 @@ def test_markers_are_numbered_per_experiment_and_stored_in_the_global_history(ru
     assert markers[0]["count"] == 397  # every val sample
     exported = session.history_frame("global", exp_hash=f"{base}_2")
     assert set(exported["graph_name"]) == {"loss", "accuracy"}
+
+
+def _evaluate():
+    request = wl.request_evaluation("val_loader")
+    assert request.wait(60) and request.state == "done", request.error
+    return request.marker_hash
+
+
+def test_marker_numbers_start_again_at_1_for_a_new_experiment_and_go_on_for_an_old_one(run):
+    session = run[0]
+    hp = session.watch_or_edit({"optimizer": {"lr": 1e-2}}, flag="hp")
+    h0 = wl.get_current_experiment_hash()
+    assert [_evaluate(), _evaluate()] == [f"{h0}_1", f"{h0}_2"]
+
+    hp["optimizer"]["lr"] = 1e-3  # a new experiment
+    h1 = wl.get_current_experiment_hash()
+    assert h1 != h0
+    assert [_evaluate(), _evaluate()] == [f"{h1}_1", f"{h1}_2"]
+
+    hp["optimizer"]["lr"] = 1e-2  # the first experiment's settings again: its numbering goes on
+    assert wl.get_current_experiment_hash() == h0
+    assert _evaluate() == f"{h0}_3"
+
+    expected = [f"{h0}_1", f"{h0}_2", f"{h1}_1", f"{h1}_2", f"{h0}_3"]
+    assert [m["experiment_hash"] for m in session.history.markers()
+            if m["signal"] == "loss"] == expected
+    for marker_hash in expected:  # each marker is stored under its own hash
+        frame = session.history_frame("global", exp_hash=marker_hash)
+        assert sorted(frame["graph_name"]) == ["accuracy", "loss"]
+        assert frame["step"].tolist() == [0, 0]
+
+
+def test_an_evaluation_asked_with_resume_lets_training_go_on_by_itself(run):
+    session = run[0]
+    inside, release = threading.Event(), threading.Event()
+    loop, trained, _ = _held_loop(run, 5, inside, release, epochs=1)
+    handle = session.start_training(loop)
+    assert inside.wait(60)
+    request = wl.request_evaluation("val_loader", resume=True)
+    release.set()
+    assert request.wait(60) and (request.state, request.step) == ("done", 5)
+    assert handle.wait(60)  # nothing but the evaluation resumed it
+    assert handle.error is None and handle.stop_reason == "completed"
+    assert trained == list(range(1, TRAIN_STEPS + 1))
+    assert not session.controller.pause_requested
 
 
 def test_training_resumes_with_the_same_step_count_and_optimizer_state(run):
@@ -126,30 +202,64 @@ def test_eval_fn_replaces_the_default_and_redecorating_replaces_it_again(run):
 
 
 def test_run_pending_evaluation_runs_in_the_training_loop_exactly_once(run, capsys):
-    session, model, train, _, optimizer, loss = run
-    ran_in_loop = []
-    request_now = threading.Event()
-
-    def loop():
-        for step, (inputs, targets, ids) in enumerate(train):
-            if step == 3:
-                request_now.set()
-            if wl.run_pending_evaluation():
-                ran_in_loop.append(threading.current_thread().name)
-                return
-            optimizer.zero_grad()
-            loss(model(inputs), targets, batch_ids=ids).mean().backward()
-            optimizer.step()
-
+    """Requested while the training thread is inside step 3, before its loop calls
+    ``wl.run_pending_evaluation()``: the thread has not reached a batch boundary, so the
+    background worker cannot take the request; the loop runs it, in the training thread, at
+    step 3, once. Training stays paused at the next boundary; after resuming, the loop's
+    losses go to the training curve again (the pass's capture ended with it)."""
+    session = run[0]
+    inside, release = threading.Event(), threading.Event()
+    loop, trained, ran = _held_loop(run, 3, inside, release, pending_in_loop=True)
     handle = session.start_training(loop)
-    assert request_now.wait(30)
+    assert inside.wait(60)
     request = wl.request_evaluation("val_loader")
-    assert request.wait(60) and request.state == "done"
+    release.set()
+    assert request.wait(60) and request.state == "done", request.error
+    assert ran == [(3, "wl-training")]
+    base = wl.get_current_experiment_hash()
+    assert request.step == 3 and request.marker_hash == f"{base}_1"
+    assert handle.wait_paused(60) and handle.state == "paused" and handle.step == 3
+    assert request.summary + "\n" in capsys.readouterr().out  # printed by the loop's thread
+
     handle.resume()
-    assert handle.wait(30)
-    assert len(session.evaluation.history) == 1  # one run, by the loop or the worker
-    if ran_in_loop:
-        assert ran_in_loop == ["wl-training"]
+    assert handle.wait(60) and handle.error is None
+    assert ran == [(3, "wl-training")]
+    assert [(r.id, r.state) for r in session.evaluation.history] == [(request.id, "done")]
+    assert trained == [1, 2] + list(range(4, 2 * TRAIN_STEPS + 1))  # step 3 was the pass
+    assert session.global_series("loss")["step"].tolist() == trained
+    assert [(m["signal"], m["step"], m["count"], m["experiment_hash"])
+            for m in session.history.markers()] == [
+        ("loss", 3, 397, f"{base}_1"), ("accuracy", 3, 7, f"{base}_1")]
+
+
+def test_a_pass_that_fails_in_the_training_loop_leaves_the_loops_recordings_to_the_run(run):
+    """The pass raises after its first batch recorded values: nothing of it is kept, and the
+    training thread's own recordings reach the run again right after it."""
+    session, model, _, _, _, loss = run
+
+    @wl.eval_fn
+    def broken(loader):
+        for inputs, targets, ids in loader:
+            loss(model(inputs), targets, batch_ids=ids)
+            raise RuntimeError("broken pass")
+
+    inside, release = threading.Event(), threading.Event()
+    loop, trained, ran = _held_loop(run, 3, inside, release, epochs=1, pending_in_loop=True)
+    handle = session.start_training(loop)
+    assert inside.wait(60)
+    request = wl.request_evaluation("val_loader")
+    release.set()
+    assert request.wait(60)
+    assert (request.state, request.error) == ("failed", "RuntimeError: broken pass")
+    assert ran == [(3, "wl-training")]
+    assert handle.wait_paused(60) and handle.step == 3
+    handle.resume()
+    assert handle.wait(60) and handle.error is None
+    assert trained == [1, 2] + list(range(4, TRAIN_STEPS + 1))
+    assert session.global_series("loss")["step"].tolist() == trained
+    assert session.history.markers() == []
+    frame = session.dataframe
+    assert frame.loc[[(f"val/{i}", 0) for i in range(64)], "signals//loss"].isna().all()
 
 
 def test_cancel_and_timeout_end_an_evaluation_without_a_marker(run):

@@ -21,10 +21,14 @@ from weightslab_nb.session import Session
 WAIT = 30.0
 
 
-def _crash_copy(session, tmp_path, name="crashed"):
-    """The run directory as a kill would leave it now (journal synced)."""
+def _crash_copy(session, tmp_path, name="crashed", edited=True):
+    """The run directory as a kill would leave it now (journal synced). ``edited``: the
+    session journaled edits (else it has no journal open)."""
     journal = session.files._journal
-    assert journal is None or journal.wait_synced(journal.last_seq, WAIT)
+    if edited:
+        assert journal is not None and journal.wait_synced(journal.last_seq, WAIT)
+    else:
+        assert journal is None
     target = tmp_path / name
     shutil.copytree(session.root_log_dir, target)
     return target
@@ -139,6 +143,6 @@ def test_a_loss_recorded_after_reopening_keeps_the_step_count(make_session, digi
         if step == 4:
             break
     live.flush()
-    copy = _crash_copy(live, tmp_path)
+    copy = _crash_copy(live, tmp_path, edited=False)
     with Session(root_log_dir=copy) as again:
         assert again.controller.step == live.controller.step == 5

@@ -11,6 +11,7 @@ Threads are awaited with the handle's waits, ``hp.wait_applied`` and the watcher
 from __future__ import annotations
 
 import os
+import threading
 from types import SimpleNamespace
 
 import pytest
@@ -51,12 +52,22 @@ def _setup(session, digits, hp):
                            loss=loss, seen=[])
 
 
-def recording_train(r, epochs=1000, max_steps=None):
+def holding(step):
+    """Hold the training thread inside ``step`` (between two batches): ``hold.inside`` is set
+    once it is there, ``hold.release`` lets it go on."""
+    return SimpleNamespace(step=step, inside=threading.Event(), release=threading.Event())
+
+
+def recording_train(r, epochs=1000, max_steps=None, hold=None):
     """The ordinary loop; per batch it records (epoch, step, batch length, every group's lr)
-    as the optimizer step sees them."""
+    as the optimizer step sees them. ``hold`` (from :func:`holding`) keeps the thread inside
+    one step until the test releases it."""
     steps = 0
     for epoch in range(epochs):
         for x, y, ids in r.loader:
+            if hold is not None and r.session.controller.step == hold.step:
+                hold.inside.set()
+                assert hold.release.wait(WAIT)
             r.opt.zero_grad()
             r.loss(r.model(x), y, batch_ids=ids).mean().backward()
             lrs = [g["lr"] for g in r.opt.param_groups]
@@ -73,26 +84,25 @@ def test_a_new_learning_rate_reaches_every_param_group_within_one_step(hooked, d
                            "optimizer": {"lr": 1e-2}}, flag="hp")
     r = _setup(hooked, digits, hp)
     h0 = wl.get_current_experiment_hash()
-    handle = wl.start_training(recording_train, r, max_steps=400)
-    assert handle.wait_for_step(5, WAIT)
+    hold = holding(5)
+    handle = wl.start_training(recording_train, r, max_steps=400, hold=hold)
+    assert hold.inside.wait(WAIT)  # inside step 5, before its optimizer step
 
-    at_request = handle.step
     assert hp.request("optimizer.lr", 1e-3, source="panel") is False  # waits for a boundary
-    after_request = handle.step
+    assert [g["lr"] for g in r.opt.param_groups] == [1e-2, 1e-3]
+    hold.release.set()
     assert hp.wait_applied(WAIT)
     record = hp.history()[-1]
-    assert record["key"] == "optimizer.lr" and record["source"] == "panel"
-    assert at_request <= record["step"] <= after_request + 1  # within one step
+    assert (record["key"], record["source"], record["step"]) == ("optimizer.lr", "panel", 6)
     assert [g["lr"] for g in r.opt.param_groups] == [1e-3, 1e-3]
-    assert handle.wait_for_step(record["step"] + 3, WAIT)
+    assert handle.wait_for_step(9, WAIT)
     assert handle.stop(WAIT) and handle.error is None
 
-    # every optimizer step before the change used the old rates, every one after the new rate
-    before = [lrs for _, step, _, lrs in r.seen if step < record["step"]]
-    after = [lrs for _, step, _, lrs in r.seen if step >= record["step"]]
-    assert before and after
-    assert all(lrs == [1e-2, 1e-3] for lrs in before)
-    assert all(lrs == [1e-3, 1e-3] for lrs in after)
+    # steps 1-5 (step 5 included: it was under way) trained with the old rates, the next ones
+    # with the new rate
+    assert [lrs for _, step, _, lrs in r.seen if step <= 5] == [[1e-2, 1e-3]] * 5
+    after = [lrs for _, step, _, lrs in r.seen if step >= 6]
+    assert len(after) >= 4 and all(lrs == [1e-3, 1e-3] for lrs in after)
 
     # the change started a new experiment, exactly at its step
     h1 = wl.get_current_experiment_hash()
@@ -108,11 +118,13 @@ def test_a_new_batch_size_takes_effect_at_the_next_epoch(hooked, digits):
     hp = wl.watch_or_edit({"experiment_name": "bs", "batch_size": BATCH,
                            "optimizer": {"lr": 1e-2}}, flag="hp")
     r = _setup(hooked, digits, hp)
-    handle = wl.start_training(recording_train, r, epochs=3)
-    assert handle.wait_for_step(5, WAIT)
-    hp["batch_size"] = 100
+    hold = holding(5)
+    handle = wl.start_training(recording_train, r, epochs=3, hold=hold)
+    assert hold.inside.wait(WAIT)
+    assert hp.request("batch_size", 100) is False
+    hold.release.set()
     assert hp.wait_applied(WAIT)
-    assert hp.history()[-1]["step"] <= EPOCH_STEPS  # applied during the first epoch ...
+    assert hp.history()[-1]["step"] == 6  # applied during the first epoch ...
     assert handle.wait(WAIT) and handle.error is None
 
     sizes = {epoch: [n for e, _, n, _ in r.seen if e == epoch] for epoch in range(3)}
@@ -125,15 +137,19 @@ def test_requests_made_around_a_pause_are_applied_while_it_holds(hooked, digits)
     hp = wl.watch_or_edit({"experiment_name": "pause", "batch_size": BATCH, "epochs": 3,
                            "optimizer": {"lr": 1e-2}}, flag="hp")
     r = _setup(hooked, digits, hp)
-    handle = wl.start_training(recording_train, r, max_steps=200)
-    assert handle.wait_for_step(3, WAIT)
+    hold = holding(3)
+    handle = wl.start_training(recording_train, r, max_steps=200, hold=hold)
+    assert hold.inside.wait(WAIT)
 
-    hp["epochs"] = 4  # while running: waits for a batch boundary, or for the pause
+    assert hp.request("epochs", 4) is False  # while running: waits for the next boundary ...
     handle.pause()
+    hold.release.set()
     assert handle.wait_paused(WAIT) and handle.state == "paused"
-    assert hp.wait_applied(WAIT)  # applied by the thread before it parked, or as it parked
-    assert hp.pending() == [] and hp["epochs"] == 4
     held = handle.step
+    assert held == 3
+    assert hp.wait_applied(WAIT)  # ... where the thread parks: applied as it parked
+    assert hp.pending() == [] and hp["epochs"] == 4
+    assert [(c["key"], c["step"]) for c in steering.changes(hooked)] == [("epochs", 4)]
 
     assert hp.request("optimizer.lr", 5e-3) is True  # while paused: at once
     assert [g["lr"] for g in r.opt.param_groups] == [5e-3, 5e-3]

@@ -121,40 +121,56 @@ def test_wait_for_step_returns_false_at_once_when_training_ends_first(session, l
 
 
 # ---------------------------------------------------------------- pause, resume, stop
-def test_pause_holds_at_the_next_batch_boundary_and_resume_continues(session, loader):
-    handle = session.start_training(run_forever, loader)
-    assert handle.wait_for_step(3, WAIT)
-    at_request = handle.step
+def held_at(batch, seen):
+    """An ``on_batch`` that records each batch number in ``seen`` and holds the training thread
+    inside batch ``batch`` (between two batches: the loader has yielded it, the loop has not
+    asked for the next one) until ``release`` is set; ``inside`` says it got there."""
+    inside, release = threading.Event(), threading.Event()
+
+    def on_batch(n, ids):
+        seen.append(n)
+        if n == batch:
+            inside.set()
+            assert release.wait(WAIT)
+
+    return on_batch, inside, release
+
+
+def test_a_pause_requested_between_batches_holds_at_the_next_boundary_and_resume_continues(
+        session, loader):
+    seen = []
+    on_batch, inside, release = held_at(3, seen)
+    handle = session.start_training(run_forever, loader, on_batch)
+    assert inside.wait(WAIT)  # between batches 3 and 4
     handle.pause()
+    assert handle.state == "running" and session.controller.snapshot()["pause_requested"]
+    release.set()
     assert handle.wait_paused(WAIT)
     assert handle.state == "paused"
-    held = handle.step
-    assert at_request <= held <= at_request + 1
+    assert handle.step == 3 and seen == [1, 2, 3]  # held before batch 4 was drawn
     assert session.controller.snapshot()["pause_requested"]
     assert handle.steps_per_second == 0.0
-    assert not handle.wait_for_step(held + 1, timeout=0.3)  # a timed wait: nothing moves
-    assert handle.step == held
+    assert not handle.wait_for_step(4, timeout=0.3)  # a timed wait: nothing moves
+    assert handle.step == 3 and seen == [1, 2, 3]
 
     handle.resume()
-    assert handle.wait_for_step(held + 3, WAIT)
+    assert handle.wait_for_step(6, WAIT)
     assert handle.state == "running"
+    assert handle.stop(WAIT)
+    assert seen == list(range(1, handle.step + 1))  # resumed with batch 4, none skipped
 
 
 def test_stop_ends_a_running_run_at_the_next_batch(session, loader):
-    seen_after_stop = []
-    stop_sent = threading.Event()
-
-    def on_batch(n, ids):
-        if stop_sent.is_set():
-            seen_after_stop.append(n)
-
+    seen = []
+    on_batch, inside, release = held_at(2, seen)
     handle = session.start_training(run_forever, loader, on_batch)
-    assert handle.wait_for_step(2, WAIT)
-    stop_sent.set()
-    assert handle.stop(WAIT)
+    assert inside.wait(WAIT)  # between batches 2 and 3
+    session.controller.stop()
+    release.set()
+    assert handle.wait(WAIT)
     assert not handle.thread.is_alive()
     assert handle.state == "stopped" and handle.stop_reason == "requested"
-    assert len(seen_after_stop) <= 1
+    assert seen == [1, 2] and handle.step == 2  # batch 3 was never drawn
     assert handle.result is None
 
 

@@ -543,3 +543,66 @@ def test_tag_columns_differing_only_by_case_stay_apart(session, tmp_path):
     rows = _load(session.write_dataframe(tmp_path / "d.json", columns="tags"))
     assert rows == [{"sample_id": 0, "annotation_id": 0, "tag:Hard": True, "tag:hard": False},
                     {"sample_id": 1, "annotation_id": 0, "tag:Hard": False, "tag:hard": True}]
+
+
+# ---------------------------------------------------------------- JSON written in chunks
+@pytest.mark.parametrize("n", [6, 7, 8, 14, 15])
+def test_a_json_export_of_several_chunks_parses_whole_with_every_row(session, tmp_path,
+                                                                     monkeypatch, n):
+    """JSON is written _JSON_CHUNK_ROWS rows at a time (7 here): one chunk less one row,
+    exactly one, one and a row, exactly two, two and a row. ``json.load`` reads the whole file
+    and every row is there, in order, with its values."""
+    monkeypatch.setattr(export, "_JSON_CHUNK_ROWS", 7)
+    session.watch_or_edit({"experiment_name": "chunks"}, flag="hp")
+    h = session.get_current_experiment_hash()
+    ids = [f"s{i}" for i in range(n)]
+    for step in (1, 2):  # global: 2 rows; sample: 2 n rows
+        session.save_signals({"loss": [step + i / 8 for i in range(n)]}, ids, step=step)
+    session.save_instance_signals({"iou": [i / 4 for i in range(n)]}, ids, list(range(n)),
+                                  step=1, log=False)  # instance: n rows, one per sample
+
+    with open(session.write_history(tmp_path / "h.json"), encoding="utf-8") as f:
+        data = json.load(f)
+    assert [(r["step"], r["metric_value"]) for r in data["global"]] == [
+        (1, 1 + (n - 1) / 16), (2, 2 + (n - 1) / 16)]  # the batch means
+    assert sorted((r["sample_id"], r["step"], r["metric_value"]) for r in data["sample"]) == \
+        sorted((f"s{i}", step, step + i / 8) for step in (1, 2) for i in range(n))
+    assert [tuple(r.values()) for r in data["sample"]] == list(
+        session.history_frame("sample").itertuples(index=False, name=None))
+    assert sorted((r["sample_id"], r["annotation_id"], r["metric_value"])
+                  for r in data["instance"]) == sorted((f"s{i}", 1, i / 4) for i in range(n))
+    assert {r["experiment_hash"] for s in data.values() for r in s} == {h}
+
+    with open(session.write_dataframe(tmp_path / "d.json", columns="signals"),
+              encoding="utf-8") as f:
+        rows = json.load(f)
+    assert rows == [{"sample_id": f"s{i}", "annotation_id": a, "signals//loss":
+                     2 + i / 8 if a == 0 else None, "signals//iou": i / 4 if a == 1 else None}
+                    for a in (0, 1) for i in range(n)]  # the table's order: samples, instances
+
+
+def test_a_json_export_over_262144_rows_is_written_in_chunks_and_parses_whole(session,
+                                                                             tmp_path):
+    """The real chunk size: 300,000 history rows and 270,000 sample rows are two chunks each."""
+    assert export._JSON_CHUNK_ROWS == 262_144
+    n, steps = 100_000, (1, 2, 3)
+    ids = np.arange(n)
+    for step in steps:
+        session.save_signals({"loss": ids / n + step}, ids, step=step, log=False)
+    with open(session.write_history(tmp_path / "h.json", type_of_history="sample"),
+              encoding="utf-8") as f:
+        rows = json.load(f)["sample"]
+    assert len(rows) == len(steps) * n > export._JSON_CHUNK_ROWS
+    got = np.array([(r["sample_id"], r["step"], r["metric_value"]) for r in rows])
+    got = got[np.lexsort((got[:, 0], got[:, 1]))]  # by step, then sample id
+    want = np.array([(i, step, i / n + step) for step in steps for i in range(n)])
+    np.testing.assert_array_equal(got, want)  # every row, every value, exactly
+
+    m = 270_000
+    session.save_signals({"acc": np.arange(m) % 2}, np.arange(m), step=4, log=False)
+    with open(session.write_dataframe(tmp_path / "d.json", columns=["signals//acc"]),
+              encoding="utf-8") as f:
+        frame = json.load(f)
+    assert len(frame) == m > export._JSON_CHUNK_ROWS
+    assert [(r["sample_id"], r["annotation_id"], r["signals//acc"]) for r in frame] == [
+        (i, 0, float(i % 2)) for i in range(m)]

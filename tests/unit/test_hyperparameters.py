@@ -228,56 +228,112 @@ def test_a_tensor_learning_rate_is_updated_in_place(session):
     assert opt.param_groups[0]["lr"] is lr_tensor and float(lr_tensor) == pytest.approx(0.03)
 
 
+def _watched_train_loader(session, dataset, batch_size=4):
+    """A watched training loader in order (no shuffle): 20 samples, 5 batches of 4 per epoch."""
+    return session.watch_or_edit(dataset, flag="data", loader_name="train_loader",
+                                 batch_size=batch_size)
+
+
 def test_batch_size_goes_to_training_loaders_only(session, small_dataset):
     hp = session.watch_or_edit({"data": {"batch_size": 4}}, flag="hp")
-    train = session.watch_or_edit(small_dataset, flag="data", loader_name="train_loader",
-                                  batch_size=4)
+    train = _watched_train_loader(session, small_dataset)
     val = session.watch_or_edit(small_dataset, flag="data", loader_name="val_loader",
                                 batch_size=4, sample_ids=[f"v{i}" for i in range(20)])
     hp["data"]["batch_size"] = 8
     assert (train.batch_size, train.sampler.batch_size) == (8, 8)
     assert (val.batch_size, val.sampler.batch_size) == (4, 4)
     assert [len(ids) for _, _, ids in train] == [8, 8, 4]
+    assert [len(ids) for _, _, ids in val] == [4, 4, 4, 4, 4]
 
 
-def test_every_applied_change_is_appended_to_the_change_log_file(session):
+def test_a_batch_size_requested_during_an_epoch_is_drawn_from_the_next_epoch_on(session,
+                                                                               small_dataset):
+    """The real path: a training loop over the watched loader, the request made from the main
+    thread while the training thread is inside step 2 (between two statements of its loop)."""
+    hp = session.watch_or_edit({"batch_size": 4}, flag="hp")
+    train = _watched_train_loader(session, small_dataset, batch_size=hp["batch_size"])
+    inside, requested = threading.Event(), threading.Event()
+    drawn = []  # (epoch, step, batch length) as the loop sees them
+
+    def loop():
+        for epoch in range(3):
+            for _, _, ids in train:
+                drawn.append((epoch, session.controller.step, len(ids)))
+                if session.controller.step == 2:
+                    inside.set()
+                    assert requested.wait(WAIT)
+
+    handle = session.start_training(loop)
+    try:
+        assert inside.wait(WAIT)
+        assert hp.request("batch_size", 8) is False  # mid-step: waits for the next boundary
+        assert hp["batch_size"] == 4
+    finally:
+        requested.set()
+    assert handle.wait(WAIT) and handle.error is None
+    assert [(r["key"], r["old"], r["new"], r["step"]) for r in hp.history()] == [
+        ("batch_size", 4, 8, 3)]  # applied at the boundary of step 3 ...
+    assert drawn == [(0, 1, 4), (0, 2, 4), (0, 3, 4), (0, 4, 4), (0, 5, 4),  # ... epoch 0 keeps 4
+                     (1, 6, 8), (1, 7, 8), (1, 8, 4),                        # the next ones: 8
+                     (2, 9, 8), (2, 10, 8), (2, 11, 4)]
+    assert (train.batch_size, train.sampler.batch_size) == (8, 8)
+
+
+def test_a_batch_size_requested_during_the_last_step_of_an_epoch_is_drawn_by_the_next_one(
+        session, small_dataset):
+    """The next pass starts after the request: it draws with the new size, and the change is
+    recorded at its first step (it was applied one epoch late, at the first step of the epoch
+    that still drew the old size)."""
+    hp = session.watch_or_edit({"batch_size": 4}, flag="hp")
+    train = _watched_train_loader(session, small_dataset, batch_size=hp["batch_size"])
+    inside, requested = threading.Event(), threading.Event()
+    drawn = []
+
+    def loop():
+        for epoch in range(2):
+            for _, _, ids in train:
+                drawn.append((epoch, session.controller.step, len(ids)))
+                if session.controller.step == 5:  # the last batch of epoch 0
+                    inside.set()
+                    assert requested.wait(WAIT)
+
+    handle = session.start_training(loop)
+    try:
+        assert inside.wait(WAIT)
+        assert hp.request("batch_size", 8) is False
+    finally:
+        requested.set()
+    assert handle.wait(WAIT) and handle.error is None
+    assert [(r["key"], r["step"]) for r in hp.history()] == [("batch_size", 6)]
+    assert drawn == [(0, 1, 4), (0, 2, 4), (0, 3, 4), (0, 4, 4), (0, 5, 4),
+                     (1, 6, 8), (1, 7, 8), (1, 8, 4)]
+
+
+def test_requests_from_another_thread_wait_for_the_training_threads_batch_boundary(
+        session, small_dataset):
+    """The stock session and loader: the request made while the training thread is inside
+    step 6 waits; the boundary before step 7 applies it (no hook called by the test)."""
     hp = session.watch_or_edit({"optimizer": {"lr": 0.1}, "epochs": 3}, flag="hp")
-    hp["optimizer"]["lr"] = 0.05
-    hp.request("epochs", 4, source="panel")
-    with pytest.raises(TypeError):
-        hp["epochs"] = 4.5  # refused: not recorded
-    path = session.root_log_dir / steering.CHANGE_LOG
-    lines = [json.loads(line) for line in path.read_text().splitlines()]
-    assert [(r["key"], r["old"], r["new"], r["source"], r["step"]) for r in lines] == [
-        ("optimizer.lr", 0.1, 0.05, "code", 1), ("epochs", 3, 4, "panel", 1)]
-    assert all(len(r["experiment_hash"]) == 24 for r in lines)
-    assert steering.read_change_log(session.root_log_dir) == lines
-    assert steering.changes(session) == lines == hp.history()
-
-
-def test_requests_from_another_thread_wait_for_the_training_threads_batch_boundary(session):
-    hp = session.watch_or_edit({"optimizer": {"lr": 0.1}, "epochs": 3}, flag="hp")
+    train = _watched_train_loader(session, small_dataset)
     opt = session.watch_or_edit(_two_group_sgd(), flag="optimizer")
     h0 = session.get_current_experiment_hash()
-    started, requested = threading.Event(), threading.Event()
-    at_boundary, finish = threading.Event(), threading.Event()
-    seen = {}
+    inside, requested = threading.Event(), threading.Event()
+    seen = []  # (step, lrs, epochs) as each step of the loop sees them
 
-    def train():  # what the session's batch-boundary hook does, before batches 6 and 7
-        seen["first"] = steering.apply_pending(session, 6)
-        started.set()
-        assert requested.wait(WAIT)
-        seen["lrs_before"] = _lrs(opt)
-        seen["applied"] = steering.apply_pending(session, 7)
-        seen["lrs_after"] = _lrs(opt)
-        at_boundary.set()
-        assert finish.wait(WAIT)
+    def loop():
+        for _ in range(2):
+            for _, _, ids in train:
+                step = session.controller.step
+                seen.append((step, _lrs(opt), hp["epochs"]))
+                if step == 6:
+                    inside.set()
+                    assert requested.wait(WAIT)
 
-    handle = session.start_training(train)
+    handle = session.start_training(loop)
     try:
-        assert started.wait(WAIT) and seen["first"] == []
-        assert hp.request("optimizer.lr", 0.01) is False  # the run may be mid-step: it waits
-        hp.request("epochs", 5, source="panel")
+        assert inside.wait(WAIT)
+        assert hp.request("optimizer.lr", 0.01) is False  # the run is mid-step: it waits
+        assert hp.request("epochs", 5, source="panel") is False
         assert steering.apply_pending(session) == []  # not from this thread while it runs
         # requested, not applied
         assert hp["optimizer"]["lr"] == 0.1 and hp["epochs"] == 3
@@ -291,35 +347,36 @@ def test_requests_from_another_thread_wait_for_the_training_threads_batch_bounda
         assert _lrs(opt) == [0.1, 0.5]
         assert session.get_current_experiment_hash() == h0
         assert not hp.wait_applied(timeout=0.05)
-
-        requested.set()
-        assert at_boundary.wait(WAIT)
-        assert hp.wait_applied(WAIT)
-        assert seen["lrs_before"] == [0.1, 0.5] and seen["lrs_after"] == [0.01, 0.01]
-        assert hp["optimizer"]["lr"] == 0.01 and hp["epochs"] == 5 and hp.pending() == []
-        assert not any(r["pending"] for r in hp.rows())
-        assert [(r["key"], r["step"]) for r in seen["applied"]] == [("optimizer.lr", 7),
-                                                                    ("epochs", 7)]
-        assert session.get_current_experiment_hash() != h0
     finally:
         requested.set()
-        finish.set()
-        assert handle.wait(WAIT)
-    assert handle.error is None
+    assert handle.wait(WAIT) and handle.error is None
+
+    # steps 1-6 ran with the old values, steps 7-10 with the new ones
+    assert seen == [(s, [0.1, 0.5], 3) for s in range(1, 7)] + \
+        [(s, [0.01, 0.01], 5) for s in range(7, 11)]
+    assert hp["optimizer"]["lr"] == 0.01 and hp["epochs"] == 5 and hp.pending() == []
+    assert not any(r["pending"] for r in hp.rows())
+    h1 = session.get_current_experiment_hash()
+    assert h1 != h0
+    assert [(r["key"], r["step"], r["source"], r["experiment_hash"]) for r in hp.history()] == [
+        ("optimizer.lr", 7, "code", h1), ("epochs", 7, "panel", h1)]
 
 
-def test_a_request_from_the_training_thread_itself_applies_at_once(session):
+def test_a_request_from_the_training_thread_itself_applies_at_once(session, small_dataset):
     hp = session.watch_or_edit({"epochs": 3}, flag="hp")
+    train = _watched_train_loader(session, small_dataset)
     seen = {}
 
-    def train():
-        steering.apply_pending(session, 1)  # a batch boundary: this is the training thread
-        seen["applied_now"] = hp.request("epochs", 4)
-        seen["value"] = hp["epochs"]
+    def loop():
+        for _, _, ids in train:  # the loader's boundary makes this the training thread
+            seen["applied_now"] = hp.request("epochs", 4)
+            seen["value"] = hp["epochs"]
+            return
 
-    handle = session.start_training(train)
+    handle = session.start_training(loop)
     assert handle.wait(WAIT) and handle.error is None
     assert seen == {"applied_now": True, "value": 4}
+    assert [(r["key"], r["step"]) for r in hp.history()] == [("epochs", 2)]  # the next step
 
 
 def test_a_loop_without_watched_batch_boundaries_gets_requests_at_once(session):

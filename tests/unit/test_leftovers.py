@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 
+import duckdb
 import pytest
 
 from tests.children import assert_killed, run_child
 from weightslab_nb.experiment import clean_leftovers, write_atomic
+from weightslab_nb.session import Session
 
 
 def test_write_atomic_replaces_the_file_and_leaves_no_temporary_file(tmp_path):
@@ -117,3 +120,36 @@ def test_an_unarmed_crash_point_does_nothing():
     result = run_child("from weightslab_nb.crashpoints import crash_point, POINTS\n"
                        "for name in POINTS: crash_point(name)\nprint('alive')")
     assert result.returncode == 0 and result.stdout == "alive\n"
+
+
+def test_a_history_file_left_empty_by_a_kill_during_its_creation_does_not_stop_a_reopen(
+        tmp_path, small_dataset):
+    """A kill -9 between DuckDB creating history.duckdb and writing its header leaves a 0-byte
+    file (seen in the crash trials): it holds nothing, so the run reopens with its journaled
+    edits and records history again; a damaged file that is not empty is still refused."""
+    root = tmp_path / "run"
+    with Session(root_log_dir=root) as live:
+        live.watch_or_edit(small_dataset, flag="data", loader_name="train_loader",
+                           batch_size=4)
+        live.tag_samples([3], "hard")
+        assert not (root / "history.duckdb").exists()  # nothing flushed: edits only journaled
+        journal = live.files._journal
+        assert journal.wait_synced(journal.last_seq, 10)
+        crashed = tmp_path / "crashed"
+        shutil.copytree(root, crashed)  # the directory as a kill would leave it
+    (crashed / "history.duckdb").write_bytes(b"")
+
+    with Session(root_log_dir=crashed) as again:
+        again.watch_or_edit(small_dataset, flag="data", loader_name="train_loader",
+                            batch_size=4)
+        assert again.get_samples_by_tag("hard") == [3]
+        again.save_signals({"loss": [0.5]}, [3], step=1)
+        again.flush()
+        assert [step for _, step, _, _ in again.query_signal_history("loss")] == [1]
+    assert (crashed / "history.duckdb").stat().st_size > 0
+
+    damaged = tmp_path / "damaged"
+    _touch(damaged / "history.duckdb", b"not a database")
+    with pytest.raises(duckdb.IOException, match="history.duckdb"):
+        Session(root_log_dir=damaged)
+    assert (damaged / "history.duckdb").read_bytes() == b"not a database"

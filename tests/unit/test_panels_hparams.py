@@ -9,7 +9,6 @@ import pytest
 import torch
 from torch import nn
 
-from weightslab_nb import steering
 from weightslab_nb.demo import digits_mlp
 from weightslab_nb.panels import HyperParameterEditor
 
@@ -140,8 +139,9 @@ def test_a_message_without_value_is_refused(editor, hp):
 
 
 def test_an_edit_during_a_step_is_pending_until_the_batch_boundary(session, digits):
-    """Requested while the training thread is inside a step: the row shows the requested value
-    beside the old applied one, then the applied value once the run lets it apply."""
+    """Requested while the training thread is inside step 1: the row shows the requested value
+    beside the old applied one; the loader's boundary before step 2 applies it (the stock
+    session and loader: no hook is called by the test), and step 2 trains with it."""
     hp = session.watch_or_edit({"optimizer": {"lr": 0.05}}, flag="hyperparameters")
     loader = session.watch_or_edit(digits, flag="data", loader_name="train_loader", batch_size=32)
     model = digits_mlp()
@@ -150,40 +150,45 @@ def test_an_edit_during_a_step_is_pending_until_the_batch_boundary(session, digi
     loss_fn = session.watch_or_edit(nn.CrossEntropyLoss(reduction="none"), flag="loss",
                                     signal_name="loss", per_sample=True)
     inside, release = threading.Event(), threading.Event()
+    used = []  # (step, lr) of every optimizer step
 
-    def one_held_step():
+    def two_steps():
         for inputs, targets, ids in loader:
-            # the batch-boundary hook (the session calls it too once steering is wired in):
-            # from here on this thread is the training thread, mid-step
-            steering.apply_pending(session, session.controller.step)
-            inside.set()
-            assert release.wait(30)  # the test edits while this step runs
+            step = session.controller.step
+            if step == 1:
+                inside.set()
+                assert release.wait(30)  # the test edits while this step runs
             optimizer.zero_grad()
             loss_fn(model(inputs), targets, batch_ids=ids).mean().backward()
+            used.append((step, optimizer.param_groups[0]["lr"]))
             optimizer.step()
-            return
+            if step == 2:
+                return
 
     panel = HyperParameterEditor(session)
     cap = Capture(panel)
     try:
-        handle = session.start_training(one_held_step)
+        handle = session.start_training(two_steps)
         assert inside.wait(30)
         reply = ask(panel, cap, 1, type="set", path="optimizer.lr", value=0.001)
-        assert reply["ok"] is True and reply["applied"] is False
-        assert "next batch boundary" in reply["message"]
+        message = reply.pop("message")
+        assert reply == {"type": "set_result", "req": 1, "ok": True, "path": "optimizer.lr",
+                         "applied": False}
+        assert "next batch boundary" in message  # the wording is the panel's
         assert panel.flush()
         lr = row(panel, "optimizer.lr")
         assert lr["pending"] and lr["requested"] == 0.001 and lr["applied"] == 0.05
         assert panel.pending == 1 and optimizer.param_groups[0]["lr"] == 0.05
         release.set()
-        assert handle.wait(30)
-        steering.apply_pending(session)  # a no-op when the run already applied it
-        assert hp.wait_applied(10)
-        assert optimizer.param_groups[0]["lr"] == 0.001
+        assert handle.wait(30) and handle.error is None
+        assert used == [(1, 0.05), (2, 0.001)]  # step 1 finished with the old rate
+        assert [(r["key"], r["step"], r["source"]) for r in hp.history()] == [
+            ("optimizer.lr", 2, "panel")]
         assert panel.flush()
         lr = row(panel, "optimizer.lr")
         assert not lr["pending"] and lr["applied"] == 0.001 and panel.pending == 0
         assert lr["changed"]["source"] == "panel" and lr["changed"]["old"] == 0.05
+        assert lr["changed"]["step"] == 2
     finally:
         release.set()
         panel.close()

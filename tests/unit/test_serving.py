@@ -269,14 +269,23 @@ def test_hp_get_and_set(served):
 
 
 def test_hp_errors_change_nothing(served):
+    """A malformed path is a bad request (400); a well-formed one the handle refuses is 422."""
     before = observable(served.session)
-    for args, kind in [({"path": "optimizer.nope"}, "hp_get"),
-                       ({"path": "optimizer..lr"}, "hp_get"),
-                       ({"path": "optimizer.lr.x", "value": 1}, "hp_set"),   # through a float
-                       ({"path": "optimizer.lr", "value": 1, "name": "other"}, "hp_set")]:
+    for args, kind, status, error_kind, start in [
+            ({"path": "optimizer.nope"}, "hp_get", 422, "KeyError",
+             "path: no hyperparameter at 'optimizer.nope'"),
+            ({"path": "optimizer..lr"}, "hp_get", 400, "bad_request",
+             "path: expected a dotted path"),
+            ({"path": "optimizer.lr.x", "value": 1}, "hp_set", 422, "InvalidTypeError",
+             "hyperparameter 'optimizer.lr.x': 'optimizer.lr' is a float"),   # through a float
+            ({"path": "optimizer.lr", "value": 1, "name": "other"}, "hp_set", 422, "KeyError",
+             "name: no hyperparameters named 'other'")]:
         with pytest.raises(BackendError) as exc:
             served.client.call(kind, **args)
-        assert exc.value.status in (400, 422), exc.value.reply
+        reply = exc.value.reply
+        assert (exc.value.status, reply["http_status"], reply["kind"]) == \
+            (status, status, error_kind), reply
+        assert reply["error"].startswith(start), reply
     assert observable(served.session) == before
 
 
@@ -286,11 +295,9 @@ def test_hp_set_is_validated_by_the_handle(served):
     for path, value in [("optimizer.lr", "fast"), ("optimizer.nesterov", True)]:
         before = observable(served.session)
         reply = served.client.request("hp_set", {"path": path, "value": value})
-        if reply["ok"]:  # an untyped handle takes anything
-            assert served.hp.get_path(path) == value
-        else:
-            assert reply["http_status"] == 422 and path.split(".")[0] in reply["error"]
-            assert observable(served.session) == before
+        assert reply["ok"] is False and reply["http_status"] == 422, reply
+        assert path in reply["error"], reply
+        assert observable(served.session) == before
 
 
 class QueuingHandle:
@@ -367,25 +374,56 @@ def test_export_history(served, tmp_path):
 
 
 def test_evaluate_queues_an_evaluation_and_can_wait_for_its_result(served):
+    """Asked while the training thread is inside step 2, the evaluation waits for the thread's
+    next boundary: the reply says "pending". It then runs at step 2, and a second one, asked
+    with ``wait``, runs while training is held there and answers once done."""
     session = served.session
     session.watch_or_edit(torch.nn.Linear(4, 3), flag="model")
     session.watch_or_edit(torch.nn.CrossEntropyLoss(reduction="none"), flag="loss",
                           signal_name="loss", per_sample=True)
     session.tag_samples([0, 1, 2], "hard")
+    inside, release = threading.Event(), threading.Event()
 
+    def loop():
+        for _ in range(1000):
+            for _, _, ids in served.loader:
+                if session.controller.step == 2:
+                    inside.set()
+                    assert release.wait(30)
+
+    handle = session.start_training(loop)
+    assert inside.wait(30)
     queued = served.client.call("evaluate", loader="train_loader", tags=["hard"])
-    assert queued["loader_name"] == "train_loader" and queued["tags"] == ["hard"]
-    assert queued["state"] in ("pending", "running", "done") and queued["id"] >= 1
+    assert {k: queued[k] for k in ("loader_name", "tags", "state", "step", "progress")} == {
+        "loader_name": "train_loader", "tags": ["hard"], "state": "pending", "step": None,
+        "progress": [0, 0]}
+    assert [r.id for r in session.evaluation.queued()] == [queued["id"]]
+    release.set()
     waited = served.client.call("evaluate", loader="train_loader", wait=30)
     assert waited["state"] == "done" and waited["id"] == queued["id"] + 1
-    assert waited["summary"].startswith("[WeightsLab] Evaluation 'train_loader' @ step 0 — loss=")
+    assert waited["summary"].startswith("[WeightsLab] Evaluation 'train_loader' @ step 2 — loss=")
     assert set(waited["result"]) == {"loss"} and waited["progress"] == [5, 5]  # 20 samples / 4
     first = session.evaluation.history[0]
-    assert first.id == queued["id"] and first.state == "done" and first.tags == ("hard",)
-    assert [m["count"] for m in session.history.markers()] == [3, 20]
-    assert session.controller.pause_requested  # training stays paused after an evaluation
+    assert (first.id, first.state, first.tags, first.step) == (queued["id"], "done", ("hard",), 2)
+    assert [(m["step"], m["count"]) for m in session.history.markers()] == [(2, 3), (2, 20)]
+    assert handle.state == "paused" and handle.step == 2  # training stays paused after them
     last = served.client.call("status")["evaluation"]["last"]
     assert last["id"] == waited["id"] and last["summary"] == waited["summary"]
+    assert handle.stop(30)
+
+
+@pytest.mark.parametrize("command, state, pausing, line", [
+    ("pause", "running", True, "pausing at the next batch boundary (step 7)"),
+    ("pause", "paused", True, "paused at step 7"),
+    ("resume", "running", False, "running (step 7)"),  # a pending pause cancelled, or woken
+    ("resume", "paused", False, "resuming from step 7"),  # the thread has not woken yet
+    ("pause", "idle", True, "idle at step 7 (pause requested: the next run starts paused)"),
+    ("resume", "stopped", False, "stopped at step 7"),
+])
+def test_pause_and_resume_replies_name_the_transition_under_way(command, state, pausing, line):
+    from weightslab_nb.serving.client import render
+
+    assert render(command, {"state": state, "step": 7, "pause_requested": pausing}) == line
 
 
 @pytest.mark.parametrize("wait", [0, -1, 1e9, "soon", True])

@@ -12,6 +12,7 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 import weightslab_nb as wl
 from weightslab_nb.errors import AmbiguousSampleError, WeightslabError
+from weightslab_nb.experiment import data_state_digest, experiment_hash
 from weightslab_nb.watch.data import WatchedLoader
 from weightslab_nb.watch.hyperparameters import HyperParameters
 from weightslab_nb.watch.metric import WatchedSignal
@@ -258,7 +259,9 @@ def test_hyperparameter_aliases_return_a_live_nested_handle_that_drives_the_hash
     hp.set_path("optimizer.momentum", 0.9)
     assert hp.get_path("optimizer.momentum") == 0.9
     assert hp.to_dict() == {"experiment_name": "t", "optimizer": {"lr": 1e-4, "momentum": 0.9}}
-    assert wl.get_current_experiment_hash() not in (h0, h1)
+    h2 = wl.get_current_experiment_hash()
+    assert h2 != h0 and h2 != h1
+    assert h2 == experiment_hash(hp.to_dict(), [], data_state_digest(session.table))
 
     del hp["optimizer"]["momentum"]
     hp["optimizer"]["lr"] = 1e-3

@@ -134,8 +134,15 @@ class HistoryStore:
         Returns ``(samples, last_step)``, ``samples`` being ``(sample_id, annotation_id,
         origin)`` per sample-table row in row order (ids typed back to int where they were), or
         None when the file does not exist yet. Call before anything is appended.
+
+        An empty file (0 bytes: a kill between DuckDB creating it and writing its header)
+        holds nothing: it is removed, and the run reopens as one with no history yet.
         """
-        if not Path(self._path()).exists():
+        path = Path(self._path())
+        if path.is_file() and not path.is_symlink() and path.stat().st_size == 0:
+            log.info("removed %s: empty, left by a run killed while it was being created", path)
+            path.unlink()
+        if not path.exists():
             return None
         con = self._connect()
         with self._flush_lock, self._lock:

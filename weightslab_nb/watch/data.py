@@ -194,11 +194,15 @@ class WatchedLoader:
     def _batches(self, controller):
         int_ids = all(isinstance(s, int) for s in self.sample_ids[:1])
         ids_arr = np.asarray(self.sample_ids, dtype=np.int64 if int_ids else object)
-        it = iter(self._loader)
+        it = None
         drawn = self.sampler.drawn
         while True:
             if self.is_training:
                 controller.batch_boundary()
+            if it is None:  # the pass's first batch: its sampler reads the batch size now
+                if self.is_training:
+                    self.session.begin_pass()
+                it = iter(self._loader)
             try:
                 batch = next(it)
             except StopIteration:
