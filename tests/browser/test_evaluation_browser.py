@@ -199,7 +199,8 @@ def _tag_val_zero(page, root) -> None:
         page.wait_for_timeout(100)
     assert json.loads(path.read_text()) == {"train": [], "val": [0]}
     ARTIFACTS.mkdir(exist_ok=True)
-    cell.scroll_into_view_if_needed()
+    # the grid redraws its cells when the tag lands; the panel itself stays in the page
+    grid.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "evaluation-grid-val-tagged.png"))
 
     # back to every sample: train 0 is untagged, beside val 0

@@ -272,13 +272,13 @@ def test_hp_errors_change_nothing(served):
     """A malformed path is a bad request (400); a well-formed one the handle refuses is 422."""
     before = observable(served.session)
     for args, kind, status, error_kind, start in [
-            ({"path": "optimizer.nope"}, "hp_get", 422, "KeyError",
+            ({"path": "optimizer.nope"}, "hp_get", 422, "UnknownNameError",
              "path: no hyperparameter at 'optimizer.nope'"),
             ({"path": "optimizer..lr"}, "hp_get", 400, "bad_request",
              "path: expected a dotted path"),
             ({"path": "optimizer.lr.x", "value": 1}, "hp_set", 422, "InvalidTypeError",
              "hyperparameter 'optimizer.lr.x': 'optimizer.lr' is a float"),   # through a float
-            ({"path": "optimizer.lr", "value": 1, "name": "other"}, "hp_set", 422, "KeyError",
+            ({"path": "optimizer.lr", "value": 1, "name": "other"}, "hp_set", 422, "UnknownNameError",
              "name: no hyperparameters named 'other'")]:
         with pytest.raises(BackendError) as exc:
             served.client.call(kind, **args)
