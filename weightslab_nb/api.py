@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import inspect
 
-from weightslab_nb import evaluation, loss_shapes
+from weightslab_nb import evaluation, loss_shapes, suspects as _suspects
 from weightslab_nb import signals as custom_signals
 from weightslab_nb.metrics import collect as metrics_collect
 from weightslab_nb.serving import backend as serving_backend
@@ -94,6 +94,12 @@ def auto_tag_loss_shapes(signal_name: str, tag: str = "loss_shape", every_n_step
                          session: Session | None = None, name: str | None = None):
     return loss_shapes.auto_tag_loss_shapes(_session(session), signal_name, tag, every_n_steps,
                                             name)
+
+
+@_documented_like(_suspects.suspects)
+def suspects(origin: str = "train", method: str = "auto", k: int | None = None,
+             signal: str | None = None, *, session: Session | None = None):
+    return _suspects.suspects(_session(session), origin, method, k, signal)
 
 
 def eval_fn(fn=None, *, session: Session | None = None):

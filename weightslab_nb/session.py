@@ -526,6 +526,12 @@ class Session(BatchRecording, SampleTagging, HistoryQueries):
         :func:`weightslab_nb.loss_shapes.auto_tag_loss_shapes`."""
         return self.feature("auto_tag_loss_shapes")(signal_name, tag, every_n_steps, name=name)
 
+    def suspects(self, origin: str = "train", method: str = "auto", k: int | None = None,
+                 signal: str | None = None):
+        """Samples of ``origin`` ranked as mislabel suspects, with a flag set; see
+        :func:`weightslab_nb.suspects.suspects`."""
+        return self.feature("suspects")(origin, method, k, signal)
+
     def request_evaluation(self, loader_name: str, tags=None, timeout: float | None = None,
                            resume: bool = False):
         """Evaluate a watched loader while training is paused; returns at once.

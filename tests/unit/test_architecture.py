@@ -27,7 +27,7 @@ LAYERS = {
     "weightslab_nb.history": 0,
     "weightslab_nb.session": 1, "weightslab_nb.persistence": 1,
     "weightslab_nb.watch": 2, "weightslab_nb.signals": 2, "weightslab_nb.evaluation": 2,
-    "weightslab_nb.steering": 2, "weightslab_nb.loss_shapes": 2, "weightslab_nb.metrics": 2,
+    "weightslab_nb.steering": 2, "weightslab_nb.loss_shapes": 2, "weightslab_nb.suspects": 2, "weightslab_nb.metrics": 2,
     "weightslab_nb.tracking": 2, "weightslab_nb.serving": 2, "weightslab_nb.panels": 2,
     "weightslab_nb.demo": 2, "weightslab_nb.commands": 2,
     "weightslab_nb": 3, "weightslab_nb.api": 3, "weightslab_nb.cli": 3,

@@ -11,6 +11,7 @@ from torch.utils.data import TensorDataset
 
 from weightslab_nb import UnknownSampleError
 from weightslab_nb.errors import AmbiguousSampleError, InvalidValueError, WeightslabError
+from weightslab_nb.ledger.evidence import EVIDENCE_KEYS
 from weightslab_nb.demo import digits_mlp
 from weightslab_nb.ledger.ids import normalize_ids
 from weightslab_nb.ledger.sample_table import SampleTable
@@ -105,7 +106,9 @@ def test_dataframe_has_the_documented_index_and_columns(session, small_dataset):
     assert isinstance(df["tag:weather"].dtype, pd.CategoricalDtype)
     assert list(df["tag:weather"].cat.categories) == ["rainy", "sunny"]
     assert df["signals//train-loss"].notna().sum() == 4
-    assert df.filter(like="signals").columns.tolist() == ["signals//train-loss"]
+    # a loss called with [B, C] scores and class targets also keeps its classification evidence
+    assert sorted(df.filter(like="signals").columns) == sorted(
+        ["signals//train-loss", *(f"signals//train-loss/{key}" for key in EVIDENCE_KEYS)])
 
 
 def test_an_empty_session_has_an_empty_dataframe_with_the_same_index(session):

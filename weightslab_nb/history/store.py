@@ -334,6 +334,61 @@ class HistoryStore:
             out["last"][r[later]] = part["last"][later]
         return _finish_stats(out)
 
+    def sample_sums(self, signal: str, n_rows: int, negative_part: bool = False,
+                    max_step: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Per-row ``(sum, count)`` of a signal's per-sample history: float64 sums and int64
+        counts, arrays of ``n_rows`` (0 for rows without values). ``negative_part=True`` sums
+        ``max(-value, 0)`` instead of the values; ``max_step`` keeps steps ``<= max_step``.
+        Aggregated inside DuckDB plus the unflushed rows."""
+        total, count = np.zeros(n_rows), np.zeros(n_rows, np.int64)
+        sig = self._signal_ids.get(signal)
+        if sig is None:
+            return total, count
+        expr = "greatest(-value, 0)" if negative_part else "value"
+        sql = f"SELECT row, sum({expr}) AS sum, count(*) AS count FROM sample_history " \
+              "WHERE signal = ?" + (" AND step <= ?" if max_step is not None else "") + \
+              " GROUP BY row"
+        params = [sig] if max_step is None else [sig, int(max_step)]
+        with self._flush_lock:
+            with self._lock:
+                pending = [c for c in self._pending if c.signal == sig]
+            parts = []
+            if self._con is not None:
+                res = self._con.execute(sql, params).fetchnumpy()
+                parts.append((np.asarray(res["row"]), np.asarray(res["sum"], np.float64),
+                              np.asarray(res["count"], np.int64)))
+        if pending:
+            cols = concat_chunks(pending)
+            keep = cols["step"] <= max_step if max_step is not None else slice(None)
+            rows, values = cols["row"][keep], cols["value"][keep]
+            values = np.maximum(-values, 0.0) if negative_part else values
+            parts.append((rows, values, np.ones(len(rows), np.int64)))
+        for rows, sums, counts in parts:
+            keep = rows < n_rows
+            np.add.at(total, rows[keep], sums[keep])
+            np.add.at(count, rows[keep], counts[keep])
+        return total, count
+
+    def step_range(self, signal: str) -> tuple[int, int] | None:
+        """``(first, last)`` step of a signal's per-sample history, or None without any."""
+        sig = self._signal_ids.get(signal)
+        if sig is None:
+            return None
+        lo, hi = [], []
+        with self._flush_lock:
+            with self._lock:
+                steps = [c.step for c in self._pending if c.signal == sig]
+            if self._con is not None:
+                first, last = self._con.execute(
+                    "SELECT min(step), max(step) FROM sample_history WHERE signal = ?",
+                    [sig]).fetchone()
+                if first is not None:
+                    lo.append(int(first))
+                    hi.append(int(last))
+        lo += steps
+        hi += steps
+        return (min(lo), max(hi)) if lo else None
+
     def _query_db(self, rows, sig, exp, step=None) -> dict[str, np.ndarray]:
         if self._con is None:
             return _empty_sample_columns()

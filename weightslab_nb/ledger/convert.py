@@ -86,6 +86,16 @@ def class_predictions(preds, batch_size: int) -> np.ndarray | None:
     return None
 
 
+def score_matrix(preds, batch_size: int) -> np.ndarray | None:
+    """``[B, C]`` class scores (C >= 2) as a numpy array (copied off the device), else None."""
+    shape = getattr(preds, "shape", None)
+    if shape is None or len(shape) != 2 or shape[0] != batch_size or shape[1] < 2:
+        return None
+    if hasattr(preds, "detach"):
+        return _cpu_numpy(preds.detach())
+    return np.asarray(preds)
+
+
 def scalar_targets(targets, batch_size: int) -> np.ndarray | None:
     """One number per sample (class index or regression value), else None."""
     if targets is None or not hasattr(targets, "shape"):

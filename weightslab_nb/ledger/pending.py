@@ -16,7 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from weightslab_nb.ledger.convert import class_predictions, per_sample, scalar_targets, to_values
+from weightslab_nb.ledger.convert import (class_predictions, per_sample, scalar_targets,
+                                          score_matrix, to_values)
+from weightslab_nb.ledger.evidence import Evidence, classification_evidence
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,7 @@ class PendingBatch:
     step: int
     exp: int
     log: bool
+    evidence: bool = False  # derive classification evidence from [B, C] preds and targets
 
 
 @dataclass
@@ -45,19 +48,25 @@ class PreparedBatch:
     preds: np.ndarray | None      # float64 [B]
     targets: np.ndarray | None    # float64 [B]
     stats: tuple[float, float, float] | None  # mean, min, max when logged
+    evidence: Evidence | None = None  # classification evidence (batch.evidence and [B, C])
 
 
 def prepare(batch: PendingBatch) -> PreparedBatch:
-    """Convert one recorded batch to numpy: ``[B]`` values, predictions, targets and, when
-    logged, (mean, min, max)."""
+    """Convert one recorded batch to numpy: ``[B]`` values, predictions, targets, when
+    logged (mean, min, max), and when asked for and possible its classification
+    :class:`~weightslab_nb.ledger.evidence.Evidence`."""
     b = len(batch.rows)
     values = per_sample(to_values(batch.values, batch.column), b, batch.column)
     stats = None
     if batch.log and b:
         stats = (float(np.add.reduce(values)) / b, float(np.minimum.reduce(values)),
                  float(np.maximum.reduce(values)))
-    return PreparedBatch(batch, values, class_predictions(batch.preds, b),
-                         scalar_targets(batch.targets, b), stats)
+    targets = scalar_targets(batch.targets, b)
+    evidence = None
+    if batch.evidence and targets is not None:
+        evidence = classification_evidence(score_matrix(batch.preds, b), targets)
+    preds = evidence.predicted if evidence is not None else class_predictions(batch.preds, b)
+    return PreparedBatch(batch, values, preds, targets, stats, evidence)
 
 
 def last_wins(rows: np.ndarray, *columns: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -30,6 +30,7 @@ from collections.abc import Callable
 import numpy as np
 
 from weightslab_nb.ledger.convert import class_predictions, per_sample, scalar_targets, to_values
+from weightslab_nb.ledger.evidence import evidence_name, majority_vote
 from weightslab_nb.ledger.pending import BatchQueue, PendingBatch, PreparedBatch, last_wins
 from weightslab_nb.ledger.sample_table import bare_signal_name, signal_column
 
@@ -136,14 +137,16 @@ class Recorder:
         return sink
 
     def record_rows(self, name: str, rows: np.ndarray, values, preds=None, targets=None,
-                    step: int | None = None, log: bool = True, exp: int | None = None) -> None:
+                    step: int | None = None, log: bool = True, exp: int | None = None,
+                    evidence: bool = False) -> None:
         """Hand over one validated batch of signal ``name`` for sample-table ``rows``.
 
         ``values`` is a detached tensor or an array of ``len(rows)`` entries (checked by the
         caller); ``preds``/``targets`` are detached or None. ``step`` defaults to the current
-        training step, ``exp`` to the current experiment. A capturing thread keeps the batch in
-        its :class:`Capture` instead. Costs one list append: conversion happens in
-        :meth:`drain`.
+        training step, ``exp`` to the current experiment. With ``evidence=True`` and ``[B, C]``
+        scores with class targets, the classification evidence is derived when the batch is
+        applied (see :mod:`weightslab_nb.ledger.evidence`). A capturing thread keeps the batch in its
+        :class:`Capture` instead. Costs one list append: conversion happens in :meth:`drain`.
         """
         capture = self._captures.get(threading.get_ident())
         if capture is not None:
@@ -156,7 +159,7 @@ class Recorder:
             self.loss_column = column
         step = self.controller.step if step is None else int(step)
         self.queue.put(PendingBatch(column, sig, rows, values, preds, targets, step,
-                                    self.experiment_id if exp is None else exp, log))
+                                    self.experiment_id if exp is None else exp, log, evidence))
         self.changes.table += 1
         if log:
             self.changes.history += 1
@@ -220,9 +223,16 @@ class Recorder:
                                              np.concatenate([getattr(p, attr) for p in known]))
                     column = "prediction" if attr == "preds" else "target"
                     self.table.write_column(column, rows, values)
+            for p in batches:  # in recording order: forgetting and votes follow presentations
+                if p.evidence is not None:
+                    self._apply_evidence(p)
         for p in batches:
             b = p.batch
             self.store.append_samples(b.signal, b.step, b.rows, p.values, b.exp, p.stats)
+            if p.evidence is not None:
+                margin_signal = self.sink(evidence_name(b.column, "margin"))[1]
+                self.store.append_samples(margin_signal, b.step, b.rows, p.evidence.margin,
+                                          b.exp)
         for listener in list(self.on_applied):
             try:  # e.g. dynamic signals; they may record and drain again (re-entrant)
                 listener(batches)
@@ -230,6 +240,26 @@ class Recorder:
                 log.exception("an applied-batch listener failed")
         if self.store.wants_flush():
             self._wake.set()
+
+    def _apply_evidence(self, p: PreparedBatch) -> None:
+        """Write one batch's classification evidence to the table; call under ``lock``."""
+        ev, rows, table = p.evidence, p.batch.rows, self.table
+        rows, idx = np.unique(rows[::-1], return_index=True)  # a row twice: its last value
+        idx = len(p.batch.rows) - 1 - idx
+
+        def column(key: str) -> np.ndarray:
+            return table.signal_array(evidence_name(p.batch.column, key))
+
+        correct = ev.correct[idx]
+        forgetting = column("forgetting")
+        was_correct = column("correct")[rows] == 1.0
+        forgetting[rows] = np.nan_to_num(forgetting[rows]) + (was_correct & (correct == 0.0))
+        for key in ("margin", "p_label"):
+            column(key)[rows] = getattr(ev, key)[idx]
+        column("correct")[rows] = correct
+        for key, seen in (("predicted_class", ev.predicted), ("suggested_class", ev.rival)):
+            cand, votes = column(key), column(f"{key}_votes")
+            cand[rows], votes[rows] = majority_vote(cand[rows], votes[rows], seen[idx])
 
     # ---------------------------------------------------------------- the ingest thread
     def start(self) -> None:

@@ -39,7 +39,7 @@ class BatchRecording:
     """
 
     def record_batch(self, name: str, batch_ids, values, preds=None, targets=None,
-                     step: int | None = None, log: bool = True) -> None:
+                     step: int | None = None, log: bool = True, evidence: bool = False) -> None:
         """Record one per-sample value for each sample of a batch.
 
         Parameters
@@ -55,6 +55,10 @@ class BatchRecording:
             Defaults to the current training step.
         log : bool, default True
             Also record the batch mean/min/max as one global point.
+        evidence : bool, default False
+            Derive the classification evidence (``<name>/margin``, ``<name>/p_label``, ...; see
+            :mod:`weightslab_nb.ledger.evidence`) when ``preds`` are ``[B, C]`` scores and
+            ``targets`` class indices; silently nothing for other shapes.
 
         Shapes are checked at once; the conversion to numpy and the writes happen when the
         batch is applied, in bulk, by the next reader or the history writer (within
@@ -74,7 +78,8 @@ class BatchRecording:
         """
         rows, _ = self._batch_rows(batch_ids, None, may_add=False)
         values = check_values(values, len(rows), f"values (signal {name!r})")
-        self.recorder.record_rows(name, rows, values, detach(preds), detach(targets), step, log)
+        self.recorder.record_rows(name, rows, values, detach(preds), detach(targets), step, log,
+                                  evidence=check_bool(evidence, "evidence"))
 
     def _batch_rows(self, batch_ids, origin: str | None, may_add: bool):
         """``(rows, None)`` for known ids, or ``(None, ids)`` when ``may_add`` and some ids are

@@ -307,11 +307,16 @@ class SampleTable:
     def write_signal(self, rows: np.ndarray, name: str, values: np.ndarray) -> None:
         """Set the latest value of a per-sample signal for ``rows`` (creates the
         ``signals//<name>`` column, NaN elsewhere)."""
+        self.signal_array(name)[rows] = values
+
+    def signal_array(self, name: str) -> np.ndarray:
+        """The whole float64 column of per-sample signal ``name`` (created, NaN, when new);
+        writes into it change the table."""
         col = signal_column(name)
         arr = self.signals.get(col)
         if arr is None:
             arr = self.signals[col] = np.full(self._cap, np.nan)
-        arr[rows] = values
+        return arr
 
     def write_column(self, column: str, rows: np.ndarray, values: np.ndarray) -> None:
         """Write ``target``, ``prediction`` or ``last_step`` for ``rows``."""

@@ -57,6 +57,8 @@ def watch_or_edit(session: Session, obj, obj_name: str | None = None, flag: str 
     """
     kind = resolve_kind(obj, flag)
     obj_name = check_optional_name(obj_name, "obj_name")
+    if kind == "signal":  # flag=None resolves to "signal" only for a torch loss
+        return _signal(session, obj, obj_name, kwargs, is_loss=flag in (None, "loss"))
     return _BUILDERS[kind](session, obj, obj_name, kwargs)
 
 
@@ -108,7 +110,7 @@ def _logger(session, obj, name, kwargs):
     return obj
 
 
-def _signal(session, obj, name, kwargs):
+def _signal(session, obj, name, kwargs, is_loss: bool = False):
     from weightslab_nb.watch.metric import WatchedSignal
 
     signal_name = _one_name(kwargs, ("signal_name", "name"), name, type(obj).__name__,
@@ -116,12 +118,13 @@ def _signal(session, obj, name, kwargs):
     per_sample = check_bool(kwargs.pop("per_sample", False), "per_sample")
     per_instance = check_bool(kwargs.pop("per_instance", False), "per_instance")
     log = check_bool(kwargs.pop("log", True), "log")
+    evidence = check_bool(kwargs.pop("evidence", is_loss), "evidence")
     _no_extra("loss/metric/signal", kwargs)
     if per_sample and per_instance:
         raise InvalidValueError("per_sample, per_instance: choose one (one value per sample, or "
                                 "one value per instance)")
     wrapped = WatchedSignal(session, obj, signal_name, per_sample=per_sample, log=log,
-                            per_instance=per_instance)
+                            per_instance=per_instance, evidence=evidence)
     session.register("signal", signal_name, wrapped)
     return wrapped
 

@@ -33,10 +33,17 @@ class WatchedSignal:
 
     With ``log=True`` the batch mean, min and max go to the global history (one curve point per
     step).
+
+    * ``evidence=True`` (the default of ``flag="loss"``; pass ``evidence=False`` to
+      ``watch_or_edit`` to opt out) with ``per_sample=True``: when the predictions are ``[B, C]``
+      class scores and the targets class indices, the recorder also derives each sample's
+      margin, p(given label), correctness, forgetting events and class votes (the signals
+      ``<name>/margin`` ... of :mod:`weightslab_nb.ledger.evidence`), off the training thread.
+      Other batches (regression, masks) record the loss alone.
     """
 
     def __init__(self, session: "Session", fn, name: str, per_sample: bool = False,
-                 log: bool = True, per_instance: bool = False):
+                 log: bool = True, per_instance: bool = False, evidence: bool = False):
         if not callable(fn):
             raise InvalidTypeError(f"obj: a loss/metric must be callable, got {type(fn).__name__}")
         self.session = session
@@ -45,6 +52,7 @@ class WatchedSignal:
         self.per_sample = per_sample
         self.per_instance = per_instance
         self.log = log
+        self.evidence = evidence
 
     def __call__(self, *args, batch_ids=None, **kwargs):
         batch_idx = kwargs.pop("batch_idx", None) if self.per_instance else None
@@ -59,7 +67,7 @@ class WatchedSignal:
             self.session.record_batch(self.name, ids, out,
                                       preds=args[0] if args else None,
                                       targets=args[1] if len(args) > 1 else None,
-                                      log=self.log)
+                                      log=self.log, evidence=self.evidence)
         elif self.log:
             values = to_values(out, self.name)
             self.session.record_scalar(self.name, float(values.mean()) if values.size else
