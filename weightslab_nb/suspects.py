@@ -90,8 +90,8 @@ def suspects(session: "Session", origin: str = "train", method: str = "auto",
     the label: what to relabel to), ``mean_loss``, ``early_loss`` (mean loss over the first
     :data:`EARLY_SHARE` of the recorded steps; NaN if not seen then), ``mean_margin`` (the AUM),
     ``margin_deficit`` (the ``"margin"`` score), ``forgetting`` (forgetting events),
-    ``presentations`` (recorded values of the loss), ``loss_shape`` (the ``loss_shape`` tag, or
-    None), ``discarded`` (bool). Margin-derived columns are NaN/<NA> without class scores.
+    ``presentations`` (recorded values of the loss), ``loss_shape`` (categorical: the
+    ``loss_shape`` tag, NaN without a value), ``discarded`` (bool). Margin-derived columns are NaN/<NA> without class scores.
 
     Raises
     ------
@@ -213,6 +213,8 @@ def _evidence(session: "Session", loss: str, rows: np.ndarray) -> dict[str, np.n
 
 
 def _loss_shapes(table, rows: np.ndarray) -> np.ndarray:
+    """Codes of the ``loss_shape`` tag (-1: no value) and its values, as an object array of
+    labels (None: no value) that :func:`_column` turns into a categorical column."""
     column = table.cat_tags.get(tag_column(LOSS_SHAPE_TAG))
     if column is None:
         return np.full(len(rows), None, dtype=object)
@@ -227,6 +229,8 @@ def _column(key: str, values: np.ndarray):
     if key in ("label", "predicted_class", "suggested_class", "forgetting") and \
             (np.isnan(values) | (values == np.round(values))).all():
         return pd.array(values, dtype="Float64").astype("Int64")  # NaN -> <NA>
+    if key == "loss_shape":
+        return pd.Categorical(values)  # None -> NaN
     return values
 
 
