@@ -182,7 +182,10 @@ class Session(BatchRecording, SampleTagging, HistoryQueries):
         self._hash_inputs: tuple | None = None  # what the current experiment hash was made of
         self._closed = False
         self._previous: Session | None = None
-        # flush and close the history file when the interpreter exits without close()
+        # flush and close the history file when the interpreter exits without close(). DuckDB
+        # registers exit hooks of its own when imported, after which it refuses to run
+        # queries; exit hooks run in reverse order of registration, so it is imported first.
+        import duckdb  # noqa: F401
         self._at_exit = functools.partial(_close_at_exit, weakref.ref(self))
         atexit.register(self._at_exit)
         if self._root_log_dir is not None:
