@@ -167,3 +167,13 @@ def test_the_evidence_survives_a_reopen(tmp_path, make_session):
     again.watch_or_edit(data, flag="data", loader_name="train_loader", batch_size=4)
     for key, values in before.items():
         np.testing.assert_array_equal(_column(again, key), values, err_msg=key)
+
+
+@pytest.mark.parametrize("value", ["yes", 1, None])
+def test_evidence_must_be_a_bool(session, value):
+    from weightslab_nb.errors import WeightslabError
+
+    with pytest.raises(WeightslabError, match="evidence"):
+        session.watch_or_edit(nn.CrossEntropyLoss(reduction="none"), flag="loss",
+                              signal_name="train-loss", per_sample=True, evidence=value)
+    assert "train-loss" not in session.registry.all("signal")
