@@ -92,4 +92,4 @@ def test_the_ranking_holds_when_the_network_memorises_the_wrong_labels(noisy_run
     late_latest = _latest_loss_precision(session, is_flipped)
     assert late_latest < early_latest - 0.15        # the latest loss stopped telling them apart
     assert late["p@k"] >= early["p@k"] - 0.02, (early, late)
-    assert late["precision"] >= 0.9 and late["recall"] >= 0.75, late
+    assert late["precision"] >= 0.9 and late["recall"] >= 0.85, late
