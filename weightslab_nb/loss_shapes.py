@@ -14,7 +14,8 @@ Eight labels (:data:`LOSS_SHAPE_LABELS`; codes are their positions, ``-1`` = too
 ``likely_mislabel``  its mean loss sits in a separate high-loss cluster of the population
 ===================  =========================================================================
 
-How a label is chosen (each condition stands on its own; :func:`shape_codes` has the numbers):
+How a label is chosen (each condition stands on its own; :func:`shape_conditions` has the
+formulas):
 
 * **Base shape**, exactly one of four by construction: a trajectory either *fell* (its end
   level is at least :data:`MIN_FALL` below its start level) or not; one that fell is
@@ -22,9 +23,9 @@ How a label is chosen (each condition stands on its own; :func:`shape_codes` has
   ``monotonic``; one that did not fall is ``Flat_high`` when its end level is at least
   :data:`HIGH_LEVEL` of the population's loss scale, else ``Flat_low``.
 * **Events** replace the base shape when their own condition holds, with this fixed,
-  documented precedence when several hold: ``likely_mislabel`` > ``Spiked`` > ``U_Shape`` >
-  ``high_variance`` > base shape. So a mislabel whose loss jitters is still ``likely_mislabel``
-  (the old rules, checked in order, called it ``high_variance`` first).
+  documented precedence when several hold (:data:`PRECEDENCE`): ``likely_mislabel`` >
+  ``Spiked`` > ``U_Shape`` > ``high_variance`` > base shape. So a mislabel whose loss jitters
+  is still ``likely_mislabel`` (the old rules, checked in order, called it ``high_variance``).
 
 Levels are compared with the **population's loss scale** ``s``: the median of the first values
 of the trajectories classified together (one origin when tagging a session). Every rule is a
@@ -34,8 +35,10 @@ fifth of the points, and durations are fractions of the trajectory, so the rules
 30-epoch and a 120-epoch history alike.
 
 ``likely_mislabel`` (see :func:`mislabel_flags`) needs a population: the mean loss of each
-trajectory (the area under its loss curve, as in Pleiss et al. 2020's AUM, and the "mean loss"
-ranking of Arazo et al. 2019) is put on a ``log1p(mean / s)`` scale; two-means (Otsu 1979)
+trajectory over all its presentations (the training-dynamics view of Swayamdipta et al. 2020,
+"Dataset Cartography": mislabels stay hard to learn across epochs; Arazo et al. 2019 model the
+per-sample loss of clean and noisy labels as two mixture components) is put on a
+``log1p(mean / s)`` scale; two-means (Otsu 1979)
 finds the two groups, the cut is the lowest point of a Gaussian kernel density estimate
 (Silverman's bandwidth) between their means, and samples above the cut are flagged only when
 the high group forms a separate mode (the density at the cut at most :data:`MAX_DIP` of the
@@ -69,6 +72,10 @@ LOSS_SHAPE_LABELS = ["monotonic", "plateaued", "Flat_high", "high_variance", "U_
                      "Flat_low", "likely_mislabel"]
 LOSS_SHAPE_CODES = {label: code for code, label in enumerate(LOSS_SHAPE_LABELS)}
 MISLABEL_LABEL = "likely_mislabel"
+# Which label a trajectory gets when several conditions hold: the first of these that holds.
+# The last four (the base shapes) exclude each other and one of them always holds.
+PRECEDENCE = ("likely_mislabel", "Spiked", "U_Shape", "high_variance",
+              "monotonic", "plateaued", "Flat_high", "Flat_low")
 NO_SHAPE = -1        # code for "not enough history yet"
 MIN_POINTS = 5       # values a trajectory needs before it gets a label
 MIN_POPULATION = 50  # trajectories (of MIN_POINTS+) a population needs for the mislabel verdict
@@ -114,29 +121,54 @@ def shape_codes(values, counts, groups=None, scale: float | None = None) -> np.n
     Returns
     -------
     ndarray of int64, shape ``[S]``
-        Codes into :data:`LOSS_SHAPE_LABELS`; :data:`NO_SHAPE` (-1) for trajectories with
-        fewer than :data:`MIN_POINTS` values.
+        Codes into :data:`LOSS_SHAPE_LABELS`: the first label of :data:`PRECEDENCE` whose
+        condition (:func:`shape_conditions`) holds; :data:`NO_SHAPE` (-1) for trajectories
+        with fewer than :data:`MIN_POINTS` values.
 
     Raises
     ------
     InvalidValueError
         Mismatched shapes, negative counts, non-finite values or a non-positive ``scale``.
+    """
+    conditions = shape_conditions(values, counts, groups, scale)
+    codes = np.full(len(conditions[PRECEDENCE[0]]), NO_SHAPE, dtype=np.int64)
+    undecided = np.ones(len(codes), dtype=bool)
+    for label in PRECEDENCE:
+        hit = undecided & conditions[label]
+        codes[hit] = LOSS_SHAPE_CODES[label]
+        undecided &= ~hit
+    return codes
 
-    Rules (``a``/``b``: mean of the first/last fifth of the points; ``sm``: the moving
-    average over that many points; ``s``: the scale):
 
-    * base: fell = ``b <= (1 - MIN_FALL) a``; fell and ``b >= PLATEAU_LEVEL a`` and the last 40 %
-      of ``sm`` spans ``<= TAIL_FLAT (a - b)``: ``plateaued``; fell otherwise: ``monotonic``;
-      not fell and ``b >= HIGH_LEVEL s``: ``Flat_high``; not fell otherwise: ``Flat_low``.
-    * ``Spiked``: the largest one-step rise exceeds ``SPIKE_RISE`` of the range (max - min),
-      every other rise stays within ``SPIKE_OTHER_RISES`` of it, and the rise is
-      ``>= MATERIAL s``.
-    * ``U_Shape``: ``min(sm) <= (1 - MIN_FALL) a`` (it fell) and ``b - min(sm)`` is at least
-      ``REBOUND`` of the fall ``a - min(sm)`` and at least ``MATERIAL s``.
-    * ``high_variance``: the median absolute step change is ``>= NOISE s`` and ``>=
-      NOISE_TREND |b - a| / (n - 1)`` (jitter, not a trend).
-    * ``likely_mislabel``: :func:`mislabel_flags` on the population's mean losses.
-    * precedence: likely_mislabel > Spiked > U_Shape > high_variance > base.
+def shape_conditions(values, counts, groups=None, scale: float | None = None) -> dict:
+    """Which label conditions hold for each trajectory (the rules behind :func:`shape_codes`,
+    same parameters): ``{label: bool array [S]}``, all False for trajectories with fewer
+    than :data:`MIN_POINTS` values.
+
+    With ``a``, ``b`` the mean of the first and last fifth of the points (at least one),
+    ``sm`` the moving average over that many points, ``n`` the number of points and ``s`` the
+    population's loss scale:
+
+    =================== ===========================================================================
+    ``monotonic``       fell (``b <= (1 - MIN_FALL) a``), not plateaued
+    ``plateaued``       fell, ``b >= PLATEAU_LEVEL a``, and the last 40 % of ``sm`` spans at most
+                        ``TAIL_FLAT (a - b)``
+    ``Flat_high``       did not fall, ``b >= HIGH_LEVEL s``
+    ``Flat_low``        did not fall, ``b < HIGH_LEVEL s``
+    ``Spiked``          the largest one-step rise exceeds ``SPIKE_RISE`` of the range (max - min)
+                        and ``MATERIAL s``, every other rise stays within ``SPIKE_OTHER_RISES`` of
+                        the range
+    ``U_Shape``         ``min(sm) <= (1 - MIN_FALL) a`` and ``b - min(sm)`` is at least
+                        ``REBOUND (a - min(sm))`` and ``MATERIAL s``
+    ``high_variance``   the median absolute step change is at least ``NOISE s`` and at least
+                        ``NOISE_TREND |b - a| / (n - 1)`` (jitter, not a trend)
+    ``likely_mislabel`` :func:`mislabel_flags` on the population's mean losses (populations of
+                        :data:`MIN_POPULATION`+ trajectories with non-negative losses)
+    =================== ===========================================================================
+
+    The four base conditions (monotonic, plateaued, Flat_high, Flat_low) exclude each other
+    and one of them always holds; the events may hold together, and :data:`PRECEDENCE`
+    settles which label a trajectory gets.
     """
     values = np.asarray(values, dtype=np.float64).reshape(-1)
     counts = np.asarray(counts, dtype=np.int64).reshape(-1)
@@ -152,34 +184,32 @@ def shape_codes(values, counts, groups=None, scale: float | None = None) -> np.n
     if groups.shape != counts.shape:
         raise InvalidValueError(f"groups: expected one group per trajectory ({counts.size}), "
                                 f"got {groups.size}")
-    if scale is not None:
-        if not np.isfinite(scale) or scale <= 0:
-            raise InvalidValueError(f"scale: expected a positive number, got {scale!r}")
-    codes = np.full(counts.size, NO_SHAPE, dtype=np.int64)
+    if scale is not None and not (np.isfinite(scale) and scale > 0):
+        raise InvalidValueError(f"scale: expected a positive number, got {scale!r}")
+    out = {label: np.zeros(counts.size, dtype=bool) for label in LOSS_SHAPE_LABELS}
     ok = counts >= MIN_POINTS
     if not ok.any():
-        return codes
+        return out
     starts = np.cumsum(counts) - counts
     idx = np.flatnonzero(ok)
     first = values[starts[idx]]
-    means = np.add.reduceat(values, starts[idx]) / counts[idx] if len(idx) == counts.size \
-        else _segment_means(values, starts[idx], counts[idx])
+    means = _segment_means(values, starts[idx], counts[idx])
     s = np.empty(len(idx))
-    flagged = np.zeros(len(idx), dtype=bool)
     for g in np.unique(groups[idx]):
         members = groups[idx] == g
         s_g = float(scale) if scale is not None else _population_scale(first[members],
                                                                       means[members])
         s[members] = s_g
         if s_g > 0 and members.sum() >= MIN_POPULATION and (means[members] >= 0).all():
-            flagged[members] = mislabel_flags(means[members], s_g)
+            out[MISLABEL_LABEL][idx[members]] = mislabel_flags(means[members], s_g)
     for n in np.unique(counts[idx]):
         pick = counts[idx] == n
         rows = idx[pick]
-        y = values[starts[rows][:, None] + np.arange(n)]
-        codes[rows] = _trajectory_codes(y, s[pick])
-    codes[idx[flagged]] = LOSS_SHAPE_CODES[MISLABEL_LABEL]
-    return codes
+        y = values.reshape(-1, n) if len(rows) * n == values.size else \
+            values[starts[rows][:, None] + np.arange(n)]
+        for label, holds in _trajectory_conditions(y, s[pick]).items():
+            out[label][rows] = holds
+    return out
 
 
 def _segment_means(values: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -195,9 +225,10 @@ def _population_scale(first: np.ndarray, means: np.ndarray) -> float:
     return s if s > 0 else 0.0
 
 
-def _trajectory_codes(y: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """Codes of equal-length trajectories ``y`` ``[m, n]`` (n >= MIN_POINTS), scale ``s``
-    ``[m]`` (0: no population scale, the trajectory's own start level is used)."""
+def _trajectory_conditions(y: np.ndarray, s: np.ndarray) -> dict[str, np.ndarray]:
+    """The per-trajectory conditions of equal-length trajectories ``y`` ``[m, n]``
+    (n >= MIN_POINTS) with scale ``s`` ``[m]`` (0: no population scale, the trajectory's own
+    start level is used). See :func:`shape_conditions`."""
     m, n = y.shape
     k = max(1, int(round(SEGMENT * n)))
     a = y[:, :k].mean(axis=1)
@@ -210,25 +241,27 @@ def _trajectory_codes(y: np.ndarray, s: np.ndarray) -> np.ndarray:
     tail_span = tail.max(axis=1) - tail.min(axis=1)
     fell = b <= (1 - MIN_FALL) * a
     plateau = fell & (b >= PLATEAU_LEVEL * a) & (tail_span <= TAIL_FLAT * (a - b))
-    out = np.where(fell, np.where(plateau, LOSS_SHAPE_CODES["plateaued"],
-                                  LOSS_SHAPE_CODES["monotonic"]),
-                   np.where(b >= HIGH_LEVEL * s, LOSS_SHAPE_CODES["Flat_high"],
-                            LOSS_SHAPE_CODES["Flat_low"]))
+    high = b >= HIGH_LEVEL * s
     steps = np.diff(y, axis=1)
     jitter = np.median(np.abs(steps), axis=1)
-    noisy = (jitter >= NOISE * s) & (jitter >= NOISE_TREND * np.abs(b - a) / (n - 1))
-    fall = a - low
     rebound = b - low
-    u_shape = (low <= (1 - MIN_FALL) * a) & (rebound >= REBOUND * fall) & (rebound >= MATERIAL * s)
-    rises = np.sort(np.maximum(steps, 0.0), axis=1)
+    rises = np.maximum(steps, 0.0)
+    top = rises.argmax(axis=1)
+    rise = rises[np.arange(m), top]
+    rises[np.arange(m), top] = -1.0
+    other_rise = rises.max(axis=1)
     span = y.max(axis=1) - y.min(axis=1)
-    spiked = (rises[:, -1] > SPIKE_RISE * span) & (rises[:, -2] <= SPIKE_OTHER_RISES * span) \
-        & (rises[:, -1] >= MATERIAL * s)
-    # precedence: the first event that holds replaces the base shape
-    out = np.where(noisy, LOSS_SHAPE_CODES["high_variance"], out)
-    out = np.where(u_shape, LOSS_SHAPE_CODES["U_Shape"], out)
-    out = np.where(spiked, LOSS_SHAPE_CODES["Spiked"], out)
-    return out
+    return {
+        "monotonic": fell & ~plateau,
+        "plateaued": plateau,
+        "Flat_high": ~fell & high,
+        "Flat_low": ~fell & ~high,
+        "Spiked": (rise > SPIKE_RISE * span) & (other_rise <= SPIKE_OTHER_RISES * span)
+        & (rise >= MATERIAL * s),
+        "U_Shape": (low <= (1 - MIN_FALL) * a) & (rebound >= REBOUND * (a - low))
+        & (rebound >= MATERIAL * s),
+        "high_variance": (jitter >= NOISE * s) & (jitter >= NOISE_TREND * np.abs(b - a) / (n - 1)),
+    }
 
 
 def mislabel_flags(mean_losses, scale: float) -> np.ndarray:
@@ -347,9 +380,10 @@ def classify_loss_shape(values, scale: float | None = None) -> str | None:
     if y.size < MIN_POINTS:
         return None
     if scale is None:
-        k = max(1, int(round(SEGMENT * y.size)))
-        scale = float(abs(y[:k].mean()))
-    code = shape_codes(y, [y.size], scale=scale if scale > 0 else None)[0]
+        k = max(1, round(SEGMENT * y.size))
+        own = float(abs(y[:k].mean()))
+        scale = own if own > 0 else None   # a curve starting at 0: the population default
+    code = shape_codes(y, [y.size], scale=scale)[0]
     return LOSS_SHAPE_LABELS[int(code)]
 
 
@@ -385,15 +419,17 @@ def session_shape_codes(session: Session, signal_name: str) -> tuple[np.ndarray,
     finite = np.isfinite(value)
     if not finite.all():
         row, value = row[finite], value[finite]
-    with session.lock:
-        n_table = len(session.table)
-        keep = row < n_table
-        row, value = row[keep], value[keep]
-        is_sample = session.table.annotation_id[row] == 0
-        if not is_sample.all():
-            row, value = row[is_sample], value[is_sample]
-        rows, counts = _runs(row)
-        origins = session.table.origin_code[rows].copy()
+    rows, counts = _runs(row)
+    with session.lock:  # two look-ups per sample, not per value
+        known = rows < len(session.table)
+        annotation = np.full(len(rows), -1, dtype=np.int64)
+        annotation[known] = session.table.annotation_id[rows[known]]
+        origins = np.full(len(rows), -1, dtype=np.int64)
+        origins[known] = session.table.origin_code[rows[known]]
+    is_sample = annotation == 0
+    if not is_sample.all():
+        value = value[np.repeat(is_sample, counts)]
+        rows, counts, origins = rows[is_sample], counts[is_sample], origins[is_sample]
     return rows, shape_codes(value, counts, groups=origins)
 
 
