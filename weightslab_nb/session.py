@@ -529,6 +529,11 @@ class Session(BatchRecording, SampleTagging, HistoryQueries):
         :func:`weightslab_nb.loss_shapes.auto_tag_loss_shapes`."""
         return self.feature("auto_tag_loss_shapes")(signal_name, tag, every_n_steps, name=name)
 
+    def tag_loss_shapes_now(self, signal_name: str, tag: str = "loss_shape") -> dict:
+        """Classify every sample's loss trajectory now and set the tag; see
+        :func:`weightslab_nb.loss_shapes.tag_loss_shapes_now`."""
+        return self.feature("tag_loss_shapes_now")(signal_name, tag)
+
     def suspects(self, origin: str = "train", method: str = "auto", k: int | None = None,
                  signal: str | None = None):
         """Samples of ``origin`` ranked as mislabel suspects, with a flag set; see

@@ -188,3 +188,11 @@ def test_high_group_is_the_two_means_split():
 @pytest.mark.parametrize("values", [np.array([]), np.array([1.0]), np.full(5, 2.0)])
 def test_high_group_flags_nothing_without_two_distinct_values(values):
     assert not high_group(values).any() and len(high_group(values)) == len(values)
+
+
+def test_loss_shapes_can_be_tagged_now_from_the_facade(trained):
+    import weightslab_nb as wl
+
+    counts = wl.tag_loss_shapes_now("train_loader-loss")
+    assert sum(counts.values()) == N
+    assert set(wl.get_samples_by_tag("loss_shape")) == set(range(N))
