@@ -95,7 +95,8 @@ def suspects(session: "Session", origin: str = "train", method: str = "auto",
     :data:`EARLY_SHARE` of the recorded steps; NaN if not seen then), ``mean_margin`` (the AUM),
     ``margin_deficit`` (the ``"margin"`` score), ``forgetting`` (forgetting events),
     ``presentations`` (recorded values of the loss), ``loss_shape`` (categorical: the
-    ``loss_shape`` tag, NaN without a value), ``discarded`` (bool). Margin-derived columns are NaN/<NA> without class scores.
+    ``loss_shape`` tag, NaN without a value), ``discarded`` (bool). Margin-derived columns
+    are NaN/<NA> without class scores.
 
     Raises
     ------
