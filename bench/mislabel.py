@@ -198,7 +198,9 @@ def watched_run(x: np.ndarray, y: np.ndarray, regime: dict, epochs: int, root: P
     aum = -logit_margin_sum / presentations
     wl_aum = spread(by_aum["sample_id"], by_aum["score"].to_numpy(), n)
     return {
-        "scores": {"wl": spread(auto["sample_id"], auto["score"].to_numpy(), n),
+        # wl.suspects is judged by its ranking (the frame's order), which breaks the score's
+        # ties at 0 by the mean margin
+        "scores": {"wl": spread(auto["sample_id"], len(auto) - np.arange(len(auto)), n),
                    "latest_loss": latest,
                    "mean_loss": spread(by_loss["sample_id"], by_loss["score"].to_numpy(), n),
                    "aum": aum},

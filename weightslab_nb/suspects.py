@@ -87,7 +87,9 @@ def suspects(session: "Session", origin: str = "train", method: str = "auto",
     Returns
     -------
     pandas.DataFrame, one row per sample of ``origin`` with at least one recorded value, in
-    descending ``score`` order (ties keep table order), index 0..n-1. Columns:
+    descending ``score`` order, index 0..n-1 (the rank). Ties keep table order, except under
+    ``"margin"``, where the many clean samples whose label never lost (score 0) are ordered by
+    ascending mean margin, the least convincing first. Columns:
     ``sample_id``, ``origin``, ``score`` (float), ``flagged`` (bool), ``label`` (the target as
     recorded, Int64 for class indices), ``predicted_class`` (the class the model predicted at
     most presentations, by majority vote), ``suggested_class`` (the class that most often beat
@@ -131,7 +133,9 @@ def suspects(session: "Session", origin: str = "train", method: str = "auto",
     score = {"margin": ev["margin_deficit"], "aum": -ev["mean_margin"],
              "loss": ev["mean_loss"]}[scored]
     keep = seen & np.isfinite(score)
-    order = np.argsort(-score[keep], kind="stable")
+    # many clean samples score exactly 0 under "margin": the lower mean margin goes first
+    tie_break = -ev["mean_margin"][keep] if scored == "margin" else np.zeros(keep.sum())
+    order = np.lexsort((-tie_break, -score[keep]))
     frame = pd.DataFrame({key: _column(key, values[keep][order])
                           for key, values in ev.items() if key in SUSPECT_COLUMNS})
     frame.insert(2, "score", score[keep][order])

@@ -196,3 +196,12 @@ def test_loss_shapes_can_be_tagged_now_from_the_facade(trained):
     counts = wl.tag_loss_shapes_now("train_loader-loss")
     assert sum(counts.values()) == N
     assert set(wl.get_samples_by_tag("loss_shape")) == set(range(N))
+
+
+def test_samples_whose_label_never_lost_come_least_convincing_first(trained):
+    """They all score 0; the ranking goes on by ascending mean margin."""
+    session, gaps = trained
+    clean = session.suspects().iloc[len(WRONG):]
+    assert (clean.score == 0).all()
+    assert clean["mean_margin"].is_monotonic_increasing
+    assert clean["sample_id"].tolist() == sorted(set(range(N)) - set(WRONG))
