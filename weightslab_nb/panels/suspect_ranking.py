@@ -1,0 +1,221 @@
+"""The suspects ranking as the sample grid reads it: one cached ``wl.suspects`` per origin, the
+score of every sample-table row (the "Suspects" sort preset), the evidence of the rows on a
+page (cell tooltips and the suggested-class badge) and whether there is enough history for the
+preset to become the grid's default sort.
+
+``wl.suspects(origin)`` (:mod:`weightslab_nb.suspects`) costs a few DuckDB group-bys (~0.15 s
+at a thousand samples, more with a long history). The grid must not pay that on every page
+request, so :class:`SuspectRanking` (one per session, ``session.feature("suspect_ranking")``)
+keeps the last result and computes again only when the history or the sample table changed
+(``session.changes``) *and* at least :data:`MIN_INTERVAL` seconds passed since the last
+computation: while training runs, the ranking the grid shows is at most that old.
+
+Enough history
+--------------
+An origin's ranking is **ready** when at least :data:`READY_SHARE` of its active (not
+discarded) samples have :data:`READY_PRESENTATIONS` or more recorded values of the ranked loss
+(with a classification loss, as many margins): about two epochs. Before that a sample's score
+rests on one presentation, drawn at a random moment of the first epoch, and the order says more
+about when a sample was seen than about its label. The grid adopts the preset as its default
+sort once the origins it shows have a ready ranking (see ``js/src/lib/suspects.ts``); an
+explicit sort the user chose always wins.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from weightslab_nb.errors import WeightslabError
+from weightslab_nb.session import register_feature
+
+log = logging.getLogger(__name__)
+
+#: The ``sort_by`` of the grid's "Suspects" preset (most suspect first when descending).
+SUSPECTS_SORT = "suspects"
+#: Seconds between two computations while the history keeps changing.
+MIN_INTERVAL = 3.0
+#: Recorded values a sample needs for its score to count towards readiness.
+READY_PRESENTATIONS = 2
+#: Share of an origin's active samples that need them.
+READY_SHARE = 0.5
+#: The evidence a grid row carries (``row["suspect"]``), from the ``wl.suspects`` frame.
+ROW_EVIDENCE = ("score", "flagged", "label", "predicted_class", "suggested_class", "mean_loss",
+                "mean_margin", "forgetting", "presentations", "loss_shape")
+
+
+@dataclass(frozen=True)
+class OriginRanking:
+    """The ranking of one origin: ``rows`` (sample-table rows, most suspect first) and the
+    evidence columns of ``wl.suspects`` in the same order."""
+
+    origin: str
+    method: str  # "margin" (class scores were recorded) or "loss"
+    rows: np.ndarray
+    columns: dict
+    samples: int  # active samples of the origin
+    ready_share: float
+
+    @property
+    def ready(self) -> bool:
+        """Enough history for the preset to be the default sort (see the module doc)."""
+        return self.samples > 0 and self.ready_share >= READY_SHARE
+
+    @property
+    def flagged(self) -> int:
+        return int(np.count_nonzero(self.columns["flagged"]))
+
+    def summary(self) -> dict:
+        """``{"ready", "scored", "flagged", "samples", "ready_share", "method"}`` (JSON)."""
+        return {"ready": self.ready, "scored": len(self.rows), "flagged": self.flagged,
+                "samples": self.samples, "ready_share": round(float(self.ready_share), 4),
+                "method": self.method}
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """One computation over every origin: ``version`` grows with each new computation."""
+
+    version: int
+    origins: dict[str, OriginRanking] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)  # origin -> why it has no ranking
+    _position: dict = field(default_factory=dict, repr=False)  # table row -> (origin, index)
+
+    def summary(self) -> dict:
+        """The grid's ``suspects`` trait: ``{"version", "origins": {origin: summary}}``."""
+        return {"version": self.version,
+                "origins": {o: r.summary() for o, r in self.origins.items()}}
+
+    def scores(self) -> np.ndarray:
+        """The score of each sample-table row up to the last scored one (float64, NaN where
+        none): the sort values of the "Suspects" preset (``Session.grid_page`` pads the rows
+        registered after it with NaN)."""
+        n = max((int(r.rows.max()) + 1 for r in self.origins.values() if len(r.rows)),
+                default=0)
+        out = np.full(n, np.nan)
+        for r in self.origins.values():
+            out[r.rows] = r.columns["score"]
+        return out
+
+    def evidence(self, row: int) -> dict | None:
+        """The evidence of one sample-table row (JSON values; NaN -> None), with its ``rank``
+        (1 = most suspect) among the ``scored`` samples of its ``origin``; None when the row
+        has no score."""
+        hit = self._position.get(int(row))
+        if hit is None:
+            return None
+        origin, i = hit
+        r = self.origins[origin]
+        out = {key: _plain(r.columns[key][i]) for key in ROW_EVIDENCE}
+        out.update(origin=origin, rank=i + 1, scored=len(r.rows), method=r.method)
+        return out
+
+
+class SuspectRanking:
+    """The cached suspects ranking of one session (``session.feature("suspect_ranking")``).
+
+    Parameters
+    ----------
+    session : Session
+    min_interval : float, default :data:`MIN_INTERVAL`
+        Seconds between two computations while the session keeps changing.
+    clock : callable, default ``time.monotonic``
+    """
+
+    def __init__(self, session, min_interval: float = MIN_INTERVAL, clock=time.monotonic):
+        self.session = session
+        self.min_interval = float(min_interval)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._ranking: Ranking | None = None
+        self._key = None
+        self._at = -np.inf
+
+    def _changes(self) -> tuple[int, int]:
+        c = self.session.changes
+        return c.history, c.table
+
+    def due(self) -> bool:
+        """The session changed since the last computation and ``min_interval`` has passed
+        (or nothing was computed yet)."""
+        return self._key != self._changes() and \
+            self._clock() - self._at >= self.min_interval
+
+    def get(self, refresh: bool = True) -> Ranking:
+        """The ranking: the cached one, or a new computation when :meth:`due` (and
+        ``refresh``)."""
+        with self._lock:
+            if self._ranking is None or (refresh and self.due()):
+                key = self._changes()  # read before: a change during the computation stays due
+                self._at = self._clock()
+                version = 1 if self._ranking is None else self._ranking.version + 1
+                self._ranking = _compute(self.session, version)
+                self._key = key
+            return self._ranking
+
+    def page_evidence(self, ranking: Ranking, rows: list[dict]) -> list[dict | None]:
+        """The evidence of grid rows (dicts with ``origin`` and ``sample_id``), in order: one
+        ``session.rows_of`` call per origin on the page."""
+        by_origin: dict[str, list[int]] = {}
+        for i, r in enumerate(rows):
+            by_origin.setdefault(r["origin"], []).append(i)
+        out: list[dict | None] = [None] * len(rows)
+        for origin, index in by_origin.items():
+            if origin not in ranking.origins:
+                continue
+            table_rows = self.session.rows_of([rows[i]["sample_id"] for i in index], origin)
+            for i, row in zip(index, table_rows.tolist()):
+                out[i] = ranking.evidence(row)
+        return out
+
+
+def _compute(session, version: int) -> Ranking:
+    origins, errors, position = {}, {}, {}
+    for origin in session.origins():
+        try:
+            frame = session.suspects(origin=origin)
+        except WeightslabError as exc:  # nothing recorded for it yet: no ranking, no error
+            errors[origin] = str(exc)
+            continue
+        ids = frame["sample_id"].tolist()
+        rows = session.rows_of(ids, origin) if ids else np.empty(0, dtype=np.int64)
+        columns = {key: frame[key].to_numpy(dtype=object) for key in ROW_EVIDENCE}
+        columns["flagged"] = frame["flagged"].to_numpy(dtype=bool)
+        columns["score"] = frame["score"].to_numpy(dtype=np.float64)
+        active = ~frame["discarded"].to_numpy(dtype=bool)
+        presentations = frame["presentations"].to_numpy(dtype=np.int64)
+        _, samples = session.counts(origin)
+        ready = int(np.count_nonzero(active & (presentations >= READY_PRESENTATIONS)))
+        method = "margin" if frame["mean_margin"].notna().any() else "loss"
+        origins[origin] = OriginRanking(origin, method, np.asarray(rows, dtype=np.int64),
+                                        columns, samples, ready / samples if samples else 0.0)
+        position.update((int(r), (origin, i)) for i, r in enumerate(rows.tolist()))
+    return Ranking(version, origins, errors, position)
+
+
+def _plain(v):
+    """A JSON value: numpy scalars as Python ones, NaN and pandas' NA as None."""
+    if v is None:
+        return None
+    try:
+        import pandas as pd
+
+        if v is pd.NA:
+            return None
+    except ImportError:  # pragma: no cover - pandas is a dependency
+        pass
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        v = float(v)
+        return None if np.isnan(v) else v
+    return v if isinstance(v, str) else str(v)
+
+
+register_feature("suspect_ranking", SuspectRanking)
