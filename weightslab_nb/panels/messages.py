@@ -205,6 +205,10 @@ def flagged_message(action: str, result: dict) -> str:
     noun = "sample" if n == 1 else "samples"
     if result["flagged"] == 0:
         return f"no flagged samples in {origin!r}"
+    if n == 0:
+        return (f"all {already} flagged samples of {origin!r} have {result['tag']!r} already"
+                if action == "tag" else
+                f"all {already} flagged samples of {origin!r} are discarded already")
     if action == "tag":
         what = f"tag {n} flagged {noun} of {origin!r} with {result['tag']!r}"
         rest = f"{already} had it already" if already else ""
