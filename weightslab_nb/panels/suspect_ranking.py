@@ -66,12 +66,18 @@ class OriginRanking:
         return self.samples > 0 and self.ready_share >= READY_SHARE
 
     @property
+    def scored(self) -> int:
+        """Samples with a score (at least one recorded value)."""
+        return len(self.rows)
+
+    @property
     def flagged(self) -> int:
+        """Samples in the flag set."""
         return int(np.count_nonzero(self.columns["flagged"]))
 
     def summary(self) -> dict:
         """``{"ready", "scored", "flagged", "samples", "ready_share", "method"}`` (JSON)."""
-        return {"ready": self.ready, "scored": len(self.rows), "flagged": self.flagged,
+        return {"ready": self.ready, "scored": self.scored, "flagged": self.flagged,
                 "samples": self.samples, "ready_share": round(float(self.ready_share), 4),
                 "method": self.method}
 
@@ -111,7 +117,7 @@ class Ranking:
         origin, i = hit
         r = self.origins[origin]
         out = {key: _plain(r.columns[key][i]) for key in ROW_EVIDENCE}
-        out.update(origin=origin, rank=i + 1, scored=len(r.rows), method=r.method)
+        out.update(origin=origin, rank=i + 1, scored=r.scored, method=r.method)
         return out
 
 
@@ -182,7 +188,10 @@ def _compute(session, version: int) -> Ranking:
             errors[origin] = str(exc)
             continue
         ids = frame["sample_id"].tolist()
-        rows = session.rows_of(ids, origin) if ids else np.empty(0, dtype=np.int64)
+        if not ids:
+            errors[origin] = f"no recorded values of the ranked loss for origin {origin!r} yet"
+            continue
+        rows = session.rows_of(ids, origin)
         columns = {key: frame[key].to_numpy(dtype=object) for key in ROW_EVIDENCE}
         columns["flagged"] = frame["flagged"].to_numpy(dtype=bool)
         columns["score"] = frame["score"].to_numpy(dtype=np.float64)
