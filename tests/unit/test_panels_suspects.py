@@ -86,6 +86,27 @@ def test_the_ranking_is_computed_again_only_after_a_change_and_the_interval(trai
     assert ranking.get(refresh=False) is second
 
 
+def test_a_slow_computation_spaces_the_next_ones_out(trained):
+    session, _ = trained
+    clock = Clock()
+    ranking = SuspectRanking(session, min_interval=3.0, cost_factor=5.0, clock=clock)
+    calls = count_calls(session)
+    original = session.suspects
+
+    def slow(*args, **kwargs):  # each origin's computation "takes" 1 s
+        clock.now += 1.0
+        return original(*args, **kwargs)
+
+    session.suspects = slow
+    ranking.get()
+    assert len(calls) == 2
+    session.discard_samples([0], origin="train")
+    clock.now += 9.9
+    assert not ranking.due()  # 2 s of work: 10 s before the next one
+    clock.now += 0.1
+    assert ranking.due()
+
+
 def test_the_ranking_matches_wl_suspects_and_leaves_out_origins_without_history(trained):
     session, flipped = trained
     ranking = SuspectRanking(session).get()
@@ -117,7 +138,7 @@ def test_the_ranking_is_ready_once_most_active_samples_were_seen_twice(make_sess
     loss = session.watch_or_edit(nn.CrossEntropyLoss(reduction="none"), flag="loss",
                                  signal_name="train-loss", per_sample=True)
     opt = torch.optim.Adam(model.parameters(), lr=0.01)
-    ranking = SuspectRanking(session, min_interval=0.0)
+    ranking = SuspectRanking(session, min_interval=0.0, cost_factor=0.0)
     train_digits(loader, model, opt, loss, epochs=1)
     one = ranking.get().origins["train"]
     assert (one.ready, one.ready_share, one.scored) == (False, 0.0, N_TRAIN)
@@ -193,7 +214,7 @@ def test_a_new_ranking_moves_the_version_so_that_the_view_asks_again(grid, train
     session, _ = trained
     ranking = session.feature("suspect_ranking")
     version, suspects = g.version, g.suspects["version"]
-    ranking.min_interval = 0.0
+    ranking.min_interval = ranking.cost_factor = 0.0
     session.tag_samples([1], "look", origin="train")  # any table change makes it due
     assert g.flush()
     assert g.suspects["version"] == suspects + 1 and g.version > version

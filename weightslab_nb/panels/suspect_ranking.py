@@ -7,8 +7,9 @@ preset to become the grid's default sort.
 at a thousand samples, more with a long history). The grid must not pay that on every page
 request, so :class:`SuspectRanking` (one per session, ``session.feature("suspect_ranking")``)
 keeps the last result and computes again only when the history or the sample table changed
-(``session.changes``) *and* at least :data:`MIN_INTERVAL` seconds passed since the last
-computation: while training runs, the ranking the grid shows is at most that old.
+(``session.changes``) *and* at least :data:`MIN_INTERVAL` seconds (or :data:`COST_FACTOR`
+times the last computation's duration, if longer) passed since the last computation ended:
+while training runs, the ranking the grid shows is at most that old.
 
 Enough history
 --------------
@@ -39,6 +40,9 @@ log = logging.getLogger(__name__)
 SUSPECTS_SORT = "suspects"
 #: Seconds between two computations while the history keeps changing.
 MIN_INTERVAL = 3.0
+#: ... and at least this many times the last computation's duration (a long history: the
+#: grid's reader stays below ~1/6 of one core).
+COST_FACTOR = 5.0
 #: Recorded values a sample needs for its score to count towards readiness.
 READY_PRESENTATIONS = 2
 #: Share of an origin's active samples that need them.
@@ -129,27 +133,33 @@ class SuspectRanking:
     session : Session
     min_interval : float, default :data:`MIN_INTERVAL`
         Seconds between two computations while the session keeps changing.
+    cost_factor : float, default :data:`COST_FACTOR`
+        ... and at least this many times the last computation's duration.
     clock : callable, default ``time.monotonic``
     """
 
-    def __init__(self, session, min_interval: float = MIN_INTERVAL, clock=time.monotonic):
+    def __init__(self, session, min_interval: float = MIN_INTERVAL,
+                 cost_factor: float = COST_FACTOR, clock=time.monotonic):
         self.session = session
         self.min_interval = float(min_interval)
+        self.cost_factor = float(cost_factor)
         self._clock = clock
         self._lock = threading.Lock()
         self._ranking: Ranking | None = None
         self._key = None
-        self._at = -np.inf
+        self._at = -np.inf  # when the last computation ended
+        self._cost = 0.0  # how long it took
 
     def _changes(self) -> tuple[int, int]:
         c = self.session.changes
         return c.history, c.table
 
     def due(self) -> bool:
-        """The session changed since the last computation and ``min_interval`` has passed
-        (or nothing was computed yet)."""
-        return self._key != self._changes() and \
-            self._clock() - self._at >= self.min_interval
+        """The session changed since the last computation and ``min_interval`` (or
+        ``cost_factor`` times its duration) has passed since it ended (or nothing was computed
+        yet)."""
+        wait = max(self.min_interval, self.cost_factor * self._cost)
+        return self._key != self._changes() and self._clock() - self._at >= wait
 
     def get(self, refresh: bool = True) -> Ranking:
         """The ranking: the cached one, or a new computation when :meth:`due` (and
@@ -157,10 +167,12 @@ class SuspectRanking:
         with self._lock:
             if self._ranking is None or (refresh and self.due()):
                 key = self._changes()  # read before: a change during the computation stays due
-                self._at = self._clock()
+                started = self._clock()
                 version = 1 if self._ranking is None else self._ranking.version + 1
                 self._ranking = _compute(self.session, version)
                 self._key = key
+                self._at = self._clock()
+                self._cost = self._at - started
             return self._ranking
 
     def page_evidence(self, ranking: Ranking, rows: list[dict]) -> list[dict | None]:
