@@ -555,7 +555,7 @@ function render({ model, el }: RenderProps) {
         return;
       }
       pending = p;
-      confirmTextEl.textContent = confirmText(p);
+      confirmTextEl.textContent = confirmText(p, info().origins[p.origin]);
       confirmBox.dataset.action = p.action;
       confirmBox.dataset.origin = p.origin;
       confirmBox.dataset.count = String(p.count);

@@ -1,11 +1,13 @@
 """Finding mislabelled samples in the grid, in a real JupyterLab + Chromium.
 
 The test flips 15 % of the labels of a digits training split (seeded; it knows which), trains
-long enough for the suspects ranking to have its flag set, and opens the sample grid: the
-"suspects" preset is the active sort without anyone choosing it, the top cells are the flipped
-samples (with the suggested-class badge, mostly their true class), "discard flagged" asks for a
-confirmation naming the count and the origin, then discards exactly the flag set of
-``session.suspects()`` (read back in the kernel), and "undo" restores exactly those samples.
+one epoch and opens the sample grid: with one presentation per sample the grid keeps the
+recorded order. Training then goes on in the background: once most samples were seen twice
+the "suspects" preset becomes the active sort without anyone choosing it; when training ends
+the top cells are ``session.suspects()``'s top samples, mostly the flipped ones (with the
+suggested-class badge, mostly their true class). "discard flagged" asks for a confirmation
+naming the count and the origin, then discards exactly the flag set of ``session.suspects()``
+(read back in the kernel), and "undo" restores exactly those samples.
 """
 
 from __future__ import annotations
@@ -60,28 +62,41 @@ train = wl.watch_or_edit(TensorDataset(images, labels), flag="data", loader_name
 optimizer = wl.watch_or_edit(torch.optim.Adam(model.parameters(), lr=0.01), flag="optimizer")
 loss = wl.watch_or_edit(nn.CrossEntropyLoss(reduction="none"), flag="loss",
                         signal_name="train-loss", per_sample=True)
-handle = wl.start_training(train_digits, train, model, optimizer, loss, epochs={EPOCHS})
-handle.wait(120)
-assert handle.state == "stopped" and handle.step == {EPOCHS} * 20, handle""",
+handle = wl.start_training(train_digits, train, model, optimizer, loss, epochs=1)
+handle.wait(60)
+assert handle.state == "stopped" and handle.step == 20, handle""",
         "wl.SampleGrid()",
-        """\
-# reports the flag set and the discarded samples to state.json whenever the table changes
+        f"""\
+# the rest of the training starts when the test writes the file "go"; state.json reports
+# the run's state, and once it is not running the flag set, the top 48 and the discards
 import json, pathlib, threading, time
 
-def report(session=wl.current_session(), path=pathlib.Path("state.json")):
+session = wl.current_session()
+
+def report(path=pathlib.Path("state.json")):
     seen = None
     while not session.closed:
-        if session.changes.table != seen:
-            seen = session.changes.table
-            frame = session.suspects()
-            state = {"version": seen,
-                     "flagged": sorted(frame.loc[frame["flagged"], "sample_id"].tolist()),
-                     "discarded": sorted(session.get_discarded_samples())}
+        run = session.controller.snapshot()
+        now = (session.changes.table, run["state"], run["step"])
+        if now != seen:
+            seen = now
+            state = {{"version": now[0], "state": now[1], "step": now[2],
+                      "discarded": sorted(session.get_discarded_samples())}}
+            if now[1] != "running":
+                frame = session.suspects()
+                state["flagged"] = sorted(frame.loc[frame["flagged"], "sample_id"].tolist())
+                state["top"] = frame["sample_id"].tolist()[:48]
             path.with_suffix(".tmp").write_text(json.dumps(state))
             path.with_suffix(".tmp").replace(path)
         time.sleep(0.1)
 
-threading.Thread(target=report, daemon=True).start()""",
+def go(path=pathlib.Path("go")):
+    while not path.exists() and not session.closed:
+        time.sleep(0.1)
+    wl.start_training(train_digits, train, model, optimizer, loss, epochs={EPOCHS - 1})
+
+threading.Thread(target=report, daemon=True).start()
+threading.Thread(target=go, daemon=True).start()""",
     ]
 
 
@@ -115,26 +130,43 @@ def test_suspects_preset_and_discard_flagged_with_undo(lab, browser_page):
     errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']")
     assert errors.count() == 0, errors.first.inner_text()
 
-    # --- the suspects preset is the default sort: nobody chose it
-    expect(grid.locator(".wl-grid-sort")).to_have_value("suspects", timeout=20_000)
+    # --- one epoch: a ranking exists, but the grid keeps the recorded order
+    page.mouse.move(5, 5)  # the pointer away from the grid (never re-sorted under it)
+    bar = grid.locator(".wl-grid-suspects")
+    expect(bar.locator(".wl-grid-suspects-text")).to_contain_text(
+        "(short history: 0% of samples seen twice)", timeout=20_000)
+    expect(grid.locator(".wl-grid-sort")).to_have_value("")
+    assert grid.get_attribute("data-sort-default") is None
+    expect(grid.locator(".wl-grid-cell").first).to_have_attribute("data-sample-id", "0")
+    ARTIFACTS.mkdir(exist_ok=True)
+    grid.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "suspects-short-history.png"))
+
+    # --- training goes on: the suspects preset becomes the default sort, nobody chose it
+    (root / "go").write_text("")
+    expect(grid.locator(".wl-grid-sort")).to_have_value("suspects", timeout=30_000)
     expect(grid).to_have_attribute("data-sort-default", "suspects")
     expect(grid.locator(".wl-grid-flagged-status")).to_have_text(
         "sorted by suspects: enough history to rank the samples")
     expect(grid.locator(".wl-grid-order")).to_have_text("↓ desc")
-    bar = grid.locator(".wl-grid-suspects")
-    expect(bar).to_be_visible()
-    expect(bar).to_have_attribute("data-origin", "train")
-    flagged = int(bar.get_attribute("data-flagged") or 0)
+    state = _kernel_state(root, page, lambda s: s["step"] == EPOCHS * 20
+                          and s["state"] != "running", timeout_s=40)
+    flagged = len(state["flagged"])
     assert len(flipped) * 0.8 <= flagged <= len(flipped) * 1.2, (flagged, len(flipped))
+    # the grid's ranking catches up with the end of training (within a few seconds)
+    expect(bar).to_have_attribute("data-flagged", str(flagged), timeout=15_000)
+    expect(bar).to_have_attribute("data-origin", "train")
     expect(bar.locator(".wl-grid-suspects-text")).to_have_text(
         f"{flagged} flagged of {N_TRAIN:,} in train")
 
-    # the first page: the most suspect samples, ranked 1, 2, ... and mostly truly flipped
+    # the first page: session.suspects()'s top 48, ranked 1, 2, ... and mostly truly flipped
     first = grid.locator(".wl-grid-cell").first
-    expect(first).to_have_attribute("data-suspect-rank", "1", timeout=20_000)
+    expect(first).to_have_attribute("data-sample-id", str(state["top"][0]), timeout=15_000)
+    expect(first).to_have_attribute("data-suspect-rank", "1")
     top = grid.locator(".wl-grid-cell")
     expect(top).to_have_count(48)
     ids = [int(x) for x in top.evaluate_all("cs => cs.map(c => c.dataset.sampleId)")]
+    assert ids == state["top"]
     ranks = [int(x) for x in top.evaluate_all("cs => cs.map(c => c.dataset.suspectRank)")]
     assert ranks == list(range(1, 49))
     precision = sum(i in flipped for i in ids) / len(ids)
@@ -152,13 +184,11 @@ def test_suspects_preset_and_discard_flagged_with_undo(lab, browser_page):
     assert re.search(r"label \d → suggested class \d \(predicted \d\)", title), title
     assert "mean loss" in title and "forgetting events" in title, title
 
-    ARTIFACTS.mkdir(exist_ok=True)
     grid.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "suspects-grid.png"))
 
     # --- discard flagged: a confirmation naming the count and the origin, then exactly those
-    state = _kernel_state(root, page, lambda s: s["flagged"])
-    assert len(state["flagged"]) == flagged and state["discarded"] == []
+    assert state["discarded"] == []
     grid.locator(".wl-grid-discard-flagged").click()
     confirm = grid.locator(".wl-grid-confirm")
     expect(confirm).to_be_visible(timeout=10_000)
@@ -173,7 +203,7 @@ def test_suspects_preset_and_discard_flagged_with_undo(lab, browser_page):
     expect(confirm).to_be_hidden()
     expect(grid.locator(".wl-grid-active")).to_have_text(str(N_TRAIN - flagged), timeout=10_000)
     expect(first).to_have_class(re.compile(r"\bis-discarded\b"), timeout=10_000)
-    after = _kernel_state(root, page, lambda s: s["discarded"])
+    after = _kernel_state(root, page, lambda s: s["discarded"] and "flagged" in s)
     assert after["discarded"] == after["flagged"] == state["flagged"]
     undo = grid.locator(".wl-grid-undo")
     expect(undo).to_have_text(f"undo (restore {flagged} samples)")
@@ -186,7 +216,7 @@ def test_suspects_preset_and_discard_flagged_with_undo(lab, browser_page):
     expect(undo).to_be_hidden()
     expect(grid.locator(".wl-grid-active")).to_have_text(str(N_TRAIN), timeout=10_000)
     restored = _kernel_state(root, page, lambda s: s["version"] > after["version"]
-                             and not s["discarded"])
+                             and not s["discarded"] and "flagged" in s)
     assert restored["flagged"] == state["flagged"]
     expect(grid.locator(".wl-grid-cell.is-discarded")).to_have_count(0, timeout=10_000)
     expect(grid.locator(".wl-grid-sort")).to_have_value("suspects")  # still the sort shown

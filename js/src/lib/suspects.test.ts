@@ -74,6 +74,10 @@ describe("flagged actions", () => {
     expect(confirmText(reply)).toBe("Discard 270 flagged samples of origin train? (1 flagged is discarded already) They are skipped from the next batch on.");
     expect(confirmText({ ...reply, already: 0, count: 1 })).toBe("Discard 1 flagged sample of origin train? They are skipped from the next batch on.");
     expect(confirmText({ ...reply, action: "tag", tag: "suspect", already: 2 })).toBe("Tag 270 flagged samples of origin train as 'suspect'? (2 flagged already have it)");
+    expect(confirmText({ ...reply, already: 0 }, origin(false))).toBe(
+      "Discard 270 flagged samples of origin train? They are skipped from the next batch on. The ranking rests on a short history (25% of samples seen twice).");
+    expect(confirmText({ ...reply, already: 0 }, origin(true))).toBe(
+      "Discard 270 flagged samples of origin train? They are skipped from the next batch on.");
     expect(undoLabel(reply)).toBe("undo (restore 270 samples)");
     expect(undoLabel({ ...reply, action: "tag", count: 1 })).toBe("undo (untag 1 sample)");
   });

@@ -142,14 +142,20 @@ export interface FlaggedReply {
 
 const samples = (n: number): string => `${formatCount(n)} ${n === 1 ? "sample" : "samples"}`;
 
-/** The question of the confirmation: what the action will touch, and where. */
-export function confirmText(p: FlaggedReply): string {
+/**
+ * The question of the confirmation: what the action will touch, and where; `ranking` (the
+ * origin's entry of the `suspects` trait) adds a warning while its history is short.
+ */
+export function confirmText(p: FlaggedReply, ranking?: OriginSuspects): string {
+  const short = ranking && !ranking.ready
+    ? ` The ranking rests on a short history (${Math.round(ranking.ready_share * 100)}% of samples seen twice).`
+    : "";
   const already = p.already
     ? ` (${formatCount(p.already)} flagged ${p.action === "tag" ? `already ${p.already === 1 ? "has" : "have"} it` : `${p.already === 1 ? "is" : "are"} discarded already`})`
     : "";
   const what = `${formatCount(p.count)} flagged ${p.count === 1 ? "sample" : "samples"} of origin ${p.origin}`;
-  if (p.action === "tag") return `Tag ${what} as '${p.tag ?? "suspect"}'?${already}`;
-  return `Discard ${what}?${already} They are skipped from the next batch on.`;
+  if (p.action === "tag") return `Tag ${what} as '${p.tag ?? "suspect"}'?${already}${short}`;
+  return `Discard ${what}?${already} They are skipped from the next batch on.${short}`;
 }
 
 /** The undo button's label after an action ran. */
