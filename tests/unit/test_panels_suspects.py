@@ -307,3 +307,24 @@ def test_bad_flagged_messages_are_refused_and_change_nothing(grid, trained, msg,
     reply = ask(g, cap, 7, **msg)
     assert reply["ok"] is False and fragment in reply["message"], reply
     assert (session.get_discarded_samples(), session.tag_summary()) == before
+
+
+def test_a_failing_ranking_is_shown_as_an_error_and_the_grid_keeps_working(trained):
+    session, _ = trained
+    session.suspects = lambda *a, **k: 1 / 0  # a bug in the ranking
+    g = SampleGrid(session)
+    cap = Capture(g)
+    try:
+        assert g.flush()
+        assert g.error == "suspects ranking failed: ZeroDivisionError: division by zero"
+        assert g.suspects == {"version": 0, "origins": {}}
+        page = ask(g, cap, 1, type="page", sort_by=SUSPECTS_SORT, limit=3)
+        assert page["ok"] and [r["sample_id"] for r in page["rows"]] == [0, 1, 2]
+        assert page["columns"][0] != SUSPECTS_SORT and page["rows"][0]["suspect"] is None
+        del session.suspects  # fixed: the next computation (when due) clears the error
+        ranking = session.feature("suspect_ranking")
+        ranking.min_interval = ranking.cost_factor = 0.0
+        session.tag_samples([1], "look", origin="train")
+        assert g.flush() and g.error == "" and "train" in g.suspects["origins"]
+    finally:
+        g.close()

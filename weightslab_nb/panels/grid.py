@@ -166,7 +166,8 @@ class SampleGrid(Panel):
         self._bus = highlight_bus(session)
         self._seen_highlight = self._bus.version
         self._ranking = session.feature("suspect_ranking")
-        self._seen_ranking = 0
+        self._seen_ranking = -1
+        self._ranking_error: str | None = None
         self._undo: OrderedDict[str, dict] = OrderedDict()
         self._undo_count = 0
         super().__init__(session, page_size=page_size, highlight=self._bus.info(), **kwargs)
@@ -199,6 +200,9 @@ class SampleGrid(Panel):
             self._seen_ranking = ranking.version
             self._version += 1  # the page's order and evidence moved: the view asks again
             out.update(version=self._version, suspects=ranking.summary())
+        if self._ranking.error != self._ranking_error:
+            self._ranking_error = self._ranking.error
+            self._publisher.set_error("suspects", self._ranking_error or "")
         if tags != self._seen_tags:
             self._seen_tags = tags
             summary = s.tag_summary()

@@ -149,6 +149,9 @@ class SuspectRanking:
         self._key = None
         self._at = -np.inf  # when the last computation ended
         self._cost = 0.0  # how long it took
+        #: Why the last computation failed (a bug, not a missing history: origins without
+        #: one are simply left out), or None. The previous ranking is kept then.
+        self.error: str | None = None
 
     def _changes(self) -> tuple[int, int]:
         c = self.session.changes
@@ -163,13 +166,21 @@ class SuspectRanking:
 
     def get(self, refresh: bool = True) -> Ranking:
         """The ranking: the cached one, or a new computation when :meth:`due` (and
-        ``refresh``)."""
+        ``refresh``). Never raises: a failed computation keeps the previous ranking (an empty
+        one at first), sets :attr:`error` and is tried again when due."""
         with self._lock:
             if self._ranking is None or (refresh and self.due()):
                 key = self._changes()  # read before: a change during the computation stays due
                 started = self._clock()
                 version = 1 if self._ranking is None else self._ranking.version + 1
-                self._ranking = _compute(self.session, version)
+                try:
+                    self._ranking = _compute(self.session, version)
+                    self.error = None
+                except Exception as exc:  # the grid must keep working without its ranking
+                    log.debug("suspects ranking failed", exc_info=True)
+                    self.error = f"suspects ranking failed: {type(exc).__name__}: {exc}"
+                    if self._ranking is None:
+                        self._ranking = Ranking(0)
                 self._key = key
                 self._at = self._clock()
                 self._cost = self._at - started
