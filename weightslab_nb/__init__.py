@@ -21,8 +21,8 @@ from weightslab_nb.api import (auto_tag_loss_shapes, collect_metrics, compute_si
                                request_evaluation, run_command, run_pending_evaluation,
                                save_instance_signals,
                                save_signals, serve, set_categorical_tag, signal, start_training,
-                               suspects, tag_samples, watch_or_edit, write_dataframe,
-                               write_history)
+                               suspects, tag_loss_shapes_now, tag_samples, watch_or_edit,
+                               write_dataframe, write_history)
 from weightslab_nb.errors import (AmbiguousSampleError, ArgumentError, InvalidTypeError,
                                   InvalidValueError, StateError, TrainingStopped,
                                   UnknownNameError, UnknownSampleError, WeightslabError)
@@ -73,7 +73,8 @@ __all__ = [
     "start_training", "save_instance_signals", "query_instance_history", "write_history",
     "write_dataframe", "Session", "current_session", "new_session", "set_current_session",
     "TrainingStopped", "UnknownSampleError", "signal", "compute_signals", "SignalContext",
-    "BatchSignalContext", "auto_tag_loss_shapes", "suspects", "request_evaluation", "run_pending_evaluation",
+    "BatchSignalContext", "auto_tag_loss_shapes", "tag_loss_shapes_now", "suspects",
+    "request_evaluation", "run_pending_evaluation",
     "eval_fn", "EvaluationRequest", "classify_loss_shape", "LOSS_SHAPE_LABELS", "serve",
     "keep_serving", "stop_serving", "dashboard", *_PANELS, "init", "log", "finish", "Api",
     *_MEDIA, "collect_metrics", "plot", "WeightslabError", "InvalidValueError",

