@@ -50,17 +50,20 @@ READY_SHARE = 0.5
 #: The evidence a grid row carries (``row["suspect"]``), from the ``wl.suspects`` frame.
 ROW_EVIDENCE = ("score", "flagged", "label", "predicted_class", "suggested_class", "mean_loss",
                 "mean_margin", "forgetting", "presentations", "loss_shape")
+#: Of those, the columns sent as integers when they hold whole numbers (class indices, counts).
+WHOLE = ("label", "predicted_class", "suggested_class", "forgetting", "presentations")
 
 
 @dataclass(frozen=True)
 class OriginRanking:
     """The ranking of one origin: ``rows`` (sample-table rows, most suspect first) and the
-    evidence columns of ``wl.suspects`` in the same order."""
+    evidence columns of ``wl.suspects`` in the same order (numpy arrays: float64 with NaN for
+    missing values, ``flagged`` bool, ``loss_shape`` object)."""
 
     origin: str
     method: str  # "margin" (class scores were recorded) or "loss"
     rows: np.ndarray
-    columns: dict
+    columns: dict[str, np.ndarray]
     samples: int  # active samples of the origin
     ready_share: float
 
@@ -93,7 +96,9 @@ class Ranking:
     version: int
     origins: dict[str, OriginRanking] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)  # origin -> why it has no ranking
-    _position: dict = field(default_factory=dict, repr=False)  # table row -> (origin, index)
+    #: per table row: its origin's position in ``origins`` (-1: no score) and its index there
+    _origin_of: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32), repr=False)
+    _index_of: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64), repr=False)
 
     def summary(self) -> dict:
         """The grid's ``suspects`` trait: ``{"version", "origins": {origin: summary}}``."""
@@ -104,9 +109,7 @@ class Ranking:
         """The score of each sample-table row up to the last scored one (float64, NaN where
         none): the sort values of the "Suspects" preset (``Session.grid_page`` pads the rows
         registered after it with NaN)."""
-        n = max((int(r.rows.max()) + 1 for r in self.origins.values() if len(r.rows)),
-                default=0)
-        out = np.full(n, np.nan)
+        out = np.full(len(self._origin_of), np.nan)
         for r in self.origins.values():
             out[r.rows] = r.columns["score"]
         return out
@@ -115,13 +118,13 @@ class Ranking:
         """The evidence of one sample-table row (JSON values; NaN -> None), with its ``rank``
         (1 = most suspect) among the ``scored`` samples of its ``origin``; None when the row
         has no score."""
-        hit = self._position.get(int(row))
-        if hit is None:
+        row = int(row)
+        if not 0 <= row < len(self._origin_of) or self._origin_of[row] < 0:
             return None
-        origin, i = hit
-        r = self.origins[origin]
-        out = {key: _plain(r.columns[key][i]) for key in ROW_EVIDENCE}
-        out.update(origin=origin, rank=i + 1, scored=r.scored, method=r.method)
+        r = list(self.origins.values())[self._origin_of[row]]
+        i = int(self._index_of[row])
+        out = {key: _plain(r.columns[key][i], key in WHOLE) for key in ROW_EVIDENCE}
+        out.update(origin=r.origin, rank=i + 1, scored=r.scored, method=r.method)
         return out
 
 
@@ -203,7 +206,7 @@ class SuspectRanking:
 
 
 def _compute(session, version: int) -> Ranking:
-    origins, errors, position = {}, {}, {}
+    origins, errors = {}, {}
     for origin in session.origins():
         try:
             frame = session.suspects(origin=origin)
@@ -215,9 +218,10 @@ def _compute(session, version: int) -> Ranking:
             errors[origin] = f"no recorded values of the ranked loss for origin {origin!r} yet"
             continue
         rows = session.rows_of(ids, origin)
-        columns = {key: frame[key].to_numpy(dtype=object) for key in ROW_EVIDENCE}
+        columns = {key: frame[key].to_numpy(dtype=np.float64, na_value=np.nan)
+                   for key in ROW_EVIDENCE if key not in ("flagged", "loss_shape")}
         columns["flagged"] = frame["flagged"].to_numpy(dtype=bool)
-        columns["score"] = frame["score"].to_numpy(dtype=np.float64)
+        columns["loss_shape"] = frame["loss_shape"].to_numpy(dtype=object)
         active = ~frame["discarded"].to_numpy(dtype=bool)
         presentations = frame["presentations"].to_numpy(dtype=np.int64)
         _, samples = session.counts(origin)
@@ -225,28 +229,26 @@ def _compute(session, version: int) -> Ranking:
         method = "margin" if frame["mean_margin"].notna().any() else "loss"
         origins[origin] = OriginRanking(origin, method, np.asarray(rows, dtype=np.int64),
                                         columns, samples, ready / samples if samples else 0.0)
-        position.update((int(r), (origin, i)) for i, r in enumerate(rows.tolist()))
-    return Ranking(version, origins, errors, position)
+    n = max((int(r.rows.max()) + 1 for r in origins.values()), default=0)
+    origin_of, index_of = np.full(n, -1, np.int32), np.zeros(n, np.int64)
+    for k, r in enumerate(origins.values()):
+        origin_of[r.rows] = k
+        index_of[r.rows] = np.arange(len(r.rows))
+    return Ranking(version, origins, errors, origin_of, index_of)
 
 
-def _plain(v):
-    """A JSON value: numpy scalars as Python ones, NaN and pandas' NA as None."""
+def _plain(v, whole: bool = False):
+    """A JSON value: numpy scalars as Python ones (whole numbers as ints when ``whole``), NaN
+    and missing values as None."""
     if v is None:
         return None
-    try:
-        import pandas as pd
-
-        if v is pd.NA:
-            return None
-    except ImportError:  # pragma: no cover - pandas is a dependency
-        pass
     if isinstance(v, (bool, np.bool_)):
         return bool(v)
-    if isinstance(v, (int, np.integer)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
+    if isinstance(v, (int, float, np.integer, np.floating)):
         v = float(v)
-        return None if np.isnan(v) else v
+        if np.isnan(v):
+            return None
+        return int(v) if whole and v.is_integer() else v
     return v if isinstance(v, str) else str(v)
 
 
