@@ -54,11 +54,28 @@ command                args (``?`` optional)
                        or value is registered; false: only a known tag and value)
 ``discard``            ``ids``, ``origin?``
 ``restore``            ``ids``, ``origin?``
+``tag_flagged``        ``origin`` (required), ``tag?`` tag name (default ``"suspect"``),
+                       ``create?`` bool (default true), ``dry_run?`` bool, ``expect?`` digest
+``discard_flagged``    ``origin`` (required), ``dry_run?`` bool, ``expect?`` digest
 ``tags``               —
 ``export_history``     ``path?`` absolute path (None: ``root_log_dir``), ``format?`` str,
                        ``type_of_history?`` str, ``graph_name?`` str
 ``commands``           —
 =====================  ===========================================================================
+
+Flagged samples
+---------------
+``tag_flagged`` and ``discard_flagged`` act on the flag set of ``wl.suspects(origin)``
+(:mod:`weightslab_nb.suspects`: the samples whose labels training disagreed with most, split
+from the rest by the data itself), computed when the command runs. Their result names the
+samples they changed, and only those: ``refs`` (``[origin, sample_id]`` of the flagged samples
+that did not have the tag, or were not discarded, before), ``count`` (how many), ``flagged``
+(the size of the flag set), ``already`` (flagged samples that needed no change) and ``undo``
+(``{"command", "args"}``: the command that reverts exactly this change, ``tag_remove`` or
+``restore`` on ``refs``; None when nothing changed). ``dry_run`` reports the same without
+changing anything, plus ``digest``: a fingerprint of the flag set; passing it back as
+``expect`` makes the command refuse (``StateError``) when the flag set changed since the
+preview (training went on), so a confirmed action touches what the preview showed.
 
 Tag names and categorical values follow the one rule of :mod:`weightslab_nb.ledger.names`.
 ``hp_set`` goes through the watched handle's ``request(path, value, source=...)``, which records
@@ -67,6 +84,7 @@ who asked (``"code"``, ``"panel"``, ``"cli"``) and decides which keys the source
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import Callable
@@ -194,6 +212,12 @@ def _check(kind: str, label: str, value):
     elif kind == "opt_origin":
         if value is not None and (not isinstance(value, str) or not value):
             raise bad("an origin or loader name (a non-empty string) or null")
+    elif kind == "origin":
+        if not isinstance(value, str) or not value:
+            raise bad("an origin or loader name (a non-empty string)")
+    elif kind == "opt_digest":
+        if value is not None and (not isinstance(value, str) or not value or len(value) > 64):
+            raise bad("the digest of a preview (a string of at most 64 characters) or null")
     elif kind == "bool":
         if not isinstance(value, bool):
             raise bad("true or false")
@@ -584,6 +608,75 @@ def _tags(session, a, ctx) -> dict:
     return session.tag_summary()
 
 
+# ---------------------------------------------------------------- handlers: flagged samples
+FLAGGED_TAG = "suspect"  # the default tag of ``tag_flagged``
+
+
+def flag_set_digest(origin: str, ids) -> str:
+    """A fingerprint of a flag set: 16 hex digits of the SHA-1 of its sorted refs."""
+    import hashlib
+
+    text = json.dumps([origin, sorted(repr(i) for i in ids)])
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def _flag_set(session, a, ctx) -> tuple[str, list, str]:
+    """``(origin, flagged ids in score order, digest)`` of ``wl.suspects(origin)`` now; refuses
+    (``StateError``) when ``expect`` is given and the set is another one."""
+    origin = session.resolve_origin(a["origin"])
+    frame = session.suspects(origin=origin)
+    ids = frame.loc[frame["flagged"].to_numpy(dtype=bool), "sample_id"].tolist()
+    digest = flag_set_digest(origin, ids)
+    if a["expect"] is not None and a["expect"] != digest:
+        raise StateError(f"{ctx.label('expect')}: the flag set of {origin!r} changed since it "
+                         f"was previewed ({len(ids)} flagged samples now); preview it again "
+                         "(pause training for a set that holds still)")
+    return origin, ids, digest
+
+
+def _flagged_result(origin: str, ids: list, todo: list, digest: str, dry_run: bool,
+                    undo_command: str, undo_args: dict) -> dict:
+    refs = [[origin, i] for i in todo]
+    return {"origin": origin, "flagged": len(ids), "count": len(todo),
+            "already": len(ids) - len(todo), "refs": refs, "digest": digest,
+            "dry_run": dry_run,
+            "undo": None if dry_run or not todo else
+            {"command": undo_command, "args": {**undo_args, "ids": refs}}}
+
+
+def _tag_flagged(session, a, ctx) -> dict:
+    tag = a["tag"]
+    summary = session.tag_summary()
+    if tag in summary["categorical"]:
+        raise InvalidValueError(f"{ctx.label('tag')}: {tag!r} is a categorical tag; a flag set "
+                                "takes a boolean tag")
+    if not a["create"] and tag not in summary["boolean"]:
+        raise UnknownNameError(f"{ctx.label('tag')}: no boolean tag named {tag!r}; known: "
+                               f"{sorted(summary['boolean'])} (create it first)")
+    origin, ids, digest = _flag_set(session, a, ctx)
+    with session.lock:  # what has the tag and the edit, with no other edit in between
+        have = set(session.get_samples_by_tag(tag, origin=origin)) \
+            if tag in session.tag_summary()["boolean"] else set()
+        todo = [i for i in ids if i not in have]
+        if todo and not a["dry_run"]:
+            session.tag_samples(todo, tag, mode="add", origin=origin)
+    out = _flagged_result(origin, ids, todo, digest, a["dry_run"], "tag_remove", {"tag": tag})
+    out["tag"] = tag
+    return out
+
+
+def _discard_flagged(session, a, ctx) -> dict:
+    origin, ids, digest = _flag_set(session, a, ctx)
+    with session.lock:
+        gone = set(session.get_discarded_samples(origin=origin))
+        todo = [i for i in ids if i not in gone]
+        if todo and not a["dry_run"]:
+            session.discard_samples(todo, discarded=True, origin=origin)
+    out = _flagged_result(origin, ids, todo, digest, a["dry_run"], "restore", {})
+    out["samples"], out["active"] = session.counts()
+    return out
+
+
 # ---------------------------------------------------------------- handlers: files, the table
 def _export_history(session, a, ctx) -> dict:
     path = a["path"]
@@ -637,6 +730,15 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
     Command("discard", (_IDS, _ORIGIN), _discard,
             "discard samples (skipped from the next batch on)"),
     Command("restore", (_IDS, _ORIGIN), _restore, "restore discarded samples"),
+    Command("tag_flagged", (Param("origin", "origin"), Param("tag", "tag", False, FLAGGED_TAG),
+                            Param("create", "bool", False, True),
+                            Param("dry_run", "bool", False, False),
+                            Param("expect", "opt_digest", False)), _tag_flagged,
+            "tag the flagged samples of wl.suspects(origin); the result's undo reverts it"),
+    Command("discard_flagged", (Param("origin", "origin"), Param("dry_run", "bool", False, False),
+                                Param("expect", "opt_digest", False)), _discard_flagged,
+            "discard the flagged samples of wl.suspects(origin); the result's undo restores "
+            "exactly those"),
     Command("tags", (), _tags, "tags and their counts"),
     Command("export_history", (Param("path", "opt_str", False),
                                Param("format", "str", False, "json"),

@@ -629,10 +629,19 @@ class Session(BatchRecording, SampleTagging, HistoryQueries):
         """The table column of the first per-sample signal recorded (the grid sorts by it)."""
         return self.recorder.loss_column
 
-    def counts(self) -> tuple[int, int]:
-        """(total, active) samples."""
+    def counts(self, origin: str | None = None) -> tuple[int, int]:
+        """(total, active) samples, of ``origin`` (an origin or loader name) when given.
+
+        Raises
+        ------
+        InvalidValueError
+            An unknown origin.
+        """
         with self.lock:
-            return self.table.counts()
+            if origin is None:
+                return self.table.counts()
+            rows = self.table.sample_rows(self.resolve_origin(origin))
+            return len(rows), len(rows) - int(self.table.discarded[rows].sum())
 
     def origins(self) -> list[str]:
         """Known origins (splits), in the order their first sample was registered."""
@@ -648,16 +657,21 @@ class Session(BatchRecording, SampleTagging, HistoryQueries):
             origin = None if origin is None else self.resolve_origin(origin)
             return [s for s in ids if not self.table.has(s, origin=origin)]
 
-    def grid_page(self, query: GridQuery) -> GridPage:
+    def grid_page(self, query: GridQuery, sort_values=None) -> GridPage:
         """One page of the sample grid (see :class:`~weightslab_nb.ledger.query.GridQuery`).
 
         ``sort_by`` may also be ``"<signals column>@<stat>"`` with stat ``mean``, ``last``,
         ``max``, ``min`` or ``count``: a statistic of each sample's whole history.
+        ``sort_values`` (float, one per sample-table row, in table order; NaN sorts last)
+        replaces the column ``sort_by`` names: a feature's own ranking, such as the grid's
+        "suspects" preset (:mod:`weightslab_nb.panels.suspect_ranking`).
         """
         query.validate()
         self.drain(wait_signals=False)
         history_sort = None
-        if query.sort_by is not None and "@" in query.sort_by:
+        if sort_values is not None:
+            history_sort = np.asarray(sort_values, dtype=np.float64)
+        elif query.sort_by is not None and "@" in query.sort_by:
             history_sort = self.history_statistic(*query.sort_by.rsplit("@", 1))
         loss_column = self.recorder.loss_column
         with self.lock:

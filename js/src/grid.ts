@@ -1,7 +1,10 @@
 // SampleGrid view: one page of samples (thumbnail, label, prediction, loss, loss-history
 // sparkline, tags), sorted and filtered by Python; selection with click / shift-click /
 // ctrl-click; actions on the selection; the session's step highlight (a click on a curve) as a
-// chip that restricts the page to that step's batch. Protocol: see weightslab_nb/panels/grid.py.
+// chip that restricts the page to that step's batch; the suspects ranking: a sort preset (the
+// default once there is enough history), its evidence in each cell's tooltip, a suggested-class
+// badge on flagged cells, and "tag flagged" / "discard flagged" with a confirmation and an undo.
+// Protocol: see weightslab_nb/panels/grid.py.
 
 import "./lib/base.css";
 import "./styles/grid.css";
@@ -15,6 +18,10 @@ import {
   type SampleId, type SampleRef, type SelectionState,
 } from "./lib/selection";
 import { indexOfStep, sparkDomain, sparkPath, sparkXY, splitSpark, type SparkRow } from "./lib/spark";
+import {
+  adoptSuspectsDefault, confirmText, evidenceLines, flaggedOrigin, flaggedSummary, suggestionBadge, suspectsInfo,
+  suspectsReady, SUSPECTS_LABEL, SUSPECTS_SORT, undoLabel, type Evidence, type FlaggedReply,
+} from "./lib/suspects";
 import { decodeArrays, toBytes, type ArrayMeta } from "./lib/wire";
 
 const SPARK_W = 80;
@@ -39,6 +46,7 @@ interface Row {
   categorical: Record<string, string>;
   signals: Record<string, number | null>;
   highlighted?: boolean;
+  suspect?: Evidence | null;
 }
 
 function render({ model, el }: RenderProps) {
@@ -51,6 +59,9 @@ function render({ model, el }: RenderProps) {
   let latestReq = -1;
   let matched = 0;
   let columns: string[] = ["sample_id", "target", "prediction"];
+  let explicitSort = false; // the user chose a sort or an order: the default never changes it
+  let pointerInside = false;
+  let pending: FlaggedReply | null = null; // the preview a confirmation shows
 
   const errors = errorBar(model);
   const num = (cls: string) => h("span", { class: `wl-grid-num ${cls}`, text: "0" });
@@ -91,6 +102,22 @@ function render({ model, el }: RenderProps) {
 
   const cells = h("div", { class: "wl-grid-cells" });
 
+  const suspectsText = h("span", { class: "wl-grid-suspects-text" });
+  const flaggedTagInput = h("input", {
+    type: "text", class: "wl-grid-flagged-tag", value: "suspect", size: 9, title: "The tag \"tag flagged\" adds (created if new)",
+  });
+  const tagFlaggedBtn = h("button", { class: "wl-btn wl-grid-tag-flagged", text: "tag flagged", title: "Tag every flagged sample of this origin" });
+  const discardFlaggedBtn = h("button", { class: "wl-btn wl-grid-discard-flagged", text: "discard flagged", title: "Discard every flagged sample of this origin" });
+  const confirmTextEl = h("span", { class: "wl-grid-confirm-text" });
+  const confirmOk = h("button", { class: "wl-btn wl-grid-confirm-ok", text: "confirm" });
+  const confirmCancel = h("button", { class: "wl-btn wl-grid-confirm-cancel", text: "cancel" });
+  const confirmBox = h("span", { class: "wl-grid-confirm", role: "alertdialog", hidden: true }, confirmTextEl, confirmOk, confirmCancel);
+  const undoBtn = h("button", { class: "wl-btn wl-grid-undo", hidden: true });
+  const flaggedStatus = h("span", { class: "wl-status wl-grid-flagged-status", role: "status" });
+  const suspectsBar = h("div", { class: "wl-row wl-grid-suspects", hidden: true },
+    h("span", { class: "wl-grid-suspects-title", text: "Suspects:" }), suspectsText,
+    flaggedTagInput, tagFlaggedBtn, discardFlaggedBtn, confirmBox, undoBtn, flaggedStatus);
+
   const actionTagSel = h("select", { class: "wl-grid-action-tag", title: "Boolean tag" });
   const addTagBtn = h("button", { class: "wl-btn wl-grid-add-tag", text: "add tag" });
   const removeTagBtn = h("button", { class: "wl-btn wl-grid-remove-tag", text: "remove tag" });
@@ -116,6 +143,7 @@ function render({ model, el }: RenderProps) {
       discardedSel, originSel, tagFilterSel, tagChips,
       h("label", {}, signalSel, " ", minInput, "–", maxInput),
       highlightChip),
+    suspectsBar,
     h("div", { class: "wl-row wl-grid-pager" }, prevBtn, nextBtn, pageEl, sizeSel,
       h("label", { title: "Draw each sample's recent loss history" }, sparkBox, " loss history")),
     cells,
@@ -256,12 +284,15 @@ function render({ model, el }: RenderProps) {
         ...Object.entries(r.signals ?? {}).map(([c, v]) => `${columnLabel(c)}: ${formatNumber(v)}`),
         r.discarded ? "discarded" : "",
         r.highlighted && hl ? `in the batch of step ${hl.step}` : "",
+        ...evidenceLines(r.suspect),
       ].filter(Boolean).join("\n");
+      const badge = suggestionBadge(r.suspect);
       const cell = h("div", {
         class: "wl-grid-cell", "data-sample-id": String(r.sample_id), "data-origin": r.origin,
         "data-ref": JSON.stringify(rowRef(r)), "data-index": String(i), title,
       },
         thumbs[i] ? h("img", { class: "wl-grid-thumb", src: thumbs[i], alt: `sample ${r.sample_id}`, draggable: false }) : h("div", { class: "wl-grid-thumb" }),
+        badge ? h("span", { class: "wl-grid-suggest", text: badge, title: `flagged: suggested class ${r.suspect?.suggested_class}` }) : null,
         h("div", { class: "wl-grid-meta" },
           h("span", { class: "wl-grid-id", text: `#${r.sample_id}` },
             manyOrigins ? h("span", { class: "wl-grid-origin-label", text: r.origin }) : null),
@@ -273,6 +304,11 @@ function render({ model, el }: RenderProps) {
         chips.length ? h("div", { class: "wl-grid-chips" }, ...chips) : null);
       cell.classList.toggle("is-discarded", r.discarded);
       cell.classList.toggle("is-highlighted", r.highlighted === true);
+      cell.classList.toggle("is-flagged", r.suspect?.flagged === true);
+      if (r.suspect) {
+        cell.dataset.flagged = String(r.suspect.flagged);
+        cell.dataset.suspectRank = String(r.suspect.rank);
+      }
       cell.dataset.discarded = String(r.discarded);
       return cell;
     }));
@@ -348,9 +384,11 @@ function render({ model, el }: RenderProps) {
 
   // ------------------------------------------------------------------ filters and paging
   function updateColumnSelects(): void {
-    setOptions(sortSel, [["", "recorded order"], ...columns.map((c): [string, string] => [c, columnLabel(c)])]);
+    const label = (c: string): string => (c === SUSPECTS_SORT ? SUSPECTS_LABEL : columnLabel(c));
+    const sortable = columns.includes(SUSPECTS_SORT) || state.sortBy !== SUSPECTS_SORT ? columns : [SUSPECTS_SORT, ...columns];
+    setOptions(sortSel, [["", "recorded order"], ...sortable.map((c): [string, string] => [c, label(c)])]);
     sortSel.value = state.sortBy ?? "";
-    const signalCols = columns.filter((c) => c !== "sample_id" && splitHistoryColumn(c)[1] === null);
+    const signalCols = columns.filter((c) => c !== "sample_id" && c !== SUSPECTS_SORT && splitHistoryColumn(c)[1] === null);
     setOptions(signalSel, [["", "signal range…"], ...signalCols.map((c): [string, string] => [c, columnLabel(c)])]);
     signalSel.value = state.signal ?? "";
   }
@@ -379,10 +417,10 @@ function render({ model, el }: RenderProps) {
     orderBtn.textContent = state.descending ? "↓ desc" : "↑ asc";
   }
 
-  sortSel.addEventListener("change", () => { state.sortBy = sortSel.value || null; requery(); });
-  orderBtn.addEventListener("click", () => { state.descending = !state.descending; updateOrder(); requery(); });
+  sortSel.addEventListener("change", () => { explicitSort = true; state.sortBy = sortSel.value || null; requery(); });
+  orderBtn.addEventListener("click", () => { explicitSort = true; state.descending = !state.descending; updateOrder(); requery(); });
   discardedSel.addEventListener("change", () => { state.discarded = discardedSel.value as DiscardedFilter; requery(); });
-  originSel.addEventListener("change", () => { state.origin = originSel.value || null; requery(); });
+  originSel.addEventListener("change", () => { state.origin = originSel.value || null; drawSuspects(); requery(); });
   tagFilterSel.addEventListener("change", () => {
     const t = tagFilterSel.value;
     tagFilterSel.value = "";
@@ -448,6 +486,135 @@ function render({ model, el }: RenderProps) {
     });
   });
 
+  // ------------------------------------------------------------------ suspects
+  const info = () => suspectsInfo(model.get("suspects"));
+
+  /** The suspects bar's own status line (the grid's status sits below the cells). */
+  function setFlaggedStatus(text: string, kind: "ok" | "error" | "" = ""): void {
+    flaggedStatus.textContent = text;
+    flaggedStatus.classList.toggle("is-error", kind === "error");
+    flaggedStatus.classList.toggle("is-ok", kind === "ok");
+  }
+  const actionOrigin = () => flaggedOrigin(info(), state.origin);
+
+  /** Switch to the suspects preset when it may become the default (see adoptSuspectsDefault). */
+  function maybeAdoptDefault(): boolean {
+    const adopt = adoptSuspectsDefault({
+      explicit: explicitSort, sortBy: state.sortBy, ready: suspectsReady(info(), state.origin),
+      pointerInside, offset: state.offset, busy: pending !== null,
+    });
+    if (!adopt) return false;
+    state.sortBy = SUSPECTS_SORT;
+    state.descending = true;
+    updateOrder();
+    updateColumnSelects();
+    root.dataset.sortDefault = SUSPECTS_SORT;
+    setFlaggedStatus("sorted by suspects: enough history to rank the samples");
+    return true;
+  }
+
+  function drawSuspects(): void {
+    const i = info();
+    const origin = actionOrigin();
+    suspectsBar.hidden = Object.keys(i.origins).length === 0;
+    suspectsText.textContent = flaggedSummary(i, origin);
+    const flagged = origin === null ? 0 : i.origins[origin]?.flagged ?? 0;
+    suspectsBar.dataset.origin = origin ?? "";
+    suspectsBar.dataset.flagged = String(flagged);
+    tagFlaggedBtn.disabled = flagged === 0 || pending !== null || !flaggedTagInput.value.trim();
+    discardFlaggedBtn.disabled = flagged === 0 || pending !== null;
+  }
+
+  function closeConfirm(): void {
+    pending = null;
+    confirmBox.hidden = true;
+    delete confirmBox.dataset.action;
+    drawSuspects();
+  }
+
+  function flaggedFields(action: "tag" | "discard", origin: string): Record<string, unknown> {
+    return action === "tag" ? { action, origin, tag: flaggedTagInput.value.trim() } : { action, origin };
+  }
+
+  /** Preview the action (dry run): the confirmation says how many samples of which origin. */
+  function preview(action: "tag" | "discard"): void {
+    const origin = actionOrigin();
+    if (origin === null) return;
+    setFlaggedStatus(`counting the flagged samples of ${origin}…`);
+    tagFlaggedBtn.disabled = discardFlaggedBtn.disabled = true;
+    channel.request("flagged", { ...flaggedFields(action, origin), dry_run: true }, (reply) => {
+      if (!reply.ok) {
+        setFlaggedStatus(String(reply.message ?? "failed"), "error");
+        drawSuspects();
+        return;
+      }
+      const p = reply as unknown as FlaggedReply;
+      if (p.count === 0) {
+        setFlaggedStatus(String(reply.message ?? "nothing to change"), "ok");
+        drawSuspects();
+        return;
+      }
+      pending = p;
+      confirmTextEl.textContent = confirmText(p, info().origins[p.origin]);
+      confirmBox.dataset.action = p.action;
+      confirmBox.dataset.origin = p.origin;
+      confirmBox.dataset.count = String(p.count);
+      confirmBox.hidden = false;
+      setFlaggedStatus("");
+      drawSuspects();
+      confirmOk.focus();
+    });
+  }
+
+  function confirmPending(): void {
+    const p = pending;
+    if (!p) return;
+    confirmOk.disabled = true;
+    setFlaggedStatus(`${p.action === "tag" ? "tagging" : "discarding"} ${p.count} samples of ${p.origin}…`);
+    const fields = p.action === "tag" ? { action: p.action, origin: p.origin, tag: p.tag } : { action: p.action, origin: p.origin };
+    channel.request("flagged", { ...fields, expect: p.digest }, (reply) => {
+      confirmOk.disabled = false;
+      closeConfirm();
+      setFlaggedStatus(String(reply.message ?? (reply.ok ? "done" : "failed")), reply.ok ? "ok" : "error");
+      if (!reply.ok) return;
+      const done = reply as unknown as FlaggedReply & { undo: string | null };
+      undoBtn.hidden = !done.undo;
+      if (done.undo) {
+        undoBtn.dataset.token = done.undo;
+        undoBtn.textContent = undoLabel(done);
+      }
+      requestPage();
+    });
+  }
+
+  tagFlaggedBtn.addEventListener("click", () => preview("tag"));
+  discardFlaggedBtn.addEventListener("click", () => preview("discard"));
+  flaggedTagInput.addEventListener("input", drawSuspects);
+  confirmOk.addEventListener("click", confirmPending);
+  confirmCancel.addEventListener("click", () => { closeConfirm(); setFlaggedStatus("cancelled"); });
+  undoBtn.addEventListener("click", () => {
+    const token = undoBtn.dataset.token;
+    if (!token) return;
+    undoBtn.disabled = true;
+    channel.request("undo", { token }, (reply) => {
+      undoBtn.disabled = false;
+      setFlaggedStatus(String(reply.message ?? (reply.ok ? "undone" : "undo failed")), reply.ok ? "ok" : "error");
+      if (!reply.ok) return;
+      undoBtn.hidden = true;
+      delete undoBtn.dataset.token;
+      requestPage();
+    });
+  });
+  root.addEventListener("pointerenter", () => { pointerInside = true; });
+  root.addEventListener("pointerleave", () => {
+    pointerInside = false;
+    if (maybeAdoptDefault()) requery();
+  });
+  const onSuspects = () => {
+    drawSuspects();
+    if (maybeAdoptDefault()) requery();
+  };
+
   // ------------------------------------------------------------------ traits
   const onVersion = () => refresh.call(requestPage);
   const onCounts = () => {
@@ -461,6 +628,7 @@ function render({ model, el }: RenderProps) {
   model.on("change:categorical", updateTagSelects);
   model.on("change:origins", updateTagSelects);
   model.on("change:highlight", onHighlight);
+  model.on("change:suspects", onSuspects);
 
   state.highlight = highlightOf() !== null;
   drawHighlight();
@@ -469,6 +637,8 @@ function render({ model, el }: RenderProps) {
   updateColumnSelects();
   updateTagSelects();
   drawTagChips();
+  drawSuspects();
+  maybeAdoptDefault(); // enough history already: the first page comes sorted by suspects
   askSelection();
   requestPage();
 
@@ -483,6 +653,7 @@ function render({ model, el }: RenderProps) {
     model.off("change:categorical", updateTagSelects);
     model.off("change:origins", updateTagSelects);
     model.off("change:highlight", onHighlight);
+    model.off("change:suspects", onSuspects);
     channel.dispose();
     errors.dispose();
   };

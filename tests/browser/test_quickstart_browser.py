@@ -111,9 +111,14 @@ def test_quickstart_live_panels_and_discard_by_click(lab, browser_page, request)
     active_before = _int(grid.locator(".wl-grid-active"))
     assert 1700 < active_before < 1797  # the notebook discarded 20 and restored 5
 
-    cell = grid.locator(".wl-grid-cell:not(.is-discarded)").first
-    cell.wait_for(timeout=20_000)
-    sample_id = cell.get_attribute("data-sample-id")
+    # an explicit sort: the user's choice wins over the suspects preset, which may have become
+    # the default sort meanwhile (its order moves while training runs)
+    grid.locator(".wl-grid-sort").select_option("sample_id")
+    expect(grid.locator(".wl-grid-cell").first).to_have_attribute("data-sample-id", "1796",
+                                                                  timeout=20_000)
+    first = grid.locator(".wl-grid-cell:not(.is-discarded)").first
+    sample_id = first.get_attribute("data-sample-id")
+    cell = grid.locator(f".wl-grid-cell[data-sample-id='{sample_id}']")
     cell.click()
     expect(cell).to_have_class(re.compile(r"\bis-selected\b"), timeout=10_000)
     expect(grid.locator(".wl-grid-selected")).to_have_text("1", timeout=10_000)

@@ -27,6 +27,14 @@ browser -> Python
     "sample_ids"}`` (refs; a view asks once when it appears).
     ``{"type": "clear_highlight", "req"?}``: remove the step highlight (every panel of the
     session); answered with ``{"type": "highlight_result", "req", "ok", "message"}``.
+    ``{"type": "flagged", "req", "action", "origin", "tag"?, "dry_run"?, "expect"?}``: ``action``
+    ``"tag"`` or ``"discard"`` runs the command ``tag_flagged`` / ``discard_flagged`` of
+    :mod:`weightslab_nb.commands` on the flag set of ``wl.suspects(origin)``
+    (:func:`~weightslab_nb.panels.messages.flagged_command`). The view previews with
+    ``dry_run: true`` (the confirmation names the count and the origin), then runs it with
+    ``expect``: the preview's ``digest`` (refused if the flag set changed meanwhile).
+    ``{"type": "undo", "req", "token"}``: run the undo of an earlier ``flagged`` reply (exactly
+    the samples it changed: ``tag_remove`` / ``restore`` on its refs); each token works once.
     ``{"type": "clear_error"}``
 Python -> browser
     ``{"type": "page", "req", "ok": true, total, active, matched, offset, limit, loss_column,
@@ -42,6 +50,16 @@ Python -> browser
     buffers ``buffer_start ...`` (after the PNGs): ``offsets`` (int32, ``len(rows) + 1``),
     ``steps`` (int64) and ``values`` (float32); row ``i`` owns ``offsets[i]:offsets[i+1]``.
     ``spark_error``: None, or why the sparklines could not be read (the page is sent without).
+    ``rows[i]["suspect"]``: None, or the row's evidence from the session's suspects ranking
+    (:mod:`weightslab_nb.panels.suspect_ranking`): ``score``, ``flagged``, ``label``,
+    ``predicted_class``, ``suggested_class``, ``mean_loss``, ``mean_margin``, ``forgetting``,
+    ``presentations``, ``loss_shape``, ``origin``, ``rank`` (1 = most suspect of its origin),
+    ``scored``, ``method``. ``columns`` starts with ``"suspects"`` (the preset: sort by the
+    score) when some origin has a ranking.
+    ``{"type": "flagged_result", "req", "ok", "action", "message", "origin", "flagged",
+    "count", "already", "digest", "dry_run", "tag", "undo"}``: ``count`` samples changed (or
+    would be, with ``dry_run``), ``already`` flagged ones needed no change, ``undo``: a token for
+    the ``undo`` message, or None. ``{"type": "undo_result", "req", "ok", "message", "count"}``.
     ``{"type": "action_result", "req", "ok", "message"}`` (``select`` with a req:
     ``select_result``). A failed request: ``{"type": <its reply type>, "req", "ok": false,
     "message"}``.
@@ -51,25 +69,33 @@ Traits
     ``version`` grows when ``session.changes.table`` moved (the view re-requests its page, at
     most once a second); ``highlight``: ``{"version", "signal", "step", "count"}`` of the
     step highlight (``{"version"}`` alone when none; the view re-requests at once when it
-    changes); ``total``/``active`` counters, ``tags`` (boolean tag names),
+    changes); ``suspects``: ``{"version", "origins": {origin: {"ready", "scored", "flagged",
+    "samples", "ready_share", "method"}}}`` of the suspects ranking (recomputed at most every
+    few seconds while the session changes; ``version`` also moves then, so that the view
+    re-requests its page; ``ready``: enough history for the preset to be the default sort);
+    ``total``/``active`` counters, ``tags`` (boolean tag names),
     ``categorical`` (name -> values), ``origins``, ``page_size``, ``error``.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 
 import numpy as np
 import traitlets
 
 from weightslab_nb import commands
-from weightslab_nb.errors import InvalidValueError
+from weightslab_nb.errors import InvalidValueError, StateError
 from weightslab_nb.ledger.ids import SampleRef
 from weightslab_nb.ledger.sample_table import bare_signal_name
 from weightslab_nb.panels._base import Panel, static_asset
 from weightslab_nb.panels.highlight import highlight_bus, highlight_page
 from weightslab_nb.panels.messages import (SAMPLE_FIELDS, action_command, action_message,
-                                           bool_field, ids_field, int_field, subset_tags_field)
+                                           bool_field, flagged_command, flagged_message,
+                                           ids_field, int_field, subset_tags_field,
+                                           undo_message, undo_token_field)
+from weightslab_nb.panels.suspect_ranking import SUSPECTS_SORT
 from weightslab_nb.panels.thumbnails import ThumbnailCache, placeholder_png
 from weightslab_nb.panels.wire import encode_arrays
 
@@ -79,6 +105,7 @@ QUERY_FIELDS = ("offset", "limit", "sort_by", "descending", "tags", "discarded",
                 "signal", "signal_min", "signal_max")
 SPARK_POINTS = 32
 MAX_SPARK_POINTS = 256
+MAX_UNDO = 16  # undo tokens a grid keeps (the oldest is forgotten first)
 
 
 def _wire(refs) -> list:
@@ -113,7 +140,8 @@ class SampleGrid(Panel):
     _css = static_asset("grid.css")
     _poll_interval = 0.5  # counters at 2 Hz; the view re-requests pages at most at 1 Hz
     _reply_types = {"page": "page", "action": "action_result", "select": "select_result",
-                    "get_selection": "selection", "clear_highlight": "highlight_result"}
+                    "get_selection": "selection", "clear_highlight": "highlight_result",
+                    "flagged": "flagged_result", "undo": "undo_result"}
 
     version = traitlets.Int(0).tag(sync=True)
     total = traitlets.Int(0).tag(sync=True)
@@ -123,6 +151,7 @@ class SampleGrid(Panel):
     origins = traitlets.List(traitlets.Unicode()).tag(sync=True)
     page_size = traitlets.Int(48).tag(sync=True)
     highlight = traitlets.Dict().tag(sync=True)
+    suspects = traitlets.Dict().tag(sync=True)
 
     def __init__(self, session, *, thumbnail=None, page_size: int = 48, **kwargs):
         if isinstance(page_size, bool) or not isinstance(page_size, int) or \
@@ -136,13 +165,19 @@ class SampleGrid(Panel):
         self._seen_selection = session.selection.version  # views ask on render
         self._bus = highlight_bus(session)
         self._seen_highlight = self._bus.version
+        self._ranking = session.feature("suspect_ranking")
+        self._seen_ranking = -1
+        self._ranking_error: str | None = None
+        self._undo: OrderedDict[str, dict] = OrderedDict()
+        self._undo_count = 0
         super().__init__(session, page_size=page_size, highlight=self._bus.info(), **kwargs)
         self._bus.add_listener(self._publisher)
 
     def _handlers(self) -> dict:
         return {"page": self._on_page, "select": self._on_select, "action": self._on_action,
                 "get_selection": self._on_get_selection,
-                "clear_highlight": self._on_clear_highlight}
+                "clear_highlight": self._on_clear_highlight, "flagged": self._on_flagged,
+                "undo": self._on_undo}
 
     def close(self, timeout: float = 5.0) -> None:
         bus = getattr(self, "_bus", None)
@@ -160,6 +195,14 @@ class SampleGrid(Panel):
             self._version += 1
             total, active = s.counts()
             out.update(version=self._version, total=total, active=active, origins=s.origins())
+        ranking = self._ranking.get()  # computes only when due (the session changed, and
+        if ranking.version != self._seen_ranking:  # MIN_INTERVAL seconds passed)
+            self._seen_ranking = ranking.version
+            self._version += 1  # the page's order and evidence moved: the view asks again
+            out.update(version=self._version, suspects=ranking.summary())
+        if self._ranking.error != self._ranking_error:
+            self._ranking_error = self._ranking.error
+            self._publisher.set_error("suspects", self._ranking_error or "")
         if tags != self._seen_tags:
             self._seen_tags = tags
             summary = s.tag_summary()
@@ -188,11 +231,15 @@ class SampleGrid(Panel):
         spark_points = int_field(msg, "spark_points", lo=0, hi=MAX_SPARK_POINTS,
                                  default=SPARK_POINTS)
         query = GridQuery.from_message(fields)
+        ranking = self._ranking.get(refresh=False)  # the publisher refreshes it
+        sort_values = None
+        if query.sort_by == SUSPECTS_SORT:
+            sort_values = ranking.scores()  # rows past its end sort last
         highlight = self._bus.get()
         if only and highlight is not None:
-            page = highlight_page(self.session, query, highlight.refs)
+            page = highlight_page(self.session, query, highlight.refs, sort_values)
         else:
-            page = self.session.grid_page(query)
+            page = self.session.grid_page(query, sort_values)
         rows, buffers = [], []
         for row in page.rows:
             row = {k: _plain(v) for k, v in row.items()}
@@ -209,6 +256,8 @@ class SampleGrid(Panel):
                 row["thumbnail_error"] = f"{type(exc).__name__}: {exc}"
             rows.append(row)
             buffers.append(png)
+        for row, evidence in zip(rows, self._ranking.page_evidence(ranking, rows)):
+            row["suspect"] = evidence
         spark = spark_error = None
         if spark_points and page.loss_column and rows:
             try:
@@ -221,7 +270,8 @@ class SampleGrid(Panel):
                 buffers.extend(spark_buffers)
         reply = {"total": page.total, "active": page.active, "matched": page.matched,
                  "offset": query.offset, "limit": query.limit, "loss_column": page.loss_column,
-                 "columns": list(page.columns), "rows": rows,
+                 "columns": [SUSPECTS_SORT] * bool(ranking.origins) + list(page.columns),
+                 "rows": rows,
                  "highlight": None if highlight is None else
                  {**highlight.info(), "only": only},
                  "spark": spark, "spark_error": spark_error}
@@ -265,6 +315,34 @@ class SampleGrid(Panel):
         self._publisher.wake()
         return {"message": action_message(action, result), "action": action,
                 "count": result["count"]}
+
+    def _on_flagged(self, msg: dict):
+        action, name, args = flagged_command(msg)
+        result = commands.run(self.session, name, args, source="panel")
+        token = None
+        if result["undo"] is not None:
+            self._undo_count += 1
+            token = f"u{self._undo_count}"
+            self._undo[token] = result["undo"]
+            while len(self._undo) > MAX_UNDO:
+                self._undo.popitem(last=False)
+        if not result["dry_run"]:
+            self._publisher.wake()
+        return {"action": action, "message": flagged_message(action, result),
+                "undo": token, "tag": result.get("tag"),
+                **{k: result[k] for k in ("origin", "flagged", "count", "already", "digest",
+                                          "dry_run")}}
+
+    def _on_undo(self, msg: dict):
+        token = undo_token_field(msg)
+        undo = self._undo.get(token)
+        if undo is None:
+            raise StateError(f"token: nothing to undo for {token!r} (undone already, or one of "
+                             f"more than {MAX_UNDO} older actions)")
+        result = commands.run(self.session, undo["command"], undo["args"], source="panel")
+        self._undo.pop(token, None)  # once it ran: a refused undo can be tried again
+        self._publisher.wake()
+        return {"message": undo_message(undo["command"], result), "count": result["count"]}
 
     def _on_clear_highlight(self, _msg: dict):
         cleared = self._bus.clear()

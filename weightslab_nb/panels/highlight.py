@@ -19,11 +19,12 @@ def highlight_bus(session) -> HighlightBus:
     return session.highlight
 
 
-def highlight_page(session, query, refs):
-    """Like ``session.grid_page(query)``, restricted to the samples ``refs`` (``(origin,
-    sample_id)`` each; unknown ones are skipped).
+def highlight_page(session, query, refs, sort_values=None):
+    """Like ``session.grid_page(query, sort_values)``, restricted to the samples ``refs``
+    (``(origin, sample_id)`` each; unknown ones are skipped).
 
     The filters and the sort of ``query`` apply as usual; ``matched`` counts the highlighted
     samples that pass them.
     """
-    return session.grid_page(replace(query, sample_ids=tuple(tuple(r) for r in refs)))
+    return session.grid_page(replace(query, sample_ids=tuple(tuple(r) for r in refs)),
+                             sort_values)

@@ -26,6 +26,10 @@ ACTION_COMMANDS = {"add_tag": "tag_add", "remove_tag": "tag_remove", "set_catego
                    "clear_categorical": "cat_set", "discard": "discard", "restore": "restore"}
 #: How the panels name the commands' arguments in their messages.
 SAMPLE_FIELDS = {"ids": "sample_ids"}
+#: Actions on the flag set of ``wl.suspects(origin)``: grid ``{type: "flagged", action, origin,
+#: tag?, dry_run?, expect?}``, and the command each runs.
+FLAGGED_COMMANDS = {"tag": "tag_flagged", "discard": "discard_flagged"}
+MAX_TOKEN = 32  # an undo token
 MAX_NAME = 200  # loader, signal and hyperparameter names (tags: ledger.names, 256)
 
 
@@ -162,3 +166,66 @@ def action_message(action: str, result: dict) -> str:
             "clear_categorical": f"cleared {tag!r} on {n} {noun}",
             "discard": f"discarded {n} {noun}",
             "restore": f"restored {n} {noun}"}[action]
+
+
+def flagged_command(msg: dict) -> tuple[str, str, dict]:
+    """The command a ``flagged`` message runs: ``(action, command name, args)``.
+
+    ``action`` is ``"tag"`` or ``"discard"``; ``origin`` is required (the flag set is one
+    origin's); ``dry_run`` (bool) previews; ``expect`` (the digest of a preview) makes the
+    command refuse when the flag set changed since; ``tag`` (``"tag"`` only) names the tag,
+    created when new (the view offers a name to type, default ``"suspect"``).
+    """
+    action = msg.get("action")
+    if action not in FLAGGED_COMMANDS:
+        raise MessageError(f"action: expected one of {tuple(FLAGGED_COMMANDS)}, got {action!r}")
+    args = {"origin": name_field(msg, "origin"), "dry_run": bool_field(msg, "dry_run")}
+    if msg.get("expect") is not None:
+        args["expect"] = msg["expect"]  # the command checks its kind
+    if msg.get("tag") is not None:
+        if action != "tag":
+            raise MessageError(f"{action}: takes no tag")
+        args["tag"] = msg["tag"]
+    return action, FLAGGED_COMMANDS[action], args
+
+
+def undo_token_field(msg: dict, field: str = "token") -> str:
+    """The token of an undo the panel offered: a non-empty string of at most
+    :data:`MAX_TOKEN` characters."""
+    value = msg.get(field)
+    if not isinstance(value, str) or not value or len(value) > MAX_TOKEN:
+        raise MessageError(f"{field}: expected the token of an undo (a string of 1-{MAX_TOKEN} "
+                           f"characters), got {value!r}")
+    return value
+
+
+def flagged_message(action: str, result: dict) -> str:
+    """What the panel says after a ``flagged`` message ran (``result``: the command's)."""
+    n, origin, already = result["count"], result["origin"], result["already"]
+    noun = "sample" if n == 1 else "samples"
+    if result["flagged"] == 0:
+        return f"no flagged samples in {origin!r}"
+    if n == 0:
+        return (f"all {already} flagged samples of {origin!r} have {result['tag']!r} already"
+                if action == "tag" else
+                f"all {already} flagged samples of {origin!r} are discarded already")
+    if action == "tag":
+        what = f"tag {n} flagged {noun} of {origin!r} with {result['tag']!r}"
+        rest = f"{already} had it already" if already else ""
+    else:
+        what = f"discard {n} flagged {noun} of {origin!r}"
+        rest = f"{already} were discarded already" if already else ""
+    if result["dry_run"]:
+        return f"{what}?" + (f" ({rest})" if rest else "")
+    done = what.replace("tag ", "tagged ", 1) if action == "tag" else \
+        what.replace("discard ", "discarded ", 1)
+    return done + (f" ({rest})" if rest else "")
+
+
+def undo_message(command: str, result: dict) -> str:
+    """What the panel says after an undo ran ``command`` (``tag_remove`` or ``restore``)."""
+    n = result["count"]
+    noun = "sample" if n == 1 else "samples"
+    if command == "tag_remove":
+        return f"undone: removed {result['tag']!r} from {n} {noun}"
+    return f"undone: restored {n} {noun}"

@@ -219,6 +219,14 @@ def _samples(a) -> dict:
     return out
 
 
+def _flagged(a) -> dict:
+    """The args of ``tag_flagged`` / ``discard_flagged``."""
+    out = {"origin": a.origin, "dry_run": a.dry_run}
+    if getattr(a, "tag", None) is not None:
+        out["tag"] = a.tag
+    return out
+
+
 def add_console_commands(sub) -> None:
     """Add the console commands (status, pause, ..., export-history) to a subparsers object."""
     _leaf(sub, "status", "training state, step, epoch, samples and experiment hash",
@@ -283,6 +291,18 @@ def add_console_commands(sub) -> None:
     p = _leaf(sub, "restore", "restore discarded samples",
               lambda a: ("restore", _samples(a)))
     _ids_argument(p)
+    for name, verb in (("tag", "tag"), ("discard", "discard")):
+        p = _leaf(sub, f"{name}-flagged",
+                  f"{verb} the flagged samples of an origin (the flag set of wl.suspects); the "
+                  "reply's undo (--json) reverts exactly that change",
+                  lambda a, c=f"{name}_flagged": (c, _flagged(a)))
+        p.add_argument("--origin", required=True, metavar="ORIGIN",
+                       help="the origin (split) or loader name whose flag set to use, e.g. train")
+        if name == "tag":
+            p.add_argument("--tag", default="suspect",
+                           help="the boolean tag to add (default: suspect; created when new)")
+        p.add_argument("--dry-run", action="store_true",
+                       help="say how many samples it would change, change nothing")
     _leaf(sub, "tags", "list tags and their counts", lambda a: ("tags", {}))
     p = _leaf(sub, "export-history", "write the signal history to a file",
               lambda a: ("export_history", {
@@ -402,6 +422,8 @@ commands:
   cat set NAME VALUE ID... | cat clear NAME ID...
                                        categorical tags
   discard ID... | restore ID...        discard or restore samples
+  tag-flagged --origin O [--tag T] | discard-flagged --origin O  [--dry-run]
+                                       tag / discard the flag set of wl.suspects(O)
                                        (add --origin ORIGIN to these when train and val
                                        share ids, e.g. tag add hard 0 --origin val)
   tags                                 tags and their counts
@@ -594,6 +616,19 @@ def _render_discard(r: dict) -> str:
     return f"{verb} {r['count']} sample(s); {r['active']} of {r['samples']} active"
 
 
+def _render_flagged(r: dict) -> str:
+    tagging = "tag" in r
+    if r["dry_run"]:
+        verb = f"would tag {r['tag']!r} on" if tagging else "would discard"
+    else:
+        verb = f"tagged {r['tag']!r} on" if tagging else "discarded"
+    text = (f"{verb} {r['count']} of {r['flagged']} flagged sample(s) of {r['origin']}"
+            + (f" ({r['already']} needed no change)" if r["already"] else ""))
+    if r.get("undo"):
+        text += f"; undo: {r['undo']['command']} on the {len(r['refs'])} refs (--json)"
+    return text
+
+
 def _render_tags(r: dict) -> str:
     lines = []
     boolean = r.get("boolean") or {}
@@ -630,6 +665,8 @@ _RENDER = {
     "cat_set": _render_cat,
     "discard": _render_discard,
     "restore": _render_discard,
+    "tag_flagged": _render_flagged,
+    "discard_flagged": _render_flagged,
     "tags": _render_tags,
     "export_history": lambda r: f"wrote {r['path']}",
     "commands": _render_commands,
