@@ -119,6 +119,9 @@ def test_the_ranking_matches_wl_suspects_and_leaves_out_origins_without_history(
     scores = ranking.scores()
     assert np.array_equal(scores[train.rows], frame["score"].to_numpy())
     assert len(scores) == N_TRAIN  # the val rows come after: the grid sorts them last
+    keys = ranking.sort_values()   # descending: wl.suspects' own order, ties included
+    assert train.rows[np.argsort(-keys[train.rows], kind="stable")].tolist() == \
+        train.rows.tolist()
     top = ranking.evidence(int(train.rows[0]))
     assert set(ROW_EVIDENCE) <= set(top)
     assert (top["origin"], top["rank"], top["scored"], top["method"]) == \

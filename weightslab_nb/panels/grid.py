@@ -234,7 +234,7 @@ class SampleGrid(Panel):
         ranking = self._ranking.get(refresh=False)  # the publisher refreshes it
         sort_values = None
         if query.sort_by == SUSPECTS_SORT:
-            sort_values = ranking.scores()  # rows past its end sort last
+            sort_values = ranking.sort_values()  # rows past its end sort last
         highlight = self._bus.get()
         if only and highlight is not None:
             page = highlight_page(self.session, query, highlight.refs, sort_values)

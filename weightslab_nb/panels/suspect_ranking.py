@@ -107,11 +107,26 @@ class Ranking:
 
     def scores(self) -> np.ndarray:
         """The score of each sample-table row up to the last scored one (float64, NaN where
-        none): the sort values of the "Suspects" preset (``Session.grid_page`` pads the rows
-        registered after it with NaN)."""
+        none)."""
         out = np.full(len(self._origin_of), np.nan)
         for r in self.origins.values():
             out[r.rows] = r.columns["score"]
+        return out
+
+    def sort_values(self) -> np.ndarray:
+        """The sort values of the "Suspects" preset, one per sample-table row up to the last
+        scored one (float64, NaN where none; ``Session.grid_page`` pads the rows registered
+        after it with NaN): sorted descending they give each origin's ``wl.suspects`` order
+        (ties of the score broken as it breaks them), origins interleaved by score."""
+        out = np.full(len(self._origin_of), np.nan)
+        if not self.origins:
+            return out
+        ranked = list(self.origins.values())
+        rows = np.concatenate([r.rows for r in ranked])
+        score = np.concatenate([r.columns["score"] for r in ranked])
+        rank = np.concatenate([np.arange(len(r.rows)) for r in ranked])
+        order = np.lexsort((rank, -score))
+        out[rows[order]] = np.arange(len(order), 0, -1, dtype=np.float64)
         return out
 
     def evidence(self, row: int) -> dict | None:
