@@ -38,16 +38,33 @@ def origin_from_name(loader_name: str) -> str:
 
 
 class ActiveBatchSampler:
-    """Batches of dataset indices drawn from the samples that are not discarded."""
+    """Batches of dataset indices drawn from the samples that are not discarded.
+
+    The shuffled order of a pass comes from ``seed`` when given (one numpy generator for the
+    loader's life: the same orders on every run). Without it, each pass draws its seed from
+    torch, as PyTorch's ``RandomSampler`` does: from ``generator`` (the ``generator=`` of the
+    watched ``DataLoader`` or keyword), else from torch's global generator, so
+    ``torch.manual_seed`` makes the order repeatable and leaves the global stream where a plain
+    ``DataLoader`` would (one draw per shuffled pass).
+    """
 
     def __init__(self, loader: "WatchedLoader", batch_size: int, shuffle: bool, drop_last: bool,
-                 seed: int | None):
+                 seed: int | None, generator=None):
         self.loader = loader
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.drop_last = drop_last
-        self._rng = np.random.default_rng(seed)
+        self._rng = np.random.default_rng(seed) if seed is not None else None
+        self._generator = generator
         self.drawn: deque[np.ndarray] = deque()
+
+    def _pass_rng(self) -> np.random.Generator:
+        if self._rng is not None:
+            return self._rng
+        import torch
+
+        draw = torch.empty((), dtype=torch.int64).random_(generator=self._generator)
+        return np.random.default_rng(int(draw.item()) & (2**63 - 1))
 
     def __len__(self) -> int:
         active = self.loader.active_count()
@@ -57,7 +74,7 @@ class ActiveBatchSampler:
         self.drawn.clear()
         batch_size = self.batch_size  # once per epoch: a steered batch size applies next epoch
         n = len(self.loader.rows)
-        order = self._rng.permutation(n) if self.shuffle else np.arange(n)
+        order = self._pass_rng().permutation(n) if self.shuffle else np.arange(n)
         table = self.loader.session.table
         version = -1
         pos = 0
@@ -89,6 +106,7 @@ class WatchedLoader:
                  drop_last: bool | None = None, is_training: bool | None = None,
                  sample_ids=None, id_prefix: str | None = None, seed: int | None = None,
                  **loader_kwargs):
+        import torch
         from torch.utils.data import DataLoader, IterableDataset, RandomSampler
 
         origin = check_optional_name(origin, "origin", "an origin")
@@ -100,6 +118,10 @@ class WatchedLoader:
         if id_prefix is not None and not isinstance(id_prefix, str):
             raise InvalidTypeError(f"id_prefix: expected a string or None, got "
                                    f"{type(id_prefix).__name__}")
+        generator = loader_kwargs.get("generator")
+        if generator is not None and not isinstance(generator, torch.Generator):
+            raise InvalidTypeError(f"generator: expected a torch.Generator or None, got "
+                                   f"{type(generator).__name__}")
         unknown = sorted(set(loader_kwargs) - set(inspect.signature(DataLoader).parameters))
         if unknown:
             raise InvalidTypeError(f"watch_or_edit: unexpected keyword(s) {unknown} for data")
@@ -129,7 +151,7 @@ class WatchedLoader:
         self.rows = session.register_samples(self.sample_ids, self.origin,
                                              self._known_targets())
         self.sampler = ActiveBatchSampler(self, self.batch_size, bool(shuffle), bool(drop_last),
-                                          seed)
+                                          seed, loader_kwargs.get("generator"))
         self._loader = DataLoader(dataset, batch_sampler=self.sampler, **loader_kwargs)
 
     # ---------------------------------------------------------------- ids
