@@ -266,7 +266,9 @@ def test_tags_set_from_the_main_thread_during_training_are_visible_at_once(run):
     assert df.loc[[9, 10, 11], "tag:quality"].tolist() == ["blurry", "blurry", "mislabeled"]
     assert list(df["tag:quality"].cat.categories) == ["ok", "blurry", "mislabeled"]
     assert pd.isna(df.loc[12, "tag:quality"])
-    assert df["signals//train-loss"].notna().sum() >= (step + 5) * BATCH - BATCH
+    # every batch before the current one has its losses (all samples once an epoch passed:
+    # a slow main thread may let training run past the first epoch)
+    assert df["signals//train-loss"].notna().sum() >= min(len(df), (step + 4) * BATCH)
     assert handle.stop(WAIT)
 
 
