@@ -110,16 +110,13 @@ function render({ model, el }: RenderProps) {
   function applyPoints(h0: PointsHeader, metas: ArrayMeta[], buffers: Buffer[]): void {
     let s = series.get(h0.signal);
     if (!s) {
-      s = new Series(h0.signal);
+      s = new Series(h0.signal, bound());
       series.set(h0.signal, s);
       colorOf(h0.signal);
     }
+    if (h0.reset) s.target = bound();
     const result = s.apply(h0, decodeArrays(metas, buffers));
-    if (result === "gap") {
-      requestSync();
-      return;
-    }
-    s.compact(2 * bound(), bound());
+    if (result === "gap") requestSync();
   }
 
   function onMessage(msg: Message, buffers: Buffer[]): void {
