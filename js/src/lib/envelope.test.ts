@@ -3,6 +3,8 @@
 import { describe, expect, it } from "vitest";
 import { bucketRows, type Rows } from "./downsample";
 import { Series } from "./series";
+// bucket_series' rows for these series, written by tests/unit/test_panels_curves_fixture.py
+import fixture from "./buckets.fixture.json";
 
 /** A small deterministic PRNG (mulberry32). */
 function rng(seed: number): () => number {
@@ -194,4 +196,33 @@ describe("Series (the live copy) equals bucketing everything at once", () => {
     expect(a).toBe(n - 1);
     expect(Math.max(...got.max)).toBe(rows.max[654_321]);
   }, 60_000);
+});
+
+describe("the same rule as Python's bucket_series (shared fixture)", () => {
+  const num = (a: (number | null)[]) => Float64Array.from(a, (v) => (v === null ? NaN : v));
+  for (const c of fixture as any[]) {
+    it(`${c.name}: bucketRows and a live Series give Python's rows`, () => {
+      const rows = make(num(c.input.step), num(c.input.mean));
+      rows.min = num(c.input.min); rows.max = num(c.input.max);
+      for (const run of c.runs) {
+        const want = run.output;
+        const label = `${c.name} target ${run.target}`;
+        const got = bucketRows(rows, run.target);
+        const s = new Series(c.name, run.target);
+        for (let i = 0; i < rows.step.length; i += 7) {
+          s.apply({ signal: c.name, start: i, n: Math.min(7, rows.step.length - i), downsampled: false, reset: i === 0 },
+            slice(rows, i, i + 7));
+        }
+        for (const out of [got, s.rows()]) {
+          expect(got.width, label).toBe(run.width);
+          expect(s.width, label).toBe(run.width);
+          for (const [k, col] of [["step", "step"], ["min", "min"], ["max", "max"], ["weight", "weight"], ["meanWeight", "mean_weight"]]) {
+            expect(Array.from((out as any)[k] as Float64Array), `${label} ${k}`).toEqual(Array.from(num(want[col])));
+          }
+          const m = num(want.mean);
+          out.mean.forEach((v, i) => { if (!closeTo(v, m[i])) expect(v, `${label} mean ${i}`).toBe(m[i]); });
+        }
+      }
+    });
+  }
 });
