@@ -17,7 +17,7 @@ import {
   parseMarkers, type Glyph, type Marker,
 } from "./lib/markers";
 import { pickPoint, type PickSeries, type PlotFrame } from "./lib/pick";
-import { extent, logTicks, makeScale, nearestIndex, niceTicks, pad } from "./lib/scale";
+import { curveRange, extent, logTicks, makeScale, nearestIndex, niceTicks, pad } from "./lib/scale";
 import { Series, type PointsHeader } from "./lib/series";
 import { decodeArrays, type ArrayMeta } from "./lib/wire";
 import { Throttle } from "./lib/query";
@@ -59,6 +59,7 @@ function render({ model, el }: RenderProps) {
   const errors = errorBar(model);
   const logBox = h("input", { type: "checkbox", class: "wl-curves-log" });
   const bandBox = h("input", { type: "checkbox", class: "wl-curves-band", checked: true });
+  const fitBandBox = h("input", { type: "checkbox", class: "wl-curves-fit-band" });
   const smoothing = h("input", { type: "range", class: "wl-curves-smoothing", min: "0", max: "0.99", step: "0.01", value: "0" });
   const smoothingValue = h("span", { class: "wl-curves-smoothing-value wl-muted", text: "0" });
   const status = h("span", { class: "wl-curves-status wl-muted" });
@@ -81,6 +82,8 @@ function render({ model, el }: RenderProps) {
       h("span", { class: "wl-title", text: "Curves" }),
       h("label", {}, logBox, " log scale"),
       h("label", {}, bandBox, " min/max band"),
+      h("label", { title: "Fit the y-range to the whole min/max band (by default the mean lines and the band's 1st-99th percentile)" },
+        fitBandBox, " fit band"),
       h("label", {}, "smoothing ", smoothing, " ", smoothingValue),
       highlightChip,
       status),
@@ -240,8 +243,7 @@ function render({ model, el }: RenderProps) {
 
     const rows = visible.map((s) => s.rows());
     const xs = extent([...rows.map((r) => r.step), shown.map((m) => m.step)]);
-    const ys = extent([...rows.flatMap((r) => (band ? [r.min, r.max, r.mean] : [r.mean])),
-      shown.map((m) => m.mean as number)], log);
+    const ys = curveRange(rows, { band, fitBand: fitBandBox.checked, log, extra: [shown.map((m) => m.mean as number)] });
     if (!xs || !ys) return;
     const xd: [number, number] = xs[0] === xs[1] ? [xs[0] - 1, xs[1] + 1] : xs;
     const yd = pad(ys, log);
@@ -396,6 +398,7 @@ function render({ model, el }: RenderProps) {
   };
   logBox.addEventListener("change", onControls);
   bandBox.addEventListener("change", onControls);
+  fitBandBox.addEventListener("change", onControls);
   markersBox.addEventListener("change", () => {
     markersItem.classList.toggle("is-hidden", !markersBox.checked);
     schedule();
