@@ -441,6 +441,9 @@ function render({ model, el }: RenderProps) {
   resize.observe(plot);
   const onHeight = () => schedule();
   model.on("change:height", onHeight);
+  // a new max_points: the copy's buckets follow the snapshot's (the rule of bucket_series)
+  const onMaxPoints = () => requestSync();
+  model.on("change:max_points", onMaxPoints);
 
   updateLegend();
   onHighlight();
@@ -451,6 +454,7 @@ function render({ model, el }: RenderProps) {
     resync.cancel();
     if (frame) cancelAnimationFrame(frame);
     model.off("change:height", onHeight);
+    model.off("change:max_points", onMaxPoints);
     model.off("change:highlight", onHighlight);
     channel.dispose();
     errors.dispose();
