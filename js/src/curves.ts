@@ -187,6 +187,8 @@ function render({ model, el }: RenderProps) {
           h("span", { class: "wl-curves-count" }));
       }
       item.dataset.points = String(covered);
+      item.dataset.rows = String(s ? s.length : 0); // rows held: buckets + the last point
+      item.dataset.width = String(s ? s.width : 1); // bucket width in steps
       item.dataset.markers = String(evals);
       const glyph = item.querySelector(".wl-curves-legend-glyph");
       if (evals > 0 && !glyph) {
