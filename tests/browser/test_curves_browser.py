@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 import pytest
 
 from tests.browser.conftest import ARTIFACTS, open_notebook, run_all, write_notebook
@@ -19,7 +18,6 @@ pytestmark = pytest.mark.browser
 NOTEBOOK = "long_curve.ipynb"
 N0, N1, MAX_POINTS = 200_000, 20_000, 2000
 DATA = f"""\
-import numpy as np
 N0, N1 = {N0}, {N1}
 steps = np.arange(N0 + N1)
 mean = 0.5 + 0.1 * np.sin(steps / 500.0)
@@ -90,7 +88,7 @@ def test_a_long_curve_keeps_its_true_envelope_live(lab, browser_page):
         expect(item).to_have_attribute("data-points", str(N0 + N1), timeout=60_000)
 
         ns: dict = {}
-        exec(DATA, ns)  # the notebook's data, here
+        exec(DATA, ns)  # noqa: S102 -- our own DATA: the notebook's series, rebuilt here
         want = bucket_series({"step": ns["steps"], "mean": ns["mean"], "min": ns["lo"],
                               "max": ns["hi"]}, MAX_POINTS)
         rows, width = int(item.get_attribute("data-rows")), int(item.get_attribute("data-width"))
