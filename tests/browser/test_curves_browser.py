@@ -18,6 +18,7 @@ pytestmark = pytest.mark.browser
 NOTEBOOK = "long_curve.ipynb"
 N0, N1, MAX_POINTS = 200_000, 20_000, 2000
 DATA = f"""\
+import numpy as np
 N0, N1 = {N0}, {N1}
 steps = np.arange(N0 + N1)
 mean = 0.5 + 0.1 * np.sin(steps / 500.0)
