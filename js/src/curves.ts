@@ -17,7 +17,7 @@ import {
   parseMarkers, type Glyph, type Marker,
 } from "./lib/markers";
 import { pickPoint, type PickSeries, type PlotFrame } from "./lib/pick";
-import { extent, logTicks, makeScale, nearestIndex, niceTicks, pad } from "./lib/scale";
+import { curveRange, extent, logTicks, makeScale, nearestIndex, niceTicks, pad } from "./lib/scale";
 import { Series, type PointsHeader } from "./lib/series";
 import { decodeArrays, type ArrayMeta } from "./lib/wire";
 import { Throttle } from "./lib/query";
@@ -59,6 +59,7 @@ function render({ model, el }: RenderProps) {
   const errors = errorBar(model);
   const logBox = h("input", { type: "checkbox", class: "wl-curves-log" });
   const bandBox = h("input", { type: "checkbox", class: "wl-curves-band", checked: true });
+  const fitBandBox = h("input", { type: "checkbox", class: "wl-curves-fit-band" });
   const smoothing = h("input", { type: "range", class: "wl-curves-smoothing", min: "0", max: "0.99", step: "0.01", value: "0" });
   const smoothingValue = h("span", { class: "wl-curves-smoothing-value wl-muted", text: "0" });
   const status = h("span", { class: "wl-curves-status wl-muted" });
@@ -81,6 +82,8 @@ function render({ model, el }: RenderProps) {
       h("span", { class: "wl-title", text: "Curves" }),
       h("label", {}, logBox, " log scale"),
       h("label", {}, bandBox, " min/max band"),
+      h("label", { title: "Fit the y-range to the whole min/max band (by default the mean lines and the band's 1st-99th percentile)" },
+        fitBandBox, " fit band"),
       h("label", {}, "smoothing ", smoothing, " ", smoothingValue),
       highlightChip,
       status),
@@ -110,16 +113,13 @@ function render({ model, el }: RenderProps) {
   function applyPoints(h0: PointsHeader, metas: ArrayMeta[], buffers: Buffer[]): void {
     let s = series.get(h0.signal);
     if (!s) {
-      s = new Series(h0.signal);
+      s = new Series(h0.signal, bound());
       series.set(h0.signal, s);
       colorOf(h0.signal);
     }
+    if (h0.reset) s.target = bound();
     const result = s.apply(h0, decodeArrays(metas, buffers));
-    if (result === "gap") {
-      requestSync();
-      return;
-    }
-    s.compact(2 * bound(), bound());
+    if (result === "gap") requestSync();
   }
 
   function onMessage(msg: Message, buffers: Buffer[]): void {
@@ -187,6 +187,8 @@ function render({ model, el }: RenderProps) {
           h("span", { class: "wl-curves-count" }));
       }
       item.dataset.points = String(covered);
+      item.dataset.rows = String(s ? s.length : 0); // rows held: buckets + the last point
+      item.dataset.width = String(s ? s.width : 1); // bucket width in steps
       item.dataset.markers = String(evals);
       const glyph = item.querySelector(".wl-curves-legend-glyph");
       if (evals > 0 && !glyph) {
@@ -243,8 +245,7 @@ function render({ model, el }: RenderProps) {
 
     const rows = visible.map((s) => s.rows());
     const xs = extent([...rows.map((r) => r.step), shown.map((m) => m.step)]);
-    const ys = extent([...rows.flatMap((r) => (band ? [r.min, r.max, r.mean] : [r.mean])),
-      shown.map((m) => m.mean as number)], log);
+    const ys = curveRange(rows, { band, fitBand: fitBandBox.checked, log, extra: [shown.map((m) => m.mean as number)] });
     if (!xs || !ys) return;
     const xd: [number, number] = xs[0] === xs[1] ? [xs[0] - 1, xs[1] + 1] : xs;
     const yd = pad(ys, log);
@@ -399,6 +400,7 @@ function render({ model, el }: RenderProps) {
   };
   logBox.addEventListener("change", onControls);
   bandBox.addEventListener("change", onControls);
+  fitBandBox.addEventListener("change", onControls);
   markersBox.addEventListener("change", () => {
     markersItem.classList.toggle("is-hidden", !markersBox.checked);
     schedule();
@@ -441,6 +443,9 @@ function render({ model, el }: RenderProps) {
   resize.observe(plot);
   const onHeight = () => schedule();
   model.on("change:height", onHeight);
+  // a new max_points: the copy's buckets follow the snapshot's (the rule of bucket_series)
+  const onMaxPoints = () => requestSync();
+  model.on("change:max_points", onMaxPoints);
 
   updateLegend();
   onHighlight();
@@ -451,6 +456,7 @@ function render({ model, el }: RenderProps) {
     resync.cancel();
     if (frame) cancelAnimationFrame(frame);
     model.off("change:height", onHeight);
+    model.off("change:max_points", onMaxPoints);
     model.off("change:highlight", onHighlight);
     channel.dispose();
     errors.dispose();

@@ -102,6 +102,9 @@ def test_long_series_are_bucketed_in_the_snapshot_and_later_points_are_raw(sessi
         assert arrays["max"].max() == 51.0 and arrays["min"].min() == (values - 1).min()
         assert arrays["step"][-1] == 999 and arrays["mean"][-1] == values[-1]
         assert arrays["weight"].sum() == 1000
+        # buckets of a power-of-two width in steps (1000 points, 100 rows: 16 steps)
+        assert entry["width"] == 16 and np.all(arrays["weight"][:-2] == 16)
+        assert arrays["mean_weight"].sum() == 1000
         record(session, "loss", [7.0], start_step=1000)
         assert panel.flush()
         [(msg, bufs)] = cap.of_type("points")

@@ -19,9 +19,12 @@ Python -> browser
     ``{"type": "snapshot", "req"?, "series": [{"signal", "start": 0, "n", "downsampled",
     "arrays": [descriptors]}, ...], "total_points", "markers": [marker, ...]}`` with each
     series' buffers in order
-    (``step`` int64, ``mean``/``min``/``max`` float64, plus ``weight`` float64 when downsampled).
-    A series longer than ``max_points`` is reduced to at most ``max_points`` rows by
-    :func:`bucket_series` (min/max buckets plus the exact last point).
+    (``step`` int64, ``mean``/``min``/``max`` float64, plus ``weight`` and ``mean_weight``
+    float64 when downsampled). A series longer than ``max_points`` is reduced to at most
+    ``max_points`` rows by :func:`bucket_series` (buckets of ``width`` steps, a power of two,
+    with their true min/max and weighted mean, plus the exact last point); ``width`` is 1 for
+    a raw series. The view folds later points into its copy by the same rule (its rows then
+    equal ``bucket_series`` of every point received, with the view's ``max_points``).
 
     ``{"type": "points", "signal", "start", "n", "downsampled": false, "arrays"}`` with buffers
     (``step``, ``mean``, ``min``, ``max``): points ``start .. start+n-1`` of a signal, sent by the
@@ -76,52 +79,94 @@ def marker_rows(session, start: int = 0) -> list[dict]:
             for m in session.history.markers()[start:]]
 
 
-def bucket_series(series: dict, target: int) -> dict:
-    """Reduce a curve to at most ``target`` rows, keeping its envelope and its last point.
+def bucket_width(step, target: int, min_width: int = 1) -> int:
+    """The bucket width (in steps) :func:`bucket_series` uses for ``step`` and ``target``.
 
-    The last point is kept exactly; the others fall into equal buckets of consecutive points,
-    each becoming one row: the bucket's first step, the mean of its means (weighted by
-    ``weight``, NaN ignored), the min of its mins, the max of its maxes, and ``weight`` = the raw
-    points it stands for. The browser (``js/src/lib/downsample.ts``) applies the same rule.
+    The smallest power of two ``w >= min_width`` such that the points before the last, grouped
+    into runs of consecutive points with the same ``step // w``, make at most ``target - 1``
+    runs. Appending points never makes it smaller, so a live copy only ever doubles it.
+    """
+    step = np.asarray(step)
+    w = 1
+    while w < min_width:
+        w *= 2
+    body = step[:-1]
+    if len(body) == 0:
+        return w
+    while True:
+        keys = np.floor_divide(body, w)
+        runs = 1 + int(np.count_nonzero(keys[1:] != keys[:-1]))
+        if runs <= target - 1:
+            return w
+        w *= 2
+
+
+def bucket_series(series: dict, target: int, min_width: int = 1) -> dict:
+    """Reduce a curve to at most ``target`` rows, keeping its true envelope and its last point.
+
+    The rule (the browser's live copy, ``js/src/lib/series.ts``, applies the same one to the
+    points it appends, so its rows equal this function's output for the same points): the last
+    point is kept exactly; the points before it fall into buckets of width ``w`` steps
+    (:func:`bucket_width`: a power of two, aligned to step 0, so a bucket is the run of
+    consecutive points with the same ``step // w``). Each bucket becomes one row: its first
+    step, the mean of its means weighted by ``weight`` (NaN ignored; NaN when all are), the
+    true min of its mins, the true max of its maxes (NaN ignored), ``weight`` = the raw points
+    it stands for and ``mean_weight`` = those with a mean that is a number. Appending points
+    changes only the last bucket, or doubles ``w`` (merging pairs of whole buckets).
 
     Parameters
     ----------
     series : dict
-        ``step``, ``mean``, ``min``, ``max`` arrays of equal length (``weight`` optional).
+        ``step``, ``mean``, ``min``, ``max`` arrays of equal length (``weight`` and
+        ``mean_weight`` optional: rows that are already buckets of a width <= ``min_width``).
     target : int
         At least 2.
+    min_width : int, default 1
+        The width of the buckets ``series`` already holds.
 
     Returns
     -------
-    dict with ``step``, ``mean``, ``min``, ``max``, ``weight`` (the input, with ``weight`` of
-    ones, when it is already short enough).
+    dict with ``step``, ``mean``, ``min``, ``max``, ``weight``, ``mean_weight`` arrays and
+    ``width`` (an int).
     """
     if target < 2:
         raise InvalidValueError(f"target: must be >= 2, got {target}")
     step = np.asarray(series["step"])
     n = len(step)
-    weight = np.asarray(series["weight"], dtype=np.float64) if "weight" in series else np.ones(n)
     mean = np.asarray(series["mean"], dtype=np.float64)
+    weight = np.asarray(series["weight"], dtype=np.float64) if "weight" in series else np.ones(n)
+    if "mean_weight" in series:
+        mweight = np.asarray(series["mean_weight"], dtype=np.float64)
+    else:
+        mweight = np.where(np.isnan(mean), 0.0, weight)
     lo = np.asarray(series["min"], dtype=np.float64)
     hi = np.asarray(series["max"], dtype=np.float64)
-    if n <= target:
-        return {"step": step, "mean": mean, "min": lo, "max": hi, "weight": weight}
+    width = bucket_width(step, target, min_width)
+    if n == 0:
+        return {"step": step, "mean": mean, "min": lo, "max": hi, "weight": weight,
+                "mean_weight": mweight, "width": width}
     body = n - 1
-    size = math.ceil(body / (target - 1))
-    starts = np.arange(0, body, size)
-    w = weight[:body]
-    m = mean[:body]
-    valid = ~np.isnan(m)
-    wsum = np.add.reduceat(np.where(valid, w, 0.0), starts)
-    msum = np.add.reduceat(np.where(valid, m * w, 0.0), starts)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        bmean = np.where(wsum > 0, msum / np.where(wsum > 0, wsum, 1.0), np.nan)
+    keys = np.floor_divide(step[:body], width)
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if body else np.zeros(0, int)
+    if body:
+        mw = mweight[:body]
+        msum = np.add.reduceat(np.where(mw > 0, mean[:body] * mw, 0.0), starts)
+        wsum = np.add.reduceat(mw, starts)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            bmean = np.where(wsum > 0, msum / np.where(wsum > 0, wsum, 1.0), np.nan)
+        bmin = np.fmin.reduceat(lo[:body], starts)
+        bmax = np.fmax.reduceat(hi[:body], starts)
+        bweight = np.add.reduceat(weight[:body], starts)
+    else:
+        bmean = bmin = bmax = bweight = wsum = np.zeros(0)
     return {
         "step": np.append(step[starts], step[body]),
         "mean": np.append(bmean, mean[body]),
-        "min": np.append(np.fmin.reduceat(lo[:body], starts), lo[body]),
-        "max": np.append(np.fmax.reduceat(hi[:body], starts), hi[body]),
-        "weight": np.append(np.add.reduceat(w, starts), weight[body]),
+        "min": np.append(bmin, lo[body]),
+        "max": np.append(bmax, hi[body]),
+        "weight": np.append(bweight, weight[body]),
+        "mean_weight": np.append(wsum, mweight[body]),
+        "width": width,
     }
 
 
@@ -133,8 +178,9 @@ class LossCurves(Panel):
     session : Session
         The session shown (``wl.<panel>()`` in the facade passes the current one).
     max_points : int, default 4000
-        Longest series sent as is in a snapshot; longer ones are bucketed. The browser
-        re-buckets its copy to this size when it grows past twice this.
+        Longest series sent as is in a snapshot; longer ones are bucketed
+        (:func:`bucket_series`). The browser's live copy keeps at most this many rows by the
+        same rule.
     height : int, default 260
         Plot height in pixels.
     """
@@ -210,11 +256,15 @@ class LossCurves(Panel):
                 series = self.session.global_series(name, 0)
                 n = len(series["step"])
                 downsampled = n > self.max_points
-                cols = ({c: series[c] for c in COLUMNS} if not downsampled
-                        else bucket_series(series, self.max_points))
+                width = 1
+                if downsampled:
+                    cols = bucket_series(series, self.max_points)
+                    width = cols.pop("width")
+                else:
+                    cols = {c: series[c] for c in COLUMNS}
                 metas, bufs = encode_arrays(cols)
                 entries.append({"signal": name, "start": 0, "n": n, "downsampled": downsampled,
-                                "arrays": metas})
+                                "width": width, "arrays": metas})
                 buffers.extend(bufs)
                 self._cursors[name] = n
                 total += n

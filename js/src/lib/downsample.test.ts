@@ -13,9 +13,12 @@ function raw(values: number[], spread = 0): Rows {
 }
 
 describe("bucketRows", () => {
-  it("returns small inputs untouched", () => {
+  it("returns small inputs as they are (width 1)", () => {
     const r = raw([1, 2, 3]);
-    expect(bucketRows(r, 10)).toBe(r);
+    const b = bucketRows(r, 10);
+    expect(b.width).toBe(1);
+    expect(Array.from(b.mean)).toEqual([1, 2, 3]);
+    expect(Array.from(b.weight)).toEqual([1, 1, 1]);
   });
 
   it("keeps the global min/max and the exact last point", () => {

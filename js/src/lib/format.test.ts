@@ -19,6 +19,13 @@ describe("format", () => {
     expect(formatRate(250.4)).toBe("250 steps/s");
     expect(formatTick(0.0001)).toBe("1e-4");
     expect(formatTick(2.5)).toBe("2.5");
+    // neighbouring step ticks of a long run stay distinct (they all read "1e5" / "2e5" before)
+    expect([100_000, 120_000, 140_000, 160_000, 180_000, 200_000].map(formatTick))
+      .toEqual(["100k", "120k", "140k", "160k", "180k", "200k"]);
+    expect(formatTick(80_000)).toBe("80000");
+    expect(formatTick(1_250_000)).toBe("1.25M");
+    expect(formatTick(3e9)).toBe("3G");
+    expect(formatTick(2.5e-5)).toBe("2.5e-5");
   });
 
   it("strips the signals// prefix and parses value lists", () => {

@@ -26,7 +26,11 @@ export function formatRate(r: number | null | undefined): string {
 export function formatTick(v: number): string {
   if (v === 0) return "0";
   const a = Math.abs(v);
-  if (a >= 1e5 || a < 1e-3) return v.toExponential(0).replace("e+", "e");
+  // large ticks keep enough digits to tell neighbours apart (120000 -> "120k", not "1e5")
+  for (const [unit, suffix] of [[1e12, "T"], [1e9, "G"], [1e6, "M"], [1e5, "k"]] as const) {
+    if (a >= unit && a < 1e15) return `${+(v / (suffix === "k" ? 1e3 : unit)).toPrecision(4)}${suffix}`;
+  }
+  if (a >= 1e15 || a < 1e-3) return v.toExponential(2).replace(/\.?0+e/, "e").replace("e+", "e");
   return String(+v.toPrecision(4));
 }
 

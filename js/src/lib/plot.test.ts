@@ -79,7 +79,7 @@ describe("plot geometry", () => {
   it("labels the min and max of an axis, once when they read the same", () => {
     expect(rangeTicks([0, 0.5], (v) => v * 100)).toEqual([
       { pos: 0, label: "0", anchor: "start" }, { pos: 50, label: "0.5", anchor: "end" }]);
-    expect(rangeTicks([-2, 1e6], id, true).map((t) => [t.label, t.anchor])).toEqual([["-2", "end"], ["1e6", "end"]]);
+    expect(rangeTicks([-2, 1e6], id, true).map((t) => [t.label, t.anchor])).toEqual([["-2", "end"], ["1M", "end"]]);
     expect(rangeTicks([1, 1.00001], id)).toHaveLength(1);
   });
 

@@ -74,3 +74,52 @@ export function nearestIndex(steps: ArrayLike<number>, x: number): number {
   if (lo > 0 && Math.abs(steps[lo - 1] - x) <= Math.abs(steps[lo] - x)) return lo - 1;
   return lo;
 }
+
+/** The q-quantile (0..1, lower nearest rank) of the finite values (log: only values > 0); NaN when none. */
+export function quantile(arrays: ArrayLike<number>[], q: number, log = false): number {
+  const vals: number[] = [];
+  for (const a of arrays) {
+    for (let i = 0; i < a.length; i++) {
+      const v = a[i];
+      if (Number.isFinite(v) && !(log && v <= 0)) vals.push(v);
+    }
+  }
+  if (vals.length === 0) return NaN;
+  vals.sort((x, y) => x - y);
+  return vals[Math.min(vals.length - 1, Math.max(0, Math.floor(q * (vals.length - 1) + 1e-9)))];
+}
+
+export interface CurveRows {
+  mean: ArrayLike<number>;
+  min: ArrayLike<number>;
+  max: ArrayLike<number>;
+}
+
+export interface RangeOptions {
+  /** The min/max band is drawn. */
+  band: boolean;
+  /** Fit the whole band ("fit band"); otherwise its 1st-99th percentile (`clip`). */
+  fitBand?: boolean;
+  log?: boolean;
+  /** Quantile of the band kept by default (0.01: mins down to their 1st, maxes up to their 99th percentile). */
+  clip?: number;
+  /** Other values that must be in range (evaluation markers). */
+  extra?: ArrayLike<number>[];
+}
+
+/**
+ * The default y extent of the curves: every mean line (and `extra`) always; the band only up to
+ * its 1st (mins) / 99th (maxes) percentile, so a few huge per-sample maxima do not squash the
+ * mean into a flat line; with `fitBand` the whole band. Null when nothing is finite.
+ */
+export function curveRange(rows: CurveRows[], opts: RangeOptions): [number, number] | null {
+  const log = opts.log ?? false;
+  const base = extent([...rows.map((r) => r.mean), ...(opts.extra ?? [])], log);
+  if (!opts.band) return base;
+  const mins = rows.map((r) => r.min), maxs = rows.map((r) => r.max);
+  if (opts.fitBand) return extent([...(base ? [base] : []), ...mins, ...maxs], log);
+  const clip = opts.clip ?? 0.01;
+  const lo = quantile(mins, clip, log), hi = quantile(maxs, 1 - clip, log);
+  const parts: number[] = [...(base ?? []), lo, hi].filter((v) => Number.isFinite(v));
+  return parts.length ? [Math.min(...parts), Math.max(...parts)] : null;
+}

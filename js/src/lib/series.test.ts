@@ -47,12 +47,12 @@ describe("Series", () => {
     expect(s.length).toBe(4);
   });
 
-  it("re-buckets past its bound, keeping extremes and the last point", () => {
-    const s = new Series("loss");
+  it("keeps at most its target rows, extremes and the last point", () => {
+    const s = new Series("loss", 100);
     s.apply({ signal: "loss", start: 0, n: 1000, downsampled: false, reset: true }, pts(0, 1000));
-    expect(s.compact(2000, 100)).toBe(false);
-    expect(s.compact(500, 100)).toBe(true);
     expect(s.length).toBeLessThanOrEqual(100);
+    expect(s.width).toBe(16);
+    expect(s.downsampled).toBe(true);
     const rows = s.rows();
     expect(Math.max(...rows.max)).toBe(1999);
     expect(Math.min(...rows.min)).toBe(-1);
