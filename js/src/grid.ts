@@ -60,6 +60,7 @@ function render({ model, el }: RenderProps) {
   let sparks: (SparkRow | null)[] = [];
   let sparkSignal = "";
   let urls = new Map<string, string>(); // thumbnail object URLs by ref key (kept while shown)
+  let latestSort = ""; // the sort of the latest page request (shown as data-page-sort)
   let freshNext = true; // the next page request takes the fresh order (a new query)
   let latestReq = -1;
   let matched = 0;
@@ -176,6 +177,7 @@ function render({ model, el }: RenderProps) {
       return;
     }
     latestReq = channel.request("page", q.fields, onPage);
+    latestSort = q.fields.sort_by ?? "";
   }
   const refresh = new Throttle(1000);
   const filterDebounce = { t: 0 as ReturnType<typeof setTimeout> | 0 };
@@ -226,6 +228,7 @@ function render({ model, el }: RenderProps) {
     urls = kept;
     drawCells(thumbs);
     drawOrder(msg.order);
+    root.dataset.pageSort = latestSort;
     pageEl.textContent = pageLabel(state.offset, rows.length, matched);
     prevBtn.disabled = state.offset === 0;
     nextBtn.disabled = state.offset + rows.length >= matched;

@@ -173,7 +173,7 @@ def _tag_val_zero(page, root) -> None:
     # an explicit sort (the default may have become the suspects preset): ids ascending
     grid.locator(".wl-grid-sort").select_option("sample_id")
     grid.locator(".wl-grid-order").click()
-    expect(grid.locator(".wl-grid-order")).to_have_text("↑ asc")
+    expect(grid.locator(".wl-grid-order")).to_have_text("↑ low first")
     expect(grid.locator(".wl-grid-origin option")).to_have_count(3, timeout=10_000)
     grid.locator(".wl-grid-origin").select_option("val")
     expect(grid.locator(".wl-grid-matched")).to_have_text("397", timeout=20_000)
