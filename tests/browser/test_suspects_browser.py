@@ -193,6 +193,10 @@ def test_suspects_preset_and_discard_flagged_with_undo(lab, browser_page):
     grid.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "suspects-grid.png"))
 
+    # auto re-sort off again: the discarded cells stay in place, greyed, until a re-sort
+    # (a fresh order would put them last)
+    grid.locator(".wl-grid-auto-resort").uncheck()
+
     # --- discard flagged: a confirmation naming the count and the origin, then exactly those
     assert state["discarded"] == []
     grid.locator(".wl-grid-discard-flagged").click()
