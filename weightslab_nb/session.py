@@ -668,8 +668,9 @@ class Session(BatchRecording, SampleTagging, HistoryQueries):
         "suspects" preset (:mod:`weightslab_nb.panels.suspect_ranking`).
         ``hold`` (a :class:`~weightslab_nb.ledger.query.HeldOrder`, one per grid) serves the
         rows in the order of the query's snapshot instead of the fresh order (``resort=True``
-        takes a new snapshot); the page's ``changed`` counts the positions a re-sort would move
-        and ``fresh`` says whether this page took the fresh order.
+        takes a new snapshot); the page's ``changed`` counts the positions a re-sort would move,
+        ``changed_page`` the cells of this page that would show another sample, and ``fresh``
+        says whether this page took the fresh order.
         """
         query.validate()
         self.drain(wait_signals=False)
@@ -683,16 +684,19 @@ class Session(BatchRecording, SampleTagging, HistoryQueries):
             if query.origin is not None:
                 query = replace(query, origin=self.resolve_origin(query.origin))
             rows = select_rows(self.table, query, history_sort)
-            changed, fresh = 0, True
+            changed, changed_page, fresh = 0, 0, True
+            window = slice(query.offset, query.offset + query.limit)
             if hold is not None:
                 key = replace(query, offset=0, limit=1)
+                sorted_rows = rows
                 rows, changed, fresh = hold.serve(key, rows, resort)
+                changed_page = int(np.count_nonzero(rows[window] != sorted_rows[window]))
             total, active = self.table.counts()
-            page = rows[query.offset : query.offset + query.limit]
+            page = rows[window]
             return GridPage(total=total, active=active, matched=len(rows),
                             loss_column=loss_column, columns=sortable_columns(self.table),
                             rows=page_rows(self.table, page, loss_column),
-                            changed=changed, fresh=fresh)
+                            changed=changed, changed_page=changed_page, fresh=fresh)
 
     def sample_input(self, sample_id, origin: str | None = None):
         """The inputs part of ``dataset[i]`` for a sample (for thumbnails and signals);

@@ -278,12 +278,16 @@ function render({ model, el }: RenderProps) {
 
   /** The held order: "re-sort (N changed)" when a fresh order would move N samples. */
   function drawOrder(order: unknown): void {
-    const o = (order ?? {}) as { changed?: number; fresh?: boolean };
+    const o = (order ?? {}) as { changed?: number; changed_page?: number; fresh?: boolean };
     const changed = Number(o.changed) || 0;
-    const label = resortLabel(changed);
+    const onPage = Number(o.changed_page) || 0;
+    const label = resortLabel(onPage, changed);
     resortBtn.hidden = label === null;
     resortBtn.textContent = label ?? "";
     resortBtn.dataset.changed = String(changed);
+    resortBtn.dataset.changedPage = String(onPage);
+    resortBtn.title = `Training changed the values: a re-sort would change ${formatCount(onPage)} cells of this page `
+      + `(${formatCount(changed)} positions in all). The cells hold still until then.`;
     root.dataset.order = o.fresh ? "fresh" : "held";
   }
 

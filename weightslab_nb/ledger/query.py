@@ -116,7 +116,8 @@ class GridPage:
     loss_column: str | None
     columns: list[str]
     rows: list[dict]
-    changed: int = 0
+    changed: int = 0       # positions of the matched rows a re-sort would move (HeldOrder)
+    changed_page: int = 0  # cells of this page whose sample a re-sort would change
     fresh: bool = True
 
 

@@ -88,6 +88,9 @@ describe("the held order's controls", () => {
     expect(resortLabel(0)).toBeNull();
     expect(resortLabel(Number.NaN)).toBeNull();
     expect(resortLabel(1234)).toBe("re-sort (1,234 changed)");
+    expect(resortLabel(12, 1771)).toBe("re-sort (12 changed)");
+    expect(resortLabel(0, 1771)).toBe("re-sort (1,771 changed on other pages)");
+    expect(resortLabel(0, 0)).toBeNull();
   });
 
   it("updates cells in place only when the page holds the same samples in the same places", () => {

@@ -99,11 +99,14 @@ export function orderLabel(sortBy: string | null, descending: boolean): { text: 
     : { text: "↑ low first", title: "Lowest values first; discarded samples last (click: highest first)", disabled: false };
 }
 
-/** The re-sort control's text, or null when nothing would move. `changed`: positions of the
- * matched samples a re-sort would move (the page reply's `order.changed`). */
-export function resortLabel(changed: number): string | null {
-  if (!Number.isFinite(changed) || changed <= 0) return null;
-  return `re-sort (${changed.toLocaleString("en-US")} changed)`;
+/** The re-sort control's text, or null when nothing would move. `changedPage`: cells of this
+ * page that would show another sample; `changed`: positions of all matched samples that would
+ * move (the page reply's `order.changed_page` and `order.changed`). */
+export function resortLabel(changedPage: number, changed = changedPage): string | null {
+  const n = (v: number) => (Number.isFinite(v) && v > 0 ? v : 0);
+  if (n(changedPage) > 0) return `re-sort (${n(changedPage).toLocaleString("en-US")} changed)`;
+  if (n(changed) > 0) return `re-sort (${n(changed).toLocaleString("en-US")} changed on other pages)`;
+  return null;
 }
 
 /** Keys of two pages, in order, are the same: the cells can be updated in place. */
