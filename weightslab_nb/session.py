@@ -696,7 +696,8 @@ class Session(BatchRecording, SampleTagging, HistoryQueries):
             return GridPage(total=total, active=active, matched=len(rows),
                             loss_column=loss_column, columns=sortable_columns(self.table),
                             rows=page_rows(self.table, page, loss_column),
-                            changed=changed, changed_page=changed_page, fresh=fresh)
+                            changed=changed, changed_page=changed_page, fresh=fresh,
+                            snapshot=0 if hold is None else hold.snapshot)
 
     def sample_input(self, sample_id, origin: str | None = None):
         """The inputs part of ``dataset[i]`` for a sample (for thumbnails and signals);

@@ -26,6 +26,7 @@ import {
   adoptSuspectsDefault, confirmText, evidenceLines, flaggedOrigin, flaggedSummary, suggestionBadge, suspectsInfo,
   suspectsReady, SUSPECTS_LABEL, SUSPECTS_SORT, undoLabel, type Evidence, type FlaggedReply,
 } from "./lib/suspects";
+import { stickyOffset } from "./lib/sticky";
 import { decodeArrays, toBytes, type ArrayMeta } from "./lib/wire";
 
 const SPARK_W = 80;
@@ -61,7 +62,8 @@ function render({ model, el }: RenderProps) {
   let sparkSignal = "";
   let urls = new Map<string, string>(); // thumbnail object URLs by ref key (kept while shown)
   let latestSort = ""; // the sort of the latest page request (shown as data-page-sort)
-  let freshNext = true; // the next page request takes the fresh order (a new query)
+  let freshNext = true;
+  let freshPages = 0; // the next page request takes the fresh order (a new query)
   let latestReq = -1;
   let matched = 0;
   let columns: string[] = ["sample_id", "target", "prediction"];
@@ -140,6 +142,12 @@ function render({ model, el }: RenderProps) {
   const status = h("span", { class: "wl-status wl-grid-status", role: "status" });
   const actionCount = h("span", { class: "wl-grid-action-count", text: "0 selected" });
 
+  const actionsBar = h("div", { class: "wl-row wl-grid-actions" },
+    actionCount,
+    actionTagSel, addTagBtn, removeTagBtn,
+    catSel, setCatBtn, clearCatBtn,
+    discardBtn, restoreBtn, selectPageBtn, clearSelBtn, status);
+
   const root = h("div", { class: "wl-panel wl-grid" },
     errors.el,
     h("div", { class: "wl-row wl-grid-counters" },
@@ -158,15 +166,33 @@ function render({ model, el }: RenderProps) {
       h("label", { title: "Draw each sample's recent loss history" }, sparkBox, " loss history"),
       resortBtn,
       h("label", { title: "Apply the new order whenever training changes it (cells move under the pointer)" }, autoResortBox, " auto re-sort")),
-    h("div", { class: "wl-row wl-grid-actions" },
-      actionCount,
-      actionTagSel, addTagBtn, removeTagBtn,
-      catSel, setCatBtn, clearCatBtn,
-      discardBtn, restoreBtn, selectPageBtn, clearSelBtn, status),
+    actionsBar,
     cells);
   el.appendChild(root);
 
   const channel = new Channel(model, onOther);
+
+  // ------------------------------------------------------------------ the action bar in view
+  let barOffset = 0;
+  let barFrame = 0;
+  function placeBar(scroller: Element): void {
+    barFrame = 0;
+    if (!root.isConnected) return;
+    const view = scroller.getBoundingClientRect();
+    const bar = actionsBar.getBoundingClientRect();
+    const end = cells.getBoundingClientRect().bottom;
+    const next = stickyOffset(view.top, bar.top, barOffset, bar.height, end);
+    if (next === barOffset) return;
+    barOffset = next;
+    actionsBar.style.transform = next ? `translateY(${next}px)` : "";
+    actionsBar.classList.toggle("is-floating", next > 0);
+  }
+  const onAnyScroll = (e: Event) => {
+    const t = e.target;
+    if (!(t instanceof Element) || !t.contains(root) || barFrame) return;
+    barFrame = requestAnimationFrame(() => placeBar(t));
+  };
+  document.addEventListener("scroll", onAnyScroll, { capture: true, passive: true });
 
   // ------------------------------------------------------------------ requests
   function requestPage(): void {
@@ -278,7 +304,7 @@ function render({ model, el }: RenderProps) {
 
   /** The held order: "re-sort (N changed)" when a fresh order would move N samples. */
   function drawOrder(order: unknown): void {
-    const o = (order ?? {}) as { changed?: number; changed_page?: number; fresh?: boolean };
+    const o = (order ?? {}) as { changed?: number; changed_page?: number; fresh?: boolean; snapshot?: number };
     const changed = Number(o.changed) || 0;
     const onPage = Number(o.changed_page) || 0;
     const label = resortLabel(onPage, changed);
@@ -289,6 +315,7 @@ function render({ model, el }: RenderProps) {
     resortBtn.title = `Training changed the values: a re-sort would change ${formatCount(onPage)} cells of this page `
       + `(${formatCount(changed)} positions in all). The cells hold still until then.`;
     root.dataset.order = o.fresh ? "fresh" : "held";
+    root.dataset.snapshot = String(Number(o.snapshot) || 0); // grows with every fresh order
   }
 
   function onOther(msg: Message): void {
@@ -711,6 +738,8 @@ function render({ model, el }: RenderProps) {
   requestPage();
 
   return () => {
+    document.removeEventListener("scroll", onAnyScroll, { capture: true });
+    if (barFrame) cancelAnimationFrame(barFrame);
     refresh.cancel();
     if (filterDebounce.t) clearTimeout(filterDebounce.t);
     for (const u of urls.values()) URL.revokeObjectURL(u);

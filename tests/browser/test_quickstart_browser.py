@@ -84,8 +84,17 @@ def _check_held_order(page, grid):
     assert max(changed for _, _, changed in orders) > 0
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "grid-resort-offered.png"))
+    snapshot = grid.get_attribute("data-snapshot")
     resort.click()
-    expect(grid).to_have_attribute("data-order", "fresh", timeout=10_000)
+    expect(grid).not_to_have_attribute("data-snapshot", snapshot, timeout=10_000)
+    # the action bar stays in view while the cells scroll under it (sticky at the grid's top)
+    low = grid.locator(".wl-grid-cell").nth(42)
+    low.evaluate("c => c.scrollIntoView({block: 'end'})")
+    expect(grid.locator(".wl-grid-actions")).to_have_class(re.compile(r"\bis-floating\b"))
+    bar = grid.locator(".wl-grid-actions").bounding_box()
+    top = page.locator(".jp-NotebookPanel-notebook").first.bounding_box()
+    assert bar["y"] >= top["y"] - 1 and bar["y"] + bar["height"] <= low.bounding_box()["y"], \
+        (bar, top, low.bounding_box())
     page.screenshot(path=str(ARTIFACTS / "grid-held-order.png"))
 
 
@@ -162,7 +171,10 @@ def test_quickstart_live_panels_and_discard_by_click(lab, browser_page, request)
     # the action bar sits above the cells, with the selection count
     bar = grid.locator(".wl-grid-actions")
     expect(bar.locator(".wl-grid-action-count")).to_have_text("1 selected")
-    assert bar.bounding_box()["y"] < cell.bounding_box()["y"]
+    # (above the cells in the page; floating at the notebook's top once they scroll past it)
+    assert bar.evaluate("(b) => Boolean(b.compareDocumentPosition(b.parentElement"
+                        ".querySelector('.wl-grid-cells')) & Node.DOCUMENT_POSITION_FOLLOWING)")
+    expect(bar).to_be_in_viewport()
     grid.locator(".wl-grid-discard").click()
     expect(grid.locator(".wl-grid-active")).to_have_text(str(active_before - 1), timeout=20_000)
     discarded = grid.locator(f".wl-grid-cell[data-sample-id='{sample_id}']")

@@ -350,5 +350,5 @@ def test_the_suspects_order_holds_still_while_the_ranking_moves_until_resort(gri
     assert [r["sample_id"] for r in held["rows"]] == ids
     assert held["order"]["fresh"] is False and held["order"]["changed"] > 0
     resorted = ask(g, cap, 3, **q, resort=True)
-    assert resorted["order"] == {"changed": 0, "changed_page": 0, "fresh": True}
+    assert resorted["order"]["changed"] == 0 and resorted["order"]["fresh"] is True
     assert resorted["rows"][0]["sample_id"] != ids[0]  # discarded: last now

@@ -119,6 +119,7 @@ class GridPage:
     changed: int = 0       # positions of the matched rows a re-sort would move (HeldOrder)
     changed_page: int = 0  # cells of this page whose sample a re-sort would change
     fresh: bool = True
+    snapshot: int = 0      # the HeldOrder's snapshot the page was served from (0: none)
 
 
 SORT_STATS = ("mean", "last", "max")
@@ -190,6 +191,7 @@ class HeldOrder:
     def __init__(self):
         self.key = None
         self.rows: np.ndarray | None = None
+        self.snapshot = 0  # grows each time a fresh order is taken
 
     def serve(self, key, fresh: np.ndarray, resort: bool = False) -> tuple[np.ndarray, int, bool]:
         """``(rows, changed, taken)``: the rows in the held order, how many positions differ
@@ -197,6 +199,7 @@ class HeldOrder:
         fresh = np.asarray(fresh, dtype=np.int64)
         if resort or self.rows is None or key != self.key:
             self.key, self.rows = key, fresh.copy()
+            self.snapshot += 1
             return fresh, 0, True
         kept = self.rows[np.isin(self.rows, fresh, assume_unique=True)]
         new = fresh[~np.isin(fresh, kept, assume_unique=True)]

@@ -45,8 +45,9 @@ browser -> Python
 Python -> browser
     ``{"type": "page", "req", "ok": true, total, active, matched, offset, limit, loss_column,
     columns, rows, highlight, spark, order}``; ``order``: ``{"changed", "changed_page",
-    "fresh"}``: how many positions of the matched rows a re-sort would move, how many cells of
-    this page would show another sample, and whether this page took the fresh order with one PNG buffer per row (``rows[i]`` has the GridPage
+    "fresh", "snapshot"}``: how many positions of the matched rows a re-sort would move, how
+    many cells of this page would show another sample, whether this page took the fresh order,
+    and the number of the snapshot it was served from (grows with every fresh order) with one PNG buffer per row (``rows[i]`` has the GridPage
     row keys, ``ref`` ``[origin, sample_id]`` among them, plus ``thumbnail_error``: None or why
     the placeholder image was sent, and ``highlighted``: whether the sample is in the step
     highlight). A thumbnail and a sparkline are those of the row's own origin's sample.
@@ -289,7 +290,7 @@ class SampleGrid(Panel):
                  {**highlight.info(), "only": only},
                  "spark": spark, "spark_error": spark_error,
                  "order": {"changed": page.changed, "changed_page": page.changed_page,
-                           "fresh": page.fresh}}
+                           "fresh": page.fresh, "snapshot": page.snapshot}}
         return reply, buffers
 
     def _sparklines(self, column: str, rows: list[dict], max_points: int):
