@@ -21,7 +21,7 @@ import {
   clickSelect, countByOrigin, emptySelection, isSelected, rowRef, selectAll, selectedRefs, selectionLabel, selectionOf,
   type SampleId, type SampleRef, type SelectionState,
 } from "./lib/selection";
-import { indexOfStep, sparkDomain, sparkPath, sparkXY, splitSpark, type SparkRow } from "./lib/spark";
+import { indexOfStep, pageSparkDomain, sparkDomain, sparkPath, sparkXY, splitSpark, type SparkRow } from "./lib/spark";
 import {
   adoptSuspectsDefault, confirmText, evidenceLines, flaggedOrigin, flaggedSummary, suggestionBadge, suspectsInfo,
   suspectsReady, SUSPECTS_LABEL, SUSPECTS_SORT, undoLabel, type Evidence, type FlaggedReply,
@@ -101,6 +101,9 @@ function render({ model, el }: RenderProps) {
   }
 
   const sparkBox = h("input", { type: "checkbox", class: "wl-grid-spark-toggle", checked: true });
+  const sparkShared = h("input", { type: "checkbox", class: "wl-grid-spark-shared", checked: true });
+  const sparkScale = h("span", { class: "wl-grid-spark-scale wl-muted" });
+  let pageDomain: [number, number] | null = null; // the page's shared sparkline scale
 
   const highlightText = h("span", { class: "wl-grid-highlight-text" });
   const highlightOnly = h("input", { type: "checkbox", class: "wl-grid-highlight-only", checked: true });
@@ -164,6 +167,8 @@ function render({ model, el }: RenderProps) {
     suspectsBar,
     h("div", { class: "wl-row wl-grid-pager" }, prevBtn, nextBtn, pageEl, sizeSel,
       h("label", { title: "Draw each sample's recent loss history" }, sparkBox, " loss history"),
+      h("label", { title: "One scale for every sparkline of the page (else each is scaled to itself)" }, sparkShared, " one scale"),
+      sparkScale,
       resortBtn,
       h("label", { title: "Apply the new order whenever training changes it (cells move under the pointer)" }, autoResortBox, " auto re-sort")),
     actionsBar,
@@ -235,6 +240,7 @@ function render({ model, el }: RenderProps) {
     }
     rows = (msg.rows as Row[]) ?? [];
     sparks = readSparks(msg, buffers);
+    drawSparkScale();
     const kept = new Map<string, string>();
     const thumbs = rows.map((r, i) => {
       const key = JSON.stringify(rowRef(r));
@@ -258,6 +264,17 @@ function render({ model, el }: RenderProps) {
     pageEl.textContent = pageLabel(state.offset, rows.length, matched);
     prevBtn.disabled = state.offset === 0;
     nextBtn.disabled = state.offset + rows.length >= matched;
+  }
+
+  function drawSparkScale(): void {
+    pageDomain = pageSparkDomain(sparks);
+    const shown = sparkShared.checked && pageDomain !== null && state.sparkPoints > 0;
+    sparkScale.hidden = !shown;
+    sparkScale.textContent = shown ? `scale ${formatNumber(pageDomain![0], 3)}–${formatNumber(pageDomain![1], 3)}` : "";
+    if (shown) {
+      sparkScale.dataset.min = String(pageDomain![0]);
+      sparkScale.dataset.max = String(pageDomain![1]);
+    }
   }
 
   /** The page's loss-history arrays split per row (nulls when absent or unreadable). */
@@ -284,7 +301,7 @@ function render({ model, el }: RenderProps) {
       class: "wl-grid-spark", viewBox: `0 0 ${SPARK_W} ${SPARK_H}`, preserveAspectRatio: "none",
       "data-points": String(n), "aria-hidden": "true",
     });
-    const domain = sparkDomain(sp.values);
+    const domain = sparkShared.checked ? pageDomain : sparkDomain(sp.values);
     const d = sparkPath(sp.values, SPARK_W, SPARK_H, 2, domain);
     if (d) el.append(svg("path", { d, class: "wl-grid-spark-line" }));
     const j = hl && domain ? indexOfStep(sp.steps, hl.step) : -1;
@@ -539,6 +556,10 @@ function render({ model, el }: RenderProps) {
   sizeSel.addEventListener("change", () => { state.limit = Number(sizeSel.value); requery(); });
   resortBtn.addEventListener("click", () => { freshNext = true; requestPage(); });
   autoResortBox.addEventListener("change", () => { if (autoResortBox.checked) requestPage(); });
+  sparkShared.addEventListener("change", () => {
+    drawSparkScale();
+    drawCells(rows.map((r) => urls.get(JSON.stringify(rowRef(r))) ?? "")); // redraw, same images
+  });
   sparkBox.addEventListener("change", () => {
     state.sparkPoints = sparkBox.checked ? SPARK_POINTS : 0;
     root.classList.toggle("wl-grid-no-spark", !sparkBox.checked);

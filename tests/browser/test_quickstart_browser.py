@@ -61,6 +61,9 @@ def _check_held_order(page, grid):
     grid.locator(".wl-grid-sort").select_option("signals//train-loss")
     expect(grid.locator(".wl-grid-order")).to_have_text("↓ high first")
     expect(grid).to_have_attribute("data-page-sort", "signals//train-loss", timeout=20_000)
+    # the page's sparklines share one scale, shown beside the toggle
+    expect(grid.locator(".wl-grid-spark-scale")).to_have_text(re.compile(r"^scale \S+–\S+$"),
+                                                              timeout=20_000)
     first = grid.locator(".wl-grid-cell").first
     expect(first).not_to_have_class(re.compile(r"\bis-discarded\b"))  # stale losses sort last
     # sample the first 8 cells every 100 ms for 6 s of training
