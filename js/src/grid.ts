@@ -134,6 +134,8 @@ function render({ model, el }: RenderProps) {
 
   const actionTagSel = h("select", { class: "wl-grid-action-tag", title: "Boolean tag" });
   const addTagBtn = h("button", { class: "wl-btn wl-grid-add-tag", text: "add tag" });
+  const newTagInput = h("input", { type: "text", class: "wl-grid-new-tag", placeholder: "new tag", size: 9, title: "A new boolean tag for the selection" });
+  const addNewTagBtn = h("button", { class: "wl-btn wl-grid-add-new-tag", text: "+ new tag", title: "Create the tag and add it to the selection" });
   const removeTagBtn = h("button", { class: "wl-btn wl-grid-remove-tag", text: "remove tag" });
   const catSel = h("select", { class: "wl-grid-cat-value", title: "Categorical tag value" });
   const setCatBtn = h("button", { class: "wl-btn wl-grid-set-cat", text: "set" });
@@ -147,7 +149,7 @@ function render({ model, el }: RenderProps) {
 
   const actionsBar = h("div", { class: "wl-row wl-grid-actions" },
     actionCount,
-    actionTagSel, addTagBtn, removeTagBtn,
+    actionTagSel, addTagBtn, removeTagBtn, newTagInput, addNewTagBtn,
     catSel, setCatBtn, clearCatBtn,
     discardBtn, restoreBtn, selectPageBtn, clearSelBtn, status);
 
@@ -430,6 +432,7 @@ function render({ model, el }: RenderProps) {
     actionCount.dataset.count = String(n);
     for (const b of [addTagBtn, removeTagBtn, setCatBtn, clearCatBtn, discardBtn, restoreBtn, clearSelBtn]) b.disabled = n === 0;
     addTagBtn.disabled ||= !actionTagSel.value;
+    addNewTagBtn.disabled = n === 0 || !newTagInput.value.trim();
     removeTagBtn.disabled ||= !actionTagSel.value;
     setCatBtn.disabled ||= !catSel.value;
     clearCatBtn.disabled ||= !catSel.value;
@@ -474,6 +477,11 @@ function render({ model, el }: RenderProps) {
   };
   addTagBtn.addEventListener("click", () => act("add_tag", { tag: actionTagSel.value }));
   removeTagBtn.addEventListener("click", () => act("remove_tag", { tag: actionTagSel.value }));
+  addNewTagBtn.addEventListener("click", () => {
+    const tag = newTagInput.value.trim();
+    if (tag) act("add_tag", { tag, create: true });
+  });
+  newTagInput.addEventListener("input", () => updateSelection(false));
   setCatBtn.addEventListener("click", () => { const [t, v] = catParts(); act("set_categorical", { tag: t, value: v }); });
   clearCatBtn.addEventListener("click", () => { const [t] = catParts(); act("clear_categorical", { tag: t }); });
   discardBtn.addEventListener("click", () => act("discard"));

@@ -497,3 +497,18 @@ def test_discard_action_drops_the_samples_from_the_selection_and_says_so(grid, t
     reply = ask(g, cap, 2, type="action", action="discard", sample_ids=[["train", 2]])[0]
     assert reply["ok"] and reply["sample_ids"] == [["train", 1], ["train", 3]]
     assert trained.selection.get() == [("train", 1), ("train", 3)]
+
+
+def test_add_tag_with_create_makes_a_new_tag_from_the_grid_other_actions_refuse_it(grid, trained):
+    g, cap = grid
+    reply = ask(g, cap, 1, type="action", action="add_tag", sample_ids=[["train", 4]],
+                tag="odd_one", create=True)[0]
+    assert reply["ok"] and reply["count"] == 1
+    assert trained.get_samples_by_tag("odd_one") == [4]
+    refused = ask(g, cap, 2, type="action", action="add_tag", sample_ids=[["train", 5]],
+                  tag="never_made")[0]
+    assert refused["ok"] is False and "never_made" in refused["message"]
+    refused = ask(g, cap, 3, type="action", action="discard", sample_ids=[["train", 5]],
+                  create=True)[0]
+    assert refused["ok"] is False and "create" in refused["message"]
+    assert trained.get_discarded_samples() == []

@@ -23,7 +23,8 @@ browser -> Python
     ``[origin, sample_id]`` (what the view sends: the identity of each sample, so that train and
     val samples of the same id stay apart) and/or bare ids (resolved as ``session.selection.set``
     does: an id several origins hold is refused).
-    ``{"type": "action", "req", "action", "sample_ids", "origin"?, "tag"?, "value"?}`` with
+    ``{"type": "action", "req", "action", "sample_ids", "origin"?, "tag"?, "value"?,
+    "create"?}`` (``create: true``: ``add_tag`` creates the boolean tag when new) with
     ``action`` one of ``add_tag``/``remove_tag`` (a known boolean ``tag``), ``set_categorical``
     (a known categorical ``tag`` and one of its ``value``s), ``clear_categorical`` (``tag``),
     ``discard``, ``restore``: the command of :mod:`weightslab_nb.commands` it maps to
