@@ -657,7 +657,8 @@ class Session(BatchRecording, SampleTagging, HistoryQueries):
             origin = None if origin is None else self.resolve_origin(origin)
             return [s for s in ids if not self.table.has(s, origin=origin)]
 
-    def grid_page(self, query: GridQuery, sort_values=None) -> GridPage:
+    def grid_page(self, query: GridQuery, sort_values=None, hold=None,
+                  resort: bool = False) -> GridPage:
         """One page of the sample grid (see :class:`~weightslab_nb.ledger.query.GridQuery`).
 
         ``sort_by`` may also be ``"<signals column>@<stat>"`` with stat ``mean``, ``last``,
@@ -665,6 +666,11 @@ class Session(BatchRecording, SampleTagging, HistoryQueries):
         ``sort_values`` (float, one per sample-table row, in table order; NaN sorts last)
         replaces the column ``sort_by`` names: a feature's own ranking, such as the grid's
         "suspects" preset (:mod:`weightslab_nb.panels.suspect_ranking`).
+        ``hold`` (a :class:`~weightslab_nb.ledger.query.HeldOrder`, one per grid) serves the
+        rows in the order of the query's snapshot instead of the fresh order (``resort=True``
+        takes a new snapshot); the page's ``changed`` counts the positions a re-sort would move,
+        ``changed_page`` the cells of this page that would show another sample, and ``fresh``
+        says whether this page took the fresh order.
         """
         query.validate()
         self.drain(wait_signals=False)
@@ -678,11 +684,20 @@ class Session(BatchRecording, SampleTagging, HistoryQueries):
             if query.origin is not None:
                 query = replace(query, origin=self.resolve_origin(query.origin))
             rows = select_rows(self.table, query, history_sort)
+            changed, changed_page, fresh = 0, 0, True
+            window = slice(query.offset, query.offset + query.limit)
+            if hold is not None:
+                key = replace(query, offset=0, limit=1)
+                sorted_rows = rows
+                rows, changed, fresh = hold.serve(key, rows, resort)
+                changed_page = int(np.count_nonzero(rows[window] != sorted_rows[window]))
             total, active = self.table.counts()
-            page = rows[query.offset : query.offset + query.limit]
+            page = rows[window]
             return GridPage(total=total, active=active, matched=len(rows),
                             loss_column=loss_column, columns=sortable_columns(self.table),
-                            rows=page_rows(self.table, page, loss_column))
+                            rows=page_rows(self.table, page, loss_column),
+                            changed=changed, changed_page=changed_page, fresh=fresh,
+                            snapshot=0 if hold is None else hold.snapshot)
 
     def sample_input(self, sample_id, origin: str | None = None):
         """The inputs part of ``dataset[i]`` for a sample (for thumbnails and signals);

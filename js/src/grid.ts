@@ -1,7 +1,9 @@
 // SampleGrid view: one page of samples (thumbnail, label, prediction, loss, loss-history
 // sparkline, tags), sorted and filtered by Python; selection with click / shift-click /
 // ctrl-click; actions on the selection; the session's step highlight (a click on a curve) as a
-// chip that restricts the page to that step's batch; the suspects ranking: a sort preset (the
+// chip that restricts the page to that step's batch; an order that holds still while training
+// records (Python serves pages in the order of the query's snapshot; "re-sort (N changed)" or the
+// "auto" box takes the fresh order; cells of the same samples are updated in place); the suspects ranking: a sort preset (the
 // default once there is enough history), its evidence in each cell's tooltip, a suggested-class
 // badge on flagged cells, and "tag flagged" / "discard flagged" with a confirmation and an undo.
 // Protocol: see weightslab_nb/panels/grid.py.
@@ -12,16 +14,19 @@ import { h, setOptions, svg } from "./lib/dom";
 import { columnLabel, formatCount, formatNumber, splitHistoryColumn } from "./lib/format";
 import type { Buffer, Message, RenderProps } from "./lib/model";
 import { Channel, errorBar } from "./lib/panel";
-import { clampOffset, defaultGridState, pageLabel, pageRequest, SPARK_POINTS, Throttle, type DiscardedFilter } from "./lib/query";
+import {
+  clampOffset, defaultGridState, orderLabel, pageLabel, pageRequest, resortLabel, sameKeys, SPARK_POINTS, Throttle, type DiscardedFilter,
+} from "./lib/query";
 import {
   clickSelect, countByOrigin, emptySelection, isSelected, rowRef, selectAll, selectedRefs, selectionLabel, selectionOf,
   type SampleId, type SampleRef, type SelectionState,
 } from "./lib/selection";
-import { indexOfStep, sparkDomain, sparkPath, sparkXY, splitSpark, type SparkRow } from "./lib/spark";
+import { indexOfStep, pageSparkDomain, sparkDomain, sparkPath, sparkXY, splitSpark, type SparkRow } from "./lib/spark";
 import {
   adoptSuspectsDefault, confirmText, evidenceLines, flaggedOrigin, flaggedSummary, suggestionBadge, suspectsInfo,
   suspectsReady, SUSPECTS_LABEL, SUSPECTS_SORT, undoLabel, type Evidence, type FlaggedReply,
 } from "./lib/suspects";
+import { stickyOffset } from "./lib/sticky";
 import { decodeArrays, toBytes, type ArrayMeta } from "./lib/wire";
 
 const SPARK_W = 80;
@@ -55,7 +60,10 @@ function render({ model, el }: RenderProps) {
   let rows: Row[] = [];
   let sparks: (SparkRow | null)[] = [];
   let sparkSignal = "";
-  let urls: string[] = [];
+  let urls = new Map<string, string>(); // thumbnail object URLs by ref key (kept while shown)
+  let latestSort = ""; // the sort of the latest page request (shown as data-page-sort)
+  let freshNext = true;
+  let freshPages = 0; // the next page request takes the fresh order (a new query)
   let latestReq = -1;
   let matched = 0;
   let columns: string[] = ["sample_id", "target", "prediction"];
@@ -93,6 +101,9 @@ function render({ model, el }: RenderProps) {
   }
 
   const sparkBox = h("input", { type: "checkbox", class: "wl-grid-spark-toggle", checked: true });
+  const sparkShared = h("input", { type: "checkbox", class: "wl-grid-spark-shared", checked: true });
+  const sparkScale = h("span", { class: "wl-grid-spark-scale wl-muted" });
+  let pageDomain: [number, number] | null = null; // the page's shared sparkline scale
 
   const highlightText = h("span", { class: "wl-grid-highlight-text" });
   const highlightOnly = h("input", { type: "checkbox", class: "wl-grid-highlight-only", checked: true });
@@ -101,6 +112,9 @@ function render({ model, el }: RenderProps) {
     highlightText, h("label", { title: "Show only these samples" }, highlightOnly, " only"), highlightClear);
 
   const cells = h("div", { class: "wl-grid-cells" });
+  const resortBtn = h("button", { class: "wl-btn wl-grid-resort", hidden: true,
+    title: "Training changed the values: apply the new order (the cells hold still until then)" });
+  const autoResortBox = h("input", { type: "checkbox", class: "wl-grid-auto-resort" });
 
   const suspectsText = h("span", { class: "wl-grid-suspects-text" });
   const flaggedTagInput = h("input", {
@@ -120,6 +134,8 @@ function render({ model, el }: RenderProps) {
 
   const actionTagSel = h("select", { class: "wl-grid-action-tag", title: "Boolean tag" });
   const addTagBtn = h("button", { class: "wl-btn wl-grid-add-tag", text: "add tag" });
+  const newTagInput = h("input", { type: "text", class: "wl-grid-new-tag", placeholder: "new tag", size: 9, title: "A new boolean tag for the selection" });
+  const addNewTagBtn = h("button", { class: "wl-btn wl-grid-add-new-tag", text: "+ new tag", title: "Create the tag and add it to the selection" });
   const removeTagBtn = h("button", { class: "wl-btn wl-grid-remove-tag", text: "remove tag" });
   const catSel = h("select", { class: "wl-grid-cat-value", title: "Categorical tag value" });
   const setCatBtn = h("button", { class: "wl-btn wl-grid-set-cat", text: "set" });
@@ -128,7 +144,14 @@ function render({ model, el }: RenderProps) {
   const restoreBtn = h("button", { class: "wl-btn wl-grid-restore", text: "restore" });
   const selectPageBtn = h("button", { class: "wl-btn wl-grid-select-page", text: "select page" });
   const clearSelBtn = h("button", { class: "wl-btn wl-grid-clear-selection", text: "clear selection" });
-  const status = h("span", { class: "wl-status wl-grid-status" });
+  const status = h("span", { class: "wl-status wl-grid-status", role: "status" });
+  const actionCount = h("span", { class: "wl-grid-action-count", text: "0 selected" });
+
+  const actionsBar = h("div", { class: "wl-row wl-grid-actions" },
+    actionCount,
+    actionTagSel, addTagBtn, removeTagBtn, newTagInput, addNewTagBtn,
+    catSel, setCatBtn, clearCatBtn,
+    discardBtn, restoreBtn, selectPageBtn, clearSelBtn, status);
 
   const root = h("div", { class: "wl-panel wl-grid" },
     errors.el,
@@ -145,31 +168,55 @@ function render({ model, el }: RenderProps) {
       highlightChip),
     suspectsBar,
     h("div", { class: "wl-row wl-grid-pager" }, prevBtn, nextBtn, pageEl, sizeSel,
-      h("label", { title: "Draw each sample's recent loss history" }, sparkBox, " loss history")),
-    cells,
-    h("div", { class: "wl-row wl-grid-actions" },
-      h("span", { class: "wl-muted", text: "selection:" }),
-      actionTagSel, addTagBtn, removeTagBtn,
-      catSel, setCatBtn, clearCatBtn,
-      discardBtn, restoreBtn, selectPageBtn, clearSelBtn),
-    h("div", { class: "wl-row" }, status));
+      h("label", { title: "Draw each sample's recent loss history" }, sparkBox, " loss history"),
+      h("label", { title: "One scale for every sparkline of the page (else each is scaled to itself)" }, sparkShared, " one scale"),
+      sparkScale,
+      resortBtn,
+      h("label", { title: "Apply the new order whenever training changes it (cells move under the pointer)" }, autoResortBox, " auto re-sort")),
+    actionsBar,
+    cells);
   el.appendChild(root);
 
   const channel = new Channel(model, onOther);
 
+  // ------------------------------------------------------------------ the action bar in view
+  let barOffset = 0;
+  let barFrame = 0;
+  function placeBar(scroller: Element): void {
+    barFrame = 0;
+    if (!root.isConnected) return;
+    const view = scroller.getBoundingClientRect();
+    const bar = actionsBar.getBoundingClientRect();
+    const end = cells.getBoundingClientRect().bottom;
+    const next = stickyOffset(view.top, bar.top, barOffset, bar.height, end);
+    if (next === barOffset) return;
+    barOffset = next;
+    actionsBar.style.transform = next ? `translateY(${next}px)` : "";
+    actionsBar.classList.toggle("is-floating", next > 0);
+  }
+  const onAnyScroll = (e: Event) => {
+    const t = e.target;
+    if (!(t instanceof Element) || !t.contains(root) || barFrame) return;
+    barFrame = requestAnimationFrame(() => placeBar(t));
+  };
+  document.addEventListener("scroll", onAnyScroll, { capture: true, passive: true });
+
   // ------------------------------------------------------------------ requests
   function requestPage(): void {
-    const q = pageRequest(state);
+    const q = pageRequest(state, freshNext || autoResortBox.checked);
+    freshNext = false;
     if (!q.ok) {
       setStatus(q.error, "error");
       return;
     }
     latestReq = channel.request("page", q.fields, onPage);
+    latestSort = q.fields.sort_by ?? "";
   }
   const refresh = new Throttle(1000);
   const filterDebounce = { t: 0 as ReturnType<typeof setTimeout> | 0 };
   function requery(resetOffset = true): void {
     if (resetOffset) state.offset = 0;
+    freshNext = true; // a new query (sort, filter, page size, origin): a fresh order
     requestPage();
   }
 
@@ -193,22 +240,43 @@ function render({ model, el }: RenderProps) {
       columns = msg.columns;
       updateColumnSelects();
     }
-    for (const u of urls) URL.revokeObjectURL(u);
-    urls = [];
     rows = (msg.rows as Row[]) ?? [];
     sparks = readSparks(msg, buffers);
-    const thumbs = rows.map((_, i) => {
+    drawSparkScale();
+    const kept = new Map<string, string>();
+    const thumbs = rows.map((r, i) => {
+      const key = JSON.stringify(rowRef(r));
+      const old = urls.get(key); // the same sample's image: the cell keeps its <img> source
+      if (old) {
+        kept.set(key, old);
+        return old;
+      }
       const b = buffers[i];
       if (!b) return "";
       const bytes = toBytes(b);
       const u = URL.createObjectURL(new Blob([bytes.slice()], { type: "image/png" }));
-      urls.push(u);
+      kept.set(key, u);
       return u;
     });
+    for (const [k, u] of urls) if (!kept.has(k)) URL.revokeObjectURL(u);
+    urls = kept;
     drawCells(thumbs);
+    drawOrder(msg.order);
+    root.dataset.pageSort = latestSort;
     pageEl.textContent = pageLabel(state.offset, rows.length, matched);
     prevBtn.disabled = state.offset === 0;
     nextBtn.disabled = state.offset + rows.length >= matched;
+  }
+
+  function drawSparkScale(): void {
+    pageDomain = pageSparkDomain(sparks);
+    const shown = sparkShared.checked && pageDomain !== null && state.sparkPoints > 0;
+    sparkScale.hidden = !shown;
+    sparkScale.textContent = shown ? `scale ${formatNumber(pageDomain![0], 3)}–${formatNumber(pageDomain![1], 3)}` : "";
+    if (shown) {
+      sparkScale.dataset.min = String(pageDomain![0]);
+      sparkScale.dataset.max = String(pageDomain![1]);
+    }
   }
 
   /** The page's loss-history arrays split per row (nulls when absent or unreadable). */
@@ -235,7 +303,7 @@ function render({ model, el }: RenderProps) {
       class: "wl-grid-spark", viewBox: `0 0 ${SPARK_W} ${SPARK_H}`, preserveAspectRatio: "none",
       "data-points": String(n), "aria-hidden": "true",
     });
-    const domain = sparkDomain(sp.values);
+    const domain = sparkShared.checked ? pageDomain : sparkDomain(sp.values);
     const d = sparkPath(sp.values, SPARK_W, SPARK_H, 2, domain);
     if (d) el.append(svg("path", { d, class: "wl-grid-spark-line" }));
     const j = hl && domain ? indexOfStep(sp.steps, hl.step) : -1;
@@ -251,6 +319,22 @@ function render({ model, el }: RenderProps) {
     if (!sp || sp.values.length === 0) return "";
     const n = sp.values.length;
     return `${sparkSignal} history: ${n} point${n === 1 ? "" : "s"}, steps ${formatCount(sp.steps[0])}–${formatCount(sp.steps[n - 1])}`;
+  }
+
+  /** The held order: "re-sort (N changed)" when a fresh order would move N samples. */
+  function drawOrder(order: unknown): void {
+    const o = (order ?? {}) as { changed?: number; changed_page?: number; fresh?: boolean; snapshot?: number };
+    const changed = Number(o.changed) || 0;
+    const onPage = Number(o.changed_page) || 0;
+    const label = resortLabel(onPage, changed);
+    resortBtn.hidden = label === null;
+    resortBtn.textContent = label ?? "";
+    resortBtn.dataset.changed = String(changed);
+    resortBtn.dataset.changedPage = String(onPage);
+    resortBtn.title = `Training changed the values: a re-sort would change ${formatCount(onPage)} cells of this page `
+      + `(${formatCount(changed)} positions in all). The cells hold still until then.`;
+    root.dataset.order = o.fresh ? "fresh" : "held";
+    root.dataset.snapshot = String(Number(o.snapshot) || 0); // grows with every fresh order
   }
 
   function onOther(msg: Message): void {
@@ -270,7 +354,7 @@ function render({ model, el }: RenderProps) {
     }
     const hl = highlightOf();
     const manyOrigins = ((model.get("origins") as string[] | undefined) ?? []).length > 1;
-    cells.replaceChildren(...rows.map((r, i) => {
+    const fresh = rows.map((r, i) => {
       const mismatch = r.prediction !== null && r.target !== null && r.prediction !== r.target;
       const chips = [
         ...r.tags.map((t) => h("span", { class: "wl-grid-chip", "data-tag": t, text: t, title: t })),
@@ -311,8 +395,26 @@ function render({ model, el }: RenderProps) {
       }
       cell.dataset.discarded = String(r.discarded);
       return cell;
-    }));
+    });
+    const shown = [...cells.querySelectorAll<HTMLElement>(":scope > .wl-grid-cell")];
+    if (sameKeys(shown.map((c) => c.dataset.ref ?? ""), fresh.map((c) => c.dataset.ref ?? ""))) {
+      // the same samples in the same places: update each cell in place (a click in progress,
+      // the hover and the focus stay on their element)
+      shown.forEach((old, i) => morphInto(old, fresh[i]));
+    } else {
+      cells.replaceChildren(...fresh);
+    }
     updateSelection(false);
+  }
+
+  /** Give `old` the attributes and content of `next`, keeping the element itself. */
+  function morphInto(old: HTMLElement, next: HTMLElement): void {
+    for (const a of [...old.attributes]) if (!next.hasAttribute(a.name)) old.removeAttribute(a.name);
+    for (const a of [...next.attributes]) if (old.getAttribute(a.name) !== a.value) old.setAttribute(a.name, a.value);
+    const oldImg = old.querySelector<HTMLImageElement>(":scope > img.wl-grid-thumb");
+    const newImg = next.querySelector<HTMLImageElement>(":scope > img.wl-grid-thumb");
+    if (oldImg && newImg && oldImg.src === newImg.src) newImg.replaceWith(oldImg); // no reload
+    old.replaceChildren(...next.childNodes);
   }
 
   function updateSelection(report: boolean): void {
@@ -325,8 +427,12 @@ function render({ model, el }: RenderProps) {
     const n = selection.refs.size;
     selectedEl.textContent = String(n);
     selectedEl.title = selectionLabel(countByOrigin(selectedRefs(selection)));
+    actionCount.textContent = `${formatCount(n)} selected`;
+    actionCount.title = selectedEl.title;
+    actionCount.dataset.count = String(n);
     for (const b of [addTagBtn, removeTagBtn, setCatBtn, clearCatBtn, discardBtn, restoreBtn, clearSelBtn]) b.disabled = n === 0;
     addTagBtn.disabled ||= !actionTagSel.value;
+    addNewTagBtn.disabled = n === 0 || !newTagInput.value.trim();
     removeTagBtn.disabled ||= !actionTagSel.value;
     setCatBtn.disabled ||= !catSel.value;
     clearCatBtn.disabled ||= !catSel.value;
@@ -357,6 +463,10 @@ function render({ model, el }: RenderProps) {
     setStatus(`${action}…`);
     channel.request("action", { action, sample_ids: refs, ...extra }, (reply) => {
       setStatus(String(reply.message ?? (reply.ok ? "done" : "failed")), reply.ok ? "ok" : "error");
+      if (reply.ok && Array.isArray(reply.sample_ids)) {
+        selection = selectionOf(reply.sample_ids); // a discard drops the samples from it
+        updateSelection(false);
+      }
       if (reply.ok) requestPage();
     });
   }
@@ -367,6 +477,11 @@ function render({ model, el }: RenderProps) {
   };
   addTagBtn.addEventListener("click", () => act("add_tag", { tag: actionTagSel.value }));
   removeTagBtn.addEventListener("click", () => act("remove_tag", { tag: actionTagSel.value }));
+  addNewTagBtn.addEventListener("click", () => {
+    const tag = newTagInput.value.trim();
+    if (tag) act("add_tag", { tag, create: true });
+  });
+  newTagInput.addEventListener("input", () => updateSelection(false));
   setCatBtn.addEventListener("click", () => { const [t, v] = catParts(); act("set_categorical", { tag: t, value: v }); });
   clearCatBtn.addEventListener("click", () => { const [t] = catParts(); act("clear_categorical", { tag: t }); });
   discardBtn.addEventListener("click", () => act("discard"));
@@ -414,10 +529,13 @@ function render({ model, el }: RenderProps) {
   }
 
   function updateOrder(): void {
-    orderBtn.textContent = state.descending ? "↓ desc" : "↑ asc";
+    const o = orderLabel(state.sortBy, state.descending);
+    orderBtn.textContent = o.text;
+    orderBtn.title = o.title;
+    orderBtn.disabled = o.disabled;
   }
 
-  sortSel.addEventListener("change", () => { explicitSort = true; state.sortBy = sortSel.value || null; requery(); });
+  sortSel.addEventListener("change", () => { explicitSort = true; state.sortBy = sortSel.value || null; updateOrder(); requery(); });
   orderBtn.addEventListener("click", () => { explicitSort = true; state.descending = !state.descending; updateOrder(); requery(); });
   discardedSel.addEventListener("change", () => { state.discarded = discardedSel.value as DiscardedFilter; requery(); });
   originSel.addEventListener("change", () => { state.origin = originSel.value || null; drawSuspects(); requery(); });
@@ -444,6 +562,12 @@ function render({ model, el }: RenderProps) {
     if (state.offset + state.limit < matched) { state.offset += state.limit; requestPage(); }
   });
   sizeSel.addEventListener("change", () => { state.limit = Number(sizeSel.value); requery(); });
+  resortBtn.addEventListener("click", () => { freshNext = true; requestPage(); });
+  autoResortBox.addEventListener("change", () => { if (autoResortBox.checked) requestPage(); });
+  sparkShared.addEventListener("change", () => {
+    drawSparkScale();
+    drawCells(rows.map((r) => urls.get(JSON.stringify(rowRef(r))) ?? "")); // redraw, same images
+  });
   sparkBox.addEventListener("change", () => {
     state.sparkPoints = sparkBox.checked ? SPARK_POINTS : 0;
     root.classList.toggle("wl-grid-no-spark", !sparkBox.checked);
@@ -643,9 +767,11 @@ function render({ model, el }: RenderProps) {
   requestPage();
 
   return () => {
+    document.removeEventListener("scroll", onAnyScroll, { capture: true });
+    if (barFrame) cancelAnimationFrame(barFrame);
     refresh.cancel();
     if (filterDebounce.t) clearTimeout(filterDebounce.t);
-    for (const u of urls) URL.revokeObjectURL(u);
+    for (const u of urls.values()) URL.revokeObjectURL(u);
     model.off("change:version", onVersion);
     model.off("change:total", onCounts);
     model.off("change:active", onCounts);

@@ -173,7 +173,7 @@ def _tag_val_zero(page, root) -> None:
     # an explicit sort (the default may have become the suspects preset): ids ascending
     grid.locator(".wl-grid-sort").select_option("sample_id")
     grid.locator(".wl-grid-order").click()
-    expect(grid.locator(".wl-grid-order")).to_have_text("↑ asc")
+    expect(grid.locator(".wl-grid-order")).to_have_text("↑ low first")
     expect(grid.locator(".wl-grid-origin option")).to_have_count(3, timeout=10_000)
     grid.locator(".wl-grid-origin").select_option("val")
     expect(grid.locator(".wl-grid-matched")).to_have_text("397", timeout=20_000)
@@ -194,6 +194,14 @@ def _tag_val_zero(page, root) -> None:
                                                          timeout=10_000)
     expect(cell.locator(".wl-grid-chip[data-tag='picked']")).to_be_visible(timeout=20_000)
     expect(tags.locator(".wl-tags-row[data-tag='picked'] .wl-tags-count")).to_have_text("1")
+    # a new tag from the grid's action bar: created and added to the selection
+    grid.locator(".wl-grid-new-tag").fill("val_odd")
+    grid.locator(".wl-grid-add-new-tag").click()
+    expect(grid.locator(".wl-grid-status")).to_have_text("tagged 1 sample 'val_odd'",
+                                                         timeout=10_000)
+    expect(cell.locator(".wl-grid-chip[data-tag='val_odd']")).to_be_visible(timeout=20_000)
+    expect(tags.locator(".wl-tags-row[data-tag='val_odd'] .wl-tags-count")).to_have_text(
+        "1", timeout=10_000)
 
     # Python side: the kernel's own reading of the ledger
     path = root / "picked.json"

@@ -52,6 +52,55 @@ def _append_training_cell(root) -> None:
     nbformat.write(nb, path)
 
 
+def _check_held_order(page, grid):
+    """Sorted by loss while training runs, the first cells hold still (their loss text and
+    sparkline update in place) until "re-sort (N changed)" is clicked."""
+    from playwright.sync_api import expect
+
+    page.mouse.move(5, 5)
+    grid.locator(".wl-grid-sort").select_option("signals//train-loss")
+    expect(grid.locator(".wl-grid-order")).to_have_text("↓ high first")
+    expect(grid).to_have_attribute("data-page-sort", "signals//train-loss", timeout=20_000)
+    # the page's sparklines share one scale, shown beside the toggle
+    expect(grid.locator(".wl-grid-spark-scale")).to_have_text(re.compile(r"^scale \S+–\S+$"),
+                                                              timeout=20_000)
+    first = grid.locator(".wl-grid-cell").first
+    expect(first).not_to_have_class(re.compile(r"\bis-discarded\b"))  # stale losses sort last
+    # sample the first 8 cells every 100 ms for 6 s of training
+    grid.evaluate("""g => {
+      window.__wlOrders = [];
+      window.__wlSampler = setInterval(() => {
+        const cs = [...g.querySelectorAll('.wl-grid-cell')].slice(0, 8);
+        const r = g.querySelector('.wl-grid-resort');
+        window.__wlOrders.push([cs.map(c => c.dataset.sampleId).join(','),
+          cs.map(c => c.querySelector('.wl-grid-loss')?.textContent).join(','),
+          r && !r.hidden ? Number(r.dataset.changed) : 0]);
+      }, 100);
+    }""")
+    page.wait_for_function("() => window.__wlOrders.length >= 60", timeout=20_000)
+    resort = grid.locator(".wl-grid-resort")
+    expect(resort).to_be_visible(timeout=15_000)  # training would have moved cells
+    expect(resort).to_have_text(re.compile(r"^re-sort \([\d,]+ changed( on other pages)?\)$"))
+    orders = page.evaluate("() => { clearInterval(window.__wlSampler); return window.__wlOrders; }")
+    assert len({ids for ids, _, _ in orders}) == 1, f"the first cells moved: {orders[:3]}..."
+    assert len({losses for _, losses, _ in orders}) > 1, "the losses shown did not update"
+    assert max(changed for _, _, changed in orders) > 0
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "grid-resort-offered.png"))
+    snapshot = grid.get_attribute("data-snapshot")
+    resort.click()
+    expect(grid).not_to_have_attribute("data-snapshot", snapshot, timeout=10_000)
+    # the action bar stays in view while the cells scroll under it (sticky at the grid's top)
+    low = grid.locator(".wl-grid-cell").nth(42)
+    low.evaluate("c => c.scrollIntoView({block: 'end'})")
+    expect(grid.locator(".wl-grid-actions")).to_have_class(re.compile(r"\bis-floating\b"))
+    bar = grid.locator(".wl-grid-actions").bounding_box()
+    top = page.locator(".jp-NotebookPanel-notebook").first.bounding_box()
+    assert bar["y"] >= top["y"] - 1 and bar["y"] + bar["height"] <= low.bounding_box()["y"], \
+        (bar, top, low.bounding_box())
+    page.screenshot(path=str(ARTIFACTS / "grid-held-order.png"))
+
+
 def _check_step_highlight(page, grid, theme: str) -> None:
     """A click in the middle of the loss plot highlights that step's batch: the grid shows a
     chip and only that batch's cells (all marked); the curves mark the step; × clears it."""
@@ -122,11 +171,22 @@ def test_quickstart_live_panels_and_discard_by_click(lab, browser_page, request)
     cell.click()
     expect(cell).to_have_class(re.compile(r"\bis-selected\b"), timeout=10_000)
     expect(grid.locator(".wl-grid-selected")).to_have_text("1", timeout=10_000)
+    # the action bar sits above the cells, with the selection count
+    bar = grid.locator(".wl-grid-actions")
+    expect(bar.locator(".wl-grid-action-count")).to_have_text("1 selected")
+    # (above the cells in the page; floating at the notebook's top once they scroll past it)
+    assert bar.evaluate("(b) => Boolean(b.compareDocumentPosition(b.parentElement"
+                        ".querySelector('.wl-grid-cells')) & Node.DOCUMENT_POSITION_FOLLOWING)")
+    expect(bar).to_be_in_viewport()
     grid.locator(".wl-grid-discard").click()
     expect(grid.locator(".wl-grid-active")).to_have_text(str(active_before - 1), timeout=20_000)
     discarded = grid.locator(f".wl-grid-cell[data-sample-id='{sample_id}']")
+    # the held order: the discarded cell stays in its place, greyed, and leaves the selection
     expect(discarded).to_have_class(re.compile(r"\bis-discarded\b"), timeout=20_000)
+    expect(grid.locator(".wl-grid-selected")).to_have_text("0", timeout=10_000)
+    expect(discarded).not_to_have_class(re.compile(r"\bis-selected\b"))
 
+    _check_held_order(page, grid)
     _check_step_highlight(page, grid, request.node.callspec.params["lab"])
 
     controls = page.locator(".wl-controls").first

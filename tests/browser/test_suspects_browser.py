@@ -137,18 +137,24 @@ def test_suspects_preset_and_discard_flagged_with_undo(lab, browser_page):
         "(short history: 0% of samples seen twice)", timeout=20_000)
     expect(grid.locator(".wl-grid-sort")).to_have_value("")
     assert grid.get_attribute("data-sort-default") is None
+    expect(grid.locator(".wl-grid-order")).to_have_text("as recorded")  # no false direction
+    expect(grid.locator(".wl-grid-order")).to_be_disabled()
     expect(grid.locator(".wl-grid-cell").first).to_have_attribute("data-sample-id", "0")
     ARTIFACTS.mkdir(exist_ok=True)
     grid.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "suspects-short-history.png"))
 
-    # --- training goes on: the suspects preset becomes the default sort, nobody chose it
+    # --- training goes on: the suspects preset becomes the default sort, nobody chose it.
+    # "auto re-sort" on: the grid follows the ranking as it moves (the held order, the
+    # default, is checked by the quickstart test)
+    grid.locator(".wl-grid-auto-resort").check()
+    page.mouse.move(5, 5)
     (root / "go").write_text("")
     expect(grid.locator(".wl-grid-sort")).to_have_value("suspects", timeout=30_000)
     expect(grid).to_have_attribute("data-sort-default", "suspects")
     expect(grid.locator(".wl-grid-flagged-status")).to_have_text(
         "sorted by suspects: enough history to rank the samples")
-    expect(grid.locator(".wl-grid-order")).to_have_text("↓ desc")
+    expect(grid.locator(".wl-grid-order")).to_have_text("↓ most suspect first")
     state = _kernel_state(root, page, lambda s: s["step"] == EPOCHS * 20
                           and s["state"] != "running", timeout_s=40)
     flagged = len(state["flagged"])
@@ -186,6 +192,10 @@ def test_suspects_preset_and_discard_flagged_with_undo(lab, browser_page):
 
     grid.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "suspects-grid.png"))
+
+    # auto re-sort off again: the discarded cells stay in place, greyed, until a re-sort
+    # (a fresh order would put them last)
+    grid.locator(".wl-grid-auto-resort").uncheck()
 
     # --- discard flagged: a confirmation naming the count and the origin, then exactly those
     assert state["discarded"] == []

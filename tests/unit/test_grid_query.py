@@ -170,3 +170,99 @@ def test_a_browser_request_is_read_into_a_query(grid):
 def test_a_non_object_request_is_rejected():
     with pytest.raises(ValueError):
         GridQuery.from_message(["offset", 0])
+
+
+# ------------------------------------------------------------------ discarded samples last
+def test_value_sorts_put_discarded_samples_last_so_stale_losses_do_not_lead(grid):
+    # loss of i is (i * 7) % 10: sample 7 has the highest loss (9), sample 4 the next (8)
+    grid.discard_samples([7])
+    page = grid.grid_page(GridQuery(sort_by="signals//loss", limit=20, origin="train"))
+    assert _ids(page)[:2] == [4, 1]          # the active ones in loss order first
+    assert _ids(page)[-1] == 7  # after every active one, those without a loss too
+    asc = grid.grid_page(GridQuery(sort_by="signals//loss", descending=False, limit=20,
+                                   origin="train"))
+    assert _ids(asc)[-1] == 7
+
+
+def test_discarded_last_can_be_turned_off_and_recorded_order_is_left_alone(grid):
+    grid.discard_samples([7])
+    off = grid.grid_page(GridQuery(sort_by="signals//loss", limit=1, discarded_last=False))
+    assert _ids(off) == [7]
+    recorded = grid.grid_page(GridQuery(limit=10))
+    assert _ids(recorded) == list(range(10))
+    with pytest.raises(ValueError, match="discarded_last"):
+        GridQuery.from_message({"discarded_last": "yes"})
+
+
+def test_discarding_drops_the_samples_from_the_selection_restoring_does_not_reselect(grid):
+    grid.selection.set([("train", 1), ("train", 2), ("val", "v3")])
+    version = grid.selection.version
+    grid.discard_samples([2])
+    assert grid.selection.get() == [("train", 1), ("val", "v3")]
+    assert grid.selection.version > version
+    grid.discard_samples([2], discarded=False)
+    assert grid.selection.get() == [("train", 1), ("val", "v3")]
+    version = grid.selection.version
+    grid.discard_samples([5])  # not selected: the selection does not change
+    assert grid.selection.version == version
+
+
+# ------------------------------------------------------------------ the held order
+def _loss(session, values: dict, step: int):
+    ids = list(values)
+    session.save_signals({"loss": torch.tensor([values[i] for i in ids], dtype=torch.float32)},
+                         ids, step=step)
+
+
+def test_held_order_keeps_positions_while_values_change_and_counts_what_would_move(grid):
+    from weightslab_nb.ledger.query import HeldOrder
+
+    hold = HeldOrder()
+    q = GridQuery(sort_by="signals//loss", origin="train", limit=3)
+    first = grid.grid_page(q, hold=hold)
+    assert first.fresh and first.changed == 0 and _ids(first) == [7, 4, 1]
+    _loss(grid, {0: 100.0}, step=2)  # sample 0 (loss 0) jumps to the top of a fresh order
+    held = grid.grid_page(q, hold=hold)
+    assert not held.fresh and _ids(held) == [7, 4, 1]  # same cells, same places
+    assert held.changed > 0
+    fresh = grid.grid_page(GridQuery(sort_by="signals//loss", origin="train", limit=3))
+    assert _ids(fresh)[0] == 0
+    # the values shown are the new ones: page 4 of the held order shows sample 0 at loss 100
+    rest = grid.grid_page(replace_offset(q, 9), hold=hold)
+    assert any(r["sample_id"] == 0 and r["loss"] == 100.0 for r in rest.rows)
+    resorted = grid.grid_page(q, hold=hold, resort=True)
+    assert resorted.fresh and resorted.changed == 0 and _ids(resorted)[0] == 0
+
+
+def test_a_new_query_takes_the_fresh_order_paging_keeps_the_snapshot(grid):
+    from weightslab_nb.ledger.query import HeldOrder
+
+    hold = HeldOrder()
+    q = GridQuery(sort_by="signals//loss", origin="train", limit=3)
+    grid.grid_page(q, hold=hold)
+    _loss(grid, {0: 100.0}, step=2)
+    assert not grid.grid_page(replace_offset(q, 3), hold=hold).fresh  # next page: same order
+    asc = GridQuery(sort_by="signals//loss", origin="train", limit=3, descending=False)
+    assert grid.grid_page(asc, hold=hold).fresh  # the direction changed: a fresh order
+    other = GridQuery(sort_by="signals//loss", origin="train", limit=3, discarded="active")
+    assert grid.grid_page(other, hold=hold).fresh
+
+
+def test_held_order_drops_rows_that_stop_matching_and_appends_new_matches(grid):
+    from weightslab_nb.ledger.query import HeldOrder
+
+    hold = HeldOrder()
+    q = GridQuery(sort_by="signals//loss", origin="train", discarded="active", limit=20)
+    before = _ids(grid.grid_page(q, hold=hold))
+    grid.discard_samples([4])
+    after = grid.grid_page(q, hold=hold)
+    assert _ids(after) == [i for i in before if i != 4] and after.matched == 19
+    grid.discard_samples([4], discarded=False)
+    back = grid.grid_page(q, hold=hold)
+    assert _ids(back)[-1] == 4 and back.changed > 0  # re-enters at the end until a re-sort
+
+
+def replace_offset(q, offset):
+    from dataclasses import replace
+
+    return replace(q, offset=offset)

@@ -112,7 +112,7 @@ def test_actions_change_the_ledger_and_report_success(grid, trained):
     trained.register_categorical_tag("shape", ["round", "sharp"])
     reply = ask(g, cap, 1, type="action", action="add_tag", sample_ids=[1, 2, 3], tag="suspect")[0]
     assert reply == {"type": "action_result", "req": 1, "ok": True, "message": "tagged 3 samples 'suspect'",
-                     "action": "add_tag", "count": 3}
+                     "action": "add_tag", "count": 3, "sample_ids": []}
     assert trained.get_samples_by_tag("suspect") == [1, 2, 3]
     ask(g, cap, 2, type="action", action="remove_tag", sample_ids=[2], tag="suspect")
     assert trained.get_samples_by_tag("suspect") == [1, 3]
@@ -470,3 +470,45 @@ def test_invalid_history_fields_of_a_page_request_are_refused(panels, content, f
     assert reply["type"] == "page" and reply["ok"] is False and fragment in reply["message"]
     assert "rows" not in reply
     assert g.flush() and fragment in g.error
+
+
+def test_pages_hold_their_order_while_training_records_until_resort(grid, trained):
+    g, cap = grid
+    q = dict(type="page", limit=8, sort_by=LOSS)
+    first = ask(g, cap, 101, **q)[0]
+    assert first["order"]["changed"] == 0 and first["order"]["fresh"] is True
+    ids = [r["sample_id"] for r in first["rows"]]
+    # training moves the losses: the page under the user's pointer keeps its cells
+    bottom = [r["sample_id"] for r in ask(g, cap, 102, **{**q, "offset": 1789})[0]["rows"]]
+    trained.save_signals({"train-loss": torch.full((len(bottom),), 50.0)}, bottom, step=99)
+    held = ask(g, cap, 103, **q)[0]
+    assert [r["sample_id"] for r in held["rows"]] == ids
+    assert held["order"]["fresh"] is False and held["order"]["changed"] >= len(bottom)
+    assert held["order"]["changed_page"] == 8  # every cell of the first page would change
+    resorted = ask(g, cap, 104, **q, resort=True)[0]
+    assert resorted["order"]["changed"] == 0 and resorted["order"]["fresh"] is True
+    assert resorted["order"]["snapshot"] == held["order"]["snapshot"] + 1
+    assert {r["sample_id"] for r in resorted["rows"]} == set(bottom)
+
+
+def test_discard_action_drops_the_samples_from_the_selection_and_says_so(grid, trained):
+    g, cap = grid
+    ask(g, cap, 1, type="select", sample_ids=[["train", 1], ["train", 2], ["train", 3]])
+    reply = ask(g, cap, 2, type="action", action="discard", sample_ids=[["train", 2]])[0]
+    assert reply["ok"] and reply["sample_ids"] == [["train", 1], ["train", 3]]
+    assert trained.selection.get() == [("train", 1), ("train", 3)]
+
+
+def test_add_tag_with_create_makes_a_new_tag_from_the_grid_other_actions_refuse_it(grid, trained):
+    g, cap = grid
+    reply = ask(g, cap, 1, type="action", action="add_tag", sample_ids=[["train", 4]],
+                tag="odd_one", create=True)[0]
+    assert reply["ok"] and reply["count"] == 1
+    assert trained.get_samples_by_tag("odd_one") == [4]
+    refused = ask(g, cap, 2, type="action", action="add_tag", sample_ids=[["train", 5]],
+                  tag="never_made")[0]
+    assert refused["ok"] is False and "never_made" in refused["message"]
+    refused = ask(g, cap, 3, type="action", action="discard", sample_ids=[["train", 5]],
+                  create=True)[0]
+    assert refused["ok"] is False and "create" in refused["message"]
+    assert trained.get_discarded_samples() == []

@@ -331,3 +331,24 @@ def test_a_failing_ranking_is_shown_as_an_error_and_the_grid_keeps_working(train
         assert g.flush() and g.error == "" and "train" in g.suspects["origins"]
     finally:
         g.close()
+
+
+def test_the_suspects_order_holds_still_while_the_ranking_moves_until_resort(grid, trained):
+    g, cap = grid
+    session, _ = trained
+    q = dict(type="page", sort_by="suspects", limit=8, origin="train")
+    first = ask(g, cap, 1, **q)
+    ids = [r["sample_id"] for r in first["rows"]]
+    assert first["order"]["fresh"] and first["rows"][0]["suspect"]["rank"] == 1
+    ranking = session.feature("suspect_ranking")
+    ranking.min_interval = ranking.cost_factor = 0.0
+    # the ranking moves: the first eight become the least suspect (a fake loss on them)
+    session.save_signals({"train-loss": torch.zeros(8)}, ids, step=10_000)
+    session.discard_samples(ids[:1])
+    assert g.flush()
+    held = ask(g, cap, 2, **q)
+    assert [r["sample_id"] for r in held["rows"]] == ids
+    assert held["order"]["fresh"] is False and held["order"]["changed"] > 0
+    resorted = ask(g, cap, 3, **q, resort=True)
+    assert resorted["order"]["changed"] == 0 and resorted["order"]["fresh"] is True
+    assert resorted["rows"][0]["sample_id"] != ids[0]  # discarded: last now

@@ -38,6 +38,10 @@ class GridQuery:
         Keep only these samples, e.g. the batch of one step: ``(origin, sample_id)`` refs (the
         sample of that origin) and bare ids (the samples of that id in every origin). Unknown
         ones match nothing.
+    discarded_last : bool, default True
+        With a sort (``sort_by`` or ``sort_values``), discarded samples come after every active
+        one (each group in the sort's order): their values are stale, since training skips them.
+        Recorded order (``sort_by=None``) is left alone.
     """
 
     offset: int = 0
@@ -51,6 +55,7 @@ class GridQuery:
     signal_min: float | None = None
     signal_max: float | None = None
     sample_ids: tuple | None = None
+    discarded_last: bool = True
 
     @classmethod
     def from_message(cls, msg: dict) -> "GridQuery":
@@ -76,8 +81,10 @@ class GridQuery:
             raise InvalidValueError(f"offset: must be >= 0, got {self.offset}")
         if not 1 <= self.limit <= MAX_PAGE:
             raise InvalidValueError(f"limit: must be in 1..{MAX_PAGE}, got {self.limit}")
-        if not isinstance(self.descending, bool):
-            raise InvalidValueError(f"descending: expected true/false, got {self.descending!r}")
+        for name in ("descending", "discarded_last"):
+            if not isinstance(getattr(self, name), bool):
+                raise InvalidValueError(f"{name}: expected true/false, "
+                                        f"got {getattr(self, name)!r}")
         if self.discarded not in DISCARDED_FILTERS:
             raise InvalidValueError(f"discarded: expected one of {DISCARDED_FILTERS}, "
                                     f"got {self.discarded!r}")
@@ -109,6 +116,10 @@ class GridPage:
     loss_column: str | None
     columns: list[str]
     rows: list[dict]
+    changed: int = 0       # positions of the matched rows a re-sort would move (HeldOrder)
+    changed_page: int = 0  # cells of this page whose sample a re-sort would change
+    fresh: bool = True
+    snapshot: int = 0      # the HeldOrder's snapshot the page was served from (0: none)
 
 
 SORT_STATS = ("mean", "last", "max")
@@ -156,7 +167,50 @@ def select_rows(table: SampleTable, q: GridQuery,
         rows = rows[_order_values(sort_values[rows], q.descending)]
     elif q.sort_by is not None:
         rows = rows[_order(table, rows, q.sort_by, q.descending)]
+    if q.discarded_last and (sort_values is not None or q.sort_by is not None):
+        disc = table.discarded[rows]
+        if disc.any():
+            rows = np.concatenate([rows[~disc], rows[disc]])
     return rows
+
+
+class HeldOrder:
+    """The order of a grid that holds still while training changes the values it sorts by.
+
+    The first page of a query takes the fresh order (:func:`select_rows`) as a snapshot; later
+    pages of the same query (every field but ``offset`` and ``limit``, with the same
+    ``sort_values`` source) are served in the snapshot's order, so cells keep their places
+    while their values update. Rows that no longer pass the filters drop out; rows that newly
+    pass come after the snapshot's rows, in their fresh order. :meth:`serve` also says how many
+    positions differ from the fresh order (what a "re-sort" would move). A new query, or
+    ``resort=True``, takes the fresh order again.
+
+    Not thread-safe by itself: :meth:`Session.grid_page` calls it under the session lock.
+    """
+
+    def __init__(self):
+        self.key = None
+        self.rows: np.ndarray | None = None
+        self.snapshot = 0  # grows each time a fresh order is taken
+
+    def serve(self, key, fresh: np.ndarray, resort: bool = False) -> tuple[np.ndarray, int, bool]:
+        """``(rows, changed, taken)``: the rows in the held order, how many positions differ
+        from ``fresh``, and whether ``fresh`` was taken as the new snapshot."""
+        fresh = np.asarray(fresh, dtype=np.int64)
+        if resort or self.rows is None or key != self.key:
+            self.key, self.rows = key, fresh.copy()
+            self.snapshot += 1
+            return fresh, 0, True
+        kept = self.rows[np.isin(self.rows, fresh, assume_unique=True)]
+        new = fresh[~np.isin(fresh, kept, assume_unique=True)]
+        rows = np.concatenate([kept, new]) if len(new) else kept
+        self.rows = rows
+        changed = int(np.count_nonzero(rows != fresh))
+        return rows, changed, False
+
+    def reset(self) -> None:
+        """Forget the snapshot: the next page takes the fresh order."""
+        self.key, self.rows = None, None
 
 
 def _is_id(value) -> bool:

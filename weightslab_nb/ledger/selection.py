@@ -63,6 +63,19 @@ class Selection:
         """Empty the selection."""
         self._replace([])
 
+    def remove(self, refs) -> int:
+        """Drop ``refs`` (``(origin, sample_id)`` each) from the selection; return how many were
+        selected. The version grows only when something was dropped (discarded samples leave
+        the selection this way: :meth:`Session.discard_samples`)."""
+        gone = {SampleRef(*r) for r in refs}
+        with self._lock:
+            kept = [r for r in self._refs if r not in gone]
+            dropped = len(self._refs) - len(kept)
+            if dropped:
+                self._refs = kept
+                self.version += 1
+        return dropped
+
     def _replace(self, refs: list) -> None:
         with self._lock:
             self._refs = refs

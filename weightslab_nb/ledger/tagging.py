@@ -154,7 +154,8 @@ class SampleTagging:
                         origin: str | None = None) -> None:
         """Mark samples as discarded (skipped by watched loaders from the next batch on) or
         restore them with ``discarded=False``. ``origin`` says which origin's ids are meant
-        (see :meth:`tag_samples`).
+        (see :meth:`tag_samples`). Discarded samples leave ``session.selection`` (the panels'
+        selection shows what an action will apply to; restore selects nothing again).
 
         Raises
         ------
@@ -171,6 +172,10 @@ class SampleTagging:
             self.table.set_discarded(rows, bool(discarded))
             self.changes.table += 1
             self.refresh_experiment_hash()
+            if discarded:
+                t = self.table
+                self.selection.remove([(t.origins[t.origin_code[r]], t.sample_id[r])
+                                       for r in np.asarray(rows).tolist()])
 
     def get_samples_by_tag(self, tag: str, origin: str | None = "train",
                            limit: int | None = None) -> list[SampleId]:

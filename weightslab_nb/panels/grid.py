@@ -4,8 +4,14 @@ Protocol (browser view: ``js/src/grid.ts``)
 -------------------------------------------
 browser -> Python
     ``{"type": "page", "req", offset, limit, sort_by, descending, tags, discarded, origin,
-    signal, signal_min, signal_max, highlight?, spark_points?}`` (the
-    :class:`~weightslab_nb.ledger.query.GridQuery` fields; absent ones take their defaults).
+    signal, signal_min, signal_max, discarded_last?, highlight?, spark_points?, resort?}`` (the
+    :class:`~weightslab_nb.ledger.query.GridQuery` fields; absent ones take their defaults;
+    ``discarded_last`` defaults to true: sorted pages put discarded samples last).
+    **The order holds still**: the grid keeps the row order of its current query
+    (:class:`~weightslab_nb.ledger.query.HeldOrder`, one per grid, shared by its views) and
+    serves pages from it while values change; ``resort`` (bool, default false) takes the fresh
+    order. A different query (sort, direction, filters, origin, highlight restriction; not
+    ``offset``/``limit``) takes the fresh order by itself.
     ``sort_by`` may be a history statistic ``"<signals column>@<stat>"`` (``mean``, ``last``,
     ``max``, ``min``, ``count``; the ``@mean``/``@last``/``@max`` ones are listed in
     ``columns``). ``highlight`` (bool, default false): restrict the page to the samples of the
@@ -17,7 +23,8 @@ browser -> Python
     ``[origin, sample_id]`` (what the view sends: the identity of each sample, so that train and
     val samples of the same id stay apart) and/or bare ids (resolved as ``session.selection.set``
     does: an id several origins hold is refused).
-    ``{"type": "action", "req", "action", "sample_ids", "origin"?, "tag"?, "value"?}`` with
+    ``{"type": "action", "req", "action", "sample_ids", "origin"?, "tag"?, "value"?,
+    "create"?}`` (``create: true``: ``add_tag`` creates the boolean tag when new) with
     ``action`` one of ``add_tag``/``remove_tag`` (a known boolean ``tag``), ``set_categorical``
     (a known categorical ``tag`` and one of its ``value``s), ``clear_categorical`` (``tag``),
     ``discard``, ``restore``: the command of :mod:`weightslab_nb.commands` it maps to
@@ -38,7 +45,10 @@ browser -> Python
     ``{"type": "clear_error"}``
 Python -> browser
     ``{"type": "page", "req", "ok": true, total, active, matched, offset, limit, loss_column,
-    columns, rows, highlight, spark}`` with one PNG buffer per row (``rows[i]`` has the GridPage
+    columns, rows, highlight, spark, order}``; ``order``: ``{"changed", "changed_page",
+    "fresh", "snapshot"}``: how many positions of the matched rows a re-sort would move, how
+    many cells of this page would show another sample, whether this page took the fresh order,
+    and the number of the snapshot it was served from (grows with every fresh order) with one PNG buffer per row (``rows[i]`` has the GridPage
     row keys, ``ref`` ``[origin, sample_id]`` among them, plus ``thumbnail_error``: None or why
     the placeholder image was sent, and ``highlighted``: whether the sample is in the step
     highlight). A thumbnail and a sparkline are those of the row's own origin's sample.
@@ -60,7 +70,8 @@ Python -> browser
     "count", "already", "digest", "dry_run", "tag", "undo"}``: ``count`` samples changed (or
     would be, with ``dry_run``), ``already`` flagged ones needed no change, ``undo``: a token for
     the ``undo`` message, or None. ``{"type": "undo_result", "req", "ok", "message", "count"}``.
-    ``{"type": "action_result", "req", "ok", "message"}`` (``select`` with a req:
+    ``{"type": "action_result", "req", "ok", "message", "count", "sample_ids"}`` (``sample_ids``:
+    the selection after the action, refs; a discard drops the discarded samples from it) (``select`` with a req:
     ``select_result``). A failed request: ``{"type": <its reply type>, "req", "ok": false,
     "message"}``.
     ``{"type": "selection", "sample_ids"}`` (refs ``[origin, sample_id]``) when
@@ -88,6 +99,7 @@ import traitlets
 from weightslab_nb import commands
 from weightslab_nb.errors import InvalidValueError, StateError
 from weightslab_nb.ledger.ids import SampleRef
+from weightslab_nb.ledger.query import HeldOrder
 from weightslab_nb.ledger.sample_table import bare_signal_name
 from weightslab_nb.panels._base import Panel, static_asset
 from weightslab_nb.panels.highlight import highlight_bus, highlight_page
@@ -102,7 +114,7 @@ from weightslab_nb.panels.wire import encode_arrays
 log = logging.getLogger(__name__)
 
 QUERY_FIELDS = ("offset", "limit", "sort_by", "descending", "tags", "discarded", "origin",
-                "signal", "signal_min", "signal_max")
+                "signal", "signal_min", "signal_max", "discarded_last")
 SPARK_POINTS = 32
 MAX_SPARK_POINTS = 256
 MAX_UNDO = 16  # undo tokens a grid keeps (the oldest is forgotten first)
@@ -170,6 +182,7 @@ class SampleGrid(Panel):
         self._ranking_error: str | None = None
         self._undo: OrderedDict[str, dict] = OrderedDict()
         self._undo_count = 0
+        self.order = HeldOrder()  # the page order that holds still while values change
         super().__init__(session, page_size=page_size, highlight=self._bus.info(), **kwargs)
         self._bus.add_listener(self._publisher)
 
@@ -228,6 +241,7 @@ class SampleGrid(Panel):
         if fields.get("limit") is None:
             fields["limit"] = self.page_size
         only = bool_field(msg, "highlight")
+        resort = bool_field(msg, "resort")
         spark_points = int_field(msg, "spark_points", lo=0, hi=MAX_SPARK_POINTS,
                                  default=SPARK_POINTS)
         query = GridQuery.from_message(fields)
@@ -237,9 +251,10 @@ class SampleGrid(Panel):
             sort_values = ranking.sort_values()  # rows past its end sort last
         highlight = self._bus.get()
         if only and highlight is not None:
-            page = highlight_page(self.session, query, highlight.refs, sort_values)
+            page = highlight_page(self.session, query, highlight.refs, sort_values,
+                                  hold=self.order, resort=resort)
         else:
-            page = self.session.grid_page(query, sort_values)
+            page = self.session.grid_page(query, sort_values, hold=self.order, resort=resort)
         rows, buffers = [], []
         for row in page.rows:
             row = {k: _plain(v) for k, v in row.items()}
@@ -274,7 +289,9 @@ class SampleGrid(Panel):
                  "rows": rows,
                  "highlight": None if highlight is None else
                  {**highlight.info(), "only": only},
-                 "spark": spark, "spark_error": spark_error}
+                 "spark": spark, "spark_error": spark_error,
+                 "order": {"changed": page.changed, "changed_page": page.changed_page,
+                           "fresh": page.fresh, "snapshot": page.snapshot}}
         return reply, buffers
 
     def _sparklines(self, column: str, rows: list[dict], max_points: int):
@@ -314,7 +331,7 @@ class SampleGrid(Panel):
         result = commands.run(self.session, name, args, source="panel", fields=SAMPLE_FIELDS)
         self._publisher.wake()
         return {"message": action_message(action, result), "action": action,
-                "count": result["count"]}
+                "count": result["count"], "sample_ids": _wire(self.session.selection.get())}
 
     def _on_flagged(self, msg: dict):
         action, name, args = flagged_command(msg)

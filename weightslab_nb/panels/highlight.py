@@ -19,12 +19,12 @@ def highlight_bus(session) -> HighlightBus:
     return session.highlight
 
 
-def highlight_page(session, query, refs, sort_values=None):
+def highlight_page(session, query, refs, sort_values=None, **kwargs):
     """Like ``session.grid_page(query, sort_values)``, restricted to the samples ``refs``
     (``(origin, sample_id)`` each; unknown ones are skipped).
 
     The filters and the sort of ``query`` apply as usual; ``matched`` counts the highlighted
-    samples that pass them.
+    samples that pass them. ``kwargs`` (``hold``, ``resort``) go to ``grid_page``.
     """
     return session.grid_page(replace(query, sample_ids=tuple(tuple(r) for r in refs)),
-                             sort_values)
+                             sort_values, **kwargs)

@@ -133,7 +133,8 @@ def action_command(msg: dict) -> tuple[str, str, dict]:
     ``args`` holds the message's ``tag``, ``value`` and ``origin`` as the command takes them
     (the samples are added by the caller: the grid's ``sample_ids`` or the tag editor's
     selection). An action tags with known tags and values only (``create=False``): the views
-    offer those.
+    offer those; ``add_tag`` with ``create: true`` creates a new boolean tag first (the grid's
+    "new tag" box).
     """
     action = msg.get("action")
     if action not in ACTIONS:
@@ -150,8 +151,11 @@ def action_command(msg: dict) -> tuple[str, str, dict]:
         if has.get("value", "") != "":
             raise MessageError("clear_categorical: takes no value")
         has["value"] = None
+    create = bool_field(msg, "create")
+    if create and action != "add_tag":
+        raise MessageError(f"create: only add_tag creates a tag, not {action}")
     if action in ("add_tag", "set_categorical", "clear_categorical"):
-        has["create"] = False
+        has["create"] = create
     return action, ACTION_COMMANDS[action], has
 
 

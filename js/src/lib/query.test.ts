@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { clampOffset, defaultGridState, pageLabel, pageRequest, parseBound, Throttle } from "./query";
+import { clampOffset, defaultGridState, orderLabel, pageLabel, pageRequest, parseBound, resortLabel, sameKeys, Throttle } from "./query";
 
 describe("grid query", () => {
   it("parses range bounds", () => {
@@ -17,7 +17,7 @@ describe("grid query", () => {
       expect(r.fields).toEqual({
         offset: 0, limit: 48, sort_by: "signals//loss", descending: true, tags: ["bad"],
         discarded: "all", origin: null, signal: "signals//loss", signal_min: 0.5, signal_max: null,
-        highlight: false, spark_points: 32,
+        highlight: false, spark_points: 32, resort: false,
       });
     }
   });
@@ -63,5 +63,39 @@ describe("Throttle", () => {
     expect(calls).toEqual(["a"]);
     vi.advanceTimersByTime(1000);
     expect(calls).toEqual(["a", "c"]);
+  });
+});
+
+describe("the held order's controls", () => {
+  it("asks for the fresh order only when told to", () => {
+    const held = pageRequest(defaultGridState());
+    const fresh = pageRequest(defaultGridState(), true);
+    expect(held.ok && held.fields.resort).toBe(false);
+    expect(fresh.ok && fresh.fields.resort).toBe(true);
+  });
+
+  it("shows no direction for the recorded order, and names which end comes first otherwise", () => {
+    const none = orderLabel(null, true);
+    expect(none.disabled).toBe(true);
+    expect(none.text).not.toMatch(/desc|asc|↓|↑/);
+    expect(orderLabel("signals//loss", true)).toMatchObject({ text: "↓ high first", disabled: false });
+    expect(orderLabel("signals//loss", false)).toMatchObject({ text: "↑ low first", disabled: false });
+    expect(orderLabel("suspects", true).text).toBe("↓ most suspect first");
+    expect(orderLabel("signals//loss", true).title).toMatch(/discarded samples last/);
+  });
+
+  it("offers a re-sort only when something would move, with the count", () => {
+    expect(resortLabel(0)).toBeNull();
+    expect(resortLabel(Number.NaN)).toBeNull();
+    expect(resortLabel(1234)).toBe("re-sort (1,234 changed)");
+    expect(resortLabel(12, 1771)).toBe("re-sort (12 changed)");
+    expect(resortLabel(0, 1771)).toBe("re-sort (1,771 changed on other pages)");
+    expect(resortLabel(0, 0)).toBeNull();
+  });
+
+  it("updates cells in place only when the page holds the same samples in the same places", () => {
+    expect(sameKeys(["a", "b"], ["a", "b"])).toBe(true);
+    expect(sameKeys(["a", "b"], ["b", "a"])).toBe(false);
+    expect(sameKeys(["a"], ["a", "b"])).toBe(false);
   });
 });

@@ -50,10 +50,12 @@ export interface PageRequest {
   signal_max: number | null;
   highlight: boolean;
   spark_points: number;
+  resort: boolean;
 }
 
-/** The message fields for a state, or an error text naming the bad input. */
-export function pageRequest(s: GridState): { ok: true; fields: PageRequest } | { ok: false; error: string } {
+/** The message fields for a state, or an error text naming the bad input. `resort`: take the
+ * fresh order instead of the grid's held one (Python holds the order still while values change). */
+export function pageRequest(s: GridState, resort = false): { ok: true; fields: PageRequest } | { ok: false; error: string } {
   const lo = parseBound(s.signalMin);
   const hi = parseBound(s.signalMax);
   if (lo === undefined) return { ok: false, error: `minimum: "${s.signalMin}" is not a number` };
@@ -76,8 +78,40 @@ export function pageRequest(s: GridState): { ok: true; fields: PageRequest } | {
       signal_max: ranged ? hi : null,
       highlight: s.highlight,
       spark_points: Math.min(Math.max(0, Math.trunc(s.sparkPoints) || 0), MAX_SPARK_POINTS),
+      resort,
     },
   };
+}
+
+/** What the direction control shows for a sort: "recorded order" has no direction, so the
+ * control is disabled and says so; otherwise it names which end comes first. */
+export function orderLabel(sortBy: string | null, descending: boolean): { text: string; title: string; disabled: boolean } {
+  if (sortBy === null || sortBy === "") {
+    return { text: "as recorded", title: "Recorded order has no direction: choose a sort first", disabled: true };
+  }
+  if (sortBy === "suspects") {
+    return descending
+      ? { text: "↓ most suspect first", title: "Most suspect first (click: least suspect first)", disabled: false }
+      : { text: "↑ least suspect first", title: "Least suspect first (click: most suspect first)", disabled: false };
+  }
+  return descending
+    ? { text: "↓ high first", title: "Highest values first; discarded samples last (click: lowest first)", disabled: false }
+    : { text: "↑ low first", title: "Lowest values first; discarded samples last (click: highest first)", disabled: false };
+}
+
+/** The re-sort control's text, or null when nothing would move. `changedPage`: cells of this
+ * page that would show another sample; `changed`: positions of all matched samples that would
+ * move (the page reply's `order.changed_page` and `order.changed`). */
+export function resortLabel(changedPage: number, changed = changedPage): string | null {
+  const n = (v: number) => (Number.isFinite(v) && v > 0 ? v : 0);
+  if (n(changedPage) > 0) return `re-sort (${n(changedPage).toLocaleString("en-US")} changed)`;
+  if (n(changed) > 0) return `re-sort (${n(changed).toLocaleString("en-US")} changed on other pages)`;
+  return null;
+}
+
+/** Keys of two pages, in order, are the same: the cells can be updated in place. */
+export function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((k, i) => k === b[i]);
 }
 
 /** Offset after clamping to the matched rows (the last page stays in view when rows vanish). */

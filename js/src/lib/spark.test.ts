@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { indexOfStep, sparkDomain, sparkPath, sparkXY, splitSpark } from "./spark";
+import { indexOfStep, pageSparkDomain, sparkDomain, sparkPath, sparkXY, splitSpark } from "./spark";
 
 const f = (xs: number[]) => Float64Array.from(xs);
 
@@ -36,5 +36,14 @@ describe("sparklines", () => {
     expect(indexOfStep(f([1, 5, 9, 12]), 9)).toBe(2);
     expect(indexOfStep(f([1, 5, 9, 12]), 6)).toBe(-1);
     expect(indexOfStep(f([]), 1)).toBe(-1);
+  });
+});
+
+describe("one scale per page", () => {
+  it("spans every row's finite values and skips rows without any", () => {
+    const row = (...v: number[]) => ({ steps: new Float64Array(v.map((_, i) => i)), values: new Float64Array(v) });
+    expect(pageSparkDomain([row(1, 2), null, row(Number.NaN), row(0.5, 3)])).toEqual([0.5, 3]);
+    expect(pageSparkDomain([null, row(Number.NaN)])).toBeNull();
+    expect(pageSparkDomain([])).toBeNull();
   });
 });

@@ -35,6 +35,17 @@ export function sparkDomain(values: ArrayLike<number>): [number, number] | null 
   return lo === Infinity ? null : [lo, hi];
 }
 
+/** Finite [min, max] over every row of a page (one shared scale for its sparklines), or null. */
+export function pageSparkDomain(rows: readonly (SparkRow | null)[]): [number, number] | null {
+  let out: [number, number] | null = null;
+  for (const r of rows) {
+    const d = r ? sparkDomain(r.values) : null;
+    if (!d) continue;
+    out = out ? [Math.min(out[0], d[0]), Math.max(out[1], d[1])] : d;
+  }
+  return out;
+}
+
 const r1 = (v: number) => Math.round(v * 10) / 10;
 
 /**
