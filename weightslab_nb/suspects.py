@@ -150,7 +150,7 @@ def high_group(values: np.ndarray) -> np.ndarray:
     x = np.sort(values)
     n = len(x)
     if n < 2 or x[0] == x[-1]:
-        return np.zeros(n, dtype=bool) if n else np.zeros(0, dtype=bool)
+        return np.zeros(n, dtype=bool)
     csum, csq = np.cumsum(x), np.cumsum(x * x)
     left = np.arange(1, n)  # sizes of the lower group
     lo_ss = csq[:-1] - csum[:-1] ** 2 / left
