@@ -153,3 +153,13 @@ def test_bad_export_messages_are_refused_and_change_nothing(grid, bad, field):
         assert field in reply["message"]
         assert "csv" not in reply
     assert (s.selection.get(), s.selection.version, s.changes.table) == before
+
+
+def test_wl_selection_frame_reads_the_current_session_selection(two_origins):
+    import weightslab_nb as wl
+
+    assert wl.current_session() is two_origins
+    two_origins.selection.set([("val", 1), ("train", 1)])
+    frame = wl.selection_frame()
+    assert frame["origin"].astype(str).tolist() == ["val", "train"]
+    assert wl.selection_frame([("train", 2)])["origin"].astype(str).tolist() == ["train"]
