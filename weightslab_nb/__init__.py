@@ -20,7 +20,8 @@ from weightslab_nb.api import (auto_tag_loss_shapes, collect_metrics, compute_si
                                query_signal_history, register_categorical_tag,
                                request_evaluation, run_command, run_pending_evaluation,
                                save_instance_signals,
-                               save_signals, serve, set_categorical_tag, signal, start_training,
+                               save_signals, selection_frame, serve, set_categorical_tag,
+                               signal, start_training,
                                suspects, tag_loss_shapes_now, tag_samples, watch_or_edit,
                                write_dataframe, write_history)
 from weightslab_nb.errors import (AmbiguousSampleError, ArgumentError, InvalidTypeError,
@@ -71,7 +72,7 @@ __all__ = [
     "set_categorical_tag", "discard_samples", "get_samples_by_tag", "get_discarded_samples",
     "query_signal_history", "query_sample_history", "get_current_experiment_hash",
     "start_training", "save_instance_signals", "query_instance_history", "write_history",
-    "write_dataframe", "Session", "current_session", "new_session", "set_current_session",
+    "write_dataframe", "selection_frame", "Session", "current_session", "new_session", "set_current_session",
     "TrainingStopped", "UnknownSampleError", "signal", "compute_signals", "SignalContext",
     "BatchSignalContext", "auto_tag_loss_shapes", "tag_loss_shapes_now", "suspects",
     "request_evaluation", "run_pending_evaluation",

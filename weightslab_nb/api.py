@@ -65,6 +65,7 @@ write_history = _on_current("write_history")
 request_evaluation = _on_current("request_evaluation")
 run_pending_evaluation = _on_current("run_pending_evaluation")
 write_dataframe = _on_current("write_dataframe")
+selection_frame = _on_current("selection_frame")
 
 
 # ---------------------------------------------------------------- custom signals, evaluation

@@ -624,6 +624,46 @@ class Session(BatchRecording, SampleTagging, HistoryQueries):
         with self.lock:
             return self.table.dataframe()
 
+    def selection_frame(self, samples=None, origin: str | None = None, *,
+                        wait_signals: bool = True):
+        """The selected samples' rows of :attr:`dataframe`, in selection order.
+
+        Parameters
+        ----------
+        samples : sequence of sample ids and/or ``(origin, sample_id)`` refs, optional
+            The samples to take; default: ``session.selection`` (what the panels selected).
+        origin : str, optional
+            The origin (or loader name) of bare ids in ``samples``.
+        wait_signals : bool, default True
+            Wait for the dynamic signals of the batches recorded so far (as :attr:`dataframe`
+            does); the panels pass False.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per sample (``annotation_id`` 0), indexed by ``(sample_id,
+            annotation_id)`` like :attr:`dataframe`, with the same columns and dtypes
+            (``origin``, ``target``, ``prediction``, ``discarded``, ``signals//<name>``,
+            ``tag:<name>``): ``len(frame) == len(samples)``. An empty selection gives an empty
+            frame with the same columns.
+
+        Raises
+        ------
+        UnknownSampleError, AmbiguousSampleError, InvalidValueError, InvalidTypeError
+            As :meth:`sample_refs`, for ``samples``.
+        """
+        refs = self.selection.get() if samples is None else self.sample_refs(samples, origin)
+        self.drain(wait_signals=wait_signals)
+        with self.lock:
+            rows = np.empty(len(refs), dtype=np.int64)
+            by_origin: dict[str, list[int]] = {}
+            for i, ref in enumerate(refs):
+                by_origin.setdefault(ref.origin, []).append(i)
+            for ref_origin, positions in by_origin.items():
+                rows[positions] = self.table.rows_for([refs[i].sample_id for i in positions],
+                                                      origin=ref_origin)
+            return self.table.dataframe(rows)
+
     @property
     def loss_column(self) -> str | None:
         """The table column of the first per-sample signal recorded (the grid sorts by it)."""

@@ -12,6 +12,7 @@ import "./lib/base.css";
 import "./styles/grid.css";
 import { h, setOptions, svg } from "./lib/dom";
 import { columnLabel, formatCount, formatNumber, splitHistoryColumn } from "./lib/format";
+import { downloadText, exportFileName, exportOf } from "./lib/export";
 import type { Buffer, Message, RenderProps } from "./lib/model";
 import { Channel, errorBar } from "./lib/panel";
 import {
@@ -144,6 +145,7 @@ function render({ model, el }: RenderProps) {
   const restoreBtn = h("button", { class: "wl-btn wl-grid-restore", text: "restore" });
   const selectPageBtn = h("button", { class: "wl-btn wl-grid-select-page", text: "select page" });
   const clearSelBtn = h("button", { class: "wl-btn wl-grid-clear-selection", text: "clear selection" });
+  const exportBtn = h("button", { class: "wl-btn wl-grid-export", text: "export", title: "Download the selected samples as CSV (grid.selection_frame() in Python)" });
   const status = h("span", { class: "wl-status wl-grid-status", role: "status" });
   const actionCount = h("span", { class: "wl-grid-action-count", text: "0 selected" });
 
@@ -151,7 +153,7 @@ function render({ model, el }: RenderProps) {
     actionCount,
     actionTagSel, addTagBtn, removeTagBtn, newTagInput, addNewTagBtn,
     catSel, setCatBtn, clearCatBtn,
-    discardBtn, restoreBtn, selectPageBtn, clearSelBtn, status);
+    discardBtn, restoreBtn, exportBtn, selectPageBtn, clearSelBtn, status);
 
   const root = h("div", { class: "wl-panel wl-grid" },
     errors.el,
@@ -430,7 +432,7 @@ function render({ model, el }: RenderProps) {
     actionCount.textContent = `${formatCount(n)} selected`;
     actionCount.title = selectedEl.title;
     actionCount.dataset.count = String(n);
-    for (const b of [addTagBtn, removeTagBtn, setCatBtn, clearCatBtn, discardBtn, restoreBtn, clearSelBtn]) b.disabled = n === 0;
+    for (const b of [addTagBtn, removeTagBtn, setCatBtn, clearCatBtn, discardBtn, restoreBtn, exportBtn, clearSelBtn]) b.disabled = n === 0;
     addTagBtn.disabled ||= !actionTagSel.value;
     addNewTagBtn.disabled = n === 0 || !newTagInput.value.trim();
     removeTagBtn.disabled ||= !actionTagSel.value;
@@ -486,6 +488,22 @@ function render({ model, el }: RenderProps) {
   clearCatBtn.addEventListener("click", () => { const [t] = catParts(); act("clear_categorical", { tag: t }); });
   discardBtn.addEventListener("click", () => act("discard"));
   restoreBtn.addEventListener("click", () => act("restore"));
+  exportBtn.addEventListener("click", () => {
+    const refs = selectedRefs(selection);
+    if (refs.length === 0) return;
+    setStatus("export…");
+    channel.request("export", { sample_ids: refs }, (reply) => {
+      const got = exportOf(reply);
+      if (!got) {
+        setStatus(String(reply.message ?? "export failed"), "error");
+        return;
+      }
+      const name = exportFileName(got.origins, got.rows, got.total);
+      downloadText(el.ownerDocument, got.csv, name);
+      exportBtn.dataset.file = name;
+      setStatus(`${String(reply.message ?? "exported")} → ${name}`, "ok");
+    });
+  });
   selectPageBtn.addEventListener("click", () => {
     selection = selectAll(selection, rows.map(rowRef));
     updateSelection(true);

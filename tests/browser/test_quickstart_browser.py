@@ -52,6 +52,34 @@ def _append_training_cell(root) -> None:
     nbformat.write(nb, path)
 
 
+def _check_export(page, grid):
+    """Two cells selected (click, ctrl-click), "export" downloads a CSV of exactly those samples,
+    in selection order, named by origin and count."""
+    import csv
+    import io
+
+    from playwright.sync_api import expect
+
+    cells = grid.locator(".wl-grid-cell:not(.is-discarded)")
+    ids = [cells.nth(i).get_attribute("data-sample-id") for i in (1, 3)]
+    grid.locator(f".wl-grid-cell[data-sample-id='{ids[0]}']").click()
+    grid.locator(f".wl-grid-cell[data-sample-id='{ids[1]}']").click(modifiers=["Control"])
+    expect(grid.locator(".wl-grid-selected")).to_have_text("2", timeout=10_000)
+    with page.expect_download(timeout=20_000) as info:
+        grid.locator(".wl-grid-export").click()
+    download = info.value
+    assert download.suggested_filename == "weightslab-train-2.csv"
+    with open(download.path(), encoding="utf-8") as f:
+        rows = list(csv.DictReader(io.StringIO(f.read())))
+    assert [r["sample_id"] for r in rows] == ids
+    assert {r["origin"] for r in rows} == {"train"}
+    assert "signals//train-loss" in rows[0] and "discarded" in rows[0]
+    expect(grid.locator(".wl-grid-status")).to_have_text(
+        "exported 2 samples → weightslab-train-2.csv", timeout=10_000)
+    grid.locator(".wl-grid-clear-selection").click()
+    expect(grid.locator(".wl-grid-selected")).to_have_text("0", timeout=10_000)
+
+
 def _check_held_order(page, grid):
     """Sorted by loss while training runs, the first cells hold still (their loss text and
     sparkline update in place) until "re-sort (N changed)" is clicked."""
@@ -186,6 +214,7 @@ def test_quickstart_live_panels_and_discard_by_click(lab, browser_page, request)
     expect(grid.locator(".wl-grid-selected")).to_have_text("0", timeout=10_000)
     expect(discarded).not_to_have_class(re.compile(r"\bis-selected\b"))
 
+    _check_export(page, grid)
     _check_held_order(page, grid)
     _check_step_highlight(page, grid, request.node.callspec.params["lab"])
 

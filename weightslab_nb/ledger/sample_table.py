@@ -381,7 +381,7 @@ class SampleTable:
         total = int(mask.sum())
         return total, total - int((self.discarded[: self._n] & mask).sum())
 
-    def dataframe(self):
+    def dataframe(self, rows: np.ndarray | None = None):
         """A pandas copy with a ``(sample_id, annotation_id)`` MultiIndex.
 
         Columns: ``origin`` (categorical), ``target``, ``prediction`` (nullable ints when all
@@ -389,38 +389,44 @@ class SampleTable:
         per-sample signal (float64, NaN = never recorded) and one ``tag:<name>`` column per tag
         (bool, or a pandas Categorical with the registered values). Discards and boolean tags
         belong to samples: on instance rows (``annotation_id >= 1``) they are missing (NA).
+
+        ``rows`` (table row positions, e.g. from :meth:`rows_for`) keeps those rows only, in
+        that order; the columns and their dtypes are those of the whole table (an empty
+        ``rows`` gives an empty frame with every column).
         """
         import pandas as pd
 
-        n = self._n
-        instance = self.annotation_id[:n] > 0
+        pick = np.arange(self._n) if rows is None else np.asarray(rows, dtype=np.int64)
+        n = len(pick)
+        instance = self.annotation_id[pick] > 0
         index = pd.MultiIndex.from_arrays(
-            [pd.Index(self.sample_id[:n], dtype=object), self.annotation_id[:n].copy()],
+            [pd.Index(self.sample_id[pick], dtype=object), self.annotation_id[pick]],
             names=["sample_id", "annotation_id"])
         data: dict[str, object] = {
-            "origin": pd.Categorical.from_codes(self.origin_code[:n], categories=self.origins)
+            "origin": pd.Categorical.from_codes(self.origin_code[pick], categories=self.origins)
             if self.origins else pd.Categorical([None] * n),
-            "target": _maybe_int(self.target[:n]),
-            "prediction": _maybe_int(self.prediction[:n]),
-            "discarded": _sample_level(self.discarded[:n], instance),
+            "target": _maybe_int(self.target[: self._n], pick),
+            "prediction": _maybe_int(self.prediction[: self._n], pick),
+            "discarded": _sample_level(self.discarded[pick], instance),
         }
         for col, arr in self.signals.items():
-            data[col] = arr[:n].copy()
+            data[col] = arr[pick]
         for col, arr in self.bool_tags.items():
-            data[col] = _sample_level(arr[:n], instance)
+            data[col] = _sample_level(arr[pick], instance)
         for col, cat in self.cat_tags.items():
-            data[col] = pd.Categorical.from_codes(cat.codes[:n], categories=list(cat.values))
+            data[col] = pd.Categorical.from_codes(cat.codes[pick], categories=list(cat.values))
         return pd.DataFrame(data, index=index)
 
 
-def _maybe_int(values: np.ndarray):
-    """Nullable integers when every known value is whole (class labels), else floats."""
+def _maybe_int(values: np.ndarray, pick: np.ndarray):
+    """``values[pick]``: nullable integers when every known value of the whole column is whole
+    (class labels), else floats (so a subset has the dtype of the whole table)."""
     import pandas as pd
 
     known = values[~np.isnan(values)]
     if known.size and np.all(known == np.round(known)):
-        return pd.Series(values).astype("Int64").array
-    return values.copy()
+        return pd.Series(values[pick]).astype("Int64").array
+    return values[pick]
 
 
 def _sample_level(values: np.ndarray, instance: np.ndarray):

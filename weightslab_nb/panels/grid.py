@@ -42,6 +42,9 @@ browser -> Python
     ``expect``: the preview's ``digest`` (refused if the flag set changed meanwhile).
     ``{"type": "undo", "req", "token"}``: run the undo of an earlier ``flagged`` reply (exactly
     the samples it changed: ``tag_remove`` / ``restore`` on its refs); each token works once.
+    ``{"type": "export", "req", "sample_ids"?}``: the CSV of
+    :meth:`SampleGrid.selection_frame` for ``sample_ids`` (refs and/or ids, as ``select``; the
+    view sends its selection) or, without them, for ``session.selection``; nothing changes.
     ``{"type": "clear_error"}``
 Python -> browser
     ``{"type": "page", "req", "ok": true, total, active, matched, offset, limit, loss_column,
@@ -76,6 +79,11 @@ Python -> browser
     "message"}``.
     ``{"type": "selection", "sample_ids"}`` (refs ``[origin, sample_id]``) when
     ``session.selection`` was changed elsewhere.
+    ``{"type": "export_result", "req", "ok", "csv", "rows", "total", "truncated", "origins",
+    "message"}``: ``csv`` is ``frame.to_csv()`` of the first :data:`EXPORT_MAX_ROWS` rows
+    (header ``sample_id,annotation_id,origin,target,...``); ``rows`` of ``total`` samples are
+    in it, ``truncated`` says when some were left out (``selection_frame()`` in Python has them
+    all); ``origins``: the origins of the exported rows, in order of first appearance.
 Traits
     ``version`` grows when ``session.changes.table`` moved (the view re-requests its page, at
     most once a second); ``highlight``: ``{"version", "signal", "step", "count"}`` of the
@@ -118,6 +126,8 @@ QUERY_FIELDS = ("offset", "limit", "sort_by", "descending", "tags", "discarded",
 SPARK_POINTS = 32
 MAX_SPARK_POINTS = 256
 MAX_UNDO = 16  # undo tokens a grid keeps (the oldest is forgotten first)
+#: The most rows an ``export`` reply's CSV holds (the reply says when it was cut).
+EXPORT_MAX_ROWS = 50_000
 
 
 def _wire(refs) -> list:
@@ -153,7 +163,8 @@ class SampleGrid(Panel):
     _poll_interval = 0.5  # counters at 2 Hz; the view re-requests pages at most at 1 Hz
     _reply_types = {"page": "page", "action": "action_result", "select": "select_result",
                     "get_selection": "selection", "clear_highlight": "highlight_result",
-                    "flagged": "flagged_result", "undo": "undo_result"}
+                    "flagged": "flagged_result", "undo": "undo_result",
+                    "export": "export_result"}
 
     version = traitlets.Int(0).tag(sync=True)
     total = traitlets.Int(0).tag(sync=True)
@@ -190,7 +201,20 @@ class SampleGrid(Panel):
         return {"page": self._on_page, "select": self._on_select, "action": self._on_action,
                 "get_selection": self._on_get_selection,
                 "clear_highlight": self._on_clear_highlight, "flagged": self._on_flagged,
-                "undo": self._on_undo}
+                "undo": self._on_undo, "export": self._on_export}
+
+    def selection_frame(self):
+        """The selected samples as a pandas DataFrame: the rows of ``session.dataframe`` for
+        ``session.selection`` (what this grid, another grid or the dashboard selected), in
+        selection order.
+
+        Indexed by ``(sample_id, annotation_id)``, with the columns of ``session.dataframe``
+        (``origin``, ``target``, ``prediction``, ``discarded``, ``signals//<name>``,
+        ``tag:<name>``); one row per selected sample; an empty selection gives an empty frame
+        with the same columns. See :meth:`Session.selection_frame`. The grid's **export** button
+        downloads the same rows as CSV (at most :data:`EXPORT_MAX_ROWS`).
+        """
+        return self.session.selection_frame()
 
     def close(self, timeout: float = 5.0) -> None:
         bus = getattr(self, "_bus", None)
@@ -360,6 +384,20 @@ class SampleGrid(Panel):
         self._undo.pop(token, None)  # once it ran: a refused undo can be tried again
         self._publisher.wake()
         return {"message": undo_message(undo["command"], result), "count": result["count"]}
+
+    def _on_export(self, msg: dict):
+        samples = ids_field(msg, allow_empty=True) if msg.get("sample_ids") is not None else None
+        frame = self.session.selection_frame(samples, wait_signals=False)
+        total = len(frame)
+        shown = frame.iloc[:EXPORT_MAX_ROWS]
+        origins = [str(o) for o in dict.fromkeys(shown["origin"].astype(object))]
+        truncated = total > len(shown)
+        noun = "sample" if total == 1 else "samples"
+        message = (f"exported the first {len(shown):,} of {total:,} selected samples (the CSV "
+                   f"holds at most {EXPORT_MAX_ROWS:,} rows; grid.selection_frame() has all)"
+                   if truncated else f"exported {total:,} {noun}")
+        return {"csv": shown.to_csv(), "rows": len(shown), "total": total,
+                "truncated": truncated, "origins": origins, "message": message}
 
     def _on_clear_highlight(self, _msg: dict):
         cleared = self._bus.clear()
