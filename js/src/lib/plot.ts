@@ -197,10 +197,10 @@ export function scatterDots(points: readonly PlotPoint[], sx: (v: number) => num
   return out;
 }
 
-/** The colour of series i, from a fixed palette that reads on light and dark themes. */
-export function seriesColor(i: number): string {
-  const n = PALETTE.length;
-  return PALETTE[((Math.trunc(i) % n) + n) % n];
+/** The colour of series i in `palette` (light by default; `paletteFor` gives the theme's). */
+export function seriesColor(i: number, palette: readonly string[] = PALETTE): string {
+  const n = palette.length;
+  return palette[((Math.trunc(i) % n) + n) % n];
 }
 
 export interface PlotRect extends Box {
@@ -276,7 +276,8 @@ export interface PlotLayout {
 }
 
 /** Everything the SVG of a chart (any but the confusion matrix) draws, in a `width` x `height` box. */
-export function plotLayout(spec: PlotSpec, width: number, height = PLOT_HEIGHT): PlotLayout {
+export function plotLayout(spec: PlotSpec, width: number, height = PLOT_HEIGHT,
+  palette: readonly string[] = PALETTE): PlotLayout {
   const labels = axisLabels(spec);
   const has = { xLabel: labels.x !== null, yLabel: labels.y !== null };
   const out: PlotLayout = {
@@ -337,7 +338,7 @@ export function plotLayout(spec: PlotSpec, width: number, height = PLOT_HEIGHT):
   const scatter = spec.chart === "scatter";
   out.series = spec.series.map((s, i) => ({
     name: s.name,
-    color: seriesColor(i),
+    color: seriesColor(i, palette),
     points: s.points.filter(([, y]) => y !== null).length,
     path: scatter ? null : linePath(s.points, sx, sy),
     dots: scatter ? scatterDots(s.points, sx, sy) : null,
