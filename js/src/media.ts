@@ -583,7 +583,7 @@ function render({ model, el }: RenderProps) {
         h("th", { class: "wl-media-confusion-actual", text: labels[i], title: `${axes.y}: ${labels[i]}` }),
         ...row.map((c, j) => {
           const td = h("td", {
-            class: `wl-media-confusion-cell${c.diagonal ? " is-diagonal" : ""}${c.intensity >= 0.6 ? " is-strong" : ""}`,
+            class: `wl-media-confusion-cell${c.diagonal ? " is-diagonal" : ""}`,
             "data-count": c.count === null ? "" : String(c.count),
             text: formatNumber(c.count),
             title: `${axes.y} ${labels[i]}, ${axes.x} ${labels[j]}: ${formatNumber(c.count)}`,

@@ -1,7 +1,8 @@
 """Every text of the panels reads in JupyterLab's light and dark themes (issue 10, item 8).
 
 A short digits run fills the dashboard (curves, grid with tag chips, a selected cell and a
-step highlight, tag editor, controls, hyperparameters); the test then walks every visible text of every panel,
+step highlight, tag editor, controls, hyperparameters) and a RunMedia panel (ROC curves, a
+confusion matrix, a table); the test then walks every visible text of every panel,
 takes its computed ``color`` and its effective background (the backgrounds of the element and
 its ancestors, composited from the first opaque one down), and asserts the WCAG contrast ratio
 is at least 4.5:1 (AA for normal text). Disabled controls and faded (opacity < 1) parts are
@@ -40,8 +41,16 @@ handle = wl.start_training(train_digits, train, model, optimizer, loss, epochs=1
 handle.wait(60)
 wl.tag_samples(list(range(0, 1797, 2)), "look-again")
 wl.register_categorical_tag("quality", ["ok", "blurry"])
-wl.set_categorical_tag(list(range(0, 1797, 3)), "quality", "blurry")""",
+wl.set_categorical_tag(list(range(0, 1797, 3)), "quality", "blurry")
+images, labels = digits_dataset().tensors
+run = wl.init(project="contrast")
+with torch.no_grad():
+    scores = model(images[:300]).softmax(dim=1)
+wl.log({"accuracy": 0.9, "table": wl.Table(columns=["sample", "label"], data=[[1, 2], [3, 4]]),
+        "roc": wl.plot.roc_curve(labels[:300], scores, classes_to_plot=[1, 8]),
+        "confusion": wl.plot.confusion_matrix(scores.argmax(1), labels[:300])})""",
     "wl.dashboard()",
+    "wl.RunMedia()",
 ]
 
 # Runs in the page: every visible text of every panel with its colours and contrast ratio.
@@ -87,7 +96,7 @@ MEASURE = """() => {
     if (!el.checkVisibility({ checkOpacity: true, checkVisibilityCSS: true })) return;
     if (el.closest(":disabled") || faded(el)) { out.exempt++; return; }
     const bg = background(el);
-    const fg = rgba(getComputedStyle(el).color);
+    const fg = rgba(el instanceof SVGElement ? getComputedStyle(el).fill : getComputedStyle(el).color);
     out.items.push({ el: describe(el), panel: describe(el.closest(".wl-panel")), text: text.slice(0, 40),
                      color: hex(over(fg, bg)), background: hex(bg), ratio: ratio(fg, bg) });
   };
@@ -101,9 +110,9 @@ MEASURE = """() => {
     for (const el of panel.querySelectorAll("select, input[type=text], input[type=number], textarea, button")) {
       measure(el, el.value || el.textContent.trim() || el.getAttribute("placeholder") || "");
     }
-    for (const sw of panel.querySelectorAll(".wl-curves-swatch")) {
+    for (const sw of panel.querySelectorAll(".wl-curves-swatch, .wl-media-plot-swatch")) {
       const bg = background(sw.parentElement);
-      out.swatches.push({ signal: sw.closest("[data-signal]").dataset.signal,
+      out.swatches.push({ signal: sw.closest("[data-signal], [data-name]")?.dataset.signal ?? sw.parentElement.textContent,
                           color: hex(rgba(getComputedStyle(sw).backgroundColor)), background: hex(bg),
                           ratio: ratio(rgba(getComputedStyle(sw).backgroundColor), bg) });
     }
@@ -138,14 +147,19 @@ def test_every_panel_text_has_aa_contrast_in_light_and_dark(lab, browser_page, r
         # a step highlight (a click on the curve): its bars in the curves and the grid
         page.locator(".wl-curves canvas").first.click()
         expect(grid.locator(".wl-grid-highlight")).to_be_visible(timeout=10_000)
+        media = page.locator(".wl-media").first
+        media.scroll_into_view_if_needed()
+        expect(media.locator("td.wl-media-confusion-cell")).to_have_count(100, timeout=30_000)
+        expect(media.locator(".wl-media-plot-series")).to_have_count(2)
 
         got = page.evaluate(MEASURE)
         items = got["items"]
         panels = {i["panel"].split(".")[2] for i in items if i["panel"].count(".") >= 2}
-        assert {"wl-curves", "wl-grid", "wl-tags", "wl-controls"} <= panels, panels
+        assert {"wl-curves", "wl-grid", "wl-tags", "wl-controls", "wl-media"} <= panels, panels
         kinds = {i["el"] for i in items}
         for part in ("wl-grid-chip", "wl-grid-id", "wl-grid-action-count", "wl-tags-name",
-                     "wl-controls-state", "wl-curves-name", "wl-grid-highlight-text"):
+                     "wl-controls-state", "wl-curves-name", "wl-grid-highlight-text",
+                     "wl-media-confusion-cell", "wl-media-plot-legend-item", "text.wl-media-plot"):
             assert any(part in k for k in kinds), f"no {part} text was measured"
         low = sorted((i for i in items if i["ratio"] < 4.5), key=lambda i: i["ratio"])
         worst = min(items, key=lambda i: i["ratio"])

@@ -387,8 +387,13 @@ export function confusionCells(counts: readonly (readonly (number | null)[])[]):
   })));
 }
 
+/** The most brand colour a cell's background takes: at 50 % over the card's background, the
+ * theme's --jp-ui-font-color1 keeps 4.5:1 in JupyterLab Light and Dark. */
+export const CONFUSION_MAX_SHADE = 50;
+
 /** A cell's background: the theme's brand colour mixed in proportion to its intensity. */
 export function confusionShade(intensity: number): string {
-  const pct = Math.round(Math.min(1, Math.max(0, Number.isFinite(intensity) ? intensity : 0)) * 100);
+  const unit = Math.min(1, Math.max(0, Number.isFinite(intensity) ? intensity : 0));
+  const pct = Math.round(unit * CONFUSION_MAX_SHADE);
   return `color-mix(in srgb, var(--jp-brand-color1, #1976d2) ${pct}%, transparent)`;
 }
