@@ -152,6 +152,8 @@ def test_every_panel_text_has_aa_contrast_in_light_and_dark(lab, browser_page, r
         expect(media.locator("td.wl-media-confusion-cell")).to_have_count(100, timeout=30_000)
         expect(media.locator(".wl-media-plot-series")).to_have_count(2)
 
+        ARTIFACTS.mkdir(exist_ok=True)
+        media.screenshot(path=str(ARTIFACTS / f"contrast-media-{theme}.png"))
         got = page.evaluate(MEASURE)
         items = got["items"]
         panels = {i["panel"].split(".")[2] for i in items if i["panel"].count(".") >= 2}
