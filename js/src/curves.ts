@@ -11,7 +11,8 @@ import { ema } from "./lib/downsample";
 import { h } from "./lib/dom";
 import { formatCount, formatNumber, formatTick } from "./lib/format";
 import type { AnyModel, Buffer, Message, RenderProps } from "./lib/model";
-import { Channel, PALETTE, cssVar, errorBar } from "./lib/panel";
+import { Channel, cssVar, errorBar } from "./lib/panel";
+import { PALETTE_LIGHT, paletteFor } from "./lib/contrast";
 import {
   appendMarkers, countBySignal, drawableMarkers, glyphOf, glyphPoints, markerReadout, nearestMarker,
   parseMarkers, type Glyph, type Marker,
@@ -47,7 +48,8 @@ function glyphIcon(glyph: Glyph, color: string, cls: string): SVGSVGElement {
 
 function render({ model, el }: RenderProps) {
   const series = new Map<string, Series>();
-  const colors = new Map<string, string>();
+  const colors = new Map<string, number>(); // signal -> palette index
+  let palette = PALETTE_LIGHT; // follows the theme's background at each draw
   const hidden = new Set<string>();
   const markers: Marker[] = [];
   let hoverX: number | null = null;
@@ -102,12 +104,24 @@ function render({ model, el }: RenderProps) {
   }
 
   function colorOf(name: string): string {
-    let c = colors.get(name);
-    if (!c) {
-      c = PALETTE[colors.size % PALETTE.length];
-      colors.set(name, c);
+    let i = colors.get(name);
+    if (i === undefined) {
+      i = colors.size;
+      colors.set(name, i);
     }
-    return c;
+    return palette[i % palette.length];
+  }
+
+  /** Take the palette that reads on the theme's background; recolour the legend if it changed. */
+  function followTheme(): void {
+    const next = paletteFor(cssVar(root, "--jp-layout-color1", "#fff"));
+    if (next === palette) return;
+    palette = next;
+    for (const item of root.querySelectorAll<HTMLElement>(".wl-curves-legend-item")) {
+      const color = colorOf(item.dataset.signal ?? "");
+      item.querySelector<HTMLElement>(".wl-curves-swatch")!.style.background = color;
+      item.querySelector(".wl-curves-legend-glyph *")?.setAttribute("fill", color);
+    }
   }
 
   function applyPoints(h0: PointsHeader, metas: ArrayMeta[], buffers: Buffer[]): void {
@@ -161,6 +175,7 @@ function render({ model, el }: RenderProps) {
 
   // ------------------------------------------------------------------ legend
   function updateLegend(): void {
+    followTheme();
     let total = 0;
     const items: HTMLElement[] = [];
     const perSignal = countBySignal(markers);
@@ -218,6 +233,7 @@ function render({ model, el }: RenderProps) {
   }
 
   function draw(): void {
+    followTheme();
     const width = plot.clientWidth || 600;
     const height = Math.max(120, Number(model.get("height")) || 260);
     const dpr = window.devicePixelRatio || 1;

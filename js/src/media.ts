@@ -26,7 +26,8 @@ import {
   type PlotSpec,
 } from "./lib/plot";
 import type { Buffer, Message, RenderProps } from "./lib/model";
-import { Channel, errorBar, viewPrefix } from "./lib/panel";
+import { Channel, cssVar, errorBar, viewPrefix } from "./lib/panel";
+import { paletteFor } from "./lib/contrast";
 import { Throttle } from "./lib/query";
 
 const SPARK_W = 120;
@@ -518,7 +519,7 @@ function render({ model, el }: RenderProps) {
     const width = card.bodyWidth || card.plotWidth || PLOT_W;
     card.plotWidth = width;
     if (spec.chart === "confusion_matrix") return [title, ...confusionView(spec)];
-    const l = plotLayout(spec, width, PLOT_HEIGHT);
+    const l = plotLayout(spec, width, PLOT_HEIGHT, paletteFor(cssVar(root, "--jp-layout-color1", "#fff")));
     const chart = svg("svg", {
       class: "wl-media-plot", "data-chart": spec.chart, viewBox: `0 0 ${l.width} ${l.height}`,
       width: String(l.width), height: String(l.height), role: "img", "aria-label": spec.title ?? card.key,
@@ -582,7 +583,7 @@ function render({ model, el }: RenderProps) {
         h("th", { class: "wl-media-confusion-actual", text: labels[i], title: `${axes.y}: ${labels[i]}` }),
         ...row.map((c, j) => {
           const td = h("td", {
-            class: `wl-media-confusion-cell${c.diagonal ? " is-diagonal" : ""}${c.intensity >= 0.6 ? " is-strong" : ""}`,
+            class: `wl-media-confusion-cell${c.diagonal ? " is-diagonal" : ""}`,
             "data-count": c.count === null ? "" : String(c.count),
             text: formatNumber(c.count),
             title: `${axes.y} ${labels[i]}, ${axes.x} ${labels[j]}: ${formatNumber(c.count)}`,

@@ -117,8 +117,5 @@ export function cssVar(el: Element, name: string, fallback: string): string {
   return v || fallback;
 }
 
-/** Distinct line colours readable on light and dark backgrounds. */
-export const PALETTE = [
-  "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-  "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
-];
+/** Distinct line colours for light backgrounds (the curves choose by theme: `paletteFor`). */
+export { PALETTE_LIGHT as PALETTE } from "./contrast";

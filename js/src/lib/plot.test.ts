@@ -1,3 +1,4 @@
+import { PALETTE_DARK } from "./contrast";
 import { describe, expect, it } from "vitest";
 import {
   axisLabels, barGeometry, clipLabel, confusionCells, confusionShade, domainOf, histogramGeometry,
@@ -102,6 +103,10 @@ describe("plot geometry", () => {
     expect(seriesColor(1)).not.toBe(seriesColor(0));
     expect(seriesColor(10)).toBe(seriesColor(0));
     expect(seriesColor(-1)).toBe(seriesColor(9));
+    expect(seriesColor(0, PALETTE_DARK)).toBe(PALETTE_DARK[0]);
+    const dark = plotLayout(spec({ chart: "line", series: [{ name: "a", points: [[0, 1], [1, 2]] }] }),
+      300, 200, PALETTE_DARK);
+    expect(dark.series[0].color).toBe(PALETTE_DARK[0]);
   });
 
   it("draws bars from the zero line, negative ones downwards", () => {
@@ -198,8 +203,8 @@ describe("confusion matrix", () => {
   });
 
   it("mixes the brand colour in proportion to the intensity", () => {
-    expect(confusionShade(0.25)).toBe("color-mix(in srgb, var(--jp-brand-color1, #1976d2) 25%, transparent)");
-    expect(confusionShade(2)).toContain(" 100%");
+    expect(confusionShade(0.5)).toBe("color-mix(in srgb, var(--jp-brand-color1, #1976d2) 25%, transparent)");
+    expect(confusionShade(2)).toContain(" 50%"); // at most half: the text keeps AA contrast
     expect(confusionShade(NaN)).toContain(" 0%");
   });
 });

@@ -197,10 +197,10 @@ export function scatterDots(points: readonly PlotPoint[], sx: (v: number) => num
   return out;
 }
 
-/** The colour of series i, from a fixed palette that reads on light and dark themes. */
-export function seriesColor(i: number): string {
-  const n = PALETTE.length;
-  return PALETTE[((Math.trunc(i) % n) + n) % n];
+/** The colour of series i in `palette` (light by default; `paletteFor` gives the theme's). */
+export function seriesColor(i: number, palette: readonly string[] = PALETTE): string {
+  const n = palette.length;
+  return palette[((Math.trunc(i) % n) + n) % n];
 }
 
 export interface PlotRect extends Box {
@@ -276,7 +276,8 @@ export interface PlotLayout {
 }
 
 /** Everything the SVG of a chart (any but the confusion matrix) draws, in a `width` x `height` box. */
-export function plotLayout(spec: PlotSpec, width: number, height = PLOT_HEIGHT): PlotLayout {
+export function plotLayout(spec: PlotSpec, width: number, height = PLOT_HEIGHT,
+  palette: readonly string[] = PALETTE): PlotLayout {
   const labels = axisLabels(spec);
   const has = { xLabel: labels.x !== null, yLabel: labels.y !== null };
   const out: PlotLayout = {
@@ -337,7 +338,7 @@ export function plotLayout(spec: PlotSpec, width: number, height = PLOT_HEIGHT):
   const scatter = spec.chart === "scatter";
   out.series = spec.series.map((s, i) => ({
     name: s.name,
-    color: seriesColor(i),
+    color: seriesColor(i, palette),
     points: s.points.filter(([, y]) => y !== null).length,
     path: scatter ? null : linePath(s.points, sx, sy),
     dots: scatter ? scatterDots(s.points, sx, sy) : null,
@@ -386,8 +387,13 @@ export function confusionCells(counts: readonly (readonly (number | null)[])[]):
   })));
 }
 
+/** The most brand colour a cell's background takes: at 50 % over the card's background, the
+ * theme's --jp-ui-font-color1 keeps 4.5:1 in JupyterLab Light and Dark. */
+export const CONFUSION_MAX_SHADE = 50;
+
 /** A cell's background: the theme's brand colour mixed in proportion to its intensity. */
 export function confusionShade(intensity: number): string {
-  const pct = Math.round(Math.min(1, Math.max(0, Number.isFinite(intensity) ? intensity : 0)) * 100);
+  const unit = Math.min(1, Math.max(0, Number.isFinite(intensity) ? intensity : 0));
+  const pct = Math.round(unit * CONFUSION_MAX_SHADE);
   return `color-mix(in srgb, var(--jp-brand-color1, #1976d2) ${pct}%, transparent)`;
 }
