@@ -242,11 +242,10 @@ handle = wl.start_training(train)
 wl.dashboard()
 """),
         code("""
-assert handle.wait_for_step(60, timeout=60), handle
-df = wl.current_session().dataframe
-worst = df.sort_values("signals//train-loss", ascending=False).head(20)
-ids = [sid for sid, _ in worst.index]
-wl.tag_samples(ids, "high_loss")
+assert handle.wait_for_step(600, timeout=120), handle
+suspects = wl.suspects()   # ranked by how strongly training disagreed with each label
+ids = suspects.loc[suspects.flagged, "sample_id"].tolist()
+wl.tag_samples(ids, "suspect")
 wl.discard_samples(ids)
 print(len(wl.get_discarded_samples()), "samples discarded; training continues without them")
 """),

@@ -281,8 +281,7 @@ def _read_checkpoint(path: Path) -> dict:
             f"path: checkpoint {path} holds more than tensors and plain values ({refused}). "
             "weightslab_nb reads checkpoints with torch.load(weights_only=True), so that "
             "opening a file cannot run code. If you trust this file, allow its classes with "
-            "torch.serialization.add_safe_globals([...]) and load it again, or read it "
-            "yourself with torch.load(path, weights_only=False)") from None
+            "torch.serialization.add_safe_globals([...]) and load it again") from None
     except Exception as exc:  # a damaged or foreign file: torch raises many kinds
         raise CheckpointError(f"path: {path} cannot be read as a torch checkpoint "
                               f"({type(exc).__name__}: {exc})") from None

@@ -88,8 +88,7 @@ def test_a_pickled_command_in_a_checkpoint_is_refused_and_never_runs(session, tm
         "unsupported GLOBAL posix.system whose module posix is blocked). weightslab_nb reads "
         "checkpoints with torch.load(weights_only=True), so that opening a file cannot run "
         "code. If you trust this file, allow its classes with "
-        "torch.serialization.add_safe_globals([...]) and load it again, or read it yourself "
-        "with torch.load(path, weights_only=False)")
+        "torch.serialization.add_safe_globals([...]) and load it again")
     assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
 
 
