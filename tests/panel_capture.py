@@ -32,3 +32,15 @@ class Capture:
     def reply(self, req) -> tuple[dict, list]:
         """The reply to the request numbered ``req``."""
         return self.wait_for(lambda m: m.get("req") == req)
+
+
+def ask(widget, cap: Capture, req, **content) -> tuple[dict, list]:
+    """Send the browser message ``{"req": req, **content}`` to ``widget`` and return its reply
+    ``(content, buffers)``."""
+    widget._handle_custom_msg({"req": req, **content}, [])
+    return cap.reply(req)
+
+
+def ask_content(widget, cap: Capture, req, **content) -> dict:
+    """:func:`ask`, the reply's content only."""
+    return ask(widget, cap, req, **content)[0]

@@ -76,6 +76,7 @@ from weightslab_nb.ledger.names import check_tag_name
 from weightslab_nb.ledger.sample_table import bare_signal_name, tag_column
 from weightslab_nb.session import Session, register_feature, session_function
 from weightslab_nb.signals import register_signal, signal_registry
+from weightslab_nb.two_means import two_means
 
 if TYPE_CHECKING:
     from weightslab_nb.signals import Signal
@@ -316,7 +317,10 @@ def mislabel_flags(mean_losses, scale: float) -> np.ndarray:
         return out
     group = np.sort(v)
     for _ in range(MISLABEL_SPLITS):
-        lo, hi, cut = _two_means(group)
+        split = two_means(group)
+        if split is None:
+            break
+        lo, hi, cut = split
         between = np.flatnonzero((grid >= lo) & (grid <= hi))
         if between.size:
             j = between[int(np.argmin(density[between]))]
@@ -326,17 +330,6 @@ def mislabel_flags(mean_losses, scale: float) -> np.ndarray:
         if group.size < 2:
             break
     return out
-
-
-def _two_means(ordered: np.ndarray) -> tuple[float, float, float]:
-    """Otsu's split of sorted values: (low group mean, high group mean, cut)."""
-    n = ordered.size
-    csum = np.cumsum(ordered)
-    k = np.arange(1, n)
-    low = csum[:-1] / k
-    high = (csum[-1] - csum[:-1]) / (n - k)
-    i = int(np.argmax(k * (n - k) * (low - high) ** 2))
-    return float(low[i]), float(high[i]), float((ordered[i] + ordered[i + 1]) / 2)
 
 
 def _density(v: np.ndarray):
@@ -564,6 +557,7 @@ class _Tagger:
         self._lock = threading.Lock()
 
     def due(self, batch_size: int) -> bool:
+        """Count one batch of ``batch_size`` values; True when a classification is due."""
         self.batches += 1
         self.values_since += batch_size
         return self.batches % self.every_n_steps == 0 and self.values_since >= self.tracked

@@ -50,6 +50,7 @@ from weightslab_nb.errors import InvalidValueError, StateError, UnknownNameError
 from weightslab_nb.ledger.evidence import evidence_name
 from weightslab_nb.ledger.sample_table import bare_signal_name, signal_column, tag_column
 from weightslab_nb.session import register_feature, session_function
+from weightslab_nb.two_means import high_group
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -143,24 +144,6 @@ def suspects(session: "Session", origin: str = "train", method: str = "auto",
     return frame[list(SUSPECT_COLUMNS)]
 
 
-def high_group(values: np.ndarray) -> np.ndarray:
-    """Boolean mask of the higher of the two groups that split ``values`` (1-D float) with the
-    least within-group sum of squared deviations (exact, O(n log n); Otsu 1979). All False with
-    fewer than 2 distinct values."""
-    x = np.sort(values)
-    n = len(x)
-    if n < 2 or x[0] == x[-1]:
-        return np.zeros(n, dtype=bool)
-    csum, csq = np.cumsum(x), np.cumsum(x * x)
-    left = np.arange(1, n)  # sizes of the lower group
-    lo_ss = csq[:-1] - csum[:-1] ** 2 / left
-    hi_sum, hi_sq = csum[-1] - csum[:-1], csq[-1] - csq[:-1]
-    hi_ss = hi_sq - hi_sum ** 2 / (n - left)
-    cost = np.where(x[1:] > x[:-1], lo_ss + hi_ss, np.inf)  # split only between distinct values
-    cut = int(np.argmin(cost))
-    return values > (x[cut] + x[cut + 1]) / 2
-
-
 def _flags(score: np.ndarray, k: int | None, root: bool) -> np.ndarray:
     if k is not None:
         flags = np.zeros(len(score), dtype=bool)
@@ -185,6 +168,8 @@ def _loss_signal(session: "Session", rows: np.ndarray, signal: str | None) -> st
             raise StateError("no per-sample loss recorded yet: watch a loss with "
                              "per_sample=True and train first")
         return bare_signal_name(first)
+    if len(candidates) == 1:
+        return candidates[0]
     coverage = [(session.history.sample_sums(s, n)[1][rows] > 0).sum() for s in candidates]
     return candidates[int(np.argmax(coverage))]
 

@@ -14,14 +14,9 @@ from weightslab_nb.demo import digits_mlp, train_digits
 from weightslab_nb.evaluation import MAX_QUEUED
 from weightslab_nb.panels import LossCurves, TrainingControls
 
-from tests.panel_capture import Capture
+from tests.panel_capture import Capture, ask_content as ask
 
 VAL_BATCHES = 7  # 397 val samples in batches of 64
-
-
-def ask(widget, cap, req, **content):
-    widget._handle_custom_msg({"req": req, **content}, [])
-    return cap.reply(req)[0]
 
 
 @pytest.fixture

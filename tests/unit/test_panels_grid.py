@@ -16,7 +16,7 @@ import weightslab_nb as wl
 from weightslab_nb.demo import digits_mlp, train_digits
 from weightslab_nb.panels.grid import SampleGrid
 
-from tests.panel_capture import Capture
+from tests.panel_capture import Capture, ask
 
 
 @pytest.fixture
@@ -37,11 +37,6 @@ def grid(trained):
     cap = Capture(g)
     yield g, cap
     g.close()
-
-
-def ask(widget, cap, req, **content):
-    widget._handle_custom_msg({"req": req, **content}, [])
-    return cap.reply(req)
 
 
 def png_size(buf) -> tuple[str, tuple[int, int]]:

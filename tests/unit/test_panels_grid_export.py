@@ -17,7 +17,7 @@ from weightslab_nb.errors import AmbiguousSampleError, UnknownSampleError
 from weightslab_nb.panels import grid as grid_module
 from weightslab_nb.panels.grid import SampleGrid
 
-from tests.panel_capture import Capture
+from tests.panel_capture import Capture, ask
 
 LOSS = "signals//loss"
 
@@ -44,11 +44,6 @@ def grid(two_origins):
     cap = Capture(g)
     yield g, cap
     g.close()
-
-
-def ask(widget, cap, req, **content):
-    widget._handle_custom_msg({"req": req, **content}, [])
-    return cap.reply(req)
 
 
 def test_selection_frame_holds_the_selected_rows_of_the_dataframe_in_selection_order(grid):

@@ -12,15 +12,10 @@ from torch import nn
 from weightslab_nb.demo import digits_mlp
 from weightslab_nb.panels import HyperParameterEditor
 
-from tests.panel_capture import Capture
+from tests.panel_capture import Capture, ask_content as ask
 
 HP = {"experiment_name": "panel", "epochs": 3, "augment": True, "scheduler": None,
       "optimizer": {"lr": 0.01, "betas": [0.9, 0.999]}}
-
-
-def ask(widget, cap, req, **content):
-    widget._handle_custom_msg({"req": req, **content}, [])
-    return cap.reply(req)[0]
 
 
 @pytest.fixture

@@ -12,12 +12,7 @@ from PIL import Image as PILImage
 import weightslab_nb as wl
 from weightslab_nb.panels import RunMedia
 
-from tests.panel_capture import Capture
-
-
-def ask(widget, cap, req, **content):
-    widget._handle_custom_msg({"req": req, **content}, [])
-    return cap.reply(req)
+from tests.panel_capture import Capture, ask
 
 
 @pytest.fixture

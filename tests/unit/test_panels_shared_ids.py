@@ -26,7 +26,7 @@ from weightslab_nb.panels.tags import TagEditor
 from weightslab_nb.panels.thumbnails import default_thumbnail
 from weightslab_nb.panels.wire import decode_arrays
 
-from tests.panel_capture import Capture
+from tests.panel_capture import Capture, ask
 
 N_TRAIN, N_VAL = 256, 128  # 4 batches of 64 per epoch; val: digits 256..383
 EPOCHS = 2
@@ -66,11 +66,6 @@ def editor(shared):
     cap = Capture(t)
     yield t, cap
     t.close()
-
-
-def ask(widget, cap, req, **content):
-    widget._handle_custom_msg({"req": req, **content}, [])
-    return cap.reply(req)
 
 
 def state(session) -> dict:

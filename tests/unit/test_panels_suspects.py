@@ -11,14 +11,13 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
-from torch.utils.data import TensorDataset
 
 from weightslab_nb.demo import digits_mlp, train_digits
 from weightslab_nb.panels.grid import SampleGrid
 from weightslab_nb.panels.suspect_ranking import (READY_PRESENTATIONS, READY_SHARE, ROW_EVIDENCE,
                                                   SUSPECTS_SORT, SuspectRanking)
 
-from tests.panel_capture import Capture
+from tests.panel_capture import Capture, ask_content as ask
 from tests.unit.test_commands_flagged import N_TRAIN, noisy_digits, train_noisy
 
 
@@ -58,11 +57,6 @@ def grid(trained):
     assert g.flush()
     yield g, cap
     g.close()
-
-
-def ask(widget, cap, req, **content):
-    widget._handle_custom_msg({"req": req, **content}, [])
-    return cap.reply(req)[0]
 
 
 # ---------------------------------------------------------------- the cached ranking
@@ -116,10 +110,9 @@ def test_the_ranking_matches_wl_suspects_and_leaves_out_origins_without_history(
     train = ranking.origins["train"]
     assert train.flagged == int(frame["flagged"].sum()) > 0
     assert session.rows_of(frame["sample_id"].tolist(), "train").tolist() == train.rows.tolist()
-    scores = ranking.scores()
-    assert np.array_equal(scores[train.rows], frame["score"].to_numpy())
-    assert len(scores) == N_TRAIN  # the val rows come after: the grid sorts them last
+    assert np.array_equal(train.columns["score"], frame["score"].to_numpy())
     keys = ranking.sort_values()   # descending: wl.suspects' own order, ties included
+    assert len(keys) == N_TRAIN  # the val rows come after: the grid sorts them last
     assert train.rows[np.argsort(-keys[train.rows], kind="stable")].tolist() == \
         train.rows.tolist()
     top = ranking.evidence(int(train.rows[0]))

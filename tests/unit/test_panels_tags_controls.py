@@ -13,12 +13,7 @@ from weightslab_nb.demo import digits_mlp
 from weightslab_nb.panels import (Dashboard, HyperParameterEditor, LossCurves, SampleGrid, TagEditor,
                                   TrainingControls, dashboard)
 
-from tests.panel_capture import Capture
-
-
-def ask(widget, cap, req, **content):
-    widget._handle_custom_msg({"req": req, **content}, [])
-    return cap.reply(req)[0]
+from tests.panel_capture import Capture, ask_content as ask
 
 
 @pytest.fixture

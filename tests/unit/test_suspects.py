@@ -15,7 +15,8 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from weightslab_nb.errors import InvalidValueError, StateError, UnknownNameError
-from weightslab_nb.suspects import SUSPECT_COLUMNS, high_group
+from weightslab_nb.suspects import SUSPECT_COLUMNS
+from weightslab_nb.two_means import high_group
 
 N, CLASSES, WRONG = 40, 3, [5, 17, 22, 31]
 LABELS = torch.arange(N) % CLASSES

@@ -105,14 +105,6 @@ class Ranking:
         return {"version": self.version,
                 "origins": {o: r.summary() for o, r in self.origins.items()}}
 
-    def scores(self) -> np.ndarray:
-        """The score of each sample-table row up to the last scored one (float64, NaN where
-        none)."""
-        out = np.full(len(self._origin_of), np.nan)
-        for r in self.origins.values():
-            out[r.rows] = r.columns["score"]
-        return out
-
     def sort_values(self) -> np.ndarray:
         """The sort values of the "Suspects" preset, one per sample-table row up to the last
         scored one (float64, NaN where none; ``Session.grid_page`` pads the rows registered
