@@ -170,7 +170,8 @@ function render({ model, el }: RenderProps) {
   /** The session's step highlight (the `highlight` trait), or null. */
   function highlightOf(): { step: number; count: number; signal: string } | null {
     const hl = model.get("highlight") ?? {};
-    return typeof hl.step === "number" ? { step: hl.step, count: Number(hl.count) || 0, signal: String(hl.signal ?? "") } : null;
+    const fromCurve = (hl.source ?? "step") === "step"; // other highlights (a confusion cell) have no step
+    return fromCurve && typeof hl.step === "number" ? { step: hl.step, count: Number(hl.count) || 0, signal: String(hl.signal ?? "") } : null;
   }
 
   // ------------------------------------------------------------------ legend

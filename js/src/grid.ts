@@ -36,8 +36,10 @@ const SPARK_H = 18;
 interface HighlightInfo {
   version: number;
   signal: string;
-  step: number;
+  step: number | null; // the step of a "step" highlight (a sparkline marker), else null
   count: number;
+  label: string;
+  source: string;
 }
 
 interface Row {
@@ -308,7 +310,7 @@ function render({ model, el }: RenderProps) {
     const domain = sparkShared.checked ? pageDomain : sparkDomain(sp.values);
     const d = sparkPath(sp.values, SPARK_W, SPARK_H, 2, domain);
     if (d) el.append(svg("path", { d, class: "wl-grid-spark-line" }));
-    const j = hl && domain ? indexOfStep(sp.steps, hl.step) : -1;
+    const j = hl && hl.step !== null && domain ? indexOfStep(sp.steps, hl.step) : -1;
     if (j >= 0 && domain && Number.isFinite(sp.values[j])) {
       const [x, y] = sparkXY(j, n, sp.values[j], SPARK_W, SPARK_H, domain, 2);
       el.append(svg("line", { class: "wl-grid-spark-step", x1: String(x), x2: String(x), y1: "0", y2: String(SPARK_H) }));
@@ -369,7 +371,7 @@ function render({ model, el }: RenderProps) {
         sparkTitle(sparks[i]),
         ...Object.entries(r.signals ?? {}).map(([c, v]) => `${columnLabel(c)}: ${formatNumber(v)}`),
         r.discarded ? "discarded" : "",
-        r.highlighted && hl ? `in the batch of step ${hl.step}` : "",
+        r.highlighted && hl ? (hl.step !== null ? `in the batch of step ${hl.step}` : `highlighted: ${hl.label}`) : "",
         ...evidenceLines(r.suspect),
       ].filter(Boolean).join("\n");
       const badge = suggestionBadge(r.suspect);
@@ -596,17 +598,21 @@ function render({ model, el }: RenderProps) {
   /** The session's step highlight (the `highlight` trait), or null. */
   function highlightOf(): HighlightInfo | null {
     const v = model.get("highlight") ?? {};
-    if (typeof v.step !== "number") return null;
-    return { version: Number(v.version) || 0, signal: String(v.signal ?? ""), step: v.step, count: Number(v.count) || 0 };
+    if (typeof v.count !== "number") return null;
+    const step = v.source === "step" && typeof v.step === "number" ? v.step : null;
+    const label = typeof v.label === "string" && v.label ? v.label : step !== null ? `step ${formatCount(step)} batch` : "highlight";
+    return { version: Number(v.version) || 0, signal: String(v.signal ?? ""), step, count: v.count,
+      label, source: String(v.source ?? "step") };
   }
 
   function drawHighlight(): void {
     const hl = highlightOf();
     highlightChip.hidden = hl === null;
     if (hl) {
-      highlightText.textContent = `step ${formatCount(hl.step)} batch: ${formatCount(hl.count)} samples`;
-      highlightChip.title = `${hl.signal} at step ${hl.step} (clicked on the curve)`;
-      highlightChip.dataset.step = String(hl.step);
+      highlightText.textContent = `${hl.label}: ${formatCount(hl.count)} samples`;
+      highlightChip.title = hl.step !== null ? `${hl.signal} at step ${hl.step} (clicked on the curve)` : hl.label;
+      highlightChip.dataset.step = hl.step === null ? "" : String(hl.step);
+      highlightChip.dataset.source = hl.source;
       highlightChip.dataset.count = String(hl.count);
     }
     highlightOnly.checked = state.highlight;

@@ -181,12 +181,13 @@ def test_a_step_click_highlights_that_steps_batch(trained_curves, session):
     reply, _ = cap.reply(1)
     bus = highlight_bus(session)
     assert reply == {"type": "step_result", "req": 1, "ok": True, "signal": "train-loss", "step": 3,
-                     "count": 64, "version": bus.version,
-                     "message": "step 3: 64 samples highlighted in the grid"}
+                     "count": 64, "version": bus.version, "step_end": None, "label": "step 3 batch",
+                     "source": "step", "message": "step 3: 64 samples highlighted in the grid"}
     # shuffle=False, batches of 64: the third batch holds samples 128..191
     assert list(bus.get().sample_ids) == list(range(128, 192)) == session.samples_at_step("train-loss", 3)
     assert panel.flush()
-    assert panel.highlight == {"version": bus.version, "signal": "train-loss", "step": 3, "count": 64}
+    assert panel.highlight == {"version": bus.version, "signal": "train-loss", "step": 3, "count": 64,
+                               "step_end": None, "label": "step 3 batch", "source": "step"}
     assert panel.error == ""
     # clearing goes through the same bus; the trait follows
     panel._handle_custom_msg({"type": "clear_highlight", "req": 2}, [])

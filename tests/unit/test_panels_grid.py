@@ -387,7 +387,8 @@ def test_a_step_click_on_the_curves_restricts_the_grid_to_that_steps_batch(panel
     reply = step_click(c, ccap, 1, step)
     assert reply["ok"] is True and reply["count"] == 64 and reply["step"] == step
     assert g.flush()
-    assert g.highlight == {"version": reply["version"], "signal": "train-loss", "step": step, "count": 64}
+    assert g.highlight == {"version": reply["version"], "signal": "train-loss", "step": step, "count": 64,
+                           "step_end": None, "label": f"step {step:,} batch", "source": "step"}
 
     page, buffers = ask(g, gcap, 2, type="page", highlight=True, limit=500)
     ids = [r["sample_id"] for r in page["rows"]]

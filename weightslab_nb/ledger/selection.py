@@ -116,14 +116,24 @@ MAX_HIGHLIGHT = 1_000_000
 
 @dataclass(frozen=True)
 class Highlight:
-    """One highlighted step: the samples ``refs`` (``SampleRef(origin, sample_id)``) recorded
-    ``signal`` at training step ``step``."""
+    """A set of highlighted samples ``refs`` (``SampleRef(origin, sample_id)``) and where they
+    came from.
+
+    ``source`` says what made it: ``"step"`` (the batch that recorded ``signal`` at training
+    step ``step``, from a click on a curve), ``"steps"`` (the batches of steps ``step`` to
+    ``step_end``), ``"confusion"`` (the samples with one (label, prediction) pair, from a click
+    on a confusion-matrix cell) or any other short word a feature uses. ``label`` is the text
+    the panels show for it ("step 1.2k batch", "label 3 → predicted 5").
+    """
 
     version: int
-    signal: str
-    step: int
+    signal: str | None
+    step: int | None
     refs: tuple
     members: frozenset
+    label: str = ""
+    source: str = "step"
+    step_end: int | None = None
 
     @property
     def count(self) -> int:
@@ -137,10 +147,11 @@ class Highlight:
     def info(self) -> dict:
         """What the views get (no ids: the grid asks for its pages)."""
         return {"version": self.version, "signal": self.signal, "step": self.step,
-                "count": self.count}
+                "step_end": self.step_end, "count": self.count, "label": self.label,
+                "source": self.source}
 
     def __contains__(self, ref) -> bool:
-        """Whether ``ref`` (``(origin, sample_id)``) is in the highlighted batch."""
+        """Whether ``ref`` (``(origin, sample_id)``) is highlighted."""
         return tuple(ref) in self.members
 
 
@@ -175,13 +186,24 @@ class HighlightBus:
 
     def set(self, signal: str, step: int, refs) -> Highlight:
         """Highlight the samples ``refs`` (``(origin, sample_id)`` each) of ``signal`` at
-        ``step``."""
+        ``step`` (the batch of that step; ``source="step"``)."""
+        return self.set_refs(refs, label=f"step {int(step):,} batch", source="step",
+                             signal=signal, step=int(step))
+
+    def set_refs(self, refs, *, label: str, source: str, signal: str | None = None,
+                 step: int | None = None, step_end: int | None = None) -> Highlight:
+        """Highlight any samples ``refs`` (``(origin, sample_id)`` each, at most
+        :data:`MAX_HIGHLIGHT`), shown as ``label``; see :class:`Highlight` for ``source``.
+
+        Raises InvalidValueError (nothing changes) for a bad ref or too many refs.
+        """
         refs = tuple(dict.fromkeys(normalize_ref(r, "refs") for r in refs))
         if len(refs) > MAX_HIGHLIGHT:
             raise InvalidValueError(f"refs: at most {MAX_HIGHLIGHT} samples can be highlighted")
         with self._lock:
             self._version += 1
-            self._current = Highlight(self._version, signal, int(step), refs, frozenset(refs))
+            self._current = Highlight(self._version, signal, step, refs, frozenset(refs),
+                                      label=str(label), source=str(source), step_end=step_end)
             current = self._current
         self._notify()
         return current
