@@ -81,6 +81,62 @@ PAINTED = """(el) => {
 }"""
 
 
+# the painted extent (CSS y of the top- and bottom-most drawn pixel, grid lines aside) of some
+# device-pixel columns of the plot
+COLUMNS = """(el, fractions) => {
+  const c = el.querySelector("canvas");
+  const ctx = c.getContext("2d");
+  const k = c.width / c.clientWidth;
+  const [left, top, width, height] = el.dataset.plotBox.split(",").map(Number);
+  const x0 = Math.ceil(left * k), x1 = Math.floor((left + width) * k) - 1;
+  const y0 = Math.ceil(top * k) + 1, y1 = Math.floor((top + height) * k) - 1;
+  const img = ctx.getImageData(x0, y0, x1 - x0, y1 - y0);
+  const at = (x, y) => img.data[(y * img.width + x) * 4 + 3] > 0;
+  const grid = [];
+  for (let y = 0; y < img.height; y++) {
+    let row = 0;
+    for (let x = 0; x < img.width; x++) if (at(x, y)) row++;
+    grid.push(row > 0.97 * img.width);
+  }
+  return fractions.map((f) => {
+    const x = Math.round(f * (img.width - 1));
+    let first = -1, last = -1;
+    for (let y = 0; y < img.height; y++) {
+      if (grid[y] || !at(x, y)) continue;
+      if (first < 0) first = y;
+      last = y;
+    }
+    return { col: (x0 + x) / k, colEnd: (x0 + x + 1) / k, top: first < 0 ? null : (y0 + first) / k,
+             bottom: last < 0 ? null : (y0 + last + 1) / k };
+  });
+}"""
+
+
+def _envelope_bounds(rows, col: float, col_end: float, box, xd, yd) -> dict[str, float]:
+    """Where the band drawn in the pixel column [col, col_end) must reach and may go (CSS y).
+
+    The reference envelope is the piecewise-linear upper (max) and lower (min) edge through the
+    reference rows. The band must cover it near the column (``reach_top``, ``reach_bottom``:
+    its least extreme value from half a pixel left of the column to its right edge, as uPlot
+    groups dense points by the nearest pixel) and must not go beyond its extent over the
+    column widened by one pixel each side (``limit_top``, ``limit_bottom``).
+    """
+    import numpy as np
+
+    left, top, width, height = box
+    to_step = lambda px: xd[0] + (px - left) / width * (xd[1] - xd[0])  # noqa: E731
+    y = lambda v: top + (1 - (v - yd[0]) / (yd[1] - yd[0])) * height  # noqa: E731
+    step = rows["step"].astype(float)
+    near = [to_step(col + d * (col_end - col)) for d in (-0.5, 0, 0.5, 1)]
+    s_lo, s_hi = to_step(col - 1), to_step(col_end + 1)
+    inside = (step >= s_lo) & (step <= s_hi)
+    hi = max(np.interp([s_lo, s_hi], step, rows["max"]).max(), rows["max"][inside].max(initial=-np.inf))
+    lo = min(np.interp([s_lo, s_hi], step, rows["min"]).min(), rows["min"][inside].min(initial=np.inf))
+    return {"reach_top": y(np.interp(near, step, rows["max"]).min()),
+            "reach_bottom": y(np.interp(near, step, rows["min"]).max()),
+            "limit_top": y(hi), "limit_bottom": y(lo)}
+
+
 def test_a_long_curve_keeps_its_true_envelope_live(lab, browser_page):
     from playwright.sync_api import expect
 
@@ -105,6 +161,29 @@ def test_a_long_curve_keeps_its_true_envelope_live(lab, browser_page):
         assert (rows, width) == (len(want["step"]), want["width"]) == (1720, 128)
 
         plot = page.locator(".wl-curves").first
+        # sampled pixel columns: the drawn band spans exactly the reference envelope there
+        fractions = [0.1 + 0.85 * i / 11 for i in range(12)]
+        deadline = time.monotonic() + 10
+        while True:  # the draw follows the last points within a frame or two
+            box = tuple(float(v) for v in plot.get_attribute("data-plot-box").split(","))
+            xd = tuple(float(v) for v in plot.get_attribute("data-x-domain").split(","))
+            yd = tuple(float(v) for v in plot.get_attribute("data-y-domain").split(","))
+            got = plot.evaluate(COLUMNS, fractions)
+            off = []
+            for c in got:
+                e = _envelope_bounds(want, c["col"], c["colEnd"], box, xd, yd)
+                # never beyond the envelope (no false history: 1.5 px of anti-aliasing); short
+                # of it by at most 5 px (uPlot fills the band between paths it decimates to
+                # one vertical run per pixel, which can leave a column a few pixels short)
+                if c["top"] is None or not (e["limit_top"] - 1.5 <= c["top"] <= e["reach_top"] + 5
+                                            and e["reach_bottom"] - 5 <= c["bottom"]
+                                            <= e["limit_bottom"] + 1.5):
+                    off.append((c, {k: round(v, 1) for k, v in e.items()}))
+            if xd[1] == N0 + N1 - 1 and not off or time.monotonic() > deadline:
+                break
+            page.wait_for_timeout(200)
+        assert xd == (0, N0 + N1 - 1) and not off, (xd, off)
+
         # "fit band": the y-range reaches the band's 48.1 at step 0 (by default it holds the
         # mean lines and the band's 1st-99th percentile, here 0.3..0.9)
         plot.locator(".wl-curves-fit-band").check()
