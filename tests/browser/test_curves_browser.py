@@ -124,8 +124,8 @@ def _envelope_bounds(rows, col: float, col_end: float, box, xd, yd) -> dict[str,
     import numpy as np
 
     left, top, width, height = box
-    to_step = lambda px: xd[0] + (px - left) / width * (xd[1] - xd[0])  # noqa: E731
-    y = lambda v: top + (1 - (v - yd[0]) / (yd[1] - yd[0])) * height  # noqa: E731
+    to_step = lambda px: xd[0] + (px - left) / width * (xd[1] - xd[0])
+    y = lambda v: top + (1 - (v - yd[0]) / (yd[1] - yd[0])) * height
     step = rows["step"].astype(float)
     near = [to_step(col + d * (col_end - col)) for d in (-0.5, 0, 0.5, 1)]
     s_lo, s_hi = to_step(col - 1), to_step(col_end + 1)

@@ -7,11 +7,10 @@ import threading
 import numpy as np
 import pytest
 
+from tests.panel_capture import Capture, ask, ask_content
 from weightslab_nb.panels.curves import LossCurves
 from weightslab_nb.panels.highlight import highlight_bus
 from weightslab_nb.panels.wire import decode_arrays
-
-from tests.panel_capture import Capture, ask, ask_content
 
 
 def record(session, name, values, start_step=0):

@@ -79,8 +79,13 @@ import traitlets
 from weightslab_nb.arguments import check_int
 from weightslab_nb.errors import InvalidValueError
 from weightslab_nb.panels._base import SENT, Panel, static_asset
-from weightslab_nb.panels.curve_data import compare_choices, compare_series, hp_change_count, \
-    hp_change_rows, in_range
+from weightslab_nb.panels.curve_data import (
+    compare_choices,
+    compare_series,
+    hp_change_count,
+    hp_change_rows,
+    in_range,
+)
 from weightslab_nb.panels.highlight import highlight_bus
 from weightslab_nb.panels.messages import MessageError, int_field, name_field
 from weightslab_nb.panels.wire import encode_arrays
