@@ -136,7 +136,7 @@ def _check_step_highlight(page, grid, theme: str) -> None:
 
     expect(grid.locator(".wl-grid-spark").first).to_be_attached(timeout=20_000)  # sparklines drawn
     curves = page.locator(".wl-curves").first
-    canvas = curves.locator("canvas")
+    canvas = curves.locator(".wl-curves-over")  # uPlot's event layer over its canvas
     canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
     assert box and box["width"] > 100 and box["height"] > 100, box

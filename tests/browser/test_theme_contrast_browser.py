@@ -145,7 +145,7 @@ def test_every_panel_text_has_aa_contrast_in_light_and_dark(lab, browser_page, r
         expect(grid.locator(".wl-grid-action-count")).to_have_text("1 selected", timeout=10_000)
         expect(page.locator(".wl-tags-row").first).to_be_visible(timeout=10_000)
         # a step highlight (a click on the curve): its bars in the curves and the grid
-        page.locator(".wl-curves canvas").first.click()
+        page.locator(".wl-curves .wl-curves-over").first.click()  # uPlot's event layer over its canvas
         expect(grid.locator(".wl-grid-highlight")).to_be_visible(timeout=10_000)
         media = page.locator(".wl-media").first
         media.scroll_into_view_if_needed()

@@ -7,11 +7,10 @@ import threading
 import numpy as np
 import pytest
 
+from tests.panel_capture import Capture, ask, ask_content
 from weightslab_nb.panels.curves import LossCurves
 from weightslab_nb.panels.highlight import highlight_bus
 from weightslab_nb.panels.wire import decode_arrays
-
-from tests.panel_capture import Capture
 
 
 def record(session, name, values, start_step=0):
@@ -138,7 +137,7 @@ def test_invalid_messages_and_arguments_are_reported(curves):
     [(reply, _)] = cap.messages
     assert reply == {"type": "error", "req": 3, "ok": False,
                      "message": "type: unknown message type 'points'; expected one of "
-                                "['clear_error', 'clear_highlight', 'step_click', 'sync']"}
+                                "['clear_error', 'clear_highlight', 'compare', 'range', 'runs', 'step_click', 'sync']"}
     assert panel.flush() and "unknown message type" in panel.error
     with pytest.raises(ValueError, match="max_points"):
         LossCurves(panel.session, max_points=3)
@@ -236,3 +235,110 @@ def test_highlights_belong_to_their_session(trained_curves, session, make_sessio
     assert cap.reply(1)[0]["ok"] is True
     assert highlight_bus(session).get().step == 1
     assert highlight_bus(other).get() is None and highlight_bus(other) is not highlight_bus(session)
+
+
+# ---------------------------------------------------------------- zoom: a finer step range
+def test_a_range_request_sends_the_finer_series_of_that_step_range_only(session):
+    panel = LossCurves(session, max_points=100)
+    cap = Capture(panel)
+    try:
+        values = np.sin(np.arange(10_000) / 50.0)
+        values[5_017] = 40.0  # a spike inside the zoomed range
+        record(session, "loss", values)
+        reply, buffers = ask(panel, cap, 1, type="range", lo=5_000, hi=5_099)
+        assert (reply["type"], reply["ok"], reply["lo"], reply["hi"]) == \
+            ("range_result", True, 5_000, 5_099)
+        entry, arrays = snapshot_series(reply, buffers)["loss"]
+        # 100 points fit in max_points: raw, every step of the range, nothing outside it
+        assert (entry["n"], entry["downsampled"], entry["width"]) == (100, False, 1)
+        assert arrays["step"].tolist() == list(range(5_000, 5_100))
+        assert arrays["max"].max() == 41.0
+        # a wider range is bucketed to max_points rows, keeping the spike
+        reply, buffers = ask(panel, cap, 2, type="range", lo=2_000, hi=8_000)
+        entry, arrays = snapshot_series(reply, buffers)["loss"]
+        assert entry["n"] == 6_001 and entry["downsampled"] and len(arrays["step"]) <= 100
+        assert arrays["step"][0] == 2_000 and arrays["step"][-1] == 8_000
+        assert arrays["max"].max() == 41.0 and arrays["weight"].sum() == 6_001
+    finally:
+        panel.close()
+
+
+@pytest.mark.parametrize("content, fragment", [
+    ({"lo": 10, "hi": 5}, "lo: must be <= hi, got lo=10 > hi=5"),
+    ({"lo": -1, "hi": 5}, "lo: must be in 0.."),
+    ({"lo": 0}, "hi: required"),
+    ({"lo": 0.5, "hi": 5}, "lo: expected an integer"),
+    ({"lo": 0, "hi": "9"}, "hi: expected an integer"),
+])
+def test_a_bad_range_request_is_answered_with_a_clear_error(curves, content, fragment):
+    panel, cap = curves
+    reply = ask_content(panel, cap, 5, type="range", **content)
+    assert reply["type"] == "range_result" and reply["ok"] is False
+    assert fragment in reply["message"]
+    assert panel.flush() and fragment in panel.error
+
+
+# ---------------------------------------------------------------- hyperparameter markers
+def test_applied_hyperparameter_changes_become_markers_in_the_snapshot_and_live(curves, session):
+    panel, cap = curves
+    hp = session.watch_or_edit({"lr": 0.01, "note": "a"}, flag="hyperparameters")
+    record(session, "loss", [3, 2, 1])
+    session.controller.step = 1_199
+    hp["lr"] = 0.001  # no training thread: applied at once, from the next step
+    panel._handle_custom_msg({"type": "sync"}, [])
+    [(snap, _)] = cap.of_type("snapshot")
+    [change] = snap["hp_markers"]
+    assert {k: change[k] for k in ("key", "step", "old", "new", "deleted")} == \
+        {"key": "lr", "step": 1_200, "old": 0.01, "new": 0.001, "deleted": False}
+    hp["note"] = "b"
+    assert panel.flush()
+    [(msg, _)] = cap.of_type("hp_markers")
+    assert msg["start"] == 1 and [(m["key"], m["old"], m["new"]) for m in msg["markers"]] == \
+        [("note", "a", "b")]
+    assert panel.flush() and len(cap.of_type("hp_markers")) == 1  # each sent once
+
+
+# ---------------------------------------------------------------- compare: other runs
+def test_other_runs_beside_this_one_can_be_listed_and_overlaid(make_session):
+    earlier = make_session("earlier")
+    record(earlier, "loss", [9.0, 8.0, 7.0])
+    earlier.close()
+    session = make_session("now")
+    record(session, "loss", [5.0, 4.0])
+    panel = LossCurves(session)
+    cap = Capture(panel)
+    try:
+        reply = ask_content(panel, cap, 1, type="runs")
+        runs = [c for c in reply["choices"] if c["kind"] == "run"]
+        assert [c["id"] for c in runs] == ["run:earlier"] and "earlier" in runs[0]["label"]
+        reply, buffers = ask(panel, cap, 2, type="compare", run="run:earlier")
+        assert reply["ok"] is True and reply["run"] == "run:earlier"
+        entry, arrays = snapshot_series(reply, buffers)["loss"]
+        assert entry["n"] == 3 and arrays["mean"].tolist() == [9.0, 8.0, 7.0]
+        assert arrays["step"].tolist() == [0, 1, 2]
+
+        reply = ask_content(panel, cap, 3, type="compare", run="run:nope")
+        assert reply["ok"] is False and "unknown experiment or run 'run:nope'" in reply["message"]
+        assert "run:earlier" in reply["message"]
+        reply = ask_content(panel, cap, 4, type="compare", run="../etc")
+        assert reply["ok"] is False and "unknown experiment or run" in reply["message"]
+        reply = ask_content(panel, cap, 5, type="compare")
+        assert reply["ok"] is False and "run: required" in reply["message"]
+    finally:
+        panel.close()
+
+
+def test_earlier_experiments_of_this_run_are_offered_with_their_step_span(curves, session):
+    panel, cap = curves
+    hp = session.watch_or_edit({"lr": 0.01}, flag="hyperparameters")
+    first = session.get_current_experiment_hash()
+    record(session, "loss", [3.0, 2.0, 1.0])
+    hp["lr"] = 0.5  # a new experiment hash from here on
+    assert session.get_current_experiment_hash() != first
+    record(session, "loss", [0.5, 0.4], start_step=3)
+    reply = ask_content(panel, cap, 1, type="runs")
+    [choice] = [c for c in reply["choices"] if c["kind"] == "experiment"]
+    assert choice["id"] == f"experiment:{first}" and (choice["first"], choice["last"]) == (0, 2)
+    reply, buffers = ask(panel, cap, 2, type="compare", run=choice["id"])
+    _, arrays = snapshot_series(reply, buffers)["loss"]
+    assert arrays["step"].tolist() == [0, 1, 2] and arrays["mean"].tolist() == [3.0, 2.0, 1.0]

@@ -14,6 +14,21 @@ browser -> Python
     an invalid one changes nothing and sets ``error``.
     ``{"type": "clear_highlight", "req"?}``: remove the step highlight (answered with
     ``{"type": "highlight_result", "req", "ok", "message"}``).
+    ``{"type": "range", "req", "lo", "hi"}`` (the view was zoomed to steps ``lo..hi``, ints
+    with ``0 <= lo <= hi``): answered with ``{"type": "range_result", "req", "ok", "lo", "hi",
+    "series": [entry, ...], "total_points"}`` and buffers, entries as in ``snapshot`` but
+    holding only the points with ``lo <= step <= hi`` of each curve (``n``: how many), bucketed
+    to at most ``max_points`` rows each by :func:`bucket_series`. The view draws them while
+    zoomed and keeps appending live points to its full copy; a reset returns to the full copy.
+    ``{"type": "runs", "req"}``: answered with ``{"type": "runs_result", "req", "ok",
+    "choices": [{"id", "kind", "label", "first", "last"}, ...]}``, the earlier experiments of
+    this run and the run directories beside it
+    (:func:`weightslab_nb.panels.curve_data.compare_choices`).
+    ``{"type": "compare", "req", "run"}`` (``run``: a choice's ``id``): answered with
+    ``{"type": "compare_result", "req", "ok", "run", "label", "series": [entry, ...]}`` and
+    buffers (every curve of that experiment or run, bucketed as in ``snapshot``); the view
+    draws their mean lines dashed, in the colour of the signal of the same name. An unknown
+    ``run``, or a run whose history cannot be read now, is answered with ``ok: false``.
     ``{"type": "clear_error"}``
 Python -> browser
     ``{"type": "snapshot", "req"?, "series": [{"signal", "start": 0, "n", "downsampled",
@@ -39,6 +54,14 @@ Python -> browser
     NaN becomes null). The view draws one glyph per marker at (step, mean) of its signal; a
     view whose list is not ``start`` long asks for a new snapshot. Markers of signals without
     a curve are drawn too.
+
+    ``{"type": "hp_markers", "start", "markers": [hp change, ...]}``: applied hyperparameter
+    changes ``start ...`` not sent before (sent by the publisher after a snapshot), each ``{"key", "step", "old", "new", "source",
+    "deleted", "experiment_hash"}``
+    (:func:`weightslab_nb.panels.curve_data.hp_change_rows`). The view draws a thin vertical
+    line at each ``step`` (those with one, not deletions) with a readout such as
+    ``lr 0.01 → 0.001 at step 1,200``; a view whose list is not ``start`` long asks for a new
+    snapshot.
 Traits
     ``highlight``: ``{"version", "signal", "step", "count"}`` of the session's step highlight
     (``{"version"}`` alone when there is none); the view draws a vertical marker at ``step``.
@@ -56,6 +79,13 @@ import traitlets
 from weightslab_nb.arguments import check_int
 from weightslab_nb.errors import InvalidValueError
 from weightslab_nb.panels._base import SENT, Panel, static_asset
+from weightslab_nb.panels.curve_data import (
+    compare_choices,
+    compare_series,
+    hp_change_count,
+    hp_change_rows,
+    in_range,
+)
 from weightslab_nb.panels.highlight import highlight_bus
 from weightslab_nb.panels.messages import MessageError, int_field, name_field
 from weightslab_nb.panels.wire import encode_arrays
@@ -170,6 +200,28 @@ def bucket_series(series: dict, target: int, min_width: int = 1) -> dict:
     }
 
 
+def encode_curves(curves: dict, max_points: int) -> tuple[list[dict], list, int]:
+    """Snapshot entries and buffers of ``curves`` (signal name -> ``step, mean, min, max``
+    arrays): a curve longer than ``max_points`` is bucketed by :func:`bucket_series`.
+    Returns ``(entries, buffers, total raw points)``."""
+    entries, buffers, total = [], [], 0
+    for name, series in curves.items():
+        n = len(series["step"])
+        downsampled = n > max_points
+        width = 1
+        if downsampled:
+            cols = bucket_series(series, max_points)
+            width = cols.pop("width")
+        else:
+            cols = {c: series[c] for c in COLUMNS}
+        metas, bufs = encode_arrays(cols)
+        entries.append({"signal": name, "start": 0, "n": n, "downsampled": downsampled,
+                        "width": width, "arrays": metas})
+        buffers.extend(bufs)
+        total += n
+    return entries, buffers, total
+
+
 class LossCurves(Panel):
     """Live curves of every global signal (``session.global_signal_names()``).
 
@@ -189,7 +241,8 @@ class LossCurves(Panel):
     _css = static_asset("curves.css")
     _poll_interval = 0.1  # <= 10 Hz
     _reply_types = {"sync": "snapshot", "step_click": "step_result",
-                    "clear_highlight": "highlight_result"}
+                    "clear_highlight": "highlight_result", "range": "range_result",
+                    "runs": "runs_result", "compare": "compare_result"}
 
     max_points = traitlets.Int(4000).tag(sync=True)
     height = traitlets.Int(260).tag(sync=True)
@@ -203,6 +256,7 @@ class LossCurves(Panel):
         self._synced = False
         self._seen_history = -1
         self._markers_sent = 0
+        self._hp_sent = 0
         self.points_sent = 0
         self.markers_sent = 0
         self._bus = highlight_bus(session)
@@ -213,7 +267,8 @@ class LossCurves(Panel):
 
     def _handlers(self) -> dict:
         return {"sync": self._on_sync, "step_click": self._on_step_click,
-                "clear_highlight": self._on_clear_highlight}
+                "clear_highlight": self._on_clear_highlight, "range": self._on_range,
+                "runs": self._on_runs, "compare": self._on_compare}
 
     # ---------------------------------------------------------------- publisher thread
     def _poll(self):
@@ -223,6 +278,12 @@ class LossCurves(Panel):
             out = {"highlight": self._bus.info()}
         if not self._synced:
             return out  # no view has asked yet: the first snapshot will carry everything
+        if hp_change_count(self.session) > self._hp_sent:
+            with self._send_lock:
+                changes = hp_change_rows(self.session, self._hp_sent)
+                if changes:
+                    self.send({"type": "hp_markers", "start": self._hp_sent, "markers": changes})
+                    self._hp_sent += len(changes)
         counter = self.session.changes.history
         if counter == self._seen_history:
             return out
@@ -251,29 +312,39 @@ class LossCurves(Panel):
         req = msg.get("req")
         with self._send_lock:
             self._seen_history = self.session.changes.history
-            entries, buffers, total = [], [], 0
-            for name in self.session.global_signal_names():
-                series = self.session.global_series(name, 0)
-                n = len(series["step"])
-                downsampled = n > self.max_points
-                width = 1
-                if downsampled:
-                    cols = bucket_series(series, self.max_points)
-                    width = cols.pop("width")
-                else:
-                    cols = {c: series[c] for c in COLUMNS}
-                metas, bufs = encode_arrays(cols)
-                entries.append({"signal": name, "start": 0, "n": n, "downsampled": downsampled,
-                                "width": width, "arrays": metas})
-                buffers.extend(bufs)
-                self._cursors[name] = n
-                total += n
+            curves = {name: self.session.global_series(name, 0)
+                      for name in self.session.global_signal_names()}
+            entries, buffers, total = encode_curves(curves, self.max_points)
+            self._cursors = {name: len(series["step"]) for name, series in curves.items()}
             markers = marker_rows(self.session)
             self._markers_sent = len(markers)
+            changes = hp_change_rows(self.session)
+            self._hp_sent = len(changes)
             self._synced = True
             self.send({"type": "snapshot", "req": req, "ok": True, "series": entries,
-                       "total_points": total, "markers": markers}, buffers)
+                       "total_points": total, "markers": markers, "hp_markers": changes},
+                      buffers)
         return SENT
+
+    def _on_range(self, msg: dict):
+        lo = int_field(msg, "lo", required=True)
+        hi = int_field(msg, "hi", required=True)
+        if lo > hi:
+            raise MessageError(f"lo: must be <= hi, got lo={lo} > hi={hi}")
+        curves = {name: in_range(self.session.global_series(name, 0), lo, hi)
+                  for name in self.session.global_signal_names()}
+        entries, buffers, total = encode_curves(curves, self.max_points)
+        return {"lo": lo, "hi": hi, "series": entries, "total_points": total}, buffers
+
+    def _on_runs(self, _msg: dict):
+        return {"choices": compare_choices(self.session)}
+
+    def _on_compare(self, msg: dict):
+        run = name_field(msg, "run")
+        curves = compare_series(self.session, run)
+        entries, buffers, total = encode_curves(curves, self.max_points)
+        label = next((c["label"] for c in compare_choices(self.session) if c["id"] == run), run)
+        return {"run": run, "label": label, "series": entries, "total_points": total}, buffers
 
     def _on_step_click(self, msg: dict):
         signal = name_field(msg, "signal")
