@@ -15,7 +15,7 @@ import "./styles/curves.css";
 import { buildChart, type ChartData, type CurvePart } from "./lib/chartdata";
 import { h, setOptions } from "./lib/dom";
 import type { Rows } from "./lib/downsample";
-import { formatCount, formatNumber, formatTick } from "./lib/format";
+import { formatCount, formatNumber, formatTicks } from "./lib/format";
 import { FrameTimes } from "./lib/frames";
 import { hpChangesAt, hpReadout, parseHpChanges, placedHpChanges, type HpChange } from "./lib/hpmarkers";
 import type { AnyModel, Buffer, Message, RenderProps } from "./lib/model";
@@ -490,7 +490,7 @@ function render({ model, el }: RenderProps) {
     const axis = (label: string, side: number): uPlot.Axis => ({
       label, side, stroke: fg, font, labelFont: font, labelSize: 16,
       grid: { show: side === 3, stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1, size: 4 },
-      values: (_u: uPlot, splits: number[]) => splits.map((v) => (v == null ? "" : formatTick(v))),
+      values: (_u: uPlot, splits: number[]) => formatTicks(splits),
     });
     return {
       width, height,

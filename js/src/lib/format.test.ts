@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { columnLabel, splitHistoryColumn, formatCount, formatNumber, formatRate, formatTick, parseValueList } from "./format";
+import { columnLabel, splitHistoryColumn, formatCount, formatNumber, formatRate, formatTick, formatTicks, parseValueList } from "./format";
 
 describe("format", () => {
   it("formats numbers compactly", () => {
@@ -44,3 +44,13 @@ describe("format", () => {
     expect(splitHistoryColumn("target")).toEqual(["target", null]);
   });
 });
+
+describe("formatTicks", () => {
+  it("writes every tick of an axis in one unit once it reaches 10k", () => {
+    expect(formatTicks([0, 10_000, 20_000, 90_000, 100_000])).toEqual(["0", "10k", "20k", "90k", "100k"]);
+    expect(formatTicks([0, 500_000, 1_000_000, 1_500_000])).toEqual(["0", "0.5M", "1M", "1.5M"]);
+    expect(formatTicks([0, 2000, 4000])).toEqual(["0", "2000", "4000"]);
+    expect(formatTicks([0.25, 0.5, null])).toEqual(["0.25", "0.5", ""]);
+  });
+});
+

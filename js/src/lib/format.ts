@@ -34,6 +34,21 @@ export function formatTick(v: number): string {
   return String(+v.toPrecision(4));
 }
 
+/**
+ * Labels for the ticks of one axis, in one unit: once the largest tick reaches 10,000 every tick
+ * is written in thousands (or millions...), so "90k" sits beside "100k", not "90000".
+ */
+export function formatTicks(ticks: (number | null)[]): string[] {
+  const top = Math.max(0, ...ticks.map((v) => (v == null || !Number.isFinite(v) ? 0 : Math.abs(v))));
+  const unit = ([[1e12, "T"], [1e9, "G"], [1e6, "M"], [1e4, "k"]] as const).find(([u]) => top >= u && top < 1e15);
+  return ticks.map((v) => {
+    if (v == null) return "";
+    if (!unit || v === 0 || !Number.isInteger(v)) return formatTick(v);
+    const [u, suffix] = unit;
+    return `${+((v / (suffix === "k" ? 1e3 : u)).toPrecision(4))}${suffix}`;
+  });
+}
+
 /** How a history statistic (`<column>@<stat>`) reads in the sort menu. */
 export const HISTORY_STAT_LABELS: Record<string, string> = {
   mean: "mean over history",
