@@ -9,7 +9,7 @@
 // Trait updates redraw once per animation frame; a new run rebuilds every card.
 // A table's image cells are thumbnails of the PNG bytes a `media` request brings. A card spans
 // the whole row when asked (↔), or by itself when its table or matrix is wider than one column;
-// ⛶ shows one card over the page (Esc or × returns). A click on a confusion-matrix cell sends a
+// the corners button shows one card over the notebook (Esc, × or a click beside it returns). A click on a confusion-matrix cell sends a
 // `confusion` request: the kernel highlights that (label, prediction) pair's samples for the
 // sample grid, and the card says how many.
 // Protocol: weightslab_nb/panels/media.py.
@@ -97,6 +97,13 @@ interface Card {
   sizeBtn: HTMLButtonElement;
   fullBtn: HTMLButtonElement;
   clickNote: HTMLElement; // what a click on a confusion-matrix cell did
+}
+
+/** The full-screen button's icon: four corners (drawn, as fonts may lack a glyph for it). */
+function expandIcon(): SVGSVGElement {
+  const icon = svg("svg", { class: "wl-media-icon", viewBox: "0 0 12 12", width: "11", height: "11", "aria-hidden": "true" });
+  icon.append(svg("path", { d: "M1 4.5V1h3.5M7.5 1H11v3.5M11 7.5V11H7.5M4.5 11H1V7.5" }));
+  return icon;
 }
 
 function render({ model, el }: RenderProps) {
@@ -344,7 +351,7 @@ function render({ model, el }: RenderProps) {
       size: null,
       autoWide: false,
       sizeBtn: h("button", { class: "wl-btn wl-media-size", text: "↔", title: "Span the whole row", "aria-pressed": "false" }),
-      fullBtn: h("button", { class: "wl-btn wl-media-full", text: "⛶", title: "Show this card over the page (Esc returns)", "aria-pressed": "false" }),
+      fullBtn: h("button", { class: "wl-btn wl-media-full", title: "Show this card over the notebook (Esc returns)", "aria-label": "full screen", "aria-pressed": "false" }, expandIcon()),
       clickNote: h("div", { class: "wl-media-click-note", role: "status", hidden: true }),
     };
     if (entry.kind === "plot" && typeof ResizeObserver !== "undefined") {
@@ -514,8 +521,9 @@ function render({ model, el }: RenderProps) {
     card.el.classList.add("is-fullscreen");
     card.el.setAttribute("role", "dialog");
     card.el.setAttribute("aria-label", `${card.key} (full screen)`);
-    card.fullBtn.textContent = "×";
+    card.fullBtn.replaceChildren("×");
     card.fullBtn.title = "Close the full-screen view (Esc)";
+    card.fullBtn.setAttribute("aria-label", "close full screen");
     card.fullBtn.setAttribute("aria-pressed", "true");
     backdrop.hidden = false;
     root.classList.add("has-fullscreen");
@@ -530,8 +538,9 @@ function render({ model, el }: RenderProps) {
     card.el.classList.remove("is-fullscreen");
     card.el.removeAttribute("role");
     card.el.removeAttribute("aria-label");
-    card.fullBtn.textContent = "⛶";
-    card.fullBtn.title = "Show this card over the page (Esc returns)";
+    card.fullBtn.replaceChildren(expandIcon());
+    card.fullBtn.title = "Show this card over the notebook (Esc returns)";
+    card.fullBtn.setAttribute("aria-label", "full screen");
     card.fullBtn.setAttribute("aria-pressed", "false");
     backdrop.hidden = true;
     root.classList.remove("has-fullscreen");
