@@ -7,6 +7,11 @@
 // `value` requests. Request ids carry a prefix unique to this view, since every view of the
 // widget receives every reply; a request without a reply after 30 s completes as a failure.
 // Trait updates redraw once per animation frame; a new run rebuilds every card.
+// A table's image cells are thumbnails of the PNG bytes a `media` request brings. A card spans
+// the whole row when asked (↔), or by itself when its table or matrix is wider than one column;
+// the corners button shows one card over the notebook (Esc, × or a click beside it returns). A click on a confusion-matrix cell sends a
+// `confusion` request: the kernel highlights that (label, prediction) pair's samples for the
+// sample grid, and the card says how many.
 // Protocol: weightslab_nb/panels/media.py.
 
 import "./lib/base.css";
@@ -14,12 +19,14 @@ import "./styles/media.css";
 import { h, svg } from "./lib/dom";
 import { formatCount, formatNumber } from "./lib/format";
 import {
-  BINARY_KINDS, binLabel, Debounce, describeEntry, diffEntries, entriesOf, entryFromMedia,
-  formatCell, formatMetric, FrameBatch, histogramBars, histogramRange, isMediaCell, itemsNote,
-  LatestRequest, loggedCount, newStepNote, noReply, otherText, parseMediaReply, parseValueReply,
+  binLabel, BYTES_KINDS, cardSize, cellIndex, confusionFields, Debounce, describeEntry,
+  diffEntries, entriesOf, entryFromMedia, formatCell, formatMetric, FrameBatch, histogramBars,
+  histogramRange, imageCell, isMediaCell, itemsNote, LatestRequest, loggedCount, needsBytes,
+  newStepNote, noReply, otherText, parseConfusionReply, parseMediaReply, parseValueReply,
   PendingReplies, pinAt, repin, replyMatches, requestFields, runOf, runSummary, sameOrder,
   selectorIndex, seriesDot, seriesPoints, shownStep, stepAria, stepLabel, stepPlan, tableCount,
-  thumbSize, type CardKey, type MediaEntry, type MediaItem, type MediaResult, type RequestType,
+  thumbSize, type CardKey, type CardSize, type MediaEntry, type MediaItem, type MediaResult,
+  type RequestType,
 } from "./lib/media";
 import {
   axisLabels, confusionCells, confusionShade, confusionShown, PLOT_HEIGHT, plotLayout, plotOf,
@@ -39,6 +46,8 @@ const STEP_INTERVAL_MS = 120; // selector requests at most this often per card
 const RESIZE_DEBOUNCE_MS = 100; // a plot redraws at its new width once resizing pauses this long
 const MAX_PLACEHOLDERS = 16; // the most items a media reply carries
 const MISMATCH = "ignored a reply for another key or step; move the selector to retry";
+const CELL_THUMB_MIN = 32; // a table's image cells: small images scaled up to this side...
+const CELL_THUMB_MAX = 96; // ...large ones down to this one
 
 interface Job {
   type: RequestType;
@@ -83,6 +92,18 @@ interface Card {
   resizeLater: Debounce;
   bodyWidth: number; // the body's width from the ResizeObserver (0: not measured yet)
   plotWidth: number; // the width the chart was last drawn at (0: none yet)
+  size: CardSize | null; // the width the user chose (null: automatic)
+  autoWide: boolean; // its table or matrix did not fit one column (automatic size only)
+  sizeBtn: HTMLButtonElement;
+  fullBtn: HTMLButtonElement;
+  clickNote: HTMLElement; // what a click on a confusion-matrix cell did
+}
+
+/** The full-screen button's icon: four corners (drawn, as fonts may lack a glyph for it). */
+function expandIcon(): SVGSVGElement {
+  const icon = svg("svg", { class: "wl-media-icon", viewBox: "0 0 12 12", width: "11", height: "11", "aria-hidden": "true" });
+  icon.append(svg("path", { d: "M1 4.5V1h3.5M7.5 1H11v3.5M11 7.5V11H7.5M4.5 11H1V7.5" }));
+  return icon;
 }
 
 function render({ model, el }: RenderProps) {
@@ -186,8 +207,13 @@ function render({ model, el }: RenderProps) {
         failed(card, r.error);
       } else if (!replyMatches(r.entry, asked)) {
         failed(card, MISMATCH);
-      } else if (BINARY_KINDS.has(card.kind)) {
+      } else if (needsBytes(card.kind, r.entry.value)) {
         card.next = r.entry; // its bytes next
+        if (card.kind === "table") {
+          card.shown = r.entry; // its text at once, the thumbnails when the bytes come
+          showMessage(card, "");
+          renderBody(card);
+        }
         return { type: "media", step: job.step, rev: job.rev };
       } else {
         card.shown = r.entry;
@@ -231,11 +257,12 @@ function render({ model, el }: RenderProps) {
   function bringToStep(card: Card, auto = false): void {
     const step = wanted(card);
     if (card.asked === step) return;
-    const binary = BINARY_KINDS.has(card.kind);
+    // the latest value says whether bytes are needed; an older step's value tells once it came
+    const binary = step === card.entry.step ? needsBytes(card.kind, card.entry.value) : BYTES_KINDS.has(card.kind);
     if (binary && !card.visible) {
       card.deferred = true; // asked for once the card scrolls into view
-      if (!card.shown && step === card.entry.step) {
-        card.shown = card.entry; // placeholders until then
+      if ((!card.shown || card.kind === "table") && step === card.entry.step) {
+        card.shown = card.entry; // placeholders until then (a table's text at once)
         renderBody(card);
       }
       updateHead(card);
@@ -253,7 +280,7 @@ function render({ model, el }: RenderProps) {
       if (binary) {
         card.next = card.entry;
         ask(card, "media", step);
-        if (!card.shown) {
+        if (!card.shown || card.kind === "table") {
           card.shown = card.entry; // placeholders until the bytes come
           renderBody(card);
         }
@@ -321,6 +348,11 @@ function render({ model, el }: RenderProps) {
       resizeLater: new Debounce(RESIZE_DEBOUNCE_MS),
       bodyWidth: 0,
       plotWidth: 0,
+      size: null,
+      autoWide: false,
+      sizeBtn: h("button", { class: "wl-btn wl-media-size", text: "↔", title: "Span the whole row", "aria-pressed": "false" }),
+      fullBtn: h("button", { class: "wl-btn wl-media-full", title: "Show this card over the notebook (Esc returns)", "aria-label": "full screen", "aria-pressed": "false" }, expandIcon()),
+      clickNote: h("div", { class: "wl-media-click-note", role: "status", hidden: true }),
     };
     if (entry.kind === "plot" && typeof ResizeObserver !== "undefined") {
       card.resize = new ResizeObserver((seen) => {
@@ -348,9 +380,15 @@ function render({ model, el }: RenderProps) {
       bringToStep(card);
     });
     card.offerRow.append(card.offerText, loadBtn);
+    card.sizeBtn.addEventListener("click", () => {
+      card.size = card.el.dataset.size === "wide" ? "normal" : "wide";
+      applySize(card);
+    });
+    card.fullBtn.addEventListener("click", () => (fullCard === card ? closeFull() : openFull(card)));
     card.el.append(
       h("div", { class: "wl-media-card-head" },
-        h("span", { class: "wl-media-key", text: entry.key, title: entry.key }), card.kindEl, card.stepEl, card.latestBtn),
+        h("span", { class: "wl-media-key", text: entry.key, title: entry.key }), card.kindEl, card.stepEl, card.latestBtn,
+        card.sizeBtn, card.fullBtn),
       card.body, card.offerRow, card.message);
     card.selectorRow.append(card.selector);
     card.selector.setAttribute("aria-label", stepAria(entry.key, entry.step).label);
@@ -366,7 +404,7 @@ function render({ model, el }: RenderProps) {
       card.throttle.cancel();
       bringToStep(card);
     });
-    if (visibility && BINARY_KINDS.has(entry.kind)) {
+    if (visibility && BYTES_KINDS.has(entry.kind)) {
       byEl.set(card.el, card);
       visibility.observe(card.el);
     }
@@ -374,6 +412,7 @@ function render({ model, el }: RenderProps) {
   }
 
   function disposeCard(card: Card): void {
+    if (fullCard === card) closeFull();
     card.dead = true;
     card.throttle.cancel();
     card.resizeLater.cancel();
@@ -431,7 +470,7 @@ function render({ model, el }: RenderProps) {
       case "number": parts = numberView(card, e); break;
       case "text": parts = [h("div", { class: "wl-media-text", text: typeof e.value === "string" ? e.value : formatCell(e.value) })]; break;
       case "histogram": parts = histogramView(e); break;
-      case "table": parts = tableView(e); break;
+      case "table": parts = tableView(card, e); break;
       case "plot": parts = plotView(card, e); break;
       case "image": case "images": parts = imagesView(card, e); break;
       case "audio": case "video": parts = playerView(card, e); break;
@@ -440,6 +479,73 @@ function render({ model, el }: RenderProps) {
     }
     card.body.replaceChildren(...parts.filter((p): p is Node => p !== null));
     updateHead(card);
+    if (e.kind === "table" || e.kind === "plot") measureLater(card);
+  }
+
+  // -- card size and full screen -------------------------------------------------------------
+
+  function applySize(card: Card): void {
+    const wrap = card.body.querySelector<HTMLElement>(".wl-media-table-wrap, .wl-media-confusion-wrap");
+    if (card.size === null && !card.autoWide && wrap) card.autoWide = cardSize(null, wrap.scrollWidth, wrap.clientWidth) === "wide";
+    const size = card.size ?? (card.autoWide ? "wide" : "normal");
+    card.el.dataset.size = size;
+    card.sizeBtn.setAttribute("aria-pressed", String(size === "wide"));
+    card.sizeBtn.title = size === "wide" ? "Back to one column" : "Span the whole row";
+  }
+
+  /** Once laid out, widen a card whose table or matrix does not fit (one layout read per render). */
+  const measured = new Set<Card>();
+  const measureFrame = new FrameBatch(() => {
+    for (const card of measured) if (!card.dead) applySize(card);
+    measured.clear();
+  });
+  function measureLater(card: Card): void {
+    measured.add(card);
+    measureFrame.schedule();
+  }
+
+  let fullCard: Card | null = null;
+  const backdrop = h("div", { class: "wl-media-backdrop", hidden: true });
+  backdrop.addEventListener("click", () => closeFull());
+  root.append(backdrop);
+  const onKey = (ev: KeyboardEvent) => {
+    if (ev.key !== "Escape" || fullCard === null) return;
+    ev.preventDefault();
+    ev.stopPropagation(); // the notebook does not get this Esc
+    closeFull();
+  };
+
+  function openFull(card: Card): void {
+    if (fullCard) closeFull();
+    fullCard = card;
+    card.el.classList.add("is-fullscreen");
+    card.el.setAttribute("role", "dialog");
+    card.el.setAttribute("aria-label", `${card.key} (full screen)`);
+    card.fullBtn.replaceChildren("×");
+    card.fullBtn.title = "Close the full-screen view (Esc)";
+    card.fullBtn.setAttribute("aria-label", "close full screen");
+    card.fullBtn.setAttribute("aria-pressed", "true");
+    backdrop.hidden = false;
+    root.classList.add("has-fullscreen");
+    document.addEventListener("keydown", onKey, true);
+    card.fullBtn.focus();
+  }
+
+  function closeFull(): void {
+    const card = fullCard;
+    if (!card) return;
+    fullCard = null;
+    card.el.classList.remove("is-fullscreen");
+    card.el.removeAttribute("role");
+    card.el.removeAttribute("aria-label");
+    card.fullBtn.replaceChildren(expandIcon());
+    card.fullBtn.title = "Show this card over the notebook (Esc returns)";
+    card.fullBtn.setAttribute("aria-label", "full screen");
+    card.fullBtn.setAttribute("aria-pressed", "false");
+    backdrop.hidden = true;
+    root.classList.remove("has-fullscreen");
+    document.removeEventListener("keydown", onKey, true);
+    if (!card.dead) card.fullBtn.focus();
   }
 
   function description(e: MediaEntry): HTMLElement {
@@ -493,14 +599,40 @@ function render({ model, el }: RenderProps) {
     return [chart, axis];
   }
 
-  function tableView(e: MediaEntry): (Node | null)[] {
+  /** A table's image cell: the thumbnail once its bytes came, else a placeholder of its size. */
+  function imageCellView(card: Card, media: ShownMedia | null, at: Map<string, number>, i: number, j: number, w: number | null, hgt: number | null, caption: string | null): HTMLElement {
+    const k = at.get(`${i},${j}`);
+    const size = thumbSize(w, hgt, CELL_THUMB_MIN, CELL_THUMB_MAX);
+    let pic: HTMLElement;
+    if (media && k !== undefined) {
+      pic = h("img", { class: "wl-media-thumb wl-media-cell-thumb", src: media.urls[k], alt: caption ?? `${card.key} row ${i + 1}`, draggable: false });
+      pic.addEventListener("load", () => {
+        if (size) return;
+        const s = thumbSize((pic as HTMLImageElement).naturalWidth, (pic as HTMLImageElement).naturalHeight, CELL_THUMB_MIN, CELL_THUMB_MAX);
+        if (s) sizeTo(pic, s);
+      }, { once: true });
+    } else {
+      pic = h("div", { class: "wl-media-placeholder wl-media-cell-thumb", title: media ? "image not sent" : "loading" });
+    }
+    if (size) sizeTo(pic, size);
+    return pic;
+  }
+
+  function tableView(card: Card, e: MediaEntry): (Node | null)[] {
     const v = e.value ?? {};
     const columns: unknown[] = Array.isArray(v.columns) ? v.columns : [];
     const rows: unknown[][] = Array.isArray(v.rows) ? v.rows.filter(Array.isArray) : [];
+    const media = mediaOf(card);
+    const at = cellIndex(media?.items ?? []);
     const table = h("table", { class: "wl-media-table" },
-      h("thead", {}, h("tr", {}, ...columns.map((c) => h("th", { text: String(c) })))),
-      h("tbody", {}, ...rows.map((r) => h("tr", {}, ...columns.map((_, j) => {
+      h("thead", {}, h("tr", {}, ...columns.map((c) => h("th", { text: String(c), title: String(c) })))),
+      h("tbody", {}, ...rows.map((r, i) => h("tr", {}, ...columns.map((_, j) => {
         const cell = r[j];
+        const image = imageCell(cell);
+        if (image) {
+          return h("td", { class: "wl-media-cell-image", title: image.caption ?? "" },
+            imageCellView(card, media, at, i, j, image.width, image.height, image.caption));
+        }
         const cls = isMediaCell(cell) ? "wl-media-cell-media" : typeof cell === "number" ? "wl-media-cell-num" : null;
         return h("td", { class: cls, text: formatCell(cell) });
       })))));
@@ -518,7 +650,7 @@ function render({ model, el }: RenderProps) {
     // the width comes from the ResizeObserver: no layout read here
     const width = card.bodyWidth || card.plotWidth || PLOT_W;
     card.plotWidth = width;
-    if (spec.chart === "confusion_matrix") return [title, ...confusionView(spec)];
+    if (spec.chart === "confusion_matrix") return [title, ...confusionView(card, e.step, spec)];
     const l = plotLayout(spec, width, PLOT_HEIGHT, paletteFor(cssVar(root, "--jp-layout-color1", "#fff")));
     const chart = svg("svg", {
       class: "wl-media-plot", "data-chart": spec.chart, viewBox: `0 0 ${l.width} ${l.height}`,
@@ -568,7 +700,35 @@ function render({ model, el }: RenderProps) {
     return [title, legend, chart];
   }
 
-  function confusionView(spec: PlotSpec): (Node | null)[] {
+  /** What a click on a confusion cell did, under the matrix ("" hides the line). */
+  function setClickNote(card: Card, text: string, state: "busy" | "ok" | "empty" | "error"): void {
+    card.clickNote.textContent = text;
+    card.clickNote.hidden = text === "";
+    card.clickNote.dataset.state = state;
+  }
+
+  function clickCell(card: Card, step: number, row: number, col: number, k: number, td: HTMLElement): void {
+    let fields;
+    try {
+      fields = confusionFields(card.key, step, row, col, k);
+    } catch (err) {
+      setClickNote(card, String((err as Error).message ?? err), "error");
+      return;
+    }
+    for (const c of card.body.querySelectorAll(".wl-media-confusion-cell.is-picked")) c.classList.remove("is-picked");
+    td.classList.add("is-picked");
+    setClickNote(card, "finding the samples…", "busy");
+    const req = channel.request("confusion", fields, (msg, buffers) => replies.reply(req, msg, buffers));
+    replies.add(req, { type: "confusion_result", ok: false, message: "no reply from the kernel; click the cell again to retry" }, (msg, _buffers, synthetic) => {
+      if (synthetic) channel.forget(req);
+      if (card.dead) return;
+      const r = parseConfusionReply(msg);
+      if (!r.ok) setClickNote(card, r.error, "error");
+      else setClickNote(card, r.message, r.count > 0 ? "ok" : "empty");
+    });
+  }
+
+  function confusionView(card: Card, step: number, spec: PlotSpec): (Node | null)[] {
     const k = spec.labels.length;
     if (k === 0) return [h("div", { class: "wl-media-desc wl-muted", text: "confusion matrix: no classes" })];
     const axes = axisLabels(spec);
@@ -585,22 +745,35 @@ function render({ model, el }: RenderProps) {
           const td = h("td", {
             class: `wl-media-confusion-cell${c.diagonal ? " is-diagonal" : ""}`,
             "data-count": c.count === null ? "" : String(c.count),
+            "data-row": String(i),
+            "data-col": String(j),
+            tabindex: "0",
             text: formatNumber(c.count),
-            title: `${axes.y} ${labels[i]}, ${axes.x} ${labels[j]}: ${formatNumber(c.count)}`,
+            title: `${axes.y} ${labels[i]}, ${axes.x} ${labels[j]}: ${formatNumber(c.count)} (click: show these samples in the sample grid)`,
           });
           td.style.background = confusionShade(c.intensity);
+          td.addEventListener("click", () => clickCell(card, step, i, j, k, td));
+          td.addEventListener("keydown", (ev) => {
+            if (ev.key !== "Enter" && ev.key !== " ") return;
+            ev.preventDefault();
+            ev.stopPropagation();
+            clickCell(card, step, i, j, k, td);
+          });
           return td;
         })))));
     const note = part.note ? h("div", { class: "wl-media-confusion-note wl-muted", text: part.note }) : null;
-    return [h("div", { class: "wl-media-confusion-wrap" }, table), note];
+    return [h("div", { class: "wl-media-confusion-wrap" }, table), note, card.clickNote];
+  }
+
+  function sizeTo(el: HTMLElement, size: { width: number; height: number; pixelated: boolean }): void {
+    el.style.width = `${size.width}px`;
+    el.style.height = `${size.height}px`;
+    el.classList.toggle("is-pixelated", size.pixelated);
   }
 
   function sizeImage(img: HTMLImageElement | HTMLElement, w: number | null, hgt: number | null): void {
     const size = thumbSize(w, hgt);
-    if (!size) return;
-    img.style.width = `${size.width}px`;
-    img.style.height = `${size.height}px`;
-    img.classList.toggle("is-pixelated", size.pixelated);
+    if (size) sizeTo(img, size);
   }
 
   function thumb(url: string, w: number | null, hgt: number | null, alt: string, extra = ""): HTMLImageElement {
@@ -731,6 +904,8 @@ function render({ model, el }: RenderProps) {
     model.off("change:run", schedule);
     model.off("change:entries", schedule);
     frame.cancel();
+    measureFrame.cancel();
+    closeFull();
     visibility?.disconnect();
     disposeCards();
     replies.clear();

@@ -4,6 +4,7 @@ request, image/audio bytes as buffers, refusals that change nothing."""
 from __future__ import annotations
 
 import io
+import shutil
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from PIL import Image as PILImage
 
 import weightslab_nb as wl
 from weightslab_nb.panels import RunMedia
+from weightslab_nb.panels.media_bytes import FileBytes
 
 from tests.panel_capture import Capture, ask
 
@@ -63,7 +65,8 @@ def test_each_key_is_a_card_of_its_kind_with_its_latest_value(logged, panel):
     assert len(card(widget, "weights")["value"]["values"]) == 4
     table = card(widget, "table")["value"]
     assert table["columns"] == ["id", "picture"] and table["nrows"] == 3
-    assert table["rows"][0] == [0, "[image]"]
+    assert table["rows"][0] == [0, {"kind": "image", "width": 6, "height": 4, "caption": None}]
+    assert table["images"] == 3
     assert card(widget, "sample")["value"] == {"count": 1, "captions": ["step 2"],
                                                "width": 6, "height": 4}
     assert card(widget, "batch")["value"]["count"] == 2
@@ -106,7 +109,8 @@ def test_images_come_as_png_buffers_with_their_captions(logged, panel):
     ({"type": "value", "key": "loss", "step": -1}, "step"),
     ({"type": "value", "key": "loss", "step": "1"}, "step"),
     ({"type": "value", "key": "loss"}, "step: required"),
-    ({"type": "media", "key": "loss", "step": 0}, "holds no image"),
+    ({"type": "media", "key": "loss", "step": 0}, "holds no image, audio, video or table"),
+    ({"type": "media", "key": "weights", "step": 0}, "(histogram)"),
     ({"type": "media", "key": "", "step": 0}, "key"),
     ({"type": "media", "key": 3, "step": 0}, "key"),
 ])
@@ -150,3 +154,60 @@ def test_keys_with_spaces_can_be_requested(session, panel):
     wl.log({"val acc ": 0.5})
     reply, _ = ask(widget, cap, 4, type="value", key="val acc ", step=0)
     assert reply["ok"] and reply["entry"]["value"] == 0.5
+
+
+def test_image_cells_of_a_table_come_as_png_buffers_with_their_row_and_column(logged, panel):
+    widget, cap = panel
+    reply, buffers = ask(widget, cap, 5, type="media", key="table", step=1)
+    assert reply["ok"] and reply["kind"] == "table" and reply["count"] == 3
+    assert [(i["row"], i["col"]) for i in reply["items"]] == [(0, 1), (1, 1), (2, 1)]
+    assert reply["items"][0] == {"row": 0, "col": 1, "caption": None, "mime": "image/png",
+                                 "width": 6, "height": 4}
+    picture = np.asarray(PILImage.open(io.BytesIO(buffers[2])))
+    assert picture.shape[:2] == (4, 6) and picture[0, 0, 0] == 80  # step 1's red
+
+
+def test_a_table_without_images_answers_a_media_request_with_no_items(session, panel):
+    widget, cap = panel
+    wl.init()
+    wl.log({"scores": wl.Table(columns=["a", "b"], data=[[1, "x"], [2, "y"]])})
+    assert widget.flush() and card(widget, "scores")["value"]["images"] == 0
+    reply, buffers = ask(widget, cap, 6, type="media", key="scores", step=0)
+    assert reply["ok"] and reply["items"] == [] and reply["count"] == 0 and buffers == []
+
+
+def test_the_latest_media_still_show_after_the_run_folder_is_deleted(logged, panel):
+    """A notebook that deletes its run folder right after logging (before the browser asked
+    for the bytes) still gets the latest images; older steps say their file is missing."""
+    widget, cap = panel
+    assert widget.flush()
+    shutil.rmtree(logged.dir / "media")
+    reply, buffers = ask(widget, cap, 1, type="media", key="sample", step=2)
+    assert reply["ok"] and reply["items"][0]["caption"] == "step 2"
+    assert np.asarray(PILImage.open(io.BytesIO(buffers[0])))[0, 0, 0] == 160
+    reply, buffers = ask(widget, cap, 2, type="media", key="batch", step=2)
+    assert reply["ok"] and len(buffers) == 2
+    reply, buffers = ask(widget, cap, 3, type="media", key="table", step=2)
+    assert reply["ok"] and len(buffers) == 3
+    reply, buffers = ask(widget, cap, 4, type="media", key="sample", step=0)
+    assert reply["ok"] is False and "is missing" in reply["message"] and not buffers
+
+
+def test_the_kept_bytes_stay_within_their_bound(tmp_path):
+    files = []
+    for i in range(5):
+        files.append(tmp_path / f"f{i}.bin")
+        files[-1].write_bytes(bytes([i]) * 100)
+    kept = FileBytes(max_file=150, max_total=250)
+    assert all(kept.keep(f) for f in files[:3])
+    assert len(kept) == 2 and kept.size == 200  # the oldest went first
+    assert kept.get(files[2]) == bytes([2]) * 100
+    files[0].unlink()
+    assert kept.keep(files[0]) is False
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"x" * 151)
+    assert kept.keep(big) is False
+    with pytest.raises(ValueError, match="larger than"):
+        kept.get(big)
+    with pytest.raises(ValueError, match="missing"):
+        kept.get(files[0])

@@ -210,6 +210,44 @@ class SampleTagging:
             mask = self.table.discarded[:n] & self._origin_mask(origin)
             return self._ids_limited(mask, limit)
 
+    def outcome_refs(self, label, prediction, origin: str | None = None) -> list[SampleRef]:
+        """The samples whose target is ``label`` and whose latest recorded prediction is
+        ``prediction`` (class ids, compared as numbers), as refs ``(origin, sample_id)`` in
+        table order: the samples behind one cell of a confusion matrix.
+
+        Samples without a target or without a prediction (never seen by a watched loss or
+        ``save_signals(preds=...)``) never match; discarded samples do (the grid's own
+        filters decide whether it shows them).
+
+        Parameters
+        ----------
+        label, prediction : int or float
+            Class ids (``target`` / ``prediction`` columns of the sample table).
+        origin : str, optional
+            An origin or loader name to look in; default every origin.
+
+        Raises
+        ------
+        InvalidTypeError
+            ``label`` or ``prediction`` is not a number.
+        InvalidValueError
+            An unknown origin.
+        """
+        for name, value in (("label", label), ("prediction", prediction)):
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float,
+                                                                             np.number)):
+                raise InvalidTypeError(f"{name}: expected a class id (a number), got "
+                                       f"{type(value).__name__}")
+        self.drain(wait_signals=False)
+        with self.lock:
+            n = len(self.table)
+            mask = self._origin_mask(origin)
+            mask &= (self.table.target[:n] == label) & (self.table.prediction[:n] == prediction)
+            rows = np.flatnonzero(mask)
+            origins = self.table.origins
+            return [SampleRef(origins[c], s) for c, s in
+                    zip(self.table.origin_code[rows].tolist(), self.table.ids_of(rows))]
+
     def rows_of(self, sample_ids, origin: str | None = None, annotation_id: int = 0,
                 argument: str = "sample_ids"):
         """Sample-table rows of ``sample_ids`` (int64 array, in order).

@@ -11,7 +11,9 @@ Traits (set by the publisher thread only, at most 5 times a second):
     :data:`KINDS`; ``steps`` the steps the key was logged at (at most the last 500);
     ``series`` ``[[step, value], ...]`` for numbers (at most 200). ``value`` per kind: number
     (None for NaN), text, ``{"bins", "values"}`` for a histogram, ``{"columns", "rows" (at
-    most 20), "nrows"}`` for a table, ``{"count", "captions", "width", "height"}`` for
+    most 20), "nrows", "images"}`` for a table (an image cell is ``{"kind": "image", "width",
+    "height", "caption"}``, another media cell ``"[media]"``; ``images`` counts the image cells
+    of the rows shown), ``{"count", "captions", "width", "height"}`` for
     image(s), and the descriptor's fields (with ``"path"``) for the other files. A chart
     (``wl.plot.*``) is ``{"chart", "title", "x_label", "y_label"}`` plus ``"series": [{"name",
     "points": [[x, y], ...]}]`` (line-like charts and scatter, at most 2,000 points each),
@@ -26,7 +28,17 @@ Requests from the browser (validated; a bad one gets ``ok: false`` and changes n
     -> ``{"type": "media_result", "ok": true, "key", "step", "kind", "items": [{"caption",
     "mime", "width"?, "height"?}], "count"}`` with one buffer per item (the file's bytes:
     PNG, GIF, JPEG, WebP or BMP images, WAV audio, GIF/MP4/WebM/Ogg video), at most 16 items
-    of the ``count`` logged.
+    of the ``count`` logged. For a table: its image cells (of the rows shown, at most 64), each
+    item with its ``"row"`` and ``"col"``.
+``{"type": "confusion", "req", "key", "step", "row", "col"}``
+    A click on a cell of a confusion matrix (``wl.plot.confusion_matrix``) logged under
+    ``key``: highlights the watched samples of that (label, prediction) pair for the sample
+    grid, see :mod:`weightslab_nb.panels.confusion` ->  ``{"type": "confusion_result", "ok":
+    true, "key", "step", "row", "col", "count", "origin", "label", "message"}``.
+
+The bytes of each key's latest value are read when the panel publishes it and kept in memory
+(:mod:`weightslab_nb.panels.media_bytes`), so the cards still show them when the run's folder is
+deleted before the browser asked.
 
 The panel follows the session's running run; once it finishes, the panel keeps showing it until
 another one starts. ``RunMedia(run=...)`` shows a given run instead.
@@ -44,6 +56,8 @@ import traitlets
 
 from weightslab_nb.errors import InvalidTypeError
 from weightslab_nb.panels._base import Panel, static_asset
+from weightslab_nb.panels.confusion import highlight_cell
+from weightslab_nb.panels.media_bytes import FileBytes
 from weightslab_nb.panels.messages import MessageError, int_field
 
 KINDS = ("number", "text", "histogram", "table", "plot", "image", "images", "html", "audio",
@@ -52,6 +66,7 @@ MAX_SERIES = 200
 MAX_STEPS = 500
 MAX_TABLE_ROWS = 20
 MAX_ITEMS = 16
+MAX_TABLE_IMAGES = 64  # image cells of a table sent with one media reply
 MAX_FILE_BYTES = 8 * 2**20
 MAX_KEY = 1000  # characters of a key in a browser request
 MAX_PREVIEWS = 64  # table and chart previews kept (their files never change)
@@ -80,7 +95,8 @@ class RunMedia(Panel):
     _esm = static_asset("media.js")
     _css = static_asset("media.css")
     _poll_interval = 0.2  # <= 5 Hz
-    _reply_types = {"value": "value_result", "media": "media_result"}
+    _reply_types = {"value": "value_result", "media": "media_result",
+                    "confusion": "confusion_result"}
 
     run = traitlets.Dict().tag(sync=True)
     entries = traitlets.List().tag(sync=True)
@@ -93,10 +109,12 @@ class RunMedia(Panel):
         self._shown = run
         self._seen = None
         self._tables: OrderedDict = OrderedDict()  # file -> preview, least recent first
+        self._bytes = FileBytes(MAX_FILE_BYTES)
         super().__init__(session, **kwargs)
 
     def _handlers(self) -> dict:
-        return {"value": self._on_value, "media": self._on_media}
+        return {"value": self._on_value, "media": self._on_media,
+                "confusion": self._on_confusion}
 
     # ---------------------------------------------------------------- publisher thread
     def current_run(self):
@@ -128,12 +146,14 @@ class RunMedia(Panel):
         """The card of ``key``; a value that cannot be shown (a deleted file, data a chart
         cannot bin) becomes an ``"other"`` card saying why, and the other cards still update."""
         try:
-            return self._entry(run, key, values, rev=rev)
+            entry = self._entry(run, key, values, rev=rev)
         except Exception as exc:  # one bad value must not freeze every card
             at = values[-1][0]
             return {"key": key, "kind": "other", "step": at, "rev": f"{run.id}:{rev}",
                     "steps": [s for s, _ in values[-MAX_STEPS:]],
                     "value": {"path": None, "text": f"cannot show this value: {exc}"}}
+        self._keep_bytes(run, values[-1][1])
+        return entry
 
     # ---------------------------------------------------------------- entries
     def _entry(self, run, key: str, values: list, step: int | None = None,
@@ -171,14 +191,23 @@ class RunMedia(Panel):
         return "other", {"path": None, "text": text if len(text) <= 200 else text[:197] + "..."}
 
     def _table_preview(self, run, descriptor: dict) -> dict:
+        return self._table(run, descriptor)[0]
+
+    def _table(self, run, descriptor: dict) -> tuple[dict, list]:
+        """A table's preview (what the card shows) and its image cells ``[(row, col,
+        descriptor), ...]`` in the rows shown, both read once per file."""
         path = descriptor["path"]
-        preview = self._cached(path)
-        if preview is None:
+        cached = self._cached(path)
+        if cached is None:
             data = _read_table(run, path)
-            rows = [[_cell(c) for c in row] for row in data["data"][:MAX_TABLE_ROWS]]
-            preview = self._remember(path, {"columns": data["columns"], "rows": rows,
-                                            "nrows": len(data["data"])})
-        return preview
+            shown = data["data"][:MAX_TABLE_ROWS]
+            images = [(i, j, c) for i, row in enumerate(shown) for j, c in enumerate(row)
+                      if _is_image(c)]
+            rows = [[_cell(c) for c in row] for row in shown]
+            cached = self._remember(path, ({"columns": data["columns"], "rows": rows,
+                                            "nrows": len(data["data"]), "images": len(images)},
+                                           images))
+        return cached
 
     def _cached(self, key):
         preview = self._tables.get(key)
@@ -186,7 +215,7 @@ class RunMedia(Panel):
             self._tables.move_to_end(key)
         return preview
 
-    def _remember(self, key, preview: dict) -> dict:
+    def _remember(self, key, preview):
         self._tables[key] = preview
         while len(self._tables) > MAX_PREVIEWS:
             self._tables.popitem(last=False)
@@ -226,22 +255,66 @@ class RunMedia(Panel):
         run, key, step, values = self._request(msg)
         at, value = _at_step(key, values, step)
         kind, _ = self._describe(run, value)
-        if not isinstance(value, dict) or kind in ("number", "text", "histogram", "table", "plot",
-                                                   "html", "object3d", "other"):
-            raise MessageError(f"key: {key!r} holds no image, audio or video ({kind})")
-        items = value["items"] if value.get("_type") == "media-list" else [value]
-        total = len(items)
-        items = items[:MAX_ITEMS]
+        if kind == "table":
+            cells = self._table(run, value)[1]
+            total = len(cells)
+            items = [({"row": i, "col": j}, c) for i, j, c in cells[:MAX_TABLE_IMAGES]]
+        elif isinstance(value, dict) and kind in ("image", "images", "audio", "video"):
+            listed = value["items"] if value.get("_type") == "media-list" else [value]
+            total = len(listed)
+            items = [({}, item) for item in listed[:MAX_ITEMS]]
+        else:
+            raise MessageError(f"key: {key!r} holds no image, audio, video or table ({kind})")
         meta, buffers = [], []
-        for item in items:
-            path = _file(run, item["path"])
-            if path.stat().st_size > MAX_FILE_BYTES:
-                raise MessageError(f"key: {path.name} is larger than "
-                                   f"{MAX_FILE_BYTES // 2**20} MiB; read it with wl.Api")
-            buffers.append(path.read_bytes())
-            meta.append({"caption": item.get("caption"), "mime": _mime(path),
+        for where, item in items:
+            path = _path(run, item["path"])
+            buffers.append(self._bytes.get(path))
+            meta.append({**where, "caption": item.get("caption"), "mime": _mime(path),
                          **{k: item[k] for k in ("width", "height") if k in item}})
         return {"key": key, "step": at, "kind": kind, "items": meta, "count": total}, buffers
+
+    def _on_confusion(self, msg: dict):
+        run, key, step, values = self._request(msg)
+        at, value = _at_step(key, values, step)
+        if not (isinstance(value, dict) and value.get("_type") == "plot"
+                and value.get("chart") == "confusion_matrix"):
+            raise MessageError(f"key: {key!r} holds no confusion matrix at step {at}")
+        labels = [str(name) for name in value.get("labels") or []]
+        if not labels:
+            raise MessageError(f"key: the confusion matrix {key!r} has no classes")
+        row = int_field(msg, "row", required=True, hi=len(labels) - 1)
+        col = int_field(msg, "col", required=True, hi=len(labels) - 1)
+        return {"key": key, "step": at, "row": row, "col": col,
+                **highlight_cell(self.session, key, labels, row, col)}
+
+    def _keep_bytes(self, run, value) -> None:
+        """Read the files of a key's latest value into memory (publisher thread); one that
+        cannot be read is left for the request to report."""
+        try:
+            paths = self._files_of(run, value)
+        except (MessageError, OSError, KeyError, TypeError, ValueError):
+            return  # the card says what is wrong with the value itself
+        for relative in paths:
+            if isinstance(relative, str):
+                try:
+                    self._bytes.keep(_path(run, relative))
+                except MessageError:
+                    continue
+
+    def _files_of(self, run, value) -> list:
+        """The relative paths of the files a ``media`` request for ``value`` sends."""
+        if not isinstance(value, dict):
+            return []
+        kind = value.get("_type")
+        if kind == "table-file":
+            paths = [c["path"] for _, _, c in self._table(run, value)[1][:MAX_TABLE_IMAGES]]
+        elif kind == "media-list":
+            paths = [i.get("path") for i in value["items"][:MAX_ITEMS]]
+        elif kind == "image-file" or kind in ("audio-file", "video-file"):
+            paths = [value.get("path")]
+        else:
+            paths = []
+        return paths
 
 
 # ---------------------------------------------------------------- charts
@@ -322,9 +395,19 @@ def _image_summary(items: list[dict]) -> dict:
             "width": items[0].get("width"), "height": items[0].get("height")}
 
 
+def _is_image(value) -> bool:
+    return isinstance(value, dict) and value.get("_type") == "image-file" and \
+        isinstance(value.get("path"), str)
+
+
 def _cell(value):
+    """A table cell as the card shows it: values as they are, an image as its size and
+    caption (its bytes come with a ``media`` request), other media as ``"[media]"``."""
+    if _is_image(value):
+        return {"kind": "image", "width": value.get("width"), "height": value.get("height"),
+                "caption": value.get("caption")}
     if isinstance(value, dict):
-        return "[image]" if value.get("_type") == "image-file" else "[media]"
+        return "[media]"
     return value
 
 
@@ -333,11 +416,17 @@ def _read_table(run, relative: str) -> dict:
     return json.loads(_file(run, relative).read_text(encoding="utf-8"))
 
 
-def _file(run, relative: str) -> Path:
-    """A file of the run, refusing paths that leave its directory."""
+def _path(run, relative: str) -> Path:
+    """The path of a file of the run, refusing paths that leave its directory."""
     path = (run.dir / relative).resolve()
     if run.dir.resolve() not in path.parents:
         raise MessageError(f"path: {relative!r} is outside the run's directory")
+    return path
+
+
+def _file(run, relative: str) -> Path:
+    """An existing file of the run (see :func:`_path`)."""
+    path = _path(run, relative)
     if not path.is_file():
         raise MessageError(f"path: the run's file {relative!r} is missing")
     return path

@@ -6,6 +6,7 @@ import {
   parseValueReply, PendingReplies, pinAt, repin, replyMatches, REPLY_TIMEOUT_MS, requestFields,
   runOf, runSummary, sameOrder, selectorIndex, seriesDot, seriesPoints, shownStep, stepAria,
   stepLabel, stepPlan, tableCount, thumbSize, type MediaEntry, type Timers,
+  cardSize, cellIndex, confusionFields, imageCell, isMediaCell, needsBytes, parseConfusionReply,
 } from "./media";
 import type { Message } from "./model";
 
@@ -158,7 +159,8 @@ describe("value and media requests", () => {
     expect(stepPlan("images")).toEqual(["media"]);
     expect(stepPlan("audio")).toEqual(["value", "media"]);
     expect(stepPlan("video")).toEqual(["value", "media"]);
-    for (const k of ["number", "text", "histogram", "table", "html", "object3d", "other"]) expect(stepPlan(k)).toEqual(["value"]);
+    expect(stepPlan("table")).toEqual(["value", "media"]); // the bytes only when it has image cells
+    for (const k of ["number", "text", "histogram", "html", "object3d", "other"]) expect(stepPlan(k)).toEqual(["value"]);
   });
 
   it("reads a value reply, or its failure message", () => {
@@ -491,5 +493,70 @@ describe("entryOf", () => {
   it("keeps the value as sent and null for a missing one", () => {
     expect(entryOf({ key: "t", kind: "table", step: 1, value: { columns: ["a"], rows: [[1]], nrows: 1 } })!.value.nrows).toBe(1);
     expect(entryOf({ key: "n", kind: "number", step: 1 })!.value).toBeNull();
+  });
+});
+
+describe("table image cells", () => {
+  it("reads an image cell, and nothing else as one", () => {
+    expect(imageCell({ kind: "image", width: 8, height: 8, caption: "7" })).toEqual({ width: 8, height: 8, caption: "7" });
+    expect(imageCell({ kind: "image", width: -1, height: "8" })).toEqual({ width: null, height: null, caption: null });
+    for (const v of ["[image]", null, 3, [], { kind: "audio" }, { width: 8 }]) expect(imageCell(v)).toBeNull();
+    expect(formatCell({ kind: "image", width: 8, height: 8 })).toBe("[image]");
+    expect(isMediaCell({ kind: "image" })).toBe(true);
+    expect(isMediaCell("[media]")).toBe(true);
+    expect(isMediaCell("image")).toBe(false);
+  });
+
+  it("asks for a table's bytes only when its rows hold image cells", () => {
+    expect(needsBytes("table", { columns: ["a"], rows: [], images: 3 })).toBe(true);
+    expect(needsBytes("table", { columns: ["a"], rows: [], images: 0 })).toBe(false);
+    expect(needsBytes("table", { columns: ["a"], rows: [] })).toBe(false); // an older panel's preview
+    expect(needsBytes("table", null)).toBe(false);
+    for (const k of ["image", "images", "audio", "video"]) expect(needsBytes(k, null)).toBe(true);
+    expect(needsBytes("plot", { images: 3 })).toBe(false);
+  });
+
+  it("finds each cell's bytes among the reply's items; the first item of a cell wins", () => {
+    const at = cellIndex([{ row: 0, col: 1 }, { row: 2, col: 1 }, { row: null, col: 1 }, { row: 0, col: 1 }]);
+    expect([...at]).toEqual([["0,1", 0], ["2,1", 1]]);
+  });
+
+  it("keeps a media reply's row and column (a table's cell) and drops bad ones", () => {
+    const png = new Uint8Array([1, 2]);
+    const r = parseMediaReply({ type: "media_result", ok: true, key: "t", step: 1, kind: "table", count: 2,
+      items: [{ row: 0, col: 1, mime: "image/png" }, { row: -1, col: "x", mime: "image/png" }] }, [png, png]);
+    if (!r.ok) throw new Error(r.error);
+    expect(r.media.items.map((i) => [i.row, i.col])).toEqual([[0, 1], [null, null]]);
+  });
+});
+
+describe("confusion click-through", () => {
+  it("builds the request of a cell inside the matrix only", () => {
+    expect(confusionFields("val/cm", 96, 3, 5, 10)).toEqual({ key: "val/cm", step: 96, row: 3, col: 5 });
+    expect(() => confusionFields("cm", 1, 10, 0, 10)).toThrow(/row 10/);
+    expect(() => confusionFields("cm", 1, 0, -1, 10)).toThrow(/col -1/);
+    expect(() => confusionFields("cm", 1, 0.5, 0, 10)).toThrow(/row/);
+    expect(() => confusionFields("", 1, 0, 0, 10)).toThrow(/key/);
+  });
+
+  it("reads the reply: the count and the sentence the card shows, or the failure", () => {
+    expect(parseConfusionReply({ type: "confusion_result", ok: true, count: 12, label: "label 3 → predicted 5", origin: "val", message: "12 samples" }))
+      .toEqual({ ok: true, count: 12, label: "label 3 → predicted 5", origin: "val", message: "12 samples" });
+    const empty = parseConfusionReply({ type: "confusion_result", ok: true, count: 0, label: "label 1 → predicted 2", origin: null });
+    expect(empty).toEqual({ ok: true, count: 0, label: "label 1 → predicted 2", origin: null, message: "label 1 → predicted 2: no samples" });
+    expect(parseConfusionReply({ type: "confusion_result", ok: false, message: "row: must be in 0..9, got 12" }))
+      .toEqual({ ok: false, error: "row: must be in 0..9, got 12" });
+    expect(parseConfusionReply({ type: "confusion_result", ok: true }).ok).toBe(false);
+    expect(parseConfusionReply({ type: "media_result", ok: true, count: 1 }).ok).toBe(false);
+  });
+});
+
+describe("card size", () => {
+  it("widens a card whose content does not fit, unless the user chose", () => {
+    expect(cardSize(null, 600, 278)).toBe("wide");
+    expect(cardSize(null, 278, 278)).toBe("normal");
+    expect(cardSize(null, 278.5, 278)).toBe("normal"); // sub-pixel rounding is not overflow
+    expect(cardSize("normal", 600, 278)).toBe("normal");
+    expect(cardSize("wide", 10, 278)).toBe("wide");
   });
 });

@@ -48,6 +48,18 @@ export function runSummary(run: RunInfo): string {
 /** Kinds whose bytes come with a `media` request (they are never in the trait). */
 export const BINARY_KINDS: ReadonlySet<string> = new Set(["image", "images", "audio", "video"]);
 
+/** Kinds whose value may need bytes: the binary kinds, and tables (their image cells). */
+export const BYTES_KINDS: ReadonlySet<string> = new Set([...BINARY_KINDS, "table"]);
+
+/** Whether a card showing `value` of `kind` asks for bytes: always for the binary kinds, for a
+ * table only when its shown rows hold image cells (`value.images > 0`). */
+export function needsBytes(kind: string, value: unknown): boolean {
+  if (BINARY_KINDS.has(kind)) return true;
+  if (kind !== "table" || !value || typeof value !== "object") return false;
+  const n = (value as Record<string, unknown>).images;
+  return typeof n === "number" && n > 0;
+}
+
 export type SeriesPoint = [step: number, value: number | null];
 
 export interface MediaEntry {
@@ -202,7 +214,7 @@ export type RequestType = "value" | "media";
  */
 export function stepPlan(kind: string): RequestType[] {
   if (kind === "image" || kind === "images") return ["media"];
-  if (kind === "audio" || kind === "video") return ["value", "media"];
+  if (kind === "audio" || kind === "video" || kind === "table") return ["value", "media"]; // a table: only when it has image cells
   return ["value"];
 }
 
@@ -254,6 +266,8 @@ export interface MediaItem {
   mime: string;
   width: number | null;
   height: number | null;
+  row: number | null; // a table's image cell: its row and column in the rows shown
+  col: number | null;
   bytes: Uint8Array;
 }
 
@@ -296,6 +310,8 @@ export function parseMediaReply(msg: Message, buffers: readonly Buffer[]): { ok:
       mime: String(it.mime).toLowerCase(),
       width: w !== null && w > 0 ? w : null,
       height: hgt !== null && hgt > 0 ? hgt : null,
+      row: int(it.row) !== null && int(it.row)! >= 0 ? int(it.row) : null,
+      col: int(it.col) !== null && int(it.col)! >= 0 ? int(it.col) : null,
       bytes: toBytes(bufs[i]),
     });
   }
@@ -508,18 +524,90 @@ export function formatMetric(v: unknown): string {
   return formatNumber(v, 5);
 }
 
-/** A table cell: numbers formatted, null as "–", "[image]" / "[media]" and other text as is. */
+export interface ImageCell {
+  width: number | null;
+  height: number | null;
+  caption: string | null;
+}
+
+/** A table's image cell (`{kind: "image", width, height, caption}`), or null for any other cell. */
+export function imageCell(v: unknown): ImageCell | null {
+  if (!v || typeof v !== "object" || Array.isArray(v)) return null;
+  const r = v as Record<string, unknown>;
+  if (r.kind !== "image") return null;
+  const w = int(r.width), hgt = int(r.height);
+  return {
+    width: w !== null && w > 0 ? w : null,
+    height: hgt !== null && hgt > 0 ? hgt : null,
+    caption: typeof r.caption === "string" ? r.caption : null,
+  };
+}
+
+/** A table cell: numbers formatted, null as "–", an image cell as "[image]" (until its bytes
+ * come), "[media]" and other text as is. */
 export function formatCell(v: unknown): string {
   if (v === null || v === undefined) return "–";
   if (typeof v === "number") return formatNumber(v);
   if (typeof v === "string") return v;
   if (typeof v === "boolean") return v ? "True" : "False";
+  if (imageCell(v)) return "[image]";
   return JSON.stringify(v);
 }
 
 /** Whether a table cell stands for a media object rather than a value. */
 export function isMediaCell(v: unknown): boolean {
-  return v === "[image]" || v === "[media]";
+  return v === "[image]" || v === "[media]" || imageCell(v) !== null;
+}
+
+/** Where each image cell's bytes are among a media reply's items: "row,col" -> item index. */
+export function cellIndex(items: readonly { row: number | null; col: number | null }[]): Map<string, number> {
+  const out = new Map<string, number>();
+  items.forEach((it, i) => {
+    if (it.row !== null && it.col !== null && !out.has(`${it.row},${it.col}`)) out.set(`${it.row},${it.col}`, i);
+  });
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Confusion-matrix click-through
+
+/** The fields of a `confusion` request for cell (row, col) of a `k`-class matrix. */
+export function confusionFields(key: string, step: number, row: number, col: number, k: number): StepRequest & { row: number; col: number } {
+  const base = requestFields(key, step);
+  for (const [name, v] of [["row", row], ["col", col]] as const) {
+    if (!Number.isSafeInteger(v) || v < 0 || v >= k) throw new Error(`media: ${name} ${v} is not a class of a ${k}-class matrix`);
+  }
+  return { ...base, row, col };
+}
+
+export type ConfusionReply =
+  | { ok: true; count: number; label: string; origin: string | null; message: string }
+  | { ok: false; error: string };
+
+/** A `confusion_result` reply: how many samples the grid now shows, and the sentence to show. */
+export function parseConfusionReply(msg: Message): ConfusionReply {
+  if (!msg || msg.type !== "confusion_result") return { ok: false, error: "unexpected reply" };
+  if (msg.ok !== true) return { ok: false, error: failure(msg, "confusion click") };
+  const count = int(msg.count);
+  if (count === null || count < 0) return { ok: false, error: "confusion reply without a count" };
+  const label = str(msg.label);
+  const message = str(msg.message) || (count > 0 ? `${label}: ${formatCount(count)} samples highlighted` : `${label}: no samples`);
+  return { ok: true, count, label, origin: typeof msg.origin === "string" && msg.origin ? msg.origin : null, message };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Card size
+
+/** A card's width in the card grid: one column, or the whole row. */
+export type CardSize = "normal" | "wide";
+
+/**
+ * The size a card takes: the user's choice when made, else "wide" for a table or confusion
+ * matrix wider than its card (so it is not clipped to a few columns), else "normal".
+ */
+export function cardSize(chosen: CardSize | null, contentWidth: number, cardWidth: number): CardSize {
+  if (chosen !== null) return chosen;
+  return contentWidth > cardWidth + 1 ? "wide" : "normal";
 }
 
 /** "showing 20 of 1,000 rows". */
