@@ -941,7 +941,9 @@ function render({ model, el }: RenderProps) {
     const next = nextDefaultSort({
       explicit: explicitSort, sortBy: state.sortBy, lossColumn: String(model.get("loss_column") ?? "") || null,
       suspectsReady: suspectsReady(info(), state.origin), pointerInside,
-      focused: root.contains(document.activeElement), offset: state.offset, busy: pending !== null || detailRef !== null,
+      // the keyboard's cursor in use (a focused checkbox of the bars does not hold the sort)
+      focused: cells.contains(document.activeElement) || detailPane.contains(document.activeElement),
+      offset: state.offset, busy: pending !== null || detailRef !== null,
     });
     if (next === null) return false;
     state.sortBy = next;

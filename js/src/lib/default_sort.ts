@@ -3,8 +3,8 @@
 //   2. the loss, highest first (discarded samples last, as every sort), once one exists;
 //   3. the "★ suspects" preset once there is enough history to rank (lib/suspects.ts).
 // A sort or direction the user chose always wins, and the grid never switches while the user
-// works in it (the pointer over it, the keyboard focus in it, a page other than the first, a
-// confirmation open): it waits for the pointer to leave.
+// works in it (the pointer over it, the keyboard cursor in use, a page other than the first, a
+// confirmation or the detail view open): it waits for the pointer (or the focus) to leave.
 
 import { SUSPECTS_SORT } from "./suspects";
 
@@ -14,7 +14,7 @@ export interface DefaultSortInput {
   lossColumn: string | null; // the per-sample loss the grid sorts by ("signals//<name>"), once recorded
   suspectsReady: boolean; // suspectsReady(...) for the origin shown
   pointerInside: boolean; // the pointer is over the panel
-  focused: boolean; // the keyboard focus is in the panel
+  focused: boolean; // the keyboard focus is on the cells or the detail view (the cursor in use)
   offset: number; // first row shown
   busy: boolean; // a confirmation (or the detail view) is open
 }
