@@ -43,6 +43,7 @@ handle = wl.start_training(train_digits, train, model, optimizer, loss, epochs={
 assert handle.wait(60) and handle.state == "stopped", handle""",
     "wl.SampleGrid()",
     "after = 'the cell below the grid'",
+    "wl.show_sample(7)",
 ]
 
 NOTEBOOK_STATE = """() => {
@@ -87,7 +88,7 @@ def test_keys_stay_in_the_grid_and_enter_opens_the_detail_view(lab, browser_page
     expect(grid.locator(".wl-grid-selected")).to_have_text("1", timeout=10_000)
     assert page.evaluate("() => document.activeElement?.classList.contains('wl-grid-cells')")
     before = page.evaluate(NOTEBOOK_STATE)
-    assert before["active"] == 1 and len(before["order"]) == 3, before
+    assert before["active"] == 1 and len(before["order"]) == len(CELLS), before
     ids = cells.evaluate_all("cs => cs.map(c => c.dataset.sampleId)")
     per_row = grid.locator(".wl-grid-cells").evaluate(
         "g => { const t = [...g.children].map(c => c.offsetTop); return t.filter(x => x === t[0]).length; }")
@@ -178,4 +179,17 @@ def test_keys_stay_in_the_grid_and_enter_opens_the_detail_view(lab, browser_page
     expect(detail).to_have_attribute("data-sample-id", ids[5], timeout=10_000)
     page.keyboard.press("Escape")
     assert page.evaluate(NOTEBOOK_STATE) == before, "a key reached the notebook"
+
+    # --- wl.show_sample: the same view in a panel of its own, next in the loss order
+    panel = page.locator(".wl-sample .wl-detail").first
+    panel.scroll_into_view_if_needed()
+    expect(panel).to_have_attribute("data-sample-id", "7", timeout=10_000)
+    expect(panel.locator(".wl-detail-target")).to_have_text("7 · seven")
+    expect(panel.locator(".wl-detail-plot[data-signal='train-loss']")).to_have_attribute(
+        "data-points", str(EPOCHS))
+    expect(panel.locator(".wl-detail-position")).to_have_text(re.compile(r"^[\d,]+ of 1,797 in train$"))
+    panel.screenshot(path=str(ARTIFACTS / "show-sample-light.png"))
+    panel.locator(".wl-detail-next").click()
+    expect(page.locator(".wl-sample .wl-detail").first).not_to_have_attribute(
+        "data-sample-id", "7", timeout=10_000)
     assert not page.errors, page.errors
