@@ -21,7 +21,7 @@ from weightslab_nb.api import (auto_tag_loss_shapes, collect_metrics, compute_si
                                request_evaluation, run_command, run_pending_evaluation,
                                save_instance_signals,
                                save_signals, selection_frame, serve, set_categorical_tag,
-                               signal, start_training,
+                               show_sample, signal, start_training,
                                suspects, tag_loss_shapes_now, tag_samples, watch_or_edit,
                                write_dataframe, write_history)
 from weightslab_nb.errors import (AmbiguousSampleError, ArgumentError, InvalidTypeError,
@@ -80,5 +80,5 @@ __all__ = [
     "keep_serving", "stop_serving", "dashboard", *_PANELS, "init", "log", "finish", "Api",
     *_MEDIA, "collect_metrics", "plot", "WeightslabError", "InvalidValueError",
     "InvalidTypeError", "UnknownNameError", "AmbiguousSampleError", "StateError",
-    "ArgumentError", "SampleRef", "run_command",
+    "ArgumentError", "SampleRef", "run_command", "show_sample",
 ]

@@ -190,6 +190,39 @@ def on_current_session(cls: type, create: bool = True) -> type:
                                         "__module__": cls.__module__})
 
 
+def show_sample(sample_id, origin: str | None = None, *, thumbnail=None,
+                session: Session | None = None):
+    """The detail view of one sample of the current session (or ``session``), as a panel:
+    its input large (with masks and boxes when its targets have them), label and prediction
+    with class names (``class_names=`` of the watched loader), the latest top-k probabilities
+    when logits were seen, every per-sample signal's history with evaluation markers, its tags
+    (editable), previous / next in the grid's default order.
+
+    Returns the :class:`~weightslab_nb.panels.sample_view.SampleView` widget: the notebook
+    shows it when it is a cell's last value (else ``display(...)`` it).
+
+    Parameters
+    ----------
+    sample_id : int or str
+    origin : str, optional
+        The origin (or loader name) of ``sample_id``; needed when several origins hold it.
+    thumbnail : callable, optional
+        Draws the input as the grid's ``thumbnail=`` does; default: the input drawn large.
+
+    Raises
+    ------
+    UnknownSampleError
+        No such sample (in ``origin``).
+    AmbiguousSampleError
+        Several origins hold ``sample_id`` and ``origin`` is None; the error names them.
+    InvalidValueError
+        An unknown origin.
+    """
+    from weightslab_nb.panels.sample_view import SampleView
+
+    return SampleView(_session(session), sample_id, origin, thumbnail=thumbnail)
+
+
 def dashboard(session: Session | None = None, thumbnail=None):
     """The five panels of the current session (or ``session``) in one box; see
     :func:`weightslab_nb.panels.dashboard.dashboard`."""

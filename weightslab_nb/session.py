@@ -13,7 +13,9 @@ of watched objects, the :class:`~weightslab_nb.ledger.sample_table.SampleTable`,
 
 * :class:`~weightslab_nb.ledger.recording.BatchRecording`: recording values and ``drain``;
 * :class:`~weightslab_nb.ledger.tagging.SampleTagging`: tags, categorical tags, discards;
-* :class:`~weightslab_nb.history.queries.HistoryQueries`: history queries and series.
+* :class:`~weightslab_nb.history.queries.HistoryQueries`: history queries and series;
+* :class:`~weightslab_nb.ledger.sample_info.SampleInfo`: one sample's row, item, top-k
+  classes and class names (the sample detail view).
 
 Features (layer L2: watch wrappers, signals, evaluation, steering...) are handed the session and
 attach through its public hooks (:attr:`Session.on_step`, :attr:`Session.on_close`, ...); the
@@ -50,6 +52,7 @@ from weightslab_nb.ledger.query import GridPage, GridQuery, page_rows, select_ro
 from weightslab_nb.ledger.recorder import Recorder
 from weightslab_nb.ledger.recording import BatchRecording
 from weightslab_nb.ledger.registry import Registry
+from weightslab_nb.ledger.sample_info import SampleInfo
 from weightslab_nb.ledger.sample_table import SampleTable
 from weightslab_nb.ledger.selection import HighlightBus, Selection
 from weightslab_nb.ledger.tagging import SampleTagging
@@ -90,7 +93,7 @@ def _check_root(value) -> Path | None:
     return None if value is None else Path(check_path(value, "root_log_dir"))
 
 
-class Session(BatchRecording, SampleTagging, HistoryQueries):
+class Session(BatchRecording, SampleTagging, HistoryQueries, SampleInfo):
     """All state of one training run: watched objects, samples, history and training control.
 
     Parameters
@@ -157,6 +160,7 @@ class Session(BatchRecording, SampleTagging, HistoryQueries):
         # the samples selected in the panels, as (origin, sample_id) refs (bare ids resolved)
         self.selection = Selection(resolve=self.sample_refs)
         self.highlight = HighlightBus()  # the step highlight the curves set and the grid shows
+        self.class_names_by_origin: dict[str, dict[int, str]] = {}  # set_class_names()
         self.controller = Controller(on_change=self._controller_changed,
                                      resume_blocker=self._resume_blocker)
         self._root_log_dir = root
@@ -370,7 +374,9 @@ class Session(BatchRecording, SampleTagging, HistoryQueries):
             32, or the DataLoader's), ``shuffle``, ``drop_last``, ``is_training`` (default: the
             origin is not val/valid/validation/test/eval), ``sample_ids`` (one per dataset
             index; default the index, or the dataset's ``sample_ids`` attribute), ``id_prefix``,
-            ``seed``, and any other ``DataLoader`` keyword (``num_workers``, ``collate_fn``...).
+            ``seed``, ``class_names`` (a sequence of str, or a dict ``{class index: name}``: the
+            names of the origin's label classes, shown by the sample detail view and the grid's
+            tooltip), and any other ``DataLoader`` keyword (``num_workers``, ``collate_fn``...).
             loss/metric: ``signal_name`` or ``name``, ``per_sample`` (default False),
             ``log`` (default True). logger: ``log_dir``.
 

@@ -6,10 +6,16 @@
 // "auto" box takes the fresh order; cells of the same samples are updated in place); the suspects ranking: a sort preset (the
 // default once there is enough history), its evidence in each cell's tooltip, a suggested-class
 // badge on flagged cells, and "tag flagged" / "discard flagged" with a confirmation and an undo.
+// The default sort: recorded order, then the loss once recorded, then the suspects preset
+// (lib/default_sort.ts). The keyboard (lib/keys.ts): keys pressed in the grid stay in it (no
+// JupyterLab shortcut fires); arrows move a cursor, shift+arrows extend the selection, space
+// toggles, Esc clears, Enter (or a double-click) opens the sample's detail view
+// (lib/detail_view.ts), `t` types a new tag, `d`/`r` discard/restore, `?` lists the keys.
 // Protocol: see weightslab_nb/panels/grid.py.
 
 import "./lib/base.css";
 import "./styles/grid.css";
+import "./styles/detail.css";
 import { h, setOptions, svg } from "./lib/dom";
 import { columnLabel, formatCount, formatNumber, splitHistoryColumn } from "./lib/format";
 import { downloadText, exportFileName, exportOf } from "./lib/export";
@@ -19,12 +25,16 @@ import {
   clampOffset, defaultGridState, orderLabel, pageLabel, pageRequest, resortLabel, sameKeys, SPARK_POINTS, Throttle, type DiscardedFilter,
 } from "./lib/query";
 import {
-  clickSelect, countByOrigin, emptySelection, isSelected, rowRef, selectAll, selectedRefs, selectionLabel, selectionOf,
-  type SampleId, type SampleRef, type SelectionState,
+  clickSelect, countByOrigin, emptySelection, extendTo, isSelected, refKey, rowRef, sameRef, selectAll, selectedRefs,
+  selectionLabel, selectionOf, toggleOne, type SampleId, type SampleRef, type SelectionState,
 } from "./lib/selection";
+import { columnsOf, KEY_HELP, keyCommand, moveCursor, passesToLab, stepInOrder, type KeyCommand } from "./lib/keys";
+import { defaultSortMessage, nextDefaultSort } from "./lib/default_sort";
+import { readDetail } from "./lib/detail";
+import { renderDetail, UrlBag } from "./lib/detail_view";
 import { indexOfStep, pageSparkDomain, sparkDomain, sparkPath, sparkXY, splitSpark, type SparkRow } from "./lib/spark";
 import {
-  adoptSuspectsDefault, confirmText, evidenceLines, flaggedOrigin, flaggedSummary, suggestionBadge, suspectsInfo,
+  confirmText, evidenceLines, flaggedOrigin, flaggedSummary, suggestionBadge, suspectsInfo,
   suspectsReady, SUSPECTS_LABEL, SUSPECTS_SORT, undoLabel, type Evidence, type FlaggedReply,
 } from "./lib/suspects";
 import { stickyOffset } from "./lib/sticky";
@@ -73,6 +83,13 @@ function render({ model, el }: RenderProps) {
   let explicitSort = false; // the user chose a sort or an order: the default never changes it
   let pointerInside = false;
   let pending: FlaggedReply | null = null; // the preview a confirmation shows
+  let cursor: SampleRef | null = null; // the keyboard's cursor: a sample of the page
+  let pendingCursor: number | null = null; // where the cursor goes when the next page arrives
+  let detailRef: SampleRef | null = null; // the sample the detail view shows (null: closed)
+  let detailSig = ""; // what the detail view shows, to redraw only on a change
+  let pendingDetail: number | null = null; // open the detail of this row of the next page
+  let detailUrls = new UrlBag(); // the image URLs of the detail view shown
+  let classNames: Record<string, Record<string, string>> = {}; // origin -> class -> name
 
   const errors = errorBar(model);
   const num = (cls: string) => h("span", { class: `wl-grid-num ${cls}`, text: "0" });
@@ -114,7 +131,21 @@ function render({ model, el }: RenderProps) {
   const highlightChip = h("span", { class: "wl-grid-highlight", hidden: true },
     highlightText, h("label", { title: "Show only these samples" }, highlightOnly, " only"), highlightClear);
 
-  const cells = h("div", { class: "wl-grid-cells" });
+  // keys pressed here stay in the grid: Lumino skips shortcuts under data-lm-suppress-shortcuts
+  // and onKey stops them before JupyterLab's document listener (see lib/keys.ts)
+  const cells = h("div", {
+    class: "wl-grid-cells", tabindex: 0, role: "listbox", "aria-multiselectable": "true",
+    "aria-label": "Samples (press ? for the keys)", "data-lm-suppress-shortcuts": "true",
+  });
+  const detailPane = h("div", {
+    class: "wl-grid-detail-pane", hidden: true, tabindex: -1, role: "dialog", "aria-label": "Sample detail",
+    "data-lm-suppress-shortcuts": "true",
+  });
+  const keysBtn = h("button", { class: "wl-btn wl-grid-keys-btn", text: "keys ?", title: "Keyboard shortcuts of the grid" });
+  const keysOverlay = h("div", { class: "wl-grid-keys", role: "dialog", "aria-label": "Keyboard shortcuts", hidden: true },
+    h("div", { class: "wl-row" }, h("span", { class: "wl-title", text: "Keys, when the grid has focus" }),
+      h("button", { class: "wl-btn wl-grid-keys-close", text: "×", title: "Close (Esc or ?)", onclick: () => showKeys(false) })),
+    h("table", {}, ...KEY_HELP.map(([k, what]) => h("tr", {}, h("td", {}, h("kbd", { text: k })), h("td", { text: what })))));
   const resortBtn = h("button", { class: "wl-btn wl-grid-resort", hidden: true,
     title: "Training changed the values: apply the new order (the cells hold still until then)" });
   const autoResortBox = h("input", { type: "checkbox", class: "wl-grid-auto-resort" });
@@ -176,9 +207,12 @@ function render({ model, el }: RenderProps) {
       h("label", { title: "One scale for every sparkline of the page (else each is scaled to itself)" }, sparkShared, " one scale"),
       sparkScale,
       resortBtn,
-      h("label", { title: "Apply the new order whenever training changes it (cells move under the pointer)" }, autoResortBox, " auto re-sort")),
+      h("label", { title: "Apply the new order whenever training changes it (cells move under the pointer)" }, autoResortBox, " auto re-sort"),
+      keysBtn),
     actionsBar,
-    cells);
+    detailPane,
+    cells,
+    keysOverlay);
   el.appendChild(root);
 
   const channel = new Channel(model, onOther);
@@ -245,6 +279,7 @@ function render({ model, el }: RenderProps) {
       updateColumnSelects();
     }
     rows = (msg.rows as Row[]) ?? [];
+    classNames = readClassNames(msg.class_names);
     sparks = readSparks(msg, buffers);
     drawSparkScale();
     const kept = new Map<string, string>();
@@ -270,7 +305,35 @@ function render({ model, el }: RenderProps) {
     pageEl.textContent = pageLabel(state.offset, rows.length, matched);
     prevBtn.disabled = state.offset === 0;
     nextBtn.disabled = state.offset + rows.length >= matched;
+    if (pendingCursor !== null) {
+      const i = Math.min(pendingCursor, rows.length - 1);
+      pendingCursor = null;
+      setCursor(i >= 0 ? rowRef(rows[i]) : null, false);
+    }
+    if (pendingDetail !== null) {
+      const i = Math.min(pendingDetail, rows.length - 1);
+      pendingDetail = null;
+      if (i >= 0) openDetail(i);
+    } else if (detailRef) {
+      requestDetail(detailRef); // the sample's values may have moved: redrawn only if they did
+    }
   }
+
+  /** The page reply's `class_names` ({origin: {class: name}}), malformed entries dropped. */
+  function readClassNames(v: unknown): Record<string, Record<string, string>> {
+    const out: Record<string, Record<string, string>> = {};
+    if (!v || typeof v !== "object") return out;
+    for (const [origin, names] of Object.entries(v as Record<string, unknown>)) {
+      if (!names || typeof names !== "object") continue;
+      out[origin] = {};
+      for (const [k, n] of Object.entries(names as Record<string, unknown>)) if (typeof n === "string") out[origin][k] = n;
+    }
+    return out;
+  }
+  const classOf = (origin: string, v: number | null): string => {
+    const name = v === null ? undefined : classNames[origin]?.[String(v)];
+    return name ? `${formatNumber(v)} (${name})` : formatNumber(v);
+  };
 
   function drawSparkScale(): void {
     pageDomain = pageSparkDomain(sparks);
@@ -367,7 +430,7 @@ function render({ model, el }: RenderProps) {
       ];
       const title = [
         `sample ${r.sample_id} (${r.origin})`,
-        `target ${formatNumber(r.target)}  prediction ${formatNumber(r.prediction)}`,
+        `target ${classOf(r.origin, r.target)}  prediction ${classOf(r.origin, r.prediction)}`,
         sparkTitle(sparks[i]),
         ...Object.entries(r.signals ?? {}).map(([c, v]) => `${columnLabel(c)}: ${formatNumber(v)}`),
         r.discarded ? "discarded" : "",
@@ -377,7 +440,7 @@ function render({ model, el }: RenderProps) {
       const badge = suggestionBadge(r.suspect);
       const cell = h("div", {
         class: "wl-grid-cell", "data-sample-id": String(r.sample_id), "data-origin": r.origin,
-        "data-ref": JSON.stringify(rowRef(r)), "data-index": String(i), title,
+        "data-ref": JSON.stringify(rowRef(r)), "data-index": String(i), title, role: "option",
       },
         thumbs[i] ? h("img", { class: "wl-grid-thumb", src: thumbs[i], alt: `sample ${r.sample_id}`, draggable: false }) : h("div", { class: "wl-grid-thumb" }),
         badge ? h("span", { class: "wl-grid-suggest", text: badge, title: `flagged: suggested class ${r.suspect?.suggested_class}` }) : null,
@@ -427,7 +490,11 @@ function render({ model, el }: RenderProps) {
       const on = r !== undefined && isSelected(selection, rowRef(r));
       cell.classList.toggle("is-selected", on);
       cell.setAttribute("aria-selected", String(on));
+      const here = r !== undefined && sameRef(cursor, rowRef(r));
+      cell.classList.toggle("is-cursor", here);
+      if (here) cells.setAttribute("aria-activedescendant", cell.id = `wl-cursor-${refKey(rowRef(r))}`);
     }
+    cells.dataset.cursor = String(cursorIndex());
     const n = selection.refs.size;
     selectedEl.textContent = String(n);
     selectedEl.title = selectionLabel(countByOrigin(selectedRefs(selection)));
@@ -448,11 +515,231 @@ function render({ model, el }: RenderProps) {
     if (!cell) return;
     const r = rows[Number(cell.dataset.index)];
     if (!r) return;
+    cells.focus({ preventScroll: true }); // the keys now go to the grid
+    cursor = rowRef(r);
     selection = clickSelect(selection, rows.map(rowRef), rowRef(r), {
       shift: e.shiftKey, toggle: e.ctrlKey || e.metaKey,
     });
     updateSelection(true);
   });
+  cells.addEventListener("dblclick", (e) => {
+    const cell = (e.target as HTMLElement).closest<HTMLElement>(".wl-grid-cell");
+    const i = Number(cell?.dataset.index);
+    if (cell && rows[i]) openDetail(i);
+  });
+
+  // ------------------------------------------------------------------ keyboard
+  const cursorIndex = (): number => (cursor === null ? -1 : rows.findIndex((r) => sameRef(cursor, rowRef(r))));
+
+  function setCursor(ref: SampleRef | null, scroll = true): void {
+    cursor = ref;
+    updateSelection(false);
+    if (scroll) cells.querySelector<HTMLElement>(".wl-grid-cell.is-cursor")?.scrollIntoView({ block: "nearest" });
+  }
+
+  /** Cells per row, as the browser laid them out. */
+  function cellsPerRow(): number {
+    return columnsOf([...cells.querySelectorAll<HTMLElement>(":scope > .wl-grid-cell")].map((c) => c.offsetTop));
+  }
+
+  function showKeys(on: boolean): void {
+    keysOverlay.hidden = !on;
+    root.dataset.keys = String(on);
+    if (!on && !detailRef) cells.focus({ preventScroll: true });
+  }
+  keysBtn.addEventListener("click", () => showKeys(keysOverlay.hidden));
+
+  function onGridKey(cmd: KeyCommand): void {
+    const order = rows.map(rowRef);
+    switch (cmd.kind) {
+      case "move": {
+        const from = cursorIndex();
+        const to = moveCursor(from, cmd.key, rows.length, cellsPerRow());
+        if (to < 0) return;
+        if (cmd.extend) {
+          selection = extendTo(selection, order, from >= 0 ? order[from] : null, order[to]);
+          updateSelection(true);
+        }
+        setCursor(order[to]);
+        return;
+      }
+      case "toggle":
+        if (cursor === null) setCursor(order[0] ?? null);
+        if (cursor === null) return;
+        selection = toggleOne(selection, cursor);
+        updateSelection(true);
+        return;
+      case "selectAll":
+        selection = selectAll(selection, order);
+        updateSelection(true);
+        return;
+      case "clear":
+        if (!keysOverlay.hidden) showKeys(false);
+        else {
+          selection = emptySelection();
+          updateSelection(true);
+          setStatus("selection cleared");
+        }
+        return;
+      case "open": {
+        const i = cursorIndex();
+        const first = rows.findIndex((r) => isSelected(selection, rowRef(r)));
+        const at = i >= 0 ? i : Math.max(0, first);
+        if (rows[at]) openDetail(at);
+        return;
+      }
+      case "tag":
+        newTagInput.focus();
+        return;
+      case "discard":
+      case "restore":
+        if (selection.refs.size === 0) setStatus(`nothing to ${cmd.kind}: select samples first (space, shift+arrows)`, "error");
+        else act(cmd.kind);
+        return;
+      case "help":
+        showKeys(keysOverlay.hidden);
+        return;
+      case "nextPage":
+        if (!nextBtn.disabled) { pendingCursor = 0; nextBtn.click(); }
+        return;
+      case "prevPage":
+        if (!prevBtn.disabled) { pendingCursor = 0; prevBtn.click(); }
+        return;
+    }
+  }
+
+  /** Keys in the detail view: ← → walk the order, Esc closes, d / r act on its sample. */
+  function onDetailKey(e: KeyboardEvent): boolean {
+    if (e.ctrlKey || e.metaKey || e.altKey) return false;
+    if (e.key === "ArrowLeft") stepDetail(-1);
+    else if (e.key === "ArrowRight") stepDetail(1);
+    else if (e.key === "Escape") closeDetail();
+    else if ((e.key === "d" || e.key === "r") && detailRef) detailAct(e.key === "d" ? "discard" : "restore");
+    else if (e.key === "?") showKeys(keysOverlay.hidden);
+    else return false;
+    return true;
+  }
+
+  const typing = (t: EventTarget | null): boolean =>
+    t instanceof HTMLElement && (t.isContentEditable || ["INPUT", "SELECT", "TEXTAREA"].includes(t.tagName));
+
+  function onKey(e: KeyboardEvent): void {
+    const press = { key: e.key, shift: e.shiftKey, ctrl: e.ctrlKey || e.metaKey, alt: e.altKey };
+    if (typing(e.target)) {
+      if (e.key === "Escape") (detailRef ? detailPane : cells).focus({ preventScroll: true });
+      else if (e.key === "Enter" && e.target === newTagInput && !addNewTagBtn.disabled) addNewTagBtn.click();
+      if (!passesToLab(press)) e.stopPropagation(); // typing is not a notebook command
+      return;
+    }
+    if (e.target instanceof HTMLButtonElement && (e.key === "Enter" || e.key === " ")) {
+      e.stopPropagation(); // the button's own click, not a notebook command
+      return;
+    }
+    let handled = false;
+    if (detailRef !== null && detailPane.contains(e.target as Node)) handled = onDetailKey(e);
+    else {
+      const cmd = keyCommand(press);
+      if (cmd) {
+        onGridKey(cmd);
+        handled = true;
+      }
+    }
+    if (handled) e.preventDefault();
+    if (handled || !passesToLab(press)) e.stopPropagation();
+  }
+  root.addEventListener("keydown", onKey);
+
+  // ------------------------------------------------------------------ detail view
+  function openDetail(i: number): void {
+    const r = rows[i];
+    if (!r) return;
+    setCursor(rowRef(r));
+    detailRef = rowRef(r);
+    detailSig = "";
+    root.dataset.detail = "open";
+    requestDetail(detailRef, true);
+  }
+
+  function requestDetail(ref: SampleRef, focus = false): void {
+    channel.request("detail", { ref }, (reply, buffers) => {
+      if (!detailRef || !sameRef(detailRef, ref)) return; // closed, or another sample meanwhile
+      if (reply.ok === false) {
+        setStatus(String(reply.message ?? "could not load the sample"), "error");
+        return;
+      }
+      const sig = JSON.stringify({ ...reply, req: 0 }) + buffers.map((b) => (b as ArrayBufferView).byteLength ?? 0).join(",");
+      if (sig === detailSig && !detailPane.hidden) return;
+      detailSig = sig;
+      let view: HTMLElement;
+      const bag = new UrlBag();
+      try {
+        view = drawDetail(reply, buffers, bag);
+      } catch (err) {
+        bag.revoke();
+        setStatus(`could not show the sample: ${(err as Error).message}`, "error");
+        return;
+      }
+      detailUrls.revoke();
+      detailUrls = bag;
+      detailPane.replaceChildren(view);
+      detailPane.hidden = false;
+      cells.hidden = true;
+      if (focus || !root.contains(document.activeElement)) detailPane.focus({ preventScroll: true });
+    });
+  }
+
+  function drawDetail(reply: Message, buffers: Buffer[], bag: UrlBag): HTMLElement {
+    const d = readDetail(reply, buffers);
+    const i = cursorIndex();
+    const can = (delta: number) => i >= 0 && stepInOrder(state.offset, i, delta, state.limit, matched) !== null;
+    return renderDetail(d, bag, {
+      act: detailAct,
+      prev: can(-1) ? () => stepDetail(-1) : null,
+      next: can(1) ? () => stepDetail(1) : null,
+      close: closeDetail,
+      position: i >= 0 ? `${formatCount(state.offset + i + 1)} of ${formatCount(matched)}` : "",
+    });
+  }
+
+  /** Previous / next sample in the grid's order (the grid pages along). */
+  function stepDetail(delta: number): void {
+    const i = cursorIndex();
+    const to = stepInOrder(state.offset, i, delta, state.limit, matched);
+    if (to === null) return;
+    if (to.page === state.offset) openDetail(to.index);
+    else {
+      state.offset = to.page;
+      pendingDetail = to.index;
+      requestPage();
+    }
+  }
+
+  function detailAct(action: string, fields: Record<string, unknown> = {}): void {
+    const ref = detailRef;
+    if (!ref) return;
+    setStatus(`${action}…`);
+    channel.request("action", { action, sample_ids: [ref], ...fields }, (reply) => {
+      setStatus(String(reply.message ?? (reply.ok ? "done" : "failed")), reply.ok ? "ok" : "error");
+      if (reply.ok && Array.isArray(reply.sample_ids)) {
+        selection = selectionOf(reply.sample_ids);
+        updateSelection(false);
+      }
+      if (reply.ok) requestPage(); // the page, then the detail, show the change
+    });
+  }
+
+  function closeDetail(): void {
+    detailRef = null;
+    detailSig = "";
+    delete root.dataset.detail;
+    detailPane.hidden = true;
+    detailPane.replaceChildren();
+    detailUrls.revoke();
+    cells.hidden = false;
+    cells.focus({ preventScroll: true });
+    setCursor(cursor);
+    if (maybeAdoptDefault()) requery();
+  }
 
   // ------------------------------------------------------------------ actions
   function setStatus(text: string, kind: "ok" | "error" | "" = ""): void {
@@ -520,7 +807,9 @@ function render({ model, el }: RenderProps) {
   // ------------------------------------------------------------------ filters and paging
   function updateColumnSelects(): void {
     const label = (c: string): string => (c === SUSPECTS_SORT ? SUSPECTS_LABEL : columnLabel(c));
-    const sortable = columns.includes(SUSPECTS_SORT) || state.sortBy !== SUSPECTS_SORT ? columns : [SUSPECTS_SORT, ...columns];
+    // the sort shown stays listed while the page's columns do not name it yet (the suspects
+    // preset before its ranking, the loss before its first page)
+    const sortable = state.sortBy === null || columns.includes(state.sortBy) ? columns : [state.sortBy, ...columns];
     setOptions(sortSel, [["", "recorded order"], ...sortable.map((c): [string, string] => [c, label(c)])]);
     sortSel.value = state.sortBy ?? "";
     const signalCols = columns.filter((c) => c !== "sample_id" && c !== SUSPECTS_SORT && splitHistoryColumn(c)[1] === null);
@@ -645,19 +934,25 @@ function render({ model, el }: RenderProps) {
   }
   const actionOrigin = () => flaggedOrigin(info(), state.origin);
 
-  /** Switch to the suspects preset when it may become the default (see adoptSuspectsDefault). */
+  /** Switch to the default sort the grid may take now, if any (lib/default_sort.ts): the loss
+   * once recorded, the suspects preset once ready; never a sort the user chose, never while the
+   * user works in the grid. True when it switched (the caller asks for the page). */
   function maybeAdoptDefault(): boolean {
-    const adopt = adoptSuspectsDefault({
-      explicit: explicitSort, sortBy: state.sortBy, ready: suspectsReady(info(), state.origin),
-      pointerInside, offset: state.offset, busy: pending !== null,
+    const next = nextDefaultSort({
+      explicit: explicitSort, sortBy: state.sortBy, lossColumn: String(model.get("loss_column") ?? "") || null,
+      suspectsReady: suspectsReady(info(), state.origin), pointerInside,
+      // the keyboard's cursor in use (a focused checkbox of the bars does not hold the sort)
+      focused: cells.contains(document.activeElement) || detailPane.contains(document.activeElement),
+      offset: state.offset, busy: pending !== null || detailRef !== null,
     });
-    if (!adopt) return false;
-    state.sortBy = SUSPECTS_SORT;
+    if (next === null) return false;
+    state.sortBy = next;
     state.descending = true;
     updateOrder();
     updateColumnSelects();
-    root.dataset.sortDefault = SUSPECTS_SORT;
-    setFlaggedStatus("sorted by suspects: enough history to rank the samples");
+    root.dataset.sortDefault = next;
+    if (next === SUSPECTS_SORT) setFlaggedStatus(defaultSortMessage(next));
+    else setStatus(defaultSortMessage(next));
     return true;
   }
 
@@ -758,6 +1053,11 @@ function render({ model, el }: RenderProps) {
     pointerInside = false;
     if (maybeAdoptDefault()) requery();
   });
+  root.addEventListener("focusout", (e) => {
+    if (e.relatedTarget instanceof Node && root.contains(e.relatedTarget)) return;
+    setTimeout(() => { if (maybeAdoptDefault()) requery(); }, 0); // once the focus has left
+  });
+  const onLossColumn = () => { if (maybeAdoptDefault()) requery(); };
   const onSuspects = () => {
     drawSuspects();
     if (maybeAdoptDefault()) requery();
@@ -777,6 +1077,7 @@ function render({ model, el }: RenderProps) {
   model.on("change:origins", updateTagSelects);
   model.on("change:highlight", onHighlight);
   model.on("change:suspects", onSuspects);
+  model.on("change:loss_column", onLossColumn);
 
   state.highlight = highlightOf() !== null;
   drawHighlight();
@@ -786,7 +1087,7 @@ function render({ model, el }: RenderProps) {
   updateTagSelects();
   drawTagChips();
   drawSuspects();
-  maybeAdoptDefault(); // enough history already: the first page comes sorted by suspects
+  maybeAdoptDefault(); // a loss (or enough history) already: the first page comes sorted by it
   askSelection();
   requestPage();
 
@@ -804,6 +1105,9 @@ function render({ model, el }: RenderProps) {
     model.off("change:origins", updateTagSelects);
     model.off("change:highlight", onHighlight);
     model.off("change:suspects", onSuspects);
+    model.off("change:loss_column", onLossColumn);
+    root.removeEventListener("keydown", onKey);
+    detailUrls.revoke();
     channel.dispose();
     errors.dispose();
   };

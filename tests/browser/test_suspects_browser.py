@@ -1,9 +1,10 @@
 """Finding mislabelled samples in the grid, in a real JupyterLab + Chromium.
 
 The test flips 15 % of the labels of a digits training split (seeded; it knows which), trains
-one epoch and opens the sample grid: with one presentation per sample the grid keeps the
-recorded order. Training then goes on in the background: once most samples were seen twice
-the "suspects" preset becomes the active sort without anyone choosing it; when training ends
+one epoch and opens the sample grid: with one presentation per sample the grid sorts by the
+loss (highest first), the default once a per-sample loss exists. Training then goes on in the
+background: once most samples were seen twice the "suspects" preset takes over as the sort
+without anyone choosing it; when training ends
 the top cells are ``session.suspects()``'s top samples, mostly the flipped ones (with the
 suggested-class badge, mostly their true class). "discard flagged" asks for a confirmation
 naming the count and the origin, then discards exactly the flag set of ``session.suspects()``
@@ -130,16 +131,20 @@ def test_suspects_preset_and_discard_flagged_with_undo(lab, browser_page):
     errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']")
     assert errors.count() == 0, errors.first.inner_text()
 
-    # --- one epoch: a ranking exists, but the grid keeps the recorded order
+    # --- one epoch: a ranking exists but rests on a short history: the grid sorts by the loss
     page.mouse.move(5, 5)  # the pointer away from the grid (never re-sorted under it)
     bar = grid.locator(".wl-grid-suspects")
     expect(bar.locator(".wl-grid-suspects-text")).to_contain_text(
         "(short history: 0% of samples seen twice)", timeout=20_000)
-    expect(grid.locator(".wl-grid-sort")).to_have_value("")
-    assert grid.get_attribute("data-sort-default") is None
-    expect(grid.locator(".wl-grid-order")).to_have_text("as recorded")  # no false direction
-    expect(grid.locator(".wl-grid-order")).to_be_disabled()
-    expect(grid.locator(".wl-grid-cell").first).to_have_attribute("data-sample-id", "0")
+    expect(grid.locator(".wl-grid-sort")).to_have_value("signals//train-loss")
+    expect(grid).to_have_attribute("data-sort-default", "signals//train-loss")
+    expect(grid.locator(".wl-grid-status")).to_have_text(
+        "sorted by loss, highest first: a per-sample loss is recorded")
+    expect(grid.locator(".wl-grid-order")).to_have_text("↓ high first")
+    expect(grid).to_have_attribute("data-page-sort", "signals//train-loss", timeout=20_000)
+    losses = [float(x) for x in grid.locator(".wl-grid-cell").evaluate_all(
+        "cs => cs.map(c => c.querySelector('.wl-grid-loss').textContent)")]
+    assert len(losses) == 48 and losses == sorted(losses, reverse=True), losses
     ARTIFACTS.mkdir(exist_ok=True)
     grid.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "suspects-short-history.png"))

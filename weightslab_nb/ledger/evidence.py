@@ -27,6 +27,11 @@ a sample the model classified correctly at its previous presentation is misclass
 et al. 2019, "An Empirical Study of Example Forgetting"), ``L/predicted_class`` and
 ``L/suggested_class`` (running majority votes of ``predicted`` and ``rival``, with their
 ``_votes`` counters; see :func:`majority_vote`).
+
+The latest **top-k classes** of each sample (``k = min(TOP_K, C)``, most probable first, with
+their softmax probabilities) are kept apart from the signals, one small ``[rows, TOP_K]`` pair
+of arrays per loss (:class:`~weightslab_nb.ledger.top_classes.TopClasses`): latest values
+only, no history (the sample detail view shows them).
 """
 
 from __future__ import annotations
@@ -39,6 +44,9 @@ from weightslab_nb.ledger.sample_table import bare_signal_name
 
 #: Per-sample signals derived from a loss ``L`` (each named ``"L/<key>"``): ``margin`` also has
 #: a per-sample history; the others hold the latest value, or a running count or vote.
+#: The most classes the latest top-k of a sample keeps.
+TOP_K = 5
+
 EVIDENCE_KEYS = ("margin", "p_label", "correct", "forgetting", "predicted_class",
                  "predicted_class_votes", "suggested_class", "suggested_class_votes")
 
@@ -58,6 +66,8 @@ class Evidence:
     correct: np.ndarray
     predicted: np.ndarray
     rival: np.ndarray
+    top_classes: np.ndarray | None = None  # int64 [B, k]: the k most probable classes
+    top_probs: np.ndarray | None = None    # float64 [B, k]: their softmax probabilities
 
 
 def classification_evidence(scores: np.ndarray | None,
@@ -88,11 +98,30 @@ def classification_evidence(scores: np.ndarray | None,
     shifted = scores - scores.max(axis=1, keepdims=True)
     log_norm = np.log(np.exp(shifted).sum(axis=1))
     predicted = scores.argmax(axis=1)
+    top, top_probs = top_classes(shifted, log_norm)
     return Evidence(margin=given - others[pos, rival],
                     p_label=np.exp(shifted[pos, labels] - log_norm),
                     correct=(predicted == labels).astype(np.float64),
                     predicted=predicted.astype(np.float64),
-                    rival=rival.astype(np.float64))
+                    rival=rival.astype(np.float64),
+                    top_classes=top, top_probs=top_probs)
+
+
+def top_classes(shifted: np.ndarray, log_norm: np.ndarray,
+                k: int = TOP_K) -> tuple[np.ndarray, np.ndarray]:
+    """The ``min(k, C)`` most probable classes of each row of ``[B, C]`` max-shifted scores
+    (``scores - scores.max(axis=1)``; ``log_norm``: the ``[B]`` log of the row sums of their
+    exponentials), most probable first (ties: the lower class first): ``(classes int64 [B, k],
+    softmax probabilities float64 [B, k])``."""
+    b, c = shifted.shape
+    k = min(k, c)
+    part = np.argpartition(-shifted, k - 1, axis=1)[:, :k] if k < c else \
+        np.broadcast_to(np.arange(c), (b, c)).copy()
+    pos = np.arange(b)[:, None]
+    # most probable first; among equal scores the lower class index
+    order = np.lexsort((part, -shifted[pos, part]), axis=1)
+    classes = part[pos, order]
+    return classes.astype(np.int64), np.exp(shifted[pos, classes] - log_norm[:, None])
 
 
 def majority_vote(candidate: np.ndarray, votes: np.ndarray,

@@ -33,6 +33,7 @@ from weightslab_nb.ledger.convert import class_predictions, per_sample, scalar_t
 from weightslab_nb.ledger.evidence import evidence_name, majority_vote
 from weightslab_nb.ledger.pending import BatchQueue, PendingBatch, PreparedBatch, last_wins
 from weightslab_nb.ledger.sample_table import bare_signal_name, signal_column
+from weightslab_nb.ledger.top_classes import TopClasses
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,10 @@ class Recorder:
         History id of the current experiment hash (the session keeps it current).
     loss_column : str or None
         The first per-sample signal recorded (the grid's default sort column).
+    top_classes : dict of str to TopClasses
+        Per loss column (with classification evidence): each row's latest top-k classes and
+        probabilities (:mod:`weightslab_nb.ledger.top_classes`); written and read under
+        ``lock``.
     on_applied : list of callable
         ``fn(batches)`` after each bulk apply, in the draining thread, with the
         :class:`~weightslab_nb.ledger.pending.PreparedBatch` list; no lock is held.
@@ -114,6 +119,7 @@ class Recorder:
         self.queue = BatchQueue()
         self.experiment_id = NO_EXPERIMENT
         self.loss_column: str | None = None
+        self.top_classes: dict[str, TopClasses] = {}
         self.on_applied: list[Callable] = []
         self.on_flush: list[Callable[[], None]] = []
         self._sinks: dict[str, tuple[str, int]] = {}
@@ -261,6 +267,11 @@ class Recorder:
         for key, seen in (("predicted_class", ev.predicted), ("suggested_class", ev.rival)):
             cand, votes = column(key), column(f"{key}_votes")
             cand[rows], votes[rows] = majority_vote(cand[rows], votes[rows], seen[idx])
+        if ev.top_classes is not None:
+            top = self.top_classes.get(p.batch.column)
+            if top is None:
+                top = self.top_classes[p.batch.column] = TopClasses()
+            top.write(rows, ev.top_classes[idx], ev.top_probs[idx])
 
     # ---------------------------------------------------------------- the ingest thread
     def start(self) -> None:

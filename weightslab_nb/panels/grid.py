@@ -45,10 +45,17 @@ browser -> Python
     ``{"type": "export", "req", "sample_ids"?}``: the CSV of
     :meth:`SampleGrid.selection_frame` for ``sample_ids`` (refs and/or ids, as ``select``; the
     view sends its selection) or, without them, for ``session.selection``; nothing changes.
+    ``{"type": "detail", "req", "ref"}``: everything about the sample ``ref`` ``[origin,
+    sample_id]`` for the detail view (Enter or a double-click on a cell): answered with
+    ``{"type": "detail", "req", "ok": true, ...}`` carrying the payload of
+    :func:`~weightslab_nb.panels.sample_detail.detail_payload` and its buffers (nothing
+    changes; edits in the detail view are ``action`` messages on ``[ref]``).
     ``{"type": "clear_error"}``
 Python -> browser
     ``{"type": "page", "req", "ok": true, total, active, matched, offset, limit, loss_column,
-    columns, rows, highlight, spark, order}``; ``order``: ``{"changed", "changed_page",
+    columns, rows, highlight, spark, order, class_names}``; ``class_names``: ``{origin:
+    {"<class>": name}}`` of the origins on the page that have class names (the tooltips show
+    them); ``order``: ``{"changed", "changed_page",
     "fresh", "snapshot"}``: how many positions of the matched rows a re-sort would move, how
     many cells of this page would show another sample, whether this page took the fresh order,
     and the number of the snapshot it was served from (grows with every fresh order) with one PNG buffer per row (``rows[i]`` has the GridPage
@@ -92,6 +99,8 @@ Traits
     "samples", "ready_share", "method"}}}`` of the suspects ranking (recomputed at most every
     few seconds while the session changes; ``version`` also moves then, so that the view
     re-requests its page; ``ready``: enough history for the preset to be the default sort);
+    ``loss_column``: the per-sample loss the grid sorts by by default ("" until one is
+    recorded; see ``js/src/lib/default_sort.ts``);
     ``total``/``active`` counters, ``tags`` (boolean tag names),
     ``categorical`` (name -> values), ``origins``, ``page_size``, ``error``.
 """
@@ -113,8 +122,9 @@ from weightslab_nb.panels._base import Panel, static_asset
 from weightslab_nb.panels.highlight import highlight_bus, highlight_page
 from weightslab_nb.panels.messages import (SAMPLE_FIELDS, action_command, action_message,
                                            bool_field, flagged_command, flagged_message,
-                                           ids_field, int_field, subset_tags_field,
-                                           undo_message, undo_token_field)
+                                           ids_field, int_field, ref_field,
+                                           subset_tags_field, undo_message, undo_token_field)
+from weightslab_nb.panels.sample_detail import detail_payload
 from weightslab_nb.panels.suspect_ranking import SUSPECTS_SORT
 from weightslab_nb.panels.thumbnails import ThumbnailCache, placeholder_png
 from weightslab_nb.panels.wire import encode_arrays
@@ -164,7 +174,7 @@ class SampleGrid(Panel):
     _reply_types = {"page": "page", "action": "action_result", "select": "select_result",
                     "get_selection": "selection", "clear_highlight": "highlight_result",
                     "flagged": "flagged_result", "undo": "undo_result",
-                    "export": "export_result"}
+                    "export": "export_result", "detail": "detail"}
 
     version = traitlets.Int(0).tag(sync=True)
     total = traitlets.Int(0).tag(sync=True)
@@ -175,6 +185,7 @@ class SampleGrid(Panel):
     page_size = traitlets.Int(48).tag(sync=True)
     highlight = traitlets.Dict().tag(sync=True)
     suspects = traitlets.Dict().tag(sync=True)
+    loss_column = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, session, *, thumbnail=None, page_size: int = 48, **kwargs):
         if isinstance(page_size, bool) or not isinstance(page_size, int) or \
@@ -194,14 +205,15 @@ class SampleGrid(Panel):
         self._undo: OrderedDict[str, dict] = OrderedDict()
         self._undo_count = 0
         self.order = HeldOrder()  # the page order that holds still while values change
-        super().__init__(session, page_size=page_size, highlight=self._bus.info(), **kwargs)
+        super().__init__(session, page_size=page_size, highlight=self._bus.info(),
+                         loss_column=session.loss_column or "", **kwargs)
         self._bus.add_listener(self._publisher)
 
     def _handlers(self) -> dict:
         return {"page": self._on_page, "select": self._on_select, "action": self._on_action,
                 "get_selection": self._on_get_selection,
                 "clear_highlight": self._on_clear_highlight, "flagged": self._on_flagged,
-                "undo": self._on_undo, "export": self._on_export}
+                "undo": self._on_undo, "export": self._on_export, "detail": self._on_detail}
 
     def selection_frame(self):
         """The selected samples as a pandas DataFrame: the rows of ``session.dataframe`` for
@@ -231,7 +243,8 @@ class SampleGrid(Panel):
             self._seen_table = table
             self._version += 1
             total, active = s.counts()
-            out.update(version=self._version, total=total, active=active, origins=s.origins())
+            out.update(version=self._version, total=total, active=active, origins=s.origins(),
+                       loss_column=s.loss_column or "")
         ranking = self._ranking.get()  # computes only when due (the session changed, and
         if ranking.version != self._seen_ranking:  # MIN_INTERVAL seconds passed)
             self._seen_ranking = ranking.version
@@ -315,8 +328,23 @@ class SampleGrid(Panel):
                  {**highlight.info(), "only": only},
                  "spark": spark, "spark_error": spark_error,
                  "order": {"changed": page.changed, "changed_page": page.changed_page,
-                           "fresh": page.fresh, "snapshot": page.snapshot}}
+                           "fresh": page.fresh, "snapshot": page.snapshot},
+                 "class_names": self._class_names({r["origin"] for r in rows})}
         return reply, buffers
+
+    def _class_names(self, origins) -> dict:
+        """``{origin: {"<class>": name}}`` of the given origins that have class names."""
+        out = {}
+        for origin in sorted(origins):
+            names = self.session.class_names(origin)
+            if names:
+                out[origin] = {str(k): v for k, v in names.items()}
+        return out
+
+    def _on_detail(self, msg: dict):
+        origin, sample_id = ref_field(msg)
+        ref = self.session.sample_ref(sample_id, origin=origin)
+        return detail_payload(self.session, ref, self.thumbnails.converter)
 
     def _sparklines(self, column: str, rows: list[dict], max_points: int):
         """The loss history of the page's rows: one ``sample_series`` call per origin on the

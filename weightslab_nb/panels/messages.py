@@ -127,6 +127,16 @@ def ids_field(msg: dict, field: str = "sample_ids", *, allow_empty: bool = False
     return check_samples(msg.get(field), field, allow_empty=allow_empty)
 
 
+def ref_field(msg: dict, field: str = "ref") -> tuple:
+    """One sample's ref ``[origin, sample_id]`` (a non-empty origin string and an int or string
+    id), as a tuple; the session then resolves it (an unknown sample is refused there)."""
+    value = msg.get(field)
+    if not isinstance(value, list) or len(value) != 2:
+        raise MessageError(f"{field}: expected a sample ref [origin, sample_id], got {value!r}"
+                           [:300])
+    return check_samples([value], field)[0]
+
+
 def action_command(msg: dict) -> tuple[str, str, dict]:
     """The command an action message runs: ``(action, command name, args)``.
 

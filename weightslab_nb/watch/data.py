@@ -18,6 +18,7 @@ import numpy as np
 from weightslab_nb.arguments import (check_optional_bool, check_optional_int,
                                      check_optional_name)
 from weightslab_nb.errors import InvalidTypeError, InvalidValueError
+from weightslab_nb.ledger.class_names import check_class_names
 from weightslab_nb.ledger.convert import scalar_targets
 from weightslab_nb.ledger.handoff import hand_over
 from weightslab_nb.ledger.ids import normalize_ids
@@ -105,7 +106,7 @@ class WatchedLoader:
                  batch_size: int | None = None, shuffle: bool | None = None,
                  drop_last: bool | None = None, is_training: bool | None = None,
                  sample_ids=None, id_prefix: str | None = None, seed: int | None = None,
-                 **loader_kwargs):
+                 class_names=None, **loader_kwargs):
         import torch
         from torch.utils.data import DataLoader, IterableDataset, RandomSampler
 
@@ -115,6 +116,8 @@ class WatchedLoader:
         drop_last = check_optional_bool(drop_last, "drop_last")
         is_training = check_optional_bool(is_training, "is_training")
         seed = check_optional_int(seed, "seed", 0)
+        if class_names is not None:
+            class_names = check_class_names(class_names)
         if id_prefix is not None and not isinstance(id_prefix, str):
             raise InvalidTypeError(f"id_prefix: expected a string or None, got "
                                    f"{type(id_prefix).__name__}")
@@ -150,6 +153,8 @@ class WatchedLoader:
         self._index_of: dict | None = None
         self.rows = session.register_samples(self.sample_ids, self.origin,
                                              self._known_targets())
+        if class_names is not None:
+            session.set_class_names(self.origin, class_names)
         self.sampler = ActiveBatchSampler(self, self.batch_size, bool(shuffle), bool(drop_last),
                                           seed, loader_kwargs.get("generator"))
         self._loader = DataLoader(dataset, batch_sampler=self.sampler, **loader_kwargs)
@@ -194,6 +199,12 @@ class WatchedLoader:
     def sample_input(self, sample_id):
         """The inputs part of ``dataset[index_of(sample_id)]`` (KeyError for a foreign id)."""
         return unpack_batch(self.dataset[self.index_of(sample_id)])[0]
+
+    def sample_item(self, sample_id) -> tuple:
+        """``(inputs, targets)`` of ``dataset[index_of(sample_id)]`` (KeyError for a foreign
+        id; targets may be None)."""
+        inputs, targets, _ = unpack_batch(self.dataset[self.index_of(sample_id)])
+        return inputs, targets
 
     def active_count(self) -> int:
         """Samples of this loader that are not discarded."""

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
-  asRef, clickSelect, countByOrigin, emptySelection, isSelected, rangeBetween, refKey, rowRef,
-  selectAll, selectedRefs, selectionLabel, selectionOf, type SampleRef,
+  asRef, clickSelect, countByOrigin, emptySelection, extendTo, isSelected, rangeBetween, refKey, rowRef,
+  selectAll, toggleOne, selectedRefs, selectionLabel, selectionOf, type SampleRef,
 } from "./selection";
 
 const t = (id: number | string): SampleRef => ["train", id];
@@ -109,5 +109,33 @@ describe("refs: train and val samples that share an id", () => {
     expect(selectionLabel(countByOrigin([t(0), v(0), v(1)]))).toBe("3 (train 1, val 2)");
     expect(selectionLabel(countByOrigin([v(0), v(1)]))).toBe("2 (val)");
     expect(selectionLabel([])).toBe("0");
+  });
+});
+
+describe("keyboard selection", () => {
+  const page = [0, 1, 2, 3, 4, 5].map(t);
+  const ids = (s: ReturnType<typeof emptySelection>) => selectedRefs(s).map((r) => r[1]);
+
+  it("shift+arrows: the range from the anchor to the cursor, the first cursor as the anchor", () => {
+    let s = extendTo(emptySelection(), page, t(1), t(2));
+    expect(ids(s)).toEqual([1, 2]);
+    s = extendTo(s, page, t(2), t(3));
+    expect(ids(s)).toEqual([1, 2, 3]);
+    s = extendTo(s, page, t(3), t(0)); // back past the anchor: the range turns around
+    expect(ids(s)).toEqual([0, 1]);
+  });
+
+  it("shift+arrows extend from the last plainly clicked cell", () => {
+    const clicked = clickSelect(emptySelection(), page, t(4));
+    expect(ids(extendTo(clicked, page, t(4), t(5)))).toEqual([4, 5]);
+  });
+
+  it("space toggles the cursor's sample and keeps the others", () => {
+    let s = toggleOne(emptySelection(), t(2));
+    s = toggleOne(s, t(4));
+    expect(ids(s)).toEqual([2, 4]);
+    s = toggleOne(s, t(2));
+    expect(ids(s)).toEqual([4]);
+    expect(isSelected(s, t(4))).toBe(true);
   });
 });

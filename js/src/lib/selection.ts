@@ -83,6 +83,23 @@ export function clickSelect(state: SelectionState, order: SampleRef[], ref: Samp
   return { refs, anchor: only ? null : ref };
 }
 
+/**
+ * Shift+arrow: the selection becomes the range from its anchor to `to` (the new cursor). With no
+ * anchor yet, `from` (the cursor before the move) becomes the anchor, so the range holds both.
+ */
+export function extendTo(state: SelectionState, order: SampleRef[], from: SampleRef | null, to: SampleRef): SelectionState {
+  const anchor = state.anchor ?? from ?? to;
+  const refs = new Map<string, SampleRef>();
+  const range = rangeBetween(order, anchor, to);
+  for (const r of range.length ? range : [to]) refs.set(refKey(r), r);
+  return { refs, anchor };
+}
+
+/** Space: select or unselect `ref`; it becomes the anchor of the next range. */
+export function toggleOne(state: SelectionState, ref: SampleRef): SelectionState {
+  return clickSelect(state, [], ref, { toggle: true });
+}
+
 /** Add every ref of `order` (the "select page" action). */
 export function selectAll(state: SelectionState, order: SampleRef[]): SelectionState {
   const refs = new Map(state.refs);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
-  adoptSuspectsDefault, confirmText, evidenceLines, flaggedOrigin, flaggedSummary, suggestionBadge, suspectsInfo,
-  suspectsReady, undoLabel, type DefaultSortInput, type Evidence,
+  confirmText, evidenceLines, flaggedOrigin, flaggedSummary, suggestionBadge, suspectsInfo,
+  suspectsReady, undoLabel, type Evidence,
 } from "./suspects";
 
 const origin = (ready: boolean, flagged = 10, scored = 100) =>
@@ -30,24 +30,6 @@ describe("suspects trait", () => {
     expect(suspectsReady(info, "val")).toBe(false);
     expect(suspectsReady(info, "test")).toBe(false);
     expect(suspectsReady(suspectsInfo({}), null)).toBe(false);
-  });
-});
-
-describe("the default sort", () => {
-  const base: DefaultSortInput = { explicit: false, sortBy: null, ready: true, pointerInside: false, offset: 0, busy: false };
-
-  it("becomes the suspects preset once there is enough history", () => {
-    expect(adoptSuspectsDefault(base)).toBe(true);
-    expect(adoptSuspectsDefault({ ...base, ready: false })).toBe(false);
-  });
-
-  it("never overrides the user's choice, nor changes the order under the cursor", () => {
-    expect(adoptSuspectsDefault({ ...base, explicit: true })).toBe(false); // even "recorded order" chosen
-    expect(adoptSuspectsDefault({ ...base, sortBy: "signals//loss" })).toBe(false);
-    expect(adoptSuspectsDefault({ ...base, sortBy: "suspects" })).toBe(false); // already adopted
-    expect(adoptSuspectsDefault({ ...base, pointerInside: true })).toBe(false);
-    expect(adoptSuspectsDefault({ ...base, offset: 48 })).toBe(false);
-    expect(adoptSuspectsDefault({ ...base, busy: true })).toBe(false);
   });
 });
 

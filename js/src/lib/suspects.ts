@@ -1,4 +1,5 @@
-// The grid's suspects: the "suspects" sort preset and when it becomes the default sort, the
+// The grid's suspects: the "suspects" sort preset (when it becomes the default sort:
+// lib/default_sort.ts), the
 // evidence of a cell (tooltip lines, the suggested-class badge), and the texts of the "tag
 // flagged" / "discard flagged" actions. Python side: weightslab_nb/panels/suspect_ranking.py.
 
@@ -63,25 +64,6 @@ export function suspectsInfo(value: unknown): SuspectsInfo {
 export function suspectsReady(info: SuspectsInfo, origin: string | null): boolean {
   if (origin !== null) return info.origins[origin]?.ready === true;
   return Object.values(info.origins).some((o) => o.ready);
-}
-
-export interface DefaultSortInput {
-  explicit: boolean; // the user chose a sort or an order
-  sortBy: string | null; // the current sort (null: recorded order, the default before)
-  ready: boolean; // suspectsReady(...)
-  pointerInside: boolean; // the pointer is over the panel
-  offset: number; // first row shown
-  busy: boolean; // a confirmation is open
-}
-
-/**
- * Whether the grid switches to the suspects preset now: only while the sort is still the
- * default one the user never chose, once there is enough history, and never under the user's
- * cursor (the pointer over the panel, a page other than the first, a confirmation open): then
- * it waits for the pointer to leave.
- */
-export function adoptSuspectsDefault(s: DefaultSortInput): boolean {
-  return !s.explicit && s.sortBy === null && s.ready && !s.pointerInside && s.offset === 0 && !s.busy;
 }
 
 /**
