@@ -1,8 +1,8 @@
 """Every text of the panels reads in JupyterLab's light and dark themes (issue 10, item 8).
 
 A short digits run fills the dashboard (curves, grid with tag chips, a selected cell and a
-step highlight, tag editor, controls, hyperparameters) and a RunMedia panel (ROC curves, a
-confusion matrix, a table); the test then walks every visible text of every panel,
+step highlight, tag editor, controls, hyperparameters, then a sample's detail view) and a
+RunMedia panel (ROC curves, a confusion matrix, a table); the test then walks every visible text of every panel,
 takes its computed ``color`` and its effective background (the backgrounds of the element and
 its ancestors, composited from the first opaque one down), and asserts the WCAG contrast ratio
 is at least 4.5:1 (AA for normal text). Disabled controls and faded (opacity < 1) parts are
@@ -177,6 +177,17 @@ def test_every_panel_text_has_aa_contrast_in_light_and_dark(lab, browser_page, r
         assert got["swatches"], "no curve legend swatch"
         faint = [s for s in got["swatches"] if s["ratio"] < 4.5]
         assert not faint, f"curve colours below 4.5:1 on the plot's background: {faint}"
+        # the sample detail view (a double-click on a cell): its texts read too
+        cell.dblclick()
+        detail = grid.locator(".wl-detail")
+        expect(detail.locator(".wl-detail-plot").first).to_be_visible(timeout=20_000)
+        detail.screenshot(path=str(ARTIFACTS / f"contrast-detail-{theme}.png"))
+        shown = [i for i in page.evaluate(MEASURE)["items"] if "wl-detail" in i["el"]]
+        assert len(shown) >= 5, f"only {len(shown)} detail-view texts were measured"
+        low = [i for i in shown if i["ratio"] < 4.5]
+        assert not low, "detail-view text below 4.5:1:\n" + "\n".join(
+            f"{i['ratio']:.2f} {i['el']} {i['text']!r} {i['color']} on {i['background']}"
+            for i in low[:20])
         assert page.errors == [], page.errors
     finally:
         ARTIFACTS.mkdir(exist_ok=True)
