@@ -109,6 +109,10 @@ def test_grid_lists_the_first_page_by_loss_with_thumbnails(trained, panels):
     assert [alt for _, alt, _ in shown] == [f"sample {i}" for i in want_ids]
     assert all(img.size == (8, 8) for img, _, _ in shown)  # the digits' own 8x8 pixels
     assert "sorted by signals//train-loss (highest first); first 24 of 1797" in html
+    trained.session.discard_samples(want.index.get_level_values("sample_id")[:3].tolist())
+    html = grid.static_bundle()["text/html"]  # the fresh order: discarded samples last
+    ids = re.findall(r'<span class="wl-fallback-id">([^<]+)</span>', html)
+    assert ids[:21] == want_ids[3:] and html.count("<i>discarded</i>") == 0
 
 
 def test_grid_shows_the_sort_and_filter_the_view_asked_for(trained, panels):

@@ -158,7 +158,7 @@ class Panel(anywidget.AnyWidget):
             handler = self._dispatch.get(kind)
             if handler is None:
                 raise MessageError(f"type: unknown message type {kind!r}; expected one of "
-                                   f"{sorted(self._dispatch)}")
+                                   f"{sorted(set(self._dispatch) - {'view'})}")
             self._views_seen += 1  # only views send messages
             result = handler(content)
             self._last_requests[kind] = content

@@ -38,5 +38,5 @@ def _state(dashboard) -> str:
 
 
 def _row(left: str, right: str) -> str:
-    return (f'<tr><td valign="top">{left}</td>'
-            f'<td valign="top" style="padding-left:12px">{right}</td></tr>')
+    return (f'<tr><td valign="top" style="text-align:left;vertical-align:top">{left}</td>'
+            f'<td valign="top" style="text-align:left;vertical-align:top;padding-left:12px">{right}</td></tr>')

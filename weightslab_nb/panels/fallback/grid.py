@@ -4,17 +4,21 @@ The page is asked for exactly as a view asks (the grid's ``page`` request, so th
 held snapshot, the highlight and the thumbnails are the grid's own): with the sort and filters
 of the last page a view requested, else the default a view starts with (the loss column,
 highest first, discarded samples last). At most :data:`MAX_ROWS` rows, without sparklines.
+The fresh order is taken (``resort``) unless a view draws the grid, whose held order is left
+alone.
 """
 
 from __future__ import annotations
 
 from weightslab_nb.ledger.query import GridQuery
-from weightslab_nb.panels.fallback.html import esc, number, png_img, section, table
+from weightslab_nb.panels.fallback.html import esc, number, png_img, section
 
 #: The most samples the fallback shows.
 MAX_ROWS = 24
 #: Displayed thumbnail side, in CSS pixels (the PNGs are the grid's own, at most 128 px).
 THUMB_SIDE = 48
+#: Tiles per table row.
+COLUMNS = 6
 _QUERY_KEYS = ("sort_by", "descending", "tags", "discarded", "origin", "signal", "signal_min",
                "signal_max", "discarded_last", "highlight")
 
@@ -28,29 +32,42 @@ def page_request(panel) -> dict:
         loss = panel.session.grid_page(GridQuery(limit=1)).loss_column
         fields = {"sort_by": loss, "descending": True} if loss else {}
     limit = min(MAX_ROWS, int(getattr(panel, "page_size", MAX_ROWS)))
-    return {**fields, "type": "page", "offset": 0, "limit": limit, "spark_points": 0}
+    # the order as of now; a live view's held order is left alone (no refresh replaces it)
+    resort = not panel.has_live_view()
+    return {**fields, "type": "page", "offset": 0, "limit": limit, "spark_points": 0,
+            "resort": resort}
 
 
 def render(panel) -> str:
-    """The panel's fallback HTML."""
+    """The panel's fallback HTML: the page as tiles, :data:`COLUMNS` to a row (thumbnail, then
+    ``origin:id``, target ``y``, prediction ``ŷ``, the loss, tags; discarded ones marked)."""
     request = page_request(panel)
     reply, pngs = panel.answer(request)
     rows = reply["rows"]
     loss = reply.get("loss_column")
-    header = ["image", "sample", "target", "prediction", loss or "loss", "tags", "state"]
-    cells = []
+    tiles = []
     for row, png in zip(rows, pngs):
         ident = f"{row['origin']}:{row['sample_id']}"
         tags = [*row.get("tags", ()), *(f"{k}={v}" for k, v in row.get("categorical", {}).items())]
-        cells.append([png_img(png, f"sample {ident}", THUMB_SIDE, THUMB_SIDE),
-                      f'<span class="wl-fallback-id">{esc(ident)}</span>',
-                      esc(number(row.get("target"))), esc(number(row.get("prediction"))),
-                      esc(number(row.get("loss"))), esc(", ".join(tags)),
-                      "discarded" if row.get("discarded") else "active"])
-    title = "Sample grid"
+        lines = [f'<span class="wl-fallback-id">{esc(ident)}</span>',
+                 f"y={esc(number(row.get('target')))} ŷ={esc(number(row.get('prediction')))}"]
+        if loss:
+            lines.append(f"loss {esc(number(row.get('loss')))}")
+        if tags:
+            lines.append(esc(", ".join(tags)))
+        if row.get("discarded"):
+            lines.append("<i>discarded</i>")
+        tiles.append(png_img(png, f"sample {ident}", THUMB_SIDE, THUMB_SIDE) + "<br>"
+                     + "<br>".join(f"<small>{line}</small>" for line in lines))
     note = f"{describe(request)}; {_shown(reply, len(rows))}"
-    body = table(header, cells) if cells else "<p>no samples</p>"
-    return section("grid", title, body, note)
+    if not tiles:
+        return section("grid", "Sample grid", "<p>no samples</p>", note)
+    cells = "".join(
+        "<tr>" + "".join(f'<td valign="top" align="center">{t}</td>'
+                         for t in tiles[i:i + COLUMNS]) + "</tr>"
+        for i in range(0, len(tiles), COLUMNS))
+    return section("grid", "Sample grid", f'<table border="0" cellpadding="4">{cells}</table>',
+                   note)
 
 
 def summary(panel) -> str:

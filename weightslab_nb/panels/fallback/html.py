@@ -58,5 +58,5 @@ def section(kind: str, title: str, body: str, note: str = "") -> str:
     """One panel's fallback: a titled block marked ``wl-fallback wl-fallback-<kind>``."""
     note_html = f"<br><small>{esc(note)}</small>" if note else ""
     return (f'<div class="{CSS_CLASS} {CSS_CLASS}-{kind}" '
-            f'style="margin:4px 0;padding:4px 0">'
+            f'style="margin:4px 0;padding:4px 0;text-align:left">'
             f"<b>{esc(title)}</b>{note_html}{body}</div>")
