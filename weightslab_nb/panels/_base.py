@@ -190,7 +190,6 @@ class Panel(anywidget.AnyWidget):
 
     def _on_view(self, _msg: dict):
         """``{"type": "view"}``: a view announces itself when it renders (no reply)."""
-        return None
 
     def _on_clear_error(self, _msg: dict):
         self._publisher.clear_errors()

@@ -73,7 +73,8 @@ class Dashboard(ipywidgets.VBox):
         return self.widget_bundle()
 
     def _ipython_display_(self) -> None:
-        """Display with a display id (see :func:`~weightslab_nb.panels._base.show_with_fallback`)."""
+        """Display with a display id, so the fallback can be refreshed when training stops
+        (see :func:`~weightslab_nb.panels._base.show_with_fallback`)."""
         show_with_fallback(self)
 
     def flush(self, timeout: float = 5.0) -> bool:

@@ -38,5 +38,6 @@ def _state(dashboard) -> str:
 
 
 def _row(left: str, right: str) -> str:
-    return (f'<tr><td valign="top" style="text-align:left;vertical-align:top">{left}</td>'
-            f'<td valign="top" style="text-align:left;vertical-align:top;padding-left:12px">{right}</td></tr>')
+    top = "text-align:left;vertical-align:top"
+    return (f'<tr><td valign="top" style="{top}">{left}</td>'
+            f'<td valign="top" style="{top};padding-left:12px">{right}</td></tr>')
