@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipywidgets
 
+from weightslab_nb.panels._base import show_with_fallback
 from weightslab_nb.panels.controls import TrainingControls
 from weightslab_nb.panels.curves import LossCurves
 from weightslab_nb.panels.grid import SampleGrid
@@ -47,6 +48,34 @@ class Dashboard(ipywidgets.VBox):
     @property
     def panels(self) -> tuple:
         return (self.controls, self.hparams, self.curves, self.grid, self.tags)
+
+    def has_live_view(self) -> bool:
+        """Whether a front-end drew any of the panels."""
+        return any(p.has_live_view() for p in self.panels)
+
+    def widget_bundle(self) -> tuple[dict, dict]:
+        """The box's mimebundle (live view) plus the static fallback of all panels."""
+        from weightslab_nb.panels.fallback import dashboard as fallback
+
+        found = super()._repr_mimebundle_()
+        data, metadata = found if isinstance(found, tuple) else (found or {}, {})
+        return {**data, **fallback.bundle(self)}, metadata
+
+    def static_bundle(self) -> dict:
+        """``{"text/html", "text/plain"}`` of all panels (what a refresh sends)."""
+        from weightslab_nb.panels.fallback import dashboard as fallback
+
+        return fallback.bundle(self)
+
+    def _repr_mimebundle_(self, **kwargs):
+        if getattr(self, "comm", None) is None:
+            return self.static_bundle(), {}
+        return self.widget_bundle()
+
+    def _ipython_display_(self) -> None:
+        """Display with a display id, so the fallback can be refreshed when training stops
+        (see :func:`~weightslab_nb.panels._base.show_with_fallback`)."""
+        show_with_fallback(self)
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until every panel reflects the session as of now."""

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { AnyModel, Message } from "./model";
-import { Channel, MAX_PENDING, viewPrefix } from "./panel";
+import { announceView, Channel, MAX_PENDING, viewPrefix } from "./panel";
 
 /** A model whose custom messages reach every listener, like one widget shown in several views. */
 function fakeModel() {
@@ -86,5 +86,13 @@ describe("replies that never come", () => {
     channel.dispose();
     expect(listeners.size).toBe(0);
     expect(channel.waiting).toBe(0);
+  });
+});
+
+describe("view announcement", () => {
+  it("sends one {type: 'view'} message, without a req (Python answers nothing)", () => {
+    const { model, sent } = fakeModel();
+    announceView(model);
+    expect(sent).toEqual([{ type: "view" }]);
   });
 });

@@ -3,8 +3,21 @@
 import { h } from "./dom";
 import type { AnyModel, Buffer, Message } from "./model";
 
-/** The error bar: shows the `error` trait; "dismiss" asks Python to clear it. */
+/**
+ * Tell Python that a front-end draws this panel (`{type: "view"}`, no reply): a panel that no
+ * view announced gets its live output replaced by its static fallback when training stops
+ * (weightslab_nb/panels/fallback/display.py); one that did keeps its live view.
+ */
+export function announceView(model: AnyModel): void {
+  model.send({ type: "view" });
+}
+
+/**
+ * The error bar: shows the `error` trait; "dismiss" asks Python to clear it. Every view builds
+ * one when it renders, so this also announces the view (`announceView`).
+ */
 export function errorBar(model: AnyModel): { el: HTMLElement; dispose: () => void } {
+  announceView(model);
   const text = h("span", { class: "wl-error-text" });
   const dismiss = h("button", {
     class: "wl-btn wl-error-dismiss", title: "Dismiss", text: "×",
