@@ -108,6 +108,8 @@ function render({ model, el }: RenderProps) {
   const smoothingValue = h("span", { class: "wl-curves-smoothing-value wl-muted", text: "0" });
   const compare = h("select", { class: "wl-curves-compare", title: "Overlay the mean lines of an earlier experiment of this run, or of another run beside it (dashed)" });
   const resetZoom = h("button", { class: "wl-btn wl-curves-reset-zoom", text: "reset zoom", hidden: true, title: "Show every step again (or double-click the plot)" });
+  const rangeToGrid = h("button", { class: "wl-btn wl-curves-range-grid", text: "these steps in the grid", hidden: true,
+    title: "Show the samples of the training batches of the zoomed steps in the sample grid" });
   const status = h("span", { class: "wl-curves-status wl-muted" });
   const highlightText = h("span", { class: "wl-curves-highlight-text" });
   const highlightClear = h("button", { class: "wl-btn wl-curves-highlight-clear", text: "×", title: "Clear the step highlight" });
@@ -137,7 +139,7 @@ function render({ model, el }: RenderProps) {
         fitBandBox, " fit band"),
       h("label", {}, "smoothing ", smoothing, " ", smoothingValue),
       compare,
-      resetZoom,
+      resetZoom, rangeToGrid,
       highlightChip,
       status),
     plot, legend);
@@ -226,10 +228,13 @@ function render({ model, el }: RenderProps) {
   const channel = new Channel(model, onMessage);
 
   /** The session's step highlight (the `highlight` trait), or null. */
-  function highlightOf(): { step: number; count: number; signal: string } | null {
+  function highlightOf(): { step: number; stepEnd: number | null; count: number; signal: string; label: string } | null {
     const hl = model.get("highlight") ?? {};
-    const fromCurve = (hl.source ?? "step") === "step"; // other highlights (a confusion cell) have no step
-    return fromCurve && typeof hl.step === "number" ? { step: hl.step, count: Number(hl.count) || 0, signal: String(hl.signal ?? "") } : null;
+    const source = hl.source ?? "step"; // other highlights (a confusion cell) have no step
+    if ((source !== "step" && source !== "steps") || typeof hl.step !== "number") return null;
+    const stepEnd = source === "steps" && typeof hl.step_end === "number" ? hl.step_end : null;
+    return { step: hl.step, stepEnd, count: Number(hl.count) || 0, signal: String(hl.signal ?? ""),
+      label: typeof hl.label === "string" && hl.label ? hl.label : `step ${formatCount(hl.step)}` };
   }
 
   // ------------------------------------------------------------------ zoom and compare
@@ -243,6 +248,7 @@ function render({ model, el }: RenderProps) {
     });
     zoom.start(range, req);
     resetZoom.hidden = false;
+    rangeToGrid.hidden = false;
     schedule();
   }
 
@@ -250,6 +256,7 @@ function render({ model, el }: RenderProps) {
     if (!zoom.active) return;
     zoom.reset();
     resetZoom.hidden = true;
+    rangeToGrid.hidden = true;
     schedule();
   }
 
@@ -555,7 +562,18 @@ function render({ model, el }: RenderProps) {
     }
     ctx.restore();
     const hl = highlightOf();
-    if (hl) {
+    if (hl && hl.stepEnd !== null) {
+      // a step range in the grid: a faint band over those steps
+      const xa = Math.max(left, u.valToPos(hl.step, "x", true));
+      const xb = Math.min(left + width, u.valToPos(hl.stepEnd, "x", true));
+      if (xb >= xa) {
+        ctx.save();
+        ctx.globalAlpha = 0.14;
+        ctx.fillStyle = cssVar(root, "--jp-warn-color0", "#e65100");
+        ctx.fillRect(xa, top, Math.max(1, xb - xa), height);
+        ctx.restore();
+      }
+    } else if (hl) {
       const x = Math.round(u.valToPos(hl.step, "x", true)) + 0.5;
       if (x >= left && x <= left + width) {
         const accent = cssVar(root, "--jp-warn-color0", "#e65100");
@@ -659,6 +677,14 @@ function render({ model, el }: RenderProps) {
   });
   smoothing.addEventListener("input", onControls);
   resetZoom.addEventListener("click", unzoom);
+  rangeToGrid.addEventListener("click", () => {
+    const range = zoom.range;
+    if (!range) return;
+    const [lo, hi] = [Math.max(0, Math.ceil(range[0])), Math.max(0, Math.floor(range[1]))];
+    const first = [...series.keys()].find((n) => !hidden.has(n));
+    channel.request("steps_highlight", { lo, hi: Math.max(lo, hi), ...(first ? { signal: first } : {}) },
+      (reply) => { status.textContent = String(reply.message ?? ""); });
+  });
   highlightClear.addEventListener("click", () => {
     channel.request("clear_highlight", {}, (reply) => { status.textContent = String(reply.message ?? ""); });
   });
@@ -666,8 +692,12 @@ function render({ model, el }: RenderProps) {
     const hl = highlightOf();
     highlightChip.hidden = hl === null;
     if (hl) {
-      highlightText.textContent = `step ${formatCount(hl.step)} · ${formatCount(hl.count)} samples`;
-      highlightChip.title = `${hl.signal} at step ${hl.step}: the batch is highlighted in the sample grid`;
+      highlightText.textContent = hl.stepEnd === null
+        ? `step ${formatCount(hl.step)} · ${formatCount(hl.count)} samples`
+        : `${hl.label} · ${formatCount(hl.count)} samples`;
+      highlightChip.title = hl.stepEnd === null
+        ? `${hl.signal} at step ${hl.step}: the batch is highlighted in the sample grid`
+        : `${hl.signal}, ${hl.label}: these batches are highlighted in the sample grid`;
       root.dataset.highlightStep = String(hl.step);
     } else {
       delete root.dataset.highlightStep;

@@ -1,5 +1,6 @@
 """The quickstart in a real JupyterLab + Chromium: live curves, the grid, a discard by click,
-a click on the loss curve that highlights that step's batch in the grid."""
+a click on the loss curve that highlights that step's batch in the grid, and a zoomed step range
+shown in the grid."""
 
 from __future__ import annotations
 
@@ -163,6 +164,36 @@ def _check_step_highlight(page, grid, theme: str) -> None:
     expect(grid.locator(".wl-grid-cell.is-highlighted")).to_have_count(0, timeout=20_000)
 
 
+def _check_step_range(page, grid) -> None:
+    """A drag on the loss plot zooms; "these steps in the grid" then shows the samples of the
+    zoomed steps' batches in the grid (a chip naming the range); reset zoom and × undo both."""
+    from playwright.sync_api import expect
+
+    curves = page.locator(".wl-curves").first
+    over = curves.locator(".wl-curves-over")
+    over.scroll_into_view_if_needed()
+    box = over.bounding_box()
+    y = box["y"] + box["height"] * 0.5
+    page.mouse.move(box["x"] + box["width"] * 0.30, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.45, y, steps=8)
+    page.mouse.up()
+    expect(curves).to_have_attribute("data-zoomed", "true", timeout=5_000)
+    curves.locator(".wl-curves-range-grid").click()
+    chip = grid.locator(".wl-grid-highlight")
+    expect(chip).to_have_attribute("data-source", "steps", timeout=20_000)
+    expect(chip.locator(".wl-grid-highlight-text")).to_have_text(
+        re.compile(r"^steps [\d,]+–[\d,]+: [\d,]+ samples$"))
+    count = int(chip.get_attribute("data-count") or 0)
+    assert count > 64, f"a range of several steps holds more than one batch, got {count}"
+    expect(grid.locator(".wl-grid-matched")).to_have_text(str(count), timeout=20_000)
+    expect(grid.locator(".wl-grid-cell:not(.is-highlighted)")).to_have_count(0)
+    curves.locator(".wl-curves-reset-zoom").click()
+    expect(curves).to_have_attribute("data-zoomed", "false", timeout=5_000)
+    chip.locator(".wl-grid-highlight-clear").click()
+    expect(chip).to_be_hidden(timeout=20_000)
+
+
 @pytest.mark.parametrize("lab", ["light", "dark"], indirect=True)
 def test_quickstart_live_panels_and_discard_by_click(lab, browser_page, request):
     from playwright.sync_api import expect
@@ -217,6 +248,7 @@ def test_quickstart_live_panels_and_discard_by_click(lab, browser_page, request)
     _check_export(page, grid)
     _check_held_order(page, grid)
     _check_step_highlight(page, grid, request.node.callspec.params["lab"])
+    _check_step_range(page, grid)
 
     controls = page.locator(".wl-controls").first
     expect(controls.locator(".wl-controls-state")).to_have_attribute("data-state", "running")

@@ -137,7 +137,8 @@ def test_invalid_messages_and_arguments_are_reported(curves):
     [(reply, _)] = cap.messages
     assert reply == {"type": "error", "req": 3, "ok": False,
                      "message": "type: unknown message type 'points'; expected one of "
-                                "['clear_error', 'clear_highlight', 'compare', 'range', 'runs', 'step_click', 'sync']"}
+                                "['clear_error', 'clear_highlight', 'compare', 'range', 'runs', 'step_click', "
+                                "'steps_highlight', 'sync']"}
     assert panel.flush() and "unknown message type" in panel.error
     with pytest.raises(ValueError, match="max_points"):
         LossCurves(panel.session, max_points=3)
@@ -226,6 +227,43 @@ def test_an_invalid_step_click_shows_an_error_and_changes_no_highlight(trained_c
     assert panel.flush()
     assert fragment in panel.error
     assert panel.highlight["step"] == 2
+
+
+def test_a_zoomed_step_range_highlights_the_samples_of_those_batches(trained_curves, session):
+    panel, cap = trained_curves
+    bus = highlight_bus(session)
+    # "global-only" has no per-sample values: the first curve with samples there is used
+    panel._handle_custom_msg({"type": "steps_highlight", "req": 1, "signal": "global-only",
+                              "lo": 2, "hi": 3}, [])
+    reply, _ = cap.reply(1)
+    assert reply["type"] == "highlight_result" and reply["ok"] is True, reply
+    assert (reply["signal"], reply["step"], reply["step_end"], reply["source"]) == \
+        ("train-loss", 2, 3, "steps")
+    assert reply["count"] == 128 and reply["label"] == "steps 2–3"
+    # shuffle=False, batches of 64: steps 2 and 3 hold samples 64..191
+    assert sorted(bus.get().sample_ids) == list(range(64, 192))
+    assert sorted(bus.get().sample_ids) == sorted(
+        session.samples_at_step("train-loss", 2) + session.samples_at_step("train-loss", 3))
+    assert panel.flush() and panel.highlight["source"] == "steps"
+
+
+@pytest.mark.parametrize("content, fragment", [
+    ({"lo": 4, "hi": 3}, "lo: must be <= hi"),
+    ({"lo": -1, "hi": 3}, "lo: must be in 0.."),
+    ({"lo": 1.5, "hi": 3}, "lo: expected an integer"),
+    ({"hi": 3}, "lo: required"),
+    ({"lo": 1}, "hi: required"),
+    ({"lo": 500, "hi": 900}, "no sample recorded a per-sample value in steps 500..900"),
+    ({"lo": 1, "hi": 2, "signal": "nope"}, "signal: no curve named 'nope'"),
+])
+def test_a_bad_step_range_highlight_changes_nothing(trained_curves, session, content, fragment):
+    panel, cap = trained_curves
+    bus = highlight_bus(session)
+    version = bus.version
+    panel._handle_custom_msg({"type": "steps_highlight", "req": 1, **content}, [])
+    reply, _ = cap.reply(1)
+    assert reply["ok"] is False and fragment in reply["message"], reply
+    assert bus.version == version and bus.get() is None
 
 
 def test_highlights_belong_to_their_session(trained_curves, session, make_session):

@@ -246,8 +246,22 @@ class HistoryQueries:
         Values an evaluation pass recorded at that step (under its marker hash) are not part of
         the batch: the validation samples of an evaluation never show up in a training step.
         """
+        return self._training_refs(signal, int(step))
+
+    def refs_in_steps(self, signal: str, first: int, last: int) -> list[SampleRef]:
+        """The samples of the training batches of steps ``first`` to ``last`` (both included):
+        ``[SampleRef(origin, sample_id)]``, each once, in table order. Evaluation values are
+        left out as in :meth:`refs_at_step`.
+
+        Raises InvalidValueError when ``first > last``.
+        """
+        if int(first) > int(last):
+            raise InvalidValueError(f"first: must be <= last, got {first} > {last}")
+        return self._training_refs(signal, (int(first), int(last)))
+
+    def _training_refs(self, signal: str, step) -> list[SampleRef]:
         self.drain(wait_signals=False)
-        cols = self.history.query_samples(signal=bare_signal_name(signal), step=int(step))
+        cols = self.history.query_samples(signal=bare_signal_name(signal), step=step)
         rows = cols["row"]
         markers = {m["experiment_hash"] for m in self.history.markers()}
         if markers and len(rows):

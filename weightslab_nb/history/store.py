@@ -240,11 +240,12 @@ class HistoryStore:
 
     def query_samples(self, rows: np.ndarray | None = None, signal: str | None = None,
                       exp_hash: str | None = None,
-                      step: int | None = None) -> dict[str, np.ndarray]:
+                      step: int | tuple[int, int] | None = None) -> dict[str, np.ndarray]:
         """Per-sample history as columns ``signal, row, step, value, exp`` (ids, not names).
 
-        ``rows`` restricts to those sample-table rows; ``signal``/``exp_hash``/``step`` to one
-        signal/run/step (an unknown name gives no rows). Sorted by (row, signal, step).
+        ``rows`` restricts to those sample-table rows; ``signal``/``exp_hash`` to one
+        signal/run (an unknown name gives no rows); ``step`` to one step, or with a pair
+        ``(lo, hi)`` to the steps ``lo <= step <= hi``. Sorted by (row, signal, step).
         """
         sig = self._signal_ids.get(signal) if signal is not None else None
         exp = self._exp_ids.get(exp_hash) if exp_hash is not None else None
@@ -444,7 +445,10 @@ class HistoryStore:
         if exp is not None:
             where.append("exp = ?")
             params.append(exp)
-        if step is not None:
+        if isinstance(step, tuple):
+            where.append("step BETWEEN ? AND ?")
+            params.extend((int(step[0]), int(step[1])))
+        elif step is not None:
             where.append("step = ?")
             params.append(int(step))
         sql = "SELECT signal, row, step, value, exp FROM sample_history"
@@ -569,7 +573,9 @@ def _finish_stats(acc: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 def _filter(cols: dict[str, np.ndarray], rows, sig, exp, step=None) -> dict[str, np.ndarray]:
     mask = np.ones(len(cols["row"]), dtype=bool)
-    if step is not None:
+    if isinstance(step, tuple):
+        mask &= (cols["step"] >= step[0]) & (cols["step"] <= step[1])
+    elif step is not None:
         mask &= cols["step"] == step
     if rows is not None:
         mask &= np.isin(cols["row"], rows)

@@ -12,6 +12,12 @@ browser -> Python
     (:mod:`weightslab_nb.panels.highlight`), which the sample grid shows. Answered with
     ``{"type": "step_result", "req", "ok", "signal", "step", "count", "version", "message"}``;
     an invalid one changes nothing and sets ``error``.
+    ``{"type": "steps_highlight", "req"?, "lo", "hi", "signal"?}``: highlight the samples of
+    the training batches of steps ``lo..hi`` (both included; ``lo <= hi``), those that recorded
+    ``signal`` there, or when it is absent or recorded nothing there, those of the first curve
+    that did (answered with ``{"type": "highlight_result", "req", "ok", "version", "signal",
+    "step", "step_end", "count", "label", "source": "steps", "message"}``; the grid then shows
+    only those samples). The view offers it while zoomed.
     ``{"type": "clear_highlight", "req"?}``: remove the step highlight (answered with
     ``{"type": "highlight_result", "req", "ok", "message"}``).
     ``{"type": "range", "req", "lo", "hi"}`` (the view was zoomed to steps ``lo..hi``, ints
@@ -242,6 +248,7 @@ class LossCurves(Panel):
     _poll_interval = 0.1  # <= 10 Hz
     _reply_types = {"sync": "snapshot", "step_click": "step_result",
                     "clear_highlight": "highlight_result", "range": "range_result",
+                    "steps_highlight": "highlight_result",
                     "runs": "runs_result", "compare": "compare_result"}
 
     max_points = traitlets.Int(4000).tag(sync=True)
@@ -268,6 +275,7 @@ class LossCurves(Panel):
     def _handlers(self) -> dict:
         return {"sync": self._on_sync, "step_click": self._on_step_click,
                 "clear_highlight": self._on_clear_highlight, "range": self._on_range,
+                "steps_highlight": self._on_steps_highlight,
                 "runs": self._on_runs, "compare": self._on_compare}
 
     # ---------------------------------------------------------------- publisher thread
@@ -360,6 +368,30 @@ class LossCurves(Panel):
         noun = "sample" if highlight.count == 1 else "samples"
         return {**highlight.info(),
                 "message": f"step {step}: {highlight.count} {noun} highlighted in the grid"}
+
+    def _on_steps_highlight(self, msg: dict):
+        lo = int_field(msg, "lo", required=True)
+        hi = int_field(msg, "hi", required=True)
+        if lo > hi:
+            raise MessageError(f"lo: must be <= hi, got {lo} > {hi}")
+        known = self.session.global_signal_names()
+        wanted = msg.get("signal")
+        if wanted is not None:
+            wanted = name_field(msg, "signal")
+            if wanted not in known:
+                raise MessageError(f"signal: no curve named {wanted!r}; known: {known}")
+        # the named curve first, then any other whose samples recorded per-sample values
+        for signal in ([wanted] if wanted else []) + [n for n in known if n != wanted]:
+            refs = self.session.refs_in_steps(signal, lo, hi)
+            if refs:
+                break
+        else:
+            raise MessageError(f"lo: no sample recorded a per-sample value in steps {lo}..{hi}")
+        highlight = self._bus.set_refs(refs, label=f"steps {lo:,}–{hi:,}", source="steps",
+                                       signal=signal, step=lo, step_end=hi)
+        noun = "sample" if highlight.count == 1 else "samples"
+        return {**highlight.info(),
+                "message": f"steps {lo:,}–{hi:,}: {highlight.count:,} {noun} highlighted in the grid"}
 
     def _on_clear_highlight(self, _msg: dict):
         cleared = self._bus.clear()
