@@ -26,8 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
-from weightslab_nb.history.buffers import (GLOBAL_DTYPES, GrowableColumns, SampleChunk,
-                                           concat_chunks)
+from weightslab_nb.history.buffers import (
+    GLOBAL_DTYPES,
+    GrowableColumns,
+    SampleChunk,
+    concat_chunks,
+)
 
 log = logging.getLogger(__name__)
 

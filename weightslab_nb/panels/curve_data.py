@@ -42,6 +42,22 @@ def _plain(value):
     return repr(value)[:MAX_VALUE_TEXT]
 
 
+def _finite(v):
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def marker_rows(session, start: int = 0) -> list[dict]:
+    """Evaluation markers ``start ...`` of ``session.history.markers()`` as plain JSON values."""
+    return [{"signal": str(m["signal"]), "step": int(m["step"]), "mean": _finite(m["mean"]),
+             "min": _finite(m["min"]), "max": _finite(m["max"]), "count": int(m["count"]),
+             "experiment_hash": None if m["experiment_hash"] is None else str(m["experiment_hash"])}
+            for m in session.history.markers()[start:]]
+
+
 def hp_change_count(session) -> int:
     """How many hyperparameter changes the session applied so far (cheap: no copy)."""
     steering = session.steering

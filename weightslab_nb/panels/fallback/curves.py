@@ -13,7 +13,8 @@ import io
 
 import numpy as np
 
-from weightslab_nb.panels.curves import bucket_series, marker_rows
+from weightslab_nb.panels.buckets import bucket_series
+from weightslab_nb.panels.curve_data import marker_rows
 from weightslab_nb.panels.fallback.html import esc, number, png_img, section, table
 
 #: Rows per series drawn (longer series are bucketed to this many).
