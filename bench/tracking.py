@@ -7,7 +7,10 @@
   per key plus step and timestamp columns, appended per call; one ``pyarrow`` table written
   with ``pyarrow.parquet.write_table`` at the end, timed as its finish).
 * Both sides get one warm-up pass (a tenth of the rows) and ``--repeats`` timed passes,
-  interleaved, each on a fresh run / logger; medians and ranges are printed.
+  interleaved, each on a fresh run / logger; medians and ranges are printed. The ratio is
+  the median of the ratios of passes run back to back (wall clock, the verdict); the calling
+  thread's CPU time (``time.thread_time``) is printed too, as a reading that load from other
+  processes on the machine does not change.
 * read: ``Api(root).run(path)`` then ``history()`` (sampled to 500 rows), ``history(keys=[one
   key], samples=rows)`` and a full ``scan_history()``, each timed once after one warm-up,
   against reading the baseline's Parquet file back (``pyarrow.parquet.read_table``).
@@ -68,36 +71,37 @@ class ParquetLogger:
                                  **self.columns}), self.path)
 
 
-def wl_pass(root: Path, rows: list[dict]) -> tuple[float, float, str]:
-    """(seconds in the wl.log calls, seconds in finish, the run's path) on a fresh session."""
-    clock = time.perf_counter
+def wl_pass(root: Path, rows: list[dict]) -> tuple[float, float, float, str]:
+    """(seconds in the wl.log calls, the calling thread's CPU seconds in them, seconds in
+    finish, the run's path) on a fresh session."""
+    clock, cpu = time.perf_counter, time.thread_time
     with wl.Session(root_log_dir=root) as session:
         session.activate()
         run = wl.init(project="bench", session=session)
         log = wl.log
-        t0 = clock()
+        t0, c0 = clock(), cpu()
         for values in rows:
             log(values)
-        calls = clock() - t0
+        calls, calls_cpu = clock() - t0, cpu() - c0
         t0 = clock()
         run.finish()
         finish = clock() - t0
         path = run.path
-    return calls, finish, path
+    return calls, calls_cpu, finish, path
 
 
-def baseline_pass(path: Path, rows: list[dict]) -> tuple[float, float]:
-    """(seconds in the baseline's log calls, seconds in its finish)."""
-    clock = time.perf_counter
+def baseline_pass(path: Path, rows: list[dict]) -> tuple[float, float, float]:
+    """(seconds in the baseline's log calls, CPU seconds in them, seconds in its finish)."""
+    clock, cpu = time.perf_counter, time.thread_time
     logger = ParquetLogger(path)
     log = logger.log
-    t0 = clock()
+    t0, c0 = clock(), cpu()
     for values in rows:
         log(values)
-    calls = clock() - t0
+    calls, calls_cpu = clock() - t0, cpu() - c0
     t0 = clock()
     logger.finish()
-    return calls, clock() - t0
+    return calls, calls_cpu, clock() - t0
 
 
 def timed(fn) -> float:
@@ -130,13 +134,15 @@ def main(argv=None) -> int:
         tmp = Path(tmp)
         wl_pass(tmp / "warm", warm)
         baseline_pass(tmp / "warm.parquet", warm)
-        wl_calls, wl_finish, base_calls, base_finish = [], [], [], []
+        wl_calls, wl_cpu, wl_finish, base_calls, base_cpu, base_finish = [], [], [], [], [], []
         for r in range(args.repeats):
-            calls, finish, path = wl_pass(tmp / f"run{r}", rows)
+            calls, cpu, finish, path = wl_pass(tmp / f"run{r}", rows)
             wl_calls.append(calls)
+            wl_cpu.append(cpu)
             wl_finish.append(finish)
-            calls, finish = baseline_pass(tmp / f"base{r}.parquet", rows)
+            calls, cpu, finish = baseline_pass(tmp / f"base{r}.parquet", rows)
             base_calls.append(calls)
+            base_cpu.append(cpu)
             base_finish.append(finish)
         api_run = wl.Api(root=tmp / f"run{args.repeats - 1}").run(path)
         sampled_s = timed(lambda: api_run.history())
@@ -150,6 +156,7 @@ def main(argv=None) -> int:
     wl_e2e = [n / (c + f) for c, f in zip(wl_calls, wl_finish)]
     base_e2e = [n / (c + f) for c, f in zip(base_calls, base_finish)]
     ratio = [w / b for w, b in zip(wl_rate, base_rate)]  # pass r of each side ran back to back
+    cpu_ratio = [b / w for w, b in zip(wl_cpu, base_cpu)]
     e2e_ratio = [w / b for w, b in zip(wl_e2e, base_e2e)]
     med = statistics.median
     print(f"{n:,} calls x {args.keys} floats, {args.repeats} timed passes per side "
@@ -158,6 +165,9 @@ def main(argv=None) -> int:
     print(f"baseline Parquet logger  calls/s {_median_range(base_rate)}")
     print(f"ratio wl.log / baseline          {med(ratio):12.2f} "
           f"({min(ratio):.2f}-{max(ratio):.2f})")
+    print(f"  on the calling thread's CPU clock (what load on the machine does not change): "
+          f"wl.log {med([n / s for s in wl_cpu]):,.0f}/s, baseline "
+          f"{med([n / s for s in base_cpu]):,.0f}/s, ratio {med(cpu_ratio):.2f}")
     print(f"finish  wl {med(wl_finish):.3f} s ({min(wl_finish):.3f}-{max(wl_finish):.3f})   "
           f"baseline write {med(base_finish):.3f} s "
           f"({min(base_finish):.3f}-{max(base_finish):.3f})")
