@@ -122,8 +122,11 @@ class Chunk:
             values = map(itemgetter(*keys), rows)
             if len(keys) > 1:
                 values = chain.from_iterable(values)
-            self.matrix = np.fromiter(values, np.float64,
-                                      len(rows) * len(keys)).reshape(len(rows), len(keys))
+            try:
+                self.matrix = np.fromiter(values, np.float64, len(rows) * len(keys))
+            except (TypeError, ValueError):  # a number type without __float__ that adds up
+                self.matrix = np.array([float(0.0 + row[k]) for row in rows for k in keys])
+            self.matrix.shape = (len(rows), len(keys))
             self.rows = None
         else:
             self.keys = keys[1:]  # without "_mode"

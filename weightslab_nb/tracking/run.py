@@ -241,7 +241,7 @@ class Run:
         self._io_lock = threading.Lock()  # file appends (never taken by log)
         self._log_lock = threading.Lock()  # serialises log calls (held while media are written)
         self._drain_lock = threading.Lock()  # one drain at a time, so rows keep their order
-        self._buffer = RowBuffer()          # log calls not drained yet
+        self._buffer = RowBuffer()        # log calls not drained yet
         self._pending: list = []          # drained chunks not written to history.jsonl yet
         self._known: set[str] = set()     # keys already checked (the fast path skips them)
         self._controller = session.controller
@@ -578,7 +578,7 @@ class Run:
             with self._lock:
                 if self._deferred:  # hyperparameter changes no log call picked up
                     self._buffer.put(self._last_step or 0, time.time(),
-                                   self._recorder.experiment_id, self._deferred, MIXED)
+                                     self._recorder.experiment_id, self._deferred, MIXED)
                     self._deferred.clear()
                 self.state = "finished" if not exit_code else "failed"
                 self.version += 1
