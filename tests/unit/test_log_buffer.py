@@ -27,7 +27,7 @@ def lines(chunks, started=100.0) -> list[dict]:
 def test_long_and_short_chunks_write_the_same_rows(monkeypatch):
     buffer = RowBuffer()
     for i, value in enumerate(TRICKY):
-        buffer.put(i, 100.0 + i / 8, 0, {"x": value, "y": float(i)})
+        buffer.put(i, 100.0 + i / 8, 0, {"x": value, "y": float(i), "z": 1e16 * (i + 1)})
     meta, rows = buffer.take()
     short = lines(chunks_of(meta, rows))  # one format string per row
     monkeypatch.setattr(log_buffer, "ARROW_ROWS", 1)
@@ -36,7 +36,8 @@ def test_long_and_short_chunks_write_the_same_rows(monkeypatch):
     for row, value in zip(long, TRICKY):
         expected = float(value) if math.isfinite(value) else None
         assert row["x"] == expected and (expected is None or type(row["x"]) is float)
-        assert list(row) == ["_step", "_timestamp", "_runtime", "x", "y"]
+        assert list(row) == ["_step", "_timestamp", "_runtime", "x", "y", "z"]
+        assert type(row["y"]) is float and type(row["z"]) is float
     assert math.copysign(1.0, long[1]["x"]) == -1.0
     assert [r["_runtime"] for r in long[:3]] == [0.0, 0.125, 0.25]
 

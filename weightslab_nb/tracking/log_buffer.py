@@ -214,12 +214,17 @@ class Chunk:
 
 def _json_floats(values: np.ndarray):
     """float64 values as JSON numbers (an Arrow string array): shortest round-trip text, a
-    ``.0`` added where it would read back as an int, ``null`` for NaN and infinities."""
-    array = pa.array(values, type=pa.float64())
-    text = pc.cast(array, pa.string())
-    text = pc.if_else(pc.match_substring_regex(text, "[.en]"), text,
-                      pc.binary_join_element_wise(text, ".0", ""))
-    return pc.if_else(pc.is_finite(array), text, "null")
+    ``.0`` added where it would read back as an int, ``null`` for NaN and infinities. The
+    fix-ups run only where some value needs them (metrics are rarely whole numbers)."""
+    text = pc.cast(pa.array(values, type=pa.float64()), pa.string())
+    finite = np.isfinite(values)
+    whole = finite & (values == np.trunc(values))
+    if whole.any():  # "3" -> "3.0", but "1e+16" stays
+        bare = pc.and_(pa.array(whole), pc.invert(pc.match_substring(text, "e")))
+        text = pc.if_else(bare, pc.binary_join_element_wise(text, ".0", ""), text)
+    if not finite.all():
+        text = pc.if_else(pa.array(finite), text, "null")
+    return text
 
 
 def chunks_of(meta: np.ndarray, rows: list) -> list[Chunk]:

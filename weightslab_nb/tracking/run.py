@@ -303,48 +303,48 @@ class Run:
         lock = self._log_lock  # one call at a time, so rows reach the file in step order
         if commit is None and type(data) is dict and (
                 step is None or (type(step) is int and step >= 0)):
-            # The common call, done here in full: known keys, plain numbers, a step not going
+            # The common call, done here in full: plain numbers, known keys, a step not going
             # back. One untracked dict and three numbers appended to the buffer, nothing
             # converted (anything else falls through to the checked path below).
             try:  # floats, ints and bools add up to a float (see _plain_numbers)
                 plain = type(sum(data.values())) is float
             except Exception:
                 plain = False
-            lock.acquire()  # acquire/release: half the cost of a with block
-            try:
-                recorder, buffer, keys = self._recorder, self._buffer, data.keys()
-                same = plain and keys == buffer.schema  # the keys of the row before
-                if plain and self.state == "running" and not self._deferred and \
-                        not recorder.captures and (same or keys <= self._known):
-                    last, counting = self._last_step, step is not None
-                    if step is None:
-                        controller = self._controller
-                        if controller.step == 0 and controller.state != "running":
-                            at, counting = self._counter, True  # never below the last step
+            if plain:
+                lock.acquire()  # acquire/release: half the cost of a with block
+                try:
+                    recorder, buffer, keys = self._recorder, self._buffer, data.keys()
+                    same = keys == buffer.schema  # the keys of the row before
+                    if self.state == "running" and not self._deferred and \
+                            not recorder.captures and (same or keys <= self._known):
+                        last, counting = self._last_step, step is not None
+                        if step is None:
+                            ctl = self._controller
+                            if ctl.step == 0 and ctl.state != "running":
+                                at, counting = self._counter, True  # >= the last step
+                            else:
+                                at = ctl.step if last is None or ctl.step > last else last
                         else:
-                            at = controller.step if last is None or controller.step > last \
-                                else last
-                    else:
-                        at = step if last is None or step >= last else -1  # -1: warn below
-                    if at >= 0:  # RowBuffer.put, inlined
-                        buffer.meta.extend((at, time.time(), recorder.experiment_id))
-                        rows = buffer.rows
-                        if not same:
-                            rows.append(NEW_CHUNK)
-                            buffer.schema = frozenset(keys)
-                        rows.append(dict(data))
-                        self._last_step = at
-                        if counting:
-                            self._counter = at + 1
-                        n = len(rows)
-                        if n <= 2:  # the first row since a drain: readers look again
-                            self.version += 1
-                            self._changes.history += 1
-                        elif n == WAKE_ROWS:
-                            recorder.wake()
-                        return
-            finally:
-                lock.release()
+                            at = step if last is None or step >= last else -1  # -1: warns
+                        if at >= 0:  # RowBuffer.put, inlined
+                            buffer.meta.extend((at, time.time(), recorder.experiment_id))
+                            rows = buffer.rows
+                            if not same:
+                                rows.append(NEW_CHUNK)
+                                buffer.schema = frozenset(keys)
+                            rows.append(dict(data))
+                            self._last_step = at
+                            if counting:
+                                self._counter = at + 1
+                            n = len(rows)
+                            if n <= 2:  # the first row since a drain: readers look again
+                                self.version += 1
+                                self._changes.history += 1
+                            elif n == WAKE_ROWS:
+                                recorder.wake()
+                            return
+                finally:
+                    lock.release()
         if self.state != "running":
             raise StateError(f"run {self.id!r} is {self.state}; start another with wl.init()")
         if type(data) is not dict and not isinstance(data, Mapping):
