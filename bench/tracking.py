@@ -1,13 +1,14 @@
 """Run logging: the cost of ``wl.log`` and of reading a long run back with ``wl.Api``.
 
 * log: ``--rows`` calls of ``wl.log`` with ``--keys`` floats each (wandb's step counting: no
-  training loop). The dicts are built before the clock starts; the clock covers the calls
-  only. Then ``finish`` (the run's files written) is timed on its own.
+  training loop), each pass a new run of one session (warm: its history file exists, as in
+  any training after its first seconds). The dicts are built before the clock starts; the
+  clock covers the calls only. Then ``finish`` (the run's files written) is timed on its own.
 * baseline, same process, same prebuilt dicts: a plain buffered Parquet logger (one Python list
   per key plus step and timestamp columns, appended per call; one ``pyarrow`` table written
   with ``pyarrow.parquet.write_table`` at the end, timed as its finish).
 * Both sides get one warm-up pass (a tenth of the rows) and ``--repeats`` timed passes,
-  interleaved, each on a fresh run / logger; medians and ranges are printed. The ratio is
+  interleaved, each on a new run / logger; medians and ranges are printed. The ratio is
   the median of the ratios of passes run back to back (wall clock, the verdict); the calling
   thread's CPU time (``time.thread_time``) is printed too, as a reading that load from other
   processes on the machine does not change.
@@ -71,23 +72,19 @@ class ParquetLogger:
                                  **self.columns}), self.path)
 
 
-def wl_pass(root: Path, rows: list[dict]) -> tuple[float, float, float, str]:
+def wl_pass(session, rows: list[dict]) -> tuple[float, float, float, str]:
     """(seconds in the wl.log calls, the calling thread's CPU seconds in them, seconds in
-    finish, the run's path) on a fresh session."""
+    finish, the run's path) for a new run of ``session`` (the current session)."""
     clock, cpu = time.perf_counter, time.thread_time
-    with wl.Session(root_log_dir=root) as session:
-        session.activate()
-        run = wl.init(project="bench", session=session)
-        log = wl.log
-        t0, c0 = clock(), cpu()
-        for values in rows:
-            log(values)
-        calls, calls_cpu = clock() - t0, cpu() - c0
-        t0 = clock()
-        run.finish()
-        finish = clock() - t0
-        path = run.path
-    return calls, calls_cpu, finish, path
+    run = wl.init(project="bench", session=session)
+    log = wl.log
+    t0, c0 = clock(), cpu()
+    for values in rows:
+        log(values)
+    calls, calls_cpu = clock() - t0, cpu() - c0
+    t0 = clock()
+    run.finish()
+    return calls, calls_cpu, clock() - t0, run.path
 
 
 def baseline_pass(path: Path, rows: list[dict]) -> tuple[float, float, float]:
@@ -130,13 +127,15 @@ def main(argv=None) -> int:
     rows = [{k: i * 0.001 + j for j, k in enumerate(keys)} for i in range(args.rows)]
     warm = rows[:max(1, args.rows // 10)]
 
-    with tempfile.TemporaryDirectory(prefix="wl-bench-tracking-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="wl-bench-tracking-") as tmp, \
+            wl.Session(root_log_dir=Path(tmp) / "wl") as session:
         tmp = Path(tmp)
-        wl_pass(tmp / "warm", warm)
+        session.activate()
+        wl_pass(session, warm)  # also creates the session's history file
         baseline_pass(tmp / "warm.parquet", warm)
         wl_calls, wl_cpu, wl_finish, base_calls, base_cpu, base_finish = [], [], [], [], [], []
         for r in range(args.repeats):
-            calls, cpu, finish, path = wl_pass(tmp / f"run{r}", rows)
+            calls, cpu, finish, path = wl_pass(session, rows)
             wl_calls.append(calls)
             wl_cpu.append(cpu)
             wl_finish.append(finish)
@@ -144,7 +143,7 @@ def main(argv=None) -> int:
             base_calls.append(calls)
             base_cpu.append(cpu)
             base_finish.append(finish)
-        api_run = wl.Api(root=tmp / f"run{args.repeats - 1}").run(path)
+        api_run = wl.Api(root=tmp / "wl").run(path)
         sampled_s = timed(lambda: api_run.history())
         one_key_s = timed(lambda: api_run.history(keys=[keys[0]], samples=args.rows))
         scan_s = timed(lambda: sum(1 for _ in api_run.scan_history()))

@@ -45,20 +45,24 @@ def test_long_and_short_chunks_write_the_same_rows(monkeypatch):
 def test_chunks_follow_key_sets_modes_and_experiments_in_call_order():
     buffer = RowBuffer()
     buffer.put(0, 1.0, 0, {"a": 1.0, "b": 2.0})
-    buffer.put(1, 1.0, 0, {"b": 4.0, "a": 3.0})  # same keys, other order: same chunk
+    buffer.put(1, 1.0, 0, {"a": 3.0, "b": 4.0})
     buffer.put(2, 1.0, 1, {"a": 5.0, "b": 6.0})  # another experiment
-    buffer.put(3, 1.0, 1, {"a": 7.0})  # other keys
-    buffer.put(4, 1.0, 1, {"note": "x"}, MIXED)
-    buffer.put(5, 1.0, 1, {"note": "y"}, MIXED)
-    buffer.put(6, 1.0, 1, {"note": "z"}, CAPTURED)
+    buffer.put(3, 1.0, 1, {"b": 8.0, "a": 7.0})  # the same keys in another order
+    buffer.put(4, 1.0, 1, {"a": 9.0})  # other keys
+    buffer.put(5, 1.0, 1, {"note": "x"}, MIXED)
+    buffer.put(6, 1.0, 1, {"note": "y"}, MIXED)
+    buffer.put(7, 1.0, 1, {"note": "z"}, CAPTURED)
     meta, rows = buffer.take()
     chunks = chunks_of(meta, rows)
     assert [(c.steps.tolist(), c.keys, c.mode, c.exp) for c in chunks] == [
-        ([0, 1], ("a", "b"), 0, 0), ([2], ("a", "b"), 0, 1), ([3], ("a",), 0, 1),
-        ([4, 5], ("note",), MIXED, 1), ([6], ("note",), CAPTURED, 1)]
+        ([0, 1], ("a", "b"), 0, 0), ([2], ("a", "b"), 0, 1), ([3], ("b", "a"), 0, 1),
+        ([4], ("a",), 0, 1), ([5, 6], ("note",), MIXED, 1), ([7], ("note",), CAPTURED, 1)]
     assert chunks[0].matrix.tolist() == [[1.0, 2.0], [3.0, 4.0]]
-    assert [key for c in chunks for key, *_ in c.curves()] == ["a", "b", "a", "b", "a"]
-    assert [r["note"] for r in lines(chunks[3:])] == ["x", "y", "z"]
+    assert [c.row(-1) for c in chunks[1:4]] == [{"a": 5.0, "b": 6.0}, {"b": 8.0, "a": 7.0},
+                                                {"a": 9.0}]
+    assert [key for c in chunks for key, *_ in c.curves()] == ["a", "b", "a", "b", "b", "a",
+                                                              "a"]
+    assert [r["note"] for r in lines(chunks[4:])] == ["x", "y", "z"]
 
 
 def test_a_take_leaves_later_appends_for_the_next_take():

@@ -27,8 +27,9 @@ class GrowableColumns:
         """Append one row, its values in the order of ``dtypes``."""
         self._rows.append(row)
 
-    def extend_columns(self, columns: dict[str, np.ndarray]) -> None:
-        """Append rows given as one array per column (all of ``dtypes``, equal lengths)."""
+    def extend_columns(self, columns: dict) -> None:
+        """Append rows given as one array per column (all of ``dtypes``; the first an array
+        giving the number of rows, the others arrays of that length or scalars)."""
         self._settle()
         self._put(columns)
 
@@ -56,6 +57,17 @@ class GrowableColumns:
         for k, c in self._columns.items():
             c[self._settled:end] = columns[k]
         self._settled = end
+
+
+@dataclass
+class GlobalBlock:
+    """Global points recorded in bulk, waiting to be written: one point per step, each its
+    own band (min = max = mean = value) of count 1."""
+
+    signal: int
+    exp: int
+    steps: np.ndarray   # int64
+    values: np.ndarray  # float64
 
 
 GLOBAL_DTYPES = {"step": np.int64, "mean": np.float64, "min": np.float64, "max": np.float64,

@@ -26,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from weightslab_nb.history.buffers import (GLOBAL_DTYPES, GrowableColumns, SampleChunk,
+from weightslab_nb.history.buffers import (GLOBAL_DTYPES, GlobalBlock, GrowableColumns,
+                                           SampleChunk,
                                            concat_chunks)
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ class HistoryStore:
         self._signal_ids: dict[str, int] = {}
         self._exp_ids: dict[str, int] = {}
         self._global: dict[int, GrowableColumns] = {}
-        self._global_pending: list = []  # point tuples and blocks (column dicts), in order
+        self._global_pending: list = []  # point tuples and GlobalBlocks, in the order recorded
         self._markers: list[tuple] = []
         self._pending: list[SampleChunk] = []
         self._pending_rows = 0
@@ -185,25 +186,22 @@ class HistoryStore:
         Raises
         ------
         ValueError
-            ``steps`` and ``values`` differ in length.
+            ``steps`` and ``values`` are not 1-d of one length.
         """
         steps = np.array(steps, dtype=np.int64)  # copies: the caller may reuse its arrays
         values = np.array(values, dtype=np.float64)
         if steps.shape != values.shape or steps.ndim != 1:
             raise ValueError(f"append_global_many: steps {steps.shape} and values "
                              f"{values.shape} must be 1-d of one length")
-        n = len(steps)
-        if not n:
+        if not len(steps):
             return
-        block = {"signal": np.full(n, signal, dtype=np.int32), "step": steps, "mean": values,
-                 "min": values, "max": values, "count": np.ones(n, dtype=np.int64),
-                 "exp": np.full(n, exp, dtype=np.int32)}
         with self._lock:
             cols = self._global.get(signal)
             if cols is None:
                 cols = self._global[signal] = GrowableColumns(GLOBAL_DTYPES)
-            cols.extend_columns(block)
-            self._global_pending.append(block)  # a block of points (others are tuples)
+            cols.extend_columns({"step": steps, "mean": values, "min": values, "max": values,
+                                 "count": 1, "exp": exp})
+            self._global_pending.append(GlobalBlock(signal, exp, steps, values))
 
     def append_marker(self, signal: int, step: int, mean: float, vmin: float, vmax: float,
                       count: int, exp: int) -> None:
@@ -530,7 +528,12 @@ class HistoryStore:
                     "annotation_id": np.asarray(annotations, dtype=np.int32),
                     "origin": origins})).insert_into("samples")
             for part in _global_parts(glob):  # in the order recorded
-                con.from_arrow(pa.table(part)).insert_into("global_history")
+                if isinstance(part, GlobalBlock):  # its constant columns made by DuckDB
+                    con.from_arrow(pa.table({"step": part.steps, "value": part.values})).project(
+                        f"{int(part.signal)}::INTEGER, step, value, value, value, 1::BIGINT, "
+                        f"{int(part.exp)}::INTEGER").insert_into("global_history")
+                else:
+                    con.from_arrow(pa.table(part)).insert_into("global_history")
             if chunks:
                 con.from_arrow(pa.table(concat_chunks(chunks))).insert_into("sample_history")
             con.execute("COMMIT")
@@ -609,9 +612,9 @@ def _filter(cols: dict[str, np.ndarray], rows, sig, exp, step=None) -> dict[str,
 _GLOBAL_COLUMNS = ("signal", "step", "mean", "min", "max", "count", "exp")
 
 
-def _global_parts(pending: list) -> list[dict]:
-    """Pending global points (tuples and column blocks, in the order recorded) as column
-    dicts, consecutive tuples merged into one."""
+def _global_parts(pending: list) -> list:
+    """Pending global points (tuples and :class:`GlobalBlock` s, in the order recorded) as
+    blocks and column dicts, consecutive tuples merged into one dict."""
     parts, run = [], []
     for item in pending:
         if isinstance(item, tuple):

@@ -26,7 +26,6 @@ import json
 import math
 from collections import deque
 from itertools import chain, islice
-from operator import itemgetter
 
 import numpy as np
 import pyarrow as pa
@@ -48,8 +47,8 @@ class RowBuffer:
     """Log calls waiting for a drain.
 
     ``meta`` gets ``step, timestamp, exp`` of each call (before its row); ``rows`` a dict of
-    its values, preceded by :data:`NEW_CHUNK` when its keys or mode differ from the row
-    before it (``schema`` is what that row had: a frozenset of keys for plain numbers, a
+    its values, preceded by :data:`NEW_CHUNK` when its keys (in order) or mode differ from
+    the row before it (``schema`` is what that row had: its keys tuple for plain numbers, a
     ``(mode, keys)`` pair for mixed rows), so a drain never compares keys row by row.
     Appends are safe from any thread (deque appends and pops are atomic); one taker at a
     time.
@@ -68,12 +67,13 @@ class RowBuffer:
         """Append one call (``values`` is copied; ``Run.log``'s hot path inlines this)."""
         self.meta.extend((step, timestamp, exp))
         if mode == PLAIN:
-            if values.keys() != self.schema:
+            keys = tuple(values)
+            if keys != self.schema:
                 self.rows.append(NEW_CHUNK)
-                self.schema = frozenset(values)
+                self.schema = keys
             self.rows.append(dict(values))
             return
-        schema = (mode, frozenset(values))
+        schema = (mode, tuple(values))
         if schema != self.schema:
             self.rows.append(NEW_CHUNK)
             self.schema = schema
@@ -116,12 +116,10 @@ class Chunk:
         self.times = meta[:, 1].copy()
         self.exp = int(meta[0, 2])
         self.mode = rows[0].get("_mode", PLAIN)
-        keys = tuple(rows[0])  # every row has these keys, maybe in another order
+        keys = tuple(rows[0])  # every row has these keys, in this order
         if self.mode == PLAIN:  # C loops only: no Python code per row
             self.keys = keys
-            values = map(itemgetter(*keys), rows)
-            if len(keys) > 1:
-                values = chain.from_iterable(values)
+            values = chain.from_iterable(map(dict.values, rows))
             try:
                 self.matrix = np.fromiter(values, np.float64, len(rows) * len(keys))
             except (TypeError, ValueError):  # a number type without __float__ that adds up
@@ -225,6 +223,19 @@ def _json_floats(values: np.ndarray):
     if not finite.all():
         text = pc.if_else(pa.array(finite), text, "null")
     return text
+
+
+def warm_up() -> None:
+    """Make Arrow's compute functions ready (once per process): their first call costs about
+    0.2 s of CPU, which a run pays in its first flush round after ``init`` instead of in the
+    middle of logging or in ``finish``."""
+    global _warm
+    if not _warm:
+        _json_floats(np.zeros(1))
+        _warm = True
+
+
+_warm = False
 
 
 def chunks_of(meta: np.ndarray, rows: list) -> list[Chunk]:

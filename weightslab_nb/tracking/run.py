@@ -64,7 +64,8 @@ from weightslab_nb.arguments import check_bool, check_int, check_optional_int, c
 from weightslab_nb.errors import InvalidTypeError, InvalidValueError, StateError
 from weightslab_nb.experiment import write_atomic
 from weightslab_nb.tracking import media
-from weightslab_nb.tracking.log_buffer import CAPTURED, MIXED, NEW_CHUNK, RowBuffer, chunks_of
+from weightslab_nb.tracking.log_buffer import (CAPTURED, MIXED, NEW_CHUNK, RowBuffer, chunks_of,
+                                               warm_up)
 
 if TYPE_CHECKING:
     from weightslab_nb.session import Session
@@ -313,10 +314,10 @@ class Run:
             if plain:
                 lock.acquire()  # acquire/release: half the cost of a with block
                 try:
-                    recorder, buffer, keys = self._recorder, self._buffer, data.keys()
-                    same = keys == buffer.schema  # the keys of the row before
+                    recorder, buffer, keys = self._recorder, self._buffer, tuple(data)
+                    same = keys == buffer.schema  # the keys of the row before, in order
                     if self.state == "running" and not self._deferred and \
-                            not recorder.captures and (same or keys <= self._known):
+                            not recorder.captures and (same or data.keys() <= self._known):
                         last, counting = self._last_step, step is not None
                         if step is None:
                             ctl = self._controller
@@ -331,7 +332,7 @@ class Run:
                             rows = buffer.rows
                             if not same:
                                 rows.append(NEW_CHUNK)
-                                buffer.schema = frozenset(keys)
+                                buffer.schema = keys
                             rows.append(dict(data))
                             self._last_step = at
                             if counting:
@@ -604,12 +605,15 @@ class Run:
             else _now_iso(self._finished_at), "config": config})
 
     def _on_flush(self) -> None:
-        """The session's flush hook: write the buffer; finish when the session closed."""
+        """The session's flush hook: write the buffer; finish when the session closed. The
+        first round after ``init`` also readies the formatting of history lines (see
+        :func:`~weightslab_nb.tracking.log_buffer.warm_up`), off the logging thread."""
         if self.state != "running":
             return
         if self.session.closed:
             self.finish()
             return
+        warm_up()
         self.flush()
         if time.monotonic() - self._heartbeat >= HEARTBEAT_INTERVAL:
             with self._io_lock:  # never over a final run.json written by finish()
