@@ -46,7 +46,7 @@ class GrowableColumns:
         self._put({k: np.fromiter(c, dtype=d, count=n)
                    for (k, d), c in zip(self._dtypes.items(), zip(*rows))})
 
-    def _put(self, columns: dict[str, np.ndarray]) -> None:
+    def _put(self, columns: dict) -> None:
         end = self._settled + len(next(iter(columns.values())))
         if end > self._capacity:
             self._capacity = max(end, 2 * self._capacity, 64)

@@ -27,8 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from weightslab_nb.history.buffers import (GLOBAL_DTYPES, GlobalBlock, GrowableColumns,
-                                           SampleChunk,
-                                           concat_chunks)
+                                           SampleChunk, concat_chunks)
 
 log = logging.getLogger(__name__)
 
@@ -529,9 +528,11 @@ class HistoryStore:
                     "origin": origins})).insert_into("samples")
             for part in _global_parts(glob):  # in the order recorded
                 if isinstance(part, GlobalBlock):  # its constant columns made by DuckDB
-                    con.from_arrow(pa.table({"step": part.steps, "value": part.values})).project(
-                        f"{int(part.signal)}::INTEGER, step, value, value, value, 1::BIGINT, "
-                        f"{int(part.exp)}::INTEGER").insert_into("global_history")
+                    points = con.from_arrow(pa.table({"step": part.steps,
+                                                      "value": part.values}))
+                    points.project(f"{int(part.signal)}::INTEGER, step, value, value, value, "
+                                   f"1::BIGINT, {int(part.exp)}::INTEGER"
+                                   ).insert_into("global_history")
                 else:
                     con.from_arrow(pa.table(part)).insert_into("global_history")
             if chunks:
