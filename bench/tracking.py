@@ -10,8 +10,8 @@
 * Both sides get one warm-up pass (a tenth of the rows) and ``--repeats`` timed passes,
   interleaved, each on a new run / logger; medians and ranges are printed. The ratio is
   the median of the ratios of passes run back to back (wall clock, the verdict); the calling
-  thread's CPU time (``time.thread_time``) is printed too, as a reading that load from other
-  processes on the machine does not change.
+  thread's CPU time (``time.thread_time``) is printed too, a reading less moved by other
+  processes on a busy machine.
 * read: ``Api(root).run(path)`` then ``history()`` (sampled to 500 rows), ``history(keys=[one
   key], samples=rows)`` and a full ``scan_history()``, each timed once after one warm-up,
   against reading the baseline's Parquet file back (``pyarrow.parquet.read_table``).
@@ -22,7 +22,7 @@ plus the finish (everything written) for both sides.
 
 A benchmark, not a test: it asserts nothing.
 
-    python bench/tracking.py [--rows 100000] [--keys 4] [--repeats 3]
+    python bench/tracking.py [--rows 100000] [--keys 4] [--repeats 5]
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def main(argv=None) -> int:
                         help="log calls (history rows) per pass (default: %(default)s)")
     parser.add_argument("--keys", type=int, default=4,
                         help="float values per call (default: %(default)s)")
-    parser.add_argument("--repeats", type=int, default=3,
+    parser.add_argument("--repeats", type=int, default=5,
                         help="timed passes of each side (default: %(default)s)")
     args = parser.parse_args(argv)
     if args.rows < 1 or args.keys < 1 or args.repeats < 1:
@@ -164,7 +164,7 @@ def main(argv=None) -> int:
     print(f"baseline Parquet logger  calls/s {_median_range(base_rate)}")
     print(f"ratio wl.log / baseline          {med(ratio):12.2f} "
           f"({min(ratio):.2f}-{max(ratio):.2f})")
-    print(f"  on the calling thread's CPU clock (what load on the machine does not change): "
+    print(f"  on the calling thread's CPU clock (less moved by other processes): "
           f"wl.log {med([n / s for s in wl_cpu]):,.0f}/s, baseline "
           f"{med([n / s for s in base_cpu]):,.0f}/s, ratio {med(cpu_ratio):.2f}")
     print(f"finish  wl {med(wl_finish):.3f} s ({min(wl_finish):.3f}-{max(wl_finish):.3f})   "
