@@ -134,7 +134,12 @@ def init(project: str | None = None, name: str | None = None, config=None, tags=
 @_documented_like(tracking_run.log)
 def log(data, step: int | None = None, commit: bool | None = None,
         session: Session | None = None) -> None:
-    tracking_run.log(_session(session), data, step, commit)
+    session = session if session is not None else current_session()
+    run = getattr(session, "run", None)
+    if run is not None and run.state == "running":
+        run.log(data, step, commit)  # the common case, one call less
+    else:
+        tracking_run.log(session, data, step, commit)
 
 
 @_documented_like(tracking_run.finish)

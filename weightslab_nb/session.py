@@ -259,6 +259,17 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, SampleInfo):
         if hook in self.recorder.on_flush:
             self.recorder.on_flush.remove(hook)
 
+    def add_drain_hook(self, hook) -> None:
+        """Call ``hook()`` at the start of every drain (each reader's, the ingest thread's),
+        from the draining thread, with no lock held: a feature that buffers values of its own
+        (a tracking run's logged rows) hands them over there, so every read sees them."""
+        self.recorder.on_drain.append(hook)
+
+    def remove_drain_hook(self, hook) -> None:
+        """Stop calling a hook added with :meth:`add_drain_hook` (no-op if absent)."""
+        if hook in self.recorder.on_drain:
+            self.recorder.on_drain.remove(hook)
+
     # ---------------------------------------------------------------- lifecycle
     @property
     def root_log_dir(self) -> Path:
@@ -821,6 +832,9 @@ _current_lock = threading.Lock()
 def current_session(create: bool = True) -> Session | None:
     """The session module-level functions act on; created on first use when ``create``."""
     global _current
+    current = _current  # the usual case needs no lock (wl.log calls this per call)
+    if current is not None and not current._closed:
+        return current
     with _current_lock:
         if (_current is None or _current._closed) and create:
             _current = Session()

@@ -8,28 +8,66 @@ import numpy as np
 
 
 class GrowableColumns:
-    """Rows appended as tuples (cheap on the hot path), read back as numpy columns."""
+    """Rows appended as tuples (cheap on the hot path) or as columns in bulk, read back as
+    numpy columns. Tuples are moved into the columns (capacity doubling) when columns are
+    appended or read, so a long curve is converted once, not at every read."""
 
     def __init__(self, dtypes: dict[str, np.dtype]):
         self._dtypes = dtypes
-        self._rows: list[tuple] = []
+        self._columns = {k: np.empty(0, dtype=d) for k, d in dtypes.items()}
+        self._settled = 0                # rows held in the columns
+        self._capacity = 0
+        self._rows: list[tuple] = []     # rows appended after them, not converted yet
 
     @property
     def n(self) -> int:
-        return len(self._rows)
+        return self._settled + len(self._rows)
 
     def append(self, row: tuple) -> None:
         """Append one row, its values in the order of ``dtypes``."""
         self._rows.append(row)
 
+    def extend_columns(self, columns: dict) -> None:
+        """Append rows given as one array per column (all of ``dtypes``; the first an array
+        giving the number of rows, the others arrays of that length or scalars)."""
+        self._settle()
+        self._put(columns)
+
     def view(self, start: int = 0) -> dict[str, np.ndarray]:
         """Columns of rows ``[start, n)`` as fresh arrays; safe to hand to another thread."""
-        rows = self._rows[start:]
-        if not rows:
-            return {k: np.empty(0, dtype=d) for k, d in self._dtypes.items()}
-        cols = zip(*rows)
-        return {k: np.fromiter(c, dtype=d, count=len(rows))
-                for (k, d), c in zip(self._dtypes.items(), cols)}
+        self._settle()
+        return {k: c[start:self._settled].copy() for k, c in self._columns.items()}
+
+    def _settle(self) -> None:
+        rows, n = self._rows, len(self._rows)
+        if not n:
+            return
+        self._rows = []
+        self._put({k: np.fromiter(c, dtype=d, count=n)
+                   for (k, d), c in zip(self._dtypes.items(), zip(*rows))})
+
+    def _put(self, columns: dict) -> None:
+        end = self._settled + len(next(iter(columns.values())))
+        if end > self._capacity:
+            self._capacity = max(end, 2 * self._capacity, 64)
+            for k, c in self._columns.items():
+                grown = np.empty(self._capacity, dtype=c.dtype)
+                grown[:self._settled] = c[:self._settled]
+                self._columns[k] = grown
+        for k, c in self._columns.items():
+            c[self._settled:end] = columns[k]
+        self._settled = end
+
+
+@dataclass
+class GlobalBlock:
+    """Global points recorded in bulk, waiting to be written: one point per step, each its
+    own band (min = max = mean = value) of count 1."""
+
+    signal: int
+    exp: int
+    steps: np.ndarray   # int64
+    values: np.ndarray  # float64
 
 
 GLOBAL_DTYPES = {"step": np.int64, "mean": np.float64, "min": np.float64, "max": np.float64,

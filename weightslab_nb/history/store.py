@@ -28,6 +28,7 @@ import numpy as np
 
 from weightslab_nb.history.buffers import (
     GLOBAL_DTYPES,
+    GlobalBlock,
     GrowableColumns,
     SampleChunk,
     concat_chunks,
@@ -79,7 +80,7 @@ class HistoryStore:
         self._signal_ids: dict[str, int] = {}
         self._exp_ids: dict[str, int] = {}
         self._global: dict[int, GrowableColumns] = {}
-        self._global_pending: list[tuple] = []
+        self._global_pending: list = []  # point tuples and GlobalBlocks, in the order recorded
         self._markers: list[tuple] = []
         self._pending: list[SampleChunk] = []
         self._pending_rows = 0
@@ -180,6 +181,31 @@ class HistoryStore:
         """Record one per-step aggregate of ``signal``."""
         with self._lock:
             self._append_global_locked(signal, step, mean, vmin, vmax, count, exp)
+
+    def append_global_many(self, signal: int, steps, values, exp: int) -> None:
+        """Record one point of ``signal`` per ``(step, value)``: ``steps`` and ``values`` are
+        equal-length sequences or arrays; each point is its own band (min = max = mean) of
+        count 1, as :meth:`append_global` with one value. One lock hold, no per-point work.
+
+        Raises
+        ------
+        ValueError
+            ``steps`` and ``values`` are not 1-d of one length.
+        """
+        steps = np.array(steps, dtype=np.int64)  # copies: the caller may reuse its arrays
+        values = np.array(values, dtype=np.float64)
+        if steps.shape != values.shape or steps.ndim != 1:
+            raise ValueError(f"append_global_many: steps {steps.shape} and values "
+                             f"{values.shape} must be 1-d of one length")
+        if not len(steps):
+            return
+        with self._lock:
+            cols = self._global.get(signal)
+            if cols is None:
+                cols = self._global[signal] = GrowableColumns(GLOBAL_DTYPES)
+            cols.extend_columns({"step": steps, "mean": values, "min": values, "max": values,
+                                 "count": 1, "exp": exp})
+            self._global_pending.append(GlobalBlock(signal, exp, steps, values))
 
     def append_marker(self, signal: int, step: int, mean: float, vmin: float, vmax: float,
                       count: int, exp: int) -> None:
@@ -509,10 +535,15 @@ class HistoryStore:
                     "id_is_int": [isinstance(s, int) for s in ids],
                     "annotation_id": np.asarray(annotations, dtype=np.int32),
                     "origin": origins})).insert_into("samples")
-            if glob:
-                columns = ("signal", "step", "mean", "min", "max", "count", "exp")
-                con.from_arrow(pa.table(dict(zip(columns, map(list, zip(*glob)))))
-                               ).insert_into("global_history")
+            for part in _global_parts(glob):  # in the order recorded
+                if isinstance(part, GlobalBlock):  # its constant columns made by DuckDB
+                    points = con.from_arrow(pa.table({"step": part.steps,
+                                                      "value": part.values}))
+                    points.project(f"{int(part.signal)}::INTEGER, step, value, value, value, "
+                                   f"1::BIGINT, {int(part.exp)}::INTEGER"
+                                   ).insert_into("global_history")
+                else:
+                    con.from_arrow(pa.table(part)).insert_into("global_history")
             if chunks:
                 con.from_arrow(pa.table(concat_chunks(chunks))).insert_into("sample_history")
             con.execute("COMMIT")
@@ -588,3 +619,23 @@ def _filter(cols: dict[str, np.ndarray], rows, sig, exp, step=None) -> dict[str,
     if exp is not None:
         mask &= cols["exp"] == exp
     return {k: v[mask] for k, v in cols.items()}
+
+
+_GLOBAL_COLUMNS = ("signal", "step", "mean", "min", "max", "count", "exp")
+
+
+def _global_parts(pending: list) -> list:
+    """Pending global points (tuples and :class:`GlobalBlock` s, in the order recorded) as
+    blocks and column dicts, consecutive tuples merged into one dict."""
+    parts, run = [], []
+    for item in pending:
+        if isinstance(item, tuple):
+            run.append(item)
+            continue
+        if run:
+            parts.append(dict(zip(_GLOBAL_COLUMNS, map(list, zip(*run)))))
+            run = []
+        parts.append(item)
+    if run:
+        parts.append(dict(zip(_GLOBAL_COLUMNS, map(list, zip(*run)))))
+    return parts

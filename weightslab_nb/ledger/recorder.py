@@ -107,6 +107,13 @@ class Recorder:
     on_flush : list of callable
         ``fn()`` after each flush of the store (ingest thread, :meth:`flush`, :meth:`close`);
         no lock is held; a failing hook is logged and the others still run.
+    captures : dict
+        Thread id -> :class:`Capture` of the threads capturing now (read it, never change it:
+        a hot path checks it for truthiness instead of calling :meth:`capturing`).
+    on_drain : list of callable
+        ``fn()`` at the start of every :meth:`drain` (readers, the ingest thread), in the
+        draining thread, no lock held: a source that buffers values of its own (a tracking
+        run) hands them over there, so readers see them. A failing source is logged.
     """
 
     def __init__(self, table, lock, store, controller, changes, flush_interval: float = 0.5):
@@ -122,8 +129,10 @@ class Recorder:
         self.top_classes: dict[str, TopClasses] = {}
         self.on_applied: list[Callable] = []
         self.on_flush: list[Callable[[], None]] = []
+        self.on_drain: list[Callable[[], None]] = []
         self._sinks: dict[str, tuple[str, int]] = {}
         self._captures: dict[int, Capture] = {}
+        self.captures = self._captures  # read-only outside: truthy while a thread captures
         self._flush_lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -187,6 +196,16 @@ class Recorder:
         self.changes.history += 1
         self.start()
 
+    def record_scalar_series(self, name: str, steps, values, exp: int | None = None) -> None:
+        """Record one global point of ``name`` per ``(step, value)`` in one bulk append (each
+        point its own band, count 1). ``steps``, ``values``: equal-length sequences or arrays;
+        ``exp`` defaults to the current experiment. Never captured: a caller that captures
+        (see :meth:`capture`) records through :meth:`record_scalar` instead."""
+        self.store.append_global_many(self.store.signal_id(name), steps, values,
+                                      self.experiment_id if exp is None else exp)
+        self.changes.history += 1
+        self.start()
+
     @contextlib.contextmanager
     def capture(self):
         """Within the block, the calling thread's recordings go to the yielded
@@ -207,8 +226,14 @@ class Recorder:
     def drain(self) -> int:
         """Apply every batch recorded so far; return how many were applied.
 
-        Must not be called while holding ``lock``.
+        The ``on_drain`` sources hand over what they buffered first. Must not be called
+        while holding ``lock``.
         """
+        for source in list(self.on_drain):
+            try:
+                source()
+            except Exception:
+                log.exception("a drain source failed")
         return self.queue.drain(self._apply)
 
     def _apply(self, batches: list[PreparedBatch]) -> None:

@@ -173,6 +173,12 @@ class BatchRecording:
         """Record one global point (mean ``value``, band ``[vmin, vmax]``) for ``name``."""
         self.recorder.record_scalar(name, value, count, vmin, vmax, step)
 
+    def record_scalar_series(self, name: str, steps, values, exp: int | None = None) -> None:
+        """Record one global point of ``name`` per ``(step, value)`` at once: ``steps`` and
+        ``values`` are equal-length sequences or arrays; ``exp`` is a history experiment id
+        (default: the current experiment). Not captured by an evaluation pass."""
+        self.recorder.record_scalar_series(name, steps, values, exp)
+
     def save_signals(self, signals: dict, batch_ids, preds_raw=None, targets=None, preds=None,
                      step: int | None = None, log: bool = True,
                      origin: str | None = None) -> None:

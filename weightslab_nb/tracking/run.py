@@ -31,11 +31,16 @@ stored (wandb does the same). Numbers are also recorded as global curve points o
 session's history, so ``wl.log({"val/acc": acc})`` appears in the loss-curves panel beside the
 training loss.
 
-Threads. ``log`` validates and converts the values, writes media files (in the calling thread:
-log rich values at a modest rate), and appends the row to an in-memory buffer. The buffer is
-appended to ``history.jsonl`` at each flush of the session's history (its writer thread, every
-``flush_interval``), by :meth:`Run.flush` and by :meth:`Run.finish`; closing the session
-finishes its run.
+Threads. ``log`` checks what must raise at once (the run's state, keys, values, the step),
+writes media files of rich values (in the calling thread: log them at a modest rate), and
+appends the row to the run's buffer: for a row of plain numbers that is the whole call (no
+conversion, no per-key work). The buffer is drained in bulk (see
+:mod:`weightslab_nb.tracking.log_buffer`) by the session's ingest thread every
+``flush_interval`` and by every reader before it reads (``run.summary``, :meth:`Run.recent`,
+:meth:`Run.log_counts`, the session's curves and history queries, ``wl.Api`` on a live run):
+the drain updates the summary and recent values and appends the numbers to the session's
+curves. Drained rows are appended to ``history.jsonl`` at each flush of the session's history,
+by :meth:`Run.flush` and by :meth:`Run.finish`; closing the session finishes its run.
 """
 
 from __future__ import annotations
@@ -53,10 +58,14 @@ from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from weightslab_nb.arguments import check_bool, check_int, check_optional_int, check_path
 from weightslab_nb.errors import InvalidTypeError, InvalidValueError, StateError
 from weightslab_nb.experiment import write_atomic
 from weightslab_nb.tracking import media
+from weightslab_nb.tracking.log_buffer import (CAPTURED, MIXED, NEW_CHUNK, RowBuffer, chunks_of,
+                                               warm_up)
 
 if TYPE_CHECKING:
     from weightslab_nb.session import Session
@@ -72,6 +81,10 @@ ID_ALPHABET = string.ascii_lowercase + string.digits
 RECENT_VALUES = 500  # values per key kept in memory for panels
 HEARTBEAT_INTERVAL = 30.0  # seconds between two run.json writes of an idle running run
 CRASHED_AFTER = 300.0  # seconds without a heartbeat after which readers call a run "crashed"
+WAKE_ROWS = 16_384  # buffered rows that ask the ingest thread for a drain before its round
+_PLAIN_NUMBERS = frozenset({float, int, bool, np.float64, np.float32, np.float16, np.int64,
+                            np.int32, np.int16, np.int8, np.uint8, np.uint16, np.uint32,
+                            np.bool_})
 
 
 def _now_iso(t: float | None = None) -> str:
@@ -125,7 +138,11 @@ class _Store(MutableMapping):
         self._run = run
         self._data = dict(data)
 
+    def _sync(self) -> None:
+        """Bring the values up to date before a read or write (the summary drains the run)."""
+
     def __getitem__(self, key):
+        self._sync()
         with self._run._lock:
             return self._data[key]
 
@@ -136,12 +153,14 @@ class _Store(MutableMapping):
         stored = _plain_scalar(value)
         if stored is None:
             stored = self._run._stored_value(key, value)
+        self._sync()  # logged values first: this one replaces them
         with self._run._lock:
             self._data[key] = stored
             self._run._dirty = True
 
     def __delitem__(self, key) -> None:
         self._check_open()
+        self._sync()
         with self._run._lock:
             del self._data[key]
             self._run._dirty = True
@@ -152,10 +171,12 @@ class _Store(MutableMapping):
                              f"change them with wl.Api().run({self._run.path!r}) and .update()")
 
     def __iter__(self):
+        self._sync()
         with self._run._lock:
             return iter(list(self._data))
 
     def __len__(self) -> int:
+        self._sync()
         return len(self._data)
 
     def __getattr__(self, name: str):
@@ -168,6 +189,7 @@ class _Store(MutableMapping):
 
     def to_dict(self) -> dict:
         """A copy of the values."""
+        self._sync()
         with self._run._lock:
             return dict(self._data)
 
@@ -180,6 +202,9 @@ class Summary(_Store):
 
     A value set here is replaced by the next ``log`` of the same key.
     """
+
+    def _sync(self) -> None:
+        self._run._drain()
 
 
 class Config(_Store):
@@ -213,14 +238,22 @@ class Run:
         self.tags, self.notes, self.group, self.job_type = tags, notes, group, job_type
         self.dir = root / RUNS_DIR / id
         self.state = "running"
-        self._lock = threading.Lock()     # buffers, counters, config and summary: short holds
+        self._lock = threading.Lock()     # drained rows, config, summary, recent: short holds
         self._io_lock = threading.Lock()  # file appends (never taken by log)
         self._log_lock = threading.Lock()  # serialises log calls (held while media are written)
-        self._pending: list[dict] = []
+        self._drain_lock = threading.Lock()  # one drain at a time, so rows keep their order
+        self._buffer = RowBuffer()        # log calls not drained yet
+        self._pending: list = []          # drained chunks not written to history.jsonl yet
+        self._known: set[str] = set()     # keys already checked (the fast path skips them)
+        self._controller = session.controller
+        self._recorder = session.recorder
+        self._changes = session.changes
         self._recent: dict[str, deque] = {}  # key -> its last RECENT_VALUES (step, value)
         self._logged: dict[str, int] = {}  # key -> how many times it was logged
         self._deferred: dict[str, object] = {}  # hp/<key> values waiting for the next row
-        self.version = 0  # grows with every logged row and state change (panels poll it)
+        # grows with each state change and when rows were logged since the last drain (which
+        # every read of them starts with): panels poll it, then read
+        self.version = 0
         self._counter = 0                 # the next step in counting mode
         self._last_step: int | None = None
         self._started = time.time()
@@ -268,49 +301,110 @@ class Run:
             A bad key or value (named in the message); nothing of the call is stored (keys and
             plain values are checked before any media file is written).
         """
+        lock = self._log_lock  # one call at a time, so rows reach the file in step order
+        if commit is None and type(data) is dict and (
+                step is None or (type(step) is int and step >= 0)):
+            # The common call, done here in full: plain numbers, known keys, a step not going
+            # back. One untracked dict and three numbers appended to the buffer, nothing
+            # converted (anything else falls through to the checked path below).
+            try:  # floats, ints and bools add up to a float (see _plain_numbers)
+                plain = type(sum(data.values())) is float
+            except Exception:
+                plain = False
+            if plain:
+                lock.acquire()  # acquire/release: half the cost of a with block
+                try:
+                    recorder, buffer, keys = self._recorder, self._buffer, tuple(data)
+                    same = keys == buffer.schema  # the keys of the row before, in order
+                    if self.state == "running" and not self._deferred and \
+                            not recorder.captures and (same or data.keys() <= self._known):
+                        last, counting = self._last_step, step is not None
+                        if step is None:
+                            ctl = self._controller
+                            if ctl.step == 0 and ctl.state != "running":
+                                at, counting = self._counter, True  # >= the last step
+                            else:
+                                at = ctl.step if last is None or ctl.step > last else last
+                        else:
+                            at = step if last is None or step >= last else -1  # -1: warns
+                        if at >= 0:  # RowBuffer.put, inlined
+                            buffer.meta.extend((at, time.time(), recorder.experiment_id))
+                            rows = buffer.rows
+                            if not same:
+                                rows.append(NEW_CHUNK)
+                                buffer.schema = keys
+                            rows.append(dict(data))
+                            self._last_step = at
+                            if counting:
+                                self._counter = at + 1
+                            n = len(rows)
+                            if n <= 2:  # the first row since a drain: readers look again
+                                self.version += 1
+                                self._changes.history += 1
+                            elif n == WAKE_ROWS:
+                                recorder.wake()
+                            return
+                finally:
+                    lock.release()
         if self.state != "running":
             raise StateError(f"run {self.id!r} is {self.state}; start another with wl.init()")
-        if not isinstance(data, Mapping):
+        if type(data) is not dict and not isinstance(data, Mapping):
             raise InvalidTypeError("data: expected a dict of key -> value, got "
                                    f"{type(data).__name__}")
         if step is not None:
             step = check_int(step, "step", minimum=0)
         if commit is not None and not isinstance(commit, bool):
             raise InvalidTypeError(f"commit: expected True, False or None, got {commit!r}")
-        with self._log_lock:  # one call at a time, so rows reach the file in step order
+        lock.acquire()
+        try:
             if self.state != "running":  # finished while this call waited
                 raise StateError(f"run {self.id!r} is {self.state}; start another with "
                                  "wl.init()")
             self._log(data, step, commit)
+        finally:
+            lock.release()
 
     def _log(self, data: Mapping, step: int | None, commit: bool | None) -> None:
-        at = int(step) if step is not None else self._default_step()
-        if self._last_step is not None and at < self._last_step:
+        """One log call, under ``_log_lock``: check, then one append to the row buffer (the
+        general path of :meth:`log`, which does the common case itself)."""
+        last = self._last_step
+        if step is None:
+            controller = self._controller
+            counting = controller.step == 0 and controller.state != "running"
+            at = self._counter if counting else max(controller.step, last or 0)
+        else:
+            at, counting = step, True
+        if last is not None and at < last:
             logger.warning("wl.log: step %d is lower than the last step logged (%d); the "
-                           "values %s are ignored", at, self._last_step, list(data))
+                           "values %s are ignored", at, last, list(data))
             return
+        recorder = self._recorder
+        if not self._deferred and data.keys() <= self._known and _plain_numbers(data) and \
+                not recorder.captures:  # known keys, plain numbers only
+            self._buffer.put(at, time.time(), recorder.experiment_id, data)
+        else:
+            values, mode = self._checked_row(data, at), MIXED
+            if recorder.captures:  # an evaluation pass keeps its numbers apart
+                self._record_curves(values, at)
+                mode = CAPTURED
+            self._buffer.put(at, time.time(), recorder.experiment_id, values, mode)
+        self._last_step = at
+        if counting:
+            self._counter = at + (0 if commit is False else 1)
+        self.version += 1
+        self._changes.history += 1  # curves readers look, and drain the run first
+        if len(self._buffer.rows) >= WAKE_ROWS:
+            self._recorder.wake()
+
+    def _checked_row(self, data: Mapping, at: int) -> dict:
+        """The converted row of a call that is not plain numbers under known keys (raises
+        naming a bad key or value), with hyperparameter changes applied meanwhile."""
         row = self._convert(_flatten(data), at)
-        now = time.time()
+        self._known.update(row)
         with self._lock:
             row.update(self._deferred)  # hyperparameter changes applied meanwhile
             self._deferred.clear()
-            self._last_step = at
-            if self._counting() or step is not None:
-                self._counter = at + (0 if commit is False else 1)
-            self._pending.append({"_step": at, "_timestamp": now,
-                                  "_runtime": round(now - self._started, 6), **row})
-            self.summary._data.update(row)
-            for key, value in row.items():
-                recent = self._recent.get(key)
-                if recent is None:
-                    recent = self._recent[key] = deque(maxlen=RECENT_VALUES)
-                if recent and recent[-1][0] == at:
-                    recent.pop()  # one value per step: the later call wins, as readers merge
-                recent.append((at, value))
-                self._logged[key] = self._logged.get(key, 0) + 1
-            self.version += 1
-        self._record_curves(row, at)
-        self.session.recorder.wake()
+        return row
 
     def hyperparameter_applied(self, key: str, value) -> None:
         """Follow an applied hyperparameter change (the session calls it): the config gets the
@@ -341,11 +435,41 @@ class Run:
         except Exception:
             logger.exception("run %s: could not record the change of %r", self.id, key)
 
+    def _drain(self) -> None:
+        """Take every buffered log call: update the summary, recent values and log counts,
+        keep the rows for the history file and append the numbers to the session's curves.
+        Called by the session's drains (see :meth:`Session.add_drain_hook`) and by readers;
+        cheap when nothing is buffered. Must not be called while holding ``_lock``."""
+        if not self._buffer.rows:
+            return
+        with self._drain_lock:
+            if self._log_lock.acquire(blocking=False):  # no log call in progress: swap
+                try:
+                    buffer, self._buffer = self._buffer, RowBuffer()
+                finally:
+                    self._log_lock.release()
+                meta, rows = buffer.take_all()
+            else:  # a log call may be writing media: take without waiting for it
+                meta, rows = self._buffer.take()
+            if not len(meta):
+                return
+            chunks = chunks_of(meta, rows)
+            with self._lock:
+                summary = self.summary._data
+                for chunk in chunks:
+                    summary.update(chunk.row(-1))
+                    chunk.update_recent(self._recent, self._logged, RECENT_VALUES)
+                self._pending.extend(chunks)
+            for chunk in chunks:
+                for key, steps, values in chunk.curves():
+                    self.session.record_scalar_series(key, steps, values, chunk.exp)
+
     def recent(self, key: str | None = None):
         """Each key's last logged values (up to :data:`RECENT_VALUES` per key), oldest first:
         ``{key: [(step, value), ...]}``, keys in the order first logged; with ``key``, only
         that key's list (None when it was never logged). Rich values are their descriptors.
         The whole history is in the run's files (read it with ``wl.Api``)."""
+        self._drain()
         with self._lock:
             if key is not None:
                 values = self._recent.get(key)
@@ -355,6 +479,7 @@ class Run:
     def log_counts(self) -> dict[str, int]:
         """How many times each key was logged (a value logged again at the same step counts
         too: panels use it to notice a replaced value)."""
+        self._drain()
         with self._lock:
             return dict(self._logged)
 
@@ -413,6 +538,7 @@ class Run:
         return value
 
     def _record_curves(self, row: dict, step: int) -> None:
+        """Record a row's finite numbers as curve points now (a capturing caller)."""
         for key, value in row.items():
             if isinstance(value, float) and math.isfinite(value):
                 self.session.record_scalar(key, value, step=step)
@@ -421,6 +547,7 @@ class Run:
     def flush(self) -> None:
         """Append the buffered rows to ``history.jsonl`` and rewrite the summary and
         ``run.json`` when they changed. Safe from any thread."""
+        self._drain()
         with self._io_lock:
             with self._lock:
                 rows, self._pending = self._pending, []
@@ -428,9 +555,10 @@ class Run:
                 summary = dict(self.summary._data)
             try:
                 if rows:
-                    text = "".join(_dumps(r) + "\n" for r in rows)
-                    with open(self.dir / HISTORY_FILE, "a", encoding="utf-8") as f:
-                        f.write(text)
+                    data = b"".join(chunk.history_bytes(self._started, _dumps)
+                                    for chunk in rows)
+                    with open(self.dir / HISTORY_FILE, "ab") as f:
+                        f.write(data)
                     rows = []
                 if dirty:
                     _write_json(self.dir / SUMMARY_FILE, summary)
@@ -450,8 +578,8 @@ class Run:
                 return
             with self._lock:
                 if self._deferred:  # hyperparameter changes no log call picked up
-                    self._pending.append({"_step": self._last_step or 0,
-                                          "_timestamp": time.time(), **self._deferred})
+                    self._buffer.put(self._last_step or 0, time.time(),
+                                     self._recorder.experiment_id, self._deferred, MIXED)
                     self._deferred.clear()
                 self.state = "finished" if not exit_code else "failed"
                 self.version += 1
@@ -459,6 +587,7 @@ class Run:
                 self._dirty = True
         self.flush()
         self.session.remove_flush_hook(self._on_flush)
+        self.session.remove_drain_hook(self._drain)
         if self.hyperparameter_applied in self.session.on_hyperparameter_change:
             self.session.on_hyperparameter_change.remove(self.hyperparameter_applied)
         if getattr(self.session, "run", None) is self:
@@ -476,12 +605,15 @@ class Run:
             else _now_iso(self._finished_at), "config": config})
 
     def _on_flush(self) -> None:
-        """The session's flush hook: write the buffer; finish when the session closed."""
+        """The session's flush hook: write the buffer; finish when the session closed. The
+        first round after ``init`` also readies the formatting of history lines (see
+        :func:`~weightslab_nb.tracking.log_buffer.warm_up`), off the logging thread."""
         if self.state != "running":
             return
         if self.session.closed:
             self.finish()
             return
+        warm_up()
         self.flush()
         if time.monotonic() - self._heartbeat >= HEARTBEAT_INTERVAL:
             with self._io_lock:  # never over a final run.json written by finish()
@@ -500,6 +632,30 @@ class Run:
 
 
 # ---------------------------------------------------------------- values
+def _plain_numbers(data: Mapping) -> bool:
+    """True when the values of ``data`` are plain numbers that stay what they are (floats,
+    ints, bools, numpy scalars; converted to float64 when drained), False for the rest
+    (arrays, tensors, strings, media...; an int too large for a float too).
+
+    The common case costs one C-level ``sum``: floats, ints and bools add up to a Python
+    float, while arrays and tensors add up to an array or a tensor, numpy scalars to a numpy
+    scalar, and anything else raises. Rows of ints only, or with numpy scalars, take the type
+    check."""
+    try:
+        total = sum(data.values())
+    except Exception:  # a string, None, a list... and an int too large for a float
+        return False
+    if type(total) is float:
+        return True
+    if set(map(type, data.values())) <= _PLAIN_NUMBERS:
+        try:
+            sum(map(float, data.values()))
+        except OverflowError:
+            return False  # the checked path names the key
+        return True
+    return False
+
+
 def _flatten(data: Mapping, prefix: str = "") -> dict:
     """Nested dicts as ``"outer/inner"`` keys (non-string keys are left for the key check)."""
     out = {}
@@ -647,6 +803,7 @@ def init(session, project: str | None = None, name: str | None = None,
               notes=notes, group=group, job_type=job_type)
     session.run = run
     session.add_flush_hook(run._on_flush)
+    session.add_drain_hook(run._drain)
     session.on_hyperparameter_change.append(run.hyperparameter_applied)
     session.recorder.wake()  # the recorder's rounds carry the run's heartbeat
     return run
@@ -692,10 +849,10 @@ def log(session, data: Mapping, step: int | None = None, commit: bool | None = N
     RuntimeError
         No run is running: call :func:`init` first.
     """
-    run = active_run(session)
-    if run is None:
+    run = getattr(session, "run", None)
+    if run is None or run.state != "running":
         raise StateError("wl.log: no run is running; call wl.init() first")
-    run.log(data, step=step, commit=commit)
+    run.log(data, step, commit)
 
 
 def finish(session, exit_code: int | None = None) -> None:
