@@ -5,6 +5,7 @@
 import { formatNumber } from "./format";
 import type { Buffer, Message } from "./model";
 import { asRef, type SampleId, type SampleRef } from "./selection";
+import { sparkDomain } from "./spark";
 import { decodeArray, decodeArrays, toBytes, type ArrayMeta } from "./wire";
 
 export interface TopClass {
@@ -153,19 +154,11 @@ export function percent(p: number): string {
 
 /** [min, max] of the finite values (a constant series gets a band around it); null if none. */
 export function valueDomain(values: ArrayLike<number>): [number, number] | null {
-  let lo = Infinity, hi = -Infinity;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (!Number.isFinite(v)) continue;
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
-  if (lo > hi) return null;
-  if (lo === hi) {
-    const d = lo === 0 ? 1 : Math.abs(lo) * 0.1;
-    return [lo - d, hi + d];
-  }
-  return [lo, hi];
+  const domain = sparkDomain(values);
+  if (domain === null || domain[0] !== domain[1]) return domain;
+  const [v] = domain;
+  const d = v === 0 ? 1 : Math.abs(v) * 0.1;
+  return [v - d, v + d];
 }
 
 /** [first, last] step shown on every plot of a sample: its points and its evaluation markers. */
