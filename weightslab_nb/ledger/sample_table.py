@@ -92,6 +92,7 @@ class SampleTable:
         self._luts: dict[int, np.ndarray] = {}
         self._sparse_ints: set[int] = set()  # origins with int ids (annotation 0) in the dict
         self.discard_version = 0  # grows on every discard/restore; loaders re-filter on change
+        self._latest = np.empty(0, dtype=np.int32)  # scratch of last_occurrences, -1 = unused
         self._grow(capacity)
 
     # ---------------------------------------------------------------- size and growth
@@ -119,6 +120,7 @@ class SampleTable:
         self.bool_tags = {k: grown(v, False) for k, v in self.bool_tags.items()}
         for col in self.cat_tags.values():
             col.codes = grown(col.codes, -1)
+        self._latest = np.full(cap, -1, dtype=np.int32)  # all -1 between two calls
         self._cap = cap
 
     # ---------------------------------------------------------------- rows
@@ -304,6 +306,34 @@ class SampleTable:
         return self.sample_id[rows].tolist()
 
     # ---------------------------------------------------------------- hot-path writes
+    def last_occurrences(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each distinct row of ``rows`` once, with the position of its last occurrence.
+
+        ``rows``: int64 table rows in arrival order (a drain of several batches, rows repeated
+        when a sample came back). Returns ``(distinct_rows, positions)``: writing
+        ``column[distinct_rows] = values[positions]`` leaves every row's last value, in one
+        assignment without duplicate indices (numpy does not promise which of several writes
+        to one element of a fancy assignment wins).
+
+        Many rows: positions are scattered into a table-sized scratch column with
+        ``np.maximum.at`` (unbuffered, so exact with repeated rows), then read back for the
+        rows touched (ascending); no sort. Few rows against a big table: a sort of ``rows``
+        instead (ascending too).
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        n = len(rows)
+        if n < 2:
+            return rows, np.arange(n)
+        if n * 8 < self._n or n >= 2**31:
+            distinct, first_of_reversed = np.unique(rows[::-1], return_index=True)
+            return distinct, n - 1 - first_of_reversed
+        scratch = self._latest
+        np.maximum.at(scratch, rows, np.arange(n, dtype=np.int32))
+        distinct = np.flatnonzero(scratch[: self._n] >= 0)
+        positions = scratch[distinct]
+        scratch[distinct] = -1
+        return distinct, positions
+
     def write_signal(self, rows: np.ndarray, name: str, values: np.ndarray) -> None:
         """Set the latest value of a per-sample signal for ``rows`` (creates the
         ``signals//<name>`` column, NaN elsewhere)."""
