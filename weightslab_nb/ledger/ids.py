@@ -66,6 +66,84 @@ def normalize_ids(ids, argument: str = "sample_ids") -> list[SampleId]:
     return [normalize_one(v, argument) for v in ids]
 
 
+class IdColumn:
+    """The sample id of every table row, stored compactly.
+
+    While every id is an int that fits int64, the ids are one ``int64`` array (8 bytes a row, no
+    Python objects); the first string id (or an int beyond int64) turns the column into an
+    object array once. Reading keeps the plain-Python face of ids:
+
+    * ``column[i]`` (an int) is a Python ``int`` or ``str``;
+    * ``column[rows]`` / ``column[a:b]`` is an object array of Python ``int``/``str`` (so
+      ``.tolist()``, iteration and JSON see plain values);
+    * :meth:`ints` gives the raw ``int64`` values for vectorised work (None when not all ints).
+
+    Writes go through :meth:`put` (a run of new rows) and the owner grows it with :meth:`grow`.
+    """
+
+    def __init__(self):
+        self._ints: np.ndarray | None = np.empty(0, dtype=np.int64)
+        self._objects: np.ndarray | None = None
+
+    @property
+    def all_ints(self) -> bool:
+        """True while every id stored is an int (the int64 layout)."""
+        return self._ints is not None
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the id array (object layout: the pointers only)."""
+        return (self._ints if self._ints is not None else self._objects).nbytes
+
+    def grow(self, capacity: int, n: int) -> None:
+        """Make room for ``capacity`` rows, keeping the first ``n`` ids."""
+        if self._ints is not None:
+            out = np.zeros(capacity, dtype=np.int64)
+            out[:n] = self._ints[:n]
+            self._ints = out
+        else:
+            out = np.full(capacity, None, dtype=object)
+            out[:n] = self._objects[:n]
+            self._objects = out
+
+    def put(self, start: int, ids) -> None:
+        """Store ``ids`` (an int64 array, or a list of normalised ``int``/``str`` ids) for rows
+        ``start, start + 1, ...`` (the rows must fit the capacity)."""
+        stop = start + len(ids)
+        if self._ints is not None:
+            if isinstance(ids, np.ndarray) and ids.dtype.kind in "iu":
+                self._ints[start:stop] = ids
+                return
+            try:
+                self._ints[start:stop] = np.fromiter(_only_ints(ids), np.int64, len(ids))
+                return
+            except (TypeError, OverflowError):  # a string id, or an int past int64
+                self._objects = self._ints.astype(object)
+                self._ints = None
+        self._objects[start:stop] = list(ids) if isinstance(ids, np.ndarray) else ids
+
+    def ints(self, key) -> np.ndarray | None:
+        """``int64`` ids of ``key`` (rows or a slice) without boxing; None when some id is a
+        string."""
+        return None if self._ints is None else self._ints[key]
+
+    def __getitem__(self, key):
+        if isinstance(key, (int, np.integer)):
+            if self._ints is not None:
+                return int(self._ints[key])
+            return self._objects[key]
+        if self._ints is not None:
+            return self._ints[key].astype(object)
+        return self._objects[key]
+
+
+def _only_ints(ids):
+    for sid in ids:
+        if type(sid) is not int:
+            raise TypeError("not an int")
+        yield sid
+
+
 class SampleRef(NamedTuple):
     """The identity of a sample: its origin (split) and its id within that origin.
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from weightslab_nb.errors import (AmbiguousSampleError, InvalidValueError, UnknownNameError,
                                   UnknownSampleError)
-from weightslab_nb.ledger.ids import SampleId, as_int_array, normalize_ids
+from weightslab_nb.ledger.ids import IdColumn, SampleId, as_int_array, normalize_ids
 
 SIGNAL_PREFIX = "signals//"
 TAG_PREFIX = "tag:"
@@ -75,7 +75,7 @@ class SampleTable:
     def __init__(self, capacity: int = 1024):
         self._n = 0
         self._cap = 0
-        self.sample_id = np.empty(0, dtype=object)
+        self.sample_id = IdColumn()  # int64 while all ids are ints
         self.annotation_id = np.empty(0, dtype=np.int32)
         self.origin_code = np.empty(0, dtype=np.int16)
         self.origins: list[str] = []
@@ -92,7 +92,6 @@ class SampleTable:
         self._luts: dict[int, np.ndarray] = {}
         self._sparse_ints: set[int] = set()  # origins with int ids (annotation 0) in the dict
         self.discard_version = 0  # grows on every discard/restore; loaders re-filter on change
-        self._latest = np.empty(0, dtype=np.int32)  # scratch of last_occurrences, -1 = unused
         self._grow(capacity)
 
     # ---------------------------------------------------------------- size and growth
@@ -109,7 +108,7 @@ class SampleTable:
             out[: self._n] = arr[: self._n]
             return out
 
-        self.sample_id = grown(self.sample_id, None)
+        self.sample_id.grow(cap, self._n)
         self.annotation_id = grown(self.annotation_id, 0)
         self.origin_code = grown(self.origin_code, -1)
         self.target = grown(self.target, np.nan)
@@ -120,7 +119,6 @@ class SampleTable:
         self.bool_tags = {k: grown(v, False) for k, v in self.bool_tags.items()}
         for col in self.cat_tags.values():
             col.codes = grown(col.codes, -1)
-        self._latest = np.full(cap, -1, dtype=np.int32)  # all -1 between two calls
         self._cap = cap
 
     # ---------------------------------------------------------------- rows
@@ -133,9 +131,16 @@ class SampleTable:
     def add_samples(self, sample_ids, origin: str, annotation_id: int = 0) -> np.ndarray:
         """Add rows for the ids ``origin`` does not hold yet; return the rows of all given ids,
         in order. Identity is ``(origin, sample_id, annotation_id)``: two origins may hold the
-        same id (train and validation sets that both index from 0)."""
-        ids = normalize_ids(sample_ids)
+        same id (train and validation sets that both index from 0).
+
+        Dense non-negative int ids (an int array or tensor, or a list of ints) take a
+        vectorised path: no Python object per id."""
         code = self.origin_index(origin)
+        if annotation_id == 0:
+            rows = self._add_dense_ints(code, sample_ids)
+            if rows is not None:
+                return rows
+        ids = normalize_ids(sample_ids)
         rows = np.empty(len(ids), dtype=np.int64)
         new: list[tuple[int, SampleId]] = []
         first_seen: dict[SampleId, int] = {}  # a new id given more than once gets one row
@@ -154,7 +159,7 @@ class SampleTable:
             start = self._n
             self._grow(start + len(new))
             new_rows = np.arange(start, start + len(new))
-            self.sample_id[start : start + len(new)] = [sid for _, sid in new]
+            self.sample_id.put(start, [sid for _, sid in new])
             self.annotation_id[new_rows] = annotation_id
             self.origin_code[new_rows] = code
             rows[[i for i, _ in new]] = new_rows
@@ -169,6 +174,46 @@ class SampleTable:
             for i, sid in repeated:
                 rows[i] = new_rows[first_seen[sid]]
         return rows
+
+    def _add_dense_ints(self, code: int, sample_ids) -> np.ndarray | None:
+        """:meth:`add_samples` of annotation-0 int ids that origin ``code``'s look-up table can
+        hold, vectorised; None when the ids are not such (the caller takes the general path)."""
+        arr = as_int_array(sample_ids)
+        if arr is None and isinstance(sample_ids, list) and sample_ids and \
+                type(sample_ids[0]) is int:
+            try:
+                arr = np.fromiter(sample_ids, dtype=np.int64, count=len(sample_ids))
+            except (TypeError, ValueError, OverflowError):
+                return None
+            if any(type(s) is not int for s in sample_ids):  # bools, numpy scalars: general path
+                return None
+        if arr is None or code in self._sparse_ints or not arr.size or arr.min() < 0:
+            return None
+        lut = self._luts.get(code, np.full(0, -1, dtype=np.int64))
+        found = np.full(len(arr), -1, dtype=np.int64)
+        inside = arr < len(lut)
+        found[inside] = lut[arr[inside]]
+        fresh = arr[found < 0]
+        if fresh.size:
+            _, first = np.unique(fresh, return_index=True)
+            fresh = fresh[np.sort(first)]  # each new id once, in order of first appearance
+            start = self._n
+            if int(fresh.max()) >= _LUT_SLACK * max(start + len(fresh), 256):
+                return None  # sparse ids: the dict serves them
+            self._grow(start + len(fresh))
+            new_rows = np.arange(start, start + len(fresh))
+            self.sample_id.put(start, fresh)
+            self.annotation_id[new_rows] = 0
+            self.origin_code[new_rows] = code
+            self._n = start + len(fresh)
+            top = int(fresh.max())
+            if top >= len(lut):
+                grown = np.full(max(top + 1, 2 * len(lut)), -1, dtype=np.int64)
+                grown[: len(lut)] = lut
+                lut = self._luts[code] = grown
+            lut[fresh] = new_rows
+            found = lut[arr]
+        return found
 
     def _lookup(self, code: int, sample_id: SampleId, annotation_id: int) -> int | None:
         """Row of one id of origin ``code`` (its look-up table for dense int ids, else the
@@ -315,7 +360,7 @@ class SampleTable:
         assignment without duplicate indices (numpy does not promise which of several writes
         to one element of a fancy assignment wins).
 
-        Many rows: positions are scattered into a table-sized scratch column with
+        Many rows: positions are scattered into a table-sized scratch array (int32) with
         ``np.maximum.at`` (unbuffered, so exact with repeated rows), then read back for the
         rows touched (ascending); no sort. Few rows against a big table: a sort of ``rows``
         instead (ascending too).
@@ -327,12 +372,10 @@ class SampleTable:
         if n * 8 < self._n or n >= 2**31:
             distinct, first_of_reversed = np.unique(rows[::-1], return_index=True)
             return distinct, n - 1 - first_of_reversed
-        scratch = self._latest
+        scratch = np.full(self._n, -1, dtype=np.int32)
         np.maximum.at(scratch, rows, np.arange(n, dtype=np.int32))
-        distinct = np.flatnonzero(scratch[: self._n] >= 0)
-        positions = scratch[distinct]
-        scratch[distinct] = -1
-        return distinct, positions
+        distinct = np.flatnonzero(scratch >= 0)
+        return distinct, scratch[distinct]
 
     def write_signal(self, rows: np.ndarray, name: str, values: np.ndarray) -> None:
         """Set the latest value of a per-sample signal for ``rows`` (creates the
@@ -403,6 +446,19 @@ class SampleTable:
     def tag_names(self) -> list[str]:
         """Names of every tag (boolean first, then categorical), without the ``tag:`` prefix."""
         return [c[len(TAG_PREFIX):] for c in [*self.bool_tags, *self.cat_tags]]
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the table: its column arrays (at capacity), the id column, the
+        look-up tables and the id dict (its slots, not the id objects)."""
+        import sys
+
+        arrays = [self.annotation_id, self.origin_code, self.target, self.prediction,
+                  self.discarded, self.last_step, *self.signals.values(),
+                  *self.bool_tags.values(), *(c.codes for c in self.cat_tags.values()),
+                  *self._luts.values()]
+        return sum(a.nbytes for a in arrays) + self.sample_id.nbytes + \
+            sys.getsizeof(self._row_of)
 
     # ---------------------------------------------------------------- views
     def counts(self) -> tuple[int, int]:
