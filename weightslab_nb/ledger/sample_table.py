@@ -92,6 +92,7 @@ class SampleTable:
         self._luts: dict[int, np.ndarray] = {}
         self._sparse_ints: set[int] = set()  # origins with int ids (annotation 0) in the dict
         self.discard_version = 0  # grows on every discard/restore; loaders re-filter on change
+        self._changed = np.empty(0, dtype=bool)  # rows written since take_changed
         self._grow(capacity)
 
     # ---------------------------------------------------------------- size and growth
@@ -115,6 +116,7 @@ class SampleTable:
         self.prediction = grown(self.prediction, np.nan)
         self.discarded = grown(self.discarded, False)
         self.last_step = grown(self.last_step, -1)
+        self._changed = grown(self._changed, False)
         self.signals = {k: grown(v, np.nan) for k, v in self.signals.items()}
         self.bool_tags = {k: grown(v, False) for k, v in self.bool_tags.items()}
         for col in self.cat_tags.values():
@@ -379,8 +381,25 @@ class SampleTable:
 
     def write_signal(self, rows: np.ndarray, name: str, values: np.ndarray) -> None:
         """Set the latest value of a per-sample signal for ``rows`` (creates the
-        ``signals//<name>`` column, NaN elsewhere)."""
+        ``signals//<name>`` column, NaN elsewhere); the rows count as changed."""
         self.signal_array(name)[rows] = values
+        self._changed[rows] = True
+
+    def mark_changed(self, rows: np.ndarray) -> None:
+        """Count ``rows`` as changed (for writes straight into a column array)."""
+        self._changed[rows] = True
+
+    def take_changed(self, since: int) -> np.ndarray:
+        """Rows written by :meth:`write_signal`, :meth:`write_column` or marked with
+        :meth:`mark_changed` since the last call, plus every row from ``since`` on (rows added
+        since then), ascending; the marks are cleared. Writes elsewhere (tags, discards,
+        :meth:`signal_array`) are not tracked: what an incremental snapshot needs."""
+        n = self._n
+        changed = self._changed[:n]
+        changed[since:] = True
+        rows = np.flatnonzero(changed)
+        changed[rows] = False
+        return rows
 
     def signal_array(self, name: str) -> np.ndarray:
         """The whole float64 column of per-sample signal ``name`` (created, NaN, when new);
@@ -392,8 +411,10 @@ class SampleTable:
         return arr
 
     def write_column(self, column: str, rows: np.ndarray, values: np.ndarray) -> None:
-        """Write ``target``, ``prediction`` or ``last_step`` for ``rows``."""
+        """Write ``target``, ``prediction`` or ``last_step`` for ``rows`` (they count as
+        changed)."""
         getattr(self, column)[rows] = values
+        self._changed[rows] = True
 
     # ---------------------------------------------------------------- tags and discards
     def set_discarded(self, rows: np.ndarray, value: bool) -> None:
@@ -454,7 +475,7 @@ class SampleTable:
         import sys
 
         arrays = [self.annotation_id, self.origin_code, self.target, self.prediction,
-                  self.discarded, self.last_step, *self.signals.values(),
+                  self.discarded, self.last_step, self._changed, *self.signals.values(),
                   *self.bool_tags.values(), *(c.codes for c in self.cat_tags.values()),
                   *self._luts.values()]
         return sum(a.nbytes for a in arrays) + self.sample_id.nbytes + \
