@@ -137,6 +137,75 @@ class IdColumn:
         return self._objects[key]
 
 
+class DenseIndex:
+    """Row of each non-negative int id of one origin (-1: none), for ids dense enough that an
+    array indexed by id is cheaper than a dict.
+
+    While the ids registered form one contiguous range whose rows are contiguous too (a data
+    set registered as ids 0..n-1 in order: the common case), the index is three numbers; the
+    first id that breaks the pattern turns it into an ``int64`` array indexed by id.
+    """
+
+    def __init__(self):
+        self._rows: np.ndarray | None = None
+        self._lo = self._hi = 0  # ids [lo, hi) map to rows row0 + (id - lo)
+        self._row0 = 0
+
+    def __len__(self) -> int:
+        """One past the highest id it can hold without growing."""
+        return len(self._rows) if self._rows is not None else self._hi
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the array (0 while the ids form one range)."""
+        return 0 if self._rows is None else self._rows.nbytes
+
+    def get(self, ids: np.ndarray) -> np.ndarray:
+        """Rows of ``ids`` (an int64 array of ids >= 0), -1 where an id has none."""
+        if self._rows is None:
+            inside = (ids >= self._lo) & (ids < self._hi)
+            return np.where(inside, ids - self._lo + self._row0, -1)
+        out = np.full(len(ids), -1, dtype=np.int64)
+        inside = ids < len(self._rows)
+        out[inside] = self._rows[ids[inside]]
+        return out
+
+    def get_one(self, sample_id: int) -> int:
+        """Row of one id >= 0, or -1."""
+        if self._rows is None:
+            return sample_id - self._lo + self._row0 if self._lo <= sample_id < self._hi else -1
+        return int(self._rows[sample_id]) if sample_id < len(self._rows) else -1
+
+    def put(self, ids: np.ndarray, rows: np.ndarray) -> None:
+        """Add distinct new ``ids`` (int64, >= 0) with their ``rows``."""
+        k = len(ids)
+        if not k:
+            return
+        if self._rows is None and _runs_on(ids) and _runs_on(rows):
+            if self._hi == self._lo:  # empty: the range starts here
+                self._lo, self._hi, self._row0 = int(ids[0]), int(ids[0]) + k, int(rows[0])
+                return
+            if ids[0] == self._hi and rows[0] == self._row0 + self._hi - self._lo:
+                self._hi += k
+                return
+        top = int(ids.max())
+        if self._rows is None:  # materialise the range
+            self._rows = np.full(max(top + 1, self._hi), -1, dtype=np.int64)
+            self._rows[self._lo : self._hi] = np.arange(self._row0,
+                                                        self._row0 + self._hi - self._lo)
+        elif top >= len(self._rows):
+            grown = np.full(max(top + 1, 2 * len(self._rows)), -1, dtype=np.int64)
+            grown[: len(self._rows)] = self._rows
+            self._rows = grown
+        self._rows[ids] = rows
+
+
+def _runs_on(values: np.ndarray) -> bool:
+    """True when ``values`` are consecutive integers, ascending by one."""
+    return len(values) < 2 or (int(values[-1]) - int(values[0]) == len(values) - 1 and
+                               bool(np.all(np.diff(values) == 1)))
+
+
 def _only_ints(ids):
     for sid in ids:
         if type(sid) is not int:

@@ -213,7 +213,7 @@ def restore_snapshot(root: Path, table: SampleTable) -> SnapshotInfo | None:
     for name in data.column_names:
         values = data.column(name).to_numpy()[:n]
         if name in _FIXED:
-            getattr(table, name)[:n] = values
+            table.write_column(name, slice(0, n), values)
         elif name in table.bool_tags:
             table.bool_tags[name][:n] = values
         elif name in table.cat_tags:
@@ -248,7 +248,7 @@ def _apply_deltas(root: Path, table: SampleTable, info: SnapshotInfo) -> Snapsho
                 continue
             values = data.column(name).to_numpy()[keep]
             if name in _VALUES:
-                getattr(table, name)[rows] = values
+                table.write_column(name, rows, values)
             elif not name.startswith(TAG_PREFIX) and name not in _FIXED:
                 table.write_signal(rows, name, values)
         applied += 1

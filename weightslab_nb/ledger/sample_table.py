@@ -14,12 +14,15 @@ import numpy as np
 
 from weightslab_nb.errors import (AmbiguousSampleError, InvalidValueError, UnknownNameError,
                                   UnknownSampleError)
-from weightslab_nb.ledger.ids import IdColumn, SampleId, as_int_array, normalize_ids
+from weightslab_nb.ledger.ids import DenseIndex, IdColumn, SampleId, as_int_array, normalize_ids
 
 SIGNAL_PREFIX = "signals//"
 TAG_PREFIX = "tag:"
 # Dense int ids get an array lookup table as long as it stays this many times the row count.
 _LUT_SLACK = 4
+# Columns that cost no memory until a row gets a value other than this fill (read-only
+# broadcast views until then; see SampleTable.writable)
+_LAZY = {"annotation_id": 0, "target": np.nan, "prediction": np.nan}
 
 
 def signal_column(name: str) -> str:
@@ -76,11 +79,11 @@ class SampleTable:
         self._n = 0
         self._cap = 0
         self.sample_id = IdColumn()  # int64 while all ids are ints
-        self.annotation_id = np.empty(0, dtype=np.int32)
+        self.annotation_id = _lazy(0, np.int32)  # materialised by the first instance row
         self.origin_code = np.empty(0, dtype=np.int16)
         self.origins: list[str] = []
-        self.target = np.empty(0, dtype=np.float64)
-        self.prediction = np.empty(0, dtype=np.float64)
+        self.target = _lazy(np.nan, np.float64)  # materialised by the first known value
+        self.prediction = _lazy(np.nan, np.float64)
         self.discarded = np.empty(0, dtype=bool)
         self.last_step = np.empty(0, dtype=np.int64)
         self.signals: dict[str, np.ndarray] = {}
@@ -89,7 +92,7 @@ class SampleTable:
         # identity (origin code, sample id, annotation id) -> row; dense int ids of annotation 0
         # live in one look-up table per origin instead (id -> row, -1 = none)
         self._row_of: dict[tuple[int, SampleId, int], int] = {}
-        self._luts: dict[int, np.ndarray] = {}
+        self._luts: dict[int, DenseIndex] = {}
         self._sparse_ints: set[int] = set()  # origins with int ids (annotation 0) in the dict
         self.discard_version = 0  # grows on every discard/restore; loaders re-filter on change
         self._changed = np.empty(0, dtype=bool)  # rows written since take_changed
@@ -105,6 +108,8 @@ class SampleTable:
         cap = max(need, 2 * self._cap, 1024)
 
         def grown(arr: np.ndarray, fill) -> np.ndarray:
+            if _is_lazy(arr):
+                return np.broadcast_to(np.asarray(fill, dtype=arr.dtype), (cap,))
             out = np.full(cap, fill, dtype=arr.dtype)
             out[: self._n] = arr[: self._n]
             return out
@@ -162,7 +167,8 @@ class SampleTable:
             self._grow(start + len(new))
             new_rows = np.arange(start, start + len(new))
             self.sample_id.put(start, [sid for _, sid in new])
-            self.annotation_id[new_rows] = annotation_id
+            if annotation_id:
+                self.writable("annotation_id")[new_rows] = annotation_id
             self.origin_code[new_rows] = code
             rows[[i for i, _ in new]] = new_rows
             self._n = start + len(new)
@@ -191,10 +197,10 @@ class SampleTable:
                 return None
         if arr is None or code in self._sparse_ints or not arr.size or arr.min() < 0:
             return None
-        lut = self._luts.get(code, np.full(0, -1, dtype=np.int64))
-        found = np.full(len(arr), -1, dtype=np.int64)
-        inside = arr < len(lut)
-        found[inside] = lut[arr[inside]]
+        lut = self._luts.get(code)
+        if lut is None:
+            lut = DenseIndex()
+        found = lut.get(arr)
         fresh = arr[found < 0]
         if fresh.size:
             _, first = np.unique(fresh, return_index=True)
@@ -205,16 +211,11 @@ class SampleTable:
             self._grow(start + len(fresh))
             new_rows = np.arange(start, start + len(fresh))
             self.sample_id.put(start, fresh)
-            self.annotation_id[new_rows] = 0
             self.origin_code[new_rows] = code
             self._n = start + len(fresh)
-            top = int(fresh.max())
-            if top >= len(lut):
-                grown = np.full(max(top + 1, 2 * len(lut)), -1, dtype=np.int64)
-                grown[: len(lut)] = lut
-                lut = self._luts[code] = grown
-            lut[fresh] = new_rows
-            found = lut[arr]
+            lut.put(fresh, new_rows)
+            self._luts[code] = lut
+            found = lut.get(arr)
         return found
 
     def _lookup(self, code: int, sample_id: SampleId, annotation_id: int) -> int | None:
@@ -222,8 +223,8 @@ class SampleTable:
         dict), or None."""
         if annotation_id == 0 and type(sample_id) is int:
             lut = self._luts.get(code)
-            if lut is not None and 0 <= sample_id < len(lut):
-                row = int(lut[sample_id])
+            if lut is not None and sample_id >= 0:
+                row = lut.get_one(sample_id)
                 if row >= 0:
                     return row
         return self._row_of.get((code, sample_id, annotation_id))
@@ -231,7 +232,8 @@ class SampleTable:
     def _index_ints(self, code: int, ids: list[SampleId], rows: np.ndarray) -> np.ndarray:
         """Put dense non-negative int ids of origin ``code`` into its look-up table; return
         which ones went in."""
-        is_int = np.fromiter((type(s) is int and s >= 0 for s in ids), dtype=bool, count=len(ids))
+        is_int = np.fromiter((type(s) is int and 0 <= s < 2**63 for s in ids), dtype=bool,
+                             count=len(ids))
         if not is_int.any():
             return is_int
         s_arr = np.fromiter((s if ok else 0 for s, ok in zip(ids, is_int)), dtype=np.int64,
@@ -239,12 +241,10 @@ class SampleTable:
         top = int(s_arr[is_int].max())
         if top >= _LUT_SLACK * max(self._n, 256):
             return np.zeros(len(ids), dtype=bool)  # sparse ids: the dict serves them
-        lut = self._luts.get(code, np.full(0, -1, dtype=np.int64))
-        if top >= len(lut):
-            grown = np.full(max(top + 1, 2 * len(lut)), -1, dtype=np.int64)
-            grown[: len(lut)] = lut
-            lut = self._luts[code] = grown
-        lut[s_arr[is_int]] = rows[is_int]
+        lut = self._luts.get(code)
+        if lut is None:
+            lut = self._luts[code] = DenseIndex()
+        lut.put(s_arr[is_int], rows[is_int])
         return is_int
 
     def origin_code_of(self, origin: str, argument: str = "origin") -> int:
@@ -307,10 +307,7 @@ class SampleTable:
             lut = self._luts.get(code)
             if lut is None:
                 continue
-            mine = np.full(len(arr), -1, dtype=np.int64)
-            inside = arr < len(lut)
-            mine[inside] = lut[arr[inside]]
-            self._merge(found, mine, arr, argument)
+            self._merge(found, lut.get(arr), arr, argument)
         if found.min() < 0:
             return None  # unknown ids: the general path names them
         return found
@@ -411,10 +408,26 @@ class SampleTable:
         return arr
 
     def write_column(self, column: str, rows: np.ndarray, values: np.ndarray) -> None:
-        """Write ``target``, ``prediction`` or ``last_step`` for ``rows`` (they count as
-        changed)."""
-        getattr(self, column)[rows] = values
+        """Write fixed column ``column`` (``target``, ``prediction``, ``last_step``,
+        ``discarded``) for ``rows`` (an index array or a slice; they count as changed). Writing only NaN to a column that holds no value yet keeps it free."""
+        arr = getattr(self, column)
+        if _is_lazy(arr):
+            values = np.asarray(values)
+            if values.dtype.kind == "f" and np.isnan(values).all():
+                return
+            arr = self.writable(column)
+        arr[rows] = values
         self._changed[rows] = True
+
+    def writable(self, column: str) -> np.ndarray:
+        """The whole array of fixed column ``column`` (``annotation_id``, ``origin_code``,
+        ``target``, ``prediction``, ``discarded``, ``last_step``), allocated now if it held no
+        value yet; writes into it change the table."""
+        arr = getattr(self, column)
+        if _is_lazy(arr):
+            arr = arr.copy()
+            setattr(self, column, arr)
+        return arr
 
     # ---------------------------------------------------------------- tags and discards
     def set_discarded(self, rows: np.ndarray, value: bool) -> None:
@@ -476,10 +489,9 @@ class SampleTable:
 
         arrays = [self.annotation_id, self.origin_code, self.target, self.prediction,
                   self.discarded, self.last_step, self._changed, *self.signals.values(),
-                  *self.bool_tags.values(), *(c.codes for c in self.cat_tags.values()),
-                  *self._luts.values()]
-        return sum(a.nbytes for a in arrays) + self.sample_id.nbytes + \
-            sys.getsizeof(self._row_of)
+                  *self.bool_tags.values(), *(c.codes for c in self.cat_tags.values())]
+        return sum(a.nbytes for a in arrays if not _is_lazy(a)) + self.sample_id.nbytes + \
+            sum(lut.nbytes for lut in self._luts.values()) + sys.getsizeof(self._row_of)
 
     # ---------------------------------------------------------------- views
     def counts(self) -> tuple[int, int]:
@@ -523,6 +535,17 @@ class SampleTable:
         for col, cat in self.cat_tags.items():
             data[col] = pd.Categorical.from_codes(cat.codes[pick], categories=list(cat.values))
         return pd.DataFrame(data, index=index)
+
+
+def _lazy(fill, dtype) -> np.ndarray:
+    """A column of ``fill`` that takes no memory: a read-only view (capacity 0 here; grown by
+    ``SampleTable._grow``)."""
+    return np.broadcast_to(np.asarray(fill, dtype=dtype), (0,))
+
+
+def _is_lazy(arr: np.ndarray) -> bool:
+    """True for a column made by :func:`_lazy` (no memory of its own yet)."""
+    return arr.ndim == 1 and arr.strides == (0,) and not arr.flags.writeable
 
 
 def _maybe_int(values: np.ndarray, pick: np.ndarray):
