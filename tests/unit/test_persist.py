@@ -204,3 +204,31 @@ def test_a_session_snapshots_recordings_as_deltas_that_a_reopen_applies(tmp_path
         assert loss[10:20].tolist() == [1.0] * 10 and loss[20:30].tolist() == [2.0] * 10
         assert loss[30:].tolist() == [0.0] * 970
         again.close()
+
+
+SAVE_DELTAS = """
+import sys
+import numpy as np
+from weightslab_nb.ledger import persist
+from weightslab_nb.ledger.sample_table import SampleTable
+table = SampleTable()
+table.add_samples(list(range(1000)), "train")
+base = persist.save(sys.argv[1], *persist.snapshot(table), step=1, journal_seq=1)
+table.take_changed(1000)
+for index in (1, 2):
+    table.write_signal(np.arange(10 * index), "loss", np.full(10 * index, float(index)))
+    persist.save_delta(sys.argv[1], persist.changed_rows(table, table.take_changed(1000)),
+                       base, index, step=1 + index, journal_seq=1 + index)
+"""
+
+
+@pytest.mark.parametrize("point", ["snapshot.mid-write@3", "snapshot.before-publish@3"])
+def test_a_crash_while_publishing_a_delta_leaves_the_chain_before_it(tmp_path, point):
+    assert_killed(run_child(SAVE_DELTAS, tmp_path, crash_at=point))
+    table = _table(1000)
+    info = persist.restore_snapshot(tmp_path, table)
+    assert (info.step, info.journal_seq, info.deltas) == (2, 2, 1)
+    loss = table.dataframe()["signals//loss"].to_numpy()
+    assert loss[:10].tolist() == [1.0] * 10 and np.isnan(loss[10:]).all()
+    removed = clean_leftovers(tmp_path)
+    assert [p.name.startswith(".000002.parquet.") for p in removed] == [True]
