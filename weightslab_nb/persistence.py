@@ -9,7 +9,12 @@ adds what lives beside it in ``root_log_dir``:
   disk within 0.1 s, so an edit survives ``kill -9`` and power loss;
 * ``ledger.parquet``: a snapshot of the sample table (one file, published atomically, see
   :mod:`weightslab_nb.ledger.persist`) saying which journal records it includes; the records it
-  includes are then dropped from the journal;
+  includes are then dropped from the journal. Snapshots are incremental: while only recordings
+  and new samples changed the table, a snapshot is a *delta* (``ledger-deltas/``: the rows
+  written since the previous snapshot, value columns only), so its cost follows what changed,
+  not the table's size; an edit (tags, discards, registry), a chain of :data:`MAX_DELTAS`
+  deltas, deltas holding half the table's rows together, or closing the session writes a full
+  snapshot again (compaction), which drops the deltas;
 * ``manifest.json``: the experiment hashes the run went through.
 
 Reopening loads the history's samples, the snapshot, then replays the journal records after
@@ -35,6 +40,7 @@ from weightslab_nb.ledger.journal import EditJournal, read_records
 log = logging.getLogger(__name__)
 
 MIN_SNAPSHOT_GAP = 5.0  # seconds between two ledger snapshots at least
+MAX_DELTAS = 32  # deltas after one full snapshot at most (a reopen reads them all)
 JOURNAL_DIR = "journal"
 
 
@@ -50,6 +56,10 @@ class RunFiles:
         self.session = session
         self._manifest_pending: list[dict] = []
         self._persisted = (0, 0, 0)  # change counters at the last ledger snapshot
+        self._base: str | None = None  # id of the full snapshot deltas may extend
+        self._deltas = 0             # deltas written after it
+        self._delta_rows = 0         # rows those deltas held
+        self._snapshot_rows = 0      # table rows at the last snapshot
         self._next_snapshot = 0.0
         self._journal: EditJournal | None = None
         self._journal_start = 0      # the snapshot's journal_seq when the run was reopened
@@ -81,6 +91,10 @@ class RunFiles:
             self._journal_start = info.journal_seq if info is not None else 0
             if info is not None:
                 self._hyperparameters.update(info.extra.get("hyperparameters", {}))
+                self._base = info.base or None
+                self._deltas, self._delta_rows = info.deltas, info.delta_rows
+            self._snapshot_rows = len(s.table)
+            s.table.take_changed(len(s.table))  # what was read back is on disk already
             s.controller.step = max(last_step, info.step if info is not None else 0)
             self._persisted = (s.changes.table, s.changes.tags, s.table.discard_version)
             self._replay(read_records(root / JOURNAL_DIR, after_seq=self._journal_start))
@@ -249,8 +263,19 @@ class RunFiles:
             worth = s.history.has_data() or state[1:] != self._persisted[1:]
             due = state != self._persisted and worth and (
                 s.closed or time.monotonic() >= self._next_snapshot)
+            due = due or (s.closed and self._deltas > 0)  # closing compacts the deltas
             if due:
-                cols, registry = persist.snapshot(s.table)
+                n = len(s.table)
+                rows = s.table.take_changed(self._snapshot_rows)
+                # recordings and new samples only: a delta; else (or when deltas pile up) a
+                # full snapshot that compacts them
+                delta = self._base is not None and not s.closed and \
+                    state[1:] == self._persisted[1:] and self._deltas < MAX_DELTAS and \
+                    2 * (self._delta_rows + len(rows)) <= n
+                if delta:
+                    cols, registry = persist.changed_rows(s.table, rows), None
+                else:
+                    cols, registry = persist.snapshot(s.table)
                 step = s.controller.step
                 covered = self._covered_seq()
                 hyperparameters = dict(self._hyperparameters)
@@ -262,8 +287,21 @@ class RunFiles:
                 [{k: v for k, v in e.items() if k != "recorded_before"} for e in entries])
         if due:
             started = time.monotonic()
-            persist.save(s.root_log_dir, cols, registry, step, journal_seq=covered,
-                         extra={"hyperparameters": hyperparameters})
+            extra = {"hyperparameters": hyperparameters}
+            try:
+                if delta:
+                    persist.save_delta(s.root_log_dir, cols, self._base, self._deltas + 1, step,
+                                       journal_seq=covered, extra=extra)
+                    self._deltas += 1
+                    self._delta_rows += len(rows)
+                else:
+                    self._base = persist.save(s.root_log_dir, cols, registry, step,
+                                              journal_seq=covered, extra=extra)
+                    self._deltas = self._delta_rows = 0
+            except BaseException:
+                self._base = None  # the rows taken are not on disk: the next one is full
+                raise
+            self._snapshot_rows = n
             self._persisted = state
             if self._journal is not None and covered > 0:
                 self._journal.compact(covered)

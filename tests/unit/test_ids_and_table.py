@@ -230,3 +230,57 @@ def test_the_table_grows_past_its_initial_capacity_keeping_every_value():
     assert df["signals//loss"].iloc[3:].isna().all()
     assert df["tag:hard"].sum() == 1 and df["tag:hard"].iloc[1]
     assert table.rows_for(torch.tensor([4999, 0])).tolist() == [4999, 0]
+
+
+@pytest.mark.parametrize("samples", [100, 5000])  # the scatter path, and the sort path
+def test_the_last_recorded_value_of_a_sample_wins_within_one_drain(session, samples):
+    ids = np.arange(samples)
+    session.save_signals({"loss": np.full(samples, -1.0)}, ids, step=0)
+    session.flush()
+    rng = np.random.default_rng(1)
+    expected, last_step = np.full(samples, -1.0), np.zeros(samples, np.int64)
+    for step in range(1, 40):  # recorded back to back: one drain applies them all
+        batch = rng.integers(0, 100, size=16)  # repeats within and across batches
+        values = rng.random(16)
+        session.save_signals({"loss": values}, batch, step=step)
+        for sid, value in zip(batch, values):
+            expected[sid], last_step[sid] = value, step
+    assert session.dataframe["signals//loss"].to_numpy() == pytest.approx(expected)
+    assert session.table.last_step[:samples].tolist() == last_step.tolist()
+
+
+def test_last_occurrences_names_each_row_once_with_its_last_position():
+    table = SampleTable()
+    table.add_samples(list(range(50)), "train")
+    rows = np.array([3, 7, 3, 9, 7, 3])
+    for big in (rows, np.tile(rows, 2)):  # few rows (sort) and many against the table (scatter)
+        distinct, last = table.last_occurrences(big)
+        assert distinct.tolist() == [3, 7, 9]
+        assert last.tolist() == [len(big) - 1, len(big) - 2, len(big) - 3]
+    empty, none = table.last_occurrences(np.empty(0, np.int64))
+    assert empty.size == 0 and none.size == 0
+
+
+def test_ids_registered_out_of_order_or_with_gaps_still_find_their_rows():
+    table = SampleTable()
+    first = table.add_samples(np.arange(100), "train")  # one range: no look-up array
+    assert first.tolist() == list(range(100))
+    more = table.add_samples(torch.tensor([150, 120, 100, 5]), "train")  # breaks the range
+    assert more.tolist() == [100, 101, 102, 5]
+    assert table.rows_for([120, 0, 150, 99]).tolist() == [101, 0, 100, 99]
+    assert table.has(150) and not table.has(149) and table.sample_id[102] == 100
+    with pytest.raises(UnknownSampleError):
+        table.rows_for(np.array([149]))
+    assert table.add_samples([3, "x", 2**70], "train").tolist() == [3, 103, 104]
+    assert table.ids_of(np.array([103, 104, 0])) == ["x", 2**70, 0]
+    assert table.rows_for(["x", 2**70, 150]).tolist() == [103, 104, 100]
+
+
+def test_a_table_of_dense_int_ids_costs_no_python_object_per_sample():
+    table = SampleTable()
+    table.add_samples(np.arange(100_000), "train")
+    for j in range(4):
+        table.write_signal(np.arange(100_000), f"s{j}", np.zeros(100_000))
+    # ids (8) + origin (2) + discarded (1) + last step (8) + change mark (1) + 4 signals (32)
+    assert table.nbytes < 100_000 * 53 + 10_000
+    assert isinstance(table.sample_id[7], int) and table.sample_id.ints(slice(0, 3)).dtype == np.int64

@@ -144,3 +144,91 @@ def test_a_snapshot_published_before_a_crash_is_the_new_one(tmp_path):
     assert persist.restore_snapshot(tmp_path, table) == SnapshotInfo(20, 9, "single-file")
     assert sorted(table.bool_tags) == ["tag:first", "tag:second"]
     assert table.discarded[:1000].sum() == 5
+
+
+def test_a_delta_brings_the_changed_rows_of_its_base_up_to_date(tmp_path):
+    table = _edited()
+    base = persist.save(tmp_path, *persist.snapshot(table), step=5, journal_seq=1)
+    table.take_changed(len(table))
+    table.add_samples([10, 11], "train")
+    table.write_signal(np.array([3, 10]), "train-loss", np.array([7.0, 8.0]))
+    table.write_column("target", np.array([11]), np.array([2.0]))
+    persist.save_delta(tmp_path, persist.changed_rows(table, table.take_changed(10)), base, 1,
+                       step=9, journal_seq=4)
+    restored = _table(12)
+    info = persist.restore_snapshot(tmp_path, restored)
+    assert (info.step, info.journal_seq, info.deltas, info.delta_rows) == (9, 4, 1, 3)
+    pd.testing.assert_frame_equal(restored.dataframe(), table.dataframe())
+
+
+def test_deltas_of_another_base_or_after_a_gap_are_ignored_and_a_full_snapshot_drops_them(
+        tmp_path):
+    table = _table()
+    base = persist.save(tmp_path, *persist.snapshot(table), step=1)
+    table.write_signal(np.array([0]), "loss", np.array([1.0]))
+    one = persist.changed_rows(table, np.array([0]))
+    persist.save_delta(tmp_path, one, "another-base", 1, step=2)
+    persist.save_delta(tmp_path, one, base, 2, step=3)  # delta 1 of this base is missing
+    restored = _table()
+    info = persist.restore_snapshot(tmp_path, restored)
+    assert (info.step, info.deltas) == (1, 0)
+    assert "signals//loss" not in restored.signals
+    persist.save(tmp_path, *persist.snapshot(table), step=4)
+    assert list((tmp_path / persist.DELTAS).iterdir()) == []
+
+
+def test_a_session_snapshots_recordings_as_deltas_that_a_reopen_applies(tmp_path):
+    import shutil
+
+    from weightslab_nb.session import Session
+
+    root = tmp_path / "run"
+    s = Session(root_log_dir=root)
+    ids = np.arange(1000)
+    s.save_signals({"loss": np.zeros(1000)}, ids, step=0)
+    s.flush()  # the first snapshot: full
+    assert (root / "ledger.parquet").exists()
+    for step in (1, 2):
+        s.save_signals({"loss": np.full(10, float(step))}, ids[10 * step : 10 * step + 10],
+                       step=step)
+        s.files._next_snapshot = 0.0  # due now
+        s.flush()
+    deltas = sorted(p.name for p in (root / "ledger-deltas").iterdir())
+    assert deltas == ["000001.parquet", "000002.parquet"]
+    shutil.copytree(root, tmp_path / "copy")  # the run as a kill -9 would leave it
+    s.close()  # closing compacts: one full snapshot, no deltas
+    assert list((root / "ledger-deltas").iterdir()) == []
+    for where in (tmp_path / "copy", root):
+        again = Session(root_log_dir=where)
+        loss = again.dataframe["signals//loss"].to_numpy()
+        assert loss[10:20].tolist() == [1.0] * 10 and loss[20:30].tolist() == [2.0] * 10
+        assert loss[30:].tolist() == [0.0] * 970
+        again.close()
+
+
+SAVE_DELTAS = """
+import sys
+import numpy as np
+from weightslab_nb.ledger import persist
+from weightslab_nb.ledger.sample_table import SampleTable
+table = SampleTable()
+table.add_samples(list(range(1000)), "train")
+base = persist.save(sys.argv[1], *persist.snapshot(table), step=1, journal_seq=1)
+table.take_changed(1000)
+for index in (1, 2):
+    table.write_signal(np.arange(10 * index), "loss", np.full(10 * index, float(index)))
+    persist.save_delta(sys.argv[1], persist.changed_rows(table, table.take_changed(1000)),
+                       base, index, step=1 + index, journal_seq=1 + index)
+"""
+
+
+@pytest.mark.parametrize("point", ["snapshot.mid-write@3", "snapshot.before-publish@3"])
+def test_a_crash_while_publishing_a_delta_leaves_the_chain_before_it(tmp_path, point):
+    assert_killed(run_child(SAVE_DELTAS, tmp_path, crash_at=point))
+    table = _table(1000)
+    info = persist.restore_snapshot(tmp_path, table)
+    assert (info.step, info.journal_seq, info.deltas) == (2, 2, 1)
+    loss = table.dataframe()["signals//loss"].to_numpy()
+    assert loss[:10].tolist() == [1.0] * 10 and np.isnan(loss[10:]).all()
+    removed = clean_leftovers(tmp_path)
+    assert [p.name.startswith(".000002.parquet.") for p in removed] == [True]

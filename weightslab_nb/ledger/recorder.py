@@ -31,7 +31,7 @@ import numpy as np
 
 from weightslab_nb.ledger.convert import class_predictions, per_sample, scalar_targets, to_values
 from weightslab_nb.ledger.evidence import evidence_name, majority_vote
-from weightslab_nb.ledger.pending import BatchQueue, PendingBatch, PreparedBatch, last_wins
+from weightslab_nb.ledger.pending import BatchQueue, PendingBatch, PreparedBatch
 from weightslab_nb.ledger.sample_table import bare_signal_name, signal_column
 from weightslab_nb.ledger.top_classes import TopClasses
 
@@ -241,20 +241,24 @@ class Recorder:
         for p in batches:
             by_column.setdefault(p.batch.column, []).append(p)
         with self.lock:
+            # the latest value per row: each row's last occurrence in arrival order, written
+            # once (SampleTable.last_occurrences: a scatter of positions, no global sort)
+            latest = self.table.last_occurrences
             for column, group in by_column.items():
                 rows = np.concatenate([p.batch.rows for p in group])
+                distinct, last = latest(rows)
                 values = np.concatenate([p.values for p in group])
-                steps = np.concatenate([np.full(len(p.values), p.batch.step) for p in group])
-                rows_l, values_l, steps_l = last_wins(rows, values, steps)
-                self.table.write_signal(rows_l, column, values_l)
-                self.table.last_step[rows_l] = steps_l
+                self.table.write_signal(distinct, column, values[last])
+                steps = np.fromiter((p.batch.step for p in group), np.int64, len(group))
+                ends = np.cumsum([len(p.values) for p in group])
+                self.table.last_step[distinct] = steps[np.searchsorted(ends, last, "right")]
             for attr in ("preds", "targets"):
                 known = [p for p in batches if getattr(p, attr) is not None]
                 if known:
-                    rows, values = last_wins(np.concatenate([p.batch.rows for p in known]),
-                                             np.concatenate([getattr(p, attr) for p in known]))
+                    distinct, last = latest(np.concatenate([p.batch.rows for p in known]))
+                    values = np.concatenate([getattr(p, attr) for p in known])
                     column = "prediction" if attr == "preds" else "target"
-                    self.table.write_column(column, rows, values)
+                    self.table.write_column(column, distinct, values[last])
             for p in batches:  # in recording order: forgetting and votes follow presentations
                 if p.evidence is not None:
                     self._apply_evidence(p)

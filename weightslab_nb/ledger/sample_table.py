@@ -14,12 +14,15 @@ import numpy as np
 
 from weightslab_nb.errors import (AmbiguousSampleError, InvalidValueError, UnknownNameError,
                                   UnknownSampleError)
-from weightslab_nb.ledger.ids import SampleId, as_int_array, normalize_ids
+from weightslab_nb.ledger.ids import DenseIndex, IdColumn, SampleId, as_int_array, normalize_ids
 
 SIGNAL_PREFIX = "signals//"
 TAG_PREFIX = "tag:"
 # Dense int ids get an array lookup table as long as it stays this many times the row count.
 _LUT_SLACK = 4
+# Columns that cost no memory until a row gets a value other than this fill (read-only
+# broadcast views until then; see SampleTable.writable)
+_LAZY = {"annotation_id": 0, "target": np.nan, "prediction": np.nan}
 
 
 def signal_column(name: str) -> str:
@@ -75,12 +78,12 @@ class SampleTable:
     def __init__(self, capacity: int = 1024):
         self._n = 0
         self._cap = 0
-        self.sample_id = np.empty(0, dtype=object)
-        self.annotation_id = np.empty(0, dtype=np.int32)
+        self.sample_id = IdColumn()  # int64 while all ids are ints
+        self.annotation_id = _lazy(0, np.int32)  # materialised by the first instance row
         self.origin_code = np.empty(0, dtype=np.int16)
         self.origins: list[str] = []
-        self.target = np.empty(0, dtype=np.float64)
-        self.prediction = np.empty(0, dtype=np.float64)
+        self.target = _lazy(np.nan, np.float64)  # materialised by the first known value
+        self.prediction = _lazy(np.nan, np.float64)
         self.discarded = np.empty(0, dtype=bool)
         self.last_step = np.empty(0, dtype=np.int64)
         self.signals: dict[str, np.ndarray] = {}
@@ -89,9 +92,10 @@ class SampleTable:
         # identity (origin code, sample id, annotation id) -> row; dense int ids of annotation 0
         # live in one look-up table per origin instead (id -> row, -1 = none)
         self._row_of: dict[tuple[int, SampleId, int], int] = {}
-        self._luts: dict[int, np.ndarray] = {}
+        self._luts: dict[int, DenseIndex] = {}
         self._sparse_ints: set[int] = set()  # origins with int ids (annotation 0) in the dict
         self.discard_version = 0  # grows on every discard/restore; loaders re-filter on change
+        self._changed = np.empty(0, dtype=bool)  # rows written since take_changed
         self._grow(capacity)
 
     # ---------------------------------------------------------------- size and growth
@@ -104,17 +108,20 @@ class SampleTable:
         cap = max(need, 2 * self._cap, 1024)
 
         def grown(arr: np.ndarray, fill) -> np.ndarray:
+            if _is_lazy(arr):
+                return np.broadcast_to(np.asarray(fill, dtype=arr.dtype), (cap,))
             out = np.full(cap, fill, dtype=arr.dtype)
             out[: self._n] = arr[: self._n]
             return out
 
-        self.sample_id = grown(self.sample_id, None)
+        self.sample_id.grow(cap, self._n)
         self.annotation_id = grown(self.annotation_id, 0)
         self.origin_code = grown(self.origin_code, -1)
         self.target = grown(self.target, np.nan)
         self.prediction = grown(self.prediction, np.nan)
         self.discarded = grown(self.discarded, False)
         self.last_step = grown(self.last_step, -1)
+        self._changed = grown(self._changed, False)
         self.signals = {k: grown(v, np.nan) for k, v in self.signals.items()}
         self.bool_tags = {k: grown(v, False) for k, v in self.bool_tags.items()}
         for col in self.cat_tags.values():
@@ -131,9 +138,16 @@ class SampleTable:
     def add_samples(self, sample_ids, origin: str, annotation_id: int = 0) -> np.ndarray:
         """Add rows for the ids ``origin`` does not hold yet; return the rows of all given ids,
         in order. Identity is ``(origin, sample_id, annotation_id)``: two origins may hold the
-        same id (train and validation sets that both index from 0)."""
-        ids = normalize_ids(sample_ids)
+        same id (train and validation sets that both index from 0).
+
+        Dense non-negative int ids (an int array or tensor, or a list of ints) take a
+        vectorised path: no Python object per id."""
         code = self.origin_index(origin)
+        if annotation_id == 0:
+            rows = self._add_dense_ints(code, sample_ids)
+            if rows is not None:
+                return rows
+        ids = normalize_ids(sample_ids)
         rows = np.empty(len(ids), dtype=np.int64)
         new: list[tuple[int, SampleId]] = []
         first_seen: dict[SampleId, int] = {}  # a new id given more than once gets one row
@@ -152,8 +166,9 @@ class SampleTable:
             start = self._n
             self._grow(start + len(new))
             new_rows = np.arange(start, start + len(new))
-            self.sample_id[start : start + len(new)] = [sid for _, sid in new]
-            self.annotation_id[new_rows] = annotation_id
+            self.sample_id.put(start, [sid for _, sid in new])
+            if annotation_id:
+                self.writable("annotation_id")[new_rows] = annotation_id
             self.origin_code[new_rows] = code
             rows[[i for i, _ in new]] = new_rows
             self._n = start + len(new)
@@ -168,13 +183,48 @@ class SampleTable:
                 rows[i] = new_rows[first_seen[sid]]
         return rows
 
+    def _add_dense_ints(self, code: int, sample_ids) -> np.ndarray | None:
+        """:meth:`add_samples` of annotation-0 int ids that origin ``code``'s look-up table can
+        hold, vectorised; None when the ids are not such (the caller takes the general path)."""
+        arr = as_int_array(sample_ids)
+        if arr is None and isinstance(sample_ids, list) and sample_ids and \
+                type(sample_ids[0]) is int:
+            try:
+                arr = np.fromiter(sample_ids, dtype=np.int64, count=len(sample_ids))
+            except (TypeError, ValueError, OverflowError):
+                return None
+            if any(type(s) is not int for s in sample_ids):  # bools, numpy scalars: general path
+                return None
+        if arr is None or code in self._sparse_ints or not arr.size or arr.min() < 0:
+            return None
+        lut = self._luts.get(code)
+        if lut is None:
+            lut = DenseIndex()
+        found = lut.get(arr)
+        fresh = arr[found < 0]
+        if fresh.size:
+            _, first = np.unique(fresh, return_index=True)
+            fresh = fresh[np.sort(first)]  # each new id once, in order of first appearance
+            start = self._n
+            if int(fresh.max()) >= _LUT_SLACK * max(start + len(fresh), 256):
+                return None  # sparse ids: the dict serves them
+            self._grow(start + len(fresh))
+            new_rows = np.arange(start, start + len(fresh))
+            self.sample_id.put(start, fresh)
+            self.origin_code[new_rows] = code
+            self._n = start + len(fresh)
+            lut.put(fresh, new_rows)
+            self._luts[code] = lut
+            found = lut.get(arr)
+        return found
+
     def _lookup(self, code: int, sample_id: SampleId, annotation_id: int) -> int | None:
         """Row of one id of origin ``code`` (its look-up table for dense int ids, else the
         dict), or None."""
         if annotation_id == 0 and type(sample_id) is int:
             lut = self._luts.get(code)
-            if lut is not None and 0 <= sample_id < len(lut):
-                row = int(lut[sample_id])
+            if lut is not None and sample_id >= 0:
+                row = lut.get_one(sample_id)
                 if row >= 0:
                     return row
         return self._row_of.get((code, sample_id, annotation_id))
@@ -182,7 +232,8 @@ class SampleTable:
     def _index_ints(self, code: int, ids: list[SampleId], rows: np.ndarray) -> np.ndarray:
         """Put dense non-negative int ids of origin ``code`` into its look-up table; return
         which ones went in."""
-        is_int = np.fromiter((type(s) is int and s >= 0 for s in ids), dtype=bool, count=len(ids))
+        is_int = np.fromiter((type(s) is int and 0 <= s < 2**63 for s in ids), dtype=bool,
+                             count=len(ids))
         if not is_int.any():
             return is_int
         s_arr = np.fromiter((s if ok else 0 for s, ok in zip(ids, is_int)), dtype=np.int64,
@@ -190,12 +241,10 @@ class SampleTable:
         top = int(s_arr[is_int].max())
         if top >= _LUT_SLACK * max(self._n, 256):
             return np.zeros(len(ids), dtype=bool)  # sparse ids: the dict serves them
-        lut = self._luts.get(code, np.full(0, -1, dtype=np.int64))
-        if top >= len(lut):
-            grown = np.full(max(top + 1, 2 * len(lut)), -1, dtype=np.int64)
-            grown[: len(lut)] = lut
-            lut = self._luts[code] = grown
-        lut[s_arr[is_int]] = rows[is_int]
+        lut = self._luts.get(code)
+        if lut is None:
+            lut = self._luts[code] = DenseIndex()
+        lut.put(s_arr[is_int], rows[is_int])
         return is_int
 
     def origin_code_of(self, origin: str, argument: str = "origin") -> int:
@@ -258,10 +307,7 @@ class SampleTable:
             lut = self._luts.get(code)
             if lut is None:
                 continue
-            mine = np.full(len(arr), -1, dtype=np.int64)
-            inside = arr < len(lut)
-            mine[inside] = lut[arr[inside]]
-            self._merge(found, mine, arr, argument)
+            self._merge(found, lut.get(arr), arr, argument)
         if found.min() < 0:
             return None  # unknown ids: the general path names them
         return found
@@ -304,10 +350,53 @@ class SampleTable:
         return self.sample_id[rows].tolist()
 
     # ---------------------------------------------------------------- hot-path writes
+    def last_occurrences(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each distinct row of ``rows`` once, with the position of its last occurrence.
+
+        ``rows``: int64 table rows in arrival order (a drain of several batches, rows repeated
+        when a sample came back). Returns ``(distinct_rows, positions)``: writing
+        ``column[distinct_rows] = values[positions]`` leaves every row's last value, in one
+        assignment without duplicate indices (numpy does not promise which of several writes
+        to one element of a fancy assignment wins).
+
+        Many rows: positions are scattered into a table-sized scratch array (int32) with
+        ``np.maximum.at`` (unbuffered, so exact with repeated rows), then read back for the
+        rows touched (ascending); no sort. Few rows against a big table: a sort of ``rows``
+        instead (ascending too).
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        n = len(rows)
+        if n < 2:
+            return rows, np.arange(n)
+        if n * 8 < self._n or n >= 2**31:
+            distinct, first_of_reversed = np.unique(rows[::-1], return_index=True)
+            return distinct, n - 1 - first_of_reversed
+        scratch = np.full(self._n, -1, dtype=np.int32)
+        np.maximum.at(scratch, rows, np.arange(n, dtype=np.int32))
+        distinct = np.flatnonzero(scratch >= 0)
+        return distinct, scratch[distinct]
+
     def write_signal(self, rows: np.ndarray, name: str, values: np.ndarray) -> None:
         """Set the latest value of a per-sample signal for ``rows`` (creates the
-        ``signals//<name>`` column, NaN elsewhere)."""
+        ``signals//<name>`` column, NaN elsewhere); the rows count as changed."""
         self.signal_array(name)[rows] = values
+        self._changed[rows] = True
+
+    def mark_changed(self, rows: np.ndarray) -> None:
+        """Count ``rows`` as changed (for writes straight into a column array)."""
+        self._changed[rows] = True
+
+    def take_changed(self, since: int) -> np.ndarray:
+        """Rows written by :meth:`write_signal`, :meth:`write_column` or marked with
+        :meth:`mark_changed` since the last call, plus every row from ``since`` on (rows added
+        since then), ascending; the marks are cleared. Writes elsewhere (tags, discards,
+        :meth:`signal_array`) are not tracked: what an incremental snapshot needs."""
+        n = self._n
+        changed = self._changed[:n]
+        changed[since:] = True
+        rows = np.flatnonzero(changed)
+        changed[rows] = False
+        return rows
 
     def signal_array(self, name: str) -> np.ndarray:
         """The whole float64 column of per-sample signal ``name`` (created, NaN, when new);
@@ -319,8 +408,26 @@ class SampleTable:
         return arr
 
     def write_column(self, column: str, rows: np.ndarray, values: np.ndarray) -> None:
-        """Write ``target``, ``prediction`` or ``last_step`` for ``rows``."""
-        getattr(self, column)[rows] = values
+        """Write fixed column ``column`` (``target``, ``prediction``, ``last_step``,
+        ``discarded``) for ``rows`` (an index array or a slice; they count as changed). Writing only NaN to a column that holds no value yet keeps it free."""
+        arr = getattr(self, column)
+        if _is_lazy(arr):
+            values = np.asarray(values)
+            if values.dtype.kind == "f" and np.isnan(values).all():
+                return
+            arr = self.writable(column)
+        arr[rows] = values
+        self._changed[rows] = True
+
+    def writable(self, column: str) -> np.ndarray:
+        """The whole array of fixed column ``column`` (``annotation_id``, ``origin_code``,
+        ``target``, ``prediction``, ``discarded``, ``last_step``), allocated now if it held no
+        value yet; writes into it change the table."""
+        arr = getattr(self, column)
+        if _is_lazy(arr):
+            arr = arr.copy()
+            setattr(self, column, arr)
+        return arr
 
     # ---------------------------------------------------------------- tags and discards
     def set_discarded(self, rows: np.ndarray, value: bool) -> None:
@@ -374,6 +481,18 @@ class SampleTable:
         """Names of every tag (boolean first, then categorical), without the ``tag:`` prefix."""
         return [c[len(TAG_PREFIX):] for c in [*self.bool_tags, *self.cat_tags]]
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the table: its column arrays (at capacity), the id column, the
+        look-up tables and the id dict (its slots, not the id objects)."""
+        import sys
+
+        arrays = [self.annotation_id, self.origin_code, self.target, self.prediction,
+                  self.discarded, self.last_step, self._changed, *self.signals.values(),
+                  *self.bool_tags.values(), *(c.codes for c in self.cat_tags.values())]
+        return sum(a.nbytes for a in arrays if not _is_lazy(a)) + self.sample_id.nbytes + \
+            sum(lut.nbytes for lut in self._luts.values()) + sys.getsizeof(self._row_of)
+
     # ---------------------------------------------------------------- views
     def counts(self) -> tuple[int, int]:
         """(total, active) over rows with annotation_id 0."""
@@ -416,6 +535,17 @@ class SampleTable:
         for col, cat in self.cat_tags.items():
             data[col] = pd.Categorical.from_codes(cat.codes[pick], categories=list(cat.values))
         return pd.DataFrame(data, index=index)
+
+
+def _lazy(fill, dtype) -> np.ndarray:
+    """A column of ``fill`` that takes no memory: a read-only view (capacity 0 here; grown by
+    ``SampleTable._grow``)."""
+    return np.broadcast_to(np.asarray(fill, dtype=dtype), (0,))
+
+
+def _is_lazy(arr: np.ndarray) -> bool:
+    """True for a column made by :func:`_lazy` (no memory of its own yet)."""
+    return arr.ndim == 1 and arr.strides == (0,) and not arr.flags.writeable
 
 
 def _maybe_int(values: np.ndarray, pick: np.ndarray):
