@@ -33,6 +33,7 @@ from weightslab_nb.history.buffers import (
     SampleChunk,
     concat_chunks,
 )
+from weightslab_nb.history.sample_stats import REBUILD_SQL, STAT_NAMES, SampleStats
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,11 @@ class HistoryStore:
         self._markers: list[tuple] = []
         self._pending: list[SampleChunk] = []
         self._pending_rows = 0
+        # per-row statistics (sample_stats.py); chunks appended since the last fold wait in
+        # _unfolded, folded in bulk by the writer's flush or by a reader that needs them
+        self._stats = SampleStats()
+        self._unfolded: list[SampleChunk] = []
+        self._stats_lock = threading.Lock()  # taken before _lock, never inside it
         self._written = {"signals": 0, "experiments": 0, "samples": 0}
         self._con = None
 
@@ -171,6 +177,7 @@ class HistoryStore:
                                    "FROM samples ORDER BY row").fetchall()]
             last = con.execute("SELECT greatest((SELECT max(step) FROM global_history), "
                                "(SELECT max(step) FROM sample_history))").fetchone()[0]
+            self._rebuild_stats(con)
             self._written = {"signals": len(self._signal_ids),
                              "experiments": len(self._exp_ids), "samples": len(samples)}
         return samples, int(last or 0)
@@ -241,6 +248,7 @@ class HistoryStore:
         chunk = SampleChunk(signal, step, exp, rows, values)
         with self._lock:
             self._pending.append(chunk)
+            self._unfolded.append(chunk)
             self._pending_rows += len(chunk)
             if stats is not None:
                 self._append_global_locked(signal, step, *stats, len(values), exp)
@@ -366,68 +374,46 @@ class HistoryStore:
             return ({v: k for k, v in self._signal_ids.items()},
                     {v: k for k, v in self._exp_ids.items()})
 
-    def sample_stats(self, signal: str, n_rows: int) -> dict[str, np.ndarray]:
+    def sample_stats(self, signal: str, n_rows: int,
+                     which: tuple[str, ...] = STAT_NAMES) -> dict[str, np.ndarray]:
         """Per-row statistics of a signal's whole per-sample history, arrays of ``n_rows``:
         ``mean``, ``min``, ``max``, ``last`` (value at the highest step) and ``count``
-        (NaN / 0 for rows without values). Aggregated inside DuckDB plus the unflushed rows."""
-        out = {"sum": np.zeros(n_rows), "count": np.zeros(n_rows, np.int64),
-               "min": np.full(n_rows, np.inf), "max": np.full(n_rows, -np.inf),
-               "last_step": np.full(n_rows, -1, np.int64), "last": np.full(n_rows, np.nan)}
+        (NaN / 0 for rows without values), or those named in ``which``. Read from the running
+        statistics (:mod:`~weightslab_nb.history.sample_stats`): no scan of the history."""
         sig = self._signal_ids.get(signal)
-        if sig is None:
-            return _finish_stats(out)
-        with self._flush_lock:
-            with self._lock:
-                pending = [c for c in self._pending if c.signal == sig]
-            parts = []
-            if self._con is not None:
-                res = self._con.execute(
-                    "SELECT row, sum(value) AS sum, count(*) AS count, min(value) AS min, "
-                    "max(value) AS max, max(step) AS last_step, arg_max(value, step) AS last "
-                    "FROM sample_history WHERE signal = ? GROUP BY row", [sig]).fetchnumpy()
-                parts.append({k: np.asarray(v) for k, v in res.items()})
-        if pending:
-            parts.append(_aggregate(concat_chunks(pending)))
-        for part in parts:
-            r = part["row"]
-            keep = r < n_rows
-            r = r[keep]
-            part = {k: v[keep] for k, v in part.items()}
-            out["sum"][r] += part["sum"]
-            out["count"][r] += part["count"]
-            out["min"][r] = np.minimum(out["min"][r], part["min"])
-            out["max"][r] = np.maximum(out["max"][r], part["max"])
-            later = part["last_step"] >= out["last_step"][r]
-            out["last_step"][r[later]] = part["last_step"][later]
-            out["last"][r[later]] = part["last"][later]
-        return _finish_stats(out)
+        with self._stats_lock:
+            self._fold_locked()
+            return self._stats.statistics(-1 if sig is None else sig, n_rows, which)
 
     def sample_sums(self, signal: str, n_rows: int, negative_part: bool = False,
                     max_step: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Per-row ``(sum, count)`` of a signal's per-sample history: float64 sums and int64
         counts, arrays of ``n_rows`` (0 for rows without values). ``negative_part=True`` sums
         ``max(-value, 0)`` instead of the values; ``max_step`` keeps steps ``<= max_step``.
-        Aggregated inside DuckDB plus the unflushed rows."""
-        total, count = np.zeros(n_rows), np.zeros(n_rows, np.int64)
+        Without ``max_step`` read from the running statistics; with it aggregated inside
+        DuckDB plus the unflushed rows."""
         sig = self._signal_ids.get(signal)
+        if max_step is None:
+            with self._stats_lock:
+                self._fold_locked()
+                return self._stats.sums(-1 if sig is None else sig, n_rows, negative_part)
+        total, count = np.zeros(n_rows), np.zeros(n_rows, np.int64)
         if sig is None:
             return total, count
         expr = "greatest(-value, 0)" if negative_part else "value"
         sql = f"SELECT row, sum({expr}) AS sum, count(*) AS count FROM sample_history " \
-              "WHERE signal = ?" + (" AND step <= ?" if max_step is not None else "") + \
-              " GROUP BY row"
-        params = [sig] if max_step is None else [sig, int(max_step)]
+              "WHERE signal = ? AND step <= ? GROUP BY row"
         with self._flush_lock:
             with self._lock:
                 pending = [c for c in self._pending if c.signal == sig]
             parts = []
             if self._con is not None:
-                res = self._con.execute(sql, params).fetchnumpy()
+                res = self._con.execute(sql, [sig, int(max_step)]).fetchnumpy()
                 parts.append((np.asarray(res["row"]), np.asarray(res["sum"], np.float64),
                               np.asarray(res["count"], np.int64)))
         if pending:
             cols = concat_chunks(pending)
-            keep = cols["step"] <= max_step if max_step is not None else slice(None)
+            keep = cols["step"] <= max_step
             rows, values = cols["row"][keep], cols["value"][keep]
             values = np.maximum(-values, 0.0) if negative_part else values
             parts.append((rows, values, np.ones(len(rows), np.int64)))
@@ -436,6 +422,37 @@ class HistoryStore:
             np.add.at(total, rows[keep], sums[keep])
             np.add.at(count, rows[keep], counts[keep])
         return total, count
+
+    def fold_stats(self) -> None:
+        """Bring the running statistics up to date with every value appended so far (done by
+        :meth:`flush` and by the statistics readers; cheap when nothing is new)."""
+        with self._stats_lock:
+            self._fold_locked()
+
+    def _fold_locked(self) -> None:
+        """Fold the appended chunks into the statistics; call holding ``_stats_lock``."""
+        with self._lock:
+            chunks, self._unfolded = self._unfolded, []
+        if not chunks:
+            return
+        by_signal: dict[int, list[SampleChunk]] = {}
+        for c in chunks:
+            by_signal.setdefault(c.signal, []).append(c)
+        for sig, group in by_signal.items():
+            sizes = np.fromiter((len(c) for c in group), np.int64, len(group))
+            self._stats.update(
+                sig, np.concatenate([c.rows for c in group]),
+                np.repeat(np.fromiter((c.step for c in group), np.int64, len(group)), sizes),
+                np.concatenate([c.values for c in group]))
+
+    def _rebuild_stats(self, con) -> None:
+        """Recompute the running statistics from the file (one GROUP BY, at reopen)."""
+        self._stats.clear()
+        res = con.execute(REBUILD_SQL).fetchnumpy()
+        signal = np.asarray(res["signal"])
+        for sig in np.unique(signal):
+            mine = signal == sig
+            self._stats.load(int(sig), {k: np.asarray(v)[mine] for k, v in res.items()})
 
     def step_range(self, signal: str) -> tuple[int, int] | None:
         """``(first, last)`` step of a signal's per-sample history, or None without any."""
@@ -494,6 +511,7 @@ class HistoryStore:
         Creates the file on the first flush that has something to write. On failure the rows
         stay pending for the next flush and the exception propagates.
         """
+        self.fold_stats()  # the writer thread folds in bulk, so readers rarely need to
         with self._flush_lock:
             with self._lock:
                 chunks, self._pending, self._pending_rows = self._pending, [], 0
@@ -583,27 +601,6 @@ def _empty_sample_columns() -> dict[str, np.ndarray]:
     return {"signal": np.empty(0, np.int32), "row": np.empty(0, np.int64),
             "step": np.empty(0, np.int64), "value": np.empty(0, np.float64),
             "exp": np.empty(0, np.int32)}
-
-
-def _aggregate(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Per-row sum, count, min, max, last step and value of history columns (numpy group-by)."""
-    order = np.lexsort((cols["step"], cols["row"]))
-    row, step, value = cols["row"][order], cols["step"][order], cols["value"][order]
-    starts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
-    ends = np.r_[starts[1:], len(row)] - 1
-    return {"row": row[starts], "sum": np.add.reduceat(value, starts),
-            "count": np.diff(np.r_[starts, len(row)]),
-            "min": np.minimum.reduceat(value, starts), "max": np.maximum.reduceat(value, starts),
-            "last_step": step[ends], "last": value[ends]}
-
-
-def _finish_stats(acc: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    seen = acc["count"] > 0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(seen, acc["sum"] / np.maximum(acc["count"], 1), np.nan)
-    return {"mean": mean, "min": np.where(seen, acc["min"], np.nan),
-            "max": np.where(seen, acc["max"], np.nan), "last": acc["last"],
-            "count": acc["count"]}
 
 
 def _filter(cols: dict[str, np.ndarray], rows, sig, exp, step=None) -> dict[str, np.ndarray]:

@@ -282,9 +282,28 @@ def _order(table: SampleTable, rows: np.ndarray, column: str, descending: bool) 
 
 
 def _order_values(values: np.ndarray, descending: bool) -> np.ndarray:
+    """Positions of ``values`` in sort order, NaN last, equal values in their given order."""
     nan = np.isnan(values)
     key = np.where(nan, np.inf, -values if descending else values)
-    return np.argsort(key, kind="stable")
+    return stable_argsort(key)
+
+
+def stable_argsort(key: np.ndarray) -> np.ndarray:
+    """``np.argsort(key, kind="stable")`` of a float64 array without NaN, several times faster
+    on large arrays: an unstable (SIMD) argsort, then the runs of equal keys put back in
+    position order by one int64 sort of ``(run, position)``."""
+    n = len(key)
+    if n < 4096:
+        return np.argsort(key, kind="stable")
+    order = np.argsort(key)
+    ranked = key[order]
+    tie = ranked[1:] == ranked[:-1]
+    if not tie.any():
+        return order
+    run = np.empty(n, dtype=np.int64)
+    run[0] = 0
+    np.cumsum(~tie, out=run[1:])
+    return np.sort(run * n + order) % n
 
 
 def page_rows(table: SampleTable, rows: np.ndarray, loss_column: str | None) -> list[dict]:
