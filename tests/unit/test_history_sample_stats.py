@@ -137,3 +137,19 @@ def test_grid_sorted_by_a_history_statistic_follows_the_values(make_session, sta
     assert finite == sorted(finite, reverse=True)
     assert all(np.isnan(v) for v in got[len(finite):])  # NaN last
     assert len(finite) == int((~np.isnan(want)).sum())
+
+
+def test_a_repeated_page_follows_new_values_and_discards(make_session):
+    s = make_session("cache", flush_interval=60)
+    s.save_signals({"loss": [1.0, 2.0, 3.0]}, [0, 1, 2], step=1)
+    query = GridQuery(sort_by="signals//loss@mean", descending=True, limit=3)
+
+    def order():
+        return [r["sample_id"] for r in s.grid_page(query).rows]
+
+    assert order() == [2, 1, 0]
+    assert order() == [2, 1, 0]  # nothing changed: served again
+    s.save_signals({"loss": [9.0]}, [0], step=2)  # mean of sample 0 becomes 5
+    assert order() == [0, 2, 1]
+    s.discard_samples([0])
+    assert order() == [2, 1, 0]  # discarded last
