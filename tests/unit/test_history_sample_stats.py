@@ -14,8 +14,8 @@ from weightslab_nb.ledger.query import GridQuery
 N_ROWS = 300
 
 
-def _store(path):
-    return HistoryStore(lambda: path, lambda start: ([], [], []))
+def _store(path, **kwargs):
+    return HistoryStore(lambda: path, lambda start: ([], [], []), **kwargs)
 
 
 def _record(store, rng, steps, signals=("loss", "margin")):
@@ -153,3 +153,40 @@ def test_a_repeated_page_follows_new_values_and_discards(make_session):
     assert order() == [0, 2, 1]
     s.discard_samples([0])
     assert order() == [2, 1, 0]  # discarded last
+
+
+def test_one_sample_history_is_the_same_from_the_row_ordered_copy(tmp_path):
+    """Runs copied into sample_by_row, a tail left in the log, rows pending: a sample's history
+    is every value it has, once; also after reopening."""
+    path, rng = tmp_path / "h.duckdb", np.random.default_rng(3)
+    store = _store(path, copy_run_rows=500)  # small runs, so the test copies several
+    _record(store, rng, range(0, 12))
+    store.flush()
+    _record(store, rng, range(12, 14))  # ~240 rows: a tail shorter than a run
+    store.flush()
+    _record(store, rng, range(14, 16))  # pending
+
+    def history(st, row):
+        cols = st.query_samples(rows=np.array([row]))
+        return sorted(zip(cols["signal"].tolist(), cols["step"].tolist(),
+                          cols["value"].astype(str).tolist(), cols["exp"].tolist()))
+
+    everything = store.query_samples()
+    for row in range(0, N_ROWS, 7):
+        mine = everything["row"] == row
+        want = sorted(zip(everything["signal"][mine].tolist(), everything["step"][mine].tolist(),
+                          everything["value"][mine].astype(str).tolist(),
+                          everything["exp"][mine].tolist()))
+        assert history(store, row) == want
+    cols = store.query_samples(rows=np.array([5]), signal="loss", step=(3, 9))
+    assert set(cols["step"].tolist()) <= set(range(3, 10)) and (cols["signal"] == 0).all()
+    before = history(store, 14)
+    store.close()
+    con = duckdb.connect(str(path), read_only=True)
+    copied, logged = (con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                      for t in ("sample_by_row", "sample_history"))
+    con.close()
+    assert 0 < copied <= logged  # runs were copied (the queries above also read a tail)
+    reopened = _store(path)
+    reopened.restore()
+    assert history(reopened, 14) == before != []

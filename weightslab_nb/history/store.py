@@ -33,6 +33,7 @@ from weightslab_nb.history.buffers import (
     SampleChunk,
     concat_chunks,
 )
+from weightslab_nb.history.row_order import COPY_SCHEMA, RUN_ROWS, RowOrderedCopy
 from weightslab_nb.history.sample_stats import REBUILD_SQL, STAT_NAMES, SampleStats
 
 log = logging.getLogger(__name__)
@@ -65,10 +66,12 @@ class HistoryStore:
         Gives the ids and origins of sample-table rows, so the file can name samples.
     flush_rows : int, default 200_000
         Pending per-sample rows from which :meth:`wants_flush` says a flush is due early.
+    copy_run_rows : int, default :data:`~weightslab_nb.history.row_order.RUN_ROWS`
+        Rows per sorted run of the row-ordered copy (see :mod:`~weightslab_nb.history.row_order`).
     """
 
     def __init__(self, path: Callable[[], Path], sample_dims: SampleDims,
-                 flush_rows: int = 200_000):
+                 flush_rows: int = 200_000, copy_run_rows: int = RUN_ROWS):
         self._path = path
         self.path: Path | None = None
         self._sample_dims = sample_dims
@@ -92,6 +95,7 @@ class HistoryStore:
         self._stats_lock = threading.Lock()  # taken before _lock, never inside it
         self._written = {"signals": 0, "experiments": 0, "samples": 0}
         self._con = None
+        self._by_row = RowOrderedCopy(copy_run_rows)  # sample_by_row: one sample's rows without a scan
 
     # ---------------------------------------------------------------- dimensions
     def signal_id(self, name: str) -> int:
@@ -498,6 +502,9 @@ class HistoryStore:
         elif step is not None:
             where.append("step = ?")
             params.append(int(step))
+        if rows is not None and len(rows) == 1:  # one sample: the row-ordered copy
+            res = self._by_row.query_row(self._con, int(rows[0]), where[1:], params[1:])
+            return {k: np.asarray(res[k]) for k in ("signal", "row", "step", "value", "exp")}
         sql = "SELECT signal, row, step, value, exp FROM sample_history"
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -533,6 +540,7 @@ class HistoryStore:
                     self._pending_rows += sum(len(c) for c in chunks)
                     self._global_pending[:0] = glob
                 raise
+            self._by_row.extend(self._con)  # a sorted run, once the unsorted tail is long
 
     def _write(self, chunks, glob, signals, exps, dims) -> None:
         import pyarrow as pa
@@ -562,12 +570,16 @@ class HistoryStore:
                                    ).insert_into("global_history")
                 else:
                     con.from_arrow(pa.table(part)).insert_into("global_history")
+            logged = 0
             if chunks:
-                con.from_arrow(pa.table(concat_chunks(chunks))).insert_into("sample_history")
+                cols = concat_chunks(chunks)
+                logged = len(cols["row"])
+                con.from_arrow(pa.table(cols)).insert_into("sample_history")
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
+        self._by_row.appended(logged)
         self._written["signals"] = len(signals)
         self._written["experiments"] = len(exps)
         self._written["samples"] += len(ids)
@@ -579,7 +591,8 @@ class HistoryStore:
             self.path = Path(self._path())
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._con = duckdb.connect(str(self.path))
-            self._con.execute(_SCHEMA)
+            self._con.execute(_SCHEMA + COPY_SCHEMA)
+            self._by_row.open(self._con)
         return self._con
 
     def close(self) -> None:
