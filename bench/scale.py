@@ -10,10 +10,13 @@ then flushes. It then times, after one warm-up each and over ``--repeats`` repea
   allocations such as DuckDB's included), and for scale the bytes of the same history as plain
   numpy columns (row int64, step int64, value float64);
 * ``page @mean``: ``grid_page`` sorted by ``signals//loss@mean`` (a statistic of each sample's
-  history), 48 rows, no held order (an API reader);
+  history), 48 rows, no held order (an API reader), one new value recorded before each page
+  (as while training, so no earlier order can be reused; the recording is not timed apart);
 * ``held @mean``: the same through a fresh ``HeldOrder`` (what the grid panel does on a new
   sort: the full order becomes its snapshot);
-* ``page latest``: ``grid_page`` sorted by the latest value (``signals//loss``);
+* ``page latest``: ``grid_page`` sorted by the latest value (``signals//loss``), as above;
+* ``cached @mean``: ``page @mean`` again with nothing recorded in between (scrolling or
+  polling a paused or finished run);
 * ``history p95``: ``query_sample_history`` of ``--queries`` random samples, 95th percentile.
 
 Prints one line per size and a growth table (each figure divided by the one of the size before).
@@ -43,7 +46,7 @@ except ImportError:  # run from a checkout without installing
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 FIGURES = ("ingest_s", "rss_mib", "numpy_mib", "page_mean_ms", "held_mean_ms",
-           "page_latest_ms", "history_p95_ms")
+           "page_latest_ms", "cached_mean_ms", "history_p95_ms")
 
 
 def _peak_rss_mib() -> float:
@@ -87,8 +90,12 @@ def measure(samples: int, epochs: int, batch: int, repeats: int, queries: int) -
         out = {"samples": samples, "rows": samples * epochs, "ingest_s": ingest,
                "numpy_mib": samples * epochs * 24 / 2**20}
 
-        def page(sort_by: str, hold=None):
+        def page(sort_by: str, hold=None, fresh=True):
             def run():
+                if fresh:  # one new value, as while training: no order can be reused
+                    nonlocal step
+                    step += 1
+                    session.save_signals({"loss": rng.random(1)}, ids[:1], step=step)
                 q = GridQuery(sort_by=sort_by, descending=True, limit=48)
                 session.grid_page(q, hold=None if hold is None else hold())
             return run
@@ -96,6 +103,7 @@ def measure(samples: int, epochs: int, batch: int, repeats: int, queries: int) -
         out["page_mean_ms"] = _timed(page("signals//loss@mean"), repeats)
         out["held_mean_ms"] = _timed(page("signals//loss@mean", HeldOrder), repeats)
         out["page_latest_ms"] = _timed(page("signals//loss"), repeats)
+        out["cached_mean_ms"] = _timed(page("signals//loss@mean", fresh=False), repeats)
         picks = rng.integers(0, samples, size=queries + 1).tolist()
         session.query_sample_history(picks[0], "loss")
         times = []
@@ -140,7 +148,8 @@ def main(argv=None) -> int:
         print(f"{n:>9,} samples x {args.epochs}: ingest {res['ingest_s']:.2f} s, "
               f"RSS +{res['rss_mib']:.0f} MiB (numpy columns {res['numpy_mib']:.0f} MiB), "
               f"page @mean {res['page_mean_ms']:.1f} ms, held @mean "
-              f"{res['held_mean_ms']:.1f} ms, page latest {res['page_latest_ms']:.1f} ms, "
+              f"{res['held_mean_ms']:.1f} ms, page latest {res['page_latest_ms']:.1f} ms, cached "
+              f"@mean {res['cached_mean_ms']:.2f} ms, "
               f"query_sample_history p50 {res['history_p50_ms']:.2f} / p95 "
               f"{res['history_p95_ms']:.2f} ms", flush=True)
     print("\ngrowth per size step (figure / figure of the previous size)")
