@@ -29,6 +29,7 @@ comparison on the same machine. A benchmark, not a test: it asserts nothing.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import resource
@@ -154,7 +155,7 @@ def main(argv=None) -> int:
               f"{res['history_p95_ms']:.2f} ms", flush=True)
     print("\ngrowth per size step (figure / figure of the previous size)")
     print(f"{'samples':>10} " + " ".join(f"{f:>15}" for f in FIGURES))
-    for prev, cur in zip(results, results[1:]):
+    for prev, cur in itertools.pairwise(results):
         print(f"{cur['samples']:>10,} " + " ".join(
             f"{cur[f] / prev[f] if prev[f] else float('nan'):>14.2f}x" for f in FIGURES))
     return 0

@@ -741,11 +741,9 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, SampleInfo):
                 (replace(query, offset=0, limit=1), version, len(self.table))
             cached = self._grid_orders.get(cache_key)
         history_sort = None
-        if cached is not None:
-            pass
-        elif sort_values is not None:
+        if cached is None and sort_values is not None:
             history_sort = np.asarray(sort_values, dtype=np.float64)
-        elif query.sort_by is not None and "@" in query.sort_by:
+        elif cached is None and query.sort_by is not None and "@" in query.sort_by:
             history_sort = self.history_statistic(*query.sort_by.rsplit("@", 1))
         loss_column = self.recorder.loss_column
         with self.lock:

@@ -71,7 +71,7 @@ def _assert_matches_file(store, path):
 def test_running_statistics_equal_the_group_by_of_the_file(tmp_path):
     path, rng = tmp_path / "h.duckdb", np.random.default_rng(0)
     store = _store(path)
-    _record(store, rng, range(0, 10))
+    _record(store, rng, range(10))
     store.flush()
     _record(store, rng, range(10, 20))  # half flushed, half pending when first read
     assert store.sample_stats("loss", N_ROWS)["count"].sum() > 0
@@ -81,7 +81,7 @@ def test_running_statistics_equal_the_group_by_of_the_file(tmp_path):
 def test_statistics_are_rebuilt_when_the_file_is_reopened_and_keep_counting(tmp_path):
     path, rng = tmp_path / "h.duckdb", np.random.default_rng(1)
     store = _store(path)
-    _record(store, rng, range(0, 15))
+    _record(store, rng, range(15))
     store.close()
     reopened = _store(path)
     assert reopened.restore() is not None
@@ -160,7 +160,7 @@ def test_one_sample_history_is_the_same_from_the_row_ordered_copy(tmp_path):
     is every value it has, once; also after reopening."""
     path, rng = tmp_path / "h.duckdb", np.random.default_rng(3)
     store = _store(path, copy_run_rows=500)  # small runs, so the test copies several
-    _record(store, rng, range(0, 12))
+    _record(store, rng, range(12))
     store.flush()
     _record(store, rng, range(12, 14))  # ~240 rows: a tail shorter than a run
     store.flush()

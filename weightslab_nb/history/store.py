@@ -15,6 +15,11 @@ from its ingest thread every flush interval (see :mod:`weightslab_nb.ledger.reco
 store is a passive sink that starts no thread and calls nobody back. Queries read DuckDB and
 the rows not yet flushed, so a value is visible as soon as it was appended. The global layer is
 also kept whole in memory, because live curves read it many times a second.
+
+Two derived structures make the per-sample layer cheap to read: running per-row statistics
+(:mod:`~weightslab_nb.history.sample_stats`, for grid sorts and the suspects ranking) and a
+row-ordered copy of the flushed rows (:mod:`~weightslab_nb.history.row_order`, for one
+sample's history).
 """
 
 from __future__ import annotations
@@ -95,7 +100,7 @@ class HistoryStore:
         self._stats_lock = threading.Lock()  # taken before _lock, never inside it
         self._written = {"signals": 0, "experiments": 0, "samples": 0}
         self._con = None
-        self._by_row = RowOrderedCopy(copy_run_rows)  # sample_by_row: one sample's rows without a scan
+        self._by_row = RowOrderedCopy(copy_run_rows)  # one sample's rows without a scan
 
     # ---------------------------------------------------------------- dimensions
     def signal_id(self, name: str) -> int:
