@@ -17,7 +17,9 @@ then flushes. It then times, after one warm-up each and over ``--repeats`` repea
 * ``page latest``: ``grid_page`` sorted by the latest value (``signals//loss``), as above;
 * ``cached @mean``: ``page @mean`` again with nothing recorded in between (scrolling or
   polling a paused or finished run);
-* ``history p95``: ``query_sample_history`` of ``--queries`` random samples, 95th percentile.
+* ``history p95``: ``query_sample_history`` of ``--queries`` random samples, 95th percentile,
+  after a first query and the flushes that copy the history into its row-ordered copy (one
+  run per flush; ``copy`` says how long those flushes took: writer-thread time).
 
 Prints one line per size and a growth table (each figure divided by the one of the size before).
 Run it against another checkout (``PYTHONPATH=/path/to/checkout``) for a before/after
@@ -106,7 +108,11 @@ def measure(samples: int, epochs: int, batch: int, repeats: int, queries: int) -
         out["page_latest_ms"] = _timed(page("signals//loss"), repeats)
         out["cached_mean_ms"] = _timed(page("signals//loss@mean", fresh=False), repeats)
         picks = rng.integers(0, samples, size=queries + 1).tolist()
-        session.query_sample_history(picks[0], "loss")
+        session.query_sample_history(picks[0], "loss")  # turns the row-ordered copy on
+        t = time.perf_counter()
+        for _ in range(samples * epochs // 1_000_000 + 1):  # the writer's next flushes
+            session.flush()
+        out["copy_s"] = time.perf_counter() - t
         times = []
         for sid in picks[1:]:
             t = time.perf_counter()
@@ -152,7 +158,7 @@ def main(argv=None) -> int:
               f"{res['held_mean_ms']:.1f} ms, page latest {res['page_latest_ms']:.1f} ms, cached "
               f"@mean {res['cached_mean_ms']:.2f} ms, "
               f"query_sample_history p50 {res['history_p50_ms']:.2f} / p95 "
-              f"{res['history_p95_ms']:.2f} ms", flush=True)
+              f"{res['history_p95_ms']:.2f} ms (copy {res.get('copy_s', 0):.2f} s)", flush=True)
     print("\ngrowth per size step (figure / figure of the previous size)")
     print(f"{'samples':>10} " + " ".join(f"{f:>15}" for f in FIGURES))
     for prev, cur in itertools.pairwise(results):

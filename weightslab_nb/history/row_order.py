@@ -10,9 +10,12 @@ first ``covered`` rows (rowids ``0 .. covered-1``: the log is append-only, so ro
 and stable); a point query reads the copy plus the log's uncovered tail (``rowid >= covered``,
 which DuckDB also prunes by row group), so the tail never exceeds a run.
 
-A run is copied by the writer thread right after a flush that made the tail long enough (one
-``INSERT ... SELECT ... ORDER BY``, ~0.1 µs per row). A file written before this module existed
-gets its copy at the first flush after it is reopened.
+The copy is a second write of every row (about doubling the writer's DuckDB time, ~0.2-0.3 s
+per million rows here), so it starts on demand: the first one-sample query of a session (or a
+file that already has a copy) turns it on, and from then on the writer thread copies one run of
+:data:`RUN_ROWS` rows (one ``INSERT ... SELECT ... ORDER BY``) after each flush while the tail
+holds that many, catching up on a long history one run per flush. A run that never looks at a
+single sample's history (a training script, the ingest benchmark) writes no copy.
 
 Not thread-safe by itself: :class:`~weightslab_nb.history.HistoryStore` calls it under its
 flush lock.
@@ -42,22 +45,25 @@ class RowOrderedCopy:
         self.run_rows = run_rows
         self.covered = 0  # log rows the copy holds
         self.logged = 0   # rows of sample_history
+        self.wanted = False  # a one-sample query was asked (or the file has a copy)
 
     def open(self, con) -> None:
         """Read the sizes of an opened file (the schema exists)."""
         self.logged = con.execute("SELECT count(*) FROM sample_history").fetchone()[0]
         self.covered = con.execute("SELECT count(*) FROM sample_by_row").fetchone()[0]
+        self.wanted = self.covered > 0
 
     def appended(self, n: int) -> None:
         """``n`` rows were committed to ``sample_history``."""
         self.logged += n
 
     def extend(self, con) -> bool:
-        """Copy the uncovered tail as one sorted run if it reached ``run_rows``; True if it
-        did. On failure nothing is copied and the exception propagates."""
-        if self.logged - self.covered < self.run_rows:
+        """Copy the next ``run_rows`` uncovered log rows as one sorted run, if the copy is
+        wanted and the tail holds that many; True if it did. On failure nothing is copied and
+        the exception propagates."""
+        if not self.wanted or self.logged - self.covered < self.run_rows:
             return False
-        end = self.logged
+        end = self.covered + self.run_rows
         con.execute("BEGIN")
         try:
             con.execute(f"INSERT INTO sample_by_row SELECT {_COLUMNS} FROM sample_history "
@@ -74,8 +80,12 @@ class RowOrderedCopy:
         """Every history row of sample-table row ``row`` matching the extra conditions
         ``where`` (SQL on the columns, ``?`` placeholders bound to ``params``), as DuckDB's
         ``fetchnumpy`` dict of ``signal, row, step, value, exp``, in no particular order."""
+        self.wanted = True
         cond = " AND ".join(["row = ?", *where])
+        args = [int(row), *params]
+        if not self.covered:  # no copy yet (a short history): the log alone
+            return con.execute(f"SELECT {_COLUMNS} FROM sample_history WHERE {cond}",
+                               args).fetchnumpy()
         sql = (f"SELECT {_COLUMNS} FROM sample_by_row WHERE {cond} UNION ALL "
                f"SELECT {_COLUMNS} FROM sample_history WHERE rowid >= ? AND {cond}")
-        args = [int(row), *params]
         return con.execute(sql, [*args, self.covered, *args]).fetchnumpy()
