@@ -536,6 +536,8 @@ class HistoryStore:
             new_rows = bool(dims[0])
             if not (chunks or glob or ((new_dims or new_rows)
                                        and (self._con is not None or self.persist_samples))):
+                if self._con is not None:  # nothing new, but the copy may have runs to do
+                    self._by_row.extend(self._con)
                 return  # nothing recorded yet: create no file
             try:
                 self._write(chunks, glob, signals, exps, dims)
