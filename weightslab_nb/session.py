@@ -48,7 +48,8 @@ from weightslab_nb.history import HistoryStore
 from weightslab_nb.history.queries import HistoryQueries
 from weightslab_nb.ledger.changes import ChangeCounters
 from weightslab_nb.ledger.ids import normalize_ids
-from weightslab_nb.ledger.query import GridPage, GridQuery, page_rows, select_rows, sortable_columns
+from weightslab_nb.ledger.query import (GridPage, GridQuery, OrderCache, page_rows, select_rows,
+                                       sortable_columns)
 from weightslab_nb.ledger.recorder import Recorder
 from weightslab_nb.ledger.recording import BatchRecording
 from weightslab_nb.ledger.registry import Registry
@@ -155,6 +156,7 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, SampleInfo):
         self._checkpoint_every = check_optional_int(checkpoint_every, "checkpoint_every", 1)
         self.lock = threading.RLock()
         self.changes = ChangeCounters()
+        self._grid_orders = OrderCache()  # the last grid order, while the table stands still
         self.registry = Registry()
         self.table = SampleTable()
         # the samples selected in the panels, as (origin, sample_id) refs (bare ids resolved)
@@ -730,17 +732,28 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, SampleInfo):
         says whether this page took the fresh order.
         """
         query.validate()
+        version = self.changes.table  # read before the drain: see OrderCache
         self.drain(wait_signals=False)
-        history_sort = None
-        if sort_values is not None:
-            history_sort = np.asarray(sort_values, dtype=np.float64)
-        elif query.sort_by is not None and "@" in query.sort_by:
-            history_sort = self.history_statistic(*query.sort_by.rsplit("@", 1))
-        loss_column = self.recorder.loss_column
         with self.lock:
             if query.origin is not None:
                 query = replace(query, origin=self.resolve_origin(query.origin))
-            rows = select_rows(self.table, query, history_sort)
+            cache_key = None if sort_values is not None else \
+                (replace(query, offset=0, limit=1), version, len(self.table))
+            cached = self._grid_orders.get(cache_key)
+        history_sort = None
+        if cached is None and sort_values is not None:
+            history_sort = np.asarray(sort_values, dtype=np.float64)
+        elif cached is None and query.sort_by is not None and "@" in query.sort_by:
+            history_sort = self.history_statistic(*query.sort_by.rsplit("@", 1))
+        loss_column = self.recorder.loss_column
+        with self.lock:
+            if cached is not None:
+                rows, (total, active) = cached
+            else:
+                rows = select_rows(self.table, query, history_sort)
+                total, active = self.table.counts()
+                if cache_key is not None:
+                    self._grid_orders.put(cache_key, rows, (total, active))
             changed, changed_page, fresh = 0, 0, True
             window = slice(query.offset, query.offset + query.limit)
             if hold is not None:
@@ -748,7 +761,6 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, SampleInfo):
                 sorted_rows = rows
                 rows, changed, fresh = hold.serve(key, rows, resort)
                 changed_page = int(np.count_nonzero(rows[window] != sorted_rows[window]))
-            total, active = self.table.counts()
             page = rows[window]
             return GridPage(total=total, active=active, matched=len(rows),
                             loss_column=loss_column, columns=sortable_columns(self.table),

@@ -220,7 +220,8 @@ class HistoryQueries:
             raise InvalidValueError(f"signal: no history for {signal!r}; known: "
                                     f"{self.history.signal_names()}")
         self.drain(wait_signals=False)
-        return self.history.sample_stats(name, len(self.table))[stat].astype(np.float64)
+        values = self.history.sample_stats(name, len(self.table), which=(stat,))[stat]
+        return values.astype(np.float64, copy=False)
 
     def sample_series(self, sample_ids, signal: str, max_points: int = 64,
                       origin: str | None = None) -> dict:

@@ -15,6 +15,11 @@ from its ingest thread every flush interval (see :mod:`weightslab_nb.ledger.reco
 store is a passive sink that starts no thread and calls nobody back. Queries read DuckDB and
 the rows not yet flushed, so a value is visible as soon as it was appended. The global layer is
 also kept whole in memory, because live curves read it many times a second.
+
+Two derived structures make the per-sample layer cheap to read: running per-row statistics
+(:mod:`~weightslab_nb.history.sample_stats`, for grid sorts and the suspects ranking) and a
+row-ordered copy of the flushed rows (:mod:`~weightslab_nb.history.row_order`, for one
+sample's history).
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ from weightslab_nb.history.buffers import (
     SampleChunk,
     concat_chunks,
 )
+from weightslab_nb.history.row_order import COPY_SCHEMA, RUN_ROWS, RowOrderedCopy
+from weightslab_nb.history.sample_stats import REBUILD_SQL, STAT_NAMES, SampleStats
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +71,12 @@ class HistoryStore:
         Gives the ids and origins of sample-table rows, so the file can name samples.
     flush_rows : int, default 200_000
         Pending per-sample rows from which :meth:`wants_flush` says a flush is due early.
+    copy_run_rows : int, default :data:`~weightslab_nb.history.row_order.RUN_ROWS`
+        Rows per sorted run of the row-ordered copy (see :mod:`~weightslab_nb.history.row_order`).
     """
 
     def __init__(self, path: Callable[[], Path], sample_dims: SampleDims,
-                 flush_rows: int = 200_000):
+                 flush_rows: int = 200_000, copy_run_rows: int = RUN_ROWS):
         self._path = path
         self.path: Path | None = None
         self._sample_dims = sample_dims
@@ -84,8 +93,14 @@ class HistoryStore:
         self._markers: list[tuple] = []
         self._pending: list[SampleChunk] = []
         self._pending_rows = 0
+        # per-row statistics (sample_stats.py); chunks appended since the last fold wait in
+        # _unfolded, folded in bulk by the writer's flush or by a reader that needs them
+        self._stats = SampleStats()
+        self._unfolded: list[SampleChunk] = []
+        self._stats_lock = threading.Lock()  # taken before _lock, never inside it
         self._written = {"signals": 0, "experiments": 0, "samples": 0}
         self._con = None
+        self._by_row = RowOrderedCopy(copy_run_rows)  # one sample's rows without a scan
 
     # ---------------------------------------------------------------- dimensions
     def signal_id(self, name: str) -> int:
@@ -171,6 +186,7 @@ class HistoryStore:
                                    "FROM samples ORDER BY row").fetchall()]
             last = con.execute("SELECT greatest((SELECT max(step) FROM global_history), "
                                "(SELECT max(step) FROM sample_history))").fetchone()[0]
+            self._rebuild_stats(con)
             self._written = {"signals": len(self._signal_ids),
                              "experiments": len(self._exp_ids), "samples": len(samples)}
         return samples, int(last or 0)
@@ -241,6 +257,7 @@ class HistoryStore:
         chunk = SampleChunk(signal, step, exp, rows, values)
         with self._lock:
             self._pending.append(chunk)
+            self._unfolded.append(chunk)
             self._pending_rows += len(chunk)
             if stats is not None:
                 self._append_global_locked(signal, step, *stats, len(values), exp)
@@ -366,68 +383,46 @@ class HistoryStore:
             return ({v: k for k, v in self._signal_ids.items()},
                     {v: k for k, v in self._exp_ids.items()})
 
-    def sample_stats(self, signal: str, n_rows: int) -> dict[str, np.ndarray]:
+    def sample_stats(self, signal: str, n_rows: int,
+                     which: tuple[str, ...] = STAT_NAMES) -> dict[str, np.ndarray]:
         """Per-row statistics of a signal's whole per-sample history, arrays of ``n_rows``:
         ``mean``, ``min``, ``max``, ``last`` (value at the highest step) and ``count``
-        (NaN / 0 for rows without values). Aggregated inside DuckDB plus the unflushed rows."""
-        out = {"sum": np.zeros(n_rows), "count": np.zeros(n_rows, np.int64),
-               "min": np.full(n_rows, np.inf), "max": np.full(n_rows, -np.inf),
-               "last_step": np.full(n_rows, -1, np.int64), "last": np.full(n_rows, np.nan)}
+        (NaN / 0 for rows without values), or those named in ``which``. Read from the running
+        statistics (:mod:`~weightslab_nb.history.sample_stats`): no scan of the history."""
         sig = self._signal_ids.get(signal)
-        if sig is None:
-            return _finish_stats(out)
-        with self._flush_lock:
-            with self._lock:
-                pending = [c for c in self._pending if c.signal == sig]
-            parts = []
-            if self._con is not None:
-                res = self._con.execute(
-                    "SELECT row, sum(value) AS sum, count(*) AS count, min(value) AS min, "
-                    "max(value) AS max, max(step) AS last_step, arg_max(value, step) AS last "
-                    "FROM sample_history WHERE signal = ? GROUP BY row", [sig]).fetchnumpy()
-                parts.append({k: np.asarray(v) for k, v in res.items()})
-        if pending:
-            parts.append(_aggregate(concat_chunks(pending)))
-        for part in parts:
-            r = part["row"]
-            keep = r < n_rows
-            r = r[keep]
-            part = {k: v[keep] for k, v in part.items()}
-            out["sum"][r] += part["sum"]
-            out["count"][r] += part["count"]
-            out["min"][r] = np.minimum(out["min"][r], part["min"])
-            out["max"][r] = np.maximum(out["max"][r], part["max"])
-            later = part["last_step"] >= out["last_step"][r]
-            out["last_step"][r[later]] = part["last_step"][later]
-            out["last"][r[later]] = part["last"][later]
-        return _finish_stats(out)
+        with self._stats_lock:
+            self._fold_locked()
+            return self._stats.statistics(-1 if sig is None else sig, n_rows, which)
 
     def sample_sums(self, signal: str, n_rows: int, negative_part: bool = False,
                     max_step: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Per-row ``(sum, count)`` of a signal's per-sample history: float64 sums and int64
         counts, arrays of ``n_rows`` (0 for rows without values). ``negative_part=True`` sums
         ``max(-value, 0)`` instead of the values; ``max_step`` keeps steps ``<= max_step``.
-        Aggregated inside DuckDB plus the unflushed rows."""
-        total, count = np.zeros(n_rows), np.zeros(n_rows, np.int64)
+        Without ``max_step`` read from the running statistics; with it aggregated inside
+        DuckDB plus the unflushed rows."""
         sig = self._signal_ids.get(signal)
+        if max_step is None:
+            with self._stats_lock:
+                self._fold_locked()
+                return self._stats.sums(-1 if sig is None else sig, n_rows, negative_part)
+        total, count = np.zeros(n_rows), np.zeros(n_rows, np.int64)
         if sig is None:
             return total, count
         expr = "greatest(-value, 0)" if negative_part else "value"
         sql = f"SELECT row, sum({expr}) AS sum, count(*) AS count FROM sample_history " \
-              "WHERE signal = ?" + (" AND step <= ?" if max_step is not None else "") + \
-              " GROUP BY row"
-        params = [sig] if max_step is None else [sig, int(max_step)]
+              "WHERE signal = ? AND step <= ? GROUP BY row"
         with self._flush_lock:
             with self._lock:
                 pending = [c for c in self._pending if c.signal == sig]
             parts = []
             if self._con is not None:
-                res = self._con.execute(sql, params).fetchnumpy()
+                res = self._con.execute(sql, [sig, int(max_step)]).fetchnumpy()
                 parts.append((np.asarray(res["row"]), np.asarray(res["sum"], np.float64),
                               np.asarray(res["count"], np.int64)))
         if pending:
             cols = concat_chunks(pending)
-            keep = cols["step"] <= max_step if max_step is not None else slice(None)
+            keep = cols["step"] <= max_step
             rows, values = cols["row"][keep], cols["value"][keep]
             values = np.maximum(-values, 0.0) if negative_part else values
             parts.append((rows, values, np.ones(len(rows), np.int64)))
@@ -436,6 +431,37 @@ class HistoryStore:
             np.add.at(total, rows[keep], sums[keep])
             np.add.at(count, rows[keep], counts[keep])
         return total, count
+
+    def fold_stats(self) -> None:
+        """Bring the running statistics up to date with every value appended so far (done by
+        :meth:`flush` and by the statistics readers; cheap when nothing is new)."""
+        with self._stats_lock:
+            self._fold_locked()
+
+    def _fold_locked(self) -> None:
+        """Fold the appended chunks into the statistics; call holding ``_stats_lock``."""
+        with self._lock:
+            chunks, self._unfolded = self._unfolded, []
+        if not chunks:
+            return
+        by_signal: dict[int, list[SampleChunk]] = {}
+        for c in chunks:
+            by_signal.setdefault(c.signal, []).append(c)
+        for sig, group in by_signal.items():
+            sizes = np.fromiter((len(c) for c in group), np.int64, len(group))
+            self._stats.update(
+                sig, np.concatenate([c.rows for c in group]),
+                np.repeat(np.fromiter((c.step for c in group), np.int64, len(group)), sizes),
+                np.concatenate([c.values for c in group]))
+
+    def _rebuild_stats(self, con) -> None:
+        """Recompute the running statistics from the file (one GROUP BY, at reopen)."""
+        self._stats.clear()
+        res = con.execute(REBUILD_SQL).fetchnumpy()
+        signal = np.asarray(res["signal"])
+        for sig in np.unique(signal):
+            mine = signal == sig
+            self._stats.load(int(sig), {k: np.asarray(v)[mine] for k, v in res.items()})
 
     def step_range(self, signal: str) -> tuple[int, int] | None:
         """``(first, last)`` step of a signal's per-sample history, or None without any."""
@@ -481,6 +507,9 @@ class HistoryStore:
         elif step is not None:
             where.append("step = ?")
             params.append(int(step))
+        if rows is not None and len(rows) == 1:  # one sample: the row-ordered copy
+            res = self._by_row.query_row(self._con, int(rows[0]), where[1:], params[1:])
+            return {k: np.asarray(res[k]) for k in ("signal", "row", "step", "value", "exp")}
         sql = "SELECT signal, row, step, value, exp FROM sample_history"
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -494,6 +523,7 @@ class HistoryStore:
         Creates the file on the first flush that has something to write. On failure the rows
         stay pending for the next flush and the exception propagates.
         """
+        self.fold_stats()  # the writer thread folds in bulk, so readers rarely need to
         with self._flush_lock:
             with self._lock:
                 chunks, self._pending, self._pending_rows = self._pending, [], 0
@@ -506,6 +536,8 @@ class HistoryStore:
             new_rows = bool(dims[0])
             if not (chunks or glob or ((new_dims or new_rows)
                                        and (self._con is not None or self.persist_samples))):
+                if self._con is not None:  # nothing new, but the copy may have runs to do
+                    self._by_row.extend(self._con)
                 return  # nothing recorded yet: create no file
             try:
                 self._write(chunks, glob, signals, exps, dims)
@@ -515,6 +547,7 @@ class HistoryStore:
                     self._pending_rows += sum(len(c) for c in chunks)
                     self._global_pending[:0] = glob
                 raise
+            self._by_row.extend(self._con)  # a sorted run, once the unsorted tail is long
 
     def _write(self, chunks, glob, signals, exps, dims) -> None:
         import pyarrow as pa
@@ -544,12 +577,16 @@ class HistoryStore:
                                    ).insert_into("global_history")
                 else:
                     con.from_arrow(pa.table(part)).insert_into("global_history")
+            logged = 0
             if chunks:
-                con.from_arrow(pa.table(concat_chunks(chunks))).insert_into("sample_history")
+                cols = concat_chunks(chunks)
+                logged = len(cols["row"])
+                con.from_arrow(pa.table(cols)).insert_into("sample_history")
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
+        self._by_row.appended(logged)
         self._written["signals"] = len(signals)
         self._written["experiments"] = len(exps)
         self._written["samples"] += len(ids)
@@ -561,7 +598,8 @@ class HistoryStore:
             self.path = Path(self._path())
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._con = duckdb.connect(str(self.path))
-            self._con.execute(_SCHEMA)
+            self._con.execute(_SCHEMA + COPY_SCHEMA)
+            self._by_row.open(self._con)
         return self._con
 
     def close(self) -> None:
@@ -583,27 +621,6 @@ def _empty_sample_columns() -> dict[str, np.ndarray]:
     return {"signal": np.empty(0, np.int32), "row": np.empty(0, np.int64),
             "step": np.empty(0, np.int64), "value": np.empty(0, np.float64),
             "exp": np.empty(0, np.int32)}
-
-
-def _aggregate(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Per-row sum, count, min, max, last step and value of history columns (numpy group-by)."""
-    order = np.lexsort((cols["step"], cols["row"]))
-    row, step, value = cols["row"][order], cols["step"][order], cols["value"][order]
-    starts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
-    ends = np.r_[starts[1:], len(row)] - 1
-    return {"row": row[starts], "sum": np.add.reduceat(value, starts),
-            "count": np.diff(np.r_[starts, len(row)]),
-            "min": np.minimum.reduceat(value, starts), "max": np.maximum.reduceat(value, starts),
-            "last_step": step[ends], "last": value[ends]}
-
-
-def _finish_stats(acc: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    seen = acc["count"] > 0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(seen, acc["sum"] / np.maximum(acc["count"], 1), np.nan)
-    return {"mean": mean, "min": np.where(seen, acc["min"], np.nan),
-            "max": np.where(seen, acc["max"], np.nan), "last": acc["last"],
-            "count": acc["count"]}
 
 
 def _filter(cols: dict[str, np.ndarray], rows, sig, exp, step=None) -> dict[str, np.ndarray]:
