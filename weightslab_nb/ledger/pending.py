@@ -1,7 +1,8 @@
 """Per-sample batches recorded on the hot path and applied to the ledger later, in bulk.
 
-The training thread only checks shapes and appends a :class:`PendingBatch` holding references to
-its (detached) tensors. Converting them to numpy, taking the argmax of the predictions and
+The training thread only checks shapes, copies its tensors into small host buffers (see
+:mod:`weightslab_nb.ledger.host_copy`) and appends a :class:`PendingBatch`. Waiting for
+asynchronous device copies, converting to float64, taking the argmax of the predictions and
 writing the sample table and history happen in :meth:`BatchQueue.drain`, run by the history
 writer thread every flush interval and by every reader before it reads, so a reader always sees
 everything recorded before its call.
@@ -19,20 +20,21 @@ import numpy as np
 from weightslab_nb.ledger.convert import (class_predictions, per_sample, scalar_targets,
                                           score_matrix, to_values)
 from weightslab_nb.ledger.evidence import Evidence, classification_evidence
+from weightslab_nb.ledger.host_copy import resolve
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(slots=True)
 class PendingBatch:
     """One recorded batch of one signal, as the training thread handed it over."""
 
     column: str            # sample-table column, "signals//<name>"
     signal: int            # history signal id
     rows: np.ndarray       # int64 sample-table rows, length B
-    values: object         # detached tensor or float64 array, shape [B] / [B, ...] / scalar
-    preds: object | None   # detached [B, C] scores or [B] values
-    targets: object | None
+    values: object         # host array or HostCopy, shape [B] or scalar
+    preds: object | None   # host [B, C] scores or [B] values (array or HostCopy)
+    targets: object | None  # host [B] / [B, 1] array, HostCopy or list
     step: int
     exp: int
     log: bool
@@ -56,6 +58,8 @@ def prepare(batch: PendingBatch) -> PreparedBatch:
     logged (mean, min, max), and when asked for and possible its classification
     :class:`~weightslab_nb.ledger.evidence.Evidence`."""
     b = len(batch.rows)
+    batch.values, batch.preds, batch.targets = (resolve(batch.values), resolve(batch.preds),
+                                                resolve(batch.targets))
     values = per_sample(to_values(batch.values, batch.column), b, batch.column)
     stats = None
     if batch.log and b:

@@ -1,7 +1,7 @@
 """The recorder: the one path from the training thread to the sample table and the history.
 
-The training thread hands a validated batch over (:meth:`Recorder.record_rows`: one list append,
-no conversion). One ingest thread (``wl-recorder``) wakes every ``flush_interval`` seconds, or
+The training thread hands a validated batch over (:meth:`Recorder.record_rows`: small host
+copies of its tensors and one list append). One ingest thread (``wl-recorder``) wakes every ``flush_interval`` seconds, or
 sooner when many rows wait, and
 
 1. drains the queue: converts the batches to numpy, writes the latest values into the sample
@@ -31,6 +31,7 @@ import numpy as np
 
 from weightslab_nb.ledger.convert import class_predictions, per_sample, scalar_targets, to_values
 from weightslab_nb.ledger.evidence import evidence_name, majority_vote
+from weightslab_nb.ledger.host_copy import preds_to_host, targets_to_host, values_to_host
 from weightslab_nb.ledger.pending import BatchQueue, PendingBatch, PreparedBatch, last_wins
 from weightslab_nb.ledger.sample_table import bare_signal_name, signal_column
 from weightslab_nb.ledger.top_classes import TopClasses
@@ -161,8 +162,10 @@ class Recorder:
         training step, ``exp`` to the current experiment. With ``evidence=True`` and ``[B, C]``
         scores with class targets, the classification evidence is derived when the batch is
         applied (see :mod:`weightslab_nb.ledger.evidence`). A capturing thread keeps the batch
-        in its :class:`Capture` instead. Costs one list append: conversion happens in
-        :meth:`drain`.
+        in its :class:`Capture` instead. The tensors are copied at once into small host
+        buffers (:mod:`weightslab_nb.ledger.host_copy`: numpy on CPU, an asynchronous copy into
+        pinned memory on CUDA), so nothing of the step outlives it; the rest of the conversion
+        happens in :meth:`drain`.
         """
         capture = self._captures.get(threading.get_ident())
         if capture is not None:
@@ -174,7 +177,10 @@ class Recorder:
         if self.loss_column is None:
             self.loss_column = column
         step = self.controller.step if step is None else int(step)
-        self.queue.put(PendingBatch(column, sig, rows, values, preds, targets, step,
+        n = len(rows)
+        self.queue.put(PendingBatch(column, sig, rows, values_to_host(values, n),
+                                    preds_to_host(preds, n, evidence),
+                                    targets_to_host(targets, n), step,
                                     self.experiment_id if exp is None else exp, log, evidence))
         self.changes.table += 1
         if log:

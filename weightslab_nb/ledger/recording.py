@@ -60,10 +60,11 @@ class BatchRecording:
             :mod:`weightslab_nb.ledger.evidence`) when ``preds`` are ``[B, C]`` scores and
             ``targets`` class indices; silently nothing for other shapes.
 
-        Shapes are checked at once; the conversion to numpy and the writes happen when the
-        batch is applied, in bulk, by the next reader or the history writer (within
-        ``flush_interval``). Tensors are referenced until then, not copied: do not modify them
-        in place after recording (losses and model outputs never are in an ordinary loop).
+        Shapes are checked at once and the tensors copied into small host buffers (numpy on
+        CPU; an asynchronous copy into pinned memory on CUDA, never waited for by the step), so
+        no autograd graph or device tensor outlives the call; the writes happen when the batch
+        is applied, in bulk, by the next reader or the history writer (within
+        ``flush_interval``).
 
         Ids are resolved as :meth:`save_signals` resolves them.
 
@@ -78,8 +79,8 @@ class BatchRecording:
         """
         rows, _ = self._batch_rows(batch_ids, None, may_add=False)
         values = check_values(values, len(rows), f"values (signal {name!r})")
-        self.recorder.record_rows(name, rows, values, detach(preds), detach(targets), step, log,
-                                  evidence=check_bool(evidence, "evidence"))
+        self.recorder.record_rows(name, rows, values, preds, targets, step, log,
+                                  evidence=evidence is True or check_bool(evidence, "evidence"))
 
     def _batch_rows(self, batch_ids, origin: str | None, may_add: bool):
         """``(rows, None)`` for known ids, or ``(None, ids)`` when ``may_add`` and some ids are
