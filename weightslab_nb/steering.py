@@ -362,15 +362,15 @@ class Steering:
             thread.is_alive()
 
     def apply(self, step: int | None) -> list[dict]:
-        session = self._session()
-        if session is None:
-            return []
         if step is not None:
             self.thread = threading.current_thread()
             seen = self.requests  # read before looking: a request counted later is seen later
             if seen == self._seen:
                 return []
             self._seen = seen
+        session = self._session()
+        if session is None:
+            return []
         if not self.has_pending():
             return []
         done = []

@@ -31,7 +31,7 @@ import numpy as np
 
 from weightslab_nb.ledger.convert import class_predictions, per_sample, scalar_targets, to_values
 from weightslab_nb.ledger.evidence import evidence_name, majority_vote
-from weightslab_nb.ledger.host_copy import preds_to_host, targets_to_host, values_to_host
+from weightslab_nb.ledger.host_copy import batch_to_host
 from weightslab_nb.ledger.pending import BatchQueue, PendingBatch, PreparedBatch, last_wins
 from weightslab_nb.ledger.sample_table import bare_signal_name, signal_column
 from weightslab_nb.ledger.top_classes import TopClasses
@@ -162,30 +162,31 @@ class Recorder:
         training step, ``exp`` to the current experiment. With ``evidence=True`` and ``[B, C]``
         scores with class targets, the classification evidence is derived when the batch is
         applied (see :mod:`weightslab_nb.ledger.evidence`). A capturing thread keeps the batch
-        in its :class:`Capture` instead. The tensors are copied at once into small host
-        buffers (:mod:`weightslab_nb.ledger.host_copy`: numpy on CPU, an asynchronous copy into
-        pinned memory on CUDA), so nothing of the step outlives it; the rest of the conversion
-        happens in :meth:`drain`.
+        in its :class:`Capture` instead. The batch is reduced at once to what the ledger
+        stores and moved off the step (:func:`~weightslab_nb.ledger.host_copy.batch_to_host`:
+        detached compact CPU tensors, asynchronous copies into pinned memory on CUDA), so no
+        autograd graph or large tensor outlives it; the conversion happens in :meth:`drain`.
         """
-        capture = self._captures.get(threading.get_ident())
-        if capture is not None:
-            n = len(rows)
-            capture.add_samples(name, rows, per_sample(to_values(values, name), n, name),
-                                class_predictions(preds, n), scalar_targets(targets, n))
-            return
-        column, sig = self.sink(name)
+        if self._captures:
+            capture = self._captures.get(threading.get_ident())
+            if capture is not None:
+                n = len(rows)
+                capture.add_samples(name, rows, per_sample(to_values(values, name), n, name),
+                                    class_predictions(preds, n), scalar_targets(targets, n))
+                return
+        column, sig = self._sinks.get(name) or self.sink(name)
         if self.loss_column is None:
             self.loss_column = column
         step = self.controller.step if step is None else int(step)
-        n = len(rows)
-        self.queue.put(PendingBatch(column, sig, rows, values_to_host(values, n),
-                                    preds_to_host(preds, n, evidence),
-                                    targets_to_host(targets, n), step,
+        values, preds, targets = batch_to_host(values, preds, targets, len(rows), evidence)
+        self.queue.put(PendingBatch(column, sig, rows, values, preds, targets, step,
                                     self.experiment_id if exp is None else exp, log, evidence))
-        self.changes.table += 1
+        changes = self.changes
+        changes.table += 1
         if log:
-            self.changes.history += 1
-        self.start()
+            changes.history += 1
+        if self._thread is None:
+            self.start()
 
     def record_scalar(self, name: str, value: float, count: int = 1, vmin: float | None = None,
                       vmax: float | None = None, step: int | None = None) -> None:
