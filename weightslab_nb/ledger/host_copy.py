@@ -67,14 +67,12 @@ def to_host(tensor):
     """
     if not hasattr(tensor, "detach"):
         return tensor
-    t = tensor.detach()
-    if t.is_cuda:
-        return _cuda_copy(t)
-    if not t.is_cpu:
-        return t.cpu()
-    if t.untyped_storage().nbytes() > t.nbytes + _SLACK:
-        return t.clone()  # a view into a larger tensor: keep only our values
-    return t
+    t = tensor.detach() if tensor.requires_grad else tensor  # no grad: no graph to drop
+    if t.is_cpu:
+        if t.untyped_storage().nbytes() > t.nbytes + _SLACK:
+            return t.clone()  # a view into a larger tensor: keep only our values
+        return t
+    return _cuda_copy(t) if t.is_cuda else t.cpu()
 
 
 _SLACK = 4096  # bytes of a storage beyond a tensor's own that it may keep alive
@@ -121,23 +119,35 @@ def batch_to_host(values, preds, targets, batch_size: int, evidence: bool) -> tu
             values = values.detach().reshape(batch_size, -1).double().mean(1)
         values = to_host(values)
     if preds is not None:
-        shape = getattr(preds, "shape", None)
-        if shape is None or len(shape) == 0 or len(shape) > 2 or shape[0] != batch_size:
-            preds = None
-        elif not hasattr(preds, "detach"):
-            preds = np.array(preds)
-        elif len(shape) == 2 and shape[1] > ARGMAX_FROM and not evidence:
-            preds = to_host(preds.detach().argmax(1))
-        else:
-            preds = to_host(preds)
+        preds = _preds(preds, batch_size, evidence)
     if targets is not None:
-        if isinstance(targets, (list, tuple)):
-            if len(targets) != batch_size:
-                targets = None
-        else:
-            shape = getattr(targets, "shape", None)
-            if shape is None or tuple(shape) not in ((batch_size,), (batch_size, 1)):
-                targets = None
-            else:
-                targets = to_host(targets) if hasattr(targets, "detach") else np.array(targets)
+        targets = _targets(targets, batch_size)
     return values, preds, targets
+
+
+def _preds(preds, batch_size: int, evidence: bool):
+    if hasattr(preds, "detach"):  # a tensor
+        nd = preds.dim()
+        if nd == 0 or nd > 2 or preds.shape[0] != batch_size:
+            return None
+        if nd == 2 and not evidence and preds.shape[1] > ARGMAX_FROM:
+            return to_host(preds.detach().argmax(1))
+        return to_host(preds)
+    shape = getattr(preds, "shape", None)
+    if shape is None or len(shape) == 0 or len(shape) > 2 or shape[0] != batch_size:
+        return None
+    return np.array(preds)
+
+
+def _targets(targets, batch_size: int):
+    if hasattr(targets, "detach"):  # a tensor
+        nd = targets.dim()
+        if (nd == 1 or (nd == 2 and targets.shape[1] == 1)) and targets.shape[0] == batch_size:
+            return to_host(targets)
+        return None
+    if isinstance(targets, (list, tuple)):
+        return targets if len(targets) == batch_size else None
+    shape = getattr(targets, "shape", None)
+    if shape is None or tuple(shape) not in ((batch_size,), (batch_size, 1)):
+        return None
+    return np.array(targets)
