@@ -19,7 +19,8 @@ import numpy as np
 
 from weightslab_nb.ledger.convert import (class_predictions, per_sample, scalar_targets,
                                           score_matrix, to_values)
-from weightslab_nb.ledger.evidence import Evidence, classification_evidence
+from weightslab_nb.ledger.evidence import Evidence
+from weightslab_nb.ledger.evidence_bulk import derive
 from weightslab_nb.ledger.host_copy import resolve
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,33 @@ def prepare(batch: PendingBatch) -> PreparedBatch:
     """Convert one recorded batch to numpy: ``[B]`` values, predictions, targets, when
     logged (mean, min, max), and when asked for and possible its classification
     :class:`~weightslab_nb.ledger.evidence.Evidence`."""
+    return prepare_all([batch])[0]
+
+
+def prepare_all(items: list[PendingBatch]) -> list[PreparedBatch]:
+    """:func:`prepare` for many batches: each converted on its own (a batch that fails is
+    logged and left out), the classification evidence of all of them derived together
+    (:func:`weightslab_nb.ledger.evidence_bulk.derive`)."""
+    prepared, wanting = [], []
+    for batch in items:
+        try:
+            p, scores = _convert(batch)
+        except Exception:  # shapes were checked when recorded; report, keep the rest
+            log.exception("could not convert a recorded batch of %s", batch.column)
+            continue
+        prepared.append(p)
+        if scores is not None:
+            wanting.append((p, scores, p.targets))
+    for (p, scores, _), evidence in zip(wanting, derive(wanting)):
+        p.evidence = evidence
+        p.preds = evidence.predicted if evidence is not None else \
+            class_predictions(scores, len(scores))
+    return prepared
+
+
+def _convert(batch: PendingBatch) -> tuple[PreparedBatch, np.ndarray | None]:
+    """The batch converted, but for its evidence; and its ``[B, C]`` scores when evidence is
+    wanted (the caller derives it, then sets ``preds``), else None."""
     b = len(batch.rows)
     batch.values, batch.preds, batch.targets = (resolve(batch.values), resolve(batch.preds),
                                                 resolve(batch.targets))
@@ -66,11 +94,10 @@ def prepare(batch: PendingBatch) -> PreparedBatch:
         stats = (float(np.add.reduce(values)) / b, float(np.minimum.reduce(values)),
                  float(np.maximum.reduce(values)))
     targets = scalar_targets(batch.targets, b)
-    evidence = None
-    if batch.evidence and targets is not None:
-        evidence = classification_evidence(score_matrix(batch.preds, b), targets)
-    preds = evidence.predicted if evidence is not None else class_predictions(batch.preds, b)
-    return PreparedBatch(batch, values, preds, targets, stats, evidence)
+    scores = score_matrix(batch.preds, b) if batch.evidence and targets is not None and b \
+        else None
+    preds = None if scores is not None else class_predictions(batch.preds, b)
+    return PreparedBatch(batch, values, preds, targets, stats), scores
 
 
 def last_wins(rows: np.ndarray, *columns: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -111,12 +138,7 @@ class BatchQueue:
         with self._drain_lock:
             with self._lock:
                 items, self._items = self._items, []
-            prepared = []
-            for batch in items:
-                try:
-                    prepared.append(prepare(batch))
-                except Exception:  # shapes were checked when recorded; report, keep the rest
-                    log.exception("could not convert a recorded batch of %s", batch.column)
+            prepared = prepare_all(items)
             if prepared:
                 apply(prepared)
             return len(items)

@@ -30,7 +30,8 @@ from collections.abc import Callable
 import numpy as np
 
 from weightslab_nb.ledger.convert import class_predictions, per_sample, scalar_targets, to_values
-from weightslab_nb.ledger.evidence import evidence_name, majority_vote
+from weightslab_nb.ledger import evidence_bulk
+from weightslab_nb.ledger.evidence import evidence_name
 from weightslab_nb.ledger.host_copy import batch_to_host
 from weightslab_nb.ledger.pending import BatchQueue, PendingBatch, PreparedBatch, last_wins
 from weightslab_nb.ledger.sample_table import bare_signal_name, signal_column
@@ -262,9 +263,12 @@ class Recorder:
                                              np.concatenate([getattr(p, attr) for p in known]))
                     column = "prediction" if attr == "preds" else "target"
                     self.table.write_column(column, rows, values)
-            for p in batches:  # in recording order: forgetting and votes follow presentations
+            by_loss: dict[str, list] = {}  # in recording order: forgetting and votes follow
+            for p in batches:              # presentations
                 if p.evidence is not None:
-                    self._apply_evidence(p)
+                    by_loss.setdefault(p.batch.column, []).append((p.batch.rows, p.evidence))
+            for column, parts in by_loss.items():
+                evidence_bulk.write(self.table, self.top_classes, column, parts)
         for p in batches:
             b = p.batch
             self.store.append_samples(b.signal, b.step, b.rows, p.values, b.exp, p.stats)
@@ -279,31 +283,6 @@ class Recorder:
                 log.exception("an applied-batch listener failed")
         if self.store.wants_flush():
             self._wake.set()
-
-    def _apply_evidence(self, p: PreparedBatch) -> None:
-        """Write one batch's classification evidence to the table; call under ``lock``."""
-        ev, rows, table = p.evidence, p.batch.rows, self.table
-        rows, idx = np.unique(rows[::-1], return_index=True)  # a row twice: its last value
-        idx = len(p.batch.rows) - 1 - idx
-
-        def column(key: str) -> np.ndarray:
-            return table.signal_array(evidence_name(p.batch.column, key))
-
-        correct = ev.correct[idx]
-        forgetting = column("forgetting")
-        was_correct = column("correct")[rows] == 1.0
-        forgetting[rows] = np.nan_to_num(forgetting[rows]) + (was_correct & (correct == 0.0))
-        for key in ("margin", "p_label"):
-            column(key)[rows] = getattr(ev, key)[idx]
-        column("correct")[rows] = correct
-        for key, seen in (("predicted_class", ev.predicted), ("suggested_class", ev.rival)):
-            cand, votes = column(key), column(f"{key}_votes")
-            cand[rows], votes[rows] = majority_vote(cand[rows], votes[rows], seen[idx])
-        if ev.top_classes is not None:
-            top = self.top_classes.get(p.batch.column)
-            if top is None:
-                top = self.top_classes[p.batch.column] = TopClasses()
-            top.write(rows, ev.top_classes[idx], ev.top_probs[idx])
 
     # ---------------------------------------------------------------- the ingest thread
     def start(self) -> None:
