@@ -4,6 +4,7 @@ that pauses, stops, waits and steering still act at the step boundaries."""
 from __future__ import annotations
 
 import gc
+import itertools
 import threading
 import weakref
 
@@ -46,7 +47,7 @@ def test_no_recorded_tensor_keeps_the_steps_autograd_graph_alive(session, watche
 def test_a_slice_of_a_large_tensor_is_recorded_without_keeping_the_large_tensor(session,
                                                                                  watched):
     loader, _ = watched
-    inputs, targets, ids = next(iter(loader))
+    _, targets, ids = next(iter(loader))
     big = torch.randn(4, 100_000, requires_grad=True) * 1.0
     session.record_batch("slice", ids, big[:, 0], preds=big[:, :3], targets=targets)
     big_ref = weakref.ref(big)
@@ -100,7 +101,7 @@ def test_string_ids_arrive_as_the_list_of_the_loaders_ids(session, small_dataset
                                    batch_size=8, id_prefix="s")
     batches = [ids for _, _, ids in loader]
     assert batches[0] == [f"s{i}" for i in range(8)]
-    assert sum(batches, []) == [f"s{i}" for i in range(20)]
+    assert [s for ids in batches for s in ids] == [f"s{i}" for i in range(20)]
 
 
 def test_a_device_copy_is_waited_for_by_the_reader_never_by_the_recording(session, watched):
@@ -198,4 +199,4 @@ def test_each_steering_request_is_applied_exactly_once_at_a_step_boundary(sessio
     history = [(r["key"], r["new"]) for r in hp.history()]
     assert history == [("optimizer.lr", i / 100) for i in range(1, 21)]
     # a value, once applied, is what every later step sees: no step went back to an older one
-    assert all(b >= a for a, b in zip(lrs_seen, lrs_seen[1:]))
+    assert all(b >= a for a, b in itertools.pairwise(lrs_seen))

@@ -1,10 +1,12 @@
 """The recorder: the one path from the training thread to the sample table and the history.
 
-The training thread hands a validated batch over (:meth:`Recorder.record_rows`: small host
-copies of its tensors and one list append). One ingest thread (``wl-recorder``) wakes every ``flush_interval`` seconds, or
-sooner when many rows wait, and
+The training thread hands a validated batch over (:meth:`Recorder.record_rows`: the batch
+reduced to what the ledger stores, off its autograd graph and device, and one list append).
+One ingest thread (``wl-recorder``) wakes every ``flush_interval`` seconds, or sooner when many
+rows wait, and
 
-1. drains the queue: converts the batches to numpy, writes the latest values into the sample
+1. drains the queue: converts the batches to numpy (the classification evidence of all of them
+   at once, :mod:`weightslab_nb.ledger.evidence_bulk`), writes the latest values into the sample
    table under the session lock (one vectorised write per column) and appends them to the
    history store's buffers;
 2. calls the ``on_applied`` listeners with the batches (dynamic signals hand them to their own
