@@ -200,3 +200,17 @@ def test_each_steering_request_is_applied_exactly_once_at_a_step_boundary(sessio
     assert history == [("optimizer.lr", i / 100) for i in range(1, 21)]
     # a value, once applied, is what every later step sees: no step went back to an older one
     assert all(b >= a for a, b in itertools.pairwise(lrs_seen))
+
+
+def test_a_loss_logged_as_a_tensor_is_the_same_curve_point_as_its_float(session):
+    import weightslab_nb as wl
+
+    run = wl.init(project="p", session=session)
+    loss = torch.tensor([0.25, 0.75], requires_grad=True).mean()
+    for step in range(3):
+        run.log({"loss": loss, "lr": 0.1, "ok": True}, step=step)
+        run.log({"float_loss": loss.item()}, step=step)
+    run.log({"loss": torch.tensor(2, dtype=torch.int32), "lr": 0.2, "ok": False}, step=3)
+    tensors, floats = session.global_series("loss"), session.global_series("float_loss")
+    assert tensors["mean"].tolist() == floats["mean"].tolist() + [2.0]
+    assert session.global_series("ok")["mean"].tolist() == [1.0, 1.0, 1.0, 0.0]
