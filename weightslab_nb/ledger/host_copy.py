@@ -67,9 +67,12 @@ def to_host(tensor):
     """
     if not hasattr(tensor, "detach"):
         return tensor
-    t = tensor.detach() if tensor.requires_grad else tensor  # no grad: no graph to drop
+    if tensor.requires_grad:  # an op's output that is no view owns its storage
+        t, owned = tensor.detach(), tensor._base is None
+    else:
+        t, owned = tensor, False
     if t.is_cpu:
-        if t.untyped_storage().nbytes() > t.nbytes + _SLACK:
+        if not owned and t.untyped_storage().nbytes() > t.nbytes + _SLACK:
             return t.clone()  # a view into a larger tensor: keep only our values
         return t
     return _cuda_copy(t) if t.is_cuda else t.cpu()
