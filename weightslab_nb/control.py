@@ -40,6 +40,7 @@ class Controller:
         self._on_change = on_change
         self._resume_blocker = resume_blocker
         self._cond = threading.Condition()
+        self._waiters = 0  # threads inside wait_for_state / wait_for_step (under _cond)
         self._gate = threading.Event()
         self._gate.set()
         self._stop_requested = threading.Event()
@@ -100,15 +101,22 @@ class Controller:
     def wait_for_state(self, states: str | tuple[str, ...], timeout: float | None = None) -> bool:
         """Block until the state is one of ``states``; False on timeout."""
         wanted = (states,) if isinstance(states, str) else tuple(states)
-        with self._cond:
-            return self._cond.wait_for(lambda: self._state in wanted, timeout)
+        return self._wait(lambda: self._state in wanted, timeout)
 
     def wait_for_step(self, step: int, timeout: float | None = None) -> bool:
         """Block until ``step`` training steps have run or training ended; True if reached."""
+        self._wait(lambda: self.step >= step or self._state in ("stopped", "error"), timeout)
+        return self.step >= step
+
+    def _wait(self, predicate: Callable[[], bool], timeout: float | None) -> bool:
+        # Registered as a waiter before the predicate is first checked (under the condition),
+        # so a step counted after that check sees the waiter and wakes it.
         with self._cond:
-            self._cond.wait_for(lambda: self.step >= step or self._state in ("stopped", "error"),
-                                timeout)
-            return self.step >= step
+            self._waiters += 1
+            try:
+                return self._cond.wait_for(predicate, timeout)
+            finally:
+                self._waiters -= 1
 
     def snapshot(self) -> dict:
         """A consistent dict of the state for panels and the CLI."""
@@ -146,13 +154,18 @@ class Controller:
             self._set_state("idle")
 
     def advance_step(self) -> int:
-        """Count one training step (one batch drawn from a training loader); return it."""
-        with self._cond:
-            self.step += 1
-            self._times.append((time.perf_counter(), self.step))
-            self._cond.notify_all()
+        """Count one training step (one batch drawn from a training loader); return it.
+
+        Only the training thread counts steps, so the counter is written without the lock;
+        threads waiting for a step are woken only when there are some.
+        """
+        step = self.step = self.step + 1
+        self._times.append((time.perf_counter(), step))
+        if self._waiters:
+            with self._cond:
+                self._cond.notify_all()
         self._on_change()
-        return self.step
+        return step
 
     def new_epoch(self) -> None:
         """Count one epoch of a training loader (called when it starts a pass)."""

@@ -183,6 +183,7 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, SampleInfo):
         self._features: dict[str, object] = {}
         self._feature_lock = threading.Lock()
         self._hp = None
+        self._every_cache: tuple = (None, -1, None)  # (hp handle, its version, checkpoint_every)
         self._exp_hash: str | None = None
         self._architectures: list[str] = []  # repr of each watched model
         self._hash_inputs: tuple | None = None  # what the current experiment hash was made of
@@ -488,7 +489,11 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, SampleInfo):
             hook(step)
         every = self._checkpoint_every
         if every is None and self._hp is not None:
-            every = self._hp.get("checkpoint_every")
+            hp, version = self._hp, self._hp.version  # read again only after a change
+            cached = self._every_cache
+            if cached[0] is not hp or cached[1] != version:
+                cached = self._every_cache = (hp, version, hp.get("checkpoint_every"))
+            every = cached[2]
         if every and step % every == 0:
             self.save_checkpoint()
         return step

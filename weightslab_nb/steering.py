@@ -297,6 +297,10 @@ class Steering:
         self.handles: dict[str, HyperParameters] = {}
         self.changes: list[dict] = []
         self._file_lock = threading.Lock()
+        # grows after each request is queued; the training thread looks at pending requests
+        # only when it moved since its last look (one int compare per step otherwise)
+        self.requests = 0
+        self._seen = -1
         session.on_step.append(self.apply)
         session.on_epoch.append(self.apply)
         session.on_controller_change.append(self.controller_changed)
@@ -304,6 +308,8 @@ class Steering:
 
     def controller_changed(self) -> None:
         """Apply pending requests when the training thread parks, stops or fails."""
+        if self.requests == self._seen:  # nothing requested since the training thread looked
+            return
         session = self._session()
         if session is None or not self.has_pending():
             return
@@ -325,8 +331,18 @@ class Steering:
                 old._tree.scheduler = None
                 old._tree.validators = []
         hp._tree.validators = [self.validate]
-        hp._tree.scheduler = lambda: self.apply(None)
+        hp._tree.scheduler = self._requested
+        self._requested_count()
         return hp
+
+    def _requested_count(self) -> None:
+        with self.lock:
+            self.requests += 1
+
+    def _requested(self) -> None:
+        """A handle queued a request: count it, then apply it now when that is safe."""
+        self._requested_count()
+        self.apply(None)
 
     def has_pending(self) -> bool:
         return any(hp._tree.pending for hp in list(self.handles.values()))
@@ -346,11 +362,15 @@ class Steering:
             thread.is_alive()
 
     def apply(self, step: int | None) -> list[dict]:
+        if step is not None:
+            self.thread = threading.current_thread()
+            seen = self.requests  # read before looking: a request counted later is seen later
+            if seen == self._seen:
+                return []
+            self._seen = seen
         session = self._session()
         if session is None:
             return []
-        if step is not None:
-            self.thread = threading.current_thread()
         if not self.has_pending():
             return []
         done = []

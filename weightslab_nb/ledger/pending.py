@@ -1,7 +1,8 @@
 """Per-sample batches recorded on the hot path and applied to the ledger later, in bulk.
 
-The training thread only checks shapes and appends a :class:`PendingBatch` holding references to
-its (detached) tensors. Converting them to numpy, taking the argmax of the predictions and
+The training thread only checks shapes, copies its tensors into small host buffers (see
+:mod:`weightslab_nb.ledger.host_copy`) and appends a :class:`PendingBatch`. Waiting for
+asynchronous device copies, converting to float64, taking the argmax of the predictions and
 writing the sample table and history happen in :meth:`BatchQueue.drain`, run by the history
 writer thread every flush interval and by every reader before it reads, so a reader always sees
 everything recorded before its call.
@@ -18,21 +19,23 @@ import numpy as np
 
 from weightslab_nb.ledger.convert import (class_predictions, per_sample, scalar_targets,
                                           score_matrix, to_values)
-from weightslab_nb.ledger.evidence import Evidence, classification_evidence
+from weightslab_nb.ledger.evidence import Evidence
+from weightslab_nb.ledger.evidence_bulk import derive
+from weightslab_nb.ledger.host_copy import resolve
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(slots=True)
 class PendingBatch:
     """One recorded batch of one signal, as the training thread handed it over."""
 
     column: str            # sample-table column, "signals//<name>"
     signal: int            # history signal id
     rows: np.ndarray       # int64 sample-table rows, length B
-    values: object         # detached tensor or float64 array, shape [B] / [B, ...] / scalar
-    preds: object | None   # detached [B, C] scores or [B] values
-    targets: object | None
+    values: object         # host array or HostCopy, shape [B] or scalar
+    preds: object | None   # host [B, C] scores or [B] values (array or HostCopy)
+    targets: object | None  # host [B] / [B, 1] array, HostCopy or list
     step: int
     exp: int
     log: bool
@@ -55,27 +58,46 @@ def prepare(batch: PendingBatch) -> PreparedBatch:
     """Convert one recorded batch to numpy: ``[B]`` values, predictions, targets, when
     logged (mean, min, max), and when asked for and possible its classification
     :class:`~weightslab_nb.ledger.evidence.Evidence`."""
+    return prepare_all([batch])[0]
+
+
+def prepare_all(items: list[PendingBatch]) -> list[PreparedBatch]:
+    """:func:`prepare` for many batches: each converted on its own (a batch that fails is
+    logged and left out), the classification evidence of all of them derived together
+    (:func:`weightslab_nb.ledger.evidence_bulk.derive`)."""
+    prepared, wanting = [], []
+    for batch in items:
+        try:
+            p, scores = _convert(batch)
+        except Exception:  # shapes were checked when recorded; report, keep the rest
+            log.exception("could not convert a recorded batch of %s", batch.column)
+            continue
+        prepared.append(p)
+        if scores is not None:
+            wanting.append((p, scores, p.targets))
+    for (p, scores, _), evidence in zip(wanting, derive(wanting)):
+        p.evidence = evidence
+        p.preds = evidence.predicted if evidence is not None else \
+            class_predictions(scores, len(scores))
+    return prepared
+
+
+def _convert(batch: PendingBatch) -> tuple[PreparedBatch, np.ndarray | None]:
+    """The batch converted, but for its evidence; and its ``[B, C]`` scores when evidence is
+    wanted (the caller derives it, then sets ``preds``), else None."""
     b = len(batch.rows)
+    batch.values, batch.preds, batch.targets = (resolve(batch.values), resolve(batch.preds),
+                                                resolve(batch.targets))
     values = per_sample(to_values(batch.values, batch.column), b, batch.column)
     stats = None
     if batch.log and b:
         stats = (float(np.add.reduce(values)) / b, float(np.minimum.reduce(values)),
                  float(np.maximum.reduce(values)))
     targets = scalar_targets(batch.targets, b)
-    evidence = None
-    if batch.evidence and targets is not None:
-        evidence = classification_evidence(score_matrix(batch.preds, b), targets)
-    preds = evidence.predicted if evidence is not None else class_predictions(batch.preds, b)
-    return PreparedBatch(batch, values, preds, targets, stats, evidence)
-
-
-def last_wins(rows: np.ndarray, *columns: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Keep the last occurrence of each row (later batches overwrite earlier ones)."""
-    if len(rows) < 2:
-        return (rows, *columns)
-    _, first_of_reversed = np.unique(rows[::-1], return_index=True)
-    keep = len(rows) - 1 - first_of_reversed
-    return (rows[keep], *(c[keep] for c in columns))
+    scores = score_matrix(batch.preds, b) if batch.evidence and targets is not None and b \
+        else None
+    preds = None if scores is not None else class_predictions(batch.preds, b)
+    return PreparedBatch(batch, values, preds, targets, stats), scores
 
 
 class BatchQueue:
@@ -107,12 +129,7 @@ class BatchQueue:
         with self._drain_lock:
             with self._lock:
                 items, self._items = self._items, []
-            prepared = []
-            for batch in items:
-                try:
-                    prepared.append(prepare(batch))
-                except Exception:  # shapes were checked when recorded; report, keep the rest
-                    log.exception("could not convert a recorded batch of %s", batch.column)
+            prepared = prepare_all(items)
             if prepared:
                 apply(prepared)
             return len(items)

@@ -1,10 +1,12 @@
 """The recorder: the one path from the training thread to the sample table and the history.
 
-The training thread hands a validated batch over (:meth:`Recorder.record_rows`: one list append,
-no conversion). One ingest thread (``wl-recorder``) wakes every ``flush_interval`` seconds, or
-sooner when many rows wait, and
+The training thread hands a validated batch over (:meth:`Recorder.record_rows`: the batch
+reduced to what the ledger stores, off its autograd graph and device, and one list append).
+One ingest thread (``wl-recorder``) wakes every ``flush_interval`` seconds, or sooner when many
+rows wait, and
 
-1. drains the queue: converts the batches to numpy, writes the latest values into the sample
+1. drains the queue: converts the batches to numpy (the classification evidence of all of them
+   at once, :mod:`weightslab_nb.ledger.evidence_bulk`), writes the latest values into the sample
    table under the session lock (one vectorised write per column) and appends them to the
    history store's buffers;
 2. calls the ``on_applied`` listeners with the batches (dynamic signals hand them to their own
@@ -30,7 +32,9 @@ from collections.abc import Callable
 import numpy as np
 
 from weightslab_nb.ledger.convert import class_predictions, per_sample, scalar_targets, to_values
-from weightslab_nb.ledger.evidence import evidence_name, majority_vote
+from weightslab_nb.ledger import evidence_bulk
+from weightslab_nb.ledger.evidence import evidence_name
+from weightslab_nb.ledger.host_copy import batch_to_host
 from weightslab_nb.ledger.pending import BatchQueue, PendingBatch, PreparedBatch
 from weightslab_nb.ledger.sample_table import bare_signal_name, signal_column
 from weightslab_nb.ledger.top_classes import TopClasses
@@ -161,25 +165,31 @@ class Recorder:
         training step, ``exp`` to the current experiment. With ``evidence=True`` and ``[B, C]``
         scores with class targets, the classification evidence is derived when the batch is
         applied (see :mod:`weightslab_nb.ledger.evidence`). A capturing thread keeps the batch
-        in its :class:`Capture` instead. Costs one list append: conversion happens in
-        :meth:`drain`.
+        in its :class:`Capture` instead. The batch is reduced at once to what the ledger
+        stores and moved off the step (:func:`~weightslab_nb.ledger.host_copy.batch_to_host`:
+        detached compact CPU tensors, asynchronous copies into pinned memory on CUDA), so no
+        autograd graph or large tensor outlives it; the conversion happens in :meth:`drain`.
         """
-        capture = self._captures.get(threading.get_ident())
-        if capture is not None:
-            n = len(rows)
-            capture.add_samples(name, rows, per_sample(to_values(values, name), n, name),
-                                class_predictions(preds, n), scalar_targets(targets, n))
-            return
-        column, sig = self.sink(name)
+        if self._captures:
+            capture = self._captures.get(threading.get_ident())
+            if capture is not None:
+                n = len(rows)
+                capture.add_samples(name, rows, per_sample(to_values(values, name), n, name),
+                                    class_predictions(preds, n), scalar_targets(targets, n))
+                return
+        column, sig = self._sinks.get(name) or self.sink(name)
         if self.loss_column is None:
             self.loss_column = column
         step = self.controller.step if step is None else int(step)
+        values, preds, targets = batch_to_host(values, preds, targets, len(rows), evidence)
         self.queue.put(PendingBatch(column, sig, rows, values, preds, targets, step,
                                     self.experiment_id if exp is None else exp, log, evidence))
-        self.changes.table += 1
+        changes = self.changes
+        changes.table += 1
         if log:
-            self.changes.history += 1
-        self.start()
+            changes.history += 1
+        if self._thread is None:
+            self.start()
 
     def record_scalar(self, name: str, value: float, count: int = 1, vmin: float | None = None,
                       vmax: float | None = None, step: int | None = None) -> None:
@@ -259,9 +269,12 @@ class Recorder:
                     values = np.concatenate([getattr(p, attr) for p in known])
                     column = "prediction" if attr == "preds" else "target"
                     self.table.write_column(column, distinct, values[last])
-            for p in batches:  # in recording order: forgetting and votes follow presentations
+            by_loss: dict[str, list] = {}  # in recording order: forgetting and votes follow
+            for p in batches:              # presentations
                 if p.evidence is not None:
-                    self._apply_evidence(p)
+                    by_loss.setdefault(p.batch.column, []).append((p.batch.rows, p.evidence))
+            for column, parts in by_loss.items():
+                evidence_bulk.write(self.table, self.top_classes, column, parts)
         for p in batches:
             b = p.batch
             self.store.append_samples(b.signal, b.step, b.rows, p.values, b.exp, p.stats)
@@ -276,31 +289,6 @@ class Recorder:
                 log.exception("an applied-batch listener failed")
         if self.store.wants_flush():
             self._wake.set()
-
-    def _apply_evidence(self, p: PreparedBatch) -> None:
-        """Write one batch's classification evidence to the table; call under ``lock``."""
-        ev, rows, table = p.evidence, p.batch.rows, self.table
-        rows, idx = np.unique(rows[::-1], return_index=True)  # a row twice: its last value
-        idx = len(p.batch.rows) - 1 - idx
-
-        def column(key: str) -> np.ndarray:
-            return table.signal_array(evidence_name(p.batch.column, key))
-
-        correct = ev.correct[idx]
-        forgetting = column("forgetting")
-        was_correct = column("correct")[rows] == 1.0
-        forgetting[rows] = np.nan_to_num(forgetting[rows]) + (was_correct & (correct == 0.0))
-        for key in ("margin", "p_label"):
-            column(key)[rows] = getattr(ev, key)[idx]
-        column("correct")[rows] = correct
-        for key, seen in (("predicted_class", ev.predicted), ("suggested_class", ev.rival)):
-            cand, votes = column(key), column(f"{key}_votes")
-            cand[rows], votes[rows] = majority_vote(cand[rows], votes[rows], seen[idx])
-        if ev.top_classes is not None:
-            top = self.top_classes.get(p.batch.column)
-            if top is None:
-                top = self.top_classes[p.batch.column] = TopClasses()
-            top.write(rows, ev.top_classes[idx], ev.top_probs[idx])
 
     # ---------------------------------------------------------------- the ingest thread
     def start(self) -> None:

@@ -30,6 +30,12 @@ SIGNAL_WAIT = 60.0  # seconds a reader waits for dynamic signals at most
 SIGNAL_ROUNDS = 4   # signal -> values -> signal chains a reader follows
 
 
+def _fits(tensor, batch_size: int) -> bool:
+    """True for a real tensor of ``batch_size`` rows (or a scalar): the common case, checked
+    without building an error message; anything else goes through ``check_values``."""
+    return not tensor.is_complex() and (tensor.dim() == 0 or tensor.shape[0] == batch_size)
+
+
 class BatchRecording:
     """Mixin of :class:`~weightslab_nb.session.Session`: ``record_batch``, ``save_signals``,
     ``save_instance_signals``, ``record_scalar`` and ``drain``.
@@ -60,10 +66,13 @@ class BatchRecording:
             :mod:`weightslab_nb.ledger.evidence`) when ``preds`` are ``[B, C]`` scores and
             ``targets`` class indices; silently nothing for other shapes.
 
-        Shapes are checked at once; the conversion to numpy and the writes happen when the
-        batch is applied, in bulk, by the next reader or the history writer (within
-        ``flush_interval``). Tensors are referenced until then, not copied: do not modify them
-        in place after recording (losses and model outputs never are in an ordinary loop).
+        Shapes are checked at once and the batch reduced to what the ledger stores (``[B]``
+        values, ``[B, C]`` scores or ``[B]`` predictions, ``[B]`` targets) without its autograd
+        graph: CPU tensors are kept detached when they own their storage (do not modify them in
+        place after recording; losses and model outputs never are in an ordinary loop), CUDA
+        tensors are copied asynchronously into pinned host memory (never waited for by the
+        step). The writes happen when the batch is applied, in bulk, by the next reader or the
+        history writer (within ``flush_interval``).
 
         Ids are resolved as :meth:`save_signals` resolves them.
 
@@ -76,10 +85,15 @@ class BatchRecording:
         ValueError
             If ``values`` does not have one entry per id.
         """
-        rows, _ = self._batch_rows(batch_ids, None, may_add=False)
-        values = check_values(values, len(rows), f"values (signal {name!r})")
-        self.recorder.record_rows(name, rows, values, detach(preds), detach(targets), step, log,
-                                  evidence=check_bool(evidence, "evidence"))
+        rows = last_batch_rows(self.table, batch_ids)  # the batch a watched loader yielded
+        if rows is None:
+            rows, _ = self._batch_rows(batch_ids, None, may_add=False)
+        if not (hasattr(values, "detach") and hasattr(values, "dim") and
+                _fits(values, len(rows))):
+            values = check_values(values, len(rows), f"values (signal {name!r})")
+        if evidence is not True and evidence is not False:
+            evidence = check_bool(evidence, "evidence")
+        self.recorder.record_rows(name, rows, values, preds, targets, step, log, evidence=evidence)
 
     def _batch_rows(self, batch_ids, origin: str | None, may_add: bool):
         """``(rows, None)`` for known ids, or ``(None, ids)`` when ``may_add`` and some ids are

@@ -308,9 +308,14 @@ class Run:
             # back. One untracked dict and three numbers appended to the buffer, nothing
             # converted (anything else falls through to the checked path below).
             try:  # floats, ints and bools add up to a float (see _plain_numbers)
-                plain = type(sum(data.values())) is float
+                total = sum(data.values())
+                plain = type(total) is float
             except Exception:
-                plain = False
+                total, plain = None, False
+            if not plain and type(total).__module__ == "torch":  # e.g. a loss as a tensor
+                as_floats = _cpu_scalars_as_floats(data)
+                if as_floats is not None:
+                    data, plain = as_floats, True
             if plain:
                 lock.acquire()  # acquire/release: half the cost of a with block
                 try:
@@ -654,6 +659,23 @@ def _plain_numbers(data: Mapping) -> bool:
             return False  # the checked path names the key
         return True
     return False
+
+
+def _cpu_scalars_as_floats(data: dict) -> dict | None:
+    """``data`` with its one-value CPU tensors (real or bool) as floats when every other value
+    is a float, int or bool, else None (the checked path takes the call; a CUDA tensor is left
+    to it too)."""
+    out = {}
+    for key, value in data.items():
+        kind = type(value)
+        if kind is float or kind is int or kind is bool:
+            out[key] = value
+        elif kind.__module__.startswith("torch") and getattr(value, "is_cpu", False) and \
+                value.numel() == 1 and not value.is_complex():
+            out[key] = float(value.item())
+        else:
+            return None
+    return out
 
 
 def _flatten(data: Mapping, prefix: str = "") -> dict:

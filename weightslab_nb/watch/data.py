@@ -225,36 +225,38 @@ class WatchedLoader:
                 controller.pass_ended()
 
     def _batches(self, controller):
+        import torch
+
         int_ids = all(isinstance(s, int) for s in self.sample_ids[:1])
+        # int ids: one LongTensor per batch, indexed from this array (never a Python list)
         ids_arr = np.asarray(self.sample_ids, dtype=np.int64 if int_ids else object)
+        from_numpy = torch.from_numpy
+        session, rows, table = self.session, self.rows, self.session.table
+        training = self.is_training
         it = None
         drawn = self.sampler.drawn
         while True:
-            if self.is_training:
+            if training:
                 controller.batch_boundary()
             if it is None:  # the pass's first batch: its sampler reads the batch size now
-                if self.is_training:
-                    self.session.begin_pass()
+                if training:
+                    session.begin_pass()
                 it = iter(self._loader)
             try:
                 batch = next(it)
             except StopIteration:
                 return
             indices = drawn.popleft()
-            ids = self._ids_for(ids_arr[indices], int_ids)
-            inputs, targets, _ = unpack_batch(batch)
-            hand_over(self.session.table, ids, self.rows[indices])
-            if self.is_training:
-                self.session.advance_step()
+            ids = from_numpy(ids_arr[indices]) if int_ids else ids_arr[indices].tolist()
+            if type(batch) is list or type(batch) is tuple:
+                inputs = batch[0] if batch else None
+                targets = batch[1] if len(batch) > 1 else None
+            else:
+                inputs, targets, _ = unpack_batch(batch)
+            hand_over(table, ids, rows[indices])
+            if training:
+                session.advance_step()
             yield inputs, targets, ids
-
-    @staticmethod
-    def _ids_for(ids: np.ndarray, int_ids: bool):
-        if int_ids:
-            import torch
-
-            return torch.from_numpy(ids)
-        return ids.tolist()
 
     def __repr__(self) -> str:
         return (f"<WatchedLoader {self.name!r} origin={self.origin!r} samples={len(self.rows)} "

@@ -457,6 +457,17 @@ class HyperParameters(MutableMapping):
             return value if isinstance(value, (str, numbers.Number, type(None))) \
                 else copy.deepcopy(value)
 
+    def get(self, key, default=None):
+        """The applied value of ``key``, or ``default`` when there is no such key (read every
+        step by the session for ``checkpoint_every``: no exception on the common miss)."""
+        with self._tree.lock:
+            try:
+                if key in self._node():
+                    return self[key]
+            except KeyError:  # the section itself is gone
+                pass
+            return default
+
     def __iter__(self) -> Iterator:
         with self._tree.lock:
             return iter(list(self._node()))
