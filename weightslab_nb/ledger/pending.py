@@ -17,8 +17,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from weightslab_nb.ledger.convert import (class_predictions, per_sample, scalar_targets,
-                                          score_matrix, to_values)
+from weightslab_nb.ledger.convert import (
+    class_predictions,
+    per_sample,
+    scalar_targets,
+    score_matrix,
+    to_values,
+)
 from weightslab_nb.ledger.evidence import Evidence
 from weightslab_nb.ledger.evidence_bulk import derive
 from weightslab_nb.ledger.host_copy import resolve
