@@ -951,8 +951,13 @@ function render({ model, el }: RenderProps) {
     updateOrder();
     updateColumnSelects();
     root.dataset.sortDefault = next;
-    if (next === SUSPECTS_SORT) setFlaggedStatus(defaultSortMessage(next));
-    else setStatus(defaultSortMessage(next));
+    if (next === SUSPECTS_SORT) {
+      setFlaggedStatus(defaultSortMessage(next));
+      // the loss default's line (if still shown) no longer tells the sort
+      if (status.textContent?.startsWith("sorted by ")) setStatus("");
+    } else {
+      setStatus(defaultSortMessage(next));
+    }
     return true;
   }
 

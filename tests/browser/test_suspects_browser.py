@@ -159,6 +159,7 @@ def test_suspects_preset_and_discard_flagged_with_undo(lab, browser_page):
     expect(grid).to_have_attribute("data-sort-default", "suspects")
     expect(grid.locator(".wl-grid-flagged-status")).to_have_text(
         "sorted by suspects: enough history to rank the samples")
+    expect(grid.locator(".wl-grid-status")).not_to_contain_text("sorted by loss")  # not stale
     expect(grid.locator(".wl-grid-order")).to_have_text("↓ most suspect first")
     state = _kernel_state(root, page, lambda s: s["step"] == EPOCHS * 20
                           and s["state"] != "running", timeout_s=40)
