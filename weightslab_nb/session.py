@@ -40,16 +40,31 @@ import numpy as np
 
 from weightslab_nb.arguments import check_optional_int, check_path, check_seconds
 from weightslab_nb.control import Controller, TrainingHandle
-from weightslab_nb.errors import (InvalidTypeError, InvalidValueError, StateError,
-                                  UnknownNameError)
-from weightslab_nb.experiment import (data_state_digest, default_root_log_dir, experiment_hash,
-                                      load_checkpoint, save_checkpoint)
+from weightslab_nb.errors import (
+    InvalidTypeError,
+    InvalidValueError,
+    StateError,
+    UnknownNameError,
+)
+from weightslab_nb.experiment import (
+    data_state_digest,
+    default_root_log_dir,
+    experiment_hash,
+    load_checkpoint,
+    save_checkpoint,
+)
 from weightslab_nb.history import HistoryStore
 from weightslab_nb.history.queries import HistoryQueries
 from weightslab_nb.ledger.changes import ChangeCounters
 from weightslab_nb.ledger.ids import normalize_ids
-from weightslab_nb.ledger.query import (GridPage, GridQuery, OrderCache, page_rows, select_rows,
-                                       sortable_columns)
+from weightslab_nb.ledger.query import (
+    GridPage,
+    GridQuery,
+    OrderCache,
+    page_rows,
+    select_rows,
+    sortable_columns,
+)
 from weightslab_nb.ledger.recorder import Recorder
 from weightslab_nb.ledger.recording import BatchRecording
 from weightslab_nb.ledger.registry import Registry
@@ -775,6 +790,12 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, SampleInfo):
 
     def sample_input(self, sample_id, origin: str | None = None):
         """The inputs part of ``dataset[i]`` for a sample (for thumbnails and signals);
+        ``origin`` as for :meth:`tag_samples`. Raises as :meth:`loader_of`."""
+        loader, sid = self.loader_of(sample_id, origin)
+        return loader.sample_input(sid)
+
+    def loader_of(self, sample_id, origin: str | None = None) -> tuple:
+        """``(watched loader, stored sample id)`` of the loader that holds a sample;
         ``origin`` as for :meth:`tag_samples`.
 
         Raises
@@ -789,7 +810,7 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, SampleInfo):
         sid = self.table.sample_id[row]
         for loader in self.registry.loaders():
             if loader.origin == origin and loader.holds(sid):
-                return loader.sample_input(sid)
+                return loader, sid
         raise UnknownNameError(f"sample_id: {sample_id!r} is not held by any watched loader, so "
                                "its input cannot be loaded")
 

@@ -147,10 +147,6 @@ class SampleStats:
         return (self._column(signal, "neg" if negative_part else "sum", n_rows),
                 self._column(signal, "count", n_rows))
 
-    def nbytes(self) -> int:
-        """Memory the columns hold, in bytes."""
-        return sum(c.nbytes for acc in self._signals.values() for c in acc.cols.values())
-
 
 #: The DuckDB aggregates :meth:`SampleStats.load` takes, per (signal, row).
 REBUILD_SQL = (

@@ -44,11 +44,10 @@ from weightslab_nb.ledger.sample_table import bare_signal_name
 
 #: Per-sample signals derived from a loss ``L`` (each named ``"L/<key>"``): ``margin`` also has
 #: a per-sample history; the others hold the latest value, or a running count or vote.
-#: The most classes the latest top-k of a sample keeps.
-TOP_K = 5
-
 EVIDENCE_KEYS = ("margin", "p_label", "correct", "forgetting", "predicted_class",
                  "predicted_class_votes", "suggested_class", "suggested_class_votes")
+#: The most classes the latest top-k of a sample keeps.
+TOP_K = 5
 
 
 def evidence_name(loss: str, key: str) -> str:

@@ -86,11 +86,6 @@ class IdColumn:
         self._objects: np.ndarray | None = None
 
     @property
-    def all_ints(self) -> bool:
-        """True while every id stored is an int (the int64 layout)."""
-        return self._ints is not None
-
-    @property
     def nbytes(self) -> int:
         """Bytes of the id array (object layout: the pointers only)."""
         return (self._ints if self._ints is not None else self._objects).nbytes

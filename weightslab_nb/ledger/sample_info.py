@@ -3,7 +3,6 @@ item, its latest top-k classes, and the class names of its origin."""
 
 from __future__ import annotations
 
-from weightslab_nb.errors import UnknownNameError
 from weightslab_nb.ledger.class_names import check_class_names
 from weightslab_nb.ledger.ids import SampleRef
 from weightslab_nb.ledger.query import page_rows
@@ -60,21 +59,10 @@ class SampleInfo:
 
     def sample_item(self, sample_id, origin: str | None = None) -> tuple:
         """``(inputs, targets)`` of a sample's dataset item (read from its watched loader; the
-        targets may be None).
-
-        Raises
-        ------
-        UnknownSampleError, AmbiguousSampleError
-            Unknown id, or an id several origins hold without ``origin=``.
-        UnknownNameError
-            No watched loader holds the sample (it was recorded with ``save_signals`` only).
-        """
-        ref = self.sample_ref(sample_id, origin)
-        for loader in self.registry.loaders():
-            if loader.origin == ref.origin and loader.holds(ref.sample_id):
-                return loader.sample_item(ref.sample_id)
-        raise UnknownNameError(f"sample_id: {sample_id!r} is not held by any watched loader, so "
-                               "its input cannot be loaded")
+        targets may be None). Raises as ``Session.loader_of``: UnknownSampleError,
+        AmbiguousSampleError, or UnknownNameError when no watched loader holds the sample."""
+        loader, sid = self.loader_of(sample_id, origin)
+        return loader.sample_item(sid)
 
     def top_classes(self, sample_id, origin: str | None = None) -> dict[str, list]:
         """The latest top-k classes of a sample and their softmax probabilities, per loss with

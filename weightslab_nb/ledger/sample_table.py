@@ -12,9 +12,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from weightslab_nb.errors import (AmbiguousSampleError, InvalidValueError, UnknownNameError,
-                                  UnknownSampleError)
-from weightslab_nb.ledger.ids import DenseIndex, IdColumn, SampleId, as_int_array, normalize_ids
+from weightslab_nb.errors import (
+    AmbiguousSampleError,
+    InvalidValueError,
+    UnknownNameError,
+    UnknownSampleError,
+)
+from weightslab_nb.ledger.ids import (
+    DenseIndex,
+    IdColumn,
+    SampleId,
+    as_int_array,
+    normalize_ids,
+)
 
 SIGNAL_PREFIX = "signals//"
 TAG_PREFIX = "tag:"
@@ -382,14 +392,9 @@ class SampleTable:
         self.signal_array(name)[rows] = values
         self._changed[rows] = True
 
-    def mark_changed(self, rows: np.ndarray) -> None:
-        """Count ``rows`` as changed (for writes straight into a column array)."""
-        self._changed[rows] = True
-
     def take_changed(self, since: int) -> np.ndarray:
-        """Rows written by :meth:`write_signal`, :meth:`write_column` or marked with
-        :meth:`mark_changed` since the last call, plus every row from ``since`` on (rows added
-        since then), ascending; the marks are cleared. Writes elsewhere (tags, discards,
+        """Rows written by :meth:`write_signal` or :meth:`write_column` since the last call,
+        plus every row from ``since`` on (rows added since then), ascending; the marks are cleared. Writes elsewhere (tags, discards,
         :meth:`signal_array`) are not tracked: what an incremental snapshot needs."""
         n = self._n
         changed = self._changed[:n]

@@ -41,24 +41,16 @@ Traits
 
 from __future__ import annotations
 
-import math
 import time
 
 import traitlets
 
 from weightslab_nb import commands
 from weightslab_nb.panels._base import Panel, static_asset
+from weightslab_nb.panels.wire import json_number
 
 COMMANDS = ("pause", "resume", "stop")
 _MESSAGES = {"pause": "pause requested", "resume": "resumed", "stop": "stop requested"}
-
-
-def _plain_float(v):
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
 
 
 def _queued(evaluation) -> list:
@@ -83,13 +75,13 @@ def _describe(req, queued: int, last) -> dict:
         out.update({"id": req.id, "state": req.state, "loader": req.loader_name,
                     "tags": list(req.tags), "resume": bool(req.resume),
                     "progress": [int(done), int(total)], "step": req.step,
-                    "result": {str(k): _plain_float(v) for k, v in (req.result or {}).items()},
+                    "result": {str(k): json_number(v) for k, v in (req.result or {}).items()},
                     "summary": req.summary, "marker_hash": req.marker_hash, "error": req.error})
     if last is not None:
         out["last"] = {"id": last.id, "loader": last.loader_name, "tags": list(last.tags),
                        "step": last.step, "marker_hash": last.marker_hash,
                        "summary": last.summary,
-                       "result": {str(k): _plain_float(v) for k, v in (last.result or {}).items()}}
+                       "result": {str(k): json_number(v) for k, v in (last.result or {}).items()}}
     return out
 
 

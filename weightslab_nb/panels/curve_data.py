@@ -14,6 +14,7 @@ import numpy as np
 
 from weightslab_nb.history.other_runs import read_global_curves, run_label, sibling_runs
 from weightslab_nb.panels.messages import MessageError
+from weightslab_nb.panels.wire import json_number
 
 COLUMNS = ("step", "mean", "min", "max")
 MAX_VALUE_TEXT = 80
@@ -42,18 +43,10 @@ def _plain(value):
     return repr(value)[:MAX_VALUE_TEXT]
 
 
-def _finite(v):
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
-
-
 def marker_rows(session, start: int = 0) -> list[dict]:
     """Evaluation markers ``start ...`` of ``session.history.markers()`` as plain JSON values."""
-    return [{"signal": str(m["signal"]), "step": int(m["step"]), "mean": _finite(m["mean"]),
-             "min": _finite(m["min"]), "max": _finite(m["max"]), "count": int(m["count"]),
+    return [{"signal": str(m["signal"]), "step": int(m["step"]), "mean": json_number(m["mean"]),
+             "min": json_number(m["min"]), "max": json_number(m["max"]), "count": int(m["count"]),
              "experiment_hash": None if m["experiment_hash"] is None else str(m["experiment_hash"])}
             for m in session.history.markers()[start:]]
 

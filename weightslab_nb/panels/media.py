@@ -59,6 +59,7 @@ from weightslab_nb.panels._base import Panel, static_asset
 from weightslab_nb.panels.confusion import highlight_cell
 from weightslab_nb.panels.media_bytes import FileBytes
 from weightslab_nb.panels.messages import MessageError, int_field
+from weightslab_nb.panels.wire import json_number
 
 KINDS = ("number", "text", "histogram", "table", "plot", "image", "images", "html", "audio",
          "video", "object3d", "other")
@@ -165,13 +166,13 @@ class RunMedia(Panel):
         entry = {"key": key, "kind": kind, "step": at, "value": shown,
                  "steps": [s for s, _ in values[-MAX_STEPS:]], "rev": f"{run.id}:{rev}"}
         if kind == "number":
-            entry["series"] = [[s, _finite(v)] for s, v in values[-MAX_SERIES:]
+            entry["series"] = [[s, json_number(v)] for s, v in values[-MAX_SERIES:]
                                if isinstance(v, float)]
         return entry
 
     def _describe(self, run, value) -> tuple[str, object]:
         if isinstance(value, float):
-            return "number", _finite(value)
+            return "number", json_number(value)
         if isinstance(value, str):
             return "text", value
         kind = value.get("_type") if isinstance(value, dict) else None
@@ -310,7 +311,7 @@ class RunMedia(Panel):
             paths = [c["path"] for _, _, c in self._table(run, value)[1][:MAX_TABLE_IMAGES]]
         elif kind == "media-list":
             paths = [i.get("path") for i in value["items"][:MAX_ITEMS]]
-        elif kind == "image-file" or kind in ("audio-file", "video-file"):
+        elif kind in ("image-file", "audio-file", "video-file"):
             paths = [value.get("path")]
         else:
             paths = []
@@ -384,10 +385,6 @@ def _at_step(key: str, values: list, step: int):
             return at, value
     raise MessageError(f"step: {key!r} has no value at step {step} among the last "
                        f"{len(values)} kept in memory (read older ones with wl.Api)")
-
-
-def _finite(value: float):
-    return value if math.isfinite(value) else None
 
 
 def _image_summary(items: list[dict]) -> dict:

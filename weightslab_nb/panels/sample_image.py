@@ -19,7 +19,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from weightslab_nb.panels.thumbnails import as_png, encode_png, normalize_uint8, to_image_array
+from weightslab_nb.panels.thumbnails import (
+    as_png,
+    encode_png,
+    first_input,
+    normalize_uint8,
+    to_image_array,
+)
 
 #: Longest side of the detail image, in pixels (larger inputs are shrunk, never enlarged).
 DETAIL_SIDE = 512
@@ -31,16 +37,6 @@ MAX_BOXES = 500
 _PALETTE = np.array([[0, 0, 0], [230, 25, 75], [60, 180, 75], [255, 225, 25], [0, 130, 200],
                      [245, 130, 48], [145, 30, 180], [70, 240, 240], [240, 50, 230],
                      [210, 245, 60], [250, 190, 212]], dtype=np.uint8)
-
-
-def first_input(x):
-    """The input drawn for a sample: the first of several tensors, the first image-like value
-    of a dict, else ``x`` itself."""
-    if isinstance(x, (tuple, list)) and x and all(hasattr(v, "shape") for v in x):
-        return x[0]
-    if isinstance(x, dict):
-        return next((v for v in x.values() if hasattr(v, "shape") or hasattr(v, "mode")), None)
-    return x
 
 
 def input_view(inputs, targets, thumbnail=None) -> tuple[dict, list[bytes]]:
@@ -130,8 +126,9 @@ def _mask_of(targets, h: int, w: int) -> np.ndarray | None:
 
 def _mask_png(mask: np.ndarray) -> bytes:
     """An RGBA PNG of a class mask: one colour per class, class 0 transparent."""
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     colours = _PALETTE[np.where(mask > 0, (mask - 1) % (len(_PALETTE) - 1) + 1, 0)]
     alpha = np.where(mask > 0, 140, 0).astype(np.uint8)

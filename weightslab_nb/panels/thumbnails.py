@@ -107,13 +107,19 @@ def encode_png(arr: np.ndarray, max_side: int = MAX_SIDE) -> bytes:
     return out.getvalue()
 
 
+def first_input(x):
+    """The input drawn for a sample: the first of several tensors, the first image-like value
+    of a dict, else ``x`` itself."""
+    if isinstance(x, (tuple, list)) and x and all(hasattr(v, "shape") for v in x):
+        return x[0]
+    if isinstance(x, dict):
+        return next((v for v in x.values() if hasattr(v, "shape") or hasattr(v, "mode")), None)
+    return x
+
+
 def default_thumbnail(x) -> bytes:
     """PNG bytes for one sample input (see the module docstring for what is accepted)."""
-    if isinstance(x, (tuple, list)) and x and all(hasattr(v, "shape") for v in x):
-        x = x[0]  # several inputs: show the first
-    if isinstance(x, dict):
-        x = next((v for v in x.values() if hasattr(v, "shape") or hasattr(v, "mode")), None)
-    return encode_png(normalize_uint8(to_image_array(x)))
+    return encode_png(normalize_uint8(to_image_array(first_input(x))))
 
 
 def as_png(result) -> bytes:

@@ -8,6 +8,7 @@ descriptor per buffer, ``{"name", "dtype", "shape"}`` with numpy's ``dtype.str``
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -73,3 +74,13 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 def is_png(data: bytes | memoryview) -> bool:
     """True when ``data`` starts with the PNG signature."""
     return bytes(data[:8]) == PNG_SIGNATURE
+
+
+def json_number(value) -> float | None:
+    """``value`` as a JSON number for a view: a finite float, or None for NaN, +-inf and
+    anything ``float()`` refuses (JSON has no NaN)."""
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None

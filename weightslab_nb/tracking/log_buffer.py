@@ -28,8 +28,6 @@ from collections import deque
 from itertools import chain, islice
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
 PLAIN, MIXED, CAPTURED = 0, 1, 2
 ARROW_ROWS = 2048  # plain chunks from this many rows get their history lines from Arrow
@@ -198,6 +196,9 @@ class Chunk:
                 dumps({"_step": s, "_timestamp": t, "_runtime": r, **row}) + "\n"
                 for s, t, r, row in zip(self.steps.tolist(), self.times.tolist(),
                                         runtimes.tolist(), rows)).encode("utf-8")
+        import pyarrow as pa  # imported on use: pyarrow.compute costs ~60 ms at import
+        import pyarrow.compute as pc
+
         parts = ['{"_step": ', pc.cast(pa.array(self.steps), pa.string()),
                  ', "_timestamp": ', _json_floats(self.times),
                  ', "_runtime": ', _json_floats(runtimes)]
@@ -214,6 +215,9 @@ def _json_floats(values: np.ndarray):
     """float64 values as JSON numbers (an Arrow string array): shortest round-trip text, a
     ``.0`` added where it would read back as an int, ``null`` for NaN and infinities. The
     fix-ups run only where some value needs them (metrics are rarely whole numbers)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     text = pc.cast(pa.array(values, type=pa.float64()), pa.string())
     finite = np.isfinite(values)
     whole = finite & (values == np.trunc(values))

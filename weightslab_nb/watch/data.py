@@ -15,8 +15,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from weightslab_nb.arguments import (check_optional_bool, check_optional_int,
-                                     check_optional_name)
+from weightslab_nb.arguments import (
+    check_optional_bool,
+    check_optional_int,
+    check_optional_name,
+)
 from weightslab_nb.errors import InvalidTypeError, InvalidValueError
 from weightslab_nb.ledger.class_names import check_class_names
 from weightslab_nb.ledger.convert import scalar_targets
@@ -198,7 +201,7 @@ class WatchedLoader:
 
     def sample_input(self, sample_id):
         """The inputs part of ``dataset[index_of(sample_id)]`` (KeyError for a foreign id)."""
-        return unpack_batch(self.dataset[self.index_of(sample_id)])[0]
+        return self.sample_item(sample_id)[0]
 
     def sample_item(self, sample_id) -> tuple:
         """``(inputs, targets)`` of ``dataset[index_of(sample_id)]`` (KeyError for a foreign

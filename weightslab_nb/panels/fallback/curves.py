@@ -31,7 +31,8 @@ def render(panel) -> str:
         return section("curves", "Loss curves", "<p>no curve recorded yet</p>")
     png = curves_png(series, marker_rows(session))
     rows = [[esc(name), number(int(s["step"][-1])), number(len(s["step"])),
-             number(s["mean"][-1]), number(_nanmin(s["min"])), number(_nanmax(s["max"]))]
+             number(s["mean"][-1]), number(_finite_extreme(s["min"], np.min)),
+             number(_finite_extreme(s["max"], np.max))]
             for name, s in series.items()]
     summary = table(["signal", "last step", "points", "last mean", "min", "max"], rows)
     return section("curves", "Loss curves", png_img(png, "loss curves: " + ", ".join(series),
@@ -101,13 +102,8 @@ def curves_png(series: dict[str, dict], markers: list[dict] = ()) -> bytes:
     return out.getvalue()
 
 
-def _nanmin(values) -> float | None:
+def _finite_extreme(values, pick) -> float | None:
+    """``pick`` (``np.min`` or ``np.max``) of the finite values, or None when there are none."""
     a = np.asarray(values, dtype=np.float64)
     a = a[np.isfinite(a)]
-    return float(a.min()) if len(a) else None
-
-
-def _nanmax(values) -> float | None:
-    a = np.asarray(values, dtype=np.float64)
-    a = a[np.isfinite(a)]
-    return float(a.max()) if len(a) else None
+    return float(pick(a)) if len(a) else None

@@ -10,7 +10,6 @@ alone.
 
 from __future__ import annotations
 
-from weightslab_nb.ledger.query import GridQuery
 from weightslab_nb.panels.fallback.html import esc, number, png_img, section
 
 #: The most samples the fallback shows.
@@ -29,7 +28,7 @@ def page_request(panel) -> dict:
     if last is not None:
         fields = {k: last[k] for k in _QUERY_KEYS if k in last}
     else:
-        loss = panel.session.grid_page(GridQuery(limit=1)).loss_column
+        loss = panel.session.loss_column
         fields = {"sort_by": loss, "descending": True} if loss else {}
     limit = min(MAX_ROWS, int(getattr(panel, "page_size", MAX_ROWS)))
     # the order as of now; a live view's held order is left alone (no refresh replaces it)
