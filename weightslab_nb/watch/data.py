@@ -9,13 +9,13 @@ therefore takes effect from the next batch on; with worker processes, batches al
 from __future__ import annotations
 
 import inspect
-import math
 from collections import deque
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from weightslab_nb.arguments import (
+    check_int,
     check_optional_bool,
     check_optional_int,
     check_optional_name,
@@ -26,6 +26,8 @@ from weightslab_nb.ledger.convert import scalar_targets
 from weightslab_nb.ledger.handoff import hand_over
 from weightslab_nb.ledger.ids import normalize_ids
 from weightslab_nb.watch.batches import unpack_batch
+from weightslab_nb.watch.sharding import (Shard, epoch_order, fit_to_ranks, global_batches,
+                                          rank_part, shard_of)
 
 if TYPE_CHECKING:
     from weightslab_nb.session import Session
@@ -53,14 +55,31 @@ class ActiveBatchSampler:
     """
 
     def __init__(self, loader: "WatchedLoader", batch_size: int, shuffle: bool, drop_last: bool,
-                 seed: int | None, generator=None):
+                 seed: int | None, generator=None, shard: Shard | None = None):
         self.loader = loader
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.drop_last = drop_last
+        self.shard = shard
         self._rng = np.random.default_rng(seed) if seed is not None else None
         self._generator = generator
+        self._epoch: int | None = None  # set_epoch
+        self._passes = 0
         self.drawn: deque[np.ndarray] = deque()
+
+    def set_epoch(self, epoch: int) -> None:
+        """Use ``epoch`` for the next passes' permutation when sharded (as
+        ``DistributedSampler.set_epoch``); a single process's order does not depend on it."""
+        self._epoch = epoch
+
+    def _pass_order(self, n: int) -> np.ndarray:
+        """Loader positions in the order of the pass about to start."""
+        shard = self.shard
+        if shard is None:
+            return self._pass_rng().permutation(n) if self.shuffle else np.arange(n)
+        epoch = self._epoch if self._epoch is not None else \
+            int(shard.sampler.epoch) if shard.sampler is not None else self._passes
+        return fit_to_ranks(epoch_order(n, self.shuffle, shard.seed, epoch), shard)
 
     def _pass_rng(self) -> np.random.Generator:
         if self._rng is not None:
@@ -71,14 +90,16 @@ class ActiveBatchSampler:
         return np.random.default_rng(int(draw.item()) & (2**63 - 1))
 
     def __len__(self) -> int:
-        active = self.loader.active_count()
-        return active // self.batch_size if self.drop_last else math.ceil(active / self.batch_size)
+        return global_batches(self.loader.active_count(), self.batch_size, self.shard,
+                              self.drop_last)
 
     def __iter__(self):
         self.drawn.clear()
-        batch_size = self.batch_size  # once per epoch: a steered batch size applies next epoch
-        n = len(self.loader.rows)
-        order = self._pass_rng().permutation(n) if self.shuffle else np.arange(n)
+        shard = self.shard
+        # once per epoch: a steered batch size applies next epoch
+        width = self.batch_size * (1 if shard is None else shard.world)
+        order = self._pass_order(len(self.loader.rows))
+        self._passes += 1
         table = self.loader.session.table
         version = -1
         pos = 0
@@ -86,11 +107,14 @@ class ActiveBatchSampler:
             if table.discard_version != version:  # drop what was discarded since the last look
                 version = table.discard_version
                 order = order[pos:][~table.discarded[self.loader.rows[order[pos:]]]]
+                order = fit_to_ranks(order, shard)
                 pos = 0
-            batch = order[pos : pos + batch_size]
+            batch = order[pos : pos + width]  # one global batch: every rank's part of a step
             pos += len(batch)
-            if len(batch) == 0 or (self.drop_last and len(batch) < batch_size):
+            if len(batch) == 0 or (self.drop_last and len(batch) < width):
                 return
+            if shard is not None:
+                batch = rank_part(batch, shard)
             self.drawn.append(batch)
             yield batch.tolist()
 
@@ -112,6 +136,7 @@ class WatchedLoader:
                  class_names=None, **loader_kwargs):
         import torch
         from torch.utils.data import DataLoader, IterableDataset, RandomSampler
+        from torch.utils.data.distributed import DistributedSampler
 
         origin = check_optional_name(origin, "origin", "an origin")
         batch_size = check_optional_int(batch_size, "batch_size", 1)
@@ -137,11 +162,15 @@ class WatchedLoader:
                 carried["prefetch_factor"] = source.prefetch_factor
             loader_kwargs = {**carried, **loader_kwargs}
             batch_size = batch_size if batch_size is not None else (source.batch_size or 1)
-            shuffle = isinstance(source.sampler, RandomSampler) if shuffle is None else shuffle
+            if shuffle is None:
+                shuffle = isinstance(source.sampler, RandomSampler) or \
+                    bool(getattr(source.sampler, "shuffle", False) and
+                         isinstance(source.sampler, DistributedSampler))
+            wrapped_sampler = source.sampler
             drop_last = source.drop_last if drop_last is None else drop_last
             dataset = source.dataset
         else:
-            dataset = source
+            dataset, wrapped_sampler = source, None
         if isinstance(dataset, IterableDataset) or not hasattr(dataset, "__getitem__"):
             raise InvalidTypeError("obj: watched data must be a map-style Dataset (with "
                                    "__getitem__ and __len__) or a DataLoader over one, got "
@@ -158,8 +187,9 @@ class WatchedLoader:
                                              self._known_targets())
         if class_names is not None:
             session.set_class_names(self.origin, class_names)
+        self.shard = shard_of(wrapped_sampler, self.is_training, seed)
         self.sampler = ActiveBatchSampler(self, self.batch_size, bool(shuffle), bool(drop_last),
-                                          seed, loader_kwargs.get("generator"))
+                                          seed, loader_kwargs.get("generator"), self.shard)
         self._loader = DataLoader(dataset, batch_sampler=self.sampler, **loader_kwargs)
 
     # ---------------------------------------------------------------- ids
@@ -216,6 +246,19 @@ class WatchedLoader:
     # ---------------------------------------------------------------- iteration
     def __len__(self) -> int:
         return len(self.sampler)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Seed the next passes' shuffled order with ``epoch`` under DDP, as
+        ``DistributedSampler.set_epoch`` does (call it with the same epoch on every rank);
+        without it a sharded loader counts its own passes. A single process reshuffles every
+        pass whatever the epoch.
+
+        Raises
+        ------
+        InvalidTypeError, InvalidValueError
+            ``epoch`` is not an int >= 0.
+        """
+        self.sampler.set_epoch(check_int(epoch, "epoch", 0))
 
     def __iter__(self):
         controller = self.session.controller
