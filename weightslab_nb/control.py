@@ -52,6 +52,9 @@ class Controller:
         self.stop_reason: str | None = None
         self._times: deque[tuple[float, int]] = deque(maxlen=64)
         self._thread: threading.Thread | None = None
+        # under DDP: called at each batch boundary instead of the pause gate (the control
+        # relay, which holds and stops every rank at the same boundary)
+        self.boundary_hook: Callable[[], None] | None = None
 
     # ---------------------------------------------------------------- commands (any thread)
     @property
@@ -69,6 +72,16 @@ class Controller:
         """True while a pause was asked for (until resume), even before the thread reached the
         gate."""
         return not self._gate.is_set()
+
+    @property
+    def stop_requested(self) -> bool:
+        """True from a stop request until the training thread honoured it."""
+        return self._stop_requested.is_set()
+
+    def wait_released(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for a pause to end (a resume or a stop); True when no
+        pause is requested (any more)."""
+        return self._gate.wait(timeout)
 
     def pause(self) -> None:
         """Ask training to wait at the next batch boundary. Returns at once."""
@@ -134,6 +147,10 @@ class Controller:
         TrainingStopped
             When a stop was requested.
         """
+        hook = self.boundary_hook
+        if hook is not None:
+            self._relayed_boundary(hook)
+            return
         if not self._gate.is_set():
             self._set_state("paused")
             self._gate.wait()
@@ -144,6 +161,22 @@ class Controller:
             raise TrainingStopped("training stopped on request")
         if self._state != "running":
             self._set_state("running")
+
+    def _relayed_boundary(self, hook: Callable[[], None]) -> None:
+        try:
+            hook()  # holds while paused (see hold), raises TrainingStopped on a stop
+        except TrainingStopped:
+            self._stop_requested.clear()
+            self.stop_reason = "requested"
+            self._set_state("stopped")
+            raise
+        if self._state != "running":
+            self._set_state("running")
+
+    def hold(self, held: bool) -> None:
+        """Under DDP, the control relay reports that every rank is held at a boundary
+        (``held=True``: state ``"paused"``) or goes on (``False``: ``"running"``)."""
+        self._set_state("paused" if held else "running")
 
     def pass_ended(self) -> None:
         """Called when a watched training loader's pass ends or is abandoned. In a loop that

@@ -90,23 +90,23 @@ class ActiveBatchSampler:
         return np.random.default_rng(int(draw.item()) & (2**63 - 1))
 
     def __len__(self) -> int:
-        return global_batches(self.loader.active_count(), self.batch_size, self.shard,
-                              self.drop_last)
+        return global_batches(self.loader.active_count(), self.batch_size,
+                              self.loader.current_shard(), self.drop_last)
 
     def __iter__(self):
         self.drawn.clear()
-        shard = self.shard
+        shard = self.shard = self.loader.current_shard()
         # once per epoch: a steered batch size applies next epoch
         width = self.batch_size * (1 if shard is None else shard.world)
         order = self._pass_order(len(self.loader.rows))
         self._passes += 1
-        table = self.loader.session.table
+        view = self.loader.discards  # the table, or under DDP what the relay applied so far
         version = -1
         pos = 0
         while True:
-            if table.discard_version != version:  # drop what was discarded since the last look
-                version = table.discard_version
-                order = order[pos:][~table.discarded[self.loader.rows[order[pos:]]]]
+            if view.discard_version != version:  # drop what was discarded since the last look
+                version = view.discard_version
+                order = order[pos:][~view.discarded[self.loader.rows[order[pos:]]]]
                 order = fit_to_ranks(order, shard)
                 pos = 0
             batch = order[pos : pos + width]  # one global batch: every rank's part of a step
@@ -187,9 +187,13 @@ class WatchedLoader:
                                              self._known_targets())
         if class_names is not None:
             session.set_class_names(self.origin, class_names)
-        self.shard = shard_of(wrapped_sampler, self.is_training, seed)
+        self._wrapped_sampler, self._seed = wrapped_sampler, seed
+        # what the sampler reads discards from: the table, or under DDP a mirror that changes
+        # only at the step boundaries where every rank applies the same discards
+        self.discards = session.table
         self.sampler = ActiveBatchSampler(self, self.batch_size, bool(shuffle), bool(drop_last),
-                                          seed, loader_kwargs.get("generator"), self.shard)
+                                          seed, loader_kwargs.get("generator"),
+                                          self.current_shard())
         self._loader = DataLoader(dataset, batch_sampler=self.sampler, **loader_kwargs)
 
     # ---------------------------------------------------------------- ids
@@ -239,9 +243,18 @@ class WatchedLoader:
         inputs, targets, _ = unpack_batch(self.dataset[self.index_of(sample_id)])
         return inputs, targets
 
+    def current_shard(self) -> Shard | None:
+        """This rank's shard of the next pass (None in a single process); see
+        :func:`~weightslab_nb.watch.sharding.shard_of`. Read when a pass starts, so a loader
+        watched before ``init_process_group`` (or in the notebook before the ranks were
+        launched) is sharded once it runs on the ranks."""
+        return shard_of(self._wrapped_sampler, self.is_training, self._seed)
+
+    shard = property(current_shard, doc="This rank's shard (see :meth:`current_shard`).")
+
     def active_count(self) -> int:
         """Samples of this loader that are not discarded."""
-        return int((~self.session.table.discarded[self.rows]).sum())
+        return int((~self.discards.discarded[self.rows]).sum())
 
     # ---------------------------------------------------------------- iteration
     def __len__(self) -> int:

@@ -1,0 +1,131 @@
+"""What the control relay carries: the hub's run state and discards, and how a rank applies them.
+
+* :class:`HubControl` is rank 0's :class:`~weightslab_nb.distributed.relay.ControlSource` when
+  rank 0 owns the hub session (``torchrun``): it reads the session's controller (pause, stop)
+  and its discards, and turns a discard change into ``{"discards": {origin: (discarded_ids,
+  restored_ids)}}`` against what it relayed before.
+* :class:`DiscardMirror` is what a rank's watched loaders draw from under DDP, instead of the
+  sample table: the hub's discards as of the last relayed boundary, the same on every rank.
+* :class:`RankControl` applies relayed changes to a rank's mirror (ids are looked up in the
+  rank's own session, so ranks need not register their samples in the same order).
+
+The first poll relays every discard the hub already holds (a reopened run, or discards made
+before training started), so every rank starts from the hub's state.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from weightslab_nb.distributed.relay import PAUSE, RUN, STOP
+
+
+class DiscardMirror:
+    """Discarded flags by sample-table row, as the relay applied them (all active at first).
+
+    Read by a watched loader's sampler exactly as it reads the table: ``discarded`` (a bool
+    array indexed by row) and ``discard_version`` (grows on every change).
+    """
+
+    def __init__(self, rows: int = 0):
+        self.discarded = np.zeros(rows, dtype=bool)
+        self.discard_version = 0
+
+    def set(self, rows: np.ndarray, value: bool) -> None:
+        """Mark ``rows`` discarded (``True``) or active, growing to cover them."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if rows.size:
+            self.cover(int(rows.max()) + 1)
+            self.discarded[rows] = value
+        self.discard_version += 1
+
+    def cover(self, rows: int) -> None:
+        """Grow to at least ``rows`` rows (new rows active)."""
+        if rows > len(self.discarded):
+            grown = np.zeros(rows, dtype=bool)
+            grown[: len(self.discarded)] = self.discarded
+            self.discarded = grown
+
+
+class HubControl:
+    """Rank 0's source of control when it owns the hub ``session`` (see the module docstring)."""
+
+    def __init__(self, session):
+        self._session = session
+        self._version = -1
+        self._sent: dict[str, np.ndarray] = {}  # origin -> discarded flags relayed, by position
+
+    def poll(self) -> tuple[int, object | None]:
+        """``(state, changes)``: stop, pause or run, and the discards changed since the last
+        poll (None when none did)."""
+        controller = self._session.controller
+        state = STOP if controller.stop_requested else \
+            PAUSE if controller.pause_requested else RUN
+        table = self._session.table
+        if table.discard_version == self._version:
+            return state, None
+        self._version = table.discard_version
+        delta = self._discard_delta()
+        return state, ({"discards": delta} if delta else None)
+
+    def _discard_delta(self) -> dict:
+        table = self._session.table
+        delta = {}
+        for origin in list(table.origins):
+            rows = table.sample_rows(origin)
+            now = table.discarded[rows]
+            before = self._sent.get(origin)
+            if before is None or len(before) != len(now):
+                grown = np.zeros(len(now), dtype=bool)
+                if before is not None:
+                    grown[: min(len(before), len(now))] = before[: len(now)]
+                before = grown
+            changed = np.flatnonzero(now != before)
+            self._sent[origin] = now
+            if changed.size:
+                on, off = changed[now[changed]], changed[~now[changed]]
+                delta[origin] = (_ids(table, rows[on]), _ids(table, rows[off]))
+        return delta
+
+    def wait(self, timeout: float) -> None:
+        """Return after ``timeout`` seconds, or at once on a resume or a stop."""
+        self._session.controller.wait_released(timeout)
+
+    def held(self, paused: bool) -> None:
+        """Show the hub's run as paused while every rank is held, running after."""
+        self._session.controller.hold(paused)
+
+
+def _ids(table, rows: np.ndarray):
+    """Sample ids of ``rows``: an int64 array for int ids, else a list."""
+    ids = table.ids_of(rows)
+    if ids and all(isinstance(s, int) for s in ids):
+        return np.asarray(ids, dtype=np.int64)
+    return ids
+
+
+class RankControl:
+    """Applies relayed changes in a rank's own ``session``: its training loaders draw from a
+    :class:`DiscardMirror` from :meth:`attach` on."""
+
+    def __init__(self, session):
+        self._session = session
+        self.mirror = DiscardMirror(len(session.table))
+
+    def attach(self) -> None:
+        """Point every watched training loader of the session at the mirror."""
+        self.mirror.cover(len(self._session.table))
+        for loader in self._session.registry.loaders():
+            if loader.is_training:
+                loader.discards = self.mirror
+
+    def apply(self, changes: dict) -> None:
+        """Apply one relayed change set (``{"discards": {origin: (on_ids, off_ids)}}``); ids of
+        an origin this rank does not hold are skipped."""
+        session = self._session
+        for origin, (on, off) in changes.get("discards", {}).items():
+            if origin not in session.table.origins:
+                continue
+            for ids, value in ((on, True), (off, False)):
+                if len(ids):
+                    self.mirror.set(session.rows_of(ids, origin), value)
