@@ -120,6 +120,19 @@ def test_the_merger_makes_one_point_per_step_over_all_ranks():
     assert merger.pending() == 0
 
 
+def test_a_signal_only_some_ranks_record_is_emitted_once_every_rank_is_past_it():
+    points = []
+    merger = StepMerger(2, lambda *p: points.append(p))
+    merger.add(0, "eval", 5, total=2.0, count=2, vmin=0.5, vmax=1.5)  # rank 0 evaluates alone
+    merger.add(0, "loss", 5, total=1.0, count=1, vmin=1.0, vmax=1.0)
+    merger.add(1, "loss", 5, total=3.0, count=1, vmin=3.0, vmax=3.0)
+    assert points == [("loss", 5, 2.0, 2, 1.0, 3.0)]
+    merger.add(0, "loss", 6, total=1.0, count=1, vmin=1.0, vmax=1.0)
+    assert len(points) == 1  # rank 1 may still report eval at step 5
+    merger.add(1, "loss", 6, total=1.0, count=1, vmin=1.0, vmax=1.0)
+    assert points[1:] == [("loss", 6, 1.0, 2, 1.0, 1.0), ("eval", 5, 1.0, 2, 0.5, 1.5)]
+
+
 def test_rank_detection_reads_torchruns_environment(monkeypatch):
     monkeypatch.setenv("RANK", "1")
     monkeypatch.setenv("WORLD_SIZE", "2")

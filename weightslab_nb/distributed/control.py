@@ -119,13 +119,14 @@ class RankControl:
             if loader.is_training:
                 loader.discards = self.mirror
 
-    def apply(self, changes: dict) -> None:
-        """Apply one relayed change set (``{"discards": {origin: (on_ids, off_ids)}}``); ids of
-        an origin this rank does not hold are skipped."""
+    def apply(self, changes: dict | list[dict]) -> None:
+        """Apply a relayed change set (``{"discards": {origin: (on_ids, off_ids)}}``), or a
+        list of them in order; ids of an origin this rank does not hold are skipped."""
         session = self._session
-        for origin, (on, off) in changes.get("discards", {}).items():
-            if origin not in session.table.origins:
-                continue
-            for ids, value in ((on, True), (off, False)):
-                if len(ids):
-                    self.mirror.set(session.rows_of(ids, origin), value)
+        for change in changes if isinstance(changes, list) else [changes]:
+            for origin, (on, off) in change.get("discards", {}).items():
+                if origin not in session.table.origins:
+                    continue
+                for ids, value in ((on, True), (off, False)):
+                    if len(ids):
+                        self.mirror.set(session.rows_of(ids, origin), value)

@@ -4,8 +4,9 @@ Under DDP a step trains on every rank's batch at once, so a logged per-sample si
 global point per step, over all ranks' samples (the point a single process with a batch of
 ``batch_size * world`` would record): mean weighted by each rank's sample count, min of the
 minima, max of the maxima. Each rank reports ``(name, step, sum, count, min, max)`` for its
-batch; the point is emitted once every rank reported that step of that signal (or at
-:meth:`StepMerger.close`, with what arrived, for a rank that ended or was lost early).
+batch; the point is emitted once every rank reported that step of that signal, or once every
+rank reported a later step of any signal (a signal only some ranks record, e.g. an evaluation
+on rank 0), or at :meth:`StepMerger.close` with what arrived (a rank that ended early).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class StepMerger:
         self._emit = emit
         self._lock = threading.Lock()
         self._open: dict[tuple[str, int], list] = {}  # -> [sum, count, min, max, ranks]
+        self._latest = [-1] * world  # the latest step each rank reported
 
     def add(self, rank: int, name: str, step: int, total: float, count: int, vmin: float,
             vmax: float) -> None:
@@ -46,11 +48,21 @@ class StepMerger:
             acc[2] = min(acc[2], vmin)
             acc[3] = max(acc[3], vmax)
             acc[4].add(rank)
-            done = len(acc[4]) >= self.world
-            if done:
-                del self._open[key]
-        if done:
+            ready = []
+            if len(acc[4]) >= self.world:
+                ready.append((key, self._open.pop(key)))
+            if step > self._latest[rank]:
+                before = min(self._latest)
+                self._latest[rank] = step
+                if min(self._latest) > before:  # every rank is past some more steps
+                    ready += self._passed(min(self._latest))
+        for key, acc in ready:
             self._point(key, acc)
+
+    def _passed(self, step: int) -> list:
+        """Take the open points of steps every rank has gone past (call under the lock)."""
+        keys = sorted((k for k in self._open if k[1] < step), key=lambda k: (k[1], k[0]))
+        return [(k, self._open.pop(k)) for k in keys]
 
     def _point(self, key, acc) -> None:
         if acc[1]:
