@@ -173,6 +173,16 @@ class Controller:
         if self._state != "running":
             self._set_state("running")
 
+    def follow(self, step: int, epoch: int) -> None:
+        """Show the progress of training that runs in other processes (the ranks launched from
+        a notebook): ``step`` and ``epoch`` as rank 0 reported them; waiters are woken."""
+        with self._cond:
+            self.step = max(self.step, int(step))
+            self.epoch = max(self.epoch, int(epoch))
+            self._times.append((time.perf_counter(), self.step))
+            self._cond.notify_all()
+        self._on_change()
+
     def hold(self, held: bool) -> None:
         """Under DDP, the control relay reports that every rank is held at a boundary
         (``held=True``: state ``"paused"``) or goes on (``False``: ``"running"``)."""

@@ -1,0 +1,107 @@
+"""A rank's side of a distributed run: the relay at every boundary, and shipping to the hub.
+
+A rank's session keeps what its watched loaders and wrappers need (its samples, their rows,
+the step count), but records nothing to files: with a link to the hub, its recorder hands each
+drained batch to :meth:`RankRuntime.ship_batches` (converted to numpy off the training step, as
+a single process's recorder converts them), which ships the batch's ``(origin, sample ids)``,
+values, raw predictions and targets, its step and its curve statistics ``(sum, count, min,
+max)``; the hub records them (:mod:`weightslab_nb.distributed.hub`). Scalars go the same way.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from weightslab_nb.distributed.control import RankControl
+from weightslab_nb.distributed.relay import ControlRelay
+from weightslab_nb.ledger.host_copy import resolve
+
+
+class RankRuntime:
+    """Attach one rank's ``session`` to a distributed run.
+
+    Parameters
+    ----------
+    session : Session
+        The rank's session (the hub session itself on the rank that owns it).
+    rank : int
+        This rank.
+    group : torch.distributed.ProcessGroup
+        The control group (see :class:`~weightslab_nb.distributed.relay.ControlRelay`).
+    link : HubLink, optional
+        The channel to a hub in another process; None on the rank that owns the hub (its
+        records are the hub's own).
+    source : ControlSource, optional
+        Rank 0's source of control (required on rank 0).
+    """
+
+    def __init__(self, session, rank: int, group, link=None, source=None):
+        self.session = session
+        self.rank = rank
+        self.link = link
+        self.control = RankControl(session)
+        self.relay = ControlRelay(rank, group, self.control.apply, source)
+        self._attached = False
+        session.controller.boundary_hook = self.boundary
+        if link is not None:
+            session.recorder.divert = self.ship_batches
+            session.recorder.divert_scalar = self.ship_scalar
+            if rank == 0:  # the hub's controller follows rank 0's steps and epochs
+                session.on_step.append(self._progress)
+
+    def boundary(self) -> None:
+        """The relay's exchange at a batch boundary (the controller's ``boundary_hook``)."""
+        if not self._attached:  # the loaders watched by now draw from the relayed discards
+            self.control.attach()
+            self._attached = True
+        self.relay.boundary()
+
+    def _progress(self, step: int) -> None:
+        self.link.ship(("progress", step, self.session.controller.epoch))
+
+    def ship_batches(self, batches) -> None:
+        """Ship drained batches to the hub (the recorder's ``divert``)."""
+        table = self.session.table
+        for p in batches:
+            b = p.batch
+            codes = table.origin_code[b.rows]
+            for code in np.unique(codes):  # one origin per batch in practice
+                mine = codes == code if len(codes) and codes.min() != codes.max() else None
+                rows = b.rows if mine is None else b.rows[mine]
+                values = p.values if mine is None else p.values[mine]
+                stats = None
+                if b.log and len(values):
+                    stats = (float(values.sum()), len(values), float(values.min()),
+                             float(values.max()))
+                self.link.ship(("samples", b.column, table.origins[int(code)],
+                                _ids(table, rows), values, _part(resolve(b.preds), mine),
+                                _part(resolve(b.targets), mine), b.step, b.evidence, stats))
+
+    def ship_scalar(self, name, value, count, vmin, vmax, step) -> None:
+        """Ship one global point to the hub (the recorder's ``divert_scalar``)."""
+        self.link.ship(("scalar", name, value, count, vmin, vmax, step))
+
+    def report_error(self, text: str) -> None:
+        """Tell the hub this rank's training function raised (``text``: the traceback)."""
+        if self.link is not None:
+            self.link.ship(("error", text))
+
+    def report_done(self) -> None:
+        """Tell the hub this rank's training function returned."""
+        if self.link is not None:
+            self.link.ship(("done",))
+
+
+def _ids(table, rows: np.ndarray):
+    """Sample ids of ``rows``: an int64 array when every id is an int, else a list."""
+    ints = table.sample_id.ints(rows)
+    return ints.copy() if ints is not None else table.ids_of(rows)
+
+
+def _part(values, mine):
+    """``values`` (an array, a list or None) restricted to the positions ``mine``."""
+    if values is None or mine is None:
+        return values
+    if isinstance(values, np.ndarray):
+        return values[mine]
+    return [v for v, keep in zip(values, mine) if keep]
