@@ -67,6 +67,8 @@ class RunFiles:
         self._deferred: list[tuple[int, dict]] = []  # (seq, record) waiting for their samples
         self._unflushed: list[tuple[int, int]] = []  # (seq, highest row) of recent edits
         self._hyperparameters: dict[str, object] = {}  # journaled values, replayed on watch
+        self._disabled = False  # a DDP rank's session: no files (see disable)
+        self._inherited = None  # a journal a forked rank inherited: kept, never used
 
     # ---------------------------------------------------------------- reopening
     def restore_if_present(self) -> None:
@@ -199,10 +201,17 @@ class RunFiles:
                                   "ids": table.sample_id[members].tolist()})
             self._unflushed.append((seq, max(members)))
 
+    def disable(self) -> None:
+        """Write no file any more: the session feeds a hub in another process (a DDP rank),
+        which keeps the run's files. A journal inherited from the process that forked this one
+        is left open and untouched (it is that process's). Edits are refused from then on."""
+        self._disabled = True
+        self._inherited, self._journal = self._journal, None
+
     def journal_hyperparameters(self, records: list[dict]) -> None:
         """Journal hyperparameter changes applied together, as one record (a deleted key is
         forgotten; a value that is not JSON is skipped with a warning)."""
-        if self._replaying or not records:
+        if self._replaying or not records or self._disabled:
             return
         values, deleted = {}, []
         for record in records:
@@ -228,6 +237,10 @@ class RunFiles:
         self._hyperparameters.update(values)
 
     def _open_journal(self) -> EditJournal:
+        if self._disabled:
+            raise StateError("this session feeds the hub of a distributed run (a DDP rank): "
+                             "tag and discard through the hub (rank 0, or the notebook that "
+                             "launched the ranks)")
         if self._journal is None:
             self._journal = EditJournal(self.session.root_log_dir / JOURNAL_DIR,
                                         start_after=self._journal_start)
@@ -256,6 +269,8 @@ class RunFiles:
         """Flush hook (after the history was flushed): save the manifest and, when the ledger
         changed, a snapshot of it; then drop the journal records the snapshot includes."""
         s = self.session
+        if self._disabled:
+            return
         with s.lock:
             entries, self._manifest_pending = self._manifest_pending, []
             state = (s.changes.table, s.changes.tags, s.table.discard_version)

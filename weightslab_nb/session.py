@@ -204,6 +204,7 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, SampleInfo):
         self._hash_inputs: tuple | None = None  # what the current experiment hash was made of
         self._closed = False
         self._previous: Session | None = None
+        self.distributed = None  # this process's DDP runtime (weightslab_nb.distributed)
         # flush and close the history file when the interpreter exits without close(). DuckDB
         # registers exit hooks of its own when imported, after which it refuses to run
         # queries; exit hooks run in reverse order of registration, so it is imported first.
@@ -329,6 +330,15 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, SampleInfo):
     def closed(self) -> bool:
         """True once :meth:`close` ran."""
         return self._closed
+
+    def become_rank(self) -> None:
+        """Make this session a feeder of a hub session in another process (a DDP rank that does
+        not own the hub): from now on it writes no file of its own (no history database,
+        snapshot or journal; edits are refused) while :mod:`weightslab_nb.distributed` ships
+        what it records to the hub. Files it inherited from a process that forked it stay
+        open and untouched: they belong to that process."""
+        self.history.detach()
+        self.files.disable()
 
     def activate(self) -> "Session":
         """Make this the session that module-level ``wl.*`` functions act on."""

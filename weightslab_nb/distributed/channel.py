@@ -1,7 +1,8 @@
 """The connection between the ranks and the hub: records go up, control comes down.
 
-Built on :mod:`multiprocessing.connection` (an authenticated socket that sends pickled
-objects; numpy arrays travel as their raw bytes). The hub listens on ``host`` (loopback by
+Built on :mod:`multiprocessing.connection` (an authenticated socket; messages are plain
+pickles, numpy arrays travel as their raw bytes). Pickles are only read from peers that proved
+they hold the key. The hub listens on ``host`` (loopback by
 default) with a random key; each rank connects once, says who it is, and then:
 
 * ships what it records through :meth:`HubLink.ship`: one list append under a lock on the
@@ -18,6 +19,7 @@ through ``on_lost(rank, reason)``.
 from __future__ import annotations
 
 import logging
+import pickle
 import secrets
 import threading
 from collections.abc import Callable
@@ -27,6 +29,24 @@ from multiprocessing.connection import Client, Connection, Listener
 log = logging.getLogger(__name__)
 
 BYE = "bye"  # the last message of a rank that ended normally
+
+
+def _dumps(obj) -> bytes:
+    # plain pickle: multiprocessing's own pickler would pass torch tensors as shared-memory
+    # handles that only a process of the same family can open
+    return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _loads(data: bytes):
+    return pickle.loads(data)
+
+
+def _close_quietly(conn: Connection) -> None:
+    """Close ``conn`` (closing it twice, from two threads, is harmless)."""
+    try:
+        conn.close()
+    except OSError:
+        pass
 
 
 class HubServer:
@@ -40,6 +60,8 @@ class HubServer:
     on_lost : callable, optional
         ``on_lost(rank, reason)`` when a rank's connection ends without its goodbye (it died,
         or its machine is gone).
+    on_bye : callable, optional
+        ``on_bye(rank)`` when a rank said goodbye (after its last message was handled).
     host : str, default "127.0.0.1"
         Interface to listen on. Ranks on other machines need one they can reach.
 
@@ -52,12 +74,14 @@ class HubServer:
     """
 
     def __init__(self, on_message: Callable[[int, object], None],
-                 on_lost: Callable[[int, str], None] | None = None, host: str = "127.0.0.1"):
+                 on_lost: Callable[[int, str], None] | None = None, host: str = "127.0.0.1",
+                 on_bye: Callable[[int], None] | None = None):
         self.authkey = secrets.token_bytes(32)
         self._listener = Listener((host, 0), authkey=self.authkey)
         self.address = self._listener.address
         self._on_message = on_message
         self._on_lost = on_lost
+        self._on_bye = on_bye
         self._lock = threading.Lock()
         self._links: dict[int, Connection] = {}
         self._joined = threading.Condition(self._lock)
@@ -82,7 +106,7 @@ class HubServer:
 
     def _read(self, conn: Connection) -> None:
         try:
-            hello = conn.recv()
+            hello = _loads(conn.recv_bytes())
             rank = int(hello["rank"])
         except (EOFError, OSError, KeyError, TypeError, ValueError):
             conn.close()
@@ -93,20 +117,22 @@ class HubServer:
         reason = "its connection closed"
         try:
             while True:
-                messages = conn.recv()
+                messages = _loads(conn.recv_bytes())
                 for message in messages:
                     if message == BYE:
+                        if self._on_bye is not None:
+                            self._on_bye(rank)
                         return
                     try:
                         self._on_message(rank, message)
                     except Exception:
                         log.exception("the hub could not apply a message of rank %d", rank)
-        except (EOFError, OSError) as exc:
+        except (EOFError, OSError, TypeError) as exc:  # TypeError: closed by close()
             reason = f"its connection was lost ({type(exc).__name__})"
         finally:
             with self._lock:
                 self._links.pop(rank, None)
-            conn.close()
+            _close_quietly(conn)
         if not self._closed and self._on_lost is not None:
             self._on_lost(rank, reason)
 
@@ -123,7 +149,7 @@ class HubServer:
         if conn is None:
             return False
         try:
-            conn.send(message)
+            conn.send_bytes(_dumps(message))
         except OSError:
             return False
         return True
@@ -135,7 +161,7 @@ class HubServer:
         with self._lock:
             links, self._links = list(self._links.values()), {}
         for conn in links:
-            conn.close()
+            _close_quietly(conn)
 
 
 class HubLink:
@@ -165,7 +191,7 @@ class HubLink:
         self.rank = rank
         self.error: BaseException | None = None
         self._conn = Client(tuple(address), authkey=authkey)
-        self._conn.send({"rank": rank})
+        self._conn.send_bytes(_dumps({"rank": rank}))
         self._interval = interval
         self._outbox: list = []
         self._lock = threading.Lock()
@@ -209,7 +235,7 @@ class HubLink:
                 batch.append(BYE)
             if batch and self.error is None:
                 try:
-                    self._conn.send(batch)
+                    self._conn.send_bytes(_dumps(batch))
                 except OSError as exc:
                     self.error = exc
             with self._sent:
@@ -221,7 +247,7 @@ class HubLink:
     def _read_loop(self) -> None:
         while True:
             try:
-                message = self._conn.recv()
+                message = _loads(self._conn.recv_bytes())
             except (EOFError, OSError):
                 return
             if self._on_control is not None:

@@ -47,6 +47,9 @@ class Hub:
         ``(rank, what happened)`` for each rank that raised or was lost, in order.
     done : set[int]
         Ranks whose training function returned.
+    gone : set[int]
+        Ranks whose connection ended: after their goodbye (everything they shipped was
+        recorded) or lost.
     """
 
     def __init__(self, session, world: int, local_rank: int | None = None,
@@ -55,6 +58,7 @@ class Hub:
         self.world = world
         self.failures: list[tuple[int, str]] = []
         self.done: set[int] = set()
+        self.gone: set[int] = set()
         self.changed = threading.Condition()
         self.merger = StepMerger(world, self._point)
         recorder = session.recorder
@@ -62,7 +66,7 @@ class Hub:
             self._local = local_rank
             recorder.before_apply.append(self._local_stats)
             recorder.divert_scalar = self._local_scalar
-        self.server = HubServer(self._receive, self._lost, host)
+        self.server = HubServer(self._receive, self._lost, host, on_bye=self._bye)
 
     @property
     def address(self):
@@ -121,8 +125,14 @@ class Hub:
         self.merger.add(self._local, name, step, value * count, count, vmin, vmax)
 
     # ---------------------------------------------------------------- failures
+    def _bye(self, rank: int) -> None:
+        with self.changed:
+            self.gone.add(rank)
+            self.changed.notify_all()
+
     def _lost(self, rank: int, reason: str) -> None:
         self._failed(rank, f"rank {rank} stopped without ending its run: {reason}")
+        self._bye(rank)
 
     def _failed(self, rank: int, text: str) -> None:
         with self.changed:

@@ -14,6 +14,7 @@ import numpy as np
 
 from weightslab_nb.distributed.control import RankControl
 from weightslab_nb.distributed.relay import ControlRelay
+from weightslab_nb.ledger.convert import cpu_numpy
 from weightslab_nb.ledger.host_copy import resolve
 
 
@@ -99,7 +100,10 @@ def _ids(table, rows: np.ndarray):
 
 
 def _part(values, mine):
-    """``values`` (an array, a list or None) restricted to the positions ``mine``."""
+    """``values`` (a tensor, an array, a list or None) as numpy (or the list), restricted to
+    the positions ``mine``: what travels to the hub holds no tensor."""
+    if hasattr(values, "detach"):
+        values = cpu_numpy(values.detach())
     if values is None or mine is None:
         return values
     if isinstance(values, np.ndarray):

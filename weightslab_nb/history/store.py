@@ -98,6 +98,8 @@ class HistoryStore:
         self._stats = SampleStats()
         self._unfolded: list[SampleChunk] = []
         self._stats_lock = threading.Lock()  # taken before _lock, never inside it
+        self._detached = False  # see detach
+        self._inherited = None  # a connection inherited through fork: kept, never used
         self._written = {"signals": 0, "experiments": 0, "samples": 0}
         self._con = None
         self._by_row = RowOrderedCopy(copy_run_rows)  # one sample's rows without a scan
@@ -517,12 +519,26 @@ class HistoryStore:
         return {k: np.asarray(res[k]) for k in ("signal", "row", "step", "value", "exp")}
 
     # ---------------------------------------------------------------- writing
+    def detach(self) -> None:
+        """Never open, write or read the history file again (a DDP rank's session: the hub
+        keeps the history). A connection inherited from the process that forked this one is
+        kept referenced and never used or closed: closing it here would write to that
+        process's file. Values appended later are dropped at the next flush."""
+        with self._flush_lock:
+            self._detached = True
+            self._inherited, self._con = self._con, None
+
     def flush(self) -> None:
         """Write every pending row to DuckDB now (from the calling thread).
 
         Creates the file on the first flush that has something to write. On failure the rows
         stay pending for the next flush and the exception propagates.
         """
+        if self._detached:
+            with self._lock:
+                self._pending, self._pending_rows, self._global_pending = [], 0, []
+                self._unfolded = []
+            return
         self.fold_stats()  # the writer thread folds in bulk, so readers rarely need to
         with self._flush_lock:
             with self._lock:

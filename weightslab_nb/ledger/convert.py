@@ -42,7 +42,7 @@ def to_values(x, argument: str) -> np.ndarray:
         x = x.detach()
         if x.dtype.is_complex:
             raise InvalidTypeError(f"{argument}: complex values cannot be recorded")
-        return np.array(_cpu_numpy(x), dtype=np.float64)  # always a copy
+        return np.array(cpu_numpy(x), dtype=np.float64)  # always a copy
     try:
         return np.array(x, dtype=np.float64)
     except (TypeError, ValueError):
@@ -79,7 +79,7 @@ def class_predictions(preds, batch_size: int) -> np.ndarray | None:
             preds = preds.detach()
             if preds.device.type != "cpu":  # reduce on the device, move B values
                 return preds.argmax(1).cpu().numpy().astype(np.float64)
-            preds = _cpu_numpy(preds)
+            preds = cpu_numpy(preds)
         return np.asarray(preds).argmax(1).astype(np.float64)
     if len(preds.shape) == 1 or (len(preds.shape) == 2 and preds.shape[1] == 1):
         return to_values(preds, "preds").reshape(batch_size)
@@ -92,7 +92,7 @@ def score_matrix(preds, batch_size: int) -> np.ndarray | None:
     if shape is None or len(shape) != 2 or shape[0] != batch_size or shape[1] < 2:
         return None
     if hasattr(preds, "detach"):
-        return _cpu_numpy(preds.detach())
+        return cpu_numpy(preds.detach())
     return np.asarray(preds)
 
 
@@ -111,7 +111,7 @@ def scalar_targets(targets, batch_size: int) -> np.ndarray | None:
     return None
 
 
-def _cpu_numpy(tensor) -> np.ndarray:
+def cpu_numpy(tensor) -> np.ndarray:
     """A numpy view (or copy) of a detached tensor, whatever its device and dtype."""
     if tensor.device.type != "cpu":
         tensor = tensor.cpu()

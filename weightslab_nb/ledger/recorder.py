@@ -134,6 +134,12 @@ class Recorder:
         self.on_applied: list[Callable] = []
         self.on_flush: list[Callable[[], None]] = []
         self.on_drain: list[Callable[[], None]] = []
+        # under DDP (weightslab_nb.distributed): a rank that feeds a hub elsewhere hands its
+        # drained batches and its scalars over instead of applying them; the hub's own
+        # batches pass the before_apply hooks first (their curve statistics are merged)
+        self.divert: Callable[[list[PreparedBatch]], None] | None = None
+        self.divert_scalar: Callable[..., None] | None = None
+        self.before_apply: list[Callable[[list[PreparedBatch]], None]] = []
         self._sinks: dict[str, tuple[str, int]] = {}
         self._captures: dict[int, Capture] = {}
         self.captures = self._captures  # read-only outside: truthy while a thread captures
@@ -201,6 +207,16 @@ class Recorder:
             capture.add_scalar(name, value, vmin, vmax, count)
             return
         step = self.controller.step if step is None else int(step)
+        divert = self.divert_scalar
+        if divert is not None:
+            divert(name, value, count, vmin, vmax, step)
+            return
+        self.record_point(name, value, count, vmin, vmax, step)
+
+    def record_point(self, name: str, value: float, count: int, vmin: float, vmax: float,
+                     step: int) -> None:
+        """Record one global point as it is (never captured nor diverted: the hub of a
+        distributed run records the points it merged from the ranks this way)."""
         self.store.append_global(self.store.signal_id(name), step, value, vmin, vmax, count,
                                  self.experiment_id)
         self.changes.history += 1
@@ -244,7 +260,16 @@ class Recorder:
                 source()
             except Exception:
                 log.exception("a drain source failed")
-        return self.queue.drain(self._apply)
+        return self.queue.drain(self._hand_over)
+
+    def _hand_over(self, batches: list[PreparedBatch]) -> None:
+        divert = self.divert
+        if divert is not None:
+            divert(batches)
+            return
+        for hook in list(self.before_apply):
+            hook(batches)
+        self._apply(batches)
 
     def _apply(self, batches: list[PreparedBatch]) -> None:
         by_column: dict[str, list[PreparedBatch]] = {}

@@ -276,6 +276,10 @@ class WatchedLoader:
     def __iter__(self):
         controller = self.session.controller
         if self.is_training:
+            if self.session.distributed is None and self.current_shard() is not None:
+                from weightslab_nb.distributed.torchrun import attach
+
+                attach(self.session)  # under torchrun: every rank, at its first pass
             controller.new_epoch()
         try:
             yield from self._batches(controller)
