@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from weightslab_nb import watch as _watch  # noqa: F401 (registers watch_or_edit with Session)
 from weightslab_nb import steering as _steering  # noqa: F401 (registers the steering feature)
+from weightslab_nb.distributed import launch as _launch  # noqa: F401 (registers "launch")
 from weightslab_nb.api import (auto_tag_loss_shapes, collect_metrics, compute_signals,
                                dashboard, discard_samples, eval_fn, finish,
                                get_current_experiment_hash, get_discarded_samples,
@@ -25,7 +26,7 @@ from weightslab_nb.api import (auto_tag_loss_shapes, collect_metrics, compute_si
                                suspects, tag_loss_shapes_now, tag_samples, watch_or_edit,
                                write_dataframe, write_history)
 from weightslab_nb.errors import (AmbiguousSampleError, ArgumentError, InvalidTypeError,
-                                  InvalidValueError, StateError, TrainingStopped,
+                                  InvalidValueError, RankError, StateError, TrainingStopped,
                                   UnknownNameError, UnknownSampleError, WeightslabError)
 from weightslab_nb.evaluation import EvaluationRequest
 from weightslab_nb.ledger.ids import SampleRef
@@ -80,5 +81,5 @@ __all__ = [
     "keep_serving", "stop_serving", "dashboard", *_PANELS, "init", "log", "finish", "Api",
     *_MEDIA, "collect_metrics", "plot", "WeightslabError", "InvalidValueError",
     "InvalidTypeError", "UnknownNameError", "AmbiguousSampleError", "StateError",
-    "ArgumentError", "SampleRef", "run_command", "show_sample",
+    "ArgumentError", "RankError", "SampleRef", "run_command", "show_sample",
 ]

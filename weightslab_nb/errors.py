@@ -111,3 +111,19 @@ class TrainingStopped(WeightslabError):
     :func:`weightslab_nb.start_training` treats it as a clean stop; a loop run without it
     sees the exception leave its ``for batch in loader`` statement.
     """
+
+
+class RankError(WeightslabError, RuntimeError):
+    """A rank of a distributed run failed: it raised, died, or stopped answering the other
+    ranks' collectives within their timeout.
+
+    Attributes
+    ----------
+    rank : int or None
+        The rank that failed, when known (a rank that only saw a collective fail does not know
+        which peer is gone; the hub does).
+    """
+
+    def __init__(self, message: str, rank: int | None = None):
+        super().__init__(message)
+        self.rank = rank

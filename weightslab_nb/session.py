@@ -825,8 +825,13 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, SampleInfo):
                                "its input cannot be loaded")
 
     # ---------------------------------------------------------------- training
-    def start_training(self, train_fn, *args, **kwargs) -> TrainingHandle:
+    def start_training(self, train_fn, *args, world_size: int | None = None,
+                       backend: str = "gloo", **kwargs) -> TrainingHandle:
         """Run ``train_fn(*args, **kwargs)`` in a background thread and return at once.
+
+        With ``world_size=N``, run it on N DDP ranks forked from this process instead
+        (``backend`` "gloo" or "nccl"; this session is their hub: see
+        :mod:`weightslab_nb.distributed.launch` for the constraints), with the same handle.
 
         The function is the user's ordinary training loop over watched loaders. Pause, resume
         and stop take effect at the next batch boundary of a watched training loader (a stop
@@ -846,6 +851,8 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, SampleInfo):
                                    f"{type(train_fn).__name__}")
         if self._closed:
             raise StateError("start_training: this session is closed; create a new one")
+        if world_size is not None:
+            return self.feature("launch").start(train_fn, args, kwargs, world_size, backend)
         return self.controller.start(train_fn, args, kwargs)
 
     def _controller_changed(self) -> None:

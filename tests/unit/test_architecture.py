@@ -31,7 +31,7 @@ LAYERS = {
     "weightslab_nb.steering": 2, "weightslab_nb.loss_shapes": 2, "weightslab_nb.suspects": 2,
     "weightslab_nb.metrics": 2,
     "weightslab_nb.tracking": 2, "weightslab_nb.serving": 2, "weightslab_nb.panels": 2,
-    "weightslab_nb.demo": 2, "weightslab_nb.commands": 2,
+    "weightslab_nb.demo": 2, "weightslab_nb.commands": 2, "weightslab_nb.distributed": 2,
     "weightslab_nb": 3, "weightslab_nb.api": 3, "weightslab_nb.cli": 3,
 }
 FACADE = {"weightslab_nb", "weightslab_nb.api"}

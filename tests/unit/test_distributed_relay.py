@@ -10,8 +10,8 @@ from datetime import timedelta
 
 import pytest
 
-from weightslab_nb.distributed.relay import PAUSE, RUN, STOP, ControlRelay, RankFailure
-from weightslab_nb.errors import TrainingStopped
+from weightslab_nb.distributed.relay import PAUSE, RUN, STOP, ControlRelay
+from weightslab_nb.errors import RankError, TrainingStopped
 
 TIMEOUT = 60.0
 
@@ -59,7 +59,7 @@ def _rank(rank, port, polls, die_at, out):
         result["end"] = "completed"
     except TrainingStopped:
         result["end"] = f"stopped at {boundary}"
-    except RankFailure as exc:
+    except RankError as exc:
         result["end"] = f"failure at {boundary}: {type(exc).__name__}"
     result["applied"] = applied
     result["events"] = source.events if source else []

@@ -23,7 +23,7 @@ class MirroredSource:
         self._cond = threading.Condition()
         self._state = RUN
         self._changes: list = []
-        self._report = report
+        self.report = report  # set once the channel to the hub exists
 
     def push(self, message) -> None:
         """A hub push ``(state, changes)`` (the channel's reader thread); changes queue up in
@@ -49,5 +49,5 @@ class MirroredSource:
 
     def held(self, paused: bool) -> None:
         """Tell the hub every rank is held (or goes on)."""
-        if self._report is not None:
-            self._report(("held", paused))
+        if self.report is not None:
+            self.report(("held", paused))

@@ -25,13 +25,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from weightslab_nb.errors import TrainingStopped
+from weightslab_nb.errors import RankError, TrainingStopped
 
 RUN, PAUSE, STOP = 0, 1, 2
-
-
-class RankFailure(RuntimeError):
-    """A collective of the control relay failed: another rank died, hung or left early."""
 
 
 class ControlSource(Protocol):
@@ -84,7 +80,7 @@ class ControlRelay:
         ------
         TrainingStopped
             The hub stopped the run (every rank raises it at this boundary).
-        RankFailure
+        RankError
             A collective failed: another rank died or timed out.
         """
         state = self._exchange()
@@ -117,7 +113,7 @@ class ControlRelay:
                 dist.broadcast_object_list(box, src=0, group=self.group)
                 changes = box[0]
         except RuntimeError as exc:  # gloo: a peer closed its connection, or a timeout
-            raise RankFailure(f"the control relay lost another rank at a batch boundary: "
+            raise RankError(f"the control relay lost another rank at a batch boundary: "
                               f"{exc}") from exc
         if header[1]:
             self._apply(changes)

@@ -518,6 +518,10 @@ class HistoryStore:
         res = self._con.execute(sql, params).fetchnumpy()
         return {k: np.asarray(res[k]) for k in ("signal", "row", "step", "value", "exp")}
 
+    def locks(self) -> tuple:
+        """The store's locks, in the order a flush takes them (for fork guards)."""
+        return (self._flush_lock, self._stats_lock, self._lock)
+
     # ---------------------------------------------------------------- writing
     def detach(self) -> None:
         """Never open, write or read the history file again (a DDP rank's session: the hub

@@ -117,6 +117,10 @@ class BatchQueue:
         self._drain_lock = threading.RLock()  # listeners run inside a drain and may read
         self._items: list[PendingBatch] = []
 
+    def locks(self) -> tuple:
+        """The queue's locks, in the order a drain takes them (for fork guards)."""
+        return (self._drain_lock, self._lock)
+
     def put(self, batch: PendingBatch) -> None:
         """Queue one batch (any thread; one list append under a lock)."""
         with self._lock:

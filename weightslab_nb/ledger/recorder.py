@@ -315,6 +315,36 @@ class Recorder:
         if self.store.wants_flush():
             self._wake.set()
 
+    # ---------------------------------------------------------------- forking ranks
+    @contextlib.contextmanager
+    def fork_guard(self):
+        """Hold every lock the recorder, its queue and its store take while the caller forks
+        processes, so no child inherits a lock held mid-way by a thread that does not exist in
+        it (released here afterwards, and in each child by :meth:`after_fork`). The locks are
+        taken all-or-none with a short timeout and retried, so the order other threads take
+        them in cannot deadlock this."""
+        locks = self._fork_locks()
+        while not _acquire_all(locks, timeout=0.05):
+            pass
+        try:
+            yield
+        finally:
+            for lock in reversed(locks):
+                lock.release()
+
+    def _fork_locks(self) -> tuple:
+        return (self._flush_lock, *self.queue.locks(), self.lock, *self.store.locks())
+
+    def after_fork(self) -> None:
+        """In a child forked inside :meth:`fork_guard`: release the inherited locks and forget
+        the parent's ingest thread (the next recording starts one in this process)."""
+        for lock in reversed(self._fork_locks()):
+            lock.release()
+        self._thread = None
+        self._thread_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._flushed = threading.Condition()
+
     # ---------------------------------------------------------------- the ingest thread
     def start(self) -> None:
         """Start the ingest thread if it is not running (cheap when it is)."""
@@ -375,3 +405,16 @@ class Recorder:
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
         self.flush()
+
+
+def _acquire_all(locks, timeout: float) -> bool:
+    """Acquire every lock of ``locks`` in order, or none: False (all released) when one of them
+    could not be had within ``timeout`` seconds."""
+    taken = []
+    for lock in locks:
+        if not lock.acquire(timeout=timeout):
+            for held in reversed(taken):
+                held.release()
+            return False
+        taken.append(lock)
+    return True

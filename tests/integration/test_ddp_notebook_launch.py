@@ -1,0 +1,109 @@
+"""DDP ranks forked from the kernel (``start_training(..., world_size=2)``): the kernel's session
+is the hub; the ranks train on disjoint shards, obey a discard and a pause made in the kernel,
+and a failing or killed rank ends the run with an error naming it."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from weightslab_nb.demo import digits_mlp
+from weightslab_nb.errors import RankError
+
+SAMPLES = 1797
+WAIT = 120.0
+
+
+def _watch(session, digits):
+    session.watch_or_edit({"experiment_name": "ddp-nb", "optimizer": {"lr": 1e-2}}, flag="hp")
+    model = session.watch_or_edit(digits_mlp(hidden=32, seed=0), flag="model")
+    loader = session.watch_or_edit(digits, flag="data", loader_name="train_loader",
+                                   batch_size=32, shuffle=True, seed=0)
+    loss_fn = session.watch_or_edit(nn.CrossEntropyLoss(reduction="none"), flag="loss",
+                                    signal_name="train-loss", per_sample=True, log=True)
+    return model, loader, loss_fn
+
+
+def _train(model, loader, loss_fn, epochs, fail_at=None, kill_at=None):
+    """The user's loop, run in every rank (the model and loader come from the kernel)."""
+    ddp = DistributedDataParallel(model)
+    opt = torch.optim.SGD(ddp.parameters(), lr=1e-2)
+    rank = int(os.environ["RANK"])
+    for _ in range(epochs):
+        for step, (x, y, ids) in enumerate(loader):
+            if rank == 1 and step == fail_at:
+                raise ValueError("a bad batch on rank 1")
+            if rank == 1 and step == kill_at:
+                os.kill(os.getpid(), signal.SIGKILL)
+            opt.zero_grad()
+            loss_fn(ddp(x), y, batch_ids=ids).mean().backward()
+            opt.step()
+
+
+def _history(session):
+    """(sample_id, step) of every per-sample loss row the hub recorded."""
+    session.drain()
+    cols = session.history.query_samples(signal="train-loss")
+    ids = session.table.ids_of(cols["row"])
+    return list(zip((str(i) for i in ids), cols["step"].tolist()))
+
+
+def test_ranks_launched_from_the_kernel_train_disjoint_shards_into_one_history(
+        session, digits):
+    model, loader, loss_fn = _watch(session, digits)
+    handle = session.start_training(_train, model, loader, loss_fn, 2, world_size=2)
+    assert handle.wait(WAIT), "the ranks did not finish"
+    assert handle.error is None and handle.state == "stopped"
+    assert handle.step == 58  # 2 epochs x 29 global batches (2 x 32 samples)
+    rows = _history(session)
+    per_sample: dict[str, int] = {}
+    for sid, _ in rows:
+        per_sample[sid] = per_sample.get(sid, 0) + 1
+    assert len(per_sample) == SAMPLES and set(per_sample.values()) == {2}
+    curve = session.global_series("train-loss")
+    assert curve["step"].tolist() == list(range(1, 59))  # one point per step, both ranks
+    assert int(curve["count"][:29].sum()) == SAMPLES
+
+
+def test_a_discard_and_a_pause_from_the_kernel_reach_every_rank(session, digits):
+    model, loader, loss_fn = _watch(session, digits)
+    handle = session.start_training(_train, model, loader, loss_fn, 4, world_size=2)
+    assert handle.wait_for_step(10, WAIT)
+    handle.pause()
+    assert handle.wait_paused(WAIT) and handle.state == "paused"
+    held = handle.step
+    assert not handle.wait_for_step(held + 1, timeout=1.0)  # every rank holds
+    gone = list(range(100, 120))
+    session.discard_samples(gone)  # made while held: applied before the next step
+    handle.resume()
+    assert handle.wait(WAIT) and handle.error is None
+    late = [(sid, step) for sid, step in _history(session) if int(sid) in gone and
+            step > held]
+    assert late == []
+    assert handle.step > held + 29  # training went on for more than an epoch
+
+
+@pytest.mark.parametrize("how", ["raises", "killed"])
+def test_a_failing_rank_ends_the_run_with_an_error_naming_it(session, digits, how):
+    model, loader, loss_fn = _watch(session, digits)
+    kwargs = {"fail_at": 5} if how == "raises" else {"kill_at": 5}
+    handle = session.start_training(_train, model, loader, loss_fn, 2, world_size=2,
+                                    **kwargs)
+    assert handle.wait(WAIT), "the run did not end after a rank failed"
+    assert handle.state == "error"
+    assert isinstance(handle.error, RankError) and handle.error.rank == 1
+    if how == "raises":
+        assert "a bad batch on rank 1" in str(handle.error)
+    assert len(_history(session)) >= 4 * 32  # what the ranks recorded before is kept
+
+
+def test_bad_launch_arguments_are_refused(session):
+    with pytest.raises(Exception, match="world_size"):
+        session.start_training(lambda: None, world_size=0)
+    with pytest.raises(Exception, match="backend"):
+        session.start_training(lambda: None, world_size=2, backend="mpi")

@@ -1,0 +1,202 @@
+"""Launch DDP ranks from the notebook: ``wl.start_training(train_fn, world_size=N)``.
+
+As Lightning's ``ddp_notebook`` and Accelerate's ``notebook_launcher`` do, the ranks are forked
+from the kernel, so they inherit everything the notebook defined (the model, the watched
+loaders, ``train_fn`` itself) without pickling it. The kernel's session is the hub: it keeps
+the history, the panels and the controls; every rank trains in a process of its own, ships what
+it records to the hub and obeys its control at every batch boundary (relayed by rank 0).
+
+Constraints (those of forking a kernel):
+
+* Linux or another system with the ``fork`` start method;
+* CUDA must not be initialised in the kernel before the launch (a forked process cannot use
+  it): create CUDA tensors inside ``train_fn``; with ``backend="nccl"`` each rank should pick
+  its device from ``LOCAL_RANK``;
+* ``train_fn`` runs in the ranks: what it changes in Python objects stays in the ranks (the
+  kernel's model is not trained; save a checkpoint from a rank to keep the weights).
+
+The returned :class:`~weightslab_nb.control.TrainingHandle` works as for a single process:
+``state``, ``step`` (rank 0's), ``pause()``, ``resume()``, ``stop()``, ``wait()``; when a rank
+raises or dies, the others are stopped and ``handle.error`` is a
+:class:`~weightslab_nb.errors.RankError` naming the rank, with its traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import os
+import socket
+import time
+import traceback
+from datetime import timedelta
+
+from weightslab_nb.distributed.hub import Hub
+from weightslab_nb.distributed.push import ControlPush
+from weightslab_nb.errors import InvalidTypeError, InvalidValueError, RankError, StateError
+from weightslab_nb.session import register_feature
+
+log = logging.getLogger(__name__)
+
+BACKENDS = ("gloo", "nccl")
+RELAY_TIMEOUT = 60.0  # seconds a rank waits for the others in a collective of the relay
+STOP_GRACE = 10.0     # seconds the ranks get to end after a failure before they are killed
+
+
+def check_launch(world_size, backend) -> tuple[int, str]:
+    """Validate ``world_size`` (an int >= 1) and ``backend`` ("gloo" or "nccl"), and that ranks
+    can be forked here.
+
+    Raises
+    ------
+    InvalidTypeError, InvalidValueError
+        A bad argument.
+    StateError
+        No ``fork`` start method, or CUDA already initialised in this process.
+    """
+    if isinstance(world_size, bool) or not isinstance(world_size, int):
+        raise InvalidTypeError(f"world_size: expected an int >= 1, got {world_size!r}")
+    if world_size < 1:
+        raise InvalidValueError(f"world_size: expected an int >= 1, got {world_size}")
+    if backend not in BACKENDS:
+        raise InvalidValueError(f"backend: expected one of {BACKENDS}, got {backend!r}")
+    if "fork" not in mp.get_all_start_methods():
+        raise StateError("world_size: launching ranks from the notebook forks the kernel, and "
+                         "this system has no 'fork' start method; run a script with torchrun")
+    import torch
+
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        raise StateError("world_size: CUDA is already initialised in this kernel, and forked "
+                         "ranks cannot use it; restart the kernel and launch before any CUDA "
+                         "call (create CUDA tensors inside train_fn)")
+    return world_size, backend
+
+
+def launch(session, train_fn, args: tuple, kwargs: dict, world_size: int, backend: str):
+    """Fork ``world_size`` ranks running ``train_fn(*args, **kwargs)``, with ``session`` as
+    their hub; return the session's training handle (see the module docstring)."""
+    hub = Hub(session, world_size)
+    push = ControlPush(session, lambda message: hub.server.send(0, message))
+    port = _free_port()
+    ctx = mp.get_context("fork")
+    procs = []
+    with session.recorder.fork_guard():  # no lock is held mid-way by another thread
+        for rank in range(world_size):
+            proc = ctx.Process(target=_rank_main, name=f"wl-rank-{rank}", daemon=True, args=(
+                session, rank, world_size, port, backend, hub.address, hub.authkey, train_fn,
+                args, kwargs))
+            proc.start()
+            procs.append(proc)
+    return session.controller.start(_supervise, (session, hub, push, procs), {})
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _supervise(session, hub: Hub, push: ControlPush, procs) -> None:
+    """The hub's training thread: wait for every rank; on a failure stop the others."""
+    world = len(procs)
+    try:
+        with hub.changed:
+            hub.changed.wait_for(lambda: hub.failures or len(hub.gone) == world)
+        if hub.failures:
+            rank, text = hub.failures[0]
+            # the others fail at their next collective; what they ship meanwhile is kept
+            _stop_ranks(procs, grace=STOP_GRACE)
+            raise RankError(f"rank {rank} failed; the other ranks were stopped.\n{text}",
+                            rank=rank)
+        for proc in procs:
+            proc.join(STOP_GRACE)
+    finally:
+        push.close()
+        hub.close()
+        _stop_ranks(procs)
+
+
+def _stop_ranks(procs, grace: float = 0.0) -> None:
+    """Let the ranks end within ``grace`` seconds, then terminate (and at last kill) them."""
+    deadline = time.monotonic() + grace
+    for proc in procs:
+        proc.join(max(0.0, deadline - time.monotonic()))
+    for proc in procs:
+        if proc.is_alive():
+            proc.terminate()
+    for proc in procs:
+        proc.join(STOP_GRACE)
+        if proc.is_alive():
+            proc.kill()
+            proc.join(STOP_GRACE)
+
+
+def _rank_main(session, rank, world, port, backend, address, authkey, train_fn, args,
+               kwargs) -> None:
+    """A forked rank: join the process group, feed the hub, run ``train_fn``, exit."""
+    import torch.distributed as dist
+
+    from weightslab_nb.distributed.channel import HubLink
+    from weightslab_nb.distributed.mirrored import MirroredSource
+    from weightslab_nb.distributed.rank import RankRuntime
+    from weightslab_nb.errors import TrainingStopped
+    from weightslab_nb.session import set_current_session
+
+    session.recorder.after_fork()  # the kernel's threads are not here: start afresh
+    os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank),
+                      LOCAL_WORLD_SIZE=str(world), MASTER_ADDR="127.0.0.1",
+                      MASTER_PORT=str(port))
+    code, link, outcome = 0, None, ("done",)
+    try:
+        source = MirroredSource() if rank == 0 else None
+        link = HubLink(address, authkey, rank,
+                       on_control=source.push if source is not None else None)
+        if source is not None:
+            source.report = link.ship
+        session.become_rank()
+        set_current_session(session)
+        dist.init_process_group(backend, init_method=f"tcp://127.0.0.1:{port}", rank=rank,
+                                world_size=world, timeout=timedelta(seconds=RELAY_TIMEOUT))
+        group = dist.new_group(backend="gloo", timeout=timedelta(seconds=RELAY_TIMEOUT))
+        session.distributed = RankRuntime(session, rank, group, link=link, source=source)
+        try:
+            train_fn(*args, **kwargs)
+        except TrainingStopped:
+            pass
+    except BaseException:
+        code, outcome = 1, ("error", f"rank {rank}: {traceback.format_exc()}")
+    finally:
+        if link is not None:
+            try:
+                session.recorder.drain()  # what the rank recorded last reaches the hub first
+            except Exception:
+                log.exception("rank %d could not hand over its last records", rank)
+            link.ship(outcome)
+            link.close(RELAY_TIMEOUT)
+        os._exit(code)  # never the kernel's exit handlers (they would close its files)
+
+
+class Launcher:
+    """``session.feature("launch")``: starts ranks for :meth:`Session.start_training` with a
+    ``world_size`` (see the module docstring)."""
+
+    def __init__(self, session):
+        self._session = session
+
+    def start(self, train_fn, args: tuple, kwargs: dict, world_size, backend):
+        """Validate, fork the ranks and return the training handle.
+
+        Raises
+        ------
+        InvalidTypeError, InvalidValueError, StateError
+            See :func:`check_launch`; also StateError while a run is in progress.
+        """
+        world_size, backend = check_launch(world_size, backend)
+        thread = self._session.controller.training_thread
+        if thread is not None and thread.is_alive():
+            raise StateError("start_training: a training run is already in progress; "
+                             "stop it (handle.stop()) before starting another")
+        return launch(self._session, train_fn, args, kwargs, world_size, backend)
+
+
+register_feature("launch", Launcher)
