@@ -149,7 +149,7 @@ class Controller:
         """
         hook = self.boundary_hook
         if hook is not None:
-            self._relayed_boundary(hook)
+            self.relayed(hook)
             return
         if not self._gate.is_set():
             self._set_state("paused")
@@ -162,7 +162,10 @@ class Controller:
         if self._state != "running":
             self._set_state("running")
 
-    def _relayed_boundary(self, hook: Callable[[], None]) -> None:
+    def relayed(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` (the DDP control relay's exchange, in the training thread): it may hold
+        every rank (see :meth:`hold`) or raise :class:`TrainingStopped`, which ends this run
+        as a requested stop, as at the pause gate."""
         try:
             hook()  # holds while paused (see hold), raises TrainingStopped on a stop
         except TrainingStopped:

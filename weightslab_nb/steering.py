@@ -301,6 +301,9 @@ class Steering:
         # only when it moved since its last look (one int compare per step otherwise)
         self.requests = 0
         self._seen = -1
+        # under DDP, on the rank that owns the hub: requests are applied when the control
+        # relay polls them (weightslab_nb.distributed), never by the step hooks
+        self.relayed = False
         session.on_step.append(self.apply)
         session.on_epoch.append(self.apply)
         session.on_controller_change.append(self.controller_changed)
@@ -364,6 +367,8 @@ class Steering:
     def apply(self, step: int | None) -> list[dict]:
         if step is not None:
             self.thread = threading.current_thread()
+            if self.relayed:
+                return []
             seen = self.requests  # read before looking: a request counted later is seen later
             if seen == self._seen:
                 return []

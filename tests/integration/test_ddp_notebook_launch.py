@@ -88,6 +88,36 @@ def test_a_discard_and_a_pause_from_the_kernel_reach_every_rank(session, digits)
     assert handle.step > held + 29  # training went on for more than an epoch
 
 
+def _train_logging_lr(model, loader, loss_fn, optimizer, epochs):
+    """The user's loop with a watched optimizer; every rank records the lr it stepped with."""
+    from weightslab_nb.session import current_session
+
+    ddp = DistributedDataParallel(model)
+    for _ in range(epochs):
+        for x, y, ids in loader:
+            optimizer.zero_grad()
+            loss_fn(ddp(x), y, batch_ids=ids).mean().backward()
+            optimizer.step()
+            current_session().record_scalar("lr-used", optimizer.param_groups[0]["lr"])
+
+
+def test_an_lr_change_from_the_kernel_lands_on_every_rank_at_the_same_step(session, digits):
+    model, loader, loss_fn = _watch(session, digits)
+    optimizer = session.watch_or_edit(torch.optim.SGD(model.parameters(), lr=1e-2),
+                                      flag="optimizer")
+    handle = session.start_training(_train_logging_lr, model, loader, loss_fn, optimizer, 3,
+                                    world_size=2)
+    assert handle.wait_for_step(20, WAIT)
+    next(iter(session.steering.handles.values()))["optimizer"]["lr"] = 1e-3
+    assert handle.wait(WAIT) and handle.error is None
+    curve = session.global_series("lr-used")
+    assert len(curve["step"]) == handle.step == 87
+    assert (curve["min"] == curve["max"]).all()  # both ranks used the same lr at every step
+    changed = curve["step"][curve["mean"] < 5e-3]
+    assert len(changed) and changed[0] > 20 and (curve["mean"][curve["step"] >= changed[0]]
+                                                  < 5e-3).all()
+
+
 @pytest.mark.parametrize("how", ["raises", "killed"])
 def test_a_failing_rank_ends_the_run_with_an_error_naming_it(session, digits, how):
     model, loader, loss_fn = _watch(session, digits)

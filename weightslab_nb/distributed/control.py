@@ -1,9 +1,10 @@
 """What the control relay carries: the hub's run state and discards, and how a rank applies them.
 
-* :class:`HubControl` is rank 0's :class:`~weightslab_nb.distributed.relay.ControlSource` when
-  rank 0 owns the hub session (``torchrun``): it reads the session's controller (pause, stop)
-  and its discards, and turns a discard change into ``{"discards": {origin: (discarded_ids,
-  restored_ids)}}`` against what it relayed before.
+* :class:`HubControl` reads a hub session: its controller (pause, stop), its discards (a
+  change becomes ``{"discards": {origin: (discarded_ids, restored_ids)}}`` against what it
+  relayed before) and the hyperparameter changes its steering applied (``{"hp": [(key,
+  value), ...]}``). It is rank 0's :class:`~weightslab_nb.distributed.relay.ControlSource` when
+  rank 0 owns the hub (``torchrun``), and what the notebook's hub pushes to rank 0 otherwise.
 * :class:`DiscardMirror` is what a rank's watched loaders draw from under DDP, instead of the
   sample table: the hub's discards as of the last relayed boundary, the same on every rank.
 * :class:`RankControl` applies relayed changes to a rank's mirror (ids are looked up in the
@@ -54,6 +55,7 @@ class HubControl:
         self._session = session
         self._version = -1
         self._sent: dict[str, np.ndarray] = {}  # origin -> discarded flags relayed, by position
+        self._hp_seen = 0  # hyperparameter change records relayed
 
     def poll(self) -> tuple[int, object | None]:
         """``(state, changes)``: stop, pause or run, and the discards changed since the last
@@ -61,12 +63,28 @@ class HubControl:
         controller = self._session.controller
         state = STOP if controller.stop_requested else \
             PAUSE if controller.pause_requested else RUN
+        changes = {}
         table = self._session.table
-        if table.discard_version == self._version:
-            return state, None
-        self._version = table.discard_version
-        delta = self._discard_delta()
-        return state, ({"discards": delta} if delta else None)
+        if table.discard_version != self._version:
+            self._version = table.discard_version
+            delta = self._discard_delta()
+            if delta:
+                changes["discards"] = delta
+        hp = self._hp_changes()
+        if hp:
+            changes["hp"] = hp
+        return state, (changes or None)
+
+    def _hp_changes(self) -> list[tuple[str, object]]:
+        """``(key, new value)`` of the hyperparameter changes applied since the last poll."""
+        steering = self._session.steering
+        if steering is None:
+            return []
+        steering.apply(None)  # requests waiting for a boundary: this is one (or no run is)
+        with steering.lock:
+            records = steering.changes[self._hp_seen:]
+            self._hp_seen += len(records)
+        return [(r["key"], r["new"]) for r in records if not r.get("deleted")]
 
     def _discard_delta(self) -> dict:
         table = self._session.table
@@ -106,10 +124,13 @@ def _ids(table, rows: np.ndarray):
 
 class RankControl:
     """Applies relayed changes in a rank's own ``session``: its training loaders draw from a
-    :class:`DiscardMirror` from :meth:`attach` on."""
+    :class:`DiscardMirror` from :meth:`attach` on; hyperparameter changes are requested on its
+    watched hyperparameters (applied at once: the relay runs in the training thread), except
+    on the rank that owns the hub (``hub=True``), where they were applied already."""
 
-    def __init__(self, session):
+    def __init__(self, session, hub: bool = False):
         self._session = session
+        self._hub = hub
         self.mirror = DiscardMirror(len(session.table))
 
     def attach(self) -> None:
@@ -130,3 +151,13 @@ class RankControl:
                 for ids, value in ((on, True), (off, False)):
                     if len(ids):
                         self.mirror.set(session.rows_of(ids, origin), value)
+            if not self._hub:
+                self._apply_hp(change.get("hp", ()))
+
+    def _apply_hp(self, items) -> None:
+        steering = self._session.steering
+        if steering is None or not items:
+            return
+        for hp in list(steering.handles.values()):
+            for key, value in items:
+                hp.request(key, value, source="hub", create=True)

@@ -40,19 +40,26 @@ class RankRuntime:
         self.session = session
         self.rank = rank
         self.link = link
-        self.control = RankControl(session)
+        self.control = RankControl(session, hub=link is None)
         self.relay = ControlRelay(rank, group, self.control.apply, source)
         self._attached = False
         session.controller.boundary_hook = self.boundary
         if link is not None:
             session.recorder.divert = self.ship_batches
             session.recorder.divert_scalar = self.ship_scalar
-            if rank == 0:  # the hub's controller follows rank 0's steps and epochs
+            if rank == 0:  # the hub's controller follows rank 0's steps (before a hold)
                 session.on_step.append(self._progress)
+        if link is None and session.steering is not None:
+            # the hub's steering applies hyperparameter changes only when the relay polls
+            # them, so that every rank trains the same step with them
+            session.steering.relayed = True
 
     def boundary(self) -> None:
-        """The relay's exchange at a batch boundary (the controller's ``boundary_hook``)."""
-        if not self._attached:  # the loaders watched by now draw from the relayed discards
+        """Before each batch is drawn (the controller's ``boundary_hook``, in place of its
+        pause gate): the relay's exchange. The first time, the loaders watched by now switch to
+        the relayed discards. Discards and hyperparameter changes apply to the batch about to
+        be drawn, a pause holds every rank here, a stop raises."""
+        if not self._attached:
             self.control.attach()
             self._attached = True
         self.relay.boundary()
