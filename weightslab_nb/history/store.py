@@ -24,6 +24,7 @@ sample's history).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -393,6 +394,16 @@ class HistoryStore:
         with self._stats_lock:
             self._fold_locked()
             return self._stats.statistics(-1 if sig is None else sig, n_rows, which)
+
+    @contextlib.contextmanager
+    def stats_view(self, signal: str):
+        """``with store.stats_view(name) as (stats, sig):`` the running statistics, brought up
+        to date and locked for the block (read them only: ``stats.changes``,
+        ``stats.statistics``, ``stats.statistics_at``), and the signal's id there."""
+        sig = self._signal_ids.get(signal)
+        with self._stats_lock:
+            self._fold_locked()
+            yield self._stats, -1 if sig is None else sig
 
     def sample_sums(self, signal: str, n_rows: int, negative_part: bool = False,
                     max_step: int | None = None) -> tuple[np.ndarray, np.ndarray]:
