@@ -21,6 +21,7 @@ Not thread-safe by itself: :class:`~weightslab_nb.history.HistoryStore` serialis
 
 from __future__ import annotations
 
+import itertools
 from bisect import bisect_right
 
 import numpy as np
@@ -28,6 +29,7 @@ import numpy as np
 #: Statistics :meth:`SampleStats.statistics` returns.
 STAT_NAMES = ("mean", "min", "max", "last", "count")
 
+_EPOCHS = itertools.count()  # tokens of one SampleStats never match another's
 _NO_STEP = np.iinfo(np.int64).min
 _COLUMNS = {"count": (np.int64, 0), "nans": (np.int64, 0), "sum": (np.float64, 0.0),
             "neg": (np.float64, 0.0), "min": (np.float64, np.inf), "max": (np.float64, -np.inf),
@@ -88,13 +90,13 @@ class SampleStats:
     def __init__(self):
         self._signals: dict[int, _SignalColumns] = {}
         self._touched: dict[int, _Touched] = {}
-        self._epoch = 0  # grows when rows change other than by update (clear, load)
+        self._epoch = next(_EPOCHS)  # new when rows change other than by update (clear, load)
 
     def clear(self) -> None:
         """Forget everything (before a rebuild)."""
         self._signals = {}
         self._touched = {}
-        self._epoch += 1
+        self._epoch = next(_EPOCHS)
 
     def changes(self, signal: int, since) -> tuple[np.ndarray | None, tuple]:
         """``(rows, token)``: the rows (int64, unsorted, maybe repeated) whose statistics of
@@ -148,7 +150,7 @@ class SampleStats:
         if acc is None:
             acc = self._signals[signal] = _SignalColumns()
         acc.reserve(int(rows.max()) + 1)
-        self._epoch += 1
+        self._epoch = next(_EPOCHS)
         for k, (dtype, _) in _COLUMNS.items():
             acc.cols[k][rows] = np.asarray(columns[k], dtype=dtype)
         # a min/max of NaN only means "no number yet"; later numbers must still count

@@ -56,8 +56,8 @@ class LiveOrder:
 
     def __init__(self, descending: bool):
         self.descending = descending
-        self.order: np.ndarray | None = None  # rows [0, n0) by (key, row)
-        self.keys = np.empty(0)               # key of each row of ``order``
+        self.order: np.ndarray | None = None  # rows [0, n0) by (key, row); int32 if it fits
+        self.keys: np.ndarray | None = None   # key of each row of ``order`` (or from base)
         self.base: np.ndarray | None = None   # key by row at the last sort (for compare)
         self.dirty = np.zeros(0, dtype=bool)  # by row: its key may differ from ``keys``
         self.dirty_rows = np.empty(0, dtype=np.int64)  # the rows marked, ascending
@@ -77,18 +77,26 @@ class LiveOrder:
 
     def rebuild(self, values: np.ndarray, keep_base: bool = False) -> None:
         """Sort every row by ``values`` (one per table row); ``keep_base`` keeps a copy of the
-        values for :meth:`compare`."""
+        values for :meth:`compare` (the keys in order are then derived from it, not kept)."""
         from weightslab_nb.ledger.query import stable_argsort
 
         values = np.asarray(values, dtype=np.float64)
         key = sort_key(values, self.descending)
-        self.order = stable_argsort(key)
-        self.keys = key[self.order]
+        order = stable_argsort(key)
+        self.keys = None if keep_base else key[order]
+        del key
+        self.order = order.astype(np.int32) if len(order) < 2**31 else order
         self.base = values.copy() if keep_base else None
-        self.dirty = np.zeros(len(key), dtype=bool)
+        self.dirty = np.zeros(len(values), dtype=bool)
         self.dirty_rows = np.empty(0, dtype=np.int64)
-        self.n_seen = len(key)
+        self.n_seen = len(values)
         self.sorts += 1
+
+    def _keys_of(self, rows: np.ndarray, positions) -> np.ndarray:
+        """The last full sort's keys of ``rows`` (at ``positions`` of the order)."""
+        if self.keys is not None:
+            return self.keys[positions]
+        return sort_key(self.base[rows], self.descending)
 
     def mark(self, rows: np.ndarray, n: int) -> None:
         """Rows whose key may have changed (any order, repeats allowed), and every row of
@@ -144,10 +152,11 @@ class LiveOrder:
         keeps; ``dirty_keys`` as for :meth:`first`."""
         order = self.order
         keep = ~self.dirty[order] & accept[order]
-        rows, keys = order[keep], self.keys[keep]
+        rows = order[keep].astype(np.int64)
         d_rows, d_keys = self._dirty_sorted(dirty_keys, lambda r: accept[r])
         if not len(d_rows):
             return rows
+        keys = self._keys_of(rows, keep)
         at = np.searchsorted(keys + 1j * rows, d_keys + 1j * d_rows)  # by (key, row)
         return np.insert(rows, at, d_rows)
 
@@ -157,10 +166,10 @@ class LiveOrder:
         parts_r, parts_k, got, pos, step = [], [], 0, 0, max(4 * k, 1024)
         order = self.order
         while got < k and pos < len(order):
-            r = order[pos:pos + step]
+            r = order[pos:pos + step].astype(np.int64)
             ok = ~self.dirty[r] & accept(r)
             parts_r.append(r[ok])
-            parts_k.append(self.keys[pos:pos + step][ok])
+            parts_k.append(self._keys_of(r[ok], np.flatnonzero(ok) + pos))
             got += len(parts_r[-1])
             pos += step
             step *= 2
