@@ -19,8 +19,6 @@ their mask and counts are cached while the table's rows and discards stand still
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 
 from weightslab_nb.ledger.live_order import LiveOrder, LiveOrders
@@ -34,14 +32,13 @@ from weightslab_nb.ledger.query import (
 
 
 class GridSorter:
-    """Sorted rows of a session's grid pages (see the module doc); thread-safe (one page at a
-    time)."""
+    """Sorted rows of a session's grid pages (see the module doc); thread-safe: works under
+    the session lock."""
 
     def __init__(self, session):
         self.session = session
         self.orders = LiveOrders()
         self.filters = FilterCache()
-        self._lock = threading.Lock()
 
     @staticmethod
     def handles(query: GridQuery, sort_values) -> bool:
@@ -57,23 +54,22 @@ class GridSorter:
         filter's mask and counts. Raises ``InvalidValueError`` for an unknown sort column,
         statistic, origin, tag or signal."""
         s = self.session
-        with self._lock:
+        if sort_values is None and "@" in query.sort_by:
+            s.history.fold_stats()  # the bulk of the folding, outside the session lock
+        with s.lock:  # one lock for the orders and the table: no lock-order to get wrong
             if sort_values is not None:
                 order, keys, n = self._given(query, np.asarray(sort_values, dtype=np.float64))
             elif "@" in query.sort_by:
                 order, keys, n = self._statistic(query)
             else:
-                order, keys, n = None, None, 0
-            with s.lock:
-                if order is None:
-                    order, keys, n = self._column(query)
-                filtered = self.filters.get(s.table, query)
-                n_now = len(filtered.mask)
-                if n_now > n:  # rows registered since the values were read: sort them last
-                    order.mark(np.empty(0, dtype=np.int64), n_now)
-                    keys = np.concatenate([keys, np.full(len(order.dirty_rows) - len(keys),
-                                                         np.nan)])
-                return live_rows(s.table, query, order, keys, filtered, whole), filtered
+                order, keys, n = self._column(query)
+            filtered = self.filters.get(s.table, query)
+            n_now = len(filtered.mask)
+            if n_now > n:  # rows registered since the values were read: sort them last
+                order.mark(np.empty(0, dtype=np.int64), n_now)
+                keys = np.concatenate([keys, np.full(len(order.dirty_rows) - len(keys),
+                                                     np.nan)])
+            return live_rows(s.table, query, order, keys, filtered, whole), filtered
 
     def _statistic(self, query: GridQuery) -> tuple[LiveOrder, np.ndarray, int]:
         """The order by a history statistic, brought up to date from the rows whose
@@ -99,7 +95,7 @@ class GridSorter:
         return order, keys, n
 
     def _column(self, query: GridQuery) -> tuple[LiveOrder, np.ndarray, int]:
-        """The order by a table column (under the session lock)."""
+        """The order by a table column."""
         table = self.session.table
         values = column_values(table, query.sort_by, "sort_by")
         return self._compared(("column", query.sort_by), query.descending, values)
@@ -107,8 +103,7 @@ class GridSorter:
     def _given(self, query: GridQuery, values: np.ndarray) -> tuple[LiveOrder, np.ndarray, int]:
         """The order by caller-given values (padded with NaN to the table, as
         :func:`~weightslab_nb.ledger.query.select_rows` does)."""
-        with self.session.lock:
-            n = len(self.session.table)
+        n = len(self.session.table)
         if len(values) < n:
             values = np.concatenate([values, np.full(n - len(values), np.nan)])
         return self._compared(("given", query.sort_by), query.descending, values[:n])
