@@ -68,11 +68,13 @@ class _Touched:
         self.end = 0
 
     def note(self, rows: np.ndarray, keep: int) -> None:
-        self.parts.append(rows)
+        """Append ``rows`` (copied); past ``keep`` rows kept, forget them all."""
         self.end += len(rows)
-        self.ends.append(self.end)
         if self.end - self.start > keep:
             self.parts, self.ends, self.start = [], [], self.end
+            return
+        self.parts.append(rows.copy())
+        self.ends.append(self.end)
 
     def since(self, pos: int) -> np.ndarray | None:
         """Rows noted after position ``pos`` (a value of ``end``), or None if forgotten."""
@@ -137,7 +139,7 @@ class SampleStats:
         latest = steps >= c["last_step"][rows]
         # rows repeated at their highest step: the one assigned last (recorded last) stays
         c["last"][rows[latest]] = values[latest]
-        self._touched.setdefault(signal, _Touched()).note(rows.copy(), max(1 << 16, acc.n // 4))
+        self._touched.setdefault(signal, _Touched()).note(rows, max(1 << 16, acc.n // 4))
 
     def load(self, signal: int, columns: dict[str, np.ndarray]) -> None:
         """Set the rows of one signal from aggregates (a reopened file): ``row`` and the
