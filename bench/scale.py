@@ -70,6 +70,7 @@ def _timed(fn, repeats: int) -> float:
 def measure(samples: int, epochs: int, batch: int, repeats: int, queries: int) -> dict:
     """Every figure of one size (run in a fresh process, so the RSS peak is its own)."""
     import duckdb  # noqa: F401  (libraries loaded before the baseline is read)
+    import pandas  # noqa: F401  (DuckDB's from_arrow loads it on the first flush)
     import pyarrow  # noqa: F401
 
     from weightslab_nb.ledger.query import GridQuery, HeldOrder

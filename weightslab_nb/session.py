@@ -53,6 +53,7 @@ from weightslab_nb.experiment import (
     load_checkpoint,
     save_checkpoint,
 )
+from weightslab_nb.grid_sort import GridSorter
 from weightslab_nb.history import HistoryStore
 from weightslab_nb.history.queries import HistoryQueries
 from weightslab_nb.ledger.changes import ChangeCounters
@@ -172,6 +173,7 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, SampleInfo):
         self.lock = threading.RLock()
         self.changes = ChangeCounters()
         self._grid_orders = OrderCache()  # the last grid order, while the table stands still
+        self._grid_sorter = GridSorter(self)  # orders that follow changing values
         self.registry = Registry()
         self.table = SampleTable()
         # the samples selected in the panels, as (origin, sample_id) refs (bare ids resolved)
@@ -769,30 +771,36 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, SampleInfo):
                 query = replace(query, origin=self.resolve_origin(query.origin))
             cache_key = None if sort_values is not None else \
                 (replace(query, offset=0, limit=1), version, len(self.table))
-            cached = self._grid_orders.get(cache_key)
-        history_sort = None
-        if cached is None and sort_values is not None:
-            history_sort = np.asarray(sort_values, dtype=np.float64)
-        elif cached is None and query.sort_by is not None and "@" in query.sort_by:
-            history_sort = self.history_statistic(*query.sort_by.rsplit("@", 1))
+            cached = self._grid_orders.get(cache_key) if hold is not None or \
+                not self._grid_sorter.handles(query, sort_values) else None
+        window = slice(query.offset, query.offset + query.limit)
+        if cached is not None:
+            rows, (total, active) = cached
+            page, matched = rows[window], len(rows)
+        elif self._grid_sorter.handles(query, sort_values):
+            # sorts by changing values: no full sort per page (grid_sort.py)
+            rows, filtered = self._grid_sorter.rows(query, sort_values, whole=hold is not None)
+            total, active, matched = filtered.total, filtered.active, filtered.matched
+            page = rows if hold is None else rows[window]
+            if hold is not None and cache_key is not None:
+                with self.lock:
+                    self._grid_orders.put(cache_key, rows, (total, active))
+        else:
+            with self.lock:
+                rows = select_rows(self.table, query)
+                total, active = self.table.counts()
+                self._grid_orders.put(cache_key, rows, (total, active))
+            page, matched = rows[window], len(rows)
         loss_column = self.recorder.loss_column
         with self.lock:
-            if cached is not None:
-                rows, (total, active) = cached
-            else:
-                rows = select_rows(self.table, query, history_sort)
-                total, active = self.table.counts()
-                if cache_key is not None:
-                    self._grid_orders.put(cache_key, rows, (total, active))
             changed, changed_page, fresh = 0, 0, True
-            window = slice(query.offset, query.offset + query.limit)
             if hold is not None:
                 key = replace(query, offset=0, limit=1)
                 sorted_rows = rows
                 rows, changed, fresh = hold.serve(key, rows, resort)
                 changed_page = int(np.count_nonzero(rows[window] != sorted_rows[window]))
-            page = rows[window]
-            return GridPage(total=total, active=active, matched=len(rows),
+                page = rows[window]
+            return GridPage(total=total, active=active, matched=matched,
                             loss_column=loss_column, columns=sortable_columns(self.table),
                             rows=page_rows(self.table, page, loss_column),
                             changed=changed, changed_page=changed_page, fresh=fresh,

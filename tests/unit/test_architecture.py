@@ -26,7 +26,7 @@ LAYERS = {
     "weightslab_nb.experiment": 0, "weightslab_nb.crashpoints": 0, "weightslab_nb.ledger": 0,
     "weightslab_nb.two_means": 0,
     "weightslab_nb.history": 0,
-    "weightslab_nb.session": 1, "weightslab_nb.persistence": 1,
+    "weightslab_nb.session": 1, "weightslab_nb.persistence": 1, "weightslab_nb.grid_sort": 1,
     "weightslab_nb.watch": 2, "weightslab_nb.signals": 2, "weightslab_nb.evaluation": 2,
     "weightslab_nb.steering": 2, "weightslab_nb.loss_shapes": 2, "weightslab_nb.suspects": 2,
     "weightslab_nb.metrics": 2,

@@ -193,3 +193,32 @@ def test_one_sample_history_is_the_same_from_the_row_ordered_copy(tmp_path):
     reopened = _store(path)
     reopened.restore()
     assert history(reopened, 14) == before != []
+
+
+def test_changes_name_the_rows_whose_statistics_moved_since_a_token(tmp_path):
+    store = _store(tmp_path / "h.duckdb")
+    rng = np.random.default_rng(4)
+    _record(store, rng, range(1, 4), signals=("loss",))
+    with store.stats_view("loss") as (stats, sig):
+        rows, token = stats.changes(sig, None)  # no token yet: read everything
+        before = stats.statistics(sig, N_ROWS)
+    assert rows is None
+    touched = np.array([5, 17, 17, 250], dtype=np.int64)
+    store.append_samples(store.signal_id("loss"), 9, touched, np.ones(4), store.experiment_id("abc"))
+    with store.stats_view("loss") as (stats, sig):
+        rows, later = stats.changes(sig, token)
+        after = stats.statistics(sig, N_ROWS)
+        at = stats.statistics_at(sig, np.array([250, 5, N_ROWS + 3]))
+    assert sorted(set(rows.tolist())) == [5, 17, 250]
+    moved = np.flatnonzero(~np.isclose(before["mean"], after["mean"], equal_nan=True))
+    assert set(moved.tolist()) <= {5, 17, 250}
+    assert at["mean"][:2].tolist() == after["mean"][[250, 5]].tolist()
+    assert np.isnan(at["mean"][2]) and at["count"][2] == 0  # a row without values
+    with store.stats_view("loss") as (stats, sig):
+        assert stats.changes(sig, later)[0].tolist() == []
+    store.close()
+    reopened = _store(tmp_path / "h.duckdb")  # rebuilt from the file: old tokens expire
+    reopened.flush()
+    with reopened.stats_view("loss") as (stats, sig):
+        assert stats.changes(sig, later)[0] is None
+    reopened.close()

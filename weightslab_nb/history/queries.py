@@ -213,15 +213,21 @@ class HistoryQueries:
         ValueError
             Unknown statistic or signal.
         """
+        name = self.history_signal(signal, stat)
+        self.drain(wait_signals=False)
+        values = self.history.sample_stats(name, len(self.table), which=(stat,))[stat]
+        return values.astype(np.float64, copy=False)
+
+    def history_signal(self, signal: str, stat: str) -> str:
+        """The history's name of ``signal`` (a name or ``signals//`` column) for a sort by
+        ``stat``; ``InvalidValueError`` for an unknown statistic or a signal without history."""
         if stat not in HISTORY_STATS:
             raise InvalidValueError(f"stat: expected one of {HISTORY_STATS}, got {stat!r}")
         name = bare_signal_name(signal)
         if name not in self.history.signal_names():
             raise InvalidValueError(f"signal: no history for {signal!r}; known: "
                                     f"{self.history.signal_names()}")
-        self.drain(wait_signals=False)
-        values = self.history.sample_stats(name, len(self.table), which=(stat,))[stat]
-        return values.astype(np.float64, copy=False)
+        return name
 
     def sample_series(self, sample_ids, signal: str, max_points: int = 64,
                       origin: str | None = None) -> dict:

@@ -12,16 +12,24 @@ orders NaN above every number). Columns grow (capacity doubling) as rows appear;
 vectorised per batch of recorded values (``ufunc.at``, several times faster here than a
 sort-based group reduction on chunks of 10^5 values).
 
+Every update also notes the rows it touched (:meth:`SampleStats.changes`), so a sorted view
+(:class:`~weightslab_nb.ledger.live_order.LiveOrder`) re-sorts only the rows whose statistic
+moved since it last looked.
+
 Not thread-safe by itself: :class:`~weightslab_nb.history.HistoryStore` serialises calls.
 """
 
 from __future__ import annotations
+
+import itertools
+from bisect import bisect_right
 
 import numpy as np
 
 #: Statistics :meth:`SampleStats.statistics` returns.
 STAT_NAMES = ("mean", "min", "max", "last", "count")
 
+_EPOCHS = itertools.count()  # tokens of one SampleStats never match another's
 _NO_STEP = np.iinfo(np.int64).min
 _COLUMNS = {"count": (np.int64, 0), "nans": (np.int64, 0), "sum": (np.float64, 0.0),
             "neg": (np.float64, 0.0), "min": (np.float64, np.inf), "max": (np.float64, -np.inf),
@@ -49,15 +57,61 @@ class _SignalColumns:
         self.n = n
 
 
+class _Touched:
+    """The rows updates touched, in the order noted; a position counts every row ever noted.
+    Beyond ``keep`` rows the oldest are forgotten (readers from before then start over)."""
+
+    def __init__(self):
+        self.parts: list[np.ndarray] = []
+        self.ends: list[int] = []  # position after each part
+        self.start = 0  # position of the first part kept
+        self.end = 0
+
+    def note(self, rows: np.ndarray, keep: int) -> None:
+        """Append ``rows`` (copied); past ``keep`` rows kept, forget them all."""
+        self.end += len(rows)
+        if self.end - self.start > keep:
+            self.parts, self.ends, self.start = [], [], self.end
+            return
+        self.parts.append(rows.copy())
+        self.ends.append(self.end)
+
+    def since(self, pos: int) -> np.ndarray | None:
+        """Rows noted after position ``pos`` (a value of ``end``), or None if forgotten."""
+        if pos < self.start or pos > self.end:
+            return None
+        parts = self.parts[bisect_right(self.ends, pos):]
+        if not parts:
+            return np.empty(0, dtype=np.int64)
+        return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+
 class SampleStats:
     """Running per-row statistics of every signal's per-sample history (see the module doc)."""
 
     def __init__(self):
         self._signals: dict[int, _SignalColumns] = {}
+        self._touched: dict[int, _Touched] = {}
+        self._epoch = next(_EPOCHS)  # new when rows change other than by update (clear, load)
 
     def clear(self) -> None:
         """Forget everything (before a rebuild)."""
         self._signals = {}
+        self._touched = {}
+        self._epoch = next(_EPOCHS)
+
+    def changes(self, signal: int, since) -> tuple[np.ndarray | None, tuple]:
+        """``(rows, token)``: the rows (int64, unsorted, maybe repeated) whose statistics of
+        ``signal`` changed since ``since`` (a token from an earlier call, or None), or None
+        when that is unknown (no token, or one too old: read every row again); ``token`` marks
+        now."""
+        touched = self._touched.get(signal)
+        token = (self._epoch, 0 if touched is None else touched.end)
+        if since is None or since[0] != self._epoch:
+            return None, token
+        if touched is None:
+            return np.empty(0, dtype=np.int64), token
+        return touched.since(since[1]), token
 
     def update(self, signal: int, rows: np.ndarray, steps: np.ndarray,
                values: np.ndarray) -> None:
@@ -85,6 +139,7 @@ class SampleStats:
         latest = steps >= c["last_step"][rows]
         # rows repeated at their highest step: the one assigned last (recorded last) stays
         c["last"][rows[latest]] = values[latest]
+        self._touched.setdefault(signal, _Touched()).note(rows, max(1 << 16, acc.n // 4))
 
     def load(self, signal: int, columns: dict[str, np.ndarray]) -> None:
         """Set the rows of one signal from aggregates (a reopened file): ``row`` and the
@@ -97,6 +152,7 @@ class SampleStats:
         if acc is None:
             acc = self._signals[signal] = _SignalColumns()
         acc.reserve(int(rows.max()) + 1)
+        self._epoch = next(_EPOCHS)
         for k, (dtype, _) in _COLUMNS.items():
             acc.cols[k][rows] = np.asarray(columns[k], dtype=dtype)
         # a min/max of NaN only means "no number yet"; later numbers must still count
@@ -115,30 +171,27 @@ class SampleStats:
             out[:m] = acc.cols[key][:m]
         return out
 
+    def _column_at(self, signal: int, key: str, rows: np.ndarray) -> np.ndarray:
+        """Column ``key`` at the int64 ``rows`` (empty rows past the end)."""
+        dtype, empty = _COLUMNS[key]
+        out = np.full(len(rows), empty, dtype=dtype)
+        acc = self._signals.get(signal)
+        if acc is not None:
+            inside = rows < acc.n
+            out[inside] = acc.cols[key][rows[inside]]
+        return out
+
     def statistics(self, signal: int, n_rows: int,
                    which: tuple[str, ...] = STAT_NAMES) -> dict[str, np.ndarray]:
         """Statistics of rows ``[0, n_rows)``: ``mean``, ``min``, ``max``, ``last`` (float64,
         NaN for a row without values) and ``count`` (int64), those named in ``which``."""
-        count = self._column(signal, "count", n_rows)
-        seen = count > 0
-        out = {}
-        if "count" in which:
-            out["count"] = count
-        if "mean" in which:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                out["mean"] = np.where(seen, self._column(signal, "sum", n_rows) /
-                                       np.maximum(count, 1), np.nan)
-        if "last" in which:
-            out["last"] = self._column(signal, "last", n_rows)
-        if "min" in which or "max" in which:
-            nans = self._column(signal, "nans", n_rows)
-            if "min" in which:
-                out["min"] = np.where(seen & (nans < count), self._column(signal, "min", n_rows),
-                                      np.nan)
-            if "max" in which:
-                out["max"] = np.where(seen & (nans == 0), self._column(signal, "max", n_rows),
-                                      np.nan)
-        return out
+        return _derive(lambda key: self._column(signal, key, n_rows), which)
+
+    def statistics_at(self, signal: int, rows: np.ndarray,
+                      which: tuple[str, ...] = STAT_NAMES) -> dict[str, np.ndarray]:
+        """As :meth:`statistics`, for the int64 table ``rows`` only (any order)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        return _derive(lambda key: self._column_at(signal, key, rows), which)
 
     def sums(self, signal: int, n_rows: int,
              negative_part: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -146,6 +199,27 @@ class SampleStats:
         ``negative_part``) and int64 counts, 0 for rows without values."""
         return (self._column(signal, "neg" if negative_part else "sum", n_rows),
                 self._column(signal, "count", n_rows))
+
+
+def _derive(column, which: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The statistics ``which`` from the accumulator columns ``column(key)`` gives."""
+    count = column("count")
+    seen = count > 0
+    out = {}
+    if "count" in which:
+        out["count"] = count
+    if "mean" in which:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["mean"] = np.where(seen, column("sum") / np.maximum(count, 1), np.nan)
+    if "last" in which:
+        out["last"] = column("last")
+    if "min" in which or "max" in which:
+        nans = column("nans")
+        if "min" in which:
+            out["min"] = np.where(seen & (nans < count), column("min"), np.nan)
+        if "max" in which:
+            out["max"] = np.where(seen & (nans == 0), column("max"), np.nan)
+    return out
 
 
 #: The DuckDB aggregates :meth:`SampleStats.load` takes, per (signal, row).

@@ -141,6 +141,24 @@ def select_rows(table: SampleTable, q: GridQuery,
     signal.
     """
     n = len(table)
+    rows = np.flatnonzero(filter_mask(table, q))
+    if sort_values is not None and len(sort_values) < n:  # rows registered since computed
+        sort_values = np.concatenate([sort_values, np.full(n - len(sort_values), np.nan)])
+    if sort_values is not None:
+        rows = rows[_order_values(sort_values[rows], q.descending)]
+    elif q.sort_by is not None:
+        rows = rows[_order(table, rows, q.sort_by, q.descending)]
+    if q.discarded_last and (sort_values is not None or q.sort_by is not None):
+        disc = table.discarded[rows]
+        if disc.any():
+            rows = np.concatenate([rows[~disc], rows[disc]])
+    return rows
+
+
+def filter_mask(table: SampleTable, q: GridQuery) -> np.ndarray:
+    """One bool per table row: the rows (annotation_id 0) passing the filters of ``q``.
+    Raises ``ValueError`` for an unknown origin, tag or signal."""
+    n = len(table)
     mask = table.annotation_id[:n] == 0
     if q.origin is not None:
         if q.origin not in table.origins:
@@ -154,24 +172,79 @@ def select_rows(table: SampleTable, q: GridQuery,
     if q.sample_ids is not None:
         mask &= sample_mask(table, q.sample_ids)
     if q.signal is not None:
-        values = _signal_values(table, q.signal, "signal")
+        values = column_values(table, q.signal, "signal")
         with np.errstate(invalid="ignore"):
             if q.signal_min is not None:
                 mask &= values >= q.signal_min
             if q.signal_max is not None:
                 mask &= values <= q.signal_max
-    rows = np.flatnonzero(mask)
-    if sort_values is not None and len(sort_values) < n:  # rows registered since computed
-        sort_values = np.concatenate([sort_values, np.full(n - len(sort_values), np.nan)])
-    if sort_values is not None:
-        rows = rows[_order_values(sort_values[rows], q.descending)]
-    elif q.sort_by is not None:
-        rows = rows[_order(table, rows, q.sort_by, q.descending)]
-    if q.discarded_last and (sort_values is not None or q.sort_by is not None):
-        disc = table.discarded[rows]
-        if disc.any():
-            rows = np.concatenate([rows[~disc], rows[disc]])
-    return rows
+    return mask
+
+
+@dataclass
+class Filtered:
+    """The rows a query's filters keep, and the counts a page reports."""
+
+    mask: np.ndarray  # bool per table row
+    matched: int      # rows kept
+    matched_active: int  # rows kept that are not discarded
+    total: int        # rows of annotation_id 0 (the table's counts)
+    active: int
+
+
+class FilterCache:
+    """:func:`filter_mask` and the counts of the last query, reused while the table's rows and
+    discards stand still (``len(table)``, ``table.discard_version``): filters by origin and
+    discard state only depend on those. Queries with tags, samples or a signal range are
+    computed every time. Not thread-safe by itself."""
+
+    def __init__(self):
+        self._key = None
+        self._value: Filtered | None = None
+
+    def get(self, table: SampleTable, q: GridQuery) -> Filtered:
+        """The filter of ``q`` on ``table`` now."""
+        key = None
+        if not q.tags and q.sample_ids is None and q.signal is None:
+            key = (id(table), len(table), table.discard_version, q.origin, q.discarded)
+            if key == self._key:
+                return self._value
+        n = len(table)
+        mask = filter_mask(table, q)
+        disc = table.discarded[:n]
+        total, active = table.counts()
+        matched = int(np.count_nonzero(mask))
+        out = Filtered(mask, matched, matched - int(np.count_nonzero(mask & disc)),
+                       total, active)
+        if key is not None:
+            self._key, self._value = key, out
+        return out
+
+
+def live_rows(table: SampleTable, q: GridQuery, order, dirty_keys: np.ndarray,
+              filtered: Filtered, whole: bool = False) -> np.ndarray:
+    """The rows of the page ``q`` asks for (every matched row with ``whole``), sorted by a
+    :class:`~weightslab_nb.ledger.live_order.LiveOrder` of its sort key, the same rows in the
+    same order as :func:`select_rows` (discarded rows last with ``q.discarded_last``).
+    ``dirty_keys``: the current sort values of ``order.dirty_rows``."""
+    n = len(filtered.mask)
+    mask, disc = filtered.mask, table.discarded[:n]
+    if not q.discarded_last:
+        if whole:
+            return order.full(dirty_keys, mask)
+        return order.first(q.offset + q.limit, dirty_keys, lambda r: mask[r])[q.offset:]
+    if whole:
+        return np.concatenate([order.full(dirty_keys, mask & ~disc),
+                               order.full(dirty_keys, mask & disc)])
+    start, end, split = q.offset, q.offset + q.limit, filtered.matched_active
+    parts = []
+    if start < split:
+        parts.append(order.first(min(end, split), dirty_keys,
+                                 lambda r: mask[r] & ~disc[r])[start:])
+    if end > split:
+        parts.append(order.first(end - split, dirty_keys,
+                                 lambda r: mask[r] & disc[r])[max(start - split, 0):])
+    return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
 
 class OrderCache:
@@ -299,7 +372,9 @@ def tag_filter(table: SampleTable, spec: str, argument: str = "tags") -> np.ndar
     return cat.codes[: len(table)] == cat.values.index(value)
 
 
-def _signal_values(table: SampleTable, column: str, argument: str) -> np.ndarray:
+def column_values(table: SampleTable, column: str, argument: str) -> np.ndarray:
+    """The values of ``target``, ``prediction`` or a ``signals//`` column, one per table row
+    (a view); ``InvalidValueError`` naming ``argument`` for another column."""
     if column in ("target", "prediction"):
         return getattr(table, column)[: len(table)]
     if column not in table.signals:
@@ -315,7 +390,7 @@ def _order(table: SampleTable, rows: np.ndarray, column: str, descending: bool) 
         order = sorted(range(len(ids)), key=lambda i: (isinstance(ids[i], str), ids[i]),
                        reverse=descending)
         return np.asarray(order, dtype=np.int64)
-    return _order_values(_signal_values(table, column, "sort_by")[rows], descending)
+    return _order_values(column_values(table, column, "sort_by")[rows], descending)
 
 
 def _order_values(values: np.ndarray, descending: bool) -> np.ndarray:
