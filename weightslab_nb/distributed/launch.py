@@ -151,8 +151,6 @@ def _rank_main(session, rank, world, port, backend, address, authkey, train_fn, 
         source = MirroredSource() if rank == 0 else None
         link = HubLink(address, authkey, rank,
                        on_control=source.push if source is not None else None)
-        if source is not None:
-            source.report = link.ship
         session.become_rank()
         set_current_session(session)
         dist.init_process_group(backend, init_method=f"tcp://127.0.0.1:{port}", rank=rank,
@@ -167,8 +165,8 @@ def _rank_main(session, rank, world, port, backend, address, authkey, train_fn, 
         code, outcome = 1, ("error", f"rank {rank}: {traceback.format_exc()}")
     finally:
         if link is not None:
-            try:
-                session.recorder.drain()  # what the rank recorded last reaches the hub first
+            try:  # what the rank recorded last (and rank 0's last step) reach the hub first
+                session.recorder.flush()
             except Exception:
                 log.exception("rank %d could not hand over its last records", rank)
             link.ship(outcome)

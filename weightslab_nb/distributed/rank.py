@@ -17,6 +17,8 @@ from weightslab_nb.distributed.relay import ControlRelay
 from weightslab_nb.ledger.convert import cpu_numpy
 from weightslab_nb.ledger.host_copy import resolve
 
+SHIP_EVERY = 0.2  # seconds between two rounds of a feeding rank's recorder (at most)
+
 
 class RankRuntime:
     """Attach one rank's ``session`` to a distributed run.
@@ -44,11 +46,16 @@ class RankRuntime:
         self.relay = ControlRelay(rank, group, self.control.apply, source)
         self._attached = False
         session.controller.boundary_hook = self.boundary
+        self._shown = (-1, -1)  # the (step, epoch) last reported to the hub
         if link is not None:
             session.recorder.divert = self.ship_batches
             session.recorder.divert_scalar = self.ship_scalar
-            if rank == 0:  # the hub's controller follows rank 0's steps (before a hold)
-                session.on_step.append(self._progress)
+            # a round ships what was recorded; no files to write, so rounds are cheap
+            session.recorder.flush_interval = min(session.recorder.flush_interval, SHIP_EVERY)
+            if rank == 0:  # the hub's step follows rank 0's, after the records of those steps
+                session.add_flush_hook(self._progress)
+                if source is not None:
+                    source.report = self.report_held
         if link is None and session.steering is not None:
             # the hub's steering applies hyperparameter changes only when the relay polls
             # them, so that every rank trains the same step with them
@@ -64,8 +71,19 @@ class RankRuntime:
             self._attached = True
         self.relay.boundary()
 
-    def _progress(self, step: int) -> None:
-        self.link.ship(("progress", step, self.session.controller.epoch))
+    def _progress(self) -> None:
+        """After a round of the rank's recorder (its records shipped): rank 0's step and epoch,
+        so that a hub waiting for a step finds that step's records there."""
+        controller = self.session.controller
+        shown = (controller.step, controller.epoch)
+        if shown != self._shown:
+            self._shown = shown
+            self.link.ship(("progress", *shown))
+
+    def report_held(self, message) -> None:
+        """Rank 0's report that every rank is held (or goes on): its records and step first."""
+        self.session.recorder.flush()
+        self.link.ship(message)
 
     def ship_batches(self, batches) -> None:
         """Ship drained batches to the hub (the recorder's ``divert``)."""

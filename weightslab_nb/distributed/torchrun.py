@@ -76,7 +76,7 @@ def _listen_host() -> str:
 
 
 def _close_link(session, link: HubLink, timeout: float) -> None:
-    session.recorder.drain()  # what is still queued goes out before the goodbye
+    session.recorder.flush()  # what is still queued goes out before the goodbye
     link.close(timeout)
 
 
