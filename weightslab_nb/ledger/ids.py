@@ -21,12 +21,15 @@ def as_int_array(ids) -> np.ndarray | None:
 
     This is the fast path for the ids a watched loader yields (a LongTensor).
     """
+    if isinstance(ids, np.ndarray):
+        if ids.dtype.kind not in "iu":
+            return None
+        return ids if ids.dtype == np.int64 and ids.ndim == 1 else \
+            ids.astype(np.int64, copy=False).reshape(-1)
     if hasattr(ids, "detach") and hasattr(ids, "dtype"):  # torch.Tensor, without importing torch
         if ids.dtype.is_floating_point or ids.dtype.is_complex:
             return None
         return ids.detach().cpu().numpy().astype(np.int64, copy=False).reshape(-1)
-    if isinstance(ids, np.ndarray) and ids.dtype.kind in "iu":
-        return ids.astype(np.int64, copy=False).reshape(-1)
     return None
 
 
@@ -164,6 +167,21 @@ class DenseIndex:
         inside = ids < len(self._rows)
         out[inside] = self._rows[ids[inside]]
         return out
+
+    def range_rows(self, ids: np.ndarray, lo: int, hi: int) -> np.ndarray | None:
+        """Rows of ``ids`` (int64, every one in ``[lo, hi]``, their known bounds) as a new array
+        when this index holds all of them as one contiguous range, else None: one add, no
+        look-up (the common case of a data set registered as ids 0..n-1)."""
+        if self._rows is not None or lo < self._lo or hi >= self._hi:
+            return None
+        return ids + (self._row0 - self._lo)  # always a new array, never the caller's
+
+    def disjoint(self, lo: int, hi: int) -> bool:
+        """True when no id in ``[lo, hi]`` can have a row here (cheap bounds check; False
+        means "maybe")."""
+        if self._rows is None:
+            return hi < self._lo or lo >= self._hi
+        return lo >= len(self._rows)
 
     def get_one(self, sample_id: int) -> int:
         """Row of one id >= 0, or -1."""
