@@ -34,8 +34,10 @@ import numpy as np
 from weightslab_nb.history.buffers import (
     GLOBAL_DTYPES,
     GlobalBlock,
+    GlobalPoints,
     GrowableColumns,
     SampleChunk,
+    chunk_steps,
     concat_chunks,
 )
 from weightslab_nb.history.row_order import COPY_SCHEMA, RUN_ROWS, RowOrderedCopy
@@ -262,6 +264,39 @@ class HistoryStore:
             if stats is not None:
                 self._append_global_locked(signal, step, *stats, len(values), exp)
 
+    def append_sample_run(self, signal: int, rows: np.ndarray, values: np.ndarray,
+                          steps: np.ndarray, sizes: np.ndarray, exps: np.ndarray,
+                          points: dict[str, np.ndarray] | None = None) -> None:
+        """Record many batches of one signal at once, as :meth:`append_samples` of each in
+        turn would (the same history rows and global points).
+
+        ``rows``/``values`` (int64 / float64, not modified afterwards) hold the batches one
+        after the other; batch ``k`` has ``sizes[k]`` rows, recorded at ``steps[k]`` in
+        experiment ``exps[k]`` (1-d arrays of one length). ``points``: the global points of the
+        logged batches, in order, one array per :data:`GLOBAL_DTYPES` key, or None.
+        """
+        ends = np.cumsum(sizes)
+        cuts = np.flatnonzero(exps[1:] != exps[:-1]) + 1  # one chunk per run of one experiment
+        chunks = []
+        for a, b in zip([0, *cuts.tolist()], [*cuts.tolist(), len(sizes)]):
+            lo, hi = (int(ends[a - 1]) if a else 0), int(ends[b - 1])
+            if hi == lo:
+                continue
+            seg = steps[a:b]
+            per_row = None if (seg == seg[0]).all() else np.repeat(seg, sizes[a:b])
+            chunks.append(SampleChunk(signal, int(seg[0]), int(exps[a]), rows[lo:hi],
+                                      values[lo:hi], per_row))
+        with self._lock:
+            self._pending += chunks
+            self._unfolded += chunks
+            self._pending_rows += len(rows)
+            if points is not None and len(points["step"]):
+                cols = self._global.get(signal)
+                if cols is None:
+                    cols = self._global[signal] = GrowableColumns(GLOBAL_DTYPES)
+                cols.extend_columns(points)
+                self._global_pending.append(GlobalPoints(signal, points))
+
     # ---------------------------------------------------------------- reads
     def global_names(self) -> list[str]:
         """Signals that have at least one global point, in the order they first appeared."""
@@ -448,11 +483,8 @@ class HistoryStore:
         for c in chunks:
             by_signal.setdefault(c.signal, []).append(c)
         for sig, group in by_signal.items():
-            sizes = np.fromiter((len(c) for c in group), np.int64, len(group))
-            self._stats.update(
-                sig, np.concatenate([c.rows for c in group]),
-                np.repeat(np.fromiter((c.step for c in group), np.int64, len(group)), sizes),
-                np.concatenate([c.values for c in group]))
+            self._stats.update(sig, np.concatenate([c.rows for c in group]), chunk_steps(group),
+                               np.concatenate([c.values for c in group]))
 
     def _rebuild_stats(self, con) -> None:
         """Recompute the running statistics from the file (one GROUP BY, at reopen)."""
@@ -471,7 +503,7 @@ class HistoryStore:
         lo, hi = [], []
         with self._flush_lock:
             with self._lock:
-                steps = [c.step for c in self._pending if c.signal == sig]
+                bounds = [c.step_bounds() for c in self._pending if c.signal == sig]
             if self._con is not None:
                 first, last = self._con.execute(
                     "SELECT min(step), max(step) FROM sample_history WHERE signal = ?",
@@ -479,8 +511,8 @@ class HistoryStore:
                 if first is not None:
                     lo.append(int(first))
                     hi.append(int(last))
-        lo += steps
-        hi += steps
+        lo += [b[0] for b in bounds]
+        hi += [b[1] for b in bounds]
         return (min(lo), max(hi)) if lo else None
 
     def _query_db(self, rows, sig, exp, step=None) -> dict[str, np.ndarray]:
@@ -569,7 +601,12 @@ class HistoryStore:
                     "annotation_id": np.asarray(annotations, dtype=np.int32),
                     "origin": origins})).insert_into("samples")
             for part in _global_parts(glob):  # in the order recorded
-                if isinstance(part, GlobalBlock):  # its constant columns made by DuckDB
+                if isinstance(part, GlobalPoints):
+                    n = len(part.columns["step"])
+                    con.from_arrow(pa.table({"signal": np.full(n, part.signal, np.int32),
+                                             **_typed_points(part.columns)})
+                                   ).insert_into("global_history")
+                elif isinstance(part, GlobalBlock):  # its constant columns made by DuckDB
                     points = con.from_arrow(pa.table({"step": part.steps,
                                                       "value": part.values}))
                     points.project(f"{int(part.signal)}::INTEGER, step, value, value, value, "
@@ -641,9 +678,14 @@ def _filter(cols: dict[str, np.ndarray], rows, sig, exp, step=None) -> dict[str,
 _GLOBAL_COLUMNS = ("signal", "step", "mean", "min", "max", "count", "exp")
 
 
+def _typed_points(columns: dict) -> dict[str, np.ndarray]:
+    """Global point columns with the dtypes of the DuckDB table (no cast on insert)."""
+    return {k: np.asarray(columns[k], dtype=d) for k, d in GLOBAL_DTYPES.items()}
+
+
 def _global_parts(pending: list) -> list:
-    """Pending global points (tuples and :class:`GlobalBlock` s, in the order recorded) as
-    blocks and column dicts, consecutive tuples merged into one dict."""
+    """Pending global points (tuples, :class:`GlobalBlock` s and :class:`GlobalPoints`, in the
+    order recorded) as blocks and column dicts, consecutive tuples merged into one dict."""
     parts, run = [], []
     for item in pending:
         if isinstance(item, tuple):

@@ -67,11 +67,19 @@ def prepare(batch: PendingBatch) -> PreparedBatch:
 
 
 def prepare_all(items: list[PendingBatch]) -> list[PreparedBatch]:
-    """:func:`prepare` for many batches: each converted on its own (a batch that fails is
-    logged and left out), the classification evidence of all of them derived together
+    """:func:`prepare` for many batches, in order: the plain ones (see :func:`_plain`) converted
+    together (:func:`_convert_plain`), the others each on its own (a batch that fails is logged
+    and left out), the classification evidence of all of them derived together
     (:func:`weightslab_nb.ledger.evidence_bulk.derive`)."""
+    plain = [(i, v) for i, batch in enumerate(items)
+             if (v := _plain(batch)) is not None] if len(items) > 1 else []
+    bulk = dict(zip((i for i, _ in plain), _convert_plain(items, plain))) if plain else {}
     prepared, wanting = [], []
-    for batch in items:
+    for i, batch in enumerate(items):
+        p = bulk.get(i)
+        if p is not None:
+            prepared.append(p)
+            continue
         try:
             p, scores = _convert(batch)
         except Exception:  # shapes were checked when recorded; report, keep the rest
@@ -103,6 +111,51 @@ def _convert(batch: PendingBatch) -> tuple[PreparedBatch, np.ndarray | None]:
         else None
     preds = None if scores is not None else class_predictions(batch.preds, b)
     return PreparedBatch(batch, values, preds, targets, stats), scores
+
+
+def _plain(batch: PendingBatch) -> np.ndarray | None:
+    """The values of a batch without predictions or targets whose values are a 1-d CPU array
+    or tensor of one number per row, as a numpy array (a view, not converted yet); None for
+    any other batch (:func:`_convert` takes it)."""
+    if batch.preds is not None or batch.targets is not None:
+        return None
+    v = batch.values
+    if not isinstance(v, np.ndarray):
+        if not hasattr(v, "dim") or v.dim() != 1 or v.device.type != "cpu":
+            return None
+        try:
+            v = v.numpy()
+        except (TypeError, RuntimeError):  # a dtype numpy lacks, a tensor wanting a grad
+            return None
+    if v.ndim != 1 or v.dtype.kind not in "biuf" or len(v) != len(batch.rows):
+        return None
+    return v
+
+
+def _convert_plain(items: list[PendingBatch], plain: list[tuple[int, np.ndarray]]
+                   ) -> list[PreparedBatch]:
+    """:func:`_convert` of many plain batches at once: one float64 copy of all their values
+    (each batch gets a view of it) and the logged batches' (mean, min, max) reduced per batch
+    length as rows of a matrix (the same numbers as one reduction per batch)."""
+    values = np.concatenate([v for _, v in plain], dtype=np.float64)
+    sizes = np.fromiter((len(v) for _, v in plain), np.int64, len(plain))
+    ends = np.cumsum(sizes)
+    starts = ends - sizes
+    stats: list = [None] * len(plain)
+    logged = np.fromiter((items[i].log for i, _ in plain), bool, len(plain)) & (sizes > 0)
+    for size in np.unique(sizes[logged]).tolist():
+        which = np.flatnonzero(logged & (sizes == size))
+        if len(which) == len(plain):  # every batch of one length: a reshape, no gather
+            block = values.reshape(len(plain), size)
+        else:
+            block = values[starts[which, None] + np.arange(size)]
+        means = (np.add.reduce(block, axis=1) / size).tolist()
+        for k, mean, lo, hi in zip(which.tolist(), means,
+                                   np.minimum.reduce(block, axis=1).tolist(),
+                                   np.maximum.reduce(block, axis=1).tolist()):
+            stats[k] = (mean, lo, hi)
+    return [PreparedBatch(items[i], values[a:b], None, None, st)
+            for (i, _), a, b, st in zip(plain, starts.tolist(), ends.tolist(), stats)]
 
 
 class BatchQueue:
