@@ -163,17 +163,29 @@ class BatchQueue:
 
     ``put`` holds a lock for one list append; ``drain`` swaps the list out and applies it with
     ``apply``, one drain at a time so that later batches always land after earlier ones.
+
+    Parameters
+    ----------
+    busy_rows : int, default 100_000
+        Queued rows from which :meth:`put` reports that a drain is due early.
     """
 
-    def __init__(self):
+    def __init__(self, busy_rows: int = 100_000):
         self._lock = threading.Lock()
         self._drain_lock = threading.RLock()  # listeners run inside a drain and may read
         self._items: list[PendingBatch] = []
+        self._rows = 0  # rows queued since the last drain
+        self.busy_rows = busy_rows
 
-    def put(self, batch: PendingBatch) -> None:
-        """Queue one batch (any thread; one list append under a lock)."""
+    def put(self, batch: PendingBatch) -> bool:
+        """Queue one batch (any thread; one list append under a lock). Returns True once per
+        drain: for the batch with which the queued rows reach ``busy_rows``."""
+        n = len(batch.rows)
         with self._lock:
             self._items.append(batch)
+            before = self._rows
+            self._rows = before + n
+        return before < self.busy_rows <= before + n
 
     def __len__(self) -> int:
         with self._lock:
@@ -186,7 +198,7 @@ class BatchQueue:
         """
         with self._drain_lock:
             with self._lock:
-                items, self._items = self._items, []
+                items, self._items, self._rows = self._items, [], 0
             prepared = prepare_all(items)
             if prepared:
                 apply(prepared)

@@ -3,7 +3,7 @@
 The training thread hands a validated batch over (:meth:`Recorder.record_rows`: the batch
 reduced to what the ledger stores, off its autograd graph and device, and one list append).
 One ingest thread (``wl-recorder``) wakes every ``flush_interval`` seconds, or sooner when many
-rows wait, and
+rows wait (``BatchQueue.busy_rows`` queued, or the store's ``flush_rows`` applied), and
 
 1. drains the queue: converts the batches to numpy (the classification evidence of all of them
    at once, :mod:`weightslab_nb.ledger.evidence_bulk`), writes the latest values into the sample
@@ -182,8 +182,10 @@ class Recorder:
             self.loss_column = column
         step = self.controller.step if step is None else int(step)
         values, preds, targets = batch_to_host(values, preds, targets, len(rows), evidence)
-        self.queue.put(PendingBatch(column, sig, rows, values, preds, targets, step,
-                                    self.experiment_id if exp is None else exp, log, evidence))
+        if self.queue.put(PendingBatch(column, sig, rows, values, preds, targets, step,
+                                       self.experiment_id if exp is None else exp, log,
+                                       evidence)):
+            self._wake.set()  # many rows wait: the ingest thread starts on them now
         changes = self.changes
         changes.table += 1
         if log:
