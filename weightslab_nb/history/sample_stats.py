@@ -63,11 +63,14 @@ class SampleStats:
     def update(self, signal: int, rows: np.ndarray, steps: np.ndarray,
                values: np.ndarray) -> None:
         """Fold recorded values in: ``rows`` (int64 table rows >= 0), ``steps`` (int64) and
-        ``values`` (float64) are equal-length 1-d arrays, in recording order."""
+        ``values`` (float64) are equal-length 1-d arrays, in recording order; ``steps`` may be
+        one int (every value's step)."""
         if not len(rows):
             return
         rows = np.asarray(rows, dtype=np.int64)
         steps = np.asarray(steps, dtype=np.int64)
+        if steps.ndim == 0:
+            steps = np.broadcast_to(steps, rows.shape)  # a view: no array per value
         values = np.asarray(values, dtype=np.float64)
         acc = self._signals.get(signal)
         if acc is None:
@@ -85,7 +88,7 @@ class SampleStats:
             np.add.at(c["neg"], rows, np.maximum(-values, 0.0))  # NaN stays NaN, as in DuckDB
         np.fmin.at(c["min"], rows, values)
         np.fmax.at(c["max"], rows, values)
-        if int(steps[0]) >= acc.top_step and (len(steps) < 2 or
+        if int(steps[0]) >= acc.top_step and (len(steps) < 2 or steps.strides == (0,) or
                                               bool((steps[1:] >= steps[:-1]).all())):
             # steps never go back (the common case): each row's last arrival has its highest
             # step, at or past every step folded before; plain assignments keep it (numpy
@@ -97,7 +100,7 @@ class SampleStats:
             latest = steps >= c["last_step"][rows]
             # rows repeated at their highest step: the one assigned last (recorded last) stays
             c["last"][rows[latest]] = values[latest]
-        acc.top_step = max(acc.top_step, int(steps.max()))
+        acc.top_step = max(acc.top_step, int(steps[0] if steps.strides == (0,) else steps.max()))
 
     def load(self, signal: int, columns: dict[str, np.ndarray]) -> None:
         """Set the rows of one signal from aggregates (a reopened file): ``row`` and the

@@ -45,6 +45,8 @@ from weightslab_nb.history.sample_stats import REBUILD_SQL, STAT_NAMES, SampleSt
 
 log = logging.getLogger(__name__)
 
+PARALLEL_FOLD_ROWS = 100_000  # new rows from which a flush folds them beside the DuckDB write
+
 SampleDims = Callable[[int], tuple[list, list, list]]
 """``f(start) -> (sample_ids, annotation_ids, origins)`` of the sample-table rows ``start, ...``."""
 
@@ -483,6 +485,11 @@ class HistoryStore:
         for c in chunks:
             by_signal.setdefault(c.signal, []).append(c)
         for sig, group in by_signal.items():
+            if len(group) <= 4:  # a few (large) chunks: folded one by one, nothing copied
+                for c in group:
+                    self._stats.update(sig, c.rows, c.step if c.steps is None else c.steps,
+                                       c.values)
+                continue
             self._stats.update(sig, np.concatenate([c.rows for c in group]), chunk_steps(group),
                                np.concatenate([c.values for c in group]))
 
@@ -554,8 +561,27 @@ class HistoryStore:
 
         Creates the file on the first flush that has something to write. On failure the rows
         stay pending for the next flush and the exception propagates.
+
+        The running statistics are brought up to date too (the writer thread folds in bulk, so
+        readers rarely need to): many new rows are folded by a helper thread while DuckDB
+        writes (it releases the GIL), few in the calling thread first.
         """
-        self.fold_stats()  # the writer thread folds in bulk, so readers rarely need to
+        with self._lock:
+            many = sum(len(c) for c in self._unfolded) >= PARALLEL_FOLD_ROWS
+        if not many:
+            self.fold_stats()
+            self._flush_pending()
+            return
+        folding = _Folding(self.fold_stats)
+        try:
+            self._flush_pending()
+        except BaseException:
+            folding.join(reraise=False)  # the write's error is the one to report
+            raise
+        folding.join()
+
+    def _flush_pending(self) -> None:
+        """The DuckDB part of :meth:`flush`."""
         with self._flush_lock:
             with self._lock:
                 chunks, self._pending, self._pending_rows = self._pending, [], 0
@@ -646,6 +672,31 @@ class HistoryStore:
             if self._con is not None:
                 self._con.close()
                 self._con = None
+
+
+class _Folding:
+    """``fold()`` run by a helper thread; :meth:`join` waits for it and re-raises its error."""
+
+    def __init__(self, fold: Callable[[], None]):
+        self._fold = fold
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="wl-fold", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._fold()
+        except BaseException as exc:  # noqa: BLE001 -- handed to the joining thread
+            self._error = exc
+
+    def join(self, reraise: bool = True) -> None:
+        """Wait for the fold; raise what it raised (with ``reraise``; else log it)."""
+        self._thread.join()
+        if self._error is not None:
+            if not reraise:
+                log.error("folding the history statistics failed", exc_info=self._error)
+                return
+            raise self._error
 
 
 def _is_marker_hash(exp_hash: str) -> bool:

@@ -73,6 +73,8 @@ def prepare_all(items: list[PendingBatch]) -> list[PreparedBatch]:
     (:func:`weightslab_nb.ledger.evidence_bulk.derive`)."""
     plain = [(i, v) for i, batch in enumerate(items)
              if (v := _plain(batch)) is not None] if len(items) > 1 else []
+    if plain and len(plain) == len(items):
+        return _convert_plain(items, plain)  # all plain (the common case): nothing else to do
     bulk = dict(zip((i for i, _ in plain), _convert_plain(items, plain))) if plain else {}
     prepared, wanting = [], []
     for i, batch in enumerate(items):
@@ -120,8 +122,9 @@ def _plain(batch: PendingBatch) -> np.ndarray | None:
     if batch.preds is not None or batch.targets is not None:
         return None
     v = batch.values
-    if not isinstance(v, np.ndarray):
-        if not hasattr(v, "dim") or v.dim() != 1 or v.device.type != "cpu":
+    if type(v) is not np.ndarray:
+        # a CPU tensor (a HostCopy, still in flight, has no is_cpu)
+        if not getattr(v, "is_cpu", False) or v.dim() != 1:
             return None
         try:
             v = v.numpy()
@@ -149,11 +152,14 @@ def _convert_plain(items: list[PendingBatch], plain: list[tuple[int, np.ndarray]
             block = values.reshape(len(plain), size)
         else:
             block = values[starts[which, None] + np.arange(size)]
-        means = (np.add.reduce(block, axis=1) / size).tolist()
-        for k, mean, lo, hi in zip(which.tolist(), means,
-                                   np.minimum.reduce(block, axis=1).tolist(),
-                                   np.maximum.reduce(block, axis=1).tolist()):
-            stats[k] = (mean, lo, hi)
+        found = zip((np.add.reduce(block, axis=1) / size).tolist(),
+                    np.minimum.reduce(block, axis=1).tolist(),
+                    np.maximum.reduce(block, axis=1).tolist())
+        if len(which) == len(plain):
+            stats = list(found)
+        else:
+            for k, st in zip(which.tolist(), found):
+                stats[k] = st
     return [PreparedBatch(items[i], values[a:b], None, None, st)
             for (i, _), a, b, st in zip(plain, starts.tolist(), ends.tolist(), stats)]
 
