@@ -33,7 +33,7 @@ SIGNAL_ROUNDS = 4   # signal -> values -> signal chains a reader follows
 def _fits(tensor, batch_size: int) -> bool:
     """True for a real tensor of ``batch_size`` rows (or a scalar): the common case, checked
     without building an error message; anything else goes through ``check_values``."""
-    return not tensor.is_complex() and (tensor.dim() == 0 or tensor.shape[0] == batch_size)
+    return not tensor.dtype.is_complex and (tensor.dim() == 0 or tensor.shape[0] == batch_size)
 
 
 class BatchRecording:
@@ -239,9 +239,8 @@ class BatchRecording:
         for name, values in signals.items():
             if not isinstance(name, str) or not name:
                 raise InvalidTypeError(f"signals: names must be non-empty strings, got {name!r}")
-            if hasattr(values, "dim") and hasattr(values, "detach") and _fits(values, n):
-                values = values.detach()  # a tensor of the right shape: nothing to report
-            else:
+            if not (hasattr(values, "dim") and hasattr(values, "detach") and _fits(values, n)):
+                # anything but a tensor of the right shape (which the recorder detaches)
                 values = check_values(values, n, f"signals[{name!r}]")
             checked.append((name, values))
         preds = detach(preds if preds is not None else preds_raw)
