@@ -168,13 +168,20 @@ class DenseIndex:
         out[inside] = self._rows[ids[inside]]
         return out
 
-    def range_rows(self, ids: np.ndarray, lo: int, hi: int) -> np.ndarray | None:
-        """Rows of ``ids`` (int64, every one in ``[lo, hi]``, their known bounds) as a new array
-        when this index holds all of them as one contiguous range, else None: one add, no
-        look-up (the common case of a data set registered as ids 0..n-1)."""
-        if self._rows is not None or lo < self._lo or hi >= self._hi:
+    def range_rows(self, ids: np.ndarray) -> np.ndarray | None:
+        """Rows of ``ids`` (a non-empty int64 array) as a new array (never the caller's) when
+        this index holds every one of them as one contiguous range, else None: a subtraction
+        and one bounds check, no look-up (the common case of a data set registered as ids
+        0..n-1)."""
+        if self._rows is not None or self._hi == self._lo:
             return None
-        return ids + (self._row0 - self._lo)  # always a new array, never the caller's
+        offsets = ids - self._lo
+        # below lo (or negative) wraps to a huge unsigned offset: one max checks both bounds
+        if int(offsets.view(np.uint64).max()) >= self._hi - self._lo:
+            return None
+        if self._row0:
+            offsets += self._row0
+        return offsets
 
     def disjoint(self, lo: int, hi: int) -> bool:
         """True when no id in ``[lo, hi]`` can have a row here (cheap bounds check; False

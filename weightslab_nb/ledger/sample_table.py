@@ -310,6 +310,10 @@ class SampleTable:
             return None
         if arr.size == 0:
             return np.empty(0, dtype=np.int64)
+        if len(codes) == 1 and codes[0] in self._luts:  # one origin: nothing can be ambiguous
+            fast = self._luts[codes[0]].range_rows(arr)
+            if fast is not None:
+                return fast
         lo, hi = int(arr.min()), int(arr.max())
         if lo < 0:
             return None
@@ -337,7 +341,7 @@ class SampleTable:
                 continue
             if rows is not None:
                 return None  # a second origin may hold some: the general path decides
-            rows = lut.range_rows(arr, lo, hi)
+            rows = lut.range_rows(arr)
             if rows is None:
                 return None
         return rows
