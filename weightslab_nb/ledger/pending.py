@@ -73,9 +73,10 @@ def prepare_all(items: list[PendingBatch]) -> list[PreparedBatch]:
     (:func:`weightslab_nb.ledger.evidence_bulk.derive`)."""
     plain = [(i, v) for i, batch in enumerate(items)
              if (v := _plain(batch)) is not None] if len(items) > 1 else []
-    if plain and len(plain) == len(items):
-        return _convert_plain(items, plain)  # all plain (the common case): nothing else to do
-    bulk = dict(zip((i for i, _ in plain), _convert_plain(items, plain))) if plain else {}
+    converted = _convert_plain(items, plain) if plain else None
+    if converted is not None and len(plain) == len(items):
+        return converted  # all plain (the common case): nothing else to do
+    bulk = dict(zip((i for i, _ in plain), converted)) if converted is not None else {}
     prepared, wanting = [], []
     for i, batch in enumerate(items):
         p = bulk.get(i)
@@ -115,32 +116,47 @@ def _convert(batch: PendingBatch) -> tuple[PreparedBatch, np.ndarray | None]:
     return PreparedBatch(batch, values, preds, targets, stats), scores
 
 
-def _plain(batch: PendingBatch) -> np.ndarray | None:
-    """The values of a batch without predictions or targets whose values are a 1-d CPU array
-    or tensor of one number per row, as a numpy array (a view, not converted yet); None for
-    any other batch (:func:`_convert` takes it)."""
+def _plain(batch: PendingBatch):
+    """The values of a batch without predictions or targets whose values are a 1-d CPU tensor
+    or numeric array of one number per row (not converted yet); None for any other batch
+    (:func:`_convert` takes it)."""
     if batch.preds is not None or batch.targets is not None:
         return None
     v = batch.values
-    if type(v) is not np.ndarray:
-        # a CPU tensor (a HostCopy, still in flight, has no is_cpu)
-        if not getattr(v, "is_cpu", False) or v.dim() != 1:
+    if type(v) is np.ndarray:
+        if v.ndim != 1 or v.dtype.kind not in "biuf":
             return None
-        try:
-            v = v.numpy()
-        except (TypeError, RuntimeError):  # a dtype numpy lacks, a tensor wanting a grad
-            return None
-    if v.ndim != 1 or v.dtype.kind not in "biuf" or len(v) != len(batch.rows):
+    elif not getattr(v, "is_cpu", False) or v.dim() != 1:  # a HostCopy has no is_cpu
         return None
-    return v
+    return v if len(v) == len(batch.rows) else None
 
 
-def _convert_plain(items: list[PendingBatch], plain: list[tuple[int, np.ndarray]]
-                   ) -> list[PreparedBatch]:
+def _joined(values: list) -> np.ndarray | None:
+    """One float64 array of 1-d tensors and arrays, in order; None when a tensor has a dtype
+    numpy lacks. Tensors of one dtype are joined by one ``torch.cat`` (a tensor's ``numpy()``
+    per batch would let go of the GIL for each, and wait to get it back while the training
+    thread records)."""
+    dtypes = {v.dtype for v in values if type(v) is not np.ndarray}
+    try:
+        if len(dtypes) == 1 and not any(type(v) is np.ndarray for v in values):
+            import torch
+
+            return np.asarray(torch.cat(values).numpy(), dtype=np.float64)  # a new buffer
+        return np.concatenate([v if type(v) is np.ndarray else v.numpy() for v in values],
+                              dtype=np.float64)
+    except (TypeError, RuntimeError):  # bfloat16 and the like: converted one by one
+        return None
+
+
+def _convert_plain(items: list[PendingBatch], plain: list[tuple[int, object]]
+                   ) -> list[PreparedBatch] | None:
     """:func:`_convert` of many plain batches at once: one float64 copy of all their values
     (each batch gets a view of it) and the logged batches' (mean, min, max) reduced per batch
-    length as rows of a matrix (the same numbers as one reduction per batch)."""
-    values = np.concatenate([v for _, v in plain], dtype=np.float64)
+    length as rows of a matrix (the same numbers as one reduction per batch). None when their
+    values cannot be joined (:func:`_joined`)."""
+    values = _joined([v for _, v in plain])
+    if values is None:
+        return None
     sizes = np.fromiter((len(v) for _, v in plain), np.int64, len(plain))
     ends = np.cumsum(sizes)
     starts = ends - sizes
