@@ -151,3 +151,25 @@ def test_history_recorded_in_bulk_comes_back_after_a_reopen(make_session, tmp_pa
             pytest.approx([40.0] * 30)
     finally:
         reopened.close()
+
+
+@pytest.mark.parametrize("mixed", [False, True])
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float64, torch.int64])
+def test_tensors_of_any_dtype_drained_together_keep_their_values(make_session, dtype, mixed):
+    """One dtype throughout (joined in one piece; bfloat16, which numpy lacks, batch by batch)
+    or mixed with float32 batches: the values and curve points of a drain per batch."""
+    sessions = [make_session(f"run{i}", flush_interval=60) for i in range(2)]
+    rng = np.random.default_rng(5)
+    batches = [(torch.from_numpy(rng.random(6) * 100).to(
+                   torch.float32 if mixed and k % 3 == 0 else dtype),
+                rng.integers(0, 30, 6)) for k in range(12)]
+    for one_by_one, session in zip((True, False), sessions):
+        session.save_signals({"loss": np.zeros(30)}, np.arange(30), step=0)
+        session.drain()
+        for step, (values, ids) in enumerate(batches, start=1):
+            session.save_signals({"loss": values}, ids, step=step)
+            if one_by_one:
+                session.drain()
+    want, got = (_snapshot(s) for s in sessions)
+    _assert_same(got, want)
+    assert want["curves"]["loss"]["mean"][1] == pytest.approx(float(batches[0][0].double().mean()))
