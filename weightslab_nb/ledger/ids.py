@@ -177,7 +177,7 @@ class DenseIndex:
             return None
         offsets = ids - self._lo
         # below lo (or negative) wraps to a huge unsigned offset: one max checks both bounds
-        if int(offsets.view(np.uint64).max()) >= self._hi - self._lo:
+        if int(offsets.view(_UINT64).max()) >= self._hi - self._lo:
             return None
         if self._row0:
             offsets += self._row0
@@ -218,6 +218,9 @@ class DenseIndex:
             grown[: len(self._rows)] = self._rows
             self._rows = grown
         self._rows[ids] = rows
+
+
+_UINT64 = np.dtype(np.uint64)
 
 
 def _runs_on(values: np.ndarray) -> bool:
