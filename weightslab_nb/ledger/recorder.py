@@ -356,7 +356,12 @@ class Recorder:
             return self._flushed.wait_for(lambda: self.flushes >= target, timeout)
 
     def flush(self) -> None:
-        """One round now, from the calling thread: drain, flush the store, run the hooks."""
+        """One round now, from the calling thread: drain, flush the store, run the hooks.
+
+        The queue is drained once before the round's lock too (as any reader may), so the
+        batches recorded since the last round are converted and applied while another round
+        may still be writing to DuckDB."""
+        self.drain()
         with self._flush_lock:
             self.drain()
             self.store.flush()
