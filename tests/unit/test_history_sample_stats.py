@@ -222,3 +222,48 @@ def test_changes_name_the_rows_whose_statistics_moved_since_a_token(tmp_path):
     with reopened.stats_view("loss") as (stats, sig):
         assert stats.changes(sig, later)[0] is None
     reopened.close()
+
+
+@pytest.mark.parametrize("order", ["steps ascend", "steps go back"])
+def test_folding_in_any_chunks_gives_the_statistics_of_all_values_at_once(order):
+    """Chunks of repeated rows, non-negative or signed values, NaNs; steps that only grow (the
+    assignment path for last) or that go back within and across chunks (the general path):
+    the same per-row results as a plain loop over every value in arrival order."""
+    from weightslab_nb.history.sample_stats import SampleStats
+
+    rng = np.random.default_rng(3)
+    stats, seen = SampleStats(), []
+    step = 0
+    for k in range(12):
+        n = int(rng.integers(1, 400))
+        rows = rng.integers(0, 50, n).astype(np.int64)
+        values = rng.random(n) if k % 3 else rng.normal(size=n)
+        if k % 4 == 1:
+            values[rng.random(n) < 0.1] = np.nan
+        if order == "steps ascend":
+            steps = step + np.sort(rng.integers(0, 5, n))
+        else:
+            steps = rng.integers(0, 30, n)
+        step = int(steps.max())
+        if k % 5 == 2:  # one step for the whole chunk, given as an int
+            steps = np.full(n, step)
+            stats.update(0, rows, step, values)
+        else:
+            stats.update(0, rows, steps, values)
+        seen += zip(rows.tolist(), steps.tolist(), values.tolist())
+    got = stats.statistics(0, 50)
+    neg, count = stats.sums(0, 50, negative_part=True)
+    for row in range(50):
+        mine = [(s, v) for r, s, v in seen if r == row]
+        if not mine:
+            assert count[row] == 0 and np.isnan(got["last"][row])
+            continue
+        vals = np.array([v for _, v in mine])
+        top = max(s for s, _ in mine)
+        assert got["count"][row] == len(mine)
+        np.testing.assert_equal(got["last"][row], [v for s, v in mine if s == top][-1])
+        np.testing.assert_allclose(got["mean"][row], vals.mean(), rtol=1e-12)
+        np.testing.assert_allclose(neg[row], np.maximum(-vals, 0).sum(), rtol=1e-12, atol=0)
+        numbers = vals[~np.isnan(vals)]
+        np.testing.assert_equal(got["min"][row], numbers.min() if len(numbers) else np.nan)
+        np.testing.assert_equal(got["max"][row], np.nan if np.isnan(vals).any() else vals.max())

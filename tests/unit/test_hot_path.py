@@ -30,6 +30,8 @@ def watched(session, small_dataset):
 
 def test_no_recorded_tensor_keeps_the_steps_autograd_graph_alive(session, watched):
     loader, loss_fn = watched
+    session.recorder.flush_interval = 60.0  # no ingest round empties the queue meanwhile:
+    session.recorder.wait_for_flush(1, timeout=WAIT)  # the next round waits that long
     model = nn.Linear(4, 3)
     refs = []
     for inputs, targets, ids in loader:

@@ -284,3 +284,25 @@ def test_a_table_of_dense_int_ids_costs_no_python_object_per_sample():
     # ids (8) + origin (2) + discarded (1) + last step (8) + change mark (1) + 4 signals (32)
     assert table.nbytes < 100_000 * 53 + 10_000
     assert isinstance(table.sample_id[7], int) and table.sample_id.ints(slice(0, 3)).dtype == np.int64
+
+
+def test_ids_inside_one_origins_id_range_get_their_rows_in_a_new_array():
+    table = SampleTable()
+    table.add_samples(np.arange(1000), "train")       # ids 0..999 -> rows 0..999
+    ids = np.array([5, 999, 0, 5])
+    rows = table.rows_for(ids)
+    assert rows.tolist() == [5, 999, 0, 5]
+    rows[0] = -7                                      # the caller's ids are not the rows
+    assert ids.tolist() == [5, 999, 0, 5]
+    table.add_samples(np.arange(500, 700), "val")     # rows 1000..1199, ids overlap train's
+    assert table.rows_for(np.array([600, 650]), origin="val").tolist() == [1100, 1150]
+    assert table.rows_for(np.array([0, 999]), origin="train").tolist() == [0, 999]
+    assert table.rows_for(np.array([0, 499])).tolist() == [0, 499]  # only train holds them
+    with pytest.raises(AmbiguousSampleError):
+        table.rows_for(np.array([0, 600]))            # 600: train and val
+    with pytest.raises(UnknownSampleError):
+        table.rows_for(np.array([1000]), origin="train")
+    with pytest.raises(UnknownSampleError):
+        table.rows_for(np.array([-1, 3]), origin="train")
+    with pytest.raises(UnknownSampleError):
+        table.rows_for(np.array([499]), origin="val")

@@ -75,26 +75,62 @@ GLOBAL_DTYPES = {"step": np.int64, "mean": np.float64, "min": np.float64, "max":
 
 
 @dataclass
+class GlobalPoints:
+    """Global points of one signal recorded in bulk, waiting to be written: ``columns`` holds
+    one array per :data:`GLOBAL_DTYPES` key (one entry per point, in the order recorded)."""
+
+    signal: int
+    columns: dict[str, np.ndarray]
+
+
+@dataclass(slots=True)
 class SampleChunk:
-    """One batch of per-sample values waiting to be written: all rows share signal, step, run."""
+    """Per-sample values waiting to be written: one batch (all rows share signal, step, run),
+    or several batches of one signal and run appended at once, then ``steps`` gives each row's
+    step (``step`` is the first one)."""
 
     signal: int
     step: int
     exp: int
     rows: np.ndarray    # int64 row positions in the sample table
     values: np.ndarray  # float64
+    steps: np.ndarray | None = None  # int64 per row, for a chunk of several steps
 
     def __len__(self) -> int:
         return len(self.rows)
 
+    def step_bounds(self) -> tuple[int, int]:
+        """``(lowest, highest)`` step of its rows."""
+        if self.steps is None:
+            return self.step, self.step
+        return int(self.steps.min()), int(self.steps.max())
+
+
+def chunk_steps(chunks: list[SampleChunk]) -> np.ndarray:
+    """The int64 step of every row of ``chunks``, in order."""
+    if all(c.steps is None for c in chunks):
+        sizes = np.fromiter((len(c) for c in chunks), dtype=np.int64, count=len(chunks))
+        return np.repeat(np.fromiter((c.step for c in chunks), np.int64, len(chunks)), sizes)
+    return np.concatenate([c.steps if c.steps is not None else np.full(len(c), c.step, np.int64)
+                           for c in chunks])
+
 
 def concat_chunks(chunks: list[SampleChunk]) -> dict[str, np.ndarray]:
-    """Columns ``signal, row, step, value, exp`` of several chunks, ready for an Arrow table."""
+    """Columns ``signal, row, step, value, exp`` of several chunks, ready for an Arrow table
+    (typed as the DuckDB table: int32, int64, int64, float64, int32)."""
+    if len(chunks) == 1:
+        c = chunks[0]
+        n = len(c)
+        return {"signal": np.full(n, c.signal, np.int32),
+                "row": c.rows.astype(np.int64, copy=False),
+                "step": chunk_steps(chunks),
+                "value": c.values.astype(np.float64, copy=False),
+                "exp": np.full(n, c.exp, np.int32)}
     sizes = np.fromiter((len(c) for c in chunks), dtype=np.int64, count=len(chunks))
     return {
         "signal": np.repeat(np.fromiter((c.signal for c in chunks), np.int32, len(chunks)), sizes),
         "row": np.concatenate([c.rows for c in chunks]).astype(np.int64, copy=False),
-        "step": np.repeat(np.fromiter((c.step for c in chunks), np.int64, len(chunks)), sizes),
+        "step": chunk_steps(chunks),
         "value": np.concatenate([c.values for c in chunks]).astype(np.float64, copy=False),
         "exp": np.repeat(np.fromiter((c.exp for c in chunks), np.int32, len(chunks)), sizes),
     }

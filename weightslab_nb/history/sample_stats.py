@@ -42,6 +42,7 @@ class _SignalColumns:
     def __init__(self):
         self.n = 0
         self.cols = {k: np.empty(0, dtype=d) for k, (d, _) in _COLUMNS.items()}
+        self.top_step = _NO_STEP  # the highest step folded in so far
 
     def reserve(self, n: int) -> None:
         """Make rows ``[0, n)`` addressable (new rows start empty)."""
@@ -116,11 +117,14 @@ class SampleStats:
     def update(self, signal: int, rows: np.ndarray, steps: np.ndarray,
                values: np.ndarray) -> None:
         """Fold recorded values in: ``rows`` (int64 table rows >= 0), ``steps`` (int64) and
-        ``values`` (float64) are equal-length 1-d arrays, in recording order."""
+        ``values`` (float64) are equal-length 1-d arrays, in recording order; ``steps`` may be
+        one int (every value's step)."""
         if not len(rows):
             return
         rows = np.asarray(rows, dtype=np.int64)
         steps = np.asarray(steps, dtype=np.int64)
+        if steps.ndim == 0:
+            steps = np.broadcast_to(steps, rows.shape)  # a view: no array per value
         values = np.asarray(values, dtype=np.float64)
         acc = self._signals.get(signal)
         if acc is None:
@@ -128,17 +132,29 @@ class SampleStats:
         acc.reserve(int(rows.max()) + 1)
         c = acc.cols
         np.add.at(c["count"], rows, 1)
+        lowest = np.fmin.reduce(values)  # NaN only when every value is NaN
         nan = np.isnan(values)
-        if nan.any():
+        has_nan = bool(nan.any())
+        if has_nan:
             np.add.at(c["nans"], rows[nan], 1)
         np.add.at(c["sum"], rows, values)
-        np.add.at(c["neg"], rows, np.maximum(-values, 0.0))  # NaN stays NaN, as in DuckDB
+        if has_nan or not lowest >= 0.0:  # no negative part to add when all values are >= 0
+            np.add.at(c["neg"], rows, np.maximum(-values, 0.0))  # NaN stays NaN, as in DuckDB
         np.fmin.at(c["min"], rows, values)
         np.fmax.at(c["max"], rows, values)
-        np.maximum.at(c["last_step"], rows, steps)
-        latest = steps >= c["last_step"][rows]
-        # rows repeated at their highest step: the one assigned last (recorded last) stays
-        c["last"][rows[latest]] = values[latest]
+        if int(steps[0]) >= acc.top_step and (len(steps) < 2 or steps.strides == (0,) or
+                                              bool((steps[1:] >= steps[:-1]).all())):
+            # steps never go back (the common case): each row's last arrival has its highest
+            # step, at or past every step folded before; plain assignments keep it (numpy
+            # assigns repeated indices in order, as the general path below relies on too)
+            c["last_step"][rows] = steps
+            c["last"][rows] = values
+        else:
+            np.maximum.at(c["last_step"], rows, steps)
+            latest = steps >= c["last_step"][rows]
+            # rows repeated at their highest step: the one assigned last (recorded last) stays
+            c["last"][rows[latest]] = values[latest]
+        acc.top_step = max(acc.top_step, int(steps[0] if steps.strides == (0,) else steps.max()))
         self._touched.setdefault(signal, _Touched()).note(rows, max(1 << 16, acc.n // 4))
 
     def load(self, signal: int, columns: dict[str, np.ndarray]) -> None:
@@ -155,6 +171,7 @@ class SampleStats:
         self._epoch = next(_EPOCHS)
         for k, (dtype, _) in _COLUMNS.items():
             acc.cols[k][rows] = np.asarray(columns[k], dtype=dtype)
+        acc.top_step = max(acc.top_step, int(acc.cols["last_step"][rows].max()))
         # a min/max of NaN only means "no number yet"; later numbers must still count
         acc.cols["min"][rows] = np.where(np.isnan(acc.cols["min"][rows]), np.inf,
                                          acc.cols["min"][rows])

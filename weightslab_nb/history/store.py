@@ -35,14 +35,18 @@ import numpy as np
 from weightslab_nb.history.buffers import (
     GLOBAL_DTYPES,
     GlobalBlock,
+    GlobalPoints,
     GrowableColumns,
     SampleChunk,
+    chunk_steps,
     concat_chunks,
 )
 from weightslab_nb.history.row_order import COPY_SCHEMA, RUN_ROWS, RowOrderedCopy
 from weightslab_nb.history.sample_stats import REBUILD_SQL, STAT_NAMES, SampleStats
 
 log = logging.getLogger(__name__)
+
+PARALLEL_FOLD_ROWS = 100_000  # new rows from which a flush folds them beside the DuckDB write
 
 SampleDims = Callable[[int], tuple[list, list, list]]
 """``f(start) -> (sample_ids, annotation_ids, origins)`` of the sample-table rows ``start, ...``."""
@@ -265,6 +269,39 @@ class HistoryStore:
             if stats is not None:
                 self._append_global_locked(signal, step, *stats, len(values), exp)
 
+    def append_sample_run(self, signal: int, rows: np.ndarray, values: np.ndarray,
+                          steps: np.ndarray, sizes: np.ndarray, exps: np.ndarray,
+                          points: dict[str, np.ndarray] | None = None) -> None:
+        """Record many batches of one signal at once, as :meth:`append_samples` of each in
+        turn would (the same history rows and global points).
+
+        ``rows``/``values`` (int64 / float64, not modified afterwards) hold the batches one
+        after the other; batch ``k`` has ``sizes[k]`` rows, recorded at ``steps[k]`` in
+        experiment ``exps[k]`` (1-d arrays of one length). ``points``: the global points of the
+        logged batches, in order, one array per :data:`GLOBAL_DTYPES` key, or None.
+        """
+        ends = np.cumsum(sizes)
+        cuts = np.flatnonzero(exps[1:] != exps[:-1]) + 1  # one chunk per run of one experiment
+        chunks = []
+        for a, b in zip([0, *cuts.tolist()], [*cuts.tolist(), len(sizes)]):
+            lo, hi = (int(ends[a - 1]) if a else 0), int(ends[b - 1])
+            if hi == lo:
+                continue
+            seg = steps[a:b]
+            per_row = None if (seg == seg[0]).all() else np.repeat(seg, sizes[a:b])
+            chunks.append(SampleChunk(signal, int(seg[0]), int(exps[a]), rows[lo:hi],
+                                      values[lo:hi], per_row))
+        with self._lock:
+            self._pending += chunks
+            self._unfolded += chunks
+            self._pending_rows += len(rows)
+            if points is not None and len(points["step"]):
+                cols = self._global.get(signal)
+                if cols is None:
+                    cols = self._global[signal] = GrowableColumns(GLOBAL_DTYPES)
+                cols.extend_columns(points)
+                self._global_pending.append(GlobalPoints(signal, points))
+
     # ---------------------------------------------------------------- reads
     def global_names(self) -> list[str]:
         """Signals that have at least one global point, in the order they first appeared."""
@@ -461,11 +498,13 @@ class HistoryStore:
         for c in chunks:
             by_signal.setdefault(c.signal, []).append(c)
         for sig, group in by_signal.items():
-            sizes = np.fromiter((len(c) for c in group), np.int64, len(group))
-            self._stats.update(
-                sig, np.concatenate([c.rows for c in group]),
-                np.repeat(np.fromiter((c.step for c in group), np.int64, len(group)), sizes),
-                np.concatenate([c.values for c in group]))
+            if len(group) <= 4:  # a few (large) chunks: folded one by one, nothing copied
+                for c in group:
+                    self._stats.update(sig, c.rows, c.step if c.steps is None else c.steps,
+                                       c.values)
+                continue
+            self._stats.update(sig, np.concatenate([c.rows for c in group]), chunk_steps(group),
+                               np.concatenate([c.values for c in group]))
 
     def _rebuild_stats(self, con) -> None:
         """Recompute the running statistics from the file (one GROUP BY, at reopen)."""
@@ -484,7 +523,7 @@ class HistoryStore:
         lo, hi = [], []
         with self._flush_lock:
             with self._lock:
-                steps = [c.step for c in self._pending if c.signal == sig]
+                bounds = [c.step_bounds() for c in self._pending if c.signal == sig]
             if self._con is not None:
                 first, last = self._con.execute(
                     "SELECT min(step), max(step) FROM sample_history WHERE signal = ?",
@@ -492,8 +531,8 @@ class HistoryStore:
                 if first is not None:
                     lo.append(int(first))
                     hi.append(int(last))
-        lo += steps
-        hi += steps
+        lo += [b[0] for b in bounds]
+        hi += [b[1] for b in bounds]
         return (min(lo), max(hi)) if lo else None
 
     def _query_db(self, rows, sig, exp, step=None) -> dict[str, np.ndarray]:
@@ -548,13 +587,32 @@ class HistoryStore:
 
         Creates the file on the first flush that has something to write. On failure the rows
         stay pending for the next flush and the exception propagates.
+
+        The running statistics are brought up to date too (the writer thread folds in bulk, so
+        readers rarely need to): many new rows are folded by a helper thread while DuckDB
+        writes (it releases the GIL), few in the calling thread first.
         """
         if self._detached:
             with self._lock:
                 self._pending, self._pending_rows, self._global_pending = [], 0, []
                 self._unfolded = []
             return
-        self.fold_stats()  # the writer thread folds in bulk, so readers rarely need to
+        with self._lock:
+            many = sum(len(c) for c in self._unfolded) >= PARALLEL_FOLD_ROWS
+        if not many:
+            self.fold_stats()
+            self._flush_pending()
+            return
+        folding = _Folding(self.fold_stats)
+        try:
+            self._flush_pending()
+        except BaseException:
+            folding.join(reraise=False)  # the write's error is the one to report
+            raise
+        folding.join()
+
+    def _flush_pending(self) -> None:
+        """The DuckDB part of :meth:`flush`."""
         with self._flush_lock:
             with self._lock:
                 chunks, self._pending, self._pending_rows = self._pending, [], 0
@@ -600,7 +658,12 @@ class HistoryStore:
                     "annotation_id": np.asarray(annotations, dtype=np.int32),
                     "origin": origins})).insert_into("samples")
             for part in _global_parts(glob):  # in the order recorded
-                if isinstance(part, GlobalBlock):  # its constant columns made by DuckDB
+                if isinstance(part, GlobalPoints):
+                    n = len(part.columns["step"])
+                    con.from_arrow(pa.table({"signal": np.full(n, part.signal, np.int32),
+                                             **_typed_points(part.columns)})
+                                   ).insert_into("global_history")
+                elif isinstance(part, GlobalBlock):  # its constant columns made by DuckDB
                     points = con.from_arrow(pa.table({"step": part.steps,
                                                       "value": part.values}))
                     points.project(f"{int(part.signal)}::INTEGER, step, value, value, value, "
@@ -652,6 +715,31 @@ class HistoryStore:
 DUCKDB_MEMORY = "192MB"
 
 
+class _Folding:
+    """``fold()`` run by a helper thread; :meth:`join` waits for it and re-raises its error."""
+
+    def __init__(self, fold: Callable[[], None]):
+        self._fold = fold
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="wl-fold", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._fold()
+        except BaseException as exc:  # noqa: BLE001 -- handed to the joining thread
+            self._error = exc
+
+    def join(self, reraise: bool = True) -> None:
+        """Wait for the fold; raise what it raised (with ``reraise``; else log it)."""
+        self._thread.join()
+        if self._error is not None:
+            if not reraise:
+                log.error("folding the history statistics failed", exc_info=self._error)
+                return
+            raise self._error
+
+
 def _is_marker_hash(exp_hash: str) -> bool:
     """Evaluation markers carry ``<experiment hash>_<N>``."""
     base, sep, n = exp_hash.rpartition("_")
@@ -682,9 +770,14 @@ def _filter(cols: dict[str, np.ndarray], rows, sig, exp, step=None) -> dict[str,
 _GLOBAL_COLUMNS = ("signal", "step", "mean", "min", "max", "count", "exp")
 
 
+def _typed_points(columns: dict) -> dict[str, np.ndarray]:
+    """Global point columns with the dtypes of the DuckDB table (no cast on insert)."""
+    return {k: np.asarray(columns[k], dtype=d) for k, d in GLOBAL_DTYPES.items()}
+
+
 def _global_parts(pending: list) -> list:
-    """Pending global points (tuples and :class:`GlobalBlock` s, in the order recorded) as
-    blocks and column dicts, consecutive tuples merged into one dict."""
+    """Pending global points (tuples, :class:`GlobalBlock` s and :class:`GlobalPoints`, in the
+    order recorded) as blocks and column dicts, consecutive tuples merged into one dict."""
     parts, run = [], []
     for item in pending:
         if isinstance(item, tuple):

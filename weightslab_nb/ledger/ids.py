@@ -21,12 +21,15 @@ def as_int_array(ids) -> np.ndarray | None:
 
     This is the fast path for the ids a watched loader yields (a LongTensor).
     """
+    if isinstance(ids, np.ndarray):
+        if ids.dtype.kind not in "iu":
+            return None
+        return ids if ids.dtype == np.int64 and ids.ndim == 1 else \
+            ids.astype(np.int64, copy=False).reshape(-1)
     if hasattr(ids, "detach") and hasattr(ids, "dtype"):  # torch.Tensor, without importing torch
         if ids.dtype.is_floating_point or ids.dtype.is_complex:
             return None
         return ids.detach().cpu().numpy().astype(np.int64, copy=False).reshape(-1)
-    if isinstance(ids, np.ndarray) and ids.dtype.kind in "iu":
-        return ids.astype(np.int64, copy=False).reshape(-1)
     return None
 
 
@@ -165,6 +168,28 @@ class DenseIndex:
         out[inside] = self._rows[ids[inside]]
         return out
 
+    def range_rows(self, ids: np.ndarray) -> np.ndarray | None:
+        """Rows of ``ids`` (a non-empty int64 array) as a new array (never the caller's) when
+        this index holds every one of them as one contiguous range, else None: a subtraction
+        and one bounds check, no look-up (the common case of a data set registered as ids
+        0..n-1)."""
+        if self._rows is not None or self._hi == self._lo:
+            return None
+        offsets = ids - self._lo
+        # below lo (or negative) wraps to a huge unsigned offset: one max checks both bounds
+        if int(offsets.view(_UINT64).max()) >= self._hi - self._lo:
+            return None
+        if self._row0:
+            offsets += self._row0
+        return offsets
+
+    def disjoint(self, lo: int, hi: int) -> bool:
+        """True when no id in ``[lo, hi]`` can have a row here (cheap bounds check; False
+        means "maybe")."""
+        if self._rows is None:
+            return hi < self._lo or lo >= self._hi
+        return lo >= len(self._rows)
+
     def get_one(self, sample_id: int) -> int:
         """Row of one id >= 0, or -1."""
         if self._rows is None:
@@ -193,6 +218,9 @@ class DenseIndex:
             grown[: len(self._rows)] = self._rows
             self._rows = grown
         self._rows[ids] = rows
+
+
+_UINT64 = np.dtype(np.uint64)
 
 
 def _runs_on(values: np.ndarray) -> bool:

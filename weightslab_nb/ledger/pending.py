@@ -67,11 +67,22 @@ def prepare(batch: PendingBatch) -> PreparedBatch:
 
 
 def prepare_all(items: list[PendingBatch]) -> list[PreparedBatch]:
-    """:func:`prepare` for many batches: each converted on its own (a batch that fails is
-    logged and left out), the classification evidence of all of them derived together
+    """:func:`prepare` for many batches, in order: the plain ones (see :func:`_plain`) converted
+    together (:func:`_convert_plain`), the others each on its own (a batch that fails is logged
+    and left out), the classification evidence of all of them derived together
     (:func:`weightslab_nb.ledger.evidence_bulk.derive`)."""
+    plain = [(i, v) for i, batch in enumerate(items)
+             if (v := _plain(batch)) is not None] if len(items) > 1 else []
+    converted = _convert_plain(items, plain) if plain else None
+    if converted is not None and len(plain) == len(items):
+        return converted  # all plain (the common case): nothing else to do
+    bulk = dict(zip((i for i, _ in plain), converted)) if converted is not None else {}
     prepared, wanting = [], []
-    for batch in items:
+    for i, batch in enumerate(items):
+        p = bulk.get(i)
+        if p is not None:
+            prepared.append(p)
+            continue
         try:
             p, scores = _convert(batch)
         except Exception:  # shapes were checked when recorded; report, keep the rest
@@ -105,26 +116,102 @@ def _convert(batch: PendingBatch) -> tuple[PreparedBatch, np.ndarray | None]:
     return PreparedBatch(batch, values, preds, targets, stats), scores
 
 
+def _plain(batch: PendingBatch):
+    """The values of a batch without predictions or targets whose values are a 1-d CPU tensor
+    or numeric array of one number per row (not converted yet); None for any other batch
+    (:func:`_convert` takes it)."""
+    if batch.preds is not None or batch.targets is not None:
+        return None
+    v = batch.values
+    if type(v) is np.ndarray:
+        if v.ndim != 1 or v.dtype.kind not in "biuf":
+            return None
+    elif not getattr(v, "is_cpu", False) or v.dim() != 1:  # a HostCopy has no is_cpu
+        return None
+    return v if len(v) == len(batch.rows) else None
+
+
+def _joined(values: list) -> np.ndarray | None:
+    """One float64 array of 1-d tensors and arrays, in order; None when a tensor has a dtype
+    numpy lacks. Tensors of one dtype are joined by one ``torch.cat`` (a tensor's ``numpy()``
+    per batch would let go of the GIL for each, and wait to get it back while the training
+    thread records)."""
+    dtypes = {v.dtype for v in values if type(v) is not np.ndarray}
+    try:
+        if len(dtypes) == 1 and not any(type(v) is np.ndarray for v in values):
+            import torch
+
+            return np.asarray(torch.cat(values).numpy(), dtype=np.float64)  # a new buffer
+        return np.concatenate([v if type(v) is np.ndarray else v.numpy() for v in values],
+                              dtype=np.float64)
+    except (TypeError, RuntimeError):  # bfloat16 and the like: converted one by one
+        return None
+
+
+def _convert_plain(items: list[PendingBatch], plain: list[tuple[int, object]]
+                   ) -> list[PreparedBatch] | None:
+    """:func:`_convert` of many plain batches at once: one float64 copy of all their values
+    (each batch gets a view of it) and the logged batches' (mean, min, max) reduced per batch
+    length as rows of a matrix (the same numbers as one reduction per batch). None when their
+    values cannot be joined (:func:`_joined`)."""
+    values = _joined([v for _, v in plain])
+    if values is None:
+        return None
+    sizes = np.fromiter((len(v) for _, v in plain), np.int64, len(plain))
+    ends = np.cumsum(sizes)
+    starts = ends - sizes
+    stats: list = [None] * len(plain)
+    logged = np.fromiter((items[i].log for i, _ in plain), bool, len(plain)) & (sizes > 0)
+    for size in np.unique(sizes[logged]).tolist():
+        which = np.flatnonzero(logged & (sizes == size))
+        if len(which) == len(plain):  # every batch of one length: a reshape, no gather
+            block = values.reshape(len(plain), size)
+        else:
+            block = values[starts[which, None] + np.arange(size)]
+        found = zip((np.add.reduce(block, axis=1) / size).tolist(),
+                    np.minimum.reduce(block, axis=1).tolist(),
+                    np.maximum.reduce(block, axis=1).tolist())
+        if len(which) == len(plain):
+            stats = list(found)
+        else:
+            for k, st in zip(which.tolist(), found):
+                stats[k] = st
+    return [PreparedBatch(items[i], values[a:b], None, None, st)
+            for (i, _), a, b, st in zip(plain, starts.tolist(), ends.tolist(), stats)]
+
+
 class BatchQueue:
     """Hand-over point between the training thread and the ledger.
 
     ``put`` holds a lock for one list append; ``drain`` swaps the list out and applies it with
     ``apply``, one drain at a time so that later batches always land after earlier ones.
+
+    Parameters
+    ----------
+    busy_rows : int, default 100_000
+        Queued rows from which :meth:`put` reports that a drain is due early.
     """
 
-    def __init__(self):
+    def __init__(self, busy_rows: int = 100_000):
         self._lock = threading.Lock()
         self._drain_lock = threading.RLock()  # listeners run inside a drain and may read
         self._items: list[PendingBatch] = []
+        self._rows = 0  # rows queued since the last drain
+        self.busy_rows = busy_rows
 
     def locks(self) -> tuple:
         """The queue's locks, in the order a drain takes them (for fork guards)."""
         return (self._drain_lock, self._lock)
 
-    def put(self, batch: PendingBatch) -> None:
-        """Queue one batch (any thread; one list append under a lock)."""
+    def put(self, batch: PendingBatch) -> bool:
+        """Queue one batch (any thread; one list append under a lock). Returns True once per
+        drain: for the batch with which the queued rows reach ``busy_rows``."""
+        n = len(batch.rows)
         with self._lock:
             self._items.append(batch)
+            before = self._rows
+            self._rows = before + n
+        return before < self.busy_rows <= before + n
 
     def __len__(self) -> int:
         with self._lock:
@@ -137,7 +224,7 @@ class BatchQueue:
         """
         with self._drain_lock:
             with self._lock:
-                items, self._items = self._items, []
+                items, self._items, self._rows = self._items, [], 0
             prepared = prepare_all(items)
             if prepared:
                 apply(prepared)

@@ -3,7 +3,7 @@
 The training thread hands a validated batch over (:meth:`Recorder.record_rows`: the batch
 reduced to what the ledger stores, off its autograd graph and device, and one list append).
 One ingest thread (``wl-recorder``) wakes every ``flush_interval`` seconds, or sooner when many
-rows wait, and
+rows wait (``BatchQueue.busy_rows`` queued, or the store's ``flush_rows`` applied), and
 
 1. drains the queue: converts the batches to numpy (the classification evidence of all of them
    at once, :mod:`weightslab_nb.ledger.evidence_bulk`), writes the latest values into the sample
@@ -188,8 +188,10 @@ class Recorder:
             self.loss_column = column
         step = self.controller.step if step is None else int(step)
         values, preds, targets = batch_to_host(values, preds, targets, len(rows), evidence)
-        self.queue.put(PendingBatch(column, sig, rows, values, preds, targets, step,
-                                    self.experiment_id if exp is None else exp, log, evidence))
+        if self.queue.put(PendingBatch(column, sig, rows, values, preds, targets, step,
+                                       self.experiment_id if exp is None else exp, log,
+                                       evidence)):
+            self._wake.set()  # many rows wait: the ingest thread starts on them now
         changes = self.changes
         changes.table += 1
         if log:
@@ -279,14 +281,17 @@ class Recorder:
             # the latest value per row: each row's last occurrence in arrival order, written
             # once (SampleTable.last_occurrences: a scatter of positions, no global sort)
             latest = self.table.last_occurrences
+            runs = []  # per column: what the history store gets in one append
             for column, group in by_column.items():
                 rows = np.concatenate([p.batch.rows for p in group])
                 distinct, last = latest(rows)
                 values = np.concatenate([p.values for p in group])
                 self.table.write_signal(distinct, column, values[last])
                 steps = np.fromiter((p.batch.step for p in group), np.int64, len(group))
-                ends = np.cumsum([len(p.values) for p in group])
+                sizes = np.fromiter((len(p.values) for p in group), np.int64, len(group))
+                ends = np.cumsum(sizes)
                 self.table.last_step[distinct] = steps[np.searchsorted(ends, last, "right")]
+                runs.append((group, rows, values, steps, sizes))
             for attr in ("preds", "targets"):
                 known = [p for p in batches if getattr(p, attr) is not None]
                 if known:
@@ -300,10 +305,11 @@ class Recorder:
                     by_loss.setdefault(p.batch.column, []).append((p.batch.rows, p.evidence))
             for column, parts in by_loss.items():
                 evidence_bulk.write(self.table, self.top_classes, column, parts)
+        for group, rows, values, steps, sizes in runs:
+            self._append_run(group, rows, values, steps, sizes)
         for p in batches:
-            b = p.batch
-            self.store.append_samples(b.signal, b.step, b.rows, p.values, b.exp, p.stats)
             if p.evidence is not None:
+                b = p.batch
                 margin_signal = self.sink(evidence_name(b.column, "margin"))[1]
                 self.store.append_samples(margin_signal, b.step, b.rows, p.evidence.margin,
                                           b.exp)
@@ -314,6 +320,24 @@ class Recorder:
                 log.exception("an applied-batch listener failed")
         if self.store.wants_flush():
             self._wake.set()
+
+    def _append_run(self, group: list[PreparedBatch], rows, values, steps, sizes) -> None:
+        """Hand the batches of one column to the history store in one append: their rows and
+        values (concatenated, in arrival order) and a global point per logged batch."""
+        signals = {p.batch.signal for p in group}
+        if len(signals) > 1:  # one column is one signal; never split silently otherwise
+            for p in group:
+                b = p.batch
+                self.store.append_samples(b.signal, b.step, b.rows, p.values, b.exp, p.stats)
+            return
+        exps = np.fromiter((p.batch.exp for p in group), np.int32, len(group))
+        logged = [k for k, p in enumerate(group) if p.stats is not None]
+        points = None
+        if logged:
+            stats = np.array([group[k].stats for k in logged], dtype=np.float64).reshape(-1, 3)
+            points = {"step": steps[logged], "mean": stats[:, 0], "min": stats[:, 1],
+                      "max": stats[:, 2], "count": sizes[logged], "exp": exps[logged]}
+        self.store.append_sample_run(signals.pop(), rows, values, steps, sizes, exps, points)
 
     # ---------------------------------------------------------------- forking ranks
     @contextlib.contextmanager
@@ -387,7 +411,12 @@ class Recorder:
             return self._flushed.wait_for(lambda: self.flushes >= target, timeout)
 
     def flush(self) -> None:
-        """One round now, from the calling thread: drain, flush the store, run the hooks."""
+        """One round now, from the calling thread: drain, flush the store, run the hooks.
+
+        The queue is drained once before the round's lock too (as any reader may), so the
+        batches recorded since the last round are converted and applied while another round
+        may still be writing to DuckDB."""
+        self.drain()
         with self._flush_lock:
             self.drain()
             self.store.flush()

@@ -33,7 +33,7 @@ SIGNAL_ROUNDS = 4   # signal -> values -> signal chains a reader follows
 def _fits(tensor, batch_size: int) -> bool:
     """True for a real tensor of ``batch_size`` rows (or a scalar): the common case, checked
     without building an error message; anything else goes through ``check_values``."""
-    return not tensor.is_complex() and (tensor.dim() == 0 or tensor.shape[0] == batch_size)
+    return not tensor.dtype.is_complex and (tensor.dim() == 0 or tensor.shape[0] == batch_size)
 
 
 class BatchRecording:
@@ -229,22 +229,30 @@ class BatchRecording:
         """
         if not isinstance(signals, dict) or not signals:
             raise InvalidTypeError("signals: expected a non-empty dict of name -> values")
-        log = check_bool(log, "log")
-        step = check_optional_int(step, "step", 0)
+        if log is not True and log is not False:  # the common values skip the full check
+            log = check_bool(log, "log")
+        if step is not None and (type(step) is not int or step < 0):
+            step = check_optional_int(step, "step", 0)
         rows, ids = self._batch_rows(batch_ids, origin, may_add=True)
         n = len(rows) if rows is not None else len(ids)
         checked = []
         for name, values in signals.items():
             if not isinstance(name, str) or not name:
                 raise InvalidTypeError(f"signals: names must be non-empty strings, got {name!r}")
-            checked.append((name, check_values(values, n, f"signals[{name!r}]")))
+            if not (hasattr(values, "dim") and hasattr(values, "detach") and _fits(values, n)):
+                # anything but a tensor of the right shape (which the recorder detaches)
+                values = check_values(values, n, f"signals[{name!r}]")
+            checked.append((name, values))
         preds = detach(preds if preds is not None else preds_raw)
         if rows is None:
             with self.lock:
                 rows = self._add_batch(ids, origin)
+        record = self.recorder.record_rows
         for i, (name, values) in enumerate(checked):
-            self.recorder.record_rows(name, rows, values, preds if i == 0 else None,
-                                      detach(targets) if i == 0 else None, step, log)
+            if i == 0:
+                record(name, rows, values, preds, detach(targets), step, log)
+            else:
+                record(name, rows, values, None, None, step, log)
 
     def save_instance_signals(self, signals: dict, batch_ids, batch_idx, step: int | None = None,
                               origin: str | None = None, targets=None, log: bool = True) -> None:

@@ -306,12 +306,20 @@ class SampleTable:
         """The fast path for int ids in an array that the origins' look-up tables hold all of;
         None when it does not apply (the caller takes the general path)."""
         arr = as_int_array(sample_ids)
-        if arr is None or any(c in self._sparse_ints for c in codes):
+        if arr is None or (self._sparse_ints and not self._sparse_ints.isdisjoint(codes)):
             return None
         if arr.size == 0:
             return np.empty(0, dtype=np.int64)
-        if arr.min() < 0:
+        if len(codes) == 1 and codes[0] in self._luts:  # one origin: nothing can be ambiguous
+            fast = self._luts[codes[0]].range_rows(arr)
+            if fast is not None:
+                return fast
+        lo, hi = int(arr.min()), int(arr.max())
+        if lo < 0:
             return None
+        fast = self._rows_in_one_range(codes, arr, lo, hi)
+        if fast is not None:
+            return fast
         found = np.full(len(arr), -1, dtype=np.int64)
         for code in codes:
             lut = self._luts.get(code)
@@ -321,6 +329,22 @@ class SampleTable:
         if found.min() < 0:
             return None  # unknown ids: the general path names them
         return found
+
+    def _rows_in_one_range(self, codes: list[int], arr: np.ndarray, lo: int,
+                           hi: int) -> np.ndarray | None:
+        """Rows of ``arr`` (ids in ``[lo, hi]``) when one origin's contiguous id range holds
+        every id and no other origin can hold any (so nothing is ambiguous); else None."""
+        rows = None
+        for code in codes:
+            lut = self._luts.get(code)
+            if lut is None or lut.disjoint(lo, hi):
+                continue
+            if rows is not None:
+                return None  # a second origin may hold some: the general path decides
+            rows = lut.range_rows(arr)
+            if rows is None:
+                return None
+        return rows
 
     def _merge(self, found: np.ndarray, mine: np.ndarray, ids, argument: str) -> None:
         """Take the rows one more origin holds; two origins holding one id is ambiguous."""
