@@ -64,8 +64,8 @@ from weightslab_nb.arguments import check_bool, check_int, check_optional_int, c
 from weightslab_nb.errors import InvalidTypeError, InvalidValueError, StateError
 from weightslab_nb.experiment import write_atomic
 from weightslab_nb.tracking import media
-from weightslab_nb.tracking.log_buffer import (CAPTURED, MIXED, NEW_CHUNK, RowBuffer, chunks_of,
-                                               warm_up)
+from weightslab_nb.tracking.log_buffer import (CAPTURED, DEVICE, MIXED, NEW_CHUNK, PLAIN,
+                                               RowBuffer, chunks_of, warm_up)
 
 if TYPE_CHECKING:
     from weightslab_nb.session import Session
@@ -85,6 +85,7 @@ WAKE_ROWS = 16_384  # buffered rows that ask the ingest thread for a drain befor
 _PLAIN_NUMBERS = frozenset({float, int, bool, np.float64, np.float32, np.float16, np.int64,
                             np.int32, np.int16, np.int8, np.uint8, np.uint16, np.uint32,
                             np.bool_})
+_LARGEST_INT = 2 ** 1023  # ints from here on take the checked path (a float may overflow)
 
 
 def _now_iso(t: float | None = None) -> str:
@@ -245,6 +246,8 @@ class Run:
         self._buffer = RowBuffer()        # log calls not drained yet
         self._pending: list = []          # drained chunks not written to history.jsonl yet
         self._known: set[str] = set()     # keys already checked (the fast path skips them)
+        self._tensor_keys: tuple | None = None  # keys of the last fast row that held tensors
+        self._captures = session.recorder.captures  # truthy while an evaluation pass captures
         self._controller = session.controller
         self._recorder = session.recorder
         self._changes = session.changes
@@ -302,43 +305,49 @@ class Run:
             plain values are checked before any media file is written).
         """
         lock = self._log_lock  # one call at a time, so rows reach the file in step order
-        if commit is None and type(data) is dict and (
+        if type(data) is dict and commit is None and (
                 step is None or (type(step) is int and step >= 0)):
-            # The common call, done here in full: plain numbers, known keys, a step not going
-            # back. One untracked dict and three numbers appended to the buffer, nothing
-            # converted (anything else falls through to the checked path below).
-            try:  # floats, ints and bools add up to a float (see _plain_numbers)
-                total = sum(data.values())
-                plain = type(total) is float
-            except Exception:
-                total, plain = None, False
-            if not plain and type(total).__module__ == "torch":  # e.g. a loss as a tensor
-                as_floats = _cpu_scalars_as_floats(data)
-                if as_floats is not None:
-                    data, plain = as_floats, True
-            if plain:
+            # The common call, done here in full: plain numbers (or one-value tensors), known
+            # keys, a step not going back. One untracked dict and three numbers appended to
+            # the buffer; anything else falls through to the checked path below.
+            keys, row, mode = tuple(data), None, PLAIN
+            if keys != self._tensor_keys:  # floats, ints and bools add up to a float
+                try:
+                    if type(sum(data.values())) is float:
+                        row = data.copy()
+                except Exception:  # a string, None, a list... or an int too large for a float
+                    pass
+            if row is None:  # tensors (summing them would cost tensor ops), numpy scalars...
+                row, mode = _scalar_row(data)
+                if row is not None:
+                    self._tensor_keys = keys  # the next call with these keys comes here first
+            if row is not None:
                 lock.acquire()  # acquire/release: half the cost of a with block
                 try:
-                    recorder, buffer, keys = self._recorder, self._buffer, tuple(data)
+                    buffer = self._buffer
                     same = keys == buffer.schema  # the keys of the row before, in order
-                    if self.state == "running" and not self._deferred and \
-                            not recorder.captures and (same or data.keys() <= self._known):
+                    if (same or data.keys() <= self._known) and self.state == "running" and \
+                            not self._deferred and not self._captures:
                         last, counting = self._last_step, step is not None
                         if step is None:
                             ctl = self._controller
-                            if ctl.step == 0 and ctl.state != "running":
+                            at = ctl.step
+                            if at == 0 and ctl.state != "running":
                                 at, counting = self._counter, True  # >= the last step
-                            else:
-                                at = ctl.step if last is None or ctl.step > last else last
+                            elif last is not None and at < last:
+                                at = last
                         else:
                             at = step if last is None or step >= last else -1  # -1: warns
-                        if at >= 0:  # RowBuffer.put, inlined
-                            buffer.meta.extend((at, time.time(), recorder.experiment_id))
+                        if at >= 0 and mode == PLAIN:  # RowBuffer.put, inlined
+                            meta = buffer.meta
+                            meta.append(at)
+                            meta.append(time.time())
+                            meta.append(self._recorder.experiment_id)
                             rows = buffer.rows
                             if not same:
                                 rows.append(NEW_CHUNK)
                                 buffer.schema = keys
-                            rows.append(dict(data))
+                            rows.append(row)
                             self._last_step = at
                             if counting:
                                 self._counter = at + 1
@@ -347,7 +356,15 @@ class Run:
                                 self.version += 1
                                 self._changes.history += 1
                             elif n == WAKE_ROWS:
-                                recorder.wake()
+                                self._recorder.wake()
+                            return
+                        if at >= 0:  # tensors copied off their device, converted when drained
+                            buffer.put(at, time.time(), self._recorder.experiment_id, row, mode)
+                            self._last_step = at
+                            if counting:
+                                self._counter = at + 1
+                            self.version += 1
+                            self._changes.history += 1
                             return
                 finally:
                     lock.release()
@@ -661,21 +678,44 @@ def _plain_numbers(data: Mapping) -> bool:
     return False
 
 
-def _cpu_scalars_as_floats(data: dict) -> dict | None:
-    """``data`` with its one-value CPU tensors (real or bool) as floats when every other value
-    is a float, int or bool, else None (the checked path takes the call; a CUDA tensor is left
-    to it too)."""
-    out = {}
+def _scalar_row(data: dict) -> tuple[dict | None, int]:
+    """``(row, mode)`` for a call of plain numbers and one-value real tensors, else
+    ``(None, PLAIN)`` (the checked path takes the call and names a bad value).
+
+    Floats, ints (not too large for a float), bools and numpy scalars are kept as they are. A
+    CPU tensor becomes its value (``.item()``: a copy taken now, so an in-place change after
+    the call, such as an accumulator's ``+=``, does not reach the logged value). A CUDA tensor
+    is copied to pinned host memory without waiting for the device
+    (``.to("cpu", non_blocking=True)``, detached first when it requires grad: a copy taken in
+    stream order, so later in-place changes do not reach it either) and kept with its device
+    index; the row gets mode :data:`DEVICE`: the drain waits for the copies and converts them
+    in bulk, so a training step never synchronises with the GPU to log its loss."""
+    row, mode = {}, PLAIN
     for key, value in data.items():
         kind = type(value)
-        if kind is float or kind is int or kind is bool:
-            out[key] = value
-        elif kind.__module__.startswith("torch") and getattr(value, "is_cpu", False) and \
-                value.numel() == 1 and not value.is_complex():
-            out[key] = float(value.item())
+        if kind is float or kind is bool:
+            row[key] = value
+        elif kind is int:
+            if not -_LARGEST_INT < value < _LARGEST_INT:
+                return None, PLAIN
+            row[key] = value
+        elif kind in _PLAIN_NUMBERS:
+            row[key] = value
+        elif kind.__module__.startswith("torch") and hasattr(value, "is_cuda"):
+            if value.numel() != 1 or value.is_complex():
+                return None, PLAIN
+            if value.is_cpu:
+                row[key] = value.item()
+            elif value.is_cuda:
+                if value.requires_grad:
+                    value = value.detach()
+                row[key] = (value.to("cpu", non_blocking=True), value.get_device())
+                mode = DEVICE
+            else:  # another device: the checked path reads it
+                return None, PLAIN
         else:
-            return None
-    return out
+            return None, PLAIN
+    return row, mode
 
 
 def _flatten(data: Mapping, prefix: str = "") -> dict:
