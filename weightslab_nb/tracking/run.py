@@ -85,6 +85,7 @@ WAKE_ROWS = 16_384  # buffered rows that ask the ingest thread for a drain befor
 _PLAIN_NUMBERS = frozenset({float, int, bool, np.float64, np.float32, np.float16, np.int64,
                             np.int32, np.int16, np.int8, np.uint8, np.uint16, np.uint32,
                             np.bool_})
+_time = time.time
 _LARGEST_INT = 2 ** 1023  # ints from here on take the checked path (a float may overflow)
 
 
@@ -246,7 +247,7 @@ class Run:
         self._buffer = RowBuffer()        # log calls not drained yet
         self._pending: list = []          # drained chunks not written to history.jsonl yet
         self._known: set[str] = set()     # keys already checked (the fast path skips them)
-        self._tensor_keys: tuple | None = None  # keys of the last fast row that held tensors
+        self._tensor_keys: tuple = ()     # keys of the last fast row that held tensors
         self._captures = session.recorder.captures  # truthy while an evaluation pass captures
         self._controller = session.controller
         self._recorder = session.recorder
@@ -304,70 +305,55 @@ class Run:
             A bad key or value (named in the message); nothing of the call is stored (keys and
             plain values are checked before any media file is written).
         """
-        lock = self._log_lock  # one call at a time, so rows reach the file in step order
-        if type(data) is dict and commit is None and (
-                step is None or (type(step) is int and step >= 0)):
-            # The common call, done here in full: plain numbers (or one-value tensors), known
-            # keys, a step not going back. One untracked dict and three numbers appended to
-            # the buffer; anything else falls through to the checked path below.
-            keys, row, mode = tuple(data), None, PLAIN
+        if type(data) is dict and commit is None:
+            # The common call, done here in full: floats (ints, bools) under the keys of the
+            # call before, the default step. One untracked dict and three numbers appended to
+            # the buffer, nothing converted; other plain calls take _log_numbers, the rest the
+            # checked path below.
+            keys, row = tuple(data), None
             if keys != self._tensor_keys:  # floats, ints and bools add up to a float
                 try:
                     if type(sum(data.values())) is float:
                         row = data.copy()
                 except Exception:  # a string, None, a list... or an int too large for a float
                     pass
-            if row is None:  # tensors (summing them would cost tensor ops), numpy scalars...
-                row, mode = _scalar_row(data)
-                if row is not None:
-                    self._tensor_keys = keys  # the next call with these keys comes here first
-            if row is not None:
+            if row is not None and step is None:
+                lock = self._log_lock  # one call at a time, so rows reach the file in order
                 lock.acquire()  # acquire/release: half the cost of a with block
                 try:
                     buffer = self._buffer
                     same = keys == buffer.schema  # the keys of the row before, in order
                     if (same or data.keys() <= self._known) and self.state == "running" and \
                             not self._deferred and not self._captures:
-                        last, counting = self._last_step, step is not None
-                        if step is None:
-                            ctl = self._controller
-                            at = ctl.step
-                            if at == 0 and ctl.state != "running":
-                                at, counting = self._counter, True  # >= the last step
-                            elif last is not None and at < last:
-                                at = last
-                        else:
-                            at = step if last is None or step >= last else -1  # -1: warns
-                        if at >= 0 and mode == PLAIN:  # RowBuffer.put, inlined
-                            meta = buffer.meta
-                            meta.append(at)
-                            meta.append(time.time())
-                            meta.append(self._recorder.experiment_id)
-                            rows = buffer.rows
-                            if not same:
-                                rows.append(NEW_CHUNK)
-                                buffer.schema = keys
-                            rows.append(row)
-                            self._last_step = at
-                            if counting:
-                                self._counter = at + 1
-                            n = len(rows)
-                            if n <= 2:  # the first row since a drain: readers look again
-                                self.version += 1
-                                self._changes.history += 1
-                            elif n == WAKE_ROWS:
-                                self._recorder.wake()
-                            return
-                        if at >= 0:  # tensors copied off their device, converted when drained
-                            buffer.put(at, time.time(), self._recorder.experiment_id, row, mode)
-                            self._last_step = at
-                            if counting:
-                                self._counter = at + 1
+                        ctl = self._controller
+                        at = ctl.step
+                        if at == 0 and ctl.state != "running":  # counting: >= the last step
+                            at = self._counter
+                            self._counter = at + 1
+                        elif self._last_step is not None and at < self._last_step:
+                            at = self._last_step  # steps never go back
+                        meta = buffer.meta  # RowBuffer.put, inlined
+                        meta.append(at)
+                        meta.append(_time())
+                        meta.append(self._recorder.experiment_id)
+                        rows = buffer.rows
+                        if not same:
+                            rows.append(NEW_CHUNK)
+                            buffer.schema = keys
+                        rows.append(row)
+                        self._last_step = at
+                        n = len(rows)
+                        if n <= 2:  # the first row since a drain: readers look again
                             self.version += 1
                             self._changes.history += 1
-                            return
+                        elif n == WAKE_ROWS:
+                            self._recorder.wake()
+                        return
                 finally:
                     lock.release()
+            elif (step is None or (type(step) is int and step >= 0)) and \
+                    self._log_numbers(data, keys, row, step):
+                return
         if self.state != "running":
             raise StateError(f"run {self.id!r} is {self.state}; start another with wl.init()")
         if type(data) is not dict and not isinstance(data, Mapping):
@@ -377,12 +363,60 @@ class Run:
             step = check_int(step, "step", minimum=0)
         if commit is not None and not isinstance(commit, bool):
             raise InvalidTypeError(f"commit: expected True, False or None, got {commit!r}")
+        lock = self._log_lock
         lock.acquire()
         try:
             if self.state != "running":  # finished while this call waited
                 raise StateError(f"run {self.id!r} is {self.state}; start another with "
                                  "wl.init()")
             self._log(data, step, commit)
+        finally:
+            lock.release()
+
+    def _log_numbers(self, data: dict, keys: tuple, row: dict | None,
+                     step: int | None) -> bool:
+        """The fast path for the other calls of numbers: one-value tensors, numpy scalars,
+        ints only (``row`` None: converted here, see :func:`_scalar_row`), or an explicit
+        ``step``. True when the call was buffered; False leaves it to the checked path
+        (unknown keys, a value that is not a number, a step going back...)."""
+        mode = PLAIN
+        if row is None:
+            row, mode = _scalar_row(data)
+            if row is None:
+                return False
+            self._tensor_keys = keys  # the next call with these keys comes here first
+        lock = self._log_lock
+        lock.acquire()
+        try:
+            buffer = self._buffer
+            if not (data.keys() <= self._known and self.state == "running" and
+                    not self._deferred and not self._captures):
+                return False
+            last = self._last_step
+            if step is None:
+                ctl = self._controller
+                counting = ctl.step == 0 and ctl.state != "running"
+                at = self._counter if counting else max(ctl.step, last or 0)
+            elif last is None or step >= last:
+                at, counting = step, True
+            else:
+                return False  # the checked path warns
+            if mode == PLAIN:  # RowBuffer.put without its copy: the row is ours
+                buffer.meta.extend((at, _time(), self._recorder.experiment_id))
+                if keys != buffer.schema:
+                    buffer.rows.append(NEW_CHUNK)
+                    buffer.schema = keys
+                buffer.rows.append(row)
+            else:  # tensors copied off their device, converted when drained
+                buffer.put(at, _time(), self._recorder.experiment_id, row, mode)
+            self._last_step = at
+            if counting:
+                self._counter = at + 1
+            self.version += 1
+            self._changes.history += 1
+            if len(buffer.rows) == WAKE_ROWS:
+                self._recorder.wake()
+            return True
         finally:
             lock.release()
 
