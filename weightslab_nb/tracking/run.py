@@ -33,8 +33,11 @@ training loss.
 
 Threads. ``log`` checks what must raise at once (the run's state, keys, values, the step),
 writes media files of rich values (in the calling thread: log them at a modest rate), and
-appends the row to the run's buffer: for a row of plain numbers that is the whole call (no
-conversion, no per-key work). The buffer is drained in bulk (see
+appends the row to the run's buffer: for a row of floats under the keys of the call before
+that is the whole call (no conversion, no per-key work). One-value tensors are read per value
+(a CPU tensor's ``.item()``, so later in-place changes do not reach the logged value; a CUDA
+tensor is copied to pinned memory without a synchronisation and converted by the drain). The
+buffer is drained in bulk (see
 :mod:`weightslab_nb.tracking.log_buffer`) by the session's ingest thread every
 ``flush_interval`` and by every reader before it reads (``run.summary``, :meth:`Run.recent`,
 :meth:`Run.log_counts`, the session's curves and history queries, ``wl.Api`` on a live run):
@@ -389,8 +392,8 @@ class Run:
         lock.acquire()
         try:
             buffer = self._buffer
-            if not (data.keys() <= self._known and self.state == "running" and
-                    not self._deferred and not self._captures):
+            if not ((keys == buffer.schema or data.keys() <= self._known) and
+                    self.state == "running" and not self._deferred and not self._captures):
                 return False
             last = self._last_step
             if step is None:
