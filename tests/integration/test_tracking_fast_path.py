@@ -107,3 +107,27 @@ def test_bad_values_under_cached_tensor_keys_take_the_checked_path(session):
     run.log({"loss": torch.tensor([1.0, 2.0, 3.0])})  # several values: a histogram
     assert run.recent("loss")[:2] == [(0, 1.0), (1, 0.5)]
     assert run.recent("loss")[2][1]["_type"] == "histogram"
+
+
+def test_the_fast_path_sees_a_training_loop_start_and_end(session, digits_run):
+    r = digits_run()
+    run = wl.init()
+    run.log({"x": 1.0})
+    run.log({"x": 2.0})  # counting log calls: steps 0 and 1
+    steps = []
+
+    def train(epochs):
+        run.log({"x": 3.0})  # the loop runs, no batch yet: the last step, not the counter
+        steps.append(run.recent("x")[-1][0])
+        for x, y, ids in r.loader:
+            r.loss(r.model(x), y, batch_ids=ids)
+            if session.controller.step == 3:
+                break
+        run.log({"x": 4.0})  # the training step
+        steps.append(run.recent("x")[-1][0])
+
+    handle = wl.start_training(train, 1)
+    assert handle.wait(60.0) and handle.error is None, handle
+    run.log({"x": 5.0})  # trained once: no counting any more
+    assert steps == [1, 3]
+    assert run.recent("x") == [(0, 1.0), (1, 3.0), (3, 5.0)]  # one value per step: the last

@@ -252,6 +252,8 @@ class Run:
         self._known: set[str] = set()     # keys already checked (the fast path skips them)
         self._tensor_keys: tuple = ()     # keys of the last fast row that held tensors
         self._captures = session.recorder.captures  # truthy while an evaluation pass captures
+        self._counting_seen = -1          # the controller change count _counting_cached is for
+        self._counting_cached = True
         self._controller = session.controller
         self._recorder = session.recorder
         self._changes = session.changes
@@ -328,17 +330,17 @@ class Run:
                     same = keys == buffer.schema  # the keys of the row before, in order
                     if (same or data.keys() <= self._known) and self.state == "running" and \
                             not self._deferred and not self._captures:
-                        ctl = self._controller
-                        at = ctl.step
-                        if at == 0 and ctl.state != "running":  # counting: >= the last step
-                            at = self._counter
-                            self._counter = at + 1
-                        elif self._last_step is not None and at < self._last_step:
+                        at = self._controller.step
+                        if at == 0:  # counting, unless a training loop runs (cached)
+                            if self._changes.controller != self._counting_seen:
+                                self._refresh_counting()
+                            if self._counting_cached:  # the counter: >= the last step
+                                at = self._counter
+                                self._counter = at + 1
+                        if self._last_step is not None and at < self._last_step:
                             at = self._last_step  # steps never go back
-                        meta = buffer.meta  # RowBuffer.put, inlined
-                        meta.append(at)
-                        meta.append(_time())
-                        meta.append(self._recorder.experiment_id)
+                        # RowBuffer.put, inlined
+                        buffer.meta.extend((at, _time(), self._recorder.experiment_id))
                         rows = buffer.rows
                         if not same:
                             rows.append(NEW_CHUNK)
@@ -541,6 +543,14 @@ class Run:
         self._drain()
         with self._lock:
             return dict(self._logged)
+
+    def _refresh_counting(self) -> None:
+        """Cache :meth:`_counting` for the fast path of :meth:`log`, with the controller's
+        change count it was read at (the session counts every change of state and step, so
+        the fast path reads the controller's state only after it changed)."""
+        seen = self._changes.controller  # read first: a change meanwhile refreshes again
+        self._counting_cached = self._counting()
+        self._counting_seen = seen
 
     def _counting(self) -> bool:
         """True while no watched training loop has taken a step (wandb's step counting)."""
