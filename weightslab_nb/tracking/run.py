@@ -386,10 +386,11 @@ class Run:
         (unknown keys, a value that is not a number, a step going back...)."""
         mode = PLAIN
         if row is None:
-            row, mode = _scalar_row(data)
+            row, mode, tensors = _scalar_row(data)
             if row is None:
                 return False
-            self._tensor_keys = keys  # the next call with these keys comes here first
+            # with tensors, the next call with these keys comes here first (no sum)
+            self._tensor_keys = keys if tensors else ()
         lock = self._log_lock
         lock.acquire()
         try:
@@ -725,9 +726,9 @@ def _plain_numbers(data: Mapping) -> bool:
     return False
 
 
-def _scalar_row(data: dict) -> tuple[dict | None, int]:
-    """``(row, mode)`` for a call of plain numbers and one-value real tensors, else
-    ``(None, PLAIN)`` (the checked path takes the call and names a bad value).
+def _scalar_row(data: dict) -> tuple[dict | None, int, bool]:
+    """``(row, mode, has tensors)`` for a call of plain numbers and one-value real tensors,
+    else ``(None, PLAIN, False)`` (the checked path takes the call and names a bad value).
 
     Floats, ints (not too large for a float), bools and numpy scalars are kept as they are. A
     CPU tensor becomes its value (``.item()``: a copy taken now, so an in-place change after
@@ -737,20 +738,21 @@ def _scalar_row(data: dict) -> tuple[dict | None, int]:
     stream order, so later in-place changes do not reach it either) and kept with its device
     index; the row gets mode :data:`DEVICE`: the drain waits for the copies and converts them
     in bulk, so a training step never synchronises with the GPU to log its loss."""
-    row, mode = {}, PLAIN
+    row, mode, tensors = {}, PLAIN, False
     for key, value in data.items():
         kind = type(value)
         if kind is float or kind is bool:
             row[key] = value
         elif kind is int:
             if not -_LARGEST_INT < value < _LARGEST_INT:
-                return None, PLAIN
+                return None, PLAIN, False
             row[key] = value
         elif kind in _PLAIN_NUMBERS:
             row[key] = value
         elif kind.__module__.startswith("torch") and hasattr(value, "is_cuda"):
             if value.numel() != 1 or value.is_complex():
-                return None, PLAIN
+                return None, PLAIN, False
+            tensors = True
             if value.is_cpu:
                 row[key] = value.item()
             elif value.is_cuda:
@@ -759,10 +761,10 @@ def _scalar_row(data: dict) -> tuple[dict | None, int]:
                 row[key] = (value.to("cpu", non_blocking=True), value.get_device())
                 mode = DEVICE
             else:  # another device: the checked path reads it
-                return None, PLAIN
+                return None, PLAIN, False
         else:
-            return None, PLAIN
-    return row, mode
+            return None, PLAIN, False
+    return row, mode, tensors
 
 
 def _flatten(data: Mapping, prefix: str = "") -> dict:
