@@ -318,10 +318,9 @@ class Run:
             keys, row = tuple(data), None
             if keys != self._tensor_keys:  # floats, ints and bools add up to a float
                 try:
-                    if type(sum(data.values())) is float:
-                        row = data.copy()
+                    row = data.copy() if type(sum(data.values())) is float else None
                 except Exception:  # a string, None, a list... or an int too large for a float
-                    pass
+                    row = None
             if row is not None and step is None:
                 lock = self._log_lock  # one call at a time, so rows reach the file in order
                 lock.acquire()  # acquire/release: half the cost of a with block
