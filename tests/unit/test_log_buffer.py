@@ -114,3 +114,19 @@ def test_bulk_curve_points_keep_their_order_with_single_points_through_a_reopen(
     series = again.global_series("loss")
     assert {k: series[k].tolist() for k in expected} == expected
     again.close()
+
+
+def test_device_rows_are_converted_in_bulk_to_the_numbers_of_plain_rows():
+    torch = pytest.importorskip("torch")
+    values = [torch.tensor(0.1, dtype=torch.float16), torch.tensor(0.3, dtype=torch.bfloat16),
+              torch.tensor(2 ** 40 + 1), torch.tensor(True), torch.tensor([[2.5]]),
+              torch.tensor(float("nan"))]
+    device, plain = RowBuffer(), RowBuffer()
+    for i, value in enumerate(values):  # (host copy, device index): -1, nothing to wait for
+        device.put(i, 1.0, 0, {"x": (value, -1), "lr": 0.5 * i}, log_buffer.DEVICE)
+        plain.put(i, 1.0, 0, {"x": value.item(), "lr": 0.5 * i})
+    got, expected = chunks_of(*device.take()), chunks_of(*plain.take())
+    assert len(got) == 1 and got[0].mode == log_buffer.PLAIN and got[0].keys == ("x", "lr")
+    assert np.array_equal(got[0].matrix, expected[0].matrix, equal_nan=True)
+    assert got[0].matrix[2, 0] == 2 ** 40 + 1  # an int64 tensor is not rounded to float32
+    assert lines(got) == lines(expected)

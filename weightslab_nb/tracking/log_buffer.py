@@ -17,7 +17,10 @@ Modes (a ``"_mode"`` key first in the copy, absent for :data:`PLAIN`): plain row
 only (float, int, bool, numpy scalars; converted to float64 here); :data:`MIXED` rows hold
 converted values of any kind (strings, media descriptors, floats); :data:`CAPTURED` rows are
 mixed rows whose numbers the caller already recorded (an evaluation pass captured them), so
-they feed no curve.
+they feed no curve; :data:`DEVICE` rows are plain rows some of whose values are
+``(host tensor, device index)`` pairs: one-value CUDA tensors copied to pinned host memory
+without waiting for the device. The drain waits for those devices once, converts the
+tensors in bulk (one ``torch.stack(...).tolist()`` per dtype) and goes on as for plain rows.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from itertools import chain, islice
 
 import numpy as np
 
-PLAIN, MIXED, CAPTURED = 0, 1, 2
+PLAIN, MIXED, CAPTURED, DEVICE = 0, 1, 2, 3
 ARROW_ROWS = 2048  # plain chunks from this many rows get their history lines from Arrow
 _END = object()  # marks where a take stops (later appends stay for the next one)
 
@@ -114,6 +117,8 @@ class Chunk:
         self.times = meta[:, 1].copy()
         self.exp = int(meta[0, 2])
         self.mode = rows[0].get("_mode", PLAIN)
+        if self.mode == DEVICE:
+            rows, self.mode = host_numbers(rows), PLAIN
         keys = tuple(rows[0])  # every row has these keys, in this order
         if self.mode == PLAIN:  # C loops only: no Python code per row
             self.keys = keys
@@ -209,6 +214,33 @@ class Chunk:
         offsets = np.frombuffer(lines.buffers()[1], np.int32)
         first, last = offsets[lines.offset], offsets[lines.offset + len(lines)]
         return lines.buffers()[2].to_pybytes()[first:last]
+
+
+def host_numbers(rows: list[dict]) -> list[dict]:
+    """:data:`DEVICE` rows as plain rows (new dicts without ``"_mode"``): every
+    ``(host tensor, device index)`` pair replaced by its number, after one synchronisation of
+    each CUDA device the copies came from (an index below 0: nothing to wait for)."""
+    import torch
+
+    out, copies, devices = [], {}, set()  # copies: dtype -> [(row, key, tensor)]
+    for row in rows:
+        plain = {}
+        for key, value in row.items():
+            if type(value) is tuple:
+                tensor, device = value
+                devices.add(device)
+                copies.setdefault(tensor.dtype, []).append((plain, key, tensor))
+            plain[key] = value
+        del plain["_mode"]
+        out.append(plain)
+    for device in sorted(devices):
+        if device >= 0:
+            torch.cuda.synchronize(device)
+    for group in copies.values():
+        values = torch.stack([t.reshape(()) for _, _, t in group]).tolist()
+        for (plain, key, _), value in zip(group, values):
+            plain[key] = value
+    return out
 
 
 def _json_floats(values: np.ndarray):

@@ -33,8 +33,11 @@ training loss.
 
 Threads. ``log`` checks what must raise at once (the run's state, keys, values, the step),
 writes media files of rich values (in the calling thread: log them at a modest rate), and
-appends the row to the run's buffer: for a row of plain numbers that is the whole call (no
-conversion, no per-key work). The buffer is drained in bulk (see
+appends the row to the run's buffer: for a row of floats under the keys of the call before
+that is the whole call (no conversion, no per-key work). One-value tensors are read per value
+(a CPU tensor's ``.item()``, so later in-place changes do not reach the logged value; a CUDA
+tensor is copied to pinned memory without a synchronisation and converted by the drain). The
+buffer is drained in bulk (see
 :mod:`weightslab_nb.tracking.log_buffer`) by the session's ingest thread every
 ``flush_interval`` and by every reader before it reads (``run.summary``, :meth:`Run.recent`,
 :meth:`Run.log_counts`, the session's curves and history queries, ``wl.Api`` on a live run):
@@ -64,8 +67,8 @@ from weightslab_nb.arguments import check_bool, check_int, check_optional_int, c
 from weightslab_nb.errors import InvalidTypeError, InvalidValueError, StateError
 from weightslab_nb.experiment import write_atomic
 from weightslab_nb.tracking import media
-from weightslab_nb.tracking.log_buffer import (CAPTURED, MIXED, NEW_CHUNK, RowBuffer, chunks_of,
-                                               warm_up)
+from weightslab_nb.tracking.log_buffer import (CAPTURED, DEVICE, MIXED, NEW_CHUNK, PLAIN,
+                                               RowBuffer, chunks_of, warm_up)
 
 if TYPE_CHECKING:
     from weightslab_nb.session import Session
@@ -85,6 +88,8 @@ WAKE_ROWS = 16_384  # buffered rows that ask the ingest thread for a drain befor
 _PLAIN_NUMBERS = frozenset({float, int, bool, np.float64, np.float32, np.float16, np.int64,
                             np.int32, np.int16, np.int8, np.uint8, np.uint16, np.uint32,
                             np.bool_})
+_time = time.time
+_LARGEST_INT = 2 ** 1023  # ints from here on take the checked path (a float may overflow)
 
 
 def _now_iso(t: float | None = None) -> str:
@@ -245,6 +250,10 @@ class Run:
         self._buffer = RowBuffer()        # log calls not drained yet
         self._pending: list = []          # drained chunks not written to history.jsonl yet
         self._known: set[str] = set()     # keys already checked (the fast path skips them)
+        self._tensor_keys: tuple = ()     # keys of the last fast row that held tensors
+        self._captures = session.recorder.captures  # truthy while an evaluation pass captures
+        self._counting_seen = -1          # the controller change count _counting_cached is for
+        self._counting_cached = True
         self._controller = session.controller
         self._recorder = session.recorder
         self._changes = session.changes
@@ -301,56 +310,54 @@ class Run:
             A bad key or value (named in the message); nothing of the call is stored (keys and
             plain values are checked before any media file is written).
         """
-        lock = self._log_lock  # one call at a time, so rows reach the file in step order
-        if commit is None and type(data) is dict and (
-                step is None or (type(step) is int and step >= 0)):
-            # The common call, done here in full: plain numbers, known keys, a step not going
-            # back. One untracked dict and three numbers appended to the buffer, nothing
-            # converted (anything else falls through to the checked path below).
-            try:  # floats, ints and bools add up to a float (see _plain_numbers)
-                total = sum(data.values())
-                plain = type(total) is float
-            except Exception:
-                total, plain = None, False
-            if not plain and type(total).__module__ == "torch":  # e.g. a loss as a tensor
-                as_floats = _cpu_scalars_as_floats(data)
-                if as_floats is not None:
-                    data, plain = as_floats, True
-            if plain:
+        if type(data) is dict and commit is None:
+            # The common call, done here in full: floats (ints, bools) under the keys of the
+            # call before, the default step. One untracked dict and three numbers appended to
+            # the buffer, nothing converted; other plain calls take _log_numbers, the rest the
+            # checked path below.
+            keys, row = tuple(data), None
+            if keys != self._tensor_keys:  # floats, ints and bools add up to a float
+                try:
+                    row = data.copy() if type(sum(data.values())) is float else None
+                except Exception:  # a string, None, a list... or an int too large for a float
+                    row = None
+            if row is not None and step is None:
+                lock = self._log_lock  # one call at a time, so rows reach the file in order
                 lock.acquire()  # acquire/release: half the cost of a with block
                 try:
-                    recorder, buffer, keys = self._recorder, self._buffer, tuple(data)
+                    buffer = self._buffer
                     same = keys == buffer.schema  # the keys of the row before, in order
-                    if self.state == "running" and not self._deferred and \
-                            not recorder.captures and (same or data.keys() <= self._known):
-                        last, counting = self._last_step, step is not None
-                        if step is None:
-                            ctl = self._controller
-                            if ctl.step == 0 and ctl.state != "running":
-                                at, counting = self._counter, True  # >= the last step
-                            else:
-                                at = ctl.step if last is None or ctl.step > last else last
-                        else:
-                            at = step if last is None or step >= last else -1  # -1: warns
-                        if at >= 0:  # RowBuffer.put, inlined
-                            buffer.meta.extend((at, time.time(), recorder.experiment_id))
-                            rows = buffer.rows
-                            if not same:
-                                rows.append(NEW_CHUNK)
-                                buffer.schema = keys
-                            rows.append(dict(data))
-                            self._last_step = at
-                            if counting:
+                    if (same or data.keys() <= self._known) and self.state == "running" and \
+                            not self._deferred and not self._captures:
+                        at = self._controller.step
+                        if at == 0:  # counting, unless a training loop runs (cached)
+                            if self._changes.controller != self._counting_seen:
+                                self._refresh_counting()
+                            if self._counting_cached:  # the counter: >= the last step
+                                at = self._counter
                                 self._counter = at + 1
-                            n = len(rows)
-                            if n <= 2:  # the first row since a drain: readers look again
-                                self.version += 1
-                                self._changes.history += 1
-                            elif n == WAKE_ROWS:
-                                recorder.wake()
-                            return
+                        if self._last_step is not None and at < self._last_step:
+                            at = self._last_step  # steps never go back
+                        # RowBuffer.put, inlined
+                        buffer.meta.extend((at, _time(), self._recorder.experiment_id))
+                        rows = buffer.rows
+                        if not same:
+                            rows.append(NEW_CHUNK)
+                            buffer.schema = keys
+                        rows.append(row)
+                        self._last_step = at
+                        n = len(rows)
+                        if n <= 2:  # the first row since a drain: readers look again
+                            self.version += 1
+                            self._changes.history += 1
+                        elif n == WAKE_ROWS:
+                            self._recorder.wake()
+                        return
                 finally:
                     lock.release()
+            elif (step is None or (type(step) is int and step >= 0)) and \
+                    self._log_numbers(data, keys, row, step):
+                return
         if self.state != "running":
             raise StateError(f"run {self.id!r} is {self.state}; start another with wl.init()")
         if type(data) is not dict and not isinstance(data, Mapping):
@@ -360,12 +367,61 @@ class Run:
             step = check_int(step, "step", minimum=0)
         if commit is not None and not isinstance(commit, bool):
             raise InvalidTypeError(f"commit: expected True, False or None, got {commit!r}")
+        lock = self._log_lock
         lock.acquire()
         try:
             if self.state != "running":  # finished while this call waited
                 raise StateError(f"run {self.id!r} is {self.state}; start another with "
                                  "wl.init()")
             self._log(data, step, commit)
+        finally:
+            lock.release()
+
+    def _log_numbers(self, data: dict, keys: tuple, row: dict | None,
+                     step: int | None) -> bool:
+        """The fast path for the other calls of numbers: one-value tensors, numpy scalars,
+        ints only (``row`` None: converted here, see :func:`_scalar_row`), or an explicit
+        ``step``. True when the call was buffered; False leaves it to the checked path
+        (unknown keys, a value that is not a number, a step going back...)."""
+        mode = PLAIN
+        if row is None:
+            row, mode, tensors = _scalar_row(data)
+            if row is None:
+                return False
+            # with tensors, the next call with these keys comes here first (no sum)
+            self._tensor_keys = keys if tensors else ()
+        lock = self._log_lock
+        lock.acquire()
+        try:
+            buffer = self._buffer
+            if not ((keys == buffer.schema or data.keys() <= self._known) and
+                    self.state == "running" and not self._deferred and not self._captures):
+                return False
+            last = self._last_step
+            if step is None:
+                ctl = self._controller
+                counting = ctl.step == 0 and ctl.state != "running"
+                at = self._counter if counting else max(ctl.step, last or 0)
+            elif last is None or step >= last:
+                at, counting = step, True
+            else:
+                return False  # the checked path warns
+            if mode == PLAIN:  # RowBuffer.put without its copy: the row is ours
+                buffer.meta.extend((at, _time(), self._recorder.experiment_id))
+                if keys != buffer.schema:
+                    buffer.rows.append(NEW_CHUNK)
+                    buffer.schema = keys
+                buffer.rows.append(row)
+            else:  # tensors copied off their device, converted when drained
+                buffer.put(at, _time(), self._recorder.experiment_id, row, mode)
+            self._last_step = at
+            if counting:
+                self._counter = at + 1
+            self.version += 1
+            self._changes.history += 1
+            if len(buffer.rows) == WAKE_ROWS:
+                self._recorder.wake()
+            return True
         finally:
             lock.release()
 
@@ -487,6 +543,14 @@ class Run:
         self._drain()
         with self._lock:
             return dict(self._logged)
+
+    def _refresh_counting(self) -> None:
+        """Cache :meth:`_counting` for the fast path of :meth:`log`, with the controller's
+        change count it was read at (the session counts every change of state and step, so
+        the fast path reads the controller's state only after it changed)."""
+        seen = self._changes.controller  # read first: a change meanwhile refreshes again
+        self._counting_cached = self._counting()
+        self._counting_seen = seen
 
     def _counting(self) -> bool:
         """True while no watched training loop has taken a step (wandb's step counting)."""
@@ -661,21 +725,45 @@ def _plain_numbers(data: Mapping) -> bool:
     return False
 
 
-def _cpu_scalars_as_floats(data: dict) -> dict | None:
-    """``data`` with its one-value CPU tensors (real or bool) as floats when every other value
-    is a float, int or bool, else None (the checked path takes the call; a CUDA tensor is left
-    to it too)."""
-    out = {}
+def _scalar_row(data: dict) -> tuple[dict | None, int, bool]:
+    """``(row, mode, has tensors)`` for a call of plain numbers and one-value real tensors,
+    else ``(None, PLAIN, False)`` (the checked path takes the call and names a bad value).
+
+    Floats, ints (not too large for a float), bools and numpy scalars are kept as they are. A
+    CPU tensor becomes its value (``.item()``: a copy taken now, so an in-place change after
+    the call, such as an accumulator's ``+=``, does not reach the logged value). A CUDA tensor
+    is copied to pinned host memory without waiting for the device
+    (``.to("cpu", non_blocking=True)``, detached first when it requires grad: a copy taken in
+    stream order, so later in-place changes do not reach it either) and kept with its device
+    index; the row gets mode :data:`DEVICE`: the drain waits for the copies and converts them
+    in bulk, so a training step never synchronises with the GPU to log its loss."""
+    row, mode, tensors = {}, PLAIN, False
     for key, value in data.items():
         kind = type(value)
-        if kind is float or kind is int or kind is bool:
-            out[key] = value
-        elif kind.__module__.startswith("torch") and getattr(value, "is_cpu", False) and \
-                value.numel() == 1 and not value.is_complex():
-            out[key] = float(value.item())
+        if kind is float or kind is bool:
+            row[key] = value
+        elif kind is int:
+            if not -_LARGEST_INT < value < _LARGEST_INT:
+                return None, PLAIN, False
+            row[key] = value
+        elif kind in _PLAIN_NUMBERS:
+            row[key] = value
+        elif kind.__module__.startswith("torch") and hasattr(value, "is_cuda"):
+            if value.numel() != 1 or value.is_complex():
+                return None, PLAIN, False
+            tensors = True
+            if value.is_cpu:
+                row[key] = value.item()
+            elif value.is_cuda:
+                if value.requires_grad:
+                    value = value.detach()
+                row[key] = (value.to("cpu", non_blocking=True), value.get_device())
+                mode = DEVICE
+            else:  # another device: the checked path reads it
+                return None, PLAIN, False
         else:
-            return None
-    return out
+            return None, PLAIN, False
+    return row, mode, tensors
 
 
 def _flatten(data: Mapping, prefix: str = "") -> dict:
