@@ -134,8 +134,9 @@ def init(project: str | None = None, name: str | None = None, config=None, tags=
 @_documented_like(tracking_run.log)
 def log(data, step: int | None = None, commit: bool | None = None,
         session: Session | None = None) -> None:
-    session = session if session is not None else current_session()
-    run = getattr(session, "run", None)
+    if session is None:
+        session = current_session()
+    run = session.run
     if run is not None and run.state == "running":
         run.log(data, step, commit)  # the common case, one call less
     else:
