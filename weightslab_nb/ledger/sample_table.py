@@ -28,8 +28,11 @@ from weightslab_nb.ledger.ids import (
 
 SIGNAL_PREFIX = "signals//"
 TAG_PREFIX = "tag:"
-# Dense int ids get an array lookup table as long as it stays this many times the row count.
+# Dense int ids get an array lookup table as long as it stays this many times the row count
+# (or the floor: ids below 4 x 2**18 always fit one, at most 8 MiB; ids first seen in a shuffled
+# order, a batch at a time, are sparse at first and dense in the end).
 _LUT_SLACK = 4
+_LUT_FLOOR = 1 << 18
 # Columns that cost no memory until a row gets a value other than this fill (read-only
 # broadcast views until then; see SampleTable.writable)
 _LAZY = {"annotation_id": 0, "target": np.nan, "prediction": np.nan}
@@ -216,7 +219,7 @@ class SampleTable:
             _, first = np.unique(fresh, return_index=True)
             fresh = fresh[np.sort(first)]  # each new id once, in order of first appearance
             start = self._n
-            if int(fresh.max()) >= _LUT_SLACK * max(start + len(fresh), 256):
+            if int(fresh.max()) >= _LUT_SLACK * max(start + len(fresh), _LUT_FLOOR):
                 return None  # sparse ids: the dict serves them
             self._grow(start + len(fresh))
             new_rows = np.arange(start, start + len(fresh))
@@ -249,7 +252,7 @@ class SampleTable:
         s_arr = np.fromiter((s if ok else 0 for s, ok in zip(ids, is_int)), dtype=np.int64,
                             count=len(ids))
         top = int(s_arr[is_int].max())
-        if top >= _LUT_SLACK * max(self._n, 256):
+        if top >= _LUT_SLACK * max(self._n, _LUT_FLOOR):
             return np.zeros(len(ids), dtype=bool)  # sparse ids: the dict serves them
         lut = self._luts.get(code)
         if lut is None:
