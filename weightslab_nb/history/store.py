@@ -48,8 +48,10 @@ log = logging.getLogger(__name__)
 
 PARALLEL_FOLD_ROWS = 100_000  # new rows from which a flush folds them beside the DuckDB write
 
-SampleDims = Callable[[int], tuple[list, list, list]]
-"""``f(start) -> (sample_ids, annotation_ids, origins)`` of the sample-table rows ``start, ...``."""
+SampleDims = Callable[[int], tuple]
+"""``f(start) -> (sample_ids, annotation_ids, (origin_codes, origin_names))`` of the
+sample-table rows ``start, ...``: ids an int64 array (every id an int) or a list, annotation
+ids and origin codes arrays, the origin of row ``i`` being ``origin_names[origin_codes[i]]``."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS signals (id INTEGER PRIMARY KEY, name VARCHAR NOT NULL);
@@ -622,7 +624,7 @@ class HistoryStore:
             new_dims = (len(signals) > self._written["signals"]
                         or len(exps) > self._written["experiments"])
             dims = self._sample_dims(self._written["samples"])
-            new_rows = bool(dims[0])
+            new_rows = len(dims[0]) > 0
             if not (chunks or glob or ((new_dims or new_rows)
                                        and (self._con is not None or self.persist_samples))):
                 if self._con is not None:  # nothing new, but the copy may have runs to do
@@ -649,14 +651,17 @@ class HistoryStore:
                 if new:
                     con.executemany(f"INSERT INTO {table} VALUES (?, ?)", [(i, n) for n, i in new])
             ids, annotations, origins = dims
-            if ids:
-                start = self._written["samples"]
+            if len(ids):
+                start, (codes, names) = self._written["samples"], origins
+                if isinstance(ids, np.ndarray):  # int ids: converted by Arrow, no str per id
+                    text, is_int = pa.array(ids).cast(pa.string()), np.ones(len(ids), bool)
+                else:
+                    text, is_int = [str(s) for s in ids], [isinstance(s, int) for s in ids]
                 con.from_arrow(pa.table({
                     "row": np.arange(start, start + len(ids), dtype=np.int64),
-                    "sample_id": [str(s) for s in ids],
-                    "id_is_int": [isinstance(s, int) for s in ids],
+                    "sample_id": text, "id_is_int": is_int,
                     "annotation_id": np.asarray(annotations, dtype=np.int32),
-                    "origin": origins})).insert_into("samples")
+                    "origin": np.asarray(names, dtype=object)[codes]})).insert_into("samples")
             for part in _global_parts(glob):  # in the order recorded
                 if isinstance(part, GlobalPoints):
                     n = len(part.columns["step"])

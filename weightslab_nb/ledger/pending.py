@@ -217,14 +217,30 @@ class BatchQueue:
         with self._lock:
             return len(self._items)
 
-    def drain(self, apply: Callable[[list[PreparedBatch]], None]) -> int:
-        """Convert and apply everything queued so far; return the number of batches.
+    @property
+    def rows(self) -> int:
+        """Rows queued and not drained yet."""
+        return self._rows
+
+    def drain(self, apply: Callable[[list[PreparedBatch]], None],
+              max_rows: int | None = None) -> int:
+        """Convert and apply everything queued so far (or, with ``max_rows``, the oldest
+        batches up to about that many rows, the rest staying queued in order); return the
+        number of batches.
 
         Never call it while holding a lock that ``apply`` takes.
         """
         with self._drain_lock:
             with self._lock:
-                items, self._items, self._rows = self._items, [], 0
+                if max_rows is None or self._rows <= max_rows:
+                    items, self._items, self._rows = self._items, [], 0
+                else:
+                    k, taken = 0, 0
+                    while k < len(self._items) and taken < max_rows:
+                        taken += len(self._items[k].rows)
+                        k += 1
+                    items, self._items = self._items[:k], self._items[k:]
+                    self._rows -= taken
             prepared = prepare_all(items)
             if prepared:
                 apply(prepared)

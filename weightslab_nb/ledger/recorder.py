@@ -41,6 +41,8 @@ from weightslab_nb.ledger.top_classes import TopClasses
 
 log = logging.getLogger(__name__)
 
+ROUND_ROWS = 1 << 19  # rows a round converts and writes together at most (see Recorder.flush)
+
 NO_EXPERIMENT = -1  # history rows recorded before any model or hyperparameters were watched
 
 
@@ -251,8 +253,9 @@ class Recorder:
         return bool(self._captures)
 
     # ---------------------------------------------------------------- applying
-    def drain(self) -> int:
-        """Apply every batch recorded so far; return how many were applied.
+    def drain(self, max_rows: int | None = None) -> int:
+        """Apply every batch recorded so far (or the oldest, up to about ``max_rows`` rows);
+        return how many were applied.
 
         The ``on_drain`` sources hand over what they buffered first. Must not be called
         while holding ``lock``.
@@ -262,7 +265,7 @@ class Recorder:
                 source()
             except Exception:
                 log.exception("a drain source failed")
-        return self.queue.drain(self._hand_over)
+        return self.queue.drain(self._hand_over, max_rows)
 
     def _hand_over(self, batches: list[PreparedBatch]) -> None:
         divert = self.divert
@@ -415,11 +418,16 @@ class Recorder:
 
         The queue is drained once before the round's lock too (as any reader may), so the
         batches recorded since the last round are converted and applied while another round
-        may still be writing to DuckDB."""
-        self.drain()
+        may still be writing to DuckDB. A backlog longer than ``ROUND_ROWS`` rows (recording
+        faster than the file is written) is converted and written in parts of that size, so
+        the copies a round makes stay bounded."""
+        self.drain(ROUND_ROWS)
         with self._flush_lock:
-            self.drain()
-            self.store.flush()
+            while True:  # a long backlog in parts, each written before the next is converted
+                self.drain(ROUND_ROWS)
+                self.store.flush()
+                if not self.queue.rows:
+                    break
             for hook in list(self.on_flush):
                 try:
                     hook()
