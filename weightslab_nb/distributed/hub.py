@@ -9,8 +9,8 @@ Every rank but the hub's own ships what it records (see
 * the curve points are merged per step over all ranks (:class:`StepMerger`): each rank's batch
   statistics (shipped, or taken from the hub's own batches before they are applied) make one
   point per signal and step, over the global batch;
-* progress (step, epoch), "every rank is held" reports, errors and goodbyes update the hub's
-  controller and :attr:`Hub.failures`.
+* progress (step, epoch) and "every rank is held" reports update the hub's controller; errors,
+  lost ranks and goodbyes update :attr:`Hub.failures` and :attr:`Hub.gone`.
 """
 
 from __future__ import annotations
@@ -45,8 +45,6 @@ class Hub:
     ----------
     failures : list[tuple[int, str]]
         ``(rank, what happened)`` for each rank that raised or was lost, in order.
-    done : set[int]
-        Ranks whose training function returned.
     gone : set[int]
         Ranks whose connection ended: after their goodbye (everything they shipped was
         recorded) or lost.
@@ -57,7 +55,6 @@ class Hub:
         self.session = session
         self.world = world
         self.failures: list[tuple[int, str]] = []
-        self.done: set[int] = set()
         self.gone: set[int] = set()
         self.changed = threading.Condition()
         self.merger = StepMerger(world, self._point)
@@ -92,10 +89,8 @@ class Hub:
             self.session.controller.hold(bool(message[1]))
         elif kind == "error":
             self._failed(rank, message[1])
-        elif kind == "done":
-            with self.changed:
-                self.done.add(rank)
-                self.changed.notify_all()
+        elif kind == "done":  # the rank's training function returned; its goodbye follows
+            pass
         else:
             log.warning("rank %d sent an unknown message %r", rank, kind)
 

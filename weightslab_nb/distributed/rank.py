@@ -107,16 +107,6 @@ class RankRuntime:
         """Ship one global point to the hub (the recorder's ``divert_scalar``)."""
         self.link.ship(("scalar", name, value, count, vmin, vmax, step))
 
-    def report_error(self, text: str) -> None:
-        """Tell the hub this rank's training function raised (``text``: the traceback)."""
-        if self.link is not None:
-            self.link.ship(("error", text))
-
-    def report_done(self) -> None:
-        """Tell the hub this rank's training function returned."""
-        if self.link is not None:
-            self.link.ship(("done",))
-
 
 def _ids(table, rows: np.ndarray):
     """Sample ids of ``rows``: an int64 array when every id is an int, else a list."""
