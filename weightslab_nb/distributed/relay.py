@@ -71,6 +71,12 @@ class ControlRelay:
         self._apply = apply
         self._source = source
         self._heartbeat = heartbeat
+        import torch
+
+        # one header tensor for the run, written and read through its numpy view (a torch
+        # item write or read costs more than the broadcast itself at this size)
+        self._header = torch.zeros(2, dtype=torch.int64)
+        self._view = self._header.numpy()
 
     def boundary(self) -> None:
         """Called by every rank before it draws a batch: apply what the hub decided, hold while
@@ -98,23 +104,22 @@ class ControlRelay:
 
     def _exchange(self) -> int:
         """One header (and the changes it announces) from rank 0 to every rank."""
-        import torch
         import torch.distributed as dist
 
-        changes = None
-        header = torch.zeros(2, dtype=torch.int64)
+        changes, view = None, self._view
         if self.rank == 0:
             state, changes = self._source.poll()
-            header[0], header[1] = state, changes is not None
+            view[0], view[1] = state, changes is not None
         try:
-            dist.broadcast(header, src=0, group=self.group)
-            if header[1]:
+            dist.broadcast(self._header, src=0, group=self.group)
+            changed = bool(view[1])
+            if changed:
                 box = [changes]
                 dist.broadcast_object_list(box, src=0, group=self.group)
                 changes = box[0]
         except RuntimeError as exc:  # gloo: a peer closed its connection, or a timeout
             raise RankError(f"the control relay lost another rank at a batch boundary: "
-                              f"{exc}") from exc
-        if header[1]:
+                            f"{exc}") from exc
+        if changed:
             self._apply(changes)
-        return int(header[0])
+        return int(view[0])
