@@ -88,7 +88,7 @@ class Hub:
         elif kind == "held":
             self.session.controller.hold(bool(message[1]))
         elif kind == "error":
-            self._failed(rank, message[1])
+            self.failed(rank, message[1], gone=False)  # its goodbye follows
         elif kind == "done":  # the rank's training function returned; its goodbye follows
             pass
         else:
@@ -126,12 +126,15 @@ class Hub:
             self.changed.notify_all()
 
     def _lost(self, rank: int, reason: str) -> None:
-        self._failed(rank, f"rank {rank} stopped without ending its run: {reason}")
-        self._bye(rank)
+        self.failed(rank, f"rank {rank} stopped without ending its run: {reason}")
 
-    def _failed(self, rank: int, text: str) -> None:
+    def failed(self, rank: int, text: str, gone: bool = True) -> None:
+        """Record that ``rank`` failed (``text`` says how); count it as gone unless its
+        goodbye is still to come (``gone=False``: it reported its own error)."""
         with self.changed:
             self.failures.append((rank, text))
+            if gone:
+                self.gone.add(rank)
             self.changed.notify_all()
 
     def close(self) -> None:

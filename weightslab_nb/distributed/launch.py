@@ -100,8 +100,12 @@ def _supervise(session, hub: Hub, push: ControlPush, procs) -> None:
     """The hub's training thread: wait for every rank; on a failure stop the others."""
     world = len(procs)
     try:
-        with hub.changed:
-            hub.changed.wait_for(lambda: hub.failures or len(hub.gone) == world)
+        while True:
+            with hub.changed:
+                if hub.changed.wait_for(lambda: hub.failures or len(hub.gone) == world,
+                                        timeout=1.0):
+                    break
+            _note_silent_exits(hub, procs)  # a rank that died before it could tell the hub
         if hub.failures:
             rank, text = hub.failures[0]
             # the others fail at their next collective; what they ship meanwhile is kept
@@ -114,6 +118,14 @@ def _supervise(session, hub: Hub, push: ControlPush, procs) -> None:
         push.close()
         hub.close()
         _stop_ranks(procs)
+
+
+def _note_silent_exits(hub: Hub, procs) -> None:
+    """Report ranks whose process ended while the hub never heard of them (connected or not)."""
+    for rank, proc in enumerate(procs):
+        if proc.exitcode is not None and rank not in hub.gone:
+            hub.failed(rank, f"rank {rank} exited with code {proc.exitcode} before it reported "
+                             "to the hub (its output is in the kernel's log)")
 
 
 def _stop_ranks(procs, grace: float = 0.0) -> None:
