@@ -28,8 +28,8 @@ def main(argv=None) -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=32, help="per rank")
     parser.add_argument("--discard-at", type=int, default=None, metavar="STEP",
-                        help="at this step, rank 0 discards the 20 highest-loss samples (both "
-                        "ranks stop drawing them from the next step on)")
+                        help="after this step, rank 0 discards the 20 highest-loss samples "
+                        "(both ranks stop drawing them at the same step, two steps later)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     dist.init_process_group("gloo")

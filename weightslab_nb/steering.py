@@ -58,7 +58,8 @@ from typing import TYPE_CHECKING
 
 from weightslab_nb.errors import InvalidTypeError, InvalidValueError
 from weightslab_nb.session import register_feature
-from weightslab_nb.watch.hyperparameters import HyperParameters, _is_bool, flatten, join_path
+from weightslab_nb.watch.hyperparameters import (DELETE, HyperParameters, _is_bool, flatten,
+                                                  join_path)
 
 if TYPE_CHECKING:
     from weightslab_nb.session import Session
@@ -346,6 +347,21 @@ class Steering:
         """A handle queued a request: count it, then apply it now when that is safe."""
         self._requested_count()
         self.apply(None)
+
+    def take_requests(self) -> list[tuple[str, str, object, str]]:
+        """Remove the pending requests of every handle, unapplied, and return them as
+        ``(handle name, dotted key, value, source)`` (deletions stay pending). Under DDP the
+        control relay takes them on the hub's rank and every rank, that one included,
+        requests them again at the same batch boundary (see :mod:`weightslab_nb.distributed`)."""
+        taken = []
+        for name, hp in list(self.handles.items()):
+            tree = hp._tree
+            with tree.lock:
+                keep = [e for e in tree.pending if e[1] is DELETE]
+                items = [e for e in tree.pending if e[1] is not DELETE]
+                tree.pending = keep
+            taken += [(name, join_path(path), value, source) for path, value, source in items]
+        return taken
 
     def has_pending(self) -> bool:
         return any(hp._tree.pending for hp in list(self.handles.values()))

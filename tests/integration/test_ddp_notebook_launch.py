@@ -105,7 +105,7 @@ def test_an_lr_change_from_the_kernel_lands_on_every_rank_at_the_same_step(sessi
     model, loader, loss_fn = _watch(session, digits)
     optimizer = session.watch_or_edit(torch.optim.SGD(model.parameters(), lr=1e-2),
                                       flag="optimizer")
-    handle = session.start_training(_train_logging_lr, model, loader, loss_fn, optimizer, 3,
+    handle = session.start_training(_train_logging_lr, model, loader, loss_fn, optimizer, 8,
                                     world_size=2)
     assert handle.wait_for_step(20, WAIT)
     handle.pause()
@@ -115,11 +115,11 @@ def test_an_lr_change_from_the_kernel_lands_on_every_rank_at_the_same_step(sessi
     handle.resume()
     assert handle.wait(WAIT) and handle.error is None
     curve = session.global_series("lr-used")
-    assert curve["step"].tolist() == list(range(1, 88)) and handle.step == 87
+    assert curve["step"].tolist() == list(range(1, 233)) and handle.step == 232
     assert (curve["min"] == curve["max"]).all()  # both ranks used the same lr at every step
     before = curve["step"] <= held
     assert (curve["mean"][before] == 1e-2).all() and (curve["mean"][~before] == 1e-3).all()
-    assert 20 <= held < 87
+    assert 20 <= held < 232
 
 
 @pytest.mark.parametrize("how", ["raises", "killed"])

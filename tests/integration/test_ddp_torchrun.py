@@ -61,12 +61,14 @@ def test_one_curve_point_per_step_over_both_ranks_batches(ddp_run):
     assert all(c == 64 for s, c in points if s < 29)  # 2 ranks x 32
 
 
-def test_a_discard_on_rank_0_reaches_both_ranks_at_the_next_step(ddp_run):
+def test_a_discard_on_rank_0_reaches_both_ranks_at_the_same_step(ddp_run):
     _, con, discarded = ddp_run
     assert len(discarded) == 20
     ids = ", ".join(f"'{i}'" for i in discarded)
+    # made after step 40's optimizer step: rank 0 relays it at the next boundary, every rank
+    # applies it at the one after (the header travels during step 41), so from step 42 on
     late = _rows(con, f"""SELECT count(*) FROM sample_history h JOIN samples s USING (row)
-                          WHERE s.sample_id IN ({ids}) AND h.step > 40""")
+                          WHERE s.sample_id IN ({ids}) AND h.step > 41""")
     assert late == [(0,)]
 
 

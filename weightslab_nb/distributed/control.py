@@ -2,8 +2,10 @@
 
 * :class:`HubControl` reads a hub session: its controller (pause, stop), its discards (a
   change becomes ``{"discards": {origin: (discarded_ids, restored_ids)}}`` against what it
-  relayed before) and the hyperparameter changes its steering applied (``{"hp": [(key,
-  value), ...]}``). It is rank 0's :class:`~weightslab_nb.distributed.relay.ControlSource` when
+  relayed before), the hyperparameter changes its steering applied (``{"hp": [(key,
+  value), ...]}``) and, on the rank that owns the hub, the requests still waiting, taken
+  unapplied (``{"hp_requests": [(handle, key, value, source), ...]}``: every rank, the hub's
+  too, applies them where the relay delivers them). It is rank 0's :class:`~weightslab_nb.distributed.relay.ControlSource` when
   rank 0 owns the hub (``torchrun``), and what the notebook's hub pushes to rank 0 otherwise.
 * :class:`DiscardMirror` is what a rank's watched loaders draw from under DDP, instead of the
   sample table: the hub's discards as of the last relayed boundary, the same on every rank.
@@ -51,8 +53,11 @@ class DiscardMirror:
 class HubControl:
     """Rank 0's source of control when it owns the hub ``session`` (see the module docstring)."""
 
-    def __init__(self, session):
+    def __init__(self, session, take_requests: bool = False):
         self._session = session
+        # on the rank that owns the hub (torchrun): requests are taken unapplied and every
+        # rank, that one too, applies them where the relay delivers them
+        self.take_requests = take_requests
         self._version = -1
         self._sent: dict[str, np.ndarray] = {}  # origin -> discarded flags relayed, by position
         self._hp_seen = 0  # hyperparameter change records relayed
@@ -70,17 +75,20 @@ class HubControl:
             delta = self._discard_delta()
             if delta:
                 changes["discards"] = delta
-        hp = self._hp_changes()
-        if hp:
-            changes["hp"] = hp
+        steering = self._session.steering
+        if steering is not None:
+            applied = self._hp_applied(steering)
+            if applied:
+                changes["hp"] = applied
+            if self.take_requests:
+                requests = steering.take_requests()
+                if requests:
+                    changes["hp_requests"] = requests
         return state, (changes or None)
 
-    def _hp_changes(self) -> list[tuple[str, object]]:
-        """``(key, new value)`` of the hyperparameter changes applied since the last poll."""
-        steering = self._session.steering
-        if steering is None:
-            return []
-        steering.apply(None)  # requests waiting for a boundary: this is one (or no run is)
+    def _hp_applied(self, steering) -> list[tuple[str, object]]:
+        """``(key, new value)`` of the hyperparameter changes the hub applied since the last
+        poll (the ranks that are not the hub apply them)."""
         with steering.lock:
             records = steering.changes[self._hp_seen:]
             self._hp_seen += len(records)
@@ -151,13 +159,19 @@ class RankControl:
                 for ids, value in ((on, True), (off, False)):
                     if len(ids):
                         self.mirror.set(session.rows_of(ids, origin), value)
-            if not self._hub:
-                self._apply_hp(change.get("hp", ()))
+            if not self._hub:  # the hub applied these itself
+                self._request([(None, key, value, "hub") for key, value in
+                               change.get("hp", ())])
+            self._request(change.get("hp_requests", ()))
 
-    def _apply_hp(self, items) -> None:
+    def _request(self, items) -> None:
+        """Request ``(handle name or None for every handle, key, value, source)`` items on
+        this rank's watched hyperparameters: applied at once (the relay runs in the training
+        thread, between two steps)."""
         steering = self._session.steering
         if steering is None or not items:
             return
-        for hp in list(steering.handles.values()):
-            for key, value in items:
-                hp.request(key, value, source="hub", create=True)
+        handles = dict(steering.handles)
+        for name, key, value, source in items:
+            for hp in [handles[name]] if name in handles else handles.values():
+                hp.request(key, value, source=source, create=True)

@@ -8,16 +8,19 @@ tells every rank what to do, over a ``torch.distributed`` group of its own (gloo
 on CPU and next to nccl; created with a timeout so a dead rank ends the run instead of hanging
 it):
 
-1. rank 0 broadcasts a two-number header: the run state (run, pause or stop) and whether
-   changes follow;
-2. if they do, rank 0 broadcasts them (``broadcast_object_list``) and every rank applies them
-   (``apply(changes)``) before drawing its next batch;
-3. while the state is pause, every rank stays in the relay and rank 0 repeats the header each
+1. rank 0 polls the hub and broadcasts a two-number header: the run state (run, pause or
+   stop) and whether changes follow. The broadcast is started at the end of one boundary and
+   read at the next one, so it travels while the step trains: the ranks never wait for each
+   other at a boundary (DDP's all-reduce already keeps them together), and what rank 0 polled
+   at a boundary applies, on every rank, at the next;
+2. if changes follow, rank 0 broadcasts them (``broadcast_object_list``) and every rank applies
+   them (``apply(changes)``) before drawing its next batch;
+3. while the state is pause, every rank stays in the relay and rank 0 sends a new header each
    ``heartbeat`` seconds (or at once on a change), so no collective waits longer than that and
    a paused run holds for as long as the user wants;
 4. on stop, every rank raises :class:`~weightslab_nb.errors.TrainingStopped`.
 
-The cost on a running step is one broadcast of two integers.
+The cost on a running step is one asynchronous broadcast of two integers.
 """
 
 from __future__ import annotations
@@ -73,10 +76,12 @@ class ControlRelay:
         self._heartbeat = heartbeat
         import torch
 
-        # one header tensor for the run, written and read through its numpy view (a torch
-        # item write or read costs more than the broadcast itself at this size)
-        self._header = torch.zeros(2, dtype=torch.int64)
-        self._view = self._header.numpy()
+        # two header tensors used in turn (one travels while the other is read), written and
+        # read through their numpy views (a torch item access costs more than the broadcast)
+        self._headers = [torch.zeros(2, dtype=torch.int64) for _ in range(2)]
+        self._views = [h.numpy() for h in self._headers]
+        self._next = 0
+        self._posted = None  # (work, header index, changes rank 0 polled) in flight
 
     def boundary(self) -> None:
         """Called by every rank before it draws a batch: apply what the hub decided, hold while
@@ -89,29 +94,48 @@ class ControlRelay:
         RankError
             A collective failed: another rank died or timed out.
         """
-        state = self._exchange()
+        state = self._complete()
         if state == PAUSE:
             if self.rank == 0:
                 self._source.held(True)
             while state == PAUSE:
                 if self.rank == 0:
                     self._source.wait(self._heartbeat)
-                state = self._exchange()
+                self._post()
+                state = self._complete()
             if self.rank == 0:
                 self._source.held(False)
         if state == STOP:
             raise TrainingStopped("training stopped on request (all ranks)")
+        self._post()  # the next boundary's header travels while this step trains
 
-    def _exchange(self) -> int:
-        """One header (and the changes it announces) from rank 0 to every rank."""
+    def _post(self) -> None:
+        """Start the broadcast of rank 0's header for the next boundary (not waited for)."""
         import torch.distributed as dist
 
-        changes, view = None, self._view
+        i, self._next = self._next, self._next ^ 1
+        changes, view = None, self._views[i]
         if self.rank == 0:
             state, changes = self._source.poll()
             view[0], view[1] = state, changes is not None
         try:
-            dist.broadcast(self._header, src=0, group=self.group)
+            work = dist.broadcast(self._headers[i], src=0, group=self.group, async_op=True)
+        except RuntimeError as exc:  # gloo: a peer closed its connection
+            raise RankError(f"the control relay lost another rank at a batch boundary: "
+                            f"{exc}") from exc
+        self._posted = (work, i, changes)
+
+    def _complete(self) -> int:
+        """Wait for the header in flight (posting one first at the first boundary), apply the
+        changes it announces (their content is broadcast now), return the state."""
+        import torch.distributed as dist
+
+        if self._posted is None:
+            self._post()
+        (work, i, changes), self._posted = self._posted, None
+        view = self._views[i]
+        try:
+            work.wait()
             changed = bool(view[1])
             if changed:
                 box = [changes]

@@ -53,7 +53,7 @@ def attach(session) -> RankRuntime | None:
         hub = Hub(session, info.world, local_rank=0, host=_listen_host())
         box = [(hub.address, hub.authkey)]
         dist.broadcast_object_list(box, src=0, group=group)
-        runtime = RankRuntime(session, 0, group, source=HubControl(session))
+        runtime = RankRuntime(session, 0, group, source=HubControl(session, take_requests=True))
         session.on_closed.append(lambda timeout: _close_hub(hub, info.world, timeout))
     else:
         box = [None]
