@@ -110,7 +110,7 @@ class HubControl:
             self._sent[origin] = now
             if changed.size:
                 on, off = changed[now[changed]], changed[~now[changed]]
-                delta[origin] = (_ids(table, rows[on]), _ids(table, rows[off]))
+                delta[origin] = (sample_ids(table, rows[on]), sample_ids(table, rows[off]))
         return delta
 
     def wait(self, timeout: float) -> None:
@@ -122,12 +122,11 @@ class HubControl:
         self._session.controller.hold(paused)
 
 
-def _ids(table, rows: np.ndarray):
-    """Sample ids of ``rows``: an int64 array for int ids, else a list."""
-    ids = table.ids_of(rows)
-    if ids and all(isinstance(s, int) for s in ids):
-        return np.asarray(ids, dtype=np.int64)
-    return ids
+def sample_ids(table, rows: np.ndarray):
+    """Sample ids of ``rows`` as they travel between processes: an int64 array when every id
+    of the table is an int, else a list."""
+    ints = table.sample_id.ints(rows)
+    return ints.copy() if ints is not None else table.ids_of(rows)
 
 
 class RankControl:

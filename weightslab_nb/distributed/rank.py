@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from weightslab_nb.distributed.control import RankControl
+from weightslab_nb.distributed.control import RankControl, sample_ids
 from weightslab_nb.distributed.relay import ControlRelay
 from weightslab_nb.ledger.convert import cpu_numpy
 from weightslab_nb.ledger.host_copy import resolve
@@ -100,18 +100,12 @@ class RankRuntime:
                     stats = (float(values.sum()), len(values), float(values.min()),
                              float(values.max()))
                 self.link.ship(("samples", b.column, table.origins[int(code)],
-                                _ids(table, rows), values, _part(resolve(b.preds), mine),
+                                sample_ids(table, rows), values, _part(resolve(b.preds), mine),
                                 _part(resolve(b.targets), mine), b.step, b.evidence, stats))
 
     def ship_scalar(self, name, value, count, vmin, vmax, step) -> None:
         """Ship one global point to the hub (the recorder's ``divert_scalar``)."""
         self.link.ship(("scalar", name, value, count, vmin, vmax, step))
-
-
-def _ids(table, rows: np.ndarray):
-    """Sample ids of ``rows``: an int64 array when every id is an int, else a list."""
-    ints = table.sample_id.ints(rows)
-    return ints.copy() if ints is not None else table.ids_of(rows)
 
 
 def _part(values, mine):
