@@ -31,10 +31,14 @@ import time
 import traceback
 from datetime import timedelta
 
+from weightslab_nb.distributed.channel import HubLink
 from weightslab_nb.distributed.hub import Hub
+from weightslab_nb.distributed.mirrored import MirroredSource
 from weightslab_nb.distributed.push import ControlPush
-from weightslab_nb.errors import InvalidTypeError, InvalidValueError, RankError, StateError
-from weightslab_nb.session import register_feature
+from weightslab_nb.distributed.rank import RankRuntime
+from weightslab_nb.errors import (InvalidTypeError, InvalidValueError, RankError, StateError,
+                                  TrainingStopped)
+from weightslab_nb.session import register_feature, set_current_session
 
 log = logging.getLogger(__name__)
 
@@ -146,20 +150,14 @@ def _stop_ranks(procs, grace: float = 0.0) -> None:
 def _rank_main(session, rank, world, port, backend, address, authkey, train_fn, args,
                kwargs) -> None:
     """A forked rank: join the process group, feed the hub, run ``train_fn``, exit."""
-    import torch.distributed as dist
-
-    from weightslab_nb.distributed.channel import HubLink
-    from weightslab_nb.distributed.mirrored import MirroredSource
-    from weightslab_nb.distributed.rank import RankRuntime
-    from weightslab_nb.errors import TrainingStopped
-    from weightslab_nb.session import set_current_session
-
     session.recorder.after_fork()  # the kernel's threads are not here: start afresh
     os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank),
                       LOCAL_WORLD_SIZE=str(world), MASTER_ADDR="127.0.0.1",
                       MASTER_PORT=str(port))
     code, link, outcome = 0, None, ("done",)
     try:
+        import torch.distributed as dist
+
         source = MirroredSource() if rank == 0 else None
         link = HubLink(address, authkey, rank,
                        on_control=source.push if source is not None else None)
