@@ -13,18 +13,24 @@ import duckdb
 import pytest
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "ddp_digits.py"
+EVAL_CHILD = Path(__file__).resolve().parent / "ddp_eval_child.py"
 SAMPLES = 1797
+
+
+def _torchrun(script: Path, *args, cwd: Path) -> subprocess.CompletedProcess:
+    torchrun = shutil.which("torchrun") or f"{sys.executable} -m torch.distributed.run"
+    cmd = [*torchrun.split(), "--standalone", "--nproc_per_node", "2", str(script), *args]
+    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done
 
 
 @pytest.fixture(scope="module")
 def ddp_run(tmp_path_factory):
     work = tmp_path_factory.mktemp("ddp")
     root = work / "run"
-    torchrun = shutil.which("torchrun") or f"{sys.executable} -m torch.distributed.run"
-    cmd = [*torchrun.split(), "--standalone", "--nproc_per_node", "2", str(EXAMPLE),
-           "--root", str(root), "--epochs", "2", "--discard-at", "40"]
-    done = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    done = _torchrun(EXAMPLE, "--root", str(root), "--epochs", "2", "--discard-at", "40",
+                     cwd=work)
     line = next(x for x in done.stdout.splitlines() if "discarded" in x)
     discarded = ast.literal_eval(line.split("discarded ", 1)[1])
     con = duckdb.connect(str(root / "history.duckdb"), read_only=True)
@@ -75,3 +81,21 @@ def test_a_discard_on_rank_0_reaches_both_ranks_at_the_same_step(ddp_run):
 def test_only_the_hub_writes_files(ddp_run):
     work, _, _ = ddp_run
     assert sorted(p.name for p in work.iterdir()) == ["run"]  # no run directory of rank 1
+
+
+def test_an_evaluation_requested_on_rank_0_holds_both_ranks_and_training_goes_on(tmp_path):
+    done = _torchrun(EVAL_CHILD, str(tmp_path / "run"), cwd=tmp_path)
+    assert "evaluation done 87" in done.stdout  # 3 epochs x 29 steps: both ranks went on
+    con = duckdb.connect(str(tmp_path / "run" / "history.duckdb"), read_only=True)
+    try:
+        marker = "regexp_matches(e.hash, '_[0-9]+$')"  # evaluation markers: <hash>_<N>
+        markers = con.execute(f"""SELECT h.step FROM global_history h
+                                  JOIN experiments e ON e.id = h.exp WHERE {marker}""").fetchall()
+        steps = con.execute(f"""SELECT count(DISTINCT h.step) FROM global_history h
+                                JOIN signals g ON g.id = h.signal
+                                JOIN experiments e ON e.id = h.exp
+                                WHERE g.name = 'train-loss' AND NOT {marker}""").fetchone()[0]
+    finally:
+        con.close()
+    assert markers and all(step in (30, 31, 32) for step, in markers)
+    assert steps == 87
