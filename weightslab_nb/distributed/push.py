@@ -37,10 +37,6 @@ class ControlPush:
         self._thread = threading.Thread(target=self._run, name="wl-hub-push", daemon=True)
         self._thread.start()
 
-    def wake(self) -> None:
-        """Look at the hub session now (a change was made)."""
-        self._wake.set()
-
     def _run(self) -> None:
         while not self._stop.is_set():
             self._wake.wait(INTERVAL)
