@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from weightslab_nb import watch as _watch  # noqa: F401 (registers watch_or_edit with Session)
 from weightslab_nb import steering as _steering  # noqa: F401 (registers the steering feature)
-from weightslab_nb.distributed import launch as _launch  # noqa: F401 (registers "launch")
+from weightslab_nb import distributed as _distributed  # noqa: F401 (registers "launch")
 from weightslab_nb.api import (auto_tag_loss_shapes, collect_metrics, compute_signals,
                                dashboard, discard_samples, eval_fn, finish,
                                get_current_experiment_hash, get_discarded_samples,

@@ -36,9 +36,9 @@ from weightslab_nb.distributed.hub import Hub
 from weightslab_nb.distributed.mirrored import MirroredSource
 from weightslab_nb.distributed.push import ControlPush
 from weightslab_nb.distributed.rank import RankRuntime
-from weightslab_nb.errors import (InvalidTypeError, InvalidValueError, RankError, StateError,
-                                  TrainingStopped)
-from weightslab_nb.session import register_feature, set_current_session
+from weightslab_nb.arguments import check_int
+from weightslab_nb.errors import InvalidValueError, RankError, StateError, TrainingStopped
+from weightslab_nb.session import set_current_session
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +58,7 @@ def check_launch(world_size, backend) -> tuple[int, str]:
     StateError
         No ``fork`` start method, or CUDA already initialised in this process.
     """
-    if isinstance(world_size, bool) or not isinstance(world_size, int):
-        raise InvalidTypeError(f"world_size: expected an int >= 1, got {world_size!r}")
-    if world_size < 1:
-        raise InvalidValueError(f"world_size: expected an int >= 1, got {world_size}")
+    world_size = check_int(world_size, "world_size", 1)
     if backend not in BACKENDS:
         raise InvalidValueError(f"backend: expected one of {BACKENDS}, got {backend!r}")
     if "fork" not in mp.get_all_start_methods():
@@ -205,6 +202,3 @@ class Launcher:
             raise StateError("start_training: a training run is already in progress; "
                              "stop it (handle.stop()) before starting another")
         return launch(self._session, train_fn, args, kwargs, world_size, backend)
-
-
-register_feature("launch", Launcher)
