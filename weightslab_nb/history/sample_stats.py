@@ -26,6 +26,8 @@ from bisect import bisect_right
 
 import numpy as np
 
+from weightslab_nb.ledger.sample_table import last_occurrences
+
 #: Statistics :meth:`SampleStats.statistics` returns.
 STAT_NAMES = ("mean", "min", "max", "last", "count")
 
@@ -145,15 +147,16 @@ class SampleStats:
         if int(steps[0]) >= acc.top_step and (len(steps) < 2 or steps.strides == (0,) or
                                               bool((steps[1:] >= steps[:-1]).all())):
             # steps never go back (the common case): each row's last arrival has its highest
-            # step, at or past every step folded before; plain assignments keep it (numpy
-            # assigns repeated indices in order, as the general path below relies on too)
-            c["last_step"][rows] = steps
-            c["last"][rows] = values
+            # step, at or past every step folded before
+            distinct, last = last_occurrences(rows, acc.n)
+            c["last_step"][distinct] = steps[last]
+            c["last"][distinct] = values[last]
         else:
             np.maximum.at(c["last_step"], rows, steps)
-            latest = steps >= c["last_step"][rows]
-            # rows repeated at their highest step: the one assigned last (recorded last) stays
-            c["last"][rows[latest]] = values[latest]
+            latest = np.flatnonzero(steps >= c["last_step"][rows])
+            # rows repeated at their highest step: the one recorded last stays
+            distinct, last = last_occurrences(rows[latest], acc.n)
+            c["last"][distinct] = values[latest[last]]
         acc.top_step = max(acc.top_step, int(steps[0] if steps.strides == (0,) else steps.max()))
         self._touched.setdefault(signal, _Touched()).note(rows, max(1 << 16, acc.n // 4))
 

@@ -49,6 +49,33 @@ def bare_signal_name(column: str) -> str:
     return column[len(SIGNAL_PREFIX):] if column.startswith(SIGNAL_PREFIX) else column
 
 
+def last_occurrences(rows: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each distinct row of ``rows`` once, with the position of its last occurrence.
+
+    ``rows``: int64 rows in ``[0, n_rows)``, in arrival order (a drain of several batches,
+    rows repeated when a sample came back). Returns ``(distinct_rows, positions)``: writing
+    ``column[distinct_rows] = values[positions]`` leaves every row's last value, in one
+    assignment without duplicate indices (numpy does not promise which of several writes to
+    one element of a fancy assignment wins).
+
+    Many rows: positions are scattered into an ``n_rows`` scratch array (int32) with
+    ``np.maximum.at`` (unbuffered, so exact with repeated rows), then read back for the rows
+    touched (ascending); no sort. Few rows against many: a sort of ``rows`` instead
+    (ascending too).
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    n = len(rows)
+    if n < 2:
+        return rows, np.arange(n)
+    if n * 8 < n_rows or n >= 2**31:
+        distinct, first_of_reversed = np.unique(rows[::-1], return_index=True)
+        return distinct, n - 1 - first_of_reversed
+    scratch = np.full(n_rows, -1, dtype=np.int32)
+    np.maximum.at(scratch, rows, np.arange(n, dtype=np.int32))
+    distinct = np.flatnonzero(scratch >= 0)
+    return distinct, scratch[distinct]
+
+
 def tag_column(name: str) -> str:
     """Column name of a tag: ``"hard"`` -> ``"tag:hard"``."""
     return name if name.startswith(TAG_PREFIX) else TAG_PREFIX + name
@@ -388,30 +415,8 @@ class SampleTable:
 
     # ---------------------------------------------------------------- hot-path writes
     def last_occurrences(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Each distinct row of ``rows`` once, with the position of its last occurrence.
-
-        ``rows``: int64 table rows in arrival order (a drain of several batches, rows repeated
-        when a sample came back). Returns ``(distinct_rows, positions)``: writing
-        ``column[distinct_rows] = values[positions]`` leaves every row's last value, in one
-        assignment without duplicate indices (numpy does not promise which of several writes
-        to one element of a fancy assignment wins).
-
-        Many rows: positions are scattered into a table-sized scratch array (int32) with
-        ``np.maximum.at`` (unbuffered, so exact with repeated rows), then read back for the
-        rows touched (ascending); no sort. Few rows against a big table: a sort of ``rows``
-        instead (ascending too).
-        """
-        rows = np.asarray(rows, dtype=np.int64)
-        n = len(rows)
-        if n < 2:
-            return rows, np.arange(n)
-        if n * 8 < self._n or n >= 2**31:
-            distinct, first_of_reversed = np.unique(rows[::-1], return_index=True)
-            return distinct, n - 1 - first_of_reversed
-        scratch = np.full(self._n, -1, dtype=np.int32)
-        np.maximum.at(scratch, rows, np.arange(n, dtype=np.int32))
-        distinct = np.flatnonzero(scratch >= 0)
-        return distinct, scratch[distinct]
+        """:func:`last_occurrences` of rows of this table."""
+        return last_occurrences(rows, self._n)
 
     def write_signal(self, rows: np.ndarray, name: str, values: np.ndarray) -> None:
         """Set the latest value of a per-sample signal for ``rows`` (creates the
