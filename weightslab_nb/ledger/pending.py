@@ -59,15 +59,10 @@ class PreparedBatch:
     evidence: Evidence | None = None  # classification evidence (batch.evidence and [B, C])
 
 
-def prepare(batch: PendingBatch) -> PreparedBatch:
-    """Convert one recorded batch to numpy: ``[B]`` values, predictions, targets, when
-    logged (mean, min, max), and when asked for and possible its classification
-    :class:`~weightslab_nb.ledger.evidence.Evidence`."""
-    return prepare_all([batch])[0]
-
-
 def prepare_all(items: list[PendingBatch]) -> list[PreparedBatch]:
-    """:func:`prepare` for many batches, in order: the plain ones (see :func:`_plain`) converted
+    """Convert recorded batches to numpy, in order (``[B]`` values, predictions, targets, when
+    logged (mean, min, max), and when asked for and possible the classification
+    :class:`~weightslab_nb.ledger.evidence.Evidence`): the plain ones (see :func:`_plain`) converted
     together (:func:`_convert_plain`), the others each on its own (a batch that fails is logged
     and left out), the classification evidence of all of them derived together
     (:func:`weightslab_nb.ledger.evidence_bulk.derive`)."""

@@ -219,8 +219,12 @@ class Recorder:
 
     def record_point(self, name: str, value: float, count: int, vmin: float, vmax: float,
                      step: int) -> None:
-        """Record one global point as it is (never captured nor diverted: the hub of a
-        distributed run records the points it merged from the ranks this way)."""
+        """Record one global point of signal ``name`` as it is, never captured nor diverted
+        (the hub of a distributed run records the points it merged from the ranks this way).
+
+        ``value`` is the mean of ``count`` (>= 1) values whose band is ``[vmin, vmax]``, in the
+        signal's own unit; ``step`` is the training step (an int >= 0). Nothing is checked
+        here and nothing is raised: callers pass what they validated or computed."""
         self.store.append_global(self.store.signal_id(name), step, value, vmin, vmax, count,
                                  self.experiment_id)
         self.changes.history += 1
@@ -327,12 +331,6 @@ class Recorder:
     def _append_run(self, group: list[PreparedBatch], rows, values, steps, sizes) -> None:
         """Hand the batches of one column to the history store in one append: their rows and
         values (concatenated, in arrival order) and a global point per logged batch."""
-        signals = {p.batch.signal for p in group}
-        if len(signals) > 1:  # one column is one signal; never split silently otherwise
-            for p in group:
-                b = p.batch
-                self.store.append_samples(b.signal, b.step, b.rows, p.values, b.exp, p.stats)
-            return
         exps = np.fromiter((p.batch.exp for p in group), np.int32, len(group))
         logged = [k for k, p in enumerate(group) if p.stats is not None]
         points = None
@@ -340,7 +338,9 @@ class Recorder:
             stats = np.array([group[k].stats for k in logged], dtype=np.float64).reshape(-1, 3)
             points = {"step": steps[logged], "mean": stats[:, 0], "min": stats[:, 1],
                       "max": stats[:, 2], "count": sizes[logged], "exp": exps[logged]}
-        self.store.append_sample_run(signals.pop(), rows, values, steps, sizes, exps, points)
+        # one column is one signal: sink() derives the signal id from the column
+        self.store.append_sample_run(group[0].batch.signal, rows, values, steps, sizes, exps,
+                                     points)
 
     # ---------------------------------------------------------------- forking ranks
     @contextlib.contextmanager
