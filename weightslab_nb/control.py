@@ -148,33 +148,26 @@ class Controller:
             When a stop was requested.
         """
         hook = self.boundary_hook
-        if hook is not None:
-            self.relayed(hook)
-            return
-        if not self._gate.is_set():
-            self._set_state("paused")
-            self._gate.wait()
-        if self._stop_requested.is_set():
-            self._stop_requested.clear()  # honoured once: a later loop may run again
-            self.stop_reason = "requested"
-            self._set_state("stopped")
-            raise TrainingStopped("training stopped on request")
+        if hook is not None:  # under DDP: the control relay decides, for every rank at once
+            try:
+                hook()  # holds while paused (see hold), raises TrainingStopped on a stop
+            except TrainingStopped:
+                self._honour_stop()
+                raise
+        else:
+            if not self._gate.is_set():
+                self._set_state("paused")
+                self._gate.wait()
+            if self._stop_requested.is_set():
+                self._honour_stop()
+                raise TrainingStopped("training stopped on request")
         if self._state != "running":
             self._set_state("running")
 
-    def relayed(self, hook: Callable[[], None]) -> None:
-        """Run ``hook`` (the DDP control relay's exchange, in the training thread): it may hold
-        every rank (see :meth:`hold`) or raise :class:`TrainingStopped`, which ends this run
-        as a requested stop, as at the pause gate."""
-        try:
-            hook()  # holds while paused (see hold), raises TrainingStopped on a stop
-        except TrainingStopped:
-            self._stop_requested.clear()
-            self.stop_reason = "requested"
-            self._set_state("stopped")
-            raise
-        if self._state != "running":
-            self._set_state("running")
+    def _honour_stop(self) -> None:
+        self._stop_requested.clear()  # honoured once: a later loop may run again
+        self.stop_reason = "requested"
+        self._set_state("stopped")
 
     def follow(self, step: int, epoch: int) -> None:
         """Show the progress of training that runs in other processes (the ranks launched from
