@@ -417,9 +417,11 @@ class Run:
             self._last_step = at
             if counting:
                 self._counter = at + 1
-            self.version += 1
-            self._changes.history += 1
-            if len(buffer.rows) == WAKE_ROWS:
+            n = len(buffer.rows)
+            if n <= 2:  # the first row since a drain: readers look again (as the fast path)
+                self.version += 1
+                self._changes.history += 1
+            elif n == WAKE_ROWS:
                 self._recorder.wake()
             return True
         finally:
