@@ -772,13 +772,13 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, SampleInfo):
                 query = replace(query, origin=self.resolve_origin(query.origin))
             cache_key = None if sort_values is not None else \
                 (replace(query, offset=0, limit=1), version, len(self.table))
-            cached = self._grid_orders.get(cache_key) if hold is not None or \
-                not self._grid_sorter.handles(query, sort_values) else None
+            live = self._grid_sorter.handles(query, sort_values)
+            cached = self._grid_orders.get(cache_key) if hold is not None or not live else None
         window = slice(query.offset, query.offset + query.limit)
         if cached is not None:
             rows, (total, active) = cached
             page, matched = rows[window], len(rows)
-        elif self._grid_sorter.handles(query, sort_values):
+        elif live:
             # sorts by changing values: no full sort per page (grid_sort.py)
             rows, filtered = self._grid_sorter.rows(query, sort_values, whole=hold is not None)
             total, active, matched = filtered.total, filtered.active, filtered.matched
@@ -835,12 +835,15 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, SampleInfo):
 
     # ---------------------------------------------------------------- training
     def start_training(self, train_fn, *args, world_size: int | None = None,
-                       backend: str = "gloo", **kwargs) -> TrainingHandle:
+                       **kwargs) -> TrainingHandle:
         """Run ``train_fn(*args, **kwargs)`` in a background thread and return at once.
 
-        With ``world_size=N``, run it on N DDP ranks forked from this process instead
-        (``backend`` "gloo" or "nccl"; this session is their hub: see
-        :mod:`weightslab_nb.distributed.launch` for the constraints), with the same handle.
+        With ``world_size=N`` (an int >= 1), run it on N DDP ranks forked from this process
+        instead, with the same handle; this session is their hub (see
+        :mod:`weightslab_nb.distributed.launch` for the constraints). Then ``backend=`` (a
+        keyword, "gloo" by default, or "nccl") is the ranks' process-group backend and is not
+        passed to ``train_fn``; without ``world_size`` a ``backend`` keyword goes to
+        ``train_fn`` like any other. ``world_size`` itself never reaches ``train_fn``.
 
         The function is the user's ordinary training loop over watched loaders. Pause, resume
         and stop take effect at the next batch boundary of a watched training loader (a stop
@@ -851,9 +854,13 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, SampleInfo):
         Raises
         ------
         StateError
-            If a run of this session is still in progress, or the session is closed.
-        InvalidTypeError
-            If ``train_fn`` is not callable.
+            If a run of this session is still in progress, or the session is closed; with
+            ``world_size``, also when this system cannot fork or CUDA is already initialised.
+        InvalidTypeError, InvalidValueError
+            If ``train_fn`` is not callable, or ``world_size`` / ``backend`` is not accepted.
+
+        A rank that raises or dies ends a distributed run: ``handle.error`` is then a
+        :class:`~weightslab_nb.errors.RankError` naming it.
         """
         if not callable(train_fn):
             raise InvalidTypeError(f"train_fn: expected a callable, got "
@@ -861,6 +868,7 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, SampleInfo):
         if self._closed:
             raise StateError("start_training: this session is closed; create a new one")
         if world_size is not None:
+            backend = kwargs.pop("backend", "gloo")
             return self.feature("launch").start(train_fn, args, kwargs, world_size, backend)
         return self.controller.start(train_fn, args, kwargs)
 
