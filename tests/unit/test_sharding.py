@@ -146,9 +146,9 @@ def test_a_single_process_is_not_sharded(session):
     data = _data(20)
     loader = session.watch_or_edit(DataLoader(data, batch_size=4, shuffle=True), flag="data",
                                    loader_name="train_loader")
-    assert loader.shard is None
+    assert loader.current_shard() is None
     assert sorted(int(i) for _, _, ids in loader for i in ids) == list(range(20))
     one = DistributedSampler(data, num_replicas=1, rank=0)
     loader = session.watch_or_edit(DataLoader(data, batch_size=4, sampler=one), flag="data",
                                    loader_name="single_loader")
-    assert loader.shard is None and len(loader) == 5
+    assert loader.current_shard() is None and len(loader) == 5

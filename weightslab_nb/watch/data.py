@@ -55,12 +55,12 @@ class ActiveBatchSampler:
     """
 
     def __init__(self, loader: "WatchedLoader", batch_size: int, shuffle: bool, drop_last: bool,
-                 seed: int | None, generator=None, shard: Shard | None = None):
+                 seed: int | None, generator=None):
         self.loader = loader
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.drop_last = drop_last
-        self.shard = shard
+        self.shard: Shard | None = None  # this rank's shard of the pass being drawn
         self._rng = np.random.default_rng(seed) if seed is not None else None
         self._generator = generator
         self._epoch: int | None = None  # set_epoch
@@ -192,8 +192,7 @@ class WatchedLoader:
         # only at the step boundaries where every rank applies the same discards
         self.discards = session.table
         self.sampler = ActiveBatchSampler(self, self.batch_size, bool(shuffle), bool(drop_last),
-                                          seed, loader_kwargs.get("generator"),
-                                          self.current_shard())
+                                          seed, loader_kwargs.get("generator"))
         self._loader = DataLoader(dataset, batch_sampler=self.sampler, **loader_kwargs)
 
     # ---------------------------------------------------------------- ids
@@ -249,8 +248,6 @@ class WatchedLoader:
         watched before ``init_process_group`` (or in the notebook before the ranks were
         launched) is sharded once it runs on the ranks."""
         return shard_of(self._wrapped_sampler, self.is_training, self._seed)
-
-    shard = property(current_shard, doc="This rank's shard (see :meth:`current_shard`).")
 
     def active_count(self) -> int:
         """Samples of this loader that are not discarded."""
