@@ -18,7 +18,7 @@ import numpy as np
 from weightslab_nb.arguments import check_bool, check_optional_int, check_optional_name
 from weightslab_nb.errors import (AmbiguousSampleError, InvalidTypeError, InvalidValueError,
                                   UnknownSampleError)
-from weightslab_nb.ledger.convert import check_values, detach, to_values
+from weightslab_nb.ledger.convert import check_values, to_values
 from weightslab_nb.ledger.handoff import last_batch_origin, last_batch_rows
 from weightslab_nb.ledger.ids import normalize_ids
 from weightslab_nb.ledger.sample_table import annotation_ids
@@ -243,14 +243,14 @@ class BatchRecording:
                 # anything but a tensor of the right shape (which the recorder detaches)
                 values = check_values(values, n, f"signals[{name!r}]")
             checked.append((name, values))
-        preds = detach(preds if preds is not None else preds_raw)
+        preds = preds if preds is not None else preds_raw  # detached by the recorder
         if rows is None:
             with self.lock:
                 rows = self._add_batch(ids, origin)
         record = self.recorder.record_rows
         for i, (name, values) in enumerate(checked):
             if i == 0:
-                record(name, rows, values, preds, detach(targets), step, log)
+                record(name, rows, values, preds, targets, step, log)
             else:
                 record(name, rows, values, None, None, step, log)
 
@@ -319,4 +319,4 @@ class BatchRecording:
             self.changes.table += 1
         for i, (name, values) in enumerate(checked):
             self.recorder.record_rows(name, rows, values, None,
-                                      detach(targets) if i == 0 else None, step, log)
+                                      targets if i == 0 else None, step, log)
