@@ -33,7 +33,9 @@ STAT_NAMES = ("mean", "min", "max", "last", "count")
 
 _EPOCHS = itertools.count()  # tokens of one SampleStats never match another's
 _NO_STEP = np.iinfo(np.int64).min
-_COLUMNS = {"count": (np.int64, 0), "nans": (np.int64, 0), "sum": (np.float64, 0.0),
+# counts are stored as int32 (2^31 values of one sample is beyond any run; 4 bytes a row less
+# each at a million samples) and read out as int64
+_COLUMNS = {"count": (np.int32, 0), "nans": (np.int32, 0), "sum": (np.float64, 0.0),
             "neg": (np.float64, 0.0), "min": (np.float64, np.inf), "max": (np.float64, -np.inf),
             "last": (np.float64, np.nan), "last_step": (np.int64, _NO_STEP)}
 
@@ -184,7 +186,7 @@ class SampleStats:
     def _column(self, signal: int, key: str, n_rows: int) -> np.ndarray:
         """Column ``key`` of rows ``[0, n_rows)`` (a copy; empty rows past the end)."""
         dtype, empty = _COLUMNS[key]
-        out = np.full(n_rows, empty, dtype=dtype)
+        out = np.full(n_rows, empty, dtype=_read_dtype(dtype))
         acc = self._signals.get(signal)
         if acc is not None:
             m = min(n_rows, acc.n)
@@ -194,7 +196,7 @@ class SampleStats:
     def _column_at(self, signal: int, key: str, rows: np.ndarray) -> np.ndarray:
         """Column ``key`` at the int64 ``rows`` (empty rows past the end)."""
         dtype, empty = _COLUMNS[key]
-        out = np.full(len(rows), empty, dtype=dtype)
+        out = np.full(len(rows), empty, dtype=_read_dtype(dtype))
         acc = self._signals.get(signal)
         if acc is not None:
             inside = rows < acc.n
@@ -219,6 +221,11 @@ class SampleStats:
         ``negative_part``) and int64 counts, 0 for rows without values."""
         return (self._column(signal, "neg" if negative_part else "sum", n_rows),
                 self._column(signal, "count", n_rows))
+
+
+def _read_dtype(dtype) -> type:
+    """The dtype a stored column is read out as (int64 for the int32 counts)."""
+    return np.int64 if dtype is np.int32 else dtype
 
 
 def _derive(column, which: tuple[str, ...]) -> dict[str, np.ndarray]:

@@ -723,7 +723,7 @@ class HistoryStore:
 
 
 #: DuckDB's buffer pool limit for the history file (point queries stay at ~2-3 ms at 10M rows).
-DUCKDB_MEMORY = "192MB"
+DUCKDB_MEMORY = "128MB"
 
 
 class _Folding:

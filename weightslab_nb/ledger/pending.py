@@ -175,6 +175,11 @@ def _convert_plain(items: list[PendingBatch], plain: list[tuple[int, object]]
             for (i, _), a, b, st in zip(plain, starts.tolist(), ends.tolist(), stats)]
 
 
+#: Queued rows from which the recording thread waits for the ingest thread (about 16-20 MB of
+#: ids and values; the ingest thread takes them in a fraction of a second).
+MAX_QUEUED_ROWS = 1 << 20
+
+
 class BatchQueue:
     """Hand-over point between the training thread and the ledger.
 
@@ -185,14 +190,19 @@ class BatchQueue:
     ----------
     busy_rows : int, default 100_000
         Queued rows from which :meth:`put` reports that a drain is due early.
+    max_rows : int, default :data:`MAX_QUEUED_ROWS`
+        Queued rows from which :attr:`full` is True: the recorder then holds the recording
+        thread back (:meth:`wait_for_room`) until a drain took the backlog.
     """
 
-    def __init__(self, busy_rows: int = 100_000):
+    def __init__(self, busy_rows: int = 100_000, max_rows: int = MAX_QUEUED_ROWS):
         self._lock = threading.Lock()
+        self._taken = threading.Condition(self._lock)  # notified when a drain takes batches
         self._drain_lock = threading.RLock()  # listeners run inside a drain and may read
         self._items: list[PendingBatch] = []
         self._rows = 0  # rows queued since the last drain
         self.busy_rows = busy_rows
+        self.max_rows = max_rows
 
     def locks(self) -> tuple:
         """The queue's locks, in the order a drain takes them (for fork guards)."""
@@ -217,6 +227,20 @@ class BatchQueue:
         """Rows queued and not drained yet."""
         return self._rows
 
+    @property
+    def full(self) -> bool:
+        """True when ``max_rows`` or more rows wait (a lock-free read: a hint, not a promise)."""
+        return self._rows >= self.max_rows
+
+    def wait_for_room(self, timeout: float) -> bool:
+        """Block until a drain brought the queued rows under half of ``max_rows``, or for
+        ``timeout`` seconds; True when there is room. Returns False at once in a thread that
+        is inside a drain (it would wait for itself)."""
+        if self._drain_lock._is_owned():
+            return False
+        with self._taken:
+            return self._taken.wait_for(lambda: self._rows < self.max_rows // 2, timeout)
+
     def drain(self, apply: Callable[[list[PreparedBatch]], None],
               max_rows: int | None = None) -> int:
         """Convert and apply everything queued so far (or, with ``max_rows``, the oldest
@@ -236,6 +260,7 @@ class BatchQueue:
                         k += 1
                     items, self._items = self._items[:k], self._items[k:]
                     self._rows -= taken
+                self._taken.notify_all()
             prepared = prepare_all(items)
             if prepared:
                 apply(prepared)

@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 
 ROUND_ROWS = 1 << 19  # rows a round converts and writes together at most (see Recorder.flush)
 
+HOLD_TIMEOUT = 2.0  # seconds a recording waits at most for room in a full queue
+
 NO_EXPERIMENT = -1  # history rows recorded before any model or hyperparameters were watched
 
 
@@ -194,6 +196,8 @@ class Recorder:
                                        self.experiment_id if exp is None else exp, log,
                                        evidence)):
             self._wake.set()  # many rows wait: the ingest thread starts on them now
+        if self.queue.full:
+            self._hold_back()
         changes = self.changes
         changes.table += 1
         if log:
@@ -255,6 +259,20 @@ class Recorder:
     def capturing(self) -> bool:
         """True when some thread captures its recordings now."""
         return bool(self._captures)
+
+    def _hold_back(self) -> None:
+        """Backpressure: the recording thread waits (at most :data:`HOLD_TIMEOUT` seconds)
+        until the ingest thread took the backlog of a full queue. Recording then costs the
+        training thread time only when it outruns the DuckDB writer for a million rows (a
+        loop that records and does nothing else): without it the queue grows by what the
+        writer cannot keep up with, hundreds of MB at a million samples. Never waits in the
+        ingest thread, inside a drain, or when no ingest thread runs (a closed recorder)."""
+        self.start()
+        thread = self._thread
+        if thread is None or thread is threading.current_thread() or not thread.is_alive():
+            return
+        self._wake.set()
+        self.queue.wait_for_room(HOLD_TIMEOUT)
 
     # ---------------------------------------------------------------- applying
     def drain(self, max_rows: int | None = None) -> int:
