@@ -15,6 +15,10 @@ training curves. At the end:
   stdout for :func:`run_pending_evaluation`), e.g.
   ``[WeightsLab] Evaluation 'val_loader' @ step 1200 — eval_loss=0.2314, accuracy=0.9120``.
 
+While ranks launched from the notebook train, the pass runs on rank 0, which holds the trained
+model (the controller's ``delegate``, :mod:`weightslab_nb.distributed.remote_eval`); what it
+records is committed here as above.
+
 Training stays paused afterwards unless the request asked ``resume=True``. One evaluation runs
 at a time; further requests queue (at most :data:`MAX_QUEUED`, then they are refused).
 """

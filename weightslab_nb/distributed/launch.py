@@ -13,7 +13,9 @@ Constraints (those of forking a kernel):
   it): create CUDA tensors inside ``train_fn``; with ``backend="nccl"`` each rank should pick
   its device from ``LOCAL_RANK``;
 * ``train_fn`` runs in the ranks: what it changes in Python objects stays in the ranks (the
-  kernel's model is not trained; save a checkpoint from a rank to keep the weights).
+  kernel's model is not trained; save a checkpoint from a rank to keep the weights). An
+  evaluation requested in the kernel while the ranks train runs on rank 0 instead
+  (:mod:`weightslab_nb.distributed.remote_eval`).
 
 The returned :class:`~weightslab_nb.control.TrainingHandle` works as for a single process:
 ``state``, ``step`` (rank 0's), ``pause()``, ``resume()``, ``stop()``, ``wait()``; when a rank
