@@ -15,6 +15,10 @@ training curves. At the end:
   stdout for :func:`run_pending_evaluation`), e.g.
   ``[WeightsLab] Evaluation 'val_loader' @ step 1200 — eval_loss=0.2314, accuracy=0.9120``.
 
+While ranks launched from the notebook train, the pass runs on rank 0, which holds the trained
+model (the controller's ``delegate``, :mod:`weightslab_nb.distributed.remote_eval`); what it
+records is committed here as above.
+
 Training stays paused afterwards unless the request asked ``resume=True``. One evaluation runs
 at a time; further requests queue (at most :data:`MAX_QUEUED`, then they are refused).
 """
@@ -26,6 +30,7 @@ import logging
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -93,6 +98,11 @@ class EvaluationRequest:
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the evaluation finished (any final state); False on timeout."""
         return self._done.wait(timeout)
+
+    @property
+    def cancel_requested(self) -> bool:
+        """True once :meth:`cancel` was called (the pass may still be running)."""
+        return self._cancel.is_set()
 
     @property
     def finished(self) -> bool:
@@ -187,6 +197,9 @@ class EvaluationController:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self.eval_fn = None
+        # where the passes run when not in this process: while ranks launched from the notebook
+        # train, rank 0 runs them (weightslab_nb.distributed.remote_eval)
+        self.delegate: Callable[[EvaluationRequest, np.ndarray], "Capture"] | None = None
         self.history: list[EvaluationRequest] = []
         self._counts: dict[str, int] = {}
         session.resume_blockers.append(self.busy)
@@ -328,11 +341,12 @@ class EvaluationController:
         req.state = "running"
         req.step = session.controller.step
         session.changes.controller += 1
-        loader = self._loader(req.loader_name)
         try:
-            with session.recorder.capture() as captured:
-                managed = ManagedLoader(req, loader, self._indices(loader, req.tags))
-                (eval_fn or self.eval_fn or default_eval_fn(session))(managed)
+            indices = self._indices(self._loader(req.loader_name), req.tags)
+            if self.delegate is not None:  # the trained model is in another process
+                captured = self.delegate(req, indices)
+            else:
+                captured = self.run_pass(req, indices, eval_fn)
         except EvaluationCancelled as exc:
             self._finish(req, "timed_out" if "timed" in str(exc) else "cancelled", str(exc))
             return
@@ -342,6 +356,26 @@ class EvaluationController:
             return
         self._commit(req, captured, out)
         self._finish(req, "done", None)
+
+    def run_pass(self, req: EvaluationRequest, indices: np.ndarray, eval_fn=None) -> "Capture":
+        """Run the pass of ``req`` over the positions ``indices`` of its loader in the calling
+        thread and return what the watched signals recorded meanwhile; nothing is committed
+        (rank 0 of a run launched from the notebook ships it to the hub, which commits it).
+
+        ``eval_fn`` defaults to the registered one, else :func:`default_eval_fn`.
+
+        Raises
+        ------
+        EvaluationCancelled
+            ``req`` was cancelled or ran out of time.
+        Exception
+            Whatever the evaluation function raised.
+        """
+        loader = self._loader(req.loader_name)
+        with self.session.recorder.capture() as captured:
+            fn = eval_fn or self.eval_fn or default_eval_fn(self.session)
+            fn(ManagedLoader(req, loader, indices))
+        return captured
 
     def _commit(self, req: EvaluationRequest, buffer: "Capture", out) -> None:
         session = self.session

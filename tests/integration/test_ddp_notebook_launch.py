@@ -1,9 +1,10 @@
 """DDP ranks forked from the kernel (``start_training(..., world_size=2)``): the kernel's session
-is the hub; the ranks train on disjoint shards, obey a discard and a pause made in the kernel,
-and a failing or killed rank ends the run with an error naming it."""
+is the hub; the ranks train on disjoint shards, obey a discard, a pause and an evaluation made
+in the kernel, and a failing or killed rank ends the run with an error naming it."""
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
 import signal
 
@@ -11,11 +12,14 @@ import pytest
 import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import TensorDataset
 
 from weightslab_nb.demo import digits_mlp
 from weightslab_nb.errors import RankError
+from weightslab_nb.evaluation import default_eval_fn, register_eval_fn
 
 SAMPLES = 1797
+VAL = 200
 WAIT = 120.0
 
 
@@ -120,6 +124,72 @@ def test_an_lr_change_from_the_kernel_lands_on_every_rank_at_the_same_step(sessi
     before = curve["step"] <= held
     assert (curve["mean"][before] == 1e-2).all() and (curve["mean"][~before] == 1e-3).all()
     assert 20 <= held < 232
+
+
+def _watch_val(session, digits):
+    images, labels = digits.tensors
+    session.watch_or_edit(TensorDataset(images[:VAL], labels[:VAL]), flag="data",
+                          loader_name="val_loader", batch_size=50, id_prefix="val/")
+
+
+def test_an_evaluation_requested_in_the_kernel_runs_on_rank_0_while_every_rank_holds(
+        session, digits):
+    model, loader, loss_fn = _watch(session, digits)
+    _watch_val(session, digits)
+    fork = mp.get_context("fork")  # the ranks inherit both events
+    started, proceed = fork.Event(), fork.Event()
+
+    def eval_fn(managed):  # runs on rank 0, with its trained model
+        started.set()
+        assert proceed.wait(WAIT)
+        default_eval_fn(session)(managed)
+
+    register_eval_fn(session, eval_fn)  # before the launch: the ranks are forked with it
+    handle = session.start_training(_train, model, loader, loss_fn, 8, world_size=2)
+    assert handle.wait_for_step(10, WAIT)
+    request = session.request_evaluation("val_loader", resume=True)
+    assert started.wait(WAIT), "rank 0 did not start the evaluation"
+    assert request.state == "running" and handle.state == "paused"
+    held = handle.step
+    assert not handle.wait_for_step(held + 1, timeout=1.0)  # every rank holds meanwhile
+    proceed.set()
+    assert request.wait(WAIT) and request.state == "done", request.error
+    assert request.step == held and set(request.result) == {"train-loss"}
+    session.drain()
+    rows = session.history.query_samples(signal="train-loss", exp_hash=request.marker_hash)
+    assert len(rows["row"]) == VAL and set(rows["step"].tolist()) == {held}
+    assert sorted(session.table.ids_of(rows["row"])) == sorted(f"val/{i}" for i in range(VAL))
+    marker = session.history_frame("global", exp_hash=request.marker_hash)
+    assert marker["step"].tolist() == [held] and marker["count"].tolist() == [VAL]
+    images, labels = digits.tensors
+    with torch.no_grad():  # the kernel's model was never trained: rank 0's was
+        untrained = nn.functional.cross_entropy(model(images[:VAL]), labels[:VAL]).item()
+    assert abs(request.result["train-loss"] - untrained) > 1e-3
+    assert handle.wait(WAIT) and handle.error is None and handle.step == 232  # went on
+    session.drain()
+    train = session.history.query_samples(rows=session.table.sample_rows("train"),
+                                          signal="train-loss")
+    assert len(train["row"]) == 8 * SAMPLES  # both ranks trained every epoch to the end
+
+
+def test_an_evaluation_failing_on_rank_0_fails_the_request_and_the_run_goes_on(
+        session, digits):
+    model, loader, loss_fn = _watch(session, digits)
+    _watch_val(session, digits)
+
+    def eval_fn(managed):
+        raise ValueError("no evaluation on rank 0 today")
+
+    register_eval_fn(session, eval_fn)
+    handle = session.start_training(_train, model, loader, loss_fn, 8, world_size=2)
+    assert handle.wait_for_step(10, WAIT)
+    request = session.request_evaluation("val_loader", resume=True)
+    assert request.wait(WAIT), "the failed evaluation never ended in the kernel"
+    assert request.state == "failed" and "no evaluation on rank 0 today" in request.error
+    assert "rank 0" in request.error
+    assert handle.state == "paused"  # a failed evaluation does not resume, as in one process
+    handle.resume()
+    assert handle.wait(WAIT) and handle.error is None and handle.step == 232
 
 
 @pytest.mark.parametrize("how", ["raises", "killed"])

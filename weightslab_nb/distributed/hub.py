@@ -10,7 +10,9 @@ Every rank but the hub's own ships what it records (see
   statistics (shipped, or taken from the hub's own batches before they are applied) make one
   point per signal and step, over the global batch;
 * progress (step, epoch) and "every rank is held" reports update the hub's controller; errors,
-  lost ranks and goodbyes update :attr:`Hub.failures` and :attr:`Hub.gone`.
+  lost ranks and goodbyes update :attr:`Hub.failures` and :attr:`Hub.gone`;
+* other kinds go to the feature that registered them in :attr:`Hub.handlers` (rank 0's
+  answers to the hub's evaluations, :mod:`weightslab_nb.distributed.remote_eval`).
 """
 
 from __future__ import annotations
@@ -48,6 +50,11 @@ class Hub:
     gone : set[int]
         Ranks whose connection ended: after their goodbye (everything they shipped was
         recorded) or lost.
+    changed : threading.Condition
+        Notified when ``failures`` or ``gone`` change (and by the handlers' own changes).
+    handlers : dict[str, callable]
+        Message kind -> ``handler(rank, *fields)`` for kinds this module does not know,
+        called on the rank's reader thread.
     """
 
     def __init__(self, session, world: int, local_rank: int | None = None,
@@ -57,6 +64,7 @@ class Hub:
         self.failures: list[tuple[int, str]] = []
         self.gone: set[int] = set()
         self.changed = threading.Condition()
+        self.handlers: dict = {}
         self.merger = StepMerger(world, self._point)
         recorder = session.recorder
         if local_rank is not None:
@@ -91,6 +99,8 @@ class Hub:
             self.failed(rank, message[1], gone=False)  # its goodbye follows
         elif kind == "done":  # the rank's training function returned; its goodbye follows
             pass
+        elif kind in self.handlers:
+            self.handlers[kind](rank, *message[1:])
         else:
             log.warning("rank %d sent an unknown message %r", rank, kind)
 

@@ -13,7 +13,9 @@ Constraints (those of forking a kernel):
   it): create CUDA tensors inside ``train_fn``; with ``backend="nccl"`` each rank should pick
   its device from ``LOCAL_RANK``;
 * ``train_fn`` runs in the ranks: what it changes in Python objects stays in the ranks (the
-  kernel's model is not trained; save a checkpoint from a rank to keep the weights).
+  kernel's model is not trained; save a checkpoint from a rank to keep the weights). An
+  evaluation requested in the kernel while the ranks train runs on rank 0 instead
+  (:mod:`weightslab_nb.distributed.remote_eval`).
 
 The returned :class:`~weightslab_nb.control.TrainingHandle` works as for a single process:
 ``state``, ``step`` (rank 0's), ``pause()``, ``resume()``, ``stop()``, ``wait()``; when a rank
@@ -36,6 +38,7 @@ from weightslab_nb.distributed.hub import Hub
 from weightslab_nb.distributed.mirrored import MirroredSource
 from weightslab_nb.distributed.push import ControlPush
 from weightslab_nb.distributed.rank import RankRuntime
+from weightslab_nb.distributed.remote_eval import HubEvaluations, RankEvaluator
 from weightslab_nb.arguments import check_int
 from weightslab_nb.errors import InvalidValueError, RankError, StateError, TrainingStopped
 from weightslab_nb.session import set_current_session
@@ -88,7 +91,10 @@ def launch(session, train_fn, args: tuple, kwargs: dict, world_size: int, backen
                 args, kwargs))
             proc.start()
             procs.append(proc)
-    return session.controller.start(_supervise, (session, hub, push, procs), {})
+    # the ranks hold the trained model: rank 0 runs the evaluations requested here
+    evaluations = HubEvaluations(hub, lambda message: hub.server.send(0, message))
+    session.evaluation.delegate = evaluations
+    return session.controller.start(_supervise, (session, hub, push, procs, evaluations), {})
 
 
 def _free_port() -> int:
@@ -97,8 +103,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _supervise(session, hub: Hub, push: ControlPush, procs) -> None:
-    """The hub's training thread: wait for every rank; on a failure stop the others."""
+def _supervise(session, hub: Hub, push: ControlPush, procs, evaluations) -> None:
+    """The hub's training thread: wait for every rank; on a failure stop the others. At the
+    end, evaluations requested during the run and not carried out by rank 0 end (failed or
+    cancelled) and later ones run in the kernel again (on its own, untrained, model)."""
     world = len(procs)
     try:
         while True:
@@ -116,9 +124,21 @@ def _supervise(session, hub: Hub, push: ControlPush, procs) -> None:
         for proc in procs:
             proc.join(STOP_GRACE)
     finally:
+        evaluations.close()
+        _end_evaluations(session, evaluations)
         push.close()
         hub.close()
         _stop_ranks(procs)
+
+
+def _end_evaluations(session, evaluations: HubEvaluations) -> None:
+    """Cancel the evaluations still queued for rank 0 (they never ran on the trained model),
+    then let later requests run in the kernel."""
+    controller = session.evaluation
+    for request in controller.queued():
+        request.cancel()
+    if controller.delegate is evaluations:
+        controller.delegate = None
 
 
 def _note_silent_exits(hub: Hub, procs) -> None:
@@ -155,9 +175,14 @@ def _rank_main(session, rank, world, port, backend, address, authkey, train_fn, 
     try:
         import torch.distributed as dist
 
-        source = MirroredSource() if rank == 0 else None
+        source = evaluator = None
+        if rank == 0:  # rank 0 hears the hub's control and evaluations
+            source = MirroredSource()
+            evaluator = RankEvaluator(session, source)
         link = HubLink(address, authkey, rank,
-                       on_control=source.push if source is not None else None)
+                       on_control=_route(source, evaluator) if rank == 0 else None)
+        if evaluator is not None:
+            evaluator.link = link
         session.become_rank()
         set_current_session(session)
         dist.init_process_group(backend, init_method=f"tcp://127.0.0.1:{port}", rank=rank,
@@ -179,6 +204,17 @@ def _rank_main(session, rank, world, port, backend, address, authkey, train_fn, 
             link.ship(outcome)
             link.close(RELAY_TIMEOUT)
         os._exit(code)  # never the kernel's exit handlers (they would close its files)
+
+
+def _route(source: MirroredSource, evaluator: RankEvaluator):
+    """Rank 0's handler of the hub's messages: evaluations (tagged by a name) to the
+    evaluator, control ``(state, changes)`` to the relay's source."""
+    def receive(message) -> None:
+        if isinstance(message[0], str):
+            evaluator.receive(message)
+        else:
+            source.push(message)
+    return receive
 
 
 class Launcher:
