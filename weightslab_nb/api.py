@@ -18,7 +18,7 @@ from weightslab_nb import evaluation, loss_shapes, suspects as _suspects
 from weightslab_nb import signals as custom_signals
 from weightslab_nb.metrics import collect as metrics_collect
 from weightslab_nb.serving import backend as serving_backend
-from weightslab_nb.session import Session, current_session
+from weightslab_nb.session import Session, current_session, set_current_session
 from weightslab_nb.tracking import run as tracking_run
 
 
@@ -178,6 +178,28 @@ def serve(serving_cli: bool = False, serving_grpc: bool = False, session: Sessio
           port: int = 0, **kwargs):
     return serving_backend.serve(serving_cli, serving_grpc, session=_session(session), port=port,
                                  **kwargs)
+
+
+def connect(target, token: str | None = None, *, timeout: float = 30.0):
+    """Attach this notebook to a training process that called ``wl.serve()``, and make the
+    attached session current: module functions (``wl.tag_samples``, ``wl.discard_samples``,
+    ``wl.query_sample_history``...) and ``wl.dashboard()`` then act on that run.
+
+    ``target`` is the run's ``root_log_dir`` (its ``serving.json`` gives the port and token)
+    or ``"http://127.0.0.1:PORT"`` with ``token``. See
+    :func:`weightslab_nb.serving.remote.connect` for the parameters and errors.
+
+    Returns
+    -------
+    RemoteSession
+        ``.status()``, ``.pause()``, ``.resume()``, ``.stop()``, ``.set_hp(path, value)``, the
+        module functions as methods; ``.close()`` detaches (the run goes on).
+    """
+    from weightslab_nb.serving.remote import connect as connect_remote
+
+    session = connect_remote(target, token, timeout=timeout)
+    set_current_session(session)
+    return session
 
 
 # ---------------------------------------------------------------- classes bound to the session

@@ -413,7 +413,7 @@ def _evaluation_state(session) -> dict:
 def request_dict(req) -> dict:
     """An evaluation request as JSON values."""
     keys = ("id", "loader_name", "tags", "state", "step", "error", "result", "summary",
-            "progress")
+            "progress", "marker_hash")
     out = {k: getattr(req, k) for k in keys}
     out["tags"] = list(out["tags"])
     out["progress"] = list(out["progress"])

@@ -140,8 +140,10 @@ def test_serve_arguments(session):
     assert "serving_cli=True" in str(exc.value) and str(exc.value) == GRPC_UNAVAILABLE
     with pytest.raises(NotImplementedError):
         serve(serving_cli=True, serving_grpc=True, session=session)
-    with pytest.raises(ValueError, match="serving_cli=True"):
-        serve(session=session)
+    with pytest.raises(ValueError, match="host"):
+        serve(session=session, host="")
+    with pytest.raises(ValueError, match="host"):
+        serve(session=session, host="127.0.0.1 evil")
     with pytest.raises(TypeError, match="grpc_port"):
         serve(serving_cli=True, session=session, grpc_port=50051)
     with pytest.raises(TypeError, match="serving_cli"):

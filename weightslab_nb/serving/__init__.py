@@ -1,10 +1,11 @@
-"""Backend services: the console backend (``serve(serving_cli=True)``) and ``keep_serving``.
+"""Backend services: ``serve``, ``keep_serving``, and the remote session of ``wl.connect``.
 
 Nothing starts at import. :func:`serve` starts an HTTP server on 127.0.0.1 in daemon threads
-that runs validated session commands (:mod:`weightslab_nb.serving.commands`); the console
-client (``weightslab-nb cli``, :mod:`weightslab_nb.serving.client`) talks to it with the token
-written to ``<root_log_dir>/serving.json``. See :mod:`weightslab_nb.serving.backend` for the
-protocol.
+that runs validated session commands (:mod:`weightslab_nb.serving.commands`) and the calls of
+a remote session (:mod:`weightslab_nb.serving.calls`); the console client (``weightslab-nb
+cli``, :mod:`weightslab_nb.serving.client`) and a notebook's
+:class:`~weightslab_nb.serving.remote.RemoteSession` talk to it with the token written to
+``<root_log_dir>/serving.json``. See :mod:`weightslab_nb.serving.backend` for the protocol.
 """
 
 from weightslab_nb.serving.backend import (GRPC_UNAVAILABLE, TOKEN_FILE, CommandServer,

@@ -1,10 +1,14 @@
-"""The console backend: a small HTTP server on 127.0.0.1 that runs validated session commands.
+"""The backend: a small HTTP server (127.0.0.1 by default) that runs validated session commands.
 
 Protocol (version 1)
 --------------------
 * ``POST /v1/command`` with ``Authorization: Bearer <token>``, ``Content-Type:
   application/json`` and a body ``{"command": NAME, "args": {...}}`` of at most
   :data:`MAX_BODY` bytes (see :mod:`weightslab_nb.serving.commands` for the commands).
+* ``POST /v1/call``, the same way, with ``{"method": NAME, "args": [...], "kwargs": {...}}``:
+  a remote session's call of a public session method (:mod:`weightslab_nb.serving.calls`);
+  the reply is ``{"ok": true, "result": ...}``, a refusal's ``kind`` the class name of the
+  session's exception.
 * The reply is always JSON: ``{"ok": true, "command": NAME, "result": ...}`` (200), or
   ``{"ok": false, "error": MESSAGE, "kind": KIND}`` with status 400 (malformed request: bad
   request line or Content-Length, invalid JSON, JSON nested deeper than
@@ -37,6 +41,7 @@ import re
 import secrets
 import threading
 import time
+import warnings
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -44,12 +49,14 @@ import numpy as np
 
 from weightslab_nb.arguments import check_seconds
 from weightslab_nb.errors import InvalidTypeError, InvalidValueError, StateError
-from weightslab_nb.serving.commands import CommandError, execute
+from weightslab_nb.serving.calls import CALL_PATH
+from weightslab_nb.serving.commands import CommandError, call, execute
 
 log = logging.getLogger(__name__)
 
 PROTOCOL = 1
 HOST = "127.0.0.1"
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 COMMAND_PATH = "/v1/command"
 TOKEN_FILE = "serving.json"
 MAX_BODY = 1 << 20  # bytes
@@ -66,8 +73,9 @@ _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
 GRPC_UNAVAILABLE = (
     "serving_grpc=True: the gRPC backend (for the WeightsLab studio) is not available in "
-    "weightslab_nb. Use serving_cli=True for the console backend (connect with "
-    "'weightslab-nb cli --dir <root_log_dir>'), or the notebook panels (wl.dashboard()).")
+    "weightslab_nb. Use wl.serve() (or serving_cli=True) for the backend that a notebook "
+    "(wl.connect(<root_log_dir>)) and the console ('weightslab-nb cli --dir <root_log_dir>') "
+    "attach to, or the notebook panels (wl.dashboard()).")
 
 
 class _Server(ThreadingHTTPServer):
@@ -174,11 +182,11 @@ class _Handler(BaseHTTPRequestHandler):
     # ---------------------------------------------------------------- the one endpoint
     def do_POST(self) -> None:
         backend: CommandServer = self.server.backend
-        if self.path != COMMAND_PATH:
+        if self.path not in (COMMAND_PATH, CALL_PATH):
             return self._refuse(404, f"unknown path {self.path!r}; send POST {COMMAND_PATH}",
                                 "not_found")
         host = (self.headers.get("Host") or "").strip().lower()
-        if host not in backend.allowed_hosts:
+        if backend.allowed_hosts is not None and host not in backend.allowed_hosts:
             return self._refuse(403, f"Host {host!r} refused; connect to "
                                      f"{HOST}:{backend.port}", "forbidden")
         if not backend.check_token(self.headers.get("Authorization")):
@@ -187,6 +195,8 @@ class _Handler(BaseHTTPRequestHandler):
                                 {"WWW-Authenticate": "Bearer"})
         try:
             payload = decode_request(self._read_body(backend.max_body))
+            if self.path == CALL_PATH:
+                return self._reply(200, {"ok": True, "result": call(backend.session, payload)})
             result = execute(backend.session, payload)
         except CommandError as exc:
             return self._refuse(exc.status, exc.message, exc.kind)
@@ -283,7 +293,10 @@ class CommandServer:
     Attributes
     ----------
     host, port : str, int
-        Where it listens (always ``127.0.0.1``).
+        Where it listens (``127.0.0.1`` unless :func:`serve` was given another ``host``).
+    allowed_hosts : frozenset[str] or None
+        ``Host`` headers accepted on the loopback interface (a browser page of another site
+        cannot reach the backend through DNS rebinding); None, any, on another interface.
     url : str
         ``http://127.0.0.1:<port>/v1/command``.
     token_file : Path
@@ -295,9 +308,9 @@ class CommandServer:
     """
 
     def __init__(self, session, port: int = 0, max_body: int = MAX_BODY,
-                 request_timeout: float = REQUEST_TIMEOUT):
+                 request_timeout: float = REQUEST_TIMEOUT, host: str = HOST):
         self.session = session
-        self.host = HOST
+        self.host = host
         self.max_body = int(max_body)
         self.request_timeout = float(request_timeout)
         self._requested_port = int(port)
@@ -308,7 +321,7 @@ class CommandServer:
         self._stop_lock = threading.Lock()
         self.token_file = Path(session.root_log_dir).absolute() / TOKEN_FILE
         self.port = 0
-        self.allowed_hosts: frozenset[str] = frozenset()
+        self.allowed_hosts: frozenset[str] | None = frozenset()
 
     @property
     def token(self) -> str:
@@ -340,7 +353,9 @@ class CommandServer:
             raise OSError(exc.errno, f"serve: cannot listen on {self.host}:"
                                      f"{self._requested_port}: {exc.strerror or exc}") from None
         self.port = server.server_address[1]
-        self.allowed_hosts = frozenset({f"{self.host}:{self.port}", f"localhost:{self.port}"})
+        self.allowed_hosts = frozenset({f"{self.host}:{self.port}", f"localhost:{self.port}",
+                                        f"127.0.0.1:{self.port}", f"[::1]:{self.port}"}) \
+            if self.host in LOOPBACK else None
         try:
             _write_private_json(self.token_file, {
                 "protocol": PROTOCOL, "host": self.host, "port": self.port,
@@ -439,25 +454,34 @@ def _running(session=None) -> list[CommandServer]:
 
 
 def serve(serving_cli: bool = False, serving_grpc: bool = False, *, session, port: int = 0,
-          **kwargs) -> CommandServer:
-    """Start WeightsLab backend services for ``session``; returns at once (``wl.serve`` is this
-    for the current session).
+          host: str = HOST, **kwargs) -> CommandServer:
+    """Start the backend of ``session``, so a notebook or a console can attach to it; returns
+    at once (``wl.serve`` is this for the current session).
+
+    The backend is one HTTP server, on 127.0.0.1 unless ``host`` says otherwise. Its port and
+    a random token are written to ``<root_log_dir>/serving.json`` (mode 0600); every request
+    must carry the token. It serves the console commands (``weightslab-nb cli --dir
+    <root_log_dir>``: status, pause, resume, evaluate, hp get/set, tags, discards...) and the
+    calls of a remote session (``wl.connect(<root_log_dir>)`` in a notebook: module functions
+    and panels on this session).
 
     Parameters
     ----------
     serving_cli : bool, default False
-        Start the console backend: an HTTP server on 127.0.0.1 whose port and random token are
-        written to ``<root_log_dir>/serving.json`` (mode 0600). Connect with
-        ``weightslab-nb cli --dir <root_log_dir>`` (status, pause, resume, evaluate, hp get/set,
-        tag add/remove, categorical set, discard/restore, tags, export-history).
+        Kept for scripts written for WeightsLab: the console commands are always served, so
+        ``serve()`` and ``serve(serving_cli=True)`` start the same backend.
     serving_grpc : bool, default False
         The WeightsLab studio's gRPC backend: not available in weightslab_nb; raises
-        ``NotImplementedError`` (use ``serving_cli=True`` or the notebook panels).
+        ``NotImplementedError``.
     session : Session
         The session to serve. Call ``serve`` after watching the hyperparameters when they
         choose ``root_log_dir``, so the token file lands there.
     port : int, default 0
         Port to listen on (0: a free one, see the returned server's ``port``).
+    host : str, default "127.0.0.1"
+        Interface to listen on. Anything but the loopback interface exposes the run to the
+        network (the token still guards every request, over plain HTTP): a warning is issued.
+        Prefer an SSH tunnel (README, "Attach to a running script").
     **kwargs
         ``max_body``: the largest request body in bytes (default 1 MiB). ``request_timeout``:
         seconds a client may take to send its request line, headers or body (default 10); a
@@ -474,8 +498,7 @@ def serve(serving_cli: bool = False, serving_grpc: bool = False, *, session, por
     NotImplementedError
         ``serving_grpc=True``.
     ValueError
-        Nothing to start (``serving_cli=False``), or a bad ``port``/``max_body``/
-        ``request_timeout``.
+        A bad ``port``/``host``/``max_body``/``request_timeout``.
     TypeError
         Unknown keyword arguments, or non-bool flags.
     OSError
@@ -489,13 +512,11 @@ def serve(serving_cli: bool = False, serving_grpc: bool = False, *, session, por
     unknown = sorted(set(kwargs) - {"max_body", "request_timeout"})
     if unknown:
         raise InvalidTypeError(f"serve: unexpected keyword argument(s) {unknown}; accepted: "
-                               "serving_cli, serving_grpc, session, port, max_body, "
+                               "serving_cli, serving_grpc, session, port, host, max_body, "
                                "request_timeout")
-    if not serving_cli:
-        raise InvalidValueError("serve: nothing to start; pass serving_cli=True for the console "
-                                "backend (weightslab-nb cli)")
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise InvalidValueError(f"port: expected an int in 0-65535 (0: a free port), got {port!r}")
+    host = _check_host(host)
     max_body = kwargs.get("max_body", MAX_BODY)
     if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body < 1024:
         raise InvalidValueError(f"max_body: expected an int >= 1024 (bytes), got {max_body!r}")
@@ -506,18 +527,30 @@ def serve(serving_cli: bool = False, serving_grpc: bool = False, *, session, por
         existing = _running(session)
         if existing:
             server = existing[0]
-            if port in (0, server.port):
+            if port in (0, server.port) and host == server.host:
                 return server
-            raise StateError(f"serve: this session's console backend already listens on "
-                             f"port {server.port}; stop it first (server.stop())")
+            raise StateError(f"serve: this session's backend already listens on "
+                             f"{server.host}:{server.port}; stop it first (server.stop())")
         server = CommandServer(session, port=port, max_body=max_body,
-                               request_timeout=request_timeout).start()
+                               request_timeout=request_timeout, host=host).start()
         _servers.append(server)
         if not _atexit_registered:
             atexit.register(stop_serving)  # remove token files when the process ends
             _atexit_registered = True
         _cond.notify_all()
     return server
+
+
+def _check_host(host) -> str:
+    """``host`` checked; a warning when it is not the loopback interface."""
+    if not isinstance(host, str) or not host.strip() or any(c.isspace() for c in host):
+        raise InvalidValueError(f"host: expected an interface name or address such as "
+                                f"'127.0.0.1', got {host!r}")
+    if host not in LOOPBACK:
+        warnings.warn(f"serve: listening on {host!r} exposes this run beyond this machine over "
+                      "plain HTTP (the token guards every request, but travels unencrypted); "
+                      "prefer the default 127.0.0.1 and an SSH tunnel", stacklevel=3)
+    return host
 
 
 def stop_serving(session=None) -> int:

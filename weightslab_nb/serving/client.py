@@ -116,20 +116,33 @@ class Client:
         :class:`BackendError` only when no JSON reply came back.
         """
         args = args or {}
-        body = json.dumps({"command": command, "args": args}).encode("utf-8")
         wait = args.get("wait")
-        timeout = self.timeout + (wait if isinstance(wait, (int, float)) else 0)
+        return self.post_json(COMMAND_PATH, {"command": command, "args": args},
+                              extra_time=wait if isinstance(wait, (int, float)) else 0)
+
+    def post_json(self, path: str, payload: dict, extra_time: float = 0) -> dict:
+        """POST ``payload`` as JSON to ``path``; return the JSON reply object (``ok`` true or
+        false, with its HTTP status as ``http_status``), waiting at most ``timeout`` plus
+        ``extra_time`` seconds.
+
+        Raises
+        ------
+        BackendError
+            No reply (nothing listens, a timeout, a broken connection), or a reply that is not
+            a weightslab-nb JSON object.
+        """
+        body = json.dumps(payload).encode("utf-8")
+        timeout = self.timeout + extra_time
         conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         try:
-            conn.request("POST", COMMAND_PATH, body=body, headers={
+            conn.request("POST", path, body=body, headers={
                 "Authorization": f"Bearer {self.token}",
                 "Content-Type": "application/json"})
             response = conn.getresponse()
             status, data = response.status, response.read()
         except ConnectionRefusedError:
             raise BackendError(f"no console backend listens on {self.host}:{self.port} (is "
-                               "wl.serve(serving_cli=True) still running in the training "
-                               "process?)") from None
+                               "wl.serve() still running in the training process?)") from None
         except TimeoutError:
             raise BackendError(f"the backend on {self.host}:{self.port} did not answer within "
                                f"{timeout:g} s") from None

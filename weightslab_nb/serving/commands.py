@@ -14,9 +14,10 @@ this module only maps the table's errors to HTTP statuses, as :class:`CommandErr
 from __future__ import annotations
 
 from weightslab_nb.commands import COMMANDS, run
+from weightslab_nb.serving.calls import run_call
 from weightslab_nb.errors import ArgumentError, WeightslabError
 
-__all__ = ["COMMANDS", "CommandError", "parse_request", "execute"]
+__all__ = ["COMMANDS", "CommandError", "parse_request", "execute", "call"]
 
 
 class CommandError(WeightslabError):
@@ -75,6 +76,23 @@ def execute(session, payload) -> object:
         raise CommandError(str(exc)) from exc
     except Exception as exc:  # the session's own refusal: pass its message on
         raise CommandError(_message(exc), status=422, kind=type(exc).__name__) from exc
+
+
+def call(session, payload) -> object:
+    """Run one remote-session call (:mod:`weightslab_nb.serving.calls`) against ``session``;
+    return its JSON-able result.
+
+    Raises
+    ------
+    CommandError
+        400 for a malformed call, 422 when the session refused it (its message and exception
+        class name, which the remote session raises again). Nothing was changed then.
+    """
+    try:
+        return run_call(session, payload)
+    except Exception as exc:
+        status = 400 if isinstance(exc, ArgumentError) else 422
+        raise CommandError(_message(exc), status=status, kind=type(exc).__name__) from exc
 
 
 def _message(exc: BaseException) -> str:
