@@ -76,9 +76,9 @@ def read_token_file(root_log_dir) -> dict:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
     except FileNotFoundError:
-        raise BackendError(f"no console backend found: {path} does not exist. Start one in the "
-                           "training process with wl.serve(serving_cli=True) and pass its run "
-                           "directory with --dir (or --port and --token)") from None
+        raise BackendError(f"no backend found: {path} does not exist. Start one in the "
+                           "training process with wl.serve() and pass its run directory (or "
+                           "its port and token)") from None
     except (OSError, ValueError) as exc:
         raise BackendError(f"cannot read {path}: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("port"), int) or \
