@@ -21,10 +21,10 @@ from weightslab_nb.panels.curves import LossCurves
 from weightslab_nb.panels.grid import SampleGrid
 from weightslab_nb.serving import BackendError, CommandServer
 from weightslab_nb.serving.attached_panels import (AttachedPanel, attached_dashboard,
-                                                   attached_panel)
+                                                   attached_panel, kind_of)
 from weightslab_nb.serving.client import read_token_file
 from weightslab_nb.serving.frames import decode_frames, encode_frames
-from weightslab_nb.serving.panel_host import relayed_traits
+from weightslab_nb.serving.panel_host import PanelHost, relayed_traits
 from weightslab_nb.serving.panel_link import PanelLink
 
 from tests.panel_capture import Capture, ask
@@ -251,14 +251,14 @@ def test_a_hosted_panel_nobody_polls_is_closed_when_its_lease_ends(trained):
 
 
 def test_a_polled_panel_keeps_its_lease(trained, mirrors):
-    srv = CommandServer(trained, panel_lease=0.3).start()
+    srv = CommandServer(trained, panel_lease=1.0).start()
     try:
-        tags = attached_panel(PanelLink(srv.port, srv.token), "tags", wait=0.1,
+        tags = attached_panel(PanelLink(srv.port, srv.token), "tags", wait=0.2,
                               retry=FAST_RETRY)
         mirrors.append(tags)
         assert tags.wait_connected(10)
-        # many lease periods pass while the mirror polls: the hosted panel stays
-        assert not srv.panels.wait_for(lambda host: host.count == 0, 1.5)
+        # more than two lease periods pass while the mirror polls: the hosted panel stays
+        assert not srv.panels.wait_for(lambda host: host.count == 0, 2.5)
         assert tags.attachments == 1 and tags.flush()
     finally:
         srv.stop()
@@ -302,3 +302,58 @@ def test_the_attached_dashboard_has_the_dashboard_layout_of_mirrors(trained, ser
     finally:
         board.close()
     assert server.panels.wait_for(lambda host: host.count == 0, 10)
+
+
+def test_a_client_behind_the_bounded_log_gets_the_full_state_again(trained):
+    host = PanelHost(trained, max_events=3)
+    try:
+        created = host.create("grid", {"page_size": 6})
+        for req in range(1, 6):  # five replies with thumbnails: more than the log keeps
+            host.message(created["panel"], {"type": "page", "req": req, "offset": 0,
+                                            "limit": 6}, [])
+        header, buffers = host.events(created["panel"], created["seq"], wait=0)
+        assert header["reset"] is True and header["events"] == [] and buffers == []
+        assert header["state"]["page_size"] == 6 and header["state"]["total"] == 1797
+        header, buffers = host.events(created["panel"], header["seq"] - 3, wait=0)
+        assert header["reset"] is False and [e["content"]["req"] for e in header["events"]] \
+            == [3, 4, 5]
+        assert len(buffers) == sum(e["nbuf"] for e in header["events"]) == 3 * (6 + 3)
+    finally:
+        host.close()
+    assert host.count == 0
+
+
+def test_a_long_poll_returns_as_soon_as_an_event_arrives(trained):
+    host = PanelHost(trained)
+    try:
+        created = host.create("tags")
+        got = {}
+        poll = threading.Thread(target=lambda: got.update(
+            reply=host.events(created["panel"], created["seq"], wait=20)))
+        poll.start()
+        host.message(created["panel"], {"type": "create_tag", "name": "x", "req": 1}, [])
+        poll.join(10)
+        assert not poll.is_alive()
+        header, _ = got["reply"]
+        assert any(e["kind"] == "msg" and e["content"]["req"] == 1 for e in header["events"])
+    finally:
+        host.close()
+
+
+def test_panel_classes_map_to_relay_kinds():
+    assert kind_of(SampleGrid) == "grid" and kind_of("LossCurves") == "curves"
+    assert kind_of(TrainingControls) == "controls" and kind_of("TagEditor") == "tags"
+    with pytest.raises(ValueError):
+        kind_of("Dashboard")
+    with pytest.raises(ValueError):
+        attached_panel(".", "plot")
+
+
+def test_frames_round_trip_raw_bytes_and_refuse_bad_lengths():
+    body = encode_frames({"a": 1}, [b"\x89PNG", memoryview(b"xyz"), b""])
+    header, buffers = decode_frames(body)
+    assert header == {"a": 1} and [bytes(b) for b in buffers] == [b"\x89PNG", b"xyz", b""]
+    with pytest.raises(ValueError):
+        decode_frames(body[:-1])
+    with pytest.raises(ValueError):
+        decode_frames(b"\x00\x00")

@@ -1,6 +1,7 @@
 """Panels of a run in another process, shown in this notebook: mirrors of hosted panels.
 
-Entry points (what ``wl.connect(...)``'s remote session calls):
+Entry points (what ``wl.connect(...)``'s remote session calls; :func:`kind_of` maps a panel
+class such as ``SampleGrid`` to its kind):
 
 * :func:`attached_panel` ``(connection, kind, **kwargs)``: one panel (``"grid"``, ``"curves"``,
   ``"controls"``, ``"hparams"``, ``"tags"``, ``"media"``, ``"sample"``);
@@ -16,8 +17,8 @@ synced traits, so the same browser view draws it) that skips the panel's own ``_
 has no session and no publisher. Its *twin* is the real panel, hosted by the training process's
 backend (:mod:`weightslab_nb.serving.panel_host`). One thread per mirror long-polls the twin's
 events and applies them (traits inside ``hold_sync``; custom messages, with their buffers,
-forwarded to the views); another posts the views' messages to the twin in order. Neither ever
-runs on the kernel's main thread.
+forwarded to the views): it is the only writer of the mirror's traits. Another posts the views'
+messages to the twin in order. Neither ever runs on the kernel's main thread.
 
 When the connection drops, ``error`` reads ``disconnected from <url>, retrying…``; the mirror
 retries with a bounded backoff (re-reading ``serving.json`` when made from a run directory, so a
@@ -84,8 +85,9 @@ class AttachedPanel:
 
     def __init__(self, connection, *, options: dict | None = None, wait: float = WAIT,
                  retry: tuple = RETRY, **widget_kwargs):
+        link = PanelLink.of(connection)  # a bad connection is refused before any comm opens
         anywidget.AnyWidget.__init__(self, **widget_kwargs)
-        self.link = PanelLink.of(connection)
+        self.link = link
         self.kind = self._wl_kind
         self.options = dict(options or {})
         self._wait = float(wait)
@@ -223,9 +225,7 @@ class AttachedPanel:
                 continue
             try:
                 self.link.post_message(panel, content, buffers)
-            except BackendError as exc:
-                if exc.kind in _OFFLINE:
-                    self._offline(exc)
+            except BackendError as exc:  # the poll thread notices a lost server by itself
                 self._refuse(content, f"not delivered to {self.link.url}: {exc.message}")
 
     def _refuse(self, content, text: str) -> None:
@@ -373,6 +373,24 @@ class AttachedPanel:
 
 
 _mirrors: dict[str, type] = {}
+
+
+def kind_of(panel) -> str:
+    """The relay kind (``"grid"``...) of a panel class, its name (``"SampleGrid"``) or an
+    instance; what a remote session passes to :func:`attached_panel` for ``wl.SampleGrid(s)``.
+
+    Raises
+    ------
+    InvalidValueError
+        Not a panel the relay hosts.
+    """
+    name = panel if isinstance(panel, str) else getattr(panel, "__name__", None) or \
+        type(panel).__name__
+    for kind, (_, class_name, _) in KINDS.items():
+        if name in (class_name, f"Attached{class_name}", kind):
+            return kind
+    raise InvalidValueError(f"panel: the relay hosts {[c for _, c, _ in KINDS.values()]}, "
+                            f"not {name!r:.60}")
 
 
 def mirror_class(kind: str) -> type:
