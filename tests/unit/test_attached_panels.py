@@ -183,9 +183,11 @@ def test_requests_without_the_right_token_create_and_change_nothing(trained, ser
     before = server.panels.count
     panel_id = grid._panel_id
 
-    def post(path, header, token):
+    def post(path, header, token, host=None):
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
         headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+        if host is not None:
+            headers["Host"] = host
         try:
             conn.request("POST", path, body=encode_frames(header), headers=headers)
             response = conn.getresponse()
@@ -203,6 +205,8 @@ def test_requests_without_the_right_token_create_and_change_nothing(trained, ser
         assert status == 401
         status, _ = post("/v1/panels/close", {"panel": panel_id}, token)
         assert status == 401
+    status, reply = post("/v1/panels/create", {"kind": "tags"}, server.token, "evil.example:80")
+    assert status == 403 and reply["kind"] == "forbidden"  # a rebinding page: refused too
     assert server.panels.count == before
     assert "x" not in trained.tag_summary()["boolean"] and grid.connected
     with pytest.raises(BackendError) as info:
