@@ -143,6 +143,7 @@ class HostedPanel:
         self._append("msg", content, data)
 
     def trait_changed(self, change) -> None:
+        """A relayed trait changed (a traitlets observer): one ``delta`` event."""
         self._append("delta", {change["name"]: change["new"]}, [])
 
     def _append(self, kind: str, payload, buffers: list) -> None:
@@ -217,6 +218,8 @@ class HostedPanel:
                 self.touched = time.monotonic()
 
     def close(self) -> None:
+        """Mark the log closed (waiting reads raise :class:`UnknownPanelError`), close the
+        panel (its publisher stops)."""
         with self._cond:
             self.closed = True
             self._cond.notify_all()
