@@ -45,6 +45,7 @@ REPLAYED = {"curves": ("sync",)}
 #: Refusal kinds that mean "the server is not there" rather than "the server said no".
 _OFFLINE = {"connection", "stopping", "unauthorized", "protocol"}
 
+
 class AttachedPanel:
     """Mixin of the mirror classes (see the module docstring); made by :func:`attached_panel`.
 
