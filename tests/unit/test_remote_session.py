@@ -174,3 +174,13 @@ def test_a_closed_remote_session_is_not_current_any_more(run):
     with pytest.raises(StateError, match="closed"):
         attached.tag_samples([1], "hard")
     assert wl.current_session() is not attached
+
+
+def test_the_sample_table_travels_as_an_arrow_stream_with_its_dtypes_and_index(run):
+    run.session.tag_samples([2], "hard")
+    run.session.discard_samples([4])
+    remote, local = run.remote.dataframe, run.session.dataframe
+    assert remote.equals(local) and list(remote.index.names) == list(local.index.names)
+    assert remote.dtypes.to_dict() == local.dtypes.to_dict()
+    worst = remote.nlargest(3, "signals//loss").index.get_level_values("sample_id").tolist()
+    assert worst == [19, 18, 17]

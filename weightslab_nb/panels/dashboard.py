@@ -19,6 +19,11 @@ from weightslab_nb.panels.tags import TagEditor
 class Dashboard(ipywidgets.VBox):
     """The five panels of one session in one box.
 
+    ``make_panel(panel_class, **kwargs) -> widget``, when given, builds each panel instead of
+    ``panel_class(session, **kwargs)`` (the attached dashboard builds mirrors of panels hosted
+    in another process this way, :mod:`weightslab_nb.serving.attached_panels`); ``kwargs`` are
+    the widget's ``layout`` (and the grid's ``thumbnail`` when one is given).
+
     Attributes
     ----------
     controls : TrainingControls
@@ -28,16 +33,18 @@ class Dashboard(ipywidgets.VBox):
     tags : TagEditor
     """
 
-    def __init__(self, session, thumbnail=None, **kwargs):
+    def __init__(self, session, thumbnail=None, *, make_panel=None, **kwargs):
         self.session = session
-        self.controls = TrainingControls(session, layout=ipywidgets.Layout(width="100%"))
-        self.hparams = HyperParameterEditor(session, layout=ipywidgets.Layout(width="100%"))
+        make = make_panel or (lambda cls, **kw: cls(session, **kw))
+        grid_options = {} if thumbnail is None else {"thumbnail": thumbnail}
+        self.controls = make(TrainingControls, layout=ipywidgets.Layout(width="100%"))
+        self.hparams = make(HyperParameterEditor, layout=ipywidgets.Layout(width="100%"))
         left = ipywidgets.VBox([self.controls, self.hparams],
                                layout=ipywidgets.Layout(width="290px", flex="0 0 auto"))
-        self.curves = LossCurves(session, layout=ipywidgets.Layout(flex="1 1 auto", min_width="0"))
-        self.grid = SampleGrid(session, thumbnail=thumbnail,
-                               layout=ipywidgets.Layout(flex="1 1 auto", min_width="0"))
-        self.tags = TagEditor(session, layout=ipywidgets.Layout(width="300px", flex="0 0 auto"))
+        self.curves = make(LossCurves, layout=ipywidgets.Layout(flex="1 1 auto", min_width="0"))
+        self.grid = make(SampleGrid, **grid_options,
+                         layout=ipywidgets.Layout(flex="1 1 auto", min_width="0"))
+        self.tags = make(TagEditor, layout=ipywidgets.Layout(width="300px", flex="0 0 auto"))
         top = ipywidgets.HBox([left, self.curves],
                               layout=ipywidgets.Layout(width="100%", align_items="flex-start"))
         bottom = ipywidgets.HBox([self.grid, self.tags],

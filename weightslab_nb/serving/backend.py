@@ -25,6 +25,29 @@ Protocol (version 1)
   "port": P, "token": T, "pid": PID, "started_at": ISO-8601}``; the file is removed when the
   server stops. Tokens are compared with :func:`hmac.compare_digest`.
 
+Panel relay (same server, same Host and token checks)
+----------------------------------------------------
+Notebook panels attached to this process (:mod:`weightslab_nb.serving.attached_panels`) are
+hosted here (:mod:`weightslab_nb.serving.panel_host`) and relayed. ``POST /v1/panels/<op>``
+requests and their replies carry a *framed* body (:mod:`weightslab_nb.serving.frames`: a 4-byte
+big-endian header length, a JSON header listing the buffer lengths, the raw buffers), so
+columns and PNG thumbnails travel as bytes. Every reply header has ``"ok"``; refusals are
+``{"ok": false, "error", "kind"}`` (400 malformed, 404 ``unknown_panel``, 422 refused, 503
+``stopping``; 401/403/413... are JSON as above, before anything is created or changed):
+
+* ``create`` ``{"kind": "grid" | "curves" | "controls" | "hparams" | "tags" | "media" |
+  "sample", "options": {...}}`` -> ``{"panel": ID, "seq": S, "state": {trait: value},
+  "lease": seconds}``;
+* ``message`` ``{"panel", "content": {...}}`` + buffers: a view's message, handled by the
+  panel's own validated path; its reply (if any) appears in the events -> ``{"seq"}``;
+* ``events`` ``{"panel", "since": S, "wait": seconds <= 25}``: long poll -> ``{"seq",
+  "reset", "events": [{"seq", "kind": "delta", "state"} | {"seq", "kind": "msg", "content",
+  "nbuf"}]}`` + the messages' buffers in order; ``reset`` true (the client fell behind the
+  bounded log) carries the full ``"state"`` instead of events;
+* ``flush`` ``{"panel", "timeout"}``: let the panel catch up with the session -> ``{"seq"}``;
+* ``close`` ``{"panel"}`` -> ``{"closed": bool}``. A panel not polled for its lease (60 s) is
+  closed by the server; stopping the server closes them all and answers waiting polls (503).
+
 Threads: the server loop and each request run in daemon threads; a request calls one session
 method that returns at once (pause, tag, discard...), so training never waits on the console.
 """
@@ -49,8 +72,12 @@ import numpy as np
 
 from weightslab_nb.arguments import check_seconds
 from weightslab_nb.errors import InvalidTypeError, InvalidValueError, StateError
-from weightslab_nb.serving.calls import CALL_PATH
+from weightslab_nb.serving import panel_routes
+from weightslab_nb.serving.calls import ARROW_STREAM, CALL_PATH
 from weightslab_nb.serving.commands import CommandError, call, execute
+from weightslab_nb.serving.frames import CONTENT_TYPE as FRAMES_TYPE
+from weightslab_nb.serving.frames import FrameError, decode_frames, encode_frames
+from weightslab_nb.serving.panel_host import LEASE, PanelHost
 
 log = logging.getLogger(__name__)
 
@@ -155,11 +182,25 @@ class _Handler(BaseHTTPRequestHandler):
             status, body = 500, json.dumps({
                 "ok": False, "kind": "internal",
                 "error": f"internal error: reply not serialisable ({exc})"}).encode("utf-8")
+        self._send_body(status, body, "application/json; charset=utf-8", headers)
+
+    def _reply_frames(self, status: int, header: dict, buffers) -> None:
+        try:
+            body = encode_frames(header, buffers, default=_json_default)
+        except (TypeError, ValueError) as exc:
+            log.exception("console backend: panel reply not serialisable")
+            status, body = 500, encode_frames({
+                "ok": False, "kind": "internal",
+                "error": f"internal error: reply not serialisable ({exc})"})
+        self._send_body(status, body, FRAMES_TYPE)
+
+    def _send_body(self, status: int, body: bytes, content_type: str,
+                   headers: dict | None = None) -> None:
         if self.replied:
             return
         self.replied = True
         self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         for key, value in (headers or {}).items():
@@ -179,12 +220,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _not_allowed
 
-    # ---------------------------------------------------------------- the one endpoint
+    # ---------------------------------------------------------------- endpoints
     def do_POST(self) -> None:
         backend: CommandServer = self.server.backend
-        if self.path not in (COMMAND_PATH, CALL_PATH):
-            return self._refuse(404, f"unknown path {self.path!r}; send POST {COMMAND_PATH}",
-                                "not_found")
+        if self.path in (COMMAND_PATH, CALL_PATH):
+            endpoint = self._command
+        elif self.path in panel_routes.ROUTES:
+            endpoint = self._panel
+        else:
+            return self._refuse(404, f"unknown path {self.path!r}; send POST {COMMAND_PATH} "
+                                     f"(or {panel_routes.PREFIX}<op> for panels)", "not_found")
         host = (self.headers.get("Host") or "").strip().lower()
         if backend.allowed_hosts is not None and host not in backend.allowed_hosts:
             return self._refuse(403, f"Host {host!r} refused; connect to "
@@ -193,10 +238,16 @@ class _Handler(BaseHTTPRequestHandler):
             return self._refuse(401, "missing or wrong token (read it from "
                                      f"{backend.token_file})", "unauthorized",
                                 {"WWW-Authenticate": "Bearer"})
+        endpoint(backend)
+
+    def _command(self, backend: CommandServer) -> None:
         try:
             payload = decode_request(self._read_body(backend.max_body))
             if self.path == CALL_PATH:
-                return self._reply(200, {"ok": True, "result": call(backend.session, payload)})
+                result = call(backend.session, payload)
+                if isinstance(result, bytes):  # a frame, as an Arrow IPC stream
+                    return self._send_body(200, result, ARROW_STREAM)
+                return self._reply(200, {"ok": True, "result": result})
             result = execute(backend.session, payload)
         except CommandError as exc:
             return self._refuse(exc.status, exc.message, exc.kind)
@@ -204,6 +255,23 @@ class _Handler(BaseHTTPRequestHandler):
             log.exception("console backend: command failed")
             return self._refuse(500, f"internal error: {type(exc).__name__}: {exc}", "internal")
         self._reply(200, {"ok": True, "command": payload["command"], "result": result})
+
+    def _panel(self, backend: CommandServer) -> None:
+        """A panel relay request (framed body in, framed reply out)."""
+        try:
+            header, buffers = decode_frames(self._read_body(backend.max_body), _check_depth)
+        except CommandError as exc:
+            return self._refuse(exc.status, exc.message, exc.kind)
+        except FrameError as exc:
+            return self._reply_frames(400, {"ok": False, "error": str(exc),
+                                            "kind": "bad_request"}, [])
+        try:
+            status, reply, out = panel_routes.handle(backend.panels, self.path, header, buffers)
+        except Exception as exc:  # a bug: report it, keep serving
+            log.exception("console backend: panel request failed")
+            status, reply, out = 500, {"ok": False, "kind": "internal",
+                                       "error": f"internal error: {type(exc).__name__}: {exc}"}, []
+        self._reply_frames(status, reply, out)
 
     def _read_body(self, max_body: int) -> bytes:
         """The request body, exactly as long as its one Content-Length header says.
@@ -261,6 +329,12 @@ def decode_request(body: bytes):
         raise CommandError(f"request: not valid JSON ({exc})") from None
 
 
+def _check_depth(header: bytes) -> None:
+    if json_depth(header) > MAX_JSON_DEPTH:
+        raise FrameError(f"frames: header nested deeper than {MAX_JSON_DEPTH} levels (the "
+                         "limit MAX_JSON_DEPTH)")
+
+
 def json_depth(body: bytes) -> int:
     """How deep arrays and objects nest in the JSON text ``body`` (0 for a scalar), counted
     without parsing it: brackets inside strings do not count, unbalanced ones are left for the
@@ -303,13 +377,19 @@ class CommandServer:
         ``<root_log_dir>/serving.json`` (mode 0600) holding the port and the token.
     session : Session
         The session its commands act on.
+    panels : PanelHost
+        The panels hosted for attached notebooks (:mod:`weightslab_nb.serving.panel_host`);
+        a hosted panel not polled for ``panel_lease`` seconds (default 60) is closed.
     running : bool
         False once :meth:`stop` ran.
     """
 
     def __init__(self, session, port: int = 0, max_body: int = MAX_BODY,
-                 request_timeout: float = REQUEST_TIMEOUT, host: str = HOST):
+                 request_timeout: float = REQUEST_TIMEOUT, host: str = HOST,
+                 panel_lease: float = LEASE):
         self.session = session
+        self.panel_lease = panel_lease
+        self.panels = PanelHost(session, lease=panel_lease)
         self.host = host
         self.max_body = int(max_body)
         self.request_timeout = float(request_timeout)
@@ -347,6 +427,8 @@ class CommandServer:
 
     def start(self) -> CommandServer:
         """Bind 127.0.0.1, write the token file, serve in a daemon thread; return self."""
+        if self.panels.stopped:  # started again after stop(): a fresh host
+            self.panels = PanelHost(self.session, lease=self.panel_lease)
         try:
             server = _Server((self.host, self._requested_port), _Handler, self)
         except OSError as exc:
@@ -378,6 +460,7 @@ class CommandServer:
             server, self._server = self._server, None
             if server is None:
                 return
+            self.panels.close()  # answers the waiting long polls (503) at once
             server.shutdown()  # returns once the serve_forever loop has ended
             server.server_close()
             if self._thread is not None:

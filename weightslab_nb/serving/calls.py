@@ -36,7 +36,8 @@ class Call:
     """One method a remote session may call: how its result comes back.
 
     ``result``: ``"plain"`` (JSON as is), ``"rows"`` (a list of tuples: each row back to a
-    tuple), ``"request"`` (an evaluation request, sent as its status dict).
+    tuple), ``"request"`` (an evaluation request, sent as its status dict), ``"frame"`` (a
+    pandas DataFrame, sent as an Arrow IPC stream: columns, dtypes and index kept).
     """
 
     result: str = "plain"
@@ -55,7 +56,11 @@ CALLS: dict[str, Call] = {
     "get_current_experiment_hash": Call(),
     "request_evaluation": Call("request"),
     "evaluation_status": Call("request"),
+    "dataframe": Call("frame"),
 }
+
+#: The content type of a ``"frame"`` result (the reply body is the Arrow IPC stream itself).
+ARROW_STREAM = "application/vnd.apache.arrow.stream"
 
 
 def check_call(payload) -> tuple[str, list, dict]:
@@ -99,6 +104,10 @@ def run_call(session, payload):
     method, args, kwargs = check_call(payload)
     if method == "evaluation_status":
         result = _evaluation(session, *args, **kwargs)
+    elif method == "dataframe":  # a property
+        if args or kwargs:
+            raise InvalidTypeError("dataframe: takes no arguments")
+        result = session.dataframe
     else:
         result = getattr(session, method)(*args, **kwargs)
     return encode_result(CALLS[method], result)
@@ -122,10 +131,26 @@ def _evaluation(session, request_id, wait: float = 0.0):
 
 
 def encode_result(call: Call, value):
-    """``value`` as JSON values (see the module docstring)."""
+    """``value`` as JSON values, or as the bytes of an Arrow IPC stream for a frame (see the
+    module docstring)."""
     if call.result == "request":
         return _plain(request_dict(value))
+    if call.result == "frame":
+        return frame_bytes(value)
     return _plain(value)
+
+
+def frame_bytes(frame) -> bytes:
+    """A pandas DataFrame as an Arrow IPC stream."""
+    import io
+
+    import pyarrow as pa
+
+    table = pa.Table.from_pandas(frame)
+    sink = io.BytesIO()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue()
 
 
 def _plain(value):
@@ -145,8 +170,13 @@ def _plain(value):
 
 
 def decode_result(method: str, value):
-    """The local shape of a call's JSON result: history rows back to tuples, their value
-    (third field) back to a float when it was NaN or infinite."""
+    """The local shape of a call's result: history rows back to tuples, their value (third
+    field) back to a float when it was NaN or infinite; a frame's Arrow bytes back to a
+    DataFrame."""
+    if CALLS[method].result == "frame":
+        import pyarrow as pa
+
+        return pa.ipc.open_stream(value).read_pandas()
     if CALLS[method].result == "rows":
         return [(a, b, float(v) if isinstance(v, str) else v, h) for a, b, v, h in value]
     return value

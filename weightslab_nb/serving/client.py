@@ -131,6 +131,12 @@ class Client:
             No reply (nothing listens, a timeout, a broken connection), or a reply that is not
             a weightslab-nb JSON object.
         """
+        status, _, data = self.post(path, payload, extra_time)
+        return self.json_reply(status, data)
+
+    def post(self, path: str, payload: dict, extra_time: float = 0) -> tuple[int, str, bytes]:
+        """POST ``payload`` as JSON to ``path``; return ``(HTTP status, content type, body)``.
+        Raises :class:`BackendError` when no reply came back (see :meth:`post_json`)."""
         body = json.dumps(payload).encode("utf-8")
         timeout = self.timeout + extra_time
         conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
@@ -139,7 +145,7 @@ class Client:
                 "Authorization": f"Bearer {self.token}",
                 "Content-Type": "application/json"})
             response = conn.getresponse()
-            status, data = response.status, response.read()
+            return response.status, response.getheader("Content-Type", ""), response.read()
         except ConnectionRefusedError:
             raise BackendError(f"no console backend listens on {self.host}:{self.port} (is "
                                "wl.serve() still running in the training process?)") from None
@@ -150,6 +156,10 @@ class Client:
             raise BackendError(f"cannot talk to {self.host}:{self.port}: {exc}") from None
         finally:
             conn.close()
+
+    def json_reply(self, status: int, data: bytes) -> dict:
+        """The reply object of a JSON body, with ``http_status``; :class:`BackendError` when
+        the body is not one."""
         try:
             reply = json.loads(data.decode("utf-8"))
             if not isinstance(reply, dict) or "ok" not in reply:

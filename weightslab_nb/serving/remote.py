@@ -26,7 +26,7 @@ from pathlib import Path
 from weightslab_nb import errors
 from weightslab_nb.arguments import check_seconds
 from weightslab_nb.errors import InvalidTypeError, StateError
-from weightslab_nb.serving.calls import CALL_PATH, MAX_WAIT, decode_result
+from weightslab_nb.serving.calls import ARROW_STREAM, CALL_PATH, MAX_WAIT, decode_result
 from weightslab_nb.serving.client import DEFAULT_TIMEOUT, BackendError, Client
 
 _BUILTIN_ERRORS = {"ValueError": ValueError, "TypeError": TypeError, "KeyError": KeyError,
@@ -87,8 +87,12 @@ class RemoteSession:
         """Run ``method`` of the served session; its result, or its error raised here."""
         if self._closed:
             raise StateError(f"{method}: this remote session was closed; wl.connect() again")
-        reply = self.client.post_json(CALL_PATH, {"method": method, "args": list(args),
-                                                  "kwargs": kwargs}, extra_time=extra_time)
+        status, content_type, body = self.client.post(
+            CALL_PATH, {"method": method, "args": list(args), "kwargs": kwargs},
+            extra_time=extra_time)
+        if status == 200 and content_type == ARROW_STREAM:
+            return decode_result(method, body)
+        reply = self.client.json_reply(status, body)
         if not reply.get("ok"):
             raise _error_of(reply)
         return decode_result(method, reply.get("result"))
@@ -153,6 +157,12 @@ class RemoteSession:
         """As ``Session.query_instance_history``, from the served session."""
         return self._call("query_instance_history", _id(sample_id), annotation_id,
                           signal_name, exp_hash, origin)
+
+    @property
+    def dataframe(self):
+        """The served session's sample table (``session.dataframe`` there), fetched now as an
+        Arrow stream: one row per sample, its tags, discards and latest signal values."""
+        return self._call("dataframe")
 
     def get_current_experiment_hash(self) -> str | None:
         """The served session's experiment hash (None before anything is watched there)."""
