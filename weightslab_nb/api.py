@@ -18,6 +18,7 @@ from weightslab_nb import evaluation, loss_shapes, suspects as _suspects
 from weightslab_nb import signals as custom_signals
 from weightslab_nb.metrics import collect as metrics_collect
 from weightslab_nb.serving import backend as serving_backend
+from weightslab_nb.errors import InvalidTypeError, InvalidValueError
 from weightslab_nb.session import Session, current_session, set_current_session
 from weightslab_nb.tracking import run as tracking_run
 
@@ -206,6 +207,20 @@ def connect(target, token: str | None = None, *, timeout: float = 30.0):
 def on_current_session(cls: type, create: bool = True) -> type:
     """A subclass of ``cls`` whose ``session`` argument defaults to the current session (with
     ``create=False``: to the current session if there is one, else None)."""
+    def __new__(bound, *args, session=None, **kwargs):
+        if args and _is_remote(args[0]):
+            session, args = args[0], args[1:]
+        if session is None and args == () and _is_remote(current_session(create=False)):
+            session = current_session()
+        if _is_remote(session):  # a run in another process: a mirror of the panel there
+            from weightslab_nb.serving.attached_panels import attached_panel, kind_of
+
+            if args:
+                raise InvalidTypeError(f"{cls.__name__}: pass options by name to a panel of an "
+                                       "attached run")
+            return attached_panel(session.client, kind_of(cls), **kwargs)
+        return super(bound_cls, bound).__new__(bound)
+
     def __init__(self, *args, session=None, **kwargs):
         if args and isinstance(args[0], Session):
             session, args = args[0], args[1:]
@@ -214,8 +229,16 @@ def on_current_session(cls: type, create: bool = True) -> type:
         cls.__init__(self, *args, session=session, **kwargs)
 
     __init__.__doc__ = cls.__init__.__doc__
-    return type(cls.__name__, (cls,), {"__init__": __init__, "__doc__": cls.__doc__,
-                                        "__module__": cls.__module__})
+    namespace = {"__init__": __init__, "__doc__": cls.__doc__, "__module__": cls.__module__}
+    if create:  # panel classes: a remote session shows the panel of the run it is attached to
+        namespace["__new__"] = __new__
+    bound_cls = type(cls.__name__, (cls,), namespace)
+    return bound_cls
+
+
+def _is_remote(session) -> bool:
+    """True for a session attached over the network (``wl.connect``)."""
+    return getattr(session, "remote", False) is True
 
 
 def show_sample(sample_id, origin: str | None = None, *, thumbnail=None,
@@ -248,7 +271,13 @@ def show_sample(sample_id, origin: str | None = None, *, thumbnail=None,
     """
     from weightslab_nb.panels.sample_view import SampleView
 
-    return SampleView(_session(session), sample_id, origin, thumbnail=thumbnail)
+    session = _session(session)
+    if _is_remote(session):
+        _no_thumbnail_callable(thumbnail)
+        from weightslab_nb.serving.attached_panels import attached_panel
+
+        return attached_panel(session.client, "sample", sample_id=sample_id, origin=origin)
+    return SampleView(session, sample_id, origin, thumbnail=thumbnail)
 
 
 def dashboard(session: Session | None = None, thumbnail=None):
@@ -256,4 +285,17 @@ def dashboard(session: Session | None = None, thumbnail=None):
     :func:`weightslab_nb.panels.dashboard.dashboard`."""
     from weightslab_nb.panels.dashboard import dashboard as build
 
-    return build(_session(session), thumbnail=thumbnail)
+    session = _session(session)
+    if _is_remote(session):  # attached to a run in another process: its panels, mirrored
+        _no_thumbnail_callable(thumbnail)
+        from weightslab_nb.serving.attached_panels import attached_dashboard
+
+        return attached_dashboard(session.client)
+    return build(session, thumbnail=thumbnail)
+
+
+def _no_thumbnail_callable(thumbnail) -> None:
+    if thumbnail is not None:
+        raise InvalidValueError("thumbnail: a function cannot reach a run in another process; "
+                                "the attached panels draw the thumbnails the training process "
+                                "draws (pass thumbnail= to its panels there, or leave it out)")

@@ -184,3 +184,23 @@ def test_the_sample_table_travels_as_an_arrow_stream_with_its_dtypes_and_index(r
     assert remote.dtypes.to_dict() == local.dtypes.to_dict()
     worst = remote.nlargest(3, "signals//loss").index.get_level_values("sample_id").tolist()
     assert worst == [19, 18, 17]
+
+
+def test_the_dashboard_and_panels_of_an_attached_run_are_mirrors_of_the_run_there(run):
+    from weightslab_nb.panels.grid import SampleGrid
+    from weightslab_nb.serving.mirror import AttachedPanel
+
+    attached = wl.connect(run.session.root_log_dir)
+    board = wl.dashboard()
+    grid = wl.SampleGrid()  # the class, bound to the current (attached) session
+    try:
+        assert isinstance(grid, SampleGrid) and isinstance(grid, AttachedPanel)
+        assert all(isinstance(p, AttachedPanel) for p in board.panels)
+        assert grid.wait_connected(30) and board.grid.wait_connected(30)
+        assert grid.flush(30)
+        assert grid.total == 20 and board.grid.total == 20
+        with pytest.raises(InvalidValueError, match="thumbnail"):
+            wl.dashboard(attached, thumbnail=lambda x: x)
+    finally:
+        grid.close()
+        board.close()

@@ -27,7 +27,8 @@ from weightslab_nb import errors
 from weightslab_nb.arguments import check_seconds
 from weightslab_nb.errors import InvalidTypeError, StateError
 from weightslab_nb.serving.calls import ARROW_STREAM, CALL_PATH, MAX_WAIT, decode_result
-from weightslab_nb.serving.client import DEFAULT_TIMEOUT, BackendError, Client
+from weightslab_nb.serving.client import DEFAULT_TIMEOUT, BackendError
+from weightslab_nb.serving.panel_link import PanelLink
 
 _BUILTIN_ERRORS = {"ValueError": ValueError, "TypeError": TypeError, "KeyError": KeyError,
                    "LookupError": LookupError, "RuntimeError": RuntimeError}
@@ -41,16 +42,17 @@ class RemoteSession:
 
     Attributes
     ----------
-    client : Client
-        The backend connection (host, port, token); made from ``root_log_dir``'s token file
-        again when the run restarted (see :meth:`reconnect`).
+    client : PanelLink
+        The backend connection (host, port, token; a console
+        :class:`~weightslab_nb.serving.client.Client` that also relays panels); made from
+        ``root_log_dir``'s token file again when the run restarted (see :meth:`reconnect`).
     root_log_dir : Path or None
         The run directory when the session was reached through it.
     """
 
     remote = True  # what panels and the facade look at to tell it from a local Session
 
-    def __init__(self, client: Client, root_log_dir=None):
+    def __init__(self, client: PanelLink, root_log_dir=None):
         self.client = client
         self.root_log_dir = None if root_log_dir is None else Path(root_log_dir)
         self._closed = False  # read by wl.current_session(), as of a local session
@@ -61,14 +63,15 @@ class RemoteSession:
         """``http://host:port`` of the backend."""
         return f"http://{self.client.host}:{self.client.port}"
 
-    def reconnect(self) -> None:
+    def reconnect(self) -> bool:
         """Read the token file of :attr:`root_log_dir` again (a restarted script serves on a
-        new port with a new token). Raises :class:`BackendError` when there is none, or when
-        this session was made from a URL."""
+        new port with a new token; the attached panels do this by themselves); True when it
+        named another backend. Raises :class:`BackendError` when this session was made from a
+        URL."""
         if self.root_log_dir is None:
             raise BackendError(f"reconnect: this session was made from {self.url}; connect "
                                "again with the new URL and token")
-        self.client = Client.from_dir(self.root_log_dir, self.client.timeout)
+        return self.client.refresh()
 
     def close(self) -> None:
         """Forget the connection (the run goes on in its process). Safe to call twice."""
@@ -315,13 +318,13 @@ def connect(target, token: str | None = None, *,
             raise errors.InvalidValueError("token: required with a URL (wl.serve() prints it; "
                                            "or pass the run's root_log_dir instead)")
         host, port = _host_port(target)
-        client = Client(port, token, host, timeout)
+        client = PanelLink(port, token, host, timeout)
     elif isinstance(target, (str, Path)):
         if token is not None:
             raise errors.InvalidValueError("token: not used with a directory (its serving.json "
                                            "holds the token)")
         root = Path(target)
-        client = Client.from_dir(root, timeout)
+        client = PanelLink.from_dir(root, timeout)
     else:
         raise InvalidTypeError(f"target: expected a URL or a root_log_dir, got "
                                f"{type(target).__name__}")
