@@ -12,6 +12,9 @@ session.
 
 from __future__ import annotations
 
+import contextlib
+import threading
+
 from weightslab_nb.errors import InvalidValueError, ReadOnlyError
 
 MODES = ("live", "edits", "read-only")
@@ -36,7 +39,7 @@ class RunAccess:
         An unknown ``mode``.
     """
 
-    __slots__ = ("mode", "root_log_dir", "edits", "records")
+    __slots__ = ("mode", "root_log_dir", "edits", "records", "_replay")
 
     def __init__(self, mode: str = "live", root_log_dir: str | None = None):
         if mode not in MODES:
@@ -45,6 +48,17 @@ class RunAccess:
         self.root_log_dir = "" if root_log_dir is None else str(root_log_dir)
         self.edits = mode != "read-only"  # user edits accepted (and their files written)
         self.records = mode == "live"     # recording, training, the history file
+        self._replay = threading.local()
+
+    @contextlib.contextmanager
+    def replaying(self):
+        """Within the block, the calling thread's edits are let through: the run's own
+        journal replayed into the table when it is opened (that writes no file)."""
+        self._replay.on = True
+        try:
+            yield
+        finally:
+            self._replay.on = False
 
     @property
     def writes_files(self) -> bool:
@@ -55,7 +69,7 @@ class RunAccess:
         """Raise :class:`~weightslab_nb.errors.ReadOnlyError` when user edits are refused.
 
         ``operation`` names what was asked (``"tag_samples"``)."""
-        if not self.edits:
+        if not self.edits and not getattr(self._replay, "on", False):
             raise ReadOnlyError(
                 f"{operation}: the run {self.root_log_dir} was opened read-only with "
                 "wl.open(...); pass writable=True to edit (nothing was changed)",

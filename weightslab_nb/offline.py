@@ -33,6 +33,7 @@ from weightslab_nb.arguments import check_bool, check_path
 from weightslab_nb.errors import InvalidTypeError, InvalidValueError, MissingFileError, StateError
 from weightslab_nb.session import Session
 from weightslab_nb.tracking.recorded import latest_recorded_run
+from weightslab_nb.watch.data import origin_from_name
 
 HISTORY_FILE = "history.duckdb"
 HISTORY_TABLES = ("signals", "experiments", "samples", "global_history", "sample_history")
@@ -156,7 +157,7 @@ def _watch_datasets(session: Session, dataset) -> None:
     """Watch each dataset under its origin, for thumbnails (checked before any is watched)."""
     origins = session.origins()
     if isinstance(dataset, Mapping):
-        pairs = [(session.resolve_origin(_origin_name(k)), d) for k, d in dataset.items()]
+        pairs = [(_origin_of(session, origins, k), d) for k, d in dataset.items()]
     else:
         if not origins:
             raise InvalidValueError(f"dataset: the run {session.root_log_dir} recorded no "
@@ -180,7 +181,10 @@ def _watch_datasets(session: Session, dataset) -> None:
         watch(data, None, "data", loader_name=f"{origin}_loader", origin=origin)
 
 
-def _origin_name(key) -> str:
+def _origin_of(session: Session, origins: list[str], key) -> str:
+    """The origin a ``dataset`` key names: an origin, or a loader name (``"val_loader"``; the
+    run's loaders are not watched here, so their names are derived as watching derives
+    them)."""
     if not isinstance(key, str) or not key:
         raise InvalidTypeError(f"dataset: keys must be origin or loader names, got {key!r}")
-    return key
+    return session.resolve_origin(key if key in origins else origin_from_name(key))

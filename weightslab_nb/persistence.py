@@ -116,11 +116,12 @@ class RunFiles:
         records stay in the journal until a snapshot includes their rows."""
         self._replaying = True
         try:
-            for entry in entries:
-                self.session.history.persist_samples = True  # edited samples: name them
-                leftover = self._apply(entry.record, entry.seq)
-                if leftover is not None:
-                    self._deferred.append((entry.seq, leftover))
+            with self.session.access.replaying():
+                for entry in entries:
+                    self.session.history.persist_samples = True  # edited samples: name them
+                    leftover = self._apply(entry.record, entry.seq)
+                    if leftover is not None:
+                        self._deferred.append((entry.seq, leftover))
         finally:
             self._replaying = False
 
@@ -132,10 +133,11 @@ class RunFiles:
         waiting, self._deferred = self._deferred, []
         self._replaying = True
         try:
-            for seq, record in waiting:
-                leftover = self._apply(record, seq)
-                if leftover is not None:
-                    self._deferred.append((seq, leftover))
+            with self.session.access.replaying():
+                for seq, record in waiting:
+                    leftover = self._apply(record, seq)
+                    if leftover is not None:
+                        self._deferred.append((seq, leftover))
         finally:
             self._replaying = False
 
