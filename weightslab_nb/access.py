@@ -65,14 +65,15 @@ class RunAccess:
         """True when the session may write under its run directory at all."""
         return self.edits
 
-    def check_edit(self, operation: str) -> None:
-        """Raise :class:`~weightslab_nb.errors.ReadOnlyError` when user edits are refused.
+    def check_edit(self, operation: str, hint: str = "") -> None:
+        """Raise :class:`~weightslab_nb.errors.ReadOnlyError` when user edits (and any file
+        under the run directory) are refused.
 
-        ``operation`` names what was asked (``"tag_samples"``)."""
+        ``operation`` names what was asked (``"tag_samples"``); ``hint`` ends the advice."""
         if not self.edits and not getattr(self._replay, "on", False):
             raise ReadOnlyError(
                 f"{operation}: the run {self.root_log_dir} was opened read-only with "
-                "wl.open(...); pass writable=True to edit (nothing was changed)",
+                f"wl.open(...); pass writable=True to edit{hint} (nothing was changed)",
                 operation, self.root_log_dir)
 
     def check_recording(self, operation: str, hint: str = "") -> None:

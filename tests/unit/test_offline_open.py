@@ -121,9 +121,9 @@ def test_the_run_s_logged_values_and_media_are_its_run(recorded, opened):
     assert [v for _, v in run.recent("acc")] == pytest.approx([0.5, 0.6, 0.7])
     media = RunMedia(s)
     try:
-        out = media._poll()
-        entries = {e["key"]: e for e in out["entries"]}
-        assert out["run"]["name"] == "offline-test" and out["run"]["state"] == "finished"
+        assert media.flush()
+        entries = {e["key"]: e for e in media.entries}
+        assert media.run["name"] == "offline-test" and media.run["state"] == "finished"
         assert entries["acc"]["kind"] == "number" and entries["note"]["value"] == "epoch 2"
         assert entries["picture"]["kind"] == "image"
         reply = ask_content(media, Capture(media), 1, type="media", key="picture",
@@ -176,10 +176,13 @@ def _changes(s):
         ("register_categorical_tag", lambda: wl.tag_loss_shapes_now("loss")),
         ("save_checkpoint", lambda: s.save_checkpoint()),
         ("set_root_log_dir", lambda: s.set_root_log_dir(s.root_log_dir / "elsewhere")),
+        ("write_history", lambda: wl.write_history()),
+        ("write_dataframe", lambda: wl.write_dataframe(format="csv")),
     ]
 
 
-def test_every_change_is_refused_and_the_folder_stays_byte_identical(recorded, opened):
+def test_every_change_is_refused_and_the_folder_stays_byte_identical(recorded, opened,
+                                                                      tmp_path):
     root, live = recorded
     before = digest(root)
     s = opened(root)
@@ -194,6 +197,8 @@ def test_every_change_is_refused_and_the_folder_stays_byte_identical(recorded, o
     assert isinstance(refused.value, StateError)
     pd.testing.assert_frame_equal(s.dataframe, live["frame"])  # nothing changed in memory
     s.query_sample_history(7, origin="train")  # reads (which may build caches) write nothing
+    exported = wl.write_dataframe(tmp_path / "table.csv", format="csv")  # elsewhere: fine
+    assert len(pd.read_csv(exported)) == 40
     s.flush()
     s.close()
     assert digest(root) == before
