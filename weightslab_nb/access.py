@@ -39,7 +39,7 @@ class RunAccess:
         An unknown ``mode``.
     """
 
-    __slots__ = ("mode", "root_log_dir", "edits", "records", "_replay")
+    __slots__ = ("_replay", "edits", "mode", "records", "root_log_dir")
 
     def __init__(self, mode: str = "live", root_log_dir: str | None = None):
         if mode not in MODES:

@@ -30,7 +30,12 @@ from pathlib import Path
 
 from weightslab_nb.access import RunAccess
 from weightslab_nb.arguments import check_bool, check_path
-from weightslab_nb.errors import InvalidTypeError, InvalidValueError, MissingFileError, StateError
+from weightslab_nb.errors import (
+    InvalidTypeError,
+    InvalidValueError,
+    MissingFileError,
+    StateError,
+)
 from weightslab_nb.session import Session
 from weightslab_nb.tracking.recorded import latest_recorded_run
 from weightslab_nb.watch.data import origin_from_name

@@ -903,8 +903,9 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, SampleInfo):
 
     def __repr__(self) -> str:
         total, active = self.table.counts()
+        opened = "" if self.access.records else f" {self.access.mode}"  # wl.open
         return (f"<Session {self.controller.state} step={self.controller.step} samples={total} "
-                f"active={active} root_log_dir={str(self._root_log_dir)!r}>")
+                f"active={active} root_log_dir={str(self._root_log_dir)!r}{opened}>")
 
 
 def _close_at_exit(ref: "weakref.ref[Session]") -> None:

@@ -17,13 +17,12 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 import weightslab_nb as wl
+from tests.children import child_env, run_child
+from tests.panel_capture import Capture, ask_content
 from weightslab_nb import commands
 from weightslab_nb.errors import MissingFileError, ReadOnlyError, StateError
 from weightslab_nb.panels import RunMedia, SampleGrid
 from weightslab_nb.session import Session
-
-from tests.children import child_env, run_child
-from tests.panel_capture import Capture, ask_content
 
 
 def _data():
@@ -167,6 +166,7 @@ def _changes(s):
         ("discard_samples", lambda: commands.run(s, "discard", {"ids": [6]}, source="panel")),
         ("save_signals", lambda: wl.save_signals({"loss": x.sum(1)}, [0, 1])),
         ("record_scalar", lambda: s.record_scalar("loss", 1.0)),
+        ("compute_signals", lambda: wl.compute_signals("train_loader")),
         ("start_training", lambda: wl.start_training(lambda: None)),
         ("request_evaluation", lambda: wl.request_evaluation("val_loader")),
         ("watch_or_edit", lambda: wl.watch_or_edit({"lr": 0.1}, flag="hyperparameters")),
@@ -192,7 +192,8 @@ def test_every_change_is_refused_and_the_folder_stays_byte_identical(recorded, o
         assert refused.value.operation == operation
         if operation not in ("start_training", "request_evaluation", "watch_or_edit", "wl.init",
                              "wl.log", "auto_tag_loss_shapes", "save_checkpoint",
-                             "set_root_log_dir", "save_signals", "record_scalar"):
+                             "set_root_log_dir", "save_signals", "record_scalar",
+                             "compute_signals"):
             assert "pass writable=True to edit" in str(refused.value)
     assert isinstance(refused.value, StateError)
     pd.testing.assert_frame_equal(s.dataframe, live["frame"])  # nothing changed in memory
