@@ -25,6 +25,8 @@ from weightslab_nb.api import (auto_tag_loss_shapes, collect_metrics, compute_si
                                show_sample, signal, start_training,
                                suspects, tag_loss_shapes_now, tag_samples, watch_or_edit,
                                write_dataframe, write_history)
+from weightslab_nb.api import open_run as open  # noqa: A001 (wl.open; not in __all__, see there)
+from weightslab_nb.errors import ReadOnlyError
 from weightslab_nb.errors import (AmbiguousSampleError, ArgumentError, InvalidTypeError,
                                   InvalidValueError, RankError, StateError, TrainingStopped,
                                   UnknownNameError, UnknownSampleError, WeightslabError)
@@ -82,4 +84,5 @@ __all__ = [
     *_MEDIA, "collect_metrics", "plot", "WeightslabError", "InvalidValueError",
     "InvalidTypeError", "UnknownNameError", "AmbiguousSampleError", "StateError",
     "ArgumentError", "RankError", "SampleRef", "run_command", "show_sample",
+    "ReadOnlyError",  # not "open": ``from weightslab_nb import *`` must not hide the builtin
 ]

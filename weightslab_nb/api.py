@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import inspect
 
-from weightslab_nb import evaluation, loss_shapes, suspects as _suspects
+from weightslab_nb import evaluation, loss_shapes, offline, suspects as _suspects
 from weightslab_nb import signals as custom_signals
 from weightslab_nb.metrics import collect as metrics_collect
 from weightslab_nb.serving import backend as serving_backend
@@ -171,6 +171,12 @@ def run_command(name: str, args: dict | None = None, *, session: Session | None 
     from weightslab_nb import commands
 
     return commands.run(_session(session), name, args, source="code")
+
+
+# ---------------------------------------------------------------- finished runs
+@_documented_like(offline.open_run, "Makes the opened session current (``wl.*`` acts on it).")
+def open_run(root_log_dir, *, writable: bool = False, dataset=None) -> Session:
+    return offline.open_run(root_log_dir, writable=writable, dataset=dataset).activate()
 
 
 # ---------------------------------------------------------------- serving

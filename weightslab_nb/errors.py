@@ -97,6 +97,24 @@ class StateError(WeightslabError, RuntimeError):
     evaluation holding training, a finished run, a closed session...)."""
 
 
+class ReadOnlyError(StateError):
+    """A change refused because the session was opened on a finished run to look at it
+    (:func:`weightslab_nb.open`); nothing was changed.
+
+    Attributes
+    ----------
+    operation : str
+        What was refused (``"tag_samples"``, ``"start_training"``...).
+    root_log_dir : str
+        The run directory the session was opened on.
+    """
+
+    def __init__(self, message: str, operation: str = "", root_log_dir: str = ""):
+        super().__init__(message)
+        self.operation = operation
+        self.root_log_dir = root_log_dir
+
+
 class MissingFileError(WeightslabError, FileNotFoundError):
     """A file the call needs does not exist (the message names the argument and the path)."""
 

@@ -641,7 +641,13 @@ def auto_tag_loss_shapes(session: Session, signal_name: str, tag: str = "loss_sh
 
     Returns the registered :class:`~weightslab_nb.signals.Signal` (remove it with
     ``signal_registry(session).remove(name)``).
+
+    A session opened on a finished run (:func:`weightslab_nb.open`) refuses it with
+    :class:`~weightslab_nb.errors.ReadOnlyError`: nothing trains there;
+    :func:`tag_loss_shapes_now` classifies its recorded history (with ``writable=True``).
     """
+    session.access.check_recording("auto_tag_loss_shapes", "; tag_loss_shapes_now classifies "
+                                   "the recorded history (with writable=True)")
     _check_signal_name(signal_name)
     # everything is checked before the tag or the signal is registered: a refused call
     # registers neither

@@ -42,14 +42,20 @@ log = logging.getLogger(__name__)
 MIN_SNAPSHOT_GAP = 5.0  # seconds between two ledger snapshots at least
 MAX_DELTAS = 32  # deltas after one full snapshot at most (a reopen reads them all)
 JOURNAL_DIR = "journal"
+# the user function behind each journaled operation (named by a refusal)
+_OPERATIONS = {"tag": "tag_samples", "register_tag": "register_tag",
+               "register_categorical": "register_categorical_tag",
+               "categorical": "set_categorical_tag", "discard": "discard_samples"}
 
 
 class RunFiles:
     """The run-directory files of one session (``session.files``).
 
     Uses the session's public ``lock``, ``table``, ``history``, ``controller``, ``changes``,
-    ``closed``, ``root_log_dir``, ``refresh_experiment_hash()`` and its tagging methods (to
-    replay edits).
+    ``closed``, ``root_log_dir``, ``access``, ``refresh_experiment_hash()`` and its tagging
+    methods (to replay edits). A session whose ``access`` refuses edits (a run opened
+    read-only) writes no file here: nothing is cleaned, journaled, snapshotted or recorded
+    in the manifest; the run is only read.
     """
 
     def __init__(self, session):
@@ -80,7 +86,7 @@ class RunFiles:
             root = s.root_log_dir
             if not root.exists():
                 return
-            removed = clean_leftovers(root)
+            removed = clean_leftovers(root) if s.access.writes_files else []
             if removed:
                 log.info("removed %d leftover file(s) of interrupted writes under %s",
                          len(removed), root)
@@ -110,11 +116,12 @@ class RunFiles:
         records stay in the journal until a snapshot includes their rows."""
         self._replaying = True
         try:
-            for entry in entries:
-                self.session.history.persist_samples = True  # edited samples: name them
-                leftover = self._apply(entry.record, entry.seq)
-                if leftover is not None:
-                    self._deferred.append((entry.seq, leftover))
+            with self.session.access.replaying():
+                for entry in entries:
+                    self.session.history.persist_samples = True  # edited samples: name them
+                    leftover = self._apply(entry.record, entry.seq)
+                    if leftover is not None:
+                        self._deferred.append((entry.seq, leftover))
         finally:
             self._replaying = False
 
@@ -126,10 +133,11 @@ class RunFiles:
         waiting, self._deferred = self._deferred, []
         self._replaying = True
         try:
-            for seq, record in waiting:
-                leftover = self._apply(record, seq)
-                if leftover is not None:
-                    self._deferred.append((seq, leftover))
+            with self.session.access.replaying():
+                for seq, record in waiting:
+                    leftover = self._apply(record, seq)
+                    if leftover is not None:
+                        self._deferred.append((seq, leftover))
         finally:
             self._replaying = False
 
@@ -185,9 +193,13 @@ class RunFiles:
         ------
         OSError
             The journal cannot be written: the edit is not made (the caller raises first).
+        ReadOnlyError
+            The session was opened read-only (``session.access``): the edit is not made.
         """
         if self._replaying:
             return
+        op = fields.get("op")
+        self.session.access.check_edit(_OPERATIONS.get(op, str(op)))
         journal = self._open_journal()
         if rows is None:
             journal.append(fields)
@@ -269,7 +281,7 @@ class RunFiles:
         """Flush hook (after the history was flushed): save the manifest and, when the ledger
         changed, a snapshot of it; then drop the journal records the snapshot includes."""
         s = self.session
-        if self._disabled:
+        if self._disabled or not s.access.writes_files:
             return
         with s.lock:
             entries, self._manifest_pending = self._manifest_pending, []

@@ -38,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
+from weightslab_nb.access import LIVE, RunAccess
 from weightslab_nb.arguments import check_optional_int, check_path, check_seconds
 from weightslab_nb.control import Controller, TrainingHandle
 from weightslab_nb.errors import (
@@ -127,6 +128,11 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, SampleInfo):
         Save model and optimizer state every this many training steps (an int >= 1; default:
         the ``checkpoint_every`` hyperparameter, else never; :meth:`save_checkpoint` saves on
         demand).
+    access : RunAccess, optional
+        What the session may change (a keyword; default: everything). A finished run opened
+        with :func:`weightslab_nb.open` gets a restricted one: its history file is opened
+        read-only, and the refused changes raise
+        :class:`~weightslab_nb.errors.ReadOnlyError` (see :mod:`weightslab_nb.access`).
 
     Raises
     ------
@@ -166,8 +172,11 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, SampleInfo):
     """
 
     def __init__(self, root_log_dir: str | Path | None = None, flush_interval: float = 0.5,
-                 checkpoint_every: int | None = None):
+                 checkpoint_every: int | None = None, *, access: RunAccess | None = None):
         root = _check_root(root_log_dir)
+        if access is not None and not isinstance(access, RunAccess):
+            raise InvalidTypeError(f"access: expected a RunAccess, got {type(access).__name__}")
+        self.access = LIVE if access is None else access
         flush_interval = _check_flush_interval(flush_interval)
         self._checkpoint_every = check_optional_int(checkpoint_every, "checkpoint_every", 1)
         self.lock = threading.RLock()
@@ -183,7 +192,8 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, SampleInfo):
         self.controller = Controller(on_change=self._controller_changed,
                                      resume_blocker=self._resume_blocker)
         self._root_log_dir = root
-        self.history = HistoryStore(lambda: self.root_log_dir / "history.duckdb", self._sample_dims)
+        self.history = HistoryStore(lambda: self.root_log_dir / "history.duckdb", self._sample_dims,
+                                    read_only=not self.access.records)
         self.recorder = Recorder(self.table, self.lock, self.history, self.controller,
                                  self.changes, flush_interval)
         self.files = RunFiles(self)
@@ -321,6 +331,7 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, SampleInfo):
             raise InvalidTypeError("root_log_dir: expected a directory path, got None")
         if path == self._root_log_dir:
             return
+        self.access.check_recording("set_root_log_dir")
         if self.history.connected:
             raise StateError(f"root_log_dir: history is already written under "
                              f"{self._root_log_dir}; set the directory before training starts")
@@ -434,6 +445,8 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, SampleInfo):
         TypeError
             An object of the wrong type for its flag, or unexpected keywords.
         """
+        self.access.check_recording("watch_or_edit", " (to draw thumbnails from a dataset, "
+                                    "pass dataset= to wl.open)")
         return self.feature("watch_or_edit")(obj, obj_name, flag, **kwargs)
 
     def register(self, kind: str, name: str, obj) -> None:
@@ -619,6 +632,7 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, SampleInfo):
 
         See :mod:`weightslab_nb.evaluation` for what a pass records.
         """
+        self.access.check_recording("request_evaluation")
         return self.evaluation.request(loader_name, tags, timeout, resume)
 
     def run_pending_evaluation(self, loaders=None, model=None, eval_fn=None, device=None) -> bool:
@@ -630,6 +644,7 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, SampleInfo):
         ``loaders`` (names) restricts which pending request this call may run. Safe together
         with the background worker: each request runs once.
         """
+        self.access.check_recording("run_pending_evaluation")
         return self.evaluation.run_pending_here(loaders, model, eval_fn, device)
 
     def write_history(self, path=None, format: str = "json", type_of_history=None,
@@ -657,6 +672,7 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, SampleInfo):
         The file is ``<root_log_dir>/checkpoints/<experiment hash>/step_<step>.pt``. Call it
         between steps (from the training loop, or while paused) for a consistent state.
         """
+        self.access.check_recording("save_checkpoint")
         return save_checkpoint(self.root_log_dir, self._exp_hash, self.controller.step,
                                self.registry.all("model"), self.registry.all("optimizer"))
 
@@ -867,6 +883,7 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, SampleInfo):
                                    f"{type(train_fn).__name__}")
         if self._closed:
             raise StateError("start_training: this session is closed; create a new one")
+        self.access.check_recording("start_training")
         if world_size is not None:
             backend = kwargs.pop("backend", "gloo")
             return self.feature("launch").start(train_fn, args, kwargs, world_size, backend)
@@ -886,8 +903,9 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, SampleInfo):
 
     def __repr__(self) -> str:
         total, active = self.table.counts()
+        opened = "" if self.access.records else f" {self.access.mode}"  # wl.open
         return (f"<Session {self.controller.state} step={self.controller.step} samples={total} "
-                f"active={active} root_log_dir={str(self._root_log_dir)!r}>")
+                f"active={active} root_log_dir={str(self._root_log_dir)!r}{opened}>")
 
 
 def _close_at_exit(ref: "weakref.ref[Session]") -> None:

@@ -24,7 +24,7 @@ LAYERS = {
     "weightslab_nb.errors": 0, "weightslab_nb.arguments": 0, "weightslab_nb.argtypes": 0,
     "weightslab_nb.control": 0,
     "weightslab_nb.experiment": 0, "weightslab_nb.crashpoints": 0, "weightslab_nb.ledger": 0,
-    "weightslab_nb.two_means": 0,
+    "weightslab_nb.two_means": 0, "weightslab_nb.access": 0,
     "weightslab_nb.history": 0,
     "weightslab_nb.session": 1, "weightslab_nb.persistence": 1, "weightslab_nb.grid_sort": 1,
     "weightslab_nb.watch": 2, "weightslab_nb.signals": 2, "weightslab_nb.evaluation": 2,
@@ -32,6 +32,7 @@ LAYERS = {
     "weightslab_nb.metrics": 2,
     "weightslab_nb.tracking": 2, "weightslab_nb.serving": 2, "weightslab_nb.panels": 2,
     "weightslab_nb.demo": 2, "weightslab_nb.commands": 2, "weightslab_nb.distributed": 2,
+    "weightslab_nb.offline": 2,
     "weightslab_nb": 3, "weightslab_nb.api": 3, "weightslab_nb.cli": 3,
 }
 FACADE = {"weightslab_nb", "weightslab_nb.api"}

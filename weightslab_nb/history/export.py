@@ -500,7 +500,8 @@ def _target_path(session, path, kind: str, format: str, filters: dict) -> Path:
 
 
 def _target_file(session, path, kind: str, format: str, filters: dict) -> Path:
-    if path is None:
+    if path is None:  # a run opened read-only (wl.open) writes nothing there
+        session.access.check_edit(f"write_{kind}", ", or path= to export elsewhere")
         directory = Path(session.root_log_dir)
     else:
         if not isinstance(path, (str, os.PathLike)):

@@ -86,12 +86,20 @@ class HistoryStore:
         Pending per-sample rows from which :meth:`wants_flush` says a flush is due early.
     copy_run_rows : int, default :data:`~weightslab_nb.history.row_order.RUN_ROWS`
         Rows per sorted run of the row-ordered copy (see :mod:`~weightslab_nb.history.row_order`).
+    read_only : bool, default False
+        Open an existing file read-only and never write it (a finished run opened to look at
+        it): :meth:`flush` writes nothing, the file is not created, repaired nor removed. A
+        write-ahead log a killed writer left is replayed in memory only (DuckDB leaves both
+        files as they are). Opening fails while another process writes the file (DuckDB's
+        lock).
     """
 
     def __init__(self, path: Callable[[], Path], sample_dims: SampleDims,
-                 flush_rows: int = 200_000, copy_run_rows: int = RUN_ROWS):
+                 flush_rows: int = 200_000, copy_run_rows: int = RUN_ROWS,
+                 read_only: bool = False):
         self._path = path
         self.path: Path | None = None
+        self.read_only = read_only
         self._sample_dims = sample_dims
         self._flush_rows = flush_rows
         # write the sample rows even when no value was recorded (the owner sets it once the
@@ -174,6 +182,8 @@ class HistoryStore:
         holds nothing: it is removed, and the run reopens as one with no history yet.
         """
         path = Path(self._path())
+        if self.read_only and path.is_file() and path.stat().st_size == 0:
+            return None  # never written: nothing to read (and nothing removed)
         if path.is_file() and not path.is_symlink() and path.stat().st_size == 0:
             log.info("removed %s: empty, left by a run killed while it was being created", path)
             path.unlink()
@@ -605,6 +615,9 @@ class HistoryStore:
                 self._pending, self._pending_rows, self._global_pending = [], 0, []
                 self._unfolded = []
             return
+        if self.read_only:  # nothing is written; what was appended stays readable
+            self.fold_stats()
+            return
         with self._lock:
             many = sum(len(c) for c in self._unfolded) >= PARALLEL_FOLD_ROWS
         if not many:
@@ -701,6 +714,9 @@ class HistoryStore:
             import duckdb
 
             self.path = Path(self._path())
+            if self.read_only:
+                self._con = _connect_read_only(self.path, self._by_row)
+                return self._con
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._con = duckdb.connect(str(self.path))
             # DuckDB keeps every block it wrote or read (up to 80% of RAM by default) and its
@@ -724,6 +740,26 @@ class HistoryStore:
 
 #: DuckDB's buffer pool limit for the history file (point queries stay at ~2-3 ms at 10M rows).
 DUCKDB_MEMORY = "128MB"
+
+
+def _connect_read_only(path: Path, by_row: RowOrderedCopy):
+    """A read-only connection to an existing history file (nothing created or written)."""
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
+        tables = {name for (name,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
+        ).fetchall()}
+        if "sample_by_row" in tables:  # files of earlier versions have no copy
+            by_row.open(con)
+        else:
+            by_row.logged = con.execute("SELECT count(*) FROM sample_history").fetchone()[0]
+    except BaseException:
+        con.close()
+        raise
+    return con
 
 
 class _Folding:

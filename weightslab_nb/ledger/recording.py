@@ -41,7 +41,8 @@ class BatchRecording:
     ``save_instance_signals``, ``record_scalar`` and ``drain``.
 
     Uses the session's public ``lock``, ``table``, ``registry``, ``recorder``, ``changes``,
-    ``drain_waiters``, ``rows_of()`` and ``resolve_origin()``.
+    ``drain_waiters``, ``access`` (a session opened on a finished run refuses recordings with
+    :class:`~weightslab_nb.errors.ReadOnlyError`), ``rows_of()`` and ``resolve_origin()``.
     """
 
     def record_batch(self, name: str, batch_ids, values, preds=None, targets=None,
@@ -85,6 +86,7 @@ class BatchRecording:
         ValueError
             If ``values`` does not have one entry per id.
         """
+        self.access.check_recording("record_batch")
         rows = last_batch_rows(self.table, batch_ids)  # the batch a watched loader yielded
         if rows is None:
             rows, _ = self._batch_rows(batch_ids, None, may_add=False)
@@ -185,12 +187,14 @@ class BatchRecording:
     def record_scalar(self, name: str, value: float, count: int = 1, vmin: float | None = None,
                       vmax: float | None = None, step: int | None = None) -> None:
         """Record one global point (mean ``value``, band ``[vmin, vmax]``) for ``name``."""
+        self.access.check_recording("record_scalar")
         self.recorder.record_scalar(name, value, count, vmin, vmax, step)
 
     def record_scalar_series(self, name: str, steps, values, exp: int | None = None) -> None:
         """Record one global point of ``name`` per ``(step, value)`` at once: ``steps`` and
         ``values`` are equal-length sequences or arrays; ``exp`` is a history experiment id
         (default: the current experiment). Not captured by an evaluation pass."""
+        self.access.check_recording("record_scalar_series")
         self.recorder.record_scalar_series(name, steps, values, exp)
 
     def save_signals(self, signals: dict, batch_ids, preds_raw=None, targets=None, preds=None,
@@ -227,6 +231,7 @@ class BatchRecording:
             An id several origins hold that neither ``origin`` nor the thread's last batch
             settles.
         """
+        self.access.check_recording("save_signals")
         if not isinstance(signals, dict) or not signals:
             raise InvalidTypeError("signals: expected a non-empty dict of name -> values")
         if log is not True and log is not False:  # the common values skip the full check
@@ -289,6 +294,7 @@ class BatchRecording:
         TypeError
             Non-numeric values or ids of the wrong type.
         """
+        self.access.check_recording("save_instance_signals")
         if not isinstance(signals, dict) or not signals:
             raise InvalidTypeError("signals: expected a non-empty dict of name -> values")
         log = check_bool(log, "log")

@@ -28,7 +28,9 @@ class SampleTagging:
     samples by tag or origin.
 
     Uses the session's ``lock``, ``table``, ``registry``, ``changes``, ``files`` (the edit
-    journal) and ``refresh_experiment_hash()``.
+    journal), ``access`` (a session opened read-only refuses edits with
+    :class:`~weightslab_nb.errors.ReadOnlyError` before anything else) and
+    ``refresh_experiment_hash()``.
     """
 
     def tag_samples(self, sample_ids, tag: str, mode: str = "add",
@@ -58,6 +60,7 @@ class SampleTagging:
             Bad ``mode``, an empty tag name, ``"remove"`` of a tag that does not exist, or a
             categorical tag's name.
         """
+        self.access.check_edit("tag_samples")
         if mode not in TAG_MODES:
             raise InvalidValueError(f"mode: expected one of {TAG_MODES}, got {mode!r}")
         check_tag_name(tag, "tag")
@@ -86,6 +89,7 @@ class SampleTagging:
 
     def register_tag(self, name: str) -> None:
         """Create an empty boolean tag (so panels can offer it before any sample has it)."""
+        self.access.check_edit("register_tag")
         check_tag_name(name, "name")
         with self.lock:
             if tag_column(name) in self.table.cat_tags:
@@ -109,6 +113,7 @@ class SampleTagging:
         TypeError, ValueError
             Values that are not non-empty strings, or a name already used by a boolean tag.
         """
+        self.access.check_edit("register_categorical_tag")
         check_tag_name(name, "name")
         values = list(dict.fromkeys(check_tag_values(values, "values")))
         with self.lock:
@@ -135,6 +140,7 @@ class SampleTagging:
         TypeError, ValueError
             A non-string value, or a name used by a boolean tag.
         """
+        self.access.check_edit("set_categorical_tag")
         check_tag_name(tag, "tag")
         if value is not None and value != "":
             value = check_tag_value(value, "value")
@@ -164,6 +170,7 @@ class SampleTagging:
         TypeError
             ``discarded`` is not a bool.
         """
+        self.access.check_edit("discard_samples")
         if not isinstance(discarded, (bool, np.bool_)):
             raise InvalidTypeError(f"discarded: expected True or False, got {discarded!r}")
         with self.lock:

@@ -247,8 +247,12 @@ def compute_signals(session: "Session", dataset_or_loader=None, origin: str | No
         Errors in the signals themselves are reported as for dynamic signals (logged, kept in
         ``signal_registry().errors``, disabled after three failures in a row), not raised;
         errors raised by the data set while loading a sample propagate.
+    ReadOnlyError
+        ``session`` is a finished run opened with ``wl.open`` (it records nothing).
     """
     from weightslab_nb.signals.static import compute_static, resolve_loader, select_static
+
+    session.access.check_recording("compute_signals")
 
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise InvalidValueError(f"chunk_size: expected an int >= 1, got {chunk_size!r}")

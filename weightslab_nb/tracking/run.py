@@ -886,7 +886,10 @@ def init(session, project: str | None = None, name: str | None = None,
     TypeError
         ``config`` is not a dict of JSON-able values, ``reinit`` is not a bool, ``dir`` is not
         a path. Nothing changes then (a running run keeps running).
+    ReadOnlyError
+        ``session`` was opened on a finished run (:func:`weightslab_nb.open`).
     """
+    session.access.check_recording("wl.init")
     reinit = check_bool(reinit, "reinit")
     if dir is not None:
         dir = check_path(dir, "dir")
@@ -961,6 +964,7 @@ def log(session, data: Mapping, step: int | None = None, commit: bool | None = N
     RuntimeError
         No run is running: call :func:`init` first.
     """
+    session.access.check_recording("wl.log")
     run = getattr(session, "run", None)
     if run is None or run.state != "running":
         raise StateError("wl.log: no run is running; call wl.init() first")
