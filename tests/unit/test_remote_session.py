@@ -204,3 +204,25 @@ def test_the_dashboard_and_panels_of_an_attached_run_are_mirrors_of_the_run_ther
     finally:
         grid.close()
         board.close()
+
+
+def test_run_logging_belongs_to_the_training_process(run):
+    wl.connect(run.session.root_log_dir)
+    with pytest.raises(StateError, match="another process"):
+        wl.init(project="p")
+    assert not list((run.session.root_log_dir).glob("runs/*"))  # nothing was started there
+
+
+def test_a_run_opened_read_only_is_not_served(run, tmp_path):
+    from weightslab_nb.session import Session
+
+    done = Session(root_log_dir=tmp_path / "done")
+    done.save_signals({"loss": [1.0, 2.0]}, [0, 1], step=1)
+    done.close()
+    opened = wl.open(tmp_path / "done")
+    try:
+        with pytest.raises(StateError, match="read-only"):
+            serve(session=opened)
+        assert not (tmp_path / "done" / "serving.json").exists()
+    finally:
+        opened.close()

@@ -580,6 +580,8 @@ def serve(serving_cli: bool = False, serving_grpc: bool = False, *, session, por
     ------
     NotImplementedError
         ``serving_grpc=True``.
+    StateError
+        ``session`` was opened read-only (``wl.open``).
     ValueError
         A bad ``port``/``host``/``max_body``/``request_timeout``.
     TypeError
@@ -600,6 +602,11 @@ def serve(serving_cli: bool = False, serving_grpc: bool = False, *, session, por
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise InvalidValueError(f"port: expected an int in 0-65535 (0: a free port), got {port!r}")
     host = _check_host(host)
+    access = getattr(session, "access", None)
+    if access is not None and not access.writes_files:
+        raise StateError("serve: this run was opened read-only with wl.open(...), and serving "
+                         "writes its token file into the run directory; open it with "
+                         "writable=True to serve it")
     max_body = kwargs.get("max_body", MAX_BODY)
     if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body < 1024:
         raise InvalidValueError(f"max_body: expected an int >= 1024 (bytes), got {max_body!r}")

@@ -56,6 +56,7 @@ class RemoteSession:
         self.client = client
         self.root_log_dir = None if root_log_dir is None else Path(root_log_dir)
         self._closed = False  # read by wl.current_session(), as of a local session
+        self.access = _RemoteAccess(self)
 
     # ---------------------------------------------------------------- connection
     @property
@@ -230,6 +231,23 @@ class RemoteSession:
 
     def write_dataframe(self, *args, **kwargs):
         self._training_side("write_dataframe")
+
+
+class _RemoteAccess:
+    """What features ask a session before they change it (see :mod:`weightslab_nb.access`),
+    answered for an attached run: edits are made there (each call checks them), recording,
+    training and run logging belong to the training process, and no file is written here."""
+
+    edits, records, writes_files = True, False, False
+
+    def __init__(self, session: RemoteSession):
+        self._session = session
+
+    def check_edit(self, operation: str, hint: str = "") -> None:
+        """Edits go to the training process, which checks them."""
+
+    def check_recording(self, operation: str, hint: str = "") -> None:
+        self._session._training_side(operation)
 
 
 class RemoteEvaluation:
