@@ -35,7 +35,7 @@ Prints median and 95th percentile (ms) of each, the ratio attached / in-kernel, 
 against issue 13's target for the grid page (attached p95 <= 50 ms and <= 3x the in-kernel p95).
 A benchmark, not a test: it asserts nothing.
 
-    python bench/attach.py [--pages 100] [--updates 40] [--warm-steps 30]
+    python bench/attach.py [--pages 100] [--updates 100] [--warm-steps 30]
 """
 
 from __future__ import annotations
@@ -190,7 +190,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=100,
                         help="timed grid pages per side (default: %(default)s)")
-    parser.add_argument("--updates", type=int, default=40,
+    parser.add_argument("--updates", type=int, default=100,
                         help="timed curves updates per side (default: %(default)s)")
     parser.add_argument("--warm-steps", type=int, default=30,
                         help="training steps before serving (default: %(default)s)")
