@@ -186,7 +186,9 @@ class Manifest:
     calls in a row, a tag added then removed) is skipped when it was not written yet.
 
     Each entry: ``{"experiment_hash", "started_at" (ISO time), "step", "hyperparameters",
-    "models" (architecture strings), "discarded" (count), "tags" (counts)}``.
+    "models" (architecture strings), "discarded" (count), "tags" (counts)}``, plus
+    ``"data_state"`` (the identity :meth:`Session.note_data_state` recorded) once a saved data
+    state was applied.
     """
 
     def __init__(self, root: Path):

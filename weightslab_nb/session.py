@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import json
 import logging
 import threading
 import time
@@ -214,6 +215,7 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, SampleInfo):
         self._exp_hash: str | None = None
         self._architectures: list[str] = []  # repr of each watched model
         self._hash_inputs: tuple | None = None  # what the current experiment hash was made of
+        self._data_state: dict | None = None  # the data state applied last (note_data_state)
         self._closed = False
         self._previous: Session | None = None
         self.distributed = None  # this process's DDP runtime (weightslab_nb.distributed)
@@ -428,7 +430,10 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, SampleInfo):
             index; default the index, or the dataset's ``sample_ids`` attribute), ``id_prefix``,
             ``seed``, ``class_names`` (a sequence of str, or a dict ``{class index: name}``: the
             names of the origin's label classes, shown by the sample detail view and the grid's
-            tooltip), and any other ``DataLoader`` keyword (``num_workers``, ``collate_fn``...).
+            tooltip), ``data_state`` (a saved data state to apply to the loader's origin once
+            it is watched: an artifact reference ``"name:latest"`` or a directory; see
+            :func:`weightslab_nb.data_state.apply_data_state`), and any other ``DataLoader``
+            keyword (``num_workers``, ``collate_fn``...).
             loss/metric: ``signal_name`` or ``name``, ``per_sample`` (default False),
             ``log`` (default True). logger: ``log_dir``.
 
@@ -493,23 +498,56 @@ class Session(BatchRecording, SampleTagging, HistoryQueries, SampleInfo):
         if self._hp is None and not self._architectures:
             return  # no experiment yet: nothing defines one
         # what the hash depends on; tag memberships (which move every step) are not part of it
+        applied = self._data_state
         inputs = (id(self._hp), self.changes.hyperparameters, tuple(self._architectures),
-                  self.table.discard_version, self.table.registry_key())
+                  self.table.discard_version, self.table.registry_key(), applied)
         if inputs == self._hash_inputs:
             return
         self._hash_inputs = inputs
         hp = self._hp.to_dict() if self._hp is not None else {}
-        new = experiment_hash(hp, self._architectures, data_state_digest(self.table))
+        data = data_state_digest(self.table)
+        if applied is not None:  # the curated state it trains on names the experiment too
+            data += "|" + json.dumps(applied, sort_keys=True, default=repr)
+        new = experiment_hash(hp, self._architectures, data)
         if new == self._exp_hash:
             return
         self._exp_hash = new
         self.recorder.experiment_id = self.history.experiment_id(new)
-        self.files.note_experiment({
+        entry = {
             "recorded_before": self.changes.history,
             "experiment_hash": new, "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "step": self.controller.step, "hyperparameters": hp, "models": self._architectures,
             "discarded": int(self.table.discarded[: len(self.table)].sum()),
-            "tags": self.table.tag_names()})
+            "tags": self.table.tag_names()}
+        if applied is not None:
+            entry["data_state"] = applied
+        self.files.note_experiment(entry)
+
+    @property
+    def data_state(self) -> dict | None:
+        """The identity of the data state applied last (:meth:`note_data_state`), or None."""
+        return self._data_state
+
+    def note_data_state(self, identity: dict) -> None:
+        """Record which saved data state this run trains on (see
+        :mod:`weightslab_nb.data_state`): ``identity`` (a JSON-able dict, e.g. ``{"name",
+        "version", "digest"}``) becomes part of the experiment hash and of the manifest entry
+        of the experiment it starts (``manifest.json``: ``"data_state"``).
+
+        Raises
+        ------
+        InvalidTypeError
+            ``identity`` is not a dict of JSON-able values.
+        """
+        if not isinstance(identity, dict):
+            raise InvalidTypeError(f"identity: expected a dict, got {type(identity).__name__}")
+        try:
+            identity = json.loads(json.dumps(identity))
+        except (TypeError, ValueError) as exc:
+            raise InvalidTypeError(f"identity: values must be JSON-able ({exc})") from None
+        with self.lock:
+            self._data_state = identity
+            self.refresh_experiment_hash()
 
     def get_current_experiment_hash(self) -> str | None:
         """Hash of the current hyperparameters and model architecture (24 hex digits).

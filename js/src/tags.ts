@@ -1,10 +1,12 @@
 // TagEditor view: create boolean and categorical tags, apply them to the shared selection
 // (`session.selection`, set by the sample grid: refs [origin, sample_id], so a val sample is
 // tagged as a val sample even when a train sample has its id), counts per tag.
+// A "Data states" section lists the saved states with their diff against now, saves and applies.
 // Protocol: panels/tags.py.
 
 import "./lib/base.css";
 import "./styles/tags.css";
+import { diffSummary, savedStates, stateNameProblem } from "./lib/datastates";
 import { h } from "./lib/dom";
 import { parseValueList } from "./lib/format";
 import type { Message, RenderProps } from "./lib/model";
@@ -29,6 +31,9 @@ function render({ model, el }: RenderProps) {
   const boolList = h("div", { class: "wl-tags-list wl-tags-boolean" });
   const catList = h("div", { class: "wl-tags-list wl-tags-categorical" });
   const status = h("span", { class: "wl-status wl-tags-status" });
+  const stateName = h("input", { type: "text", class: "wl-tags-state-name", placeholder: "state name" });
+  const saveStateBtn = h("button", { class: "wl-btn wl-tags-save-state", text: "save state", title: "save the tags and discards of every sample as a data state" });
+  const stateList = h("div", { class: "wl-tags-list wl-tags-states" });
 
   const root = h("div", { class: "wl-panel wl-tags" },
     errors.el,
@@ -39,6 +44,8 @@ function render({ model, el }: RenderProps) {
     h("div", { class: "wl-row" }, catName, catValues, createCatBtn),
     h("div", { class: "wl-tags-section" }, h("h4", { text: "Boolean tags" }), boolList),
     h("div", { class: "wl-tags-section" }, h("h4", { text: "Categorical tags" }), catList),
+    h("div", { class: "wl-tags-section wl-tags-data-states" }, h("h4", { text: "Data states" }),
+      h("div", { class: "wl-row" }, stateName, saveStateBtn), stateList),
     h("div", { class: "wl-row" }, status));
   el.appendChild(root);
 
@@ -96,6 +103,26 @@ function render({ model, el }: RenderProps) {
     clearSelBtn.disabled = none;
   }
 
+  function drawStates(): void {
+    const states = savedStates(model.get("states"));
+    stateList.replaceChildren(...(states.length ? states.map((st) =>
+      h("div", { class: "wl-tags-state", "data-state": st.name },
+        h("div", { class: "wl-tags-row" },
+          h("span", { class: "wl-tags-name", text: st.name, title: st.digest ? `digest ${st.digest.slice(0, 12)}` : "" }),
+          h("span", { class: "wl-tags-count", text: `${st.samples} samples, ${st.discarded} discarded` }),
+          h("button", { class: "wl-btn wl-tags-apply-state", text: "apply", title: "make the tags and discards of its samples equal to this state (before training)", onclick: () => request("apply_state", { name: st.name }) })),
+        h("div", { class: "wl-muted wl-tags-state-diff", text: st.error ? st.error : `vs now: ${diffSummary(st.diff)}` })))
+      : [h("span", { class: "wl-tags-empty", text: "none saved" })]));
+  }
+
+  saveStateBtn.addEventListener("click", () => {
+    const name = stateName.value.trim();
+    const problem = stateNameProblem(name);
+    if (problem) return setStatus(problem, "error");
+    request("save_state", { name }, () => { stateName.value = ""; });
+  });
+  stateName.addEventListener("keydown", (e) => { if (e.key === "Enter") saveStateBtn.click(); });
+
   createBtn.addEventListener("click", () => {
     const name = nameInput.value.trim();
     if (!name) return setStatus("type a tag name first", "error");
@@ -113,12 +140,15 @@ function render({ model, el }: RenderProps) {
   model.on("change:summary", draw);
   model.on("change:selection_size", draw);
   model.on("change:selection_origins", draw);
+  model.on("change:states", drawStates);
   draw();
+  drawStates();
 
   return () => {
     model.off("change:summary", draw);
     model.off("change:selection_size", draw);
     model.off("change:selection_origins", draw);
+    model.off("change:states", drawStates);
     channel.dispose();
     errors.dispose();
   };

@@ -32,7 +32,7 @@ LAYERS = {
     "weightslab_nb.metrics": 2,
     "weightslab_nb.tracking": 2, "weightslab_nb.serving": 2, "weightslab_nb.panels": 2,
     "weightslab_nb.demo": 2, "weightslab_nb.commands": 2, "weightslab_nb.distributed": 2,
-    "weightslab_nb.offline": 2,
+    "weightslab_nb.offline": 2, "weightslab_nb.data_state": 2,
     "weightslab_nb": 3, "weightslab_nb.api": 3, "weightslab_nb.cli": 3,
 }
 FACADE = {"weightslab_nb", "weightslab_nb.api"}

@@ -11,18 +11,31 @@ browser -> Python (each with a ``req``; the reply is ``{"type": "action_result",
     :data:`~weightslab_nb.panels.messages.ACTIONS` on ``session.selection`` (its refs
     ``(origin, sample_id)``: a validation sample stays a validation sample).
     ``{"type": "clear_selection"}``, ``{"type": "clear_error"}``.
+    Data states (:mod:`weightslab_nb.data_state`, named states under
+    ``<root_log_dir>/data-states/``):
+    ``{"type": "save_state", "name"}``: save the session's state under ``name`` (replaces one
+    of that name); ``{"type": "apply_state", "name", "strict"?}``: apply it (refused while
+    training runs; the reply's ``report`` lists missing and unmentioned ids);
+    ``{"type": "list_states"}``: the reply's ``states``; ``{"type": "state_diff", "name"}``:
+    the reply's ``diff`` (:func:`~weightslab_nb.data_state.diff_state`).
 Traits
     ``summary``: ``session.tag_summary()``; ``selection_size``; ``selection_origins``:
-    ``{origin: count}`` of the selection; ``error``.
+    ``{origin: count}`` of the selection; ``states``: the saved states, each
+    ``{"name", "digest", "samples", "discarded", "origins", "diff": {"discards": {"added",
+    "removed"}, "tags": {term: {"added", "removed"}}} | None, "error"?}`` (the diff against the
+    session now, refreshed when tags, discards or the saved states change); ``error``.
 """
 
 from __future__ import annotations
 
 import traitlets
 
-from weightslab_nb import commands
+from weightslab_nb import commands, data_state
 from weightslab_nb.panels._base import Panel, static_asset
-from weightslab_nb.panels.messages import MessageError, action_command, action_message
+from weightslab_nb.panels.messages import (MessageError, action_command, action_message,
+                                           bool_field)
+
+MAX_LISTED_STATES = 50  # states listed (and diffed) in the panel, by name
 
 
 class TagEditor(Panel):
@@ -39,16 +52,21 @@ class TagEditor(Panel):
     summary = traitlets.Dict({"boolean": {}, "categorical": {}}).tag(sync=True)
     selection_size = traitlets.Int(0).tag(sync=True)
     selection_origins = traitlets.Dict().tag(sync=True)
+    states = traitlets.List().tag(sync=True)
 
     def __init__(self, session, **kwargs):
         self._seen = (-1, -1)
         self._seen_selection = -1
+        self._seen_states = None
+        self._states_changed = 0  # bumped by this panel's save/apply
         super().__init__(session, **kwargs)
 
     def _handlers(self) -> dict:
         return {"create_tag": self._on_create_tag,
                 "create_categorical": self._on_create_categorical,
-                "apply": self._on_apply, "clear_selection": self._on_clear_selection}
+                "apply": self._on_apply, "clear_selection": self._on_clear_selection,
+                "save_state": self._on_save_state, "apply_state": self._on_apply_state,
+                "list_states": self._on_list_states, "state_diff": self._on_state_diff}
 
     # ---------------------------------------------------------------- publisher thread
     def _poll(self):
@@ -62,7 +80,36 @@ class TagEditor(Panel):
         if seen != self._seen:
             self._seen = seen
             out["summary"] = s.tag_summary()
+        states = self._states_key()
+        if states != self._seen_states:
+            self._seen_states = states
+            out["states"] = self._listed_states()
         return out or None
+
+    def _states_key(self) -> tuple:
+        """Changes when the diffs of the saved states may change: tags, discards, samples,
+        or the states on disk."""
+        s = self.session
+        root = s.chosen_root_log_dir  # never decides the run directory by itself
+        try:
+            stamp = None if root is None else data_state.states_dir(s).stat().st_mtime_ns
+        except OSError:
+            stamp = None
+        return (s.changes.tags, s.table.discard_version, len(s.table), stamp,
+                self._states_changed)
+
+    def _listed_states(self) -> list[dict]:
+        out = []
+        if self.session.chosen_root_log_dir is None:
+            return out
+        for entry in data_state.list_states(self.session)[:MAX_LISTED_STATES]:
+            try:
+                diff = data_state.diff_named_state(self.session, entry["name"])
+                entry["diff"] = {"discards": diff["discards"], "tags": diff["tags"]}
+            except (ValueError, KeyError, OSError) as exc:
+                entry["diff"], entry["error"] = None, str(exc)
+            out.append(entry)
+        return out
 
     # ---------------------------------------------------------------- messages
     def _on_create_tag(self, msg: dict):
@@ -90,7 +137,47 @@ class TagEditor(Panel):
         self._publisher.wake()
         return {"message": "selection cleared"}
 
+    def _on_save_state(self, msg: dict):
+        name = _state_name(msg)
+        manifest = data_state.save_named_state(self.session, name)
+        self._states_changed += 1
+        self._publisher.wake()
+        samples = sum(o["samples"] for o in manifest["origins"].values())
+        discarded = sum(o["discarded"] for o in manifest["origins"].values())
+        return {"message": f"saved data state {name!r}: {samples} samples, {discarded} "
+                           "discarded", "digest": manifest["digest"]}
+
+    def _on_apply_state(self, msg: dict):
+        name = _state_name(msg)
+        report = data_state.apply_named_state(self.session, name,
+                                              strict=bool_field(msg, "strict"))
+        self._states_changed += 1
+        self._publisher.wake()
+        return {"message": f"applied data state {name!r}: {report.summary()}",
+                "report": report.to_dict()}
+
+    def _on_list_states(self, _msg: dict):
+        states = data_state.list_states(self.session)
+        return {"message": f"{len(states)} saved data states", "states": states}
+
+    def _on_state_diff(self, msg: dict):
+        diff = data_state.diff_named_state(self.session, _state_name(msg))
+        return {"message": f"{diff['discards']['added']} discards added, "
+                           f"{diff['discards']['removed']} removed", "diff": diff}
+
     def _run(self, name: str, args: dict) -> dict:
         result = commands.run(self.session, name, args, source="panel")
         self._publisher.wake()
         return result
+
+
+def _state_name(msg: dict) -> str:
+    """The ``name`` of a data state message (a state name, see
+    :func:`~weightslab_nb.data_state.check_state_name`)."""
+    name = msg.get("name")
+    if name is None:
+        raise MessageError("name: missing; type a state name")
+    try:
+        return data_state.check_state_name(name)
+    except (TypeError, ValueError) as exc:
+        raise MessageError(str(exc)) from None

@@ -902,6 +902,8 @@ def init(session, project: str | None = None, name: str | None = None,
     job_type = _check_text(job_type, "job_type")
     tags = _check_tags(tags)
     config = _initial_config(session, config)
+    if getattr(session, "data_state", None) is not None:  # the curated data it trains on
+        config.setdefault("data_state", session.data_state)
     root = Path(dir) if dir is not None else session.root_log_dir
     if id is not None:
         if not isinstance(id, str) or not id or not all(c.isalnum() or c in "-_" for c in id):

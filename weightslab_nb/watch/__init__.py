@@ -85,8 +85,13 @@ def _data(session, obj, name, kwargs):
     from weightslab_nb.watch.data import WatchedLoader
 
     loader_name = _one_name(kwargs, ("loader_name",), name, "train_loader", "a loader name")
+    data_state = kwargs.pop("data_state", None)
     loader = WatchedLoader(session, obj, loader_name, **kwargs)
     session.register("data", loader_name, loader)
+    if data_state is not None:  # a saved curation to train on (weightslab_nb.data_state)
+        from weightslab_nb.data_state import apply_data_state
+
+        apply_data_state(session, data_state, origin=loader.origin)
     return loader
 
 
