@@ -137,25 +137,37 @@ class Client:
     def post(self, path: str, payload: dict, extra_time: float = 0) -> tuple[int, str, bytes]:
         """POST ``payload`` as JSON to ``path``; return ``(HTTP status, content type, body)``.
         Raises :class:`BackendError` when no reply came back (see :meth:`post_json`)."""
-        body = json.dumps(payload).encode("utf-8")
+        return self.send(path, json.dumps(payload).encode("utf-8"), "application/json",
+                         extra_time)
+
+    def send(self, path: str, body: bytes, content_type: str,
+             extra_time: float = 0) -> tuple[int, str, bytes]:
+        """POST ``body`` (of ``content_type``) to ``path`` with the token; return ``(HTTP
+        status, content type, body)`` of the reply, waiting at most ``timeout`` plus
+        ``extra_time`` seconds. Raises :class:`BackendError` (kind ``"connection"``) when no
+        reply came back: nothing listens, a timeout, a broken connection."""
+        host, port, token = self.address()
         timeout = self.timeout + extra_time
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        conn = http.client.HTTPConnection(host, port, timeout=timeout)
         try:
             conn.request("POST", path, body=body, headers={
-                "Authorization": f"Bearer {self.token}",
-                "Content-Type": "application/json"})
+                "Authorization": f"Bearer {token}", "Content-Type": content_type})
             response = conn.getresponse()
             return response.status, response.getheader("Content-Type", ""), response.read()
         except ConnectionRefusedError:
-            raise BackendError(f"no console backend listens on {self.host}:{self.port} (is "
-                               "wl.serve() still running in the training process?)") from None
+            raise BackendError(f"no console backend listens on {host}:{port} (is wl.serve() "
+                               "still running in the training process?)") from None
         except TimeoutError:
-            raise BackendError(f"the backend on {self.host}:{self.port} did not answer within "
+            raise BackendError(f"the backend on {host}:{port} did not answer within "
                                f"{timeout:g} s") from None
         except (OSError, http.client.HTTPException) as exc:
-            raise BackendError(f"cannot talk to {self.host}:{self.port}: {exc}") from None
+            raise BackendError(f"cannot talk to {host}:{port}: {exc}") from None
         finally:
             conn.close()
+
+    def address(self) -> tuple[str, int, str]:
+        """``(host, port, token)`` a request goes to."""
+        return self.host, self.port, self.token
 
     def json_reply(self, status: int, data: bytes) -> dict:
         """The reply object of a JSON body, with ``http_status``; :class:`BackendError` when

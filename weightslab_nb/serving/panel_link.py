@@ -9,7 +9,6 @@ panels follow a training script restarted on the same directory (new port, new t
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import threading
@@ -99,31 +98,20 @@ class PanelLink(Client):
             self.host, self.port, self.token = new
         return changed
 
+    def address(self) -> tuple[str, int, str]:
+        """``(host, port, token)`` now (:meth:`refresh` may change them from another thread)."""
+        with self._lock:
+            return self.host, self.port, self.token
+
     # ---------------------------------------------------------------- the relay
     def relay(self, op: str, header: dict, buffers=(), wait: float = 0.0
               ) -> tuple[dict, list[memoryview]]:
         """Send ``POST /v1/panels/<op>`` with a framed body; return the reply's ``(header,
         buffers)`` (``header["ok"]`` is true). ``wait``: seconds the server may hold the reply
         (added to ``timeout``)."""
-        body = encode_frames(header, buffers)
-        with self._lock:
-            host, port, token = self.host, self.port, self.token
-        conn = http.client.HTTPConnection(host, port, timeout=self.timeout + wait)
-        try:
-            conn.request("POST", PANEL_PREFIX + op, body=body, headers={
-                "Authorization": f"Bearer {token}", "Content-Type": CONTENT_TYPE})
-            response = conn.getresponse()
-            status, data = response.status, response.read()
-            kind = response.getheader("Content-Type") or ""
-        except ConnectionRefusedError:
-            raise BackendError(f"no backend listens on {host}:{port}") from None
-        except TimeoutError:
-            raise BackendError(f"the backend on {host}:{port} did not answer within "
-                               f"{self.timeout + wait:g} s") from None
-        except (OSError, http.client.HTTPException) as exc:
-            raise BackendError(f"cannot talk to {host}:{port}: {exc}") from None
-        finally:
-            conn.close()
+        status, kind, data = self.send(PANEL_PREFIX + op, encode_frames(header, buffers),
+                                       CONTENT_TYPE, wait)
+        host, port, _ = self.address()
         try:
             if kind.startswith("application/json"):
                 reply, out = json.loads(data.decode("utf-8")), []
