@@ -13,8 +13,9 @@ from __future__ import annotations
 from weightslab_nb import watch as _watch  # noqa: F401 (registers watch_or_edit with Session)
 from weightslab_nb import steering as _steering  # noqa: F401 (registers the steering feature)
 from weightslab_nb import distributed as _distributed  # noqa: F401 (registers "launch")
-from weightslab_nb.api import (auto_tag_loss_shapes, collect_metrics, compute_signals,
-                               connect, dashboard, discard_samples, eval_fn, finish,
+from weightslab_nb.api import (apply_data_state, auto_tag_loss_shapes, collect_metrics,
+                               compute_signals, connect, dashboard, discard_samples, eval_fn,
+                               finish, log_data_state,
                                get_current_experiment_hash, get_discarded_samples,
                                get_samples_by_tag, init, log,
                                query_instance_history, query_sample_history,
@@ -78,7 +79,8 @@ __all__ = [
     "write_dataframe", "selection_frame", "Session", "current_session", "new_session", "set_current_session",
     "TrainingStopped", "UnknownSampleError", "signal", "compute_signals", "SignalContext",
     "BatchSignalContext", "auto_tag_loss_shapes", "tag_loss_shapes_now", "suspects",
-    "request_evaluation", "run_pending_evaluation", "connect",
+    "request_evaluation", "run_pending_evaluation", "connect", "log_data_state",
+    "apply_data_state",
     "eval_fn", "EvaluationRequest", "classify_loss_shape", "LOSS_SHAPE_LABELS", "serve",
     "keep_serving", "stop_serving", "dashboard", *_PANELS, "init", "log", "finish", "Api",
     *_MEDIA, "collect_metrics", "plot", "WeightslabError", "InvalidValueError",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import inspect
 
-from weightslab_nb import evaluation, loss_shapes, offline, suspects as _suspects
+from weightslab_nb import data_state, evaluation, loss_shapes, offline, suspects as _suspects
 from weightslab_nb import signals as custom_signals
 from weightslab_nb.metrics import collect as metrics_collect
 from weightslab_nb.serving import backend as serving_backend
@@ -177,6 +177,19 @@ def run_command(name: str, args: dict | None = None, *, session: Session | None 
 @_documented_like(offline.open_run, "Makes the opened session current (``wl.*`` acts on it).")
 def open_run(root_log_dir, *, writable: bool = False, dataset=None) -> Session:
     return offline.open_run(root_log_dir, writable=writable, dataset=dataset).activate()
+
+
+# ---------------------------------------------------------------- data states
+@_documented_like(data_state.log_data_state)
+def log_data_state(name: str, origin: str | None = None, aliases=None, *,
+                   session: Session | None = None):
+    return data_state.log_data_state(_session(session), name, origin, aliases)
+
+
+@_documented_like(data_state.apply_data_state)
+def apply_data_state(ref, origin: str | None = None, strict: bool = False, *,
+                     session: Session | None = None):
+    return data_state.apply_data_state(_session(session), ref, origin, strict)
 
 
 # ---------------------------------------------------------------- serving
