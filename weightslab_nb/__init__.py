@@ -16,14 +16,15 @@ from weightslab_nb import distributed as _distributed  # noqa: F401 (registers "
 from weightslab_nb.api import (auto_tag_loss_shapes, collect_metrics, compute_signals,
                                connect, dashboard, discard_samples, eval_fn, finish,
                                get_current_experiment_hash, get_discarded_samples,
-                               get_samples_by_tag, init, log,
+                               get_samples_by_tag, init, log, log_artifact,
                                query_instance_history, query_sample_history,
                                query_signal_history, register_categorical_tag,
                                request_evaluation, run_command, run_pending_evaluation,
                                save_instance_signals,
                                save_signals, selection_frame, serve, set_categorical_tag,
                                show_sample, signal, start_training,
-                               suspects, tag_loss_shapes_now, tag_samples, watch_or_edit,
+                               suspects, tag_loss_shapes_now, tag_samples, use_artifact,
+                               watch_or_edit,
                                write_dataframe, write_history)
 from weightslab_nb.api import open_run as open  # noqa: A001 (wl.open; not in __all__, see there)
 from weightslab_nb.errors import ReadOnlyError
@@ -54,6 +55,8 @@ def __getattr__(name: str):
 
     if name in _MEDIA:
         return getattr(importlib.import_module("weightslab_nb.tracking.media"), name)
+    if name == "Artifact":  # wl.Artifact(name, type): versioned files (tracking.artifacts)
+        return importlib.import_module("weightslab_nb.tracking.artifacts").Artifact
     if name == "plot":  # the chart builders: wl.plot.line(...), wl.plot.roc_curve(...)
         return importlib.import_module("weightslab_nb.tracking.plot")
     if name in _SUBMODULES:
@@ -84,5 +87,6 @@ __all__ = [
     *_MEDIA, "collect_metrics", "plot", "WeightslabError", "InvalidValueError",
     "InvalidTypeError", "UnknownNameError", "AmbiguousSampleError", "StateError",
     "ArgumentError", "RankError", "SampleRef", "run_command", "show_sample",
+    "Artifact", "log_artifact", "use_artifact",
     "ReadOnlyError",  # not "open": ``from weightslab_nb import *`` must not hide the builtin
 ]
