@@ -189,11 +189,29 @@ def test_a_logged_artifact_cannot_change_or_be_logged_again(run, data_dir):
         run.log_artifact(logged)
 
 
-def test_a_file_changed_after_it_was_added_is_refused(run, data_dir):
+@pytest.mark.parametrize("written", ["just before", "an hour before"])
+def test_a_file_changed_after_it_was_added_is_refused(run, data_dir, written):
+    """A file written an hour before it was hashed is copied without hashing it again (its
+    size, mtime and inode tell a change); one written just before is hashed while copied (a
+    rewrite could keep its mtime). Either way a same-size rewrite after add is refused."""
+    if written == "an hour before":
+        for path in data_dir.rglob("*"):
+            os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns - 3600 * 10**9))
     artifact = dataset(data_dir)
-    (data_dir / "b.bin").write_bytes(b"different now")
+    with open(data_dir / "b.bin", "r+b") as f:  # same size, same inode, new content
+        f.write(b"\xff")
     with pytest.raises(InvalidValueError, match="b.bin.*changed after it was added"):
         run.log_artifact(artifact)
+
+
+@pytest.mark.parametrize("written", ["just before", "an hour before"])
+def test_stored_objects_hold_the_content_of_their_digest(run, data_dir, written):
+    if written == "an hour before":
+        for path in data_dir.rglob("*"):
+            os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns - 3600 * 10**9))
+    logged = run.log_artifact(dataset(data_dir))
+    for entry in logged.files():
+        assert sha(Path(entry.local_path).read_bytes()) == entry.digest
 
 
 def test_unknown_names_and_versions_list_what_exists(run, data_dir):

@@ -21,7 +21,7 @@ from pathlib import Path
 from weightslab_nb.errors import (InvalidTypeError, InvalidValueError, MissingFileError,
                                   StateError, UnknownNameError, WeightslabError)
 from weightslab_nb.tracking.artifacts.manifest import (Entry, check_entry_path, check_name,
-                                                       local_file, manifest_digest,
+                                                       hash_file, local_file, manifest_digest,
                                                        read_reference, sha256_file)
 
 HASH_THREADS = min(8, os.cpu_count() or 1)  # hashlib releases the GIL on large buffers
@@ -181,8 +181,8 @@ class Artifact:
         self._check_draft("add_file")
         source = local_file(local_path, "local_path")
         path = check_entry_path(name if name is not None else source.name)
-        digest, size = sha256_file(source)
-        return self._add(Entry(path, digest, size, None, str(source.resolve())))
+        digest, size, stat = hash_file(source)
+        return self._add(Entry(path, digest, size, None, str(source.resolve()), stat))
 
     def add_dir(self, local_path, name: str | None = None) -> list[Entry]:
         """Add every file under a directory (recursively, symbolic links followed), named by
@@ -204,9 +204,9 @@ class Artifact:
         files = sorted(p for p in root.rglob("*") if p.is_file())
         names = [check_entry_path(prefix + p.relative_to(root).as_posix()) for p in files]
         with ThreadPoolExecutor(HASH_THREADS) as pool:
-            digests = list(pool.map(sha256_file, files))
-        return [self._add(Entry(n, d, s, None, str(p.resolve())))
-                for n, p, (d, s) in zip(names, files, digests)]
+            digests = list(pool.map(hash_file, files))
+        return [self._add(Entry(n, d, s, None, str(p.resolve()), k))
+                for n, p, (d, s, k) in zip(names, files, digests)]
 
     @contextlib.contextmanager
     def new_file(self, name: str, mode: str = "w", encoding: str | None = None):

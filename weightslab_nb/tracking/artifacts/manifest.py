@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import secrets
-from dataclasses import asdict, dataclass
+import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from weightslab_nb.errors import InvalidValueError, MissingFileError
@@ -20,6 +20,7 @@ from weightslab_nb.errors import InvalidValueError, MissingFileError
 CHUNK = 1 << 20  # bytes read at a time while hashing or copying
 NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 VERSION = re.compile(r"^v(\d+)$")
+RACY_NS = 2_000_000_000  # files modified this close before being hashed are hashed again
 
 
 @dataclass
@@ -47,6 +48,9 @@ class Entry:
     size: int | None
     ref: str | None = None
     local_path: str | None = None
+    # (size, mtime_ns, inode, hashed at) of the source when it was hashed: the store copies it
+    # without hashing again when it is unchanged (see unchanged_since_hashed)
+    source_stat: tuple | None = field(default=None, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -57,6 +61,7 @@ class Entry:
         """The entry as stored in the version's manifest (without ``local_path``)."""
         out = asdict(self)
         out.pop("local_path")
+        out.pop("source_stat")
         return out
 
 
@@ -88,35 +93,50 @@ def check_entry_path(value, argument: str = "name") -> str:
 
 def sha256_file(path: Path) -> tuple[str, int]:
     """``(hex digest, size)`` of a file's content."""
+    digest, size, _ = hash_file(path)
+    return digest, size
+
+
+def hash_file(path: Path) -> tuple[str, int, tuple]:
+    """``(hex digest, size, (size, mtime_ns, inode, hashed at))`` of a file: its sha256, what
+    :func:`stat_key` said of it before it was read, and when (``time.time_ns``)."""
     digest, size = hashlib.sha256(), 0
     with open(path, "rb", buffering=0) as f:
+        before = (*stat_key(os.fstat(f.fileno())), time.time_ns())
         buffer = bytearray(CHUNK)
         view = memoryview(buffer)
         while n := f.readinto(buffer):
             digest.update(view[:n])
             size += n
-    return digest.hexdigest(), size
+    return digest.hexdigest(), size, before
 
 
-def copy_hashed(source: Path, target_dir: Path) -> tuple[Path, str, int]:
-    """Copy ``source`` to a new temporary file in ``target_dir`` while hashing what was copied.
+def stat_key(stat: os.stat_result) -> tuple:
+    """What tells a changed file apart without reading it: size, mtime (ns) and inode."""
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ino)
 
-    Returns ``(temporary path, hex digest, size)``; the caller renames or removes the file.
-    """
-    tmp = target_dir / f"{secrets.token_hex(8)}.partial"
-    digest, size = hashlib.sha256(), 0
-    try:
-        with open(source, "rb", buffering=0) as src, open(tmp, "xb", buffering=0) as dst:
-            buffer = bytearray(CHUNK)
-            view = memoryview(buffer)
-            while n := src.readinto(buffer):
-                digest.update(view[:n])
-                dst.write(view[:n])
-                size += n
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return tmp, digest.hexdigest(), size
+
+def unchanged_since_hashed(path: Path, source_stat: tuple | None) -> bool:
+    """True when ``path`` still has the size, mtime and inode :func:`hash_file` saw, and its
+    mtime was older than the hash by more than :data:`RACY_NS` (a file written just before it
+    was hashed could be rewritten within the filesystem's timestamp granularity without its
+    mtime changing: such a file is "racy", as git calls it, and must be hashed again)."""
+    if source_stat is None:
+        return False
+    size, mtime, inode, hashed_at = source_stat
+    return stat_key(path.stat()) == (size, mtime, inode) and mtime < hashed_at - RACY_NS
+
+
+def copy_hashed(source: Path, tmp: Path) -> str:
+    """Copy ``source`` to the new file ``tmp`` while hashing what was copied; its sha256."""
+    digest = hashlib.sha256()
+    with open(source, "rb", buffering=0) as src, open(tmp, "xb", buffering=0) as dst:
+        buffer = bytearray(CHUNK)
+        view = memoryview(buffer)
+        while n := src.readinto(buffer):
+            digest.update(view[:n])
+            dst.write(view[:n])
+    return digest.hexdigest()
 
 
 def manifest_digest(entries) -> str:

@@ -17,7 +17,8 @@ Layout under ``<root>/artifacts/``::
     .lock                              the store's lock (filelock)
 
 Files are copied in before the lock is taken (a temporary name, then a rename to the digest:
-the same content twice is one object); everything else changes under the lock and is written
+the same content twice is one object; a source whose content changed since it was hashed is
+refused); everything else changes under the lock and is written
 atomically (temporary file + rename), so two processes logging the same name at once get
 distinct, consecutive versions and readers never see half a version. Runs are found beside the
 store, at ``<root>/runs/<id>/``.
@@ -30,14 +31,16 @@ import os
 import secrets
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from filelock import FileLock
 
 from weightslab_nb.errors import InvalidValueError, MissingFileError, StateError, UnknownNameError
-from weightslab_nb.tracking.artifacts.artifact import Artifact, from_record
+from weightslab_nb.tracking.artifacts.artifact import HASH_THREADS, Artifact, from_record
 from weightslab_nb.tracking.artifacts.manifest import (VERSION, check_name, copy_hashed,
-                                                       manifest_digest, read_reference)
+                                                       manifest_digest, read_reference,
+                                                       unchanged_since_hashed)
 
 STORE_DIR = "artifacts"
 RESERVED = {"objects", "tmp"}
@@ -90,9 +93,8 @@ class ArtifactStore:
         check_name(project, "project")
         wanted = _aliases(aliases)
         entries = artifact.files()
-        for entry in entries:
-            if entry.ref is None:
-                self._store_object(entry)
+        with ThreadPoolExecutor(HASH_THREADS) as pool:  # copies release the GIL
+            list(pool.map(self._store_object, [e for e in entries if e.ref is None]))
         digest = manifest_digest(entries)
         with self._lock:
             for entry in entries:  # a delete may have removed an object stored just before
@@ -315,16 +317,30 @@ class ArtifactStore:
             tmp.unlink(missing_ok=True)
 
     def _store_object(self, entry) -> None:
+        """Copy an entry's source into the store.
+
+        A source unchanged since it was hashed (same size, mtime and inode before and after
+        the copy, and modified well before it was hashed: see
+        :func:`~weightslab_nb.tracking.artifacts.manifest.unchanged_since_hashed`) is copied
+        by the kernel without hashing it again; any other is hashed while copied. A file
+        whose content changed since ``add_file`` is refused rather than stored under a digest
+        that is not its content's."""
         target = self.object_path(entry.digest)
         if target.exists():
             return
-        if entry.local_path is None or not Path(entry.local_path).is_file():
+        source = Path(entry.local_path) if entry.local_path is not None else None
+        if source is None or not source.is_file():
             raise MissingFileError(f"artifact: the file of {entry.path!r} ({entry.local_path}) "
                                    "is gone since it was added")
         (self.dir / "tmp").mkdir(parents=True, exist_ok=True)
-        tmp, digest, _ = copy_hashed(Path(entry.local_path), self.dir / "tmp")
+        tmp = self.dir / "tmp" / f"{secrets.token_hex(8)}.partial"
         try:
-            if digest != entry.digest:
+            if unchanged_since_hashed(source, entry.source_stat):
+                shutil.copyfile(source, tmp)
+                same = unchanged_since_hashed(source, entry.source_stat)
+            else:
+                same = copy_hashed(source, tmp) == entry.digest
+            if not same:
                 raise InvalidValueError(f"artifact: {entry.local_path} (entry {entry.path!r}) "
                                         "changed after it was added; add it again")
             os.chmod(tmp, 0o444)
