@@ -170,7 +170,7 @@ def test_relogging_unchanged_files_with_an_alias_adds_it_to_the_latest(run, data
 def test_bad_aliases_are_refused_and_nothing_is_logged(run, data_dir, aliases):
     with pytest.raises(InvalidValueError, match="aliases"):
         run.log_artifact(dataset(data_dir), aliases=aliases)
-    assert not (run.dir.parent.parent / "artifacts" / "proj").exists()
+    assert not (run.dir.parent.parent / "artifacts" / "projects").exists()
 
 
 def test_a_name_keeps_its_type(run, data_dir):
@@ -235,6 +235,13 @@ def test_a_path_is_logged_as_a_new_artifact(run, data_dir):
     assert single.name == "a.csv:v0" and single.type == "unspecified"
 
 
+def test_any_project_name_wl_init_takes_can_log_artifacts(session, data_dir):
+    for project in ("My Project", "objects", "tmp"):
+        run = wl.init(project=project, reinit=True)
+        assert run.log_artifact(dataset(data_dir)).qualified_name == f"{project}/digits:v0"
+        assert wl.Api(root=session.root_log_dir).artifact(f"{project}/digits:v0").project == project
+
+
 def test_a_finished_run_refuses_artifacts(run, data_dir):
     run.finish()
     with pytest.raises(StateError, match="finished"):
@@ -245,7 +252,7 @@ def test_without_a_run_the_facade_stores_in_the_session_root(session, data_dir):
     logged = wl.log_artifact(dataset(data_dir))
     assert logged.qualified_name == "weightslab/digits:v0" and logged.logged_by() is None
     assert wl.use_artifact("digits:latest").digest == logged.digest
-    assert (session.root_log_dir / "artifacts" / "weightslab" / "digits").is_dir()
+    assert (session.root_log_dir / "artifacts" / "projects" / "weightslab" / "digits").is_dir()
 
 
 # ---------------------------------------------------------------- download and verify
@@ -372,7 +379,7 @@ def test_two_processes_logging_one_name_get_distinct_versions(tmp_path):
     contents = [Path(v.get_entry("content.txt").local_path).read_text() for v in versions]
     assert sorted(contents) == sorted(f"{who}-{i}" for who in ("alpha", "beta") for i in range(n))
     assert versions[-1].aliases == ["latest"] and versions[-1].version == f"v{2 * n - 1}"
-    aliases = json.loads((store.dir / "proj" / "shared" / "aliases.json").read_text())
+    aliases = json.loads((store.dir / "projects" / "proj" / "shared" / "aliases.json").read_text())
     assert aliases == {"latest": 2 * n - 1}
     # each child's own versions count up in the order it logged them
     for output in outputs:

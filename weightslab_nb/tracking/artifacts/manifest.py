@@ -79,6 +79,22 @@ def check_name(value, argument: str) -> str:
     return value
 
 
+def check_project(value, argument: str = "project") -> str:
+    """A project name as ``wl.init`` takes it (any non-empty text), usable as a folder name:
+    no ``/``, ``\\`` or ``:``, not starting with ``.``.
+
+    Raises
+    ------
+    InvalidValueError
+        Anything else, naming ``argument``.
+    """
+    if not isinstance(value, str) or not value.strip() or value.startswith(".") or \
+            any(c in value for c in "/\\:\0") or len(value) > 128:
+        raise InvalidValueError(f"{argument}: expected a project name (no '/', '\\' or ':', not "
+                                f"starting with '.', at most 128 characters), got {value!r}")
+    return value
+
+
 def check_entry_path(value, argument: str = "name") -> str:
     """A relative POSIX path inside an artifact, without ``..``, ``.`` or empty parts."""
     if not isinstance(value, str) or not value:

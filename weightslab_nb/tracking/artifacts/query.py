@@ -8,7 +8,7 @@ from pathlib import Path
 
 from weightslab_nb.errors import InvalidValueError, UnknownNameError
 from weightslab_nb.tracking.artifacts.artifact import Artifact
-from weightslab_nb.tracking.artifacts.manifest import check_name
+from weightslab_nb.tracking.artifacts.manifest import check_name, check_project
 from weightslab_nb.tracking.artifacts.store import STORE_DIR, ArtifactStore
 
 
@@ -129,7 +129,7 @@ def parse_name(path, argument: str = "name") -> tuple[str | None, str, str]:
         raise InvalidValueError(f"{argument}: expected '[project/]name[:version or alias]', "
                                 f"got {path!r}")
     name = check_name(parts[-1], argument)
-    project = check_name(parts[-2], argument) if len(parts) >= 2 else None
+    project = check_project(parts[-2], argument) if len(parts) >= 2 else None
     return project, name, check_name(spec, argument) if spec else "latest"
 
 

@@ -3,23 +3,23 @@ lineage, and the files themselves, content-addressed.
 
 Layout under ``<root>/artifacts/``::
 
-    objects/<2 hex>/<sha256>           stored files, one per content (read-only, shared by
-                                       every version and project of the root)
-    <project>/<name>/collection.json   {"name", "type", "project", "created_at", "next_version"}
-    <project>/<name>/versions/v<N>.json
-                                       {"version", "name", "type", "project", "digest", "size",
-                                        "description", "metadata", "created_at", "logged_by",
-                                        "entries": [{"path", "digest", "size", "ref"}]}
-    <project>/<name>/aliases.json      {alias: N} ("latest" always on the newest version)
-    <project>/<name>/lineage.jsonl     {"version", "run" ("project/id"), "mode" ("logged" |
-                                        "used"), "at"}, one line per event
-    tmp/                               files being copied in (``*.partial``)
-    .lock                              the store's lock (filelock)
+    objects/<2 hex>/<sha256>     stored files, one per content (read-only, shared by every
+                                 version and project of the root)
+    projects/<project>/<name>/   one folder per artifact name (a "collection"):
+        collection.json          {"name", "type", "project", "created_at", "next_version"}
+        versions/v<N>.json       {"version", "name", "type", "project", "digest", "size",
+                                  "description", "metadata", "created_at", "logged_by",
+                                  "entries": [{"path", "digest", "size", "ref"}]}
+        aliases.json             {alias: N} ("latest" always on the newest version)
+        lineage.jsonl            {"version", "run" ("project/id"), "mode" ("logged" | "used"),
+                                  "at"}, one line per event
+    tmp/                         files being copied in (``*.partial``)
+    .lock                        the store's lock (filelock)
 
 Files are copied in before the lock is taken (a temporary name, then a rename to the digest:
 the same content twice is one object; a source whose content changed since it was hashed is
-refused); everything else changes under the lock and is written
-atomically (temporary file + rename), so two processes logging the same name at once get
+refused); everything else changes under the lock and is written atomically (temporary file +
+rename), so two processes logging the same name at once get
 distinct, consecutive versions and readers never see half a version. Runs are found beside the
 store, at ``<root>/runs/<id>/``.
 """
@@ -38,12 +38,13 @@ from filelock import FileLock
 
 from weightslab_nb.errors import InvalidValueError, MissingFileError, StateError, UnknownNameError
 from weightslab_nb.tracking.artifacts.artifact import HASH_THREADS, Artifact, from_record
-from weightslab_nb.tracking.artifacts.manifest import (VERSION, check_name, copy_hashed,
+from weightslab_nb.tracking.artifacts.manifest import (VERSION, check_name, check_project,
+                                                       copy_hashed,
                                                        manifest_digest, read_reference,
                                                        unchanged_since_hashed)
 
 STORE_DIR = "artifacts"
-RESERVED = {"objects", "tmp"}
+PROJECTS = "projects"
 LOCK_TIMEOUT = 120.0  # seconds a writer waits for another one before giving up
 
 
@@ -90,17 +91,17 @@ class ArtifactStore:
         if artifact.state != "PENDING":
             raise StateError(f"artifact: {artifact.qualified_name} is logged already; log a new "
                              "wl.Artifact to make the next version")
-        check_name(project, "project")
+        check_project(project, "project")
         wanted = _aliases(aliases)
         entries = artifact.files()
         with ThreadPoolExecutor(HASH_THREADS) as pool:  # copies release the GIL
             list(pool.map(self._store_object, [e for e in entries if e.ref is None]))
         digest = manifest_digest(entries)
-        with self._lock:
+        with self._locked():
             for entry in entries:  # a delete may have removed an object stored just before
                 if entry.ref is None and not self.object_path(entry.digest).exists():
                     self._store_object(entry)
-            folder = self.dir / project / artifact.collection_name
+            folder = self._folder(project, artifact.collection_name)
             collection = _read(folder / "collection.json", None)
             if collection is not None and collection["type"] != artifact.type:
                 raise InvalidValueError(
@@ -132,16 +133,16 @@ class ArtifactStore:
 
     def use(self, artifact: Artifact, run: str) -> None:
         """Record that ``run`` (``"project/id"``) used the logged ``artifact``."""
-        with self._lock:
-            self._lineage(self.dir / artifact.project / artifact.collection_name,
+        with self._locked():
+            self._lineage(self._folder(artifact.project, artifact.collection_name),
                           artifact._record["version"], run, "used")
 
     def update(self, artifact: Artifact, aliases: list[str]) -> None:
         """Store a logged version's new aliases, description and metadata."""
         wanted = _aliases(aliases)
-        folder = self.dir / artifact.project / artifact.collection_name
+        folder = self._folder(artifact.project, artifact.collection_name)
         number = artifact._record["version"]
-        with self._lock:
+        with self._locked():
             record = self._record(folder, number)
             if record is None:
                 raise StateError(f"save: {artifact.qualified_name} was deleted")
@@ -162,8 +163,8 @@ class ArtifactStore:
         StateError
             The version has aliases and ``delete_aliases`` is False.
         """
-        folder = self.dir / project / name
-        with self._lock:
+        folder = self._folder(project, name)
+        with self._locked():
             record = self._record(folder, number)
             if record is None:
                 raise UnknownNameError(f"delete: {project}/{name}:v{number} does not exist")
@@ -199,7 +200,7 @@ class ArtifactStore:
             No such collection (the message lists those of the project) or no such version
             (it lists the versions and aliases).
         """
-        folder = self.dir / project / name
+        folder = self._folder(project, name)
         names = _read(folder / "aliases.json", None)
         if names is None:
             known = [c["name"] for c in self.collections(project)]
@@ -219,28 +220,29 @@ class ArtifactStore:
 
     def versions(self, project: str, name: str) -> list[Artifact]:
         """Every version of ``project/name``, oldest first (empty when there is none)."""
-        names = _read(self.dir / project / name / "aliases.json", {})
+        names = _read(self._folder(project, name) / "aliases.json", {})
         return [from_record(self, r, _aliases_of(names, r["version"]))
                 for r in self.records(project, name)]
 
     def records(self, project: str, name: str) -> list[dict]:
         """The stored records of ``project/name``'s versions, oldest first."""
-        folder = self.dir / project / name
+        folder = self._folder(project, name)
         found = (self._record(folder, n) for n in self._numbers(folder))
         return [r for r in found if r is not None]
 
     def projects(self) -> list[str]:
         """Projects that have artifacts here, sorted."""
-        if not self.dir.is_dir():
+        folder = self.dir / PROJECTS
+        if not folder.is_dir():
             return []
-        return sorted(p.name for p in self.dir.iterdir()
-                      if p.is_dir() and p.name not in RESERVED and not p.name.startswith("."))
+        return sorted(p.name for p in folder.iterdir() if p.is_dir() and
+                      not p.name.startswith("."))
 
     def collections(self, project: str | None = None) -> list[dict]:
         """``collection.json`` of every collection (of ``project``, else of every project)."""
         out = []
         for name in [project] if project is not None else self.projects():
-            folder = self.dir / name
+            folder = self.dir / PROJECTS / name
             if folder.is_dir():
                 out += [c for c in (_read(f / "collection.json", None)
                                     for f in sorted(folder.iterdir())) if c is not None]
@@ -249,7 +251,7 @@ class ArtifactStore:
     def runs_of(self, project: str, name: str, number: int, mode: str) -> list[str]:
         """Runs (``"project/id"``) that ``mode`` (``"logged"`` or ``"used"``) version
         ``number``, in the order they first did."""
-        events = _lines(self.dir / project / name / "lineage.jsonl")
+        events = _lines(self._folder(project, name) / "lineage.jsonl")
         return list(dict.fromkeys(e["run"] for e in events
                                   if e["version"] == number and e["mode"] == mode))
 
@@ -257,7 +259,7 @@ class ArtifactStore:
         """The versions ``run`` (``"project/id"``) logged or used (``mode``), in that order."""
         out, seen = [], set()
         for collection in self.collections():
-            folder = self.dir / collection["project"] / collection["name"]
+            folder = self._folder(collection["project"], collection["name"])
             for event in _lines(folder / "lineage.jsonl"):
                 key = (collection["project"], collection["name"], event["version"])
                 if event["run"] == run and event["mode"] == mode and key not in seen:
@@ -350,6 +352,14 @@ class ArtifactStore:
             tmp.unlink(missing_ok=True)
 
     # ---------------------------------------------------------------- internals
+    def _folder(self, project: str, name: str) -> Path:
+        return self.dir / PROJECTS / project / name
+
+    def _locked(self) -> FileLock:
+        """The store's lock (its folder made first: a reader never creates it)."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        return self._lock
+
     def _record(self, folder: Path, number: int) -> dict | None:
         return _read(folder / "versions" / f"v{number}.json", None)
 
