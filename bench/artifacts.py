@@ -118,8 +118,9 @@ def main() -> None:
     keys = ["cp -r", "sha256sum", "first log", "re-log unchanged", "download"]
     for key in keys:
         values = [r[key] for r in rounds]
-        print(f"  {key:18s} median {statistics.median(values):7.2f} s  "
-              f"(range {min(values):.2f}-{max(values):.2f}; {size / 1e6 / statistics.median(values):7.0f} MB/s)")
+        median = statistics.median(values)
+        print(f"  {key:18s} median {median:7.2f} s  (range {min(values):.2f}-{max(values):.2f}; "
+              f"{size / 1e6 / median:7.0f} MB/s)")
 
     def ratio(num, den) -> float:
         return statistics.median(r[num] / (sum(r[d] for d in den)) for r in rounds)

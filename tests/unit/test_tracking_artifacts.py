@@ -152,7 +152,8 @@ def test_latest_and_custom_aliases_move_to_the_version_given_them(run, data_dir)
     (data_dir / "a.csv").write_text("changed again")
     third = run.log_artifact(dataset(data_dir), aliases=["best", "prod"])
     assert third.aliases == ["best", "latest", "prod"]
-    assert run.use_artifact("digits:v0").aliases == [] and run.use_artifact("digits:v1").aliases == []
+    assert run.use_artifact("digits:v0").aliases == []
+    assert run.use_artifact("digits:v1").aliases == []
     v1 = run.use_artifact("digits:v1")
     v1.aliases = ["prod"]
     v1.save()  # an alias set on a logged version moves there
