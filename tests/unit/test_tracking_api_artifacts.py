@@ -167,3 +167,8 @@ def test_delete_with_delete_aliases_moves_latest_back(logged):
 def test_the_api_finds_artifacts_in_run_directories_below_its_root(logged, session):
     api = wl.Api(root=session.root_log_dir.parent)  # the store is one level down
     assert api.artifact("proj/digits:v2").digest == logged["api"].artifact("digits:v2").digest
+
+
+def test_wl_api_of_the_current_session_finds_its_artifacts(logged):
+    assert wl.Api().artifact("proj/digits:best").version == "v0"
+    assert wl.Api(overrides={"project": "other"}).artifact("faces").name == "faces:v0"

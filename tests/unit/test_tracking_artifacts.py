@@ -386,3 +386,22 @@ def test_two_processes_logging_one_name_get_distinct_versions(tmp_path):
     for output in outputs:
         numbers = [int(v[1:]) for v in output]
         assert numbers == sorted(numbers)
+
+
+def test_leftovers_of_interrupted_writers_are_removed_by_the_next_log(run, data_dir, tmp_path):
+    """A dead process's partial copy and a partial metadata file go; a live writer's copy
+    stays."""
+    import socket
+
+    run.log_artifact(dataset(data_dir))
+    store = ArtifactStore(run.dir.parent.parent)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead = store.dir / "tmp" / f"{socket.gethostname()}-{gone.stdout.strip()}-00ff.partial"
+    live = store.dir / "tmp" / f"{socket.gethostname()}-{os.getpid()}-00ff.partial"
+    half = store.dir / "projects" / "proj" / "digits" / ".aliases.json.1234abcd.partial"
+    for path in (dead, live, half):
+        path.write_text("half")
+    (data_dir / "a.csv").write_text("new")
+    assert run.log_artifact(dataset(data_dir)).version == "v1"
+    assert not dead.exists() and not half.exists() and live.exists()

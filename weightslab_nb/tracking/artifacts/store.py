@@ -13,7 +13,7 @@ Layout under ``<root>/artifacts/``::
         aliases.json             {alias: N} ("latest" always on the newest version)
         lineage.jsonl            {"version", "run" ("project/id"), "mode" ("logged" | "used"),
                                   "at"}, one line per event
-    tmp/                         files being copied in (``*.partial``)
+    tmp/                         files being copied in (``<host>-<pid>-<hex>.partial``)
     .lock                        the store's lock (filelock)
 
 Files are copied in before the lock is taken (a temporary name, then a rename to the digest:
@@ -30,6 +30,7 @@ import json
 import os
 import secrets
 import shutil
+import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -98,6 +99,7 @@ class ArtifactStore:
             list(pool.map(self._store_object, [e for e in entries if e.ref is None]))
         digest = manifest_digest(entries)
         with self._locked():
+            self.clean_leftovers()
             for entry in entries:  # a delete may have removed an object stored just before
                 if entry.ref is None and not self.object_path(entry.digest).exists():
                     self._store_object(entry)
@@ -335,7 +337,7 @@ class ArtifactStore:
             raise MissingFileError(f"artifact: the file of {entry.path!r} ({entry.local_path}) "
                                    "is gone since it was added")
         (self.dir / "tmp").mkdir(parents=True, exist_ok=True)
-        tmp = self.dir / "tmp" / f"{secrets.token_hex(8)}.partial"
+        tmp = self.dir / "tmp" / f"{_WRITER}-{secrets.token_hex(8)}.partial"
         try:
             if unchanged_since_hashed(source, entry.source_stat):
                 shutil.copyfile(source, tmp)
@@ -352,6 +354,27 @@ class ArtifactStore:
             tmp.unlink(missing_ok=True)
 
     # ---------------------------------------------------------------- internals
+    def clean_leftovers(self) -> list[Path]:
+        """Remove what interrupted writers left (call it holding the lock; :meth:`log` does).
+
+        Metadata files are only written under the lock, so every ``*.partial`` beside them is
+        a leftover. Objects are copied outside it: a ``tmp/`` file is removed only when it was
+        written on this machine by a process that is gone.
+
+        Returns
+        -------
+        list of Path
+            The files removed.
+        """
+        removed = [p for p in (self.dir / PROJECTS).glob("*/*/**/.*.partial") if p.is_file()]
+        for path in (self.dir / "tmp").glob("*.partial"):
+            host, _, rest = path.name.rpartition("-")[0].rpartition("-")
+            if host == socket.gethostname() and rest.isdigit() and not _alive(int(rest)):
+                removed.append(path)
+        for path in removed:
+            path.unlink(missing_ok=True)
+        return removed
+
     def _folder(self, project: str, name: str) -> Path:
         return self.dir / PROJECTS / project / name
 
@@ -380,6 +403,20 @@ class ArtifactStore:
 
     def __repr__(self) -> str:
         return f"<ArtifactStore {self.dir}>"
+
+
+_WRITER = f"{socket.gethostname()}-{os.getpid()}"  # names this process's tmp/ files
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process of that id runs on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _aliases(aliases) -> list[str]:
