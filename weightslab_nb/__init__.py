@@ -17,14 +17,15 @@ from weightslab_nb.api import (apply_data_state, auto_tag_loss_shapes, collect_m
                                compute_signals, connect, dashboard, discard_samples, eval_fn,
                                finish, log_data_state,
                                get_current_experiment_hash, get_discarded_samples,
-                               get_samples_by_tag, init, log,
+                               get_samples_by_tag, init, log, log_artifact,
                                query_instance_history, query_sample_history,
                                query_signal_history, register_categorical_tag,
                                request_evaluation, run_command, run_pending_evaluation,
                                save_instance_signals,
                                save_signals, selection_frame, serve, set_categorical_tag,
                                show_sample, signal, start_training,
-                               suspects, tag_loss_shapes_now, tag_samples, watch_or_edit,
+                               suspects, tag_loss_shapes_now, tag_samples, use_artifact,
+                               watch_or_edit,
                                write_dataframe, write_history)
 from weightslab_nb.api import open_run as open  # noqa: A001 (wl.open; not in __all__, see there)
 from weightslab_nb.errors import ReadOnlyError
@@ -55,6 +56,8 @@ def __getattr__(name: str):
 
     if name in _MEDIA:
         return getattr(importlib.import_module("weightslab_nb.tracking.media"), name)
+    if name == "Artifact":  # wl.Artifact(name, type): versioned files (tracking.artifacts)
+        return importlib.import_module("weightslab_nb.tracking.artifacts").Artifact
     if name == "plot":  # the chart builders: wl.plot.line(...), wl.plot.roc_curve(...)
         return importlib.import_module("weightslab_nb.tracking.plot")
     if name in _SUBMODULES:
@@ -86,5 +89,6 @@ __all__ = [
     *_MEDIA, "collect_metrics", "plot", "WeightslabError", "InvalidValueError",
     "InvalidTypeError", "UnknownNameError", "AmbiguousSampleError", "StateError",
     "ArgumentError", "RankError", "SampleRef", "run_command", "show_sample",
+    "Artifact", "log_artifact", "use_artifact",
     "ReadOnlyError",  # not "open": ``from weightslab_nb import *`` must not hide the builtin
 ]

@@ -149,6 +149,17 @@ def finish(exit_code: int | None = None, session: Session | None = None) -> None
     tracking_run.finish(_session(session), exit_code)
 
 
+@_documented_like(tracking_run.log_artifact)
+def log_artifact(artifact, aliases=None, *, name: str | None = None, type: str | None = None,
+                 session: Session | None = None):
+    return tracking_run.log_artifact(_session(session), artifact, aliases, name, type)
+
+
+@_documented_like(tracking_run.use_artifact)
+def use_artifact(artifact_or_name, type: str | None = None, *, session: Session | None = None):
+    return tracking_run.use_artifact(_session(session), artifact_or_name, type)
+
+
 @_documented_like(metrics_collect.collect_metrics,
                   "Acts on ``session=``, else the session of the watched loader given (``table`` "
                   "or ``foreign_table_url``), else the current session.")

@@ -6,6 +6,8 @@
   ``Histogram``, ``Table``, ``Html``, ``Audio``, ``Video``, ``Object3D``).
 * :mod:`weightslab_nb.tracking.api`: ``Api`` to list, filter and read runs from their files,
   with or without the process that wrote them.
+* :mod:`weightslab_nb.tracking.artifacts`: ``Artifact``, versioned files with lineage, stored
+  under ``<root_log_dir>/artifacts/``.
 
 Nothing is imported or started until a name is used.
 """
@@ -17,6 +19,7 @@ import importlib
 _NAMES = {
     "Run": "run", "init": "run", "log": "run", "finish": "run", "active_run": "run",
     "Api": "api", "ApiRun": "api", "Runs": "api",
+    "Artifact": "artifacts", "ArtifactStore": "artifacts",
     "Media": "media", "Image": "media", "Histogram": "media", "Table": "media",
     "Html": "media", "Audio": "media", "Video": "media", "Object3D": "media",
 }

@@ -22,8 +22,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from weightslab_nb.errors import InvalidTypeError, InvalidValueError, MissingFileError, StateError
+from weightslab_nb.errors import (InvalidTypeError, InvalidValueError, MissingFileError,
+                                  StateError, UnknownNameError)
 from weightslab_nb.tracking import media
+from weightslab_nb.tracking.artifacts import query as artifact_query
 from weightslab_nb.tracking.run import (CRASHED_AFTER, HISTORY_FILE, RUN_FILE, RUNS_DIR,
                                         SUMMARY_FILE)
 
@@ -143,6 +145,95 @@ class Api:
         for run in self._all_runs():
             counts[run.project] = counts.get(run.project, 0) + 1
         return [Project(name, n) for name, n in sorted(counts.items())]
+
+    # ---------------------------------------------------------------- artifacts
+    def artifact(self, name: str, type: str | None = None):
+        """One artifact version: ``"name:v1"``, ``"name:alias"``, ``"name:latest"``,
+        ``"name:<manifest digest>"``, ``"name"`` (the latest), each optionally prefixed with
+        ``"project/"`` or ``"entity/project/"`` (the entity is ignored). A bare name is looked
+        up in the ``project`` override, else in the one project that has it.
+
+        Returns
+        -------
+        weightslab_nb.tracking.artifacts.Artifact
+            A logged version (``download``, ``verify``, ``logged_by``, ``used_by``, ``delete``).
+
+        Raises
+        ------
+        UnknownNameError
+            No such artifact or version (the message lists what exists).
+        ValueError
+            A malformed name, a bare name in several projects, or a ``type`` that is not the
+            artifact's.
+        """
+        return artifact_query.find(self._artifact_stores(), name, type, self.project)
+
+    def artifact_exists(self, name: str, type: str | None = None) -> bool:
+        """Whether :meth:`artifact` finds ``name`` (a malformed name still raises)."""
+        try:
+            self.artifact(name, type)
+        except KeyError:
+            return False
+        return True
+
+    def artifact_versions(self, type_name: str, name: str, per_page: int = 50):
+        """Every version of the artifact ``name`` (``"[project/]name"``) of type
+        ``type_name``, oldest (``v0``) first: an ``ArtifactVersions`` list.
+
+        Raises
+        ------
+        UnknownNameError, ValueError
+            As :meth:`artifact`.
+        """
+        latest = self.artifact(name.partition(":")[0], type_name)
+        return artifact_query.ArtifactVersions(latest._store.versions(latest.project,
+                                                                      latest.collection_name))
+
+    def artifact_types(self, project: str | None = None) -> list:
+        """The artifact types of ``project`` (default: the ``project`` override, else every
+        project): ``ArtifactType`` objects (``name``, ``project``, ``collections()``)."""
+        return artifact_query.types_of(self._artifact_stores(), project or self.project)
+
+    artifacts_types = artifact_types
+
+    def artifact_type(self, type_name: str, project: str | None = None):
+        """One artifact type (``ArtifactType``) of ``project`` (default as
+        :meth:`artifact_types`).
+
+        Raises
+        ------
+        UnknownNameError
+            No artifact of that type (the message lists the types there are).
+        """
+        types = self.artifact_types(project)
+        for found in types:
+            if found.name == type_name:
+                return found
+        raise UnknownNameError(f"type_name: no artifacts of type {type_name!r}; types: "
+                               f"{sorted({t.name for t in types})}")
+
+    def artifact_collections(self, project_name: str | None, type_name: str,
+                             per_page: int = 50) -> list:
+        """The artifact names (``ArtifactCollection``: ``name``, ``type``, ``project``,
+        ``versions()``) of type ``type_name`` in ``project_name`` (None: every project)."""
+        return artifact_query.collections_of(self._artifact_stores(),
+                                             project_name or self.project, type_name)
+
+    def artifact_collection(self, type_name: str, name: str):
+        """One artifact name (``"[project/]name"``) of type ``type_name`` as an
+        ``ArtifactCollection``.
+
+        Raises
+        ------
+        UnknownNameError, ValueError
+            As :meth:`artifact`.
+        """
+        latest = self.artifact(name.partition(":")[0], type_name)
+        return artifact_query.ArtifactCollection(latest.collection_name, latest.type,
+                                                 latest.project, (latest._store,))
+
+    def _artifact_stores(self) -> list:
+        return artifact_query.stores_under(self.roots)
 
     def _all_runs(self, run_id: str = "*") -> list["ApiRun"]:
         """Every readable run under the roots (or only the folders matching the glob
@@ -427,6 +518,22 @@ class ApiRun:
         except MissingFileError:
             raise MissingFileError(f"name: run {self.path} has no file {name!r}") from None
         return File(self.dir, PurePosixPath(*parts).as_posix())
+
+    # ---------------------------------------------------------------- artifacts
+    def logged_artifacts(self, per_page: int = 100):
+        """The artifact versions this run logged (a ``RunArtifacts`` list, in the order it
+        logged them; a re-log of unchanged files counts, with the version it matched)."""
+        return self._artifacts("logged")
+
+    def used_artifacts(self, per_page: int = 100):
+        """The artifact versions this run used (``run.use_artifact``), in the order it did."""
+        return self._artifacts("used")
+
+    def _artifacts(self, mode: str):
+        from weightslab_nb.tracking.artifacts.store import ArtifactStore
+
+        store = ArtifactStore(self.dir.parent.parent)
+        return artifact_query.RunArtifacts(store.run_artifacts(self.path, mode))
 
     def update(self) -> None:
         """Write ``name``, ``tags``, ``notes`` and ``summary`` changes made on this object

@@ -640,6 +640,73 @@ class Run:
                     self._dirty = True
                 raise
 
+    # ---------------------------------------------------------------- artifacts
+    def log_artifact(self, artifact, aliases=None, *, name: str | None = None,
+                     type: str | None = None):
+        """Store ``artifact`` as a version logged by this run and return it (now logged:
+        ``artifact.version`` is ``"v<N>"``).
+
+        The version goes to the store beside the run (``<root>/artifacts/``, see
+        :mod:`weightslab_nb.tracking.artifacts.store`), in the run's project. Same files as the
+        latest version: no new version (the latest is returned, ``aliases`` are added to it).
+
+        Parameters
+        ----------
+        artifact : wl.Artifact, str or Path
+            A draft artifact, or a file or directory to wrap in a new one (named ``name``,
+            default the path's name; of type ``type``, default ``"unspecified"``).
+        aliases : list of str, optional
+            Moved to this version; ``"latest"`` always moves to the newest version.
+
+        Raises
+        ------
+        StateError
+            The run is finished, or the artifact is logged already.
+        InvalidValueError, InvalidTypeError, MissingFileError
+            Bad aliases or artifact, a file gone or changed since it was added.
+        """
+        from weightslab_nb.tracking.artifacts.usage import log_to
+
+        self._check_artifacts("log_artifact")
+        return log_to(self._artifact_store(), artifact, self.project, self.path, aliases,
+                      name, type)
+
+    def use_artifact(self, artifact_or_name, type: str | None = None):
+        """The artifact version this run uses as an input; the use is recorded (lineage:
+        ``artifact.used_by()``, ``Api().run(...).used_artifacts()``).
+
+        Parameters
+        ----------
+        artifact_or_name : str or wl.Artifact
+            ``"name"`` (the latest), ``"name:v3"``, ``"name:<alias>"``, ``"project/name:..."``
+            (a bare name is looked up in the run's project), or a logged artifact.
+        type : str, optional
+            The type the artifact must have.
+
+        Raises
+        ------
+        UnknownNameError
+            No such artifact or version (the message lists what exists).
+        InvalidValueError
+            A malformed name or the wrong ``type``.
+        StateError
+            The run is finished, or the artifact given is not logged.
+        """
+        from weightslab_nb.tracking.artifacts.usage import use_from
+
+        self._check_artifacts("use_artifact")
+        return use_from(self._artifact_store(), artifact_or_name, self.project, self.path, type)
+
+    def _artifact_store(self):
+        from weightslab_nb.tracking.artifacts.store import ArtifactStore
+
+        return ArtifactStore(self.dir.parent.parent)
+
+    def _check_artifacts(self, what: str) -> None:
+        if self.state != "running":
+            raise StateError(f"{what}: run {self.path} is {self.state}; start a run with "
+                             "wl.init()")
+
     def finish(self, exit_code: int | None = None) -> None:
         """End the run: flush its files and mark it ``"finished"`` (``"failed"`` for a
         non-zero ``exit_code``, an int). Safe to call twice."""
@@ -985,3 +1052,37 @@ def finish(session, exit_code: int | None = None) -> None:
     run = active_run(session)
     if run is not None:
         run.finish(exit_code)
+
+
+def log_artifact(session, artifact, aliases=None, name: str | None = None,
+                 type: str | None = None):
+    """:meth:`Run.log_artifact` on the running run of ``session`` (``wl.log_artifact``).
+
+    Without a running run the version is stored in ``session.root_log_dir``'s store, in the
+    project ``"weightslab"``, logged by no run (``artifact.logged_by()`` is None).
+    """
+    run = active_run(session)
+    if run is not None:
+        return run.log_artifact(artifact, aliases, name=name, type=type)
+    from weightslab_nb.tracking.artifacts.store import ArtifactStore
+    from weightslab_nb.tracking.artifacts.usage import log_to
+
+    session.access.check_recording("wl.log_artifact")
+    return log_to(ArtifactStore(session.root_log_dir), artifact, DEFAULT_PROJECT, None,
+                  aliases, name, type)
+
+
+def use_artifact(session, artifact_or_name, type: str | None = None):
+    """:meth:`Run.use_artifact` on the running run of ``session`` (``wl.use_artifact``).
+
+    Without a running run, a name is looked up in ``session.root_log_dir``'s store (project
+    ``"weightslab"`` for a bare name) and no use is recorded.
+    """
+    run = active_run(session)
+    if run is not None:
+        return run.use_artifact(artifact_or_name, type)
+    from weightslab_nb.tracking.artifacts.store import ArtifactStore
+    from weightslab_nb.tracking.artifacts.usage import use_from
+
+    return use_from(ArtifactStore(session.root_log_dir), artifact_or_name, DEFAULT_PROJECT,
+                    None, type)
