@@ -4,7 +4,6 @@ reported, not ignored; the tag editor saves, lists, diffs and applies them."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import threading
 
@@ -14,10 +13,11 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 import weightslab_nb.data_state as ds
-from weightslab_nb.errors import StateError
+from weightslab_nb.errors import InvalidValueError, StateError
 from weightslab_nb.experiment import Manifest
 from weightslab_nb.panels import TagEditor
-from weightslab_nb.tracking.run import init as init_run
+from weightslab_nb.tracking.artifacts import Artifact
+from weightslab_nb.tracking.run import init as init_run, log_artifact
 
 from tests.panel_capture import Capture, ask_content as ask
 
@@ -257,14 +257,36 @@ def test_watching_data_with_a_saved_state_applies_it(make_session, tmp_path):
     assert b.data_state["path"] == str(tmp_path / "state")
 
 
-@pytest.mark.skipif(importlib.util.find_spec("weightslab_nb.tracking.artifacts") is not None,
-                    reason="the artifact store is there: the adapter uses it")
-def test_artifact_references_need_the_artifact_store(session):
-    session.watch_or_edit(_data(), flag="data", loader_name="train_loader")
-    with pytest.raises(NotImplementedError, match="tracking.artifacts"):
-        ds.apply_data_state(session, "curated:latest")
-    with pytest.raises(NotImplementedError, match="tracking.artifacts"):
-        ds.log_data_state(session, "curated")
+def test_a_state_logged_as_an_artifact_is_versioned_and_a_new_run_trains_on_it(
+        make_session, tmp_path):
+    a = make_session("a")
+    a.watch_or_edit(_data(), flag="data", loader_name="train_loader")
+    _curate(a)
+    first = ds.log_data_state(a, "curated")
+    again = ds.log_data_state(a, "curated")  # the same curation: the same version
+    assert (first.version, again.version) == ("v0", "v0") and first.type == "data-state"
+    a.discard_samples([20])
+    second = ds.log_data_state(a, "curated", aliases=["best"])
+    assert second.version == "v1" and "latest" in second.aliases and "best" in second.aliases
+
+    from weightslab_nb.tracking.api import Api
+
+    logged = Api(root=tmp_path / "a").artifact("weightslab/curated:v0")  # a teammate's view
+    b = make_session("b")
+    init_run(b, project="retrain")
+    loader = b.watch_or_edit(_data(), flag="data", loader_name="train_loader",
+                             data_state=logged)
+    seen = sorted(s for _, _, ids in loader for s in ids.tolist())
+    assert seen == sorted(set(range(40)) - {1, 2, 3, 10, 33})  # v0: before sample 20 went
+    assert b.data_state["name"] == "curated" and b.data_state["version"] == "v0"
+    assert b.data_state["digest"] == first.metadata["digest"]  # the state's own digest
+    assert b.run.config["data_state"]["version"] == "v0"
+    other = Artifact("weights", type="model")
+    with other.new_file("w.txt") as f:
+        f.write("0")
+    log_artifact(b, other)
+    with pytest.raises(InvalidValueError, match="not a 'data-state'"):
+        ds.apply_data_state(b, "weights:latest")
 
 
 # ---------------------------------------------------------------- the tag editor

@@ -1,17 +1,13 @@
 """Where saved data states live: named states under ``<root_log_dir>/data-states/<name>/``
 (what the tag editor lists and saves), and the adapter to the artifact store.
 
-The adapter (:func:`log_data_state`, :func:`apply_data_state`) uses
-``weightslab_nb.tracking.artifacts`` when it exists, with the issue's API:
-``Artifact(name, type="data-state", metadata=...)``, ``artifact.add_dir(dir)``,
-``run.log_artifact(artifact, aliases=...)`` and ``run.use_artifact("name:latest")`` whose
-``download()`` returns a directory. Without it they raise ``NotImplementedError`` naming what
-is missing; a local directory (a path) is applied without the artifact store.
+:func:`log_data_state` and :func:`apply_data_state` keep states as versioned artifacts of type
+``"data-state"`` (:mod:`weightslab_nb.tracking.artifacts`): a content-addressed version per
+distinct curation, with lineage (which run saved it, which runs trained on it).
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 import shutil
@@ -22,7 +18,7 @@ from typing import TYPE_CHECKING
 from weightslab_nb.data_state.apply import ApplyReport, apply_state, diff_state
 from weightslab_nb.data_state.files import STATE_FILE, read_manifest
 from weightslab_nb.data_state.save import save_state
-from weightslab_nb.errors import InvalidTypeError, InvalidValueError, StateError
+from weightslab_nb.errors import InvalidTypeError, InvalidValueError
 
 if TYPE_CHECKING:
     from weightslab_nb.session import Session
@@ -119,78 +115,68 @@ def _existing(session: "Session", name: str) -> Path:
     return path
 
 
-# ---------------------------------------------------------------- the artifact store adapter
-def _artifacts():
-    """The artifact store module, or NotImplementedError naming what is missing."""
-    try:
-        module = importlib.import_module("weightslab_nb.tracking.artifacts")
-    except ImportError:
-        raise NotImplementedError("data states as artifacts need weightslab_nb.tracking."
-                                  "artifacts (the artifact store), which is not installed; "
-                                  "use save_state / apply_state with a directory") from None
-    if not hasattr(module, "Artifact"):
-        raise NotImplementedError("weightslab_nb.tracking.artifacts has no Artifact class")
-    return module
-
-
-def _run_with(session: "Session", method: str):
-    run = getattr(session, "run", None)
-    if run is None or getattr(run, "state", None) != "running":
-        raise StateError(f"{method}: needs a running run; call wl.init() first")
-    if not hasattr(run, method):
-        raise NotImplementedError(f"the run has no {method}() (the artifact store is missing)")
-    return run
-
-
+# ---------------------------------------------------------------- as artifacts
 def log_data_state(session: "Session", name: str, origin: str | None = None, aliases=None):
-    """Save the session's data state as an artifact ``name`` of type ``"data-state"`` in the
-    running run and return the logged artifact.
+    """Save the session's data state as a version of the artifact ``name`` (type
+    ``"data-state"``) and return the logged artifact (``.version``, ``.digest``...).
+
+    In the running run when there is one (``wl.init``: the run is recorded as its producer),
+    else in the store of ``session.root_log_dir`` (project ``"weightslab"``). The same curation
+    saved again is the same version (the store dedupes by content). The artifact's metadata
+    holds the state's digest, the experiment hash it was saved at and per origin the sample and
+    discard counts and the ids' fingerprint.
 
     Raises
     ------
-    NotImplementedError
-        The artifact store (``weightslab_nb.tracking.artifacts``) is not there.
     StateError
-        No running run (``wl.init()``).
+        The session records nothing (a run opened read-only).
+    InvalidValueError, InvalidTypeError
+        A bad ``name``, ``origin`` or ``aliases``.
     """
-    module = _artifacts()
-    run = _run_with(session, "log_artifact")
+    from weightslab_nb.tracking import run as tracking_run
+    from weightslab_nb.tracking.artifacts import Artifact
+
     with tempfile.TemporaryDirectory() as tmp:
         manifest = save_state(session, tmp, origin)
-        artifact = module.Artifact(name, type=ARTIFACT_TYPE, metadata={
+        artifact = Artifact(name, type=ARTIFACT_TYPE, metadata={
             "digest": manifest["digest"], "experiment_hash": manifest["experiment_hash"],
             "origins": {o: {k: m[k] for k in ("samples", "discarded", "fingerprint")}
                         for o, m in manifest["origins"].items()}})
         artifact.add_dir(tmp)
-        run.log_artifact(artifact, aliases=aliases)
-    return artifact
+        return tracking_run.log_artifact(session, artifact, aliases)
 
 
 def apply_data_state(session: "Session", ref, origin: str | None = None,
                      strict: bool = False) -> ApplyReport:
-    """Apply a saved data state: ``ref`` is a directory (a ``Path``, or a string naming an
-    existing directory) or an artifact reference (``"name:latest"``, ``"name:v2"``) of the
-    artifact store. The session records the artifact's ``{"name", "version", "digest"}``.
+    """Apply a saved data state to the session before training; return the report.
+
+    ``ref`` is a directory (a ``Path``, or a string naming an existing directory), an artifact
+    reference of the session's store (``"name:latest"``, ``"name:v2"``, ``"project/name:v2"``:
+    recorded as used by the running run, if any), or a logged artifact (e.g. from
+    ``wl.Api(other_root).artifact("weightslab/name:latest")``: a state saved by another run).
+    The session records the state it trains on: ``{"ref", "name", "version", "digest"}`` of an
+    artifact (see :meth:`Session.note_data_state`).
 
     Raises
     ------
-    NotImplementedError
-        An artifact reference without the artifact store.
     StateError
-        Training runs, no running run for an artifact reference, or (strict) a mismatch.
+        Training runs, or (``strict``) the session's samples differ from the state's.
+    InvalidTypeError, InvalidValueError
+        ``ref`` is none of the above, or names no artifact version.
     """
     if isinstance(ref, Path) or (isinstance(ref, str) and Path(ref).is_dir()):
         return apply_state(session, ref, origin, strict)
-    if not isinstance(ref, str):
-        raise InvalidTypeError(f"ref: expected an artifact reference or a directory, got "
-                               f"{type(ref).__name__}")
-    _artifacts()
-    run = _run_with(session, "use_artifact")
-    artifact = run.use_artifact(ref)
-    directory = artifact.download()
-    identity = {"ref": ref}
-    for key in ("name", "version", "digest"):
-        value = getattr(artifact, key, None)
-        if isinstance(value, (str, int)):
-            identity[key] = value
-    return apply_state(session, directory, origin, strict, identity)
+    from weightslab_nb.tracking import run as tracking_run
+    from weightslab_nb.tracking.artifacts import Artifact
+
+    if not isinstance(ref, (str, Artifact)):
+        raise InvalidTypeError(f"ref: expected a directory, an artifact reference or a logged "
+                               f"artifact, got {type(ref).__name__}")
+    artifact = tracking_run.use_artifact(session, ref)
+    if artifact.type != ARTIFACT_TYPE:
+        raise InvalidValueError(f"ref: {artifact.qualified_name} is a {artifact.type!r} "
+                                f"artifact, not a {ARTIFACT_TYPE!r}")
+    identity = {"ref": ref if isinstance(ref, str) else artifact.qualified_name,
+                "name": artifact.collection_name, "version": artifact.version,
+                "digest": artifact.digest}
+    return apply_state(session, artifact.download(), origin, strict, identity)
