@@ -15,7 +15,7 @@ from weightslab_nb import steering as _steering  # noqa: F401 (registers the ste
 from weightslab_nb import distributed as _distributed  # noqa: F401 (registers "launch")
 from weightslab_nb.api import (apply_data_state, auto_tag_loss_shapes, collect_metrics,
                                compute_signals, connect, dashboard, discard_samples, eval_fn,
-                               finish, log_data_state,
+                               finish, log_data_state, log_model, use_model,
                                get_current_experiment_hash, get_discarded_samples,
                                get_samples_by_tag, init, log, log_artifact,
                                query_instance_history, query_sample_history,
@@ -83,7 +83,7 @@ __all__ = [
     "TrainingStopped", "UnknownSampleError", "signal", "compute_signals", "SignalContext",
     "BatchSignalContext", "auto_tag_loss_shapes", "tag_loss_shapes_now", "suspects",
     "request_evaluation", "run_pending_evaluation", "connect", "log_data_state",
-    "apply_data_state",
+    "apply_data_state", "log_model", "use_model",
     "eval_fn", "EvaluationRequest", "classify_loss_shape", "LOSS_SHAPE_LABELS", "serve",
     "keep_serving", "stop_serving", "dashboard", *_PANELS, "init", "log", "finish", "Api",
     *_MEDIA, "collect_metrics", "plot", "WeightslabError", "InvalidValueError",

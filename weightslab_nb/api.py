@@ -190,6 +190,25 @@ def open_run(root_log_dir, *, writable: bool = False, dataset=None) -> Session:
     return offline.open_run(root_log_dir, writable=writable, dataset=dataset).activate()
 
 
+# ---------------------------------------------------------------- models
+def log_model(path_or_module=None, name: str = "model", aliases=None, *,
+              session: Session | None = None):
+    """Log a model of the current session (or ``session``) as an artifact of type
+    ``"model"``: by default the checkpoint of every watched model and optimizer the session
+    writes now; see :func:`weightslab_nb.tracking.artifacts.models.log_model`."""
+    from weightslab_nb.tracking.artifacts.models import log_model as log
+
+    return log(_session(session), path_or_module, name, aliases)
+
+
+def use_model(name: str, *, session: Session | None = None) -> str:
+    """Download a logged model and return its file's path (``session.load_checkpoint(path)``
+    loads a session checkpoint); see :func:`weightslab_nb.tracking.artifacts.models.use_model`."""
+    from weightslab_nb.tracking.artifacts.models import use_model as use
+
+    return use(_session(session), name)
+
+
 # ---------------------------------------------------------------- data states
 @_documented_like(data_state.log_data_state)
 def log_data_state(name: str, origin: str | None = None, aliases=None, *,

@@ -405,3 +405,29 @@ def test_leftovers_of_interrupted_writers_are_removed_by_the_next_log(run, data_
     (data_dir / "a.csv").write_text("new")
     assert run.log_artifact(dataset(data_dir)).version == "v1"
     assert not dead.exists() and not half.exists() and live.exists()
+
+
+def test_a_session_checkpoint_logged_as_a_model_loads_back_into_the_watched_model(session):
+    torch = pytest.importorskip("torch")
+    import weightslab_nb as wl
+
+    model = session.watch_or_edit(torch.nn.Linear(3, 2), flag="model", device="cpu")
+    trained = {k: v.clone() for k, v in model.state_dict().items()}
+    first = wl.log_model(name="mlp", aliases=["best"], session=session)
+    assert (first.type, first.version, first.metadata["checkpoint"]) == ("model", "v0", True)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+    path = wl.use_model("mlp:best", session=session)
+    session.load_checkpoint(path)
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in trained.items())
+    module = wl.log_model(torch.nn.Linear(2, 2), name="head", session=session)
+    assert module.version == "v0" and [e.path for e in module.files()] == ["model.pt"]
+    with pytest.raises(ValueError, match="not a 'model'"):
+        data = wl.Artifact("table", type="dataset")
+        with data.new_file("t.csv") as f:
+            f.write("a\n1\n")
+        wl.log_artifact(data, session=session)
+        wl.use_model("table:latest", session=session)
+    with pytest.raises(TypeError, match="path_or_module"):
+        wl.log_model(42, session=session)
