@@ -431,3 +431,22 @@ def test_a_session_checkpoint_logged_as_a_model_loads_back_into_the_watched_mode
         wl.use_model("table:latest", session=session)
     with pytest.raises(TypeError, match="path_or_module"):
         wl.log_model(42, session=session)
+
+
+def test_a_run_of_another_root_that_uses_a_version_is_in_its_used_by(make_session, tmp_path):
+    import weightslab_nb as wl
+    from weightslab_nb.tracking.api import Api
+    from weightslab_nb.tracking.run import init
+
+    a = make_session("a")
+    init(a, project="p", name="producer")
+    art = wl.Artifact("table", type="dataset")
+    with art.new_file("t.csv") as f:
+        f.write("x\n1\n")
+    wl.log_artifact(art, session=a)
+    b = make_session("b")
+    init(b, project="p", name="consumer")
+    found = Api(root=tmp_path / "a").artifact("p/table:latest")
+    wl.use_artifact(found, session=b)
+    assert [r.name for r in found.used_by()] == ["consumer"]
+    assert found.logged_by().name == "producer"

@@ -695,7 +695,8 @@ class Run:
         from weightslab_nb.tracking.artifacts.usage import use_from
 
         self._check_artifacts("use_artifact")
-        return use_from(self._artifact_store(), artifact_or_name, self.project, self.path, type)
+        return use_from(self._artifact_store(), artifact_or_name, self.project, self.path, type,
+                        self.dir)
 
     def _artifact_store(self):
         from weightslab_nb.tracking.artifacts.store import ArtifactStore

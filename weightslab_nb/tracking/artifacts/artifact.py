@@ -407,9 +407,9 @@ class Artifact:
         """The runs that used this version (``ApiRun`` objects, in the order they first did;
         runs whose folder is gone are left out)."""
         self._check_logged("used_by")
-        runs = self._store.runs_of(self.project, self._collection, self._record["version"],
-                                   "used")
-        found = (_read_run(self._store.run_dir(r)) for r in runs)
+        dirs = self._store.run_dirs_of(self.project, self._collection,
+                                       self._record["version"], "used")
+        found = (_read_run(d) for d in dirs)
         return [run for run in found if run is not None]
 
     def delete(self, delete_aliases: bool = False) -> None:

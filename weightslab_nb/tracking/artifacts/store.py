@@ -12,6 +12,7 @@ Layout under ``<root>/artifacts/``::
                                   "entries": [{"path", "digest", "size", "ref"}]}
         aliases.json             {alias: N} ("latest" always on the newest version)
         lineage.jsonl            {"version", "run" ("project/id"), "mode" ("logged" | "used"),
+                                 "dir" (a using run's folder, when not under this root),
                                   "at"}, one line per event
     tmp/                         files being copied in (``<host>-<pid>-<hex>.partial``)
     .lock                        the store's lock (filelock)
@@ -133,11 +134,16 @@ class ArtifactStore:
         artifact._attach(self, record, _aliases_of(names, record["version"]))
         return artifact
 
-    def use(self, artifact: Artifact, run: str) -> None:
-        """Record that ``run`` (``"project/id"``) used the logged ``artifact``."""
+    def use(self, artifact: Artifact, run: str, run_dir: Path | None = None) -> None:
+        """Record that ``run`` (``"project/id"``) used the logged ``artifact``; ``run_dir``:
+        the run's folder when it is not under this store's root (a run of another root_log_dir
+        trained on this version), so :meth:`run_dirs_of` finds it."""
+        extra = None
+        if run_dir is not None and Path(run_dir).resolve() != self.run_dir(run).resolve():
+            extra = str(Path(run_dir).resolve())
         with self._locked():
             self._lineage(self._folder(artifact.project, artifact.collection_name),
-                          artifact._record["version"], run, "used")
+                          artifact._record["version"], run, "used", extra)
 
     def update(self, artifact: Artifact, aliases: list[str]) -> None:
         """Store a logged version's new aliases, description and metadata."""
@@ -256,6 +262,14 @@ class ArtifactStore:
         events = _lines(self._folder(project, name) / "lineage.jsonl")
         return list(dict.fromkeys(e["run"] for e in events
                                   if e["version"] == number and e["mode"] == mode))
+
+    def run_dirs_of(self, project: str, name: str, number: int, mode: str) -> list[Path]:
+        """The folders of :meth:`runs_of`'s runs (under this root, or where a run of another
+        root was when it used the version)."""
+        events = _lines(self._folder(project, name) / "lineage.jsonl")
+        dirs = (Path(e["dir"]) if e.get("dir") else self.run_dir(e["run"]) for e in events
+                if e["version"] == number and e["mode"] == mode)
+        return list(dict.fromkeys(dirs))
 
     def run_artifacts(self, run: str, mode: str) -> list[Artifact]:
         """The versions ``run`` (``"project/id"``) logged or used (``mode``), in that order."""
@@ -396,8 +410,12 @@ class ArtifactStore:
     def _all_records(self) -> list[dict]:
         return [r for c in self.collections() for r in self.records(c["project"], c["name"])]
 
-    def _lineage(self, folder: Path, number: int, run: str, mode: str) -> None:
-        line = json.dumps({"version": number, "run": run, "mode": mode, "at": _now()})
+    def _lineage(self, folder: Path, number: int, run: str, mode: str,
+                 run_dir: str | None = None) -> None:
+        event = {"version": number, "run": run, "mode": mode, "at": _now()}
+        if run_dir is not None:
+            event["dir"] = run_dir
+        line = json.dumps(event)
         with open(folder / "lineage.jsonl", "a", encoding="utf-8") as f:
             f.write(line + "\n")
 

@@ -40,10 +40,11 @@ def log_to(store: ArtifactStore, artifact_or_path, project: str, run: str | None
 
 
 def use_from(store: ArtifactStore, artifact_or_name, project: str, run: str | None,
-             type: str | None = None) -> Artifact:
+             type: str | None = None, run_dir=None) -> Artifact:
     """The logged version ``artifact_or_name`` names (``"name"``, ``"name:v3"``,
     ``"name:alias"``, ``"project/name:latest"``; a bare name in ``project``), or the logged
-    :class:`Artifact` given; records that ``run`` used it (when ``run`` is not None).
+    :class:`Artifact` given; records that ``run`` used it (when ``run`` is not None; its folder
+    ``run_dir`` too when the artifact's store is another root's).
 
     Raises
     ------
@@ -69,5 +70,5 @@ def use_from(store: ArtifactStore, artifact_or_name, project: str, run: str | No
         raise InvalidTypeError(f"artifact_or_name: expected 'name:version' or a logged "
                                f"wl.Artifact, got {artifact_or_name.__class__.__name__}")
     if run is not None:
-        used_in.use(artifact, run)
+        used_in.use(artifact, run, run_dir)
     return artifact
