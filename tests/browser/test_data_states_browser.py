@@ -33,10 +33,10 @@ wl.TagEditor()""",
 # once the state 'curated' is saved, undo its discards here (the panel's diff shows them);
 # once a state is applied, report the session's discards and recorded state to applied.json
 import json, pathlib, threading, time
+import weightslab_nb.data_state as ds
 
 def follow(path=pathlib.Path("applied.json")):
-    saved = session.root_log_dir / "data-states" / "curated" / "state.json"
-    while not saved.exists() and not session.closed:
+    while not ds.list_states(session) and not session.closed:
         time.sleep(0.1)
     session.discard_samples([1, 2, 3], discarded=False)
     while session.data_state is None and not session.closed:

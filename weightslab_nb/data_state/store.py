@@ -1,5 +1,5 @@
-"""Where saved data states live: named states under ``<root_log_dir>/data-states/<name>/``
-(what the tag editor lists and saves), and the adapter to the artifact store.
+"""Where saved data states live: versions of artifacts of type ``"data-state"`` (what the tag
+editor lists, saves and applies by name).
 
 :func:`log_data_state` and :func:`apply_data_state` keep states as versioned artifacts of type
 ``"data-state"`` (:mod:`weightslab_nb.tracking.artifacts`): a content-addressed version per
@@ -8,22 +8,19 @@ distinct curation, with lineage (which run saved it, which runs trained on it).
 
 from __future__ import annotations
 
-import os
+import itertools
 import re
-import shutil
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from weightslab_nb.data_state.apply import ApplyReport, apply_state, diff_state
-from weightslab_nb.data_state.files import STATE_FILE, read_manifest
 from weightslab_nb.data_state.save import save_state
 from weightslab_nb.errors import InvalidTypeError, InvalidValueError
 
 if TYPE_CHECKING:
     from weightslab_nb.session import Session
 
-STATES_DIR = "data-states"
 ARTIFACT_TYPE = "data-state"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
@@ -39,80 +36,78 @@ def check_state_name(name, argument: str = "name") -> str:
     return name
 
 
-# ---------------------------------------------------------------- named states of the run
-def states_dir(session: "Session") -> Path:
-    """``<root_log_dir>/data-states``: the named states of this run."""
-    return Path(session.root_log_dir) / STATES_DIR
+# ---------------------------------------------------------------- the run's saved states
+_saves = itertools.count(1)
+_last_save = 0
 
 
-def state_path(session: "Session", name: str) -> Path:
-    """The directory of the named state ``name`` (it may not exist)."""
-    return states_dir(session) / check_state_name(name)
+def saves() -> int:
+    """How many states this process saved (what a panel compares to notice a new one)."""
+    return _last_save
 
 
 def save_named_state(session: "Session", name: str, origin: str | None = None) -> dict:
-    """Save the session's data state as ``<root_log_dir>/data-states/<name>/`` (replacing a
-    state of that name at once: a reader sees the old or the new one) and return its manifest.
+    """:func:`log_data_state` under ``name`` (the tag editor's "save state"); returns
+    ``{"name", "version", "ref", "digest", "origins": {origin: {"samples", "discarded",
+    "fingerprint"}}}``.
 
-    Raises as :func:`~weightslab_nb.data_state.save_state` and :func:`check_state_name`.
+    Raises as :func:`log_data_state` and :func:`check_state_name`.
     """
-    target = state_path(session, name)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=target.parent))
-    try:
-        manifest = save_state(session, tmp, origin)
-        old = target.with_name(f".{name}.old.{os.getpid()}")
-        if target.exists():
-            os.replace(target, old)
-        os.replace(tmp, target)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return manifest
+    artifact = log_data_state(session, check_state_name(name), origin)
+    return {"name": artifact.collection_name, "version": artifact.version,
+            "ref": artifact.qualified_name, "digest": artifact.metadata["digest"],
+            "origins": artifact.metadata["origins"]}
 
 
 def list_states(session: "Session") -> list[dict]:
-    """The named states of this run, by name: ``{"name", "digest", "samples", "discarded",
-    "origins", "experiment_hash"}`` each (a directory without a readable manifest is skipped).
-    """
-    root = states_dir(session)
-    if not root.is_dir():
-        return []
+    """The data states saved in the artifact store of ``session.root_log_dir``, the latest
+    version of each, by name: ``{"name", "project", "version", "ref", "digest",
+    "experiment_hash", "origins", "samples", "discarded"}``."""
+    from weightslab_nb.tracking.artifacts import ArtifactStore
+
+    store = ArtifactStore(session.root_log_dir)
     out = []
-    for path in sorted(root.iterdir()):
-        if path.name.startswith(".") or not (path / STATE_FILE).is_file():
+    for c in store.collections():
+        if c.get("type") != ARTIFACT_TYPE:
             continue
         try:
-            manifest = read_manifest(path)
-        except (ValueError, OSError):
-            continue
-        origins = manifest.get("origins", {})
-        out.append({"name": path.name, "digest": manifest.get("digest"),
-                    "experiment_hash": manifest.get("experiment_hash"),
-                    "origins": sorted(origins),
+            latest = store.get(c["project"], c["name"], "latest")
+        except (LookupError, ValueError):
+            continue  # every version deleted
+        meta = latest.metadata or {}
+        origins = meta.get("origins", {})
+        out.append({"name": c["name"], "project": c["project"], "version": latest.version,
+                    "ref": latest.qualified_name, "digest": meta.get("digest"),
+                    "experiment_hash": meta.get("experiment_hash"), "origins": sorted(origins),
                     "samples": sum(o.get("samples", 0) for o in origins.values()),
                     "discarded": sum(o.get("discarded", 0) for o in origins.values())})
-    return out
+    return sorted(out, key=lambda e: (e["name"], e["project"]))
 
 
 def apply_named_state(session: "Session", name: str, origin: str | None = None,
                       strict: bool = False) -> ApplyReport:
-    """:func:`~weightslab_nb.data_state.apply_state` of the named state ``name``; the session
-    records ``{"name", "digest"}`` as the state it trains on."""
-    return apply_state(session, _existing(session, name), origin, strict, {"name": name})
+    """:func:`apply_data_state` of the latest version of the saved state ``name`` (the tag
+    editor's "apply")."""
+    return apply_data_state(session, _ref_of(session, name), origin, strict)
 
 
 def diff_named_state(session: "Session", name: str, origin: str | None = None) -> dict:
-    """:func:`~weightslab_nb.data_state.diff_state` of the named state ``name``."""
-    return diff_state(session, _existing(session, name), origin)
+    """:func:`~weightslab_nb.data_state.diff_state` of the latest version of the saved state
+    ``name`` (nothing is recorded as used)."""
+    from weightslab_nb.tracking.artifacts import ArtifactStore
+
+    project, collection = _ref_of(session, name).split(":")[0].split("/")
+    artifact = ArtifactStore(session.root_log_dir).get(project, collection, "latest")
+    return diff_state(session, artifact.download(), origin)
 
 
-def _existing(session: "Session", name: str) -> Path:
-    path = state_path(session, name)
-    if not (path / STATE_FILE).is_file():
-        known = [s["name"] for s in list_states(session)]
-        raise InvalidValueError(f"name: no saved data state {name!r}; saved: {known or 'none'}")
-    return path
+def _ref_of(session: "Session", name: str) -> str:
+    check_state_name(name)
+    for entry in list_states(session):
+        if entry["name"] == name:
+            return f"{entry['project']}/{entry['name']}:latest"
+    known = [s["name"] for s in list_states(session)]
+    raise InvalidValueError(f"name: no saved data state {name!r}; saved: {known or 'none'}")
 
 
 # ---------------------------------------------------------------- as artifacts
@@ -143,7 +138,10 @@ def log_data_state(session: "Session", name: str, origin: str | None = None, ali
             "origins": {o: {k: m[k] for k in ("samples", "discarded", "fingerprint")}
                         for o, m in manifest["origins"].items()}})
         artifact.add_dir(tmp)
-        return tracking_run.log_artifact(session, artifact, aliases)
+        logged = tracking_run.log_artifact(session, artifact, aliases)
+    global _last_save
+    _last_save = next(_saves)
+    return logged
 
 
 def apply_data_state(session: "Session", ref, origin: str | None = None,

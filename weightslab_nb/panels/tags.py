@@ -11,10 +11,10 @@ browser -> Python (each with a ``req``; the reply is ``{"type": "action_result",
     :data:`~weightslab_nb.panels.messages.ACTIONS` on ``session.selection`` (its refs
     ``(origin, sample_id)``: a validation sample stays a validation sample).
     ``{"type": "clear_selection"}``, ``{"type": "clear_error"}``.
-    Data states (:mod:`weightslab_nb.data_state`, named states under
-    ``<root_log_dir>/data-states/``):
-    ``{"type": "save_state", "name"}``: save the session's state under ``name`` (replaces one
-    of that name); ``{"type": "apply_state", "name", "strict"?}``: apply it (refused while
+    Data states (:mod:`weightslab_nb.data_state`: artifacts of type ``"data-state"`` in the
+    store of ``root_log_dir``, by name):
+    ``{"type": "save_state", "name"}``: save the session's state as a new version of ``name``
+    (the same curation again: the same version); ``{"type": "apply_state", "name", "strict"?}``: apply it (refused while
     training runs; the reply's ``report`` lists missing and unmentioned ids);
     ``{"type": "list_states"}``: the reply's ``states``; ``{"type": "state_diff", "name"}``:
     the reply's ``diff`` (:func:`~weightslab_nb.data_state.diff_state`).
@@ -88,14 +88,9 @@ class TagEditor(Panel):
 
     def _states_key(self) -> tuple:
         """Changes when the diffs of the saved states may change: tags, discards, samples,
-        or the states on disk."""
+        or a state saved (by this panel, a cell or another panel of this process)."""
         s = self.session
-        root = s.chosen_root_log_dir  # never decides the run directory by itself
-        try:
-            stamp = None if root is None else data_state.states_dir(s).stat().st_mtime_ns
-        except OSError:
-            stamp = None
-        return (s.changes.tags, s.table.discard_version, len(s.table), stamp,
+        return (s.changes.tags, s.table.discard_version, len(s.table), data_state.saves(),
                 self._states_changed)
 
     def _listed_states(self) -> list[dict]:
