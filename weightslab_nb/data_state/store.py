@@ -98,7 +98,8 @@ def diff_named_state(session: "Session", name: str, origin: str | None = None) -
 
     project, collection = _ref_of(session, name).split(":")[0].split("/")
     artifact = ArtifactStore(session.root_log_dir).get(project, collection, "latest")
-    return diff_state(session, artifact.download(), origin)
+    with tempfile.TemporaryDirectory(prefix="wl-data-state-") as tmp:
+        return diff_state(session, artifact.download(tmp), origin)
 
 
 def _ref_of(session: "Session", name: str) -> str:
@@ -177,4 +178,5 @@ def apply_data_state(session: "Session", ref, origin: str | None = None,
     identity = {"ref": ref if isinstance(ref, str) else artifact.qualified_name,
                 "name": artifact.collection_name, "version": artifact.version,
                 "digest": artifact.digest}
-    return apply_state(session, artifact.download(), origin, strict, identity)
+    with tempfile.TemporaryDirectory(prefix="wl-data-state-") as tmp:  # read, then gone
+        return apply_state(session, artifact.download(tmp), origin, strict, identity)

@@ -74,8 +74,8 @@ def log_model(session, path_or_module=None, name: str = "model", aliases=None):
 
 def use_model(session, name: str) -> str:
     """Download a logged model (``"model:latest"``, ``"model:v3"``, ``"project/model:best"``, or
-    a logged artifact) and return the path of its file (of its directory when it holds
-    several). A checkpoint of the session loads with ``session.load_checkpoint(path)``. The
+    a logged artifact) to ``<root_log_dir>/models/<name>-<version>/`` (hard links into the
+    store) and return the path of its file (of its directory when it holds several). A checkpoint of the session loads with ``session.load_checkpoint(path)``. The
     running run, if any, is recorded as its user.
 
     Raises
@@ -89,7 +89,8 @@ def use_model(session, name: str) -> str:
     if artifact.type != MODEL_TYPE:
         raise InvalidValueError(f"name: {artifact.qualified_name} is a {artifact.type!r} "
                                 f"artifact, not a {MODEL_TYPE!r}")
-    root = Path(artifact.download())
+    root = Path(artifact.download(Path(session.root_log_dir) / "models" /
+                                  f"{artifact.collection_name}-{artifact.version}"))
     files = [e.path for e in artifact.files()]
     return str(root / files[0]) if len(files) == 1 else str(root)
 
