@@ -219,3 +219,26 @@ def test_agent_refuses_bad_arguments(session):
         wl.agent(sweep_id, lambda: None, count=0)
     with pytest.raises(KeyError, match="no sweep 'nosuch'"):
         wl.agent("nosuch", lambda: None)
+
+
+def test_an_interrupted_agent_leaves_its_trial_to_the_next_agent(session):
+    sweep_id = wl.sweep({"method": "grid", "metric": {"name": "loss"},
+                         "parameters": {"a": {"values": [1, 2, 3]}}})
+    interrupted = []
+
+    def stop_at_once():
+        interrupted.append(wl.init().config["a"])
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        wl.agent(sweep_id, stop_at_once)
+    seen = []
+
+    def train():
+        seen.append(wl.init().config["a"])
+        wl.log({"loss": 1.0})
+
+    assert wl.agent(sweep_id, train) == 3
+    assert seen[0] == interrupted[0] and sorted(seen) == [1, 2, 3]
+    states = sorted((r.config["a"], r.state) for r in wl.Api().sweep(sweep_id).runs)
+    assert states.count((interrupted[0], "failed")) == 1 and len(states) == 4

@@ -18,7 +18,8 @@ One trial, in the agent's thread:
    did not log the metric).
 
 An exception of the function is logged and the agent goes on with the next trial (as
-wandb's agent does); ``KeyboardInterrupt`` fails the trial and stops the agent.
+wandb's agent does); ``KeyboardInterrupt`` fails the trial, queues its parameters again (the
+next agent runs them first) and stops the agent.
 """
 
 from __future__ import annotations
@@ -273,11 +274,13 @@ def _run_trial(handle: SweepHandle, study, trial, config: dict, function) -> Non
         failed = True
         logger.exception("sweep %s: trial %d raised; the agent goes on", handle.id,
                          trial.number)
-    except BaseException:
+    except BaseException:  # KeyboardInterrupt...: the next agent runs these parameters
         run = pending.run
         if run is not None and run.state == "running":
             run.finish(1)
+        trial.set_user_attr("wl_crashed", True)
         _tell(study, trial, state="FAIL")
+        study.enqueue_trial(dict(trial.params), user_attrs={"wl_retry_of": trial.number})
         raise
     finally:
         context.set_pending(None)
