@@ -197,8 +197,9 @@ def sweep(config, project: str | None = None, *, dir=None, storage: str | None =
 
 def agent(sweep_id: str, function=None, count: int | None = None, *,
           project: str | None = None, dir=None, storage: str | None = None,
-          session: Session | None = None) -> int:
-    """Run trials of a sweep, each as a run, in this thread; return how many ran.
+          background: bool = False, session: Session | None = None):
+    """Run trials of a sweep, each as a run, in this thread; return how many ran (with
+    ``background=True``: in a daemon thread, returning its ``BackgroundAgent`` at once).
 
     ``function`` is called once per trial with no arguments; its ``wl.init()`` starts the
     trial's run (``run.config`` holds the trial's parameters, ``run.json`` the sweep id) and
@@ -220,6 +221,11 @@ def agent(sweep_id: str, function=None, count: int | None = None, *,
         ``root_log_dir``, two levels of sub-folders deep).
     storage : str, optional
         The sweep's database URL: look the sweep up there (an agent on another machine).
+    background : bool, default False
+        Run in a background thread (a notebook stays free: the panels of the trial's run
+        update live). The returned ``BackgroundAgent`` has ``pause()``, ``resume()``,
+        ``stop()`` (all between trials), ``join(timeout)``, ``running``, ``trials_run``,
+        ``error``.
     session : Session, optional
         Default the current session (only its ``root_log_dir`` is used, to find the sweep).
 
@@ -230,6 +236,7 @@ def agent(sweep_id: str, function=None, count: int | None = None, *,
     InvalidTypeError, InvalidValueError
         A bad ``function``, ``count`` or ``sweep_id``.
     """
+    from weightslab_nb.arguments import check_bool, check_optional_int
     from weightslab_nb.tracking.api import Api
     from weightslab_nb.tracking.sweeps import agent as sweep_agent
     from weightslab_nb.tracking.sweeps.study import find_sweep, split_path
@@ -243,6 +250,9 @@ def agent(sweep_id: str, function=None, count: int | None = None, *,
         session = current_session(create=False)
     roots = Api(root=dir, session=session).roots
     handle = find_sweep(sweep_id, roots, storage)
+    if check_bool(background, "background"):
+        count = check_optional_int(count, "count", minimum=1)
+        return sweep_agent.BackgroundAgent(handle, function, count)
     return sweep_agent.agent(handle, function, count)
 
 

@@ -242,3 +242,28 @@ def test_an_interrupted_agent_leaves_its_trial_to_the_next_agent(session):
     assert seen[0] == interrupted[0] and sorted(seen) == [1, 2, 3]
     states = sorted((r.config["a"], r.state) for r in wl.Api().sweep(sweep_id).runs)
     assert states.count((interrupted[0], "failed")) == 1 and len(states) == 4
+
+
+@pytest.mark.parametrize("then", ["stop", "resume"])
+def test_a_background_agent_pauses_and_stops_between_trials(session, then):
+    sweep_id = wl.sweep({"method": "grid", "metric": {"name": "loss"},
+                         "parameters": {"a": {"values": [1, 2, 3]}}})
+    started, go = threading.Event(), threading.Event()
+
+    def train():
+        wl.init()
+        started.set()
+        assert go.wait(WAIT)
+        wl.log({"loss": 1.0})
+
+    bg = wl.agent(sweep_id, train, background=True)
+    assert started.wait(WAIT) and bg.running  # the caller's thread is free meanwhile
+    bg.pause()  # the trial in progress runs to its end; no new one starts
+    go.set()
+    getattr(bg, then)()
+    if then == "resume":
+        assert bg.join(WAIT) and bg.trials_run == 3 and bg.error is None
+    else:
+        assert bg.join(WAIT) and bg.trials_run == 1
+    runs = wl.Api().sweep(sweep_id).runs
+    assert len(runs) == bg.trials_run and all(r.state == "finished" for r in runs)

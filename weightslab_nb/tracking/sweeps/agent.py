@@ -90,10 +90,99 @@ def _metric_value(data: Mapping, metric: str) -> float | None:
     return number if math.isfinite(number) else None
 
 
+class AgentControl:
+    """Pause, resume and stop an agent between trials (a trial in progress runs to its end).
+
+    ``wl.agent(..., background=True)`` returns a :class:`BackgroundAgent`, which has these
+    methods; an agent in the foreground takes one as ``control=``.
+    """
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._paused = False
+        self._stopped = False
+
+    def pause(self) -> None:
+        """Start no new trial until :meth:`resume` (or :meth:`stop`)."""
+        with self._cond:
+            self._paused = True
+
+    def resume(self) -> None:
+        """Let the agent start trials again."""
+        with self._cond:
+            self._paused = False
+            self._cond.notify_all()
+
+    def stop(self) -> None:
+        """End the agent after the trial in progress (none is started any more)."""
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused and not self._stopped
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
+
+    def may_start_trial(self) -> bool:
+        """Wait while paused; True when a new trial may start, False once stopped."""
+        with self._cond:
+            while self._paused and not self._stopped:
+                self._cond.wait()
+            return not self._stopped
+
+
+class BackgroundAgent(AgentControl):
+    """An agent running in a daemon thread (``wl.agent(..., background=True)``).
+
+    Attributes
+    ----------
+    trials_run : int
+        How many trials it ran so far.
+    error : BaseException or None
+        What ended it, if it did not end by itself or by :meth:`stop`.
+    """
+
+    def __init__(self, handle: SweepHandle, function, count: int | None):
+        super().__init__()
+        self.trials_run = 0
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._main, args=(handle, function, count),
+                                        name=f"wl-sweep-agent-{handle.id}", daemon=True)
+        self._thread.start()
+
+    def _main(self, handle, function, count) -> None:
+        try:
+            agent(handle, function, count, control=self)
+        except BaseException as exc:  # kept for the caller (join raises nothing)
+            self.error = exc
+            logger.exception("sweep %s: the background agent stopped", handle.id)
+
+    def _count(self) -> None:
+        self.trials_run += 1
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait until the agent ended (or ``timeout`` seconds); True when it has."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def running(self) -> bool:
+        """True until the agent ended."""
+        return self._thread.is_alive()
+
+    def __repr__(self) -> str:
+        state = "paused" if self.paused else "running" if self.running else "ended"
+        return f"<BackgroundAgent {state} trials_run={self.trials_run}>"
+
+
 def agent(handle: SweepHandle, function, count: int | None = None,
-          stop: threading.Event | None = None) -> int:
+          control: AgentControl | None = None) -> int:
     """Run trials of the sweep ``handle`` with ``function`` until the sweep is done, ``count``
-    trials ran, or ``stop`` is set (checked between trials).
+    trials ran, or ``control`` stopped it (checked between trials, where a pause waits).
 
     Parameters
     ----------
@@ -127,13 +216,15 @@ def agent(handle: SweepHandle, function, count: int | None = None,
                               pruner=make_pruner(handle.spec))
     done = 0
     while count is None or done < count:
-        if stop is not None and stop.is_set():
+        if control is not None and not control.may_start_trial():
             break
         claimed = _claim(handle, study, storage)
         if claimed is None:
             break
         _run_trial(handle, study, *claimed, function)
         done += 1
+        if isinstance(control, BackgroundAgent):
+            control._count()
     return done
 
 
