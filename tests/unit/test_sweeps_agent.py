@@ -267,3 +267,25 @@ def test_a_background_agent_pauses_and_stops_between_trials(session, then):
         assert bg.join(WAIT) and bg.trials_run == 1
     runs = wl.Api().sweep(sweep_id).runs
     assert len(runs) == bg.trials_run and all(r.state == "finished" for r in runs)
+
+
+def test_an_agent_elsewhere_joins_the_sweep_through_its_storage_url(tmp_path, make_session):
+    url = f"sqlite:///{tmp_path / 'server' / 'studies.db'}"
+    (tmp_path / "server").mkdir()
+    sweep_id = wl.sweep(GRID, dir=tmp_path / "creator", storage=url, project="shared")
+    sweep = wl.Api(root=tmp_path / "creator").sweep(sweep_id)
+    assert sweep.storage == url and not (tmp_path / "creator" / "sweeps" / sweep_id /
+                                         "study.db").exists()
+    other = make_session("other-machine")  # knows the id and the URL, not the sweep's folder
+
+    def train():
+        run = wl.init(session=other)
+        wl.log({"loss": float(run.config["a"])}, session=other)
+
+    assert wl.agent(f"shared/{sweep_id}", train, count=3, dir=tmp_path / "other-machine",
+                    storage=url, session=other) == 3
+    runs = wl.Api(root=tmp_path / "other-machine").runs(filters={"sweep": sweep_id})
+    assert len(runs) == 3 and all(r.project == "shared" for r in runs)
+    assert wl.Api(root=tmp_path).sweep(sweep_id).state == "pending"  # 5 points left
+    with pytest.raises(KeyError, match="not a sweep of project 'other'"):
+        wl.agent(f"other/{sweep_id}", train, storage=url, session=other)

@@ -121,10 +121,12 @@ class AgentControl:
 
     @property
     def paused(self) -> bool:
+        """True between :meth:`pause` and :meth:`resume` (False once stopped)."""
         return self._paused and not self._stopped
 
     @property
     def stopped(self) -> bool:
+        """True once :meth:`stop` was called."""
         return self._stopped
 
     def may_start_trial(self) -> bool:

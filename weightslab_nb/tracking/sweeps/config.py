@@ -56,6 +56,7 @@ class Parameter:
 
     @property
     def name(self) -> str:
+        """The dotted path (``"optimizer.lr"``): the parameter's name in the Optuna study."""
         return ".".join(self.path)
 
     def grid_values(self) -> list:
