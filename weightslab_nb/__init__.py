@@ -24,7 +24,8 @@ from weightslab_nb.api import (apply_data_state, auto_tag_loss_shapes, collect_m
                                save_instance_signals,
                                save_signals, selection_frame, serve, set_categorical_tag,
                                show_sample, signal, start_training,
-                               suspects, tag_loss_shapes_now, tag_samples, use_artifact,
+                               suspects, sweep, agent, tag_loss_shapes_now, tag_samples,
+                               use_artifact,
                                watch_or_edit,
                                write_dataframe, write_history)
 from weightslab_nb.api import open_run as open  # noqa: A001 (wl.open; not in __all__, see there)
@@ -89,6 +90,6 @@ __all__ = [
     *_MEDIA, "collect_metrics", "plot", "WeightslabError", "InvalidValueError",
     "InvalidTypeError", "UnknownNameError", "AmbiguousSampleError", "StateError",
     "ArgumentError", "RankError", "SampleRef", "run_command", "show_sample",
-    "Artifact", "log_artifact", "use_artifact",
+    "Artifact", "log_artifact", "use_artifact", "sweep", "agent",
     "ReadOnlyError",  # not "open": ``from weightslab_nb import *`` must not hide the builtin
 ]

@@ -160,6 +160,102 @@ def use_artifact(artifact_or_name, type: str | None = None, *, session: Session 
     return tracking_run.use_artifact(_session(session), artifact_or_name, type)
 
 
+# ---------------------------------------------------------------- sweeps
+def sweep(config, project: str | None = None, *, dir=None, storage: str | None = None,
+          session: Session | None = None) -> str:
+    """Create a hyperparameter sweep from a wandb sweep config; return its id.
+
+    Parameters
+    ----------
+    config : dict
+        ``method`` (grid, random, bayes), ``metric`` ({name, goal}), ``parameters``,
+        ``early_terminate`` (hyperband), ``run_cap``, ``name``: see
+        :mod:`weightslab_nb.tracking.sweeps.config`.
+    project : str, optional
+        Default: the config's ``project``, else ``"weightslab"``.
+    dir : str or Path, optional
+        The root that gets ``sweeps/<id>/``; default the session's ``root_log_dir``.
+    storage : str, optional
+        An SQLAlchemy URL for the Optuna study (``postgresql://...``: agents on several
+        machines share it); default SQLite in the sweep's folder.
+    session : Session, optional
+        Default the current session.
+
+    Raises
+    ------
+    InvalidValueError, InvalidTypeError
+        A bad config (the message names the key and what is accepted), project or storage.
+    """
+    from pathlib import Path
+
+    from weightslab_nb.arguments import check_path
+    from weightslab_nb.tracking.sweeps.study import create_sweep
+
+    root = Path(check_path(dir, "dir")) if dir is not None else _session(session).root_log_dir
+    return create_sweep(config, root, project, storage).id
+
+
+def agent(sweep_id: str, function=None, count: int | None = None, *,
+          project: str | None = None, dir=None, storage: str | None = None,
+          background: bool = False, session: Session | None = None):
+    """Run trials of a sweep, each as a run, in this thread; return how many ran (with
+    ``background=True``: in a daemon thread, returning its ``BackgroundAgent`` at once).
+
+    ``function`` is called once per trial with no arguments; its ``wl.init()`` starts the
+    trial's run (``run.config`` holds the trial's parameters, ``run.json`` the sweep id) and
+    the sweep's metric is read from the run's summary when it returns. Several agents
+    (threads, processes, machines sharing ``storage``) can run one sweep: each grid point is
+    run once. See :mod:`weightslab_nb.tracking.sweeps.agent`.
+
+    Parameters
+    ----------
+    sweep_id : str
+        ``"id"`` or ``"project/id"`` (what :func:`sweep` returned).
+    function : callable
+    count : int, optional
+        The most trials to run (default: until the sweep is done).
+    project : str, optional
+        The sweep's project, for a bare ``sweep_id``.
+    dir : str or Path, optional
+        Where to look for the sweep (default: ``./weightslab_runs`` and the session's
+        ``root_log_dir``, two levels of sub-folders deep).
+    storage : str, optional
+        The sweep's database URL: look the sweep up there (an agent on another machine).
+    background : bool, default False
+        Run in a background thread (a notebook stays free: the panels of the trial's run
+        update live). The returned ``BackgroundAgent`` has ``pause()``, ``resume()``,
+        ``stop()`` (all between trials), ``join(timeout)``, ``running``, ``trials_run``,
+        ``error``.
+    session : Session, optional
+        Default the current session (only its ``root_log_dir`` is used, to find the sweep).
+
+    Raises
+    ------
+    UnknownNameError
+        No such sweep.
+    InvalidTypeError, InvalidValueError
+        A bad ``function``, ``count`` or ``sweep_id``.
+    """
+    from weightslab_nb.arguments import check_bool, check_optional_int
+    from weightslab_nb.tracking.api import Api
+    from weightslab_nb.tracking.sweeps import agent as sweep_agent
+    from weightslab_nb.tracking.sweeps.study import find_sweep, split_path
+
+    if function is None or not callable(function):
+        raise InvalidTypeError(f"function: expected a callable, got {function!r}")
+    if project is not None and "/" not in str(sweep_id):
+        sweep_id = f"{project}/{sweep_id}"
+    split_path(sweep_id)  # a malformed id is refused before anything is read
+    if session is None and dir is None:
+        session = current_session(create=False)
+    roots = Api(root=dir, session=session).roots
+    handle = find_sweep(sweep_id, roots, storage)
+    if check_bool(background, "background"):
+        count = check_optional_int(count, "count", minimum=1)
+        return sweep_agent.BackgroundAgent(handle, function, count)
+    return sweep_agent.agent(handle, function, count)
+
+
 @_documented_like(metrics_collect.collect_metrics,
                   "Acts on ``session=``, else the session of the watched loader given (``table`` "
                   "or ``foreign_table_url``), else the current session.")

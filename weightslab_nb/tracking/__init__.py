@@ -8,6 +8,8 @@
   with or without the process that wrote them.
 * :mod:`weightslab_nb.tracking.artifacts`: ``Artifact``, versioned files with lineage, stored
   under ``<root_log_dir>/artifacts/``.
+* :mod:`weightslab_nb.tracking.sweeps`: wandb-style hyperparameter sweeps on Optuna
+  (``wl.sweep``, ``wl.agent``, ``Api.sweep``), stored under ``<root_log_dir>/sweeps/``.
 
 Nothing is imported or started until a name is used.
 """
@@ -19,7 +21,7 @@ import importlib
 _NAMES = {
     "Run": "run", "init": "run", "log": "run", "finish": "run", "active_run": "run",
     "Api": "api", "ApiRun": "api", "Runs": "api",
-    "Artifact": "artifacts", "ArtifactStore": "artifacts",
+    "Artifact": "artifacts", "ArtifactStore": "artifacts", "Sweep": "sweeps.query",
     "Media": "media", "Image": "media", "Histogram": "media", "Table": "media",
     "Html": "media", "Audio": "media", "Video": "media", "Object3D": "media",
 }

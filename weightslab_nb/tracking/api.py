@@ -82,8 +82,9 @@ class Api:
         filters : dict, optional
             A MongoDB-style query (matched with the ``mongoquery`` library) over each run's
             record: ``id``, ``name``, ``project``, ``state``, ``tags``, ``notes``, ``group``,
-            ``job_type``, ``created_at`` (ISO text), ``config.<key>``, ``summary_metrics.<key>``
-            (also ``summary.<key>``). ``config.<key>.value`` is read as ``config.<key>``.
+            ``job_type``, ``sweep`` (a sweep id), ``created_at`` (ISO text),
+            ``config.<key>``, ``summary_metrics.<key>`` (also ``summary.<key>``).
+            ``config.<key>.value`` is read as ``config.<key>``.
             Example: ``{"config.lr": {"$lt": 0.01}, "state": "finished"}``.
         order : str
             A record key, ``+`` for ascending, ``-`` (or no sign) for descending; runs
@@ -138,6 +139,38 @@ class Api:
             raise InvalidValueError(f"path: run id {run_id!r} exists in several places "
                                     f"({[str(r.dir) for r in found]}); give 'project/run_id'")
         return found[0]
+
+    # ---------------------------------------------------------------- sweeps
+    def sweep(self, path: str):
+        """One sweep by ``"sweep_id"``, ``"project/sweep_id"`` or ``"entity/project/sweep_id"``
+        (see :mod:`weightslab_nb.tracking.sweeps`), found as ``sweeps/<id>/sweep.json`` under
+        the roots.
+
+        Returns
+        -------
+        weightslab_nb.tracking.sweeps.query.Sweep
+            ``runs``, ``best_run(order=None)``, ``config``, ``state``, ``expected_run_count``,
+            ``name``, ``url``.
+
+        Raises
+        ------
+        UnknownNameError
+            No such sweep under the roots.
+        ValueError
+            A malformed path, or an id found in several places.
+        """
+        from weightslab_nb.tracking.sweeps.query import Sweep
+        from weightslab_nb.tracking.sweeps.study import find_sweep, split_path
+
+        project, sweep_id = split_path(path)
+        project = project or self.project
+        handle = find_sweep(f"{project}/{sweep_id}" if project else sweep_id, self.roots)
+
+        def runs_of(order: str) -> Runs:
+            return Runs(_ordered([r for r in self._all_runs() if r.sweep_id == sweep_id],
+                                 order))
+
+        return Sweep(handle, runs_of)
 
     def projects(self, entity=None, per_page: int = 200) -> list["Project"]:
         """The projects that have runs, by name (``entity`` and ``per_page`` are ignored)."""
@@ -247,7 +280,7 @@ class Api:
                     continue
                 seen.add(run_dir)
                 try:
-                    out.append(ApiRun(run_dir, session=self.session))
+                    out.append(ApiRun(run_dir, session=self.session, api=self))
                 except (OSError, ValueError) as exc:
                     log.warning("skipping %s: %s", meta, exc)
         return out
@@ -313,13 +346,16 @@ class ApiRun:
     summary : dict
         One value per key; rich values are descriptors (read them with :meth:`load_media`).
     dir : Path
+    sweep_id : str or None
+        The sweep the run is a trial of (:attr:`sweep` reads it).
     """
 
     entity = None
 
-    def __init__(self, run_dir: Path, *, session=None):
+    def __init__(self, run_dir: Path, *, session=None, api: "Api | None" = None):
         self.dir = Path(run_dir)
         self.session = session  # a live session whose run may be this one (flushed first)
+        self._api = api  # where the run was found: its sweep is looked up there too
         self.load()
 
     def load(self, force: bool = False) -> None:
@@ -353,7 +389,20 @@ class ApiRun:
             return meta.get(name)
         if name in ("tags", "config"):
             return meta.get(name) or ([] if name == "tags" else {})
+        if name == "sweep_id":
+            return meta.get("sweep")
         raise AttributeError(name)
+
+    @property
+    def sweep(self):
+        """The :class:`~weightslab_nb.tracking.sweeps.query.Sweep` this run is a trial of
+        (looked up under the roots of the ``Api`` that found the run, and the run's own
+        root), or None."""
+        if self.sweep_id is None:
+            return None
+        roots = list(self._api.roots) if self._api is not None else []
+        return Api(root=[*roots, self.dir.parent.parent], session=self.session).sweep(
+            self.sweep_id)
 
     @property
     def path(self) -> str:
@@ -371,6 +420,7 @@ class ApiRun:
                                               "group", "job_type", "created_at",
                                               "heartbeat_at")}
         out["state"] = self.state
+        out["sweep"] = self._meta.get("sweep")
         out["createdAt"] = out["created_at"]
         out["config"] = self.config
         out["summary_metrics"] = out["summary"] = self.summary

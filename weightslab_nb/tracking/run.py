@@ -6,10 +6,12 @@ any tool can read it and :class:`~weightslab_nb.tracking.api.Api` can query it a
 process ended:
 
 ``run.json``
-    ``{"id", "name", "project", "tags", "notes", "group", "job_type", "state", "created_at",
-    "heartbeat_at", "finished_at", "config"}``; ``state`` is ``"running"``, ``"finished"`` or
-    ``"failed"``. A running run rewrites it at least every 30 s (``heartbeat_at``); readers
-    report a ``"running"`` run whose heartbeat is older than 5 minutes as ``"crashed"``.
+    ``{"id", "name", "project", "tags", "notes", "group", "job_type", "sweep", "state",
+    "created_at", "heartbeat_at", "finished_at", "config"}``; ``state`` is ``"running"``,
+    ``"finished"``, ``"failed"`` or ``"pruned"`` (a sweep trial stopped early); ``sweep`` is
+    the id of the sweep the run is a trial of, else null. A running run rewrites it at least
+    every 30 s (``heartbeat_at``); readers report a ``"running"`` run whose heartbeat is older
+    than 5 minutes as ``"crashed"``.
 ``history.jsonl``
     One JSON object per ``log`` call: ``{"_step", "_timestamp", "_runtime", key: value, ...}``.
     Readers merge the objects of one step into one row (later values win).
@@ -67,6 +69,7 @@ from weightslab_nb.arguments import check_bool, check_int, check_optional_int, c
 from weightslab_nb.errors import InvalidTypeError, InvalidValueError, StateError
 from weightslab_nb.experiment import write_atomic
 from weightslab_nb.tracking import media
+from weightslab_nb.tracking.sweeps import context as sweep_context
 from weightslab_nb.tracking.log_buffer import (CAPTURED, DEVICE, MIXED, NEW_CHUNK, PLAIN,
                                                RowBuffer, chunks_of, warm_up)
 
@@ -230,17 +233,21 @@ class Run:
     config : Config
     summary : Summary
     state : str
-        ``"running"``, then ``"finished"`` or ``"failed"``.
+        ``"running"``, then ``"finished"`` or ``"failed"`` (``"pruned"``: a sweep trial
+        stopped early).
+    sweep_id : str or None
+        The sweep this run is a trial of (see :mod:`weightslab_nb.tracking.sweeps`).
 
     Use it as a context manager to finish it on exit (``"failed"`` when the block raised).
     """
 
     def __init__(self, session: "Session", root: Path, *, id: str, name: str, project: str,
                  config: dict, tags: list[str], notes: str | None, group: str | None,
-                 job_type: str | None):
+                 job_type: str | None, sweep: str | None = None):
         self.session = session
         self.id, self.name, self.project = id, name, project
         self.tags, self.notes, self.group, self.job_type = tags, notes, group, job_type
+        self.sweep_id = sweep
         self.dir = root / RUNS_DIR / id
         self.state = "running"
         self._lock = threading.Lock()     # drained rows, config, summary, recent: short holds
@@ -708,10 +715,12 @@ class Run:
             raise StateError(f"{what}: run {self.path} is {self.state}; start a run with "
                              "wl.init()")
 
-    def finish(self, exit_code: int | None = None) -> None:
+    def finish(self, exit_code: int | None = None, *, pruned: bool = False) -> None:
         """End the run: flush its files and mark it ``"finished"`` (``"failed"`` for a
-        non-zero ``exit_code``, an int). Safe to call twice."""
+        non-zero ``exit_code``, an int; ``"pruned"`` with ``pruned=True``: a sweep trial its
+        pruner stopped). Safe to call twice."""
         exit_code = check_optional_int(exit_code, "exit_code")
+        pruned = check_bool(pruned, "pruned")
         with self._log_lock:  # a log call in progress completes first
             if self.state != "running":
                 return
@@ -720,7 +729,7 @@ class Run:
                     self._buffer.put(self._last_step or 0, time.time(),
                                      self._recorder.experiment_id, self._deferred, MIXED)
                     self._deferred.clear()
-                self.state = "finished" if not exit_code else "failed"
+                self.state = "pruned" if pruned else "finished" if not exit_code else "failed"
                 self.version += 1
                 self._finished_at = time.time()
                 self._dirty = True
@@ -739,7 +748,7 @@ class Run:
         _write_json(self.dir / RUN_FILE, {
             "id": self.id, "name": self.name, "project": self.project, "tags": self.tags,
             "notes": self.notes, "group": self.group, "job_type": self.job_type,
-            "state": self.state, "created_at": _now_iso(self._started),
+            "sweep": self.sweep_id, "state": self.state, "created_at": _now_iso(self._started),
             "heartbeat_at": _now_iso(), "finished_at": None if self._finished_at is None
             else _now_iso(self._finished_at), "config": config})
 
@@ -947,6 +956,11 @@ def init(session, project: str | None = None, name: str | None = None,
         With a run of this session still running: False returns that run unchanged; True
         finishes it and starts a new one.
 
+    Inside the function of a sweep agent (:func:`weightslab_nb.tracking.sweeps.agent.agent`)
+    the first ``init`` of the thread starts the trial's run: its config is ``config`` updated
+    with the trial's parameters, ``project`` defaults to the sweep's, ``run.json`` records
+    the sweep id, and a run of this session still running is finished first (as ``reinit``).
+
     Raises
     ------
     ValueError
@@ -959,17 +973,21 @@ def init(session, project: str | None = None, name: str | None = None,
     """
     session.access.check_recording("wl.init")
     reinit = check_bool(reinit, "reinit")
+    trial = sweep_context.pending()
     if dir is not None:
         dir = check_path(dir, "dir")
     active = getattr(session, "run", None)
-    if active is not None and active.state == "running" and not reinit:
+    if active is not None and active.state == "running" and not reinit and trial is None:
         return active
-    project = _check_text(project, "project") or DEFAULT_PROJECT
+    project = _check_text(project, "project") or \
+        (trial.project if trial is not None else DEFAULT_PROJECT)
     name = _check_text(name, "name")
     notes, group = _check_text(notes, "notes"), _check_text(group, "group")
     job_type = _check_text(job_type, "job_type")
     tags = _check_tags(tags)
     config = _initial_config(session, config)
+    if trial is not None:
+        config.update(trial.config)
     if getattr(session, "data_state", None) is not None:  # the curated data it trains on
         config.setdefault("data_state", session.data_state)
     root = Path(dir) if dir is not None else session.root_log_dir
@@ -984,13 +1002,18 @@ def init(session, project: str | None = None, name: str | None = None,
     if name is None:
         experiment = config.get("experiment_name")
         name = experiment if isinstance(experiment, str) and experiment else run_id
-    run = Run(session, root, id=run_id, name=name, project=project, config=config, tags=tags,
-              notes=notes, group=group, job_type=job_type)
+    run_class = trial.run_class if trial is not None else Run
+    run = run_class(session, root, id=run_id, name=name, project=project, config=config,
+                    tags=tags, notes=notes, group=group, job_type=job_type,
+                    sweep=trial.sweep_id if trial is not None else None)
     session.run = run
     session.add_flush_hook(run._on_flush)
     session.add_drain_hook(run._drain)
     session.on_hyperparameter_change.append(run.hyperparameter_applied)
     session.recorder.wake()  # the recorder's rounds carry the run's heartbeat
+    if trial is not None:
+        trial.run = run
+        trial.started(run)
     return run
 
 
