@@ -55,6 +55,11 @@ def _check_content(payload: bytes, file_type: str) -> None:
         raise InvalidValueError(f"data_or_path: a {file_type} file must be text (UTF-8)") from None
     if file_type == "xyz":
         _check_xyz(text)
+    elif file_type == "gro":
+        lines = text.splitlines()
+        if len(lines) < 3 or not lines[1].strip().isdigit():
+            raise InvalidValueError("data_or_path: not a gro file (expected a title line, the "
+                                    "atom count, the atoms and the box)")
     elif file_type in _TEXT_SIGNS:
         pattern, meaning = _TEXT_SIGNS[file_type]
         if not re.search(pattern, text, re.MULTILINE):

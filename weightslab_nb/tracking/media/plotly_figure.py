@@ -14,6 +14,11 @@ PLOTLY_EXTRA = "pip install 'weightslab-nb[plotly]'"
 
 
 def _import_plotly():
+    # plotly looks pandas up in sys.modules without importing it: while another thread (a
+    # panel, the recorder) is importing pandas, it would find it half-initialised. Importing
+    # it here waits for that import to finish.
+    import pandas  # noqa: F401
+
     try:
         import plotly
         import plotly.io  # noqa: F401
@@ -33,11 +38,16 @@ def _from_matplotlib(figure):
     import plotly.tools
 
     try:
-        return plotly.tools.mpl_to_plotly(figure)
+        converted = plotly.tools.mpl_to_plotly(figure)
     except Exception as exc:  # noqa: BLE001 - the converter fails in many ways
         raise InvalidValueError(f"val: plotly {plotly.__version__} cannot convert this matplotlib "
                                 f"figure ({type(exc).__name__}: {exc}); log it as an image "
                                 "instead: wl.Image(figure)") from None
+    if not converted.data:  # images, pies...: the converter drops what it does not know
+        raise InvalidValueError("val: plotly's matplotlib converter kept nothing of this figure "
+                                "(it converts lines, markers and bars, not images or pies); log "
+                                "it as an image instead: wl.Image(figure)")
+    return converted
 
 
 class Plotly(_FileMedia):
@@ -48,8 +58,9 @@ class Plotly(_FileMedia):
     val : plotly.graph_objects.Figure or matplotlib.figure.Figure
         A plotly figure is saved as ``figure.to_json()`` (numpy arrays in plotly's compact
         binary form). A matplotlib figure is first converted with
-        ``plotly.tools.mpl_to_plotly``, as wandb does; a figure that converter cannot handle
-        is an error telling to log it with ``wl.Image`` instead.
+        ``plotly.tools.mpl_to_plotly``, as wandb does (lines, markers, bars); a figure that
+        converter fails on or converts to no trace at all (images, pies, polar axes) is an
+        error telling to log it with ``wl.Image`` instead.
 
     Attributes
     ----------
@@ -74,7 +85,9 @@ class Plotly(_FileMedia):
     def __init__(self, val):
         from weightslab_nb.tracking.media.image import _figure_of
 
-        if not _is_plotly_figure(val):
+        if _is_plotly_figure(val):
+            _import_plotly()
+        else:
             figure = _figure_of(val)
             if figure is None:
                 raise InvalidTypeError(f"val: expected a plotly or matplotlib figure, got "
@@ -84,7 +97,8 @@ class Plotly(_FileMedia):
         self.size = len(self._payload)
 
     def to_dict(self) -> dict:
-        """The figure as plotly's JSON dict (``{"data": [...], "layout": {...}}``)."""
+        """The figure as plotly's JSON dict (``{"data": [...], "layout": {...}}``); numpy
+        arrays are in plotly's binary form ``{"dtype": ..., "bdata": <base64>}``."""
         return json.loads(self._payload)
 
     def to_figure(self):
