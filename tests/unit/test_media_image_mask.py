@@ -57,7 +57,8 @@ def test_a_mask_logged_alone_is_a_png_read_back_by_the_api(session):
     mask = ImageMask({"mask_data": IDS, "class_labels": LABELS}, "truth")
     run_dir, descriptor, back = log_and_read_back(session, "seg", mask)
     assert descriptor["_type"] == "mask-file" and descriptor["key"] == "truth"
-    assert descriptor["path"].startswith("media/masks/seg_0_") and descriptor["path"].endswith(".png")
+    assert descriptor["path"].startswith("media/masks/seg_0_")
+    assert descriptor["path"].endswith(".png")
     assert isinstance(back, LoggedMask) and back.class_labels == LABELS
     np.testing.assert_array_equal(back.to_numpy(), IDS)
     rebuilt = ImageMask.from_json(descriptor, run_dir)
