@@ -119,6 +119,11 @@ class MissingFileError(WeightslabError, FileNotFoundError):
     """A file the call needs does not exist (the message names the argument and the path)."""
 
 
+class MissingExtraError(WeightslabError, ImportError):
+    """An optional dependency a feature needs is not installed (the message names the extra to
+    install, e.g. ``pip install 'weightslab-nb[plotly]'``)."""
+
+
 class CheckpointError(WeightslabError, ValueError):
     """A checkpoint file that cannot be loaded safely or does not match the watched objects."""
 

@@ -1,4 +1,5 @@
-"""Rich values for ``wl.log``: images, histograms, tables, HTML, audio, video and 3-D points.
+"""Rich values for ``wl.log``: images (with boxes and masks), histograms, tables, HTML, audio,
+video, 3-D points, molecules, plotly figures, graphs and JSON metadata (wandb's data types).
 
 A value is checked and snapshotted when it is built (``wl.Image(batch[0])``): later changes to
 the source array or file do not leak into it. When a run logs it, :meth:`Media.to_json` writes
@@ -14,9 +15,17 @@ methods.
 
 Where things live (every public name is re-exported here):
 
-* ``base``: :class:`Media`, the base class, and ``_FileMedia`` for kinds with fixed bytes.
+* ``base``: :class:`WBValue` (``to_json``, ``from_json``, equality), :class:`Media`,
+  :class:`BatchableMedia` and ``_FileMedia`` for kinds with fixed bytes.
 * ``histogram``: :class:`Histogram` (inline, no file) and ``MAX_HISTOGRAM_BINS``.
-* ``image``: :class:`Image` and the checks of its boxes, masks and classes.
+* ``image``: :class:`Image` and the checks of its classes.
+* ``bounding_boxes``: :class:`BoundingBoxes2D` (one group of boxes, in an image or alone).
+* ``image_mask``: :class:`ImageMask` (one segmentation mask, in an image or alone).
+* ``json_metadata``: :class:`JSONMetadata`.
+* ``graph``: :class:`Graph`, :class:`Node`, :class:`Edge`; ``_graph_torch`` builds them from a
+  torch module (``Graph.from_torch``).
+* ``plotly_figure``: :class:`Plotly` (optional extra ``weightslab-nb[plotly]``).
+* ``molecule``: :class:`Molecule` and ``MOLECULE_FORMATS`` (RDKit: extra ``weightslab-nb[chem]``).
 * ``table``: :class:`Table`, ``MAX_TABLE_ROWS`` and ``DEFAULT_TABLE_COLUMNS``.
 * ``html``: :class:`Html`.
 * ``audio``: :class:`Audio` (16-bit PCM WAV) and ``MAX_AUDIO_CHANNELS``.
@@ -38,22 +47,31 @@ from __future__ import annotations
 from weightslab_nb.tracking.media.audio import MAX_AUDIO_CHANNELS as MAX_AUDIO_CHANNELS
 from weightslab_nb.tracking.media._files import file_in_run
 from weightslab_nb.tracking.media.audio import Audio
-from weightslab_nb.tracking.media.base import Media
+from weightslab_nb.tracking.media.base import BatchableMedia, Media, WBValue
+from weightslab_nb.tracking.media.bounding_boxes import BoundingBoxes2D
 from weightslab_nb.tracking.media.codec import decode_value, encode_value, is_media
+from weightslab_nb.tracking.media.graph import Edge, Graph, Node
 from weightslab_nb.tracking.media.histogram import MAX_HISTOGRAM_BINS, Histogram
 from weightslab_nb.tracking.media.html import Html
 from weightslab_nb.tracking.media.image import Image
+from weightslab_nb.tracking.media.image_mask import ImageMask
+from weightslab_nb.tracking.media.json_metadata import JSONMetadata
 from weightslab_nb.tracking.media.logged import (LoggedFile, LoggedHistogram, LoggedImage,
                                                  LoggedMask, LoggedPlot, LoggedTable)
+from weightslab_nb.tracking.media.molecule import MOLECULE_FORMATS as MOLECULE_FORMATS
+from weightslab_nb.tracking.media.molecule import Molecule
 from weightslab_nb.tracking.media.object3d import MAX_POINT_CATEGORY as MAX_POINT_CATEGORY
 from weightslab_nb.tracking.media.object3d import MODEL_FORMATS as MODEL_FORMATS
 from weightslab_nb.tracking.media.object3d import Object3D
 from weightslab_nb.tracking.media.plot import CHARTS, Plot
+from weightslab_nb.tracking.media.plotly_figure import Plotly
 from weightslab_nb.tracking.media.table import DEFAULT_TABLE_COLUMNS, MAX_TABLE_ROWS, Table
 from weightslab_nb.tracking.media.video import VIDEO_FORMATS as VIDEO_FORMATS
 from weightslab_nb.tracking.media.video import Video
 
 __all__ = ["CHARTS", "DEFAULT_TABLE_COLUMNS", "MAX_HISTOGRAM_BINS", "MAX_TABLE_ROWS", "Audio",
-           "Histogram", "Html", "Image", "LoggedFile", "LoggedHistogram", "LoggedImage",
-           "LoggedMask", "LoggedPlot", "LoggedTable", "Media", "Object3D", "Plot", "Table",
-           "Video", "decode_value", "encode_value", "file_in_run", "is_media"]
+           "BatchableMedia", "BoundingBoxes2D", "Edge", "Graph", "Histogram", "Html", "Image",
+           "ImageMask", "JSONMetadata", "LoggedFile", "LoggedHistogram", "LoggedImage",
+           "LoggedMask", "LoggedPlot", "LoggedTable", "Media", "Molecule", "Node", "Object3D",
+           "Plot", "Plotly", "Table", "Video", "WBValue", "decode_value", "encode_value",
+           "file_in_run", "is_media"]

@@ -92,3 +92,27 @@ def _check_caption(caption) -> str | None:
     if isinstance(caption, (int, float, np.integer, np.floating)):
         return str(caption)
     raise InvalidTypeError(f"caption: expected a string or None, got {type(caption).__name__}")
+
+
+def _check_class_labels(labels, where: str) -> dict[int, str]:
+    """A dict of int class id -> str label (numpy and string-free int keys accepted)."""
+    if not isinstance(labels, dict):
+        raise InvalidTypeError(f"{where}: expected a dict of int class id -> str label, got "
+                               f"{type(labels).__name__}")
+    out = {}
+    for class_id, label in labels.items():
+        if not isinstance(label, str):
+            raise InvalidTypeError(f"{where}[{class_id!r}]: expected a str label, got "
+                                   f"{type(label).__name__}")
+        out[_check_int(class_id, f"{where} key {class_id!r}")] = label
+    return out
+
+
+def _labels_json(labels: dict[int, str]) -> dict[str, str]:
+    """Class labels with string keys, as JSON stores them."""
+    return {str(k): v for k, v in labels.items()}
+
+
+def _int_labels(labels: dict) -> dict[int, str]:
+    """Class labels read back from JSON (string keys) with int keys again."""
+    return {int(k): v for k, v in labels.items()}

@@ -11,7 +11,7 @@ import numpy as np
 from weightslab_nb.errors import InvalidTypeError, InvalidValueError
 from weightslab_nb.tracking.media._checks import _as_array, _check_caption, _check_int
 from weightslab_nb.tracking.media._files import _read_source
-from weightslab_nb.tracking.media.base import _FileMedia
+from weightslab_nb.tracking.media.base import BatchableMedia
 
 MAX_AUDIO_CHANNELS = 32
 
@@ -54,7 +54,7 @@ def _wav_info(payload: bytes) -> tuple[int, int, int]:
         raise InvalidValueError(f"data_or_path: not a PCM WAV file ({exc})") from None
 
 
-class Audio(_FileMedia):
+class Audio(BatchableMedia):
     """A sound clip, saved as a 16-bit PCM WAV file.
 
     Parameters
@@ -113,6 +113,9 @@ class Audio(_FileMedia):
     def _fields(self) -> dict:
         return {"sample_rate": self.sample_rate, "channels": self.channels,
                 "duration": self.duration, "caption": self.caption}
+
+    def _restore(self, descriptor, run_dir) -> None:
+        self.sample_rate, self.channels, self.frames = _wav_info(self._payload)
 
     def __repr__(self) -> str:
         return (f"<Audio {self.duration:.3g} s at {self.sample_rate} Hz, {self.channels} "

@@ -12,15 +12,19 @@ from pathlib import Path
 
 from weightslab_nb.errors import InvalidValueError
 from weightslab_nb.tracking.media._files import file_in_run
-from weightslab_nb.tracking.media.base import Media
+# imported so that their classes register their "_type" for decode_value
+from weightslab_nb.tracking.media import (bounding_boxes, graph, json_metadata,  # noqa: F401
+                                          molecule, plotly_figure)
+from weightslab_nb.tracking.media._checks import _int_labels
+from weightslab_nb.tracking.media.base import WBValue
 from weightslab_nb.tracking.media.image import Image, _figure_of
 from weightslab_nb.tracking.media.logged import (LoggedFile, LoggedHistogram, LoggedImage,
                                                  LoggedMask, LoggedPlot, LoggedTable)
 
 
 def is_media(value) -> bool:
-    """True when ``value`` is one of this module's rich values (an instance of :class:`Media`)."""
-    return isinstance(value, Media)
+    """True when ``value`` is one of this package's rich values (a :class:`WBValue`)."""
+    return isinstance(value, WBValue)
 
 
 def encode_value(value, run_dir: Path, key: str, step: int) -> dict | None:
@@ -29,7 +33,7 @@ def encode_value(value, run_dir: Path, key: str, step: int) -> dict | None:
     Parameters
     ----------
     value : object
-        A :class:`Media`; a non-empty list or tuple of Media all of one class (item ``i`` is
+        A :class:`WBValue`; a non-empty list or tuple of them all of one class (item ``i`` is
         written under the key ``"<key>_<i>"``); a matplotlib Figure, or the
         ``matplotlib.pyplot`` module for its current figure (rendered to a PNG image).
     run_dir : Path or str
@@ -48,9 +52,9 @@ def encode_value(value, run_dir: Path, key: str, step: int) -> dict | None:
     ValueError
         A list mixes media with other values or media of different classes.
     """
-    if isinstance(value, Media):
+    if isinstance(value, WBValue):
         return value.to_json(run_dir, key, step)
-    if isinstance(value, (list, tuple)) and value and any(isinstance(v, Media) for v in value):
+    if isinstance(value, (list, tuple)) and value and any(isinstance(v, WBValue) for v in value):
         kinds = {type(v) for v in value}
         if len(kinds) != 1:
             names = sorted(k.__name__ for k in kinds)
@@ -69,10 +73,6 @@ def _resolve(run_dir, relative) -> Path:
     if not isinstance(relative, str) or not relative:
         raise InvalidValueError("descriptor: a file-backed descriptor needs a 'path'")
     return file_in_run(run_dir, relative, "descriptor")
-
-
-def _int_labels(labels: dict) -> dict[int, str]:
-    return {int(k): v for k, v in labels.items()}
 
 
 def _decode_image(descriptor: dict, path: Path, run_dir) -> LoggedImage:
@@ -124,8 +124,11 @@ def decode_value(descriptor: dict, run_dir: Path):
 
     Returns
     -------
-    LoggedImage, LoggedTable, LoggedHistogram, LoggedPlot, LoggedMask, LoggedFile or list
-        A list (of these) for a ``"media-list"``. Table cells holding media are decoded too.
+    LoggedImage, LoggedTable, LoggedHistogram, LoggedPlot, LoggedMask, LoggedFile, WBValue or list
+        A read-only ``Logged*`` view for the kinds that have one; the kinds added with the wandb
+        data types (JSONMetadata, BoundingBoxes2D, Graph, Plotly, Molecule) come back as the
+        value itself, rebuilt by their class's ``from_json``. A list (of these) for a
+        ``"media-list"``. Table cells holding media are decoded too.
 
     Raises
     ------
@@ -154,8 +157,12 @@ def _decode(descriptor: dict, run_dir: Path):
                                histogram=tuple(descriptor["values"]))
     if kind == "plot":
         return _decode_plot(descriptor, run_dir)
+    rebuilt = WBValue._classes.get(kind)
+    if kind not in _FILE_KINDS and rebuilt is not None:
+        return rebuilt.from_json(descriptor, run_dir)
     if kind not in _FILE_KINDS:
-        known = ", ".join(("histogram", "media-list", "plot") + _FILE_KINDS)
+        known = ", ".join(sorted({"histogram", "media-list", "plot", *_FILE_KINDS,
+                                  *WBValue._classes}))
         raise InvalidValueError(f"descriptor: unknown _type {kind!r}; known: {known}")
     path = _resolve(run_dir, descriptor.get("path"))
     if kind == "image-file":

@@ -43,6 +43,8 @@ class Histogram(Media):
         ``sequence`` holds non-numbers.
     """
 
+    _type = "histogram"
+
     def __init__(self, sequence=None, np_histogram=None, num_bins: int = 64):
         if (sequence is None) == (np_histogram is None):
             raise InvalidValueError("sequence / np_histogram: pass exactly one of them")
@@ -92,6 +94,20 @@ class Histogram(Media):
         written.
         """
         return {"_type": "histogram", "bins": list(self.bins), "values": list(self.histogram)}
+
+    @classmethod
+    def _from_descriptor(cls, descriptor: dict, run_dir: Path) -> "Histogram":
+        value = cls.__new__(cls)
+        value.bins, value.histogram = list(descriptor["bins"]), list(descriptor["values"])
+        return value
+
+    def __eq__(self, other) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self.bins == other.bins and self.histogram == other.histogram
+
+    def __hash__(self) -> int:
+        return hash((tuple(self.bins), tuple(self.histogram)))
 
     def __repr__(self) -> str:
         return f"<Histogram {len(self.histogram)} bins, {sum(self.histogram)} counted>"

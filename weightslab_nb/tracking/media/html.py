@@ -7,7 +7,7 @@ import re
 
 from weightslab_nb.errors import InvalidTypeError
 from weightslab_nb.tracking.media._files import _read_source
-from weightslab_nb.tracking.media.base import _FileMedia
+from weightslab_nb.tracking.media.base import BatchableMedia
 
 _DEFAULT_STYLE = ("body{margin:0;padding:8px;font:13px/1.45 system-ui,-apple-system,'Segoe UI',"
                   "Roboto,sans-serif;color:#1f1f1f}table{border-collapse:collapse}"
@@ -40,7 +40,7 @@ def _inject_style(html: str) -> str:
     return html[:at] + f"<head><meta charset=\"utf-8\">{style}</head>" + html[at:]
 
 
-class Html(_FileMedia):
+class Html(BatchableMedia):
     """A piece of HTML, saved as an ``.html`` file (UTF-8).
 
     Parameters
@@ -75,6 +75,9 @@ class Html(_FileMedia):
         text = _read_text(data)
         self.html = _inject_style(text) if inject else text
         self._payload = self.html.encode("utf-8")
+
+    def _restore(self, descriptor, run_dir) -> None:
+        self.html = self._payload.decode("utf-8")
 
     def __repr__(self) -> str:
         return f"<Html {len(self.html)} characters>"

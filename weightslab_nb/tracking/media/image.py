@@ -15,10 +15,12 @@ import numpy as np
 
 from weightslab_nb.errors import InvalidTypeError, InvalidValueError
 from weightslab_nb.tracking.media._checks import (_as_array, _check_caption, _check_int,
-                                                  _check_number, _is_tensor, _reject_unknown,
+                                                  _int_labels, _is_tensor,
                                                   _to_uint8)
-from weightslab_nb.tracking.media._files import _read_source, _store
-from weightslab_nb.tracking.media.base import Media, _FileMedia
+from weightslab_nb.tracking.media._files import _read_source
+from weightslab_nb.tracking.media.base import BatchableMedia, WBValue
+from weightslab_nb.tracking.media.bounding_boxes import BoundingBoxes2D
+from weightslab_nb.tracking.media.image_mask import ImageMask
 
 # image files kept byte for byte (formats browsers show); others (TIFF...) become PNG
 _PIL_EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "GIF": "gif", "BMP": "bmp", "WEBP": "webp"}
@@ -104,123 +106,35 @@ def _load_image(data, mode) -> tuple[bytes, str, int, int]:
     return _png(PILImage.fromarray(_image_array(data)), mode)
 
 
-def _check_class_labels(labels, where: str) -> dict[int, str]:
-    if not isinstance(labels, dict):
-        raise InvalidTypeError(f"{where}: expected a dict of int class id -> str label, got "
-                               f"{type(labels).__name__}")
-    out = {}
-    for class_id, label in labels.items():
-        if not isinstance(label, str):
-            raise InvalidTypeError(f"{where}[{class_id!r}]: expected a str label, got "
-                                   f"{type(label).__name__}")
-        out[_check_int(class_id, f"{where} key {class_id!r}")] = label
-    return out
-
-
-def _labels_json(labels: dict[int, str]) -> dict[str, str]:
-    return {str(k): v for k, v in labels.items()}
-
-
-def _check_position(position, where: str) -> dict:
-    if not isinstance(position, dict):
-        raise InvalidTypeError(f"{where}: expected a dict, got {type(position).__name__}")
-    keys = set(position)
-    if keys == {"minX", "maxX", "minY", "maxY"}:
-        out = {k: _check_number(position[k], f"{where}[{k!r}]")
-               for k in ("minX", "maxX", "minY", "maxY")}
-        if out["minX"] > out["maxX"] or out["minY"] > out["maxY"]:
-            raise InvalidValueError(f"{where}: expected minX <= maxX and minY <= maxY, got {out}")
-        return out
-    if keys == {"middle", "width", "height"}:
-        middle = position["middle"]
-        if not isinstance(middle, (list, tuple, np.ndarray)) or len(middle) != 2:
-            raise InvalidValueError(f"{where}['middle']: expected [x, y]")
-        out = {"middle": [_check_number(v, f"{where}['middle']") for v in middle],
-               "width": _check_number(position["width"], f"{where}['width']"),
-               "height": _check_number(position["height"], f"{where}['height']")}
-        if out["width"] < 0 or out["height"] < 0:
-            raise InvalidValueError(f"{where}: width and height must be >= 0")
-        return out
-    raise InvalidValueError(f"{where}: expected the keys minX, maxX, minY, maxY or the keys "
-                            f"middle, width, height; got {sorted(map(str, keys))}")
-
-
-def _check_box(box, where: str) -> dict:
-    if not isinstance(box, dict):
-        raise InvalidTypeError(f"{where}: expected a dict, got {type(box).__name__}")
-    _reject_unknown(box, {"position", "class_id", "box_caption", "scores", "domain"}, where)
-    if "position" not in box or "class_id" not in box:
-        raise InvalidValueError(f"{where}: 'position' and 'class_id' are required")
-    out = {"position": _check_position(box["position"], f"{where}['position']"),
-           "class_id": _check_int(box["class_id"], f"{where}['class_id']")}
-    if box.get("domain") is not None:
-        if box["domain"] != "pixel":
-            raise InvalidValueError(f"{where}['domain']: expected 'pixel' (coordinates in pixels) "
-                                    "or no domain (fractions of the image size), got "
-                                    f"{box['domain']!r}")
-        out["domain"] = "pixel"
-    if box.get("box_caption") is not None:
-        if not isinstance(box["box_caption"], str):
-            raise InvalidTypeError(f"{where}['box_caption']: expected a string")
-        out["box_caption"] = box["box_caption"]
-    if box.get("scores") is not None:
-        scores = box["scores"]
-        if not isinstance(scores, dict) or not all(isinstance(k, str) for k in scores):
-            raise InvalidTypeError(f"{where}['scores']: expected a dict of str name -> number")
-        out["scores"] = {k: _check_number(v, f"{where}['scores'][{k!r}]")
-                         for k, v in scores.items()}
-    return out
-
-
-def _groups(specs, argument: str, data_key: str, data_text: str):
-    """``(group, spec, where)`` of a boxes/masks dict, each group checked to be a string
-    mapped to a dict with ``data_key`` and an optional ``class_labels``."""
+def _groups(specs, argument: str, kind: type, data_text: str):
+    """``(group, spec, where)`` of a boxes/masks dict, each group name checked to be a string."""
     if not isinstance(specs, dict):
-        raise InvalidTypeError(f"{argument}: expected a dict of group name -> {{'{data_key}': "
-                               f"{data_text}, 'class_labels': {{...}}}}, got "
+        raise InvalidTypeError(f"{argument}: expected a dict of group name -> {kind.__name__} or "
+                               f"{{{data_text}, 'class_labels': {{...}}}}, got "
                                f"{type(specs).__name__}")
     for group, spec in specs.items():
         where = f"{argument}[{group!r}]"
-        if not isinstance(group, str) or not isinstance(spec, dict) or data_key not in spec:
-            raise InvalidValueError(f"{where}: expected a str group name -> dict with '{data_key}' "
-                                    f"({data_text}) and optional 'class_labels'")
-        _reject_unknown(spec, {data_key, "class_labels"}, where)
+        if not isinstance(group, str) or not group:
+            raise InvalidValueError(f"{where}: expected a non-empty str group name")
         yield group, spec, where
 
 
-def _check_boxes(boxes) -> dict:
+def _check_boxes(boxes) -> dict[str, BoundingBoxes2D]:
+    return {group: spec if isinstance(spec, BoundingBoxes2D)
+            else BoundingBoxes2D(spec, group, _where=where)
+            for group, spec, where in _groups(boxes, "boxes", BoundingBoxes2D,
+                                              "'box_data': [box, ...]")}
+
+
+def _check_masks(masks, height: int, width: int) -> dict[str, ImageMask]:
     out = {}
-    for group, spec, where in _groups(boxes, "boxes", "box_data", "a list of boxes"):
-        if not isinstance(spec["box_data"], (list, tuple)):
-            raise InvalidTypeError(f"{where}['box_data']: expected a list of box dicts")
-        data = [_check_box(b, f"{where}['box_data'][{i}]") for i, b in enumerate(spec["box_data"])]
-        labels = spec.get("class_labels")
-        labels = ({b["class_id"]: f"class_{b['class_id']}" for b in data} if labels is None
-                  else _check_class_labels(labels, f"{where}['class_labels']"))
-        out[group] = {"box_data": data, "class_labels": labels}
-    return out
-
-
-def _check_masks(masks, height: int, width: int) -> dict:
-    """Group -> (PNG bytes of the class ids, class labels)."""
-    from PIL import Image as PILImage
-
-    out = {}
-    for group, spec, where in _groups(masks, "masks", "mask_data", "a 2-D int array"):
-        ids = _as_array(spec["mask_data"], f"{where}['mask_data']")
-        if ids.shape != (height, width):
+    for group, spec, where in _groups(masks, "masks", ImageMask, "'mask_data': [H, W] ids"):
+        mask = spec if isinstance(spec, ImageMask) else ImageMask(spec, group, _where=where)
+        if (mask.height, mask.width) != (height, width):
             raise InvalidValueError(f"{where}['mask_data']: expected a 2-D array with the image's "
-                                    f"shape ({height}, {width}), got shape {tuple(ids.shape)}")
-        integral = ids.dtype.kind in "biu" or (ids.dtype.kind == "f"
-                                               and (np.mod(ids, 1) == 0).all())
-        if not integral or (ids.size and (ids.min() < 0 or ids.max() > 255)):
-            raise InvalidValueError(f"{where}['mask_data']: expected integer class ids from 0 to "
-                                    "255")
-        ids = ids.astype(np.uint8)
-        labels = spec.get("class_labels")
-        labels = ({int(v): f"class_{int(v)}" for v in np.unique(ids)} if labels is None
-                  else _check_class_labels(labels, f"{where}['class_labels']"))
-        out[group] = (_png(PILImage.fromarray(np.ascontiguousarray(ids)), None)[0], labels)
+                                    f"shape ({height}, {width}), got shape "
+                                    f"{(mask.height, mask.width)}")
+        out[group] = mask
     return out
 
 
@@ -240,7 +154,7 @@ def _check_classes(classes) -> list[dict]:
     return out
 
 
-class Image(_FileMedia):
+class Image(BatchableMedia):
     """A picture, optionally with bounding boxes and segmentation masks.
 
     Parameters
@@ -296,22 +210,37 @@ class Image(_FileMedia):
         self._payload, self._ext, self.width, self.height = _load_image(data_or_path, mode)
         self.format = self._ext
         self.caption = _check_caption(caption)
-        self.boxes = None if boxes is None else _check_boxes(boxes)
+        self._boxes = None if boxes is None else _check_boxes(boxes)
         self._masks = None if masks is None else _check_masks(masks, self.height, self.width)
         self.classes = None if classes is None else _check_classes(classes)
 
     @property
+    def boxes(self) -> dict[str, dict] | None:
+        """Box group -> ``{"box_data": [...], "class_labels": {int: str}}`` (checked copies)."""
+        if self._boxes is None:
+            return None
+        return {g: {"box_data": b.box_data, "class_labels": dict(b.class_labels)}
+                for g, b in self._boxes.items()}
+
+    @property
     def masks(self) -> dict[str, dict[int, str]] | None:
         """Mask group -> its class labels (the pixels are already encoded)."""
-        return None if self._masks is None else {g: dict(m[1]) for g, m in self._masks.items()}
+        return None if self._masks is None else {g: dict(m.class_labels)
+                                                 for g, m in self._masks.items()}
+
+    def box_groups(self) -> dict[str, BoundingBoxes2D]:
+        """Box group -> its :class:`BoundingBoxes2D` (empty when the image has no boxes)."""
+        return dict(self._boxes or {})
+
+    def mask_groups(self) -> dict[str, ImageMask]:
+        """Mask group -> its :class:`ImageMask` (empty when the image has no masks)."""
+        return dict(self._masks or {})
 
     def _fields(self) -> dict:
         out = {"format": self.format, "width": self.width, "height": self.height,
                "caption": self.caption}
-        if self.boxes is not None:
-            out["boxes"] = {g: {"box_data": spec["box_data"],
-                                "class_labels": _labels_json(spec["class_labels"])}
-                            for g, spec in self.boxes.items()}
+        if self._boxes is not None:
+            out["boxes"] = {g: b.val for g, b in self._boxes.items()}
         if self.classes is not None:
             out["classes"] = self.classes
         return out
@@ -319,14 +248,30 @@ class Image(_FileMedia):
     def to_json(self, run_dir: Path, key: str, step: int) -> dict:
         descriptor = super().to_json(run_dir, key, step)
         if self._masks is not None:
-            descriptor["masks"] = {
-                group: {"_type": "mask-file",
-                        **_store(run_dir, "masks", f"{key}_{group}", step, "png", png),
-                        "class_labels": _labels_json(labels)}
-                for group, (png, labels) in self._masks.items()}
+            descriptor["masks"] = {group: mask.to_json(run_dir, f"{key}_{group}", step)
+                                   for group, mask in self._masks.items()}
         return descriptor
 
-    to_json.__doc__ = Media.to_json.__doc__
+    to_json.__doc__ = WBValue.to_json.__doc__
+
+    def _restore(self, descriptor: dict, run_dir: Path) -> None:
+        boxes, masks = descriptor.get("boxes"), descriptor.get("masks")
+        self.caption = descriptor.get("caption")
+        self.classes = descriptor.get("classes")
+        self._boxes = None if boxes is None else {
+            g: BoundingBoxes2D({"box_data": spec["box_data"],
+                                "class_labels": _int_labels(spec["class_labels"])}, g)
+            for g, spec in boxes.items()}
+        self._masks = None if masks is None else {
+            g: ImageMask.from_json(spec, run_dir) for g, spec in masks.items()}
+
+    def __eq__(self, other) -> bool:
+        same = super().__eq__(other)
+        if same is not True:
+            return same
+        return self.mask_groups() == other.mask_groups()
+
+    __hash__ = BatchableMedia.__hash__
 
     def __repr__(self) -> str:
         return f"<Image {self.width}x{self.height} {self.format} caption={self.caption!r}>"

@@ -11,7 +11,7 @@ import numpy as np
 from weightslab_nb.errors import InvalidTypeError, InvalidValueError
 from weightslab_nb.tracking.media._checks import _as_array, _fixed_array, _reject_unknown
 from weightslab_nb.tracking.media._files import _read_source
-from weightslab_nb.tracking.media.base import _FileMedia
+from weightslab_nb.tracking.media.base import BatchableMedia
 
 MAX_POINT_CATEGORY = 14
 MODEL_FORMATS = ("obj", "gltf", "glb", "babylon", "stl")
@@ -89,7 +89,7 @@ def _check_scene(scene: dict) -> dict:
     return {**out, "boxes": boxes, "vectors": vectors}
 
 
-class Object3D(_FileMedia):
+class Object3D(BatchableMedia):
     """A 3-D point cloud, a lidar-style scene with boxes, or a copied 3-D model file.
 
     Parameters

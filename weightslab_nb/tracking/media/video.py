@@ -12,7 +12,7 @@ import numpy as np
 from weightslab_nb.errors import InvalidTypeError, InvalidValueError
 from weightslab_nb.tracking.media._checks import _as_array, _check_caption, _to_uint8
 from weightslab_nb.tracking.media._files import _read_source
-from weightslab_nb.tracking.media.base import _FileMedia
+from weightslab_nb.tracking.media.base import BatchableMedia
 
 VIDEO_FORMATS = ("gif", "mp4", "webm", "ogg")
 
@@ -50,7 +50,7 @@ def _gif_info(payload: bytes) -> tuple[int, int, int]:
         raise InvalidValueError(f"data_or_path: not a GIF file PIL can read ({exc})") from None
 
 
-class Video(_FileMedia):
+class Video(BatchableMedia):
     """A clip: frames from an array saved as an animated GIF, or a copied video file.
 
     Parameters
