@@ -26,6 +26,7 @@ from weightslab_nb.errors import (InvalidTypeError, InvalidValueError, MissingFi
                                   StateError, UnknownNameError)
 from weightslab_nb.tracking import media
 from weightslab_nb.tracking.artifacts import query as artifact_query
+from weightslab_nb.tracking.dotted import lookup
 from weightslab_nb.tracking.run import (CRASHED_AFTER, HISTORY_FILE, RUN_FILE, RUNS_DIR,
                                         SUMMARY_FILE)
 
@@ -696,15 +697,6 @@ def _flat(values: dict, prefix: str = "") -> dict:
     return out
 
 
-def _lookup(record: dict, dotted: str):
-    value = record
-    for part in dotted.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return None
-        value = value[part]
-    return value
-
-
 def _ordered(runs: list[ApiRun], order: str) -> list[ApiRun]:
     if not isinstance(order, str) or not order.lstrip("+-"):
         raise InvalidValueError("order: expected a key such as '-created_at' or "
@@ -713,7 +705,7 @@ def _ordered(runs: list[ApiRun], order: str) -> list[ApiRun]:
     key = order.lstrip("+-")
     if key.startswith("config.") and key.endswith(".value"):
         key = key[: -len(".value")]
-    present = [(r, _lookup(r.record(), key)) for r in runs]
+    present = [(r, lookup(r.record(), key)) for r in runs]
     have = [(r, v) for r, v in present if v is not None]
     missing = [r for r, v in present if v is None]
     try:

@@ -41,9 +41,9 @@ from filelock import FileLock
 from weightslab_nb.errors import InvalidValueError, MissingFileError, StateError, UnknownNameError
 from weightslab_nb.tracking.artifacts.artifact import HASH_THREADS, Artifact, from_record
 from weightslab_nb.tracking.artifacts.manifest import (VERSION, check_name, check_project,
-                                                       copy_hashed,
-                                                       manifest_digest, read_reference,
+                                                       copy_hashed, manifest_digest, read_reference,
                                                        unchanged_since_hashed)
+from weightslab_nb.tracking.processes import alive
 
 STORE_DIR = "artifacts"
 PROJECTS = "projects"
@@ -383,7 +383,7 @@ class ArtifactStore:
         removed = [p for p in (self.dir / PROJECTS).glob("*/*/**/.*.partial") if p.is_file()]
         for path in (self.dir / "tmp").glob("*.partial"):
             host, _, rest = path.name.rpartition("-")[0].rpartition("-")
-            if host == socket.gethostname() and rest.isdigit() and not _alive(int(rest)):
+            if host == socket.gethostname() and rest.isdigit() and not alive(int(rest)):
                 removed.append(path)
         for path in removed:
             path.unlink(missing_ok=True)
@@ -424,17 +424,6 @@ class ArtifactStore:
 
 
 _WRITER = f"{socket.gethostname()}-{os.getpid()}"  # names this process's tmp/ files
-
-
-def _alive(pid: int) -> bool:
-    """Whether a process of that id runs on this machine."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _aliases(aliases) -> list[str]:

@@ -35,10 +35,10 @@ def _is_plotly_figure(value) -> bool:
 
 def _from_matplotlib(figure):
     plotly = _import_plotly()
-    import plotly.tools
+    from plotly import tools
 
     try:
-        converted = plotly.tools.mpl_to_plotly(figure)
+        converted = tools.mpl_to_plotly(figure)
     except Exception as exc:  # noqa: BLE001 - the converter fails in many ways
         raise InvalidValueError(f"val: plotly {plotly.__version__} cannot convert this matplotlib "
                                 f"figure ({type(exc).__name__}: {exc}); log it as an image "

@@ -34,6 +34,7 @@ from collections.abc import Mapping
 
 from weightslab_nb.arguments import check_optional_int
 from weightslab_nb.errors import InvalidTypeError, WeightslabError
+from weightslab_nb.tracking.processes import alive
 from weightslab_nb.tracking.run import Run
 from weightslab_nb.tracking.sweeps import context
 from weightslab_nb.tracking.sweeps.study import (SweepHandle, make_pruner, make_sampler,
@@ -307,7 +308,7 @@ def _requeue_dead_trials(handle: SweepHandle, study, storage) -> None:
     host = socket.gethostname()
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         pid = t.user_attrs.get("wl_pid")
-        if t.user_attrs.get("wl_host") != host or not isinstance(pid, int) or _alive(pid):
+        if t.user_attrs.get("wl_host") != host or not isinstance(pid, int) or alive(pid):
             continue
         complete = len(t.params) == len(handle.spec.parameters)
         try:
@@ -321,18 +322,6 @@ def _requeue_dead_trials(handle: SweepHandle, study, storage) -> None:
                            "parameters are queued again", handle.id, t.number,
                            t.user_attrs.get("wl_run"), pid)
             study.enqueue_trial(dict(t.params), user_attrs={"wl_retry_of": t.number})
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _tell(study, trial, value: float | None = None, state: str | None = None) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Callable
 
 from weightslab_nb.errors import InvalidValueError
+from weightslab_nb.tracking.dotted import lookup
 from weightslab_nb.tracking.sweeps.study import SweepHandle
 
 
@@ -85,7 +86,7 @@ class Sweep:
                                     f"got {order!r}")
         key = order.lstrip("+-")
         for run in self._runs_of(order):
-            if _lookup(run.record(), key) is not None:
+            if lookup(run.record(), key) is not None:
                 return run
         return None
 
@@ -114,12 +115,3 @@ class Sweep:
 
     def __repr__(self) -> str:
         return f"<Sweep {self.path} name={self.name!r} method={self._handle.spec.method}>"
-
-
-def _lookup(record: dict, dotted: str):
-    value = record
-    for part in dotted.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return None
-        value = value[part]
-    return value
