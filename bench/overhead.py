@@ -23,8 +23,9 @@ that round's clock.
 
 Prints the median step time of each loop, the ratio instrumented/bare of the medians, the median
 of the per-round ratios, and the median per-phase breakdown (data, forward+loss, backward,
-optimizer, log). ``--log`` adds a tracking run: ``wl.log`` of the mean loss (a tensor) and the
-learning rate after every instrumented step (the "log" phase; the bare loop logs nothing).
+optimizer, log). ``--log`` adds a tracking run: ``wl.log`` of the mean loss (the tensor the step's
+backward ran on, detached, as a training loop logs it) and the learning rate after every
+instrumented step (the "log" phase; the bare loop logs nothing).
 ``--dynamic-signal`` subscribes a batched dynamic signal to the per-sample loss.
 A benchmark, not a test: it asserts nothing.
 
@@ -68,7 +69,7 @@ class Loop:
     """One training loop whose steps can be run in slices and timed."""
 
     def __init__(self, name: str, batches, model, optimizer, loss_fn, instrumented: bool):
-        self.log_fn = None  # called with the step's per-sample losses after optimizer.step()
+        self.log_fn = None  # called with the step's mean loss (the one backward ran on)
         self.name = name
         self.batches = batches
         self.model = model
@@ -95,12 +96,13 @@ class Loop:
                 inputs, targets = batch
                 loss = self.loss_fn(self.model(inputs), targets)
             t2 = clock()
-            loss.mean().backward()
+            mean = loss.mean()
+            mean.backward()
             t3 = clock()
             self.optimizer.step()
             t4 = clock()
             if self.log_fn is not None:
-                self.log_fn(loss)
+                self.log_fn(mean)
             t5 = clock()
             out[i] = (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)
         return out
@@ -206,8 +208,7 @@ def main(argv=None) -> int:
             if args.log:
                 run = wl.init(project="bench", session=session)
                 lr = inst.optimizer.param_groups[0]["lr"]
-                inst.log_fn = lambda loss: run.log({"train/loss": loss.mean().detach(),
-                                                    "lr": lr})
+                inst.log_fn = lambda mean: run.log({"train/loss": mean.detach(), "lr": lr})
             discards = Discards(session, len(dataset), args.seed)
             discards.before()
             bare.run(args.warmup)
