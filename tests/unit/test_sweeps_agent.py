@@ -289,3 +289,35 @@ def test_an_agent_elsewhere_joins_the_sweep_through_its_storage_url(tmp_path, ma
     assert wl.Api(root=tmp_path).sweep(sweep_id).state == "pending"  # 5 points left
     with pytest.raises(KeyError, match="not a sweep of project 'other'"):
         wl.agent(f"other/{sweep_id}", train, storage=url, session=other)
+
+
+def test_a_second_agent_on_the_same_session_is_refused_instead_of_cutting_a_trial_short(
+        session):
+    # two agents whose trials log to one session would finish each other's runs: the second
+    # trial's wl.init is refused (that trial fails) and the first trial runs to its end
+    sweep_id = wl.sweep(GRID, project="shared")
+    inside, release = threading.Event(), threading.Event()
+    refused: list[Exception] = []
+
+    def slow():
+        run = wl.init()
+        inside.set()
+        assert release.wait(WAIT)
+        wl.log({"loss": float(run.config["a"])})
+
+    def second():
+        try:
+            wl.init()
+        except wl.errors.StateError as exc:
+            refused.append(exc)
+            raise
+
+    bg = wl.agent(sweep_id, slow, count=1, background=True)
+    assert inside.wait(WAIT)
+    assert wl.agent(sweep_id, second, count=1) == 1
+    release.set()
+    assert bg.join(WAIT) and bg.error is None
+    assert len(refused) == 1 and "its own Session" in str(refused[0])
+    runs = wl.Api().sweep(f"shared/{sweep_id}").runs
+    assert [(r.state, r.summary.get("loss")) for r in runs] == \
+        [("finished", float(runs[0].config["a"]))]

@@ -959,7 +959,9 @@ def init(session, project: str | None = None, name: str | None = None,
     Inside the function of a sweep agent (:func:`weightslab_nb.tracking.sweeps.agent.agent`)
     the first ``init`` of the thread starts the trial's run: its config is ``config`` updated
     with the trial's parameters, ``project`` defaults to the sweep's, ``run.json`` records
-    the sweep id, and a run of this session still running is finished first (as ``reinit``).
+    the sweep id, and a run of this session still running is finished first (as ``reinit``)
+    unless it is the trial of another agent (then ``StateError``: concurrent agents need one
+    session each).
 
     Raises
     ------
@@ -970,6 +972,8 @@ def init(session, project: str | None = None, name: str | None = None,
         a path. Nothing changes then (a running run keeps running).
     ReadOnlyError
         ``session`` was opened on a finished run (:func:`weightslab_nb.open`).
+    StateError
+        In a sweep trial, while this session's run is another agent's trial still running.
     """
     session.access.check_recording("wl.init")
     reinit = check_bool(reinit, "reinit")
@@ -997,6 +1001,11 @@ def init(session, project: str | None = None, name: str | None = None,
         if (root / RUNS_DIR / id).exists():
             raise InvalidValueError(f"id: a run {id!r} already exists under {root / RUNS_DIR}")
     if active is not None and active.state == "running":
+        if trial is not None and getattr(active, "trial", None) is not None:
+            raise StateError(  # another agent's trial: finishing it would cut it short
+                f"wl.init: this session's run {active.id!r} is the trial of another sweep "
+                "agent, still running; give each agent its own Session (wl.init(session=...), "
+                "wl.log(..., session=...))")
         active.finish()  # reinit: every argument was checked first
     run_id = id or _new_id(root)
     if name is None:
