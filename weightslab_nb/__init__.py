@@ -28,7 +28,7 @@ from weightslab_nb.api import (apply_data_state, auto_tag_loss_shapes, collect_m
                                use_artifact,
                                watch_or_edit,
                                write_dataframe, write_history)
-from weightslab_nb.api import open_run as open  # noqa: A001 (wl.open; not in __all__, see there)
+from weightslab_nb.api import open_run as open  # noqa: A001, F401 (wl.open; not in __all__, see there)
 from weightslab_nb.errors import ReadOnlyError
 from weightslab_nb.errors import (AmbiguousSampleError, ArgumentError, InvalidTypeError,
                                   InvalidValueError, RankError, StateError, TrainingStopped,
