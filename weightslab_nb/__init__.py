@@ -44,7 +44,8 @@ __version__ = "0.1.0"
 
 # panels import anywidget/ipywidgets and tracking media PIL: loaded only when asked for
 _PANELS = {"LossCurves": "curves", "SampleGrid": "grid", "TagEditor": "tags",
-           "TrainingControls": "controls", "HyperParameterEditor": "hparams", "RunMedia": "media"}
+           "TrainingControls": "controls", "HyperParameterEditor": "hparams", "RunMedia": "media",
+           "SweepView": "sweeps"}
 _MEDIA = ("Image", "Histogram", "Table", "Html", "Audio", "Video", "Object3D", "Molecule",
           "Plotly", "Graph", "Node", "Edge", "BoundingBoxes2D", "ImageMask", "JSONMetadata",
           "WBValue", "Media", "BatchableMedia")

@@ -13,7 +13,8 @@ from weightslab_nb.panels.dashboard import Dashboard, dashboard
 from weightslab_nb.panels.grid import SampleGrid
 from weightslab_nb.panels.hparams import HyperParameterEditor
 from weightslab_nb.panels.media import RunMedia
+from weightslab_nb.panels.sweeps import SweepView
 from weightslab_nb.panels.tags import TagEditor
 
 __all__ = ["LossCurves", "SampleGrid", "TagEditor", "TrainingControls", "HyperParameterEditor",
-           "RunMedia", "Dashboard", "dashboard"]
+           "RunMedia", "SweepView", "Dashboard", "dashboard"]
