@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import path from "node:path";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const panels = ["curves", "grid", "tags", "controls", "hparams", "media", "sample"];
+const panels = ["curves", "grid", "tags", "controls", "hparams", "media", "sample", "sweeps"];
 
 const options = {
   entryPoints: panels.map((p) => path.join(here, "src", `${p}.ts`)),
