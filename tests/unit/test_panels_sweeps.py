@@ -28,7 +28,7 @@ def train():
 def view(session):
     sweep_id = wl.sweep(GRID, project="panel")
     assert wl.agent(sweep_id, train) == 6
-    panel = SweepView(session, f"panel/{sweep_id}")
+    panel = SweepView(f"panel/{sweep_id}", session=session)
     cap = Capture(panel)
     yield panel, cap, sweep_id
     panel.close()
@@ -72,8 +72,17 @@ def test_a_trial_request_names_its_run_and_bad_messages_are_refused(view):
     assert panel.flush() and "rejected" in panel.error
 
 
+def test_the_facade_panel_takes_the_sweep_id_first_and_the_current_session(view):
+    panel, _, sweep_id = view
+    facade = wl.SweepView(sweep_id)
+    try:
+        assert facade.flush() and len(facade.trials) == 6 and facade.best == panel.best
+    finally:
+        facade.close()
+
+
 def test_an_unknown_sweep_is_refused_with_where_it_looked(session):
     with pytest.raises(UnknownNameError, match="no sweep 'missing1'"):
-        SweepView(session, "missing1")
+        SweepView("missing1", session=session)
     with pytest.raises(TypeError, match="sweep_id: expected a string"):
-        SweepView(session, 42)
+        SweepView(42, session=session)

@@ -78,11 +78,11 @@ class SweepView(Panel):
 
     Parameters
     ----------
-    session : Session
-        Used only to find the sweep (its ``root_log_dir``); ``wl.SweepView(...)`` passes the
-        current one.
     sweep_id : str
         ``"id"`` or ``"project/id"`` (what ``wl.sweep`` returned).
+    session : Session
+        Keyword only; used only to find the sweep (its ``root_log_dir``).
+        ``wl.SweepView(sweep_id)`` passes the current one.
     dir : str or Path, optional
         Where to look for the sweep, as for ``wl.agent`` (default: ``./weightslab_runs`` and
         the session's ``root_log_dir``).
@@ -108,7 +108,7 @@ class SweepView(Panel):
     best = traitlets.Int(None, allow_none=True).tag(sync=True)
     sweep = traitlets.Dict().tag(sync=True)
 
-    def __init__(self, session, sweep_id: str, *, dir=None, storage: str | None = None,
+    def __init__(self, sweep_id: str, *, session, dir=None, storage: str | None = None,
                  **kwargs):
         from weightslab_nb.tracking.api import Api
         from weightslab_nb.tracking.sweeps.study import find_sweep, split_path
