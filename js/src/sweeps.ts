@@ -120,25 +120,28 @@ function render({ model, el }: RenderProps) {
     let y0 = Math.min(...points.map((p) => p.y));
     let y1 = Math.max(...points.map((p) => p.y));
     if (y1 === y0) { y0 -= Math.abs(y0) * 0.1 || 1; y1 += Math.abs(y1) * 0.1 || 1; }
-    const px = (x: number) => PAD.l + ((fx(x) - x0) / (x1 - x0)) * iw;
-    const py = (y: number) => PAD.t + ih - ((y - y0) / (y1 - y0)) * ih;
+    const mx = categories ? 0 : (x1 - x0) * 0.05;
+    const my = (y1 - y0) * 0.08;
+    const [ax0, ax1, ay0, ay1] = [x0 - mx, x1 + mx, y0 - my, y1 + my];
+    const px = (x: number) => PAD.l + ((fx(x) - ax0) / (ax1 - ax0)) * iw;
+    const py = (y: number) => PAD.t + ih - ((y - ay0) / (ay1 - ay0)) * ih;
     const tick = (text: string, x: number, y: number, anchor: string) => {
       const t = svg("text", { x: String(x), y: String(y), "text-anchor": anchor, class: "wl-sweeps-tick" });
       t.textContent = text;
       plot.append(t);
     };
-    tick(paramText(y1), PAD.l - 4, PAD.t + 8, "end");
-    tick(paramText(y0), PAD.l - 4, PAD.t + ih, "end");
+    tick(paramText(y1), PAD.l - 4, py(y1) + 4, "end");
+    tick(paramText(y0), PAD.l - 4, py(y0) + 4, "end");
     if (categories) categories.forEach((c, i) => tick(c, px(i), PAD.t + ih + 14, "middle"));
     else {
       const lo = log ? 10 ** x0 : x0;
       const hi = log ? 10 ** x1 : x1;
-      tick(paramText(lo), PAD.l, PAD.t + ih + 14, "start");
-      tick(paramText(hi), PAD.l + iw, PAD.t + ih + 14, "end");
+      tick(paramText(lo), px(lo), PAD.t + ih + 14, "middle");
+      tick(paramText(hi), px(hi), PAD.t + ih + 14, "middle");
     }
     for (const p of points) {
       const dot = svg("circle", {
-        cx: String(categories ? px(p.x) : px(p.x)), cy: String(py(p.y)), r: p.number === best ? "6" : "4",
+        cx: String(px(p.x)), cy: String(py(p.y)), r: p.number === best ? "6" : "4",
         class: `wl-sweeps-dot is-${p.state}${p.number === best ? " is-best" : ""}`, "data-number": String(p.number),
       });
       const tip = svg("title");
