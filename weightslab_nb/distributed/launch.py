@@ -41,7 +41,6 @@ from weightslab_nb.distributed.rank import RankRuntime
 from weightslab_nb.distributed.remote_eval import HubEvaluations, RankEvaluator
 from weightslab_nb.arguments import check_int
 from weightslab_nb.errors import InvalidValueError, RankError, StateError, TrainingStopped
-from weightslab_nb.session import set_current_session
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +183,7 @@ def _rank_main(session, rank, world, port, backend, address, authkey, train_fn, 
         if evaluator is not None:
             evaluator.link = link
         session.become_rank()
-        set_current_session(session)
+        session.activate()  # the rank's wl.* calls act on its copy of the session
         dist.init_process_group(backend, init_method=f"tcp://127.0.0.1:{port}", rank=rank,
                                 world_size=world, timeout=timedelta(seconds=RELAY_TIMEOUT))
         group = dist.new_group(backend="gloo", timeout=timedelta(seconds=RELAY_TIMEOUT))
