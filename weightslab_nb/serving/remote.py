@@ -211,26 +211,24 @@ class RemoteSession:
         raise StateError(f"{what}: the run trains in another process ({self.url}); call it "
                          "there. A remote session observes and steers the run.")
 
-    def watch_or_edit(self, *args, **kwargs):
-        self._training_side("watch_or_edit")
 
-    def save_signals(self, *args, **kwargs):
-        self._training_side("save_signals")
+#: Session methods only the training process can run; a remote session refuses them.
+TRAINING_SIDE = ("watch_or_edit", "save_signals", "save_instance_signals", "start_training",
+                 "run_pending_evaluation", "write_history", "write_dataframe")
 
-    def save_instance_signals(self, *args, **kwargs):
-        self._training_side("save_instance_signals")
 
-    def start_training(self, *args, **kwargs):
-        self._training_side("start_training")
+def _refused(name: str):
+    def method(self, *args, **kwargs):
+        self._training_side(name)
 
-    def run_pending_evaluation(self, *args, **kwargs):
-        self._training_side("run_pending_evaluation")
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = (f"Refused on an attached run: ``{name}`` runs in the training process. "
+                      "Raises StateError.")
+    return method
 
-    def write_history(self, *args, **kwargs):
-        self._training_side("write_history")
 
-    def write_dataframe(self, *args, **kwargs):
-        self._training_side("write_dataframe")
+for _name in TRAINING_SIDE:
+    setattr(RemoteSession, _name, _refused(_name))
 
 
 class _RemoteAccess:
