@@ -463,13 +463,12 @@ def _cancel_evaluation(session, a, ctx) -> dict:
             raise StateError("cancel_evaluation: no evaluation is running or queued")
         target = live[0]
     else:
-        target = next((r for r in live if r.id == req_id), None)
+        target = ev.find(req_id)
+        label = ctx.label("id")
         if target is None:
-            known = next((r for r in reversed(ev.history) if r.id == req_id), None)
-            label = ctx.label("id")
-            if known is None:
-                raise UnknownNameError(f"{label}: no evaluation {req_id}")
-            raise StateError(f"{label}: evaluation {req_id} is {known.state}, not running or "
+            raise UnknownNameError(f"{label}: no evaluation {req_id}")
+        if target.finished:
+            raise StateError(f"{label}: evaluation {req_id} is {target.state}, not running or "
                              "queued")
     target.cancel()
     return request_dict(target)

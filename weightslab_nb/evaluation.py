@@ -244,6 +244,12 @@ class EvaluationController:
         with self._lock:
             return list(self._queue)
 
+    def find(self, request_id: int) -> EvaluationRequest | None:
+        """The request of id ``request_id``: running, queued or finished; None if unknown."""
+        running = self._running
+        live = ([running] if running is not None else []) + self.queued()
+        return next((r for r in (*live, *reversed(self.history)) if r.id == request_id), None)
+
     def busy(self) -> str | None:
         """Why training must stay paused now (an evaluation runs or waits), else None."""
         with self._lock:

@@ -119,10 +119,7 @@ def _evaluation(session, request_id, wait: float = 0.0):
     if isinstance(request_id, bool) or not isinstance(request_id, int):
         raise InvalidTypeError(f"request_id: expected an int, got {request_id!r}")
     wait = min(check_seconds(wait, "wait"), MAX_WAIT)
-    ev = session.evaluation
-    running = ev.running
-    known = ([running] if running is not None else []) + ev.queued() + ev.history[::-1]
-    req = next((r for r in known if r.id == request_id), None)
+    req = session.evaluation.find(request_id)
     if req is None:
         raise UnknownNameError(f"request_id: no evaluation request {request_id}")
     if wait:
