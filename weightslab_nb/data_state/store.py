@@ -87,28 +87,46 @@ def list_states(session: "Session") -> list[dict]:
 def apply_named_state(session: "Session", name: str, origin: str | None = None,
                       strict: bool = False) -> ApplyReport:
     """:func:`apply_data_state` of the latest version of the saved state ``name`` (the tag
-    editor's "apply")."""
-    return apply_data_state(session, _ref_of(session, name), origin, strict)
+    editor's "apply").
+
+    Raises
+    ------
+    InvalidValueError
+        No saved state of that name (the message lists the saved ones).
+    """
+    return apply_data_state(session, _latest(session, name), origin, strict)
 
 
-def diff_named_state(session: "Session", name: str, origin: str | None = None) -> dict:
+def diff_named_state(session: "Session", name: str, origin: str | None = None,
+                     project: str | None = None) -> dict:
     """:func:`~weightslab_nb.data_state.diff_state` of the latest version of the saved state
-    ``name`` (nothing is recorded as used)."""
-    from weightslab_nb.tracking.artifacts import ArtifactStore
+    ``name`` (nothing is recorded as used). ``project``: where it is (as :func:`list_states`
+    gives it), else looked up.
 
-    project, collection = _ref_of(session, name).split(":")[0].split("/")
-    artifact = ArtifactStore(session.root_log_dir).get(project, collection, "latest")
+    Raises
+    ------
+    InvalidValueError
+        No saved state of that name.
+    """
+    artifact = _latest(session, name, project)
     with tempfile.TemporaryDirectory(prefix="wl-data-state-") as tmp:
         return diff_state(session, artifact.download(tmp), origin)
 
 
-def _ref_of(session: "Session", name: str) -> str:
+def _latest(session: "Session", name: str, project: str | None = None):
+    """The latest version of the saved state ``name`` (in ``project``, else in the project of
+    the one :func:`list_states` lists under that name)."""
+    from weightslab_nb.tracking.artifacts import ArtifactStore
+
     check_state_name(name)
-    for entry in list_states(session):
-        if entry["name"] == name:
-            return f"{entry['project']}/{entry['name']}:latest"
-    known = [s["name"] for s in list_states(session)]
-    raise InvalidValueError(f"name: no saved data state {name!r}; saved: {known or 'none'}")
+    if project is None:
+        states = list_states(session)
+        project = next((e["project"] for e in states if e["name"] == name), None)
+        if project is None:
+            known = [e["name"] for e in states]
+            raise InvalidValueError(f"name: no saved data state {name!r}; saved: "
+                                    f"{known or 'none'}")
+    return ArtifactStore(session.root_log_dir).get(project, name, "latest")
 
 
 # ---------------------------------------------------------------- as artifacts

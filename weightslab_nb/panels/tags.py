@@ -99,7 +99,8 @@ class TagEditor(Panel):
             return out
         for entry in data_state.list_states(self.session)[:MAX_LISTED_STATES]:
             try:
-                diff = data_state.diff_named_state(self.session, entry["name"])
+                diff = data_state.diff_named_state(self.session, entry["name"],
+                                                   project=entry["project"])
                 entry["diff"] = {"discards": diff["discards"], "tags": diff["tags"]}
             except (ValueError, KeyError, OSError) as exc:
                 entry["diff"], entry["error"] = None, str(exc)
