@@ -37,7 +37,6 @@ from weightslab_nb.errors import (
     StateError,
 )
 from weightslab_nb.session import Session
-from weightslab_nb.tracking.recorded import latest_recorded_run
 from weightslab_nb.watch.data import origin_from_name
 
 HISTORY_FILE = "history.duckdb"
@@ -104,6 +103,9 @@ def open_run(root_log_dir, *, writable: bool = False, dataset=None) -> Session:
             raise _history_error(root, history, exc) from None
         raise
     try:
+        # the run reader brings in wl.Api and the artifact store: loaded when a run is opened
+        from weightslab_nb.tracking.recorded import latest_recorded_run
+
         session.run = latest_recorded_run(root)
         if session.recorder.loss_column is None and session.table.signals:
             # the grid's default sort: the first per-sample signal the run recorded
