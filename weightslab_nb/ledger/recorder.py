@@ -267,11 +267,10 @@ class Recorder:
         loop that records and does nothing else): without it the queue grows by what the
         writer cannot keep up with, hundreds of MB at a million samples. Never waits in the
         ingest thread, inside a drain, or when no ingest thread runs (a closed recorder)."""
-        self.start()
+        self.wake()
         thread = self._thread
         if thread is None or thread is threading.current_thread() or not thread.is_alive():
             return
-        self._wake.set()
         self.queue.wait_for_room(HOLD_TIMEOUT)
 
     # ---------------------------------------------------------------- applying
