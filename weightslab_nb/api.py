@@ -351,20 +351,26 @@ def connect(target, token: str | None = None, *, timeout: float = 30.0):
 # ---------------------------------------------------------------- classes bound to the session
 def on_current_session(cls: type, create: bool = True) -> type:
     """A subclass of ``cls`` whose ``session`` argument defaults to the current session (with
-    ``create=False``: to the current session if there is one, else None)."""
+    ``create=False``: to the current session if there is one, else None).
+
+    With ``create=True`` (the panel classes), a session attached with ``wl.connect`` (given or
+    current) gives a mirror of the panel hosted by the run's process instead
+    (:func:`weightslab_nb.serving.attached_panels.attached_panel`); positional options are
+    refused then (``TypeError``), and a panel the relay does not host raises ``ValueError``."""
     def __new__(bound, *args, session=None, **kwargs):
         if args and _is_remote(args[0]):
             session, args = args[0], args[1:]
-        if session is None and args == () and _is_remote(current_session(create=False)):
-            session = current_session()
-        if _is_remote(session):  # a run in another process: a mirror of the panel there
-            from weightslab_nb.serving.attached_panels import attached_panel, kind_of
+        if session is None:
+            session = current_session(create=False)
+        if not _is_remote(session):
+            return super(bound_cls, bound).__new__(bound)
+        # a run in another process: a mirror of the panel there
+        from weightslab_nb.serving.attached_panels import attached_panel, kind_of
 
-            if args:
-                raise InvalidTypeError(f"{cls.__name__}: pass options by name to a panel of an "
-                                       "attached run")
-            return attached_panel(session.client, kind_of(cls), **kwargs)
-        return super(bound_cls, bound).__new__(bound)
+        if args:
+            raise InvalidTypeError(f"{cls.__name__}: pass options by name to a panel of an "
+                                   "attached run")
+        return attached_panel(session.client, kind_of(cls), **kwargs)
 
     def __init__(self, *args, session=None, **kwargs):
         if args and isinstance(args[0], Session):
