@@ -25,8 +25,8 @@ import {
   newStepNote, noReply, otherText, parseConfusionReply, parseMediaReply, parseValueReply,
   PendingReplies, pinAt, repin, replyMatches, requestFields, runOf, runSummary, sameOrder,
   selectorIndex, seriesDot, seriesPoints, shownStep, stepAria, stepLabel, stepPlan, tableCount,
-  thumbSize, type CardKey, type CardSize, type MediaEntry, type MediaItem, type MediaResult,
-  type RequestType,
+  thumbSize, type CardKey, type CardSize, type MediaEntry, type MediaResult,
+  type RequestType, type ShownMedia,
 } from "./lib/media";
 import {
   axisLabels, confusionCells, confusionShade, confusionShown, PLOT_HEIGHT, plotLayout, plotOf,
@@ -36,6 +36,9 @@ import type { Buffer, Message, RenderProps } from "./lib/model";
 import { Channel, cssVar, errorBar, viewPrefix } from "./lib/panel";
 import { paletteFor } from "./lib/contrast";
 import { Throttle } from "./lib/query";
+import { loadVendor } from "./lib/vendor";
+import { CARD_VIEWS } from "./cards";
+import type { CardContext } from "./cards/types";
 
 const SPARK_W = 120;
 const SPARK_H = 28;
@@ -53,14 +56,6 @@ interface Job {
   type: RequestType;
   step: number;
   rev: string | null; // the latest entry's rev when asked for the latest step (a newer rev makes the reply stale)
-}
-
-/** The bytes of a step, as Blob URLs (the bytes themselves are not kept). */
-interface ShownMedia {
-  step: number;
-  count: number | null;
-  items: Omit<MediaItem, "bytes">[];
-  urls: string[];
 }
 
 interface Card {
@@ -97,6 +92,7 @@ interface Card {
   sizeBtn: HTMLButtonElement;
   fullBtn: HTMLButtonElement;
   clickNote: HTMLElement; // what a click on a confusion-matrix cell did
+  renders: number; // bodies drawn so far: a view of cards/ drawing late checks it is still current
 }
 
 /** The full-screen button's icon: four corners (drawn, as fonts may lack a glyph for it). */
@@ -353,6 +349,7 @@ function render({ model, el }: RenderProps) {
       sizeBtn: h("button", { class: "wl-btn wl-media-size", text: "↔", title: "Span the whole row", "aria-pressed": "false" }),
       fullBtn: h("button", { class: "wl-btn wl-media-full", title: "Show this card over the notebook (Esc returns)", "aria-label": "full screen", "aria-pressed": "false" }, expandIcon()),
       clickNote: h("div", { class: "wl-media-click-note", role: "status", hidden: true }),
+      renders: 0,
     };
     if (entry.kind === "plot" && typeof ResizeObserver !== "undefined") {
       card.resize = new ResizeObserver((seen) => {
@@ -475,7 +472,10 @@ function render({ model, el }: RenderProps) {
       case "image": case "images": parts = imagesView(card, e); break;
       case "audio": case "video": parts = playerView(card, e); break;
       case "other": parts = [otherView(e)]; break;
-      default: parts = [description(e)];
+      default: {
+        const view = CARD_VIEWS[e.kind];
+        parts = view ? view(cardContext(card, e)) : [description(e)];
+      }
     }
     card.body.replaceChildren(...parts.filter((p): p is Node => p !== null));
     updateHead(card);
@@ -546,6 +546,34 @@ function render({ model, el }: RenderProps) {
     root.classList.remove("has-fullscreen");
     document.removeEventListener("keydown", onKey, true);
     if (!card.dead) card.fullBtn.focus();
+  }
+
+  /** Bundled libraries come with an `asset` request (once per page: lib/vendor.ts). */
+  function fetchAsset(name: string): Promise<Uint8Array> {
+    return new Promise((resolve, reject) => {
+      const req = channel.request("asset", { name }, (msg, buffers) => replies.reply(req, msg, buffers));
+      replies.add(req, { type: "asset_result", ok: false, message: "no reply from the kernel" }, (msg, buffers, synthetic) => {
+        if (synthetic) channel.forget(req);
+        if (msg && msg.ok === true && buffers && buffers.length === 1) {
+          const b = buffers[0];
+          resolve(b instanceof ArrayBuffer ? new Uint8Array(b) : new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
+        } else {
+          reject(new Error(typeof msg?.message === "string" ? msg.message : `${name} could not be loaded`));
+        }
+      });
+    });
+  }
+
+  function cardContext(card: Card, e: MediaEntry): CardContext {
+    const drawn = ++card.renders;
+    return {
+      key: card.key,
+      entry: e,
+      media: mediaOf(card),
+      vendor: <T,>(name: string) => loadVendor<T>(name, fetchAsset),
+      alive: () => !card.dead && card.renders === drawn,
+      fail: (text: string) => showMessage(card, text),
+    };
   }
 
   function description(e: MediaEntry): HTMLElement {

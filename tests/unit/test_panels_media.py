@@ -109,7 +109,7 @@ def test_images_come_as_png_buffers_with_their_captions(logged, panel):
     ({"type": "value", "key": "loss", "step": -1}, "step"),
     ({"type": "value", "key": "loss", "step": "1"}, "step"),
     ({"type": "value", "key": "loss"}, "step: required"),
-    ({"type": "media", "key": "loss", "step": 0}, "holds no image, audio, video or table"),
+    ({"type": "media", "key": "loss", "step": 0}, "holds nothing with bytes to send"),
     ({"type": "media", "key": "weights", "step": 0}, "(histogram)"),
     ({"type": "media", "key": "", "step": 0}, "key"),
     ({"type": "media", "key": 3, "step": 0}, "key"),

@@ -14,7 +14,9 @@ Traits (set by the publisher thread only, at most 5 times a second):
     most 20), "nrows", "images"}`` for a table (an image cell is ``{"kind": "image", "width",
     "height", "caption"}``, another media cell ``"[media]"``; ``images`` counts the image cells
     of the rows shown), ``{"count", "captions", "width", "height"}`` for
-    image(s), and the descriptor's fields (with ``"path"``) for the other files. A chart
+    image(s), and the descriptor's fields (with ``"path"``) for the other files. The kinds of
+:mod:`weightslab_nb.panels.media_cards` (JSON metadata, molecules, graphs...) give their card's
+summary, and their ``media`` reply carries what the card draws. A chart
     (``wl.plot.*``) is ``{"chart", "title", "x_label", "y_label"}`` plus ``"series": [{"name",
     "points": [[x, y], ...]}]`` (line-like charts and scatter, at most 2,000 points each),
     ``"bars": [{"label", "value"}]``, ``"bins"``/``"values"`` (histogram) or
@@ -30,6 +32,10 @@ Requests from the browser (validated; a bad one gets ``ok: false`` and changes n
     PNG, GIF, JPEG, WebP or BMP images, WAV audio, GIF/MP4/WebM/Ogg video), at most 16 items
     of the ``count`` logged. For a table: its image cells (of the rows shown, at most 64), each
     item with its ``"row"`` and ``"col"``.
+``{"type": "asset", "req", "name"}``
+    -> ``{"type": "asset_result", "ok": true, "name", "size"}`` with one buffer: a bundled
+    browser library (an ES module) a card loads on first use, named in
+    :data:`~weightslab_nb.panels.media_cards.VENDOR_ASSETS` (plotly.js, Vega).
 ``{"type": "confusion", "req", "key", "step", "row", "col"}``
     A click on a cell of a confusion matrix (``wl.plot.confusion_matrix``) logged under
     ``key``: highlights the watched samples of that (label, prediction) pair for the sample
@@ -55,14 +61,15 @@ import numpy as np
 import traitlets
 
 from weightslab_nb.errors import InvalidTypeError
-from weightslab_nb.panels._base import Panel, static_asset
+from weightslab_nb.panels._base import STATIC, Panel, static_asset
 from weightslab_nb.panels.confusion import highlight_cell
 from weightslab_nb.panels.media_bytes import FileBytes
+from weightslab_nb.panels.media_cards import CARD_KINDS, VENDOR_ASSETS, card_of
 from weightslab_nb.panels.messages import MessageError, int_field
 from weightslab_nb.panels.wire import json_number
 
 KINDS = ("number", "text", "histogram", "table", "plot", "image", "images", "html", "audio",
-         "video", "object3d", "other")
+         "video", "object3d", "other", *sorted({c.kind for c in CARD_KINDS.values()}))
 MAX_SERIES = 200
 MAX_STEPS = 500
 MAX_TABLE_ROWS = 20
@@ -97,7 +104,7 @@ class RunMedia(Panel):
     _css = static_asset("media.css")
     _poll_interval = 0.2  # <= 5 Hz
     _reply_types = {"value": "value_result", "media": "media_result",
-                    "confusion": "confusion_result"}
+                    "confusion": "confusion_result", "asset": "asset_result"}
 
     run = traitlets.Dict().tag(sync=True)
     entries = traitlets.List().tag(sync=True)
@@ -115,7 +122,7 @@ class RunMedia(Panel):
 
     def _handlers(self) -> dict:
         return {"value": self._on_value, "media": self._on_media,
-                "confusion": self._on_confusion}
+                "confusion": self._on_confusion, "asset": self._on_asset}
 
     # ---------------------------------------------------------------- publisher thread
     def current_run(self):
@@ -188,6 +195,9 @@ class RunMedia(Panel):
             return "plot", self._plot_preview(run, value)
         if kind in FILE_KINDS:
             return FILE_KINDS[kind], {k: v for k, v in value.items() if k != "_type"}
+        card = card_of(value)
+        if card is not None:
+            return card.kind, card.summary(value)
         text = json.dumps(value, default=str)
         return "other", {"path": None, "text": text if len(text) <= 200 else text[:197] + "..."}
 
@@ -256,6 +266,12 @@ class RunMedia(Panel):
         run, key, step, values = self._request(msg)
         at, value = _at_step(key, values, step)
         kind, _ = self._describe(run, value)
+        card = card_of(value)
+        if card is not None:
+            items = card.items(lambda relative: self._bytes.get(_path(run, relative)), value)
+            meta = [m for m, _ in items[:MAX_ITEMS]]
+            return ({"key": key, "step": at, "kind": kind, "items": meta, "count": len(items)},
+                    [data for _, data in items[:MAX_ITEMS]])
         if kind == "table":
             cells = self._table(run, value)[1]
             total = len(cells)
@@ -265,7 +281,7 @@ class RunMedia(Panel):
             total = len(listed)
             items = [({}, item) for item in listed[:MAX_ITEMS]]
         else:
-            raise MessageError(f"key: {key!r} holds no image, audio, video or table ({kind})")
+            raise MessageError(f"key: {key!r} holds nothing with bytes to send ({kind})")
         meta, buffers = [], []
         for where, item in items:
             path = _path(run, item["path"])
@@ -273,6 +289,18 @@ class RunMedia(Panel):
             meta.append({**where, "caption": item.get("caption"), "mime": _mime(path),
                          **{k: item[k] for k in ("width", "height") if k in item}})
         return {"key": key, "step": at, "kind": kind, "items": meta, "count": total}, buffers
+
+    def _on_asset(self, msg: dict):
+        name = msg.get("name")
+        if name not in VENDOR_ASSETS:
+            raise MessageError(f"name: expected one of {sorted(VENDOR_ASSETS)}, got "
+                               f"{name!r}"[:200])
+        path = STATIC / VENDOR_ASSETS[name]
+        if not path.is_file():
+            raise MessageError(f"name: the {name} bundle is not built ({path.name} is missing "
+                               f"from {STATIC}); run `npm run build` in js/ or reinstall")
+        data = path.read_bytes()
+        return {"name": name, "size": len(data)}, [data]
 
     def _on_confusion(self, msg: dict):
         run, key, step, values = self._request(msg)
@@ -313,6 +341,8 @@ class RunMedia(Panel):
             paths = [i.get("path") for i in value["items"][:MAX_ITEMS]]
         elif kind in ("image-file", "audio-file", "video-file"):
             paths = [value.get("path")]
+        elif card_of(value) is not None:
+            paths = card_of(value).files(value)
         else:
             paths = []
         return paths

@@ -180,6 +180,14 @@ describe("value and media requests", () => {
     }
   });
 
+  it("takes JSON, SVG, text and download-only files for the card kinds only", () => {
+    for (const m of ["application/json", "image/svg+xml", "text/plain", "application/octet-stream"]) {
+      expect(allowedMime(m, "molecule"), m).toBe(true);
+      expect(allowedMime(m, "image"), m).toBe(false);
+    }
+    expect(allowedMime("text/html", "json")).toBe(false);
+  });
+
   it("drops replies for another key or step than the one asked for", () => {
     expect(replyMatches({ key: "samples", step: 40 }, { key: "samples", step: 40 })).toBe(true);
     expect(replyMatches({ key: "samples", step: 20 }, { key: "samples", step: 40 })).toBe(false);

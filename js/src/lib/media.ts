@@ -45,8 +45,12 @@ export function runSummary(run: RunInfo): string {
   return parts.join(" · ");
 }
 
+/** Kinds drawn by a view of `cards/` (the wandb data types beyond images, tables and charts):
+ * the trait holds a summary, the `media` reply what the view draws (JSON, an SVG...). */
+export const CARD_KINDS: ReadonlySet<string> = new Set(["json", "molecule", "graph", "plotly", "vega", "boxes", "mask"]);
+
 /** Kinds whose bytes come with a `media` request (they are never in the trait). */
-export const BINARY_KINDS: ReadonlySet<string> = new Set(["image", "images", "audio", "video"]);
+export const BINARY_KINDS: ReadonlySet<string> = new Set(["image", "images", "audio", "video", ...CARD_KINDS]);
 
 /** Kinds whose value may need bytes: the binary kinds, and tables (their image cells). */
 export const BYTES_KINDS: ReadonlySet<string> = new Set([...BINARY_KINDS, "table"]);
@@ -214,7 +218,7 @@ export type RequestType = "value" | "media";
  */
 export function stepPlan(kind: string): RequestType[] {
   if (kind === "image" || kind === "images") return ["media"];
-  if (kind === "audio" || kind === "video" || kind === "table") return ["value", "media"]; // a table: only when it has image cells
+  if (kind === "audio" || kind === "video" || kind === "table" || CARD_KINDS.has(kind)) return ["value", "media"]; // a table: only when it has image cells
   return ["value"];
 }
 
@@ -268,7 +272,16 @@ export interface MediaItem {
   height: number | null;
   row: number | null; // a table's image cell: its row and column in the rows shown
   col: number | null;
+  extra: Record<string, unknown>; // the item's other fields, for the card's view (cards/)
   bytes: Uint8Array;
+}
+
+/** The bytes of the step a card shows, as Blob URLs (the bytes themselves are not kept). */
+export interface ShownMedia {
+  step: number;
+  count: number | null;
+  items: Omit<MediaItem, "bytes">[];
+  urls: string[];
 }
 
 export interface MediaResult {
@@ -281,12 +294,16 @@ export interface MediaResult {
 
 const IMAGES = new Set(["image/png", "image/gif", "image/jpeg", "image/webp", "image/bmp"]);
 const WAV = new Set(["audio/wav", "audio/x-wav", "audio/wave"]);
+/** What the views of `cards/` are sent: JSON, an SVG depiction (shown in an <img>, where it
+ * runs no script), text files (a molecule's), and files only offered for download. */
+const CARD_MIMES = new Set(["application/json", "image/svg+xml", "text/plain", "application/octet-stream"]);
+const KNOWN_FIELDS = new Set(["caption", "mime", "width", "height", "row", "col"]);
 
 /** Whether the panel shows bytes of this type: PNG, GIF, JPEG, WebP, BMP, WAV or a video. */
-export function allowedMime(mime: unknown): boolean {
+export function allowedMime(mime: unknown, kind = ""): boolean {
   if (typeof mime !== "string") return false;
   const m = mime.toLowerCase();
-  return IMAGES.has(m) || WAV.has(m) || /^video\/[a-z0-9.+-]+$/.test(m);
+  return IMAGES.has(m) || WAV.has(m) || /^video\/[a-z0-9.+-]+$/.test(m) || (CARD_KINDS.has(kind) && CARD_MIMES.has(m));
 }
 
 /** A `media_result` reply with one buffer per item, checked; or the error to show in the card. */
@@ -303,7 +320,7 @@ export function parseMediaReply(msg: Message, buffers: readonly Buffer[]): { ok:
   for (let i = 0; i < items.length; i++) {
     const it = items[i];
     if (!it || typeof it !== "object") return { ok: false, error: `media reply: item ${i} is not an object` };
-    if (!allowedMime(it.mime)) return { ok: false, error: `media reply: item ${i} has unsupported type ${JSON.stringify(it.mime ?? null)}` };
+    if (!allowedMime(it.mime, str(msg.kind))) return { ok: false, error: `media reply: item ${i} has unsupported type ${JSON.stringify(it.mime ?? null)}` };
     const w = int(it.width), hgt = int(it.height);
     out.push({
       caption: typeof it.caption === "string" ? it.caption : null,
@@ -312,6 +329,7 @@ export function parseMediaReply(msg: Message, buffers: readonly Buffer[]): { ok:
       height: hgt !== null && hgt > 0 ? hgt : null,
       row: int(it.row) !== null && int(it.row)! >= 0 ? int(it.row) : null,
       col: int(it.col) !== null && int(it.col)! >= 0 ? int(it.col) : null,
+      extra: Object.fromEntries(Object.entries(it).filter(([k]) => !KNOWN_FIELDS.has(k))),
       bytes: toBytes(bufs[i]),
     });
   }
