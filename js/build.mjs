@@ -1,6 +1,9 @@
-// Builds one ESM bundle (plus its CSS) per panel into ../weightslab_nb/static/.
+// Builds one ESM bundle (plus its CSS) per panel into ../weightslab_nb/static/, and one ES
+// module per bundled library a card loads on first use (src/vendor/<name>.ts ->
+// static/vendor-<name>.js, sent by the kernel with an `asset` request: see js/src/lib/vendor.ts).
 // Usage: node build.mjs [--watch]
 import * as esbuild from "esbuild";
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 
@@ -18,9 +21,16 @@ const options = {
   legalComments: "none",
 };
 
+const vendors = ["plotly", "vega"].filter((v) => existsSync(path.join(here, "src", "vendor", `${v}.ts`)));
+const vendorOptions = {
+  ...options,
+  entryPoints: Object.fromEntries(vendors.map((v) => [`vendor-${v}`, path.join(here, "src", "vendor", `${v}.ts`)])),
+};
+
 if (process.argv.includes("--watch")) {
   const ctx = await esbuild.context(options);
   await ctx.watch();
 } else {
   await esbuild.build(options);
+  if (vendors.length) await esbuild.build(vendorOptions);
 }
