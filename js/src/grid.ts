@@ -26,7 +26,7 @@ import {
 } from "./lib/query";
 import {
   clickSelect, countByOrigin, emptySelection, extendTo, isSelected, refKey, rowRef, sameRef, selectAll, selectedRefs,
-  selectionLabel, selectionOf, toggleOne, type SampleId, type SampleRef, type SelectionState,
+  selectionLabel, selectionOf, SelectionSync, toggleOne, type SampleId, type SampleRef, type SelectionState,
 } from "./lib/selection";
 import { columnsOf, KEY_HELP, keyCommand, moveCursor, passesToLab, stepInOrder, type KeyCommand } from "./lib/keys";
 import { defaultSortMessage, nextDefaultSort } from "./lib/default_sort";
@@ -70,6 +70,7 @@ interface Row {
 function render({ model, el }: RenderProps) {
   const state = defaultGridState(Number(model.get("page_size")) || 48);
   let selection: SelectionState = emptySelection();
+  const selectionSync = new SelectionSync(); // drops kernel selections older than a click
   let rows: Row[] = [];
   let sparks: (SparkRow | null)[] = [];
   let sparkSignal = "";
@@ -405,7 +406,7 @@ function render({ model, el }: RenderProps) {
   }
 
   function onOther(msg: Message): void {
-    if (msg.type === "selection" && Array.isArray(msg.sample_ids)) {
+    if (msg.type === "selection" && Array.isArray(msg.sample_ids) && selectionSync.accepts(msg.version)) {
       // the shared selection (refs) changed elsewhere (tag editor, user code) or was asked for
       selection = selectionOf(msg.sample_ids);
       updateSelection(false);
@@ -507,7 +508,10 @@ function render({ model, el }: RenderProps) {
     removeTagBtn.disabled ||= !actionTagSel.value;
     setCatBtn.disabled ||= !catSel.value;
     clearCatBtn.disabled ||= !catSel.value;
-    if (report) channel.send("select", { sample_ids: selectedRefs(selection) });
+    if (report) {
+      selectionSync.sent();
+      channel.request("select", { sample_ids: selectedRefs(selection) }, (reply) => selectionSync.answered(reply.version));
+    }
   }
 
   cells.addEventListener("click", (e) => {
@@ -721,6 +725,7 @@ function render({ model, el }: RenderProps) {
     channel.request("action", { action, sample_ids: [ref], ...fields }, (reply) => {
       setStatus(String(reply.message ?? (reply.ok ? "done" : "failed")), reply.ok ? "ok" : "error");
       if (reply.ok && Array.isArray(reply.sample_ids)) {
+        selectionSync.answered(reply.version, false);
         selection = selectionOf(reply.sample_ids);
         updateSelection(false);
       }
@@ -755,6 +760,7 @@ function render({ model, el }: RenderProps) {
     channel.request("action", { action, sample_ids: refs, ...extra }, (reply) => {
       setStatus(String(reply.message ?? (reply.ok ? "done" : "failed")), reply.ok ? "ok" : "error");
       if (reply.ok && Array.isArray(reply.sample_ids)) {
+        selectionSync.answered(reply.version, false);
         selection = selectionOf(reply.sample_ids); // a discard drops the samples from it
         updateSelection(false);
       }

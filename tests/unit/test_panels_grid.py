@@ -107,7 +107,8 @@ def test_actions_change_the_ledger_and_report_success(grid, trained):
     trained.register_categorical_tag("shape", ["round", "sharp"])
     reply = ask(g, cap, 1, type="action", action="add_tag", sample_ids=[1, 2, 3], tag="suspect")[0]
     assert reply == {"type": "action_result", "req": 1, "ok": True, "message": "tagged 3 samples 'suspect'",
-                     "action": "add_tag", "count": 3, "sample_ids": []}
+                     "action": "add_tag", "count": 3, "sample_ids": [],
+                     "version": trained.selection.version}
     assert trained.get_samples_by_tag("suspect") == [1, 2, 3]
     ask(g, cap, 2, type="action", action="remove_tag", sample_ids=[2], tag="suspect")
     assert trained.get_samples_by_tag("suspect") == [1, 3]
@@ -182,19 +183,22 @@ def test_selection_goes_to_the_session_and_comes_back_when_changed_elsewhere(gri
     """The selection holds refs (origin, sample_id); bare ids one origin holds are resolved."""
     g, cap = grid
     reply = ask(g, cap, 1, type="select", sample_ids=[5, 3, 5, ["train", 9], ["train_loader", 3]])[0]
-    assert reply == {"type": "select_result", "req": 1, "ok": True, "count": 3}
+    clicked = trained.selection.version
+    assert reply == {"type": "select_result", "req": 1, "ok": True, "count": 3, "version": clicked}
     assert trained.selection.get() == [("train", 5), ("train", 3), ("train", 9)]
     assert trained.selection.ids() == [5, 3, 9]
     assert g.flush()
     assert not [m for m, _ in cap.messages if m.get("type") == "selection"]  # its own change
     trained.selection.set([1, 2])
     msg, _ = cap.wait_for(lambda m: m.get("type") == "selection")
-    assert msg["sample_ids"] == [["train", 1], ["train", 2]]
+    # numbered after the view's own change: a view drops pushes numbered below its last click
+    assert msg["sample_ids"] == [["train", 1], ["train", 2]] and msg["version"] > clicked
     g._handle_custom_msg({"type": "select", "sample_ids": []}, [])
     assert trained.selection.get() == []
     trained.selection.set([4], origin="train_loader")
-    assert ask(g, cap, 2, type="get_selection")[0] == {"type": "selection", "req": 2, "ok": True,
-                                                       "sample_ids": [["train", 4]]}
+    assert ask(g, cap, 2, type="get_selection")[0] == {
+        "type": "selection", "req": 2, "ok": True, "sample_ids": [["train", 4]],
+        "version": trained.selection.version}
 
 
 def test_version_grows_when_the_table_changes(grid, trained):

@@ -87,6 +87,12 @@ class Selection:
         with self._lock:
             return list(self._refs)
 
+    def snapshot(self) -> tuple[list[SampleRef], int]:
+        """The selected samples (as :meth:`get`) and the version they are at, read together:
+        a panel sends both, so a view can drop a push older than its own last change."""
+        with self._lock:
+            return list(self._refs), self.version
+
     def ids(self) -> list:
         """The selected sample ids, in selection order (an id of two origins appears twice)."""
         with self._lock:

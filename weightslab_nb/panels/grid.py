@@ -31,7 +31,10 @@ browser -> Python
     (:data:`~weightslab_nb.panels.messages.ACTION_COMMANDS`) runs on ``sample_ids`` (refs and/or
     ids; ``origin`` for the bare ones).
     ``{"type": "get_selection", "req"}``: answered with ``{"type": "selection", "req", "ok": true,
-    "sample_ids"}`` (refs; a view asks once when it appears).
+    "sample_ids", "version"}`` (refs; a view asks once when it appears). ``version`` is
+    ``session.selection.version`` for those refs (it only grows); the replies to ``select`` (with
+    a req) and ``action`` carry it too, so a view can drop a push or a reply that predates its
+    own last change.
     ``{"type": "clear_highlight", "req"?}``: remove the step highlight (every panel of the
     session); answered with ``{"type": "highlight_result", "req", "ok", "message"}``.
     ``{"type": "flagged", "req", "action", "origin", "tag"?, "dry_run"?, "expect"?}``: ``action``
@@ -84,7 +87,7 @@ Python -> browser
     the selection after the action, refs; a discard drops the discarded samples from it) (``select`` with a req:
     ``select_result``). A failed request: ``{"type": <its reply type>, "req", "ok": false,
     "message"}``.
-    ``{"type": "selection", "sample_ids"}`` (refs ``[origin, sample_id]``) when
+    ``{"type": "selection", "sample_ids", "version"}`` (refs ``[origin, sample_id]``) when
     ``session.selection`` was changed elsewhere.
     ``{"type": "export_result", "req", "ok", "csv", "rows", "total", "truncated", "origins",
     "message"}``: ``csv`` is ``frame.to_csv()`` of the first :data:`EXPORT_MAX_ROWS` rows
@@ -261,11 +264,11 @@ class SampleGrid(Panel):
         if self._bus.version != self._seen_highlight:
             self._seen_highlight = self._bus.version
             out["highlight"] = self._bus.info()
-        version = s.selection.version
+        refs, version = s.selection.snapshot()
         if version != self._seen_selection:
             self._seen_selection = version
             if version != self._own_selection:
-                self.send({"type": "selection", "sample_ids": _wire(s.selection.get())})
+                self.send({"type": "selection", "sample_ids": _wire(refs), "version": version})
         return out
 
     # ---------------------------------------------------------------- messages
@@ -371,19 +374,21 @@ class SampleGrid(Panel):
         samples = ids_field(msg, allow_empty=True)
         selection = self.session.selection
         selection.set(samples)  # unknown or ambiguous samples are refused; nothing changes
-        self._own_selection = selection.version
-        return {"count": len(selection)}
+        refs, self._own_selection = selection.snapshot()
+        return {"count": len(refs), "version": self._own_selection}
 
     def _on_get_selection(self, _msg: dict):
-        return {"sample_ids": _wire(self.session.selection.get())}
+        refs, version = self.session.selection.snapshot()
+        return {"sample_ids": _wire(refs), "version": version}
 
     def _on_action(self, msg: dict):
         action, name, args = action_command(msg)
         args["ids"] = msg.get("sample_ids")
         result = commands.run(self.session, name, args, source="panel", fields=SAMPLE_FIELDS)
         self._publisher.wake()
+        refs, version = self.session.selection.snapshot()
         return {"message": action_message(action, result), "action": action,
-                "count": result["count"], "sample_ids": _wire(self.session.selection.get())}
+                "count": result["count"], "sample_ids": _wire(refs), "version": version}
 
     def _on_flagged(self, msg: dict):
         action, name, args = flagged_command(msg)

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  SelectionSync,
   asRef, clickSelect, countByOrigin, emptySelection, extendTo, isSelected, rangeBetween, refKey, rowRef,
   selectAll, toggleOne, selectedRefs, selectionLabel, selectionOf, type SampleRef,
 } from "./selection";
@@ -137,5 +138,43 @@ describe("keyboard selection", () => {
     s = toggleOne(s, t(2));
     expect(ids(s)).toEqual([4]);
     expect(isSelected(s, t(4))).toBe(true);
+  });
+});
+
+describe("SelectionSync", () => {
+  it("drops what the kernel sends while the view's own selection is unanswered", () => {
+    const sync = new SelectionSync();
+    expect(sync.accepts(3)).toBe(true);
+    sync.sent();
+    expect(sync.accepts(9)).toBe(false); // a push sent before the kernel saw the click
+    sync.answered(10);
+    expect(sync.accepts(9)).toBe(false); // older than the click
+    expect(sync.accepts(10)).toBe(true);
+    expect(sync.accepts(11)).toBe(true); // a later change elsewhere
+  });
+
+  it("waits for every select in flight and accepts pushes without a version once idle", () => {
+    const sync = new SelectionSync();
+    sync.sent();
+    sync.sent();
+    sync.answered(4);
+    expect(sync.accepts(5)).toBe(false);
+    sync.answered(5);
+    expect(sync.accepts(5)).toBe(true);
+    expect(sync.accepts(undefined)).toBe(true);
+    sync.answered(8, false); // an action's reply moves the version without a select
+    expect(sync.accepts(7)).toBe(false);
+  });
+});
+
+describe("SelectionSync timeout", () => {
+  it("stops holding pushes back when a select got no reply in time", () => {
+    let t = 0;
+    const sync = new SelectionSync(1000, () => t);
+    sync.sent();
+    t = 999;
+    expect(sync.accepts(1)).toBe(false);
+    t = 1001;
+    expect(sync.accepts(1)).toBe(true);
   });
 });

@@ -130,3 +130,38 @@ export function selectionLabel(counts: [string, number][]): string {
   if (counts.length === 1) return `${total} (${counts[0][0]})`;
   return `${total} (${counts.map(([o, c]) => `${o} ${c}`).join(", ")})`;
 }
+
+/**
+ * Orders a view's own selection changes against what the kernel says the selection is. The
+ * kernel numbers the session's selection (`version`, only growing) in its pushes and replies.
+ * A push or a `get_selection` reply can be on its way while the user clicks: applied after the
+ * click, it would undo it. So a view drops what the kernel sends while one of its own `select`
+ * messages is unanswered, and anything numbered below the version its last change got.
+ */
+export class SelectionSync {
+  private pending: number[] = []; // when each unanswered select was sent (ms)
+  private version = -1;
+
+  /** `timeoutMs`: a select unanswered this long (a lost reply) stops holding pushes back. */
+  constructor(private readonly timeoutMs = 10_000, private readonly now: () => number = () => performance.now()) {}
+
+  /** The view sent its selection (a `select` request). */
+  sent(): void {
+    this.pending.push(this.now());
+  }
+
+  /** The kernel answered a `select` (or an action that set the selection) with `version`. */
+  answered(version: unknown, ownRequest = true): void {
+    if (ownRequest) this.pending.shift();
+    if (typeof version === "number" && Number.isFinite(version)) this.version = Math.max(this.version, version);
+  }
+
+  /** Whether a selection the kernel sent (numbered `version`) may replace the view's. */
+  accepts(version: unknown): boolean {
+    const cutoff = this.now() - this.timeoutMs;
+    while (this.pending.length && this.pending[0] < cutoff) this.pending.shift();
+    if (this.pending.length > 0) return false;
+    if (typeof version !== "number" || !Number.isFinite(version)) return true; // an older kernel
+    return version >= this.version;
+  }
+}
