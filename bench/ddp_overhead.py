@@ -17,7 +17,7 @@ Both loops start from the same initialisation; after a warm-up of each they alte
 end of ``optimizer.step()``. Prints rank 0's median step of each loop and the ratio of the
 medians (rank 1's too). A benchmark, not a test: it asserts nothing.
 
-    python bench/ddp_overhead.py [--steps 200] [--rounds 4] [--warmup 30]
+    python bench/ddp_overhead.py [--steps 200] [--rounds 4] [--warmup 30] [--relay gloo]
 """
 
 from __future__ import annotations
@@ -86,6 +86,12 @@ def _rank(rank: int, world: int, port: int, args, root: str, results) -> None:
         import weightslab_nb as wl
     from weightslab_nb.demo import digits_dataset, digits_mlp
 
+    if args.relay == "gloo":  # the headers as gloo broadcasts, as between machines
+        from weightslab_nb.distributed.relay import ControlRelay
+
+        defaults = list(ControlRelay.__init__.__defaults__)
+        defaults[-2] = False  # shared
+        ControlRelay.__init__.__defaults__ = tuple(defaults)
     torch.set_num_threads(1)
     os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank),
                       LOCAL_WORLD_SIZE=str(world))
@@ -126,6 +132,9 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=200, help="steps per loop per round")
     parser.add_argument("--rounds", type=int, default=4, help="rounds (each runs both loops)")
     parser.add_argument("--warmup", type=int, default=30, help="untimed steps of each loop")
+    parser.add_argument("--relay", choices=("shared", "gloo"), default="shared",
+                        help="the control relay's headers: shared memory (one machine, the "
+                             "default there) or gloo broadcasts (as between machines)")
     args = parser.parse_args(argv)
     world = 2
     ctx = mp.get_context("spawn")
@@ -140,7 +149,7 @@ def main(argv=None) -> int:
         for p in procs:
             p.join(60)
     print(f"digits MLP on DDP, {world} ranks (gloo, CPU), batch {BATCH} per rank, "
-          f"{args.rounds} rounds x {args.steps} steps per loop")
+          f"{args.rounds} rounds x {args.steps} steps per loop, relay headers: {args.relay}")
     for rank in range(world):
         bare = statistics.median(got[rank]["bare"])
         inst = statistics.median(got[rank]["instrumented"])

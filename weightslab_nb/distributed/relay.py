@@ -8,11 +8,13 @@ tells every rank what to do, over a ``torch.distributed`` group of its own (gloo
 on CPU and next to nccl; created with a timeout so a dead rank ends the run instead of hanging
 it):
 
-1. rank 0 polls the hub and broadcasts a two-number header: the run state (run, pause or
-   stop) and whether changes follow. The broadcast is started at the end of one boundary and
-   read at the next one, so it travels while the step trains: the ranks never wait for each
-   other at a boundary (DDP's all-reduce already keeps them together), and what rank 0 polled
-   at a boundary applies, on every rank, at the next;
+1. rank 0 polls the hub and sends a two-number header: the run state (run, pause or stop) and
+   whether changes follow. It is sent at the end of one boundary and read at the next one, so
+   it travels while the step trains: the ranks never wait for each other at a boundary (DDP's
+   all-reduce already keeps them together), and what rank 0 polled at a boundary applies, on
+   every rank, at the next. When every rank runs on one machine the headers go through shared
+   memory (:mod:`weightslab_nb.distributed.header_ring`: a few memory reads per step);
+   otherwise each is an asynchronous gloo broadcast (:class:`GlooHeaders`);
 2. if changes follow, rank 0 broadcasts them (``broadcast_object_list``) and every rank applies
    them (``apply(changes)``) before drawing its next batch;
 3. while the state is pause, every rank stays in the relay and rank 0 sends a new header each
@@ -20,7 +22,8 @@ it):
    a paused run holds for as long as the user wants;
 4. on stop, every rank raises :class:`~weightslab_nb.errors.TrainingStopped`.
 
-The cost on a running step is one asynchronous broadcast of two integers.
+The cost on a running step is a read of shared memory, or one asynchronous broadcast of two
+integers between machines.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
+from weightslab_nb.distributed.header_ring import open_ring
 from weightslab_nb.errors import RankError, TrainingStopped
 
 RUN, PAUSE, STOP = 0, 1, 2
@@ -63,10 +67,18 @@ class ControlRelay:
         Rank 0's view of the hub (required on rank 0, ignored elsewhere).
     heartbeat : float, default 1.0
         Seconds between two headers while paused.
+    shared : bool, default True
+        Send the headers through shared memory when every rank can map rank 0's file (one
+        machine); False always uses gloo broadcasts. Setting it up is a collective: every rank
+        passes the same value.
+    timeout : float, default 60.0
+        Seconds a rank waits for a header in shared memory (a dead rank is noticed sooner:
+        its process is gone). Over gloo, the group's own timeout applies.
     """
 
     def __init__(self, rank: int, group, apply: Callable[[object], None],
-                 source: ControlSource | None = None, heartbeat: float = 1.0):
+                 source: ControlSource | None = None, heartbeat: float = 1.0,
+                 shared: bool = True, timeout: float = 60.0):
         if rank == 0 and source is None:
             raise ValueError("source: rank 0 relays the hub's control and needs a source")
         self.rank = rank
@@ -74,14 +86,13 @@ class ControlRelay:
         self._apply = apply
         self._source = source
         self._heartbeat = heartbeat
-        import torch
+        ring = None
+        if shared:
+            import torch.distributed as dist
 
-        # two header tensors used in turn (one travels while the other is read), written and
-        # read through their numpy views (a torch item access costs more than the broadcast)
-        self._headers = [torch.zeros(2, dtype=torch.int64) for _ in range(2)]
-        self._views = [h.numpy() for h in self._headers]
-        self._next = 0
-        self._posted = None  # (work, header index, changes rank 0 polled) in flight
+            ring = open_ring(rank, dist.get_world_size(group), group, timeout)
+        self.headers = ring if ring is not None else GlooHeaders(rank, group)
+        self._posted = None  # (what the header transport posted, changes rank 0 polled)
 
     def boundary(self) -> None:
         """Called by every rank before it draws a batch: apply what the hub decided, hold while
@@ -110,20 +121,9 @@ class ControlRelay:
         self._post()  # the next boundary's header travels while this step trains
 
     def _post(self) -> None:
-        """Start the broadcast of rank 0's header for the next boundary (not waited for)."""
-        import torch.distributed as dist
-
-        i, self._next = self._next, self._next ^ 1
-        changes, view = None, self._views[i]
-        if self.rank == 0:
-            state, changes = self._source.poll()
-            view[0], view[1] = state, changes is not None
-        try:
-            work = dist.broadcast(self._headers[i], src=0, group=self.group, async_op=True)
-        except RuntimeError as exc:  # gloo: a peer closed its connection
-            raise RankError(f"the control relay lost another rank at a batch boundary: "
-                            f"{exc}") from exc
-        self._posted = (work, i, changes)
+        """Send rank 0's header for the next boundary (not waited for)."""
+        state, changes = self._source.poll() if self.rank == 0 else (RUN, None)
+        self._posted = (self.headers.post(state, changes is not None), changes)
 
     def _complete(self) -> int:
         """Wait for the header in flight (posting one first at the first boundary), apply the
@@ -132,18 +132,52 @@ class ControlRelay:
 
         if self._posted is None:
             self._post()
-        (work, i, changes), self._posted = self._posted, None
-        view = self._views[i]
+        (posted, changes), self._posted = self._posted, None
         try:
-            work.wait()
-            changed = bool(view[1])
+            state, changed = self.headers.wait(posted)
             if changed:
                 box = [changes]
                 dist.broadcast_object_list(box, src=0, group=self.group)
                 changes = box[0]
+        except RankError:
+            raise
         except RuntimeError as exc:  # gloo: a peer closed its connection, or a timeout
             raise RankError(f"the control relay lost another rank at a batch boundary: "
                             f"{exc}") from exc
         if changed:
             self._apply(changes)
-        return int(view[0])
+        return state
+
+
+class GlooHeaders:
+    """The headers as asynchronous gloo broadcasts from rank 0 over ``group``: one is started
+    at a boundary and waited for at the next. Two header tensors are used in turn (one travels
+    while the other is read), written and read through their numpy views (a torch item access
+    costs more than the broadcast)."""
+
+    def __init__(self, rank: int, group):
+        import torch
+
+        self.rank, self.group = rank, group
+        self._headers = [torch.zeros(2, dtype=torch.int64) for _ in range(2)]
+        self._views = [h.numpy() for h in self._headers]
+        self._next = 0
+
+    def post(self, state: int, changed: bool):
+        """Start the broadcast of rank 0's header (the arguments are ignored elsewhere)."""
+        import torch.distributed as dist
+
+        i, self._next = self._next, self._next ^ 1
+        if self.rank == 0:
+            self._views[i][0], self._views[i][1] = state, changed
+        try:
+            return dist.broadcast(self._headers[i], src=0, group=self.group, async_op=True), i
+        except RuntimeError as exc:  # gloo: a peer closed its connection
+            raise RankError(f"the control relay lost another rank at a batch boundary: "
+                            f"{exc}") from exc
+
+    def wait(self, posted) -> tuple[int, bool]:
+        """The header the broadcast ``posted`` brought: ``(state, changed)``."""
+        work, i = posted
+        work.wait()
+        return int(self._views[i][0]), bool(self._views[i][1])
