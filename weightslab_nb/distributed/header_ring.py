@@ -177,8 +177,8 @@ class HeaderRing:
 
 def open_ring(rank: int, world: int, group, timeout: float) -> HeaderRing | None:
     """Set up the ring for ``group`` (a collective: every rank calls it): None, on every rank,
-    when a rank cannot open rank 0's file (the ranks run on several machines), and the headers
-    then go over ``group``."""
+    when a rank cannot open rank 0's file (the ranks run on several machines) or cannot see
+    another rank's process, and the headers then go over ``group``."""
     import secrets
 
     import torch.distributed as dist
@@ -201,4 +201,11 @@ def open_ring(rank: int, world: int, group, timeout: float) -> HeaderRing | None
     dist.all_gather_object(opened, ring is not None, group=group)
     if rank == 0:
         os.unlink(path)  # every rank that could map it has: nothing stays behind
-    return ring if all(opened) else None
+    if not all(opened):
+        return None
+    # a wait tells a dead rank by its process id: every rank must see the others' processes
+    # (ranks in containers sharing /dev/shm but not their process ids would not)
+    sees = all(_alive(int(ring._pids[r])) for r in range(world) if r != rank)
+    seen = [None] * world
+    dist.all_gather_object(seen, sees, group=group)
+    return ring if all(seen) else None
