@@ -37,6 +37,8 @@ import { Channel, cssVar, errorBar, viewPrefix } from "./lib/panel";
 import { paletteFor } from "./lib/contrast";
 import { Throttle } from "./lib/query";
 import { loadVendor } from "./lib/vendor";
+import { isMaskItem } from "./lib/overlays";
+import { ImageOverlays, togglesIn } from "./lib/overlays_view";
 import { CARD_VIEWS } from "./cards";
 import type { CardContext } from "./cards/types";
 
@@ -93,6 +95,7 @@ interface Card {
   fullBtn: HTMLButtonElement;
   clickNote: HTMLElement; // what a click on a confusion-matrix cell did
   renders: number; // bodies drawn so far: a view of cards/ drawing late checks it is still current
+  memo: Map<string, unknown>; // what its views keep across redraws (the classes switched off)
 }
 
 /** The full-screen button's icon: four corners (drawn, as fonts may lack a glyph for it). */
@@ -350,6 +353,7 @@ function render({ model, el }: RenderProps) {
       fullBtn: h("button", { class: "wl-btn wl-media-full", title: "Show this card over the notebook (Esc returns)", "aria-label": "full screen", "aria-pressed": "false" }, expandIcon()),
       clickNote: h("div", { class: "wl-media-click-note", role: "status", hidden: true }),
       renders: 0,
+      memo: new Map(),
     };
     if (entry.kind === "plot" && typeof ResizeObserver !== "undefined") {
       card.resize = new ResizeObserver((seen) => {
@@ -572,6 +576,7 @@ function render({ model, el }: RenderProps) {
       media: mediaOf(card),
       vendor: <T,>(name: string) => loadVendor<T>(name, fetchAsset),
       alive: () => !card.dead && card.renders === drawn,
+      memo: card.memo,
       fail: (text: string) => showMessage(card, text),
     };
   }
@@ -815,15 +820,20 @@ function render({ model, el }: RenderProps) {
     const v = e.value ?? {};
     const media = mediaOf(card);
     const captions: (string | null)[] = Array.isArray(v.captions) ? v.captions : [];
-    const count = media ? media.items.length : Math.max(1, Math.min(Number(v.count) || 1, MAX_PLACEHOLDERS));
+    // the images' items come first, their masks' items after them
+    const images = media ? { ...media, items: media.items.filter((it) => !isMaskItem(it)) } : null;
+    const count = images ? images.items.length : Math.max(1, Math.min(Number(v.count) || 1, MAX_PLACEHOLDERS));
+    const drawn = ++card.renders;
+    const overlays = media ? new ImageOverlays(media, togglesIn(card.memo), () => !card.dead && card.renders === drawn) : null;
     const figures: HTMLElement[] = [];
     for (let i = 0; i < count; i++) {
-      const it = media?.items[i];
+      const it = images?.items[i];
       const caption = it ? it.caption : captions[i] ?? null;
       const w = it?.width ?? (Number(v.width) || null), hgt = it?.height ?? (Number(v.height) || null);
       let pic: HTMLElement;
       if (media) {
         pic = thumb(media.urls[i], w, hgt, caption ?? `${card.key} ${i + 1}`);
+        pic = overlays!.wrap(i, pic, thumbSize(w, hgt), w && hgt ? { width: w, height: hgt } : null);
       } else {
         pic = h("div", { class: "wl-media-placeholder" });
         sizeImage(pic, w, hgt);
@@ -831,7 +841,8 @@ function render({ model, el }: RenderProps) {
       figures.push(h("figure", { class: "wl-media-figure" }, pic,
         caption ? h("figcaption", { class: "wl-media-caption", text: caption, title: caption }) : null));
     }
-    return [figures.length ? h("div", { class: "wl-media-thumbs" }, ...figures) : null, media ? itemsLine(media, v) : null];
+    const thumbs = figures.length ? h("div", { class: "wl-media-thumbs" }, ...figures) : null;
+    return [thumbs, ...(overlays?.footer(() => thumbs) ?? []), images ? itemsLine(images, v) : null];
   }
 
   function playerView(card: Card, e: MediaEntry): (Node | null)[] {
