@@ -53,6 +53,7 @@ const MAX_PLACEHOLDERS = 16; // the most items a media reply carries
 const MISMATCH = "ignored a reply for another key or step; move the selector to retry";
 const CELL_THUMB_MIN = 32; // a table's image cells: small images scaled up to this side...
 const CELL_THUMB_MAX = 96; // ...large ones down to this one
+const OVERLAY_THUMB_MAX = 240; // an image with boxes or masks: the longer side (fits one column)
 
 interface Job {
   type: RequestType;
@@ -833,7 +834,11 @@ function render({ model, el }: RenderProps) {
       let pic: HTMLElement;
       if (media) {
         pic = thumb(media.urls[i], w, hgt, caption ?? `${card.key} ${i + 1}`);
-        pic = overlays!.wrap(i, pic, thumbSize(w, hgt), w && hgt ? { width: w, height: hgt } : null);
+        const big = w && hgt && overlays!.has(i) ? thumbSize(w, hgt, CELL_THUMB_MIN * 2, OVERLAY_THUMB_MAX) : null;
+        if (big) {
+          sizeTo(pic, big); // boxes and their labels need room: larger than a plain thumbnail
+          pic = overlays!.wrap(i, pic, big, { width: w!, height: hgt! });
+        }
       } else {
         pic = h("div", { class: "wl-media-placeholder" });
         sizeImage(pic, w, hgt);

@@ -12,6 +12,6 @@ export const maskView: CardView = (ctx) => {
   const v = ctx.entry.value && typeof ctx.entry.value === "object" ? ctx.entry.value : {};
   if (!item || !url) return [];
   const group = typeof item.extra.group === "string" ? item.extra.group : String(v.group ?? "mask");
-  const size = thumbSize(item.width, item.height, 96, 256);
+  const size = thumbSize(item.width, item.height, 96, 240);
   return [maskFrameView(url, group, labelsOf(item.extra.class_labels), size, togglesIn(ctx.memo), ctx.alive)];
 };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
-  boxesFrame, boxGroupOf, boxGroupsOf, boxLabel, boxOf, boxRect, cappedNote, classColours, ClassToggles, colourMask,
+  boxesFrame, boxGroupOf, boxGroupsOf, boxLabel, boxOf, boxRect, cappedNote, classColours, className, ClassToggles, colourMask,
   isMaskItem, labelFits, labelsOf, legendRows, maskRefsOf, redChannel, rgbOf,
 } from "./overlays";
 import { entryFromMedia, type MediaEntry, type MediaResult } from "./media";
@@ -89,9 +89,11 @@ describe("mask colouring", () => {
 });
 
 describe("class colours, legend and toggles", () => {
-  it("gives every class id one colour for the whole card, cycling the palette", () => {
-    const c = classColours([5, 1, 3, 1, 9], ["a", "b", "c"]);
-    expect([...c]).toEqual([[1, "a"], [3, "b"], [5, "c"], [9, "a"]]);
+  it("gives every class name one colour for the whole card, cycling the palette", () => {
+    const c = classColours(["cat", "dog", "cat", "road", "sky"], ["a", "b", "c"]);
+    expect([...c]).toEqual([["cat", "a"], ["dog", "b"], ["road", "c"], ["sky", "a"]]);
+    expect(className(new Map([[1, "cat"]]), 1)).toBe("cat");
+    expect(className(new Map(), 4)).toBe("class_4");
     expect(rgbOf("#1f77b4")).toEqual([31, 119, 180]);
     expect(rgbOf("#fff")).toEqual([255, 255, 255]);
   });

@@ -138,7 +138,7 @@ export function boxScore(b: Box): number | null {
 
 /** "cat 0.91": the box's caption (else its class name) and its score. */
 export function boxLabel(b: Box, labels: ReadonlyMap<number, string>): string {
-  const name = b.caption ?? labels.get(b.classId) ?? `class_${b.classId}`;
+  const name = b.caption ?? className(labels, b.classId);
   const s = boxScore(b);
   return s === null ? name : `${name} ${s.toFixed(2)}`;
 }
@@ -150,10 +150,15 @@ export function labelFits(text: string, r: Rect, charWidth = 6, lineHeight = 13)
 
 // -- colours ----------------------------------------------------------------------------------
 
-/** A colour per class id, the same for every group of a card: the ids in order, cycling. */
-export function classColours(ids: Iterable<number>, palette: readonly string[]): Map<number, string> {
-  const sorted = [...new Set(ids)].sort((a, b) => a - b);
-  return new Map(sorted.map((id, i) => [id, palette[i % palette.length]]));
+/** A colour per class name, the same in every group of a card (a class "cat" of the
+ * predictions and of the ground truth match): the names in the order given, cycling. */
+export function classColours(names: Iterable<string>, palette: readonly string[]): Map<string, string> {
+  return new Map([...new Set(names)].map((name, i) => [name, palette[i % palette.length]]));
+}
+
+/** The name a box's class goes by: its label, else "class_<id>". */
+export function className(labels: ReadonlyMap<number, string>, id: number): string {
+  return labels.get(id) ?? `class_${id}`;
 }
 
 /** `#rrggbb` (or `#rgb`) as [r, g, b]; black for anything else. */
@@ -228,7 +233,7 @@ export function legendRows(boxGroups: readonly (readonly BoxGroup[])[], masks: r
       if (!row) rows.set(key, row = { layer: "box", group: g.group, names: new Map(), boxes: new Map() });
       for (const b of g.boxes) {
         row.boxes!.set(b.classId, (row.boxes!.get(b.classId) ?? 0) + 1);
-        if (!row.names.has(b.classId)) row.names.set(b.classId, g.labels.get(b.classId) ?? `class_${b.classId}`);
+        if (!row.names.has(b.classId)) row.names.set(b.classId, className(g.labels, b.classId));
       }
     }
   }

@@ -11,26 +11,28 @@ import { paletteFor } from "./contrast";
 import { h, svg } from "./dom";
 import type { ShownMedia } from "./media";
 import {
-  boxesFrame, boxGroupsOf, boxLabel, boxRect, cappedNote, classColours, ClassToggles, colourMask, isMaskItem,
-  labelFits, legendRows, maskRefsOf, redChannel, rgbOf, type BoxGroup, type Frame, type LegendRow, type MaskRef,
+  boxesFrame, boxGroupsOf, boxLabel, boxRect, cappedNote, classColours, className, ClassToggles, colourMask, isMaskItem,
+  labelFits, legendRows, MASK_ALPHA, maskRefsOf, redChannel, rgbOf, type BoxGroup, type Frame, type LegendRow, type MaskRef, type Rect,
 } from "./overlays";
 import { cssVar } from "./panel";
 
 const LABEL_H = 13;
+const SOLO_MASK_ALPHA = 210; // a mask alone: no image shows through
+const GREY = "#888888"; // a class missing from the legend (not expected)
 const LABEL_CHAR_W = 6; // px per character of the 10 px label font (a safe over-estimate)
 
 /** The colours a card draws with: a class colour per id, and the ink (the theme's background)
  * of halos and label text, which reads on every class colour of the theme's palette. */
 export interface OverlayStyle {
-  colours: Map<number, string>;
+  colours: Map<string, string>; // by class name
   ink: string;
 }
 
 /** Colours for the classes of `rows`, from the palette that reads on the current theme. */
 export function overlayStyle(rows: readonly LegendRow[]): OverlayStyle {
   const ink = cssVar(document.body, "--jp-layout-color1", "#ffffff");
-  const ids = rows.flatMap((r) => r.classes.map((c) => c.id));
-  return { colours: classColours(ids, paletteFor(ink)), ink };
+  const names = rows.flatMap((r) => r.classes.map((c) => c.name));
+  return { colours: classColours(names, paletteFor(ink)), ink };
 }
 
 /** The toggles a card keeps across redraws (new steps) in its memo. */
@@ -48,16 +50,16 @@ export function boxesLayer(groups: readonly BoxGroup[], frame: Frame, width: num
   for (const g of groups) {
     for (const b of g.boxes) {
       const r = boxRect(b, frame, width, height);
-      const colour = style.colours.get(b.classId) ?? "#888888";
+      const colour = style.colours.get(className(g.labels, b.classId)) ?? GREY;
       const text = boxLabel(b, g.labels);
       const el = svg("g", { class: "wl-ov-box", "data-group": g.group, "data-class": String(b.classId) });
       const at = { x: r.x.toFixed(1), y: r.y.toFixed(1), width: Math.max(0.5, r.width).toFixed(1), height: Math.max(0.5, r.height).toFixed(1) };
       el.append(svg("rect", { class: "wl-ov-halo", ...at, stroke: style.ink }), svg("rect", { class: "wl-ov-outline", ...at, stroke: colour, fill: colour }));
-      if (labelFits(text, r, LABEL_CHAR_W, LABEL_H)) {
-        const w = Math.min(r.width, text.length * LABEL_CHAR_W + 4);
-        const label = svg("text", { class: "wl-ov-label", x: (r.x + 2).toFixed(1), y: (r.y + 10).toFixed(1), fill: style.ink });
+      const place = labelPlace(text, r, width);
+      if (place) {
+        const label = svg("text", { class: "wl-ov-label", x: (place.x + 2).toFixed(1), y: (place.y + 10).toFixed(1), fill: style.ink });
         label.textContent = text;
-        el.append(svg("rect", { class: "wl-ov-label-bg", x: at.x, y: at.y, width: w.toFixed(1), height: String(LABEL_H), fill: colour }), label);
+        el.append(svg("rect", { class: "wl-ov-label-bg", x: place.x.toFixed(1), y: place.y.toFixed(1), width: place.width.toFixed(1), height: String(LABEL_H), fill: colour }), label);
       }
       const tip = svg("title", {});
       tip.textContent = `${g.group}: ${text}`;
@@ -74,6 +76,15 @@ export function boxesLayer(groups: readonly BoxGroup[], frame: Frame, width: num
   return layer;
 }
 
+/** Where a box's label goes: inside its top-left corner when it fits there, else just above
+ * the box when the box is at least half the label's width and there is room; null: no label. */
+function labelPlace(text: string, r: Rect, width: number): Rect | null {
+  const w = text.length * LABEL_CHAR_W + 4;
+  if (labelFits(text, r, LABEL_CHAR_W, LABEL_H)) return { x: r.x, y: r.y, width: w, height: LABEL_H };
+  if (r.y >= LABEL_H && r.width >= w / 2 && w <= width) return { x: Math.min(r.x, width - w), y: r.y - LABEL_H, width: w, height: LABEL_H };
+  return null;
+}
+
 // a mask canvas -> repaint it with the current toggles (once its class ids are decoded)
 const painters = new WeakMap<HTMLCanvasElement, () => void>();
 
@@ -82,9 +93,10 @@ const painters = new WeakMap<HTMLCanvasElement, () => void>();
  * `labels` once its PNG is decoded. `data-state` is "loading", "ready" or "error";
  * `data-painted` the pixels drawn.
  */
-export function maskLayer(url: string, group: string, labels: ReadonlyMap<number, string>, style: OverlayStyle, toggles: ClassToggles, alive: () => boolean = () => true): HTMLCanvasElement {
+export function maskLayer(url: string, group: string, labels: ReadonlyMap<number, string>, style: OverlayStyle, toggles: ClassToggles,
+  alive: () => boolean = () => true, alpha = MASK_ALPHA): HTMLCanvasElement {
   const canvas = h("canvas", { class: "wl-ov-mask", "data-group": group, "data-state": "loading", "aria-hidden": "true" });
-  const rgb = new Map([...labels.keys()].map((id) => [id, rgbOf(style.colours.get(id) ?? "#888888")] as [number, [number, number, number]]));
+  const rgb = new Map([...labels].map(([id, name]) => [id, rgbOf(style.colours.get(name) ?? GREY)] as [number, [number, number, number]]));
   decodeIds(url).then(({ ids, width, height }) => {
     if (!alive()) return;
     canvas.width = width;
@@ -93,7 +105,7 @@ export function maskLayer(url: string, group: string, labels: ReadonlyMap<number
     if (!ctx) throw new Error("no 2D canvas");
     const paint = () => {
       const image = ctx.createImageData(width, height);
-      const n = colourMask(ids, image.data, rgb, (id) => toggles.shown("mask", group, id));
+      const n = colourMask(ids, image.data, rgb, (id) => toggles.shown("mask", group, id), alpha);
       ctx.putImageData(image, 0, 0);
       canvas.dataset.painted = String(n);
     };
@@ -147,7 +159,7 @@ export function legendView(rows: readonly LegendRow[], style: OverlayStyle, togg
       h("span", { class: "wl-ov-legend-group", text: row.group, title: `${what} "${row.group}"` }),
       h("span", { class: "wl-ov-legend-layer wl-muted", text: what }));
     for (const c of row.classes) {
-      const colour = style.colours.get(c.id) ?? "#888888";
+      const colour = style.colours.get(c.name) ?? GREY;
       const on = toggles.shown(row.layer, row.group, c.id);
       const count = c.boxes === null ? "" : ` (${c.boxes})`;
       const chip = h("button", {
@@ -182,6 +194,11 @@ export class ImageOverlays {
     this.style = overlayStyle(this.rows);
   }
 
+  /** Whether the i-th image has boxes or masks. */
+  has(i: number): boolean {
+    return (this.boxes[i]?.length ?? 0) + (this.masks[i]?.length ?? 0) > 0;
+  }
+
   /** `pic` (the i-th thumbnail, shown at `size`) in a frame with its masks and boxes; `pic`
    * alone when it has none or its size is not known. */
   wrap(i: number, pic: HTMLElement, size: { width: number; height: number } | null, natural: { width: number; height: number } | null): HTMLElement {
@@ -200,8 +217,9 @@ export class ImageOverlays {
   }
 }
 
-/** Boxes logged alone, in their own frame (see overlays.ts boxesFrame), `width` px wide at most. */
-export function boxesFrameView(group: BoxGroup, toggles: ClassToggles, maxWidth = 300, maxHeight = 240): HTMLElement {
+/** Boxes logged alone, in their own frame (see overlays.ts boxesFrame), at most `maxWidth` ×
+ * `maxHeight` px. */
+export function boxesFrameView(group: BoxGroup, toggles: ClassToggles, maxWidth = 240, maxHeight = 200): HTMLElement {
   const frame = boxesFrame(group.boxes);
   const k = Math.min(maxWidth / frame.width, maxHeight / frame.height);
   const width = Math.max(1, Math.round(frame.width * k)), height = Math.max(1, Math.round(frame.height * k));
@@ -217,11 +235,11 @@ export function boxesFrameView(group: BoxGroup, toggles: ClassToggles, maxWidth 
   return root;
 }
 
-/** A mask logged alone: coloured per class on a neutral ground, with its legend. */
+/** A mask logged alone: coloured per class (nearly opaque) on a neutral ground, with its legend. */
 export function maskFrameView(url: string, group: string, labels: ReadonlyMap<number, string>, size: { width: number; height: number } | null, toggles: ClassToggles, alive: () => boolean): HTMLElement {
   const rows = legendRows([], [[{ group, labels, item: 0 }]]);
   const style = overlayStyle(rows);
-  const canvas = maskLayer(url, group, labels, style, toggles, alive);
+  const canvas = maskLayer(url, group, labels, style, toggles, alive, SOLO_MASK_ALPHA);
   const area = h("div", { class: "wl-ov-frame wl-ov-standalone", style: size ? `width:${size.width}px;height:${size.height}px` : "" }, canvas);
   const root: HTMLElement = h("div", { class: "wl-ov-card" }, area, legendView(rows, style, toggles, (): ParentNode => root));
   return root;
