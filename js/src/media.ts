@@ -7,6 +7,8 @@
 // `value` requests. Request ids carry a prefix unique to this view, since every view of the
 // widget receives every reply; a request without a reply after 30 s completes as a failure.
 // Trait updates redraw once per animation frame; a new run rebuilds every card.
+// An image logged with boxes or masks shows them over its thumbnail, with a legend of class
+// toggles that the card keeps across steps (lib/overlays_view.ts).
 // A table's image cells are thumbnails of the PNG bytes a `media` request brings. A card spans
 // the whole row when asked (↔), or by itself when its table or matrix is wider than one column;
 // the corners button shows one card over the notebook (Esc, × or a click beside it returns). A click on a confusion-matrix cell sends a

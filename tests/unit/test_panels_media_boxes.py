@@ -176,3 +176,15 @@ def test_the_mask_of_the_latest_image_is_kept_when_its_file_is_deleted(session, 
     reply, buffers = ask(widget, cap, 7, type="media", key="street", step=0)
     assert reply["ok"] and len(buffers) == 2
     assert np.array_equal(np.asarray(PILImage.open(io.BytesIO(buffers[1]))), road_mask())
+
+
+def test_a_deleted_mask_of_an_older_step_is_refused_with_its_name(session, panel):
+    widget, cap = panel
+    run = wl.init(project="boxes")
+    wl.log({"street": image_with_overlays()}, step=0)
+    wl.log({"street": image_with_overlays(n_boxes=1)}, step=1)
+    assert widget.flush()
+    old = next((run.dir / "media" / "masks").glob("street_segmentation_0_*.png"))
+    old.unlink()
+    reply, buffers = ask(widget, cap, 8, type="media", key="street", step=0)
+    assert not reply["ok"] and old.name in reply["message"] and buffers == []
