@@ -11,10 +11,9 @@ import pytest
 from PIL import Image as PILImage
 
 import weightslab_nb as wl
+from tests.panel_capture import Capture, ask
 from weightslab_nb.panels import RunMedia
 from weightslab_nb.panels.media_cards.overlays import MAX_BOXES, shares
-
-from tests.panel_capture import Capture, ask
 
 LABELS = {1: "cat", 2: "dog", 3: "car"}
 
