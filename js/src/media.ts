@@ -7,6 +7,8 @@
 // `value` requests. Request ids carry a prefix unique to this view, since every view of the
 // widget receives every reply; a request without a reply after 30 s completes as a failure.
 // Trait updates redraw once per animation frame; a new run rebuilds every card.
+// An image logged with boxes or masks shows them over its thumbnail, with a legend of class
+// toggles that the card keeps across steps (lib/overlays_view.ts).
 // A table's image cells are thumbnails of the PNG bytes a `media` request brings. A card spans
 // the whole row when asked (↔), or by itself when its table or matrix is wider than one column;
 // the corners button shows one card over the notebook (Esc, × or a click beside it returns). A click on a confusion-matrix cell sends a
@@ -37,6 +39,8 @@ import { Channel, cssVar, errorBar, viewPrefix } from "./lib/panel";
 import { paletteFor } from "./lib/contrast";
 import { Throttle } from "./lib/query";
 import { loadVendor } from "./lib/vendor";
+import { isMaskItem } from "./lib/overlays";
+import { ImageOverlays, togglesIn } from "./lib/overlays_view";
 import { CARD_VIEWS } from "./cards";
 import type { CardContext } from "./cards/types";
 
@@ -51,6 +55,7 @@ const MAX_PLACEHOLDERS = 16; // the most items a media reply carries
 const MISMATCH = "ignored a reply for another key or step; move the selector to retry";
 const CELL_THUMB_MIN = 32; // a table's image cells: small images scaled up to this side...
 const CELL_THUMB_MAX = 96; // ...large ones down to this one
+const OVERLAY_THUMB_MAX = 240; // an image with boxes or masks: the longer side (fits one column)
 
 interface Job {
   type: RequestType;
@@ -93,6 +98,7 @@ interface Card {
   fullBtn: HTMLButtonElement;
   clickNote: HTMLElement; // what a click on a confusion-matrix cell did
   renders: number; // bodies drawn so far: a view of cards/ drawing late checks it is still current
+  memo: Map<string, unknown>; // what its views keep across redraws (the classes switched off)
 }
 
 /** The full-screen button's icon: four corners (drawn, as fonts may lack a glyph for it). */
@@ -350,6 +356,7 @@ function render({ model, el }: RenderProps) {
       fullBtn: h("button", { class: "wl-btn wl-media-full", title: "Show this card over the notebook (Esc returns)", "aria-label": "full screen", "aria-pressed": "false" }, expandIcon()),
       clickNote: h("div", { class: "wl-media-click-note", role: "status", hidden: true }),
       renders: 0,
+      memo: new Map(),
     };
     if (entry.kind === "plot" && typeof ResizeObserver !== "undefined") {
       card.resize = new ResizeObserver((seen) => {
@@ -572,6 +579,7 @@ function render({ model, el }: RenderProps) {
       media: mediaOf(card),
       vendor: <T,>(name: string) => loadVendor<T>(name, fetchAsset),
       alive: () => !card.dead && card.renders === drawn,
+      memo: card.memo,
       fail: (text: string) => showMessage(card, text),
     };
   }
@@ -815,15 +823,24 @@ function render({ model, el }: RenderProps) {
     const v = e.value ?? {};
     const media = mediaOf(card);
     const captions: (string | null)[] = Array.isArray(v.captions) ? v.captions : [];
-    const count = media ? media.items.length : Math.max(1, Math.min(Number(v.count) || 1, MAX_PLACEHOLDERS));
+    // the images' items come first, their masks' items after them
+    const images = media ? { ...media, items: media.items.filter((it) => !isMaskItem(it)) } : null;
+    const count = images ? images.items.length : Math.max(1, Math.min(Number(v.count) || 1, MAX_PLACEHOLDERS));
+    const drawn = ++card.renders;
+    const overlays = media ? new ImageOverlays(media, togglesIn(card.memo), () => !card.dead && card.renders === drawn) : null;
     const figures: HTMLElement[] = [];
     for (let i = 0; i < count; i++) {
-      const it = media?.items[i];
+      const it = images?.items[i];
       const caption = it ? it.caption : captions[i] ?? null;
       const w = it?.width ?? (Number(v.width) || null), hgt = it?.height ?? (Number(v.height) || null);
       let pic: HTMLElement;
       if (media) {
         pic = thumb(media.urls[i], w, hgt, caption ?? `${card.key} ${i + 1}`);
+        const big = w && hgt && overlays!.has(i) ? thumbSize(w, hgt, CELL_THUMB_MIN * 2, OVERLAY_THUMB_MAX) : null;
+        if (big) {
+          sizeTo(pic, big); // boxes and their labels need room: larger than a plain thumbnail
+          pic = overlays!.wrap(i, pic, big, { width: w!, height: hgt! });
+        }
       } else {
         pic = h("div", { class: "wl-media-placeholder" });
         sizeImage(pic, w, hgt);
@@ -831,7 +848,8 @@ function render({ model, el }: RenderProps) {
       figures.push(h("figure", { class: "wl-media-figure" }, pic,
         caption ? h("figcaption", { class: "wl-media-caption", text: caption, title: caption }) : null));
     }
-    return [figures.length ? h("div", { class: "wl-media-thumbs" }, ...figures) : null, media ? itemsLine(media, v) : null];
+    const thumbs = figures.length ? h("div", { class: "wl-media-thumbs" }, ...figures) : null;
+    return [thumbs, ...(overlays?.footer(() => thumbs) ?? []), images ? itemsLine(images, v) : null];
   }
 
   function playerView(card: Card, e: MediaEntry): (Node | null)[] {

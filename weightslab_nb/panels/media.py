@@ -32,6 +32,18 @@ Requests from the browser (validated; a bad one gets ``ok: false`` and changes n
     PNG, GIF, JPEG, WebP or BMP images, WAV audio, GIF/MP4/WebM/Ogg video), at most 16 items
     of the ``count`` logged. For a table: its image cells (of the rows shown, at most 64), each
     item with its ``"row"`` and ``"col"``.
+
+    Images with boxes or masks (``wl.Image(boxes=..., masks=...)``): an image's item adds
+    ``"boxes": [{"group", "class_labels": {"<id>": name}, "box_data": [box, ...], "count"}]``
+    (the boxes as logged, at most 500 per image shared between its groups; ``count`` is the
+    group's size, so ``len(box_data) < count`` says the group was capped) and ``"masks":
+    [{"group", "class_labels", "item"}]``. Each mask is an item of its own, after all the
+    images' items (``item`` is its index; ``count`` still counts images): ``{"role": "mask",
+    "of": <its image's index>, "group", "class_labels", "mime": "image/png", "width",
+    "height"}``, its buffer the grey PNG of class ids (0..255).
+    A ``BoundingBoxes2D`` logged alone (kind ``"boxes"``): one item, ``{"role": "boxes",
+    "group", "count", "sent", "mime": "application/json"}``, its buffer one such box group as
+    JSON. An ``ImageMask`` logged alone (kind ``"mask"``): one mask item as above (no ``of``).
 ``{"type": "asset", "req", "name"}``
     -> ``{"type": "asset_result", "ok": true, "name", "size"}`` with one buffer: a bundled
     browser library (an ES module) a card loads on first use, named in
@@ -65,6 +77,7 @@ from weightslab_nb.panels._base import STATIC, Panel, static_asset
 from weightslab_nb.panels.confusion import highlight_cell
 from weightslab_nb.panels.media_bytes import FileBytes
 from weightslab_nb.panels.media_cards import CARD_KINDS, VENDOR_ASSETS, card_of
+from weightslab_nb.panels.media_cards.overlays import mask_paths, with_overlays
 from weightslab_nb.panels.messages import MessageError, int_field
 from weightslab_nb.panels.wire import json_number
 
@@ -288,6 +301,11 @@ class RunMedia(Panel):
             buffers.append(self._bytes.get(path))
             meta.append({**where, "caption": item.get("caption"), "mime": _mime(path),
                          **{k: item[k] for k in ("width", "height") if k in item}})
+        if kind in ("image", "images"):  # their boxes in the metadata, masks as more items
+            extra = with_overlays(lambda relative: self._bytes.get(_path(run, relative)),
+                                  [(m, item) for m, (_, item) in zip(meta, items)])
+            meta += [m for m, _ in extra]
+            buffers += [data for _, data in extra]
         return {"key": key, "step": at, "kind": kind, "items": meta, "count": total}, buffers
 
     def _on_asset(self, msg: dict):
@@ -338,9 +356,10 @@ class RunMedia(Panel):
         if kind == "table-file":
             paths = [c["path"] for _, _, c in self._table(run, value)[1][:MAX_TABLE_IMAGES]]
         elif kind == "media-list":
-            paths = [i.get("path") for i in value["items"][:MAX_ITEMS]]
+            paths = [p for i in value["items"][:MAX_ITEMS]
+                     for p in [i.get("path"), *mask_paths(i)]]
         elif kind in ("image-file", "audio-file", "video-file"):
-            paths = [value.get("path")]
+            paths = [value.get("path"), *mask_paths(value)]
         elif card_of(value) is not None:
             paths = card_of(value).files(value)
         else:

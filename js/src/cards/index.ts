@@ -1,9 +1,13 @@
 // The card views of the wandb data types beyond images, tables and charts, by entry kind (the
 // kinds of CARD_KINDS in lib/media.ts; the Python side is weightslab_nb/panels/media_cards/).
 
+import { boxesView } from "./boxes";
 import { jsonView } from "./json";
+import { maskView } from "./mask";
 import type { CardView } from "./types";
 
 export const CARD_VIEWS: Readonly<Record<string, CardView>> = {
+  boxes: boxesView,
   json: jsonView,
+  mask: maskView,
 };

@@ -13,6 +13,9 @@ export interface CardContext {
   vendor<T = unknown>(name: string): Promise<T>;
   /** False once the card was drawn again or removed: asynchronous work must stop then. */
   alive(): boolean;
+  /** What the view keeps across redraws of this card (other steps, new values), e.g. the
+   * classes switched off; empty for a new card. */
+  memo: Map<string, unknown>;
   /** Show an error line in the card (an empty text clears it). */
   fail(text: string): void;
 }

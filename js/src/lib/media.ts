@@ -6,6 +6,7 @@
 
 import { formatCount, formatNumber } from "./format";
 import type { Buffer, Message } from "./model";
+import { isMaskItem } from "./overlays";
 import { toBytes } from "./wire";
 
 // ---------------------------------------------------------------------------------------------
@@ -516,7 +517,8 @@ export class LatestRequest<T> {
  * captions and sizes): the latest entry's key, kind and steps with that step's descriptor.
  */
 export function entryFromMedia(latest: MediaEntry, media: MediaResult, step: number): MediaEntry {
-  const first = media.items[0];
+  const images = media.items.filter((it) => !isMaskItem(it)); // masks follow their images
+  const first = images[0];
   const v = latest.value && typeof latest.value === "object" ? latest.value : {};
   return {
     ...latest,
@@ -524,8 +526,8 @@ export function entryFromMedia(latest: MediaEntry, media: MediaResult, step: num
     series: null,
     value: {
       ...v,
-      count: media.count ?? media.items.length,
-      captions: media.items.map((it) => it.caption),
+      count: media.count ?? images.length,
+      captions: images.map((it) => it.caption),
       width: first?.width ?? v.width ?? null,
       height: first?.height ?? v.height ?? null,
     },

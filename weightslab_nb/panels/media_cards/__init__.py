@@ -10,6 +10,11 @@ with the panel's ``asset`` request (:data:`VENDOR_ASSETS`).
 Registered here (a module per kind):
 
 * ``json_metadata``: ``JSONMetadata`` as an expandable JSON tree (kind ``"json"``).
+* ``boxes``: a ``BoundingBoxes2D`` logged alone, its boxes in their own frame (kind ``"boxes"``).
+* ``mask``: an ``ImageMask`` logged alone, coloured per class (kind ``"mask"``).
+
+:mod:`~weightslab_nb.panels.media_cards.overlays` also gives the boxes and masks of an image
+card (``wl.Image(boxes=..., masks=...)``).
 """
 
 from __future__ import annotations
@@ -18,5 +23,6 @@ from weightslab_nb.panels.media_cards.registry import (CARD_KINDS, VENDOR_ASSETS
                                                        ReadFile, card_of, register)
 # each module registers its card when imported
 from weightslab_nb.panels.media_cards import json_metadata  # noqa: F401
+from weightslab_nb.panels.media_cards import boxes, mask  # noqa: F401
 
 __all__ = ["CARD_KINDS", "VENDOR_ASSETS", "CardKind", "ReadFile", "card_of", "register"]
