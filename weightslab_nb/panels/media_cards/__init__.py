@@ -10,6 +10,9 @@ with the panel's ``asset`` request (:data:`VENDOR_ASSETS`).
 Registered here (a module per kind):
 
 * ``json_metadata``: ``JSONMetadata`` as an expandable JSON tree (kind ``"json"``).
+* ``molecule``: ``Molecule`` as a 2-D drawing (RDKit, when installed) with its file to
+  download (kind ``"molecule"``).
+* ``graph``: ``Graph`` as a layered drawing of its nodes and edges (kind ``"graph"``).
 """
 
 from __future__ import annotations
@@ -17,6 +20,6 @@ from __future__ import annotations
 from weightslab_nb.panels.media_cards.registry import (CARD_KINDS, VENDOR_ASSETS, CardKind,
                                                        ReadFile, card_of, register)
 # each module registers its card when imported
-from weightslab_nb.panels.media_cards import json_metadata  # noqa: F401
+from weightslab_nb.panels.media_cards import graph, json_metadata, molecule  # noqa: F401
 
 __all__ = ["CARD_KINDS", "VENDOR_ASSETS", "CardKind", "ReadFile", "card_of", "register"]
