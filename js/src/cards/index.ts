@@ -1,9 +1,13 @@
 // The card views of the wandb data types beyond images, tables and charts, by entry kind (the
 // kinds of CARD_KINDS in lib/media.ts; the Python side is weightslab_nb/panels/media_cards/).
 
+import { graphView } from "./graph";
 import { jsonView } from "./json";
+import { moleculeView } from "./molecule";
 import type { CardView } from "./types";
 
 export const CARD_VIEWS: Readonly<Record<string, CardView>> = {
   json: jsonView,
+  molecule: moleculeView,
+  graph: graphView,
 };
