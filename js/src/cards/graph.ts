@@ -1,14 +1,15 @@
 // Graph (e.g. Graph.from_torch): the nodes laid out in layers, top to bottom (dagre), as rounded
 // boxes coloured by class and labelled with name and class; edges with arrowheads. The drawing
 // fits the card's width (a tall model graph scrolls); −/+ zoom, ⤢ fits again, a drag pans,
-// ctrl + wheel zooms. Hovering (or focusing) a node shows its details in a tooltip.
+// ctrl + wheel zooms. Hovering (or focusing: tab to the graph, then the arrow keys) a node
+// shows its details in a tooltip.
 
 import "../styles/cards/graph.css";
 import { h, svg } from "../lib/dom";
 import { formatCount } from "../lib/format";
 import {
-  classColour, edgePath, graphFacts, layoutGraph, parseGraph, shortName, tooltipLines,
-  type GraphData, type GraphLayout, type PlacedNode,
+  classColour, edgePath, graphFacts, layoutGraph, parseGraph, shortName, subtitle, tooltipLines,
+  tipPlace, type GraphData, type GraphLayout, type PlacedNode,
 } from "./graph_model";
 import { jsonAt, type CardView } from "./types";
 
@@ -26,17 +27,18 @@ function nodeElement(p: PlacedNode): SVGGElement {
     class: `wl-graph-node${colour >= 0 ? ` wl-graph-c${colour}` : ""}`,
     "data-id": p.node.id,
     transform: `translate(${(p.x - p.width / 2).toFixed(1)},${(p.y - p.height / 2).toFixed(1)})`,
-    tabindex: "0",
+    tabindex: "-1", // one tab stop per graph: the first node; arrows move between nodes
     role: "img",
     "aria-label": tooltipLines(p.node).join(", "),
   });
   g.append(svg("rect", { width: String(p.width), height: String(p.height), rx: "6", ry: "6" }));
-  const name = svg("text", { class: "wl-graph-name", x: String(p.width / 2), y: p.node.cls ? "15" : String(p.height / 2 + 4) });
+  const sub = subtitle(p.node);
+  const name = svg("text", { class: "wl-graph-name", x: String(p.width / 2), y: sub ? "15" : String(p.height / 2 + 4) });
   name.textContent = shortName(p.node.name);
   g.append(name);
-  if (p.node.cls) {
+  if (sub) {
     const cls = svg("text", { class: "wl-graph-class", x: String(p.width / 2), y: "28" });
-    cls.textContent = shortName(p.node.cls);
+    cls.textContent = sub;
     g.append(cls);
   }
   return g;
@@ -134,12 +136,11 @@ function hoverDetails(box: HTMLElement, picture: SVGSVGElement, data: GraphData)
     tip.dataset.id = node.id;
     tip.hidden = false;
     const at = g.getBoundingClientRect(), outer = box.getBoundingClientRect();
-    const left = Math.max(0, Math.min(at.left - outer.left, outer.width - tip.offsetWidth));
-    const below = at.bottom - outer.top + 4;
-    const top = below + tip.offsetHeight > outer.height && at.top - outer.top > tip.offsetHeight + 4
-      ? at.top - outer.top - tip.offsetHeight - 4 : below;
-    tip.style.left = `${Math.round(left)}px`;
-    tip.style.top = `${Math.round(top)}px`;
+    const spot = tipPlace(
+      { left: at.left - outer.left, top: at.top - outer.top, right: at.right - outer.left, bottom: at.bottom - outer.top },
+      { width: tip.offsetWidth, height: tip.offsetHeight }, { width: outer.width, height: outer.height });
+    tip.style.left = `${Math.round(spot.left)}px`;
+    tip.style.top = `${Math.round(spot.top)}px`;
   };
   const hide = () => { tip.hidden = true; };
   const nodeOf = (t: EventTarget | null) => (t instanceof Element ? t.closest(".wl-graph-node") : null);
@@ -147,6 +148,18 @@ function hoverDetails(box: HTMLElement, picture: SVGSVGElement, data: GraphData)
   picture.addEventListener("pointerout", (ev) => { if (nodeOf(ev.target) && !nodeOf(ev.relatedTarget)) hide(); });
   picture.addEventListener("focusin", (ev) => { const g = nodeOf(ev.target); if (g) show(g); });
   picture.addEventListener("focusout", hide);
+  const all = [...picture.querySelectorAll<SVGGElement>(".wl-graph-node")];
+  all[0]?.setAttribute("tabindex", "0");
+  picture.addEventListener("keydown", (ev) => {
+    const step = { ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1 }[ev.key];
+    const g = nodeOf(ev.target);
+    if (!step || !g) return;
+    ev.preventDefault();
+    const next = all[Math.max(0, Math.min(all.length - 1, all.indexOf(g as SVGGElement) + step))];
+    g.setAttribute("tabindex", "-1");
+    next.setAttribute("tabindex", "0");
+    next.focus();
+  });
   return tip;
 }
 
@@ -156,10 +169,11 @@ export const graphView: CardView = (ctx) => {
     typeof v.nodes === "number" ? `${formatCount(v.nodes)} nodes` : null,
     typeof v.edges === "number" ? `${formatCount(v.edges)} edges` : null].filter(Boolean).join(" · ");
   const facts = h("div", { class: "wl-graph-facts wl-muted", text: counts });
+  const foot = h("div", { class: "wl-graph-foot" }, facts);
   const box = h("div", { class: "wl-graph", "data-state": "loading" });
   const media = ctx.media;
   const url = media?.urls[0];
-  if (!media || !url) return [box, facts];
+  if (!media || !url) return [box, foot];
   let work = laidOut.get(media);
   if (!work) {
     work = jsonAt(url).then((content) => {
@@ -173,10 +187,11 @@ export const graphView: CardView = (ctx) => {
     const picture = drawing(layout);
     const wrap = h("div", { class: "wl-graph-wrap" }, picture);
     const tools = viewControls(wrap, picture, layout);
-    box.replaceChildren(tools, wrap, hoverDetails(box, picture, data));
+    box.replaceChildren(wrap, hoverDetails(box, picture, data));
+    foot.append(tools);
     facts.textContent = graphFacts(data);
     box.dataset.state = "ready";
     box.dataset.nodes = String(data.nodes.length);
   }, (err) => ctx.alive() && ctx.fail(`cannot draw the graph: ${err instanceof Error ? err.message : err}`));
-  return [box, facts];
+  return [box, foot];
 };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   classColour, CLASS_COLOURS, edgePath, graphFacts, layoutGraph, nodeSize, parseGraph, shortName,
-  tooltipLines,
+  subtitle, tipPlace, tooltipLines,
 } from "./graph_model";
 
 // what Graph.from_torch stores for a small CNN (torch.fx: input, layers, output)
@@ -98,5 +98,28 @@ describe("layoutGraph", () => {
     expect(edgePath([{ x: 0, y: 0 }, { x: 10, y: 20 }])).toBe("M0,0 L10,20");
     expect(edgePath([{ x: 0, y: 0 }, { x: 10, y: 10 }, { x: 20, y: 30 }])).toBe("M0,0 Q10,10 15,20 L20,30");
     expect(edgePath([])).toBe("");
+  });
+});
+
+describe("tipPlace", () => {
+  const area = { width: 320, height: 400 };
+  const tip = { width: 120, height: 80 };
+  it("puts the details beside the node, right first, then left", () => {
+    expect(tipPlace({ left: 100, top: 50, right: 160, bottom: 86 }, tip, area)).toEqual({ left: 166, top: 50 });
+    expect(tipPlace({ left: 180, top: 50, right: 240, bottom: 86 }, tip, area)).toEqual({ left: 54, top: 50 });
+  });
+  it("goes below (or above, near the bottom) a node too wide for either side, inside the area", () => {
+    expect(tipPlace({ left: 20, top: 50, right: 300, bottom: 86 }, tip, area)).toEqual({ left: 20, top: 92 });
+    expect(tipPlace({ left: 20, top: 350, right: 300, bottom: 386 }, tip, area)).toEqual({ left: 20, top: 264 });
+    expect(tipPlace({ left: 100, top: 380, right: 160, bottom: 396 }, tip, area).top).toBe(320);
+  });
+});
+
+describe("subtitle", () => {
+  it("shows the class under the name unless they are the same word", () => {
+    const [input, conv] = parseGraph(CNN).nodes;
+    expect(subtitle(conv)).toBe("Conv2d");
+    expect(subtitle({ ...input, name: "relu", cls: "relu" })).toBeNull();
+    expect(nodeSize({ ...input, name: "relu", cls: "relu" }).height).toBeLessThan(nodeSize(conv).height);
   });
 });

@@ -85,10 +85,16 @@ export function shortName(name: string): string {
   return name.length > NAME_CHARS ? `${name.slice(0, NAME_CHARS - 1)}…` : name;
 }
 
+/** The second line of a node's box: its class, unless the name says it already ("relu"). */
+export function subtitle(n: GraphNode): string | null {
+  return n.cls && n.cls !== n.name ? shortName(n.cls) : null;
+}
+
 /** A node box's size: wide enough for its name (11 px bold) and class (10 px). */
 export function nodeSize(n: GraphNode): { width: number; height: number } {
-  const text = Math.max(shortName(n.name).length * 7, (n.cls?.length ?? 0) * 6);
-  return { width: Math.round(Math.min(220, Math.max(56, text + 20))), height: n.cls ? NODE_H : NODE_H_ONE_LINE };
+  const sub = subtitle(n);
+  const text = Math.max(shortName(n.name).length * 7, (sub?.length ?? 0) * 6);
+  return { width: Math.round(Math.min(220, Math.max(56, text + 20))), height: sub ? NODE_H : NODE_H_ONE_LINE };
 }
 
 /** A stable colour index (0..CLASS_COLOURS-1) per class name; -1 for a node without one. */
@@ -156,4 +162,19 @@ export function edgePath(points: readonly { x: number; y: number }[]): string {
   }
   const last = points[points.length - 1];
   return `${d} L${f(last.x)},${f(last.y)}`;
+}
+
+type Box = { left: number; top: number; right: number; bottom: number };
+
+/** Where a `tip`-sized tooltip goes in an `area` for a node at `node` (all in the area's
+ * pixels): beside the node (right, else left) so it hides no neighbour above or below; below
+ * or above it when the sides are too narrow; always inside the area where it fits. */
+export function tipPlace(node: Box, tip: { width: number; height: number }, area: { width: number; height: number }, gap = 6): { left: number; top: number } {
+  const clampTop = (t: number) => Math.max(0, Math.min(t, area.height - tip.height));
+  const clampLeft = (l: number) => Math.max(0, Math.min(l, area.width - tip.width));
+  if (node.right + gap + tip.width <= area.width) return { left: node.right + gap, top: clampTop(node.top) };
+  if (node.left - gap - tip.width >= 0) return { left: node.left - gap - tip.width, top: clampTop(node.top) };
+  const below = node.bottom + gap;
+  const top = below + tip.height > area.height && node.top - gap - tip.height >= 0 ? node.top - gap - tip.height : below;
+  return { left: clampLeft(node.left), top };
 }
