@@ -119,4 +119,11 @@ def test_a_molecule_drawing_with_its_file_and_a_model_graph_with_details_on_hove
     expect(tip).to_contain_text("parameters: 80")
     expect(tip).to_contain_text("weight: [8, 1, 3, 3]")
     card.screenshot(path=str(ARTIFACTS / "media-graph.png"))
+    # zoom in, then fit the card's width again
+    picture = card.locator("svg.wl-graph-svg")
+    fitted = picture.bounding_box()["width"]
+    card.get_by_role("button", name="Zoom in (ctrl + wheel)").click()
+    assert picture.bounding_box()["width"] == pytest.approx(fitted * 1.25, abs=2)
+    card.get_by_role("button", name="Fit the width of the card").click()
+    assert picture.bounding_box()["width"] == pytest.approx(fitted, abs=1)
     assert page.errors == [], page.errors

@@ -9,9 +9,8 @@ import pytest
 from torch import nn
 
 import weightslab_nb as wl
-from weightslab_nb.panels import RunMedia
-
 from tests.panel_capture import Capture, ask
+from weightslab_nb.panels import RunMedia
 
 
 @pytest.fixture
@@ -61,4 +60,4 @@ def test_a_hand_built_graph_card(session, panel):
     assert widget.flush()
     assert next(e for e in widget.entries if e["key"] == "g")["value"]["nodes"] == 2
     reply, buffers = ask(widget, cap, 2, type="media", key="g", step=2)
-    assert json.loads(buffers[0])["edges"] == [["a", "b"]]
+    assert reply["ok"] and json.loads(buffers[0])["edges"] == [["a", "b"]]

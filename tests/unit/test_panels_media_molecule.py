@@ -12,10 +12,9 @@ from pathlib import PurePosixPath
 import pytest
 
 import weightslab_nb as wl
-from weightslab_nb.panels import RunMedia
-from weightslab_nb.panels.media_cards.molecule import MAX_HEAVY_ATOMS
-
 from tests.panel_capture import Capture, ask
+from weightslab_nb.panels import RunMedia
+from weightslab_nb.panels.media_cards.molecule import MAX_HEAVY_ATOMS, depiction
 
 pytest.importorskip("rdkit", reason="the chem extra is not installed")
 
@@ -127,3 +126,10 @@ def test_without_rdkit_the_card_offers_the_file_and_names_the_extra(session, pan
     monkeypatch.undo()  # RDKit back: the same file is drawn
     reply, buffers = ask(widget, cap, 6, type="media", key="hexane", step=0)
     assert [i["role"] for i in reply["items"]] == ["depiction", "file"]
+
+
+def test_a_drawing_is_made_once_per_file_content():
+    text = chain_pdb(5, "cached").encode()
+    first = depiction(text, "pdb", "sha-of-the-chain")
+    assert first[0] is not None and first[1] is None
+    assert depiction(text, "pdb", "sha-of-the-chain")[0] is first[0]  # from the cache

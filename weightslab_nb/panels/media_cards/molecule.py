@@ -58,6 +58,16 @@ def _parse(Chem, text: str, file_type: str):
     return mol
 
 
+def _kekulized_heavy_atoms(Chem, mol):
+    """A copy without explicit hydrogens, in Kekulé form; None when RDKit cannot make it."""
+    try:
+        bare = Chem.RemoveHs(mol)
+        Chem.Kekulize(bare, clearAromaticFlags=True)
+    except Exception:  # noqa: BLE001 - RDKit raises its own kinds (valence, kekulization)
+        return None
+    return bare
+
+
 def _tidy(Chem, mol):
     """The molecule as a 2-D drawing wants it: sanitized when it can be, hydrogens implicit,
     no 3-D coordinates, stereo centres only where they are real (a 3-D file marks every
@@ -67,11 +77,7 @@ def _tidy(Chem, mol):
     if Chem.SanitizeMol(mol, catchErrors=True) == Chem.SanitizeFlags.SANITIZE_NONE:
         Chem.AssignStereochemistryFrom3D(mol)
         Chem.AssignStereochemistry(mol, cleanIt=True, force=True)
-        try:
-            mol = Chem.RemoveHs(mol)
-            Chem.Kekulize(mol, clearAromaticFlags=True)
-        except Exception:  # noqa: BLE001 - drawn with its explicit hydrogens, as read
-            pass
+        mol = _kekulized_heavy_atoms(Chem, mol) or mol  # else its hydrogens drawn, as read
     mol.RemoveAllConformers()
     return mol
 
