@@ -148,3 +148,22 @@ def test_without_rdkit_the_error_names_the_extra(monkeypatch):
 def test_the_formats_and_the_package_export():
     assert {"pdb", "sdf", "mol2", "xyz", "cif", "gro", "pqr", "mmtf"} <= set(MOLECULE_FORMATS)
     assert wl.Molecule is Molecule
+
+
+@pytest.mark.parametrize("file_type", sorted(WATER))
+def test_the_descriptor_has_the_atom_count_and_formula_when_the_file_states_them(file_type,
+                                                                                  tmp_path):
+    descriptor = Molecule(io.StringIO(WATER[file_type]), file_type=file_type).to_json(
+        tmp_path, "mol", 0)
+    expected = {"cif": (None, None), "gro": (3, None)}.get(file_type, (3, "H2O"))
+    assert (descriptor.get("atoms"), descriptor.get("formula")) == expected
+    back = Molecule.from_json(descriptor, tmp_path)
+    assert back._fields() == {k: descriptor[k] for k in back._fields()}
+
+
+def test_the_formula_is_in_hill_order():
+    from weightslab_nb.tracking.media._molecule_facts import hill_formula
+
+    assert hill_formula(["O", "C", "H", "H", "Cl", "N", "C", "H", "H"]) == "C2H4ClNO"
+    assert hill_formula(["O", "H", "H"]) == "H2O"
+    assert hill_formula(["Na", "Cl"]) == "ClNa"

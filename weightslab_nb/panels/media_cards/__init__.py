@@ -12,6 +12,9 @@ Registered here (a module per kind):
 * ``json_metadata``: ``JSONMetadata`` as an expandable JSON tree (kind ``"json"``).
 * ``boxes``: a ``BoundingBoxes2D`` logged alone, its boxes in their own frame (kind ``"boxes"``).
 * ``mask``: an ``ImageMask`` logged alone, coloured per class (kind ``"mask"``).
+* ``molecule``: ``Molecule`` as a 2-D drawing (RDKit, when installed) with its file to
+  download (kind ``"molecule"``).
+* ``graph``: ``Graph`` as a layered drawing of its nodes and edges (kind ``"graph"``).
 
 :mod:`~weightslab_nb.panels.media_cards.overlays` also gives the boxes and masks of an image
 card (``wl.Image(boxes=..., masks=...)``).
@@ -22,7 +25,7 @@ from __future__ import annotations
 from weightslab_nb.panels.media_cards.registry import (CARD_KINDS, VENDOR_ASSETS, CardKind,
                                                        ReadFile, card_of, register)
 # each module registers its card when imported
-from weightslab_nb.panels.media_cards import json_metadata  # noqa: F401
-from weightslab_nb.panels.media_cards import boxes, mask  # noqa: F401
+from weightslab_nb.panels.media_cards import (boxes, graph, json_metadata, mask,  # noqa: F401
+                                              molecule)
 
 __all__ = ["CARD_KINDS", "VENDOR_ASSETS", "CardKind", "ReadFile", "card_of", "register"]

@@ -11,6 +11,7 @@ from pathlib import Path
 from weightslab_nb.errors import InvalidTypeError, InvalidValueError, MissingExtraError
 from weightslab_nb.tracking.media._checks import _check_caption, _check_int
 from weightslab_nb.tracking.media._files import _read_source
+from weightslab_nb.tracking.media._molecule_facts import molecule_facts
 from weightslab_nb.tracking.media.base import BatchableMedia
 
 MOLECULE_FORMATS = ("pdb", "pqr", "mmcif", "mcif", "cif", "sdf", "sd", "mol", "gro", "mol2",
@@ -94,6 +95,10 @@ class Molecule(BatchableMedia):
     ----------
     format : str
     caption : str or None
+
+    Its descriptor also holds ``"atoms"`` (the atom count) and ``"formula"`` (Hill order,
+    e.g. ``"C8H10N4O2"``) when the file states them plainly (pdb, pqr, sdf, mol, mol2, xyz;
+    the count only for gro), read without RDKit.
 
     Raises
     ------
@@ -200,7 +205,11 @@ class Molecule(BatchableMedia):
                               mmff_optimize_molecule_max_iterations)
 
     def _fields(self) -> dict:
-        return {"format": self.format, "caption": self.caption}
+        # atoms and formula when the file states them plainly (read without RDKit, once)
+        facts = self.__dict__.get("_facts")
+        if facts is None:
+            facts = self._facts = molecule_facts(self._payload, self.format)
+        return {"format": self.format, "caption": self.caption, **facts}
 
     def __repr__(self) -> str:
         return f"<Molecule {self.format} {len(self._payload)} bytes caption={self.caption!r}>"
