@@ -3,7 +3,9 @@
 
 import { jsonView } from "./json";
 import type { CardView } from "./types";
+import { vegaView } from "./vega";
 
 export const CARD_VIEWS: Readonly<Record<string, CardView>> = {
   json: jsonView,
+  vega: vegaView,
 };
