@@ -102,11 +102,9 @@ class CustomChart(Media):
 
     @classmethod
     def _from_descriptor(cls, descriptor: dict, run_dir: Path):
-        from weightslab_nb.tracking.media.codec import decode_value
-
         spec = json.loads(_stored_bytes(descriptor, run_dir))
-        logged = decode_value(descriptor["table"], run_dir)
-        table = Table(columns=list(logged.columns), data=[list(r) for r in logged.data])
+        content = json.loads(_stored_bytes(descriptor["table"], run_dir))
+        table = Table(columns=content["columns"], data=content["data"])
         return cls(descriptor["spec_name"], spec, table, descriptor["fields"],
                    descriptor["string_fields"])
 
