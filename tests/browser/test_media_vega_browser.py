@@ -1,6 +1,7 @@
-"""wl.plot_table custom charts in a real JupyterLab + Chromium (dark theme): a chart from a
+"""wl.plot_table custom charts in a real JupyterLab + Chromium (light and dark themes): a chart from a
 built-in preset and one from a spec the notebook registers are drawn by the bundled Vega (one
 mark per table row, fitted to the card, axis text in the theme's colours, a tooltip on hover),
+a spec Vega-Lite refuses gives an error line,
 and no request leaves the machine (the page only talks to the lab, blob: and data: URLs)."""
 
 from __future__ import annotations
@@ -34,7 +35,11 @@ wl.register_vega_spec("me/bars", {{
                  "y": {{"field": "${{field:y}}", "type": "quantitative"}},
                  "color": {{"field": "${{field:color}}", "type": "nominal"}}}},
 }})
-wl.log({{"preset": wl.plot_table("wl/scatter", table, {{"x": "epoch", "y": "acc"}},
+wl.register_vega_spec("me/broken", {{  # an expression Vega cannot parse
+    "mark": "point", "transform": [{{"calculate": "datum['${{field:x}}'] +", "as": "z"}}],
+    "encoding": {{"x": {{"field": "z", "type": "quantitative"}}}}}})
+wl.log({{"broken": wl.plot_table("me/broken", table, {{"x": "epoch"}}),
+        "preset": wl.plot_table("wl/scatter", table, {{"x": "epoch", "y": "acc"}},
                                  {{"title": "Accuracy"}}),
         "mine": wl.plot_table("me/bars", table, {{"x": "epoch", "y": "acc", "color": "split"}},
                               {{"title": "Accuracy per split"}})}})""",
@@ -49,11 +54,12 @@ def _wait_until_done(last_prompt, page, timeout_s: float = 60) -> None:
         page.wait_for_timeout(100)
 
 
-@pytest.mark.parametrize("lab", ["dark"], indirect=True)
+@pytest.mark.parametrize("lab", ["light", "dark"], indirect=True)
 def test_custom_charts_are_drawn_by_the_bundled_vega_without_leaving_the_machine(
-        lab, browser_page):
+        lab, browser_page, request):
     from playwright.sync_api import expect
 
+    dark = request.node.callspec.params["lab"] == "dark"
     base, token, root = lab
     page = browser_page
     requests: list[str] = []
@@ -78,7 +84,13 @@ def test_custom_charts_are_drawn_by_the_bundled_vega_without_leaving_the_machine
     expect(mine.locator(".vega-embed svg")).to_contain_text("Accuracy per split")
     assert preset.locator(".vega-embed details, .vega-actions").count() == 0  # no actions menu
 
-    # fitted to the card, axis labels in the dark theme's light text
+    # a spec Vega-Lite cannot compile: a clear error line in its card, the others still drawn
+    broken = panel.locator(".wl-media-card[data-key='broken']")
+    expect(broken.locator(".wl-media-message")).to_contain_text("cannot draw the chart:",
+                                                                timeout=30_000)
+    print("broken:", broken.locator(".wl-media-message").inner_text())
+
+    # fitted to the card, axis labels in the theme's text colour
     fit = preset.evaluate("""card => {
         const svg = card.querySelector('.vega-embed svg');
         const body = card.querySelector('.wl-vega');
@@ -88,7 +100,17 @@ def test_custom_charts_are_drawn_by_the_bundled_vega_without_leaving_the_machine
     }""")
     assert 0.8 * fit["body"] <= fit["svg"] <= fit["body"] + 1, fit
     rgb = [int(v) for v in re.findall(r"\d+", fit["fill"])[:3]]
-    assert len(rgb) == 3 and min(rgb) > 150, fit  # light text on the dark background
+    assert len(rgb) == 3, fit
+    assert (min(rgb) > 150) if dark else (max(rgb) < 120), fit  # reads on the background
+
+    # widened (the card's ↔ button), the chart is redrawn at the new width
+    preset.locator(".wl-media-size").click()
+    page.wait_for_function("""([card, w]) => {
+        const svg = card.querySelector('.vega-embed svg');
+        return svg && svg.getBoundingClientRect().width > 1.5 * w;
+    }""", arg=[preset.element_handle(), fit["svg"]], timeout=10_000)
+    expect(preset.locator(".vega-embed svg .mark-symbol path")).to_have_count(ROWS)
+    preset.locator(".wl-media-size").click()
 
     # a tooltip on hover names the row's values
     preset.locator(".vega-embed svg .mark-symbol path").nth(ROWS - 1).hover(force=True)
@@ -97,7 +119,7 @@ def test_custom_charts_are_drawn_by_the_bundled_vega_without_leaving_the_machine
     expect(tooltip).to_contain_text("0.94")
 
     ARTIFACTS.mkdir(exist_ok=True)
-    panel.screenshot(path=str(ARTIFACTS / "media-vega.png"))
+    panel.screenshot(path=str(ARTIFACTS / f"media-vega{'-dark' if dark else ''}.png"))
     lab_host = urlparse(base).netloc
     remote = [u for u in requests if not (u.startswith(("blob:", "data:"))
                                           or urlparse(u).netloc == lab_host)]

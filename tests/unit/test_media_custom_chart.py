@@ -133,6 +133,8 @@ def test_a_spec_file_is_read_when_registered(tmp_path):
     ("me/x", {"layer": [{"mark": "rule", "data": {"url": "https://example.com/d.json"}}]},
      ValueError, r"spec.layer\[0\].data.url: remote data is never loaded"),
     ("me/x", {"mark": "point", "width": float("nan")}, TypeError, "spec: expected JSON values"),
+    ("me/x", {"layer": [{"mark": "bar"}, {"mark": {"type": "blob"}}]}, ValueError,
+     r"spec.layer\[1\].mark: unknown mark type 'blob'; Vega-Lite's are arc, area, bar"),
 ])
 def test_bad_specs_are_refused_when_registered(name, spec, error, words):
     with pytest.raises(error, match=words):

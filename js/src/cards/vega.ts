@@ -86,7 +86,8 @@ export const vegaView: CardView = (ctx) => {
   draw(ctx, box, chart, url).catch((err: unknown) => {
     if (!ctx.alive()) return;
     box.dataset.state = "error";
-    ctx.fail(`cannot draw the chart: ${err instanceof Error ? err.message : String(err)}`);
+    const spec = title ? ` (spec ${title})` : "";
+    ctx.fail(`cannot draw the chart${spec}: ${err instanceof Error ? err.message : String(err)}`);
   });
   return [box];
 };

@@ -30,6 +30,9 @@ VIEW_KEYS = ("mark", "layer", "concat", "hconcat", "vconcat", "facet", "repeat")
 #: Keys whose string value (or list of strings) names a field: ``.``, ``[`` and ``]`` in a column
 #: name are escaped there, as Vega-Lite reads them as nested access otherwise.
 FIELD_KEYS = ("field", "groupby", "fields")
+#: Vega-Lite's mark types (a misspelt one fails obscurely in the browser: it is caught here).
+MARKS = ("arc", "area", "bar", "boxplot", "circle", "errorband", "errorbar", "geoshape",
+         "image", "line", "point", "rect", "rule", "square", "text", "tick", "trail")
 
 _registered: dict[str, tuple[dict, dict]] = {}
 
@@ -133,6 +136,11 @@ def check_spec(spec, argument: str) -> dict:
     if data is not None and (not isinstance(data, dict) or set(data) - {"name"}):
         raise InvalidValueError(f"{argument}: the top-level data is the logged table's rows; "
                                 f"leave 'data' out (or give only a name), got {data!r}"[:300])
+    for where, mark in _marks_in(spec, argument):
+        name = mark.get("type") if isinstance(mark, dict) else mark
+        if name not in MARKS:
+            raise InvalidValueError(f"{where}: unknown mark type {name!r}; Vega-Lite's are "
+                                    f"{', '.join(MARKS)}"[:400])
     where = _url_in(spec, argument)
     if where:
         raise InvalidValueError(f"{where}: remote data is never loaded (the panel works "
@@ -206,6 +214,19 @@ def _strings_in(node):
             yield from _strings_in(v)
     elif isinstance(node, str):
         yield node
+
+
+def _marks_in(node, where: str):
+    """``(where, mark)`` for each view's ``mark`` (in layers, concatenations, facets...)."""
+    if isinstance(node, dict):
+        if "mark" in node:
+            yield f"{where}.mark", node["mark"]
+        for k, v in node.items():
+            if k not in ("mark", "data", "encoding", "config"):
+                yield from _marks_in(v, f"{where}.{k}")
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _marks_in(v, f"{where}[{i}]")
 
 
 def _url_in(node, where: str) -> str | None:
