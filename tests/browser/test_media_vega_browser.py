@@ -83,12 +83,14 @@ def test_custom_charts_are_drawn_by_the_bundled_vega_without_leaving_the_machine
     expect(preset.locator(".vega-embed svg")).to_contain_text("Accuracy")
     expect(mine.locator(".vega-embed svg")).to_contain_text("Accuracy per split")
     assert preset.locator(".vega-embed details, .vega-actions").count() == 0  # no actions menu
+    expect(preset.locator(".wl-vega-note")).to_have_text(f"wl/scatter · {ROWS} rows")
 
     # a spec Vega-Lite cannot compile: a clear error line in its card, the others still drawn
     broken = panel.locator(".wl-media-card[data-key='broken']")
-    expect(broken.locator(".wl-media-message")).to_contain_text("cannot draw the chart:",
+    message = broken.locator(".wl-media-message")
+    expect(message).to_contain_text("cannot draw the chart (spec me/broken):",
                                                                 timeout=30_000)
-    print("broken:", broken.locator(".wl-media-message").inner_text())
+    expect(message).to_contain_text("Unexpected end of input")
 
     # fitted to the card, axis labels in the theme's text colour
     fit = preset.evaluate("""card => {

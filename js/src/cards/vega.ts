@@ -9,7 +9,7 @@ import { h } from "../lib/dom";
 import { luminance, over, paletteFor, parseColor } from "../lib/contrast";
 import { cssVar } from "../lib/panel";
 import { jsonAt, type CardContext, type CardView } from "./types";
-import { fitSpec, isSingleView, rowsNote, themeConfig, type Spec, type ThemeColors } from "./vega_config";
+import { fitSpec, isSingleView, rowsCount, rowsNote, themeConfig, type Spec, type ThemeColors } from "./vega_config";
 
 interface VegaModule {
   embed: (el: HTMLElement, spec: Spec, opts: Record<string, unknown>) => Promise<Result>;
@@ -77,12 +77,12 @@ export const vegaView: CardView = (ctx) => {
   sweep();
   const title = typeof ctx.entry.value?.spec_name === "string" ? ctx.entry.value.spec_name : "";
   const chart = h("div", { class: "wl-vega-chart" });
-  const box = h("div", { class: "wl-vega", "data-state": "loading", title: `Vega-Lite spec ${title}` }, chart);
+  const box = h("div", { class: "wl-vega", "data-state": "loading" }, chart);
   const item = ctx.media?.items[0];
   const url = ctx.media?.urls[0];
   if (!item || !url) return [box];
-  const note = rowsNote(item.extra.rows, item.extra.nrows);
-  if (note) box.append(h("div", { class: "wl-vega-note wl-muted", text: note }));
+  const note = [title, rowsNote(item.extra.rows, item.extra.nrows) ?? rowsCount(item.extra.nrows)];
+  box.append(h("div", { class: "wl-vega-note wl-muted", text: note.filter(Boolean).join(" · ") }));
   draw(ctx, box, chart, url).catch((err: unknown) => {
     if (!ctx.alive()) return;
     box.dataset.state = "error";

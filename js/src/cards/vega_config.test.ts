@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CHART_HEIGHT, fitSpec, rowsNote, themeConfig } from "./vega_config";
+import { CHART_HEIGHT, fitSpec, rowsCount, rowsNote, themeConfig } from "./vega_config";
 
 describe("vega card helpers", () => {
   it("fits a single view without a size of its own to the card's width", () => {
@@ -26,5 +26,8 @@ describe("vega card helpers", () => {
     expect(rowsNote(10000, 25000)).toBe("10,000 of 25,000 rows drawn (evenly spaced)");
     expect(rowsNote(12, 12)).toBeNull();
     expect(rowsNote(undefined, 3)).toBeNull();
+    expect(rowsCount(12000)).toBe("12,000 rows");
+    expect(rowsCount(1)).toBe("1 row");
+    expect(rowsCount(null)).toBeNull();
   });
 });

@@ -65,3 +65,9 @@ export function rowsNote(sent: unknown, total: unknown): string | null {
   if (typeof sent !== "number" || typeof total !== "number" || sent >= total) return null;
   return `${formatCount(sent)} of ${formatCount(total)} rows drawn (evenly spaced)`;
 }
+
+/** "12 rows" (or "1 row"); null when the count is unknown. */
+export function rowsCount(total: unknown): string | null {
+  if (typeof total !== "number") return null;
+  return `${formatCount(total)} row${total === 1 ? "" : "s"}`;
+}
