@@ -88,8 +88,7 @@ def test_custom_charts_are_drawn_by_the_bundled_vega_without_leaving_the_machine
     # a spec Vega-Lite cannot compile: a clear error line in its card, the others still drawn
     broken = panel.locator(".wl-media-card[data-key='broken']")
     message = broken.locator(".wl-media-message")
-    expect(message).to_contain_text("cannot draw the chart (spec me/broken):",
-                                                                timeout=30_000)
+    expect(message).to_contain_text("cannot draw the chart (spec me/broken):", timeout=30_000)
     expect(message).to_contain_text("Unexpected end of input")
 
     # fitted to the card, axis labels in the theme's text colour

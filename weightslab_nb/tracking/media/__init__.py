@@ -71,8 +71,8 @@ from weightslab_nb.tracking.media.object3d import Object3D
 from weightslab_nb.tracking.media.plot import CHARTS, Plot
 from weightslab_nb.tracking.media.plotly_figure import Plotly
 from weightslab_nb.tracking.media.table import DEFAULT_TABLE_COLUMNS, MAX_TABLE_ROWS, Table
-from weightslab_nb.tracking.media.video import VIDEO_FORMATS as VIDEO_FORMATS
 from weightslab_nb.tracking.media.vega_specs import register_vega_spec, vega_spec_names
+from weightslab_nb.tracking.media.video import VIDEO_FORMATS as VIDEO_FORMATS
 from weightslab_nb.tracking.media.video import Video
 
 __all__ = ["CHARTS", "DEFAULT_TABLE_COLUMNS", "MAX_HISTOGRAM_BINS", "MAX_TABLE_ROWS", "Audio",
