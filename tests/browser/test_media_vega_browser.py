@@ -42,7 +42,9 @@ wl.log({{"broken": wl.plot_table("me/broken", table, {{"x": "epoch"}}),
         "preset": wl.plot_table("wl/scatter", table, {{"x": "epoch", "y": "acc"}},
                                  {{"title": "Accuracy"}}),
         "mine": wl.plot_table("me/bars", table, {{"x": "epoch", "y": "acc", "color": "split"}},
-                              {{"title": "Accuracy per split"}})}})""",
+                              {{"title": "Accuracy per split"}})}})
+wl.log({{"preset": wl.plot_table("wl/scatter", table, {{"x": "epoch", "y": "acc"}},
+                                 {{"title": "Accuracy again"}})}})""",
     "wl.RunMedia()",
 ]
 
@@ -80,7 +82,7 @@ def test_custom_charts_are_drawn_by_the_bundled_vega_without_leaving_the_machine
                                                                               timeout=30_000)
     expect(mine.locator(".vega-embed svg .mark-rect path")).to_have_count(ROWS, timeout=30_000)
     expect(preset.locator(".wl-vega")).to_have_attribute("data-state", "ready")
-    expect(preset.locator(".vega-embed svg")).to_contain_text("Accuracy")
+    expect(preset.locator(".vega-embed svg")).to_contain_text("Accuracy again")
     expect(mine.locator(".vega-embed svg")).to_contain_text("Accuracy per split")
     assert preset.locator(".vega-embed details, .vega-actions").count() == 0  # no actions menu
     expect(preset.locator(".wl-vega-note")).to_have_text(f"wl/scatter · {ROWS} rows")
@@ -112,6 +114,15 @@ def test_custom_charts_are_drawn_by_the_bundled_vega_without_leaving_the_machine
     }""", arg=[preset.element_handle(), fit["svg"]], timeout=10_000)
     expect(preset.locator(".vega-embed svg .mark-symbol path")).to_have_count(ROWS)
     preset.locator(".wl-media-size").click()
+
+    # the card drawn again (its first step): the view it replaced is finalized
+    views = "() => globalThis[Symbol.for('weightslab_nb.vega.views')].size"
+    assert page.evaluate(views) == 2  # preset and mine (the broken spec has none)
+    preset.locator(".wl-media-step").focus()
+    page.keyboard.press("Home")
+    expect(preset.locator(".vega-embed svg")).not_to_contain_text("again", timeout=10_000)
+    expect(preset.locator(".vega-embed svg .mark-symbol path")).to_have_count(ROWS)
+    page.wait_for_function(f"({views})() === 2", timeout=5_000)
 
     # a tooltip on hover names the row's values
     preset.locator(".vega-embed svg .mark-symbol path").nth(ROWS - 1).hover(force=True)

@@ -16,8 +16,11 @@ interface VegaModule {
   offlineLoader: () => unknown;
 }
 
-/** Views still drawn; each is finalized once its card is not (checked on resize and on each new chart). */
-const live = new Set<{ result: Result; alive: () => boolean; observer: ResizeObserver | null }>();
+/** Views still drawn; each is finalized once its card is not (checked on resize and on each new
+ * chart). Shared by the page's panels, and readable by tests under a global symbol. */
+type Live = Set<{ result: Result; alive: () => boolean; observer: ResizeObserver | null }>;
+const LIVE = Symbol.for("weightslab_nb.vega.views");
+const live: Live = ((globalThis as unknown as Record<symbol, Live>)[LIVE] ??= new Set());
 
 function sweep(): void {
   for (const v of live) {
