@@ -62,6 +62,8 @@ def __getattr__(name: str):
         return getattr(importlib.import_module("weightslab_nb.tracking.media"), name)
     if name == "Artifact":  # wl.Artifact(name, type): versioned files (tracking.artifacts)
         return importlib.import_module("weightslab_nb.tracking.artifacts").Artifact
+    if name in ("plot_table", "register_vega_spec"):  # custom charts: a Vega-Lite spec + a Table
+        return getattr(importlib.import_module("weightslab_nb.tracking.media"), name)
     if name == "plot":  # the chart builders: wl.plot.line(...), wl.plot.roc_curve(...)
         return importlib.import_module("weightslab_nb.tracking.plot")
     if name in _SUBMODULES:
@@ -90,7 +92,7 @@ __all__ = [
     "apply_data_state", "log_model", "use_model",
     "eval_fn", "EvaluationRequest", "classify_loss_shape", "LOSS_SHAPE_LABELS", "serve",
     "keep_serving", "stop_serving", "dashboard", *_PANELS, "init", "log", "finish", "Api",
-    *_MEDIA, "collect_metrics", "plot", "WeightslabError", "InvalidValueError",
+    *_MEDIA, "collect_metrics", "plot", "plot_table", "register_vega_spec", "WeightslabError", "InvalidValueError",
     "InvalidTypeError", "UnknownNameError", "AmbiguousSampleError", "StateError",
     "ArgumentError", "RankError", "SampleRef", "run_command", "show_sample",
     "Artifact", "log_artifact", "use_artifact", "sweep", "agent",

@@ -4,6 +4,7 @@ bytes with a media request, and bundled browser libraries with an asset request.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,8 @@ from weightslab_nb.panels import RunMedia
 from weightslab_nb.panels.media_cards import VENDOR_ASSETS
 
 from tests.panel_capture import Capture, ask
+
+JS_VENDOR = Path(__file__).parents[2] / "js" / "src" / "vendor"
 
 
 @pytest.fixture
@@ -59,6 +62,7 @@ def test_a_bundled_library_comes_as_one_buffer(panel, name):
     reply, buffers = ask(widget, cap, 3, type="asset", name=name)
     if not reply["ok"]:  # a bundle this checkout does not build yet says so
         assert "not built" in reply["message"]
+        assert not (JS_VENDOR / f"{name}.ts").exists(), f"js/src/vendor/{name}.ts: npm run build"
         return
     assert reply["size"] == len(buffers[0]) > 1000
 

@@ -7,6 +7,7 @@ import { jsonView } from "./json";
 import { maskView } from "./mask";
 import { moleculeView } from "./molecule";
 import type { CardView } from "./types";
+import { vegaView } from "./vega";
 
 export const CARD_VIEWS: Readonly<Record<string, CardView>> = {
   boxes: boxesView,
@@ -14,4 +15,5 @@ export const CARD_VIEWS: Readonly<Record<string, CardView>> = {
   json: jsonView,
   mask: maskView,
   molecule: moleculeView,
+  vega: vegaView,
 };

@@ -1,5 +1,6 @@
 """Rich values for ``wl.log``: images (with boxes and masks), histograms, tables, HTML, audio,
-video, 3-D points, molecules, plotly figures, graphs and JSON metadata (wandb's data types).
+video, 3-D points, molecules, plotly figures, graphs, JSON metadata and custom charts (wandb's
+data types).
 
 A value is checked and snapshotted when it is built (``wl.Image(batch[0])``): later changes to
 the source array or file do not leak into it. When a run logs it, :meth:`Media.to_json` writes
@@ -31,6 +32,9 @@ Where things live (every public name is re-exported here):
 * ``audio``: :class:`Audio` (16-bit PCM WAV) and ``MAX_AUDIO_CHANNELS``.
 * ``video``: :class:`Video` (animated GIF or a copied file) and ``VIDEO_FORMATS``.
 * ``object3d``: :class:`Object3D`, ``MAX_POINT_CATEGORY`` and ``MODEL_FORMATS``.
+* ``custom_chart``: :class:`CustomChart` and :func:`plot_table` (wandb's custom charts: a
+  Vega-Lite spec bound to a table's columns); ``vega_specs`` holds the named specs
+  (:func:`register_vega_spec`, built-in presets in ``_vega_presets``) and their checks.
 * ``plot``: :class:`Plot`, a chart's table and column roles (built by ``wl.plot.*``).
 * ``codec``: :func:`is_media`, :func:`encode_value` (media, lists of media, matplotlib
   figures) and :func:`decode_value`.
@@ -50,6 +54,7 @@ from weightslab_nb.tracking.media.audio import Audio
 from weightslab_nb.tracking.media.base import BatchableMedia, Media, WBValue
 from weightslab_nb.tracking.media.bounding_boxes import BoundingBoxes2D
 from weightslab_nb.tracking.media.codec import decode_value, encode_value, is_media
+from weightslab_nb.tracking.media.custom_chart import CustomChart, plot_table
 from weightslab_nb.tracking.media.graph import Edge, Graph, Node
 from weightslab_nb.tracking.media.histogram import MAX_HISTOGRAM_BINS, Histogram
 from weightslab_nb.tracking.media.html import Html
@@ -66,12 +71,14 @@ from weightslab_nb.tracking.media.object3d import Object3D
 from weightslab_nb.tracking.media.plot import CHARTS, Plot
 from weightslab_nb.tracking.media.plotly_figure import Plotly
 from weightslab_nb.tracking.media.table import DEFAULT_TABLE_COLUMNS, MAX_TABLE_ROWS, Table
+from weightslab_nb.tracking.media.vega_specs import register_vega_spec, vega_spec_names
 from weightslab_nb.tracking.media.video import VIDEO_FORMATS as VIDEO_FORMATS
 from weightslab_nb.tracking.media.video import Video
 
 __all__ = ["CHARTS", "DEFAULT_TABLE_COLUMNS", "MAX_HISTOGRAM_BINS", "MAX_TABLE_ROWS", "Audio",
-           "BatchableMedia", "BoundingBoxes2D", "Edge", "Graph", "Histogram", "Html", "Image",
-           "ImageMask", "JSONMetadata", "LoggedFile", "LoggedHistogram", "LoggedImage",
-           "LoggedMask", "LoggedPlot", "LoggedTable", "Media", "Molecule", "Node", "Object3D",
-           "Plot", "Plotly", "Table", "Video", "WBValue", "decode_value", "encode_value",
-           "file_in_run", "is_media"]
+           "BatchableMedia", "BoundingBoxes2D", "CustomChart", "Edge", "Graph", "Histogram",
+           "Html", "Image", "ImageMask", "JSONMetadata", "LoggedFile", "LoggedHistogram",
+           "LoggedImage", "LoggedMask", "LoggedPlot", "LoggedTable", "Media", "Molecule", "Node",
+           "Object3D", "Plot", "Plotly", "Table", "Video", "WBValue", "decode_value",
+           "encode_value", "file_in_run", "is_media", "plot_table", "register_vega_spec",
+           "vega_spec_names"]

@@ -13,8 +13,8 @@ from pathlib import Path
 from weightslab_nb.errors import InvalidValueError
 from weightslab_nb.tracking.media._files import file_in_run
 # imported so that their classes register their "_type" for decode_value
-from weightslab_nb.tracking.media import (bounding_boxes, graph, json_metadata,  # noqa: F401
-                                          molecule, plotly_figure)
+from weightslab_nb.tracking.media import (bounding_boxes, custom_chart, graph,  # noqa: F401
+                                          json_metadata, molecule, plotly_figure)
 from weightslab_nb.tracking.media._checks import _int_labels
 from weightslab_nb.tracking.media.base import WBValue
 from weightslab_nb.tracking.media.image import Image, _figure_of
@@ -126,8 +126,8 @@ def decode_value(descriptor: dict, run_dir: Path):
     -------
     LoggedImage, LoggedTable, LoggedHistogram, LoggedPlot, LoggedMask, LoggedFile, WBValue or list
         A read-only ``Logged*`` view for the kinds that have one; the kinds added with the wandb
-        data types (JSONMetadata, BoundingBoxes2D, Graph, Plotly, Molecule) come back as the
-        value itself, rebuilt by their class's ``from_json``. A list (of these) for a
+        data types (JSONMetadata, BoundingBoxes2D, Graph, Plotly, Molecule, CustomChart) come
+        back as the value itself, rebuilt by their class's ``from_json``. A list (of these) for a
         ``"media-list"``. Table cells holding media are decoded too.
 
     Raises

@@ -125,7 +125,8 @@ class Table(Media):
 
     def _checked_rows(self, rows, argument: str) -> list[list]:
         pandas = sys.modules.get("pandas")
-        if pandas is not None and isinstance(rows, pandas.DataFrame):
+        # pandas may be half-imported by another thread (no DataFrame yet): then rows are not one
+        if pandas is not None and isinstance(rows, getattr(pandas, "DataFrame", ())):
             raise InvalidTypeError(f"{argument}: pass a DataFrame as Table(dataframe=...)")
         if _is_tensor(rows) or isinstance(rows, np.ndarray):
             array = _as_array(rows, argument)
