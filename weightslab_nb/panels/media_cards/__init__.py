@@ -10,6 +10,8 @@ with the panel's ``asset`` request (:data:`VENDOR_ASSETS`).
 Registered here (a module per kind):
 
 * ``json_metadata``: ``JSONMetadata`` as an expandable JSON tree (kind ``"json"``).
+* ``plotly``: ``Plotly`` figures drawn interactively by the bundled plotly.js (kind
+  ``"plotly"``).
 """
 
 from __future__ import annotations
@@ -18,5 +20,6 @@ from weightslab_nb.panels.media_cards.registry import (CARD_KINDS, VENDOR_ASSETS
                                                        ReadFile, card_of, register)
 # each module registers its card when imported
 from weightslab_nb.panels.media_cards import json_metadata  # noqa: F401
+from weightslab_nb.panels.media_cards import plotly  # noqa: F401
 
 __all__ = ["CARD_KINDS", "VENDOR_ASSETS", "CardKind", "ReadFile", "card_of", "register"]
