@@ -1,7 +1,9 @@
 """The Plotly card in a real JupyterLab + Chromium: a notebook logs a 3-trace scatter and a
 100k-point figure and shows wl.RunMedia(); both are drawn by the bundled plotly.js (its SVG in
-the card), a click on a legend item hides its trace, a hover shows a point's label, and no
-request leaves the machine (plotly.js comes from the kernel, nothing from a CDN)."""
+the card), a hover shows a point's label, a click on a legend item hides its trace, a new step
+of the 100k-point figure replaces the first (purged), full screen resizes the plot, and no
+request leaves the machine (plotly.js comes from the kernel, nothing from a CDN). Prints how
+long the media replies and the drawing took."""
 
 from __future__ import annotations
 
@@ -38,7 +40,13 @@ start = time.perf_counter()
 walk = go.Figure(go.Scatter(x=np.arange(100_000), y=np.cumsum(rng.standard_normal(100_000)),
                             mode="lines", name="walk"), layout={"title": {"text": "100k points"}})
 wl.log({"scores": wl.Plotly(scores), "walk": wl.Plotly(walk)})
-print(f"built and logged in {time.perf_counter() - start:.2f} s")""",
+print(f"built and logged in {time.perf_counter() - start:.2f} s")
+
+
+def next_walk():
+    \"\"\"Log a second 100k-point figure under "walk" (the test runs it once the first is drawn).\"\"\"
+    y = np.cumsum(rng.standard_normal(100_000))
+    wl.log({"walk": wl.Plotly(go.Figure(go.Scatter(y=y, mode="lines", name="walk 2")))})""",
     "wl.RunMedia()",
 ]
 
@@ -65,7 +73,7 @@ TIMINGS = """() => {
             const k = (t[card.dataset.key] ??= {});
             if (k.asked === undefined && card.hasAttribute('aria-busy')) k.asked = now;
             if (k.asked !== undefined && k.replied === undefined && !card.hasAttribute('aria-busy')) k.replied = now;
-            if (k.ready === undefined && card.querySelector('.wl-plotly[data-state=ready]')) k.ready = now;
+            if (k.ready === undefined && card.querySelector('.wl-plotly[data-state=ready]:not([data-old])')) k.ready = now;
         }
     }).observe(document.body, {subtree: true, childList: true, attributes: true,
                                attributeFilter: ['aria-busy', 'data-state']});
@@ -120,15 +128,38 @@ def test_plotly_figures_are_drawn_interactive_and_offline(lab, browser_page):
     _drawn(walk)
     assert walk.locator(".wl-plotly-info").inner_text().startswith("1 trace (scatter) · 100,000 points")
     expect(walk).not_to_have_class(re.compile(r"\bhas-error\b"))
-    times = page.evaluate("() => window.wlPlotlyTimes")
+    first = page.evaluate("() => window.wlPlotlyTimes")
+
+    # a new step of the 100k-point figure: drawn in place of the first, which is purged
+    walk.locator(".wl-plotly").evaluate("box => { box.dataset.old = '1'; window.oldPlot = box.querySelector('.js-plotly-plot'); }")
+    page.evaluate("() => { window.wlPlotlyTimes.walk = {}; }")
+    page.locator(".jp-CodeCell .jp-InputPrompt").last.click()
+    page.keyboard.press("Escape")
+    page.keyboard.press("b")  # a new cell below
+    page.keyboard.press("Enter")
+    page.keyboard.insert_text("next_walk()")
+    page.keyboard.press("Shift+Enter")
+    expect(walk).to_have_attribute("data-step", "1", timeout=30_000)
+    _drawn(walk)
+    assert walk.locator(".js-plotly-plot").count() == 1
+    assert page.evaluate("() => window.oldPlot._fullLayout === undefined")  # Plotly.purge ran
+    again = page.evaluate("() => window.wlPlotlyTimes.walk")
+
+    # full screen: the plot grows to the card's new size, and shrinks back after Esc
+    height = "c => c.querySelector('.js-plotly-plot .main-svg').getBoundingClientRect().height"
+    walk.locator(".wl-media-full").click()
+    page.wait_for_function(f"c => ({height})(c) > 600", arg=walk.element_handle(), timeout=10_000)
+    page.keyboard.press("Escape")
+    page.wait_for_function(f"c => ({height})(c) < 400", arg=walk.element_handle(), timeout=10_000)
     logged = page.locator(".jp-OutputArea-output", has_text="logged in").first.inner_text()
-    for key in ("scores", "walk"):
-        t = times[key]
+    for key, t in (("scores", first["scores"]), ("walk", first["walk"]), ("walk@1", again)):
         print(f"{key}: media reply {t['replied'] - t['asked']:.0f} ms, drawn "
-              f"{t['ready'] - t['replied']:.0f} ms later (scores: with plotly.js's load); {logged}")
+              f"{t['ready'] - t['replied']:.0f} ms later")
+    print(logged)
 
     ARTIFACTS.mkdir(exist_ok=True)
     scores.scroll_into_view_if_needed()
+    page.mouse.move(0, 0)
     panel.screenshot(path=str(ARTIFACTS / "media-plotly.png"))
     assert outside == [], outside
     assert page.errors == [], page.errors
