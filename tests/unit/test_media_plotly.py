@@ -111,7 +111,7 @@ def test_the_package_exports_the_class():
 def test_the_descriptor_counts_traces_and_points(session):
     figure = go.Figure([go.Scatter(x=np.arange(50), y=np.zeros(50)), go.Bar(x=["a", "b"], y=[1, 2]),
                         go.Heatmap(z=np.zeros((3, 4)))])
-    run_dir, descriptor, back = log_and_read_back(session, "mixed", Plotly(figure))
+    _, descriptor, back = log_and_read_back(session, "mixed", Plotly(figure))
     assert descriptor["traces"] == 3 and descriptor["trace_types"] == ["scatter", "bar", "heatmap"]
     assert descriptor["points"] == 50 + 2 + 12
     assert (back.traces, back.trace_types, back.points) == (3, ["scatter", "bar", "heatmap"], 64)

@@ -12,11 +12,10 @@ import pandas  # noqa: F401 - before a panel thread imports it: plotly peeks at 
 import pytest
 
 import weightslab_nb as wl
-from weightslab_nb.panels import RunMedia
-from weightslab_nb.panels.media import MAX_FILE_BYTES
-
 from tests.panel_capture import Capture, ask
 from tests.unit.test_media_plotly import trace_values
+from weightslab_nb.panels import RunMedia
+from weightslab_nb.panels.media import MAX_FILE_BYTES
 
 go = pytest.importorskip("plotly.graph_objects", reason="the plotly extra is not installed")
 
@@ -33,7 +32,7 @@ def card(widget, key):
     return next(e for e in widget.entries if e["key"] == key)
 
 
-def scores(n: int, traces: int = 1) -> "go.Figure":
+def scores(n: int, traces: int = 1):
     rng = np.random.default_rng(0)
     return go.Figure([go.Scatter(x=np.arange(n), y=rng.random(n), name=f"run {i}")
                       for i in range(traces)] + [go.Bar(x=["a", "b"], y=[1, 2])])
