@@ -123,3 +123,14 @@ def test_a_descriptor_logged_without_the_counts_is_read_back_with_them(tmp_path)
     back = Plotly.from_json(older, tmp_path)
     assert (back.traces, back.trace_types, back.points) == (1, ["scatter"], 7)
     assert back == Plotly.from_json(descriptor, tmp_path)
+
+
+def test_points_are_counted_in_lists_rows_and_binary_arrays_alike():
+    from weightslab_nb.tracking.media.plotly_figure import figure_stats
+
+    f8 = {"dtype": "f8", "bdata": base64.b64encode(np.zeros(5).tobytes()).decode()}
+    figure = {"data": [{"type": "bar", "x": ["a", "b", "c"]}, {"z": [[1, 2], [3]]}, {"y": f8},
+                       {"type": "heatmap", "z": {**f8, "shape": "not rows"}}, "not a trace"]}
+    assert figure_stats(figure) == {"traces": 4, "trace_types": ["bar", "scatter", "heatmap"],
+                                    "points": 3 + 3 + 5 + 5}
+    assert figure_stats({"layout": {}}) == {"traces": 0, "trace_types": [], "points": 0}

@@ -53,6 +53,8 @@ def _from_matplotlib(figure):
 #: Trace attributes that hold one value per point; a trace's point count is the largest of them.
 _POINT_ARRAYS = ("x", "y", "z", "values", "labels", "r", "theta", "lat", "lon", "a", "b", "c",
                  "open", "high", "low", "close", "u", "v", "w")
+#: Bytes per value of the dtypes of plotly's binary arrays.
+_ITEMSIZE = {"i1": 1, "u1": 1, "u1c": 1, "i2": 2, "u2": 2, "i4": 4, "u4": 4, "f4": 4, "f8": 8}
 
 
 def _count(array) -> int:
@@ -66,16 +68,16 @@ def _count(array) -> int:
         shape = array.get("shape")
         if isinstance(shape, str) and shape:
             cells = 1
-            for dim in shape.split(","):
-                cells *= int(dim)
-            return cells
+            try:
+                for dim in shape.split(","):
+                    cells *= int(dim)
+                return cells
+            except ValueError:
+                pass  # not plotly's "rows, cols": count the bytes instead
         text = array["bdata"]  # base64: 4 characters for 3 bytes, "=" pads the last group
         nbytes = len(text) * 3 // 4 - len(text) + len(text.rstrip("="))
         return nbytes // _ITEMSIZE.get(str(array.get("dtype")), 8)
     return 0
-
-
-_ITEMSIZE = {"i1": 1, "u1": 1, "u1c": 1, "i2": 2, "u2": 2, "i4": 4, "u4": 4, "f4": 4, "f8": 8}
 
 
 def figure_stats(figure: dict) -> dict:
