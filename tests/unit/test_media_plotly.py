@@ -106,3 +106,31 @@ def test_converting_without_plotly_names_the_extra(monkeypatch):
 
 def test_the_package_exports_the_class():
     assert wl.Plotly is Plotly
+
+
+def test_the_descriptor_counts_traces_and_points(session):
+    figure = go.Figure([go.Scatter(x=np.arange(50), y=np.zeros(50)), go.Bar(x=["a", "b"], y=[1, 2]),
+                        go.Heatmap(z=np.zeros((3, 4)))])
+    _, descriptor, back = log_and_read_back(session, "mixed", Plotly(figure))
+    assert descriptor["traces"] == 3 and descriptor["trace_types"] == ["scatter", "bar", "heatmap"]
+    assert descriptor["points"] == 50 + 2 + 12
+    assert (back.traces, back.trace_types, back.points) == (3, ["scatter", "bar", "heatmap"], 64)
+
+
+def test_a_descriptor_logged_without_the_counts_is_read_back_with_them(tmp_path):
+    descriptor = Plotly(scatter(n=7)).to_json(tmp_path, "old", 0)
+    older = {k: v for k, v in descriptor.items() if k not in ("traces", "trace_types", "points")}
+    back = Plotly.from_json(older, tmp_path)
+    assert (back.traces, back.trace_types, back.points) == (1, ["scatter"], 7)
+    assert back == Plotly.from_json(descriptor, tmp_path)
+
+
+def test_points_are_counted_in_lists_rows_and_binary_arrays_alike():
+    from weightslab_nb.tracking.media.plotly_figure import figure_stats
+
+    f8 = {"dtype": "f8", "bdata": base64.b64encode(np.zeros(5).tobytes()).decode()}
+    figure = {"data": [{"type": "bar", "x": ["a", "b", "c"]}, {"z": [[1, 2], [3]]}, {"y": f8},
+                       {"type": "heatmap", "z": {**f8, "shape": "not rows"}}, "not a trace"]}
+    assert figure_stats(figure) == {"traces": 4, "trace_types": ["bar", "scatter", "heatmap"],
+                                    "points": 3 + 3 + 5 + 5}
+    assert figure_stats({"layout": {}}) == {"traces": 0, "trace_types": [], "points": 0}

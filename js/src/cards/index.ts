@@ -6,6 +6,7 @@ import { graphView } from "./graph";
 import { jsonView } from "./json";
 import { maskView } from "./mask";
 import { moleculeView } from "./molecule";
+import { plotlyView } from "./plotly";
 import type { CardView } from "./types";
 import { vegaView } from "./vega";
 
@@ -15,5 +16,6 @@ export const CARD_VIEWS: Readonly<Record<string, CardView>> = {
   json: jsonView,
   mask: maskView,
   molecule: moleculeView,
+  plotly: plotlyView,
   vega: vegaView,
 };

@@ -15,6 +15,8 @@ Registered here (a module per kind):
 * ``molecule``: ``Molecule`` as a 2-D drawing (RDKit, when installed) with its file to
   download (kind ``"molecule"``).
 * ``graph``: ``Graph`` as a layered drawing of its nodes and edges (kind ``"graph"``).
+* ``plotly``: ``Plotly`` figures drawn interactively by the bundled plotly.js (kind
+  ``"plotly"``).
 * ``vega``: ``wl.plot_table`` custom charts drawn with vega-embed (kind ``"vega"``).
 
 :mod:`~weightslab_nb.panels.media_cards.overlays` also gives the boxes and masks of an image
@@ -27,6 +29,6 @@ from weightslab_nb.panels.media_cards.registry import (CARD_KINDS, VENDOR_ASSETS
                                                        ReadFile, card_of, register)
 # each module registers its card when imported
 from weightslab_nb.panels.media_cards import (boxes, graph, json_metadata, mask,  # noqa: F401
-                                              molecule, vega)
+                                              molecule, plotly, vega)
 
 __all__ = ["CARD_KINDS", "VENDOR_ASSETS", "CardKind", "ReadFile", "card_of", "register"]

@@ -50,6 +50,48 @@ def _from_matplotlib(figure):
     return converted
 
 
+#: Trace attributes that hold one value per point; a trace's point count is the largest of them.
+_POINT_ARRAYS = ("x", "y", "z", "values", "labels", "r", "theta", "lat", "lon", "a", "b", "c",
+                 "open", "high", "low", "close", "u", "v", "w")
+#: Bytes per value of the dtypes of plotly's binary arrays.
+_ITEMSIZE = {"i1": 1, "u1": 1, "u1c": 1, "i2": 2, "u2": 2, "i4": 4, "u4": 4, "f4": 4, "f8": 8}
+
+
+def _count(array) -> int:
+    """Values in a data array of plotly's JSON: a list (a list of rows counts their cells), or
+    the binary form ``{"dtype", "bdata", "shape"?}``."""
+    if isinstance(array, list):
+        if array and all(isinstance(row, list) for row in array):
+            return sum(len(row) for row in array)
+        return len(array)
+    if isinstance(array, dict) and isinstance(array.get("bdata"), str):
+        shape = array.get("shape")
+        if isinstance(shape, str) and shape:
+            cells = 1
+            try:
+                for dim in shape.split(","):
+                    cells *= int(dim)
+                return cells
+            except ValueError:
+                pass  # not plotly's "rows, cols": count the bytes instead
+        text = array["bdata"]  # base64: 4 characters for 3 bytes, "=" pads the last group
+        nbytes = len(text) * 3 // 4 - len(text) + len(text.rstrip("="))
+        return nbytes // _ITEMSIZE.get(str(array.get("dtype")), 8)
+    return 0
+
+
+def figure_stats(figure: dict) -> dict:
+    """``{"traces", "trace_types", "points"}`` of a figure in plotly's JSON form: the number of
+    traces, their types (in order, each once; ``"scatter"`` where unset) and the points of all
+    traces (a trace's points: its longest data array of :data:`_POINT_ARRAYS`)."""
+    data = figure.get("data") if isinstance(figure, dict) else None
+    traces = [t for t in data if isinstance(t, dict)] if isinstance(data, list) else []
+    types = list(dict.fromkeys(str(t.get("type", "scatter")) for t in traces))
+    points = sum(max((_count(t.get(name)) for name in _POINT_ARRAYS), default=0)
+                 for t in traces)
+    return {"traces": len(traces), "trace_types": types, "points": points}
+
+
 class Plotly(_FileMedia):
     """A plotly figure, saved as plotly's JSON of it (``.plotly.json``).
 
@@ -66,6 +108,12 @@ class Plotly(_FileMedia):
     ----------
     size : int
         Bytes of the saved JSON.
+    traces : int
+        The number of traces.
+    trace_types : list of str
+        The traces' types, each once, in order (``"scatter"`` for a trace without one).
+    points : int
+        Points of all traces (a trace counts its longest data array: ``x``, ``y``, ``values``...).
 
     Raises
     ------
@@ -95,6 +143,16 @@ class Plotly(_FileMedia):
             val = _from_matplotlib(figure)
         self._payload = val.to_json().encode("utf-8")
         self.size = len(self._payload)
+        self._set_stats()
+
+    def _set_stats(self) -> None:
+        stats = figure_stats(self.to_dict())
+        self.traces, self.trace_types, self.points = (stats["traces"], stats["trace_types"],
+                                                      stats["points"])
+
+    def _fields(self) -> dict:
+        return {"traces": self.traces, "trace_types": list(self.trace_types),
+                "points": self.points}
 
     def to_dict(self) -> dict:
         """The figure as plotly's JSON dict (``{"data": [...], "layout": {...}}``); numpy
@@ -110,6 +168,8 @@ class Plotly(_FileMedia):
 
     def _restore(self, descriptor, run_dir) -> None:
         self.size = len(self._payload)
+        if not all(name in descriptor for name in ("traces", "trace_types", "points")):
+            self._set_stats()  # logged before these fields were recorded
 
     def __repr__(self) -> str:
-        return f"<Plotly {len(self.to_dict().get('data', []))} traces, {self.size} bytes>"
+        return f"<Plotly {self.traces} traces, {self.points} points, {self.size} bytes>"
