@@ -505,3 +505,25 @@ def test_a_run_folder_reached_through_a_link_still_reads_its_media(logged_image,
     alias.symlink_to(api_run.dir, target_is_directory=True)
     image = wl.tracking.api.ApiRun(alias).load_media(descriptor)
     assert image.to_numpy()[0, 0, 0] == 200 and image.path == alias / descriptor["path"]
+
+
+def test_a_library_imported_just_after_init_gets_a_whole_pandas(tmp_path):
+    """wl.init's first flush round on the recorder thread makes pyarrow import pandas; a user's
+    import of plotly (which imports pandas) at that moment must not get a half-initialised
+    module: wl.init imports pandas on the caller's thread first."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "import weightslab_nb as wl\n"
+        "assert 'pandas' not in sys.modules\n"
+        f"wl.Session(root_log_dir={str(tmp_path)!r}).activate()\n"
+        "wl.init(project='p')\n"
+        "assert 'pandas' in sys.modules and hasattr(sys.modules['pandas'], 'DataFrame')\n"
+        "import pandas as pd\n"
+        "wl.log({'t': wl.Table(dataframe=pd.DataFrame({'a': [1, 2]}))})\n"
+        "wl.finish()\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr

@@ -1016,6 +1016,11 @@ def init(session, project: str | None = None, name: str | None = None,
                     tags=tags, notes=notes, group=group, job_type=job_type,
                     sweep=trial.sweep_id if trial is not None else None)
     session.run = run
+    # the flush hook formats history lines with pyarrow on the recorder's thread, and pyarrow
+    # imports pandas the first time it builds an array. Two threads importing pandas for the
+    # first time at once can leave one with a half-initialised module (a user's plotly or
+    # pandas import just after wl.init), so pandas is imported here, on the caller's thread.
+    import pandas  # noqa: F401
     session.add_flush_hook(run._on_flush)
     session.add_drain_hook(run._drain)
     session.on_hyperparameter_change.append(run.hyperparameter_applied)
