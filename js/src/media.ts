@@ -26,7 +26,7 @@ import {
   histogramRange, imageCell, isMediaCell, itemsNote, LatestRequest, loggedCount, needsBytes,
   newStepNote, noReply, otherText, parseConfusionReply, parseMediaReply, parseValueReply,
   PendingReplies, pinAt, repin, replyMatches, requestFields, runOf, runSummary, sameOrder,
-  selectorIndex, seriesDot, seriesPoints, shownStep, stepAria, stepLabel, stepPlan, tableCount,
+  selectorIndex, seriesDot, isCardList, listSummaries, mediaAt, seriesPoints, shownStep, stepAria, stepLabel, stepPlan, tableCount,
   thumbSize, type CardKey, type CardSize, type MediaEntry, type MediaResult,
   type RequestType, type ShownMedia,
 } from "./lib/media";
@@ -42,7 +42,7 @@ import { loadVendor } from "./lib/vendor";
 import { isMaskItem } from "./lib/overlays";
 import { ImageOverlays, togglesIn } from "./lib/overlays_view";
 import { CARD_VIEWS } from "./cards";
-import type { CardContext } from "./cards/types";
+import type { CardContext, CardView } from "./cards/types";
 
 const SPARK_W = 120;
 const SPARK_H = 28;
@@ -481,7 +481,9 @@ function render({ model, el }: RenderProps) {
       case "other": parts = [otherView(e)]; break;
       default: {
         const view = CARD_VIEWS[e.kind];
-        parts = view ? view(cardContext(card, e)) : [description(e)];
+        if (!view) parts = [description(e)];
+        else if (isCardList(e.value)) parts = cardList(card, e, view);
+        else parts = view(cardContext(card, e, mediaOf(card)));
       }
     }
     card.body.replaceChildren(...parts.filter((p): p is Node => p !== null));
@@ -571,17 +573,30 @@ function render({ model, el }: RenderProps) {
     });
   }
 
-  function cardContext(card: Card, e: MediaEntry): CardContext {
-    const drawn = ++card.renders;
+  function cardContext(card: Card, e: MediaEntry, media: ShownMedia | null, drawn = ++card.renders): CardContext {
     return {
       key: card.key,
       entry: e,
-      media: mediaOf(card),
+      media,
       vendor: <T,>(name: string) => loadVendor<T>(name, fetchAsset),
       alive: () => !card.dead && card.renders === drawn,
       memo: card.memo,
       fail: (text: string) => showMessage(card, text),
     };
+  }
+
+  /** A list of values of one card kind: the view draws each value in a figure of its own. */
+  function cardList(card: Card, e: MediaEntry, view: CardView): (Node | null)[] {
+    const drawn = ++card.renders;
+    const media = mediaOf(card);
+    const figures = listSummaries(e.value).map((summary, i) => {
+      const own = media ? mediaAt(media, i) : null;
+      const parts = view(cardContext(card, { ...e, value: summary }, own, drawn));
+      return h("div", { class: "wl-media-list-item", "data-index": String(i) }, ...parts.filter((p): p is Node => p !== null));
+    });
+    const count = (e.value as { count: number }).count;
+    const note = itemsNote(figures.length, count);
+    return [h("div", { class: "wl-media-list" }, ...figures), note ? h("div", { class: "wl-media-items wl-muted", text: note }) : null];
   }
 
   function description(e: MediaEntry): HTMLElement {

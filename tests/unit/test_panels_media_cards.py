@@ -11,6 +11,7 @@ import weightslab_nb as wl
 from tests.panel_capture import Capture, ask
 from weightslab_nb.panels import RunMedia
 from weightslab_nb.panels.media_cards import VENDOR_ASSETS
+from weightslab_nb.panels.media_cards.registry import card_of_list
 
 
 @pytest.fixture
@@ -65,3 +66,25 @@ def test_an_unknown_library_is_refused_with_the_names_accepted(panel, name):
     widget, cap = panel
     reply, buffers = ask(widget, cap, 4, type="asset", name=name)
     assert not reply["ok"] and "plotly" in reply["message"] and buffers == []
+
+
+def test_a_list_of_values_of_one_card_kind_is_one_card_with_a_figure_each(session, panel):
+    widget, cap = panel
+    wl.init(project="cards")
+    wl.log({"meta": [wl.JSONMetadata({"i": i}) for i in range(3)]}, step=0)
+    assert widget.flush()
+    entry = card(widget, "meta")
+    assert entry["kind"] == "json" and entry["value"]["list"] is True
+    assert entry["value"]["count"] == 3 and len(entry["value"]["items"]) == 3
+    reply, buffers = ask(widget, cap, 5, type="media", key="meta", step=0)
+    assert reply["ok"] and reply["count"] == 3
+    assert [m["index"] for m in reply["items"]] == [0, 1, 2]
+    assert [json.loads(b) for b in buffers] == [{"i": 0}, {"i": 1}, {"i": 2}]
+
+
+def test_a_list_mixing_card_kinds_is_not_drawn_as_one(tmp_path):
+    one = wl.JSONMetadata({"a": 1}).to_json(tmp_path, "x", 0)
+    two = wl.Graph().to_json(tmp_path, "y", 0)
+    assert card_of_list({"_type": "media-list", "items": [one, two]}) is None
+    assert card_of_list({"_type": "media-list", "items": []}) is None
+    assert card_of_list({"_type": "media-list", "items": [one, one]}).kind == "json"

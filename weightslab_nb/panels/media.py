@@ -16,7 +16,10 @@ Traits (set by the publisher thread only, at most 5 times a second):
     of the rows shown), ``{"count", "captions", "width", "height"}`` for
     image(s), and the descriptor's fields (with ``"path"``) for the other files. The kinds of
 :mod:`weightslab_nb.panels.media_cards` (JSON metadata, molecules, graphs...) give their card's
-summary, and their ``media`` reply carries what the card draws. A chart
+summary, and their ``media`` reply carries what the card draws; a list of values of one such
+kind (molecules logged together) is one card whose value is ``{"list": true, "count",
+"items"}`` (the summaries of the first 16) and whose media items carry their value's
+``"index"``. A chart
     (``wl.plot.*``) is ``{"chart", "title", "x_label", "y_label"}`` plus ``"series": [{"name",
     "points": [[x, y], ...]}]`` (line-like charts and scatter, at most 2,000 points each),
     ``"bars": [{"label", "value"}]``, ``"bins"``/``"values"`` (histogram) or
@@ -76,13 +79,15 @@ from weightslab_nb.errors import InvalidTypeError
 from weightslab_nb.panels._base import STATIC, Panel, static_asset
 from weightslab_nb.panels.confusion import highlight_cell
 from weightslab_nb.panels.media_bytes import FileBytes
-from weightslab_nb.panels.media_cards import CARD_KINDS, VENDOR_ASSETS, card_of
+from weightslab_nb.panels.media_cards import CARD_KINDS, VENDOR_ASSETS
+from weightslab_nb.panels.media_cards.registry import describe, files_of, media_items
 from weightslab_nb.panels.media_cards.overlays import mask_paths, with_overlays
 from weightslab_nb.panels.messages import MessageError, int_field
 from weightslab_nb.panels.wire import json_number
 
+CARD_KINDS_SHOWN = frozenset(c.kind for c in CARD_KINDS.values())
 KINDS = ("number", "text", "histogram", "table", "plot", "image", "images", "html", "audio",
-         "video", "object3d", "other", *sorted({c.kind for c in CARD_KINDS.values()}))
+         "video", "object3d", "other", *sorted(CARD_KINDS_SHOWN))
 MAX_SERIES = 200
 MAX_STEPS = 500
 MAX_TABLE_ROWS = 20
@@ -202,15 +207,15 @@ class RunMedia(Panel):
             return "image", _image_summary([value])
         if kind == "media-list" and all(i.get("_type") == "image-file" for i in value["items"]):
             return "images", _image_summary(value["items"])
+        carded = describe(value, MAX_ITEMS)  # the kinds of panels/media_cards, or lists of one
+        if carded is not None:
+            return carded
         if kind == "table-file":
             return "table", self._table_preview(run, value)
         if kind == "plot":
             return "plot", self._plot_preview(run, value)
         if kind in FILE_KINDS:
             return FILE_KINDS[kind], {k: v for k, v in value.items() if k != "_type"}
-        card = card_of(value)
-        if card is not None:
-            return card.kind, card.summary(value)
         text = json.dumps(value, default=str)
         return "other", {"path": None, "text": text if len(text) <= 200 else text[:197] + "..."}
 
@@ -279,12 +284,11 @@ class RunMedia(Panel):
         run, key, step, values = self._request(msg)
         at, value = _at_step(key, values, step)
         kind, _ = self._describe(run, value)
-        card = card_of(value)
-        if card is not None:
-            items = card.items(lambda relative: self._bytes.get(_path(run, relative)), value)
-            meta = [m for m, _ in items[:MAX_ITEMS]]
-            return ({"key": key, "step": at, "kind": kind, "items": meta, "count": len(items)},
-                    [data for _, data in items[:MAX_ITEMS]])
+        if kind in CARD_KINDS_SHOWN:
+            items, count = media_items(lambda relative: self._bytes.get(_path(run, relative)),
+                                       value, MAX_ITEMS)
+            return ({"key": key, "step": at, "kind": kind, "items": [m for m, _ in items],
+                     "count": count}, [data for _, data in items])
         if kind == "table":
             cells = self._table(run, value)[1]
             total = len(cells)
@@ -355,13 +359,13 @@ class RunMedia(Panel):
         kind = value.get("_type")
         if kind == "table-file":
             paths = [c["path"] for _, _, c in self._table(run, value)[1][:MAX_TABLE_IMAGES]]
+        elif files_of(value, MAX_ITEMS):
+            paths = files_of(value, MAX_ITEMS)
         elif kind == "media-list":
             paths = [p for i in value["items"][:MAX_ITEMS]
                      for p in [i.get("path"), *mask_paths(i)]]
         elif kind in ("image-file", "audio-file", "video-file"):
             paths = [value.get("path"), *mask_paths(value)]
-        elif card_of(value) is not None:
-            paths = card_of(value).files(value)
         else:
             paths = []
         return paths

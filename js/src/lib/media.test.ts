@@ -6,7 +6,7 @@ import {
   parseValueReply, PendingReplies, pinAt, repin, replyMatches, REPLY_TIMEOUT_MS, requestFields,
   runOf, runSummary, sameOrder, selectorIndex, seriesDot, seriesPoints, shownStep, stepAria,
   stepLabel, stepPlan, tableCount, thumbSize, type MediaEntry, type Timers,
-  cardSize, cellIndex, confusionFields, imageCell, isMediaCell, needsBytes, parseConfusionReply,
+  cardSize, cellIndex, isCardList, listSummaries, mediaAt, confusionFields, imageCell, isMediaCell, needsBytes, parseConfusionReply,
 } from "./media";
 import type { Message } from "./model";
 
@@ -566,5 +566,20 @@ describe("card size", () => {
     expect(cardSize(null, 278.5, 278)).toBe("normal"); // sub-pixel rounding is not overflow
     expect(cardSize("normal", 600, 278)).toBe("normal");
     expect(cardSize("wide", 10, 278)).toBe("wide");
+  });
+});
+
+describe("lists of card values", () => {
+  it("splits a media reply by the index of the value each item belongs to", () => {
+    const item = (index: number, role: string) => ({ caption: null, mime: "text/plain", width: null, height: null, row: null, col: null, extra: { index, role } });
+    const media = { step: 3, count: 2, items: [item(0, "depiction"), item(0, "file"), item(1, "file")], urls: ["a", "b", "c"] };
+    expect(isCardList({ list: true, count: 2, items: [{}, {}] })).toBe(true);
+    expect(isCardList({ count: 2 })).toBe(false);
+    expect(listSummaries({ list: true, count: 5, items: [{ f: 1 }] })).toEqual([{ f: 1 }]);
+    const second = mediaAt(media, 1);
+    expect(second.urls).toEqual(["c"]);
+    expect(second.items.map((i) => i.extra.role)).toEqual(["file"]);
+    expect(mediaAt(media, 0).urls).toEqual(["a", "b"]);
+    expect(mediaAt(media, 2).urls).toEqual([]);
   });
 });

@@ -790,3 +790,21 @@ export function seriesDot(series: readonly SeriesPoint[] | null, step: number, w
   if (!p || p[1] === null) return null;
   return seriesXY(series, width, height, pad)(step, p[1]);
 }
+
+/** Whether a card kind's value is a list of values (`{"list": true, "count", "items"}`: the
+ * summaries of the first 16 of `count` values logged together, e.g. molecules). */
+export function isCardList(value: unknown): boolean {
+  return !!value && typeof value === "object" && (value as Record<string, unknown>).list === true
+    && Array.isArray((value as Record<string, unknown>).items);
+}
+
+/** The summaries of a card list's values (see isCardList). */
+export function listSummaries(value: unknown): unknown[] {
+  return isCardList(value) ? ((value as Record<string, unknown>).items as unknown[]) : [];
+}
+
+/** The part of a card list's media reply for its value `index` (items marked with it). */
+export function mediaAt(media: ShownMedia, index: number): ShownMedia {
+  const keep = media.items.map((it, i) => [it, i] as const).filter(([it]) => it.extra.index === index);
+  return { step: media.step, count: null, items: keep.map(([it]) => it), urls: keep.map(([, i]) => media.urls[i]) };
+}

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 #: ``asset`` request name -> the bundled file under ``weightslab_nb/static/``.
 VENDOR_ASSETS = {"plotly": "vendor-plotly.js", "vega": "vendor-vega.js"}
@@ -62,3 +62,58 @@ def card_of(descriptor) -> CardKind | None:
     if not isinstance(descriptor, dict):
         return None
     return CARD_KINDS.get(descriptor.get("_type"))
+
+
+def card_of_list(descriptor) -> CardKind | None:
+    """The card of a list of values of one registered type (``wl.log({"k": [m0, m1]})``
+    stores a ``"media-list"``), or None."""
+    if not isinstance(descriptor, dict) or descriptor.get("_type") != "media-list":
+        return None
+    items = descriptor.get("items")
+    if not isinstance(items, list) or not items:
+        return None
+    cards = {id(card_of(item)): card_of(item) for item in items}
+    if len(cards) != 1:
+        return None
+    return next(iter(cards.values()))
+
+
+def describe(descriptor, limit: int) -> tuple[str, dict] | None:
+    """``(kind, summary)`` of a value with a card, or of a list of such values (the summary
+    is then ``{"list": True, "count", "items": [summary of each of the first limit]}``); None
+    for the other values."""
+    card = card_of(descriptor)
+    if card is not None:
+        return card.kind, card.summary(descriptor)
+    card = card_of_list(descriptor)
+    if card is None:
+        return None
+    values = descriptor["items"]
+    return card.kind, {"list": True, "count": len(values),
+                       "items": [card.summary(v) for v in values[:limit]]}
+
+
+def media_items(read: ReadFile, descriptor, limit: int) -> tuple[list[tuple[dict, bytes]], int]:
+    """The ``media`` reply of a value with a card: ``(items, count)``. A single value gives its
+    card's items (the first ``limit``; ``count`` all of them); a list gives the items of its
+    first ``limit`` values, each marked with its value's ``"index"`` (``count``: the values)."""
+    card = card_of(descriptor)
+    if card is not None:
+        items = card.items(read, descriptor)
+        return items[:limit], len(items)
+    card = card_of_list(descriptor)
+    values = descriptor["items"]
+    out = [({**meta, "index": i}, data) for i, value in enumerate(values[:limit])
+           for meta, data in card.items(read, value)]
+    return out, len(values)
+
+
+def files_of(descriptor, limit: int) -> list[str]:
+    """The files the panel keeps in memory for a value with a card (or a list of them)."""
+    card = card_of(descriptor)
+    if card is not None:
+        return card.files(descriptor)
+    card = card_of_list(descriptor)
+    if card is None:
+        return []
+    return [path for value in descriptor["items"][:limit] for path in card.files(value)]
