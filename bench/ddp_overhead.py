@@ -15,7 +15,9 @@ thread per rank. Two ranks are forked from this process and join a gloo process 
 Both loops start from the same initialisation; after a warm-up of each they alternate in rounds
 (bare/instrumented, then instrumented/bare, ...), every step timed from fetching the batch to the
 end of ``optimizer.step()``. Prints rank 0's median step of each loop and the ratio of the
-medians (rank 1's too). A benchmark, not a test: it asserts nothing.
+medians (rank 1's too), and the median over the rounds of the ratio of one round's medians
+(steadier on a machine whose speed changes from one second to the next). A benchmark, not a
+test: it asserts nothing.
 
     python bench/ddp_overhead.py [--steps 200] [--rounds 4] [--warmup 30] [--relay gloo]
 """
@@ -124,7 +126,7 @@ def _rank(rank: int, world: int, port: int, args, root: str, results) -> None:
             dist.barrier()  # the ranks start each round together
     session.close()
     dist.destroy_process_group()
-    results.put((rank, {k: np.concatenate(v).tolist() for k, v in times.items()}))
+    results.put((rank, {k: [a.tolist() for a in v] for k, v in times.items()}))
 
 
 def main(argv=None) -> int:
@@ -151,10 +153,16 @@ def main(argv=None) -> int:
     print(f"digits MLP on DDP, {world} ranks (gloo, CPU), batch {BATCH} per rank, "
           f"{args.rounds} rounds x {args.steps} steps per loop, relay headers: {args.relay}")
     for rank in range(world):
-        bare = statistics.median(got[rank]["bare"])
-        inst = statistics.median(got[rank]["instrumented"])
+        rounds = got[rank]
+        bare = statistics.median(np.concatenate(rounds["bare"]))
+        inst = statistics.median(np.concatenate(rounds["instrumented"]))
+        # each round of one loop next to the other loop's round of the same pair: the
+        # machine's slow and fast spells hit both sides of a pair alike
+        paired = [statistics.median(i) / statistics.median(b)
+                  for b, i in zip(rounds["bare"], rounds["instrumented"])]
         print(f"rank {rank}: median step bare {bare * 1e6:8.1f} us   instrumented "
-              f"{inst * 1e6:8.1f} us   ratio {inst / bare:.3f}")
+              f"{inst * 1e6:8.1f} us   ratio {inst / bare:.3f}   median of per-round "
+              f"ratios {statistics.median(paired):.3f}")
     return 0
 
 
