@@ -98,6 +98,7 @@ interface Card {
   fullBtn: HTMLButtonElement;
   clickNote: HTMLElement; // what a click on a confusion-matrix cell did
   renders: number; // bodies drawn so far: a view of cards/ drawing late checks it is still current
+  disposers: (() => void)[]; // what the views of cards/ free when the body is drawn again or removed
   memo: Map<string, unknown>; // what its views keep across redraws (the classes switched off)
 }
 
@@ -356,6 +357,7 @@ function render({ model, el }: RenderProps) {
       fullBtn: h("button", { class: "wl-btn wl-media-full", title: "Show this card over the notebook (Esc returns)", "aria-label": "full screen", "aria-pressed": "false" }, expandIcon()),
       clickNote: h("div", { class: "wl-media-click-note", role: "status", hidden: true }),
       renders: 0,
+      disposers: [],
       memo: new Map(),
     };
     if (entry.kind === "plot" && typeof ResizeObserver !== "undefined") {
@@ -418,6 +420,7 @@ function render({ model, el }: RenderProps) {
   function disposeCard(card: Card): void {
     if (fullCard === card) closeFull();
     card.dead = true;
+    runDisposers(card);
     card.throttle.cancel();
     card.resizeLater.cancel();
     card.slot.reset();
@@ -469,6 +472,7 @@ function render({ model, el }: RenderProps) {
   function renderBody(card: Card): void {
     const e = card.shown;
     if (!e) return;
+    runDisposers(card); // the body's drawings are replaced
     let parts: (Node | null)[];
     switch (e.kind) {
       case "number": parts = numberView(card, e); break;
@@ -573,13 +577,29 @@ function render({ model, el }: RenderProps) {
     });
   }
 
+  function runDisposers(card: Card): void {
+    const cleanups = card.disposers.splice(0);
+    for (const cleanup of cleanups) {
+      try {
+        cleanup();
+      } catch (err) {
+        console.warn("weightslab_nb: a card's cleanup failed", err);
+      }
+    }
+  }
+
   function cardContext(card: Card, e: MediaEntry, media: ShownMedia | null, drawn = ++card.renders): CardContext {
+    const alive = () => !card.dead && card.renders === drawn;
     return {
       key: card.key,
       entry: e,
       media,
       vendor: <T,>(name: string) => loadVendor<T>(name, fetchAsset),
-      alive: () => !card.dead && card.renders === drawn,
+      alive,
+      onDispose: (cleanup: () => void) => {
+        if (alive()) card.disposers.push(cleanup);
+        else cleanup();
+      },
       memo: card.memo,
       fail: (text: string) => showMessage(card, text),
     };

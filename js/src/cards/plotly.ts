@@ -1,8 +1,7 @@
 // Plotly: the figure drawn by plotly.js, loaded from the kernel the first time a figure is
 // shown (ctx.vendor: the bundle of src/vendor/plotly.ts, never a CDN). The plot follows the
 // card's width and JupyterLab's theme (live), and is freed with Plotly.purge once the card is
-// drawn again (a new step) or removed: a MutationObserver on the card's body and on the card
-// list notices both, and ctx.alive() says which plot is done.
+// drawn again (a new step) or removed (ctx.onDispose).
 
 import "../styles/cards/plotly.css";
 import type PlotlyLib from "plotly.js-dist-min";
@@ -42,23 +41,16 @@ function follow(ctx: CardContext, plotly: Plotly, gd: HTMLElement, template: unk
       if (ctx.alive() && gd.isConnected) Promise.resolve().then(() => plotly.Plots.resize(gd)).catch(() => undefined);
     });
   });
-  const watch = new MutationObserver((records) => {
-    if (!ctx.alive()) {
-      watch.disconnect();
-      resize.disconnect();
-      cancelAnimationFrame(frame);
-      plotly.purge(gd);
-      return;
-    }
-    if (records.some((r) => r.type === "attributes")) {
-      plotly.relayout(gd, { template: themedTemplate(template, themeOf(gd)) } as never).catch(() => undefined);
-    }
+  const watch = new MutationObserver(() => {
+    plotly.relayout(gd, { template: themedTemplate(template, themeOf(gd)) } as never).catch(() => undefined);
   });
   resize.observe(gd);
-  const body = gd.closest(".wl-media-body") ?? gd.parentElement; // replaced children: a redraw
-  const list = gd.closest(".wl-media-card")?.parentElement; // the card removed
-  if (body) watch.observe(body, { childList: true });
-  if (list) watch.observe(list, { childList: true });
+  ctx.onDispose(() => {
+    watch.disconnect();
+    resize.disconnect();
+    cancelAnimationFrame(frame);
+    plotly.purge(gd);
+  });
   watch.observe(document.body, { attributes: true, attributeFilter: THEME_ATTRIBUTES });
 }
 

@@ -16,6 +16,10 @@ export interface CardContext {
   /** What the view keeps across redraws of this card (other steps, new values), e.g. the
    * classes switched off; empty for a new card. */
   memo: Map<string, unknown>;
+  /** Run `cleanup` when this drawing is replaced (a new step, a new value) or the card or panel
+   * is removed: free a plot, disconnect observers. Called at once when the drawing is already
+   * gone. */
+  onDispose(cleanup: () => void): void;
   /** Show an error line in the card (an empty text clears it). */
   fail(text: string): void;
 }

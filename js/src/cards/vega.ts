@@ -16,20 +16,11 @@ interface VegaModule {
   offlineLoader: () => unknown;
 }
 
-/** Views still drawn; each is finalized once its card is not (checked on resize and on each new
- * chart). Shared by the page's panels, and readable by tests under a global symbol. */
-type Live = Set<{ result: Result; alive: () => boolean; observer: ResizeObserver | null }>;
+/** Views still drawn; each is finalized once its card's drawing is replaced or removed
+ * (ctx.onDispose). Shared by the page's panels, and readable by tests under a global symbol. */
+type Live = Set<{ result: Result; observer: ResizeObserver | null }>;
 const LIVE = Symbol.for("weightslab_nb.vega.views");
 const live: Live = ((globalThis as unknown as Record<symbol, Live>)[LIVE] ??= new Set());
-
-function sweep(): void {
-  for (const v of live) {
-    if (v.alive()) continue;
-    v.observer?.disconnect();
-    v.result.finalize();
-    live.delete(v);
-  }
-}
 
 function colors(el: Element): ThemeColors {
   const background = cssVar(el, "--jp-layout-color1", "#fff");
@@ -59,15 +50,20 @@ async function draw(ctx: CardContext, box: HTMLElement, chart: HTMLElement, url:
     tooltip: { theme: theme.dark ? "dark" : "light" },
     config: themeConfig(theme),
   });
-  const entry = { result, alive: ctx.alive, observer: null as ResizeObserver | null };
+  const entry = { result, observer: null as ResizeObserver | null };
   live.add(entry);
-  if (!ctx.alive()) return sweep();
+  ctx.onDispose(() => {
+    entry.observer?.disconnect();
+    result.finalize();
+    live.delete(entry);
+  });
+  if (!ctx.alive()) return;
   box.dataset.state = "ready";
   if (typeof ResizeObserver === "undefined") return;
   let drawnWidth = width;
   const fits = isSingleView(spec as Spec) && (spec as Spec).width === undefined;
   entry.observer = new ResizeObserver(() => {
-    if (!ctx.alive()) return sweep();
+    if (!ctx.alive()) return;
     const w = chart.clientWidth;
     if (!fits || w <= 0 || Math.abs(w - drawnWidth) < 4) return;
     drawnWidth = w;
@@ -77,7 +73,6 @@ async function draw(ctx: CardContext, box: HTMLElement, chart: HTMLElement, url:
 }
 
 export const vegaView: CardView = (ctx) => {
-  sweep();
   const title = typeof ctx.entry.value?.spec_name === "string" ? ctx.entry.value.spec_name : "";
   const chart = h("div", { class: "wl-vega-chart" });
   const box = h("div", { class: "wl-vega", "data-state": "loading" }, chart);
