@@ -164,6 +164,19 @@ def test_run_media_shows_the_latest_number_text_table_and_images(session, panels
     assert img.convert("RGB").getpixel((0, 0)) == (200, 0, 0)
 
 
+def test_run_media_shows_a_line_of_facts_per_rich_value_and_molecule_drawings(session, panels):
+    pytest.importorskip("rdkit")
+    wl.init(project="fallback")
+    wl.log({"meta": wl.JSONMetadata({"lr": 0.1, "depth": 3}),
+            "molecules": [wl.Molecule.from_smiles("CCO", caption="ethanol"),
+                          wl.Molecule.from_smiles("c1ccccc1", caption="benzene")]}, step=0)
+    html = panels(RunMedia, session).static_bundle()["text/html"]
+    assert "json · size 20" in html
+    assert html.count('src="data:image/svg+xml;base64,') == 2
+    assert "molecule · ethanol · format pdb" in html and "C2H6O" in html
+    assert "molecule · benzene" in html
+
+
 def test_the_dashboard_combines_its_panels(trained):
     board = dashboard(trained.session)
     try:

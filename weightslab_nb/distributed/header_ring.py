@@ -88,7 +88,7 @@ class HeaderRing:
         self._count = 0  # headers this rank published (rank 0) or read (the others)
 
     @classmethod
-    def create(cls, rank: int, world: int, timeout: float, slots: int = SLOTS) -> "HeaderRing":
+    def create(cls, rank: int, world: int, timeout: float, slots: int = SLOTS) -> HeaderRing:
         """Rank 0: a new ring file in :func:`ring_folder` (its path is :attr:`path`)."""
         fd, path = tempfile.mkstemp(prefix="weightslab-relay-", suffix=".ring",
                                     dir=ring_folder())
@@ -99,7 +99,7 @@ class HeaderRing:
 
     @classmethod
     def attach(cls, path, rank: int, world: int, timeout: float,
-               slots: int = SLOTS) -> "HeaderRing":
+               slots: int = SLOTS) -> HeaderRing:
         """Another rank: open rank 0's ring file."""
         ring = cls(path, rank, world, timeout, slots)
         ring.path = str(path)

@@ -1,4 +1,5 @@
-"""RunMedia as its cards' latest values: numbers, text, small tables, image thumbnails.
+"""RunMedia as its cards' latest values: numbers, text, small tables, image thumbnails, and a
+line of facts per rich value (a molecule with its 2-D drawing).
 
 Each card is read with the panel's own ``value`` and ``media`` requests (what a view asks for),
 so a value the live card cannot show (a deleted file) is reported here the same way.
@@ -6,11 +7,13 @@ so a value the live card cannot show (a deleted file) is reported here the same 
 
 from __future__ import annotations
 
+import base64
 import io
 
 import numpy as np
 
 from weightslab_nb.panels.fallback.html import esc, number, png_img, section, table
+from weightslab_nb.panels.media_cards import CARD_KINDS
 from weightslab_nb.panels.thumbnails import encode_png
 
 MAX_CARDS = 24
@@ -65,6 +68,8 @@ def _card(panel, entry: dict) -> str:
                    f"{number(value['bins'][0])} … {number(value['bins'][-1])}")
     if kind == "plot":
         return _plot(value)
+    if kind in {card.kind for card in CARD_KINDS.values()}:
+        return _rich(panel, entry)
     text = value.get("text") if isinstance(value, dict) else None
     return esc(text or f"{kind} file {value.get('path', '') if isinstance(value, dict) else ''}")
 
@@ -91,6 +96,40 @@ def _plot(value: dict) -> str:
     series = value.get("series") or []
     points = sum(len(s["points"]) for s in series)
     return esc(f"{value.get('chart')} chart {title!r}: {len(series)} series, {points} points")
+
+
+def _facts(kind: str, summary: dict) -> str:
+    """A rich value's summary as one line: its caption or title, then its short facts."""
+    if not isinstance(summary, dict):
+        return esc(kind)
+    name = summary.get("caption") or summary.get("title") or summary.get("spec_name")
+    facts = [f"{k} {number(v) if isinstance(v, float) else v}" for k, v in summary.items()
+             if k not in ("caption", "title", "path", "sha256", "list")
+             and isinstance(v, (int, float, str)) and not isinstance(v, bool)
+             and len(str(v)) <= 40][:5]
+    return esc(" · ".join([kind, *([str(name)] if name else []), *facts]))
+
+
+def _rich(panel, entry: dict) -> str:
+    """A card of :mod:`~weightslab_nb.panels.media_cards`: a line per value (at most
+    ``MAX_IMAGES``), with a molecule's drawing when the kernel made one."""
+    value = entry["value"]
+    values = value["items"] if isinstance(value, dict) and value.get("list") else [value]
+    drawings: dict[int, str] = {}
+    if entry["kind"] == "molecule":
+        reply, buffers = panel.answer({"type": "media", "key": entry["key"],
+                                       "step": entry["step"]})
+        for item, data in zip(reply["items"], buffers):
+            if item.get("role") == "depiction":
+                uri = base64.b64encode(data).decode("ascii")
+                drawings[item.get("index", 0)] = (
+                    f'<img src="data:image/svg+xml;base64,{uri}" alt="{esc(item.get("caption"))}"'
+                    f' width="{THUMB_SIDE * 2}">')
+    lines = [drawings.get(i, "") + _facts(entry["kind"], v)
+             for i, v in enumerate(values[:MAX_IMAGES])]
+    if len(values) > MAX_IMAGES:
+        lines.append(f"<small>{MAX_IMAGES} of {len(values)} values</small>")
+    return "<br>".join(lines)
 
 
 def _images(panel, entry: dict) -> str:
