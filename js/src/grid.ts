@@ -25,7 +25,7 @@ import {
   clampOffset, defaultGridState, orderLabel, pageLabel, pageRequest, resortLabel, sameKeys, SPARK_POINTS, Throttle, type DiscardedFilter,
 } from "./lib/query";
 import {
-  clickSelect, countByOrigin, emptySelection, extendTo, isSelected, refKey, rowRef, sameRef, selectAll, selectedRefs,
+  asRef, clickSelect, countByOrigin, emptySelection, extendTo, isSelected, refKey, rowRef, sameRef, selectAll, selectedRefs,
   selectionLabel, selectionOf, SelectionSync, toggleOne, type SampleId, type SampleRef, type SelectionState,
 } from "./lib/selection";
 import { columnsOf, KEY_HELP, keyCommand, moveCursor, passesToLab, stepInOrder, type KeyCommand } from "./lib/keys";
@@ -514,14 +514,27 @@ function render({ model, el }: RenderProps) {
     }
   }
 
+  /** The sample a cell shows (its data-ref): a click selects what the user saw, even when a
+   * page that arrived meanwhile put another row at that index. */
+  function cellRef(cell: HTMLElement): SampleRef | null {
+    try {
+      const shown = asRef(JSON.parse(cell.dataset.ref ?? "null"));
+      if (shown) return shown;
+    } catch {
+      // a cell without a readable ref: its row by index
+    }
+    const r = rows[Number(cell.dataset.index)];
+    return r ? rowRef(r) : null;
+  }
+
   cells.addEventListener("click", (e) => {
     const cell = (e.target as HTMLElement).closest<HTMLElement>(".wl-grid-cell");
     if (!cell) return;
-    const r = rows[Number(cell.dataset.index)];
-    if (!r) return;
+    const ref = cellRef(cell);
+    if (!ref) return;
     cells.focus({ preventScroll: true }); // the keys now go to the grid
-    cursor = rowRef(r);
-    selection = clickSelect(selection, rows.map(rowRef), rowRef(r), {
+    cursor = ref;
+    selection = clickSelect(selection, rows.map(rowRef), ref, {
       shift: e.shiftKey, toggle: e.ctrlKey || e.metaKey,
     });
     updateSelection(true);
