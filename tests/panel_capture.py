@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 
 class Capture:
     """Replaces ``widget.send``; records ``(content, buffers)`` and waits on a condition."""
@@ -44,3 +46,20 @@ def ask(widget, cap: Capture, req, **content) -> tuple[dict, list]:
 def ask_content(widget, cap: Capture, req, **content) -> dict:
     """:func:`ask`, the reply's content only."""
     return ask(widget, cap, req, **content)[0]
+
+
+@pytest.fixture(name="panel")
+def run_media_panel(session):
+    """A RunMedia panel of the test's session with its messages captured: ``(widget, cap)``.
+    Import it into a test module to use it as the fixture ``panel``."""
+    from weightslab_nb.panels import RunMedia
+
+    widget = RunMedia(session)
+    cap = Capture(widget)
+    yield widget, cap
+    widget.close()
+
+
+def card(widget, key: str) -> dict:
+    """The entry (card) of ``key`` in a RunMedia panel's ``entries`` trait."""
+    return next(e for e in widget.entries if e["key"] == key)

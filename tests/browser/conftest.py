@@ -7,6 +7,7 @@ The sequence follows shared/BROWSER_TESTING.md: isolated Jupyter dirs, token aut
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -168,3 +169,15 @@ def write_notebook(root: Path, name: str, cells: list[str]) -> None:
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
     nbformat.write(nb, root / name)
+
+
+DONE_PROMPT = re.compile(r"^\[\d+\]:$")
+
+
+def wait_until_done(page, timeout_s: float = 120) -> None:
+    """Wait until the notebook's last code cell has run (its prompt shows a number)."""
+    last_prompt = page.locator(".jp-CodeCell .jp-InputPrompt").last
+    deadline = time.monotonic() + timeout_s
+    while not DONE_PROMPT.match((last_prompt.text_content() or "").strip()):
+        assert time.monotonic() < deadline, f"the notebook did not finish within {timeout_s} s"
+        page.wait_for_timeout(100)

@@ -6,17 +6,15 @@ older step. A BoundingBoxes2D and an ImageMask logged alone get cards of their o
 
 from __future__ import annotations
 
-import re
-import time
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, open_notebook, run_all, write_notebook
+from tests.browser.conftest import (
+    ARTIFACTS, open_notebook, run_all, wait_until_done, write_notebook)
 
 pytestmark = pytest.mark.browser
 
 NOTEBOOK = "media_boxes.ipynb"
-DONE_PROMPT = re.compile(r"^\[\d+\]:$")
 H, W = 144, 192
 SKY, ROAD = 2, 1  # mask class ids: sky rows 0..39, road rows 100..143 (the rest unlabelled)
 SKY_PIXELS, ROAD_PIXELS = 40 * W, 44 * W
@@ -68,12 +66,6 @@ wl.log({{"detections": wl.BoundingBoxes2D({{"box_data": latest[1::2] + [box(10, 
 ]
 
 
-def _wait_until_done(page, timeout_s: float = 90) -> None:
-    last_prompt = page.locator(".jp-CodeCell .jp-InputPrompt").last
-    deadline = time.monotonic() + timeout_s
-    while not DONE_PROMPT.match((last_prompt.text_content() or "").strip()):
-        assert time.monotonic() < deadline, f"the notebook did not finish within {timeout_s} s"
-        page.wait_for_timeout(100)
 
 
 def _overlay_state(card) -> dict:
@@ -112,7 +104,7 @@ def test_image_boxes_and_mask_toggle_per_class(lab, browser_page):
     page = browser_page
     open_notebook(page, base, token, NOTEBOOK)
     run_all(page)
-    _wait_until_done(page)
+    wait_until_done(page)
     errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']")
     assert errors.count() == 0, errors.first.inner_text()
     ARTIFACTS.mkdir(exist_ok=True)

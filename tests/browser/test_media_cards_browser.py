@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import json
 import re
-import time
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, open_notebook, run_all, write_notebook
+from tests.browser.conftest import (
+    ARTIFACTS, open_notebook, run_all, wait_until_done, write_notebook)
 
 pytestmark = pytest.mark.browser
 
 NOTEBOOK = "media_cards.ipynb"
-DONE_PROMPT = re.compile(r"^\[\d+\]:$")
 
 CELLS = [
     """\
@@ -75,11 +74,6 @@ print("cell", row, col, "count", count)""",
 ]
 
 
-def _wait_until_done(last_prompt, page, timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not DONE_PROMPT.match((last_prompt.text_content() or "").strip()):
-        assert time.monotonic() < deadline, f"the notebook did not finish within {timeout_s} s"
-        page.wait_for_timeout(100)
 
 
 def _decoded(page, card, selector: str, n: int, width: int, timeout: int = 20_000) -> None:
@@ -100,7 +94,7 @@ def test_table_images_full_screen_wide_matrix_and_confusion_click(lab, browser_p
     page = browser_page
     open_notebook(page, base, token, NOTEBOOK)
     run_all(page)
-    _wait_until_done(page.locator(".jp-CodeCell .jp-InputPrompt").last, page)
+    wait_until_done(page)
     errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']")
     assert errors.count() == 0, errors.first.inner_text()
     expected = json.loads((root / "expected.json").read_text())
@@ -192,7 +186,7 @@ def test_notebook_04_shows_its_media_without_error_cards(lab, browser_page):
     page = browser_page
     open_notebook(page, base, token, "04_run_logging_and_metrics.ipynb")
     run_all(page)
-    _wait_until_done(page.locator(".jp-CodeCell .jp-InputPrompt").last, page, timeout_s=240)
+    wait_until_done(page, timeout_s=240)
     errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']")
     assert errors.count() == 0, errors.first.inner_text()
 

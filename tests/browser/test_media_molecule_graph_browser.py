@@ -6,18 +6,16 @@ hovering a box shows that layer's class and parameter count."""
 from __future__ import annotations
 
 import json
-import re
-import time
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, open_notebook, run_all, write_notebook
+from tests.browser.conftest import (
+    ARTIFACTS, open_notebook, run_all, wait_until_done, write_notebook)
 
 pytestmark = pytest.mark.browser
 pytest.importorskip("rdkit", reason="the chem extra is not installed")
 
 NOTEBOOK = "media_molecule_graph.ipynb"
-DONE_PROMPT = re.compile(r"^\[\d+\]:$")
 
 CELLS = [
     """\
@@ -55,11 +53,6 @@ with open("expected.json", "w") as f:
 ]
 
 
-def _wait_until_done(last_prompt, page, timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not DONE_PROMPT.match((last_prompt.text_content() or "").strip()):
-        assert time.monotonic() < deadline, f"the notebook did not finish within {timeout_s} s"
-        page.wait_for_timeout(100)
 
 
 def test_a_molecule_drawing_with_its_file_and_a_model_graph_with_details_on_hover(
@@ -71,7 +64,7 @@ def test_a_molecule_drawing_with_its_file_and_a_model_graph_with_details_on_hove
     page = browser_page
     open_notebook(page, base, token, NOTEBOOK)
     run_all(page)
-    _wait_until_done(page.locator(".jp-CodeCell .jp-InputPrompt").last, page)
+    wait_until_done(page)
     errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']")
     assert errors.count() == 0, errors.first.inner_text()
     expected = json.loads((root / "expected.json").read_text())

@@ -8,17 +8,16 @@ long the media replies and the drawing took."""
 from __future__ import annotations
 
 import re
-import time
 from urllib.parse import urlparse
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, open_notebook, run_all, write_notebook
+from tests.browser.conftest import (
+    ARTIFACTS, open_notebook, run_all, wait_until_done, write_notebook)
 
 pytestmark = pytest.mark.browser
 
 NOTEBOOK = "media_plotly.ipynb"
-DONE_PROMPT = re.compile(r"^\[\d+\]:$")
 ERROR_OUTPUT = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']"
 
 CELLS = [
@@ -51,16 +50,6 @@ def next_walk():
 ]
 
 
-def _wait_until_done(last_prompt, page, timeout_s: float = 90) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not DONE_PROMPT.match((last_prompt.text_content() or "").strip()):
-        if time.monotonic() > deadline or page.locator(ERROR_OUTPUT).count():
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "media-plotly-unfinished.png"))
-            errors = page.locator(ERROR_OUTPUT)
-            pytest.fail(errors.first.inner_text() if errors.count() else
-                        f"the notebook did not finish within {timeout_s} s")
-        page.wait_for_timeout(100)
 
 
 # in the page: per card key, when its media request went out (aria-busy set), when the reply
@@ -102,7 +91,7 @@ def test_plotly_figures_are_drawn_interactive_and_offline(lab, browser_page):
     open_notebook(page, base, token, NOTEBOOK)
     page.evaluate(TIMINGS)
     run_all(page)
-    _wait_until_done(page.locator(".jp-CodeCell .jp-InputPrompt").last, page)
+    wait_until_done(page)
 
     panel = page.locator(".wl-media").first
     scores = panel.locator(".wl-media-card[data-key='scores']")

@@ -7,17 +7,16 @@ and no request leaves the machine (the page only talks to the lab, blob: and dat
 from __future__ import annotations
 
 import re
-import time
 from urllib.parse import urlparse
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, open_notebook, run_all, write_notebook
+from tests.browser.conftest import (
+    ARTIFACTS, open_notebook, run_all, wait_until_done, write_notebook)
 
 pytestmark = pytest.mark.browser
 
 NOTEBOOK = "media_vega.ipynb"
-DONE_PROMPT = re.compile(r"^\[\d+\]:$")
 ROWS = 12
 
 CELLS = [
@@ -49,11 +48,6 @@ wl.log({{"preset": wl.plot_table("wl/scatter", table, {{"x": "epoch", "y": "acc"
 ]
 
 
-def _wait_until_done(last_prompt, page, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not DONE_PROMPT.match((last_prompt.text_content() or "").strip()):
-        assert time.monotonic() < deadline, f"the notebook did not finish within {timeout_s} s"
-        page.wait_for_timeout(100)
 
 
 @pytest.mark.parametrize("lab", ["light", "dark"], indirect=True)
@@ -69,7 +63,7 @@ def test_custom_charts_are_drawn_by_the_bundled_vega_without_leaving_the_machine
     write_notebook(root, NOTEBOOK, CELLS)
     open_notebook(page, base, token, NOTEBOOK)
     run_all(page)
-    _wait_until_done(page.locator(".jp-CodeCell .jp-InputPrompt").last, page)
+    wait_until_done(page)
     errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']")
     assert errors.count() == 0, errors.first.inner_text()
 

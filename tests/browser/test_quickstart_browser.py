@@ -9,23 +9,16 @@ import time
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, open_notebook, run_all
+from tests.browser.conftest import ARTIFACTS, open_notebook, run_all, wait_until_done
 
 pytestmark = pytest.mark.browser
 
-DONE_PROMPT = re.compile(r"^\[\d+\]:$")
 
 
 def _int(locator) -> int:
     return int((locator.text_content() or "0").strip() or 0)
 
 
-def _wait_until_done(last_prompt, page, timeout_s: float = 120) -> None:
-    """Wait until the last code cell shows an execution count (the whole notebook ran)."""
-    deadline = time.monotonic() + timeout_s
-    while not DONE_PROMPT.match((last_prompt.text_content() or "").strip()):
-        assert time.monotonic() < deadline, f"the notebook did not finish within {timeout_s} s"
-        page.wait_for_timeout(100)
 
 
 def _watch_points(page, want_distinct: int = 4, timeout_s: float = 30) -> list[int]:
@@ -205,7 +198,7 @@ def test_quickstart_live_panels_and_discard_by_click(lab, browser_page, request)
     dark = request.node.callspec.params["lab"] == "dark"
     expect(page.locator("body")).to_have_attribute("data-jp-theme-light", str(not dark).lower())
     run_all(page)
-    _wait_until_done(page.locator(".jp-CodeCell .jp-InputPrompt").last, page)
+    wait_until_done(page)
     errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']")
     assert errors.count() == 0, errors.first.inner_text()
 

@@ -7,20 +7,18 @@ from __future__ import annotations
 
 import re
 import shutil
-import time
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, open_notebook, run_all
+from tests.browser.conftest import ARTIFACTS, open_notebook, run_all, wait_until_done
 
 pytestmark = pytest.mark.browser
 pytest.importorskip("plotly", reason="the plotly extra is not installed")
 pytest.importorskip("rdkit", reason="the chem extra is not installed")
 
 TUTORIAL = Path(__file__).resolve().parents[2] / "notebooks" / "10_rich_media.ipynb"
-DONE_PROMPT = re.compile(r"^\[\d+\]:$")
 # card key -> the element that shows it is drawn
 DRAWN = {
     "model/graph": ".wl-graph[data-state='ready'] svg.wl-graph-svg g.wl-graph-node",
@@ -33,12 +31,6 @@ DRAWN = {
 }
 
 
-def _wait_until_done(page, timeout_s: float = 180) -> None:
-    last = page.locator(".jp-CodeCell .jp-InputPrompt").last
-    deadline = time.monotonic() + timeout_s
-    while not DONE_PROMPT.match((last.text_content() or "").strip()):
-        assert time.monotonic() < deadline, f"the notebook did not finish within {timeout_s} s"
-        page.wait_for_timeout(200)
 
 
 def test_the_rich_media_tutorial_draws_every_card(lab, browser_page):
@@ -54,7 +46,7 @@ def test_the_rich_media_tutorial_draws_every_card(lab, browser_page):
             and urlparse(r.url).netloc != lab_host and elsewhere.append(r.url))
     open_notebook(page, base, token, TUTORIAL.name)
     run_all(page)
-    _wait_until_done(page)
+    wait_until_done(page)
     errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']")
     assert errors.count() == 0, errors.first.inner_text()
 

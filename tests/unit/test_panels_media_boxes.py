@@ -7,27 +7,14 @@ import io
 import json
 
 import numpy as np
-import pytest
 from PIL import Image as PILImage
 
 import weightslab_nb as wl
-from tests.panel_capture import Capture, ask
-from weightslab_nb.panels import RunMedia
+from tests.panel_capture import ask, card
+from tests.panel_capture import run_media_panel  # noqa: F401 (the fixture `panel`)
 from weightslab_nb.panels.media_cards.overlays import MAX_BOXES, shares
 
 LABELS = {1: "cat", 2: "dog", 3: "car"}
-
-
-@pytest.fixture
-def panel(session):
-    widget = RunMedia(session)
-    cap = Capture(widget)
-    yield widget, cap
-    widget.close()
-
-
-def card(widget, key):
-    return next(e for e in widget.entries if e["key"] == key)
 
 
 def box(x0, y0, x1, y1, cls, **more):

@@ -8,22 +8,10 @@ import json
 import pytest
 
 import weightslab_nb as wl
-from tests.panel_capture import Capture, ask
-from weightslab_nb.panels import RunMedia
+from tests.panel_capture import ask, card
+from tests.panel_capture import run_media_panel  # noqa: F401 (the fixture `panel`)
 from weightslab_nb.panels.media_cards import VENDOR_ASSETS
 from weightslab_nb.panels.media_cards.registry import card_of_list
-
-
-@pytest.fixture
-def panel(session):
-    widget = RunMedia(session)
-    cap = Capture(widget)
-    yield widget, cap
-    widget.close()
-
-
-def card(widget, key):
-    return next(e for e in widget.entries if e["key"] == key)
 
 
 def test_json_metadata_is_a_json_card_whose_content_comes_with_a_media_request(session, panel):

@@ -5,20 +5,11 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from torch import nn
 
 import weightslab_nb as wl
-from tests.panel_capture import Capture, ask
-from weightslab_nb.panels import RunMedia
-
-
-@pytest.fixture
-def panel(session):
-    widget = RunMedia(session)
-    cap = Capture(widget)
-    yield widget, cap
-    widget.close()
+from tests.panel_capture import ask
+from tests.panel_capture import run_media_panel  # noqa: F401 (the fixture `panel`)
 
 
 def small_cnn() -> nn.Module:

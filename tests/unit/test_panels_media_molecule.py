@@ -12,8 +12,8 @@ from pathlib import PurePosixPath
 import pytest
 
 import weightslab_nb as wl
-from tests.panel_capture import Capture, ask
-from weightslab_nb.panels import RunMedia
+from tests.panel_capture import ask, card
+from tests.panel_capture import run_media_panel  # noqa: F401 (the fixture `panel`)
 from weightslab_nb.panels.media_cards.molecule import MAX_HEAVY_ATOMS, depiction
 
 pytest.importorskip("rdkit", reason="the chem extra is not installed")
@@ -25,18 +25,6 @@ WATER_SDF = ("water\n  hand-written\n\n"
              "    0.9572    0.0000    0.0000 H   0  0  0  0  0  0  0  0  0  0  0  0\n"
              "   -0.2400    0.9266    0.0000 H   0  0  0  0  0  0  0  0  0  0  0  0\n"
              "  1  2  1  0\n  1  3  1  0\nM  END\n$$$$\n")
-
-
-@pytest.fixture
-def panel(session):
-    widget = RunMedia(session)
-    cap = Capture(widget)
-    yield widget, cap
-    widget.close()
-
-
-def card(widget, key):
-    return next(e for e in widget.entries if e["key"] == key)
 
 
 def chain_pdb(n: int, tag: str) -> str:

@@ -12,24 +12,12 @@ import pandas  # noqa: F401 - before a panel thread imports it: plotly peeks at 
 import pytest
 
 import weightslab_nb as wl
-from tests.panel_capture import Capture, ask
+from tests.panel_capture import ask, card
+from tests.panel_capture import run_media_panel  # noqa: F401 (the fixture `panel`)
 from tests.unit.test_media_plotly import trace_values
-from weightslab_nb.panels import RunMedia
 from weightslab_nb.panels.media import MAX_FILE_BYTES
 
 go = pytest.importorskip("plotly.graph_objects", reason="the plotly extra is not installed")
-
-
-@pytest.fixture
-def panel(session):
-    widget = RunMedia(session)
-    cap = Capture(widget)
-    yield widget, cap
-    widget.close()
-
-
-def card(widget, key):
-    return next(e for e in widget.entries if e["key"] == key)
 
 
 def scores(n: int, traces: int = 1):

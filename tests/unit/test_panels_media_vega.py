@@ -5,25 +5,11 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 import weightslab_nb as wl
-from weightslab_nb.panels import RunMedia
 from weightslab_nb.panels.media_cards.vega import MAX_ROWS_SENT, thinned
 
-from tests.panel_capture import Capture, ask
-
-
-@pytest.fixture
-def panel(session):
-    widget = RunMedia(session)
-    cap = Capture(widget)
-    yield widget, cap
-    widget.close()
-
-
-def card(widget, key):
-    return next(e for e in widget.entries if e["key"] == key)
+from tests.panel_capture import ask, card
+from tests.panel_capture import run_media_panel  # noqa: F401 (the fixture `panel`)
 
 
 def test_a_custom_chart_is_a_vega_card_whose_spec_comes_with_the_rows(session, panel):

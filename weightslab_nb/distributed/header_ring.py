@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from weightslab_nb.errors import RankError
+from weightslab_nb.tracking.processes import alive as _alive
 
 SLOTS = 4
 LIVENESS_CHECK = 0.1  # seconds between two checks of the other ranks while waiting
@@ -43,21 +44,6 @@ def ring_folder() -> Path:
     """Where ring files go: ``/dev/shm`` (memory) when the machine has it, else the temp dir."""
     shm = Path("/dev/shm")
     return shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
-
-
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` runs (a zombie, dead but not yet reaped, is not alive)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True  # no /proc: trust kill()
-    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 class HeaderRing:

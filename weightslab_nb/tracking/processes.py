@@ -4,11 +4,13 @@ trial) still runs on this machine."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 
 def alive(pid: int) -> bool:
     """True when a process ``pid`` runs on this machine (this one included), or exists but
-    belongs to another user; False when there is none."""
+    belongs to another user; False when there is none, or when it has exited and waits for its
+    parent to reap it (a zombie, told by ``/proc`` where there is one)."""
     if pid == os.getpid():
         return True
     try:
@@ -17,4 +19,8 @@ def alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc: kill() said it exists
+    return stat.rpartition(")")[2].split()[0] != "Z"
