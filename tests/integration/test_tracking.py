@@ -195,6 +195,11 @@ def test_arrays_become_histograms_and_images_are_files_read_back_by_the_api(sess
     names = [f.name for f in api_run.files()]
     assert {RUN_FILE, HISTORY_FILE, SUMMARY_FILE} <= set(names)
     assert any(n.startswith("media/") and n.endswith(".png") for n in names)
+    # a key of the summary reads its last value; another key says which ones are rich values
+    assert api_run.load_media("sample") == image
+    known = r"'smaple' is not a key .* rich values: \['sample', 'weights'\]"
+    with pytest.raises(KeyError, match=known):
+        api_run.load_media("smaple")
 
 
 # ---------------------------------------------------------------- the query API

@@ -23,13 +23,22 @@ def test_metadata_is_a_snapshot_of_its_dict():
 
 @pytest.mark.parametrize("val, error, words", [
     ([1, 2], TypeError, "val: expected a dict"),
-    ({"a": np.zeros(2)}, TypeError, "val: expected JSON-able"),
     ({"a": {1, 2}}, TypeError, "val: expected JSON-able"),
+    ({"a": object()}, TypeError, "val: expected JSON-able"),
     ({"a": float("nan")}, ValueError, "val: expected finite numbers"),
+    ({"a": np.array([1.0, np.inf])}, ValueError, "val: expected finite numbers"),
 ])
 def test_values_json_cannot_hold_are_rejected_naming_the_argument(val, error, words):
     with pytest.raises(error, match=words):
         JSONMetadata(val)
+
+
+def test_numpy_values_and_tensors_become_numbers_and_lists():
+    import torch
+
+    metadata = JSONMetadata({"lr": np.float32(0.5), "ids": np.arange(3),
+                             "loss": torch.tensor([1.5, 2.0]), "n": np.int64(7)})
+    assert metadata.val == {"ids": [0, 1, 2], "loss": [1.5, 2.0], "lr": 0.5, "n": 7}
 
 
 def test_metadata_is_stored_under_media_and_read_back_by_the_api(session):

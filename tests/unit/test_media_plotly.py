@@ -86,9 +86,9 @@ def test_matplotlib_figures_plotly_cannot_convert_get_a_clear_error():
     plt.close(fig)
 
 
-@pytest.mark.parametrize("val", [None, {"data": []}, "figure", np.zeros(3)])
+@pytest.mark.parametrize("val", [None, "figure", np.zeros(3)])
 def test_other_values_are_rejected_naming_the_argument(val):
-    with pytest.raises(TypeError, match="val: expected a plotly or matplotlib figure"):
+    with pytest.raises(TypeError, match=r"val: expected a plotly figure \(or its dict\)"):
         Plotly(val)
 
 
@@ -134,3 +134,12 @@ def test_points_are_counted_in_lists_rows_and_binary_arrays_alike():
     assert figure_stats(figure) == {"traces": 4, "trace_types": ["bar", "scatter", "heatmap"],
                                     "points": 3 + 3 + 5 + 5}
     assert figure_stats({"layout": {}}) == {"traces": 0, "trace_types": [], "points": 0}
+
+
+def test_a_figure_given_as_its_dict_is_checked_and_kept():
+    figure = go.Figure(go.Scatter(x=[1, 2, 3], y=[3, 1, 2], name="a"))
+    from_dict = Plotly(figure.to_dict())
+    assert from_dict.traces == 1 and from_dict.points == 3
+    assert from_dict.to_figure().data[0].name == "a"
+    with pytest.raises(ValueError, match="val: not a plotly figure dict .*nosuch"):
+        Plotly({"data": [{"type": "nosuch"}]})

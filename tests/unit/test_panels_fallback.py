@@ -171,10 +171,26 @@ def test_run_media_shows_a_line_of_facts_per_rich_value_and_molecule_drawings(se
             "molecules": [wl.Molecule.from_smiles("CCO", caption="ethanol"),
                           wl.Molecule.from_smiles("c1ccccc1", caption="benzene")]}, step=0)
     html = panels(RunMedia, session).static_bundle()["text/html"]
-    assert "json · size 20" in html
+    assert "json · size 20 B · keys depth, lr" in html
     assert html.count('src="data:image/svg+xml;base64,') == 2
     assert "molecule · ethanol · format pdb" in html and "C2H6O" in html
     assert "molecule · benzene" in html
+
+
+def test_run_media_describes_an_images_boxes_and_masks_and_never_shows_a_mask_as_a_picture(
+        session, panels):
+    wl.init(project="fallback")
+    ids = np.zeros((8, 8), dtype=np.uint8)
+    ids[4:, :] = 2
+    boxes = [{"position": {"minX": 0.1, "maxX": 0.5, "minY": 0.1, "maxY": 0.5}, "class_id": c}
+             for c in (1, 1, 2)]
+    wl.log({"scene": wl.Image(np.full((8, 8, 3), 90, np.uint8), caption="street", boxes={
+        "predictions": {"box_data": boxes, "class_labels": {1: "cat", 2: "dog"}}},
+        masks={"seg": {"mask_data": ids, "class_labels": {2: "road"}}})}, step=0)
+    html = panels(RunMedia, session).static_bundle()["text/html"]
+    assert "predictions: 3 boxes (cat, dog); seg: mask of road" in html
+    (img, alt, _), = images(html)  # the image only: its mask is described, not drawn
+    assert alt == "street" and img.convert("RGB").getpixel((0, 0)) == (90, 90, 90)
 
 
 def test_the_dashboard_combines_its_panels(trained):

@@ -532,8 +532,35 @@ class ApiRun:
 
     # ---------------------------------------------------------------- media and files
     def load_media(self, value):
-        """A rich value logged by this run, from its history or summary descriptor (see
-        :func:`weightslab_nb.tracking.media.decode_value`)."""
+        """A rich value logged by this run.
+
+        Parameters
+        ----------
+        value : dict or str
+            A descriptor from the run's summary or history (``run.summary["val/scene"]``, a
+            cell of ``history()``), or a key of the summary (its last value).
+
+        Returns
+        -------
+        object
+            See :func:`weightslab_nb.tracking.media.decode_value`: read-only views for images,
+            masks, tables and charts; the value's own class for the other kinds.
+
+        Raises
+        ------
+        KeyError
+            ``value`` is a string that is not a key of the summary (an ``UnknownNameError``).
+        ValueError
+            ``value`` is not a descriptor of a rich value.
+        """
+        if isinstance(value, str):
+            summary = self.summary
+            if value not in summary:
+                known = sorted(k for k, v in summary.items()
+                               if isinstance(v, dict) and "_type" in v)
+                raise UnknownNameError(f"value: {value!r} is not a key of run {self.path}'s "
+                                       f"summary; its rich values: {known[:20]}")
+            value = summary[value]
         return media.decode_value(value, self.dir)
 
     def files(self, names=None, per_page: int = 50) -> list["File"]:

@@ -37,6 +37,8 @@ describe("box geometry", () => {
   it("scales fractional boxes by the display size", () => {
     const b = boxOf(corners(0.25, 0.5, 0.75, 1, 1))!;
     expect(boxRect(b, image, 100, 50)).toEqual({ x: 25, y: 25, width: 50, height: 25 });
+    // logged partly outside the image: drawn up to its edges
+    expect(boxRect(boxOf(corners(0.5, -0.2, 1.7, 0.5, 1))!, image, 100, 50)).toEqual({ x: 50, y: 0, width: 50, height: 25 });
   });
 
   it("scales pixel boxes by display size over the image size", () => {
@@ -57,7 +59,7 @@ describe("box geometry", () => {
     const labels = new Map([[1, "cat"]]);
     expect(boxLabel(boxOf(corners(0, 0, 1, 1, 1, { scores: { score: 0.912 } }))!, labels)).toBe("cat 0.91");
     expect(boxLabel(boxOf(corners(0, 0, 1, 1, 3, { scores: { a: 0.1, b: 0.2 } }))!, labels)).toBe("class_3");
-    expect(boxLabel(boxOf(corners(0, 0, 1, 1, 1, { box_caption: "tabby", scores: { p: 0.5 } }))!, labels)).toBe("tabby 0.50");
+    expect(boxLabel(boxOf(corners(0, 0, 1, 1, 1, { box_caption: "tabby 0.50", scores: { p: 0.5 } }))!, labels)).toBe("tabby 0.50");
     expect(labelFits("cat 0.91", { x: 0, y: 0, width: 60, height: 20 })).toBe(true);
     expect(labelFits("cat 0.91", { x: 0, y: 0, width: 30, height: 20 })).toBe(false);
     expect(labelFits("cat", { x: 0, y: 0, width: 60, height: 8 })).toBe(false);

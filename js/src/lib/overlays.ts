@@ -122,11 +122,15 @@ export function boxesFrame(boxes: readonly Box[]): Frame {
   return { width: Math.max(1, ...pixel.map((b) => b.x1)), height: Math.max(1, ...pixel.map((b) => b.y1)), pixel: true };
 }
 
-/** A box drawn at `width` × `height` display pixels over a `frame`. */
+/** A box drawn at `width` × `height` display pixels over a `frame`, cut to the frame (a box
+ * logged partly outside the image is drawn up to its edge, never over the card around it). */
 export function boxRect(b: Box, frame: { width: number; height: number }, width: number, height: number): Rect {
   const sx = b.pixel ? width / frame.width : width;
   const sy = b.pixel ? height / frame.height : height;
-  return { x: b.x0 * sx, y: b.y0 * sy, width: (b.x1 - b.x0) * sx, height: (b.y1 - b.y0) * sy };
+  const clamp = (v: number, hi: number) => Math.min(Math.max(v, 0), hi);
+  const x0 = clamp(b.x0 * sx, width), x1 = clamp(b.x1 * sx, width);
+  const y0 = clamp(b.y0 * sy, height), y1 = clamp(b.y1 * sy, height);
+  return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
 }
 
 /** The score shown beside a box's class: "score" or "confidence" when logged, else its only one. */
@@ -136,10 +140,12 @@ export function boxScore(b: Box): number | null {
   return values.length === 1 ? values[0] : null;
 }
 
-/** "cat 0.91": the box's caption (else its class name) and its score. */
+/** The box's caption as logged (wandb shows it as it is: it often holds the score already),
+ * else "cat 0.91": its class name and its score. */
 export function boxLabel(b: Box, labels: ReadonlyMap<number, string>): string {
-  const name = b.caption ?? className(labels, b.classId);
+  if (b.caption !== null) return b.caption;
   const s = boxScore(b);
+  const name = className(labels, b.classId);
   return s === null ? name : `${name} ${s.toFixed(2)}`;
 }
 

@@ -103,43 +103,76 @@ def _facts(kind: str, summary: dict) -> str:
     if not isinstance(summary, dict):
         return esc(kind)
     name = summary.get("caption") or summary.get("title") or summary.get("spec_name")
-    facts = [f"{k} {number(v) if isinstance(v, float) else v}" for k, v in summary.items()
-             if k not in ("caption", "title", "path", "sha256", "list")
+    facts = [f"{k} {_fact(k, v)}" for k, v in summary.items()
+             if k not in ("caption", "title", "path", "sha256", "list") and v != name
              and isinstance(v, (int, float, str)) and not isinstance(v, bool)
              and len(str(v)) <= 40][:5]
     return esc(" · ".join([kind, *([str(name)] if name else []), *facts]))
 
 
+def _fact(name: str, value) -> str:
+    if name == "size" and isinstance(value, int):  # bytes
+        for unit, scale in (("MB", 2**20), ("kB", 2**10)):
+            if value >= scale:
+                return f"{value / scale:.1f} {unit}"
+        return f"{value} B"
+    return number(value) if isinstance(value, float) else str(value)
+
+
 def _rich(panel, entry: dict) -> str:
     """A card of :mod:`~weightslab_nb.panels.media_cards`: a line per value (at most
-    ``MAX_IMAGES``), with a molecule's drawing when the kernel made one."""
+    ``MAX_IMAGES``), with a molecule's drawing when the kernel made one and the top-level keys
+    of JSON metadata."""
     value = entry["value"]
     values = value["items"] if isinstance(value, dict) and value.get("list") else [value]
     drawings: dict[int, str] = {}
-    if entry["kind"] == "molecule":
+    keys: dict[int, str] = {}
+    if entry["kind"] in ("molecule", "json"):
         reply, buffers = panel.answer({"type": "media", "key": entry["key"],
                                        "step": entry["step"]})
         for item, data in zip(reply["items"], buffers):
+            index = item.get("index", 0)
             if item.get("role") == "depiction":
                 uri = base64.b64encode(data).decode("ascii")
-                drawings[item.get("index", 0)] = (
+                drawings[index] = (
                     f'<img src="data:image/svg+xml;base64,{uri}" alt="{esc(item.get("caption"))}"'
                     f' width="{THUMB_SIDE * 2}">')
-    lines = [drawings.get(i, "") + _facts(entry["kind"], v)
+            if item.get("keys"):  # JSON metadata: its top-level keys
+                keys[index] = esc(f" · keys {', '.join(item['keys'])}")
+    lines = [drawings.get(i, "") + _facts(entry["kind"], v) + keys.get(i, "")
              for i, v in enumerate(values[:MAX_IMAGES])]
     if len(values) > MAX_IMAGES:
         lines.append(f"<small>{MAX_IMAGES} of {len(values)} values</small>")
     return "<br>".join(lines)
 
 
+def _overlays(item: dict) -> str:
+    """What an image's boxes and masks hold, as a line (the thumbnail shows the image only)."""
+    parts = []
+    for group in item.get("boxes") or []:
+        classes = sorted({str(group["class_labels"].get(str(b.get("class_id")), b.get("class_id")))
+                          for b in group.get("box_data", []) if isinstance(b, dict)})
+        parts.append(f"{group['group']}: {group.get('count', 0)} boxes"
+                     + (f" ({', '.join(classes[:8])}{'…' if len(classes) > 8 else ''})"
+                        if classes else ""))
+    for mask in item.get("masks") or []:
+        labels = list(mask.get("class_labels", {}).values())
+        parts.append(f"{mask['group']}: mask of {', '.join(map(str, labels[:8]))}"
+                     f"{'…' if len(labels) > 8 else ''}")
+    return f"<br><small>{esc('; '.join(parts))}</small>" if parts else ""
+
+
 def _images(panel, entry: dict) -> str:
     reply, buffers = panel.answer({"type": "media", "key": entry["key"], "step": entry["step"]})
     out = []
-    for item, data in list(zip(reply["items"], buffers))[:MAX_IMAGES]:
+    images = [(item, data) for item, data in zip(reply["items"], buffers)
+              if item.get("role") != "mask"]  # masks are class ids: described, not shown
+    for item, data in images[:MAX_IMAGES]:
         caption = item.get("caption") or ""
         try:
             out.append(png_img(_thumbnail(data), caption or entry["key"]) +
-                       (f"<br><small>{esc(caption)}</small>" if caption else ""))
+                       (f"<br><small>{esc(caption)}</small>" if caption else "") +
+                       _overlays(item))
         except Exception as exc:
             out.append(f"<i>{esc(caption)}: not an image ({esc(exc)})</i>")
     if reply["count"] > len(out):

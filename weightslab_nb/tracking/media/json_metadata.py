@@ -9,10 +9,21 @@ from weightslab_nb.errors import InvalidTypeError, InvalidValueError
 from weightslab_nb.tracking.media.base import _FileMedia
 
 
+def _plain(value):
+    """A numpy scalar or array, or a tensor, as the Python number or list JSON can hold."""
+    if hasattr(value, "detach") and hasattr(value, "tolist"):  # a torch tensor
+        return value.detach().cpu().tolist()
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):  # np.generic, ndarray
+        return value.tolist()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
 def _json_bytes(value, argument: str) -> bytes:
-    """``value`` as compact, key-sorted JSON (no NaN or infinity)."""
+    """``value`` as compact, key-sorted JSON (no NaN or infinity); numpy values and tensors
+    become numbers and lists."""
     try:
-        text = json.dumps(value, allow_nan=False, sort_keys=True, separators=(",", ":"))
+        text = json.dumps(value, allow_nan=False, sort_keys=True, separators=(",", ":"),
+                          default=_plain)
     except TypeError as exc:
         raise InvalidTypeError(f"{argument}: expected JSON-able values (dict, list, str, "
                                f"number, bool, None): {exc}") from None
@@ -28,7 +39,8 @@ class JSONMetadata(_FileMedia):
     ----------
     val : dict
         JSON-able content: dicts with string keys, lists, strings, finite numbers, bools and
-        None. It is copied when the value is built.
+        None; numpy scalars and arrays and torch tensors are turned into numbers and lists. It
+        is copied when the value is built (keys are then in sorted order).
 
     Attributes
     ----------

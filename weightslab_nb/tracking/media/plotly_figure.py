@@ -97,9 +97,10 @@ class Plotly(_FileMedia):
 
     Parameters
     ----------
-    val : plotly.graph_objects.Figure or matplotlib.figure.Figure
+    val : plotly.graph_objects.Figure, dict or matplotlib.figure.Figure
         A plotly figure is saved as ``figure.to_json()`` (numpy arrays in plotly's compact
-        binary form). A matplotlib figure is first converted with
+        binary form); a dict (``figure.to_dict()``, a figure's JSON read back) is checked by
+        ``plotly.graph_objects.Figure`` first. A matplotlib figure is first converted with
         ``plotly.tools.mpl_to_plotly``, as wandb does (lines, markers, bars); a figure that
         converter fails on or converts to no trace at all (images, pies, polar axes) is an
         error telling to log it with ``wl.Image`` instead.
@@ -118,9 +119,9 @@ class Plotly(_FileMedia):
     Raises
     ------
     TypeError
-        ``val`` is neither a plotly nor a matplotlib figure.
+        ``val`` is neither a plotly figure, a dict nor a matplotlib figure.
     ValueError
-        The matplotlib figure cannot be converted.
+        The matplotlib figure cannot be converted, or the dict is not a plotly figure.
     weightslab_nb.errors.MissingExtraError
         A matplotlib figure is given and plotly is not installed (an ``ImportError`` naming
         the ``weightslab-nb[plotly]`` extra).
@@ -135,11 +136,18 @@ class Plotly(_FileMedia):
 
         if _is_plotly_figure(val):
             _import_plotly()
+        elif isinstance(val, dict):  # a figure as a dict (fig.to_dict(), a JSON file read)
+            plotly = _import_plotly()
+            try:
+                val = plotly.graph_objects.Figure(val)
+            except ValueError as exc:
+                why = " ".join(str(exc).split())[:300]
+                raise InvalidValueError(f"val: not a plotly figure dict ({why})") from None
         else:
             figure = _figure_of(val)
             if figure is None:
-                raise InvalidTypeError(f"val: expected a plotly or matplotlib figure, got "
-                                       f"{type(val).__name__}")
+                raise InvalidTypeError(f"val: expected a plotly figure (or its dict) or a "
+                                       f"matplotlib figure, got {type(val).__name__}")
             val = _from_matplotlib(figure)
         self._payload = val.to_json().encode("utf-8")
         self.size = len(self._payload)
