@@ -211,3 +211,27 @@ def test_bad_launch_arguments_are_refused(session):
         session.start_training(lambda: None, world_size=0)
     with pytest.raises(Exception, match="backend"):
         session.start_training(lambda: None, world_size=2, backend="mpi")
+
+
+def _short(loader, steps):
+    """Ranks that end cleanly at once: the launch and its end are what is tested."""
+    for step, _ in enumerate(loader):
+        if step == steps:
+            return
+
+
+def test_launches_one_after_another_end_cleanly_and_free_the_hub(session, digits):
+    import threading
+
+    _, loader, _ = _watch(session, digits)
+
+    def accepting():
+        return sum(t.name == "wl-hub-accept" and t.is_alive() for t in threading.enumerate())
+
+    before = accepting()
+    for launch in range(4):
+        handle = session.start_training(_short, loader, 2, world_size=2)
+        assert handle.wait(WAIT), f"launch {launch} did not finish"
+        # a rank's process may be over before the hub read its goodbye: not a failure
+        assert handle.error is None and handle.state == "stopped", (launch, handle.error)
+    assert accepting() == before  # each launch's hub stopped listening

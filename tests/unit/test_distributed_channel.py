@@ -148,3 +148,20 @@ def test_rank_detection_reads_torchruns_environment(monkeypatch):
     for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
         monkeypatch.delenv(name)
     assert not detect().distributed
+
+
+def test_closing_the_hub_frees_its_port_and_its_accepting_thread():
+    import socket
+
+    def accepting():
+        return sum(t.name == "wl-hub-accept" and t.is_alive() for t in threading.enumerate())
+
+    before = accepting()
+    server = HubServer(lambda rank, message: None, lambda rank, reason: None)
+    host, port = server.address
+    assert accepting() == before + 1
+    server.close()
+    server.close()  # safe twice
+    assert accepting() == before
+    with pytest.raises(OSError):  # nothing listens on the port any more
+        socket.create_connection((host, port), timeout=1.0).close()

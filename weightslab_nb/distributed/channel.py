@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import pickle
 import secrets
+import socket
 import threading
 from collections.abc import Callable
 from multiprocessing import AuthenticationError
@@ -87,8 +88,9 @@ class HubServer:
         self._joined = threading.Condition(self._lock)
         self._closed = False
         self._threads: list[threading.Thread] = []
-        accept = threading.Thread(target=self._accept, name="wl-hub-accept", daemon=True)
-        accept.start()
+        self._acceptor = threading.Thread(target=self._accept, name="wl-hub-accept",
+                                          daemon=True)
+        self._acceptor.start()
 
     def _accept(self) -> None:
         while not self._closed:
@@ -155,8 +157,17 @@ class HubServer:
         return True
 
     def close(self) -> None:
-        """Stop listening and close every connection (readers end; nothing is reported lost)."""
+        """Stop listening and close every connection (readers end; nothing is reported lost).
+        The accepting thread ends too: a thread blocked in ``accept()`` would keep the listening
+        socket open for as long as the kernel lives, so a last connection wakes it first."""
+        if self._closed:
+            return
         self._closed = True
+        try:
+            socket.create_connection(self.address, timeout=1.0).close()
+        except OSError:
+            pass  # nothing listens any more: the thread has ended
+        self._acceptor.join(5.0)
         self._listener.close()
         with self._lock:
             links, self._links = list(self._links.values()), {}

@@ -15,6 +15,9 @@ A wait checks every :data:`LIVENESS_CHECK` seconds that the ranks it waits for a
 ``timeout``. The file is unlinked as soon as every rank has mapped it: nothing is left behind,
 even after a crash.
 
+The ring is used only on x86 processors (:func:`ordered_stores`); elsewhere, and between
+machines, the relay sends the headers over gloo.
+
 Layout (int64): ``[posted, (state, changed) * slots, read[world], pid[world], token]``; the
 token, a random number rank 0 writes and sends to the others, proves they opened the same file
 (on another machine with a path of the same name they would not): :func:`open_ring`. Writes are
@@ -26,6 +29,7 @@ release on the others).
 from __future__ import annotations
 
 import os
+import platform
 import tempfile
 import time
 from pathlib import Path
@@ -161,32 +165,46 @@ class HeaderRing:
             pause = min(pause * 2, 1e-3)
 
 
+def ordered_stores() -> bool:
+    """Whether this processor makes one core's plain stores visible to the others in program
+    order (x86): the ring's count is then a safe signal that its slot is written. On others
+    (ARM, POWER) the headers go over gloo."""
+    return platform.machine().lower() in ("x86_64", "amd64", "i386", "i686", "x86")
+
+
 def open_ring(rank: int, world: int, group, timeout: float) -> HeaderRing | None:
     """Set up the ring for ``group`` (a collective: every rank calls it): None, on every rank,
-    when a rank cannot open rank 0's file (the ranks run on several machines) or cannot see
-    another rank's process, and the headers then go over ``group``."""
+    when a rank cannot open rank 0's file (the ranks run on several machines), cannot see
+    another rank's process, or runs on a processor that may reorder stores
+    (:func:`ordered_stores`), and the headers then go over ``group``."""
     import secrets
 
     import torch.distributed as dist
 
+    usable = [None] * world  # a processor that keeps stores in order, on every rank
+    dist.all_gather_object(usable, ordered_stores(), group=group)
+    if not all(usable):
+        return None
     ring, box = None, [None]
     if rank == 0:
         ring = HeaderRing.create(0, world, timeout)
         ring._ring[-1] = secrets.randbits(62) + 1
         box = [(ring.path, ring.token)]
-    dist.broadcast_object_list(box, src=0, group=group)
-    path, token = box[0]
-    if rank != 0:
-        try:
-            ring = HeaderRing.attach(path, rank, world, timeout)
-            if ring.token != token:
+    try:
+        dist.broadcast_object_list(box, src=0, group=group)
+        path, token = box[0]
+        if rank != 0:
+            try:
+                ring = HeaderRing.attach(path, rank, world, timeout)
+                if ring.token != token:
+                    ring = None
+            except (OSError, ValueError):
                 ring = None
-        except (OSError, ValueError):
-            ring = None
-    opened = [None] * world
-    dist.all_gather_object(opened, ring is not None, group=group)
-    if rank == 0:
-        os.unlink(path)  # every rank that could map it has: nothing stays behind
+        opened = [None] * world
+        dist.all_gather_object(opened, ring is not None, group=group)
+    finally:
+        if rank == 0:  # every rank that could map it has (or one failed): nothing stays behind
+            os.unlink(ring.path)
     if not all(opened):
         return None
     # a wait tells a dead rank by its process id: every rank must see the others' processes

@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 BACKENDS = ("gloo", "nccl")
 RELAY_TIMEOUT = 60.0  # seconds a rank waits for the others in a collective of the relay
 STOP_GRACE = 10.0     # seconds the ranks get to end after a failure before they are killed
+EXIT_GRACE = 3.0      # seconds a rank's process may be over before the hub read its goodbye
 
 
 def check_launch(world_size, backend) -> tuple[int, str]:
@@ -107,13 +108,14 @@ def _supervise(session, hub: Hub, push: ControlPush, procs, evaluations) -> None
     end, evaluations requested during the run and not carried out by rank 0 end (failed or
     cancelled) and later ones run in the kernel again (on its own, untrained, model)."""
     world = len(procs)
+    exited: dict[int, float] = {}  # rank -> when its process was first seen ended
     try:
         while True:
             with hub.changed:
                 if hub.changed.wait_for(lambda: hub.failures or len(hub.gone) == world,
                                         timeout=1.0):
                     break
-            _note_silent_exits(hub, procs)  # a rank that died before it could tell the hub
+            _note_silent_exits(hub, procs, exited)  # a rank that died before telling the hub
         if hub.failures:
             rank, text = hub.failures[0]
             # the others fail at their next collective; what they ship meanwhile is kept
@@ -140,10 +142,19 @@ def _end_evaluations(session, evaluations: HubEvaluations) -> None:
         controller.delegate = None
 
 
-def _note_silent_exits(hub: Hub, procs) -> None:
-    """Report ranks whose process ended while the hub never heard of them (connected or not)."""
+def _note_silent_exits(hub: Hub, procs, exited: dict) -> None:
+    """Report ranks whose process ended while the hub never heard of them (connected or not).
+
+    A rank's last messages (its goodbye, or its error) can still be on their way, or waiting
+    for the hub's reader thread, when its process has ended: a rank is reported only once it
+    has been seen ended for :data:`EXIT_GRACE` seconds without them (``exited``: rank -> when
+    it was first seen ended, kept by the caller)."""
+    now = time.monotonic()
     for rank, proc in enumerate(procs):
-        if proc.exitcode is not None and rank not in hub.gone:
+        if proc.exitcode is None or rank in hub.gone:
+            continue
+        seen = exited.setdefault(rank, now)
+        if now - seen >= EXIT_GRACE:
             hub.failed(rank, f"rank {rank} exited with code {proc.exitcode} before it reported "
                              "to the hub (its output is in the kernel's log)")
 
@@ -184,8 +195,10 @@ def _rank_main(session, rank, world, port, backend, address, authkey, train_fn, 
             evaluator.link = link
         session.become_rank()
         session.activate()  # the rank's wl.* calls act on its copy of the session
+        # the training's own collectives keep torch's default timeout (as under torchrun):
+        # rank 0 alone may validate or save a checkpoint for minutes while the others wait
         dist.init_process_group(backend, init_method=f"tcp://127.0.0.1:{port}", rank=rank,
-                                world_size=world, timeout=timedelta(seconds=RELAY_TIMEOUT))
+                                world_size=world)
         group = dist.new_group(backend="gloo", timeout=timedelta(seconds=RELAY_TIMEOUT))
         session.distributed = RankRuntime(session, rank, group, link=link, source=source)
         try:
