@@ -35,9 +35,13 @@ PRESETS: dict[str, dict] = {
                   "y": {"field": "${field:value}", "type": "quantitative",
                         "title": "${field:value}"}}),
     "wl/histogram": _spec(
+        # binned here, then drawn on a plain axis: a few round ticks, not one per bin edge
+        transform=[{"bin": {"maxbins": 30}, "field": "${field:value}",
+                    "as": ["bin_start", "bin_end"]}],
         mark={"type": "bar", "tooltip": True},
-        encoding={"x": {"field": "${field:value}", "bin": {"maxbins": 30}, "type": "quantitative",
+        encoding={"x": {"field": "bin_start", "bin": {"binned": True}, "type": "quantitative",
                         "title": "${field:value}"},
+                  "x2": {"field": "bin_end"},
                   "y": {"aggregate": "count", "type": "quantitative", "title": "count"}}),
     "wl/confusion_matrix": _spec(
         encoding={"x": {"field": "${field:predicted}", "type": "nominal", "sort": None,
