@@ -89,11 +89,7 @@ def _rank(rank: int, world: int, port: int, args, root: str, results) -> None:
     from weightslab_nb.demo import digits_dataset, digits_mlp
 
     if args.relay == "gloo":  # the headers as gloo broadcasts, as between machines
-        from weightslab_nb.distributed.relay import ControlRelay
-
-        defaults = list(ControlRelay.__init__.__defaults__)
-        defaults[-2] = False  # shared
-        ControlRelay.__init__.__defaults__ = tuple(defaults)
+        os.environ["WEIGHTSLAB_NB_RELAY"] = "gloo"
     torch.set_num_threads(1)
     os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank),
                       LOCAL_WORLD_SIZE=str(world))

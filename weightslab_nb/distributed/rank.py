@@ -10,6 +10,8 @@ max)``; the hub records them (:mod:`weightslab_nb.distributed.hub`). Scalars go 
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from weightslab_nb.distributed.control import RankControl, sample_ids
@@ -18,6 +20,9 @@ from weightslab_nb.ledger.convert import cpu_numpy
 from weightslab_nb.ledger.host_copy import resolve
 
 SHIP_EVERY = 0.2  # seconds between two rounds of a feeding rank's recorder (at most)
+#: ``WEIGHTSLAB_NB_RELAY=gloo`` (set the same on every rank) sends the relay's headers as gloo
+#: broadcasts even when the ranks share a machine (see :mod:`~weightslab_nb.distributed.relay`).
+RELAY_ENV = "WEIGHTSLAB_NB_RELAY"
 
 
 class RankRuntime:
@@ -43,7 +48,8 @@ class RankRuntime:
         self.rank = rank
         self.link = link
         self.control = RankControl(session, hub=link is None)
-        self.relay = ControlRelay(rank, group, self.control.apply, source)
+        self.relay = ControlRelay(rank, group, self.control.apply, source,
+                                  shared=os.environ.get(RELAY_ENV, "shared") != "gloo")
         self._attached = False
         session.controller.boundary_hook = self.boundary
         self._shown = (-1, -1)  # the (step, epoch) last reported to the hub
