@@ -40,7 +40,7 @@ import { paletteFor } from "./lib/contrast";
 import { Throttle } from "./lib/query";
 import { loadVendor } from "./lib/vendor";
 import { isMaskItem } from "./lib/overlays";
-import { ImageOverlays, togglesIn } from "./lib/overlays_view";
+import { filterIn, ImageOverlays, togglesIn } from "./lib/overlays_view";
 import { CARD_VIEWS } from "./cards";
 import type { CardContext, CardView } from "./cards/types";
 
@@ -99,7 +99,7 @@ interface Card {
   clickNote: HTMLElement; // what a click on a confusion-matrix cell did
   renders: number; // bodies drawn so far: a view of cards/ drawing late checks it is still current
   disposers: (() => void)[]; // what the views of cards/ free when the body is drawn again or removed
-  memo: Map<string, unknown>; // what its views keep across redraws (the classes switched off)
+  memo: Map<string, unknown>; // what its views keep across redraws (the classes switched off, the score threshold)
 }
 
 /** The full-screen button's icon: four corners (drawn, as fonts may lack a glyph for it). */
@@ -862,7 +862,7 @@ function render({ model, el }: RenderProps) {
     const images = media ? { ...media, items: media.items.filter((it) => !isMaskItem(it)) } : null;
     const count = images ? images.items.length : Math.max(1, Math.min(Number(v.count) || 1, MAX_PLACEHOLDERS));
     const drawn = ++card.renders;
-    const overlays = media ? new ImageOverlays(media, togglesIn(card.memo), () => !card.dead && card.renders === drawn) : null;
+    const overlays = media ? new ImageOverlays(media, togglesIn(card.memo), () => !card.dead && card.renders === drawn, filterIn(card.memo)) : null;
     const figures: HTMLElement[] = [];
     for (let i = 0; i < count; i++) {
       const it = images?.items[i];

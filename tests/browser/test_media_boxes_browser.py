@@ -2,7 +2,9 @@
 3 classes and a segmentation mask shows every box over its thumbnail and the mask coloured per
 class; a legend chip hides exactly its class (boxes, or mask pixels) on the image, a second
 press (here from the keyboard) brings it back, and the choice holds when the card moves to an
-older step. A BoundingBoxes2D and an ImageMask logged alone get cards of their own."""
+older step. A score threshold slider hides exactly the boxes scored below it, the labels toggle
+hides the box labels, and both hold at another step. A BoundingBoxes2D and an ImageMask logged
+alone get cards of their own."""
 
 from __future__ import annotations
 
@@ -83,6 +85,21 @@ def _overlay_state(card) -> dict:
     }""")
 
 
+def _set_range(slider, value: str) -> None:
+    slider.evaluate(
+        "(s, v) => { s.value = v; s.dispatchEvent(new Event('input', {bubbles: true})); }", value)
+
+
+def _visible_scores(card) -> list:
+    return card.evaluate("""c => [...c.querySelectorAll('g.wl-ov-box')]
+        .filter(g => g.getBoundingClientRect().width > 0).map(g => Number(g.dataset.score)).sort()""")
+
+
+def _visible_labels(card) -> int:
+    return card.evaluate("""c => [...c.querySelectorAll('text.wl-ov-label')]
+        .filter(t => t.getBoundingClientRect().width > 0).length""")
+
+
 def _wait_state(page, card, **want) -> dict:
     page.wait_for_function(
         """([c, want]) => {
@@ -156,6 +173,54 @@ def test_image_boxes_and_mask_toggle_per_class(lab, browser_page):
         page.keyboard.press("Enter")
     state = _wait_state(page, card, step=0, shown=3, painted=SKY_PIXELS + ROAD_PIXELS)
     assert state["visible"] == [1, 2, 3], state
+
+    # the score threshold, back at the latest step (scores .92 .61 .77 .95 .66): 0.70 hides
+    # exactly the two boxes scored below it; the arrow key moves it by 0.01 (the .77 stays)
+    _set_range(card.locator("input.wl-media-step"), "1")
+    _wait_state(page, card, step=1, shown=5)
+    score = card.locator("input.wl-ov-score")
+    expect(score).to_have_attribute("min", "0")
+    expect(score).to_have_attribute("max", "1")
+    expect(card.locator(".wl-ov-score-text")).to_have_text("score \u2265 0.00")
+    expect(card.locator(".wl-ov-count")).to_have_text("5 of 5 boxes")
+    _set_range(score, "0.7")
+    state = _wait_state(page, card, step=1, shown=3)
+    assert state["visible"] == [1, 2, 3], state
+    assert _visible_scores(card) == [0.77, 0.92, 0.95]
+    score.focus()
+    page.keyboard.press("ArrowRight")
+    expect(card.locator(".wl-ov-score-text")).to_have_text("score \u2265 0.71")
+    expect(card.locator(".wl-ov-count")).to_have_text("3 of 5 boxes")
+    # with the class toggles: the cats off leaves the dog and the car
+    card.locator("button.wl-ov-chip[data-layer='box'][data-class='1']").click()
+    _wait_state(page, card, shown=2)
+    expect(card.locator(".wl-ov-count")).to_have_text("2 of 5 boxes")
+    card.locator("button.wl-ov-chip[data-layer='box'][data-class='1']").click()
+    _wait_state(page, card, shown=3)
+
+    # labels: on by default (5 boxes), the toggle hides every label text and keeps the boxes
+    labels = card.locator("button.wl-ov-labels")
+    expect(labels).to_have_attribute("aria-pressed", "true")
+    assert _visible_labels(card) > 0
+    labels.click()
+    expect(labels).to_have_attribute("aria-pressed", "false")
+    page.wait_for_function(
+        "c => [...c.querySelectorAll('text.wl-ov-label')].every(t => t.getBoundingClientRect().width === 0)",
+        arg=card.element_handle(), timeout=10_000)
+    assert _overlay_state(card)["shown"] == 3
+    card.screenshot(path=str(ARTIFACTS / "media-boxes-threshold.png"))
+
+    # both choices hold at the older step (scores .88 .70 .93: the dog's .70 < .71 goes)
+    _set_range(card.locator("input.wl-media-step"), "0")
+    state = _wait_state(page, card, step=0, shown=2)
+    assert state["visible"] == [1, 3] and _visible_labels(card) == 0, state
+    expect(card.locator(".wl-ov-score-text")).to_have_text("score \u2265 0.71")
+    expect(card.locator("button.wl-ov-labels")).to_have_attribute("aria-pressed", "false")
+    card.locator("button.wl-ov-labels").press("Enter")
+    page.wait_for_function(
+        "c => [...c.querySelectorAll('text.wl-ov-label')].some(t => t.getBoundingClientRect().width > 0)",
+        arg=card.element_handle(), timeout=10_000)
+    expect(card.locator("button.wl-ov-labels")).to_have_attribute("aria-pressed", "true")
 
     # a BoundingBoxes2D and an ImageMask logged alone
     boxes = panel.locator(".wl-media-card[data-key='detections']")

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import {
-  boxesFrame, boxGroupOf, boxGroupsOf, boxLabel, boxOf, boxRect, cappedNote, classColours, className, ClassToggles, colourMask,
-  isMaskItem, labelFits, labelsOf, legendRows, maskRefsOf, redChannel, rgbOf,
+  BoxFilter, boxesFrame, boxesShown, boxGroupOf, boxGroupsOf, boxLabel, boxOf, boxRect, cappedNote, classColours, className, ClassToggles,
+  colourMask, isMaskItem, LABELS_UP_TO, labelFits, labelsOf, legendRows, maskRefsOf, redChannel, rgbOf, scorePasses, scoreRange,
+  shownText, thresholdText,
 } from "./overlays";
 import { entryFromMedia, type MediaEntry, type MediaResult } from "./media";
 
@@ -134,5 +135,67 @@ describe("an image card's reply with masks", () => {
     const latest: MediaEntry = { key: "k", kind: "images", step: 2, steps: [1, 2], rev: "r", series: null, value: { count: 2 } } as MediaEntry;
     expect(entryFromMedia(latest, { ...media, count: null }, 1).value).toMatchObject({ count: 2, captions: ["a", "b"] });
     expect(isMaskItem(media.items[2])).toBe(true);
+  });
+});
+
+describe("score threshold and labels", () => {
+  const scored = (cls: number, scores: Record<string, unknown>) => corners(0, 0, 1, 1, cls, { scores });
+  const group = (name: string, boxes: unknown[]) => boxGroupOf({ group: name, class_labels: { "1": "cat", "2": "dog" }, box_data: boxes })!;
+
+  it("slides over 0..1 for usual scores, else over the scores present, and not at all without scores", () => {
+    const a = group("p", [scored(1, { score: 0.3 }), scored(2, { confidence: 0.9 }), scored(1, {})]);
+    expect(scoreRange([[a], []])).toEqual({ min: 0, max: 1 });
+    const logits = group("p", [scored(1, { logit: -2.345 }), scored(2, { logit: 7.5 })]);
+    expect(scoreRange([[logits]])).toEqual({ min: -2.35, max: 7.5 });
+    expect(scoreRange([[group("p", [scored(1, { logit: 3 })])]])).toEqual({ min: 3, max: 3.01 });
+    // several scores and none named "score": no score shown, no slider
+    expect(scoreRange([[group("p", [scored(1, { a: 0.1, b: 0.2 }), scored(2, {})])]])).toBeNull();
+    expect(scoreRange([])).toBeNull();
+  });
+
+  it("keeps a box whose score reaches the threshold, and every box without a score", () => {
+    expect(scorePasses(0.61, 0.61)).toBe(true);
+    expect(scorePasses(0.1 + 0.2, 0.3)).toBe(true);
+    expect(scorePasses(0.6, 0.61)).toBe(false);
+    expect(scorePasses(null, 0.99)).toBe(true);
+    expect(scorePasses(-5, -Infinity)).toBe(true);
+  });
+
+  it("counts the boxes shown by class toggles and score together", () => {
+    const g = group("p", [scored(1, { score: 0.9 }), scored(1, { score: 0.4 }), scored(2, { score: 0.95 }), scored(2, {})]);
+    const toggles = new ClassToggles();
+    expect(boxesShown([g], toggles, -Infinity)).toEqual({ shown: 4, total: 4 });
+    expect(boxesShown([g], toggles, 0.5)).toEqual({ shown: 3, total: 4 });
+    toggles.toggle("box", "p", 2);
+    expect(boxesShown([g], toggles, 0.5)).toEqual({ shown: 1, total: 4 }); // the dogs are off, the low cat below
+  });
+
+  it("keeps the user's threshold inside the slider's range, and none until one is chosen", () => {
+    const f = new BoxFilter();
+    expect(f.at({ min: 0, max: 1 })).toBe(-Infinity);
+    f.threshold = 0.7;
+    expect(f.at({ min: 0, max: 1 })).toBe(0.7);
+    expect(f.at({ min: 2, max: 5 })).toBe(2);
+    expect(f.at({ min: -1, max: 0.5 })).toBe(0.5);
+    expect(f.at(null)).toBe(-Infinity);
+  });
+
+  it("shows labels up to 40 boxes an image unless the user chose", () => {
+    const f = new BoxFilter();
+    expect(LABELS_UP_TO).toBe(40);
+    expect(f.labelsOn(40)).toBe(true);
+    expect(f.labelsOn(41)).toBe(false);
+    expect(f.labelsOn(300)).toBe(false);
+    f.labels = true;
+    expect(f.labelsOn(300)).toBe(true);
+    f.labels = false;
+    expect(f.labelsOn(3)).toBe(false);
+  });
+
+  it("words the slider and the count", () => {
+    expect(thresholdText(0)).toBe("score \u2265 0.00");
+    expect(thresholdText(0.615)).toMatch(/^score \u2265 0\.6[12]$/);
+    expect(shownText(1234, 1500)).toBe("1,234 of 1,500 boxes");
+    expect(shownText(0, 1)).toBe("0 of 1 box");
   });
 });

@@ -283,6 +283,91 @@ export class ClassToggles {
   }
 }
 
+// -- score threshold and labels ----------------------------------------------------------------
+
+/** Above this many boxes shown on an image its labels are hidden, unless the user asks for them. */
+export const LABELS_UP_TO = 40;
+
+/** The score threshold slider's bounds (step 0.01). */
+export interface ScoreRange {
+  min: number;
+  max: number;
+}
+
+/**
+ * The range of the score slider of a card whose images hold `groups`: 0..1 when every shown
+ * score (boxScore) lies in it, else from the lowest to the highest score, rounded outwards to
+ * 0.01 (at least 0.01 wide); null when no box has a score (no slider then).
+ */
+export function scoreRange(groups: readonly (readonly BoxGroup[])[]): ScoreRange | null {
+  let lo = Infinity, hi = -Infinity;
+  for (const gs of groups) {
+    for (const g of gs) {
+      for (const b of g.boxes) {
+        const s = boxScore(b);
+        if (s === null) continue;
+        lo = Math.min(lo, s);
+        hi = Math.max(hi, s);
+      }
+    }
+  }
+  if (lo === Infinity) return null;
+  if (lo >= 0 && hi <= 1) return { min: 0, max: 1 };
+  const min = Math.floor(lo * 100 + 1e-9) / 100;
+  const max = Math.max(Math.ceil(hi * 100 - 1e-9) / 100, min + 0.01);
+  return { min, max: Math.round(max * 100) / 100 };
+}
+
+/** Whether a box of `score` passes `threshold` (a box without a score always does). */
+export function scorePasses(score: number | null, threshold: number): boolean {
+  return score === null || score >= threshold - 1e-9; // the slider's 0.61 keeps a box of 0.61
+}
+
+/** The score threshold and the label choice of a card; kept while it shows other steps. */
+export class BoxFilter {
+  /** The threshold the user chose (null: none, every box passes). */
+  threshold: number | null = null;
+  /** Whether the user asked for labels (true), against them (false), or left it (null: shown
+   * on an image of at most LABELS_UP_TO boxes shown). */
+  labels: boolean | null = null;
+
+  /** The threshold in force over `range`: the user's, kept inside it; -Infinity when there is
+   * no range or no choice. */
+  at(range: ScoreRange | null): number {
+    if (range === null || this.threshold === null) return -Infinity;
+    return Math.min(Math.max(this.threshold, range.min), range.max);
+  }
+
+  /** Whether an image showing `shown` boxes shows their labels. */
+  labelsOn(shown: number, limit = LABELS_UP_TO): boolean {
+    return this.labels ?? shown <= limit;
+  }
+}
+
+/** How many of the boxes in `groups` are shown (their class on, their score passing
+ * `threshold`), of how many. */
+export function boxesShown(groups: readonly BoxGroup[], toggles: ClassToggles, threshold: number): { shown: number; total: number } {
+  let shown = 0, total = 0;
+  for (const g of groups) {
+    for (const b of g.boxes) {
+      total += 1;
+      if (toggles.shown("box", g.group, b.classId) && scorePasses(boxScore(b), threshold)) shown += 1;
+    }
+  }
+  return { shown, total };
+}
+
+/** "score ≥ 0.62" */
+export function thresholdText(threshold: number): string {
+  return `score \u2265 ${threshold.toFixed(2)}`;
+}
+
+/** "3 of 5 boxes" */
+export function shownText(shown: number, total: number): string {
+  const f = (n: number) => n.toLocaleString("en-US");
+  return `${f(shown)} of ${f(total)} box${total === 1 ? "" : "es"}`;
+}
+
 /** "ground_truth: 498 of 1,200 boxes sent" for the groups the kernel capped ("" when none). */
 export function cappedNote(groups: readonly (readonly BoxGroup[])[]): string {
   const parts: string[] = [];
