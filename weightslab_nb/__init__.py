@@ -92,8 +92,9 @@ __all__ = [
     "apply_data_state", "log_model", "use_model",
     "eval_fn", "EvaluationRequest", "classify_loss_shape", "LOSS_SHAPE_LABELS", "serve",
     "keep_serving", "stop_serving", "dashboard", *_PANELS, "init", "log", "finish", "Api",
-    *_MEDIA, "collect_metrics", "plot", "plot_table", "register_vega_spec", "WeightslabError", "InvalidValueError",
-    "InvalidTypeError", "UnknownNameError", "AmbiguousSampleError", "StateError",
+    *_MEDIA, "collect_metrics", "plot", "plot_table", "register_vega_spec", "WeightslabError",
+    "InvalidValueError", "InvalidTypeError", "UnknownNameError", "AmbiguousSampleError",
+    "StateError",
     "ArgumentError", "RankError", "SampleRef", "run_command", "show_sample",
     "Artifact", "log_artifact", "use_artifact", "sweep", "agent",
     "ReadOnlyError",  # not "open": ``from weightslab_nb import *`` must not hide the builtin
