@@ -79,6 +79,28 @@ def test_an_fx_traceable_model_gives_its_data_flow():
     assert graph.nodes_by_id["output"].is_output
 
 
+class LastStep(nn.Module):
+    """An LSTM whose final states are unpacked and left unused (a common classifier)."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(8, 16, batch_first=True)
+        self.head = nn.Linear(16, 3)
+
+    def forward(self, x):
+        out, (h, c) = self.lstm(x)
+        return self.head(out[:, -1])
+
+
+def test_results_nothing_uses_are_left_out_of_the_data_flow():
+    graph = Graph.from_torch(LastStep())
+    ids = [n.id for n in graph.nodes]
+    # every node but the output feeds another one: no dead end for the unused h and c
+    feeding = {e.from_node.id for e in graph.edges}
+    assert [i for i in ids if i not in feeding] == ["output"]
+    assert ids[:2] == ["x", "lstm"] and "head" in ids
+
+
 def test_a_model_with_data_dependent_control_flow_falls_back_to_the_module_tree():
     graph = Graph.from_torch(Gated())
     assert graph.format == "torch-modules"

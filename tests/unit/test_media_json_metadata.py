@@ -23,10 +23,10 @@ def test_metadata_is_a_snapshot_of_its_dict():
 
 @pytest.mark.parametrize("val, error, words", [
     ([1, 2], TypeError, "val: expected a dict"),
-    ({"a": {1, 2}}, TypeError, "val: expected JSON-able"),
-    ({"a": object()}, TypeError, "val: expected JSON-able"),
-    ({"a": float("nan")}, ValueError, "val: expected finite numbers"),
-    ({"a": np.array([1.0, np.inf])}, ValueError, "val: expected finite numbers"),
+    ({"a": {1, 2}}, TypeError, r"val\['a'\]: expected JSON-able"),
+    ({"a": [1, {"b": object()}]}, TypeError, r"val\['a'\]\[1\]\['b'\]: expected JSON-able"),
+    ({"a": float("nan")}, ValueError, r"val\['a'\]: expected finite numbers"),
+    ({"a": np.array([1.0, np.inf])}, ValueError, r"val\['a'\]\[1\]: expected finite numbers"),
 ])
 def test_values_json_cannot_hold_are_rejected_naming_the_argument(val, error, words):
     with pytest.raises(error, match=words):

@@ -8,7 +8,7 @@ import "../styles/cards/graph.css";
 import { h, svg } from "../lib/dom";
 import { formatCount } from "../lib/format";
 import {
-  classColour, edgePath, graphFacts, layoutGraph, parseGraph, shortName, subtitle, tooltipLines,
+  classColour, edgePath, formatLabel, graphFacts, layoutGraph, parseGraph, shortName, subtitle, tooltipLines,
   tipPlace, type GraphData, type GraphLayout, type PlacedNode,
 } from "./graph_model";
 import { jsonAt, type CardView } from "./types";
@@ -165,7 +165,7 @@ function hoverDetails(box: HTMLElement, picture: SVGSVGElement, data: GraphData)
 
 export const graphView: CardView = (ctx) => {
   const v = (ctx.entry.value ?? {}) as Record<string, unknown>;
-  const counts = [typeof v.format === "string" ? v.format : "graph",
+  const counts = [formatLabel(typeof v.format === "string" ? v.format : null),
     typeof v.nodes === "number" ? `${formatCount(v.nodes)} nodes` : null,
     typeof v.edges === "number" ? `${formatCount(v.edges)} edges` : null].filter(Boolean).join(" · ");
   const facts = h("div", { class: "wl-graph-facts wl-muted", text: counts });

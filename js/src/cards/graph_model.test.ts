@@ -31,7 +31,8 @@ describe("parseGraph", () => {
     const g = parseGraph({ ...CNN, edges: [...CNN.edges, ["_0", "_1"], ["_1", "_1"], ["_2", "nowhere"]] }, 3);
     expect(g.nodes.map((n) => n.id)).toEqual(["input_1", "_0", "_1"]);
     expect(g.edges).toEqual([["input_1", "_0"], ["_0", "_1"]]);
-    expect(graphFacts(g)).toBe("torch-fx · 5 nodes · 7 edges · showing 3 of 5 nodes");
+    expect(graphFacts(g)).toBe("data flow (torch.fx) · 5 nodes · 7 edges · showing 3 of 5 nodes");
+    expect(graphFacts({ ...g, format: "torch-modules" })).toMatch(/^module tree \(torch.fx could not trace it\)/);
   });
 
   it("takes numeric ids (hand-built graphs) and names nodes by their id by default", () => {

@@ -123,10 +123,17 @@ export function tooltipLines(n: GraphNode): string[] {
   return lines;
 }
 
+/** What a Graph's format means for its edges (Graph.from_torch's two kinds). */
+export function formatLabel(format: string | null): string {
+  if (format === "torch-fx") return "data flow (torch.fx)";
+  if (format === "torch-modules") return "module tree (torch.fx could not trace it): edges go from a module to its parts";
+  return format ?? "graph";
+}
+
 /** The line under the drawing: the format, node and edge counts, and what was left out. */
 export function graphFacts(g: GraphData): string {
   const parts = [
-    g.format ?? "graph",
+    formatLabel(g.format),
     `${formatCount(g.totalNodes)} node${g.totalNodes === 1 ? "" : "s"}`,
     `${formatCount(g.totalEdges)} edge${g.totalEdges === 1 ? "" : "s"}`,
   ];

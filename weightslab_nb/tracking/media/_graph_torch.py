@@ -35,6 +35,9 @@ def traced_graph(graph_class, model):
         traced = torch.fx.symbolic_trace(model)
     except Exception:  # noqa: BLE001 - fx raises many kinds (TraceError, TypeError...)
         return None
+    # results nothing uses (an LSTM's final states when only its output is used) are not part
+    # of the data flow: fx drops them (calls with side effects stay)
+    traced.graph.eliminate_dead_code()
     modules = dict(model.named_modules())
     graph = graph_class("torch-fx")
     found = {}

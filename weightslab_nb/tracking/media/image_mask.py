@@ -33,8 +33,14 @@ def _class_ids(data, where: str) -> np.ndarray:
         raise InvalidValueError(f"{where}: expected a non-empty 2-D array of class ids [H, W], "
                                 f"got shape {tuple(ids.shape)}")
     integral = ids.dtype.kind in "biu" or (ids.dtype.kind == "f" and (np.mod(ids, 1) == 0).all())
-    if not integral or ids.min() < 0 or ids.max() > 255:
-        raise InvalidValueError(f"{where}: expected integer class ids from 0 to 255")
+    if not integral:
+        raise InvalidValueError(f"{where}: expected integer class ids from 0 to 255, got "
+                                f"{ids.dtype} values that are not whole numbers (e.g. "
+                                f"{ids[np.mod(ids, 1) != 0].flat[0].item()!r}); argmax the scores "
+                                "first")
+    if ids.min() < 0 or ids.max() > 255:
+        raise InvalidValueError(f"{where}: expected integer class ids from 0 to 255, got ids "
+                                f"from {ids.min()} to {ids.max()}")
     return np.ascontiguousarray(ids.astype(np.uint8))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from weightslab_nb.errors import InvalidTypeError, InvalidValueError
@@ -25,11 +26,45 @@ def _json_bytes(value, argument: str) -> bytes:
         text = json.dumps(value, allow_nan=False, sort_keys=True, separators=(",", ":"),
                           default=_plain)
     except TypeError as exc:
-        raise InvalidTypeError(f"{argument}: expected JSON-able values (dict, list, str, "
-                               f"number, bool, None): {exc}") from None
+        where = _first(value, argument, lambda v: not _jsonable(v))
+        raise InvalidTypeError(f"{where}: expected JSON-able values (dict, list, str, number, "
+                               f"bool, None; numpy values and tensors): {exc}") from None
     except ValueError as exc:
-        raise InvalidValueError(f"{argument}: expected finite numbers only: {exc}") from None
+        where = _first(value, argument, lambda v: isinstance(v, float) and not math.isfinite(v))
+        raise InvalidValueError(f"{where}: expected finite numbers only: {exc}") from None
     return text.encode("utf-8")
+
+
+def _jsonable(value) -> bool:
+    """Whether JSON (with :func:`_plain`) holds ``value`` itself (its items are checked apart)."""
+    if value is None or isinstance(value, (str, int, float, bool, dict, list, tuple)):
+        return True
+    try:
+        _plain(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _first(value, path: str, bad) -> str:
+    """The path (``val['a'][2]``) of the first item of ``value`` for which ``bad`` holds, or
+    ``path`` itself when there is none (the error is then about the value as a whole)."""
+    stack = [(value, path)]
+    while stack:
+        item, where = stack.pop(0)
+        if isinstance(item, dict):
+            stack[:0] = [(v, f"{where}[{k!r}]") for k, v in item.items()]
+        elif isinstance(item, (list, tuple)):
+            stack[:0] = [(v, f"{where}[{i}]") for i, v in enumerate(item)]
+        elif hasattr(item, "tolist") and _jsonable(item):  # numpy values and tensors
+            plain = _plain(item)
+            if isinstance(plain, list):
+                stack[:0] = [(plain, where)]
+            elif bad(plain):
+                return where
+        elif bad(item):
+            return where
+    return path
 
 
 class JSONMetadata(_FileMedia):
