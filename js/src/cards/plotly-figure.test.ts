@@ -67,6 +67,8 @@ describe("a plotly figure fitted to a card", () => {
     expect(figureSummary({ traces: 1, trace_types: ["scatter"], points: 1, size: 2_500_000 }))
       .toBe("1 trace (scatter) · 1 point · 2.4 MB");
     expect(figureSummary({ size: 300 })).toBe("300 B");
+    expect(figureSummary({ traces: 1, trace_types: ["scatter"], points: 200_000 })).toMatch(/Scattergl draws this many points much faster$/);
+    expect(figureSummary({ traces: 1, trace_types: ["scattergl"], points: 200_000 })).not.toMatch(/Scattergl/);
     expect(figureSummary(null)).toBe("");
   });
 });

@@ -141,5 +141,12 @@ export function figureSummary(value: unknown): string {
   }
   if (typeof value.points === "number") parts.push(`${formatCount(value.points)} point${value.points === 1 ? "" : "s"}`);
   if (typeof value.size === "number") parts.push(formatSize(value.size));
+  const types = Array.isArray(value.trace_types) ? value.trace_types.map(String) : [];
+  if (typeof value.points === "number" && value.points > SVG_POINTS && types.includes("scatter")) {
+    parts.push("go.Scattergl draws this many points much faster"); // SVG: seconds per 100k points
+  }
   return parts.join(" · ");
 }
+
+/** Points past which an SVG scatter (plotly's "scatter" traces) takes seconds to draw. */
+export const SVG_POINTS = 50_000;
