@@ -527,7 +527,10 @@ function render({ model, el }: RenderProps) {
     return r ? rowRef(r) : null;
   }
 
-  cells.addEventListener("click", (e) => {
+  // selection on press, not on click: the grid redraws its cells' content while training runs,
+  // and a click whose press and release land on two versions of a thumbnail never fires
+  cells.addEventListener("pointerdown", (e) => {
+    if (e.button !== 0) return;
     const cell = (e.target as HTMLElement).closest<HTMLElement>(".wl-grid-cell");
     if (!cell) return;
     const ref = cellRef(cell);
