@@ -181,3 +181,16 @@ def wait_until_done(page, timeout_s: float = 120) -> None:
     while not DONE_PROMPT.match((last_prompt.text_content() or "").strip()):
         assert time.monotonic() < deadline, f"the notebook did not finish within {timeout_s} s"
         page.wait_for_timeout(100)
+
+
+ERROR_OUTPUT = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']"
+
+
+def run_notebook(page, base: str, token: str, name: str, timeout_s: float = 120) -> None:
+    """Open the notebook ``name``, run all its cells, wait for the last one, and fail with the
+    first error output if a cell raised."""
+    open_notebook(page, base, token, name)
+    run_all(page)
+    wait_until_done(page, timeout_s)
+    errors = page.locator(ERROR_OUTPUT)
+    assert errors.count() == 0, errors.first.inner_text()

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import (
-    ARTIFACTS, open_notebook, run_all, wait_until_done, write_notebook)
+from tests.browser.conftest import ARTIFACTS, run_notebook, write_notebook
 
 pytestmark = pytest.mark.browser
 
@@ -119,11 +118,7 @@ def test_image_boxes_and_mask_toggle_per_class(lab, browser_page):
     base, token, root = lab
     write_notebook(root, NOTEBOOK, CELLS)
     page = browser_page
-    open_notebook(page, base, token, NOTEBOOK)
-    run_all(page)
-    wait_until_done(page)
-    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']")
-    assert errors.count() == 0, errors.first.inner_text()
+    run_notebook(page, base, token, NOTEBOOK)
     ARTIFACTS.mkdir(exist_ok=True)
     panel = page.locator(".wl-media").first
     card = panel.locator(".wl-media-card[data-key='street']")

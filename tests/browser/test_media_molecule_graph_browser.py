@@ -9,8 +9,7 @@ import json
 
 import pytest
 
-from tests.browser.conftest import (
-    ARTIFACTS, open_notebook, run_all, wait_until_done, write_notebook)
+from tests.browser.conftest import ARTIFACTS, run_notebook, write_notebook
 
 pytestmark = pytest.mark.browser
 pytest.importorskip("rdkit", reason="the chem extra is not installed")
@@ -62,11 +61,7 @@ def test_a_molecule_drawing_with_its_file_and_a_model_graph_with_details_on_hove
     base, token, root = lab
     write_notebook(root, NOTEBOOK, CELLS)
     page = browser_page
-    open_notebook(page, base, token, NOTEBOOK)
-    run_all(page)
-    wait_until_done(page)
-    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']")
-    assert errors.count() == 0, errors.first.inner_text()
+    run_notebook(page, base, token, NOTEBOOK)
     expected = json.loads((root / "expected.json").read_text())
     ARTIFACTS.mkdir(exist_ok=True)
     panel = page.locator(".wl-media").first
