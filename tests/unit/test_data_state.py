@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+from contextlib import contextmanager
 
 import pytest
 import torch
@@ -222,10 +223,10 @@ def test_equal_curations_have_equal_digests_and_a_changed_file_is_refused(make_s
         ds.apply_state(a, tmp_path / "nowhere")
 
 
-def test_applying_is_refused_while_training_runs(make_session, tmp_path):
-    a = make_session("a")
-    loader = a.watch_or_edit(_data(), flag="data", loader_name="train_loader", batch_size=4)
-    ds.save_state(a, tmp_path / "state")
+@contextmanager
+def training_between_batches(session, loader):
+    """A training thread that has drawn a batch of ``loader`` and holds it while the block
+    runs (then it is released and stopped)."""
     drawing, release = threading.Event(), threading.Event()
 
     def train():
@@ -233,14 +234,22 @@ def test_applying_is_refused_while_training_runs(make_session, tmp_path):
             drawing.set()
             release.wait(10)
 
-    handle = a.start_training(train)
+    handle = session.start_training(train)
     try:
         assert drawing.wait(10)
-        with pytest.raises(StateError, match="training is running"):
-            ds.apply_state(a, tmp_path / "state")
+        yield handle
     finally:
         release.set()
         handle.stop()
+
+
+def test_applying_is_refused_while_training_runs(make_session, tmp_path):
+    a = make_session("a")
+    loader = a.watch_or_edit(_data(), flag="data", loader_name="train_loader", batch_size=4)
+    ds.save_state(a, tmp_path / "state")
+    with training_between_batches(a, loader):
+        with pytest.raises(StateError, match="training is running"):
+            ds.apply_state(a, tmp_path / "state")
     assert a.data_state is None
 
 
@@ -346,18 +355,6 @@ def test_the_tag_editor_refuses_to_apply_while_training_runs(editor, session):
     panel, cap = editor
     ask(panel, cap, 1, type="save_state", name="s")
     loader = session.registry.get("data", "train_loader")
-    drawing, release = threading.Event(), threading.Event()
-
-    def train():
-        for _ in loader:
-            drawing.set()
-            release.wait(10)
-
-    handle = session.start_training(train)
-    try:
-        assert drawing.wait(10)
+    with training_between_batches(session, loader):
         reply = ask(panel, cap, 2, type="apply_state", name="s")
         assert reply["ok"] is False and "training is running" in reply["message"]
-    finally:
-        release.set()
-        handle.stop()

@@ -261,11 +261,9 @@ def diff_state(session: "Session", directory, origin: str | None = None) -> dict
     added = removed = 0
     for plan, _ in plans.values():
         added, removed = added + len(plan.discard), removed + len(plan.restore)
-        for name in plan.tag_add:
-            entry = tags.setdefault(name, {"added": 0, "removed": 0})
-            entry["added"] += len(plan.tag_add[name])
-            entry["removed"] += len(plan.tag_remove[name])
-        for term, (a, r) in plan.cat_terms.items():
+        changes = [(name, len(plan.tag_add[name]), len(plan.tag_remove[name]))
+                   for name in plan.tag_add]
+        for term, a, r in changes + [(t, a, r) for t, (a, r) in plan.cat_terms.items()]:
             entry = tags.setdefault(term, {"added": 0, "removed": 0})
             entry["added"] += a
             entry["removed"] += r

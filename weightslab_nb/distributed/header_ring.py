@@ -97,6 +97,7 @@ class HeaderRing:
 
     @property
     def token(self) -> int:
+        """The random number rank 0 wrote into the ring (0 until then)."""
         return int(self._ring[-1])
 
     # the header transport's interface (see relay.GlooHeaders)

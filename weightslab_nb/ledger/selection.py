@@ -143,6 +143,7 @@ class Highlight:
 
     @property
     def count(self) -> int:
+        """Samples highlighted."""
         return len(self.refs)
 
     @property
@@ -176,6 +177,7 @@ class HighlightBus:
 
     @property
     def version(self) -> int:
+        """Grows with every change of the highlight (set or cleared)."""
         return self._version
 
     def get(self) -> Highlight | None:
@@ -229,6 +231,7 @@ class HighlightBus:
         self._listeners.add(publisher)
 
     def remove_listener(self, publisher) -> None:
+        """Stop waking ``publisher`` on changes (a closed panel; unknown ones are ignored)."""
         self._listeners.discard(publisher)
 
     def _notify(self) -> None:

@@ -54,6 +54,7 @@ class Dashboard(ipywidgets.VBox):
 
     @property
     def panels(self) -> tuple:
+        """The five panels: controls, hyperparameters, curves, grid, tags."""
         return (self.controls, self.hparams, self.curves, self.grid, self.tags)
 
     def has_live_view(self) -> bool:

@@ -232,6 +232,8 @@ class SampleGrid(Panel):
         return self.session.selection_frame()
 
     def close(self, timeout: float = 5.0) -> None:
+        """Close the panel: it stops hearing of step highlights, then closes as every panel
+        does (``timeout`` seconds for its publisher thread to end)."""
         bus = getattr(self, "_bus", None)
         if bus is not None and getattr(self, "_publisher", None) is not None:
             bus.remove_listener(self._publisher)

@@ -410,10 +410,12 @@ class CommandServer:
 
     @property
     def url(self) -> str:
+        """The command endpoint's URL."""
         return f"http://{self.host}:{self.port}{COMMAND_PATH}"
 
     @property
     def running(self) -> bool:
+        """Whether the server is listening."""
         return self._server is not None
 
     def check_token(self, authorization: str | None) -> bool:

@@ -105,6 +105,9 @@ class Client:
 
     @classmethod
     def from_dir(cls, root_log_dir, timeout: float = DEFAULT_TIMEOUT) -> Client:
+        """A client of the backend serving ``root_log_dir`` (its port, token and host read
+        from the token file ``wl.serve`` wrote there; :class:`BackendError` when there is
+        none). ``timeout``: seconds per request."""
         info = read_token_file(root_log_dir)
         return cls(info["port"], info["token"], info.get("host", "127.0.0.1"), timeout)
 

@@ -108,6 +108,7 @@ class AttachedPanel:
     # ---------------------------------------------------------------- public
     @property
     def connected(self) -> bool:
+        """Whether the link to the training process is up now."""
         with self._cond:
             return self._link_state == "connected"
 

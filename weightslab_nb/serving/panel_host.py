@@ -161,6 +161,7 @@ class HostedPanel:
     # ---------------------------------------------------------------- readers
     @property
     def seq(self) -> int:
+        """The number of the last event queued for the mirrors."""
         with self._cond:
             return self._seq
 

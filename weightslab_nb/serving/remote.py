@@ -55,7 +55,7 @@ class RemoteSession:
     def __init__(self, client: PanelLink, root_log_dir=None):
         self.client = client
         self.root_log_dir = None if root_log_dir is None else Path(root_log_dir)
-        self._closed = False  # read by wl.current_session(), as of a local session
+        self._closed = False  # read through `closed`, as a local session's flag is
         self.access = _RemoteAccess(self)
 
     # ---------------------------------------------------------------- connection
@@ -80,6 +80,7 @@ class RemoteSession:
 
     @property
     def closed(self) -> bool:
+        """Whether :meth:`close` was called (the attached session then refuses calls)."""
         return self._closed
 
     def __repr__(self) -> str:
@@ -271,6 +272,7 @@ class RemoteEvaluation:
 
     @property
     def finished(self) -> bool:
+        """Whether the evaluation's last known state is a final one (see ``FINAL``)."""
         return self.state in self.FINAL
 
     def refresh(self) -> RemoteEvaluation:
